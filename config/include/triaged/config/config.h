@@ -1,0 +1,98 @@
+// The typed configuration of the daemon. Built completely by loadConfig(), then immutable and
+// shared as std::shared_ptr<const Config>; a reload builds a new one and swaps it in.
+#pragma once
+
+#include <yaml-cpp/yaml.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "triaged/config/units.h"
+
+namespace triaged::config {
+
+using namespace std::chrono_literals;
+
+struct TlsConfig {
+  std::string cert_file;  // PEM certificate chain; TLS is on when both files are set
+  std::string key_file;   // PEM private key
+  bool enabled() const { return !cert_file.empty(); }
+};
+
+struct ServerConfig {
+  std::string listen = "127.0.0.1:9470";
+  std::string host = "127.0.0.1";  // parsed from listen
+  uint16_t port = 9470;            // parsed from listen; 0 picks a free port
+  unsigned io_threads = 0;         // 0: one per core
+  uint64_t max_connections = 4096;
+  uint64_t max_header_bytes = 16 * 1024;
+  uint64_t max_body_bytes = 32 * 1024 * 1024;
+  Duration header_timeout = 10s;  // from the first byte of a request to the end of its headers
+  Duration body_timeout = 30s;    // from the end of the headers to the end of the body
+  Duration idle_timeout = 120s;   // keep-alive connection waiting for its next request
+  Duration write_timeout = 30s;   // writing one response
+  Duration handshake_timeout = 10s;
+  TlsConfig tls;
+};
+
+// Bearer tokens of one route group. Empty: the group is open.
+struct AuthGroup {
+  std::vector<std::string> bearer_tokens;
+  bool required() const { return !bearer_tokens.empty(); }
+};
+
+struct AuthConfig {
+  AuthGroup ingest;  // event inputs on the HTTP port
+  AuthGroup read;    // GET /api/..., /metrics
+  AuthGroup admin;   // /-/reload and mutating API calls
+};
+
+struct StateConfig {
+  std::string directory = "data";  // relative paths are relative to the working directory
+  std::string durability = "sync";  // sync | async
+};
+
+struct LoggingConfig {
+  std::string level = "info";   // trace debug info warn error critical off
+  std::string format = "text";  // text | json
+};
+
+struct ShutdownConfig {
+  Duration drain_timeout = 15s;
+};
+
+struct PipelineConfig {
+  unsigned shards = 0;             // dedup shard threads; 0: one per core
+  uint64_t queue_batches = 1024;   // capacity of each shard queue, in batches
+  uint64_t max_batch_events = 4096;
+  Duration retry_after = 1s;       // advertised in 429 responses
+};
+
+// One `inputs:` entry; the plugin named by `type` validates and reads the rest of `node`.
+struct PluginSection {
+  std::string name;
+  std::string type;
+  YAML::Node node;
+  std::string file;
+  int line = 0;
+};
+
+struct Config {
+  std::string source_file;  // the file this was loaded from ("" for embedded defaults)
+  std::string hash;         // sha256 over the config file and every rule file
+  ServerConfig server;
+  AuthConfig auth;
+  StateConfig state;
+  LoggingConfig logging;
+  ShutdownConfig shutdown;
+  PipelineConfig pipeline;
+  std::vector<std::string> rule_files;     // globs as written
+  std::vector<std::string> rule_files_resolved;  // files they matched, sorted
+  std::vector<PluginSection> inputs;
+};
+
+using ConfigPtr = std::shared_ptr<const Config>;
+
+}  // namespace triaged::config

@@ -1,0 +1,246 @@
+#include "triaged/config/loader.h"
+
+#include <glob.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <thread>
+
+#include "triaged/config/reader.h"
+
+namespace triaged::config {
+namespace {
+
+void readServer(MapReader& r, ServerConfig& s) {
+  YAML::Node listen_node = r.node()["listen"];
+  r.getString("listen", s.listen);
+  if (!parseListen(s.listen, s.host, s.port)) {
+    r.sink().add(listen_node, r.childPath("listen"),
+                 "invalid listen address \"" + s.listen + "\" (use host:port, [v6]:port or :port)");
+  }
+  r.getUnsigned("io_threads", s.io_threads, 256);
+  r.getUnsigned("max_connections", s.max_connections, 1'000'000);
+  r.getUnsigned("max_header_bytes", s.max_header_bytes, 1 << 20);
+  r.getUnsigned("max_body_bytes", s.max_body_bytes, uint64_t{1} << 32);
+  if (s.max_header_bytes < 1024) {
+    r.sink().add(r.node()["max_header_bytes"], r.childPath("max_header_bytes"),
+                 "must be at least 1024");
+  }
+  r.getDuration("header_timeout", s.header_timeout, Duration{1});
+  r.getDuration("body_timeout", s.body_timeout, Duration{1});
+  r.getDuration("idle_timeout", s.idle_timeout, Duration{1});
+  r.getDuration("write_timeout", s.write_timeout, Duration{1});
+  r.getDuration("handshake_timeout", s.handshake_timeout, Duration{1});
+  MapReader tls(r.take("tls"), r.childPath("tls"), r.sink());
+  tls.getString("cert_file", s.tls.cert_file);
+  tls.getString("key_file", s.tls.key_file);
+  tls.finish();
+  if (s.tls.cert_file.empty() != s.tls.key_file.empty()) {
+    r.sink().add(r.node()["tls"], r.childPath("tls"), "cert_file and key_file go together");
+  }
+  auto resolve = [&](std::string& f) {
+    if (!f.empty() && std::filesystem::path(f).is_relative())
+      f = (r.sink().baseDir() / f).lexically_normal().string();
+  };
+  resolve(s.tls.cert_file);
+  resolve(s.tls.key_file);
+  for (const auto* f : {&s.tls.cert_file, &s.tls.key_file}) {
+    if (!f->empty() && !std::filesystem::exists(*f))
+      r.sink().add(r.node()["tls"], r.childPath("tls"), "file \"" + *f + "\" does not exist");
+  }
+  r.finish();
+}
+
+void readAuthGroup(MapReader& parent, const char* key, AuthGroup& g) {
+  MapReader r(parent.take(key), parent.childPath(key), parent.sink());
+  std::string single;
+  r.getSecret("bearer_token", single);
+  if (!single.empty()) g.bearer_tokens.push_back(single);
+  std::vector<std::string> files;
+  YAML::Node files_node = r.node()["bearer_tokens_files"];
+  r.getStringList("bearer_tokens_files", files);
+  for (size_t i = 0; i < files.size(); ++i) {
+    // Each file may hold several tokens, one per line, so tokens can be rotated without downtime.
+    std::filesystem::path p(files[i]);
+    if (p.is_relative()) p = r.sink().baseDir() / p;
+    ConfigErrors ignored;
+    std::ifstream in(p);
+    if (!in) {
+      r.sink().add(files_node[i], r.childPath("bearer_tokens_files") + "[" + std::to_string(i) + "]",
+                   "cannot read token file \"" + files[i] + "\"");
+      continue;
+    }
+    std::string line;
+    while (std::getline(in, line)) {
+      while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
+      if (!line.empty() && line[0] != '#') g.bearer_tokens.push_back(line);
+    }
+  }
+  r.finish();
+}
+
+void readPipeline(MapReader& r, PipelineConfig& p) {
+  r.getUnsigned("shards", p.shards, 256);
+  r.getUnsigned("queue_batches", p.queue_batches, 1 << 20);
+  r.getUnsigned("max_batch_events", p.max_batch_events, 1 << 20);
+  r.getDuration("retry_after", p.retry_after, Duration{1000});
+  if (p.queue_batches == 0)
+    r.sink().add(r.node()["queue_batches"], r.childPath("queue_batches"), "must be at least 1");
+  if (p.max_batch_events == 0)
+    r.sink().add(r.node()["max_batch_events"], r.childPath("max_batch_events"), "must be at least 1");
+  r.finish();
+}
+
+void readInputs(MapReader& root, Config& c) {
+  YAML::Node list = root.take("inputs");
+  std::set<std::string> names;
+  forEachInList(list, "inputs", root.sink(), [&](const YAML::Node& n, const std::string& path) {
+    if (!n.IsMap()) {
+      root.sink().add(n, path, "expected a mapping with name and type");
+      return;
+    }
+    PluginSection s;
+    s.file = root.sink().file();
+    s.line = n.Mark().line + 1;
+    s.node = n;
+    if (!n["type"].IsDefined() || !n["type"].IsScalar()) {
+      root.sink().add(n, path + ".type", "is required (the input plugin, e.g. native_json)");
+    } else {
+      s.type = n["type"].Scalar();
+    }
+    s.name = n["name"].IsScalar() ? n["name"].Scalar() : s.type;
+    if (!names.insert(s.name).second) {
+      root.sink().add(n, path + ".name", "duplicate input name \"" + s.name + "\"");
+    }
+    c.inputs.push_back(std::move(s));
+  });
+}
+
+void validateRuleFile(const std::string& file, const YAML::Node& doc, ConfigErrors& errors) {
+  ErrorSink sink(file, errors);
+  if (doc.IsNull()) return;  // an empty rule file is valid and holds no rules
+  MapReader root(doc, "", sink);
+  forEachInList(root.take("groups"), "groups", sink, [&](const YAML::Node& g, const std::string& p) {
+    MapReader gr(g, p, sink);
+    std::string name;
+    gr.getString("name", name, true);
+    YAML::Node rules = gr.take("rules");
+    if (!rules.IsDefined()) sink.add(g, p + ".rules", "is required");
+    forEachInList(rules, p + ".rules", sink, [&](const YAML::Node& rule, const std::string& rp) {
+      if (!rule.IsMap()) sink.add(rule, rp, "expected a mapping");
+    });
+    gr.finish();
+  });
+  root.finish();
+}
+
+}  // namespace
+
+bool parseListen(const std::string& text, std::string& host, uint16_t& port) {
+  std::string h, p;
+  if (!text.empty() && text[0] == '[') {
+    auto close = text.find(']');
+    if (close == std::string::npos || close + 1 >= text.size() || text[close + 1] != ':')
+      return false;
+    h = text.substr(1, close - 1);
+    p = text.substr(close + 2);
+  } else {
+    auto colon = text.rfind(':');
+    if (colon == std::string::npos) return false;
+    h = text.substr(0, colon);
+    p = text.substr(colon + 1);
+    if (h.find(':') != std::string::npos) return false;
+  }
+  if (p.empty() || p.size() > 5 || !std::all_of(p.begin(), p.end(), ::isdigit)) return false;
+  unsigned long v = std::stoul(p);
+  if (v > 65535) return false;
+  host = h.empty() ? "0.0.0.0" : h;
+  port = static_cast<uint16_t>(v);
+  return true;
+}
+
+ConfigPtr loadConfig(const std::string& path, const SectionValidator& validate) {
+  auto c = std::make_shared<Config>();
+  ConfigErrors errors;
+  std::string text;
+  YAML::Node doc;
+  if (!path.empty()) {
+    c->source_file = path;
+    doc = loadYamlFile(path, errors, &text);
+    if (!doc.IsDefined()) throw ConfigException(std::move(errors));
+  }
+  ErrorSink sink(path, errors);
+  MapReader root(doc, "", sink);
+  {
+    MapReader r(root.take("server"), "server", sink);
+    readServer(r, c->server);
+  }
+  {
+    MapReader r(root.take("auth"), "auth", sink);
+    readAuthGroup(r, "ingest", c->auth.ingest);
+    readAuthGroup(r, "read", c->auth.read);
+    readAuthGroup(r, "admin", c->auth.admin);
+    r.finish();
+  }
+  {
+    MapReader r(root.take("state"), "state", sink);
+    r.getString("directory", c->state.directory);
+    r.getEnum("durability", c->state.durability, {"sync", "async"});
+    if (c->state.directory.empty()) sink.add(r.node(), "state.directory", "must not be empty");
+    r.finish();
+  }
+  {
+    MapReader r(root.take("logging"), "logging", sink);
+    r.getEnum("level", c->logging.level, {"trace", "debug", "info", "warn", "error", "critical", "off"});
+    r.getEnum("format", c->logging.format, {"text", "json"});
+    r.finish();
+  }
+  {
+    MapReader r(root.take("shutdown"), "shutdown", sink);
+    r.getDuration("drain_timeout", c->shutdown.drain_timeout);
+    r.finish();
+  }
+  {
+    MapReader r(root.take("pipeline"), "pipeline", sink);
+    readPipeline(r, c->pipeline);
+  }
+  YAML::Node rf_node = root.node()["rule_files"];
+  root.getStringList("rule_files", c->rule_files);
+  readInputs(root, *c);
+  root.finish();
+
+  // Rule files: globs relative to the config file's directory, like Prometheus.
+  std::string hash_input = text;
+  std::set<std::string> matched;
+  for (size_t i = 0; i < c->rule_files.size(); ++i) {
+    std::filesystem::path pattern(c->rule_files[i]);
+    if (pattern.is_relative()) pattern = sink.baseDir() / pattern;
+    glob_t g{};
+    int rc = ::glob(pattern.c_str(), GLOB_NOSORT, nullptr, &g);
+    if (rc == 0) {
+      for (size_t k = 0; k < g.gl_pathc; ++k) matched.insert(g.gl_pathv[k]);
+    } else if (rc != GLOB_NOMATCH) {
+      sink.add(rf_node[i], "rule_files[" + std::to_string(i) + "]", "invalid glob pattern");
+    }
+    ::globfree(&g);
+  }
+  for (const auto& f : matched) {
+    std::string rtext;
+    YAML::Node rdoc = loadYamlFile(f, errors, &rtext);
+    if (rdoc.IsDefined()) validateRuleFile(f, rdoc, errors);
+    hash_input += "\0" + f + "\0" + rtext;
+    c->rule_files_resolved.push_back(f);
+  }
+  c->hash = sha256Hex(hash_input);
+
+  if (c->server.io_threads == 0) c->server.io_threads = std::max(1u, std::thread::hardware_concurrency());
+  if (c->pipeline.shards == 0) c->pipeline.shards = std::max(1u, std::thread::hardware_concurrency());
+
+  if (validate) validate(*c, errors);  // plugins report too, so one run lists every error
+  if (!errors.empty()) throw ConfigException(std::move(errors));
+  return c;
+}
+
+}  // namespace triaged::config

@@ -1,0 +1,67 @@
+// The plugin API: what an input or output plugin implements and what the engine gives it.
+// Plugins include only headers under engine/api/. Registration is one explicit list
+// (plugins/builtin_plugins.cpp), never static self-registration.
+// A plugin instance is created and stopped on the control thread; its own handlers run on the
+// I/O threads it is given.
+#pragma once
+
+#include <prometheus/registry.h>
+
+#include <boost/asio/io_context.hpp>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "triaged/api/http.h"
+#include "triaged/config/config.h"
+#include "triaged/config/errors.h"
+
+namespace triaged::api {
+
+class EventSink;  // the pipeline's entry, defined in triaged/api/pipeline.h
+
+class Input {
+ public:
+  virtual ~Input() = default;
+  // Called once listeners may accept traffic.
+  virtual void start() {}
+  // Stop taking new input (drain). Called on the control thread before shutdown.
+  virtual void stop() {}
+  // Port actually bound by an input with its own listener (0 if none), for logs and tests.
+  virtual uint16_t boundPort() const { return 0; }
+};
+
+struct InputContext {
+  const config::PluginSection& section;
+  const config::Config& config;
+  Router& router;                                  // add HTTP routes here
+  std::function<boost::asio::io_context&()> next_io_context;  // for own listeners
+  prometheus::Registry& registry;
+  EventSink* sink = nullptr;                       // where decoded events go
+};
+
+struct InputPlugin {
+  std::string type;         // `type:` in the config
+  std::string description;  // one line, for --help and docs
+  // Checks the section strictly (unknown keys, types, ranges); appends every error.
+  std::function<void(const config::PluginSection&, config::ConfigErrors&)> validate;
+  // Builds the input from a validated section. May throw std::runtime_error (start-up only).
+  std::function<std::unique_ptr<Input>(InputContext&)> create;
+};
+
+class PluginRegistry {
+ public:
+  void addInput(InputPlugin p) { inputs_.push_back(std::move(p)); }
+  const InputPlugin* findInput(const std::string& type) const {
+    for (const auto& p : inputs_)
+      if (p.type == type) return &p;
+    return nullptr;
+  }
+  const std::vector<InputPlugin>& inputs() const { return inputs_; }
+
+ private:
+  std::vector<InputPlugin> inputs_;
+};
+
+}  // namespace triaged::api

@@ -1,0 +1,88 @@
+// The HTTP/1.1 server (Boost.Beast): keep-alive, pipelining-safe (one request at a time per
+// connection, left-over bytes kept for the next), limits on header and body size, idle,
+// header, body and write timeouts, a cap on concurrent connections, optional TLS, and bearer
+// auth per route group. Owned by the daemon; connections live on the IoPool's threads.
+// setSettings() may be called from any thread (an atomic snapshot swap).
+#pragma once
+
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+
+#include <atomic>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "triaged/api/http.h"
+#include "triaged/config/config.h"
+#include "triaged/engine/io_pool.h"
+
+namespace triaged::engine {
+
+// What a request needs from the current config, swapped as a whole on reload.
+struct HttpSettings {
+  config::ServerConfig server;
+  // SHA-256 digests of the accepted bearer tokens per route group (index: RouteGroup).
+  std::vector<std::string> token_digests[4];
+  std::shared_ptr<boost::asio::ssl::context> tls;  // null when TLS is off
+
+  static std::shared_ptr<const HttpSettings> fromConfig(const config::Config& c);
+};
+
+// Constant-time check of an Authorization header against a group's token digests.
+// Returns true when the group needs no token.
+bool checkBearer(std::string_view authorization_header, const std::vector<std::string>& digests);
+
+class HttpServer {
+ public:
+  HttpServer(IoPool& pool, const api::Router& router, prometheus::Registry& registry);
+  ~HttpServer();
+  HttpServer(const HttpServer&) = delete;
+  HttpServer& operator=(const HttpServer&) = delete;
+
+  void setSettings(std::shared_ptr<const HttpSettings> s);
+  std::shared_ptr<const HttpSettings> settings() const;
+
+  // Binds the listener (throws std::runtime_error with the reason). Returns the bound port.
+  uint16_t listen(const std::string& host, uint16_t port);
+  void startAccepting();
+  void stopAccepting();
+  // Draining: idle keep-alive connections are closed now, busy ones after their response.
+  void beginDrain();
+  bool draining() const { return draining_.load(std::memory_order_acquire); }
+  int64_t activeConnections() const { return active_.load(std::memory_order_acquire); }
+
+  // Internal, used by connections.
+  struct Metrics;
+  Metrics& metrics() { return *metrics_; }
+  const api::Router& router() const { return router_; }
+  void onOpen(void* session, boost::asio::io_context& ctx);
+  void onClose(void* session, boost::asio::io_context& ctx);
+
+ private:
+  void accept();
+  void reject(boost::asio::ip::tcp::socket socket);
+
+  IoPool& pool_;
+  const api::Router& router_;
+  std::unique_ptr<Metrics> metrics_;
+  std::unique_ptr<boost::asio::ip::tcp::acceptor> acceptor_;
+  std::atomic<std::shared_ptr<const HttpSettings>> settings_;
+  std::atomic<bool> draining_{false};
+  std::atomic<bool> accepting_{false};
+  std::atomic<int64_t> active_{0};
+  // Per-context registry of open connections, touched only on that context's thread.
+  // The map is built in the constructor and never changes shape; each set is used only on
+  // its own context's thread.
+  std::unordered_map<boost::asio::io_context*, std::unordered_set<void*>> sessions_;
+};
+
+}  // namespace triaged::engine

@@ -1,0 +1,75 @@
+#include <CLI/CLI.hpp>
+#include <filesystem>
+#include <iostream>
+
+#include "triaged/build_info.h"
+#include "triaged/config/loader.h"
+#include "triaged/engine/daemon.h"
+#include "triaged/engine/log.h"
+
+namespace triaged::engine {
+namespace {
+
+// --config, else $TRIAGED_CONFIG, else the installed file, else ./config/triaged.yaml (a
+// source checkout), else the embedded defaults.
+std::string defaultConfigPath() {
+  if (const char* env = std::getenv("TRIAGED_CONFIG"); env && *env) return env;
+  for (const char* p : {build::kInstalledConfig, "config/triaged.yaml"})
+    if (std::filesystem::exists(p)) return p;
+  return "";
+}
+
+}  // namespace
+
+int runMain(int argc, char** argv, const api::PluginRegistry& plugins) {
+  CLI::App app{"triaged: event correlation and SLA engine"};
+  app.set_version_flag("--version",
+                       std::string("triaged ") + build::kVersion + " (revision " + build::kGitCommit +
+                           ", " + build::kBuildType + ", " + build::kCompiler + ")");
+  std::string config_path;
+  bool check = false;
+  DaemonOptions opts;
+  app.add_option("-c,--config", config_path, "configuration file (default: the installed or shipped triaged.yaml)");
+  app.add_flag("--check-config", check, "validate the configuration and every rule file, then exit");
+  app.add_option("--log-level", opts.log_level, "override logging.level")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
+  app.add_option("--log-format", opts.log_format, "override logging.format")
+      ->check(CLI::IsMember({"text", "json"}));
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  if (config_path.empty()) config_path = defaultConfigPath();
+  opts.config_path = config_path;
+
+  if (check) {
+    try {
+      auto c = loadFullConfig(config_path, plugins);
+      std::cout << (config_path.empty() ? "<embedded defaults>" : config_path) << ": OK ("
+                << c->inputs.size() << " inputs, " << c->rule_files_resolved.size() << " rule files)\n";
+      return 0;
+    } catch (const config::ConfigException& e) {
+      for (const auto& err : e.errors()) std::cerr << err.str() << "\n";
+      std::cerr << e.errors().size() << (e.errors().size() == 1 ? " error" : " errors") << " found\n";
+      return 1;
+    }
+  }
+
+  // Logging format must be known before the config is read (its errors are logged); the
+  // config's own format applies when no flag overrides it.
+  std::string format = opts.log_format;
+  std::string level = opts.log_level.empty() ? "info" : opts.log_level;
+  if (format.empty()) {
+    try {
+      auto c = config::loadConfig(config_path);
+      format = c->logging.format;
+    } catch (...) {
+      format = "text";
+    }
+  }
+  log::setup(level, format);
+  return runDaemon(opts, plugins);
+}
+
+}  // namespace triaged::engine

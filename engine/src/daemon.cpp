@@ -1,0 +1,418 @@
+#include "triaged/engine/daemon.h"
+
+#include <prometheus/gauge.h>
+#include <prometheus/registry.h>
+#include <systemd/sd-daemon.h>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <chrono>
+#include <ctime>
+
+#include "triaged/api/json_writer.h"
+#include "triaged/build_info.h"
+#include "triaged/config/loader.h"
+#include "triaged/config/reader.h"
+#include "triaged/engine/http_server.h"
+#include "triaged/engine/io_pool.h"
+#include "triaged/engine/log.h"
+#include "triaged/engine/metrics.h"
+#include "triaged/engine/store.h"
+
+namespace triaged::engine {
+
+namespace asio = boost::asio;
+using Clock = std::chrono::steady_clock;
+
+config::ConfigPtr loadFullConfig(const std::string& path, const api::PluginRegistry& plugins) {
+  return config::loadConfig(path, [&](const config::Config& c, config::ConfigErrors& errors) {
+    for (size_t i = 0; i < c.inputs.size(); ++i) {
+      const auto& s = c.inputs[i];
+      if (s.type.empty()) continue;  // already reported
+      const auto* p = plugins.findInput(s.type);
+      if (!p) {
+        std::string known;
+        for (const auto& k : plugins.inputs()) known += (known.empty() ? "" : ", ") + k.type;
+        errors.push_back({s.file, s.line, 0, "inputs[" + std::to_string(i) + "].type",
+                          "unknown input type \"" + s.type + "\" (known: " + known + ")"});
+        continue;
+      }
+      p->validate(s, errors);
+    }
+  });
+}
+
+namespace {
+
+std::string rfc3339(std::chrono::system_clock::time_point tp) {
+  std::time_t t = std::chrono::system_clock::to_time_t(tp);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+std::string errorsJson(const config::ConfigErrors& errors) {
+  std::string out;
+  api::JsonWriter w(out);
+  w.beginArray();
+  for (const auto& e : errors) {
+    w.beginObject().field("file", e.file).field("line", e.line).field("column", e.column);
+    w.field("path", e.path).field("message", e.message).endObject();
+  }
+  w.endArray();
+  return out;
+}
+
+class Daemon {
+ public:
+  Daemon(const DaemonOptions& opts, const api::PluginRegistry& plugins)
+      : opts_(opts), plugins_(plugins), registry_(std::make_shared<prometheus::Registry>()) {}
+
+  int run();
+
+ private:
+  void applyLogging(const config::Config& c) {
+    log::setLevel(opts_.log_level.empty() ? c.logging.level : opts_.log_level);
+  }
+  void addCoreRoutes();
+  bool reload(std::string* error_detail);
+  void onSignal(int sig);
+  void shutdown();
+  void drainTick();
+  void watchdogTick();
+  std::string statusJson() const;
+
+  DaemonOptions opts_;
+  const api::PluginRegistry& plugins_;
+  std::shared_ptr<prometheus::Registry> registry_;
+  std::shared_ptr<ProcessCollector> process_ = std::make_shared<ProcessCollector>();
+  std::shared_ptr<spdlog::logger> log_;
+  config::ConfigPtr config_;  // owned by the control thread
+  std::atomic<std::shared_ptr<const config::Config>> published_config_;
+  std::atomic<int64_t> config_loaded_at_{0};
+  asio::io_context ctrl_{1};
+  std::unique_ptr<asio::signal_set> signals_;
+  std::unique_ptr<asio::steady_timer> drain_timer_, watchdog_timer_;
+  std::unique_ptr<IoPool> pool_;
+  api::Router router_;
+  std::unique_ptr<HttpServer> server_;
+  std::unique_ptr<Store> store_;
+  std::vector<std::unique_ptr<api::Input>> inputs_;
+  std::atomic<bool> ready_{false};
+  bool shutting_down_ = false;
+  Clock::time_point drain_deadline_;
+  std::chrono::system_clock::time_point started_at_ = std::chrono::system_clock::now();
+  Clock::time_point started_steady_ = Clock::now();
+  prometheus::Gauge* reload_ok_ = nullptr;
+  prometheus::Gauge* reload_ts_ = nullptr;
+  prometheus::Gauge* ready_gauge_ = nullptr;
+  // Watchdog: pings posted to every I/O context and answered there.
+  std::vector<std::atomic<uint64_t>> pongs_ = std::vector<std::atomic<uint64_t>>(256);
+  uint64_t ping_round_ = 0;
+  uint64_t watchdog_usec_ = 0;
+};
+
+int Daemon::run() {
+  log_ = log::get("main");
+  try {
+    config_ = loadFullConfig(opts_.config_path, plugins_);
+  } catch (const config::ConfigException& e) {
+    for (const auto& err : e.errors()) log::get("config")->error("{}", err.str());
+    log_->critical("configuration is invalid ({} errors); not starting", e.errors().size());
+    return 1;
+  }
+  applyLogging(*config_);
+  if (opts_.config_path.empty())
+    log_->warn("no configuration file given or found; running on embedded defaults");
+  published_config_.store(config_);
+  config_loaded_at_ = std::chrono::duration_cast<std::chrono::seconds>(
+                          std::chrono::system_clock::now().time_since_epoch()).count();
+
+  auto& build = prometheus::BuildGauge()
+                    .Name("triaged_build_info")
+                    .Help("Build information; the value is always 1.")
+                    .Register(*registry_);
+  build.Add({{"version", build::kVersion}, {"revision", build::kGitCommit}, {"build_type", build::kBuildType}})
+      .Set(1);
+  auto& reload_family = prometheus::BuildGauge()
+                            .Name("triaged_config_last_reload_successful")
+                            .Help("Whether the last configuration reload attempt was successful.")
+                            .Register(*registry_);
+  reload_ok_ = &reload_family.Add({});
+  reload_ok_->Set(1);
+  auto& ts_family = prometheus::BuildGauge()
+                        .Name("triaged_config_last_reload_success_timestamp_seconds")
+                        .Help("Timestamp of the last successful configuration reload.")
+                        .Register(*registry_);
+  reload_ts_ = &ts_family.Add({});
+  reload_ts_->Set(static_cast<double>(config_loaded_at_.load()));
+  ready_gauge_ = &prometheus::BuildGauge()
+                      .Name("triaged_ready")
+                      .Help("1 when the daemon is started and not draining.")
+                      .Register(*registry_)
+                      .Add({});
+
+  std::shared_ptr<const HttpSettings> settings;
+  try {
+    store_ = std::make_unique<Store>(config_->state.directory);
+    log::get("store")->info("state in {} (schema version {})", store_->path(), store_->schemaVersion());
+    settings = HttpSettings::fromConfig(*config_);
+  } catch (const std::exception& e) {
+    log_->critical("{}", e.what());
+    return 1;
+  }
+
+  pool_ = std::make_unique<IoPool>(config_->server.io_threads);
+  addCoreRoutes();
+  for (const auto& section : config_->inputs) {
+    const auto* plugin = plugins_.findInput(section.type);
+    api::InputContext ctx{section, *config_, router_, [this]() -> asio::io_context& { return pool_->next(); },
+                          *registry_, nullptr};
+    try {
+      inputs_.push_back(plugin->create(ctx));
+    } catch (const std::exception& e) {
+      log_->critical("input {} ({}): {}", section.name, section.type, e.what());
+      return 1;
+    }
+  }
+
+  server_ = std::make_unique<HttpServer>(*pool_, router_, *registry_);
+  server_->setSettings(settings);
+  uint16_t port = 0;
+  try {
+    port = server_->listen(config_->server.host, config_->server.port);
+  } catch (const std::exception& e) {
+    log_->critical("{}", e.what());
+    return 1;
+  }
+
+  signals_ = std::make_unique<asio::signal_set>(ctrl_, SIGHUP, SIGTERM, SIGINT);
+  std::function<void()> wait_signal = [&] {
+    signals_->async_wait([&](const boost::system::error_code& ec, int sig) {
+      if (ec) return;
+      onSignal(sig);
+      wait_signal();
+    });
+  };
+  wait_signal();
+
+  pool_->start();
+  server_->startAccepting();
+  for (auto& in : inputs_) in->start();
+  ready_ = true;
+  ready_gauge_->Set(1);
+  std::string where = config_->server.host + ":" + std::to_string(port);
+  log_->info("triaged {} ({}) listening on {}{}", build::kVersion, build::kGitCommit, where,
+             config_->server.tls.enabled() ? " (TLS)" : "");
+  for (auto& in : inputs_)
+    if (in->boundPort()) log_->info("input listening on port {}", in->boundPort());
+  sd_notifyf(0, "READY=1\nSTATUS=listening on %s\nMAINPID=%lu", where.c_str(),
+             static_cast<unsigned long>(getpid()));
+  // Tests and tools that start us on port 0 read the bound port from this line.
+  if (const char* env = std::getenv("TRIAGED_PORT_FILE")) {
+    if (FILE* f = std::fopen(env, "w")) {
+      std::fprintf(f, "%u\n", port);
+      for (auto& in : inputs_)
+        if (in->boundPort()) std::fprintf(f, "%u\n", in->boundPort());
+      std::fclose(f);
+    }
+  }
+
+  if (sd_watchdog_enabled(0, &watchdog_usec_) > 0 && watchdog_usec_ > 0) {
+    watchdog_timer_ = std::make_unique<asio::steady_timer>(ctrl_);
+    watchdogTick();
+  }
+
+  ctrl_.run();
+
+  for (auto& in : inputs_) in.reset();
+  if (store_) store_->flush();
+  log_->info("stopped");
+  return 0;
+}
+
+void Daemon::addCoreRoutes() {
+  using api::HttpResponse;
+  using api::RouteGroup;
+  using api::Verb;
+  router_.add({Verb::get, "/-/healthy", RouteGroup::kOpen,
+               [](const api::HttpRequest&, api::Responder r) {
+                 r(HttpResponse::text(200, "triaged is healthy.\n"));
+               }});
+  router_.add({Verb::get, "/-/ready", RouteGroup::kOpen, [this](const api::HttpRequest&, api::Responder r) {
+                 if (ready_.load())
+                   r(HttpResponse::text(200, "triaged is ready.\n"));
+                 else
+                   r(HttpResponse::text(503, "triaged is not ready.\n"));
+               }});
+  auto reload_handler = [this](const api::HttpRequest&, api::Responder r) {
+    // Reloads run on the control thread, one at a time, like SIGHUP.
+    asio::post(ctrl_, [this, r = std::move(r)] {
+      std::string detail;
+      if (reload(&detail))
+        r(HttpResponse::json(200, "{\"status\":\"success\"}\n"));
+      else
+        r(HttpResponse::error(500, "failed to reload config", detail));
+    });
+  };
+  router_.add({Verb::post, "/-/reload", RouteGroup::kAdmin, reload_handler});
+  router_.add({Verb::put, "/-/reload", RouteGroup::kAdmin, reload_handler});
+  router_.add({Verb::get, "/metrics", RouteGroup::kRead, [this](const api::HttpRequest&, api::Responder r) {
+                 auto res = HttpResponse::text(200, serializeMetrics({registry_, process_}));
+                 res.content_type = "text/plain; version=0.0.4; charset=utf-8";
+                 r(std::move(res));
+               }});
+  router_.add({Verb::get, "/api/v1/status", RouteGroup::kRead,
+               [this](const api::HttpRequest&, api::Responder r) { r(HttpResponse::json(200, statusJson())); }});
+}
+
+std::string Daemon::statusJson() const {
+  auto c = published_config_.load();
+  std::string out;
+  api::JsonWriter w(out);
+  double uptime = std::chrono::duration<double>(Clock::now() - started_steady_).count();
+  w.beginObject();
+  w.field("version", build::kVersion).field("revision", build::kGitCommit);
+  w.key("build").beginObject().field("type", build::kBuildType).field("compiler", build::kCompiler).endObject();
+  w.field("start_time", rfc3339(started_at_)).field("uptime_seconds", uptime);
+  w.field("ready", ready_.load());
+  w.key("config").beginObject();
+  w.field("file", c->source_file.empty() ? std::string("<embedded defaults>") : c->source_file);
+  w.field("hash", c->hash);
+  w.field("loaded_at", rfc3339(std::chrono::system_clock::time_point(std::chrono::seconds(config_loaded_at_.load()))));
+  w.key("rule_files").beginArray();
+  for (const auto& f : c->rule_files_resolved) w.value(f);
+  w.endArray();
+  w.endObject();
+  w.endObject();
+  out.push_back('\n');
+  return out;
+}
+
+bool Daemon::reload(std::string* error_detail) {
+  auto log = log::get("config");
+  auto now_us = std::chrono::duration_cast<std::chrono::microseconds>(
+                    std::chrono::steady_clock::now().time_since_epoch()).count();
+  sd_notifyf(0, "RELOADING=1\nMONOTONIC_USEC=%lld", static_cast<long long>(now_us));
+  config::ConfigPtr next;
+  std::shared_ptr<const HttpSettings> settings;
+  try {
+    next = loadFullConfig(opts_.config_path, plugins_);
+    settings = HttpSettings::fromConfig(*next);
+  } catch (const config::ConfigException& e) {
+    for (const auto& err : e.errors()) log->error("{}", err.str());
+    log->error("reload failed ({} errors); keeping the running configuration", e.errors().size());
+    if (error_detail) *error_detail = errorsJson(e.errors());
+    reload_ok_->Set(0);
+    sd_notify(0, "READY=1\nSTATUS=reload failed; running the previous configuration");
+    return false;
+  } catch (const std::exception& e) {
+    log->error("reload failed: {}; keeping the running configuration", e.what());
+    if (error_detail) {
+      error_detail->clear();
+      api::appendJsonString(*error_detail, e.what());
+    }
+    reload_ok_->Set(0);
+    sd_notify(0, "READY=1\nSTATUS=reload failed; running the previous configuration");
+    return false;
+  }
+  // Settings bound at start-up keep their running values until a restart.
+  auto warn_restart = [&](const char* key, bool changed) {
+    if (changed) log->warn("{} changed; the new value takes effect after a restart", key);
+  };
+  warn_restart("server.listen", next->server.listen != config_->server.listen);
+  warn_restart("server.io_threads", next->server.io_threads != config_->server.io_threads);
+  warn_restart("server.tls (on/off)", next->server.tls.enabled() != config_->server.tls.enabled());
+  warn_restart("state.directory", next->state.directory != config_->state.directory);
+  warn_restart("pipeline.shards", next->pipeline.shards != config_->pipeline.shards);
+  if (!config_->server.tls.enabled() || !next->server.tls.enabled()) {
+    auto copy = std::make_shared<HttpSettings>(*settings);
+    copy->tls = server_->settings()->tls;
+    settings = copy;
+  }
+  server_->setSettings(settings);
+  config_ = next;
+  published_config_.store(next);
+  applyLogging(*next);
+  auto now = std::chrono::duration_cast<std::chrono::seconds>(
+                 std::chrono::system_clock::now().time_since_epoch()).count();
+  config_loaded_at_ = now;
+  reload_ok_->Set(1);
+  reload_ts_->Set(static_cast<double>(now));
+  log->info("configuration reloaded (hash {})", next->hash.substr(0, 12));
+  sd_notify(0, "READY=1\nSTATUS=configuration reloaded");
+  return true;
+}
+
+void Daemon::onSignal(int sig) {
+  if (sig == SIGHUP) {
+    if (!shutting_down_) reload(nullptr);
+    return;
+  }
+  if (shutting_down_) {
+    log_->warn("second termination signal while draining; still waiting for the drain deadline");
+    return;
+  }
+  shutdown();
+}
+
+void Daemon::shutdown() {
+  shutting_down_ = true;
+  log_->info("shutting down: draining for up to {}", config::formatDuration(config_->shutdown.drain_timeout));
+  sd_notify(0, "STOPPING=1\nSTATUS=draining");
+  ready_ = false;
+  ready_gauge_->Set(0);
+  for (auto& in : inputs_) in->stop();
+  server_->stopAccepting();
+  server_->beginDrain();
+  drain_deadline_ = Clock::now() + config_->shutdown.drain_timeout;
+  drain_timer_ = std::make_unique<asio::steady_timer>(ctrl_);
+  drainTick();
+}
+
+void Daemon::drainTick() {
+  auto open = server_->activeConnections();
+  if (open == 0 || Clock::now() >= drain_deadline_) {
+    if (open > 0) log_->warn("drain deadline reached with {} connections open; closing them", open);
+    pool_->stop();
+    if (watchdog_timer_) watchdog_timer_->cancel();
+    signals_->cancel();
+    ctrl_.stop();
+    return;
+  }
+  drain_timer_->expires_after(std::chrono::milliseconds(10));
+  drain_timer_->async_wait([this](const boost::system::error_code& ec) {
+    if (!ec) drainTick();
+  });
+}
+
+void Daemon::watchdogTick() {
+  // Pet the watchdog only if every I/O loop answered the previous round's ping: a stuck
+  // loop stops the pings and systemd restarts us.
+  size_t n = pool_->size();
+  bool healthy = true;
+  for (size_t i = 0; i < n; ++i)
+    if (pongs_[i].load() != ping_round_) healthy = false;
+  if (healthy) sd_notify(0, "WATCHDOG=1");
+  else log_->error("an I/O thread did not answer the watchdog ping; not notifying systemd");
+  ++ping_round_;
+  for (size_t i = 0; i < n; ++i)
+    asio::post(pool_->context(i), [this, i, round = ping_round_] { pongs_[i].store(round); });
+  watchdog_timer_->expires_after(std::chrono::microseconds(watchdog_usec_ / 2));
+  watchdog_timer_->async_wait([this](const boost::system::error_code& ec) {
+    if (!ec && !shutting_down_) watchdogTick();
+  });
+}
+
+}  // namespace
+
+int runDaemon(const DaemonOptions& opts, const api::PluginRegistry& plugins) {
+  Daemon d(opts, plugins);
+  return d.run();
+}
+
+}  // namespace triaged::engine

@@ -1,0 +1,581 @@
+#include "triaged/engine/http_server.h"
+
+#include <openssl/crypto.h>
+
+#include <boost/asio/post.hpp>
+#include <boost/asio/ssl/stream.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http.hpp>
+#include <chrono>
+#include <future>
+
+#include "triaged/api/json_writer.h"
+#include "triaged/config/loader.h"
+#include "triaged/engine/log.h"
+
+namespace triaged::engine {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+
+// ---------------------------------------------------------------------------------------------
+// Settings and auth
+
+std::shared_ptr<const HttpSettings> HttpSettings::fromConfig(const config::Config& c) {
+  auto s = std::make_shared<HttpSettings>();
+  s->server = c.server;
+  auto digests = [](const config::AuthGroup& g) {
+    std::vector<std::string> out;
+    for (const auto& t : g.bearer_tokens) out.push_back(config::sha256Hex(t));
+    return out;
+  };
+  s->token_digests[static_cast<int>(api::RouteGroup::kIngest)] = digests(c.auth.ingest);
+  s->token_digests[static_cast<int>(api::RouteGroup::kRead)] = digests(c.auth.read);
+  s->token_digests[static_cast<int>(api::RouteGroup::kAdmin)] = digests(c.auth.admin);
+  if (c.server.tls.enabled()) {
+    auto ctx = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_server);
+    ctx->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
+                     asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 |
+                     asio::ssl::context::no_tlsv1_1 | asio::ssl::context::single_dh_use);
+    // Throws boost::system::system_error with OpenSSL's reason on a bad file: a config error.
+    ctx->use_certificate_chain_file(c.server.tls.cert_file);
+    ctx->use_private_key_file(c.server.tls.key_file, asio::ssl::context::pem);
+    s->tls = std::move(ctx);
+  }
+  return s;
+}
+
+bool checkBearer(std::string_view header, const std::vector<std::string>& digests) {
+  if (digests.empty()) return true;
+  constexpr std::string_view kScheme = "bearer ";
+  if (header.size() <= kScheme.size()) return false;
+  for (size_t i = 0; i < kScheme.size(); ++i)
+    if (std::tolower(static_cast<unsigned char>(header[i])) != kScheme[i]) return false;
+  std::string_view token = header.substr(kScheme.size());
+  while (!token.empty() && token.front() == ' ') token.remove_prefix(1);
+  // Compare fixed-size digests so neither the token's length nor its content leaks in timing;
+  // every configured token is compared, with no early exit.
+  std::string presented = config::sha256Hex(std::string(token));
+  int match = 0;
+  for (const auto& d : digests)
+    match |= (d.size() == presented.size() && CRYPTO_memcmp(d.data(), presented.data(), d.size()) == 0);
+  return match != 0;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Metrics
+
+struct HttpServer::Metrics {
+  prometheus::Family<prometheus::Counter>& requests;
+  prometheus::Family<prometheus::Histogram>& duration;
+  prometheus::Family<prometheus::Counter>& rejected;
+  prometheus::Gauge& active;
+  prometheus::Counter& accepted;
+  struct PerRoute {
+    prometheus::Counter* by_class[6]{};  // index status/100
+    prometheus::Histogram* duration = nullptr;
+  };
+  std::unordered_map<const api::Route*, PerRoute> routes;
+  PerRoute unmatched;
+  std::unordered_map<std::string, prometheus::Counter*> reasons;
+
+  explicit Metrics(prometheus::Registry& r)
+      : requests(prometheus::BuildCounter()
+                     .Name("triaged_http_requests_total")
+                     .Help("HTTP requests answered, by route and status class.")
+                     .Register(r)),
+        duration(prometheus::BuildHistogram()
+                     .Name("triaged_http_request_duration_seconds")
+                     .Help("Time from a request's complete headers to its response being queued.")
+                     .Register(r)),
+        rejected(prometheus::BuildCounter()
+                     .Name("triaged_http_rejected_total")
+                     .Help("Requests and connections refused by a server limit, by reason.")
+                     .Register(r)),
+        active(prometheus::BuildGauge()
+                   .Name("triaged_http_connections_active")
+                   .Help("Open HTTP connections.")
+                   .Register(r)
+                   .Add({})),
+        accepted(prometheus::BuildCounter()
+                     .Name("triaged_http_connections_accepted_total")
+                     .Help("HTTP connections accepted.")
+                     .Register(r)
+                     .Add({})) {
+    for (const char* reason : {"connection_limit", "header_too_large", "body_too_large",
+                               "header_timeout", "body_timeout", "idle_timeout", "write_timeout",
+                               "bad_request", "unauthorized", "tls_handshake"})
+      reasons[reason] = &rejected.Add({{"reason", reason}});
+  }
+
+  PerRoute make(const std::string& name) {
+    static const prometheus::Histogram::BucketBoundaries kBuckets{
+        0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5};
+    PerRoute p;
+    static const char* kClass[] = {"1xx", "1xx", "2xx", "3xx", "4xx", "5xx"};
+    for (int c = 1; c <= 5; ++c) p.by_class[c] = &requests.Add({{"route", name}, {"code", kClass[c]}});
+    p.by_class[0] = p.by_class[1];
+    p.duration = &duration.Add({{"route", name}}, kBuckets);
+    return p;
+  }
+  void reject(const char* reason) { reasons.at(reason)->Increment(); }
+};
+
+// ---------------------------------------------------------------------------------------------
+// Connections
+
+namespace {
+
+class SessionBase {
+ public:
+  virtual ~SessionBase() = default;
+  virtual void closeIfIdle() = 0;
+};
+
+enum class Phase { kHandshake, kIdle, kHeader, kBody, kHandler, kWrite, kClosing, kClosed };
+
+// Calls the responder with a 500 if a handler drops it without answering, so that no
+// connection ever hangs on a lost response.
+struct ResponseOnce {
+  std::function<void(api::HttpResponse)> deliver;
+  std::atomic<bool> done{false};
+  ~ResponseOnce() {
+    if (!done.load() && deliver)
+      deliver(api::HttpResponse::error(500, "handler returned no response"));
+  }
+};
+
+template <class Stream>
+class Session final : public SessionBase, public std::enable_shared_from_this<Session<Stream>> {
+ public:
+  Session(HttpServer& server, asio::io_context& ctx, Stream stream)
+      : server_(server), ctx_(ctx), stream_(std::move(stream)), timer_(ctx) {
+    server_.onOpen(static_cast<SessionBase*>(this), ctx_);
+  }
+  ~Session() override { server_.onClose(static_cast<SessionBase*>(this), ctx_); }
+
+  void start() {
+    settings_ = server_.settings();
+    if constexpr (kTls) {
+      phase_ = Phase::kHandshake;
+      arm(settings_->server.handshake_timeout);
+      stream_.async_handshake(asio::ssl::stream_base::server,
+                              [self = this->shared_from_this()](beast::error_code ec) {
+                                if (ec) {
+                                  self->server_.metrics().reject("tls_handshake");
+                                  return self->closeNow();
+                                }
+                                self->readRequest();
+                              });
+    } else {
+      readRequest();
+    }
+  }
+
+  void closeIfIdle() override {
+    if (phase_ == Phase::kIdle) {
+      timed_out_ = true;
+      drain_close_ = true;
+      lowest().cancel();
+    }
+  }
+
+ private:
+  static constexpr bool kTls = !std::is_same_v<Stream, tcp::socket>;
+  tcp::socket& lowest() {
+    if constexpr (kTls)
+      return stream_.next_layer();
+    else
+      return stream_;
+  }
+
+  void arm(std::chrono::milliseconds d) {
+    ++timer_gen_;
+    timed_out_ = false;
+    timer_.expires_after(d);
+    timer_.async_wait([self = this->shared_from_this(), gen = timer_gen_](beast::error_code ec) {
+      if (ec || gen != self->timer_gen_) return;
+      self->timed_out_ = true;
+      beast::error_code ignored;
+      self->lowest().cancel(ignored);
+    });
+  }
+  void disarm() {
+    ++timer_gen_;
+    timer_.cancel();
+  }
+
+  void readRequest() {
+    settings_ = server_.settings();
+    if (server_.draining()) return closeNow();
+    parser_.emplace();
+    parser_->header_limit(static_cast<uint32_t>(settings_->server.max_header_bytes));
+    parser_->body_limit(settings_->server.max_body_bytes);
+    if (buffer_.size() > 0) {
+      // Pipelined bytes are already here: the request has started.
+      phase_ = Phase::kHeader;
+      arm(settings_->server.header_timeout);
+      return readHeader();
+    }
+    // Idle keep-alive wait: read whatever arrives first, then the header clock starts.
+    phase_ = Phase::kIdle;
+    arm(settings_->server.idle_timeout);
+    stream_.async_read_some(buffer_.prepare(4096), [self = this->shared_from_this()](
+                                                       beast::error_code ec, size_t n) {
+      if (ec) return self->onReadError(ec);
+      self->buffer_.commit(n);
+      self->phase_ = Phase::kHeader;
+      self->arm(self->settings_->server.header_timeout);
+      self->readHeader();
+    });
+  }
+
+  void readHeader() {
+    http::async_read_header(stream_, buffer_, *parser_,
+                            [self = this->shared_from_this()](beast::error_code ec, size_t) {
+                              if (ec) return self->onReadError(ec);
+                              self->onHeader();
+                            });
+  }
+
+  void onHeader() {
+    started_ = std::chrono::steady_clock::now();
+    auto& req = parser_->get();
+    std::string_view target(req.target().data(), req.target().size());
+    auto q = target.find('?');
+    path_ = std::string(target.substr(0, q));
+    bool mismatch = false;
+    std::string allow;
+    params_.clear();
+    route_ = server_.router().match(req.method(), path_, params_, &mismatch, &allow);
+    bool body_pending = !parser_->is_done();
+    if (!route_) {
+      auto r = mismatch ? api::HttpResponse::error(405, "method not allowed")
+                        : api::HttpResponse::error(404, "not found", "\"" + path_ + "\"");
+      if (mismatch) r.headers.emplace_back("Allow", allow);
+      r.close = body_pending;
+      return respond(std::move(r));
+    }
+    auto auth = req[http::field::authorization];
+    if (!checkBearer(std::string_view(auth.data(), auth.size()),
+                     settings_->token_digests[static_cast<int>(route_->group)])) {
+      server_.metrics().reject("unauthorized");
+      auto r = api::HttpResponse::error(
+          401, "unauthorized",
+          "\"a valid bearer token is required for the " +
+              std::string(api::routeGroupName(route_->group)) + " routes\"");
+      r.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"triaged\"");
+      r.close = body_pending;
+      return respond(std::move(r));
+    }
+    if (!body_pending) return dispatch();
+    auto expect = req[http::field::expect];
+    if (beast::iequals(expect, "100-continue")) {
+      // curl and others wait for this before sending large bodies.
+      static const char kContinue[] = "HTTP/1.1 100 Continue\r\n\r\n";
+      beast::error_code ec;
+      asio::write(stream_, asio::buffer(kContinue, sizeof kContinue - 1), ec);
+      if (ec) return closeNow();
+    }
+    phase_ = Phase::kBody;
+    arm(settings_->server.body_timeout);
+    http::async_read(stream_, buffer_, *parser_,
+                     [self = this->shared_from_this()](beast::error_code ec, size_t) {
+                       if (ec) return self->onReadError(ec);
+                       self->dispatch();
+                     });
+  }
+
+  void onReadError(beast::error_code ec) {
+    auto& m = server_.metrics();
+    if (timed_out_) {
+      if (phase_ == Phase::kIdle) {
+        if (!drain_close_) m.reject("idle_timeout");
+        return closeNow();
+      }
+      m.reject(phase_ == Phase::kHeader ? "header_timeout" : "body_timeout");
+      auto r = api::HttpResponse::error(
+          408, "request timeout",
+          phase_ == Phase::kHeader ? "\"headers not received in time\"" : "\"body not received in time\"");
+      r.close = true;
+      return respond(std::move(r));
+    }
+    if (ec == http::error::end_of_stream || ec == asio::error::eof ||
+        ec == asio::error::connection_reset || ec == asio::error::operation_aborted ||
+        ec == asio::ssl::error::stream_truncated || ec == http::error::partial_message) {
+      return closeNow();
+    }
+    if (ec == http::error::header_limit) {
+      m.reject("header_too_large");
+      auto r = api::HttpResponse::error(
+          431, "request header fields too large",
+          "\"headers exceed " + std::to_string(settings_->server.max_header_bytes) + " bytes\"");
+      r.close = true;
+      return respond(std::move(r));
+    }
+    if (ec == http::error::body_limit) {
+      m.reject("body_too_large");
+      auto r = api::HttpResponse::error(
+          413, "payload too large",
+          "\"body exceeds " + std::to_string(settings_->server.max_body_bytes) + " bytes\"");
+      r.close = true;
+      return respond(std::move(r));
+    }
+    if (ec.category() == http::make_error_code(http::error::bad_target).category()) {
+      m.reject("bad_request");
+      std::string detail;
+      api::appendJsonString(detail, ec.message());
+      auto r = api::HttpResponse::error(400, "malformed HTTP request", detail);
+      r.close = true;
+      return respond(std::move(r));
+    }
+    closeNow();
+  }
+
+  void dispatch() {
+    phase_ = Phase::kHandler;
+    disarm();
+    auto& req = parser_->get();
+    api::HttpRequest r;
+    r.method = req.method();
+    r.target = std::string_view(req.target().data(), req.target().size());
+    r.path = path_;
+    auto q = r.target.find('?');
+    if (q != std::string_view::npos) r.query = r.target.substr(q + 1);
+    auto ct = req[http::field::content_type];
+    r.content_type = std::string_view(ct.data(), ct.size());
+    r.body = &req.body();
+    r.params = params_;
+    r.header = [&req](std::string_view name) {
+      auto v = req[beast::string_view(name.data(), name.size())];
+      return std::string_view(v.data(), v.size());
+    };
+    auto once = std::make_shared<ResponseOnce>();
+    // The pending response keeps the connection alive until it is delivered.
+    auto self = this->shared_from_this();
+    once->deliver = [self](api::HttpResponse res) {
+      asio::post(self->ctx_, [self, res = std::move(res)]() mutable { self->respond(std::move(res)); });
+    };
+    api::Responder responder = [once](api::HttpResponse res) {
+      if (once->done.exchange(true)) return;
+      once->deliver(std::move(res));
+    };
+    try {
+      route_->handler(r, std::move(responder));
+    } catch (const std::exception& e) {
+      log::get("http")->error("handler for {} threw: {}", route_->pattern, e.what());
+      // The ResponseOnce destructor answers 500 if the handler did not.
+    }
+  }
+
+  void respond(api::HttpResponse r) {
+    if (phase_ == Phase::kClosed) return;
+    auto& m = server_.metrics();
+    auto it = route_ ? m.routes.find(route_) : m.routes.end();
+    auto& rm = it != m.routes.end() ? it->second : m.unmatched;
+    if (r.status >= 100 && r.status < 600) rm.by_class[r.status / 100]->Increment();
+    if (route_ && parser_ && parser_->is_header_done()) {
+      rm.duration->Observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count());
+    }
+    bool head = parser_ && parser_->is_header_done() && parser_->get().method() == http::verb::head;
+    unsigned version = parser_ && parser_->is_header_done() ? parser_->get().version() : 11;
+    keep_alive_ = !r.close && !server_.draining() && parser_ && parser_->is_done() &&
+                  parser_->get().keep_alive();
+    res_ = {};
+    res_.version(version);
+    res_.result(r.status);
+    res_.set(http::field::content_type, r.content_type);
+    for (auto& [k, v] : r.headers) res_.set(k, v);
+    res_.body() = std::move(r.body);
+    res_.keep_alive(keep_alive_);
+    res_.prepare_payload();
+    if (head) res_.body().clear();
+    parser_.reset();  // frees the request body before the write
+    phase_ = Phase::kWrite;
+    arm(settings_->server.write_timeout);
+    http::async_write(stream_, res_, [self = this->shared_from_this(), head](beast::error_code ec, size_t) {
+      if (ec) {
+        if (self->timed_out_) self->server_.metrics().reject("write_timeout");
+        return self->closeNow();
+      }
+      if (!self->keep_alive_) return self->closeGracefully();
+      self->readRequest();
+    });
+  }
+
+  void closeGracefully() {
+    phase_ = Phase::kClosing;
+    if constexpr (kTls) {
+      arm(settings_->server.write_timeout);
+      stream_.async_shutdown([self = this->shared_from_this()](beast::error_code) { self->closeNow(); });
+    } else {
+      beast::error_code ec;
+      stream_.shutdown(tcp::socket::shutdown_send, ec);
+      closeNow();
+    }
+  }
+
+  void closeNow() {
+    phase_ = Phase::kClosed;
+    disarm();
+    beast::error_code ec;
+    lowest().close(ec);
+  }
+
+  HttpServer& server_;
+  asio::io_context& ctx_;
+  Stream stream_;
+  asio::steady_timer timer_;
+  uint64_t timer_gen_ = 0;
+  bool timed_out_ = false;
+  bool drain_close_ = false;
+  bool keep_alive_ = true;
+  Phase phase_ = Phase::kIdle;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  std::shared_ptr<const HttpSettings> settings_;
+  const api::Route* route_ = nullptr;
+  std::string path_;
+  std::vector<std::pair<std::string_view, std::string_view>> params_;
+  http::response<http::string_body> res_;
+  std::chrono::steady_clock::time_point started_;
+};
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
+// Server
+
+HttpServer::HttpServer(IoPool& pool, const api::Router& router, prometheus::Registry& registry)
+    : pool_(pool), router_(router), metrics_(std::make_unique<Metrics>(registry)) {
+  for (const auto& r : router_.routes()) metrics_->routes[r.get()] = metrics_->make(r->metric_name);
+  metrics_->unmatched = metrics_->make("unmatched");
+  for (size_t i = 0; i < pool_.size(); ++i) sessions_[&pool_.context(i)];
+}
+
+HttpServer::~HttpServer() = default;
+
+void HttpServer::setSettings(std::shared_ptr<const HttpSettings> s) {
+  settings_.store(std::move(s), std::memory_order_release);
+}
+
+std::shared_ptr<const HttpSettings> HttpServer::settings() const {
+  return settings_.load(std::memory_order_acquire);
+}
+
+uint16_t HttpServer::listen(const std::string& host, uint16_t port) {
+  auto& ctx = pool_.context(0);
+  beast::error_code ec;
+  tcp::resolver resolver(ctx);
+  auto results = resolver.resolve(host, std::to_string(port), tcp::resolver::passive, ec);
+  if (ec || results.empty())
+    throw std::runtime_error("cannot resolve listen address " + host + ": " + ec.message());
+  tcp::endpoint ep = results.begin()->endpoint();
+  acceptor_ = std::make_unique<tcp::acceptor>(ctx);
+  acceptor_->open(ep.protocol(), ec);
+  if (!ec) acceptor_->set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) acceptor_->bind(ep, ec);
+  if (!ec) acceptor_->listen(asio::socket_base::max_listen_connections, ec);
+  if (ec)
+    throw std::runtime_error("cannot listen on " + ep.address().to_string() + ":" +
+                             std::to_string(port) + ": " + ec.message());
+  return acceptor_->local_endpoint().port();
+}
+
+void HttpServer::startAccepting() {
+  accepting_ = true;
+  asio::post(pool_.context(0), [this] { accept(); });
+}
+
+void HttpServer::accept() {
+  if (!accepting_) return;
+  auto& target = pool_.next();
+  acceptor_->async_accept(target, [this, &target](beast::error_code ec, tcp::socket socket) {
+    if (!accepting_) return;
+    if (ec) {
+      if (ec == asio::error::operation_aborted) return;
+      // EMFILE and friends: back off briefly instead of spinning.
+      log::get("http")->warn("accept failed: {}", ec.message());
+      auto t = std::make_shared<asio::steady_timer>(pool_.context(0), std::chrono::milliseconds(50));
+      t->async_wait([this, t](beast::error_code) { accept(); });
+      return;
+    }
+    auto s = settings();
+    if (draining_ || active_.load() >= static_cast<int64_t>(s->server.max_connections)) {
+      reject(std::move(socket));
+    } else {
+      // Counted here, not when the session starts, so a burst of accepts cannot overshoot.
+      active_.fetch_add(1, std::memory_order_acq_rel);
+      metrics_->accepted.Increment();
+      socket.set_option(tcp::no_delay(true), ec);
+      asio::post(target, [this, &target, s, socket = std::move(socket)]() mutable {
+        if (s->tls) {
+          auto session = std::make_shared<Session<asio::ssl::stream<tcp::socket>>>(
+              *this, target, asio::ssl::stream<tcp::socket>(std::move(socket), *s->tls));
+          session->start();
+        } else {
+          auto session = std::make_shared<Session<tcp::socket>>(*this, target, std::move(socket));
+          session->start();
+        }
+      });
+    }
+    accept();
+  });
+}
+
+void HttpServer::reject(tcp::socket socket) {
+  metrics_->reject("connection_limit");
+  // A fresh socket's send buffer is empty, so this short write does not block.
+  static const std::string kBusy = [] {
+    std::string body = R"({"error":"too many connections","detail":null})"
+                       "\n";
+    return "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
+           "Retry-After: 1\r\nConnection: close\r\nContent-Length: " +
+           std::to_string(body.size()) + "\r\n\r\n" + body;
+  }();
+  beast::error_code ec;
+  socket.non_blocking(true, ec);
+  socket.write_some(asio::buffer(kBusy), ec);
+  socket.shutdown(tcp::socket::shutdown_both, ec);
+  socket.close(ec);
+}
+
+void HttpServer::stopAccepting() {
+  accepting_ = false;
+  if (!acceptor_) return;
+  std::promise<void> done;
+  asio::post(pool_.context(0), [this, &done] {
+    beast::error_code ec;
+    acceptor_->close(ec);
+    done.set_value();
+  });
+  done.get_future().wait();
+}
+
+void HttpServer::beginDrain() {
+  draining_.store(true, std::memory_order_release);
+  for (auto& [ctx, set] : sessions_) {
+    asio::post(*ctx, [&set = set] {
+      // Copy: closing may run destructors that erase from the set.
+      std::vector<void*> copy(set.begin(), set.end());
+      for (void* p : copy) static_cast<SessionBase*>(p)->closeIfIdle();
+    });
+  }
+}
+
+void HttpServer::onOpen(void* session, asio::io_context& ctx) {
+  sessions_.at(&ctx).insert(session);
+  metrics_->active.Increment();
+}
+
+void HttpServer::onClose(void* session, asio::io_context& ctx) {
+  sessions_.at(&ctx).erase(session);
+  active_.fetch_sub(1, std::memory_order_acq_rel);
+  metrics_->active.Decrement();
+}
+
+}  // namespace triaged::engine

@@ -1,0 +1,161 @@
+#include <string>
+
+#include "triaged/api/http.h"
+#include "triaged/api/json_writer.h"
+
+namespace triaged::api {
+
+const char* routeGroupName(RouteGroup g) {
+  switch (g) {
+    case RouteGroup::kOpen: return "open";
+    case RouteGroup::kIngest: return "ingest";
+    case RouteGroup::kRead: return "read";
+    case RouteGroup::kAdmin: return "admin";
+  }
+  return "unknown";
+}
+
+std::string percentDecode(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  auto hex = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '%' && i + 2 < s.size() && hex(s[i + 1]) >= 0 &&
+        hex(s[i + 2]) >= 0) {
+      out.push_back(static_cast<char>(hex(s[i + 1]) * 16 + hex(s[i + 2])));
+      i += 2;
+    } else if (s[i] == '+') {
+      out.push_back(' ');
+    } else {
+      out.push_back(s[i]);
+    }
+  }
+  return out;
+}
+
+std::string_view HttpRequest::param(std::string_view name) const {
+  for (const auto& [k, v] : params)
+    if (k == name) return v;
+  return {};
+}
+
+static void forEachQuery(std::string_view q,
+                         const std::function<bool(std::string_view, std::string_view)>& fn) {
+  while (!q.empty()) {
+    auto amp = q.find('&');
+    std::string_view part = q.substr(0, amp);
+    q = amp == std::string_view::npos ? std::string_view{} : q.substr(amp + 1);
+    if (part.empty()) continue;
+    auto eq = part.find('=');
+    std::string_view k = part.substr(0, eq);
+    std::string_view v = eq == std::string_view::npos ? std::string_view{} : part.substr(eq + 1);
+    if (!fn(k, v)) return;
+  }
+}
+
+bool HttpRequest::queryParam(std::string_view name, std::string& out) const {
+  bool found = false;
+  forEachQuery(query, [&](std::string_view k, std::string_view v) {
+    if (percentDecode(k) == name) {
+      out = percentDecode(v);
+      found = true;
+      return false;
+    }
+    return true;
+  });
+  return found;
+}
+
+std::vector<std::string> HttpRequest::queryParams(std::string_view name) const {
+  std::vector<std::string> out;
+  forEachQuery(query, [&](std::string_view k, std::string_view v) {
+    if (percentDecode(k) == name) out.push_back(percentDecode(v));
+    return true;
+  });
+  return out;
+}
+
+HttpResponse HttpResponse::json(unsigned status, std::string body) {
+  HttpResponse r;
+  r.status = status;
+  r.body = std::move(body);
+  return r;
+}
+
+HttpResponse HttpResponse::text(unsigned status, std::string body) {
+  HttpResponse r;
+  r.status = status;
+  r.content_type = "text/plain; charset=utf-8";
+  r.body = std::move(body);
+  return r;
+}
+
+HttpResponse HttpResponse::error(unsigned status, std::string_view message,
+                                 std::string_view detail_json) {
+  std::string body;
+  JsonWriter w(body);
+  w.beginObject().field("error", message).key("detail").raw(detail_json).endObject();
+  body.push_back('\n');
+  return json(status, std::move(body));
+}
+
+static std::vector<std::string_view> segments(std::string_view path) {
+  std::vector<std::string_view> out;
+  size_t i = 0;
+  while (i < path.size()) {
+    if (path[i] == '/') {
+      ++i;
+      continue;
+    }
+    size_t j = path.find('/', i);
+    if (j == std::string_view::npos) j = path.size();
+    out.push_back(path.substr(i, j - i));
+    i = j;
+  }
+  return out;
+}
+
+void Router::add(Route route) {
+  if (route.metric_name.empty()) route.metric_name = route.pattern;
+  routes_.push_back(std::make_unique<Route>(std::move(route)));
+}
+
+const Route* Router::match(Verb method, std::string_view path,
+                           std::vector<std::pair<std::string_view, std::string_view>>& params,
+                           bool* method_mismatch, std::string* allow) const {
+  auto segs = segments(path);
+  *method_mismatch = false;
+  for (const auto& r : routes_) {
+    auto pat = segments(r->pattern);
+    if (pat.size() != segs.size()) continue;
+    std::vector<std::pair<std::string_view, std::string_view>> p;
+    bool ok = true;
+    for (size_t i = 0; i < pat.size() && ok; ++i) {
+      if (pat[i].size() > 2 && pat[i].front() == '{' && pat[i].back() == '}') {
+        p.emplace_back(pat[i].substr(1, pat[i].size() - 2), segs[i]);
+      } else if (pat[i] != segs[i]) {
+        ok = false;
+      }
+    }
+    if (!ok) continue;
+    if (r->method != method && !(method == Verb::head && r->method == Verb::get)) {
+      *method_mismatch = true;
+      if (allow) {
+        if (!allow->empty()) *allow += ", ";
+        *allow += std::string(boost::beast::http::to_string(r->method));
+      }
+      continue;
+    }
+    params = std::move(p);
+    *method_mismatch = false;
+    return r.get();
+  }
+  return nullptr;
+}
+
+}  // namespace triaged::api
