@@ -105,12 +105,13 @@ void readInputs(MapReader& root, Config& c) {
     s.file = root.sink().file();
     s.line = n.Mark().line + 1;
     s.node = n;
-    if (!n["type"].IsDefined() || !n["type"].IsScalar()) {
+    YAML::Node type = n["type"], name = n["name"];
+    if (!type.IsDefined() || !type.IsScalar()) {
       root.sink().add(n, path + ".type", "is required (the input plugin, e.g. native_json)");
     } else {
-      s.type = n["type"].Scalar();
+      s.type = type.Scalar();
     }
-    s.name = n["name"].IsScalar() ? n["name"].Scalar() : s.type;
+    s.name = name.IsDefined() && name.IsScalar() ? name.Scalar() : s.type;
     if (!names.insert(s.name).second) {
       root.sink().add(n, path + ".name", "duplicate input name \"" + s.name + "\"");
     }

@@ -229,6 +229,7 @@ int Daemon::run() {
 
   ctrl_.run();
 
+  pool_->shutdown();  // connections end while the server and inputs still exist
   for (auto& in : inputs_) in.reset();
   if (store_) store_->flush();
   log_->info("stopped");

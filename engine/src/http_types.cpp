@@ -130,6 +130,7 @@ const Route* Router::match(Verb method, std::string_view path,
                            bool* method_mismatch, std::string* allow) const {
   auto segs = segments(path);
   *method_mismatch = false;
+  if (allow) allow->clear();
   for (const auto& r : routes_) {
     auto pat = segments(r->pattern);
     if (pat.size() != segs.size()) continue;

@@ -38,6 +38,11 @@ void IoPool::stop() {
   guards_.clear();
 }
 
+void IoPool::shutdown() {
+  stop();
+  contexts_.clear();
+}
+
 boost::asio::io_context& IoPool::next() {
   return *contexts_[next_.fetch_add(1, std::memory_order_relaxed) % contexts_.size()];
 }

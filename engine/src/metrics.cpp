@@ -5,6 +5,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <ctime>
 #include <fstream>
 #include <sstream>
 
@@ -43,18 +44,12 @@ std::vector<prometheus::MetricFamily> HotCounterFamily::Collect() const {
 
 namespace {
 
+// Boot time as wall-clock seconds, without /proc/stat (hidden under systemd's ProcSubset=pid).
 double bootTimeSeconds() {
-  std::ifstream in("/proc/stat");
-  std::string key;
-  while (in >> key) {
-    if (key == "btime") {
-      double v = 0;
-      in >> v;
-      return v;
-    }
-    in.ignore(1 << 20, '\n');
-  }
-  return 0;
+  timespec real{}, boot{};
+  clock_gettime(CLOCK_REALTIME, &real);
+  clock_gettime(CLOCK_BOOTTIME, &boot);
+  return static_cast<double>(real.tv_sec - boot.tv_sec) + (real.tv_nsec - boot.tv_nsec) / 1e9;
 }
 
 // Fields of /proc/self/stat after the command name: index 0 is field 3 (state).

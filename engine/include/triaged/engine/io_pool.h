@@ -23,6 +23,10 @@ class IoPool {
   void start();
   // Stops every context and joins the threads. Idempotent.
   void stop();
+  // stop(), then destroys the contexts and with them every pending handler (and the
+  // connections those handlers own). Call it while the servers that own those connections
+  // are still alive. Idempotent; the pool is unusable afterwards.
+  void shutdown();
   size_t size() const { return contexts_.size(); }
   boost::asio::io_context& context(size_t i) { return *contexts_[i]; }
   // Round-robin choice for a new connection.

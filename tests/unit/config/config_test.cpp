@@ -1,0 +1,119 @@
+#include <catch2/catch.hpp>
+#include <filesystem>
+#include <fstream>
+#include <map>
+
+#include "builtin_plugins.h"
+#include "triaged/config/loader.h"
+#include "triaged/engine/daemon.h"
+
+using namespace triaged;
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string expectedFor(const fs::path& file) {
+  std::ifstream in(file);
+  std::string first;
+  std::getline(in, first);
+  const std::string prefix = "# expect: ";
+  REQUIRE(first.rfind(prefix, 0) == 0);
+  return first.substr(prefix.size());
+}
+
+}  // namespace
+
+TEST_CASE("Every bad config file is rejected with the error its name and header promise", "[config]") {
+  auto plugins = plugins::builtinPlugins();
+  size_t cases = 0;
+  for (const auto& entry : fs::directory_iterator(fs::path(TRIAGED_TEST_DATA) / "config" / "bad")) {
+    if (entry.path().extension() != ".yaml") continue;
+    ++cases;
+    DYNAMIC_SECTION(entry.path().filename().string()) {
+      std::string expected = expectedFor(entry.path());
+      bool threw = false;
+      try {
+        engine::loadFullConfig(entry.path().string(), plugins);
+      } catch (const config::ConfigException& e) {
+        threw = true;
+        std::string all;
+        for (const auto& err : e.errors()) all += err.str() + "\n";
+        INFO("errors:\n" << all);
+        CHECK(all.find(expected) != std::string::npos);
+        // Every error names its file.
+        for (const auto& err : e.errors()) CHECK(!err.file.empty());
+      }
+      CHECK(threw);
+    }
+  }
+  CHECK(cases >= 15);
+}
+
+TEST_CASE("A config with every section set loads with those values", "[config]") {
+  auto c = config::loadConfig(std::string(TRIAGED_TEST_DATA) + "/config/good/full.yaml");
+  CHECK(c->server.host == "::1");
+  CHECK(c->server.port == 0);
+  CHECK(c->server.io_threads == 2);
+  CHECK(c->server.max_body_bytes == 1024);
+  CHECK(c->server.idle_timeout == std::chrono::seconds(90));
+  CHECK(c->server.write_timeout == std::chrono::milliseconds(500));
+  CHECK(c->auth.admin.bearer_tokens == std::vector<std::string>{"admin-secret"});
+  CHECK(c->auth.ingest.bearer_tokens == std::vector<std::string>{"ingest-one", "ingest-two"});
+  CHECK(c->auth.read.bearer_tokens == std::vector<std::string>{"reader"});
+  CHECK(c->state.durability == "async");
+  CHECK(c->logging.format == "json");
+  CHECK(c->pipeline.shards == 3);
+  CHECK(c->pipeline.retry_after == std::chrono::seconds(2));
+  CHECK(c->hash.size() == 64);
+}
+
+TEST_CASE("An empty config file and no file at all both mean the embedded defaults", "[config]") {
+  auto empty = config::loadConfig(std::string(TRIAGED_TEST_DATA) + "/config/good/empty.yaml");
+  auto none = config::loadConfig("");
+  for (const auto& c : {empty, none}) {
+    CHECK(c->server.host == "127.0.0.1");
+    CHECK(c->server.port == 9470);
+    CHECK(c->state.durability == "sync");
+    CHECK(c->server.io_threads >= 1);
+  }
+}
+
+TEST_CASE("Several errors in one file are all reported at once", "[config]") {
+  auto dir = fs::temp_directory_path() / "triaged-config-test";
+  fs::create_directories(dir);
+  auto file = dir / "many.yaml";
+  std::ofstream(file) << "server:\n  bogus: 1\n  max_connections: x\nlogging:\n  level: loud\nnope: 1\n";
+  try {
+    config::loadConfig(file.string());
+    FAIL("expected an exception");
+  } catch (const config::ConfigException& e) {
+    REQUIRE(e.errors().size() == 4);
+    std::map<std::string, int> lines;
+    for (const auto& err : e.errors()) lines[err.path] = err.line;
+    CHECK(lines == std::map<std::string, int>{
+                       {"server.bogus", 2}, {"server.max_connections", 3}, {"logging.level", 5}, {"nope", 6}});
+  }
+}
+
+TEST_CASE("The shipped default config is valid", "[config]") {
+  auto plugins = plugins::builtinPlugins();
+  auto src = fs::path(TRIAGED_TEST_DATA).parent_path().parent_path();
+  auto c = engine::loadFullConfig((src / "config" / "triaged.yaml").string(), plugins);
+  CHECK(c->server.host == "127.0.0.1");
+  CHECK(!c->rule_files_resolved.empty());
+}
+
+TEST_CASE("Listen addresses parse as host:port, [v6]:port and :port", "[config]") {
+  std::string h;
+  uint16_t p;
+  CHECK(config::parseListen("127.0.0.1:80", h, p));
+  CHECK((h == "127.0.0.1" && p == 80));
+  CHECK(config::parseListen("[::1]:9470", h, p));
+  CHECK((h == "::1" && p == 9470));
+  CHECK(config::parseListen(":0", h, p));
+  CHECK((h == "0.0.0.0" && p == 0));
+  CHECK_FALSE(config::parseListen("localhost", h, p));
+  CHECK_FALSE(config::parseListen("a:65536", h, p));
+  CHECK_FALSE(config::parseListen("::1:80", h, p));
+  CHECK_FALSE(config::parseListen("a:", h, p));
+}
