@@ -364,12 +364,12 @@ void Daemon::onSignal(int sig) {
 void Daemon::shutdown() {
   shutting_down_ = true;
   log_->info("shutting down: draining for up to {}", config::formatDuration(config_->shutdown.drain_timeout));
-  sd_notify(0, "STOPPING=1\nSTATUS=draining");
   ready_ = false;
   ready_gauge_->Set(0);
+  server_->beginDrain();
   for (auto& in : inputs_) in->stop();
   server_->stopAccepting();
-  server_->beginDrain();
+  sd_notify(0, "STOPPING=1\nSTATUS=draining");
   drain_deadline_ = Clock::now() + config_->shutdown.drain_timeout;
   drain_timer_ = std::make_unique<asio::steady_timer>(ctrl_);
   drainTick();

@@ -211,7 +211,9 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
 
   void readRequest() {
     settings_ = server_.settings();
-    if (server_.draining()) return closeNow();
+    // Draining: bytes already received are a request in flight and get served; a connection
+    // with nothing pending closes.
+    if (server_.draining() && buffer_.size() == 0) return closeNow();
     parser_.emplace();
     parser_->header_limit(static_cast<uint32_t>(settings_->server.max_header_bytes));
     parser_->body_limit(settings_->server.max_body_bytes);
@@ -362,7 +364,8 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
     };
     api::Responder responder = [once](api::HttpResponse res) {
       if (once->done.exchange(true)) return;
-      once->deliver(std::move(res));
+      auto deliver = std::move(once->deliver);  // drop the connection reference once answered
+      deliver(std::move(res));
     };
     try {
       route_->handler(r, std::move(responder));

@@ -29,6 +29,16 @@ Store::Store(const std::string& directory) {
     db_ = nullptr;
     throw std::runtime_error("cannot open " + path_ + ": " + why);
   }
+  try {
+    migrate();
+  } catch (...) {
+    sqlite3_close_v2(db_);
+    db_ = nullptr;
+    throw;
+  }
+}
+
+void Store::migrate() {
   sqlite3_busy_timeout(db_, 5000);
   exec("PRAGMA journal_mode=WAL;");
   exec("PRAGMA synchronous=FULL;");

@@ -52,6 +52,7 @@ struct Fixture {
   }
   ~Fixture() {
     server->stopAccepting();
+    held = nullptr;
     pool.shutdown();  // connections end while the server is still alive
     if (worker.joinable()) worker.join();
   }

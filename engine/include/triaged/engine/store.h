@@ -28,6 +28,7 @@ class Store {
 
  private:
   void exec(const char* sql);
+  void migrate();
   sqlite3* db_ = nullptr;
   std::string path_;
   int version_ = 0;

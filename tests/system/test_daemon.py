@@ -1,0 +1,251 @@
+"""System tests of the daemon: CLI, endpoints, metrics, reload, systemd notify, shutdown."""
+import json
+import os
+import signal
+import subprocess
+import tempfile
+import time
+import unittest
+
+from harness import BASE_CONFIG, SOURCE, Daemon, read_response, run
+
+
+class CheckConfig(unittest.TestCase):
+    def test_shipped_config_is_valid(self):
+        r = run(["--check-config", "--config", os.path.join(SOURCE, "config", "triaged.yaml")])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("OK", r.stdout)
+
+    def test_invalid_config_lists_every_error_with_file_line_and_path(self):
+        with tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False) as f:
+            f.write("server:\n  bogus: 1\n  idle_timeout: soon\nlogging:\n  format: xml\n")
+        try:
+            r = run(["--check-config", "--config", f.name])
+            self.assertEqual(r.returncode, 1)
+            self.assertIn(f"{f.name}:2:3: server.bogus: unknown key", r.stderr)
+            self.assertIn(f"{f.name}:3:17: server.idle_timeout: invalid duration", r.stderr)
+            self.assertIn(f"{f.name}:5:11: logging.format: expected one of text, json", r.stderr)
+            self.assertIn("3 errors found", r.stderr)
+        finally:
+            os.unlink(f.name)
+
+    def test_missing_file_is_an_error(self):
+        r = run(["--check-config", "--config", "/nonexistent/triaged.yaml"])
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("/nonexistent/triaged.yaml: cannot read file", r.stderr)
+
+    def test_version(self):
+        r = run(["--version"])
+        self.assertEqual(r.returncode, 0)
+        self.assertRegex(r.stdout, r"^triaged \d+\.\d+\.\d+ \(revision ")
+
+    def test_daemon_refuses_to_start_on_invalid_config(self):
+        d = Daemon("server:\n  listen: nowhere\n")
+        try:
+            d.proc = subprocess.Popen([os.environ.get("TRIAGED_BIN"), "--config", d.config_path],
+                                      stderr=subprocess.PIPE, env=d.env)
+            _, err = d.proc.communicate(timeout=30)
+            self.assertEqual(d.proc.returncode, 1)
+            self.assertIn("server.listen: invalid listen address", err.decode())
+        finally:
+            d.close()
+
+
+class Endpoints(unittest.TestCase):
+    def setUp(self):
+        self.d = Daemon().start()
+
+    def tearDown(self):
+        self.d.close()
+
+    def test_healthy_and_ready(self):
+        self.assertEqual(self.d.request("GET", "/-/healthy")[0], 200)
+        self.assertEqual(self.d.request("GET", "/-/ready")[0], 200)
+
+    def test_status_reports_version_uptime_and_config_hash(self):
+        s = self.d.get_json("/api/v1/status")
+        self.assertRegex(s["version"], r"^\d+\.\d+\.\d+$")
+        self.assertEqual(len(s["config"]["hash"]), 64)
+        self.assertEqual(s["config"]["file"], self.d.config_path)
+        self.assertGreaterEqual(s["uptime_seconds"], 0)
+        self.assertTrue(s["ready"])
+        self.assertIn("compiler", s["build"])
+
+    def test_metrics_exposition(self):
+        status, headers, body = self.d.request("GET", "/metrics")
+        self.assertEqual(status, 200)
+        self.assertEqual(headers["Content-Type"], "text/plain; version=0.0.4; charset=utf-8")
+        m = self.d.metrics()
+        for name in ["process_cpu_seconds_total", "process_resident_memory_bytes", "process_open_fds",
+                     "process_start_time_seconds", "triaged_config_last_reload_successful", "triaged_ready"]:
+            self.assertIn(name, m)
+        self.assertEqual(m["triaged_ready"], 1)
+        self.assertGreater(m["process_resident_memory_bytes"], 1e6)
+        self.assertAlmostEqual(m["process_start_time_seconds"], time.time(), delta=120)
+        self.assertEqual(m['triaged_http_requests_total{code="2xx",route="/metrics"}'], 1)
+        self.assertTrue(any(k.startswith("triaged_build_info{") for k in m))
+
+    def test_errors_are_json(self):
+        status, headers, body = self.d.request("GET", "/no/such/thing")
+        self.assertEqual(status, 404)
+        self.assertEqual(headers["Content-Type"], "application/json")
+        self.assertEqual(json.loads(body), {"error": "not found", "detail": "/no/such/thing"})
+
+
+class Reload(unittest.TestCase):
+    def setUp(self):
+        self.d = Daemon().start()
+
+    def tearDown(self):
+        self.d.close()
+
+    def test_sighup_reloads_and_notifies_systemd(self):
+        before = self.d.get_json("/api/v1/status")["config"]["hash"]
+        self.d.write_config(BASE_CONFIG + "logging:\n  level: debug\n")
+        self.d.signal(signal.SIGHUP)
+        self.d.wait_notify("RELOADING=1")
+        self.d.wait_notify("READY=1")
+        after = self.d.get_json("/api/v1/status")["config"]["hash"]
+        self.assertNotEqual(before, after)
+        self.assertEqual(self.d.metrics()["triaged_config_last_reload_successful"], 1)
+
+    def test_bad_config_keeps_the_old_one_and_reports_every_error(self):
+        good_hash = self.d.get_json("/api/v1/status")["config"]["hash"]
+        self.d.write_config(BASE_CONFIG + "logging:\n  level: loud\nbogus: 1\n")
+        status, _, body = self.d.request("POST", "/-/reload")
+        self.assertEqual(status, 500)
+        err = json.loads(body)
+        self.assertEqual(err["error"], "failed to reload config")
+        paths = sorted(e["path"] for e in err["detail"])
+        self.assertEqual(paths, ["bogus", "logging.level"])
+        self.assertTrue(all(e["line"] > 0 and e["file"] == self.d.config_path for e in err["detail"]))
+        m = self.d.metrics()
+        self.assertEqual(m["triaged_config_last_reload_successful"], 0)
+        self.assertEqual(self.d.get_json("/api/v1/status")["config"]["hash"], good_hash)
+        self.assertEqual(self.d.request("GET", "/-/healthy")[0], 200)
+        self.assertIn("logging.level", self.d.log())
+        # Fixing the file and reloading recovers.
+        ts_before = m["triaged_config_last_reload_success_timestamp_seconds"]
+        self.d.write_config(BASE_CONFIG)
+        self.assertEqual(self.d.request("POST", "/-/reload")[0], 200)
+        m = self.d.metrics()
+        self.assertEqual(m["triaged_config_last_reload_successful"], 1)
+        self.assertGreaterEqual(m["triaged_config_last_reload_success_timestamp_seconds"], ts_before)
+
+    def test_reload_applies_new_auth_tokens(self):
+        self.d.write_config(BASE_CONFIG + "auth:\n  admin:\n    bearer_token: t0ken\n")
+        self.assertEqual(self.d.request("POST", "/-/reload")[0], 200)
+        status, headers, _ = self.d.request("POST", "/-/reload")
+        self.assertEqual(status, 401)
+        self.assertIn("Bearer", headers["WWW-Authenticate"])
+        self.assertEqual(self.d.request("POST", "/-/reload", headers={"Authorization": "Bearer t0ken"})[0], 200)
+        self.assertEqual(self.d.metrics()['triaged_http_rejected_total{reason="unauthorized"}'], 1)
+
+
+class Shutdown(unittest.TestCase):
+    def test_sigterm_marks_not_ready_notifies_and_exits_zero(self):
+        d = Daemon().start()
+        try:
+            idle = d.connect()
+            idle.sendall(b"GET /-/healthy HTTP/1.1\r\nHost: t\r\n\r\n")
+            self.assertEqual(read_response(idle)[0], 200)
+            t0 = time.monotonic()
+            d.signal(signal.SIGTERM)
+            d.wait_notify("STOPPING=1")
+            self.assertEqual(idle.recv(1), b"")  # the idle keep-alive connection is closed
+            self.assertEqual(d.proc.wait(20), 0)
+            self.assertLess(time.monotonic() - t0, 8)  # no waiting for the drain deadline
+            self.assertIn("stopped", d.log())
+        finally:
+            d.close()
+
+    def test_in_flight_request_completes_during_drain(self):
+        d = Daemon().start()
+        try:
+            s = d.connect()
+            # A complete request and the start of a second one, in one segment: once the first
+            # is answered the second is in the server's hands, waiting for its body.
+            s.sendall(b"GET /-/healthy HTTP/1.1\r\nHost: t\r\n\r\n"
+                      b"GET /-/healthy HTTP/1.1\r\nHost: t\r\nContent-Length: 10\r\n\r\n01234")
+            self.assertEqual(read_response(s)[0], 200)
+            d.signal(signal.SIGTERM)
+            d.wait_notify("STOPPING=1")
+            s.sendall(b"56789")
+            status, head, body = read_response(s)
+            self.assertEqual(status, 200)
+            self.assertIn("Connection: close", head)
+            self.assertEqual(d.proc.wait(20), 0)
+        finally:
+            d.close()
+
+    def test_drain_deadline_bounds_shutdown(self):
+        d = Daemon(BASE_CONFIG.replace("drain_timeout: 10s", "drain_timeout: 300ms")).start()
+        try:
+            s = d.connect()
+            s.sendall(b"GET /-/healthy HTTP/1.1\r\nHost: t\r\n\r\n"
+                      b"GET /-/healthy HTTP/1.1\r\nHost: t\r\nContent-Length: 10\r\n\r\n0")
+            self.assertEqual(read_response(s)[0], 200)
+            d.signal(signal.SIGTERM)
+            self.assertEqual(d.proc.wait(20), 0)
+            self.assertIn("drain deadline reached with 1 connections open", d.log())
+        finally:
+            d.close()
+
+
+class Systemd(unittest.TestCase):
+    def test_watchdog_is_petted_while_the_loops_are_healthy(self):
+        d = Daemon(env={"WATCHDOG_USEC": "200000"}).start()
+        try:
+            d.wait_notify("WATCHDOG=1", timeout=5)
+            d.wait_notify("WATCHDOG=1", timeout=5)
+        finally:
+            d.close()
+
+    def test_json_logs_are_one_object_per_line(self):
+        d = Daemon(args=["--log-format", "json"]).start()
+        try:
+            self.assertEqual(d.stop(), 0)
+            lines = [json.loads(l) for l in d.log().splitlines() if l.strip()]
+            self.assertTrue(lines)
+            for l in lines:
+                self.assertEqual(set(l), {"ts", "level", "logger", "msg"})
+            self.assertIn("main", {l["logger"] for l in lines})
+        finally:
+            d.close()
+
+
+class Tls(unittest.TestCase):
+    def test_https_with_a_configured_certificate(self):
+        import ssl
+        import http.client
+        tmp = tempfile.mkdtemp()
+        cert, key = os.path.join(tmp, "cert.pem"), os.path.join(tmp, "key.pem")
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert,
+                        "-days", "1", "-subj", "/CN=127.0.0.1"], check=True, capture_output=True, timeout=60)
+        d = Daemon(BASE_CONFIG + f"  tls:\n    cert_file: {cert}\n    key_file: {key}\n".replace(
+            "  tls", "  tls", 1))
+        # tls belongs under server:, which BASE_CONFIG opens first.
+        d.write_config(BASE_CONFIG.replace("  io_threads: 2\n",
+                                           f"  io_threads: 2\n  tls:\n    cert_file: {cert}\n    key_file: {key}\n"))
+        d.start()
+        try:
+            ctx = ssl.create_default_context(cafile=cert)
+            ctx.check_hostname = False
+            c = http.client.HTTPSConnection("127.0.0.1", d.port, context=ctx, timeout=10)
+            c.request("GET", "/-/healthy")
+            r = c.getresponse()
+            self.assertEqual(r.status, 200)
+            r.read()
+            c.close()
+            # Plain HTTP to a TLS port fails the handshake and is counted.
+            s = d.connect()
+            s.sendall(b"GET /-/healthy HTTP/1.1\r\nHost: t\r\n\r\n")
+            self.assertEqual(read_response(s)[0], 0)
+            d.signal(signal.SIGTERM)
+            self.assertEqual(d.proc.wait(20), 0)
+        finally:
+            d.close()
+
+
+if __name__ == "__main__":
+    unittest.main()
