@@ -86,6 +86,16 @@ void readPipeline(MapReader& r, PipelineConfig& p) {
   r.getUnsigned("queue_batches", p.queue_batches, 1 << 20);
   r.getUnsigned("max_batch_events", p.max_batch_events, 1 << 20);
   r.getDuration("retry_after", p.retry_after, Duration{1000});
+  r.getDuration("resolved_retention", p.resolved_retention);
+  {
+    MapReader f(r.take("flapping"), r.childPath("flapping"), r.sink());
+    f.getBool("enabled", p.flapping_enabled);
+    f.getDouble("low_percent", p.flapping_low_percent, 0, 100);
+    f.getDouble("high_percent", p.flapping_high_percent, 0, 100);
+    if (p.flapping_low_percent > p.flapping_high_percent)
+      r.sink().add(f.node(), r.childPath("flapping"), "low_percent must not exceed high_percent");
+    f.finish();
+  }
   if (p.queue_batches == 0)
     r.sink().add(r.node()["queue_batches"], r.childPath("queue_batches"), "must be at least 1");
   if (p.max_batch_events == 0)

@@ -15,7 +15,10 @@
 #include "triaged/build_info.h"
 #include "triaged/config/loader.h"
 #include "triaged/config/reader.h"
+#include "triaged/engine/alerts_api.h"
+#include "triaged/engine/clock.h"
 #include "triaged/engine/http_server.h"
+#include "triaged/engine/pipeline.h"
 #include "triaged/engine/io_pool.h"
 #include "triaged/engine/log.h"
 #include "triaged/engine/metrics.h"
@@ -24,7 +27,7 @@
 namespace triaged::engine {
 
 namespace asio = boost::asio;
-using Clock = std::chrono::steady_clock;
+using Steady = std::chrono::steady_clock;
 
 config::ConfigPtr loadFullConfig(const std::string& path, const api::PluginRegistry& plugins) {
   return config::loadConfig(path, [&](const config::Config& c, config::ConfigErrors& errors) {
@@ -70,7 +73,9 @@ std::string errorsJson(const config::ConfigErrors& errors) {
 class Daemon {
  public:
   Daemon(const DaemonOptions& opts, const api::PluginRegistry& plugins)
-      : opts_(opts), plugins_(plugins), registry_(std::make_shared<prometheus::Registry>()) {}
+      : opts_(opts), plugins_(plugins), registry_(&hub_.registry()) {
+    hub_.add(process_);
+  }
 
   int run();
 
@@ -88,7 +93,8 @@ class Daemon {
 
   DaemonOptions opts_;
   const api::PluginRegistry& plugins_;
-  std::shared_ptr<prometheus::Registry> registry_;
+  api::MetricsHub hub_;
+  prometheus::Registry* registry_;
   std::shared_ptr<ProcessCollector> process_ = std::make_shared<ProcessCollector>();
   std::shared_ptr<spdlog::logger> log_;
   config::ConfigPtr config_;  // owned by the control thread
@@ -101,12 +107,14 @@ class Daemon {
   api::Router router_;
   std::unique_ptr<HttpServer> server_;
   std::unique_ptr<Store> store_;
+  SystemClock clock_;
+  std::unique_ptr<Pipeline> pipeline_;
   std::vector<std::unique_ptr<api::Input>> inputs_;
   std::atomic<bool> ready_{false};
   bool shutting_down_ = false;
-  Clock::time_point drain_deadline_;
+  Steady::time_point drain_deadline_;
   std::chrono::system_clock::time_point started_at_ = std::chrono::system_clock::now();
-  Clock::time_point started_steady_ = Clock::now();
+  Steady::time_point started_steady_ = Steady::now();
   prometheus::Gauge* reload_ok_ = nullptr;
   prometheus::Gauge* reload_ts_ = nullptr;
   prometheus::Gauge* ready_gauge_ = nullptr;
@@ -167,11 +175,21 @@ int Daemon::run() {
   }
 
   pool_ = std::make_unique<IoPool>(config_->server.io_threads);
+  PipelineOptions popts;
+  popts.shards = config_->pipeline.shards;
+  popts.queue_batches = config_->pipeline.queue_batches;
+  popts.retry_after_seconds = static_cast<int>(
+      std::chrono::duration_cast<std::chrono::seconds>(config_->pipeline.retry_after).count());
+  popts.flap = {config_->pipeline.flapping_enabled, config_->pipeline.flapping_low_percent,
+                config_->pipeline.flapping_high_percent};
+  popts.resolved_retention_ms = config_->pipeline.resolved_retention.count();
+  pipeline_ = std::make_unique<Pipeline>(popts, clock_, hub_);
   addCoreRoutes();
+  addAlertRoutes(router_, *pipeline_);
   for (const auto& section : config_->inputs) {
     const auto* plugin = plugins_.findInput(section.type);
     api::InputContext ctx{section, *config_, router_, [this]() -> asio::io_context& { return pool_->next(); },
-                          *registry_, nullptr};
+                          hub_, pipeline_.get()};
     try {
       inputs_.push_back(plugin->create(ctx));
     } catch (const std::exception& e) {
@@ -200,6 +218,7 @@ int Daemon::run() {
   };
   wait_signal();
 
+  pipeline_->start();
   pool_->start();
   server_->startAccepting();
   for (auto& in : inputs_) in->start();
@@ -231,6 +250,7 @@ int Daemon::run() {
 
   pool_->shutdown();  // connections end while the server and inputs still exist
   for (auto& in : inputs_) in.reset();
+  pipeline_->stop();  // processes what is queued
   if (store_) store_->flush();
   log_->info("stopped");
   return 0;
@@ -263,7 +283,7 @@ void Daemon::addCoreRoutes() {
   router_.add({Verb::post, "/-/reload", RouteGroup::kAdmin, reload_handler});
   router_.add({Verb::put, "/-/reload", RouteGroup::kAdmin, reload_handler});
   router_.add({Verb::get, "/metrics", RouteGroup::kRead, [this](const api::HttpRequest&, api::Responder r) {
-                 auto res = HttpResponse::text(200, serializeMetrics({registry_, process_}));
+                 auto res = HttpResponse::text(200, hub_.serialize());
                  res.content_type = "text/plain; version=0.0.4; charset=utf-8";
                  r(std::move(res));
                }});
@@ -275,7 +295,7 @@ std::string Daemon::statusJson() const {
   auto c = published_config_.load();
   std::string out;
   api::JsonWriter w(out);
-  double uptime = std::chrono::duration<double>(Clock::now() - started_steady_).count();
+  double uptime = std::chrono::duration<double>(Steady::now() - started_steady_).count();
   w.beginObject();
   w.field("version", build::kVersion).field("revision", build::kGitCommit);
   w.key("build").beginObject().field("type", build::kBuildType).field("compiler", build::kCompiler).endObject();
@@ -370,14 +390,14 @@ void Daemon::shutdown() {
   for (auto& in : inputs_) in->stop();
   server_->stopAccepting();
   sd_notify(0, "STOPPING=1\nSTATUS=draining");
-  drain_deadline_ = Clock::now() + config_->shutdown.drain_timeout;
+  drain_deadline_ = Steady::now() + config_->shutdown.drain_timeout;
   drain_timer_ = std::make_unique<asio::steady_timer>(ctrl_);
   drainTick();
 }
 
 void Daemon::drainTick() {
   auto open = server_->activeConnections();
-  if (open == 0 || Clock::now() >= drain_deadline_) {
+  if (open == 0 || Steady::now() >= drain_deadline_) {
     if (open > 0) log_->warn("drain deadline reached with {} connections open; closing them", open);
     pool_->stop();
     if (watchdog_timer_) watchdog_timer_->cancel();

@@ -2,6 +2,7 @@
 
 #include <cstdlib>
 
+#include "triaged/api/ingest.h"
 #include "triaged/engine/log.h"
 
 namespace triaged::engine {
@@ -18,6 +19,7 @@ void IoPool::start() {
   for (size_t i = 0; i < contexts_.size(); ++i) {
     threads_.emplace_back([this, i] {
       pthread_setname_np(pthread_self(), ("triaged-io-" + std::to_string(i)).c_str());
+      api::setIoThreadIndex(i);
       try {
         contexts_[i]->run();
       } catch (const std::exception& e) {

@@ -68,6 +68,10 @@ struct PipelineConfig {
   uint64_t queue_batches = 1024;   // capacity of each shard queue, in batches
   uint64_t max_batch_events = 4096;
   Duration retry_after = 1s;       // advertised in 429 responses
+  Duration resolved_retention = 1h;  // resolved alerts stay visible this long
+  bool flapping_enabled = true;
+  double flapping_low_percent = 5.0;
+  double flapping_high_percent = 20.0;
 };
 
 // One `inputs:` entry; the plugin named by `type` validates and reads the rest of `node`.

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "triaged/api/http.h"
+#include "triaged/api/metrics_hub.h"
 #include "triaged/config/config.h"
 #include "triaged/config/errors.h"
 
@@ -37,7 +38,7 @@ struct InputContext {
   const config::Config& config;
   Router& router;                                  // add HTTP routes here
   std::function<boost::asio::io_context&()> next_io_context;  // for own listeners
-  prometheus::Registry& registry;
+  MetricsHub& metrics;
   EventSink* sink = nullptr;                       // where decoded events go
 };
 

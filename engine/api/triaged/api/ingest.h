@@ -1,0 +1,141 @@
+// What every input shares: its common config keys (limits, severity mapping, resolve timeout,
+// fingerprint key), the builder that validates and finishes events into a batch, error
+// reporting (index, line, field, reason), timestamps, and the HTTP answers for rejections.
+// An IngestOptions is immutable after parsing; a BatchBuilder belongs to one thread.
+#pragma once
+
+#include <prometheus/registry.h>
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "triaged/api/event.h"
+#include "triaged/api/http.h"
+#include "triaged/api/metrics_hub.h"
+#include "triaged/config/reader.h"
+
+namespace triaged::api {
+
+struct FingerprintOptions {
+  bool source = true, resource = true, check = true;
+  bool all_labels = true;                  // false: only `labels`
+  std::vector<std::string> labels;         // when all_labels is false
+  std::vector<std::string> ignore_labels;  // volatile labels left out of the key
+};
+
+struct IngestOptions {
+  std::string name;  // the input's name; the default `source`
+  int64_t resolve_timeout_ms = 5 * 60 * 1000;
+  Severity default_severity = Severity::kWarning;
+  std::vector<std::pair<std::string, Severity>> severity_map;  // input's own names → canonical
+  uint64_t max_event_bytes = 64 * 1024;
+  uint64_t max_labels = 64;
+  uint64_t max_label_name_bytes = 256;
+  uint64_t max_label_value_bytes = 4096;
+  uint64_t max_batch_events = 100000;  // events in one HTTP request
+  FingerprintOptions fingerprint;
+  std::vector<std::string> bearer_tokens;  // overrides auth.ingest for this input when set
+
+  // Reads the common keys from an input's section; the plugin reads its own keys first.
+  // `severity_defaults` is the input's own scale, extended/overridden by `severity_map:`.
+  void read(config::MapReader& r, const std::vector<std::pair<std::string, Severity>>& severity_defaults);
+  bool mapSeverity(std::string_view name, Severity& out) const;
+};
+
+// One decode problem. `index` is the event's position in a batch (-1 if not applicable),
+// `line` its line in NDJSON (0 if not applicable).
+struct DecodeError {
+  int64_t index = -1;
+  int64_t line = 0;
+  std::string field;
+  std::string reason;
+};
+
+// Rejection reasons counted per input; stable label values of rejected{reason}.
+enum class Reject : uint8_t {
+  kInvalidJson, kMissingField, kWrongType, kUnknownField, kInvalidValue, kTooLarge,
+  kTooManyLabels, kBusy, kDraining, kUnauthorized, kCount
+};
+const char* rejectName(Reject r);
+
+// Per-input counters, each a per-thread slot summed at scrape time:
+// triaged_input_events_received_total{input}, _accepted_total{input},
+// _rejected_total{input,reason}.
+class InputMetrics {
+ public:
+  InputMetrics(MetricsHub& hub, const std::string& input, size_t writers);
+  ~InputMetrics();
+  void received(uint64_t n);
+  void accepted(uint64_t n);
+  void rejected(Reject r, uint64_t n = 1);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// Index of the calling I/O thread (0 on other threads), for per-thread metric slots.
+size_t ioThreadIndex();
+void setIoThreadIndex(size_t i);
+
+// Builds events into a batch, validating each against the input's limits. Usage per event:
+// begin(); set fields; addLabel()/addAnnotation(); finish() → false if the event was invalid
+// (its error recorded) and it is dropped from the batch.
+class BatchBuilder {
+ public:
+  BatchBuilder(const IngestOptions& opts, int64_t now_ms, size_t max_errors = 10);
+
+  Event& begin(int64_t index, int64_t line = 0);
+  // Copies into the batch arena.
+  std::string_view keep(std::string_view s) { return batch_->arena.copy(s); }
+  void addLabel(std::string_view name, std::string_view value);
+  void addAnnotation(std::string_view name, std::string_view value);
+  void error(std::string field, std::string reason, Reject kind);
+  bool failed() const { return current_failed_; }
+  // Validates, sorts labels, fills defaults, fingerprint and content hash.
+  bool finish();
+
+  size_t size() const { return batch_->events.size(); }
+  const std::vector<DecodeError>& errors() const { return errors_; }
+  uint64_t errorCount() const { return error_count_; }
+  std::array<uint64_t, static_cast<size_t>(Reject::kCount)>& rejectCounts() { return reject_counts_; }
+  std::unique_ptr<EventBatch> take();
+  const IngestOptions& options() const { return opts_; }
+  int64_t now() const { return now_ms_; }
+
+ private:
+  const IngestOptions& opts_;
+  int64_t now_ms_;
+  size_t max_errors_;
+  std::unique_ptr<EventBatch> batch_;
+  std::vector<DecodeError> errors_;
+  uint64_t error_count_ = 0;
+  std::array<uint64_t, static_cast<size_t>(Reject::kCount)> reject_counts_{};
+  int64_t index_ = 0, line_ = 0;
+  bool current_failed_ = false;
+  size_t labels_mark_ = 0;
+};
+
+// Fingerprint of an event (labels must already be sorted by name), and its content hash.
+uint64_t fingerprintOf(const EventBatch& b, const Event& e, const FingerprintOptions& o);
+uint64_t contentHashOf(const EventBatch& b, const Event& e);
+
+// RFC 3339 ("2026-01-01T10:00:00Z", fractions, offsets, "+0000" as PagerDuty writes it) to
+// epoch ms. Years before 1 or after 9999, bad fields: nullopt.
+std::optional<int64_t> parseRfc3339(std::string_view s);
+std::string formatRfc3339Ms(int64_t ms);
+
+// HTTP answers shared by the inputs.
+HttpResponse badRequest(std::string_view message, const std::vector<DecodeError>& errors,
+                        uint64_t total_errors);
+HttpResponse busyResponse(int retry_after_seconds);
+HttpResponse drainingResponse(int retry_after_seconds);
+// Checks a per-input token list (if any) against the Authorization header.
+bool inputAuthorized(const IngestOptions& o, const HttpRequest& req);
+
+}  // namespace triaged::api

@@ -1,0 +1,113 @@
+// The deduplicated alert table of one dedup shard: one Alert per fingerprint. Pure logic, no
+// threads, time passed in; owned and used by exactly one shard thread (or a test, or replay).
+// A duplicate updates count/last_seen/ends_at in place without allocating; only changes
+// (new, severity, resolved, re-fired, flapping started/stopped) are reported.
+#pragma once
+
+#include <absl/container/flat_hash_map.h>
+
+#include <cstdint>
+#include <memory>
+#include <string_view>
+#include <vector>
+
+#include "triaged/api/event.h"
+
+namespace triaged::engine {
+
+// Nagios-style flap detection over the last 21 observations of an alert's state.
+struct FlapOptions {
+  bool enabled = true;
+  double low_percent = 5.0;    // flapping stops below this weighted state-change percentage
+  double high_percent = 20.0;  // and starts at or above this one
+};
+
+enum class ChangeKind : uint8_t { kNew, kSeverity, kResolved, kRefired, kFlappingStarted, kFlappingStopped };
+const char* changeKindName(ChangeKind k);
+
+struct AlertChange {
+  uint64_t fingerprint;
+  ChangeKind kind;
+  api::Severity severity;
+  api::Severity previous_severity;
+  api::Status status;
+  bool flapping;
+  int64_t at_ms;
+};
+
+// The strings of an alert, packed in one allocation: source, resource, check, service, summary,
+// description, dedup_key, then labels and annotations as name/value pairs.
+class AlertStrings {
+ public:
+  static std::unique_ptr<char[]> pack(const api::EventBatch& b, const api::Event& e);
+  explicit AlertStrings(const char* blob) : p_(blob) {}
+  enum Field { kSource, kResource, kCheck, kService, kSummary, kDescription, kDedupKey, kFieldCount };
+  std::string_view field(Field f) const;
+  uint32_t labelCount() const;
+  uint32_t annotationCount() const;
+  // i-th label (name, value); annotations follow labels.
+  api::Label label(uint32_t i) const;
+  api::Label annotation(uint32_t i) const { return label(labelCount() + i); }
+  // Value of a label, or nullopt-like {found=false}.
+  bool findLabel(std::string_view name, std::string_view& value) const;
+  size_t bytes() const;
+
+ private:
+  std::string_view at(uint32_t i) const;
+  const char* p_;
+};
+
+struct Alert {
+  int64_t first_seen_ms = 0;
+  int64_t last_seen_ms = 0;
+  int64_t ends_at_ms = 0;      // firing: resolves by timeout at this time (0 = never)
+  int64_t resolved_at_ms = 0;  // resolved: when
+  uint64_t count = 0;
+  uint64_t content_hash = 0;
+  std::unique_ptr<char[]> strings;
+  uint32_t flap_history = 0;  // bit 0 = newest observation; 1 = the state changed there
+  uint8_t flap_observations = 0;
+  api::Severity severity = api::Severity::kWarning;
+  api::Severity previous_severity = api::Severity::kWarning;
+  api::Status status = api::Status::kFiring;
+  bool flapping = false;
+
+  AlertStrings view() const { return AlertStrings(strings.get()); }
+  // Weighted percentage of state changes over the recorded history (Nagios' curve: the
+  // oldest transition weighs 0.8, the newest 1.2).
+  double flapPercent() const;
+};
+
+enum class Outcome : uint8_t { kNew, kChanged, kDuplicate, kResolved, kIgnored };
+
+class AlertTable {
+ public:
+  explicit AlertTable(FlapOptions flap = {}, int64_t resolved_retention_ms = 3'600'000)
+      : flap_(flap), resolved_retention_ms_(resolved_retention_ms) {}
+
+  Outcome apply(const api::EventBatch& b, const api::Event& e, int64_t now_ms, std::vector<AlertChange>& out);
+  // Resolves firing alerts whose ends_at has passed; forgets resolved ones past retention.
+  size_t expire(int64_t now_ms, std::vector<AlertChange>& out);
+
+  const Alert* find(uint64_t fp) const;
+  size_t size() const { return alerts_.size(); }
+  size_t firing() const { return firing_; }
+  template <class F>
+  void forEach(F&& f) const {
+    for (const auto& [fp, a] : alerts_) f(fp, a);
+  }
+  // Approximate heap bytes: table slots plus packed strings.
+  size_t memoryBytes() const;
+  void reserve(size_t n) { alerts_.reserve(n); }
+
+ private:
+  void observe(Alert& a, bool changed, uint64_t fp, int64_t now, std::vector<AlertChange>& out);
+
+  FlapOptions flap_;
+  int64_t resolved_retention_ms_;
+  absl::flat_hash_map<uint64_t, Alert> alerts_;
+  size_t firing_ = 0;
+  size_t string_bytes_ = 0;
+};
+
+}  // namespace triaged::engine

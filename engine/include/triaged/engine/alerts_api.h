@@ -1,0 +1,19 @@
+// The read API over the dedup shards: GET /api/v1/alerts (filters, label matchers, cursor
+// pagination) and GET /api/v1/alerts/{fingerprint}. Queries run on the shard threads (each scans
+// its own table), so they see every event acknowledged before them.
+#pragma once
+
+#include "triaged/api/http.h"
+#include "triaged/engine/alert_table.h"
+#include "triaged/engine/pipeline.h"
+
+namespace triaged::engine {
+
+void addAlertRoutes(api::Router& router, Pipeline& pipeline);
+
+// {"fingerprint": "...", "source": ..., "labels": {...}, ...}
+void writeAlertJson(std::string& out, uint64_t fingerprint, const Alert& a);
+std::string fingerprintHex(uint64_t fp);
+bool parseFingerprintHex(std::string_view s, uint64_t& out);
+
+}  // namespace triaged::engine

@@ -1,0 +1,85 @@
+// The ingest pipeline after decoding: Route (by fingerprint) → Dedup shards. Each shard is a
+// thread owning its AlertTable, fed through a bounded moodycamel queue of sub-batches. A batch
+// is all-or-nothing: room is reserved on every shard it touches before anything is queued.
+// submit() and runOnShard() may be called from any thread; start/stop from the control thread.
+#pragma once
+
+#include <prometheus/registry.h>
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <thread>
+#include <vector>
+
+#include "triaged/api/event.h"
+#include "triaged/api/metrics_hub.h"
+#include "triaged/config/config.h"
+#include "triaged/engine/alert_table.h"
+#include "triaged/engine/clock.h"
+
+namespace triaged::engine {
+
+// Where alert changes go next (the correlator, once it exists). Called on shard threads with
+// each sub-batch's changes; must not block.
+class ChangeSink {
+ public:
+  virtual ~ChangeSink() = default;
+  virtual void consume(size_t shard, const std::vector<AlertChange>& changes) = 0;
+};
+
+struct PipelineOptions {
+  unsigned shards = 1;
+  uint64_t queue_batches = 1024;
+  int retry_after_seconds = 1;
+  FlapOptions flap;
+  int64_t resolved_retention_ms = 3'600'000;
+  int64_t expire_interval_ms = 1000;  // how often shards look for alerts to resolve by timeout
+};
+
+class Pipeline final : public api::EventSink {
+ public:
+  Pipeline(PipelineOptions opts, const Clock& clock, api::MetricsHub& hub,
+           ChangeSink* changes = nullptr);
+  ~Pipeline() override;
+  Pipeline(const Pipeline&) = delete;
+  Pipeline& operator=(const Pipeline&) = delete;
+
+  void start();
+  // Refuses new batches (kDraining), processes what is queued, joins the shard threads.
+  void stop();
+  void beginDrain() { draining_.store(true, std::memory_order_release); }
+
+  api::SubmitStatus submit(std::unique_ptr<api::EventBatch> batch,
+                           std::function<void(const api::BatchResult&)> done) override;
+  int retryAfterSeconds() const override { return opts_.retry_after_seconds; }
+  int64_t nowMs() const override { return clock_.nowMs(); }
+
+  size_t shards() const { return shards_.size(); }
+  size_t shardOf(uint64_t fingerprint) const {
+    return static_cast<size_t>(((fingerprint >> 32) * shards_.size()) >> 32);
+  }
+  // Runs fn on shard i's thread, after what is already queued there. Not subject to the queue
+  // bound (control traffic must get through a full pipeline); returns false after stop().
+  bool runOnShard(size_t i, std::function<void(const AlertTable&)> fn);
+  // Asks every shard to resolve expired alerts now (tests, with a ManualClock).
+  void expireNow();
+
+  struct Shard;
+
+ private:
+  void run(Shard& s, size_t index);
+
+  PipelineOptions opts_;
+  const Clock& clock_;
+  ChangeSink* changes_;
+  std::vector<std::unique_ptr<Shard>> shards_;
+  std::atomic<bool> draining_{false};
+  std::atomic<bool> stopped_{false};
+  bool started_ = false;
+  struct Metrics;
+  std::shared_ptr<Metrics> metrics_;
+  api::MetricsHub& hub_;
+};
+
+}  // namespace triaged::engine

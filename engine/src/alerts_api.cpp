@@ -1,0 +1,239 @@
+#include "triaged/engine/alerts_api.h"
+
+#include <algorithm>
+#include <charconv>
+#include <mutex>
+
+#include "triaged/api/ingest.h"
+#include "triaged/api/json_writer.h"
+#include "triaged/rules/matcher.h"
+
+namespace triaged::engine {
+
+using api::HttpResponse;
+
+std::string fingerprintHex(uint64_t fp) {
+  static const char* kHex = "0123456789abcdef";
+  std::string s(16, '0');
+  for (int i = 15; i >= 0; --i, fp >>= 4) s[i] = kHex[fp & 15];
+  return s;
+}
+
+bool parseFingerprintHex(std::string_view s, uint64_t& out) {
+  if (s.empty() || s.size() > 16) return false;
+  auto r = std::from_chars(s.data(), s.data() + s.size(), out, 16);
+  return r.ec == std::errc() && r.ptr == s.data() + s.size();
+}
+
+void writeAlertJson(std::string& out, uint64_t fp, const Alert& a) {
+  auto v = a.view();
+  api::JsonWriter w(out);
+  w.beginObject();
+  w.field("fingerprint", fingerprintHex(fp));
+  w.field("source", v.field(AlertStrings::kSource));
+  w.field("resource", v.field(AlertStrings::kResource));
+  w.field("check", v.field(AlertStrings::kCheck));
+  if (auto s = v.field(AlertStrings::kService); !s.empty()) w.field("service", s);
+  w.field("status", api::statusName(a.status));
+  w.field("severity", api::severityName(a.severity));
+  w.field("previous_severity", api::severityName(a.previous_severity));
+  w.field("flapping", a.flapping);
+  w.field("count", a.count);
+  w.field("first_seen", api::formatRfc3339Ms(a.first_seen_ms));
+  w.field("last_seen", api::formatRfc3339Ms(a.last_seen_ms));
+  if (a.status == api::Status::kFiring && a.ends_at_ms) w.field("ends_at", api::formatRfc3339Ms(a.ends_at_ms));
+  if (a.status == api::Status::kResolved) w.field("resolved_at", api::formatRfc3339Ms(a.resolved_at_ms));
+  if (auto s = v.field(AlertStrings::kSummary); !s.empty()) w.field("summary", s);
+  if (auto s = v.field(AlertStrings::kDescription); !s.empty()) w.field("description", s);
+  if (auto s = v.field(AlertStrings::kDedupKey); !s.empty()) w.field("dedup_key", s);
+  w.key("labels").beginObject();
+  for (uint32_t i = 0, n = v.labelCount(); i < n; ++i) {
+    auto l = v.label(i);
+    w.field(l.name, l.value);
+  }
+  w.endObject();
+  w.key("annotations").beginObject();
+  for (uint32_t i = 0, n = v.annotationCount(); i < n; ++i) {
+    auto l = v.annotation(i);
+    w.field(l.name, l.value);
+  }
+  w.endObject();
+  w.endObject();
+}
+
+namespace {
+
+struct Query {
+  bool has_status = false;
+  api::Status status{};
+  bool has_severity = false;
+  api::Severity severity{};
+  api::Severity min_severity = api::Severity::kOk;
+  std::string service, resource, source, check;
+  rules::Matchers matchers;
+  size_t limit = 100;
+  uint64_t after = 0;
+  bool has_after = false;
+
+  bool matches(uint64_t fp, const Alert& a) const {
+    if (has_after && fp <= after) return false;
+    if (has_status && a.status != status) return false;
+    if (has_severity && a.severity != severity) return false;
+    if (a.severity < min_severity) return false;
+    auto v = a.view();
+    if (!service.empty() && v.field(AlertStrings::kService) != service) return false;
+    if (!resource.empty() && v.field(AlertStrings::kResource) != resource) return false;
+    if (!source.empty() && v.field(AlertStrings::kSource) != source) return false;
+    if (!check.empty() && v.field(AlertStrings::kCheck) != check) return false;
+    for (const auto& m : matchers) {
+      std::string_view value;
+      if (!v.findLabel(m->name(), value)) {
+        // Canonical fields can be matched like labels when no label has that name.
+        const std::string& n = m->name();
+        if (n == "source") value = v.field(AlertStrings::kSource);
+        else if (n == "resource") value = v.field(AlertStrings::kResource);
+        else if (n == "check") value = v.field(AlertStrings::kCheck);
+        else if (n == "service") value = v.field(AlertStrings::kService);
+        else if (n == "severity") value = api::severityName(a.severity);
+        else if (n == "status") value = api::statusName(a.status);
+      }
+      if (!m->matches(value)) return false;
+    }
+    return true;
+  }
+};
+
+// Parses query parameters; returns an error response on the first bad one.
+bool parseQuery(const api::HttpRequest& req, Query& q, HttpResponse& err) {
+  auto bad = [&](const std::string& param, const std::string& why) {
+    std::string detail;
+    api::JsonWriter(detail).beginObject().field("parameter", param).field("reason", why).endObject();
+    err = HttpResponse::error(400, "invalid query parameter", detail);
+    return false;
+  };
+  std::string v;
+  if (req.queryParam("status", v)) {
+    if (v == "firing") q.status = api::Status::kFiring;
+    else if (v == "resolved") q.status = api::Status::kResolved;
+    else return bad("status", "expected firing or resolved, got \"" + v + "\"");
+    q.has_status = true;
+  }
+  if (req.queryParam("severity", v)) {
+    if (!api::parseSeverity(v, q.severity)) return bad("severity", "unknown severity \"" + v + "\"");
+    q.has_severity = true;
+  }
+  if (req.queryParam("min_severity", v) && !api::parseSeverity(v, q.min_severity))
+    return bad("min_severity", "unknown severity \"" + v + "\"");
+  req.queryParam("service", q.service);
+  req.queryParam("resource", q.resource);
+  req.queryParam("source", q.source);
+  req.queryParam("check", q.check);
+  for (const auto& f : req.queryParams("filter")) {
+    std::string e;
+    if (!rules::parseMatchers(f, q.matchers, &e)) return bad("filter", e);
+  }
+  if (req.queryParam("limit", v)) {
+    size_t n = 0;
+    auto r = std::from_chars(v.data(), v.data() + v.size(), n);
+    if (r.ec != std::errc() || r.ptr != v.data() + v.size() || n < 1 || n > 10000)
+      return bad("limit", "expected an integer from 1 to 10000, got \"" + v + "\"");
+    q.limit = n;
+  }
+  if (req.queryParam("after", v)) {
+    if (!parseFingerprintHex(v, q.after)) return bad("after", "expected a fingerprint (hex), got \"" + v + "\"");
+    q.has_after = true;
+  }
+  return true;
+}
+
+struct ListState {
+  std::shared_ptr<const Query> q;
+  api::Responder respond;
+  std::mutex mu;
+  std::vector<std::pair<uint64_t, std::string>> rows;
+  uint64_t matched = 0;
+  std::atomic<size_t> remaining{0};
+};
+
+}  // namespace
+
+void addAlertRoutes(api::Router& router, Pipeline& pipeline) {
+  router.add({api::Verb::get, "/api/v1/alerts", api::RouteGroup::kRead,
+              [&pipeline](const api::HttpRequest& req, api::Responder respond) {
+                auto q = std::make_shared<Query>();
+                HttpResponse err;
+                if (!parseQuery(req, *q, err)) return respond(std::move(err));
+                auto st = std::make_shared<ListState>();
+                st->q = q;
+                st->respond = std::move(respond);
+                st->remaining = pipeline.shards();
+                for (size_t i = 0; i < pipeline.shards(); ++i) {
+                  bool queued = pipeline.runOnShard(i, [st](const AlertTable& t) {
+                    const Query& q = *st->q;
+                    std::vector<std::pair<uint64_t, const Alert*>> hits;
+                    uint64_t matched = 0;
+                    t.forEach([&](uint64_t fp, const Alert& a) {
+                      if (!q.matches(fp, a)) return;
+                      ++matched;
+                      hits.emplace_back(fp, &a);
+                    });
+                    // Keep only this shard's `limit` smallest fingerprints: the page is the
+                    // smallest `limit` over all shards.
+                    auto by_fp = [](const auto& x, const auto& y) { return x.first < y.first; };
+                    if (hits.size() > q.limit) {
+                      std::nth_element(hits.begin(), hits.begin() + static_cast<long>(q.limit), hits.end(), by_fp);
+                      hits.resize(q.limit);
+                    }
+                    std::vector<std::pair<uint64_t, std::string>> rows;
+                    rows.reserve(hits.size());
+                    for (const auto& [fp, a] : hits) {
+                      std::string json;
+                      writeAlertJson(json, fp, *a);
+                      rows.emplace_back(fp, std::move(json));
+                    }
+                    {
+                      std::lock_guard lk(st->mu);
+                      st->matched += matched;
+                      for (auto& r : rows) st->rows.push_back(std::move(r));
+                    }
+                    if (st->remaining.fetch_sub(1) != 1) return;
+                    auto& all = st->rows;
+                    std::sort(all.begin(), all.end(), [](const auto& x, const auto& y) { return x.first < y.first; });
+                    bool more = all.size() > q.limit;
+                    if (more) all.resize(q.limit);
+                    std::string body = "{\"data\":[";
+                    for (size_t k = 0; k < all.size(); ++k) {
+                      if (k) body.push_back(',');
+                      body += all[k].second;
+                    }
+                    body += "],\"matched\":" + std::to_string(st->matched) + ",\"next\":";
+                    body += more ? "\"" + fingerprintHex(all.back().first) + "\"" : std::string("null");
+                    body += "}\n";
+                    st->respond(HttpResponse::json(200, std::move(body)));
+                  });
+                  if (!queued) {
+                    st->respond(HttpResponse::error(503, "shutting down"));
+                    return;
+                  }
+                }
+              }});
+  router.add({api::Verb::get, "/api/v1/alerts/{fingerprint}", api::RouteGroup::kRead,
+              [&pipeline](const api::HttpRequest& req, api::Responder respond) {
+                uint64_t fp;
+                std::string text(req.param("fingerprint"));
+                if (!parseFingerprintHex(text, fp))
+                  return respond(HttpResponse::error(400, "invalid fingerprint", "\"expected 16 hex digits\""));
+                auto shared = std::make_shared<api::Responder>(std::move(respond));
+                if (!pipeline.runOnShard(pipeline.shardOf(fp), [fp, shared, text](const AlertTable& t) {
+                      const Alert* a = t.find(fp);
+                      if (!a) return (*shared)(HttpResponse::error(404, "no such alert", "\"" + text + "\""));
+                      std::string body;
+                      writeAlertJson(body, fp, *a);
+                      body.push_back('\n');
+                      (*shared)(HttpResponse::json(200, std::move(body)));
+                    }))
+                  (*shared)(HttpResponse::error(503, "shutting down"));
+              }});
+}
+
+}  // namespace triaged::engine

@@ -1,0 +1,46 @@
+#include "triaged/api/event.h"
+
+namespace triaged::api {
+
+const char* severityName(Severity s) {
+  switch (s) {
+    case Severity::kOk: return "ok";
+    case Severity::kInfo: return "info";
+    case Severity::kWarning: return "warning";
+    case Severity::kMinor: return "minor";
+    case Severity::kMajor: return "major";
+    case Severity::kCritical: return "critical";
+  }
+  return "unknown";
+}
+
+bool parseSeverity(std::string_view n, Severity& out) {
+  static constexpr std::pair<std::string_view, Severity> kNames[] = {
+      {"ok", Severity::kOk},       {"info", Severity::kInfo},   {"warning", Severity::kWarning},
+      {"minor", Severity::kMinor}, {"major", Severity::kMajor}, {"critical", Severity::kCritical}};
+  for (const auto& [name, s] : kNames) {
+    if (name == n) {
+      out = s;
+      return true;
+    }
+  }
+  return false;
+}
+
+const char* statusName(Status s) { return s == Status::kFiring ? "firing" : "resolved"; }
+
+char* Arena::allocate(size_t n) {
+  if (n > left_) {
+    size_t size = std::max(kBlock, n);
+    blocks_.push_back(std::make_unique<char[]>(size));
+    cur_ = blocks_.back().get();
+    left_ = size;
+  }
+  char* p = cur_;
+  cur_ += n;
+  left_ -= n;
+  total_ += n;
+  return p;
+}
+
+}  // namespace triaged::api

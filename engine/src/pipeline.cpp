@@ -1,0 +1,290 @@
+#include "triaged/engine/pipeline.h"
+
+#include <prometheus/collectable.h>
+#include <prometheus/histogram.h>
+
+#include <chrono>
+#include <concurrentqueue/blockingconcurrentqueue.h>
+
+#include "triaged/engine/log.h"
+#include "triaged/engine/metrics.h"
+
+namespace triaged::engine {
+
+namespace {
+
+// One batch shared by the shards it was split across; the last shard to finish reports.
+struct BatchCtx {
+  std::unique_ptr<api::EventBatch> batch;
+  std::function<void(const api::BatchResult&)> done;
+  std::atomic<int> remaining{0};
+  std::atomic<uint64_t> new_alerts{0}, changed{0}, duplicates{0}, resolved{0};
+  std::chrono::steady_clock::time_point submitted;
+};
+
+struct Task {
+  std::shared_ptr<BatchCtx> ctx;  // a sub-batch, or
+  std::vector<uint32_t> idx;
+  std::function<void(const AlertTable&)> fn;  // a function to run on the shard
+  bool expire = false;
+};
+
+}  // namespace
+
+struct Pipeline::Shard {
+  moodycamel::BlockingConcurrentQueue<Task> queue;
+  std::atomic<int64_t> queued{0};  // sub-batches reserved or waiting (the bound)
+  std::atomic<uint64_t> alerts{0}, firing{0}, memory{0};
+  AlertTable table;
+  std::thread thread;
+  explicit Shard(const PipelineOptions& o) : table(o.flap, o.resolved_retention_ms) {}
+};
+
+// Scrape-time view of the shards plus per-shard hot counters.
+struct Pipeline::Metrics : prometheus::Collectable {
+  Pipeline* p = nullptr;
+  std::shared_ptr<HotCounterFamily> outcomes, changes, busy;
+  prometheus::Family<prometheus::Histogram>* latency_family = nullptr;
+  std::vector<prometheus::Histogram*> latency;
+
+  std::vector<prometheus::MetricFamily> Collect() const override {
+    auto gauge = [](const char* name, const char* help) {
+      prometheus::MetricFamily f;
+      f.name = name;
+      f.help = help;
+      f.type = prometheus::MetricType::Gauge;
+      return f;
+    };
+    auto active = gauge("triaged_alerts_active", "Alerts in the dedup tables, by status.");
+    auto depth = gauge("triaged_pipeline_queue_depth", "Sub-batches queued per dedup shard.");
+    auto mem = gauge("triaged_alerts_memory_bytes", "Approximate heap bytes of the alert tables.");
+    uint64_t firing = 0, total = 0, bytes = 0;
+    for (size_t i = 0; i < p->shards_.size(); ++i) {
+      auto& s = *p->shards_[i];
+      firing += s.firing.load(std::memory_order_relaxed);
+      total += s.alerts.load(std::memory_order_relaxed);
+      bytes += s.memory.load(std::memory_order_relaxed);
+      prometheus::ClientMetric m;
+      m.label = {{"shard", std::to_string(i)}};
+      m.gauge.value = static_cast<double>(s.queued.load(std::memory_order_relaxed));
+      depth.metric.push_back(m);
+    }
+    prometheus::ClientMetric f, r, b;
+    f.label = {{"status", "firing"}};
+    f.gauge.value = static_cast<double>(firing);
+    r.label = {{"status", "resolved"}};
+    r.gauge.value = static_cast<double>(total - firing);
+    active.metric = {f, r};
+    b.gauge.value = static_cast<double>(bytes);
+    mem.metric = {b};
+    return {active, depth, mem};
+  }
+};
+
+Pipeline::Pipeline(PipelineOptions opts, const Clock& clock, api::MetricsHub& hub, ChangeSink* changes)
+    : opts_(opts), clock_(clock), changes_(changes), hub_(hub) {
+  size_t n = std::max(1u, opts_.shards);
+  for (size_t i = 0; i < n; ++i) shards_.push_back(std::make_unique<Shard>(opts_));
+  metrics_ = std::make_shared<Metrics>();
+  metrics_->p = this;
+  using Series = std::vector<std::vector<std::pair<std::string, std::string>>>;
+  metrics_->outcomes = std::make_shared<HotCounterFamily>(
+      "triaged_dedup_events_total", "Events processed by the dedup shards, by outcome.",
+      Series{{{"outcome", "new"}}, {{"outcome", "changed"}}, {{"outcome", "duplicate"}},
+             {{"outcome", "resolved"}}, {{"outcome", "ignored"}}},
+      n);
+  Series kinds;
+  for (auto k : {ChangeKind::kNew, ChangeKind::kSeverity, ChangeKind::kResolved, ChangeKind::kRefired,
+                 ChangeKind::kFlappingStarted, ChangeKind::kFlappingStopped})
+    kinds.push_back({{"kind", changeKindName(k)}});
+  metrics_->changes = std::make_shared<HotCounterFamily>(
+      "triaged_alert_changes_total", "Alert changes sent downstream, by kind.", kinds, n);
+  Series shard_series;
+  for (size_t i = 0; i < n; ++i) shard_series.push_back({{"shard", std::to_string(i)}});
+  metrics_->busy = std::make_shared<HotCounterFamily>(
+      "triaged_pipeline_queue_full_total", "Batches refused because a shard queue was full.", shard_series, 1);
+  metrics_->latency_family = &prometheus::BuildHistogram()
+                                  .Name("triaged_pipeline_batch_latency_seconds")
+                                  .Help("From a batch's submission to the end of its dedup, per shard.")
+                                  .Register(hub_.registry());
+  for (size_t i = 0; i < n; ++i)
+    metrics_->latency.push_back(&metrics_->latency_family->Add(
+        {{"shard", std::to_string(i)}},
+        prometheus::Histogram::BucketBoundaries{0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
+                                                 0.05, 0.1, 0.25, 1}));
+  hub_.add(metrics_);
+  hub_.add(metrics_->outcomes);
+  hub_.add(metrics_->changes);
+  hub_.add(metrics_->busy);
+}
+
+Pipeline::~Pipeline() {
+  stop();
+  hub_.remove(metrics_);
+  hub_.remove(metrics_->outcomes);
+  hub_.remove(metrics_->changes);
+  hub_.remove(metrics_->busy);
+  hub_.registry().Remove(*metrics_->latency_family);
+}
+
+void Pipeline::start() {
+  if (started_) return;
+  started_ = true;
+  for (size_t i = 0; i < shards_.size(); ++i) {
+    shards_[i]->thread = std::thread([this, i] {
+      pthread_setname_np(pthread_self(), ("triaged-dedup-" + std::to_string(i)).c_str());
+      try {
+        run(*shards_[i], i);
+      } catch (const std::exception& e) {
+        log::get("pipeline")->critical("unexpected exception on dedup shard {}: {}", i, e.what());
+        std::abort();
+      }
+    });
+  }
+}
+
+void Pipeline::stop() {
+  draining_ = true;
+  if (stopped_.exchange(true) || !started_) return;
+  for (auto& s : shards_) s->queue.enqueue(Task{});  // an empty task: the stop marker
+  for (auto& s : shards_)
+    if (s->thread.joinable()) s->thread.join();
+}
+
+api::SubmitStatus Pipeline::submit(std::unique_ptr<api::EventBatch> batch,
+                                   std::function<void(const api::BatchResult&)> done) {
+  if (draining_.load(std::memory_order_acquire)) return api::SubmitStatus::kDraining;
+  size_t n = shards_.size();
+  // Route: split the batch by fingerprint.
+  thread_local std::vector<std::vector<uint32_t>> parts;
+  parts.resize(n);
+  for (auto& p : parts) p.clear();
+  for (uint32_t i = 0; i < batch->events.size(); ++i) parts[shardOf(batch->events[i].fingerprint)].push_back(i);
+  // Reserve room on every shard touched, or on none.
+  size_t reserved = 0;
+  for (; reserved < n; ++reserved) {
+    if (parts[reserved].empty()) continue;
+    auto& s = *shards_[reserved];
+    if (s.queued.fetch_add(1, std::memory_order_acq_rel) >= static_cast<int64_t>(opts_.queue_batches)) {
+      s.queued.fetch_sub(1, std::memory_order_acq_rel);
+      metrics_->busy->add(0, reserved);
+      break;
+    }
+  }
+  if (reserved < n) {
+    for (size_t i = 0; i < reserved; ++i)
+      if (!parts[i].empty()) shards_[i]->queued.fetch_sub(1, std::memory_order_acq_rel);
+    return api::SubmitStatus::kBusy;
+  }
+  auto ctx = std::make_shared<BatchCtx>();
+  ctx->batch = std::move(batch);
+  ctx->done = std::move(done);
+  ctx->submitted = std::chrono::steady_clock::now();
+  int touched = 0;
+  for (size_t i = 0; i < n; ++i) touched += !parts[i].empty();
+  if (touched == 0) {  // an empty batch: nothing to do
+    if (ctx->done) ctx->done(api::BatchResult{});
+    return api::SubmitStatus::kAccepted;
+  }
+  ctx->remaining.store(touched, std::memory_order_release);
+  for (size_t i = 0; i < n; ++i) {
+    if (parts[i].empty()) continue;
+    Task t;
+    t.ctx = ctx;
+    t.idx = std::move(parts[i]);
+    parts[i] = {};
+    // Implicit producers: moodycamel keeps one sub-queue per producing thread, the effect of a
+    // producer token without tying a token's lifetime to this queue's.
+    shards_[i]->queue.enqueue(std::move(t));
+  }
+  return api::SubmitStatus::kAccepted;
+}
+
+bool Pipeline::runOnShard(size_t i, std::function<void(const AlertTable&)> fn) {
+  if (stopped_.load(std::memory_order_acquire)) return false;
+  Task t;
+  t.fn = std::move(fn);
+  shards_.at(i)->queue.enqueue(std::move(t));
+  return true;
+}
+
+void Pipeline::expireNow() {
+  for (auto& s : shards_) {
+    Task t;
+    t.expire = true;
+    s->queue.enqueue(std::move(t));
+  }
+}
+
+void Pipeline::run(Shard& s, size_t index) {
+  std::vector<AlertChange> changes;
+  changes.reserve(1024);
+  Task tasks[32];
+  int64_t next_expire = clock_.nowMs() + opts_.expire_interval_ms;
+  auto publish = [&] {
+    s.alerts.store(s.table.size(), std::memory_order_relaxed);
+    s.firing.store(s.table.firing(), std::memory_order_relaxed);
+    s.memory.store(s.table.memoryBytes(), std::memory_order_relaxed);
+  };
+  auto flushChanges = [&] {
+    if (changes.empty()) return;
+    for (const auto& c : changes) metrics_->changes->add(index, static_cast<size_t>(c.kind));
+    if (changes_) changes_->consume(index, changes);
+    changes.clear();
+  };
+  bool stopping = false;
+  while (true) {
+    // After the stop marker, keep going until the queue is empty: moodycamel does not order
+    // tasks of different producers, so work queued before the marker may come after it.
+    size_t got = stopping ? s.queue.try_dequeue_bulk(tasks, 32)
+                          : s.queue.wait_dequeue_bulk_timed(tasks, 32, std::chrono::milliseconds(opts_.expire_interval_ms));
+    if (stopping && got == 0) return;
+    int64_t now = clock_.nowMs();
+    for (size_t k = 0; k < got; ++k) {
+      Task& t = tasks[k];
+      if (t.ctx) {
+        auto& b = *t.ctx->batch;
+        uint64_t counts[5] = {0, 0, 0, 0, 0};
+        for (uint32_t i : t.idx) ++counts[static_cast<size_t>(s.table.apply(b, b.events[i], now, changes))];
+        for (size_t o = 0; o < 5; ++o)
+          if (counts[o]) metrics_->outcomes->add(index, o, counts[o]);
+        flushChanges();
+        publish();
+        s.queued.fetch_sub(1, std::memory_order_acq_rel);
+        auto& c = *t.ctx;
+        c.new_alerts.fetch_add(counts[0], std::memory_order_relaxed);
+        c.changed.fetch_add(counts[1], std::memory_order_relaxed);
+        c.duplicates.fetch_add(counts[2] + counts[4], std::memory_order_relaxed);
+        c.resolved.fetch_add(counts[3], std::memory_order_relaxed);
+        metrics_->latency[index]->Observe(
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - c.submitted).count());
+        if (c.remaining.fetch_sub(1, std::memory_order_acq_rel) == 1 && c.done) {
+          api::BatchResult r;
+          r.events = c.batch->events.size();
+          r.new_alerts = c.new_alerts.load();
+          r.changed = c.changed.load();
+          r.duplicates = c.duplicates.load();
+          r.resolved = c.resolved.load();
+          c.done(r);
+        }
+      } else if (t.fn) {
+        t.fn(s.table);
+      } else if (t.expire) {
+        s.table.expire(now, changes);
+        flushChanges();
+        publish();
+      } else {
+        stopping = true;  // the stop marker
+      }
+      t = Task{};
+    }
+    if (now >= next_expire) {
+      s.table.expire(now, changes);
+      flushChanges();
+      publish();
+      next_expire = now + opts_.expire_interval_ms;
+    }
+  }
+}
+
+}  // namespace triaged::engine
