@@ -114,6 +114,7 @@ void readInputs(MapReader& root, Config& c) {
     PluginSection s;
     s.file = root.sink().file();
     s.line = n.Mark().line + 1;
+    s.index = c.inputs.size();
     s.node = n;
     YAML::Node type = n["type"], name = n["name"];
     if (!type.IsDefined() || !type.IsScalar()) {

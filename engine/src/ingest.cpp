@@ -87,6 +87,7 @@ const char* rejectName(Reject r) {
     case Reject::kInvalidValue: return "invalid_value";
     case Reject::kTooLarge: return "too_large";
     case Reject::kTooManyLabels: return "too_many_labels";
+    case Reject::kBatchInvalid: return "batch_invalid";
     case Reject::kBusy: return "busy";
     case Reject::kDraining: return "draining";
     case Reject::kUnauthorized: return "unauthorized";
@@ -153,29 +154,19 @@ Event& BatchBuilder::begin(int64_t index, int64_t line) {
   index_ = index;
   line_ = line;
   current_failed_ = false;
-  labels_mark_ = batch_->labels.size();
+  scratch_labels_.clear();
+  scratch_annotations_.clear();
   auto& e = batch_->events.emplace_back();
-  e.labels_begin = static_cast<uint32_t>(batch_->labels.size());
   e.severity = opts_.default_severity;
   return e;
 }
 
 void BatchBuilder::addLabel(std::string_view name, std::string_view value) {
-  auto& e = batch_->events.back();
-  if (e.annotations_count != 0) {
-    // Labels are added before annotations; keep the contiguous layout.
-    error("labels", "internal: label after annotation", Reject::kInvalidValue);
-    return;
-  }
-  batch_->labels.push_back({keep(name), keep(value)});
-  ++e.labels_count;
+  scratch_labels_.push_back({keep(name), keep(value)});
 }
 
 void BatchBuilder::addAnnotation(std::string_view name, std::string_view value) {
-  auto& e = batch_->events.back();
-  if (e.annotations_count == 0) e.annotations_begin = static_cast<uint32_t>(batch_->labels.size());
-  batch_->labels.push_back({keep(name), keep(value)});
-  ++e.annotations_count;
+  scratch_annotations_.push_back({keep(name), keep(value)});
 }
 
 void BatchBuilder::error(std::string field, std::string reason, Reject kind) {
@@ -225,21 +216,26 @@ bool BatchBuilder::finish() {
     if (e.resource.empty()) error("resource", "is required", Reject::kMissingField);
     else if (e.check.empty()) error("check", "is required", Reject::kMissingField);
   }
-  if (!current_failed_ && e.labels_count > opts_.max_labels) {
-    error("labels", "more than " + std::to_string(opts_.max_labels) + " labels", Reject::kTooManyLabels);
+  if (!current_failed_ && scratch_labels_.size() + scratch_annotations_.size() > opts_.max_labels) {
+    error("labels", "more than " + std::to_string(opts_.max_labels) + " labels and annotations",
+          Reject::kTooManyLabels);
   }
   if (!current_failed_) {
-    sortByName(b.labels.data() + e.labels_begin, e.labels_count);
-    if (e.annotations_count) sortByName(b.labels.data() + e.annotations_begin, e.annotations_count);
-    if (checkLabels(*this, b.labels.data() + e.labels_begin, e.labels_count, opts_, "labels") &&
-        e.annotations_count)
-      checkLabels(*this, b.labels.data() + e.annotations_begin, e.annotations_count, opts_, "annotations");
+    sortByName(scratch_labels_.data(), scratch_labels_.size());
+    sortByName(scratch_annotations_.data(), scratch_annotations_.size());
+    if (checkLabels(*this, scratch_labels_.data(), scratch_labels_.size(), opts_, "labels"))
+      checkLabels(*this, scratch_annotations_.data(), scratch_annotations_.size(), opts_, "annotations");
   }
   if (current_failed_) {
     b.events.pop_back();
-    b.labels.resize(labels_mark_);
     return false;
   }
+  e.labels_begin = static_cast<uint32_t>(b.labels.size());
+  e.labels_count = static_cast<uint32_t>(scratch_labels_.size());
+  b.labels.insert(b.labels.end(), scratch_labels_.begin(), scratch_labels_.end());
+  e.annotations_begin = static_cast<uint32_t>(b.labels.size());
+  e.annotations_count = static_cast<uint32_t>(scratch_annotations_.size());
+  b.labels.insert(b.labels.end(), scratch_annotations_.begin(), scratch_annotations_.end());
   if (e.source.empty()) e.source = opts_.name;
   e.receive_time_ms = now_ms_;
   if (e.event_time_ms == 0) e.event_time_ms = now_ms_;
@@ -248,6 +244,18 @@ bool BatchBuilder::finish() {
   e.fingerprint = fingerprintOf(b, e, opts_.fingerprint);
   e.content_hash = contentHashOf(b, e);
   return true;
+}
+
+BatchBuilder::Mark BatchBuilder::mark() const {
+  return {batch_->events.size(), batch_->labels.size(), errors_.size(), error_count_, reject_counts_};
+}
+
+void BatchBuilder::rollback(const Mark& m) {
+  batch_->events.resize(m.events);
+  batch_->labels.resize(m.labels);
+  errors_.resize(m.errors_listed);
+  error_count_ = m.errors;
+  reject_counts_ = m.rejects;
 }
 
 std::unique_ptr<EventBatch> BatchBuilder::take() {

@@ -151,7 +151,7 @@ void Pipeline::stop() {
     if (s->thread.joinable()) s->thread.join();
 }
 
-api::SubmitStatus Pipeline::submit(std::unique_ptr<api::EventBatch> batch,
+api::SubmitStatus Pipeline::submit(std::unique_ptr<api::EventBatch>& batch,
                                    std::function<void(const api::BatchResult&)> done) {
   if (draining_.load(std::memory_order_acquire)) return api::SubmitStatus::kDraining;
   size_t n = shards_.size();

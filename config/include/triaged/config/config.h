@@ -81,6 +81,8 @@ struct PluginSection {
   YAML::Node node;
   std::string file;
   int line = 0;
+  size_t index = 0;  // position in `inputs:`
+  std::string path() const { return "inputs[" + std::to_string(index) + "]"; }
 };
 
 struct Config {

@@ -92,12 +92,13 @@ struct EventBatch {
 
 enum class SubmitStatus { kAccepted, kBusy, kDraining };
 
-// The pipeline's entry. submit() either takes the whole batch (all or nothing) and later calls
-// `done` exactly once from a shard thread, or refuses it without applying anything.
+// The pipeline's entry. submit() either takes the whole batch (all or nothing; `batch` is then
+// moved from) and later calls `done` exactly once from a shard thread, or refuses it without
+// applying anything and leaves `batch` with the caller (to retry it).
 class EventSink {
  public:
   virtual ~EventSink() = default;
-  virtual SubmitStatus submit(std::unique_ptr<EventBatch> batch,
+  virtual SubmitStatus submit(std::unique_ptr<EventBatch>& batch,
                               std::function<void(const BatchResult&)> done) = 0;
   // Seconds to advertise in Retry-After when busy.
   virtual int retryAfterSeconds() const = 0;

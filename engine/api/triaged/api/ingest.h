@@ -59,7 +59,7 @@ struct DecodeError {
 // Rejection reasons counted per input; stable label values of rejected{reason}.
 enum class Reject : uint8_t {
   kInvalidJson, kMissingField, kWrongType, kUnknownField, kInvalidValue, kTooLarge,
-  kTooManyLabels, kBusy, kDraining, kUnauthorized, kCount
+  kTooManyLabels, kBatchInvalid, kBusy, kDraining, kUnauthorized, kCount
 };
 const char* rejectName(Reject r);
 
@@ -84,8 +84,8 @@ size_t ioThreadIndex();
 void setIoThreadIndex(size_t i);
 
 // Builds events into a batch, validating each against the input's limits. Usage per event:
-// begin(); set fields; addLabel()/addAnnotation(); finish() → false if the event was invalid
-// (its error recorded) and it is dropped from the batch.
+// begin(); set fields; addLabel()/addAnnotation() in any order; finish() → false if the event
+// was invalid (its first error recorded) and it is dropped from the batch.
 class BatchBuilder {
  public:
   BatchBuilder(const IngestOptions& opts, int64_t now_ms, size_t max_errors = 10);
@@ -101,6 +101,15 @@ class BatchBuilder {
   bool finish();
 
   size_t size() const { return batch_->events.size(); }
+  std::vector<Event>& events() { return batch_->events; }
+  // Forgets events and errors recorded after a mark (to decode a buffer again another way).
+  struct Mark {
+    size_t events, labels, errors_listed;
+    uint64_t errors;
+    std::array<uint64_t, static_cast<size_t>(Reject::kCount)> rejects;
+  };
+  Mark mark() const;
+  void rollback(const Mark& m);
   const std::vector<DecodeError>& errors() const { return errors_; }
   uint64_t errorCount() const { return error_count_; }
   std::array<uint64_t, static_cast<size_t>(Reject::kCount)>& rejectCounts() { return reject_counts_; }
@@ -118,7 +127,8 @@ class BatchBuilder {
   std::array<uint64_t, static_cast<size_t>(Reject::kCount)> reject_counts_{};
   int64_t index_ = 0, line_ = 0;
   bool current_failed_ = false;
-  size_t labels_mark_ = 0;
+  // The current event's labels and annotations, in any order; finish() lays them out.
+  std::vector<Label> scratch_labels_, scratch_annotations_;
 };
 
 // Fingerprint of an event (labels must already be sorted by name), and its content hash.

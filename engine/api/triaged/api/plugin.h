@@ -31,6 +31,9 @@ class Input {
   virtual void stop() {}
   // Port actually bound by an input with its own listener (0 if none), for logs and tests.
   virtual uint16_t boundPort() const { return 0; }
+  // A reload changed this input's section (already validated). Called on the control thread;
+  // the input swaps its settings atomically. Listen addresses apply at the next restart.
+  virtual void reconfigure(const config::PluginSection&) {}
 };
 
 struct InputContext {

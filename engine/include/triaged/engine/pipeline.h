@@ -50,7 +50,7 @@ class Pipeline final : public api::EventSink {
   void stop();
   void beginDrain() { draining_.store(true, std::memory_order_release); }
 
-  api::SubmitStatus submit(std::unique_ptr<api::EventBatch> batch,
+  api::SubmitStatus submit(std::unique_ptr<api::EventBatch>& batch,
                            std::function<void(const api::BatchResult&)> done) override;
   int retryAfterSeconds() const override { return opts_.retry_after_seconds; }
   int64_t nowMs() const override { return clock_.nowMs(); }
