@@ -1,12 +1,19 @@
 #include "builtin_plugins.h"
 
+#include "inputs/alertmanager/alertmanager_input.h"
 #include "inputs/native_json/native_json_input.h"
+#include "inputs/pagerduty/pagerduty_input.h"
+#include "inputs/ndjson_tcp/ndjson_tcp_input.h"
 
 namespace triaged::plugins {
 
 api::PluginRegistry builtinPlugins() {
   api::PluginRegistry r;
   r.addInput(nativeJsonPlugin());
+  r.addInput(ndjsonTcpPlugin());
+  r.addInput(alertmanagerWebhookPlugin());
+  r.addInput(alertmanagerApiPlugin());
+  r.addInput(pagerdutyPlugin());
   return r;
 }
 

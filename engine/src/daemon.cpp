@@ -355,6 +355,16 @@ bool Daemon::reload(std::string* error_detail) {
     copy->tls = server_->settings()->tls;
     settings = copy;
   }
+  // Inputs: the same list (names and types, in order) reconfigures in place; a changed list
+  // needs a restart.
+  bool same_inputs = next->inputs.size() == config_->inputs.size();
+  for (size_t i = 0; same_inputs && i < next->inputs.size(); ++i)
+    same_inputs = next->inputs[i].name == config_->inputs[i].name && next->inputs[i].type == config_->inputs[i].type;
+  if (same_inputs) {
+    for (size_t i = 0; i < inputs_.size(); ++i) inputs_[i]->reconfigure(next->inputs[i]);
+  } else {
+    log->warn("inputs were added, removed or reordered; the running inputs keep their settings until a restart");
+  }
   server_->setSettings(settings);
   config_ = next;
   published_config_.store(next);

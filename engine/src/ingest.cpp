@@ -161,12 +161,12 @@ Event& BatchBuilder::begin(int64_t index, int64_t line) {
   return e;
 }
 
-void BatchBuilder::addLabel(std::string_view name, std::string_view value) {
-  scratch_labels_.push_back({keep(name), keep(value)});
+Label BatchBuilder::addLabel(std::string_view name, std::string_view value) {
+  return scratch_labels_.emplace_back(Label{keep(name), keep(value)});
 }
 
-void BatchBuilder::addAnnotation(std::string_view name, std::string_view value) {
-  scratch_annotations_.push_back({keep(name), keep(value)});
+Label BatchBuilder::addAnnotation(std::string_view name, std::string_view value) {
+  return scratch_annotations_.emplace_back(Label{keep(name), keep(value)});
 }
 
 void BatchBuilder::error(std::string field, std::string reason, Reject kind) {

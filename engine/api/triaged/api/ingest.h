@@ -93,8 +93,9 @@ class BatchBuilder {
   Event& begin(int64_t index, int64_t line = 0);
   // Copies into the batch arena.
   std::string_view keep(std::string_view s) { return batch_->arena.copy(s); }
-  void addLabel(std::string_view name, std::string_view value);
-  void addAnnotation(std::string_view name, std::string_view value);
+  // Copy name and value into the batch; return the stored copy.
+  Label addLabel(std::string_view name, std::string_view value);
+  Label addAnnotation(std::string_view name, std::string_view value);
   void error(std::string field, std::string reason, Reject kind);
   bool failed() const { return current_failed_; }
   // Validates, sorts labels, fills defaults, fingerprint and content hash.

@@ -1,0 +1,272 @@
+#include "ndjson_tcp_input.h"
+
+#include <simdjson.h>
+
+#include <atomic>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <chrono>
+#include <cstring>
+#include <future>
+
+#include "../common/input_config.h"
+#include "../native_json/native_decoder.h"
+#include "triaged/config/loader.h"
+#include "triaged/engine/log.h"
+
+namespace triaged::plugins {
+namespace {
+
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+
+struct TcpConfig {
+  api::IngestOptions ingest;
+  std::string listen = "127.0.0.1:9471";
+  std::string host = "127.0.0.1";
+  uint16_t port = 9471;
+  uint64_t max_connections = 1024;
+  uint64_t read_buffer_bytes = 1 << 20;
+};
+
+void parse(const config::PluginSection& s, config::ConfigErrors& errors, TcpConfig& c) {
+  readInputSection(s, errors, c.ingest, nativeSeverities(), [&](config::MapReader& r) {
+    YAML::Node ln = r.node()["listen"];
+    r.getString("listen", c.listen);
+    if (!config::parseListen(c.listen, c.host, c.port))
+      r.sink().add(ln, r.childPath("listen"), "invalid listen address \"" + c.listen + "\"");
+    r.getUnsigned("max_connections", c.max_connections, 1'000'000);
+    r.getUnsigned("read_buffer_bytes", c.read_buffer_bytes, 256 << 20);
+    if (c.read_buffer_bytes < 4096)
+      r.sink().add(r.node()["read_buffer_bytes"], r.childPath("read_buffer_bytes"), "must be at least 4096");
+  });
+  if (c.ingest.max_event_bytes > c.read_buffer_bytes)
+    errors.push_back({s.file, s.line, 0, s.path() + ".max_event_bytes", "must not exceed read_buffer_bytes"});
+}
+
+class TcpInput;
+
+class Connection : public std::enable_shared_from_this<Connection> {
+ public:
+  Connection(TcpInput& in, tcp::socket sock, std::shared_ptr<const TcpConfig> cfg);
+  ~Connection();
+  void start() { read(); }
+
+ private:
+  void read();
+  void onData(size_t n);
+  void submitPending();
+
+  TcpInput& in_;
+  tcp::socket sock_;
+  std::shared_ptr<const TcpConfig> cfg_;
+  std::vector<char> buf_;  // read buffer with simdjson padding after its usable size
+  size_t filled_ = 0;
+  int64_t line_ = 1;     // line number of the first byte in buf_
+  bool skipping_ = false;  // discarding an oversized line up to its newline
+  std::unique_ptr<api::EventBatch> pending_;  // refused by a full pipeline; retried
+  asio::steady_timer retry_;
+  std::chrono::milliseconds backoff_{1};
+};
+
+class TcpInput final : public api::Input {
+ public:
+  explicit TcpInput(api::InputContext& ctx)
+      : cfg_(std::make_shared<TcpConfig>(parseValid<TcpConfig>(ctx.section, parse))),
+        sink_(*ctx.sink),
+        metrics_(ctx.metrics, ctx.section.name, ctx.config.server.io_threads),
+        next_(ctx.next_io_context),
+        log_(engine::log::get("input:" + ctx.section.name)) {
+    auto c = cfg_.load();
+    auto& io = next_();
+    acceptor_ = std::make_unique<tcp::acceptor>(io);
+    boost::system::error_code ec;
+    tcp::resolver resolver(io);
+    auto results = resolver.resolve(c->host, std::to_string(c->port), tcp::resolver::passive, ec);
+    if (ec || results.empty()) throw std::runtime_error("cannot resolve " + c->listen + ": " + ec.message());
+    auto ep = results.begin()->endpoint();
+    acceptor_->open(ep.protocol(), ec);
+    if (!ec) acceptor_->set_option(asio::socket_base::reuse_address(true), ec);
+    if (!ec) acceptor_->bind(ep, ec);
+    if (!ec) acceptor_->listen(asio::socket_base::max_listen_connections, ec);
+    if (ec) throw std::runtime_error("cannot listen on " + c->listen + ": " + ec.message());
+    port_ = acceptor_->local_endpoint().port();
+  }
+
+  void start() override {
+    asio::post(acceptor_->get_executor(), [this] { accept(); });
+  }
+
+  void stop() override {
+    stopping_ = true;
+    std::promise<void> done;
+    asio::post(acceptor_->get_executor(), [this, &done] {
+      boost::system::error_code ec;
+      acceptor_->close(ec);
+      done.set_value();
+    });
+    done.get_future().wait_for(std::chrono::seconds(5));
+  }
+
+  uint16_t boundPort() const override { return port_; }
+
+  void reconfigure(const config::PluginSection& s) override {
+    cfg_.store(std::make_shared<TcpConfig>(parseValid<TcpConfig>(s, parse)));
+  }
+
+  api::EventSink& sink() { return sink_; }
+  api::InputMetrics& metrics() { return metrics_; }
+  bool stopping() const { return stopping_; }
+  std::atomic<int64_t> connections{0};
+
+  // Logs bad lines at most once a second, with how many were skipped meanwhile.
+  void logBadLines(const std::vector<api::DecodeError>& errors, uint64_t total) {
+    auto now = std::chrono::steady_clock::now().time_since_epoch().count();
+    suppressed_ += total;
+    int64_t last = last_log_.load();
+    if (now - last < 1'000'000'000 || !last_log_.compare_exchange_strong(last, now)) return;
+    uint64_t n = suppressed_.exchange(0);
+    if (!errors.empty())
+      log_->warn("skipped {} bad lines; latest: line {}: {}{}{}", n, errors.front().line, errors.front().field,
+                 errors.front().field.empty() ? "" : ": ", errors.front().reason);
+  }
+
+ private:
+  void accept() {
+    auto& io = next_();
+    acceptor_->async_accept(io, [this](boost::system::error_code ec, tcp::socket sock) {
+      if (ec == asio::error::operation_aborted || stopping_) return;
+      if (!ec) {
+        auto c = cfg_.load();
+        if (connections.load() >= static_cast<int64_t>(c->max_connections)) {
+          log_->warn("connection limit ({}) reached; refusing a connection", c->max_connections);
+          sock.close(ec);
+        } else {
+          sock.set_option(tcp::no_delay(true), ec);
+          auto ex = sock.get_executor();
+          asio::post(ex, [this, c, s = std::move(sock)]() mutable {
+            std::make_shared<Connection>(*this, std::move(s), c)->start();
+          });
+        }
+      }
+      accept();
+    });
+  }
+
+  std::atomic<std::shared_ptr<const TcpConfig>> cfg_;
+  api::EventSink& sink_;
+  api::InputMetrics metrics_;
+  std::function<asio::io_context&()> next_;
+  std::shared_ptr<spdlog::logger> log_;
+  std::unique_ptr<tcp::acceptor> acceptor_;
+  uint16_t port_ = 0;
+  std::atomic<bool> stopping_{false};
+  std::atomic<int64_t> last_log_{0};
+  std::atomic<uint64_t> suppressed_{0};
+};
+
+Connection::Connection(TcpInput& in, tcp::socket sock, std::shared_ptr<const TcpConfig> cfg)
+    : in_(in), sock_(std::move(sock)), cfg_(std::move(cfg)), retry_(sock_.get_executor()) {
+  buf_.resize(cfg_->read_buffer_bytes + simdjson::SIMDJSON_PADDING);
+  ++in_.connections;
+}
+
+Connection::~Connection() { --in_.connections; }
+
+void Connection::read() {
+  if (in_.stopping()) return;
+  size_t room = cfg_->read_buffer_bytes - filled_;
+  sock_.async_read_some(asio::buffer(buf_.data() + filled_, room),
+                        [self = shared_from_this()](boost::system::error_code ec, size_t n) {
+                          if (ec) {
+                            // End of stream: a last line without its newline still counts.
+                            if (ec == asio::error::eof && self->filled_ > 0 && !self->skipping_) {
+                              self->buf_[self->filled_] = '\n';
+                              self->onData(1);
+                            }
+                            return;
+                          }
+                          self->onData(n);
+                        });
+}
+
+void Connection::onData(size_t n) {
+  filled_ += n;
+  char* data = buf_.data();
+  // Complete lines end at the last newline.
+  const char* last_nl = static_cast<const char*>(memrchr(data, '\n', filled_));
+  if (!last_nl) {
+    if (filled_ == cfg_->read_buffer_bytes) {  // a line longer than the buffer
+      if (!skipping_) {
+        in_.metrics().received(1);
+        in_.metrics().rejected(api::Reject::kTooLarge);
+      }
+      skipping_ = true;
+      filled_ = 0;
+    }
+    return read();
+  }
+  size_t start = 0;
+  if (skipping_) {  // drop the rest of the oversized line
+    const char* nl = static_cast<const char*>(std::memchr(data, '\n', filled_));
+    start = static_cast<size_t>(nl - data) + 1;
+    ++line_;
+    skipping_ = false;
+  }
+  size_t end = static_cast<size_t>(last_nl - data) + 1;
+  api::BatchBuilder b(cfg_->ingest, in_.sink().nowMs());
+  int64_t first_line = line_;
+  if (end > start) decodeNdjson(data + start, end - start, buf_.size() - start, b, first_line);
+  for (size_t i = start; i < end; ++i) line_ += data[i] == '\n';
+  auto& m = in_.metrics();
+  m.received(b.size() + b.errorCount());
+  if (b.errorCount()) {
+    auto& counts = b.rejectCounts();
+    for (size_t i = 0; i < counts.size(); ++i)
+      if (counts[i]) m.rejected(static_cast<api::Reject>(i), counts[i]);
+    in_.logBadLines(b.errors(), b.errorCount());
+  }
+  std::memmove(data, data + end, filled_ - end);
+  filled_ -= end;
+  if (b.size() == 0) return read();
+  pending_ = b.take();
+  submitPending();
+}
+
+void Connection::submitPending() {
+  size_t n = pending_->events.size();
+  auto st = in_.sink().submit(pending_, {});
+  if (st == api::SubmitStatus::kAccepted) {
+    in_.metrics().accepted(n);
+    pending_.reset();
+    backoff_ = std::chrono::milliseconds(1);
+    return read();
+  }
+  if (st == api::SubmitStatus::kDraining) {
+    in_.metrics().rejected(api::Reject::kDraining, n);
+    boost::system::error_code ec;
+    sock_.close(ec);
+    return;
+  }
+  // Full: stop reading (the sender's TCP window fills) and offer the same batch again soon.
+  in_.metrics().rejected(api::Reject::kBusy, 0);
+  retry_.expires_after(backoff_);
+  backoff_ = std::min(backoff_ * 2, std::chrono::milliseconds(50));
+  retry_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
+    if (!ec) self->submitPending();
+  });
+}
+
+}  // namespace
+
+api::InputPlugin ndjsonTcpPlugin() {
+  return {"ndjson_tcp", "native events as NDJSON over plain TCP, streamed",
+          [](const config::PluginSection& s, config::ConfigErrors& e) {
+            TcpConfig c;
+            parse(s, e, c);
+          },
+          [](api::InputContext& ctx) -> std::unique_ptr<api::Input> { return std::make_unique<TcpInput>(ctx); }};
+}
+
+}  // namespace triaged::plugins

@@ -1,0 +1,13 @@
+// Input `ndjson_tcp`: native events, one JSON object per line, streamed over plain TCP on its
+// own port, for the highest rates. No per-event answer: a bad line is skipped, counted and
+// logged (rate-limited) with its line number, and the connection goes on. When the pipeline
+// is full the connection stops reading (TCP back-pressure) until the batch is taken.
+#pragma once
+
+#include "triaged/api/plugin.h"
+
+namespace triaged::plugins {
+
+api::InputPlugin ndjsonTcpPlugin();
+
+}  // namespace triaged::plugins
