@@ -236,7 +236,7 @@ bool BatchBuilder::finish() {
   e.annotations_begin = static_cast<uint32_t>(b.labels.size());
   e.annotations_count = static_cast<uint32_t>(scratch_annotations_.size());
   b.labels.insert(b.labels.end(), scratch_annotations_.begin(), scratch_annotations_.end());
-  if (e.source.empty()) e.source = opts_.name;
+  if (e.source.empty()) e.source = keep(opts_.name);  // the options may be swapped by a reload
   e.receive_time_ms = now_ms_;
   if (e.event_time_ms == 0) e.event_time_ms = now_ms_;
   if (e.status == Status::kFiring && e.ends_at_ms == 0 && opts_.resolve_timeout_ms > 0)

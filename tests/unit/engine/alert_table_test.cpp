@@ -1,0 +1,184 @@
+#include <catch2/catch.hpp>
+
+#include "triaged/api/ingest.h"
+#include "triaged/engine/alert_table.h"
+
+using namespace triaged;
+using api::Severity;
+using api::Status;
+using engine::AlertTable;
+using engine::ChangeKind;
+using engine::Outcome;
+
+namespace {
+
+// Builds one-event batches on a manual timeline.
+struct Timeline {
+  api::IngestOptions opts;
+  AlertTable table;
+  std::vector<engine::AlertChange> changes;
+  int64_t now = 1'000'000;
+
+  explicit Timeline(engine::FlapOptions flap = {}) : table(flap, 60'000) {
+    opts.name = "test";
+    opts.resolve_timeout_ms = 10'000;
+  }
+  Outcome push(const char* resource, Severity sev = Severity::kWarning, Status st = Status::kFiring,
+               const char* summary = "") {
+    api::BatchBuilder b(opts, now);
+    auto& e = b.begin(0);
+    e.resource = b.keep(resource);
+    e.check = "check";
+    e.severity = sev;
+    e.status = st;
+    e.summary = b.keep(summary);
+    b.addLabel("team", "ops");
+    REQUIRE(b.finish());
+    auto batch = b.take();
+    return table.apply(*batch, batch->events[0], now, changes);
+  }
+  uint64_t fp(const char* resource) {
+    api::BatchBuilder b(opts, now);
+    auto& e = b.begin(0);
+    e.resource = b.keep(resource);
+    e.check = "check";
+    b.addLabel("team", "ops");
+    b.finish();
+    return b.take()->events[0].fingerprint;
+  }
+  std::vector<ChangeKind> kinds() {
+    std::vector<ChangeKind> k;
+    for (auto& c : changes) k.push_back(c.kind);
+    changes.clear();
+    return k;
+  }
+};
+
+}  // namespace
+
+TEST_CASE("A new fingerprint opens an alert; repeats only count", "[dedup]") {
+  Timeline t;
+  CHECK(t.push("db1") == Outcome::kNew);
+  CHECK(t.kinds() == std::vector<ChangeKind>{ChangeKind::kNew});
+  t.now += 1000;
+  for (int i = 0; i < 5; ++i) CHECK(t.push("db1") == Outcome::kDuplicate);
+  CHECK(t.kinds().empty());
+  const auto* a = t.table.find(t.fp("db1"));
+  REQUIRE(a);
+  CHECK(a->count == 6);
+  CHECK(a->first_seen_ms == 1'000'000);
+  CHECK(a->last_seen_ms == 1'001'000);
+  CHECK(a->ends_at_ms == 1'011'000);
+  CHECK(t.table.size() == 1);
+  CHECK(t.table.firing() == 1);
+}
+
+TEST_CASE("Severity changes and resolution are changes; new annotations are kept quietly", "[dedup]") {
+  Timeline t;
+  t.push("db1", Severity::kWarning);
+  t.kinds();
+  CHECK(t.push("db1", Severity::kCritical) == Outcome::kChanged);
+  CHECK(t.kinds() == std::vector<ChangeKind>{ChangeKind::kSeverity});
+  const auto* a = t.table.find(t.fp("db1"));
+  CHECK(a->severity == Severity::kCritical);
+  CHECK(a->previous_severity == Severity::kWarning);
+  CHECK(t.push("db1", Severity::kCritical, Status::kFiring, "now 98%") == Outcome::kChanged);
+  CHECK(t.kinds().empty());
+  CHECK(a->view().field(engine::AlertStrings::kSummary) == "now 98%");
+  CHECK(t.push("db1", Severity::kCritical, Status::kResolved, "now 98%") == Outcome::kResolved);
+  CHECK(t.kinds() == std::vector<ChangeKind>{ChangeKind::kResolved});
+  CHECK(t.table.firing() == 0);
+  CHECK(t.push("db1", Severity::kMajor) == Outcome::kChanged);
+  CHECK(t.kinds() == std::vector<ChangeKind>{ChangeKind::kRefired});
+}
+
+TEST_CASE("A resolution for an alert never seen is ignored", "[dedup]") {
+  Timeline t;
+  CHECK(t.push("ghost", Severity::kWarning, Status::kResolved) == Outcome::kIgnored);
+  CHECK(t.table.size() == 0);
+}
+
+TEST_CASE("A firing alert not refreshed within its resolve timeout resolves, exactly at the deadline", "[dedup][time]") {
+  Timeline t;
+  t.push("db1");
+  t.kinds();
+  t.now += 5000;
+  t.push("db1");  // refresh: deadline now 1'015'000
+  CHECK(t.table.expire(1'014'999, t.changes) == 0);
+  CHECK(t.kinds().empty());
+  CHECK(t.table.expire(1'015'000, t.changes) == 1);
+  CHECK(t.kinds() == std::vector<ChangeKind>{ChangeKind::kResolved});
+  CHECK(t.table.find(t.fp("db1"))->status == Status::kResolved);
+  // Resolved alerts stay visible for the retention (60 s here), then go.
+  t.table.expire(1'015'000 + 59'999, t.changes);
+  CHECK(t.table.size() == 1);
+  t.table.expire(1'015'000 + 60'000, t.changes);
+  CHECK(t.table.size() == 0);
+}
+
+TEST_CASE("Alternating states start flapping, hold changes back, and stop when stable", "[dedup][flapping]") {
+  Timeline t({true, 5.0, 20.0});
+  t.push("db1", Severity::kWarning);
+  t.kinds();
+  std::vector<ChangeKind> seen;
+  for (int i = 0; i < 6; ++i) {
+    t.push("db1", i % 2 ? Severity::kWarning : Severity::kCritical);
+    for (auto k : t.kinds()) seen.push_back(k);
+  }
+  const auto* a = t.table.find(t.fp("db1"));
+  CHECK(a->flapping);
+  // The first changes went out, then flapping started and further changes were held back.
+  CHECK(std::count(seen.begin(), seen.end(), ChangeKind::kFlappingStarted) == 1);
+  size_t after = std::find(seen.begin(), seen.end(), ChangeKind::kFlappingStarted) - seen.begin();
+  CHECK(after == seen.size() - 1);
+  // Stable observations push the weighted percentage below 5 %.
+  int stable = 0;
+  while (a->flapping && stable < 40) {
+    t.push("db1", a->severity);
+    ++stable;
+  }
+  CHECK_FALSE(a->flapping);
+  CHECK(t.kinds().back() == ChangeKind::kFlappingStopped);
+  CHECK(stable <= 21);
+}
+
+TEST_CASE("Flap percentages follow Nagios' weighting", "[flapping]") {
+  engine::Alert a;
+  a.flap_history = 0;
+  CHECK(a.flapPercent() == 0.0);
+  a.flap_history = (1u << 20) - 1;  // all 20 transitions changed
+  CHECK(a.flapPercent() == Approx(99.0));
+  a.flap_history = 1;  // only the newest: weight 1.18 → 5.9 %
+  CHECK(a.flapPercent() == Approx(5.9));
+  a.flap_history = 1u << 19;  // only the oldest: weight 0.80 → 4 %
+  CHECK(a.flapPercent() == Approx(4.0));
+}
+
+TEST_CASE("Packed alert strings round-trip fields, labels and annotations", "[dedup]") {
+  api::IngestOptions o;
+  o.name = "in";
+  api::BatchBuilder b(o, 1);
+  auto& e = b.begin(0);
+  e.resource = "r";
+  e.check = "c";
+  e.service = "svc";
+  e.description = std::string_view("multi\nline");
+  b.addLabel("b", "2");
+  b.addLabel("a", "1");
+  b.addAnnotation("runbook", "http://x");
+  REQUIRE(b.finish());
+  auto batch = b.take();
+  auto blob = engine::AlertStrings::pack(*batch, batch->events[0]);
+  engine::AlertStrings s(blob.get());
+  CHECK(s.field(engine::AlertStrings::kSource) == "in");
+  CHECK(s.field(engine::AlertStrings::kService) == "svc");
+  CHECK(s.field(engine::AlertStrings::kDescription) == "multi\nline");
+  REQUIRE(s.labelCount() == 2);
+  CHECK(s.label(0).name == "a");
+  CHECK(s.label(1).value == "2");
+  CHECK(s.annotation(0).value == "http://x");
+  std::string_view v;
+  CHECK(s.findLabel("b", v));
+  CHECK(v == "2");
+  CHECK_FALSE(s.findLabel("zzz", v));
+}
