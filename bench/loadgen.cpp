@@ -1,0 +1,391 @@
+// triaged-loadgen: replays pre-generated event streams against a running triaged as fast as
+// possible or at a set rate, over TCP NDJSON, HTTP NDJSON batches, Alertmanager /api/v2/alerts
+// batches, Alertmanager webhooks, PagerDuty events or single-event requests. It checks the
+// result (alert count, and the count of every fingerprint) before it reports a figure, and
+// reports the parse-only ceiling (simdjson alone over the same bytes, one thread) alongside.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <simdjson.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <map>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+struct Options {
+  std::string mode = "tcp";
+  uint16_t port = 9470, tcp_port = 9471;
+  uint64_t events = 1'000'000, distinct = 100'000;
+  unsigned batch = 1000, connections = 2;
+  double rate = 0;  // events/s; 0 = as fast as possible
+  bool verify = true;
+  unsigned timeout_s = 300;
+};
+
+int connectTo(uint16_t port) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(port);
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) throw std::runtime_error("connect failed");
+  int one = 1;
+  ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  timeval tv{60, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  return fd;
+}
+
+void writeAll(int fd, const char* p, size_t n) {
+  while (n) {
+    ssize_t w = ::send(fd, p, n, MSG_NOSIGNAL);
+    if (w <= 0) throw std::runtime_error("send failed");
+    p += w;
+    n -= static_cast<size_t>(w);
+  }
+}
+
+// One HTTP/1.1 keep-alive connection.
+class Http {
+ public:
+  explicit Http(uint16_t port) : fd_(connectTo(port)) {}
+  ~Http() { ::close(fd_); }
+  int post(const std::string& path, const std::string& ctype, const std::string& body, std::string* out = nullptr) {
+    std::string req = "POST " + path + " HTTP/1.1\r\nHost: bench\r\nContent-Type: " + ctype +
+                      "\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n";
+    req += body;
+    writeAll(fd_, req.data(), req.size());
+    return read(out);
+  }
+  int get(const std::string& path, std::string* out) {
+    std::string req = "GET " + path + " HTTP/1.1\r\nHost: bench\r\n\r\n";
+    writeAll(fd_, req.data(), req.size());
+    return read(out);
+  }
+
+ private:
+  int read(std::string* out) {
+    while (true) {
+      auto end = buf_.find("\r\n\r\n");
+      if (end != std::string::npos) {
+        int status = std::atoi(buf_.c_str() + 9);
+        size_t len = 0;
+        auto cl = buf_.find("Content-Length: ");
+        if (cl != std::string::npos && cl < end) len = std::stoul(buf_.substr(cl + 16));
+        while (buf_.size() < end + 4 + len) fill();
+        if (out) *out = buf_.substr(end + 4, len);
+        buf_.erase(0, end + 4 + len);
+        return status;
+      }
+      fill();
+    }
+  }
+  void fill() {
+    char tmp[1 << 16];
+    ssize_t n = ::recv(fd_, tmp, sizeof tmp, 0);
+    if (n <= 0) throw std::runtime_error("connection closed");
+    buf_.append(tmp, static_cast<size_t>(n));
+  }
+  int fd_;
+  std::string buf_;
+};
+
+// About 350 bytes per event, as a monitoring event of this size usually is.
+std::string nativeEvent(uint64_t host) {
+  char buf[512];
+  int n = std::snprintf(buf, sizeof buf,
+                        R"({"resource":"host-%07llu.dc1.example.com","check":"DiskFull","severity":"critical",)"
+                        R"("service":"billing","summary":"Filesystem /var on host-%07llu is 97%% full",)"
+                        R"("labels":{"team":"storage","env":"prod","dc":"fra1","cluster":"c7","mount":"/var"},)"
+                        R"("annotations":{"runbook":"https://runbooks.example.com/disk-full"}})",
+                        static_cast<unsigned long long>(host), static_cast<unsigned long long>(host));
+  return std::string(buf, static_cast<size_t>(n));
+}
+
+std::string amAlert(uint64_t host) {
+  char buf[512];
+  int n = std::snprintf(buf, sizeof buf,
+                        R"({"labels":{"alertname":"DiskFull","instance":"host-%07llu:9100","job":"node",)"
+                        R"("severity":"critical","team":"storage","mount":"/var"},)"
+                        R"("annotations":{"summary":"Filesystem /var on host-%07llu is 97%% full"},)"
+                        R"("startsAt":"2026-01-01T10:00:00Z","endsAt":"2099-01-01T10:05:00Z",)"
+                        R"("generatorURL":"http://prometheus:9090/graph?g0.expr=disk"})",
+                        static_cast<unsigned long long>(host), static_cast<unsigned long long>(host));
+  return std::string(buf, static_cast<size_t>(n));
+}
+
+uint64_t hostOf(uint64_t i, const Options& o) { return i % o.distinct; }
+
+struct Percentiles {
+  double p50 = 0, p90 = 0, p99 = 0, max = 0;
+};
+Percentiles percentiles(std::vector<double> v) {
+  Percentiles p;
+  if (v.empty()) return p;
+  std::sort(v.begin(), v.end());
+  auto at = [&](double q) { return v[std::min(v.size() - 1, static_cast<size_t>(q * static_cast<double>(v.size())))]; };
+  p.p50 = at(0.5);
+  p.p90 = at(0.9);
+  p.p99 = at(0.99);
+  p.max = v.back();
+  return p;
+}
+
+double metric(uint16_t port, const std::string& name) {
+  Http h(port);
+  std::string body;
+  h.get("/metrics", &body);
+  double sum = 0;
+  size_t pos = 0;
+  while ((pos = body.find("\n" + name, pos)) != std::string::npos) {
+    size_t eol = body.find('\n', pos + 1);
+    std::string line = body.substr(pos + 1, eol - pos - 1);
+    char after = line.size() > name.size() ? line[name.size()] : ' ';
+    if (after == ' ' || after == '{') sum += std::stod(line.substr(line.rfind(' ') + 1));
+    pos = eol;
+  }
+  return sum;
+}
+
+// Pages through GET /api/v1/alerts and checks every alert's count against what was sent.
+bool verify(const Options& o, uint64_t expect_total_events) {
+  Http h(o.port);
+  std::string after;
+  uint64_t alerts = 0, counted = 0, wrong = 0;
+  simdjson::dom::parser parser;
+  std::map<uint64_t, uint64_t> expected;  // per host
+  uint64_t per = expect_total_events / o.distinct, extra = expect_total_events % o.distinct;
+  while (true) {
+    std::string body;
+    int st = h.get("/api/v1/alerts?limit=10000" + (after.empty() ? "" : "&after=" + after), &body);
+    if (st != 200) {
+      std::fprintf(stderr, "verify: GET /api/v1/alerts answered %d\n", st);
+      return false;
+    }
+    simdjson::dom::element doc = parser.parse(body);
+    for (auto a : doc["data"].get_array()) {
+      ++alerts;
+      uint64_t c = a["count"].get_uint64();
+      counted += c;
+      std::string_view res = a["resource"].get_string().value();
+      uint64_t host = std::stoull(std::string(res.substr(5, 7)));
+      uint64_t want = per + (host < extra ? 1 : 0);
+      if (c != want) ++wrong;
+    }
+    auto next = doc["next"];
+    if (next.is_null()) break;
+    after = std::string(next.get_string().value());
+  }
+  bool ok = alerts == o.distinct && counted == expect_total_events && wrong == 0;
+  std::printf("verify: %llu alerts (want %llu), counts sum %llu (want %llu), %llu with a wrong count: %s\n",
+              (unsigned long long)alerts, (unsigned long long)o.distinct, (unsigned long long)counted,
+              (unsigned long long)expect_total_events, (unsigned long long)wrong, ok ? "OK" : "FAILED");
+  return ok;
+}
+
+// Waits (bounded) until the dedup shards have processed `n` events.
+bool waitProcessed(const Options& o, double n, Clock::time_point deadline) {
+  while (Clock::now() < deadline) {
+    if (metric(o.port, "triaged_dedup_events_total") >= n) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  return false;
+}
+
+double parseBaseline(const std::vector<std::string>& lines) {
+  // simdjson alone over the same bytes: iterate each line and touch every field, one thread.
+  size_t bytes = 0;
+  for (auto& l : lines) bytes += l.size();
+  simdjson::ondemand::parser parser;
+  std::vector<simdjson::padded_string> docs;
+  docs.reserve(lines.size());
+  for (auto& l : lines) docs.emplace_back(l);
+  uint64_t sink = 0;
+  auto t0 = Clock::now();
+  for (int rep = 0; rep < 3; ++rep)
+    for (auto& d : docs) {
+      auto doc = parser.iterate(d);
+      for (auto f : doc.get_object()) {
+        std::string_view k = f.unescaped_key();
+        sink += k.size();
+        auto v = f.value();
+        if (v.type() == simdjson::ondemand::json_type::object) {
+          for (auto g : v.get_object()) sink += std::string_view(g.value().get_string()).size();
+        } else {
+          sink += std::string_view(v.get_string()).size();
+        }
+      }
+    }
+  double s = std::chrono::duration<double>(Clock::now() - t0).count();
+  if (sink == 42) std::printf(" ");
+  return 3.0 * static_cast<double>(docs.size()) / s;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Options o;
+  CLI::App app{"triaged load generator"};
+  app.add_option("--mode", o.mode, "tcp | http-ndjson | am-v2 | am-webhook | pagerduty | single | probe")->required();
+  app.add_option("--port", o.port, "triaged HTTP port");
+  app.add_option("--tcp-port", o.tcp_port, "triaged ndjson_tcp port");
+  app.add_option("--events", o.events, "events to send");
+  app.add_option("--distinct", o.distinct, "distinct fingerprints (events beyond are duplicates)");
+  app.add_option("--batch", o.batch, "events per HTTP request");
+  app.add_option("--connections", o.connections, "parallel connections");
+  app.add_option("--rate", o.rate, "offered events/s (0: as fast as possible)");
+  app.add_flag("!--no-verify", o.verify, "skip the correctness check");
+  app.add_option("--timeout", o.timeout_s, "give up after this many seconds");
+  CLI11_PARSE(app, argc, argv);
+  if (o.distinct == 0 || o.distinct > o.events) o.distinct = o.events;
+  if (o.mode == "probe") {
+    // Read-side timings on whatever is loaded: a page of 1000 alerts, and a /metrics scrape.
+    auto timeIt = [&](const std::string& path) {
+      std::vector<double> v;
+      Http h(o.port);
+      std::string body;
+      for (int i = 0; i < 20; ++i) {
+        auto s = Clock::now();
+        if (h.get(path, &body) != 200) throw std::runtime_error("GET " + path + " failed");
+        v.push_back(std::chrono::duration<double, std::milli>(Clock::now() - s).count());
+      }
+      return percentiles(v);
+    };
+    double alerts = metric(o.port, "triaged_alerts_active");
+    double rss = metric(o.port, "process_resident_memory_bytes");
+    auto list = timeIt("/api/v1/alerts?limit=1000");
+    auto filtered = timeIt("/api/v1/alerts?limit=1000&filter=%7Bteam%3D%22storage%22%2Cdc%3D~%22fra.%2A%22%7D");
+    auto scrape = timeIt("/metrics");
+    std::printf("probe: %.0f active alerts, RSS %.1f MiB\n", alerts, rss / 1048576.0);
+    std::printf("GET /api/v1/alerts?limit=1000 (ms): p50 %.1f p90 %.1f max %.1f\n", list.p50, list.p90, list.max);
+    std::printf("GET /api/v1/alerts?limit=1000&filter={team=\"storage\",dc=~\"fra.*\"} (ms): p50 %.1f p90 %.1f max %.1f\n",
+                filtered.p50, filtered.p90, filtered.max);
+    std::printf("GET /metrics (ms): p50 %.1f p90 %.1f max %.1f\n", scrape.p50, scrape.p90, scrape.max);
+    return 0;
+  }
+
+  // Pre-generate everything before timing.
+  std::vector<std::string> lines(o.events);
+  for (uint64_t i = 0; i < o.events; ++i)
+    lines[i] = (o.mode == "am-v2" || o.mode == "am-webhook") ? amAlert(hostOf(i, o)) : nativeEvent(hostOf(i, o));
+  size_t total_bytes = 0;
+  for (auto& l : lines) total_bytes += l.size() + 1;
+  double baseline = parseBaseline(std::vector<std::string>(lines.begin(), lines.begin() + std::min<size_t>(lines.size(), 200000)));
+
+  double before = metric(o.port, "triaged_dedup_events_total");
+  std::vector<std::vector<double>> lat(o.connections);
+  std::atomic<uint64_t> refused{0};
+  auto deadline = Clock::now() + std::chrono::seconds(o.timeout_s);
+  auto t0 = Clock::now();
+  std::vector<std::thread> threads;
+  for (unsigned c = 0; c < o.connections; ++c) {
+    threads.emplace_back([&, c] {
+      uint64_t from = o.events * c / o.connections, to = o.events * (c + 1) / o.connections;
+      if (o.mode == "tcp") {
+        int fd = connectTo(o.tcp_port);
+        std::string chunk;
+        for (uint64_t i = from; i < to; ++i) {
+          chunk += lines[i];
+          chunk.push_back('\n');
+          if (chunk.size() > (1 << 20) || i + 1 == to) {
+            writeAll(fd, chunk.data(), chunk.size());
+            chunk.clear();
+          }
+        }
+        ::shutdown(fd, SHUT_WR);
+        char tmp[16];
+        while (::recv(fd, tmp, sizeof tmp, 0) > 0) {
+        }
+        ::close(fd);
+        return;
+      }
+      Http h(o.port);
+      unsigned per = o.mode == "single" || o.mode == "pagerduty" ? 1 : o.batch;
+      double interval = o.rate > 0 ? per / (o.rate / o.connections) : 0;
+      auto next = Clock::now();
+      for (uint64_t i = from; i < to && Clock::now() < deadline; i += per) {
+        uint64_t end = std::min<uint64_t>(to, i + per);
+        std::string body, path, ctype = "application/json";
+        if (o.mode == "http-ndjson") {
+          path = "/api/v1/events";
+          ctype = "application/x-ndjson";
+          for (uint64_t k = i; k < end; ++k) body += lines[k] + "\n";
+        } else if (o.mode == "single") {
+          path = "/api/v1/events";
+          body = lines[i];
+        } else if (o.mode == "am-v2") {
+          path = "/api/v2/alerts";
+          body = "[";
+          for (uint64_t k = i; k < end; ++k) body += (k > i ? "," : "") + lines[k];
+          body += "]";
+        } else if (o.mode == "am-webhook") {
+          path = "/api/v1/alertmanager";
+          body = R"({"version":"4","status":"firing","receiver":"bench","groupLabels":{},"commonLabels":{},)"
+                 R"("commonAnnotations":{},"externalURL":"http://am","alerts":[)";
+          for (uint64_t k = i; k < end; ++k) {
+            std::string a = lines[k];
+            a.insert(1, "\"status\":\"firing\",");
+            body += (k > i ? "," : "") + a;
+          }
+          body += "]}";
+        } else if (o.mode == "pagerduty") {
+          path = "/v2/enqueue";
+          char buf[600];
+          std::snprintf(buf, sizeof buf,
+                        R"({"routing_key":"0123456789abcdef0123456789abcdef","event_action":"trigger",)"
+                        R"("dedup_key":"host-%07llu","payload":{"summary":"Filesystem /var is 97%% full",)"
+                        R"("source":"host-%07llu.dc1.example.com","severity":"critical","component":"disk"}})",
+                        (unsigned long long)hostOf(i, o), (unsigned long long)hostOf(i, o));
+          body = buf;
+        }
+        if (interval > 0) {
+          next += std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(interval));
+          std::this_thread::sleep_until(next);
+        }
+        auto s = Clock::now();
+        int st;
+        while ((st = h.post(path, ctype, body)) == 429) ++refused;  // back-pressure: resend
+        if (st / 100 != 2) {
+          std::fprintf(stderr, "request answered %d\n", st);
+          std::exit(1);
+        }
+        lat[c].push_back(std::chrono::duration<double, std::milli>(Clock::now() - s).count());
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  bool done = o.mode != "tcp" || waitProcessed(o, before + static_cast<double>(o.events), deadline);
+  double secs = std::chrono::duration<double>(Clock::now() - t0).count();
+  if (!done) {
+    std::fprintf(stderr, "timed out before every event was processed\n");
+    return 1;
+  }
+  std::vector<double> all;
+  for (auto& l : lat) all.insert(all.end(), l.begin(), l.end());
+  auto p = percentiles(all);
+  double rate = static_cast<double>(o.events) / secs;
+  if (o.verify && !verify(o, o.events)) return 1;
+  std::printf("mode=%s events=%llu distinct=%llu duplicates=%.1f%% batch=%u connections=%u bytes=%zu\n",
+              o.mode.c_str(), (unsigned long long)o.events, (unsigned long long)o.distinct,
+              100.0 * (1.0 - static_cast<double>(o.distinct) / static_cast<double>(o.events)), o.batch, o.connections,
+              total_bytes);
+  std::printf("result: %.0f events/s in %.3f s; parse-only baseline %.0f events/s (1 thread); ratio %.2f\n", rate,
+              secs, baseline, rate / baseline);
+  if (!all.empty())
+    std::printf("latency per request (ms): p50 %.3f p90 %.3f p99 %.3f max %.3f; requests %zu; 429 answers %llu\n",
+                p.p50, p.p90, p.p99, p.max, all.size(), (unsigned long long)refused.load());
+  return 0;
+}

@@ -1,0 +1,144 @@
+// Micro benchmarks of the hot path: decode, fingerprint, dedup lookup, shard hand-off. Each
+// checks its output before it is timed.
+#include <benchmark/benchmark.h>
+#include <simdjson.h>
+
+#include <future>
+#include <stdexcept>
+
+#include "inputs/native_json/native_decoder.h"
+#include "triaged/api/ingest.h"
+#include "triaged/engine/alert_table.h"
+#include "triaged/engine/pipeline.h"
+
+using namespace triaged;
+
+namespace {
+
+std::string event(int host) {
+  return R"({"resource":"host-)" + std::to_string(1000000 + host) +
+         R"(.dc1.example.com","check":"DiskFull","severity":"critical","service":"billing","summary":"Filesystem /var is 97% full","labels":{"team":"storage","env":"prod","dc":"fra1","cluster":"c7","mount":"/var"},"annotations":{"runbook":"https://runbooks.example.com/disk-full"}})";
+}
+
+api::IngestOptions options() {
+  api::IngestOptions o;
+  o.name = "bench";
+  o.severity_map = plugins::nativeSeverities();
+  return o;
+}
+
+std::string ndjson(int n, int distinct) {
+  std::string s;
+  for (int i = 0; i < n; ++i) s += event(i % distinct) + "\n";
+  return s;
+}
+
+void check(bool ok, const char* what) {
+  if (!ok) throw std::runtime_error(what);
+}
+
+void BM_DecodeNdjson(benchmark::State& st) {
+  auto o = options();
+  simdjson::padded_string buf(ndjson(1000, 1000));
+  {
+    api::BatchBuilder b(o, 1);
+    plugins::decodeNdjson(buf.data(), buf.size(), buf.size() + simdjson::SIMDJSON_PADDING, b);
+    check(b.size() == 1000 && b.errorCount() == 0, "decode");
+  }
+  for (auto _ : st) {
+    api::BatchBuilder b(o, 1);
+    plugins::decodeNdjson(buf.data(), buf.size(), buf.size() + simdjson::SIMDJSON_PADDING, b);
+    benchmark::DoNotOptimize(b.size());
+  }
+  st.SetItemsProcessed(st.iterations() * 1000);
+  st.SetBytesProcessed(st.iterations() * static_cast<int64_t>(buf.size()));
+}
+BENCHMARK(BM_DecodeNdjson);
+
+void BM_SimdjsonOnly(benchmark::State& st) {
+  // The physical ceiling: simdjson iterate + touching every field, no event building.
+  std::vector<simdjson::padded_string> docs;
+  for (int i = 0; i < 1000; ++i) docs.emplace_back(event(i));
+  simdjson::ondemand::parser parser;
+  for (auto _ : st) {
+    size_t sink = 0;
+    for (auto& d : docs) {
+      auto doc = parser.iterate(d);
+      for (auto f : doc.get_object()) {
+        sink += std::string_view(f.unescaped_key()).size();
+        auto v = f.value();
+        if (v.type() == simdjson::ondemand::json_type::object)
+          for (auto g : v.get_object()) sink += std::string_view(g.value().get_string()).size();
+        else
+          sink += std::string_view(v.get_string()).size();
+      }
+    }
+    benchmark::DoNotOptimize(sink);
+  }
+  st.SetItemsProcessed(st.iterations() * 1000);
+}
+BENCHMARK(BM_SimdjsonOnly);
+
+void BM_Fingerprint(benchmark::State& st) {
+  auto o = options();
+  simdjson::padded_string buf(ndjson(1, 1));
+  api::BatchBuilder b(o, 1);
+  plugins::decodeNdjson(buf.data(), buf.size(), buf.size() + simdjson::SIMDJSON_PADDING, b);
+  auto batch = b.take();
+  const auto& e = batch->events[0];
+  check(api::fingerprintOf(*batch, e, o.fingerprint) == e.fingerprint, "fingerprint");
+  for (auto _ : st) benchmark::DoNotOptimize(api::fingerprintOf(*batch, e, o.fingerprint));
+  st.SetItemsProcessed(st.iterations());
+}
+BENCHMARK(BM_Fingerprint);
+
+void BM_DedupDuplicate(benchmark::State& st) {
+  // A table of 100,000 alerts; every event is a duplicate of one of them.
+  auto o = options();
+  engine::AlertTable table;
+  std::vector<engine::AlertChange> changes;
+  simdjson::padded_string buf(ndjson(100000, 100000));
+  api::BatchBuilder b(o, 1);
+  plugins::decodeNdjson(buf.data(), buf.size(), buf.size() + simdjson::SIMDJSON_PADDING, b);
+  auto batch = b.take();
+  for (auto& e : batch->events) table.apply(*batch, e, 1, changes);
+  check(table.size() == 100000, "table");
+  size_t i = 0;
+  for (auto _ : st) {
+    auto r = table.apply(*batch, batch->events[i], 2, changes);
+    benchmark::DoNotOptimize(r);
+    if (++i == batch->events.size()) i = 0;
+  }
+  check(changes.size() == 100000, "duplicates made changes");
+  st.SetItemsProcessed(st.iterations());
+}
+BENCHMARK(BM_DedupDuplicate);
+
+void BM_ShardHandoff(benchmark::State& st) {
+  // Submit a 1000-event batch to 2 shards and wait for it: routing, queues, completion.
+  auto o = options();
+  engine::ManualClock clock(1);
+  api::MetricsHub hub;
+  engine::PipelineOptions po;
+  po.shards = 2;
+  engine::Pipeline p(po, clock, hub);
+  p.start();
+  simdjson::padded_string buf(ndjson(1000, 1000));
+  for (auto _ : st) {
+    st.PauseTiming();
+    api::BatchBuilder b(o, 1);
+    plugins::decodeNdjson(buf.data(), buf.size(), buf.size() + simdjson::SIMDJSON_PADDING, b);
+    auto batch = b.take();
+    std::promise<api::BatchResult> done;
+    st.ResumeTiming();
+    p.submit(batch, [&](const api::BatchResult& r) { done.set_value(r); });
+    auto r = done.get_future().get();
+    check(r.events == 1000, "handoff");
+  }
+  st.SetItemsProcessed(st.iterations() * 1000);
+}
+BENCHMARK(BM_ShardHandoff)->UseRealTime();
+
+}  // namespace
+
+BENCHMARK_MAIN();

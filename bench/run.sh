@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# Runs the pipeline benchmarks: for each scenario a fresh triaged (bench config, ports picked by
+# the kernel) and triaged-loadgen against it, on this machine. Prints each figure with its
+# command. --smoke runs every scenario tiny (used by the test suite).
+# Usage: bench/run.sh [--smoke] [scenario...]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+build="${TRIAGED_BUILD:-build/release}"
+smoke=0
+if [ "${1:-}" = "--smoke" ]; then smoke=1; shift; fi
+scenarios=("$@")
+[ ${#scenarios[@]} -gt 0 ] || scenarios=(tcp http-ndjson am-v2 single storm latency memory)
+
+work=$(mktemp -d)
+trap 'kill $(cat "$work/pid" 2>/dev/null) 2>/dev/null || true; rm -rf "$work"' EXIT
+
+start() {
+  cat > "$work/bench.yaml" <<YAML
+server: {listen: "127.0.0.1:0", max_body_bytes: 134217728}
+state: {directory: $work/state}
+logging: {level: warn}
+pipeline: {queue_batches: 256}
+rule_files: []
+inputs:
+  - type: native_json
+    resolve_timeout: 1h
+  - type: ndjson_tcp
+    listen: "127.0.0.1:0"
+    resolve_timeout: 1h
+  - type: alertmanager_api
+  - type: alertmanager
+  - type: pagerduty
+YAML
+  rm -f "$work/ports"
+  TRIAGED_PORT_FILE="$work/ports" "$build/triaged" --config "$work/bench.yaml" 2>"$work/log" &
+  echo $! > "$work/pid"
+  for _ in $(seq 1 500); do [ -s "$work/ports" ] && [ "$(wc -l < "$work/ports")" -ge 2 ] && break; sleep 0.02; done
+  http=$(sed -n 1p "$work/ports"); tcp=$(sed -n 2p "$work/ports")
+}
+stop() { kill "$(cat "$work/pid")"; wait "$(cat "$work/pid")" 2>/dev/null || true; }
+
+run() {  # name, loadgen args...
+  local name=$1; shift
+  start
+  echo "### $name: triaged-loadgen $* (cores: $(nproc))"
+  "$build/bench/triaged-loadgen" --port "$http" --tcp-port "$tcp" "$@"
+  if [ "$name" = memory ]; then "$build/bench/triaged-loadgen" --mode probe --port "$http"; fi
+  stop
+}
+
+n() { if [ $smoke = 1 ]; then echo "$2"; else echo "$1"; fi; }
+
+for s in "${scenarios[@]}"; do
+  case $s in
+    tcp) run tcp --mode tcp --events "$(n 4000000 20000)" --distinct "$(n 100000 1000)" --connections 2 ;;
+    http-ndjson) run http-ndjson --mode http-ndjson --events "$(n 2000000 20000)" --distinct "$(n 100000 1000)" --batch 1000 --connections 2 ;;
+    am-v2) run am-v2 --mode am-v2 --events "$(n 2000000 20000)" --distinct "$(n 100000 1000)" --batch 100 --connections 4 ;;
+    single) run single --mode single --events "$(n 300000 2000)" --distinct "$(n 10000 100)" --connections 4 ;;
+    storm) run storm --mode tcp --events "$(n 1000000 10000)" --distinct "$(n 1000000 10000)" --connections 2 ;;
+    latency) run latency --mode http-ndjson --events "$(n 1000000 10000)" --distinct "$(n 100000 1000)" --batch 1000 --connections 1 --rate 100000 ;;
+    memory) run memory --mode tcp --events "$(n 1000000 10000)" --distinct "$(n 1000000 10000)" --connections 2 ;;
+    webhook) run webhook --mode am-webhook --events "$(n 1000000 10000)" --distinct "$(n 100000 1000)" --batch 100 --connections 4 ;;
+    pagerduty) run pagerduty --mode pagerduty --events "$(n 200000 2000)" --distinct "$(n 10000 100)" --connections 4 ;;
+    *) echo "unknown scenario $s" >&2; exit 2 ;;
+  esac
+done
