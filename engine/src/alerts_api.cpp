@@ -177,12 +177,13 @@ void addAlertRoutes(api::Router& router, Pipeline& pipeline) {
                       ++matched;
                       hits.emplace_back(fp, &a);
                     });
-                    // Keep only this shard's `limit` smallest fingerprints: the page is the
-                    // smallest `limit` over all shards.
+                    // Keep this shard's `limit + 1` smallest fingerprints: the page is the
+                    // smallest `limit` over all shards, and one more tells whether a next page exists.
                     auto by_fp = [](const auto& x, const auto& y) { return x.first < y.first; };
-                    if (hits.size() > q.limit) {
-                      std::nth_element(hits.begin(), hits.begin() + static_cast<long>(q.limit), hits.end(), by_fp);
-                      hits.resize(q.limit);
+                    size_t keep = q.limit + 1;
+                    if (hits.size() > keep) {
+                      std::nth_element(hits.begin(), hits.begin() + static_cast<long>(keep), hits.end(), by_fp);
+                      hits.resize(keep);
                     }
                     std::vector<std::pair<uint64_t, std::string>> rows;
                     rows.reserve(hits.size());
