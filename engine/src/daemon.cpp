@@ -188,8 +188,9 @@ int Daemon::run() {
   addAlertRoutes(router_, *pipeline_);
   for (const auto& section : config_->inputs) {
     const auto* plugin = plugins_.findInput(section.type);
-    api::InputContext ctx{section, *config_, router_, [this]() -> asio::io_context& { return pool_->next(); },
-                          hub_, pipeline_.get()};
+    api::InputContext ctx{section, *config_, router_,
+                          [this](size_t i) -> asio::io_context& { return pool_->context(i % pool_->size()); },
+                          pool_->size(), hub_, pipeline_.get()};
     try {
       inputs_.push_back(plugin->create(ctx));
     } catch (const std::exception& e) {

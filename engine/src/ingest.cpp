@@ -1,5 +1,7 @@
 #include "triaged/api/ingest.h"
 
+// Inlined: most inputs are a few bytes, where a library call costs more than the hash.
+#define XXH_INLINE_ALL
 #include <xxhash.h>
 
 #include <algorithm>
@@ -34,7 +36,9 @@ void IngestOptions::read(config::MapReader& r,
                    "expected one of critical, major, minor, warning, info, ok, got \"" + to + "\"");
       continue;
     }
-    severity_map.insert(severity_map.begin(), {from, s});  // custom entries win
+    std::string key = from;
+    for (auto& ch : key) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    severity_map.insert(severity_map.begin(), {key, s});  // custom entries win
   }
   r.getUnsigned("max_event_bytes", max_event_bytes, 16 * 1024 * 1024);
   r.getUnsigned("max_labels", max_labels, 1024);
@@ -66,11 +70,13 @@ void IngestOptions::read(config::MapReader& r,
 }
 
 bool IngestOptions::mapSeverity(std::string_view n, Severity& out) const {
+  // Keys are lowercase (see read()); fold the input once, on the stack.
+  char buf[32];
+  if (n.size() > sizeof buf) return false;
+  for (size_t i = 0; i < n.size(); ++i) buf[i] = (n[i] >= 'A' && n[i] <= 'Z') ? static_cast<char>(n[i] + 32) : n[i];
+  std::string_view folded(buf, n.size());
   for (const auto& [name, s] : severity_map) {
-    if (name.size() == n.size() &&
-        std::equal(name.begin(), name.end(), n.begin(), [](char a, char b) {
-          return std::tolower(static_cast<unsigned char>(a)) == std::tolower(static_cast<unsigned char>(b));
-        })) {
+    if (name == folded) {
       out = s;
       return true;
     }
@@ -242,7 +248,11 @@ bool BatchBuilder::finish() {
   if (e.status == Status::kFiring && e.ends_at_ms == 0 && opts_.resolve_timeout_ms > 0)
     e.ends_at_ms = now_ms_ + opts_.resolve_timeout_ms;
   e.fingerprint = fingerprintOf(b, e, opts_.fingerprint);
-  e.content_hash = contentHashOf(b, e);
+  // With the default key the fingerprint already covers source, resource, check and every
+  // label: the content hash extends it instead of hashing them again.
+  const auto& fo = opts_.fingerprint;
+  bool full_key = e.dedup_key.empty() && fo.source && fo.resource && fo.check && fo.all_labels && fo.ignore_labels.empty();
+  e.content_hash = full_key ? contentHashOf(b, e, e.fingerprint) : contentHashOf(b, e);
   return true;
 }
 
@@ -270,9 +280,11 @@ std::unique_ptr<EventBatch> BatchBuilder::take() {
 
 namespace {
 
-void put(std::string& buf, std::string_view s) {
-  buf.append(s.data(), s.size());
-  buf.push_back('\0');
+// Hashes are chained: each string is hashed with the running hash (and its length) as the seed.
+// No buffer is assembled and every string is read once; the length in the seed keeps
+// ("ab","c") and ("a","bc") apart.
+inline uint64_t chain(uint64_t h, std::string_view s) {
+  return XXH3_64bits_withSeed(s.data(), s.size(), h ^ (s.size() * 0x9E3779B97F4A7C15ULL));
 }
 
 bool contains(const std::vector<std::string>& v, std::string_view s) {
@@ -284,45 +296,35 @@ bool contains(const std::vector<std::string>& v, std::string_view s) {
 }  // namespace
 
 uint64_t fingerprintOf(const EventBatch& b, const Event& e, const FingerprintOptions& o) {
-  thread_local std::string buf;
-  buf.clear();
   if (!e.dedup_key.empty()) {
     // An explicit key (PagerDuty dedup_key, Alertmanager fingerprint) wins; scoped by source
     // so that two inputs never collide.
-    buf.push_back('\x01');
-    put(buf, e.source);
-    put(buf, e.dedup_key);
-    return XXH3_64bits(buf.data(), buf.size());
+    return chain(chain(0x01, e.source), e.dedup_key);
   }
-  buf.push_back('\x02');
-  put(buf, o.source ? e.source : std::string_view{});
-  put(buf, o.resource ? e.resource : std::string_view{});
-  put(buf, o.check ? e.check : std::string_view{});
+  uint64_t h = 0x02;
+  h = chain(h, o.source ? e.source : std::string_view{});
+  h = chain(h, o.resource ? e.resource : std::string_view{});
+  h = chain(h, o.check ? e.check : std::string_view{});
   const Label* l = b.labelsOf(e);
+  const bool filter = !o.all_labels || !o.ignore_labels.empty();
   for (uint32_t i = 0; i < e.labels_count; ++i) {  // sorted by name: order-independent
-    if (o.all_labels ? contains(o.ignore_labels, l[i].name) : !contains(o.labels, l[i].name)) continue;
-    put(buf, l[i].name);
-    put(buf, l[i].value);
+    if (filter && (o.all_labels ? contains(o.ignore_labels, l[i].name) : !contains(o.labels, l[i].name))) continue;
+    h = chain(chain(h, l[i].name), l[i].value);
   }
-  return XXH3_64bits(buf.data(), buf.size());
+  return h;
 }
 
 uint64_t contentHashOf(const EventBatch& b, const Event& e) {
-  thread_local std::string buf;
-  buf.clear();
-  for (auto s : {e.source, e.resource, e.check, e.service, e.summary, e.description, e.dedup_key}) put(buf, s);
-  const Label* l = b.labelsOf(e);
-  for (uint32_t i = 0; i < e.labels_count; ++i) {
-    put(buf, l[i].name);
-    put(buf, l[i].value);
-  }
-  buf.push_back('\x03');
+  static const FingerprintOptions kEverything;
+  return contentHashOf(b, e, fingerprintOf(b, e, kEverything));
+}
+
+uint64_t contentHashOf(const EventBatch& b, const Event& e, uint64_t identity) {
+  uint64_t h = identity;
+  for (auto s : {e.service, e.summary, e.description, e.dedup_key}) h = chain(h, s);
   const Label* a = b.annotationsOf(e);
-  for (uint32_t i = 0; i < e.annotations_count; ++i) {
-    put(buf, a[i].name);
-    put(buf, a[i].value);
-  }
-  return XXH3_64bits(buf.data(), buf.size());
+  for (uint32_t i = 0; i < e.annotations_count; ++i) h = chain(chain(h, a[i].name), a[i].value);
+  return h;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -267,7 +267,8 @@ size_t decodeNdjson(const char* data, size_t len, size_t capacity, api::BatchBui
     ++line;
     p = line_end + 1;
   }
-  return lines;
+  (void)lines;
+  return static_cast<size_t>(line - first_line);
 }
 
 }  // namespace triaged::plugins

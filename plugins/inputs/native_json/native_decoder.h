@@ -20,7 +20,8 @@ bool decodeNativeJson(const char* data, size_t len, size_t capacity, api::BatchB
 
 // NDJSON: one object per line; blank lines are skipped. `first_line` numbers the lines in
 // errors. Syntax errors are recorded per line; the other lines still decode. Returns the number
-// of lines seen. `data` must have SIMDJSON_PADDING readable bytes after `len`.
+// of lines seen, blank ones included (the newlines consumed, plus one for a last line without
+// its newline). `data` must have SIMDJSON_PADDING readable bytes after `len`.
 size_t decodeNdjson(const char* data, size_t len, size_t capacity, api::BatchBuilder& b, int64_t first_line = 1);
 
 // Shared by every input: the native severity names and common aliases.

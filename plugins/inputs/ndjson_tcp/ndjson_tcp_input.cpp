@@ -76,10 +76,11 @@ class TcpInput final : public api::Input {
       : cfg_(std::make_shared<TcpConfig>(parseValid<TcpConfig>(ctx.section, parse))),
         sink_(*ctx.sink),
         metrics_(ctx.metrics, ctx.section.name, ctx.config.server.io_threads),
-        next_(ctx.next_io_context),
+        io_(ctx.io_context),
+        io_count_(ctx.io_threads),
         log_(engine::log::get("input:" + ctx.section.name)) {
     auto c = cfg_.load();
-    auto& io = next_();
+    auto& io = io_(0);
     acceptor_ = std::make_unique<tcp::acceptor>(io);
     boost::system::error_code ec;
     tcp::resolver resolver(io);
@@ -134,7 +135,9 @@ class TcpInput final : public api::Input {
 
  private:
   void accept() {
-    auto& io = next_();
+    // Our own round-robin over the I/O threads, so that this input's connections spread evenly
+    // whatever the HTTP server does.
+    auto& io = io_(next_conn_++ % io_count_);
     acceptor_->async_accept(io, [this](boost::system::error_code ec, tcp::socket sock) {
       if (ec == asio::error::operation_aborted || stopping_) return;
       if (!ec) {
@@ -157,7 +160,9 @@ class TcpInput final : public api::Input {
   std::atomic<std::shared_ptr<const TcpConfig>> cfg_;
   api::EventSink& sink_;
   api::InputMetrics metrics_;
-  std::function<asio::io_context&()> next_;
+  std::function<asio::io_context&(size_t)> io_;
+  size_t io_count_;
+  size_t next_conn_ = 0;
   std::shared_ptr<spdlog::logger> log_;
   std::unique_ptr<tcp::acceptor> acceptor_;
   uint16_t port_ = 0;
@@ -217,8 +222,8 @@ void Connection::onData(size_t n) {
   size_t end = static_cast<size_t>(last_nl - data) + 1;
   api::BatchBuilder b(cfg_->ingest, in_.sink().nowMs());
   int64_t first_line = line_;
-  if (end > start) decodeNdjson(data + start, end - start, buf_.size() - start, b, first_line);
-  for (size_t i = start; i < end; ++i) line_ += data[i] == '\n';
+  // The chunk ends with a newline, so the lines decoded are exactly the newlines consumed.
+  if (end > start) line_ += static_cast<int64_t>(decodeNdjson(data + start, end - start, buf_.size() - start, b, first_line));
   auto& m = in_.metrics();
   m.received(b.size() + b.errorCount());
   if (b.errorCount()) {

@@ -41,8 +41,8 @@ struct Rig {
     pipeline = std::make_unique<engine::Pipeline>(po, clock, hub);
     engine::addAlertRoutes(router, *pipeline);
     for (const auto& s : cfg->inputs) {
-      api::InputContext ctx{s, *cfg, router, [this]() -> boost::asio::io_context& { return pool.next(); }, hub,
-                            pipeline.get()};
+      api::InputContext ctx{s, *cfg, router, [this](size_t) -> boost::asio::io_context& { return pool.context(0); }, 1,
+                            hub, pipeline.get()};
       inputs.push_back(plugins.findInput(s.type)->create(ctx));
     }
     server = std::make_unique<engine::HttpServer>(pool, router, hub.registry());

@@ -135,6 +135,8 @@ class BatchBuilder {
 // Fingerprint of an event (labels must already be sorted by name), and its content hash.
 uint64_t fingerprintOf(const EventBatch& b, const Event& e, const FingerprintOptions& o);
 uint64_t contentHashOf(const EventBatch& b, const Event& e);
+// The same, extending `identity`: a hash over source, resource, check and every label.
+uint64_t contentHashOf(const EventBatch& b, const Event& e, uint64_t identity);
 
 // RFC 3339 ("2026-01-01T10:00:00Z", fractions, offsets, "+0000" as PagerDuty writes it) to
 // epoch ms. Years before 1 or after 9999, bad fields: nullopt.

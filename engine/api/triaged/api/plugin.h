@@ -40,7 +40,8 @@ struct InputContext {
   const config::PluginSection& section;
   const config::Config& config;
   Router& router;                                  // add HTTP routes here
-  std::function<boost::asio::io_context&()> next_io_context;  // for own listeners
+  std::function<boost::asio::io_context&(size_t)> io_context;  // I/O thread i's context, for own listeners
+  size_t io_threads = 1;
   MetricsHub& metrics;
   EventSink* sink = nullptr;                       // where decoded events go
 };
