@@ -286,6 +286,7 @@ int main(int argc, char** argv) {
   double baseline = parseBaseline(std::vector<std::string>(lines.begin(), lines.begin() + std::min<size_t>(lines.size(), 200000)));
 
   double before = metric(o.port, "triaged_dedup_events_total");
+  double rss_before = metric(o.port, "process_resident_memory_bytes");
   std::vector<std::vector<double>> lat(o.connections);
   std::atomic<uint64_t> refused{0};
   auto deadline = Clock::now() + std::chrono::seconds(o.timeout_s);
@@ -378,12 +379,16 @@ int main(int argc, char** argv) {
   auto p = percentiles(all);
   double rate = static_cast<double>(o.events) / secs;
   if (o.verify && !verify(o, o.events)) return 1;
+  double rss_after = metric(o.port, "process_resident_memory_bytes");
+  double active = metric(o.port, "triaged_alerts_active");
   std::printf("mode=%s events=%llu distinct=%llu duplicates=%.1f%% batch=%u connections=%u bytes=%zu\n",
               o.mode.c_str(), (unsigned long long)o.events, (unsigned long long)o.distinct,
               100.0 * (1.0 - static_cast<double>(o.distinct) / static_cast<double>(o.events)), o.batch, o.connections,
               total_bytes);
   std::printf("result: %.0f events/s in %.3f s; parse-only baseline %.0f events/s (1 thread); ratio %.2f\n", rate,
               secs, baseline, rate / baseline);
+  std::printf("memory: RSS %.1f MiB before, %.1f MiB after, %.0f active alerts: %.0f bytes per alert beyond the base\n",
+              rss_before / 1048576.0, rss_after / 1048576.0, active, (rss_after - rss_before) / std::max(1.0, active));
   if (!all.empty())
     std::printf("latency per request (ms): p50 %.3f p90 %.3f p99 %.3f max %.3f; requests %zu; 429 answers %llu\n",
                 p.p50, p.p90, p.p99, p.max, all.size(), (unsigned long long)refused.load());

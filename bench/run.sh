@@ -55,7 +55,7 @@ for s in "${scenarios[@]}"; do
     tcp) run tcp --mode tcp --events "$(n 4000000 20000)" --distinct "$(n 100000 1000)" --connections 2 ;;
     http-ndjson) run http-ndjson --mode http-ndjson --events "$(n 2000000 20000)" --distinct "$(n 100000 1000)" --batch 1000 --connections 2 ;;
     am-v2) run am-v2 --mode am-v2 --events "$(n 2000000 20000)" --distinct "$(n 100000 1000)" --batch 100 --connections 4 ;;
-    single) run single --mode single --events "$(n 300000 2000)" --distinct "$(n 10000 100)" --connections 4 ;;
+    single) run single --mode single --events "$(n 300000 2000)" --distinct "$(n 10000 100)" --connections "$(n 32 4)" ;;
     storm) run storm --mode tcp --events "$(n 1000000 10000)" --distinct "$(n 1000000 10000)" --connections 2 ;;
     latency) run latency --mode http-ndjson --events "$(n 1000000 10000)" --distinct "$(n 100000 1000)" --batch 1000 --connections 1 --rate 100000 ;;
     memory) run memory --mode tcp --events "$(n 1000000 10000)" --distinct "$(n 1000000 10000)" --connections 2 ;;

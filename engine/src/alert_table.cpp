@@ -21,32 +21,73 @@ const char* changeKindName(ChangeKind k) {
   return "unknown";
 }
 
-// Layout: u32 total bytes, u16 labels, u16 annotations, then (u32 len, bytes) per string.
+// Layout: u32 total bytes, u16 labels, u16 annotations, then per string a LEB128 length (one
+// byte below 128) and the bytes.
+namespace {
+
+size_t varintSize(size_t n) {
+  size_t k = 1;
+  while (n >= 128) {
+    n >>= 7;
+    ++k;
+  }
+  return k;
+}
+
+char* putVarint(char* p, size_t n) {
+  while (n >= 128) {
+    *p++ = static_cast<char>((n & 127) | 128);
+    n >>= 7;
+  }
+  *p++ = static_cast<char>(n);
+  return p;
+}
+
+// Reads one string at p; returns the position after it.
+const char* getString(const char* p, std::string_view& out) {
+  size_t n = 0;
+  int shift = 0;
+  unsigned char c;
+  do {
+    c = static_cast<unsigned char>(*p++);
+    n |= static_cast<size_t>(c & 127) << shift;
+    shift += 7;
+  } while (c & 128);
+  out = std::string_view(p, n);
+  return p + n;
+}
+
+const char* skip(const char* p, uint32_t count) {
+  std::string_view ignored;
+  for (uint32_t i = 0; i < count; ++i) p = getString(p, ignored);
+  return p;
+}
+
+}  // namespace
+
 std::unique_ptr<char[]> AlertStrings::pack(const EventBatch& b, const Event& e) {
   std::string_view fields[kFieldCount] = {e.source, e.resource, e.check, e.service,
                                           e.summary, e.description, e.dedup_key};
   size_t n = 8;
-  for (auto f : fields) n += 4 + f.size();
+  auto add = [&](std::string_view s) { n += varintSize(s.size()) + s.size(); };
+  for (auto f : fields) add(f);
   const api::Label* l = b.labelsOf(e);
   const api::Label* a = b.annotationsOf(e);
-  for (uint32_t i = 0; i < e.labels_count; ++i) n += 8 + l[i].name.size() + l[i].value.size();
-  for (uint32_t i = 0; i < e.annotations_count; ++i) n += 8 + a[i].name.size() + a[i].value.size();
+  for (uint32_t i = 0; i < e.labels_count; ++i) add(l[i].name), add(l[i].value);
+  for (uint32_t i = 0; i < e.annotations_count; ++i) add(a[i].name), add(a[i].value);
   auto blob = std::make_unique_for_overwrite<char[]>(n);
   char* p = blob.get();
-  auto put32 = [&](uint32_t v) {
-    std::memcpy(p, &v, 4);
-    p += 4;
-  };
   auto put = [&](std::string_view s) {
-    put32(static_cast<uint32_t>(s.size()));
+    p = putVarint(p, s.size());
     std::memcpy(p, s.data(), s.size());
     p += s.size();
   };
-  put32(static_cast<uint32_t>(n));
+  uint32_t total = static_cast<uint32_t>(n);
   uint16_t nl = static_cast<uint16_t>(e.labels_count), na = static_cast<uint16_t>(e.annotations_count);
-  std::memcpy(p, &nl, 2);
-  std::memcpy(p + 2, &na, 2);
-  p += 4;
+  std::memcpy(p, &total, 4);
+  std::memcpy(p + 4, &nl, 2);
+  std::memcpy(p + 6, &na, 2);
+  p += 8;
   for (auto f : fields) put(f);
   for (uint32_t i = 0; i < e.labels_count; ++i) put(l[i].name), put(l[i].value);
   for (uint32_t i = 0; i < e.annotations_count; ++i) put(a[i].name), put(a[i].value);
@@ -70,51 +111,25 @@ uint32_t AlertStrings::annotationCount() const {
 }
 
 std::string_view AlertStrings::at(uint32_t idx) const {
-  const char* p = p_ + 8;
-  for (uint32_t i = 0;; ++i) {
-    uint32_t len;
-    std::memcpy(&len, p, 4);
-    if (i == idx) return {p + 4, len};
-    p += 4 + len;
-  }
+  std::string_view out;
+  getString(skip(p_ + 8, idx), out);
+  return out;
 }
 
 std::string_view AlertStrings::field(Field f) const { return at(f); }
 
 api::Label AlertStrings::label(uint32_t i) const {
-  uint32_t base = kFieldCount + 2 * i;
-  const char* p = p_ + 8;
-  for (uint32_t k = 0; k < base; ++k) {
-    uint32_t len;
-    std::memcpy(&len, p, 4);
-    p += 4 + len;
-  }
-  uint32_t nlen, vlen;
-  std::memcpy(&nlen, p, 4);
-  std::string_view name(p + 4, nlen);
-  p += 4 + nlen;
-  std::memcpy(&vlen, p, 4);
-  return {name, std::string_view(p + 4, vlen)};
+  api::Label l;
+  getString(getString(skip(p_ + 8, kFieldCount + 2 * i), l.name), l.value);
+  return l;
 }
 
 bool AlertStrings::findLabel(std::string_view name, std::string_view& value) const {
-  const char* p = p_ + 8;
-  for (uint32_t k = 0; k < kFieldCount; ++k) {
-    uint32_t len;
-    std::memcpy(&len, p, 4);
-    p += 4 + len;
-  }
+  const char* p = skip(p_ + 8, kFieldCount);
   for (uint32_t i = 0, n = labelCount(); i < n; ++i) {
-    uint32_t nlen, vlen;
-    std::memcpy(&nlen, p, 4);
-    std::string_view k(p + 4, nlen);
-    p += 4 + nlen;
-    std::memcpy(&vlen, p, 4);
-    if (k == name) {
-      value = std::string_view(p + 4, vlen);
-      return true;
-    }
-    p += 4 + vlen;
+    std::string_view k;
+    p = getString(getString(p, k), value);
+    if (k == name) return true;
   }
   return false;
 }
@@ -137,7 +152,6 @@ double Alert::flapPercent() const {
 void AlertTable::observe(Alert& a, bool changed, uint64_t fp, int64_t now, std::vector<AlertChange>& out) {
   if (!flap_.enabled) return;
   a.flap_history = (a.flap_history << 1) | (changed ? 1u : 0u);
-  if (a.flap_observations < 21) ++a.flap_observations;
   if ((a.flap_history & ((1u << 20) - 1)) == 0 && !a.flapping) return;  // the common case
   double pct = a.flapPercent();
   if (!a.flapping && pct >= flap_.high_percent) {
@@ -155,7 +169,7 @@ Outcome AlertTable::apply(const EventBatch& b, const Event& e, int64_t now, std:
     if (e.status == Status::kResolved) return Outcome::kIgnored;  // resolving what we never saw
     auto& a = alerts_[e.fingerprint];
     a.first_seen_ms = a.last_seen_ms = e.event_time_ms;
-    a.ends_at_ms = e.ends_at_ms;
+    a.time_ms = e.ends_at_ms;
     a.count = 1;
     a.content_hash = e.content_hash;
     a.strings = AlertStrings::pack(b, e);
@@ -181,15 +195,13 @@ Outcome AlertTable::apply(const EventBatch& b, const Event& e, int64_t now, std:
     a.status = e.status;
     if (e.status == Status::kResolved) {
       --firing_;
-      a.resolved_at_ms = now;
-      a.ends_at_ms = 0;
+      a.time_ms = now;  // resolved at
       if (!a.flapping)
         out.push_back({e.fingerprint, ChangeKind::kResolved, a.severity, a.previous_severity, a.status, false, now});
       result = Outcome::kResolved;
     } else {
       ++firing_;
-      a.resolved_at_ms = 0;
-      a.ends_at_ms = e.ends_at_ms;
+      a.time_ms = e.ends_at_ms;
       a.previous_severity = a.severity;
       a.severity = e.severity;
       if (!a.flapping)
@@ -199,7 +211,7 @@ Outcome AlertTable::apply(const EventBatch& b, const Event& e, int64_t now, std:
     observe(a, true, e.fingerprint, now, out);
     return result;
   }
-  if (a.status == Status::kFiring) a.ends_at_ms = e.ends_at_ms;
+  if (a.status == Status::kFiring) a.time_ms = e.ends_at_ms;
   if (e.severity != a.severity && a.status == Status::kFiring) {
     a.previous_severity = a.severity;
     a.severity = e.severity;
@@ -216,14 +228,13 @@ size_t AlertTable::expire(int64_t now, std::vector<AlertChange>& out) {
   size_t n = 0;
   for (auto it = alerts_.begin(); it != alerts_.end();) {
     Alert& a = it->second;
-    if (a.status == Status::kFiring && a.ends_at_ms != 0 && a.ends_at_ms <= now) {
+    if (a.status == Status::kFiring && a.time_ms != 0 && a.time_ms <= now) {
       a.status = Status::kResolved;
-      a.resolved_at_ms = now;
-      a.ends_at_ms = 0;
+      a.time_ms = now;  // resolved at
       --firing_;
       ++n;
       out.push_back({it->first, ChangeKind::kResolved, a.severity, a.previous_severity, a.status, a.flapping, now});
-    } else if (a.status == Status::kResolved && a.resolved_at_ms + resolved_retention_ms_ <= now) {
+    } else if (a.status == Status::kResolved && a.time_ms + resolved_retention_ms_ <= now) {
       string_bytes_ -= a.view().bytes();
       alerts_.erase(it++);
       continue;

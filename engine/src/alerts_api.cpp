@@ -41,8 +41,8 @@ void writeAlertJson(std::string& out, uint64_t fp, const Alert& a) {
   w.field("count", a.count);
   w.field("first_seen", api::formatRfc3339Ms(a.first_seen_ms));
   w.field("last_seen", api::formatRfc3339Ms(a.last_seen_ms));
-  if (a.status == api::Status::kFiring && a.ends_at_ms) w.field("ends_at", api::formatRfc3339Ms(a.ends_at_ms));
-  if (a.status == api::Status::kResolved) w.field("resolved_at", api::formatRfc3339Ms(a.resolved_at_ms));
+  if (a.endsAt()) w.field("ends_at", api::formatRfc3339Ms(a.endsAt()));
+  if (a.status == api::Status::kResolved) w.field("resolved_at", api::formatRfc3339Ms(a.resolvedAt()));
   if (auto s = v.field(AlertStrings::kSummary); !s.empty()) w.field("summary", s);
   if (auto s = v.field(AlertStrings::kDescription); !s.empty()) w.field("description", s);
   if (auto s = v.field(AlertStrings::kDedupKey); !s.empty()) w.field("dedup_key", s);

@@ -57,22 +57,25 @@ class AlertStrings {
   const char* p_;
 };
 
+// 56 bytes, so that a table slot (fingerprint + Alert) is 64: the table's share of the memory
+// per alert is what the 400-byte budget is most sensitive to.
 struct Alert {
   int64_t first_seen_ms = 0;
   int64_t last_seen_ms = 0;
-  int64_t ends_at_ms = 0;      // firing: resolves by timeout at this time (0 = never)
-  int64_t resolved_at_ms = 0;  // resolved: when
+  // Firing: resolves by timeout at this time (0 = never). Resolved: when it resolved.
+  int64_t time_ms = 0;
   uint64_t count = 0;
   uint64_t content_hash = 0;
   std::unique_ptr<char[]> strings;
   uint32_t flap_history = 0;  // bit 0 = newest observation; 1 = the state changed there
-  uint8_t flap_observations = 0;
   api::Severity severity = api::Severity::kWarning;
   api::Severity previous_severity = api::Severity::kWarning;
   api::Status status = api::Status::kFiring;
   bool flapping = false;
 
   AlertStrings view() const { return AlertStrings(strings.get()); }
+  int64_t endsAt() const { return status == api::Status::kFiring ? time_ms : 0; }
+  int64_t resolvedAt() const { return status == api::Status::kResolved ? time_ms : 0; }
   // Weighted percentage of state changes over the recorded history (Nagios' curve: the
   // oldest transition weighs 0.8, the newest 1.2).
   double flapPercent() const;
