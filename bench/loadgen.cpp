@@ -368,6 +368,7 @@ int main(int argc, char** argv) {
     });
   }
   for (auto& t : threads) t.join();
+  // TCP: each connection's EOF (after our half-close) already means its events were applied.
   bool done = o.mode != "tcp" || waitProcessed(o, before + static_cast<double>(o.events), deadline);
   double secs = std::chrono::duration<double>(Clock::now() - t0).count();
   if (!done) {

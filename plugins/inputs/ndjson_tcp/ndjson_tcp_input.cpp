@@ -57,6 +57,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void read();
   void onData(size_t n);
   void submitPending();
+  // After the sender closed its side: once every batch it sent has been applied, close ours.
+  // The sender's EOF is then the acknowledgement of everything it sent.
+  void maybeClose();
 
   TcpInput& in_;
   tcp::socket sock_;
@@ -68,6 +71,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::unique_ptr<api::EventBatch> pending_;  // refused by a full pipeline; retried
   asio::steady_timer retry_;
   std::chrono::milliseconds backoff_{1};
+  std::atomic<int> inflight_{0};  // batches submitted and not yet applied
+  bool eof_ = false;
+  bool closed_ = false;
 };
 
 class TcpInput final : public api::Input {
@@ -180,20 +186,31 @@ Connection::Connection(TcpInput& in, tcp::socket sock, std::shared_ptr<const Tcp
 Connection::~Connection() { --in_.connections; }
 
 void Connection::read() {
+  if (eof_) return maybeClose();
   if (in_.stopping()) return;
   size_t room = cfg_->read_buffer_bytes - filled_;
   sock_.async_read_some(asio::buffer(buf_.data() + filled_, room),
                         [self = shared_from_this()](boost::system::error_code ec, size_t n) {
                           if (ec) {
+                            if (ec != asio::error::eof) return;  // reset: nothing to acknowledge
+                            self->eof_ = true;
                             // End of stream: a last line without its newline still counts.
-                            if (ec == asio::error::eof && self->filled_ > 0 && !self->skipping_) {
+                            if (self->filled_ > 0 && !self->skipping_) {
                               self->buf_[self->filled_] = '\n';
-                              self->onData(1);
+                              return self->onData(1);
                             }
-                            return;
+                            return self->maybeClose();
                           }
                           self->onData(n);
                         });
+}
+
+void Connection::maybeClose() {
+  if (closed_ || !eof_ || pending_ || inflight_.load(std::memory_order_acquire) != 0) return;
+  closed_ = true;
+  boost::system::error_code ec;
+  sock_.shutdown(tcp::socket::shutdown_both, ec);
+  sock_.close(ec);
 }
 
 void Connection::onData(size_t n) {
@@ -241,7 +258,12 @@ void Connection::onData(size_t n) {
 
 void Connection::submitPending() {
   size_t n = pending_->events.size();
-  auto st = in_.sink().submit(pending_, {});
+  inflight_.fetch_add(1, std::memory_order_acq_rel);
+  auto st = in_.sink().submit(pending_, [self = shared_from_this()](const api::BatchResult&) {
+    if (self->inflight_.fetch_sub(1, std::memory_order_acq_rel) == 1)
+      asio::post(self->sock_.get_executor(), [self] { self->maybeClose(); });
+  });
+  if (st != api::SubmitStatus::kAccepted) inflight_.fetch_sub(1, std::memory_order_acq_rel);
   if (st == api::SubmitStatus::kAccepted) {
     in_.metrics().accepted(n);
     pending_.reset();

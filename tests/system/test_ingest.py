@@ -1,0 +1,114 @@
+"""System test of ingestion on the real binary: events streamed over TCP and sent over HTTP,
+then the alert table and the metrics checked exactly. TCP completion is known without polling:
+after the sender half-closes, triaged closes its side once everything it received is applied."""
+import json
+import socket
+import unittest
+
+from harness import BASE_CONFIG, Daemon
+
+CONFIG = BASE_CONFIG + """pipeline:
+  shards: 2
+inputs:
+  - type: native_json
+    name: http
+  - type: ndjson_tcp
+    name: tcp
+    listen: 127.0.0.1:0
+  - type: alertmanager_api
+  - type: pagerduty
+"""
+
+
+def event(i, **extra):
+    e = {"resource": f"host-{i}", "check": "DiskFull", "severity": "critical", "labels": {"team": "storage"}}
+    e.update(extra)
+    return json.dumps(e)
+
+
+class Ingest(unittest.TestCase):
+    def setUp(self):
+        self.d = Daemon(CONFIG).start()
+        with open(self.d.env["TRIAGED_PORT_FILE"]) as f:
+            ports = [int(x) for x in f.read().split()]
+        self.tcp_port = ports[1]
+
+    def tearDown(self):
+        self.d.close()
+
+    def stream(self, data):
+        s = socket.create_connection(("127.0.0.1", self.tcp_port), timeout=30)
+        s.sendall(data)
+        s.shutdown(socket.SHUT_WR)
+        self.assertEqual(s.recv(1), b"")  # triaged closes once everything is applied
+        s.close()
+
+    def alerts(self, query=""):
+        return self.d.get_json("/api/v1/alerts" + query)
+
+    def test_tcp_stream_is_applied_exactly_and_bad_lines_are_skipped(self):
+        lines = [event(i % 100) for i in range(1000)]
+        lines.insert(500, '{"resource":"broken"')          # line 501: invalid JSON
+        lines.insert(700, '{"resource":"x","check":"c","oops":1}')  # line 702: unknown field
+        lines.append(event(999)[:-1] + ',"status":"firing"}')  # last line, without a newline
+        self.stream(("\n".join(lines)).encode())
+        page = self.alerts("?limit=1000&source=tcp")
+        self.assertEqual(page["matched"], 101)
+        counts = {a["resource"]: a["count"] for a in page["data"]}
+        self.assertTrue(all(counts[f"host-{i}"] == 10 for i in range(100)))
+        self.assertEqual(counts["host-999"], 1)
+        m = self.d.metrics()
+        self.assertEqual(m['triaged_input_events_received_total{input="tcp"}'], 1003)
+        self.assertEqual(m['triaged_input_events_accepted_total{input="tcp"}'], 1001)
+        self.assertEqual(m['triaged_input_events_rejected_total{input="tcp",reason="invalid_json"}'], 1)
+        self.assertEqual(m['triaged_input_events_rejected_total{input="tcp",reason="unknown_field"}'], 1)
+        self.assertEqual(m['triaged_dedup_events_total{outcome="new"}'], 101)
+        self.assertEqual(m['triaged_dedup_events_total{outcome="duplicate"}'], 900)
+        self.assertEqual(m['triaged_alerts_active{status="firing"}'], 101)
+        self.assertIn("line 501", self.d.log())
+
+    def test_http_batches_are_all_or_nothing(self):
+        body = "\n".join(event(i) for i in range(50))
+        status, _, resp = self.d.request("POST", "/api/v1/events", body, {"Content-Type": "application/x-ndjson"})
+        self.assertEqual(status, 200, resp)
+        r = json.loads(resp)
+        self.assertEqual((r["accepted"], r["new"], r["duplicates"]), (50, 50, 0))
+        # The same again, with one bad event in the middle: nothing of it is applied.
+        bad = [event(i) for i in range(50)]
+        bad[20] = event(20, severity="apocalyptic")
+        status, _, resp = self.d.request("POST", "/api/v1/events", "[" + ",".join(bad) + "]",
+                                         {"Content-Type": "application/json"})
+        self.assertEqual(status, 400)
+        err = json.loads(resp)["detail"]["errors"]
+        self.assertEqual((err[0]["index"], err[0]["field"]), (20, "severity"))
+        page = self.alerts("?limit=100&source=http")
+        self.assertEqual(page["matched"], 50)
+        self.assertTrue(all(a["count"] == 1 for a in page["data"]))
+        m = self.d.metrics()
+        self.assertEqual(m['triaged_input_events_received_total{input="http"}'], 100)
+        self.assertEqual(m['triaged_input_events_accepted_total{input="http"}'], 50)
+        self.assertEqual(m['triaged_input_events_rejected_total{input="http",reason="invalid_value"}'], 1)
+        self.assertEqual(m['triaged_input_events_rejected_total{input="http",reason="batch_invalid"}'], 49)
+
+    def test_every_input_feeds_one_alert_table_with_filters(self):
+        self.d.request("POST", "/api/v1/events", event(1, severity="minor"), {"Content-Type": "application/json"})
+        self.d.request("POST", "/api/v2/alerts", json.dumps([{"labels": {"alertname": "Down", "instance": "h2"}}]),
+                       {"Content-Type": "application/json"})
+        status, _, _ = self.d.request("POST", "/v2/enqueue", json.dumps(
+            {"routing_key": "k", "event_action": "trigger", "dedup_key": "d1",
+             "payload": {"summary": "s", "source": "h3", "severity": "critical"}}), {"Content-Type": "application/json"})
+        self.assertEqual(status, 202)
+        self.assertEqual(self.alerts()["matched"], 3)
+        self.assertEqual(self.alerts("?severity=critical")["matched"], 1)
+        self.assertEqual(self.alerts("?min_severity=minor")["matched"], 2)
+        self.assertEqual(self.alerts('?filter={team="storage"}')["matched"], 1)
+        self.assertEqual(self.alerts('?filter={alertname=~"Do.*"}')["matched"], 1)
+        one = self.alerts('?filter={alertname="Down"}')["data"][0]
+        got = self.d.get_json("/api/v1/alerts/" + one["fingerprint"])
+        self.assertEqual(got["resource"], "h2")
+        status, _, _ = self.d.request("GET", "/api/v1/alerts/0000000000000000")
+        self.assertEqual(status, 404)
+
+
+if __name__ == "__main__":
+    unittest.main()
