@@ -150,6 +150,8 @@ void validateRuleFile(const std::string& file, const YAML::Node& doc, ConfigErro
 
 }  // namespace
 
+ConfigPtr loadConfigOrThrow(const std::string& path, const SectionValidator& validate);
+
 bool parseListen(const std::string& text, std::string& host, uint16_t& port) {
   std::string h, p;
   if (!text.empty() && text[0] == '[') {
@@ -174,6 +176,20 @@ bool parseListen(const std::string& text, std::string& host, uint16_t& port) {
 }
 
 ConfigPtr loadConfig(const std::string& path, const SectionValidator& validate) {
+  try {
+    return loadConfigOrThrow(path, validate);
+  } catch (const YAML::Exception& e) {
+    // A shape no check anticipated: still an error with a position, never a crash.
+    ConfigError err{path, 0, 0, "", std::string("invalid configuration: ") + e.msg};
+    if (!e.mark.is_null()) {
+      err.line = e.mark.line + 1;
+      err.column = e.mark.column + 1;
+    }
+    throw ConfigException({err});
+  }
+}
+
+ConfigPtr loadConfigOrThrow(const std::string& path, const SectionValidator& validate) {
   auto c = std::make_shared<Config>();
   ConfigErrors errors;
   std::string text;

@@ -64,6 +64,9 @@ MapReader::MapReader(const YAML::Node& node, std::string path, ErrorSink& sink)
     sink_.add(node, path_.empty() ? "<root>" : path_,
               std::string("expected a mapping, got ") + typeName(node));
     valid_ = false;
+    // Callers may still look keys up (for error positions): give them an empty mapping, never
+    // a scalar that yaml-cpp would throw on (found by fuzz_config).
+    node_ = YAML::Node(YAML::NodeType::Map);
   }
 }
 

@@ -230,18 +230,21 @@ int Daemon::run() {
              config_->server.tls.enabled() ? " (TLS)" : "");
   for (auto& in : inputs_)
     if (in->boundPort()) log_->info("input listening on port {}", in->boundPort());
-  sd_notifyf(0, "READY=1\nSTATUS=listening on %s\nMAINPID=%lu", where.c_str(),
-             static_cast<unsigned long>(getpid()));
-  // Tests and tools that start us on port 0 read the bound port from this line.
+  // Tools that start us on port 0 read the bound ports (HTTP first, then each input with a
+  // listener) from this file; it is complete before READY=1, and appears atomically.
   if (const char* env = std::getenv("TRIAGED_PORT_FILE")) {
-    if (FILE* f = std::fopen(env, "w")) {
+    std::string tmp = std::string(env) + ".tmp";
+    if (FILE* f = std::fopen(tmp.c_str(), "w")) {
       std::fprintf(f, "%u\n", port);
       for (auto& in : inputs_)
         if (in->boundPort()) std::fprintf(f, "%u\n", in->boundPort());
       std::fclose(f);
+      std::rename(tmp.c_str(), env);
     }
   }
 
+  sd_notifyf(0, "READY=1\nSTATUS=listening on %s\nMAINPID=%lu", where.c_str(),
+             static_cast<unsigned long>(getpid()));
   if (sd_watchdog_enabled(0, &watchdog_usec_) > 0 && watchdog_usec_ > 0) {
     watchdog_timer_ = std::make_unique<asio::steady_timer>(ctrl_);
     watchdogTick();

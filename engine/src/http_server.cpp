@@ -400,7 +400,7 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
     parser_.reset();  // frees the request body before the write
     phase_ = Phase::kWrite;
     arm(settings_->server.write_timeout);
-    http::async_write(stream_, res_, [self = this->shared_from_this(), head](beast::error_code ec, size_t) {
+    http::async_write(stream_, res_, [self = this->shared_from_this()](beast::error_code ec, size_t) {
       if (ec) {
         if (self->timed_out_) self->server_.metrics().reject("write_timeout");
         return self->closeNow();

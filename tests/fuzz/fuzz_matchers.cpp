@@ -1,0 +1,27 @@
+// libFuzzer harness for the Prometheus-style label matcher parser and RFC 3339 timestamps.
+#include <cstdint>
+#include <cstdlib>
+#include <string>
+
+#include "triaged/api/ingest.h"
+#include "triaged/rules/matcher.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  std::string_view text(reinterpret_cast<const char*>(data), size);
+  triaged::rules::Matchers m;
+  std::string err;
+  bool ok = triaged::rules::parseMatchers(text, m, &err);
+  if (!ok && err.empty()) std::abort();
+  for (const auto& x : m) {
+    // A matcher prints back to something that parses to the same matcher.
+    triaged::rules::Matchers again;
+    if (!triaged::rules::parseMatchers(x->str(), again, &err) || again.size() != 1 ||
+        again[0]->value() != x->value() || again[0]->op() != x->op())
+      std::abort();
+    (void)x->matches(text);
+  }
+  if (auto ms = triaged::api::parseRfc3339(text)) {
+    if (*ms > 253402300800000LL) std::abort();  // after 9999-12-31
+  }
+  return 0;
+}
