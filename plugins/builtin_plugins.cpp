@@ -3,6 +3,7 @@
 #include "inputs/alertmanager/alertmanager_input.h"
 #include "inputs/native_json/native_json_input.h"
 #include "inputs/pagerduty/pagerduty_input.h"
+#include "inputs/syslog/syslog_input.h"
 #include "inputs/ndjson_tcp/ndjson_tcp_input.h"
 
 namespace triaged::plugins {
@@ -14,6 +15,7 @@ api::PluginRegistry builtinPlugins() {
   r.addInput(alertmanagerWebhookPlugin());
   r.addInput(alertmanagerApiPlugin());
   r.addInput(pagerdutyPlugin());
+  r.addInput(syslogPlugin());
   return r;
 }
 

@@ -97,6 +97,7 @@ const char* rejectName(Reject r) {
     case Reject::kBusy: return "busy";
     case Reject::kDraining: return "draining";
     case Reject::kUnauthorized: return "unauthorized";
+    case Reject::kNoRule: return "no_rule";
     case Reject::kCount: break;
   }
   return "unknown";

@@ -1,9 +1,11 @@
-// libFuzzer harness for the Prometheus-style label matcher parser and RFC 3339 timestamps.
+// libFuzzer harness for the small parsers: Prometheus-style label matchers, RFC 3339
+// timestamps, and syslog messages (RFC 5424 / 3164).
 #include <cstdint>
 #include <cstdlib>
 #include <string>
 
 #include "triaged/api/ingest.h"
+#include "inputs/syslog/syslog_parser.h"
 #include "triaged/rules/matcher.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -22,6 +24,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   if (auto ms = triaged::api::parseRfc3339(text)) {
     if (*ms > 253402300800000LL) std::abort();  // after 9999-12-31
+  }
+  std::string serr;
+  if (auto m = triaged::plugins::parseSyslog(text, 1'767'261'600'000, &serr)) {
+    if (m->facility > 23 || m->severity > 7) std::abort();
+    if (m->message.size() > text.size()) std::abort();
+  } else if (serr.empty()) {
+    std::abort();
   }
   return 0;
 }

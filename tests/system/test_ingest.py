@@ -17,6 +17,11 @@ inputs:
     listen: 127.0.0.1:0
   - type: alertmanager_api
   - type: pagerduty
+  - type: syslog
+    listen_tcp: 127.0.0.1:0
+    rules:
+      - match: 'Interface (?P<interface>\\S+), changed state to down'
+        check: LinkDown
 """
 
 
@@ -32,12 +37,13 @@ class Ingest(unittest.TestCase):
         with open(self.d.env["TRIAGED_PORT_FILE"]) as f:
             ports = [int(x) for x in f.read().split()]
         self.tcp_port = ports[1]
+        self.syslog_port = ports[2]
 
     def tearDown(self):
         self.d.close()
 
-    def stream(self, data):
-        s = socket.create_connection(("127.0.0.1", self.tcp_port), timeout=30)
+    def stream(self, data, port=None):
+        s = socket.create_connection(("127.0.0.1", port or self.tcp_port), timeout=30)
         s.sendall(data)
         s.shutdown(socket.SHUT_WR)
         self.assertEqual(s.recv(1), b"")  # triaged closes once everything is applied
@@ -108,6 +114,21 @@ class Ingest(unittest.TestCase):
         self.assertEqual(got["resource"], "h2")
         status, _, _ = self.d.request("GET", "/api/v1/alerts/0000000000000000")
         self.assertEqual(status, 404)
+
+
+    def test_syslog_over_tcp_with_both_framings(self):
+        down = "<163>1 2026-01-01T09:59:00Z router1 ifmgr - - - Interface Gi0/1, changed state to down"
+        other = "<165>Jan  1 09:59:00 router2 sshd[1]: Accepted publickey for root"
+        framed = "<163>1 - router3 ifmgr - - - Interface Gi0/2, changed state to down"
+        data = f"{down}\n{other}\n{len(framed)} {framed}no-pri garbage\n".encode()
+        self.stream(data, self.syslog_port)
+        page = self.alerts("?source=syslog")
+        self.assertEqual(sorted(a["resource"] for a in page["data"]), ["router1", "router3"])
+        self.assertEqual({a["labels"]["interface"] for a in page["data"]}, {"Gi0/1", "Gi0/2"})
+        m = self.d.metrics()
+        self.assertEqual(m['triaged_input_events_rejected_total{input="syslog",reason="no_rule"}'], 1)
+        self.assertEqual(m['triaged_input_events_rejected_total{input="syslog",reason="invalid_value"}'], 1)
+        self.assertEqual(m['triaged_input_events_accepted_total{input="syslog"}'], 2)
 
 
 if __name__ == "__main__":

@@ -59,7 +59,7 @@ struct DecodeError {
 // Rejection reasons counted per input; stable label values of rejected{reason}.
 enum class Reject : uint8_t {
   kInvalidJson, kMissingField, kWrongType, kUnknownField, kInvalidValue, kTooLarge,
-  kTooManyLabels, kBatchInvalid, kBusy, kDraining, kUnauthorized, kCount
+  kTooManyLabels, kBatchInvalid, kBusy, kDraining, kUnauthorized, kNoRule, kCount
 };
 const char* rejectName(Reject r);
 

@@ -1,0 +1,319 @@
+#include "syslog_input.h"
+
+#include <atomic>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ip/udp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <future>
+
+#include "../common/input_config.h"
+#include "syslog_parser.h"
+#include "triaged/config/loader.h"
+#include "triaged/engine/log.h"
+
+namespace triaged::plugins {
+namespace {
+
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+using udp = asio::ip::udp;
+
+struct SyslogConfig {
+  api::IngestOptions ingest;
+  std::string listen_udp, listen_tcp;  // "" = off
+  uint64_t max_connections = 1024;
+  std::vector<std::shared_ptr<const SyslogRule>> rules;
+};
+
+void parse(const config::PluginSection& s, config::ConfigErrors& errors, SyslogConfig& c) {
+  c.ingest.resolve_timeout_ms = 0;  // syslog events are one-off: they resolve by a rule, if at all
+  readInputSection(s, errors, c.ingest, {}, [&](config::MapReader& r) {
+    for (auto* key : {"listen_udp", "listen_tcp"}) {
+      std::string v, h;
+      uint16_t p;
+      YAML::Node n = r.node()[key];
+      r.getString(key, v);
+      if (!v.empty() && !config::parseListen(v, h, p))
+        r.sink().add(n, r.childPath(key), "invalid listen address \"" + v + "\"");
+      (std::string(key) == "listen_udp" ? c.listen_udp : c.listen_tcp) = v;
+    }
+    r.getUnsigned("max_connections", c.max_connections, 1'000'000);
+    c.rules = readSyslogRules(r);
+  });
+  if (c.listen_udp.empty() && c.listen_tcp.empty())
+    errors.push_back({s.file, s.line, 0, s.path(), "set listen_udp, listen_tcp or both"});
+  if (c.rules.empty()) errors.push_back({s.file, s.line, 0, s.path() + ".rules", "at least one rule is required"});
+}
+
+class SyslogInput;
+
+// Decodes messages into a batch; counts what no rule wants.
+struct Decoder {
+  static void add(const SyslogConfig& c, api::BatchBuilder& b, std::string_view msg, api::InputMetrics& m) {
+    std::string err;
+    b.begin(static_cast<int64_t>(b.size()));
+    auto parsed = parseSyslog(msg, b.now(), &err);
+    if (!parsed) {
+      b.error("", err, api::Reject::kInvalidValue);
+      b.finish();
+      return;
+    }
+    if (!applySyslogRules(c.rules, *parsed, b)) {
+      b.events().pop_back();
+      m.received(1);
+      m.rejected(api::Reject::kNoRule);
+      return;
+    }
+    b.finish();
+  }
+};
+
+class TcpConn : public std::enable_shared_from_this<TcpConn> {
+ public:
+  TcpConn(SyslogInput& in, tcp::socket s) : in_(in), sock_(std::move(s)), retry_(sock_.get_executor()) {}
+  void read();
+
+ private:
+  void frames();
+  void submit();
+  void maybeClose() {
+    if (closed_ || !eof_ || pending_ || inflight_ != 0) return;
+    closed_ = true;
+    boost::system::error_code ec;
+    sock_.shutdown(tcp::socket::shutdown_both, ec);
+    sock_.close(ec);
+  }
+  SyslogInput& in_;
+  tcp::socket sock_;
+  asio::steady_timer retry_;
+  std::string buf_;
+  std::unique_ptr<api::EventBatch> pending_;
+  std::atomic<int> inflight_{0};
+  bool eof_ = false, closed_ = false;
+};
+
+class SyslogInput final : public api::Input {
+ public:
+  explicit SyslogInput(api::InputContext& ctx)
+      : sink_(*ctx.sink),
+        metrics_(ctx.metrics, ctx.section.name, ctx.config.server.io_threads),
+        io_(ctx.io_context),
+        io_count_(ctx.io_threads),
+        log_(engine::log::get("input:" + ctx.section.name)) {
+    cfg_.store(std::make_shared<SyslogConfig>(parseValid<SyslogConfig>(ctx.section, parse)));
+    auto c = cfg_.load();
+    std::string host;
+    uint16_t port;
+    if (!c->listen_udp.empty()) {
+      config::parseListen(c->listen_udp, host, port);
+      udp_ = std::make_unique<udp::socket>(io_(0));
+      udp::endpoint ep(asio::ip::make_address(host), port);
+      boost::system::error_code ec;
+      udp_->open(ep.protocol(), ec);
+      if (!ec) udp_->bind(ep, ec);
+      if (ec) throw std::runtime_error("cannot listen on udp " + c->listen_udp + ": " + ec.message());
+      udp_->non_blocking(true);
+      udp_port_ = udp_->local_endpoint().port();
+    }
+    if (!c->listen_tcp.empty()) {
+      config::parseListen(c->listen_tcp, host, port);
+      acceptor_ = std::make_unique<tcp::acceptor>(io_(0));
+      tcp::endpoint ep(asio::ip::make_address(host), port);
+      boost::system::error_code ec;
+      acceptor_->open(ep.protocol(), ec);
+      if (!ec) acceptor_->set_option(asio::socket_base::reuse_address(true), ec);
+      if (!ec) acceptor_->bind(ep, ec);
+      if (!ec) acceptor_->listen(asio::socket_base::max_listen_connections, ec);
+      if (ec) throw std::runtime_error("cannot listen on tcp " + c->listen_tcp + ": " + ec.message());
+      tcp_port_ = acceptor_->local_endpoint().port();
+    }
+  }
+
+  void start() override {
+    if (udp_) asio::post(udp_->get_executor(), [this] { waitUdp(); });
+    if (acceptor_) asio::post(acceptor_->get_executor(), [this] { accept(); });
+  }
+
+  void stop() override {
+    stopping_ = true;
+    std::promise<void> done;
+    asio::post(io_(0), [this, &done] {
+      boost::system::error_code ec;
+      if (udp_) udp_->close(ec);
+      if (acceptor_) acceptor_->close(ec);
+      done.set_value();
+    });
+    done.get_future().wait_for(std::chrono::seconds(5));
+  }
+
+  // The TCP port when TCP is on, else the UDP port (tests and logs).
+  uint16_t boundPort() const override { return tcp_port_ ? tcp_port_ : udp_port_; }
+  void reconfigure(const config::PluginSection& s) override {
+    cfg_.store(std::make_shared<SyslogConfig>(parseValid<SyslogConfig>(s, parse)));
+  }
+
+  std::shared_ptr<const SyslogConfig> cfg() const { return cfg_.load(); }
+  api::EventSink& sink() { return sink_; }
+  api::InputMetrics& metrics() { return metrics_; }
+  bool stopping() const { return stopping_; }
+  void countErrors(api::BatchBuilder& b) {
+    auto& counts = b.rejectCounts();
+    for (size_t i = 0; i < counts.size(); ++i)
+      if (counts[i]) metrics_.rejected(static_cast<api::Reject>(i), counts[i]);
+    if (!b.errors().empty()) log_->debug("bad syslog message: {}", b.errors().front().reason);
+  }
+  std::atomic<int64_t> connections{0};
+
+ private:
+  void waitUdp() {
+    udp_->async_wait(udp::socket::wait_read, [this](boost::system::error_code ec) {
+      if (ec || stopping_) return;
+      // Drain what the kernel holds (up to 1024 datagrams) into one batch.
+      auto c = cfg_.load();
+      api::BatchBuilder b(c->ingest, sink_.nowMs());
+      char buf[65536];
+      for (int i = 0; i < 1024; ++i) {
+        udp::endpoint from;
+        size_t n = udp_->receive_from(asio::buffer(buf), from, 0, ec);
+        if (ec) break;
+        Decoder::add(*c, b, std::string_view(buf, n), metrics_);
+      }
+      metrics_.received(b.size() + b.errorCount());
+      countErrors(b);
+      if (b.size()) {
+        size_t n = b.size();
+        auto batch = b.take();
+        auto st = sink_.submit(batch, {});
+        if (st == api::SubmitStatus::kAccepted) metrics_.accepted(n);
+        else metrics_.rejected(st == api::SubmitStatus::kBusy ? api::Reject::kBusy : api::Reject::kDraining, n);
+      }
+      waitUdp();
+    });
+  }
+
+  void accept() {
+    auto& io = io_(next_conn_++ % io_count_);
+    acceptor_->async_accept(io, [this](boost::system::error_code ec, tcp::socket s) {
+      if (ec == asio::error::operation_aborted || stopping_) return;
+      if (!ec) {
+        if (connections.load() >= static_cast<int64_t>(cfg_.load()->max_connections)) {
+          s.close(ec);
+        } else {
+          auto ex = s.get_executor();
+          asio::post(ex, [this, s = std::move(s)]() mutable { std::make_shared<TcpConn>(*this, std::move(s))->read(); });
+        }
+      }
+      accept();
+    });
+  }
+
+  std::atomic<std::shared_ptr<const SyslogConfig>> cfg_;
+  api::EventSink& sink_;
+  api::InputMetrics metrics_;
+  std::function<asio::io_context&(size_t)> io_;
+  size_t io_count_;
+  size_t next_conn_ = 0;
+  std::shared_ptr<spdlog::logger> log_;
+  std::unique_ptr<udp::socket> udp_;
+  std::unique_ptr<tcp::acceptor> acceptor_;
+  uint16_t udp_port_ = 0, tcp_port_ = 0;
+  std::atomic<bool> stopping_{false};
+};
+
+void TcpConn::read() {
+  if (eof_) return maybeClose();
+  if (in_.stopping()) return;
+  size_t old = buf_.size();
+  buf_.resize(old + 65536);
+  sock_.async_read_some(asio::buffer(buf_.data() + old, 65536), [self = shared_from_this(), old](boost::system::error_code ec, size_t n) {
+    self->buf_.resize(old + n);
+    if (ec) {
+      if (ec != asio::error::eof) return;
+      self->eof_ = true;
+      if (!self->buf_.empty() && self->buf_.back() != '\n' && !std::isdigit(static_cast<unsigned char>(self->buf_[0])))
+        self->buf_.push_back('\n');  // a last line without its newline counts
+    }
+    self->frames();
+  });
+}
+
+void TcpConn::frames() {
+  auto c = in_.cfg();
+  api::BatchBuilder b(c->ingest, in_.sink().nowMs());
+  size_t pos = 0;
+  while (pos < buf_.size()) {
+    if (std::isdigit(static_cast<unsigned char>(buf_[pos]))) {  // octet counting: "LEN SP MSG"
+      size_t sp = buf_.find(' ', pos);
+      if (sp == std::string::npos || sp - pos > 7) {
+        if (sp == std::string::npos && buf_.size() - pos <= 7) break;  // length not complete yet
+        pos = buf_.size();  // garbage: drop the rest of the buffer
+        in_.metrics().rejected(api::Reject::kInvalidValue);
+        break;
+      }
+      size_t len = std::stoul(buf_.substr(pos, sp - pos));
+      if (len > c->ingest.max_event_bytes) {
+        in_.metrics().rejected(api::Reject::kTooLarge);
+        pos = buf_.size();
+        break;
+      }
+      if (buf_.size() - sp - 1 < len) break;  // incomplete frame
+      Decoder::add(*c, b, std::string_view(buf_).substr(sp + 1, len), in_.metrics());
+      pos = sp + 1 + len;
+    } else {
+      size_t nl = buf_.find('\n', pos);
+      if (nl == std::string::npos) {
+        if (buf_.size() - pos > c->ingest.max_event_bytes) {
+          in_.metrics().rejected(api::Reject::kTooLarge);
+          pos = buf_.size();
+        }
+        break;
+      }
+      if (nl > pos) Decoder::add(*c, b, std::string_view(buf_).substr(pos, nl - pos), in_.metrics());
+      pos = nl + 1;
+    }
+  }
+  buf_.erase(0, pos);
+  in_.metrics().received(b.size() + b.errorCount());
+  in_.countErrors(b);
+  if (b.size() == 0) return read();
+  pending_ = b.take();
+  submit();
+}
+
+void TcpConn::submit() {
+  size_t n = pending_->events.size();
+  ++inflight_;
+  auto st = in_.sink().submit(pending_, [self = shared_from_this()](const api::BatchResult&) {
+    if (--self->inflight_ == 0) asio::post(self->sock_.get_executor(), [self] { self->maybeClose(); });
+  });
+  if (st != api::SubmitStatus::kAccepted) --inflight_;
+  if (st == api::SubmitStatus::kAccepted) {
+    in_.metrics().accepted(n);
+    pending_.reset();
+    return read();
+  }
+  if (st == api::SubmitStatus::kDraining) {
+    in_.metrics().rejected(api::Reject::kDraining, n);
+    boost::system::error_code ec;
+    sock_.close(ec);
+    return;
+  }
+  retry_.expires_after(std::chrono::milliseconds(5));
+  retry_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
+    if (!ec) self->submit();
+  });
+}
+
+}  // namespace
+
+api::InputPlugin syslogPlugin() {
+  return {"syslog", "syslog (RFC 5424, RFC 3164) over UDP and TCP, with RE2 extraction rules",
+          [](const config::PluginSection& s, config::ConfigErrors& e) {
+            SyslogConfig c;
+            parse(s, e, c);
+          },
+          [](api::InputContext& ctx) -> std::unique_ptr<api::Input> { return std::make_unique<SyslogInput>(ctx); }};
+}
+
+}  // namespace triaged::plugins
