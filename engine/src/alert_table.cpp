@@ -163,11 +163,28 @@ void AlertTable::observe(Alert& a, bool changed, uint64_t fp, int64_t now, std::
   }
 }
 
+uint32_t AlertTable::allocate() {
+  if (!free_.empty()) {
+    uint32_t i = free_.back();
+    free_.pop_back();
+    return i;
+  }
+  if ((used_ & (kChunk - 1)) == 0) chunks_.push_back(std::make_unique<Alert[]>(kChunk));
+  return used_++;
+}
+
+void AlertTable::release(uint32_t i) {
+  at(i) = Alert{};
+  free_.push_back(i);
+}
+
 Outcome AlertTable::apply(const EventBatch& b, const Event& e, int64_t now, std::vector<AlertChange>& out) {
-  auto it = alerts_.find(e.fingerprint);
-  if (it == alerts_.end()) {
+  auto it = index_.find(e.fingerprint);
+  if (it == index_.end()) {
     if (e.status == Status::kResolved) return Outcome::kIgnored;  // resolving what we never saw
-    auto& a = alerts_[e.fingerprint];
+    uint32_t slot = allocate();
+    index_.emplace(e.fingerprint, slot);
+    auto& a = at(slot);
     a.first_seen_ms = a.last_seen_ms = e.event_time_ms;
     a.time_ms = e.ends_at_ms;
     a.count = 1;
@@ -180,7 +197,7 @@ Outcome AlertTable::apply(const EventBatch& b, const Event& e, int64_t now, std:
     out.push_back({e.fingerprint, ChangeKind::kNew, a.severity, a.previous_severity, a.status, false, now});
     return Outcome::kNew;
   }
-  Alert& a = it->second;
+  Alert& a = at(it->second);
   ++a.count;
   if (e.event_time_ms > a.last_seen_ms) a.last_seen_ms = e.event_time_ms;
   bool content = a.content_hash != e.content_hash;
@@ -226,8 +243,8 @@ Outcome AlertTable::apply(const EventBatch& b, const Event& e, int64_t now, std:
 
 size_t AlertTable::expire(int64_t now, std::vector<AlertChange>& out) {
   size_t n = 0;
-  for (auto it = alerts_.begin(); it != alerts_.end();) {
-    Alert& a = it->second;
+  for (auto it = index_.begin(); it != index_.end();) {
+    Alert& a = at(it->second);
     if (a.status == Status::kFiring && a.time_ms != 0 && a.time_ms <= now) {
       a.status = Status::kResolved;
       a.time_ms = now;  // resolved at
@@ -236,7 +253,8 @@ size_t AlertTable::expire(int64_t now, std::vector<AlertChange>& out) {
       out.push_back({it->first, ChangeKind::kResolved, a.severity, a.previous_severity, a.status, a.flapping, now});
     } else if (a.status == Status::kResolved && a.time_ms + resolved_retention_ms_ <= now) {
       string_bytes_ -= a.view().bytes();
-      alerts_.erase(it++);
+      release(it->second);
+      index_.erase(it++);
       continue;
     }
     ++it;
@@ -245,12 +263,13 @@ size_t AlertTable::expire(int64_t now, std::vector<AlertChange>& out) {
 }
 
 const Alert* AlertTable::find(uint64_t fp) const {
-  auto it = alerts_.find(fp);
-  return it == alerts_.end() ? nullptr : &it->second;
+  auto it = index_.find(fp);
+  return it == index_.end() ? nullptr : &at(it->second);
 }
 
 size_t AlertTable::memoryBytes() const {
-  return alerts_.capacity() * (sizeof(std::pair<uint64_t, Alert>) + 1) + string_bytes_;
+  return index_.capacity() * (sizeof(std::pair<uint64_t, uint32_t>) + 1) + chunks_.size() * kChunk * sizeof(Alert) +
+         string_bytes_;
 }
 
 }  // namespace triaged::engine

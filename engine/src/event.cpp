@@ -29,6 +29,22 @@ bool parseSeverity(std::string_view n, Severity& out) {
 
 const char* statusName(Status s) { return s == Status::kFiring ? "firing" : "resolved"; }
 
+void EventBatch::append(EventBatch&& o) {
+  uint32_t base = static_cast<uint32_t>(labels.size());
+  events.reserve(events.size() + o.events.size());
+  for (auto& e : o.events) {
+    e.labels_begin += base;
+    e.annotations_begin += base;
+    events.push_back(e);
+  }
+  labels.insert(labels.end(), o.labels.begin(), o.labels.end());
+  more_arenas.push_back(std::move(o.arena));
+  for (auto& a : o.more_arenas) more_arenas.push_back(std::move(a));
+  o.events.clear();
+  o.labels.clear();
+  o.more_arenas.clear();
+}
+
 char* Arena::allocate(size_t n) {
   if (n > left_) {
     size_t size = std::max(kBlock, n);

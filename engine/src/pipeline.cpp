@@ -3,6 +3,8 @@
 #include <prometheus/collectable.h>
 #include <prometheus/histogram.h>
 
+#include <malloc.h>
+
 #include <chrono>
 #include <concurrentqueue/blockingconcurrentqueue.h>
 
@@ -19,6 +21,7 @@ struct BatchCtx {
   std::function<void(const api::BatchResult&)> done;
   std::atomic<int> remaining{0};
   std::atomic<uint64_t> new_alerts{0}, changed{0}, duplicates{0}, resolved{0};
+  std::vector<uint8_t> outcomes;  // per event, when asked for; each shard writes its own indices
   std::chrono::steady_clock::time_point submitted;
 };
 
@@ -177,6 +180,7 @@ api::SubmitStatus Pipeline::submit(std::unique_ptr<api::EventBatch>& batch,
     return api::SubmitStatus::kBusy;
   }
   auto ctx = std::make_shared<BatchCtx>();
+  if (batch->want_outcomes) ctx->outcomes.resize(batch->events.size());
   ctx->batch = std::move(batch);
   ctx->done = std::move(done);
   ctx->submitted = std::chrono::steady_clock::now();
@@ -233,6 +237,7 @@ void Pipeline::run(Shard& s, size_t index) {
     changes.clear();
   };
   bool stopping = false;
+  bool trim = false;
   while (true) {
     // After the stop marker, keep going until the queue is empty: moodycamel does not order
     // tasks of different producers, so work queued before the marker may come after it.
@@ -245,7 +250,12 @@ void Pipeline::run(Shard& s, size_t index) {
       if (t.ctx) {
         auto& b = *t.ctx->batch;
         uint64_t counts[5] = {0, 0, 0, 0, 0};
-        for (uint32_t i : t.idx) ++counts[static_cast<size_t>(s.table.apply(b, b.events[i], now, changes))];
+        uint8_t* outcomes = t.ctx->outcomes.empty() ? nullptr : t.ctx->outcomes.data();
+        for (uint32_t i : t.idx) {
+          auto o = static_cast<size_t>(s.table.apply(b, b.events[i], now, changes));
+          ++counts[o];
+          if (outcomes) outcomes[i] = static_cast<uint8_t>(o);
+        }
         for (size_t o = 0; o < 5; ++o)
           if (counts[o]) metrics_->outcomes->add(index, o, counts[o]);
         flushChanges();
@@ -265,10 +275,13 @@ void Pipeline::run(Shard& s, size_t index) {
           r.changed = c.changed.load();
           r.duplicates = c.duplicates.load();
           r.resolved = c.resolved.load();
+          r.outcomes = c.outcomes.empty() ? nullptr : c.outcomes.data();
           c.done(r);
         }
       } else if (t.fn) {
         t.fn(s.table);
+        // A query may have built large answers on this thread: give the freed pages back.
+        trim = true;
       } else if (t.expire) {
         s.table.expire(now, changes);
         flushChanges();
@@ -283,6 +296,10 @@ void Pipeline::run(Shard& s, size_t index) {
       flushChanges();
       publish();
       next_expire = now + opts_.expire_interval_ms;
+      if (trim) {
+        malloc_trim(0);  // glibc returns free pages of every arena to the kernel
+        trim = false;
+      }
     }
   }
 }

@@ -1,6 +1,7 @@
 #include "native_json_input.h"
 
 #include <atomic>
+#include <boost/asio/post.hpp>
 
 #include "../common/http_ingest.h"
 #include "../common/input_config.h"
@@ -35,7 +36,9 @@ class NativeJsonInput final : public api::Input {
   explicit NativeJsonInput(api::InputContext& ctx)
       : cfg_(std::make_shared<NativeJsonConfig>(parseValid<NativeJsonConfig>(ctx.section, parse))),
         sink_(*ctx.sink),
-        metrics_(ctx.metrics, ctx.section.name, ctx.config.server.io_threads) {
+        metrics_(ctx.metrics, ctx.section.name, ctx.config.server.io_threads),
+        io_(ctx.io_context),
+        coalesce_(ctx.io_context ? ctx.io_threads : 0) {
     auto group = cfg_.load()->ingest.bearer_tokens.empty() ? api::RouteGroup::kIngest : api::RouteGroup::kOpen;
     ctx.router.add({api::Verb::post, cfg_.load()->path, group,
                     [this](const api::HttpRequest& req, api::Responder r) { handle(req, std::move(r)); }});
@@ -72,19 +75,80 @@ class NativeJsonInput final : public api::Input {
           413, "too many events in one request",
           "\"at most " + std::to_string(cfg->ingest.max_batch_events) + " events per request\""));
     }
+    size_t io = api::ioThreadIndex();
+    if (b.size() <= kCoalesceMax && io < coalesce_.size()) return coalesce(io, b.take(), std::move(respond));
     submitBatch(sink_, metrics_, b.take(), std::move(respond), [](const api::BatchResult& r) {
-      std::string out;
-      api::JsonWriter w(out);
-      w.beginObject().field("status", "success").field("accepted", r.events).field("new", r.new_alerts);
-      w.field("changed", r.changed).field("duplicates", r.duplicates).field("resolved", r.resolved).endObject();
-      out.push_back('\n');
-      return api::HttpResponse::json(200, std::move(out));
+      return answer(r.events, r.new_alerts, r.changed, r.duplicates, r.resolved);
     });
+  }
+
+  static api::HttpResponse answer(uint64_t n, uint64_t fresh, uint64_t changed, uint64_t dup, uint64_t resolved) {
+    std::string out;
+    api::JsonWriter w(out);
+    w.beginObject().field("status", "success").field("accepted", n).field("new", fresh);
+    w.field("changed", changed).field("duplicates", dup).field("resolved", resolved).endObject();
+    out.push_back('\n');
+    return api::HttpResponse::json(200, std::move(out));
+  }
+
+  // Small requests decoded by one I/O thread in one pass of its event loop travel to the shards
+  // as one batch: one hand-off and one wake-up for all of them. Each request still gets its
+  // own answer, from the per-event outcomes. Only this I/O thread touches its Pending.
+  static constexpr size_t kCoalesceMax = 64;
+  struct Waiter {
+    api::Responder respond;
+    uint32_t begin, count;
+  };
+  struct Pending {
+    std::unique_ptr<api::EventBatch> batch;
+    std::vector<Waiter> waiters;
+    bool scheduled = false;
+  };
+
+  void coalesce(size_t io, std::unique_ptr<api::EventBatch> batch, api::Responder respond) {
+    Pending& p = coalesce_[io];
+    if (!p.batch) {
+      p.batch = std::make_unique<api::EventBatch>();
+      p.batch->input = batch->input;
+      p.batch->want_outcomes = true;
+    }
+    auto begin = static_cast<uint32_t>(p.batch->events.size());
+    auto count = static_cast<uint32_t>(batch->events.size());
+    p.batch->append(std::move(*batch));
+    p.waiters.push_back({std::move(respond), begin, count});
+    if (p.scheduled) return;
+    p.scheduled = true;
+    // Runs after the handlers already queued on this thread: their requests join this batch.
+    boost::asio::post(io_(io), [this, io] { flush(io); });
+  }
+
+  void flush(size_t io) {
+    Pending& p = coalesce_[io];
+    p.scheduled = false;
+    auto batch = std::move(p.batch);
+    auto waiters = std::make_shared<std::vector<Waiter>>(std::move(p.waiters));
+    p.waiters.clear();
+    size_t n = batch->events.size();
+    auto st = sink_.submit(batch, [this, waiters, n](const api::BatchResult& r) {
+      metrics_.accepted(n);
+      for (auto& w : *waiters) {
+        uint64_t c[5] = {0, 0, 0, 0, 0};
+        for (uint32_t i = w.begin; i < w.begin + w.count; ++i) ++c[r.outcomes[i]];
+        w.respond(answer(w.count, c[0], c[1], c[2] + c[4], c[3]));
+      }
+    });
+    if (st == api::SubmitStatus::kAccepted) return;
+    metrics_.rejected(st == api::SubmitStatus::kBusy ? api::Reject::kBusy : api::Reject::kDraining, n);
+    for (auto& w : *waiters)
+      w.respond(st == api::SubmitStatus::kBusy ? api::busyResponse(sink_.retryAfterSeconds())
+                                               : api::drainingResponse(sink_.retryAfterSeconds()));
   }
 
   std::atomic<std::shared_ptr<const NativeJsonConfig>> cfg_;
   api::EventSink& sink_;
   api::InputMetrics metrics_;
+  std::function<boost::asio::io_context&(size_t)> io_;
+  std::vector<Pending> coalesce_;  // one per I/O thread; empty without I/O contexts
 };
 
 }  // namespace

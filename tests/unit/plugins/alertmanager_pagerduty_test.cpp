@@ -260,3 +260,31 @@ TEST_CASE("Pagination walks every alert exactly once, whatever shard holds it", 
   CHECK(rig.alerts("?limit=0").find("invalid query parameter") != std::string::npos);
   CHECK(rig.alerts("?filter={bad").find("\"parameter\":\"filter\"") != std::string::npos);
 }
+
+TEST_CASE("Small requests arriving together are applied as one batch, each answered with its own counts", "[native][coalesce]") {
+  Rig rig("  - type: native_json\n");
+  std::vector<std::unique_ptr<test::Client>> clients;
+  for (int i = 0; i < 20; ++i) clients.push_back(std::make_unique<test::Client>(rig.port));
+  // Ten clients send the same event, ten send distinct ones; all are sent before any is read.
+  for (int i = 0; i < 20; ++i) {
+    std::string body = i < 10 ? R"({"resource":"same","check":"c"})"
+                              : R"({"resource":"r)" + std::to_string(i) + R"(","check":"c"})";
+    clients[i]->send("POST /api/v1/events HTTP/1.1\r\nHost: t\r\nContent-Length: " + std::to_string(body.size()) +
+                     "\r\n\r\n" + body);
+  }
+  int fresh_same = 0, dup_same = 0, fresh_other = 0;
+  for (int i = 0; i < 20; ++i) {
+    auto r = clients[i]->read();
+    REQUIRE(r.status == 200);
+    CHECK(r.body.find("\"accepted\":1") != std::string::npos);
+    bool is_new = r.body.find("\"new\":1") != std::string::npos;
+    bool is_dup = r.body.find("\"duplicates\":1") != std::string::npos;
+    CHECK(is_new != is_dup);
+    if (i < 10) (is_new ? fresh_same : dup_same)++;
+    else fresh_other += is_new;
+  }
+  CHECK(fresh_same == 1);
+  CHECK(dup_same == 9);
+  CHECK(fresh_other == 10);
+  CHECK(rig.alerts().find("\"matched\":11") != std::string::npos);
+}

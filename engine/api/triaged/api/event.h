@@ -73,6 +73,10 @@ struct Event {
 // What happened to a batch, reported back to the input once every shard is done with it.
 struct BatchResult {
   uint64_t events = 0;
+  // When the batch asked for them (EventBatch::want_outcomes): one entry per event, the
+  // engine's Outcome (0 new, 1 changed, 2 duplicate, 3 resolved, 4 ignored). Valid only during
+  // the completion call.
+  const uint8_t* outcomes = nullptr;
   uint64_t new_alerts = 0;
   uint64_t changed = 0;     // severity, status or content changed
   uint64_t duplicates = 0;  // nothing but count/last_seen changed
@@ -83,7 +87,12 @@ struct EventBatch {
   std::vector<Event> events;
   std::vector<Label> labels;  // labels and annotations of all events, sorted by name per event
   Arena arena;
+  std::vector<Arena> more_arenas;  // arenas of batches merged into this one
   std::string input;  // name of the input, for metrics and logs
+  bool want_outcomes = false;
+
+  // Appends another batch's events (their strings stay in its arena, now owned here).
+  void append(EventBatch&& other);
 
   Label* labelsOf(const Event& e) { return labels.data() + e.labels_begin; }
   const Label* labelsOf(const Event& e) const { return labels.data() + e.labels_begin; }

@@ -93,22 +93,33 @@ class AlertTable {
   size_t expire(int64_t now_ms, std::vector<AlertChange>& out);
 
   const Alert* find(uint64_t fp) const;
-  size_t size() const { return alerts_.size(); }
+  size_t size() const { return index_.size(); }
   size_t firing() const { return firing_; }
   template <class F>
   void forEach(F&& f) const {
-    for (const auto& [fp, a] : alerts_) f(fp, a);
+    for (const auto& [fp, i] : index_) f(fp, at(i));
   }
-  // Approximate heap bytes: table slots plus packed strings.
+  // Approximate heap bytes: index slots, alert chunks and packed strings.
   size_t memoryBytes() const;
-  void reserve(size_t n) { alerts_.reserve(n); }
 
  private:
+  // Alerts live in fixed chunks (no reallocation, no doubling waste) and the hash map holds
+  // 16-byte slots (fingerprint, position): at the map's worst load (0.44 after it grows) that
+  // is 36 bytes per alert instead of 145 for 64-byte slots.
+  static constexpr uint32_t kChunkBits = 12;
+  static constexpr uint32_t kChunk = 1u << kChunkBits;
+  Alert& at(uint32_t i) { return chunks_[i >> kChunkBits][i & (kChunk - 1)]; }
+  const Alert& at(uint32_t i) const { return chunks_[i >> kChunkBits][i & (kChunk - 1)]; }
+  uint32_t allocate();
+  void release(uint32_t i);
   void observe(Alert& a, bool changed, uint64_t fp, int64_t now, std::vector<AlertChange>& out);
 
   FlapOptions flap_;
   int64_t resolved_retention_ms_;
-  absl::flat_hash_map<uint64_t, Alert> alerts_;
+  absl::flat_hash_map<uint64_t, uint32_t> index_;
+  std::vector<std::unique_ptr<Alert[]>> chunks_;
+  std::vector<uint32_t> free_;
+  uint32_t used_ = 0;
   size_t firing_ = 0;
   size_t string_bytes_ = 0;
 };
