@@ -79,7 +79,7 @@ std::unique_ptr<char[]> AlertStrings::pack(const EventBatch& b, const Event& e) 
   char* p = blob.get();
   auto put = [&](std::string_view s) {
     p = putVarint(p, s.size());
-    std::memcpy(p, s.data(), s.size());
+    if (!s.empty()) std::memcpy(p, s.data(), s.size());  // an empty view may have no data
     p += s.size();
   };
   uint32_t total = static_cast<uint32_t>(n);
