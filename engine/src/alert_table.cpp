@@ -185,6 +185,7 @@ Outcome AlertTable::apply(const EventBatch& b, const Event& e, int64_t now, std:
     uint32_t slot = allocate();
     index_.emplace(e.fingerprint, slot);
     auto& a = at(slot);
+    a.fingerprint = e.fingerprint;
     a.first_seen_ms = a.last_seen_ms = e.event_time_ms;
     a.time_ms = e.ends_at_ms;
     a.count = 1;

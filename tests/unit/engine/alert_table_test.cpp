@@ -69,7 +69,7 @@ TEST_CASE("A new fingerprint opens an alert; repeats only count", "[dedup]") {
   CHECK(a->first_seen_ms == 1'000'000);
   CHECK(a->last_seen_ms == 1'001'000);
   CHECK(a->endsAt() == 1'011'000);
-  static_assert(sizeof(engine::Alert) == 56);
+  static_assert(sizeof(engine::Alert) == 64);
   CHECK(t.table.size() == 1);
   CHECK(t.table.firing() == 1);
 }

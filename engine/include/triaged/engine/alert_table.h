@@ -57,9 +57,10 @@ class AlertStrings {
   const char* p_;
 };
 
-// 56 bytes, so that a table slot (fingerprint + Alert) is 64: the table's share of the memory
-// per alert is what the 400-byte budget is most sensitive to.
+// 64 bytes, one cache line. Alerts sit in fixed chunks, in insertion order; `count` is 0 in a
+// free slot.
 struct Alert {
+  uint64_t fingerprint = 0;
   int64_t first_seen_ms = 0;
   int64_t last_seen_ms = 0;
   // Firing: resolves by timeout at this time (0 = never). Resolved: when it resolved.
@@ -95,9 +96,13 @@ class AlertTable {
   const Alert* find(uint64_t fp) const;
   size_t size() const { return index_.size(); }
   size_t firing() const { return firing_; }
+  // Visits every alert in storage order: a sequential scan of the chunks, not the hash map.
   template <class F>
   void forEach(F&& f) const {
-    for (const auto& [fp, i] : index_) f(fp, at(i));
+    for (uint32_t i = 0; i < used_; ++i) {
+      const Alert& a = at(i);
+      if (a.count) f(a.fingerprint, a);
+    }
   }
   // Approximate heap bytes: index slots, alert chunks and packed strings.
   size_t memoryBytes() const;
