@@ -47,8 +47,11 @@ void EventBatch::append(EventBatch&& o) {
 
 char* Arena::allocate(size_t n) {
   if (n > left_) {
-    size_t size = std::max(kBlock, n);
-    blocks_.push_back(std::make_unique<char[]>(size));
+    // Blocks grow from 2 KiB to 64 KiB: a one-event request does not pay for (or fault in) a
+    // 64 KiB block, a big batch still allocates once per 64 KiB. Not zeroed: every byte handed
+    // out is written by the caller.
+    size_t size = std::max(n, std::min<size_t>(kBlock, size_t{2048} << std::min<size_t>(blocks_.size(), 5)));
+    blocks_.push_back(std::make_unique_for_overwrite<char[]>(size));
     cur_ = blocks_.back().get();
     left_ = size;
   }
