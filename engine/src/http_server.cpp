@@ -277,12 +277,22 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
     if (!body_pending) return dispatch();
     auto expect = req[http::field::expect];
     if (beast::iequals(expect, "100-continue")) {
-      // curl and others wait for this before sending large bodies.
+      // curl and others wait for this before sending large bodies. Written asynchronously like
+      // everything on an I/O thread, under the write timeout.
       static const char kContinue[] = "HTTP/1.1 100 Continue\r\n\r\n";
-      beast::error_code ec;
-      asio::write(stream_, asio::buffer(kContinue, sizeof kContinue - 1), ec);
-      if (ec) return closeNow();
+      phase_ = Phase::kWrite;
+      arm(settings_->server.write_timeout);
+      asio::async_write(stream_, asio::buffer(kContinue, sizeof kContinue - 1),
+                        [self = this->shared_from_this()](beast::error_code ec, size_t) {
+                          if (ec) return self->closeNow();
+                          self->readBody();
+                        });
+      return;
     }
+    readBody();
+  }
+
+  void readBody() {
     phase_ = Phase::kBody;
     arm(settings_->server.body_timeout);
     http::async_read(stream_, buffer_, *parser_,
