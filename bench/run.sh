@@ -59,6 +59,18 @@ for s in "${scenarios[@]}"; do
     storm) run storm --mode tcp --events "$(n 1000000 10000)" --distinct "$(n 1000000 10000)" --connections 2 ;;
     latency) run latency --mode http-ndjson --events "$(n 1000000 10000)" --distinct "$(n 100000 1000)" --batch 1000 --connections 1 --rate 100000 ;;
     memory) run memory --mode tcp --events "$(n 1000000 10000)" --distinct "$(n 1000000 10000)" --connections 2 ;;
+    single-wrk)
+      # The same single-event load from wrk (one epoll thread) instead of 32 blocking threads,
+      # so that less of the 2 cores goes to the generator; then the same correctness check.
+      start
+      echo "### single-wrk: wrk -t1 -c32 -d$(n 10 1)s -s bench/single.lua (cores: $(nproc))"
+      out=$(wrk -t1 -c32 -d"$(n 10 1)"s -s bench/single.lua "http://127.0.0.1:$http/")
+      echo "$out" | grep -E "Requests/sec|Latency|wrk:"
+      answered=$(echo "$out" | sed -n 's/^wrk: \([0-9]*\) answered.*/\1/p')
+      sent=$(echo "$out" | sed -n 's/^wrk: [0-9]* answered, \([0-9]*\) sent.*/\1/p')
+      "$build/bench/triaged-loadgen" --mode verify --port "$http" --events "$answered" --events-max "$sent" \
+        --distinct "$(( answered < 10000 ? answered : 10000 ))"
+      stop ;;
     webhook) run webhook --mode am-webhook --events "$(n 1000000 10000)" --distinct "$(n 100000 1000)" --batch 100 --connections 4 ;;
     pagerduty) run pagerduty --mode pagerduty --events "$(n 200000 2000)" --distinct "$(n 10000 100)" --connections 4 ;;
     *) echo "unknown scenario $s" >&2; exit 2 ;;
