@@ -4,6 +4,8 @@
 #define XXH_INLINE_ALL
 #include <xxhash.h>
 
+#include <prometheus/histogram.h>
+
 #include <algorithm>
 #include <cstdio>
 
@@ -115,6 +117,8 @@ void setIoThreadIndex(size_t i) { t_io_index = i; }
 struct InputMetrics::Impl {
   std::shared_ptr<engine::HotCounterFamily> received, accepted, rejected;
   MetricsHub* hub;
+  prometheus::Family<prometheus::Histogram>* decode_family = nullptr;
+  prometheus::Histogram* decode = nullptr;
 };
 
 InputMetrics::InputMetrics(MetricsHub& hub, const std::string& input, size_t writers)
@@ -134,6 +138,14 @@ InputMetrics::InputMetrics(MetricsHub& hub, const std::string& input, size_t wri
   impl_->rejected = std::make_shared<engine::HotCounterFamily>(
       "triaged_input_events_rejected_total", "Events rejected by an input, by reason.", reasons, writers);
   impl_->hub = &hub;
+  // One family shared by every input; each input adds its own series.
+  impl_->decode_family = &prometheus::BuildHistogram()
+                              .Name("triaged_input_decode_seconds")
+                              .Help("Time to decode one request body or stream chunk, per input.")
+                              .Register(hub.registry());
+  impl_->decode = &impl_->decode_family->Add(
+      {{"input", input}}, prometheus::Histogram::BucketBoundaries{0.00001, 0.00005, 0.0001, 0.00025, 0.0005, 0.001,
+                                                                 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1});
   hub.add(impl_->received);
   hub.add(impl_->accepted);
   hub.add(impl_->rejected);
@@ -143,7 +155,10 @@ InputMetrics::~InputMetrics() {
   impl_->hub->remove(impl_->received);
   impl_->hub->remove(impl_->accepted);
   impl_->hub->remove(impl_->rejected);
+  impl_->decode_family->Remove(impl_->decode);
 }
+
+void InputMetrics::decoded(double seconds) { impl_->decode->Observe(seconds); }
 
 void InputMetrics::received(uint64_t n) { impl_->received->add(ioThreadIndex(), 0, n); }
 void InputMetrics::accepted(uint64_t n) { impl_->accepted->add(ioThreadIndex(), 0, n); }

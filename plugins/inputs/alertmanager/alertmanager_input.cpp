@@ -3,6 +3,7 @@
 #include <simdjson.h>
 
 #include <atomic>
+#include <chrono>
 
 #include "../common/http_ingest.h"
 #include "../common/input_config.h"
@@ -194,8 +195,10 @@ class AmInput final : public api::Input {
     }
     std::string& body = *req.body;
     padBody(body);
+    auto decode_start = std::chrono::steady_clock::now();
     api::BatchBuilder b(cfg->ingest, sink_.nowMs());
     decode(body, b, *cfg);
+    metrics_.decoded(std::chrono::duration<double>(std::chrono::steady_clock::now() - decode_start).count());
     metrics_.received(b.size() + b.errorCount());
     if (b.errorCount()) return respond(rejectBatch(metrics_, b, "invalid alerts; nothing was applied"));
     if (b.size() > cfg->ingest.max_batch_events) {

@@ -1,6 +1,7 @@
 #include "native_json_input.h"
 
 #include <atomic>
+#include <chrono>
 #include <boost/asio/post.hpp>
 
 #include "../common/http_ingest.h"
@@ -59,11 +60,13 @@ class NativeJsonInput final : public api::Input {
     }
     std::string& body = *req.body;
     padBody(body);
+    auto decode_start = std::chrono::steady_clock::now();
     api::BatchBuilder b(cfg->ingest, sink_.nowMs());
     if (isNdjson(req.content_type))
       decodeNdjson(body.data(), body.size(), body.capacity(), b);
     else
       decodeNativeJson(body.data(), body.size(), body.capacity(), b);
+    metrics_.decoded(std::chrono::duration<double>(std::chrono::steady_clock::now() - decode_start).count());
     metrics_.received(b.size() + b.errorCount());
     if (b.errorCount() > 0) return respond(rejectBatch(metrics_, b, "invalid events; nothing was applied"));
     if (b.size() == 0) {

@@ -240,7 +240,9 @@ void Connection::onData(size_t n) {
   api::BatchBuilder b(cfg_->ingest, in_.sink().nowMs());
   int64_t first_line = line_;
   // The chunk ends with a newline, so the lines decoded are exactly the newlines consumed.
+  auto decode_start = std::chrono::steady_clock::now();
   if (end > start) line_ += static_cast<int64_t>(decodeNdjson(data + start, end - start, buf_.size() - start, b, first_line));
+  in_.metrics().decoded(std::chrono::duration<double>(std::chrono::steady_clock::now() - decode_start).count());
   auto& m = in_.metrics();
   m.received(b.size() + b.errorCount());
   if (b.errorCount()) {

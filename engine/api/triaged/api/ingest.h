@@ -73,6 +73,8 @@ class InputMetrics {
   void received(uint64_t n);
   void accepted(uint64_t n);
   void rejected(Reject r, uint64_t n = 1);
+  // Time spent decoding one request body or stream chunk (triaged_input_decode_seconds{input}).
+  void decoded(double seconds);
 
  private:
   struct Impl;
