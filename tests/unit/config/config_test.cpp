@@ -2,6 +2,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <unistd.h>
 
 #include "builtin_plugins.h"
 #include "triaged/config/loader.h"
@@ -79,7 +80,7 @@ TEST_CASE("An empty config file and no file at all both mean the embedded defaul
 }
 
 TEST_CASE("Several errors in one file are all reported at once", "[config]") {
-  auto dir = fs::temp_directory_path() / "triaged-config-test";
+  auto dir = fs::temp_directory_path() / ("triaged-config-test-" + std::to_string(::getpid()));
   fs::create_directories(dir);
   auto file = dir / "many.yaml";
   std::ofstream(file) << "server:\n  bogus: 1\n  max_connections: x\nlogging:\n  level: loud\nnope: 1\n";

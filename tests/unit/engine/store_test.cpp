@@ -1,5 +1,6 @@
 #include <catch2/catch.hpp>
 #include <filesystem>
+#include <unistd.h>
 
 #include "triaged/engine/store.h"
 
@@ -8,7 +9,7 @@ namespace fs = std::filesystem;
 
 namespace {
 fs::path freshDir(const char* name) {
-  auto d = fs::temp_directory_path() / name;
+  auto d = fs::temp_directory_path() / (std::string(name) + "-" + std::to_string(::getpid()));
   fs::remove_all(d);
   return d;
 }

@@ -5,6 +5,7 @@
 #include <fstream>
 #include <future>
 #include <set>
+#include <unistd.h>
 
 #include "../engine/http_client.h"
 #include "builtin_plugins.h"
@@ -30,7 +31,8 @@ struct Rig {
   uint16_t port = 0;
 
   explicit Rig(const std::string& inputs_yaml) {
-    auto dir = std::filesystem::temp_directory_path() / "triaged-plugin-test";
+    // One file per process: CTest runs test cases as parallel processes.
+    auto dir = std::filesystem::temp_directory_path() / ("triaged-plugin-test-" + std::to_string(::getpid()));
     std::filesystem::create_directories(dir);
     auto file = dir / "c.yaml";
     std::ofstream(file) << "server: {io_threads: 1}\ninputs:\n" << inputs_yaml;
