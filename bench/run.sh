@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs the pipeline benchmarks: for each scenario a fresh triaged (bench config, ports picked by
 # the kernel) and triaged-loadgen against it, on this machine. Prints each figure with its
-# command. --smoke runs every scenario tiny (used by the test suite).
+# command. --smoke runs every scenario tiny (used by the test suite). BENCH_SHARDS=N sets
+# pipeline.shards (default: one per core).
 # Usage: bench/run.sh [--smoke] [scenario...]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,7 +20,7 @@ start() {
 server: {listen: "127.0.0.1:0", max_body_bytes: 134217728}
 state: {directory: $work/state}
 logging: {level: warn}
-pipeline: {queue_batches: 256}
+pipeline: {queue_batches: 256, shards: ${BENCH_SHARDS:-0}}
 rule_files: []
 inputs:
   - type: native_json
