@@ -165,8 +165,10 @@ void decodeDocument(od::document& doc, api::BatchBuilder& b) {
   if (ec) {
     b.error("", ec == simdjson::INCORRECT_TYPE ? "expected a JSON object" : jsonError(ec),
             ec == simdjson::INCORRECT_TYPE ? Reject::kWrongType : Reject::kInvalidJson);
-  } else {
-    decodeNativeObject(obj, b);
+  } else if (decodeNativeObject(obj, b)) {
+    // After the whole object the document must be at its end: `{...} junk` is an error.
+    const char* rest = nullptr;
+    if (!doc.current_location().get(rest)) b.error("", "unexpected content after the event object", Reject::kInvalidJson);
   }
 }
 

@@ -136,6 +136,18 @@ TEST_CASE("NDJSON lines decode with line numbers in errors, bad lines skipped", 
   CHECK(d.errors[1].field == "labels.a");
 }
 
+TEST_CASE("Content after an event object on its line is an error", "[decode][ndjson]") {
+  auto d = ndjson("{\"resource\":\"a\",\"check\":\"b\"}   \n{\"resource\":\"c\",\"check\":\"d\"} junk\n"
+                  "{\"resource\":\"e\",\"check\":\"f\"}{\"resource\":\"g\",\"check\":\"h\"}\n");
+  CHECK(d.batch->events.size() == 1);
+  REQUIRE(d.errors.size() == 2);
+  CHECK(d.errors[0].line == 2);  // simdjson itself refuses the stray token
+  CHECK(d.errors[1].line == 3);
+  CHECK(d.errors[1].reason == "unexpected content after the event object");
+  auto single = json("{\"resource\":\"a\",\"check\":\"b\"} {\"x\":1}");
+  CHECK(single.error_count == 1);
+}
+
 TEST_CASE("NDJSON fast path keeps line numbers for semantic errors", "[decode][ndjson]") {
   auto d = ndjson("{\"resource\":\"n1\",\"check\":\"c\"}\n\n\n{\"resource\":\"n2\",\"nope\":1}\n");
   CHECK(d.batch->events.size() == 1);
