@@ -11,6 +11,7 @@
 #include <future>
 
 #include "../common/input_config.h"
+#include "../common/stream_submitter.h"
 #include "../native_json/native_decoder.h"
 #include "triaged/config/loader.h"
 #include "triaged/engine/log.h"
@@ -56,10 +57,6 @@ class Connection : public std::enable_shared_from_this<Connection> {
  private:
   void read();
   void onData(size_t n);
-  void submitPending();
-  // After the sender closed its side: once every batch it sent has been applied, close ours.
-  // The sender's EOF is then the acknowledgement of everything it sent.
-  void maybeClose();
 
   TcpInput& in_;
   tcp::socket sock_;
@@ -68,12 +65,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   size_t filled_ = 0;
   int64_t line_ = 1;     // line number of the first byte in buf_
   bool skipping_ = false;  // discarding an oversized line up to its newline
-  std::unique_ptr<api::EventBatch> pending_;  // refused by a full pipeline; retried
-  asio::steady_timer retry_;
-  std::chrono::milliseconds backoff_{1};
-  std::atomic<int> inflight_{0};  // batches submitted and not yet applied
+  StreamSubmitter submitter_;  // back-pressure, and the half-close acknowledgement
   bool eof_ = false;
-  bool closed_ = false;
 };
 
 class TcpInput final : public api::Input {
@@ -178,7 +171,7 @@ class TcpInput final : public api::Input {
 };
 
 Connection::Connection(TcpInput& in, tcp::socket sock, std::shared_ptr<const TcpConfig> cfg)
-    : in_(in), sock_(std::move(sock)), cfg_(std::move(cfg)), retry_(sock_.get_executor()) {
+    : in_(in), sock_(std::move(sock)), cfg_(std::move(cfg)), submitter_(sock_, in.sink(), in.metrics()) {
   buf_.resize(cfg_->read_buffer_bytes + simdjson::SIMDJSON_PADDING);
   ++in_.connections;
 }
@@ -186,7 +179,7 @@ Connection::Connection(TcpInput& in, tcp::socket sock, std::shared_ptr<const Tcp
 Connection::~Connection() { --in_.connections; }
 
 void Connection::read() {
-  if (eof_) return maybeClose();
+  if (eof_) return submitter_.finish();
   if (in_.stopping()) return;
   size_t room = cfg_->read_buffer_bytes - filled_;
   sock_.async_read_some(asio::buffer(buf_.data() + filled_, room),
@@ -199,18 +192,10 @@ void Connection::read() {
                               self->buf_[self->filled_] = '\n';
                               return self->onData(1);
                             }
-                            return self->maybeClose();
+                            return self->submitter_.finish();
                           }
                           self->onData(n);
                         });
-}
-
-void Connection::maybeClose() {
-  if (closed_ || !eof_ || pending_ || inflight_.load(std::memory_order_acquire) != 0) return;
-  closed_ = true;
-  boost::system::error_code ec;
-  sock_.shutdown(tcp::socket::shutdown_both, ec);
-  sock_.close(ec);
 }
 
 void Connection::onData(size_t n) {
@@ -254,37 +239,7 @@ void Connection::onData(size_t n) {
   std::memmove(data, data + end, filled_ - end);
   filled_ -= end;
   if (b.size() == 0) return read();
-  pending_ = b.take();
-  submitPending();
-}
-
-void Connection::submitPending() {
-  size_t n = pending_->events.size();
-  inflight_.fetch_add(1, std::memory_order_acq_rel);
-  auto st = in_.sink().submit(pending_, [self = shared_from_this()](const api::BatchResult&) {
-    if (self->inflight_.fetch_sub(1, std::memory_order_acq_rel) == 1)
-      asio::post(self->sock_.get_executor(), [self] { self->maybeClose(); });
-  });
-  if (st != api::SubmitStatus::kAccepted) inflight_.fetch_sub(1, std::memory_order_acq_rel);
-  if (st == api::SubmitStatus::kAccepted) {
-    in_.metrics().accepted(n);
-    pending_.reset();
-    backoff_ = std::chrono::milliseconds(1);
-    return read();
-  }
-  if (st == api::SubmitStatus::kDraining) {
-    in_.metrics().rejected(api::Reject::kDraining, n);
-    boost::system::error_code ec;
-    sock_.close(ec);
-    return;
-  }
-  // Full: stop reading (the sender's TCP window fills) and offer the same batch again soon.
-  in_.metrics().rejected(api::Reject::kBusy, 0);
-  retry_.expires_after(backoff_);
-  backoff_ = std::min(backoff_ * 2, std::chrono::milliseconds(50));
-  retry_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
-    if (!ec) self->submitPending();
-  });
+  submitter_.submit(b.take(), shared_from_this(), [this] { read(); });
 }
 
 }  // namespace

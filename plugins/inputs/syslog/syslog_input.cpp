@@ -8,6 +8,7 @@
 #include <future>
 
 #include "../common/input_config.h"
+#include "../common/stream_submitter.h"
 #include "syslog_parser.h"
 #include "triaged/config/loader.h"
 #include "triaged/engine/log.h"
@@ -71,26 +72,16 @@ struct Decoder {
 
 class TcpConn : public std::enable_shared_from_this<TcpConn> {
  public:
-  TcpConn(SyslogInput& in, tcp::socket s) : in_(in), sock_(std::move(s)), retry_(sock_.get_executor()) {}
+  TcpConn(SyslogInput& in, tcp::socket s);
   void read();
 
  private:
   void frames();
-  void submit();
-  void maybeClose() {
-    if (closed_ || !eof_ || pending_ || inflight_ != 0) return;
-    closed_ = true;
-    boost::system::error_code ec;
-    sock_.shutdown(tcp::socket::shutdown_both, ec);
-    sock_.close(ec);
-  }
   SyslogInput& in_;
   tcp::socket sock_;
-  asio::steady_timer retry_;
+  StreamSubmitter submitter_;  // back-pressure, and the half-close acknowledgement
   std::string buf_;
-  std::unique_ptr<api::EventBatch> pending_;
-  std::atomic<int> inflight_{0};
-  bool eof_ = false, closed_ = false;
+  bool eof_ = false;
 };
 
 class SyslogInput final : public api::Input {
@@ -221,8 +212,11 @@ class SyslogInput final : public api::Input {
   std::atomic<bool> stopping_{false};
 };
 
+TcpConn::TcpConn(SyslogInput& in, tcp::socket s)
+    : in_(in), sock_(std::move(s)), submitter_(sock_, in.sink(), in.metrics()) {}
+
 void TcpConn::read() {
-  if (eof_) return maybeClose();
+  if (eof_) return submitter_.finish();
   if (in_.stopping()) return;
   size_t old = buf_.size();
   buf_.resize(old + 65536);
@@ -277,32 +271,7 @@ void TcpConn::frames() {
   in_.metrics().received(b.size() + b.errorCount());
   in_.countErrors(b);
   if (b.size() == 0) return read();
-  pending_ = b.take();
-  submit();
-}
-
-void TcpConn::submit() {
-  size_t n = pending_->events.size();
-  ++inflight_;
-  auto st = in_.sink().submit(pending_, [self = shared_from_this()](const api::BatchResult&) {
-    if (--self->inflight_ == 0) asio::post(self->sock_.get_executor(), [self] { self->maybeClose(); });
-  });
-  if (st != api::SubmitStatus::kAccepted) --inflight_;
-  if (st == api::SubmitStatus::kAccepted) {
-    in_.metrics().accepted(n);
-    pending_.reset();
-    return read();
-  }
-  if (st == api::SubmitStatus::kDraining) {
-    in_.metrics().rejected(api::Reject::kDraining, n);
-    boost::system::error_code ec;
-    sock_.close(ec);
-    return;
-  }
-  retry_.expires_after(std::chrono::milliseconds(5));
-  retry_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
-    if (!ec) self->submit();
-  });
+  submitter_.submit(b.take(), shared_from_this(), [this] { read(); });
 }
 
 }  // namespace
