@@ -7,6 +7,7 @@
 
 #include "../common/http_ingest.h"
 #include "../common/input_config.h"
+#include "../native_json/native_decoder.h"
 
 namespace triaged::plugins {
 namespace {
@@ -52,30 +53,6 @@ void parseWith(const config::PluginSection& s, config::ConfigErrors& errors, AmC
 
 std::string jsonError(simdjson::error_code ec) { return std::string("invalid JSON: ") + simdjson::error_message(ec); }
 
-// Reads an object of strings as labels (into `into_labels`) or annotations.
-bool readStringMap(od::value v, api::BatchBuilder& b, const char* field, bool labels,
-                   std::vector<api::Label>* collect = nullptr) {
-  od::object obj;
-  if (v.get_object().get(obj)) {
-    b.error(field, "expected an object of strings", Reject::kWrongType);
-    return false;
-  }
-  for (auto f : obj) {
-    std::string_view key, value;
-    if (f.unescaped_key().get(key)) {
-      b.error(field, "invalid key", Reject::kInvalidJson);
-      return false;
-    }
-    if (f.value().get_string().get(value)) {
-      b.error(std::string(field) + "." + std::string(key), "expected a string", Reject::kWrongType);
-      return false;
-    }
-    api::Label kept = labels ? b.addLabel(key, value) : b.addAnnotation(key, value);
-    if (collect) collect->push_back(kept);
-  }
-  return true;
-}
-
 bool readTime(od::value v, api::BatchBuilder& b, const char* field, int64_t& out) {
   std::string_view s;
   if (v.get_string().get(s)) {
@@ -108,9 +85,9 @@ void decodeAlert(od::object obj, api::BatchBuilder& b, const AmConfig& c, bool w
     if (f.value().get(v)) return b.error(std::string(key), "invalid JSON value", Reject::kInvalidJson);
     if (key == "labels") {
       have_labels = true;
-      if (!readStringMap(v, b, "labels", true, &labels)) return;
+      if (!decodeStringMap(v, b, "labels", true, &labels)) return;
     } else if (key == "annotations") {
-      if (!readStringMap(v, b, "annotations", false, &annotations)) return;
+      if (!decodeStringMap(v, b, "annotations", false, &annotations)) return;
     } else if (key == "startsAt") {
       if (!readTime(v, b, "startsAt", starts)) return;
     } else if (key == "endsAt") {
@@ -189,10 +166,7 @@ class AmInput final : public api::Input {
 
   void handle(const api::HttpRequest& req, api::Responder respond) {
     auto cfg = cfg_.load();
-    if (!api::inputAuthorized(cfg->ingest, req)) {
-      metrics_.rejected(Reject::kUnauthorized);
-      return respond(api::HttpResponse::error(401, "unauthorized", "\"a valid bearer token is required\""));
-    }
+    if (!authorizeInput(cfg->ingest, req, metrics_, respond)) return;
     std::string& body = *req.body;
     padBody(body);
     auto decode_start = std::chrono::steady_clock::now();

@@ -36,7 +36,10 @@ bool getString(od::value v, api::BatchBuilder& b, const char* field, std::string
   return true;
 }
 
-bool getStringMap(od::value v, api::BatchBuilder& b, const char* field, bool labels) {
+}  // namespace
+
+bool decodeStringMap(od::value v, api::BatchBuilder& b, const char* field, bool labels,
+                     std::vector<api::Label>* collect) {
   od::object obj;
   if (v.get_object().get(obj)) {
     b.error(field, "expected an object of strings", Reject::kWrongType);
@@ -48,18 +51,15 @@ bool getStringMap(od::value v, api::BatchBuilder& b, const char* field, bool lab
       b.error(field, "invalid key", Reject::kInvalidJson);
       return false;
     }
-    std::string k(key);  // the key's view dies with the next string read
     if (f.value().get_string().get(value)) {
-      b.error(std::string(field) + "." + k, "expected a string", Reject::kWrongType);
+      b.error(std::string(field) + "." + std::string(key), "expected a string", Reject::kWrongType);
       return false;
     }
-    if (labels) b.addLabel(k, value);
-    else b.addAnnotation(k, value);
+    api::Label kept = labels ? b.addLabel(key, value) : b.addAnnotation(key, value);
+    if (collect) collect->push_back(kept);
   }
   return true;
 }
-
-}  // namespace
 
 bool decodeNativeObject(od::object obj, api::BatchBuilder& b) {
   api::Event& e = b.events().back();
@@ -107,8 +107,8 @@ bool decodeNativeObject(od::object obj, api::BatchBuilder& b) {
     else if (key == "summary") ok = getString(v, b, "summary", e.summary);
     else if (key == "description") ok = getString(v, b, "description", e.description);
     else if (key == "dedup_key") ok = getString(v, b, "dedup_key", e.dedup_key);
-    else if (key == "labels") ok = getStringMap(v, b, "labels", true);
-    else if (key == "annotations") ok = getStringMap(v, b, "annotations", false);
+    else if (key == "labels") ok = decodeStringMap(v, b, "labels", true);
+    else if (key == "annotations") ok = decodeStringMap(v, b, "annotations", false);
     else if (key == "value") {
       double d;
       if (v.get_double().get(d)) {

@@ -11,6 +11,11 @@
 
 namespace triaged::plugins {
 
+// An object of strings into the current event's labels or annotations, each copy also appended
+// to `collect` when given. Errors name `field` (and the key). Shared by every JSON input.
+bool decodeStringMap(simdjson::ondemand::value v, api::BatchBuilder& b, const char* field, bool labels,
+                     std::vector<api::Label>* collect = nullptr);
+
 // One event object. Returns false (error recorded in the builder) if it is invalid.
 bool decodeNativeObject(simdjson::ondemand::object obj, api::BatchBuilder& b);
 

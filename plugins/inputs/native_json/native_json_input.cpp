@@ -52,12 +52,7 @@ class NativeJsonInput final : public api::Input {
  private:
   void handle(const api::HttpRequest& req, api::Responder respond) {
     auto cfg = cfg_.load();
-    if (!api::inputAuthorized(cfg->ingest, req)) {
-      metrics_.rejected(api::Reject::kUnauthorized);
-      auto r = api::HttpResponse::error(401, "unauthorized", "\"a valid bearer token is required for this input\"");
-      r.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"triaged\"");
-      return respond(std::move(r));
-    }
+    if (!authorizeInput(cfg->ingest, req, metrics_, respond)) return;
     std::string& body = *req.body;
     padBody(body);
     auto decode_start = std::chrono::steady_clock::now();

@@ -78,10 +78,7 @@ class PdInput final : public api::Input {
  private:
   void handle(const api::HttpRequest& req, api::Responder respond) {
     auto cfg = cfg_.load();
-    if (!api::inputAuthorized(cfg->ingest, req)) {
-      metrics_.rejected(Reject::kUnauthorized);
-      return respond(api::HttpResponse::error(401, "unauthorized"));
-    }
+    if (!authorizeInput(cfg->ingest, req, metrics_, respond)) return;
     std::string& body = *req.body;
     padBody(body);
     metrics_.received(1);

@@ -290,3 +290,17 @@ TEST_CASE("Small requests arriving together are applied as one batch, each answe
   CHECK(fresh_other == 10);
   CHECK(rig.alerts().find("\"matched\":11") != std::string::npos);
 }
+
+TEST_CASE("An input with its own bearer token refuses requests without it, with 401", "[auth]") {
+  Rig rig("  - type: pagerduty\n    bearer_token: s3cret\n  - type: native_json\n    bearer_token: other\n");
+  const std::string pd = R"({"routing_key":"k","event_action":"trigger","payload":{"summary":"s","source":"h","severity":"info"}})";
+  auto r = test::Client(rig.port).request("POST", "/v2/enqueue", pd);
+  CHECK(r.status == 401);
+  CHECK(r.head.find("WWW-Authenticate: Bearer") != std::string::npos);
+  CHECK(test::Client(rig.port).request("POST", "/v2/enqueue", pd, "Authorization: Bearer other\r\n").status == 401);
+  CHECK(test::Client(rig.port).request("POST", "/v2/enqueue", pd, "Authorization: Bearer s3cret\r\n").status == 202);
+  CHECK(test::Client(rig.port).request("POST", "/api/v1/events", R"({"resource":"a","check":"b"})").status == 401);
+  CHECK(rig.alerts().find("\"matched\":1") != std::string::npos);
+  CHECK(rig.hub.serialize().find("triaged_input_events_rejected_total{input=\"pagerduty\",reason=\"unauthorized\"} 2") !=
+        std::string::npos);
+}
