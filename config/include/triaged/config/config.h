@@ -11,6 +11,10 @@
 
 #include "triaged/config/units.h"
 
+namespace triaged::rules {
+class RuleSet;
+}
+
 namespace triaged::config {
 
 using namespace std::chrono_literals;
@@ -74,6 +78,24 @@ struct PipelineConfig {
   double flapping_high_percent = 20.0;
 };
 
+// Correlation defaults and the incident lifecycle (rules live in the rule files).
+struct CorrelationConfig {
+  Duration resolve_hold_down = std::chrono::minutes(5);  // all alerts resolved this long: resolve
+  Duration reopen_window = std::chrono::hours(1);    // a recurrence within this reopens the incident
+  Duration close_after = std::chrono::hours(24);     // resolved incidents close after this
+  Duration max_lateness = std::chrono::minutes(5);   // replay: how far event time may go back
+  std::vector<std::string> default_group_by = {"service", "resource"};
+  Duration default_group_wait = Duration{0};
+  Duration default_group_interval = std::chrono::minutes(5);
+  // ITIL priority matrix: rows impact high/medium/low, columns urgency high/medium/low; 1..5.
+  int priority_matrix[3][3] = {{1, 2, 3}, {2, 3, 4}, {3, 4, 5}};
+  unsigned impact_services = 3;  // this many affected services raise impact one level
+  unsigned impact_cis = 10;      // as do this many affected CIs
+  unsigned problem_incidents = 3;                     // recurring incidents that open a problem
+  Duration problem_window = std::chrono::hours(24 * 7);  // within this window
+  unsigned timeline_max_entries = 1000;  // per incident; later entries are counted, not kept
+};
+
 // One `inputs:` entry; the plugin named by `type` validates and reads the rest of `node`.
 struct PluginSection {
   std::string name;
@@ -97,6 +119,10 @@ struct Config {
   std::vector<std::string> rule_files;     // globs as written
   std::vector<std::string> rule_files_resolved;  // files they matched, sorted
   std::vector<PluginSection> inputs;
+  CorrelationConfig correlation;
+  // The parsed rule files; built by the rules module during loading (see loadConfig's
+  // validator), immutable, shared with the correlator.
+  std::shared_ptr<const rules::RuleSet> rule_set;
 };
 
 using ConfigPtr = std::shared_ptr<const Config>;

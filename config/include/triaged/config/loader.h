@@ -11,7 +11,7 @@
 namespace triaged::config {
 
 // Extra validation run after the core config parsed (plugins check their sections here).
-using SectionValidator = std::function<void(const Config&, ConfigErrors&)>;
+using SectionValidator = std::function<void(Config&, ConfigErrors&)>;
 
 // Throws ConfigException with every error found. An empty path loads the embedded defaults.
 ConfigPtr loadConfig(const std::string& path, const SectionValidator& validate = {});

@@ -1,0 +1,279 @@
+// The correlator: turns alert changes into incidents and recurring incidents into problems,
+// applying the rule set (group, topology, threshold, sequence, inhibit, silences, maintenance).
+// Pure logic with time passed in: no threads, no I/O. It is owned by exactly one thread (the
+// correlator stage in the daemon, or replay/test-rules), so nothing here is synchronized.
+// Every decision is deterministic for a given input: no iteration over hash maps decides
+// anything, and timers due at the same instant fire in the order they were set.
+#pragma once
+
+#include <absl/container/flat_hash_map.h>
+
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <queue>
+#include <string>
+#include <vector>
+
+#include "triaged/config/config.h"
+#include "triaged/engine/alert_table.h"
+#include "triaged/rules/rule_set.h"
+
+namespace triaged::engine {
+
+// An alert change with a copy of the alert's strings, as the dedup shards hand it over.
+struct CorrelatorInput {
+  AlertChange change;
+  std::unique_ptr<char[]> strings;
+  int64_t first_seen_ms = 0;
+};
+
+enum class IncidentStatus : uint8_t { kOpen, kAcknowledged, kResolved, kClosed, kMerged };
+const char* incidentStatusName(IncidentStatus s);
+enum class ProblemStatus : uint8_t { kOpen, kKnownError, kResolved, kClosed };
+const char* problemStatusName(ProblemStatus s);
+enum class AlertRole : uint8_t { kMember, kRootCause, kSymptom };
+enum class Suppression : uint8_t { kNone, kSilenced, kMaintenance, kInhibited };
+const char* suppressionName(Suppression s);
+
+struct TimelineEntry {
+  int64_t at_ms;
+  std::string actor;
+  std::string action;
+  std::string detail;
+};
+
+struct TicketLink {
+  std::string system, id, url;
+};
+
+struct Incident {
+  uint64_t id = 0;
+  std::string title, service, category;
+  std::string rule;       // the rule that opened it ("default", or a rule name)
+  std::string group_key;  // the group's label values
+  std::string signature;  // rule + group key: recurring incidents share it
+  IncidentStatus status = IncidentStatus::kOpen;
+  int priority = 3, impact = 2, urgency = 2;
+  bool priority_fixed = false;  // set by a template or a person: not recomputed
+  int64_t opened_ms = 0, acknowledged_ms = 0, resolved_ms = 0, closed_ms = 0, updated_ms = 0;
+  std::string assignee;
+  std::vector<uint64_t> alerts;  // fingerprints, in the order they joined
+  uint32_t firing = 0;           // how many of them fire now
+  uint64_t root_cause = 0;       // fingerprint of the root-cause alert, 0 if none
+  uint64_t merged_into = 0;
+  uint64_t problem = 0;
+  std::string known_error, workaround;
+  std::vector<TicketLink> tickets;
+  std::vector<std::string> cis, services;  // affected CIs and services by name, sorted
+  int64_t interval_ms = 300'000;            // the opening rule's group_interval
+  int max_severity = 0;
+  std::vector<TimelineEntry> timeline;
+  uint64_t timeline_dropped = 0;
+  // Timers and announcements.
+  uint64_t gen = 0;  // bumps when the incident's pending timers become stale
+  int64_t announced_ms = 0;
+  bool update_pending = false;
+  bool suppressed_any = false;
+};
+
+struct Problem {
+  uint64_t id = 0;
+  std::string signature, title;
+  ProblemStatus status = ProblemStatus::kOpen;
+  std::vector<uint64_t> incidents;
+  std::string root_cause, workaround, known_error;
+  int64_t opened_ms = 0, updated_ms = 0, resolved_ms = 0, closed_ms = 0;
+  std::vector<TimelineEntry> timeline;
+};
+
+struct Silence {
+  std::string id;
+  rules::Matchers matchers;
+  std::string matchers_json;  // as given, Alertmanager v2 form
+  int64_t starts_ms = 0, ends_ms = 0, updated_ms = 0;
+  std::string created_by, comment, change_id;
+  bool expired_by_delete = false;
+  const char* state(int64_t now) const {
+    return now < starts_ms ? "pending" : now < ends_ms ? "active" : "expired";
+  }
+};
+
+// What the correlator reports as it goes: the evaluator, the store and the notifier (and
+// replay's output) consume these.
+struct CorrelatorEvent {
+  enum Type : uint8_t {
+    kIncidentOpened, kIncidentUpdated, kIncidentAcknowledged, kIncidentAssigned, kIncidentCommented,
+    kIncidentPriorityChanged, kIncidentResolved, kIncidentReopened, kIncidentClosed,
+    kIncidentMerged, kIncidentTicketLinked, kProblemOpened, kProblemUpdated, kProblemKnownError,
+    kProblemResolved, kProblemClosed, kAlertSuppressed, kAlertUnsuppressed,
+  };
+  Type type;
+  int64_t at_ms;
+  uint64_t incident = 0;
+  uint64_t problem = 0;
+  uint64_t alert = 0;
+};
+const char* correlatorEventName(CorrelatorEvent::Type t);
+
+// The correlator's view of one active (or recently resolved) alert.
+struct CorrAlert {
+  std::unique_ptr<char[]> strings;
+  uint64_t fingerprint = 0;
+  int64_t first_seen_ms = 0, changed_ms = 0;
+  api::Severity severity = api::Severity::kWarning;
+  api::Status status = api::Status::kFiring;
+  bool flapping = false;
+  uint32_t ci = rules::RuleSet::kNone;
+  uint32_t rule = UINT32_MAX;  // the rule that took it
+  uint64_t incident = 0;
+  AlertRole role = AlertRole::kMember;
+  Suppression suppressed = Suppression::kNone;
+  std::string suppressed_by;  // silence id, window name or inhibiting alert
+  int64_t suppressed_until = 0;
+  bool counted_on_ci = false;
+};
+
+struct CorrelatorOptions {
+  config::CorrelationConfig settings;
+};
+
+class Correlator {
+ public:
+  Correlator(std::shared_ptr<const rules::RuleSet> rules, CorrelatorOptions opts);
+  Correlator(const Correlator&) = delete;
+  Correlator& operator=(const Correlator&) = delete;
+  ~Correlator();
+
+  // Applies alert changes at `now`, then runs the timers due by then.
+  void apply(std::vector<CorrelatorInput>& changes, int64_t now_ms);
+  // Runs every timer due at or before now_ms, in deadline order.
+  void advance(int64_t now_ms);
+  // The next timer's deadline, or INT64_MAX.
+  int64_t nextDeadline() const;
+  // Swaps in a new rule set and settings; incident, group and window state is kept (state of
+  // rules that no longer exist is dropped when next touched).
+  void reload(std::shared_ptr<const rules::RuleSet> rules, CorrelatorOptions opts);
+
+  // Events since the last call.
+  std::vector<CorrelatorEvent> takeEvents() { return std::move(events_); }
+
+  // Operations from people and ticketing tools. Each returns "" on success or an error.
+  std::string acknowledge(uint64_t id, const std::string& by, int64_t now);
+  std::string assign(uint64_t id, const std::string& assignee, const std::string& by, int64_t now);
+  std::string comment(uint64_t id, const std::string& text, const std::string& by, int64_t now);
+  std::string setPriority(uint64_t id, int priority, const std::string& by, int64_t now);
+  std::string resolve(uint64_t id, const std::string& by, const std::string& note, int64_t now);
+  std::string close(uint64_t id, const std::string& by, int64_t now);
+  std::string merge(uint64_t from, uint64_t into, const std::string& by, int64_t now);
+  std::string linkTicket(uint64_t id, TicketLink link, const std::string& by, int64_t now);
+  std::string setKnownError(uint64_t problem, const std::string& root_cause, const std::string& workaround,
+                            const std::string& by, int64_t now);
+  std::string setProblemStatus(uint64_t problem, ProblemStatus s, const std::string& by, int64_t now);
+  // Silences (Alertmanager v2 semantics). An empty id creates; an existing id updates.
+  std::string putSilence(Silence s, int64_t now, std::string* id_out);
+  std::string expireSilence(const std::string& id, int64_t now);
+
+  const std::map<uint64_t, Incident>& incidents() const { return incidents_; }
+  const std::map<uint64_t, Problem>& problems() const { return problems_; }
+  const std::map<std::string, Silence>& silences() const { return silences_; }
+  const Incident* incident(uint64_t id) const;
+  const CorrAlert* alert(uint64_t fp) const;
+  // Active alerts in arrival order (deterministic).
+  template <class F>
+  void forEachAlert(F&& f) const {
+    for (uint64_t fp : alert_order_) {
+      auto it = alerts_.find(fp);
+      if (it != alerts_.end()) f(*it->second);
+    }
+  }
+  const rules::RuleSet& ruleSet() const { return *rules_; }
+  size_t openIncidents() const { return open_incidents_; }
+  size_t openProblems() const;
+  size_t alertCount() const { return alerts_.size(); }
+  size_t suppressedCount() const;
+  uint64_t late() const { return late_; }
+  void countLate() { ++late_; }
+  uint64_t changesApplied() const { return changes_applied_; }
+
+ private:
+  struct Group;
+  struct Threshold;
+  struct Sequence;
+  struct Timer {
+    int64_t at;
+    uint64_t seq;
+    uint8_t kind;
+    uint64_t id;
+    uint64_t gen;
+    std::string key;
+    bool operator>(const Timer& o) const { return at != o.at ? at > o.at : seq > o.seq; }
+  };
+  enum TimerKind : uint8_t { kGroupWait, kAnnounce, kHoldDown, kClose, kAbsence, kSuppressionEnd, kForget };
+
+  void onChange(CorrelatorInput& in, int64_t now);
+  void onFiring(CorrAlert& a, int64_t now);
+  void onResolved(CorrAlert& a, int64_t now);
+  bool checkSuppression(CorrAlert& a, int64_t now);
+  void route(CorrAlert& a, int64_t now);
+  bool joinUpstream(CorrAlert& a, int64_t now);
+  void adoptDownstream(uint64_t incident_id, uint32_t ci, int64_t now);
+  void groupAlert(uint32_t rule, CorrAlert& a, const std::string& key, int64_t now);
+  void thresholdAlert(uint32_t rule, CorrAlert& a, int64_t now);
+  void sequenceAlert(uint32_t rule, CorrAlert& a, bool is_first, int64_t now);
+  Incident& openIncident(uint32_t rule, const std::string& key, const std::vector<uint64_t>& alerts, int64_t now);
+  void addAlert(Incident& inc, CorrAlert& a, AlertRole role, int64_t now, bool announce);
+  void recompute(Incident& inc, int64_t now, const std::string& actor);
+  void announce(Incident& inc, int64_t now);
+  void reopen(Incident& inc, int64_t now, uint64_t fp);
+  void markResolved(Incident& inc, const std::string& by, const std::string& note, int64_t now);
+  void linkProblem(Incident& inc, int64_t now);
+  void attachKnownError(Incident& inc, int64_t now);
+  void inhibitIndex(CorrAlert& a, bool add, int64_t now);
+  void releaseSuppressed(std::vector<uint64_t> fps, int64_t now);
+  void ciCount(CorrAlert& a, bool add);
+  bool ciDown(uint32_t ci, int depth = 0) const;
+  uint64_t ciIncident(uint32_t ci, int depth = 0) const;
+  void fire(const Timer& t, int64_t now);
+  void schedule(int64_t at, TimerKind kind, uint64_t id, uint64_t gen, std::string key = {});
+  void emit(CorrelatorEvent::Type t, int64_t now, uint64_t incident, uint64_t problem = 0, uint64_t alert = 0);
+  void note(Incident& inc, int64_t now, std::string actor, std::string action, std::string detail = {});
+  std::string groupKey(const rules::Rule* rule, const CorrAlert& a) const;
+  const rules::Rule& ruleAt(uint32_t i) const;
+  uint32_t ruleIndex(std::string_view name) const;
+  Incident* mutableIncident(uint64_t id);
+  std::string render(const std::string& tmpl, const CorrAlert& a) const;
+  void forget(uint64_t fp);
+
+  std::shared_ptr<const rules::RuleSet> rules_;
+  CorrelatorOptions opts_;
+  rules::Rule default_rule_;
+  std::vector<std::vector<uint32_t>> dependents_;  // CI -> CIs that depend on it (or group it)
+  absl::flat_hash_map<uint64_t, std::unique_ptr<CorrAlert>> alerts_;
+  std::vector<uint64_t> alert_order_;  // compacted when half stale
+  size_t alert_order_stale_ = 0;
+  std::vector<std::vector<uint64_t>> ci_firing_;  // CI -> firing, unsuppressed alerts
+  std::map<uint64_t, Incident> incidents_;
+  std::map<uint64_t, Problem> problems_;
+  std::map<std::string, Silence> silences_;
+  absl::flat_hash_map<std::string, std::unique_ptr<Group>> groups_;
+  absl::flat_hash_map<std::string, std::unique_ptr<Threshold>> thresholds_;
+  absl::flat_hash_map<std::string, std::unique_ptr<Sequence>> sequences_;
+  // Inhibition: per inhibit rule, firing source alerts and the targets they hold, by the
+  // values of the `equal` labels.
+  std::vector<absl::flat_hash_map<std::string, std::vector<uint64_t>>> inhibit_sources_, inhibited_;
+  struct Recurrence {
+    std::deque<std::pair<int64_t, uint64_t>> opened;  // (time, incident)
+    uint64_t problem = 0;
+  };
+  absl::flat_hash_map<std::string, Recurrence> recurrences_;
+  std::priority_queue<Timer, std::vector<Timer>, std::greater<Timer>> timers_;
+  std::vector<CorrelatorEvent> events_;
+  uint64_t next_incident_ = 1, next_problem_ = 1, next_silence_ = 1, timer_seq_ = 0;
+  size_t open_incidents_ = 0;
+  uint64_t late_ = 0, changes_applied_ = 0;
+  int64_t last_now_ = 0;
+};
+
+}  // namespace triaged::engine

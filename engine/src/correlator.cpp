@@ -1,0 +1,587 @@
+// Alert flow through the correlator: suppression, topology, rules, grouping, timers.
+// Incident and problem operations are in correlator_ops.cpp.
+#include "triaged/engine/correlator.h"
+
+#include <algorithm>
+
+#include "correlator_internal.h"
+
+namespace triaged::engine {
+
+using rules::RuleSet;
+
+const char* incidentStatusName(IncidentStatus s) {
+  static const char* k[] = {"open", "acknowledged", "resolved", "closed", "merged"};
+  return k[static_cast<int>(s)];
+}
+const char* problemStatusName(ProblemStatus s) {
+  static const char* k[] = {"open", "known_error", "resolved", "closed"};
+  return k[static_cast<int>(s)];
+}
+const char* suppressionName(Suppression s) {
+  static const char* k[] = {"none", "silenced", "maintenance", "inhibited"};
+  return k[static_cast<int>(s)];
+}
+const char* correlatorEventName(CorrelatorEvent::Type t) {
+  static const char* k[] = {
+      "incident.opened",       "incident.updated",  "incident.acknowledged",   "incident.assigned",
+      "incident.commented",    "incident.priority_changed", "incident.resolved", "incident.reopened",
+      "incident.closed",       "incident.merged",   "incident.ticket_linked",  "problem.opened",
+      "problem.updated",       "problem.known_error", "problem.resolved",      "problem.closed",
+      "alert.suppressed",      "alert.unsuppressed",
+  };
+  return k[t];
+}
+
+std::string_view AlertFacts::get(std::string_view name) const {
+  std::string_view v;
+  AlertStrings s(a_.strings.get());
+  if (s.findLabel(name, v)) return v;
+  if (name == "resource") return s.field(AlertStrings::kResource);
+  if (name == "check") return s.field(AlertStrings::kCheck);
+  if (name == "service") return s.field(AlertStrings::kService);
+  if (name == "source") return s.field(AlertStrings::kSource);
+  if (name == "severity") return rules::severityText(static_cast<int>(a_.severity));
+  if (name == "status") return api::statusName(a_.status);
+  if (name == "summary") return s.field(AlertStrings::kSummary);
+  return {};
+}
+
+Correlator::Correlator(std::shared_ptr<const RuleSet> rules, CorrelatorOptions opts) {
+  reload(std::move(rules), std::move(opts));
+}
+
+Correlator::~Correlator() = default;
+
+void Correlator::reload(std::shared_ptr<const RuleSet> rules, CorrelatorOptions opts) {
+  rules_ = rules ? std::move(rules) : RuleSet::empty();
+  opts_ = std::move(opts);
+  const auto& c = opts_.settings;
+  default_rule_ = rules::Rule{};
+  default_rule_.name = "default";
+  default_rule_.group_by = c.default_group_by;
+  default_rule_.group_wait = c.default_group_wait.count();
+  default_rule_.group_interval = c.default_group_interval.count();
+  const auto& cis = rules_->cis();
+  dependents_.assign(cis.size(), {});
+  for (uint32_t i = 0; i < cis.size(); ++i) {
+    for (uint32_t d : cis[i].depends_on) dependents_[d].push_back(i);
+    for (uint32_t m : cis[i].members) dependents_[m].push_back(i);
+  }
+  // CI indices and inhibition indices refer to the old rule set: rebuild them from the alerts.
+  ci_firing_.assign(cis.size(), {});
+  inhibit_sources_.assign(rules_->inhibitRules().size(), {});
+  inhibited_.assign(rules_->inhibitRules().size(), {});
+  for (uint64_t fp : alert_order_) {
+    auto it = alerts_.find(fp);
+    if (it == alerts_.end()) continue;
+    CorrAlert& a = *it->second;
+    a.ci = rules_->ciOf(AlertFacts(a));
+    a.counted_on_ci = false;
+    if (a.status != api::Status::kFiring) continue;
+    if (a.suppressed == Suppression::kNone) ciCount(a, true);
+    inhibitIndex(a, true, last_now_);
+  }
+}
+
+const rules::Rule& Correlator::ruleAt(uint32_t i) const {
+  return i < rules_->rules().size() ? rules_->rules()[i] : default_rule_;
+}
+
+uint32_t Correlator::ruleIndex(std::string_view name) const {
+  const auto& rules = rules_->rules();
+  for (uint32_t i = 0; i < rules.size(); ++i)
+    if (rules[i].name == name) return i;
+  return UINT32_MAX;
+}
+
+void Correlator::emit(CorrelatorEvent::Type t, int64_t now, uint64_t incident, uint64_t problem, uint64_t alert) {
+  events_.push_back({t, now, incident, problem, alert});
+}
+
+void Correlator::note(Incident& inc, int64_t now, std::string actor, std::string action, std::string detail) {
+  inc.updated_ms = now;
+  if (inc.timeline.size() >= opts_.settings.timeline_max_entries) {
+    ++inc.timeline_dropped;
+    return;
+  }
+  inc.timeline.push_back({now, std::move(actor), std::move(action), std::move(detail)});
+}
+
+void Correlator::schedule(int64_t at, TimerKind kind, uint64_t id, uint64_t gen, std::string key) {
+  timers_.push({at, timer_seq_++, kind, id, gen, std::move(key)});
+}
+
+int64_t Correlator::nextDeadline() const { return timers_.empty() ? INT64_MAX : timers_.top().at; }
+
+void Correlator::apply(std::vector<CorrelatorInput>& changes, int64_t now) {
+  advance(now);  // timers due before these changes fire first
+  for (auto& c : changes) onChange(c, now);
+  advance(now);
+}
+
+void Correlator::advance(int64_t now) {
+  if (now > last_now_) last_now_ = now;
+  while (!timers_.empty() && timers_.top().at <= now) {
+    Timer t = timers_.top();
+    timers_.pop();
+    fire(t, t.at);
+  }
+}
+
+const CorrAlert* Correlator::alert(uint64_t fp) const {
+  auto it = alerts_.find(fp);
+  return it == alerts_.end() ? nullptr : it->second.get();
+}
+
+void Correlator::onChange(CorrelatorInput& in, int64_t now) {
+  ++changes_applied_;
+  const AlertChange& c = in.change;
+  auto it = alerts_.find(c.fingerprint);
+  CorrAlert* a;
+  if (it == alerts_.end()) {
+    if (c.status == api::Status::kResolved || !in.strings) return;  // never seen firing
+    auto fresh = std::make_unique<CorrAlert>();
+    a = fresh.get();
+    a->fingerprint = c.fingerprint;
+    a->first_seen_ms = in.first_seen_ms ? in.first_seen_ms : now;
+    a->strings = std::move(in.strings);
+    a->status = api::Status::kResolved;  // becomes firing below
+    a->severity = c.severity;
+    a->ci = rules_->ciOf(AlertFacts(*a));
+    alerts_.emplace(c.fingerprint, std::move(fresh));
+    alert_order_.push_back(c.fingerprint);
+  } else {
+    a = it->second.get();
+    if (in.strings) a->strings = std::move(in.strings);
+  }
+  api::Severity before = a->severity;
+  a->severity = c.severity;
+  a->flapping = c.flapping;
+  a->changed_ms = now;
+  switch (c.kind) {
+    case ChangeKind::kNew:
+    case ChangeKind::kRefired:
+      if (a->status != api::Status::kFiring) {
+        a->status = api::Status::kFiring;
+        onFiring(*a, now);
+      }
+      break;
+    case ChangeKind::kResolved:
+      if (a->status == api::Status::kFiring) {
+        a->status = api::Status::kResolved;
+        onResolved(*a, now);
+      }
+      break;
+    case ChangeKind::kSeverity:
+      if (Incident* inc = mutableIncident(a->incident); inc && before != a->severity) {
+        note(*inc, now, "triaged", "alert severity changed",
+             std::string(severityName(before)) + " -> " + severityName(a->severity));
+        recompute(*inc, now, "triaged");
+        announce(*inc, now);
+      }
+      break;
+    case ChangeKind::kFlappingStarted:
+    case ChangeKind::kFlappingStopped:
+      if (Incident* inc = mutableIncident(a->incident))
+        note(*inc, now, "triaged", c.kind == ChangeKind::kFlappingStarted ? "alert flapping" : "alert stable",
+             fingerprintHex(a->fingerprint));
+      break;
+  }
+}
+
+void Correlator::onFiring(CorrAlert& a, int64_t now) {
+  inhibitIndex(a, true, now);
+  if (checkSuppression(a, now)) return;
+  ciCount(a, true);
+  bool became_down = a.ci != RuleSet::kNone && ci_firing_[a.ci].size() == 1;
+  if (Incident* inc = mutableIncident(a.incident)) {
+    if (inc->status == IncidentStatus::kResolved && now - inc->resolved_ms <= opts_.settings.reopen_window.count())
+      reopen(*inc, now, a.fingerprint);
+    if (inc->status == IncidentStatus::kOpen || inc->status == IncidentStatus::kAcknowledged) {
+      ++inc->firing;
+      ++inc->gen;  // cancels a pending hold-down
+      note(*inc, now, "triaged", "alert fired again", fingerprintHex(a.fingerprint));
+      announce(*inc, now);
+      return;
+    }
+  }
+  a.incident = 0;
+  route(a, now);
+  if (became_down && a.incident) adoptDownstream(a.incident, a.ci, now);
+}
+
+void Correlator::onResolved(CorrAlert& a, int64_t now) {
+  inhibitIndex(a, false, now);
+  bool counted = a.suppressed == Suppression::kNone;
+  ciCount(a, false);
+  schedule(now + opts_.settings.reopen_window.count(), kForget, a.fingerprint, static_cast<uint64_t>(now));
+  if (!counted) return;
+  Incident* inc = mutableIncident(a.incident);
+  if (!inc || (inc->status != IncidentStatus::kOpen && inc->status != IncidentStatus::kAcknowledged)) return;
+  if (inc->firing) --inc->firing;
+  note(*inc, now, "triaged", "alert resolved", fingerprintHex(a.fingerprint));
+  if (inc->firing == 0) {
+    ++inc->gen;
+    schedule(now + opts_.settings.resolve_hold_down.count(), kHoldDown, inc->id, inc->gen);
+  } else {
+    announce(*inc, now);
+  }
+}
+
+void Correlator::forget(uint64_t fp) {
+  auto it = alerts_.find(fp);
+  if (it == alerts_.end()) return;
+  alerts_.erase(it);
+  if (++alert_order_stale_ > alert_order_.size() / 2) {
+    std::vector<uint64_t> keep;
+    keep.reserve(alerts_.size());
+    for (uint64_t f : alert_order_)
+      if (alerts_.count(f)) keep.push_back(f);
+    alert_order_ = std::move(keep);
+    alert_order_stale_ = 0;
+  }
+}
+
+void Correlator::ciCount(CorrAlert& a, bool add) {
+  if (a.ci == RuleSet::kNone || add == a.counted_on_ci) return;
+  auto& v = ci_firing_[a.ci];
+  if (add) {
+    v.push_back(a.fingerprint);
+  } else {
+    auto it = std::find(v.begin(), v.end(), a.fingerprint);
+    if (it != v.end()) v.erase(it);
+  }
+  a.counted_on_ci = add;
+}
+
+bool Correlator::ciDown(uint32_t ci, int depth) const {
+  const auto& c = rules_->cis()[ci];
+  if (c.members.empty() || depth > 32) return !ci_firing_[ci].empty();
+  for (uint32_t m : c.members)
+    if (!ciDown(m, depth + 1)) return false;
+  return true;
+}
+
+uint64_t Correlator::ciIncident(uint32_t ci, int depth) const {
+  if (depth > 32) return 0;
+  for (uint64_t fp : ci_firing_[ci]) {
+    const CorrAlert* a = alert(fp);
+    if (!a || !a->incident) continue;
+    auto it = incidents_.find(a->incident);
+    if (it != incidents_.end() &&
+        (it->second.status == IncidentStatus::kOpen || it->second.status == IncidentStatus::kAcknowledged))
+      return a->incident;
+  }
+  for (uint32_t m : rules_->cis()[ci].members)
+    if (uint64_t id = ciIncident(m, depth + 1)) return id;
+  return 0;
+}
+
+std::string Correlator::groupKey(const rules::Rule* rule, const CorrAlert& a) const {
+  if (rule->groupsByAll()) return fingerprintHex(a.fingerprint);
+  AlertFacts f(a);
+  std::string key;
+  for (size_t i = 0; i < rule->group_by.size(); ++i) {
+    if (i) key += ',';
+    key += rule->group_by[i];
+    key += '=';
+    key += f.get(rule->group_by[i]);
+  }
+  return key;
+}
+
+void Correlator::route(CorrAlert& a, int64_t now) {
+  if (joinUpstream(a, now)) return;
+  AlertFacts f(a);
+  const auto& rules = rules_->rules();
+  for (uint32_t i = 0; i < rules.size() && !a.incident; ++i) {
+    const auto& r = rules[i];
+    bool taken = false;
+    if (r.type == rules::RuleType::kSequence) {
+      bool first = matchesAll(r.match, f);
+      if (first || matchesAll(r.then_match, f)) {
+        sequenceAlert(i, a, first, now);
+        taken = true;
+      }
+    } else if (r.matches(f)) {
+      if (r.type == rules::RuleType::kGroup)
+        groupAlert(i, a, groupKey(&r, a), now);
+      else
+        thresholdAlert(i, a, now);
+      taken = true;
+    }
+    if (taken && !r.continue_matching) return;
+  }
+  if (!a.incident && a.rule == UINT32_MAX) groupAlert(UINT32_MAX, a, groupKey(&default_rule_, a), now);
+}
+
+bool Correlator::joinUpstream(CorrAlert& a, int64_t now) {
+  if (a.ci == RuleSet::kNone) return false;
+  const auto& cis = rules_->cis();
+  // Climb to the most upstream CI that is down, through dependencies and group members.
+  uint32_t root = RuleSet::kNone;
+  uint32_t at = a.ci;
+  for (int depth = 0; depth < 32; ++depth) {
+    uint32_t next = RuleSet::kNone;
+    const auto& c = cis[at];
+    for (uint32_t u : c.depends_on)
+      if (ciDown(u) && ciIncident(u)) {
+        next = u;
+        break;
+      }
+    if (next == RuleSet::kNone && at != a.ci && !c.members.empty())
+      for (uint32_t m : c.members)
+        if (ciDown(m) && ciIncident(m)) {
+          next = m;
+          break;
+        }
+    if (next == RuleSet::kNone) break;
+    root = at = next;
+  }
+  if (root == RuleSet::kNone) return false;
+  uint64_t id = ciIncident(root);
+  Incident* inc = mutableIncident(id);
+  if (!inc) return false;
+  if (!inc->root_cause) {
+    for (uint64_t fp : ci_firing_[root]) {
+      if (CorrAlert* r = const_cast<CorrAlert*>(alert(fp)); r && r->incident == id) {
+        inc->root_cause = fp;
+        r->role = AlertRole::kRootCause;
+        break;
+      }
+    }
+  }
+  addAlert(*inc, a, AlertRole::kSymptom, now, true);
+  return true;
+}
+
+// The CI of a newly firing alert just went down: open incidents made only of alerts on CIs that
+// depend on it become symptoms of this one (unless someone is already working on them).
+void Correlator::adoptDownstream(uint64_t incident_id, uint32_t ci, int64_t now) {
+  Incident* target = mutableIncident(incident_id);
+  if (!target || dependents_[ci].empty()) return;
+  std::vector<uint8_t> below(rules_->cis().size(), 0);
+  std::vector<uint32_t> todo{ci};
+  below[ci] = 1;
+  while (!todo.empty()) {
+    uint32_t c = todo.back();
+    todo.pop_back();
+    for (uint32_t d : dependents_[c]) {
+      if (below[d]) continue;
+      if (!rules_->cis()[d].members.empty() && !ciDown(d)) continue;  // redundancy still holds
+      below[d] = 1;
+      todo.push_back(d);
+    }
+  }
+  std::vector<uint64_t> adopt;
+  for (uint32_t c = 0; c < below.size(); ++c) {
+    if (!below[c] || c == ci) continue;
+    for (uint64_t fp : ci_firing_[c]) {
+      const CorrAlert* a = alert(fp);
+      if (!a || !a->incident || a->incident == incident_id) continue;
+      if (std::find(adopt.begin(), adopt.end(), a->incident) != adopt.end()) continue;
+      const Incident* other = incident(a->incident);
+      if (!other || other->status != IncidentStatus::kOpen) continue;
+      bool all_below = true;
+      for (uint64_t m : other->alerts) {
+        const CorrAlert* ma = alert(m);
+        if (ma && (ma->ci == RuleSet::kNone || !below[ma->ci] || ma->ci == ci)) all_below = false;
+      }
+      if (all_below) adopt.push_back(a->incident);
+    }
+  }
+  if (adopt.empty()) return;
+  std::sort(adopt.begin(), adopt.end());
+  for (uint64_t from : adopt) {
+    Incident* src = mutableIncident(from);
+    for (uint64_t fp : src->alerts)
+      if (auto it = alerts_.find(fp); it != alerts_.end() && it->second->incident == from)
+        it->second->role = AlertRole::kSymptom;
+    merge(from, incident_id, "triaged", now);
+  }
+  for (uint64_t fp : ci_firing_[ci]) {
+    if (auto it = alerts_.find(fp); it != alerts_.end() && it->second->incident == incident_id) {
+      target->root_cause = fp;
+      it->second->role = AlertRole::kRootCause;
+      break;
+    }
+  }
+  note(*target, now, "triaged", "root cause identified", fingerprintHex(target->root_cause));
+}
+
+void Correlator::groupAlert(uint32_t rule_index, CorrAlert& a, const std::string& key, int64_t now) {
+  const rules::Rule& rule = ruleAt(rule_index);
+  a.rule = rule_index;
+  std::string gk = rule.name + '\x1e' + key;
+  auto& slot = groups_[gk];
+  if (!slot) slot = std::make_unique<Group>();
+  Group& g = *slot;
+  if (Incident* inc = mutableIncident(g.incident)) {
+    bool young = rule.max_age == 0 || now - inc->opened_ms < rule.max_age;
+    if (young && inc->status == IncidentStatus::kResolved &&
+        now - inc->resolved_ms <= opts_.settings.reopen_window.count())
+      reopen(*inc, now, a.fingerprint);
+    if (young && (inc->status == IncidentStatus::kOpen || inc->status == IncidentStatus::kAcknowledged)) {
+      addAlert(*inc, a, AlertRole::kMember, now, true);
+      return;
+    }
+    g.incident = 0;
+  }
+  if (g.waiting) {
+    g.pending.push_back(a.fingerprint);
+    return;
+  }
+  if (rule.group_wait > 0) {
+    g.waiting = true;
+    g.rule = rule_index;
+    g.key = key;
+    g.pending.assign(1, a.fingerprint);
+    schedule(now + rule.group_wait, kGroupWait, 0, ++g.gen, gk);
+    return;
+  }
+  g.incident = openIncident(rule_index, key, {a.fingerprint}, now).id;
+}
+
+void Correlator::thresholdAlert(uint32_t rule_index, CorrAlert& a, int64_t now) {
+  const rules::Rule& rule = ruleAt(rule_index);
+  a.rule = rule_index;
+  std::string key = groupKey(&rule, a);
+  std::string tk = rule.name + '\x1e' + key;
+  auto& slot = thresholds_[tk];
+  if (!slot) slot = std::make_unique<Threshold>();
+  Threshold& t = *slot;
+  if (Incident* inc = mutableIncident(t.incident)) {
+    bool young = rule.max_age == 0 || now - inc->opened_ms < rule.max_age;
+    if (young && inc->status == IncidentStatus::kResolved &&
+        now - inc->resolved_ms <= opts_.settings.reopen_window.count())
+      reopen(*inc, now, a.fingerprint);
+    if (young && (inc->status == IncidentStatus::kOpen || inc->status == IncidentStatus::kAcknowledged)) {
+      addAlert(*inc, a, AlertRole::kMember, now, true);
+      return;
+    }
+    t.incident = 0;
+  }
+  // Sliding window: firings at or after now - window count (a firing exactly `window` ago does).
+  t.seen.emplace_back(now, a.fingerprint);
+  while (!t.seen.empty() && t.seen.front().first < now - rule.window) t.seen.pop_front();
+  while (t.seen.size() > rule.count) t.seen.pop_front();
+  if (t.seen.size() < rule.count) return;
+  std::vector<uint64_t> fps;
+  for (const auto& [at, fp] : t.seen) {
+    const CorrAlert* x = alert(fp);
+    if (x && x->status == api::Status::kFiring && !x->incident &&
+        std::find(fps.begin(), fps.end(), fp) == fps.end())
+      fps.push_back(fp);
+  }
+  t.seen.clear();
+  t.incident = openIncident(rule_index, key, fps, now).id;
+}
+
+void Correlator::sequenceAlert(uint32_t rule_index, CorrAlert& a, bool is_first, int64_t now) {
+  const rules::Rule& rule = ruleAt(rule_index);
+  a.rule = rule_index;
+  std::string key = groupKey(&rule, a);
+  std::string sk = rule.name + '\x1e' + key;
+  auto& slot = sequences_[sk];
+  if (!slot) slot = std::make_unique<Sequence>();
+  Sequence& s = *slot;
+  if (is_first) {
+    s.first = a.fingerprint;
+    s.at = now;
+    s.active = true;
+    ++s.gen;
+    if (rule.mode == rules::SequenceMode::kAbsence) schedule(now + rule.within, kAbsence, 0, s.gen, sk);
+    return;
+  }
+  if (!s.active || now - s.at > rule.within) return;  // a second without a first: nothing
+  s.active = false;
+  ++s.gen;
+  if (rule.mode == rules::SequenceMode::kPair) {
+    std::vector<uint64_t> fps;
+    if (const CorrAlert* f = alert(s.first); f && !f->incident) fps.push_back(s.first);
+    fps.push_back(a.fingerprint);
+    openIncident(rule_index, key, fps, now);
+  }
+}
+
+void Correlator::fire(const Timer& t, int64_t now) {
+  switch (t.kind) {
+    case kGroupWait: {
+      auto it = groups_.find(t.key);
+      if (it == groups_.end() || it->second->gen != t.gen || !it->second->waiting) return;
+      Group& g = *it->second;
+      g.waiting = false;
+      std::vector<uint64_t> fps;
+      for (uint64_t fp : g.pending) {
+        auto at = alerts_.find(fp);
+        if (at == alerts_.end()) continue;
+        CorrAlert& a = *at->second;
+        if (a.status != api::Status::kFiring || a.incident || a.suppressed != Suppression::kNone) continue;
+        if (checkSuppression(a, now)) {  // inhibited or silenced while it waited
+          ciCount(a, false);
+          continue;
+        }
+        fps.push_back(fp);
+      }
+      g.pending.clear();
+      if (!fps.empty()) g.incident = openIncident(g.rule, g.key, fps, now).id;
+      return;
+    }
+    case kAnnounce: {
+      Incident* inc = mutableIncident(t.id);
+      if (!inc || !inc->update_pending) return;
+      inc->update_pending = false;
+      inc->announced_ms = now;
+      emit(CorrelatorEvent::kIncidentUpdated, now, inc->id);
+      return;
+    }
+    case kHoldDown: {
+      Incident* inc = mutableIncident(t.id);
+      if (!inc || inc->gen != t.gen || inc->firing) return;
+      if (inc->status == IncidentStatus::kOpen || inc->status == IncidentStatus::kAcknowledged)
+        markResolved(*inc, "triaged", "all alerts resolved", now);
+      return;
+    }
+    case kClose: {
+      Incident* inc = mutableIncident(t.id);
+      if (!inc || inc->gen != t.gen || inc->status != IncidentStatus::kResolved) return;
+      inc->status = IncidentStatus::kClosed;
+      inc->closed_ms = now;
+      note(*inc, now, "triaged", "closed", "resolved for " + config::formatDuration(opts_.settings.close_after));
+      emit(CorrelatorEvent::kIncidentClosed, now, inc->id);
+      return;
+    }
+    case kAbsence: {
+      auto it = sequences_.find(t.key);
+      if (it == sequences_.end() || it->second->gen != t.gen || !it->second->active) return;
+      Sequence& s = *it->second;
+      s.active = false;
+      const CorrAlert* f = alert(s.first);
+      if (!f) return;
+      auto sep = t.key.find('\x1e');
+      uint32_t rule_index = ruleIndex(std::string_view(t.key).substr(0, sep));
+      std::vector<uint64_t> fps;
+      if (!f->incident) fps.push_back(s.first);
+      openIncident(rule_index, t.key.substr(sep + 1), fps, now);
+      return;
+    }
+    case kSuppressionEnd: {
+      auto it = alerts_.find(t.id);
+      if (it == alerts_.end()) return;
+      CorrAlert& a = *it->second;
+      if (a.suppressed == Suppression::kNone || a.suppressed_until != static_cast<int64_t>(t.gen)) return;
+      releaseSuppressed({t.id}, now);
+      return;
+    }
+    case kForget: {
+      auto it = alerts_.find(t.id);
+      if (it == alerts_.end()) return;
+      if (it->second->status == api::Status::kResolved && it->second->changed_ms == static_cast<int64_t>(t.gen))
+        forget(t.id);
+      return;
+    }
+  }
+}
+
+}  // namespace triaged::engine

@@ -1,0 +1,50 @@
+// Pieces shared by the correlator's source files. Internal to the engine.
+#pragma once
+
+#include <cstdio>
+#include <deque>
+#include <string>
+
+#include "triaged/engine/correlator.h"
+#include "triaged/rules/facts.h"
+
+namespace triaged::engine {
+
+// Rules see an alert through this: labels first, then the canonical fields.
+class AlertFacts final : public rules::Facts {
+ public:
+  explicit AlertFacts(const CorrAlert& a) : a_(a) {}
+  std::string_view get(std::string_view name) const override;
+
+ private:
+  const CorrAlert& a_;
+};
+
+struct Correlator::Group {
+  uint32_t rule = UINT32_MAX;
+  std::string key;
+  uint64_t incident = 0;
+  bool waiting = false;
+  uint64_t gen = 0;
+  std::vector<uint64_t> pending;
+};
+
+struct Correlator::Threshold {
+  std::deque<std::pair<int64_t, uint64_t>> seen;  // (time, fingerprint), at most `count`
+  uint64_t incident = 0;
+};
+
+struct Correlator::Sequence {
+  uint64_t first = 0;
+  int64_t at = 0;
+  bool active = false;
+  uint64_t gen = 0;
+};
+
+inline std::string fingerprintHex(uint64_t fp) {
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(fp));
+  return buf;
+}
+
+}  // namespace triaged::engine

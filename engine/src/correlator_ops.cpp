@@ -1,0 +1,550 @@
+// Incidents, problems, suppression and the operations people and ticketing tools perform.
+#include <xxhash.h>
+
+#include <algorithm>
+
+#include "correlator_internal.h"
+#include "triaged/engine/correlator.h"
+
+namespace triaged::engine {
+
+using rules::RuleSet;
+
+namespace {
+
+bool active(const Incident& inc) {
+  return inc.status == IncidentStatus::kOpen || inc.status == IncidentStatus::kAcknowledged;
+}
+
+void insertSorted(std::vector<std::string>& v, std::string_view s) {
+  if (s.empty()) return;
+  auto it = std::lower_bound(v.begin(), v.end(), s);
+  if (it == v.end() || *it != s) v.insert(it, std::string(s));
+}
+
+std::string equalKey(const rules::InhibitRule& r, const rules::Facts& f) {
+  std::string k;
+  for (const auto& name : r.equal) {
+    k += f.get(name);
+    k += '\x1f';
+  }
+  return k;
+}
+
+}  // namespace
+
+Incident* Correlator::mutableIncident(uint64_t id) {
+  if (!id) return nullptr;
+  auto it = incidents_.find(id);
+  return it == incidents_.end() ? nullptr : &it->second;
+}
+
+const Incident* Correlator::incident(uint64_t id) const {
+  auto it = incidents_.find(id);
+  return it == incidents_.end() ? nullptr : &it->second;
+}
+
+size_t Correlator::openProblems() const {
+  size_t n = 0;
+  for (const auto& [id, p] : problems_)
+    if (p.status == ProblemStatus::kOpen || p.status == ProblemStatus::kKnownError) ++n;
+  return n;
+}
+
+size_t Correlator::suppressedCount() const {
+  size_t n = 0;
+  for (const auto& [fp, a] : alerts_)
+    if (a->suppressed != Suppression::kNone && a->status == api::Status::kFiring) ++n;
+  return n;
+}
+
+// "{{ name }}" is replaced by the label or field of the alert.
+std::string Correlator::render(const std::string& tmpl, const CorrAlert& a) const {
+  AlertFacts f(a);
+  std::string out;
+  size_t i = 0;
+  while (i < tmpl.size()) {
+    size_t open = tmpl.find("{{", i);
+    if (open == std::string::npos) break;
+    size_t close = tmpl.find("}}", open + 2);
+    if (close == std::string::npos) break;
+    out.append(tmpl, i, open - i);
+    std::string name = tmpl.substr(open + 2, close - open - 2);
+    name.erase(0, name.find_first_not_of(' '));
+    name.erase(name.find_last_not_of(' ') + 1);
+    out += f.get(name);
+    i = close + 2;
+  }
+  out.append(tmpl, i);
+  return out;
+}
+
+Incident& Correlator::openIncident(uint32_t rule_index, const std::string& key, const std::vector<uint64_t>& fps,
+                                   int64_t now) {
+  const rules::Rule& rule = ruleAt(rule_index);
+  uint64_t id = next_incident_++;
+  Incident& inc = incidents_[id];
+  inc.id = id;
+  inc.rule = rule.name;
+  inc.group_key = key;
+  inc.signature = rule.name + "/" + key;
+  inc.opened_ms = inc.updated_ms = inc.announced_ms = now;
+  inc.interval_ms = rule.group_interval;
+  inc.category = rule.incident.category.empty() ? "alert" : rule.incident.category;
+  if (rule.incident.priority) {
+    inc.priority = rule.incident.priority;
+    inc.priority_fixed = true;
+  }
+  const CorrAlert* first = fps.empty() ? nullptr : alert(fps.front());
+  if (first) {
+    AlertFacts f(*first);
+    if (!rule.incident.title.empty()) {
+      inc.title = render(rule.incident.title, *first);
+      inc.category = render(inc.category, *first);
+    } else if (!f.get("summary").empty()) {
+      inc.title = std::string(f.get("summary"));
+    } else if (!f.get("check").empty()) {
+      inc.title = std::string(f.get("check")) + " on " + std::string(f.get("resource"));
+    } else {
+      inc.title = std::string(f.get("alertname"));
+    }
+  }
+  if (inc.title.empty()) inc.title = rule.incident.title.empty() ? rule.name : rule.incident.title;
+  inc.service = rule.incident.service;
+  for (uint64_t fp : fps)
+    if (auto it = alerts_.find(fp); it != alerts_.end()) addAlert(inc, *it->second, AlertRole::kMember, now, false);
+  if (inc.service.empty() && !inc.services.empty()) inc.service = inc.services.front();
+  insertSorted(inc.services, inc.service);
+  note(inc, now, rule_index < rules_->rules().size() ? "rule:" + rule.name : "triaged", "opened",
+       std::to_string(inc.alerts.size()) + (inc.alerts.size() == 1 ? " alert" : " alerts"));
+  recompute(inc, now, "");
+  ++open_incidents_;
+  emit(CorrelatorEvent::kIncidentOpened, now, id);
+  attachKnownError(inc, now);
+  linkProblem(inc, now);
+  return inc;
+}
+
+void Correlator::addAlert(Incident& inc, CorrAlert& a, AlertRole role, int64_t now, bool announce_it) {
+  if (a.incident == inc.id) return;
+  a.incident = inc.id;
+  if (a.role != AlertRole::kRootCause) a.role = role;
+  inc.alerts.push_back(a.fingerprint);
+  if (a.status == api::Status::kFiring && a.suppressed == Suppression::kNone) {
+    ++inc.firing;
+    ++inc.gen;  // cancels a pending hold-down
+  }
+  AlertFacts f(a);
+  if (a.ci != RuleSet::kNone) {
+    const auto& ci = rules_->cis()[a.ci];
+    insertSorted(inc.cis, ci.name);
+    for (uint32_t s : ci.services) insertSorted(inc.services, rules_->services()[s].name);
+  } else {
+    insertSorted(inc.cis, f.get("resource"));
+  }
+  insertSorted(inc.services, f.get("service"));
+  inc.max_severity = std::max(inc.max_severity, static_cast<int>(a.severity));
+  if (!announce_it) return;
+  note(inc, now, "triaged", role == AlertRole::kSymptom ? "symptom joined" : "alert joined",
+       fingerprintHex(a.fingerprint));
+  recompute(inc, now, "triaged");
+  announce(inc, now);
+}
+
+void Correlator::recompute(Incident& inc, int64_t now, const std::string& actor) {
+  if (inc.priority_fixed) return;
+  const auto& c = opts_.settings;
+  int impact = 3;
+  bool known = false;
+  for (const auto& name : inc.services) {
+    uint32_t s = rules_->serviceByName(name);
+    int crit = s == RuleSet::kNone ? 2 : rules_->services()[s].criticality;
+    impact = known ? std::min(impact, crit) : crit;
+    known = true;
+  }
+  if (!known) impact = 2;  // no service known: assume medium impact
+  if ((c.impact_services && inc.services.size() >= c.impact_services) || (c.impact_cis && inc.cis.size() >= c.impact_cis))
+    impact = std::max(1, impact - 1);
+  int urgency = inc.max_severity >= static_cast<int>(api::Severity::kCritical) ? 1
+                : inc.max_severity >= static_cast<int>(api::Severity::kMinor)  ? 2
+                                                                               : 3;
+  int priority = c.priority_matrix[impact - 1][urgency - 1];
+  inc.impact = impact;
+  inc.urgency = urgency;
+  if (priority == inc.priority) return;
+  int before = inc.priority;
+  inc.priority = priority;
+  if (actor.empty()) return;  // being opened
+  note(inc, now, actor, "priority changed", "P" + std::to_string(before) + " -> P" + std::to_string(priority));
+  emit(CorrelatorEvent::kIncidentPriorityChanged, now, inc.id);
+}
+
+// Joins and changes are announced at most once per group_interval.
+void Correlator::announce(Incident& inc, int64_t now) {
+  if (inc.update_pending) return;
+  if (now - inc.announced_ms >= inc.interval_ms) {
+    inc.announced_ms = now;
+    emit(CorrelatorEvent::kIncidentUpdated, now, inc.id);
+    return;
+  }
+  inc.update_pending = true;
+  schedule(inc.announced_ms + inc.interval_ms, kAnnounce, inc.id, 0);
+}
+
+void Correlator::reopen(Incident& inc, int64_t now, uint64_t fp) {
+  inc.status = IncidentStatus::kOpen;
+  inc.resolved_ms = 0;
+  inc.acknowledged_ms = 0;
+  ++inc.gen;
+  ++open_incidents_;
+  note(inc, now, "triaged", "reopened", "alert " + fingerprintHex(fp) + " recurred");
+  emit(CorrelatorEvent::kIncidentReopened, now, inc.id);
+}
+
+void Correlator::markResolved(Incident& inc, const std::string& by, const std::string& detail, int64_t now) {
+  inc.status = IncidentStatus::kResolved;
+  inc.resolved_ms = now;
+  inc.update_pending = false;
+  ++inc.gen;
+  if (open_incidents_) --open_incidents_;
+  note(inc, now, by, "resolved", detail);
+  emit(CorrelatorEvent::kIncidentResolved, now, inc.id);
+  schedule(now + opts_.settings.close_after.count(), kClose, inc.id, inc.gen);
+}
+
+void Correlator::attachKnownError(Incident& inc, int64_t now) {
+  if (inc.alerts.empty()) return;
+  const CorrAlert* first = alert(inc.alerts.front());
+  if (!first) return;
+  AlertFacts f(*first);
+  for (const auto& ke : rules_->knownErrors()) {
+    if (!matchesAll(ke.match, f)) continue;
+    inc.known_error = ke.id;
+    inc.workaround = ke.workaround;
+    note(inc, now, "triaged", "known error matched", ke.id + ": " + ke.workaround);
+    return;
+  }
+}
+
+// Incidents with the same signature recurring `problem_incidents` times within
+// `problem_window` open a problem; later ones join it while it is open.
+void Correlator::linkProblem(Incident& inc, int64_t now) {
+  const auto& c = opts_.settings;
+  Recurrence& r = recurrences_[inc.signature];
+  auto pit = problems_.find(r.problem);
+  if (pit != problems_.end() &&
+      (pit->second.status == ProblemStatus::kOpen || pit->second.status == ProblemStatus::kKnownError)) {
+    Problem& p = pit->second;
+    p.incidents.push_back(inc.id);
+    p.updated_ms = now;
+    inc.problem = p.id;
+    note(inc, now, "triaged", "linked to problem", "PRB" + std::to_string(p.id));
+    if (!p.workaround.empty() && inc.known_error.empty()) {
+      inc.known_error = p.known_error.empty() ? "PRB" + std::to_string(p.id) : p.known_error;
+      inc.workaround = p.workaround;
+      note(inc, now, "triaged", "known error matched", inc.known_error + ": " + p.workaround);
+    }
+    emit(CorrelatorEvent::kProblemUpdated, now, inc.id, p.id);
+    return;
+  }
+  r.opened.emplace_back(now, inc.id);
+  while (!r.opened.empty() && r.opened.front().first < now - c.problem_window.count()) r.opened.pop_front();
+  while (r.opened.size() > c.problem_incidents) r.opened.pop_front();
+  if (r.opened.size() < c.problem_incidents) return;
+  uint64_t id = next_problem_++;
+  Problem& p = problems_[id];
+  p.id = id;
+  p.signature = inc.signature;
+  p.title = "Recurring: " + inc.title;
+  p.opened_ms = p.updated_ms = now;
+  p.timeline.push_back({now, "triaged", "opened",
+                        std::to_string(r.opened.size()) + " incidents with signature " + inc.signature});
+  for (const auto& [at, iid] : r.opened) {
+    p.incidents.push_back(iid);
+    if (Incident* x = mutableIncident(iid)) {
+      x->problem = id;
+      note(*x, now, "triaged", "linked to problem", "PRB" + std::to_string(id));
+    }
+  }
+  r.opened.clear();
+  r.problem = id;
+  emit(CorrelatorEvent::kProblemOpened, now, inc.id, id);
+}
+
+bool Correlator::checkSuppression(CorrAlert& a, int64_t now) {
+  AlertFacts f(a);
+  auto suppress = [&](Suppression kind, std::string by, int64_t until) {
+    a.suppressed = kind;
+    a.suppressed_by = std::move(by);
+    a.suppressed_until = until;
+    emit(CorrelatorEvent::kAlertSuppressed, now, 0, 0, a.fingerprint);
+    if (until) schedule(until, kSuppressionEnd, a.fingerprint, static_cast<uint64_t>(until));
+    return true;
+  };
+  for (const auto& [id, s] : silences_)
+    if (now >= s.starts_ms && now < s.ends_ms && matchesAll(s.matchers, f))
+      return suppress(Suppression::kSilenced, id, s.ends_ms);
+  for (const auto& w : rules_->maintenance()) {
+    int64_t until = w.schedule.activeUntil(now);
+    if (!until) continue;
+    bool covered = !w.match.empty() && matchesAll(w.match, f);
+    if (!covered && a.ci != RuleSet::kNone) {
+      covered = std::find(w.cis.begin(), w.cis.end(), a.ci) != w.cis.end();
+      for (uint32_t s : rules_->cis()[a.ci].services)
+        covered = covered || std::find(w.services.begin(), w.services.end(), s) != w.services.end();
+    }
+    if (!covered && !w.services.empty()) {
+      uint32_t s = rules_->serviceByName(f.get("service"));
+      covered = s != RuleSet::kNone && std::find(w.services.begin(), w.services.end(), s) != w.services.end();
+    }
+    if (covered) return suppress(Suppression::kMaintenance, w.change_id.empty() ? w.name : w.name + " (" + w.change_id + ")", until);
+  }
+  const auto& inhibit = rules_->inhibitRules();
+  for (size_t i = 0; i < inhibit.size(); ++i) {
+    if (!matchesAll(inhibit[i].target, f)) continue;
+    std::string key = equalKey(inhibit[i], f);
+    auto it = inhibit_sources_[i].find(key);
+    if (it == inhibit_sources_[i].end()) continue;
+    for (uint64_t src : it->second) {
+      if (src == a.fingerprint) continue;  // an alert never inhibits itself
+      inhibited_[i][key].push_back(a.fingerprint);
+      return suppress(Suppression::kInhibited, fingerprintHex(src), 0);
+    }
+  }
+  return false;
+}
+
+void Correlator::inhibitIndex(CorrAlert& a, bool add, int64_t now) {
+  const auto& inhibit = rules_->inhibitRules();
+  if (inhibit.empty()) return;
+  AlertFacts f(a);
+  for (size_t i = 0; i < inhibit.size(); ++i) {
+    if (!matchesAll(inhibit[i].source, f)) continue;
+    std::string key = equalKey(inhibit[i], f);
+    auto& sources = inhibit_sources_[i][key];
+    auto at = std::find(sources.begin(), sources.end(), a.fingerprint);
+    if (add) {
+      if (at == sources.end()) sources.push_back(a.fingerprint);
+      continue;
+    }
+    if (at != sources.end()) sources.erase(at);
+    if (!sources.empty()) continue;
+    inhibit_sources_[i].erase(key);
+    auto held = inhibited_[i].find(key);
+    if (held == inhibited_[i].end()) continue;
+    std::vector<uint64_t> targets = std::move(held->second);
+    inhibited_[i].erase(held);
+    std::vector<uint64_t> release;
+    for (uint64_t fp : targets)
+      if (const CorrAlert* t = alert(fp); t && t->suppressed == Suppression::kInhibited) release.push_back(fp);
+    releaseSuppressed(std::move(release), now);
+  }
+}
+
+void Correlator::releaseSuppressed(std::vector<uint64_t> fps, int64_t now) {
+  for (uint64_t fp : fps) {
+    auto it = alerts_.find(fp);
+    if (it == alerts_.end()) continue;
+    CorrAlert& a = *it->second;
+    a.suppressed = Suppression::kNone;
+    a.suppressed_by.clear();
+    a.suppressed_until = 0;
+    emit(CorrelatorEvent::kAlertUnsuppressed, now, 0, 0, fp);
+    if (a.status == api::Status::kFiring) onFiring(a, now);
+  }
+}
+
+// --- Operations -------------------------------------------------------------------------------
+
+std::string Correlator::acknowledge(uint64_t id, const std::string& by, int64_t now) {
+  Incident* inc = mutableIncident(id);
+  if (!inc) return "no such incident";
+  if (inc->status == IncidentStatus::kAcknowledged) return "";
+  if (inc->status != IncidentStatus::kOpen) return std::string("incident is ") + incidentStatusName(inc->status);
+  inc->status = IncidentStatus::kAcknowledged;
+  inc->acknowledged_ms = now;
+  note(*inc, now, by, "acknowledged");
+  emit(CorrelatorEvent::kIncidentAcknowledged, now, id);
+  return "";
+}
+
+std::string Correlator::assign(uint64_t id, const std::string& assignee, const std::string& by, int64_t now) {
+  Incident* inc = mutableIncident(id);
+  if (!inc) return "no such incident";
+  if (inc->status == IncidentStatus::kClosed || inc->status == IncidentStatus::kMerged)
+    return std::string("incident is ") + incidentStatusName(inc->status);
+  inc->assignee = assignee;
+  note(*inc, now, by, "assigned", assignee);
+  emit(CorrelatorEvent::kIncidentAssigned, now, id);
+  return "";
+}
+
+std::string Correlator::comment(uint64_t id, const std::string& text, const std::string& by, int64_t now) {
+  Incident* inc = mutableIncident(id);
+  if (!inc) return "no such incident";
+  note(*inc, now, by, "commented", text);
+  emit(CorrelatorEvent::kIncidentCommented, now, id);
+  return "";
+}
+
+std::string Correlator::setPriority(uint64_t id, int priority, const std::string& by, int64_t now) {
+  Incident* inc = mutableIncident(id);
+  if (!inc) return "no such incident";
+  if (priority < 1 || priority > 5) return "priority must be 1..5";
+  int before = inc->priority;
+  inc->priority = priority;
+  inc->priority_fixed = true;
+  note(*inc, now, by, "priority changed", "P" + std::to_string(before) + " -> P" + std::to_string(priority));
+  emit(CorrelatorEvent::kIncidentPriorityChanged, now, id);
+  return "";
+}
+
+std::string Correlator::resolve(uint64_t id, const std::string& by, const std::string& text, int64_t now) {
+  Incident* inc = mutableIncident(id);
+  if (!inc) return "no such incident";
+  if (inc->status == IncidentStatus::kResolved) return "";
+  if (!active(*inc)) return std::string("incident is ") + incidentStatusName(inc->status);
+  markResolved(*inc, by, text, now);
+  return "";
+}
+
+std::string Correlator::close(uint64_t id, const std::string& by, int64_t now) {
+  Incident* inc = mutableIncident(id);
+  if (!inc) return "no such incident";
+  if (inc->status == IncidentStatus::kClosed) return "";
+  if (inc->status == IncidentStatus::kMerged) return "incident is merged";
+  if (active(*inc) && open_incidents_) --open_incidents_;
+  if (!inc->resolved_ms) inc->resolved_ms = now;
+  inc->status = IncidentStatus::kClosed;
+  inc->closed_ms = now;
+  ++inc->gen;
+  note(*inc, now, by, "closed");
+  emit(CorrelatorEvent::kIncidentClosed, now, id);
+  return "";
+}
+
+std::string Correlator::merge(uint64_t from, uint64_t into, const std::string& by, int64_t now) {
+  if (from == into) return "cannot merge an incident into itself";
+  Incident* src = mutableIncident(from);
+  Incident* dst = mutableIncident(into);
+  if (!src || !dst) return "no such incident";
+  if (src->status == IncidentStatus::kMerged || src->status == IncidentStatus::kClosed)
+    return std::string("incident ") + std::to_string(from) + " is " + incidentStatusName(src->status);
+  if (dst->status == IncidentStatus::kMerged || dst->status == IncidentStatus::kClosed)
+    return std::string("incident ") + std::to_string(into) + " is " + incidentStatusName(dst->status);
+  if (active(*src) && open_incidents_) --open_incidents_;
+  if (dst->status == IncidentStatus::kResolved) reopen(*dst, now, 0);
+  for (uint64_t fp : src->alerts) {
+    auto it = alerts_.find(fp);
+    if (it == alerts_.end() || it->second->incident != from) continue;
+    CorrAlert& a = *it->second;
+    a.incident = 0;
+    addAlert(*dst, a, a.role, now, false);
+  }
+  src->firing = 0;
+  src->status = IncidentStatus::kMerged;
+  src->merged_into = into;
+  ++src->gen;
+  for (auto& t : src->tickets) dst->tickets.push_back(t);
+  note(*src, now, by, "merged", "into " + std::to_string(into));
+  note(*dst, now, by, "merged in", "incident " + std::to_string(from) + " (" + src->title + ")");
+  recompute(*dst, now, by);
+  emit(CorrelatorEvent::kIncidentMerged, now, from);
+  emit(CorrelatorEvent::kIncidentUpdated, now, into);
+  return "";
+}
+
+std::string Correlator::linkTicket(uint64_t id, TicketLink link, const std::string& by, int64_t now) {
+  Incident* inc = mutableIncident(id);
+  if (!inc) return "no such incident";
+  if (link.system.empty() || link.id.empty()) return "system and id are required";
+  for (auto& t : inc->tickets)
+    if (t.system == link.system && t.id == link.id) {
+      t.url = link.url;
+      return "";
+    }
+  note(*inc, now, by, "ticket linked", link.system + " " + link.id);
+  inc->tickets.push_back(std::move(link));
+  emit(CorrelatorEvent::kIncidentTicketLinked, now, id);
+  return "";
+}
+
+std::string Correlator::setKnownError(uint64_t id, const std::string& root_cause, const std::string& workaround,
+                                      const std::string& by, int64_t now) {
+  auto it = problems_.find(id);
+  if (it == problems_.end()) return "no such problem";
+  Problem& p = it->second;
+  if (p.status == ProblemStatus::kClosed) return "problem is closed";
+  if (workaround.empty()) return "workaround is required";
+  p.root_cause = root_cause;
+  p.workaround = workaround;
+  p.status = ProblemStatus::kKnownError;
+  p.updated_ms = now;
+  p.timeline.push_back({now, by, "known error", workaround});
+  emit(CorrelatorEvent::kProblemKnownError, now, 0, id);
+  return "";
+}
+
+std::string Correlator::setProblemStatus(uint64_t id, ProblemStatus s, const std::string& by, int64_t now) {
+  auto it = problems_.find(id);
+  if (it == problems_.end()) return "no such problem";
+  Problem& p = it->second;
+  if (p.status == ProblemStatus::kClosed) return "problem is closed";
+  p.status = s;
+  p.updated_ms = now;
+  if (s == ProblemStatus::kResolved) p.resolved_ms = now;
+  if (s == ProblemStatus::kClosed) p.closed_ms = now;
+  p.timeline.push_back({now, by, problemStatusName(s), ""});
+  emit(s == ProblemStatus::kResolved ? CorrelatorEvent::kProblemResolved : CorrelatorEvent::kProblemClosed, now, 0, id);
+  return "";
+}
+
+std::string Correlator::putSilence(Silence s, int64_t now, std::string* id_out) {
+  if (s.matchers.empty()) return "at least one matcher is required";
+  if (s.ends_ms <= s.starts_ms) return "endsAt must be after startsAt";
+  if (s.ends_ms <= now) return "endsAt is in the past";
+  if (s.id.empty()) {
+    uint64_t seed[3] = {static_cast<uint64_t>(now), next_silence_++, reinterpret_cast<uintptr_t>(this)};
+    XXH128_hash_t h = XXH3_128bits(seed, sizeof seed);
+    char buf[40];
+    std::snprintf(buf, sizeof buf, "%08llx-%04llx-4%03llx-8%03llx-%012llx",
+                  static_cast<unsigned long long>(h.high64 >> 32), static_cast<unsigned long long>((h.high64 >> 16) & 0xffff),
+                  static_cast<unsigned long long>(h.high64 & 0xfff), static_cast<unsigned long long>(h.low64 >> 52),
+                  static_cast<unsigned long long>(h.low64 & 0xffffffffffffULL));
+    s.id = buf;
+  } else if (!silences_.count(s.id)) {
+    return "no such silence";
+  }
+  s.updated_ms = now;
+  *id_out = s.id;
+  // Alerts this silence held until its old end now follow its new end.
+  int64_t ends = s.ends_ms;
+  std::string id = s.id;
+  silences_[id] = std::move(s);
+  for (uint64_t fp : alert_order_) {
+    auto it = alerts_.find(fp);
+    if (it == alerts_.end() || it->second->suppressed != Suppression::kSilenced || it->second->suppressed_by != id)
+      continue;
+    it->second->suppressed_until = ends;
+    schedule(ends, kSuppressionEnd, fp, static_cast<uint64_t>(ends));
+  }
+  return "";
+}
+
+std::string Correlator::expireSilence(const std::string& id, int64_t now) {
+  auto it = silences_.find(id);
+  if (it == silences_.end()) return "no such silence";
+  if (it->second.ends_ms <= now) return "silence is already expired";
+  it->second.ends_ms = std::max(now, it->second.starts_ms);
+  it->second.updated_ms = now;
+  std::vector<uint64_t> release;
+  for (uint64_t fp : alert_order_) {
+    auto at = alerts_.find(fp);
+    if (at != alerts_.end() && at->second->suppressed == Suppression::kSilenced && at->second->suppressed_by == id)
+      release.push_back(fp);
+  }
+  releaseSuppressed(std::move(release), now);
+  return "";
+}
+
+}  // namespace triaged::engine

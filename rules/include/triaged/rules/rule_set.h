@@ -1,0 +1,147 @@
+// The correlation rule set: the service model (configuration items, services, dependencies),
+// correlation rules (group, threshold, sequence), inhibit rules, scheduled maintenance windows
+// and known errors, parsed from the rule files. Immutable once built; shared by the correlator
+// and the API as shared_ptr<const RuleSet>, swapped whole on reload.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "triaged/config/errors.h"
+#include "triaged/rules/facts.h"
+#include "triaged/rules/matcher.h"
+#include "triaged/rules/schedule.h"
+
+namespace triaged::rules {
+
+using Ms = int64_t;
+
+struct Origin {
+  std::string file;
+  int line = 0;
+};
+
+// What an incident opened by a rule looks like. Title and category may use {{ label }}
+// placeholders (labels and canonical fields of the first alert).
+struct IncidentTemplate {
+  std::string title;
+  std::string service;
+  std::string category;
+  int priority = 0;  // 1..5 overrides the impact x urgency matrix; 0 = computed
+};
+
+enum class RuleType : uint8_t { kGroup, kThreshold, kSequence };
+enum class SequenceMode : uint8_t {
+  kPair,     // first then second within `within`: open an incident with both
+  kAbsence,  // first NOT followed by second within `within`: open one (the pair suppresses it)
+};
+
+struct Rule {
+  std::string name;
+  std::string group;  // the rule group's name
+  Origin origin;
+  RuleType type = RuleType::kGroup;
+  Matchers match;                      // which alerts the rule takes (sequence: the first)
+  std::vector<std::string> group_by;  // labels or fields; "..." = every label (one per alert)
+  Ms group_wait = 0;                   // gather alerts this long before the incident opens
+  Ms group_interval = 300'000;         // joins are announced at most this often
+  Ms max_age = 0;                      // an incident older than this takes no new alerts; 0 = no limit
+  uint32_t count = 0;                  // threshold: this many firings
+  Ms window = 0;                       // threshold: within this sliding window
+  Matchers then_match;                 // sequence: the second alert
+  SequenceMode mode = SequenceMode::kPair;
+  Ms within = 0;                       // sequence window
+  bool continue_matching = false;      // let later rules see the alert too
+  IncidentTemplate incident;
+
+  bool matches(const Facts& f) const { return matchesAll(match, f); }
+  bool groupsByAll() const { return group_by.size() == 1 && group_by[0] == "..."; }
+};
+
+struct InhibitRule {
+  std::string name;
+  Origin origin;
+  Matchers source;
+  Matchers target;
+  std::vector<std::string> equal;
+};
+
+struct MaintenanceWindow {
+  std::string name;
+  std::string change_id;
+  Origin origin;
+  Matchers match;                      // alerts it covers (empty: use cis/services only)
+  std::vector<uint32_t> cis;           // covers alerts on these CIs
+  std::vector<uint32_t> services;      // and on these services
+  Schedule schedule;
+};
+
+struct KnownError {
+  std::string id;
+  std::string title;
+  std::string root_cause;
+  std::string workaround;
+  Origin origin;
+  Matchers match;  // over the incident's first alert
+};
+
+struct ConfigurationItem {
+  std::string name;
+  std::string type;
+  Origin origin;
+  std::vector<std::pair<std::string, std::string>> labels;
+  std::vector<std::string> aliases;  // other resource names that mean this CI
+  Matchers match;                   // alerts that belong to this CI, besides by resource name
+  std::vector<uint32_t> depends_on;  // upstream CIs
+  std::vector<uint32_t> members;     // a redundancy group: down only when every member is
+  std::vector<uint32_t> services;    // services that run on this CI
+};
+
+struct Service {
+  std::string name;
+  Origin origin;
+  int criticality = 3;  // 1 (highest impact) .. 3 (lowest)
+  std::vector<std::string> owners;
+  std::vector<uint32_t> cis;
+};
+
+class RuleSet {
+ public:
+  // Parses every rule file; errors carry file:line and key path. Returns nullptr if any.
+  static std::shared_ptr<const RuleSet> load(const std::vector<std::string>& files,
+                                             config::ConfigErrors& errors);
+  static std::shared_ptr<const RuleSet> empty();
+
+  const std::vector<Rule>& rules() const { return rules_; }
+  const std::vector<InhibitRule>& inhibitRules() const { return inhibit_; }
+  const std::vector<MaintenanceWindow>& maintenance() const { return maintenance_; }
+  const std::vector<KnownError>& knownErrors() const { return known_errors_; }
+  const std::vector<ConfigurationItem>& cis() const { return cis_; }
+  const std::vector<Service>& services() const { return services_; }
+
+  static constexpr uint32_t kNone = UINT32_MAX;
+  // The CI an alert belongs to: by resource name or alias first, then by the CIs' matchers.
+  uint32_t ciOf(const Facts& f) const;
+  uint32_t ciByName(std::string_view name) const;
+  uint32_t serviceByName(std::string_view name) const;
+  // CIs in topological order (every CI after the ones it depends on).
+  const std::vector<uint32_t>& topologicalOrder() const { return topo_; }
+
+ private:
+  friend class RuleSetLoader;
+  std::vector<Rule> rules_;
+  std::vector<InhibitRule> inhibit_;
+  std::vector<MaintenanceWindow> maintenance_;
+  std::vector<KnownError> known_errors_;
+  std::vector<ConfigurationItem> cis_;
+  std::vector<Service> services_;
+  std::vector<std::pair<std::string, uint32_t>> ci_names_;  // name or alias -> CI, sorted
+  std::vector<std::pair<std::string, uint32_t>> service_names_;  // sorted
+  std::vector<uint32_t> ci_matchers_;                        // CIs with matchers
+  std::vector<uint32_t> topo_;
+};
+
+}  // namespace triaged::rules
