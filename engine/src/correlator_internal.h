@@ -5,6 +5,7 @@
 #include <deque>
 #include <string>
 
+#include "triaged/engine/alerts_api.h"
 #include "triaged/engine/correlator.h"
 #include "triaged/rules/facts.h"
 
@@ -41,10 +42,5 @@ struct Correlator::Sequence {
   uint64_t gen = 0;
 };
 
-inline std::string fingerprintHex(uint64_t fp) {
-  char buf[17];
-  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(fp));
-  return buf;
-}
 
 }  // namespace triaged::engine

@@ -16,6 +16,9 @@
 #include "triaged/config/loader.h"
 #include "triaged/config/reader.h"
 #include "triaged/engine/alerts_api.h"
+#include "triaged/engine/correlator_stage.h"
+#include "triaged/engine/incidents_api.h"
+#include "triaged/rules/rule_set.h"
 #include "triaged/engine/clock.h"
 #include "triaged/engine/http_server.h"
 #include "triaged/engine/pipeline.h"
@@ -30,7 +33,8 @@ namespace asio = boost::asio;
 using Steady = std::chrono::steady_clock;
 
 config::ConfigPtr loadFullConfig(const std::string& path, const api::PluginRegistry& plugins) {
-  return config::loadConfig(path, [&](const config::Config& c, config::ConfigErrors& errors) {
+  return config::loadConfig(path, [&](config::Config& c, config::ConfigErrors& errors) {
+    c.rule_set = rules::RuleSet::load(c.rule_files_resolved, errors);
     for (size_t i = 0; i < c.inputs.size(); ++i) {
       const auto& s = c.inputs[i];
       if (s.type.empty()) continue;  // already reported
@@ -108,6 +112,7 @@ class Daemon {
   std::unique_ptr<HttpServer> server_;
   std::unique_ptr<Store> store_;
   SystemClock clock_;
+  std::unique_ptr<CorrelatorStage> correlator_;
   std::unique_ptr<Pipeline> pipeline_;
   std::vector<std::unique_ptr<api::Input>> inputs_;
   std::atomic<bool> ready_{false};
@@ -183,9 +188,12 @@ int Daemon::run() {
   popts.flap = {config_->pipeline.flapping_enabled, config_->pipeline.flapping_low_percent,
                 config_->pipeline.flapping_high_percent};
   popts.resolved_retention_ms = config_->pipeline.resolved_retention.count();
-  pipeline_ = std::make_unique<Pipeline>(popts, clock_, hub_);
+  correlator_ = std::make_unique<CorrelatorStage>(config_->rule_set, CorrelatorOptions{config_->correlation},
+                                                  clock_, hub_);
+  pipeline_ = std::make_unique<Pipeline>(popts, clock_, hub_, correlator_.get());
   addCoreRoutes();
   addAlertRoutes(router_, *pipeline_);
+  addIncidentRoutes(router_, *correlator_);
   for (const auto& section : config_->inputs) {
     const auto* plugin = plugins_.findInput(section.type);
     api::InputContext ctx{section, *config_, router_,
@@ -219,6 +227,7 @@ int Daemon::run() {
   };
   wait_signal();
 
+  correlator_->start();
   pipeline_->start();
   pool_->start();
   server_->startAccepting();
@@ -255,6 +264,7 @@ int Daemon::run() {
   pool_->shutdown();  // connections end while the server and inputs still exist
   for (auto& in : inputs_) in.reset();
   pipeline_->stop();  // processes what is queued
+  correlator_->stop();  // and what the shards handed on
   if (store_) store_->flush();
   log_->info("stopped");
   return 0;
@@ -370,6 +380,7 @@ bool Daemon::reload(std::string* error_detail) {
     log->warn("inputs were added, removed or reordered; the running inputs keep their settings until a restart");
   }
   server_->setSettings(settings);
+  correlator_->reload(next->rule_set, CorrelatorOptions{next->correlation});
   config_ = next;
   published_config_.store(next);
   applyLogging(*next);

@@ -233,7 +233,7 @@ void Pipeline::run(Shard& s, size_t index) {
   auto flushChanges = [&] {
     if (changes.empty()) return;
     for (const auto& c : changes) metrics_->changes->add(index, static_cast<size_t>(c.kind));
-    if (changes_) changes_->consume(index, changes);
+    if (changes_) changes_->consume(index, s.table, changes);
     changes.clear();
   };
   bool stopping = false;

@@ -20,12 +20,12 @@
 
 namespace triaged::engine {
 
-// Where alert changes go next (the correlator, once it exists). Called on shard threads with
-// each sub-batch's changes; must not block.
+// Where alert changes go next (the correlator). Called on shard threads with each sub-batch's
+// changes and the shard's table (to copy what it needs); may wait only to apply back-pressure.
 class ChangeSink {
  public:
   virtual ~ChangeSink() = default;
-  virtual void consume(size_t shard, const std::vector<AlertChange>& changes) = 0;
+  virtual void consume(size_t shard, const AlertTable& table, const std::vector<AlertChange>& changes) = 0;
 };
 
 struct PipelineOptions {

@@ -1,0 +1,20 @@
+// JSON forms of incidents, problems, silences and correlated alerts, shared by the API,
+// `triaged replay` and `triaged test-rules`. Read-only over a Correlator; call on its thread.
+#pragma once
+
+#include <string>
+
+#include "triaged/engine/correlator.h"
+
+namespace triaged::engine {
+
+// detail: include alerts and the timeline.
+void writeIncidentJson(std::string& out, const Correlator& c, const Incident& inc, bool detail);
+void writeProblemJson(std::string& out, const Problem& p, bool detail);
+// Alertmanager v2 GettableSilence.
+void writeSilenceJson(std::string& out, const Silence& s, int64_t now_ms);
+void writeCorrelatedAlertJson(std::string& out, const CorrAlert& a);
+// {"type": "incident.opened", "at": ..., "incident": {...}} for one correlator event.
+void writeEventJson(std::string& out, const Correlator& c, const CorrelatorEvent& e);
+
+}  // namespace triaged::engine

@@ -1,0 +1,40 @@
+// The correlator stage: one thread that owns the Correlator. Dedup shards hand it alert changes
+// (ChangeSink); the API hands it closures (run()). Both go through one bounded queue; when it
+// is full, shards wait, their queues fill, and inputs answer 429: back-pressure, never loss.
+// start/stop/reload from the control thread; consume and run from any thread.
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <thread>
+
+#include "triaged/api/metrics_hub.h"
+#include "triaged/engine/clock.h"
+#include "triaged/engine/correlator.h"
+#include "triaged/engine/pipeline.h"
+
+namespace triaged::engine {
+
+class CorrelatorStage final : public ChangeSink {
+ public:
+  CorrelatorStage(std::shared_ptr<const rules::RuleSet> rules, CorrelatorOptions opts, const Clock& clock,
+                  api::MetricsHub& hub, size_t queue_tasks = 4096);
+  ~CorrelatorStage() override;
+  CorrelatorStage(const CorrelatorStage&) = delete;
+  CorrelatorStage& operator=(const CorrelatorStage&) = delete;
+
+  void start();
+  // Processes everything queued, then joins the thread.
+  void stop();
+  void consume(size_t shard, const AlertTable& table, const std::vector<AlertChange>& changes) override;
+  // Runs fn on the correlator thread after what is queued; false after stop().
+  bool run(std::function<void(Correlator&, int64_t now_ms)> fn);
+  void reload(std::shared_ptr<const rules::RuleSet> rules, CorrelatorOptions opts);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace triaged::engine

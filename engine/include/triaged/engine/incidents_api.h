@@ -1,0 +1,14 @@
+// The correlation API: incidents (list, get, acknowledge, assign, comment, priority, resolve,
+// close, merge, tickets), problems (list, get, known error, resolve, close), silences
+// (Alertmanager v2: /api/v2/silences, /api/v2/silence/{id}) and suppressed alerts. Every
+// request runs on the correlator thread, so it sees every change applied before it.
+#pragma once
+
+#include "triaged/api/http.h"
+#include "triaged/engine/correlator_stage.h"
+
+namespace triaged::engine {
+
+void addIncidentRoutes(api::Router& router, CorrelatorStage& stage);
+
+}  // namespace triaged::engine

@@ -1,0 +1,205 @@
+#include "triaged/engine/correlation_json.h"
+
+#include "triaged/api/ingest.h"
+#include "triaged/api/json_writer.h"
+#include "triaged/engine/alerts_api.h"
+
+namespace triaged::engine {
+
+namespace {
+
+void time(api::JsonWriter& w, const char* key, int64_t ms) {
+  if (ms)
+    w.field(key, api::formatRfc3339Ms(ms));
+  else
+    w.key(key).null();
+}
+
+void timeline(api::JsonWriter& w, const std::vector<TimelineEntry>& t) {
+  w.key("timeline").beginArray();
+  for (const auto& e : t) {
+    w.beginObject();
+    w.field("at", api::formatRfc3339Ms(e.at_ms));
+    w.field("actor", e.actor);
+    w.field("action", e.action);
+    if (!e.detail.empty()) w.field("detail", e.detail);
+    w.endObject();
+  }
+  w.endArray();
+}
+
+const char* roleName(AlertRole r) {
+  return r == AlertRole::kRootCause ? "root_cause" : r == AlertRole::kSymptom ? "symptom" : "member";
+}
+
+}  // namespace
+
+void writeCorrelatedAlertJson(std::string& out, const CorrAlert& a) {
+  AlertStrings v(a.strings.get());
+  api::JsonWriter w(out);
+  w.beginObject();
+  w.field("fingerprint", fingerprintHex(a.fingerprint));
+  w.field("resource", v.field(AlertStrings::kResource));
+  w.field("check", v.field(AlertStrings::kCheck));
+  if (auto s = v.field(AlertStrings::kService); !s.empty()) w.field("service", s);
+  w.field("status", api::statusName(a.status));
+  w.field("severity", api::severityName(a.severity));
+  if (auto s = v.field(AlertStrings::kSummary); !s.empty()) w.field("summary", s);
+  w.key("labels").beginObject();
+  for (uint32_t i = 0, n = v.labelCount(); i < n; ++i) {
+    auto l = v.label(i);
+    w.field(l.name, l.value);
+  }
+  w.endObject();
+  w.field("role", roleName(a.role));
+  if (a.incident)
+    w.field("incident", a.incident);
+  else
+    w.key("incident").null();
+  w.field("suppressed", suppressionName(a.suppressed));
+  if (a.suppressed != Suppression::kNone) {
+    w.field("suppressed_by", a.suppressed_by);
+    time(w, "suppressed_until", a.suppressed_until);
+  }
+  time(w, "first_seen", a.first_seen_ms);
+  w.endObject();
+}
+
+void writeIncidentJson(std::string& out, const Correlator& c, const Incident& inc, bool detail) {
+  api::JsonWriter w(out);
+  w.beginObject();
+  w.field("id", inc.id);
+  w.field("title", inc.title);
+  w.field("status", incidentStatusName(inc.status));
+  w.field("priority", inc.priority);
+  w.field("impact", inc.impact);
+  w.field("urgency", inc.urgency);
+  w.field("service", inc.service);
+  w.field("category", inc.category);
+  w.field("rule", inc.rule);
+  w.field("group_key", inc.group_key);
+  w.field("assignee", inc.assignee);
+  time(w, "opened_at", inc.opened_ms);
+  time(w, "acknowledged_at", inc.acknowledged_ms);
+  time(w, "resolved_at", inc.resolved_ms);
+  time(w, "closed_at", inc.closed_ms);
+  time(w, "updated_at", inc.updated_ms);
+  w.field("alert_count", static_cast<uint64_t>(inc.alerts.size()));
+  w.field("firing", inc.firing);
+  if (inc.root_cause)
+    w.field("root_cause", fingerprintHex(inc.root_cause));
+  else
+    w.key("root_cause").null();
+  if (inc.merged_into) w.field("merged_into", inc.merged_into);
+  if (inc.problem)
+    w.field("problem", inc.problem);
+  else
+    w.key("problem").null();
+  if (!inc.known_error.empty()) {
+    w.field("known_error", inc.known_error);
+    w.field("workaround", inc.workaround);
+  }
+  w.key("services").beginArray();
+  for (const auto& s : inc.services) w.value(s);
+  w.endArray();
+  w.key("cis").beginArray();
+  for (const auto& s : inc.cis) w.value(s);
+  w.endArray();
+  w.key("tickets").beginArray();
+  for (const auto& t : inc.tickets) {
+    w.beginObject();
+    w.field("system", t.system).field("id", t.id).field("url", t.url);
+    w.endObject();
+  }
+  w.endArray();
+  if (detail) {
+    w.key("alerts").beginArray();
+    for (uint64_t fp : inc.alerts) {
+      if (const CorrAlert* a = c.alert(fp)) {
+        std::string one;
+        writeCorrelatedAlertJson(one, *a);
+        w.raw(one);
+      } else {
+        w.beginObject().field("fingerprint", fingerprintHex(fp)).field("status", "forgotten").endObject();
+      }
+    }
+    w.endArray();
+    timeline(w, inc.timeline);
+    if (inc.timeline_dropped) w.field("timeline_dropped", inc.timeline_dropped);
+  }
+  w.endObject();
+}
+
+void writeProblemJson(std::string& out, const Problem& p, bool detail) {
+  api::JsonWriter w(out);
+  w.beginObject();
+  w.field("id", p.id);
+  w.field("title", p.title);
+  w.field("status", problemStatusName(p.status));
+  w.field("signature", p.signature);
+  w.field("root_cause", p.root_cause);
+  w.field("workaround", p.workaround);
+  time(w, "opened_at", p.opened_ms);
+  time(w, "updated_at", p.updated_ms);
+  time(w, "resolved_at", p.resolved_ms);
+  time(w, "closed_at", p.closed_ms);
+  w.key("incidents").beginArray();
+  for (uint64_t id : p.incidents) w.value(id);
+  w.endArray();
+  if (detail) timeline(w, p.timeline);
+  w.endObject();
+}
+
+void writeSilenceJson(std::string& out, const Silence& s, int64_t now) {
+  api::JsonWriter w(out);
+  w.beginObject();
+  w.field("id", s.id);
+  w.key("status").beginObject().field("state", s.state(now)).endObject();
+  w.field("updatedAt", api::formatRfc3339Ms(s.updated_ms));
+  w.key("matchers").beginArray();
+  for (const auto& m : s.matchers) {
+    bool regex = m->op() == rules::MatchOp::kRegex || m->op() == rules::MatchOp::kNotRegex;
+    bool equal = m->op() == rules::MatchOp::kEqual || m->op() == rules::MatchOp::kRegex;
+    w.beginObject().field("name", m->name()).field("value", m->value()).field("isRegex", regex).field("isEqual", equal);
+    w.endObject();
+  }
+  w.endArray();
+  w.field("startsAt", api::formatRfc3339Ms(s.starts_ms));
+  w.field("endsAt", api::formatRfc3339Ms(s.ends_ms));
+  w.field("createdBy", s.created_by);
+  w.field("comment", s.comment);
+  if (!s.change_id.empty()) w.field("changeId", s.change_id);
+  w.endObject();
+}
+
+void writeEventJson(std::string& out, const Correlator& c, const CorrelatorEvent& e) {
+  api::JsonWriter w(out);
+  w.beginObject();
+  w.field("type", correlatorEventName(e.type));
+  w.field("at", api::formatRfc3339Ms(e.at_ms));
+  if (e.incident) {
+    if (const Incident* inc = c.incident(e.incident)) {
+      std::string one;
+      writeIncidentJson(one, c, *inc, false);
+      w.key("incident").raw(one);
+    }
+  }
+  if (e.problem) {
+    auto it = c.problems().find(e.problem);
+    if (it != c.problems().end()) {
+      std::string one;
+      writeProblemJson(one, it->second, false);
+      w.key("problem").raw(one);
+    }
+  }
+  if (e.alert) {
+    if (const CorrAlert* a = c.alert(e.alert)) {
+      std::string one;
+      writeCorrelatedAlertJson(one, *a);
+      w.key("alert").raw(one);
+    }
+  }
+  w.endObject();
+}
+
+}  // namespace triaged::engine

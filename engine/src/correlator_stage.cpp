@@ -1,0 +1,169 @@
+#include "triaged/engine/correlator_stage.h"
+
+#include <concurrentqueue/blockingconcurrentqueue.h>
+#include <prometheus/counter.h>
+#include <prometheus/gauge.h>
+
+#include <array>
+#include <cstring>
+
+#include "triaged/engine/log.h"
+
+namespace triaged::engine {
+
+struct CorrelatorStage::Impl {
+  struct Task {
+    std::vector<CorrelatorInput> changes;
+    std::function<void(Correlator&, int64_t)> fn;
+    bool stop = false;
+  };
+
+  Impl(std::shared_ptr<const rules::RuleSet> rules, CorrelatorOptions opts, const Clock& c, api::MetricsHub& hub,
+       size_t cap)
+      : correlator(std::move(rules), std::move(opts)), clock(c), capacity(cap) {
+    auto& reg = hub.registry();
+    auto& changes_family = prometheus::BuildCounter()
+                               .Name("triaged_correlator_alert_changes_total")
+                               .Help("Alert changes the correlator applied.")
+                               .Register(reg);
+    changes_total = &changes_family.Add({});
+    auto& events_family = prometheus::BuildCounter()
+                              .Name("triaged_correlator_events_total")
+                              .Help("Incident, problem and suppression events, by type.")
+                              .Register(reg);
+    for (int t = 0; t <= CorrelatorEvent::kAlertUnsuppressed; ++t)
+      events[t] = &events_family.Add({{"type", correlatorEventName(static_cast<CorrelatorEvent::Type>(t))}});
+    auto gauge = [&](const char* name, const char* help) {
+      return &prometheus::BuildGauge().Name(name).Help(help).Register(reg).Add({});
+    };
+    open_incidents = gauge("triaged_incidents_open", "Incidents open or acknowledged.");
+    open_problems = gauge("triaged_problems_open", "Problems open or known errors.");
+    alerts = gauge("triaged_correlator_alerts", "Alerts the correlator tracks (firing and recently resolved).");
+    suppressed = gauge("triaged_alerts_suppressed", "Firing alerts suppressed by a silence, maintenance or inhibition.");
+    silences = gauge("triaged_silences_active", "Silences in effect now.");
+    queue_depth = gauge("triaged_correlator_queue_tasks", "Tasks waiting for the correlator thread.");
+  }
+
+  void loop() {
+    log::get("correlator")->info("correlator started");
+    std::array<Task, 16> tasks;
+    int64_t next_publish = 0;
+    bool stopping = false;
+    while (true) {
+      int64_t now = clock.nowMs();
+      int64_t deadline = std::min(correlator.nextDeadline(), now + 1000);
+      auto wait = std::chrono::milliseconds(std::max<int64_t>(1, deadline - now));
+      size_t got = stopping ? queue.try_dequeue_bulk(tasks.begin(), tasks.size())
+                            : queue.wait_dequeue_bulk_timed(tasks.begin(), tasks.size(), wait);
+      if (stopping && got == 0) break;
+      queued.fetch_sub(got, std::memory_order_acq_rel);
+      now = clock.nowMs();
+      for (size_t i = 0; i < got; ++i) {
+        Task& t = tasks[i];
+        if (!t.changes.empty()) {
+          changes_total->Increment(static_cast<double>(t.changes.size()));
+          correlator.apply(t.changes, now);
+        } else if (t.fn) {
+          t.fn(correlator, now);
+        } else if (t.stop) {
+          stopping = true;
+        }
+        t = Task{};
+      }
+      correlator.advance(now);
+      for (const auto& e : correlator.takeEvents()) events[e.type]->Increment();
+      if (now >= next_publish || stopping) {
+        publish(now);
+        next_publish = now + 1000;
+      }
+    }
+    publish(clock.nowMs());
+  }
+
+  void publish(int64_t now) {
+    open_incidents->Set(static_cast<double>(correlator.openIncidents()));
+    open_problems->Set(static_cast<double>(correlator.openProblems()));
+    alerts->Set(static_cast<double>(correlator.alertCount()));
+    suppressed->Set(static_cast<double>(correlator.suppressedCount()));
+    size_t n = 0;
+    for (const auto& [id, s] : correlator.silences())
+      if (now >= s.starts_ms && now < s.ends_ms) ++n;
+    silences->Set(static_cast<double>(n));
+    queue_depth->Set(static_cast<double>(queued.load(std::memory_order_relaxed)));
+  }
+
+  void push(Task t) {
+    queued.fetch_add(1, std::memory_order_acq_rel);
+    queue.enqueue(std::move(t));
+  }
+
+  Correlator correlator;
+  const Clock& clock;
+  size_t capacity;
+  moodycamel::BlockingConcurrentQueue<Task> queue;
+  std::atomic<size_t> queued{0};
+  std::atomic<bool> stopped{false};
+  std::thread thread;
+  prometheus::Counter* changes_total;
+  prometheus::Counter* events[CorrelatorEvent::kAlertUnsuppressed + 1];
+  prometheus::Gauge *open_incidents, *open_problems, *alerts, *suppressed, *silences, *queue_depth;
+};
+
+CorrelatorStage::CorrelatorStage(std::shared_ptr<const rules::RuleSet> rules, CorrelatorOptions opts,
+                                 const Clock& clock, api::MetricsHub& hub, size_t queue_tasks)
+    : impl_(std::make_unique<Impl>(std::move(rules), std::move(opts), clock, hub, queue_tasks)) {}
+
+CorrelatorStage::~CorrelatorStage() { stop(); }
+
+void CorrelatorStage::start() {
+  impl_->thread = std::thread([this] { impl_->loop(); });
+}
+
+void CorrelatorStage::stop() {
+  if (!impl_->thread.joinable() || impl_->stopped.exchange(true)) return;
+  Impl::Task t;
+  t.stop = true;
+  impl_->push(std::move(t));
+  impl_->thread.join();
+}
+
+void CorrelatorStage::consume(size_t, const AlertTable& table, const std::vector<AlertChange>& changes) {
+  Impl::Task t;
+  t.changes.reserve(changes.size());
+  for (const auto& c : changes) {
+    CorrelatorInput in;
+    in.change = c;
+    if (c.kind == ChangeKind::kNew || c.kind == ChangeKind::kRefired) {
+      if (const Alert* a = table.find(c.fingerprint)) {
+        size_t n = a->view().bytes();
+        in.strings = std::make_unique<char[]>(n);
+        std::memcpy(in.strings.get(), a->strings.get(), n);
+        in.first_seen_ms = a->first_seen_ms;
+      }
+    }
+    t.changes.push_back(std::move(in));
+  }
+  // Back-pressure: a full correlator queue holds this shard, which fills its own queue, which
+  // makes inputs answer 429. Waiting here is bounded by the correlator's progress.
+  while (impl_->queued.load(std::memory_order_acquire) >= impl_->capacity &&
+         !impl_->stopped.load(std::memory_order_acquire))
+    std::this_thread::sleep_for(std::chrono::microseconds(100));
+  impl_->push(std::move(t));
+}
+
+bool CorrelatorStage::run(std::function<void(Correlator&, int64_t)> fn) {
+  if (impl_->stopped.load(std::memory_order_acquire)) return false;
+  Impl::Task t;
+  t.fn = std::move(fn);
+  impl_->push(std::move(t));
+  return true;
+}
+
+void CorrelatorStage::reload(std::shared_ptr<const rules::RuleSet> rules, CorrelatorOptions opts) {
+  run([rules = std::move(rules), opts = std::move(opts)](Correlator& c, int64_t) mutable {
+    c.reload(std::move(rules), std::move(opts));
+    log::get("correlator")->info("rule set reloaded ({} rules)", c.ruleSet().rules().size());
+  });
+}
+
+}  // namespace triaged::engine

@@ -1,0 +1,399 @@
+#include "triaged/engine/incidents_api.h"
+
+#include <simdjson.h>
+
+#include <charconv>
+
+#include "triaged/api/ingest.h"
+#include "triaged/api/json_writer.h"
+#include "triaged/engine/correlation_json.h"
+
+namespace triaged::engine {
+
+using api::HttpRequest;
+using api::HttpResponse;
+using api::Responder;
+using api::RouteGroup;
+using api::Verb;
+
+namespace {
+
+bool parseId(std::string_view s, uint64_t& out) {
+  auto r = std::from_chars(s.data(), s.data() + s.size(), out);
+  return r.ec == std::errc() && r.ptr == s.data() + s.size() && out > 0;
+}
+
+// A small JSON object body: string fields by name. Errors name the field.
+struct Body {
+  simdjson::dom::parser parser;
+  simdjson::dom::element root;
+  std::string error;
+
+  bool parse(const HttpRequest& req) {
+    std::string_view text = req.body ? std::string_view(*req.body) : std::string_view();
+    if (text.find_first_not_of(" \t\r\n") == std::string_view::npos) text = "{}";
+    auto r = parser.parse(text.data(), text.size());
+    if (r.error()) {
+      error = std::string("body is not valid JSON: ") + simdjson::error_message(r.error());
+      return false;
+    }
+    root = r.value();
+    if (!root.is_object()) {
+      error = "body must be a JSON object";
+      return false;
+    }
+    return true;
+  }
+  // Returns false (and sets error) when present but not a string.
+  bool str(const char* key, std::string& out, bool required = false) {
+    auto f = root[key];
+    if (f.error() == simdjson::NO_SUCH_FIELD) {
+      if (required) error = std::string("field \"") + key + "\" is required";
+      return !required;
+    }
+    std::string_view v;
+    if (f.get_string().get(v)) {
+      error = std::string("field \"") + key + "\" must be a string";
+      return false;
+    }
+    out = std::string(v);
+    return true;
+  }
+  bool integer(const char* key, int64_t& out, bool required) {
+    auto f = root[key];
+    if (f.error() == simdjson::NO_SUCH_FIELD) {
+      if (required) error = std::string("field \"") + key + "\" is required";
+      return !required;
+    }
+    if (f.get_int64().get(out)) {
+      error = std::string("field \"") + key + "\" must be an integer";
+      return false;
+    }
+    return true;
+  }
+};
+
+HttpResponse opError(const std::string& err) {
+  unsigned status = err.rfind("no such", 0) == 0 ? 404 : err.find(" is ") != std::string::npos ? 409 : 400;
+  return HttpResponse::error(status, err);
+}
+
+std::string actor(Body& b, const HttpRequest&) {
+  std::string by = "api";
+  b.str("by", by);
+  return by.empty() ? "api" : by;
+}
+
+using IncidentOp = std::function<std::string(Correlator&, uint64_t id, Body&, const std::string& by, int64_t now)>;
+
+void addIncidentOp(api::Router& router, CorrelatorStage& stage, const std::string& action, IncidentOp op) {
+  router.add({Verb::post, "/api/v1/incidents/{id}/" + action, RouteGroup::kAdmin,
+              [&stage, op](const HttpRequest& req, Responder r) {
+                uint64_t id = 0;
+                if (!parseId(req.param("id"), id)) return r(HttpResponse::error(400, "invalid incident id"));
+                auto body = std::make_shared<Body>();
+                if (!body->parse(req)) return r(HttpResponse::error(400, body->error));
+                std::string by = actor(*body, req);
+                if (!body->error.empty()) return r(HttpResponse::error(400, body->error));
+                bool queued = stage.run([id, body, by, op, r](Correlator& c, int64_t now) {
+                  std::string err = op(c, id, *body, by, now);
+                  if (!err.empty()) return r(opError(err));
+                  std::string out;
+                  writeIncidentJson(out, c, *c.incident(id), true);
+                  r(HttpResponse::json(200, std::move(out)));
+                });
+                if (!queued) r(HttpResponse::error(503, "shutting down"));
+              },
+              "/api/v1/incidents/{id}/" + action});
+}
+
+bool listParam(const HttpRequest& req, const char* name, std::vector<std::string>& out) {
+  for (auto& v : req.queryParams(name)) {
+    size_t start = 0;
+    while (start <= v.size()) {
+      size_t comma = v.find(',', start);
+      if (comma == std::string::npos) comma = v.size();
+      if (comma > start) out.push_back(v.substr(start, comma - start));
+      start = comma + 1;
+    }
+  }
+  return !out.empty();
+}
+
+void addIncidentReads(api::Router& router, CorrelatorStage& stage) {
+  router.add({Verb::get, "/api/v1/incidents", RouteGroup::kRead, [&stage](const HttpRequest& req, Responder r) {
+                std::vector<std::string> statuses, services;
+                listParam(req, "status", statuses);
+                listParam(req, "service", services);
+                std::string v;
+                uint64_t after = 0, limit = 100;
+                int64_t priority = 0;
+                if (req.queryParam("after", v) && !parseId(v, after))
+                  return r(HttpResponse::error(400, "after: expected an incident id"));
+                if (req.queryParam("limit", v) && (!parseId(v, limit) || limit > 10000))
+                  return r(HttpResponse::error(400, "limit: expected 1..10000"));
+                if (req.queryParam("priority", v)) {
+                  uint64_t p = 0;
+                  if (!parseId(v, p) || p > 5) return r(HttpResponse::error(400, "priority: expected 1..5"));
+                  priority = static_cast<int64_t>(p);
+                }
+                for (const auto& s : statuses)
+                  if (s != "open" && s != "acknowledged" && s != "resolved" && s != "closed" && s != "merged")
+                    return r(HttpResponse::error(400, "status: unknown status \"" + s + "\""));
+                stage.run([=](Correlator& c, int64_t) {
+                  std::string out = "{\"incidents\":[";
+                  uint64_t n = 0, last = 0;
+                  bool more = false;
+                  for (auto it = c.incidents().upper_bound(after); it != c.incidents().end(); ++it) {
+                    const Incident& inc = it->second;
+                    if (!statuses.empty() &&
+                        std::find(statuses.begin(), statuses.end(), incidentStatusName(inc.status)) == statuses.end())
+                      continue;
+                    if (priority && inc.priority > priority) continue;
+                    if (!services.empty() && std::none_of(services.begin(), services.end(), [&](const std::string& s) {
+                          return std::binary_search(inc.services.begin(), inc.services.end(), s);
+                        }))
+                      continue;
+                    if (n == limit) {
+                      more = true;
+                      break;
+                    }
+                    if (n++) out += ',';
+                    writeIncidentJson(out, c, inc, false);
+                    last = inc.id;
+                  }
+                  out += "],\"next\":";
+                  out += more ? std::to_string(last) : "null";
+                  out += "}\n";
+                  r(HttpResponse::json(200, std::move(out)));
+                });
+              }});
+  router.add({Verb::get, "/api/v1/incidents/{id}", RouteGroup::kRead, [&stage](const HttpRequest& req, Responder r) {
+                uint64_t id = 0;
+                if (!parseId(req.param("id"), id)) return r(HttpResponse::error(400, "invalid incident id"));
+                stage.run([id, r](Correlator& c, int64_t) {
+                  const Incident* inc = c.incident(id);
+                  if (!inc) return r(HttpResponse::error(404, "no such incident"));
+                  std::string out;
+                  writeIncidentJson(out, c, *inc, true);
+                  r(HttpResponse::json(200, std::move(out)));
+                });
+              }});
+  router.add({Verb::get, "/api/v1/suppressed", RouteGroup::kRead, [&stage](const HttpRequest&, Responder r) {
+                stage.run([r](Correlator& c, int64_t) {
+                  std::string out = "{\"alerts\":[";
+                  bool first = true;
+                  c.forEachAlert([&](const CorrAlert& a) {
+                    if (a.suppressed == Suppression::kNone || a.status != api::Status::kFiring) return;
+                    if (!first) out += ',';
+                    first = false;
+                    writeCorrelatedAlertJson(out, a);
+                  });
+                  out += "]}\n";
+                  r(HttpResponse::json(200, std::move(out)));
+                });
+              }});
+}
+
+void addProblemRoutes(api::Router& router, CorrelatorStage& stage) {
+  router.add({Verb::get, "/api/v1/problems", RouteGroup::kRead, [&stage](const HttpRequest&, Responder r) {
+                stage.run([r](Correlator& c, int64_t) {
+                  std::string out = "{\"problems\":[";
+                  bool first = true;
+                  for (const auto& [id, p] : c.problems()) {
+                    if (!first) out += ',';
+                    first = false;
+                    writeProblemJson(out, p, false);
+                  }
+                  out += "]}\n";
+                  r(HttpResponse::json(200, std::move(out)));
+                });
+              }});
+  router.add({Verb::get, "/api/v1/problems/{id}", RouteGroup::kRead, [&stage](const HttpRequest& req, Responder r) {
+                uint64_t id = 0;
+                if (!parseId(req.param("id"), id)) return r(HttpResponse::error(400, "invalid problem id"));
+                stage.run([id, r](Correlator& c, int64_t) {
+                  auto it = c.problems().find(id);
+                  if (it == c.problems().end()) return r(HttpResponse::error(404, "no such problem"));
+                  std::string out;
+                  writeProblemJson(out, it->second, true);
+                  r(HttpResponse::json(200, std::move(out)));
+                });
+              }});
+  auto op = [&](const char* action, std::function<std::string(Correlator&, uint64_t, Body&, const std::string&, int64_t)> fn) {
+    router.add({Verb::post, std::string("/api/v1/problems/{id}/") + action, RouteGroup::kAdmin,
+                [&stage, fn](const HttpRequest& req, Responder r) {
+                  uint64_t id = 0;
+                  if (!parseId(req.param("id"), id)) return r(HttpResponse::error(400, "invalid problem id"));
+                  auto body = std::make_shared<Body>();
+                  if (!body->parse(req)) return r(HttpResponse::error(400, body->error));
+                  std::string by = actor(*body, req);
+                  stage.run([=](Correlator& c, int64_t now) {
+                    std::string err = fn(c, id, *body, by, now);
+                    if (!err.empty()) return r(opError(err));
+                    std::string out;
+                    writeProblemJson(out, c.problems().at(id), true);
+                    r(HttpResponse::json(200, std::move(out)));
+                  });
+                }});
+  };
+  op("known_error", [](Correlator& c, uint64_t id, Body& b, const std::string& by, int64_t now) {
+    std::string cause, workaround;
+    if (!b.str("root_cause", cause) || !b.str("workaround", workaround, true)) return b.error;
+    return c.setKnownError(id, cause, workaround, by, now);
+  });
+  op("resolve", [](Correlator& c, uint64_t id, Body&, const std::string& by, int64_t now) {
+    return c.setProblemStatus(id, ProblemStatus::kResolved, by, now);
+  });
+  op("close", [](Correlator& c, uint64_t id, Body&, const std::string& by, int64_t now) {
+    return c.setProblemStatus(id, ProblemStatus::kClosed, by, now);
+  });
+}
+
+// Alertmanager v2 PostableSilence: {"id"?, "matchers": [{"name","value","isRegex","isEqual"}],
+// "startsAt", "endsAt", "createdBy", "comment"}; "changeId" is ours.
+bool parseSilence(Body& b, Silence& s) {
+  simdjson::dom::array ms;
+  if (b.root["matchers"].get_array().get(ms)) {
+    b.error = "field \"matchers\" must be a non-empty array";
+    return false;
+  }
+  size_t i = 0;
+  for (auto m : ms) {
+    std::string where = "matchers[" + std::to_string(i++) + "]";
+    std::string_view name, value;
+    bool regex = false, equal = true;
+    if (m["name"].get_string().get(name) || m["value"].get_string().get(value)) {
+      b.error = where + ": name and value must be strings";
+      return false;
+    }
+    if (m["isRegex"].error() != simdjson::NO_SUCH_FIELD && m["isRegex"].get_bool().get(regex)) {
+      b.error = where + ".isRegex must be a boolean";
+      return false;
+    }
+    if (m["isEqual"].error() != simdjson::NO_SUCH_FIELD && m["isEqual"].get_bool().get(equal)) {
+      b.error = where + ".isEqual must be a boolean";
+      return false;
+    }
+    auto op = regex ? (equal ? rules::MatchOp::kRegex : rules::MatchOp::kNotRegex)
+                    : (equal ? rules::MatchOp::kEqual : rules::MatchOp::kNotEqual);
+    std::string err;
+    auto matcher = rules::Matcher::create(std::string(name), op, std::string(value), &err);
+    if (!matcher) {
+      b.error = where + ": " + err;
+      return false;
+    }
+    s.matchers.push_back(std::move(matcher));
+  }
+  std::string starts, ends;
+  if (!b.str("startsAt", starts, true) || !b.str("endsAt", ends, true)) return false;
+  auto st = api::parseRfc3339(starts), en = api::parseRfc3339(ends);
+  if (!st) {
+    b.error = "field \"startsAt\" is not an RFC 3339 time";
+    return false;
+  }
+  if (!en) {
+    b.error = "field \"endsAt\" is not an RFC 3339 time";
+    return false;
+  }
+  s.starts_ms = *st;
+  s.ends_ms = *en;
+  return b.str("id", s.id) && b.str("createdBy", s.created_by) && b.str("comment", s.comment) &&
+         b.str("changeId", s.change_id);
+}
+
+void addSilenceRoutes(api::Router& router, CorrelatorStage& stage) {
+  router.add({Verb::get, "/api/v2/silences", RouteGroup::kRead, [&stage](const HttpRequest&, Responder r) {
+                stage.run([r](Correlator& c, int64_t now) {
+                  std::string out = "[";
+                  bool first = true;
+                  for (const auto& [id, s] : c.silences()) {
+                    if (!first) out += ',';
+                    first = false;
+                    writeSilenceJson(out, s, now);
+                  }
+                  out += "]\n";
+                  r(HttpResponse::json(200, std::move(out)));
+                });
+              }});
+  router.add({Verb::post, "/api/v2/silences", RouteGroup::kAdmin, [&stage](const HttpRequest& req, Responder r) {
+                auto body = std::make_shared<Body>();
+                auto s = std::make_shared<Silence>();
+                if (!body->parse(req) || !parseSilence(*body, *s)) return r(HttpResponse::error(400, body->error));
+                stage.run([s, r](Correlator& c, int64_t now) {
+                  if (s->starts_ms < now) s->starts_ms = now;
+                  std::string id;
+                  std::string err = c.putSilence(std::move(*s), now, &id);
+                  if (!err.empty()) return r(opError(err));
+                  std::string out = "{\"silenceID\":";
+                  api::appendJsonString(out, id);
+                  out += "}\n";
+                  r(HttpResponse::json(200, std::move(out)));
+                });
+              }});
+  router.add({Verb::get, "/api/v2/silence/{id}", RouteGroup::kRead, [&stage](const HttpRequest& req, Responder r) {
+                std::string id(req.param("id"));
+                stage.run([id, r](Correlator& c, int64_t now) {
+                  auto it = c.silences().find(id);
+                  if (it == c.silences().end()) return r(HttpResponse::error(404, "no such silence"));
+                  std::string out;
+                  writeSilenceJson(out, it->second, now);
+                  r(HttpResponse::json(200, std::move(out)));
+                });
+              }});
+  router.add({Verb::delete_, "/api/v2/silence/{id}", RouteGroup::kAdmin, [&stage](const HttpRequest& req, Responder r) {
+                std::string id(req.param("id"));
+                stage.run([id, r](Correlator& c, int64_t now) {
+                  std::string err = c.expireSilence(id, now);
+                  if (!err.empty()) return r(opError(err));
+                  r(HttpResponse::json(200, "{}\n"));
+                });
+              }});
+}
+
+}  // namespace
+
+void addIncidentRoutes(api::Router& router, CorrelatorStage& stage) {
+  addIncidentReads(router, stage);
+  addIncidentOp(router, stage, "acknowledge", [](Correlator& c, uint64_t id, Body&, const std::string& by, int64_t now) {
+    return c.acknowledge(id, by, now);
+  });
+  addIncidentOp(router, stage, "assign", [](Correlator& c, uint64_t id, Body& b, const std::string& by, int64_t now) {
+    std::string who;
+    if (!b.str("assignee", who, true)) return b.error;
+    return c.assign(id, who, by, now);
+  });
+  addIncidentOp(router, stage, "comment", [](Correlator& c, uint64_t id, Body& b, const std::string& by, int64_t now) {
+    std::string text;
+    if (!b.str("text", text, true)) return b.error;
+    return c.comment(id, text, by, now);
+  });
+  addIncidentOp(router, stage, "priority", [](Correlator& c, uint64_t id, Body& b, const std::string& by, int64_t now) {
+    int64_t p = 0;
+    if (!b.integer("priority", p, true)) return b.error;
+    return c.setPriority(id, static_cast<int>(p), by, now);
+  });
+  addIncidentOp(router, stage, "resolve", [](Correlator& c, uint64_t id, Body& b, const std::string& by, int64_t now) {
+    std::string text;
+    if (!b.str("note", text)) return b.error;
+    return c.resolve(id, by, text, now);
+  });
+  addIncidentOp(router, stage, "close", [](Correlator& c, uint64_t id, Body&, const std::string& by, int64_t now) {
+    return c.close(id, by, now);
+  });
+  addIncidentOp(router, stage, "merge", [](Correlator& c, uint64_t id, Body& b, const std::string& by, int64_t now) {
+    int64_t into = 0;
+    if (!b.integer("into", into, true)) return b.error;
+    std::string err = c.merge(id, static_cast<uint64_t>(into), by, now);
+    return err;
+  });
+  addIncidentOp(router, stage, "tickets", [](Correlator& c, uint64_t id, Body& b, const std::string& by, int64_t now) {
+    TicketLink t;
+    if (!b.str("system", t.system, true) || !b.str("id", t.id, true) || !b.str("url", t.url)) return b.error;
+    return c.linkTicket(id, std::move(t), by, now);
+  });
+  addProblemRoutes(router, stage);
+  addSilenceRoutes(router, stage);
+}
+
+}  // namespace triaged::engine
