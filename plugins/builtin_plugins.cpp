@@ -1,6 +1,7 @@
 #include "builtin_plugins.h"
 
 #include "inputs/alertmanager/alertmanager_input.h"
+#include "inputs/native_json/native_decoder.h"
 #include "inputs/native_json/native_json_input.h"
 #include "inputs/pagerduty/pagerduty_input.h"
 #include "inputs/syslog/syslog_input.h"
@@ -16,6 +17,9 @@ api::PluginRegistry builtinPlugins() {
   r.addInput(alertmanagerApiPlugin());
   r.addInput(pagerdutyPlugin());
   r.addInput(syslogPlugin());
+  r.setNdjsonDecoder([](const char* data, size_t len, size_t capacity, api::BatchBuilder& b) {
+    return decodeNdjson(data, len, capacity, b);
+  }, nativeSeverities());
   return r;
 }
 

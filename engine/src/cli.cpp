@@ -4,8 +4,11 @@
 
 #include "triaged/build_info.h"
 #include "triaged/config/loader.h"
+#include "triaged/config/units.h"
 #include "triaged/engine/daemon.h"
 #include "triaged/engine/log.h"
+#include "triaged/engine/replay.h"
+#include <fstream>
 
 namespace triaged::engine {
 namespace {
@@ -35,6 +38,16 @@ int runMain(int argc, char** argv, const api::PluginRegistry& plugins) {
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
   app.add_option("--log-format", opts.log_format, "override logging.format")
       ->check(CLI::IsMember({"text", "json"}));
+  auto* replay = app.add_subcommand("replay", "run the pipeline on recorded events (NDJSON, native format) on "
+                                               "simulated time and print incidents, problems and alerts as JSON lines");
+  std::string replay_file, advance = "0s";
+  bool state_only = false;
+  replay->add_option("events", replay_file, "NDJSON file of events ('-' for standard input)")->required();
+  replay->add_option("--advance", advance, "after the last event, move simulated time on by this much (e.g. 1h)");
+  replay->add_flag("--state-only", state_only, "print only the final state, not each event");
+  auto* test_rules = app.add_subcommand("test-rules", "run rule unit tests (events at times, expected incidents)");
+  std::vector<std::string> test_files;
+  test_rules->add_option("files", test_files, "test files")->required();
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -42,6 +55,34 @@ int runMain(int argc, char** argv, const api::PluginRegistry& plugins) {
   }
   if (config_path.empty()) config_path = defaultConfigPath();
   opts.config_path = config_path;
+
+  if (*test_rules) return runRuleTests(test_files, plugins, std::cout);
+  if (*replay) {
+    log::setup("warn", "text");
+    config::ConfigPtr c;
+    try {
+      c = loadFullConfig(config_path, plugins);
+    } catch (const config::ConfigException& e) {
+      for (const auto& err : e.errors()) std::cerr << err.str() << "\n";
+      return 2;
+    }
+    auto d = config::parseDuration(advance);
+    if (!d) {
+      std::cerr << "--advance: invalid duration \"" << advance << "\"\n";
+      return 2;
+    }
+    ReplayOptions ro;
+    ro.advance_ms = d->count();
+    ro.events = !state_only;
+    std::ios::sync_with_stdio(false);
+    if (replay_file == "-") return runReplay(*c, plugins, std::cin, std::cout, std::cerr, ro);
+    std::ifstream in(replay_file);
+    if (!in) {
+      std::cerr << replay_file << ": cannot open\n";
+      return 2;
+    }
+    return runReplay(*c, plugins, in, std::cout, std::cerr, ro);
+  }
 
   if (check) {
     try {

@@ -3,6 +3,7 @@
 #include "triaged/engine/correlator.h"
 
 #include <algorithm>
+#include <cstring>
 
 #include "correlator_internal.h"
 
@@ -319,7 +320,9 @@ void Correlator::route(CorrAlert& a, int64_t now) {
 bool Correlator::joinUpstream(CorrAlert& a, int64_t now) {
   if (a.ci == RuleSet::kNone) return false;
   const auto& cis = rules_->cis();
-  // Climb to the most upstream CI that is down, through dependencies and group members.
+  // Climb to the most upstream CI that is down. A redundancy group that is down leads to the
+  // member that failed last (the one with the newest incident), so the whole failure of the
+  // group is one incident.
   uint32_t root = RuleSet::kNone;
   uint32_t at = a.ci;
   for (int depth = 0; depth < 32; ++depth) {
@@ -330,13 +333,18 @@ bool Correlator::joinUpstream(CorrAlert& a, int64_t now) {
         next = u;
         break;
       }
-    if (next == RuleSet::kNone && at != a.ci && !c.members.empty())
-      for (uint32_t m : c.members)
-        if (ciDown(m) && ciIncident(m)) {
-          next = m;
-          break;
-        }
     if (next == RuleSet::kNone) break;
+    while (!cis[next].members.empty()) {  // descend into the group to its last-failed member
+      uint32_t best = RuleSet::kNone;
+      uint64_t newest = 0;
+      for (uint32_t m : cis[next].members)
+        if (uint64_t id = ciIncident(m); id > newest) {
+          newest = id;
+          best = m;
+        }
+      if (best == RuleSet::kNone) break;
+      next = best;
+    }
     root = at = next;
   }
   if (root == RuleSet::kNone) return false;
@@ -470,8 +478,7 @@ void Correlator::thresholdAlert(uint32_t rule_index, CorrAlert& a, int64_t now) 
   std::vector<uint64_t> fps;
   for (const auto& [at, fp] : t.seen) {
     const CorrAlert* x = alert(fp);
-    if (x && x->status == api::Status::kFiring && !x->incident &&
-        std::find(fps.begin(), fps.end(), fp) == fps.end())
+    if (x && !x->incident && std::find(fps.begin(), fps.end(), fp) == fps.end())
       fps.push_back(fp);
   }
   t.seen.clear();
@@ -489,6 +496,9 @@ void Correlator::sequenceAlert(uint32_t rule_index, CorrAlert& a, bool is_first,
   if (is_first) {
     s.first = a.fingerprint;
     s.at = now;
+    size_t n = AlertStrings(a.strings.get()).bytes();
+    s.strings = std::make_unique<char[]>(n);
+    std::memcpy(s.strings.get(), a.strings.get(), n);
     s.active = true;
     ++s.gen;
     if (rule.mode == rules::SequenceMode::kAbsence) schedule(now + rule.within, kAbsence, 0, s.gen, sk);
@@ -557,13 +567,17 @@ void Correlator::fire(const Timer& t, int64_t now) {
       if (it == sequences_.end() || it->second->gen != t.gen || !it->second->active) return;
       Sequence& s = *it->second;
       s.active = false;
+      // The first alert may be gone (resolved and forgotten): its copy still names the incident.
       const CorrAlert* f = alert(s.first);
-      if (!f) return;
+      CorrAlert proto;
+      proto.fingerprint = s.first;
+      proto.strings = std::move(s.strings);
+      if (!proto.strings) return;
       auto sep = t.key.find('\x1e');
       uint32_t rule_index = ruleIndex(std::string_view(t.key).substr(0, sep));
       std::vector<uint64_t> fps;
-      if (!f->incident) fps.push_back(s.first);
-      openIncident(rule_index, t.key.substr(sep + 1), fps, now);
+      if (f && !f->incident) fps.push_back(s.first);
+      openIncident(rule_index, t.key.substr(sep + 1), fps, now, &proto);
       return;
     }
     case kSuppressionEnd: {

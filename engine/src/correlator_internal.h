@@ -40,6 +40,7 @@ struct Correlator::Sequence {
   int64_t at = 0;
   bool active = false;
   uint64_t gen = 0;
+  std::unique_ptr<char[]> strings;  // the first alert's, for the incident's title
 };
 
 

@@ -80,7 +80,7 @@ std::string Correlator::render(const std::string& tmpl, const CorrAlert& a) cons
 }
 
 Incident& Correlator::openIncident(uint32_t rule_index, const std::string& key, const std::vector<uint64_t>& fps,
-                                   int64_t now) {
+                                   int64_t now, const CorrAlert* proto) {
   const rules::Rule& rule = ruleAt(rule_index);
   uint64_t id = next_incident_++;
   Incident& inc = incidents_[id];
@@ -95,7 +95,7 @@ Incident& Correlator::openIncident(uint32_t rule_index, const std::string& key, 
     inc.priority = rule.incident.priority;
     inc.priority_fixed = true;
   }
-  const CorrAlert* first = fps.empty() ? nullptr : alert(fps.front());
+  const CorrAlert* first = fps.empty() ? proto : alert(fps.front());
   if (first) {
     AlertFacts f(*first);
     if (!rule.incident.title.empty()) {

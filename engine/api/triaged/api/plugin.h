@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "triaged/api/http.h"
+#include "triaged/api/ingest.h"
 #include "triaged/api/metrics_hub.h"
 #include "triaged/config/config.h"
 #include "triaged/config/errors.h"
@@ -55,8 +56,24 @@ struct InputPlugin {
   std::function<std::unique_ptr<Input>(InputContext&)> create;
 };
 
+// Decodes NDJSON of the native event format into a batch (for `triaged replay` and
+// `triaged test-rules`); returns the number of non-blank lines. Errors go to the builder.
+using NdjsonDecoder = std::function<size_t(const char* data, size_t len, size_t capacity, BatchBuilder& b)>;
+
 class PluginRegistry {
  public:
+  void setNdjsonDecoder(NdjsonDecoder d, std::vector<std::pair<std::string, Severity>> severities) {
+    ndjson_ = std::move(d);
+    ndjson_severities_ = std::move(severities);
+  }
+  const NdjsonDecoder& ndjsonDecoder() const { return ndjson_; }
+  // Ingest options for events decoded with it (its severity names).
+  IngestOptions ndjsonOptions(std::string name) const {
+    IngestOptions o;
+    o.name = std::move(name);
+    o.severity_map = ndjson_severities_;
+    return o;
+  }
   void addInput(InputPlugin p) { inputs_.push_back(std::move(p)); }
   const InputPlugin* findInput(const std::string& type) const {
     for (const auto& p : inputs_)
@@ -67,6 +84,8 @@ class PluginRegistry {
 
  private:
   std::vector<InputPlugin> inputs_;
+  NdjsonDecoder ndjson_;
+  std::vector<std::pair<std::string, Severity>> ndjson_severities_;
 };
 
 }  // namespace triaged::api

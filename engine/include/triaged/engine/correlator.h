@@ -222,7 +222,8 @@ class Correlator {
   void groupAlert(uint32_t rule, CorrAlert& a, const std::string& key, int64_t now);
   void thresholdAlert(uint32_t rule, CorrAlert& a, int64_t now);
   void sequenceAlert(uint32_t rule, CorrAlert& a, bool is_first, int64_t now);
-  Incident& openIncident(uint32_t rule, const std::string& key, const std::vector<uint64_t>& alerts, int64_t now);
+  Incident& openIncident(uint32_t rule, const std::string& key, const std::vector<uint64_t>& alerts, int64_t now,
+                         const CorrAlert* proto = nullptr);
   void addAlert(Incident& inc, CorrAlert& a, AlertRole role, int64_t now, bool announce);
   void recompute(Incident& inc, int64_t now, const std::string& actor);
   void announce(Incident& inc, int64_t now);

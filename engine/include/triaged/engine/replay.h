@@ -1,0 +1,55 @@
+// Single-threaded correlation on simulated time: one AlertTable and one Correlator driven by
+// event time. Used by `triaged replay`, `triaged test-rules` and the correlator tests. The same
+// input always gives the same output, byte for byte.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include "triaged/api/ingest.h"
+#include "triaged/api/plugin.h"
+#include "triaged/config/config.h"
+#include "triaged/engine/alert_table.h"
+#include "triaged/engine/correlator.h"
+
+namespace triaged::engine {
+
+class ReplayEngine {
+ public:
+  explicit ReplayEngine(const config::Config& config);
+
+  // Applies the events of a batch at now_ms (the simulated clock), then runs due timers.
+  void apply(api::EventBatch& batch, int64_t now_ms);
+  // Moves simulated time on, firing timers (and resolving alerts whose ends_at passed).
+  void advance(int64_t now_ms);
+  int64_t now() const { return now_; }
+  Correlator& correlator() { return correlator_; }
+  const AlertTable& table() const { return table_; }
+  std::vector<CorrelatorEvent> takeEvents() { return correlator_.takeEvents(); }
+
+ private:
+  void flush();
+  AlertTable table_;
+  Correlator correlator_;
+  std::vector<AlertChange> changes_;
+  int64_t now_ = 0;
+};
+
+struct ReplayOptions {
+  int64_t advance_ms = 0;  // after the input ends, simulated time moves on this much
+  bool events = true;      // print each event as it happens, then the final state
+};
+
+// Replays NDJSON (native event format) from `in`; writes JSON lines to `out`, problems with the
+// input to `err`. Returns the process exit code.
+int runReplay(const config::Config& config, const api::PluginRegistry& plugins, std::istream& in,
+              std::ostream& out, std::ostream& err, const ReplayOptions& opts);
+
+// `triaged test-rules FILE...`: rule unit tests; prints a readable diff for failures. Returns
+// the process exit code (0 all passed, 1 a test failed, 2 a test file is invalid).
+int runRuleTests(const std::vector<std::string>& files, const api::PluginRegistry& plugins, std::ostream& out);
+
+}  // namespace triaged::engine
