@@ -176,6 +176,7 @@ void Correlator::onChange(CorrelatorInput& in, int64_t now) {
       break;
     case ChangeKind::kSeverity:
       if (Incident* inc = mutableIncident(a->incident); inc && before != a->severity) {
+        inc->max_severity = std::max(inc->max_severity, static_cast<int>(a->severity));
         note(*inc, now, "triaged", "alert severity changed",
              std::string(severityName(before)) + " -> " + severityName(a->severity));
         recompute(*inc, now, "triaged");

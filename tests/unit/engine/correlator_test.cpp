@@ -1,0 +1,305 @@
+// The correlator on simulated time: at(t).push(event); expect incidents at t'.
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+#include <fstream>
+
+#include "triaged/api/ingest.h"
+#include "triaged/config/loader.h"
+#include "triaged/engine/replay.h"
+#include "triaged/rules/rule_set.h"
+
+using namespace triaged;
+using api::Severity;
+using api::Status;
+using engine::IncidentStatus;
+
+namespace {
+
+namespace fs = std::filesystem;
+
+config::ConfigPtr configWith(const std::string& rules_yaml, const std::string& extra = "") {
+  static int n = 0;
+  fs::path dir = fs::temp_directory_path() / ("triaged-corr-" + std::to_string(::getpid()) + "-" + std::to_string(n++));
+  fs::create_directories(dir);
+  std::ofstream(dir / "rules.yaml") << rules_yaml;
+  std::ofstream(dir / "triaged.yaml") << "rule_files: [rules.yaml]\n" << extra;
+  auto c = config::loadConfig((dir / "triaged.yaml").string(), [](config::Config& c, config::ConfigErrors& errors) {
+    c.rule_set = rules::RuleSet::load(c.rule_files_resolved, errors);
+  });
+  fs::remove_all(dir);
+  return c;
+}
+
+struct Timeline {
+  explicit Timeline(config::ConfigPtr c) : config(std::move(c)), engine(*config) { opts.resolve_timeout_ms = 0; }
+  config::ConfigPtr config;
+  engine::ReplayEngine engine;
+  api::IngestOptions opts;
+  int64_t t0 = 1'767'225'600'000;  // 2026-01-01T00:00:00Z
+  int64_t now = t0;
+
+  Timeline& at(int64_t seconds) {
+    now = t0 + seconds * 1000;
+    engine.advance(now);
+    return *this;
+  }
+  uint64_t push(const char* resource, const char* check, Severity sev = Severity::kWarning,
+                Status st = Status::kFiring, std::vector<std::pair<const char*, const char*>> labels = {}) {
+    api::BatchBuilder b(opts, now);
+    auto& e = b.begin(0);
+    e.resource = b.keep(resource);
+    e.check = b.keep(check);
+    e.severity = sev;
+    e.status = st;
+    for (auto& [k, v] : labels) b.addLabel(k, v);
+    REQUIRE(b.finish());
+    auto batch = b.take();
+    uint64_t fp = batch->events[0].fingerprint;
+    engine.apply(*batch, now);
+    return fp;
+  }
+  engine::Correlator& c() { return engine.correlator(); }
+  std::vector<const engine::Incident*> live() {
+    std::vector<const engine::Incident*> v;
+    for (auto& [id, inc] : c().incidents())
+      if (inc.status != IncidentStatus::kMerged) v.push_back(&inc);
+    return v;
+  }
+};
+
+const char* kGroupRules = R"(
+groups:
+  - name: g
+    rules:
+      - name: by-service
+        match: '{service_label="shop"}'
+        group_by: [service_label]
+        group_wait: 30s
+        group_interval: 1m
+        max_age: 1h
+)";
+
+}  // namespace
+
+TEST_CASE("Correlator opens one incident per group after group_wait, not a millisecond before", "[correlator]") {
+  Timeline t(configWith(kGroupRules));
+  t.at(0).push("web1", "http", Severity::kMajor, Status::kFiring, {{"service_label", "shop"}});
+  t.at(29).push("web2", "http", Severity::kMajor, Status::kFiring, {{"service_label", "shop"}});
+  t.now = t.t0 + 29'999;
+  t.engine.advance(t.now);
+  CHECK(t.live().empty());
+  t.at(30);
+  REQUIRE(t.live().size() == 1);
+  CHECK(t.live()[0]->alerts.size() == 2);
+  CHECK(t.live()[0]->rule == "by-service");
+  // A later alert joins the same incident; the update is announced once per group_interval.
+  t.at(40).push("web3", "http", Severity::kMajor, Status::kFiring, {{"service_label", "shop"}});
+  t.at(45).push("web4", "http", Severity::kMajor, Status::kFiring, {{"service_label", "shop"}});
+  size_t updates = 0;
+  for (auto& e : t.engine.takeEvents()) updates += e.type == engine::CorrelatorEvent::kIncidentUpdated;
+  CHECK(updates == 0);
+  t.at(90);
+  for (auto& e : t.engine.takeEvents()) updates += e.type == engine::CorrelatorEvent::kIncidentUpdated;
+  CHECK(updates == 1);
+  CHECK(t.live()[0]->alerts.size() == 4);
+}
+
+TEST_CASE("Correlator opens a new incident when the group's incident is older than max_age", "[correlator]") {
+  Timeline t(configWith(kGroupRules));
+  t.at(0).push("web1", "http", Severity::kMajor, Status::kFiring, {{"service_label", "shop"}});
+  t.at(3600 + 30).push("web2", "http", Severity::kMajor, Status::kFiring, {{"service_label", "shop"}});
+  t.at(3600 + 60);
+  CHECK(t.live().size() == 2);
+}
+
+TEST_CASE("Alerts all resolved during group_wait open nothing", "[correlator]") {
+  Timeline t(configWith(kGroupRules));
+  t.at(0).push("web1", "http", Severity::kMajor, Status::kFiring, {{"service_label", "shop"}});
+  t.at(10).push("web1", "http", Severity::kMajor, Status::kResolved, {{"service_label", "shop"}});
+  t.at(60);
+  CHECK(t.live().empty());
+}
+
+TEST_CASE("Threshold counts an event exactly at the window end, and keeps its window across a reload",
+          "[correlator]") {
+  const char* rules = R"(
+groups:
+  - name: g
+    rules:
+      - name: flaps
+        type: threshold
+        match: '{check="link"}'
+        group_by: [resource]
+        count: 3
+        window: 60s
+)";
+  Timeline t(configWith(rules));
+  t.at(0).push("sw1", "link", Severity::kWarning, Status::kFiring, {{"port", "1"}});
+  t.at(30).push("sw1", "link", Severity::kWarning, Status::kFiring, {{"port", "2"}});
+  // Reload mid-window with an equivalent rule set: the window keeps its two firings.
+  t.c().reload(configWith(rules)->rule_set, engine::CorrelatorOptions{t.config->correlation});
+  t.at(60).push("sw1", "link", Severity::kWarning, Status::kFiring, {{"port", "3"}});
+  REQUIRE(t.live().size() == 1);
+  CHECK(t.live()[0]->alerts.size() == 3);
+  // One past the window does not count.
+  t.at(200).push("sw2", "link", Severity::kWarning, Status::kFiring, {{"port", "1"}});
+  t.now = t.t0 + 260'001;
+  t.push("sw2", "link", Severity::kWarning, Status::kFiring, {{"port", "2"}});
+  t.push("sw2", "link", Severity::kWarning, Status::kFiring, {{"port", "3"}});
+  CHECK(t.live().size() == 1);
+}
+
+TEST_CASE("Sequence pair opens on the second alert within the window, exactly at its end too", "[correlator]") {
+  const char* rules = R"(
+groups:
+  - name: g
+    rules:
+      - name: pair
+        type: sequence
+        mode: pair
+        first: '{check="down"}'
+        then: '{check="up"}'
+        on: [resource]
+        within: 30s
+)";
+  Timeline t(configWith(rules));
+  t.at(0).push("r1", "down");
+  t.at(30).push("r1", "up");
+  REQUIRE(t.live().size() == 1);
+  CHECK(t.live()[0]->alerts.size() == 2);
+  t.at(100).push("r2", "down");
+  t.at(131).push("r2", "up");  // too late
+  CHECK(t.live().size() == 1);
+}
+
+TEST_CASE("Incident lifecycle: acknowledge, assign, comment, priority, resolve, close, with a timeline",
+          "[correlator]") {
+  Timeline t(configWith("groups: []\n"));
+  t.at(0).push("db1", "cpu", Severity::kCritical);
+  REQUIRE(t.live().size() == 1);
+  uint64_t id = t.live()[0]->id;
+  auto& c = t.c();
+  CHECK(c.acknowledge(id, "alice", t.now).empty());
+  CHECK(c.incident(id)->status == IncidentStatus::kAcknowledged);
+  CHECK(c.assign(id, "bob", "alice", t.now).empty());
+  CHECK(c.comment(id, "looking", "bob", t.now).empty());
+  CHECK(c.setPriority(id, 1, "bob", t.now).empty());
+  CHECK(c.setPriority(id, 9, "bob", t.now) == "priority must be 1..5");
+  CHECK(c.linkTicket(id, {"jira", "OPS-1", "https://jira.example/OPS-1"}, "bob", t.now).empty());
+  CHECK(c.resolve(id, "bob", "fixed", t.now).empty());
+  CHECK(c.incident(id)->status == IncidentStatus::kResolved);
+  CHECK(c.acknowledge(id, "x", t.now) == "incident is resolved");
+  CHECK(c.close(id, "bob", t.now).empty());
+  CHECK(c.incident(id)->status == IncidentStatus::kClosed);
+  std::vector<std::string> actions;
+  for (auto& e : c.incident(id)->timeline) actions.push_back(e.action);
+  CHECK(actions == std::vector<std::string>{"opened", "acknowledged", "assigned", "commented", "priority changed",
+                                            "ticket linked", "resolved", "closed"});
+  CHECK(c.acknowledge(999, "x", t.now) == "no such incident");
+}
+
+TEST_CASE("Merging moves alerts and marks the source merged", "[correlator]") {
+  Timeline t(configWith("groups: []\n"));
+  t.at(0).push("a", "x");
+  t.at(1).push("b", "y");
+  auto live = t.live();
+  REQUIRE(live.size() == 2);
+  uint64_t a = live[0]->id, b = live[1]->id;
+  CHECK(t.c().merge(b, a, "alice", t.now).empty());
+  CHECK(t.c().incident(b)->status == IncidentStatus::kMerged);
+  CHECK(t.c().incident(b)->merged_into == a);
+  CHECK(t.c().incident(a)->alerts.size() == 2);
+  CHECK(t.c().incident(a)->firing == 2);
+  CHECK(t.c().merge(a, a, "x", t.now) == "cannot merge an incident into itself");
+  CHECK_FALSE(t.c().merge(b, a, "x", t.now).empty());
+}
+
+TEST_CASE("Priority follows the impact x urgency matrix", "[correlator]") {
+  const char* rules = R"(
+configuration_items:
+  - {name: pay1}
+  - {name: wiki1}
+services:
+  - {name: payments, criticality: high, cis: [pay1]}
+  - {name: wiki, criticality: low, cis: [wiki1]}
+)";
+  Timeline t(configWith(rules));
+  t.at(0).push("pay1", "down", Severity::kCritical);   // impact high, urgency high
+  t.at(1).push("wiki1", "slow", Severity::kWarning);   // impact low, urgency low
+  t.at(2).push("other", "disk", Severity::kMajor);     // no service: impact medium, urgency medium
+  auto live = t.live();
+  REQUIRE(live.size() == 3);
+  CHECK(live[0]->priority == 1);
+  CHECK(live[1]->priority == 5);
+  CHECK(live[2]->priority == 3);
+  // The severity rising raises the urgency and so the priority.
+  t.at(3).push("wiki1", "slow", Severity::kCritical);
+  CHECK(t.live()[1]->priority == 3);
+}
+
+TEST_CASE("Recurring incidents open a problem; its known error reaches later incidents", "[correlator]") {
+  Timeline t(configWith("groups: []\n", "correlation:\n  problem_incidents: 3\n  problem_window: 1h\n"
+                                          "  resolve_hold_down: 0s\n  reopen_window: 1m\n"
+                                          "pipeline:\n  flapping:\n    enabled: false\n"));
+  for (int i = 0; i < 3; ++i) {
+    t.at(i * 600).push("db1", "deadlock", Severity::kMajor);
+    t.at(i * 600 + 60).push("db1", "deadlock", Severity::kMajor, Status::kResolved);
+  }
+  REQUIRE(t.c().problems().size() == 1);
+  const auto& p = t.c().problems().begin()->second;
+  CHECK(p.incidents.size() == 3);
+  CHECK(t.c().setKnownError(p.id, "lock order", "restart the batch job", "alice", t.now).empty());
+  t.at(2000).push("db1", "deadlock", Severity::kMajor);
+  auto live = t.live();
+  REQUIRE(live.size() == 4);
+  CHECK(live[3]->problem == p.id);
+  CHECK(live[3]->workaround == "restart the batch job");
+}
+
+TEST_CASE("A silence suppresses matching alerts until it expires; then they open incidents", "[correlator]") {
+  Timeline t(configWith("groups: []\n"));
+  engine::Silence s;
+  std::string err;
+  REQUIRE(rules::parseMatchers("{resource=\"db1\"}", s.matchers, &err));
+  s.starts_ms = t.now;
+  s.ends_ms = t.now + 600'000;
+  s.created_by = "alice";
+  std::string id;
+  REQUIRE(t.c().putSilence(std::move(s), t.now, &id).empty());
+  t.at(10).push("db1", "cpu");
+  t.at(11).push("db2", "cpu");
+  CHECK(t.live().size() == 1);
+  REQUIRE(t.c().suppressedCount() == 1);
+  CHECK(t.c().expireSilence(id, t.now).empty());
+  CHECK(t.c().suppressedCount() == 0);
+  CHECK(t.live().size() == 2);
+  CHECK(t.c().expireSilence(id, t.now) == "silence is already expired");
+}
+
+TEST_CASE("Rule files with dependency cycles or unknown references are rejected", "[correlator]") {
+  CHECK_THROWS_AS(configWith("configuration_items:\n  - {name: a, depends_on: [b]}\n  - {name: b, depends_on: [a]}\n"),
+                  config::ConfigException);
+  CHECK_THROWS_AS(configWith("configuration_items:\n  - {name: g, members: [a, b]}\n  - {name: a}\n"),
+                  config::ConfigException);
+  CHECK_NOTHROW(configWith("configuration_items:\n  - {name: g, members: [a, b]}\n  - {name: a}\n  - {name: b}\n"));
+}
+
+TEST_CASE("Weekly maintenance windows follow the time zone across DST", "[correlator]") {
+  rules::Schedule s;
+  s.weekly = true;
+  s.days_mask = 1u << 6;  // Sunday
+  s.start_minute = 60;    // 01:00 local
+  s.duration_ms = 2 * 3600'000;
+  REQUIRE(rules::findZone("Europe/Berlin", s.zone));
+  int64_t ms;
+  // Sunday 2026-01-04 01:00 CET = 00:00 UTC; 2026-07-05 01:00 CEST = 2026-07-04 23:00 UTC.
+  REQUIRE(rules::parseTimestamp("2026-01-04T00:30:00Z", ms));
+  CHECK(s.activeUntil(ms) != 0);
+  REQUIRE(rules::parseTimestamp("2026-01-04T02:00:00Z", ms));
+  CHECK(s.activeUntil(ms) == 0);
+  REQUIRE(rules::parseTimestamp("2026-07-04T23:30:00Z", ms));
+  CHECK(s.activeUntil(ms) != 0);
+  REQUIRE(rules::parseTimestamp("2026-07-04T22:30:00Z", ms));
+  CHECK(s.activeUntil(ms) == 0);
+}
