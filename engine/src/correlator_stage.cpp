@@ -5,6 +5,7 @@
 #include <prometheus/gauge.h>
 
 #include <array>
+#include <deque>
 #include <cstring>
 
 #include "triaged/engine/log.h"
@@ -12,11 +13,28 @@
 namespace triaged::engine {
 
 struct CorrelatorStage::Impl {
+  static constexpr size_t kMaxShards = 256;
   struct Task {
     std::vector<CorrelatorInput> changes;
+    size_t shard = 0;
     std::function<void(Correlator&, int64_t)> fn;
+    // fn runs once every shard's changes submitted before it was queued are applied:
+    // moodycamel keeps each producer's order, not the order between producers.
+    std::vector<std::pair<size_t, uint64_t>> after;
     bool stop = false;
   };
+
+  bool ready(const Task& t) const {
+    for (auto& [shard, n] : t.after)
+      if (applied[shard] < n) return false;
+    return true;
+  }
+  void runDeferred(int64_t now) {
+    while (!deferred.empty() && ready(deferred.front())) {
+      deferred.front().fn(correlator, now);
+      deferred.pop_front();
+    }
+  }
 
   Impl(std::shared_ptr<const rules::RuleSet> rules, CorrelatorOptions opts, const Clock& c, api::MetricsHub& hub,
        size_t cap)
@@ -63,13 +81,19 @@ struct CorrelatorStage::Impl {
         if (!t.changes.empty()) {
           changes_total->Increment(static_cast<double>(t.changes.size()));
           correlator.apply(t.changes, now);
+          ++applied[t.shard];
+          runDeferred(now);
         } else if (t.fn) {
-          t.fn(correlator, now);
+          if (deferred.empty() && ready(t))
+            t.fn(correlator, now);
+          else
+            deferred.push_back(std::move(t));
         } else if (t.stop) {
           stopping = true;
         }
         t = Task{};
       }
+      runDeferred(now);
       correlator.advance(now);
       for (const auto& e : correlator.takeEvents()) events[e.type]->Increment();
       if (now >= next_publish || stopping) {
@@ -77,6 +101,8 @@ struct CorrelatorStage::Impl {
         next_publish = now + 1000;
       }
     }
+    for (auto& t : deferred) t.fn(correlator, clock.nowMs());  // everything is applied by now
+    deferred.clear();
     publish(clock.nowMs());
   }
 
@@ -102,6 +128,9 @@ struct CorrelatorStage::Impl {
   size_t capacity;
   moodycamel::BlockingConcurrentQueue<Task> queue;
   std::atomic<size_t> queued{0};
+  std::array<std::atomic<uint64_t>, kMaxShards> submitted{};
+  std::array<uint64_t, kMaxShards> applied{};  // correlator thread only
+  std::deque<Task> deferred;                  // correlator thread only
   std::atomic<bool> stopped{false};
   std::thread thread;
   prometheus::Counter* changes_total;
@@ -127,8 +156,9 @@ void CorrelatorStage::stop() {
   impl_->thread.join();
 }
 
-void CorrelatorStage::consume(size_t, const AlertTable& table, const std::vector<AlertChange>& changes) {
+void CorrelatorStage::consume(size_t shard, const AlertTable& table, const std::vector<AlertChange>& changes) {
   Impl::Task t;
+  t.shard = shard % Impl::kMaxShards;
   t.changes.reserve(changes.size());
   for (const auto& c : changes) {
     CorrelatorInput in;
@@ -148,6 +178,7 @@ void CorrelatorStage::consume(size_t, const AlertTable& table, const std::vector
   while (impl_->queued.load(std::memory_order_acquire) >= impl_->capacity &&
          !impl_->stopped.load(std::memory_order_acquire))
     std::this_thread::sleep_for(std::chrono::microseconds(100));
+  impl_->submitted[t.shard].fetch_add(1, std::memory_order_acq_rel);
   impl_->push(std::move(t));
 }
 
@@ -155,6 +186,8 @@ bool CorrelatorStage::run(std::function<void(Correlator&, int64_t)> fn) {
   if (impl_->stopped.load(std::memory_order_acquire)) return false;
   Impl::Task t;
   t.fn = std::move(fn);
+  for (size_t i = 0; i < Impl::kMaxShards; ++i)
+    if (uint64_t n = impl_->submitted[i].load(std::memory_order_acquire)) t.after.emplace_back(i, n);
   impl_->push(std::move(t));
   return true;
 }

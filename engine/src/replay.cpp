@@ -36,10 +36,12 @@ void ReplayEngine::flush() {
 
 void ReplayEngine::advance(int64_t now) {
   if (now < now_) return;
-  // Alerts whose ends_at passes resolve at that instant, not at the next event: walk timers
-  // and expiries in time order, a second at a time at most.
+  if (now_ == 0) now_ = now;  // the first event starts the clock
+  // Walk timers in time order; while alerts fire, step at most a second at a time so that
+  // alerts resolve by timeout within a second of their ends_at, as in the daemon.
   while (now_ < now) {
-    int64_t step = std::min(now, std::min(correlator_.nextDeadline(), now_ + 1000));
+    int64_t step = std::min(now, correlator_.nextDeadline());
+    if (table_.firing()) step = std::min(step, now_ + 1000);
     if (step <= now_) step = now_ + 1;
     now_ = step;
     table_.expire(now_, changes_);

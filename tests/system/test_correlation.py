@@ -1,0 +1,172 @@
+"""System test of correlation on the real binary: events over HTTP become incidents, people act
+on them through the API, silences follow Alertmanager's v2 API; `triaged replay` is
+deterministic and `triaged test-rules` passes and fails as it should. Reads need no waiting:
+a read queued after an acknowledged batch sees that batch's correlation."""
+import json
+import os
+import shutil
+import tempfile
+import unittest
+
+from harness import BASE_CONFIG, SOURCE, Daemon, run
+
+RULES = os.path.abspath(os.path.join(SOURCE, "rules", "examples", "datacenter.yaml"))
+CONFIG = BASE_CONFIG.replace("rule_files: []", "rule_files: [" + RULES + "]") + """inputs:
+  - type: native_json
+correlation:
+  resolve_hold_down: 0s
+"""
+
+
+class Correlation(unittest.TestCase):
+    def setUp(self):
+        self.d = Daemon(CONFIG).start()
+
+    def tearDown(self):
+        self.d.close()
+
+    def send(self, *events):
+        status, _, body = self.d.request("POST", "/api/v1/events", json.dumps(list(events)),
+                                         {"Content-Type": "application/json"})
+        self.assertEqual(status, 200, body)
+
+    def post(self, path, body, expect=200):
+        status, _, text = self.d.request("POST", path, json.dumps(body), {"Content-Type": "application/json"})
+        self.assertEqual(status, expect, text)
+        return json.loads(text)
+
+    def test_upstream_failure_is_one_incident_with_its_root_cause(self):
+        self.send({"resource": "db1", "check": "db_down", "severity": "critical"})
+        self.send({"resource": "san1", "check": "array_offline", "severity": "critical"})
+        incidents = self.d.get_json("/api/v1/incidents?status=open")["incidents"]
+        self.assertEqual(len(incidents), 1, incidents)
+        inc = self.d.get_json(f"/api/v1/incidents/{incidents[0]['id']}")
+        roles = {a["resource"]: a["role"] for a in inc["alerts"]}
+        self.assertEqual(roles, {"db1": "symptom", "san1": "root_cause"})
+        self.assertEqual(inc["priority"], 1)  # the shop (high criticality) runs on db1; critical
+        merged = self.d.get_json("/api/v1/incidents?status=merged")["incidents"]
+        self.assertEqual(len(merged), 1)
+        m = self.d.metrics()
+        self.assertEqual(m["triaged_correlator_events_total{type=\"incident.merged\"}"], 1)
+
+    def test_people_work_an_incident_through_the_api(self):
+        self.send({"resource": "vm9", "check": "cpu", "severity": "major"})
+        inc = self.d.get_json("/api/v1/incidents")["incidents"][0]
+        path = f"/api/v1/incidents/{inc['id']}"
+        self.post(path + "/acknowledge", {"by": "alice"})
+        self.post(path + "/assign", {"assignee": "bob", "by": "alice"})
+        self.post(path + "/comment", {"text": "restarting", "by": "bob"})
+        self.post(path + "/priority", {"priority": 2, "by": "bob"})
+        self.post(path + "/tickets", {"system": "jira", "id": "OPS-7", "url": "https://jira.example/OPS-7"})
+        out = self.post(path + "/resolve", {"by": "bob", "note": "restarted"})
+        self.assertEqual(out["status"], "resolved")
+        self.assertEqual(out["assignee"], "bob")
+        self.assertEqual(out["priority"], 2)
+        self.assertEqual(out["tickets"][0]["id"], "OPS-7")
+        actions = [e["action"] for e in out["timeline"]]
+        self.assertEqual(actions, ["opened", "acknowledged", "assigned", "commented", "priority changed",
+                                   "ticket linked", "resolved"])
+        self.assertEqual(out["timeline"][1]["actor"], "alice")
+        # Bad requests name what is wrong and change nothing.
+        err = self.post(path + "/priority", {"priority": "high"}, expect=400)
+        self.assertIn("priority", err["error"])
+        self.post(path + "/acknowledge", {}, expect=409)
+        self.post("/api/v1/incidents/999/acknowledge", {}, expect=404)
+        self.post(path + "/merge", {"into": inc["id"]}, expect=400)
+
+    def test_silences_follow_the_alertmanager_v2_api(self):
+        body = {"matchers": [{"name": "resource", "value": "db[0-9]", "isRegex": True, "isEqual": True}],
+                "startsAt": "2020-01-01T00:00:00Z", "endsAt": "2099-01-01T00:00:00Z",
+                "createdBy": "alice", "comment": "migration", "changeId": "CHG0007"}
+        sid = self.post("/api/v2/silences", body)["silenceID"]
+        self.send({"resource": "db7", "check": "cpu", "severity": "critical"},
+                  {"resource": "web7", "check": "cpu", "severity": "critical"})
+        self.assertEqual(len(self.d.get_json("/api/v1/incidents")["incidents"]), 1)
+        suppressed = self.d.get_json("/api/v1/suppressed")["alerts"]
+        self.assertEqual([(a["resource"], a["suppressed"], a["suppressed_by"]) for a in suppressed],
+                         [("db7", "silenced", sid)])
+        got = self.d.get_json(f"/api/v2/silence/{sid}")
+        self.assertEqual(got["status"]["state"], "active")
+        self.assertEqual(got["changeId"], "CHG0007")
+        self.assertEqual(len(self.d.get_json("/api/v2/silences")), 1)
+        status, _, _ = self.d.request("DELETE", f"/api/v2/silence/{sid}")
+        self.assertEqual(status, 200)
+        self.assertEqual(self.d.get_json(f"/api/v2/silence/{sid}")["status"]["state"], "expired")
+        # The alert it held now opens its incident.
+        self.assertEqual(len(self.d.get_json("/api/v1/incidents")["incidents"]), 2)
+        bad = dict(body, matchers=[{"name": "resource", "value": "(", "isRegex": True}])
+        err = self.post("/api/v2/silences", bad, expect=400)
+        self.assertIn("matchers[0]", err["error"])
+
+    def test_incident_list_filters_and_pages(self):
+        self.send(*[{"resource": f"h{i}", "check": "disk", "severity": "warning"} for i in range(5)])
+        page = self.d.get_json("/api/v1/incidents?limit=2")
+        self.assertEqual([i["id"] for i in page["incidents"]], [1, 2])
+        page = self.d.get_json(f"/api/v1/incidents?limit=2&after={page['next']}")
+        self.assertEqual([i["id"] for i in page["incidents"]], [3, 4])
+        self.assertEqual(self.d.get_json("/api/v1/incidents?priority=2")["incidents"], [])
+        status, _, body = self.d.request("GET", "/api/v1/incidents?status=bogus")
+        self.assertEqual(status, 400)
+        self.assertIn("bogus", body)
+
+
+class Tools(unittest.TestCase):
+    def setUp(self):
+        self.dir = tempfile.mkdtemp(prefix="triaged-tools-")
+
+    def tearDown(self):
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def test_replay_is_deterministic_and_reports_bad_and_late_lines(self):
+        config = os.path.join(self.dir, "triaged.yaml")
+        with open(config, "w") as f:
+            f.write(f"rule_files: [{RULES}]\ncorrelation:\n  max_lateness: 1m\n")
+        events = os.path.join(self.dir, "events.ndjson")
+        with open(events, "w") as f:
+            for i in range(300):
+                t = f"2026-01-01T00:{i // 60:02d}:{i % 60:02d}Z"
+                res = ["san1", "db1", "web1", "web2", "lb1", "lb2", f"vm{i % 7}"][i % 7]
+                status = "resolved" if i % 11 == 0 else "firing"
+                f.write(json.dumps({"resource": res, "check": f"c{i % 3}", "severity": "major",
+                                    "status": status, "timestamp": t}) + "\n")
+            f.write('{"resource": "broken"\n')
+            f.write(json.dumps({"resource": "x", "check": "y", "timestamp": "2025-12-31T23:00:00Z"}) + "\n")
+        a = run(["--config", config, "replay", events, "--advance", "1h"])
+        b = run(["--config", config, "replay", events, "--advance", "1h"])
+        self.assertEqual(a.stdout, b.stdout)
+        self.assertEqual(a.returncode, 1, a.stderr)  # one invalid line
+        self.assertIn("line 301:", a.stderr)
+        self.assertIn("line 302: timestamp:", a.stderr)
+        self.assertIn("1 invalid, 1 late", a.stderr)
+        kinds = [json.loads(line).get("type") or json.loads(line)["kind"] for line in a.stdout.splitlines()]
+        self.assertIn("incident.opened", kinds)
+        self.assertIn("incident", kinds)
+
+    def test_test_rules_passes_and_fails_with_a_readable_diff(self):
+        ok = run(["test-rules", os.path.join(SOURCE, "tests", "rules", "datacenter_test.yaml")])
+        self.assertEqual(ok.returncode, 0, ok.stdout)
+        self.assertIn("SUCCESS", ok.stdout)
+        failing = os.path.join(self.dir, "failing.yaml")
+        with open(failing, "w") as f:
+            f.write(f"""rule_files: [{RULES}]
+tests:
+  - name: expects the wrong priority
+    events:
+      - {{at: 0s, event: {{resource: db1, check: db_down, severity: critical}}}}
+    expect:
+      - at: 1s
+        incidents: [{{priority: 4, alerts: 1}}]
+""")
+        bad = run(["test-rules", failing])
+        self.assertEqual(bad.returncode, 1, bad.stdout)
+        self.assertIn("FAIL expects the wrong priority", bad.stdout)
+        self.assertIn("at 1s incidents[0].priority: expected 4, got 1", bad.stdout)
+        with open(failing, "w") as f:
+            f.write("rule_files: [missing.yaml]\ntests: [{name: x, events: [{at: soon}]}]\n")
+        invalid = run(["test-rules", failing])
+        self.assertEqual(invalid.returncode, 2, invalid.stdout)
+        self.assertIn("invalid duration", invalid.stdout)
+
+
+if __name__ == "__main__":
+    unittest.main()
