@@ -23,6 +23,7 @@ void timeline(api::JsonWriter& w, const std::vector<TimelineEntry>& t) {
     w.field("actor", e.actor);
     w.field("action", e.action);
     if (!e.detail.empty()) w.field("detail", e.detail);
+    if (e.alert) w.field("alert", fingerprintHex(e.alert));
     w.endObject();
   }
   w.endArray();

@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <cstring>
 
+#include <xxhash.h>
+
 #include "correlator_internal.h"
 
 namespace triaged::engine {
@@ -35,17 +37,26 @@ const char* correlatorEventName(CorrelatorEvent::Type t) {
 }
 
 std::string_view AlertFacts::get(std::string_view name) const {
-  std::string_view v;
   AlertStrings s(a_.strings.get());
-  if (s.findLabel(name, v)) return v;
-  if (name == "resource") return s.field(AlertStrings::kResource);
-  if (name == "check") return s.field(AlertStrings::kCheck);
-  if (name == "service") return s.field(AlertStrings::kService);
-  if (name == "source") return s.field(AlertStrings::kSource);
-  if (name == "severity") return rules::severityText(static_cast<int>(a_.severity));
-  if (name == "status") return api::statusName(a_.status);
-  if (name == "summary") return s.field(AlertStrings::kSummary);
-  return {};
+  switch (name.size()) {  // the canonical fields first: they are normalized at ingest
+    case 5:
+      if (name == "check") return s.field(AlertStrings::kCheck);
+      break;
+    case 6:
+      if (name == "source") return s.field(AlertStrings::kSource);
+      if (name == "status") return api::statusName(a_.status);
+      break;
+    case 7:
+      if (name == "service") return s.field(AlertStrings::kService);
+      if (name == "summary") return s.field(AlertStrings::kSummary);
+      break;
+    case 8:
+      if (name == "resource") return s.field(AlertStrings::kResource);
+      if (name == "severity") return rules::severityText(static_cast<int>(a_.severity));
+      break;
+  }
+  std::string_view v;
+  return s.findLabel(name, v) ? v : std::string_view();
 }
 
 Correlator::Correlator(std::shared_ptr<const RuleSet> rules, CorrelatorOptions opts) {
@@ -65,6 +76,7 @@ void Correlator::reload(std::shared_ptr<const RuleSet> rules, CorrelatorOptions 
   default_rule_.group_interval = c.default_group_interval.count();
   const auto& cis = rules_->cis();
   dependents_.assign(cis.size(), {});
+  below_mark_.assign(cis.size(), 0);
   for (uint32_t i = 0; i < cis.size(); ++i) {
     for (uint32_t d : cis[i].depends_on) dependents_[d].push_back(i);
     for (uint32_t m : cis[i].members) dependents_[m].push_back(i);
@@ -100,20 +112,24 @@ void Correlator::emit(CorrelatorEvent::Type t, int64_t now, uint64_t incident, u
   events_.push_back({t, now, incident, problem, alert});
 }
 
-void Correlator::note(Incident& inc, int64_t now, std::string actor, std::string action, std::string detail) {
+void Correlator::note(Incident& inc, int64_t now, std::string actor, const char* action, std::string detail,
+                      uint64_t alert) {
   inc.updated_ms = now;
   if (inc.timeline.size() >= opts_.settings.timeline_max_entries) {
     ++inc.timeline_dropped;
     return;
   }
-  inc.timeline.push_back({now, std::move(actor), std::move(action), std::move(detail)});
+  inc.timeline.push_back({now, std::move(actor), action, std::move(detail), alert});
 }
 
-void Correlator::schedule(int64_t at, TimerKind kind, uint64_t id, uint64_t gen, std::string key) {
-  timers_.push({at, timer_seq_++, kind, id, gen, std::move(key)});
+void Correlator::schedule(int64_t at, TimerKind kind, uint64_t id, uint64_t gen) {
+  timers_.push({at, timer_seq_++, kind, id, gen});
 }
 
-int64_t Correlator::nextDeadline() const { return timers_.empty() ? INT64_MAX : timers_.top().at; }
+int64_t Correlator::nextDeadline() const {
+  int64_t t = timers_.empty() ? INT64_MAX : timers_.top().at;
+  return forget_.empty() ? t : std::min(t, forget_.front().first);
+}
 
 void Correlator::apply(std::vector<CorrelatorInput>& changes, int64_t now) {
   advance(now);  // timers due before these changes fire first
@@ -127,6 +143,15 @@ void Correlator::advance(int64_t now) {
     Timer t = timers_.top();
     timers_.pop();
     fire(t, t.at);
+  }
+  // Resolved alerts are forgotten reopen_window after they resolved (if still resolved).
+  while (!forget_.empty() && forget_.front().first <= now) {
+    auto [at, fp] = forget_.front();
+    forget_.pop_front();
+    auto it = alerts_.find(fp);
+    if (it != alerts_.end() && it->second->status == api::Status::kResolved &&
+        it->second->changed_ms + opts_.settings.reopen_window.count() <= at)
+      forget(fp);
   }
 }
 
@@ -186,8 +211,8 @@ void Correlator::onChange(CorrelatorInput& in, int64_t now) {
     case ChangeKind::kFlappingStarted:
     case ChangeKind::kFlappingStopped:
       if (Incident* inc = mutableIncident(a->incident))
-        note(*inc, now, "triaged", c.kind == ChangeKind::kFlappingStarted ? "alert flapping" : "alert stable",
-             fingerprintHex(a->fingerprint));
+        note(*inc, now, "triaged", c.kind == ChangeKind::kFlappingStarted ? "alert flapping" : "alert stable", {},
+             a->fingerprint);
       break;
   }
 }
@@ -203,7 +228,7 @@ void Correlator::onFiring(CorrAlert& a, int64_t now) {
     if (inc->status == IncidentStatus::kOpen || inc->status == IncidentStatus::kAcknowledged) {
       ++inc->firing;
       ++inc->gen;  // cancels a pending hold-down
-      note(*inc, now, "triaged", "alert fired again", fingerprintHex(a.fingerprint));
+      note(*inc, now, "triaged", "alert fired again", {}, a.fingerprint);
       announce(*inc, now);
       return;
     }
@@ -217,12 +242,12 @@ void Correlator::onResolved(CorrAlert& a, int64_t now) {
   inhibitIndex(a, false, now);
   bool counted = a.suppressed == Suppression::kNone;
   ciCount(a, false);
-  schedule(now + opts_.settings.reopen_window.count(), kForget, a.fingerprint, static_cast<uint64_t>(now));
+  forget_.emplace_back(now + opts_.settings.reopen_window.count(), a.fingerprint);
   if (!counted) return;
   Incident* inc = mutableIncident(a.incident);
   if (!inc || (inc->status != IncidentStatus::kOpen && inc->status != IncidentStatus::kAcknowledged)) return;
   if (inc->firing) --inc->firing;
-  note(*inc, now, "triaged", "alert resolved", fingerprintHex(a.fingerprint));
+  note(*inc, now, "triaged", "alert resolved", {}, a.fingerprint);
   if (inc->firing == 0) {
     ++inc->gen;
     schedule(now + opts_.settings.resolve_hold_down.count(), kHoldDown, inc->id, inc->gen);
@@ -252,7 +277,10 @@ void Correlator::ciCount(CorrAlert& a, bool add) {
     v.push_back(a.fingerprint);
   } else {
     auto it = std::find(v.begin(), v.end(), a.fingerprint);
-    if (it != v.end()) v.erase(it);
+    if (it != v.end()) {
+      *it = v.back();  // order does not matter, only membership (and it stays deterministic)
+      v.pop_back();
+    }
   }
   a.counted_on_ci = add;
 }
@@ -270,14 +298,25 @@ uint64_t Correlator::ciIncident(uint32_t ci, int depth) const {
   for (uint64_t fp : ci_firing_[ci]) {
     const CorrAlert* a = alert(fp);
     if (!a || !a->incident) continue;
-    auto it = incidents_.find(a->incident);
-    if (it != incidents_.end() &&
-        (it->second.status == IncidentStatus::kOpen || it->second.status == IncidentStatus::kAcknowledged))
+    const Incident* inc = incident(a->incident);
+    if (inc && (inc->status == IncidentStatus::kOpen || inc->status == IncidentStatus::kAcknowledged))
       return a->incident;
   }
   for (uint32_t m : rules_->cis()[ci].members)
     if (uint64_t id = ciIncident(m, depth + 1)) return id;
   return 0;
+}
+
+// The group's identity without building its key: a hash over the rule and the values.
+uint64_t Correlator::groupHash(const rules::Rule& rule, const CorrAlert& a) const {
+  uint64_t h = XXH3_64bits(rule.name.data(), rule.name.size());
+  if (rule.groupsByAll()) return XXH3_64bits_withSeed(&a.fingerprint, sizeof a.fingerprint, h);
+  AlertFacts f(a);
+  for (const auto& name : rule.group_by) {
+    auto v = f.get(name);
+    h = XXH3_64bits_withSeed(v.data(), v.size(), h ^ 0x9e3779b97f4a7c15ULL);
+  }
+  return h;
 }
 
 std::string Correlator::groupKey(const rules::Rule* rule, const CorrAlert& a) const {
@@ -297,7 +336,9 @@ void Correlator::route(CorrAlert& a, int64_t now) {
   if (joinUpstream(a, now)) return;
   AlertFacts f(a);
   const auto& rules = rules_->rules();
-  for (uint32_t i = 0; i < rules.size() && !a.incident; ++i) {
+  rules_->ruleIndex().candidates(f, scratch_);
+  for (uint32_t i : scratch_) {
+    if (a.incident) break;
     const auto& r = rules[i];
     bool taken = false;
     if (r.type == rules::RuleType::kSequence) {
@@ -308,14 +349,14 @@ void Correlator::route(CorrAlert& a, int64_t now) {
       }
     } else if (r.matches(f)) {
       if (r.type == rules::RuleType::kGroup)
-        groupAlert(i, a, groupKey(&r, a), now);
+        groupAlert(i, a, now);
       else
         thresholdAlert(i, a, now);
       taken = true;
     }
     if (taken && !r.continue_matching) return;
   }
-  if (!a.incident && a.rule == UINT32_MAX) groupAlert(UINT32_MAX, a, groupKey(&default_rule_, a), now);
+  if (!a.incident && a.rule == UINT32_MAX) groupAlert(UINT32_MAX, a, now);
 }
 
 bool Correlator::joinUpstream(CorrAlert& a, int64_t now) {
@@ -370,23 +411,21 @@ bool Correlator::joinUpstream(CorrAlert& a, int64_t now) {
 void Correlator::adoptDownstream(uint64_t incident_id, uint32_t ci, int64_t now) {
   Incident* target = mutableIncident(incident_id);
   if (!target || dependents_[ci].empty()) return;
-  std::vector<uint8_t> below(rules_->cis().size(), 0);
-  std::vector<uint32_t> todo{ci};
-  below[ci] = 1;
-  while (!todo.empty()) {
-    uint32_t c = todo.back();
-    todo.pop_back();
-    for (uint32_t d : dependents_[c]) {
-      if (below[d]) continue;
+  // The CIs below this one: dependents, and groups whose redundancy is now exhausted.
+  below_mark_.resize(rules_->cis().size(), 0);
+  std::vector<uint32_t> below{ci};
+  below_mark_[ci] = 1;
+  for (size_t k = 0; k < below.size(); ++k) {
+    for (uint32_t d : dependents_[below[k]]) {
+      if (below_mark_[d]) continue;
       if (!rules_->cis()[d].members.empty() && !ciDown(d)) continue;  // redundancy still holds
-      below[d] = 1;
-      todo.push_back(d);
+      below_mark_[d] = 1;
+      below.push_back(d);
     }
   }
   std::vector<uint64_t> adopt;
-  for (uint32_t c = 0; c < below.size(); ++c) {
-    if (!below[c] || c == ci) continue;
-    for (uint64_t fp : ci_firing_[c]) {
+  for (size_t k = 1; k < below.size(); ++k) {
+    for (uint64_t fp : ci_firing_[below[k]]) {
       const CorrAlert* a = alert(fp);
       if (!a || !a->incident || a->incident == incident_id) continue;
       if (std::find(adopt.begin(), adopt.end(), a->incident) != adopt.end()) continue;
@@ -395,11 +434,12 @@ void Correlator::adoptDownstream(uint64_t incident_id, uint32_t ci, int64_t now)
       bool all_below = true;
       for (uint64_t m : other->alerts) {
         const CorrAlert* ma = alert(m);
-        if (ma && (ma->ci == RuleSet::kNone || !below[ma->ci] || ma->ci == ci)) all_below = false;
+        if (ma && (ma->ci == RuleSet::kNone || !below_mark_[ma->ci] || ma->ci == ci)) all_below = false;
       }
       if (all_below) adopt.push_back(a->incident);
     }
   }
+  for (uint32_t c : below) below_mark_[c] = 0;
   if (adopt.empty()) return;
   std::sort(adopt.begin(), adopt.end());
   for (uint64_t from : adopt) {
@@ -416,15 +456,18 @@ void Correlator::adoptDownstream(uint64_t incident_id, uint32_t ci, int64_t now)
       break;
     }
   }
-  note(*target, now, "triaged", "root cause identified", fingerprintHex(target->root_cause));
+  note(*target, now, "triaged", "root cause identified", {}, target->root_cause);
 }
 
-void Correlator::groupAlert(uint32_t rule_index, CorrAlert& a, const std::string& key, int64_t now) {
+void Correlator::groupAlert(uint32_t rule_index, CorrAlert& a, int64_t now) {
   const rules::Rule& rule = ruleAt(rule_index);
   a.rule = rule_index;
-  std::string gk = rule.name + '\x1e' + key;
-  auto& slot = groups_[gk];
-  if (!slot) slot = std::make_unique<Group>();
+  uint64_t gh = groupHash(rule, a);
+  auto& slot = groups_[gh];
+  if (!slot) {
+    slot = std::make_unique<Group>();
+    slot->key = groupKey(&rule, a);
+  }
   Group& g = *slot;
   if (Incident* inc = mutableIncident(g.incident)) {
     bool young = rule.max_age == 0 || now - inc->opened_ms < rule.max_age;
@@ -444,21 +487,21 @@ void Correlator::groupAlert(uint32_t rule_index, CorrAlert& a, const std::string
   if (rule.group_wait > 0) {
     g.waiting = true;
     g.rule = rule_index;
-    g.key = key;
     g.pending.assign(1, a.fingerprint);
-    schedule(now + rule.group_wait, kGroupWait, 0, ++g.gen, gk);
+    schedule(now + rule.group_wait, kGroupWait, gh, ++g.gen);
     return;
   }
-  g.incident = openIncident(rule_index, key, {a.fingerprint}, now).id;
+  g.incident = openIncident(rule_index, g.key, {a.fingerprint}, now).id;
 }
 
 void Correlator::thresholdAlert(uint32_t rule_index, CorrAlert& a, int64_t now) {
   const rules::Rule& rule = ruleAt(rule_index);
   a.rule = rule_index;
-  std::string key = groupKey(&rule, a);
-  std::string tk = rule.name + '\x1e' + key;
-  auto& slot = thresholds_[tk];
-  if (!slot) slot = std::make_unique<Threshold>();
+  auto& slot = thresholds_[groupHash(rule, a)];
+  if (!slot) {
+    slot = std::make_unique<Threshold>();
+    slot->key = groupKey(&rule, a);
+  }
   Threshold& t = *slot;
   if (Incident* inc = mutableIncident(t.incident)) {
     bool young = rule.max_age == 0 || now - inc->opened_ms < rule.max_age;
@@ -483,16 +526,19 @@ void Correlator::thresholdAlert(uint32_t rule_index, CorrAlert& a, int64_t now) 
       fps.push_back(fp);
   }
   t.seen.clear();
-  t.incident = openIncident(rule_index, key, fps, now).id;
+  t.incident = openIncident(rule_index, t.key, fps, now).id;
 }
 
 void Correlator::sequenceAlert(uint32_t rule_index, CorrAlert& a, bool is_first, int64_t now) {
   const rules::Rule& rule = ruleAt(rule_index);
   a.rule = rule_index;
-  std::string key = groupKey(&rule, a);
-  std::string sk = rule.name + '\x1e' + key;
-  auto& slot = sequences_[sk];
-  if (!slot) slot = std::make_unique<Sequence>();
+  uint64_t sh = groupHash(rule, a);
+  auto& slot = sequences_[sh];
+  if (!slot) {
+    slot = std::make_unique<Sequence>();
+    slot->key = groupKey(&rule, a);
+    slot->rule_name = rule.name;
+  }
   Sequence& s = *slot;
   if (is_first) {
     s.first = a.fingerprint;
@@ -502,7 +548,7 @@ void Correlator::sequenceAlert(uint32_t rule_index, CorrAlert& a, bool is_first,
     std::memcpy(s.strings.get(), a.strings.get(), n);
     s.active = true;
     ++s.gen;
-    if (rule.mode == rules::SequenceMode::kAbsence) schedule(now + rule.within, kAbsence, 0, s.gen, sk);
+    if (rule.mode == rules::SequenceMode::kAbsence) schedule(now + rule.within, kAbsence, sh, s.gen);
     return;
   }
   if (!s.active || now - s.at > rule.within) return;  // a second without a first: nothing
@@ -512,14 +558,14 @@ void Correlator::sequenceAlert(uint32_t rule_index, CorrAlert& a, bool is_first,
     std::vector<uint64_t> fps;
     if (const CorrAlert* f = alert(s.first); f && !f->incident) fps.push_back(s.first);
     fps.push_back(a.fingerprint);
-    openIncident(rule_index, key, fps, now);
+    openIncident(rule_index, s.key, fps, now);
   }
 }
 
 void Correlator::fire(const Timer& t, int64_t now) {
   switch (t.kind) {
     case kGroupWait: {
-      auto it = groups_.find(t.key);
+      auto it = groups_.find(t.id);
       if (it == groups_.end() || it->second->gen != t.gen || !it->second->waiting) return;
       Group& g = *it->second;
       g.waiting = false;
@@ -564,7 +610,7 @@ void Correlator::fire(const Timer& t, int64_t now) {
       return;
     }
     case kAbsence: {
-      auto it = sequences_.find(t.key);
+      auto it = sequences_.find(t.id);
       if (it == sequences_.end() || it->second->gen != t.gen || !it->second->active) return;
       Sequence& s = *it->second;
       s.active = false;
@@ -574,11 +620,10 @@ void Correlator::fire(const Timer& t, int64_t now) {
       proto.fingerprint = s.first;
       proto.strings = std::move(s.strings);
       if (!proto.strings) return;
-      auto sep = t.key.find('\x1e');
-      uint32_t rule_index = ruleIndex(std::string_view(t.key).substr(0, sep));
+      uint32_t rule_index = ruleIndex(s.rule_name);
       std::vector<uint64_t> fps;
       if (f && !f->incident) fps.push_back(s.first);
-      openIncident(rule_index, t.key.substr(sep + 1), fps, now, &proto);
+      openIncident(rule_index, s.key, fps, now, &proto);
       return;
     }
     case kSuppressionEnd: {

@@ -31,11 +31,13 @@ struct Correlator::Group {
 };
 
 struct Correlator::Threshold {
+  std::string key;
   std::deque<std::pair<int64_t, uint64_t>> seen;  // (time, fingerprint), at most `count`
   uint64_t incident = 0;
 };
 
 struct Correlator::Sequence {
+  std::string key, rule_name;
   uint64_t first = 0;
   int64_t at = 0;
   bool active = false;

@@ -16,10 +16,12 @@ bool active(const Incident& inc) {
   return inc.status == IncidentStatus::kOpen || inc.status == IncidentStatus::kAcknowledged;
 }
 
-void insertSorted(std::vector<std::string>& v, std::string_view s) {
-  if (s.empty()) return;
+bool insertSorted(std::vector<std::string>& v, std::string_view s) {
+  if (s.empty()) return false;
   auto it = std::lower_bound(v.begin(), v.end(), s);
-  if (it == v.end() || *it != s) v.insert(it, std::string(s));
+  if (it != v.end() && *it == s) return false;
+  v.insert(it, std::string(s));
+  return true;
 }
 
 std::string equalKey(const rules::InhibitRule& r, const rules::Facts& f) {
@@ -35,13 +37,11 @@ std::string equalKey(const rules::InhibitRule& r, const rules::Facts& f) {
 
 Incident* Correlator::mutableIncident(uint64_t id) {
   if (!id) return nullptr;
-  auto it = incidents_.find(id);
-  return it == incidents_.end() ? nullptr : &it->second;
+  return id && id <= incidents_.size() ? &incidents_[id - 1] : nullptr;
 }
 
 const Incident* Correlator::incident(uint64_t id) const {
-  auto it = incidents_.find(id);
-  return it == incidents_.end() ? nullptr : &it->second;
+  return id && id <= incidents_.size() ? &incidents_[id - 1] : nullptr;
 }
 
 size_t Correlator::openProblems() const {
@@ -83,7 +83,7 @@ Incident& Correlator::openIncident(uint32_t rule_index, const std::string& key, 
                                    int64_t now, const CorrAlert* proto) {
   const rules::Rule& rule = ruleAt(rule_index);
   uint64_t id = next_incident_++;
-  Incident& inc = incidents_[id];
+  Incident& inc = incidents_.emplace_back();
   inc.id = id;
   inc.rule = rule.name;
   inc.group_key = key;
@@ -114,7 +114,11 @@ Incident& Correlator::openIncident(uint32_t rule_index, const std::string& key, 
   for (uint64_t fp : fps)
     if (auto it = alerts_.find(fp); it != alerts_.end()) addAlert(inc, *it->second, AlertRole::kMember, now, false);
   if (inc.service.empty() && !inc.services.empty()) inc.service = inc.services.front();
-  insertSorted(inc.services, inc.service);
+  if (insertSorted(inc.services, inc.service)) {
+    uint32_t s = rules_->serviceByName(inc.service);
+    int crit = s == RuleSet::kNone ? 2 : rules_->services()[s].criticality;
+    inc.criticality = inc.criticality ? std::min(inc.criticality, crit) : crit;
+  }
   note(inc, now, rule_index < rules_->rules().size() ? "rule:" + rule.name : "triaged", "opened",
        std::to_string(inc.alerts.size()) + (inc.alerts.size() == 1 ? " alert" : " alerts"));
   recompute(inc, now, "");
@@ -135,18 +139,23 @@ void Correlator::addAlert(Incident& inc, CorrAlert& a, AlertRole role, int64_t n
     ++inc.gen;  // cancels a pending hold-down
   }
   AlertFacts f(a);
+  auto addService = [&](std::string_view name) {
+    if (!insertSorted(inc.services, name)) return;
+    uint32_t s = rules_->serviceByName(name);
+    int crit = s == RuleSet::kNone ? 2 : rules_->services()[s].criticality;
+    inc.criticality = inc.criticality ? std::min(inc.criticality, crit) : crit;
+  };
   if (a.ci != RuleSet::kNone) {
     const auto& ci = rules_->cis()[a.ci];
     insertSorted(inc.cis, ci.name);
-    for (uint32_t s : ci.services) insertSorted(inc.services, rules_->services()[s].name);
+    for (uint32_t s : ci.services) addService(rules_->services()[s].name);
   } else {
     insertSorted(inc.cis, f.get("resource"));
   }
-  insertSorted(inc.services, f.get("service"));
+  addService(f.get("service"));
   inc.max_severity = std::max(inc.max_severity, static_cast<int>(a.severity));
   if (!announce_it) return;
-  note(inc, now, "triaged", role == AlertRole::kSymptom ? "symptom joined" : "alert joined",
-       fingerprintHex(a.fingerprint));
+  note(inc, now, "triaged", role == AlertRole::kSymptom ? "symptom joined" : "alert joined", {}, a.fingerprint);
   recompute(inc, now, "triaged");
   announce(inc, now);
 }
@@ -154,15 +163,7 @@ void Correlator::addAlert(Incident& inc, CorrAlert& a, AlertRole role, int64_t n
 void Correlator::recompute(Incident& inc, int64_t now, const std::string& actor) {
   if (inc.priority_fixed) return;
   const auto& c = opts_.settings;
-  int impact = 3;
-  bool known = false;
-  for (const auto& name : inc.services) {
-    uint32_t s = rules_->serviceByName(name);
-    int crit = s == RuleSet::kNone ? 2 : rules_->services()[s].criticality;
-    impact = known ? std::min(impact, crit) : crit;
-    known = true;
-  }
-  if (!known) impact = 2;  // no service known: assume medium impact
+  int impact = inc.criticality ? inc.criticality : 2;  // no service known: assume medium impact
   if ((c.impact_services && inc.services.size() >= c.impact_services) || (c.impact_cis && inc.cis.size() >= c.impact_cis))
     impact = std::max(1, impact - 1);
   int urgency = inc.max_severity >= static_cast<int>(api::Severity::kCritical) ? 1
@@ -197,7 +198,7 @@ void Correlator::reopen(Incident& inc, int64_t now, uint64_t fp) {
   inc.acknowledged_ms = 0;
   ++inc.gen;
   ++open_incidents_;
-  note(inc, now, "triaged", "reopened", "alert " + fingerprintHex(fp) + " recurred");
+  note(inc, now, "triaged", "reopened", "an alert recurred", fp);
   emit(CorrelatorEvent::kIncidentReopened, now, inc.id);
 }
 
@@ -281,10 +282,25 @@ bool Correlator::checkSuppression(CorrAlert& a, int64_t now) {
     if (until) schedule(until, kSuppressionEnd, a.fingerprint, static_cast<uint64_t>(until));
     return true;
   };
-  for (const auto& [id, s] : silences_)
+  if (!silence_index_) {
+    silence_index_ = std::make_unique<rules::MatcherIndex>();
+    silence_ids_.clear();
+    for (const auto& [id, s] : silences_) {
+      if (s.ends_ms <= now) continue;
+      silence_index_->add(static_cast<uint32_t>(silence_ids_.size()), s.matchers);
+      silence_ids_.push_back(&s);
+    }
+    silence_index_->build();
+  }
+  silence_index_->candidates(f, scratch2_);
+  for (uint32_t i : scratch2_) {
+    const Silence& s = *silence_ids_[i];
     if (now >= s.starts_ms && now < s.ends_ms && matchesAll(s.matchers, f))
-      return suppress(Suppression::kSilenced, id, s.ends_ms);
-  for (const auto& w : rules_->maintenance()) {
+      return suppress(Suppression::kSilenced, s.id, s.ends_ms);
+  }
+  rules_->maintenanceIndex().candidates(f, scratch2_);
+  for (uint32_t wi : scratch2_) {
+    const auto& w = rules_->maintenance()[wi];
     int64_t until = w.schedule.activeUntil(now);
     if (!until) continue;
     bool covered = !w.match.empty() && matchesAll(w.match, f);
@@ -300,7 +316,8 @@ bool Correlator::checkSuppression(CorrAlert& a, int64_t now) {
     if (covered) return suppress(Suppression::kMaintenance, w.change_id.empty() ? w.name : w.name + " (" + w.change_id + ")", until);
   }
   const auto& inhibit = rules_->inhibitRules();
-  for (size_t i = 0; i < inhibit.size(); ++i) {
+  rules_->inhibitTargetIndex().candidates(f, scratch2_);
+  for (uint32_t i : scratch2_) {
     if (!matchesAll(inhibit[i].target, f)) continue;
     std::string key = equalKey(inhibit[i], f);
     auto it = inhibit_sources_[i].find(key);
@@ -318,7 +335,9 @@ void Correlator::inhibitIndex(CorrAlert& a, bool add, int64_t now) {
   const auto& inhibit = rules_->inhibitRules();
   if (inhibit.empty()) return;
   AlertFacts f(a);
-  for (size_t i = 0; i < inhibit.size(); ++i) {
+  std::vector<uint32_t> candidates;
+  rules_->inhibitSourceIndex().candidates(f, candidates);
+  for (uint32_t i : candidates) {
     if (!matchesAll(inhibit[i].source, f)) continue;
     std::string key = equalKey(inhibit[i], f);
     auto& sources = inhibit_sources_[i][key];
@@ -521,6 +540,7 @@ std::string Correlator::putSilence(Silence s, int64_t now, std::string* id_out) 
   int64_t ends = s.ends_ms;
   std::string id = s.id;
   silences_[id] = std::move(s);
+  silence_index_.reset();
   for (uint64_t fp : alert_order_) {
     auto it = alerts_.find(fp);
     if (it == alerts_.end() || it->second->suppressed != Suppression::kSilenced || it->second->suppressed_by != id)
@@ -536,6 +556,7 @@ std::string Correlator::expireSilence(const std::string& id, int64_t now) {
   if (it == silences_.end()) return "no such silence";
   if (it->second.ends_ms <= now) return "silence is already expired";
   it->second.ends_ms = std::max(now, it->second.starts_ms);
+  silence_index_.reset();
   it->second.updated_ms = now;
   std::vector<uint64_t> release;
   for (uint64_t fp : alert_order_) {

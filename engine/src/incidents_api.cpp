@@ -144,8 +144,8 @@ void addIncidentReads(api::Router& router, CorrelatorStage& stage) {
                   std::string out = "{\"incidents\":[";
                   uint64_t n = 0, last = 0;
                   bool more = false;
-                  for (auto it = c.incidents().upper_bound(after); it != c.incidents().end(); ++it) {
-                    const Incident& inc = it->second;
+                  for (size_t k = after; k < c.incidents().size(); ++k) {
+                    const Incident& inc = c.incidents()[k];
                     if (!statuses.empty() &&
                         std::find(statuses.begin(), statuses.end(), incidentStatusName(inc.status)) == statuses.end())
                       continue;

@@ -65,7 +65,7 @@ void printState(ReplayEngine& engine, std::ostream& out) {
     writeCorrelatedAlertJson(line, a);
     out << line << "}\n";
   });
-  for (const auto& [id, inc] : c.incidents()) {
+  for (const auto& inc : c.incidents()) {
     std::string line = "{\"kind\":\"incident\",\"incident\":";
     writeIncidentJson(line, c, inc, true);
     out << line << "}\n";

@@ -397,6 +397,22 @@ std::shared_ptr<const RuleSet> RuleSet::load(const std::vector<std::string>& fil
   }
   loader.link(errors);
   if (errors.size() != before) return nullptr;
+  for (uint32_t i = 0; i < rs->rules_.size(); ++i) {
+    rs->rule_index_.add(i, rs->rules_[i].match);
+    if (rs->rules_[i].type == RuleType::kSequence) rs->rule_index_.add(i, rs->rules_[i].then_match);
+  }
+  for (uint32_t i = 0; i < rs->inhibit_.size(); ++i) {
+    rs->inhibit_source_index_.add(i, rs->inhibit_[i].source);
+    rs->inhibit_target_index_.add(i, rs->inhibit_[i].target);
+  }
+  for (uint32_t i = 0; i < rs->maintenance_.size(); ++i)
+    rs->maintenance_index_.add(i, rs->maintenance_[i].cis.empty() && rs->maintenance_[i].services.empty()
+                                      ? rs->maintenance_[i].match
+                                      : rs->empty_matchers_);
+  rs->maintenance_index_.build();
+  rs->rule_index_.build();
+  rs->inhibit_source_index_.build();
+  rs->inhibit_target_index_.build();
   return rs;
 }
 

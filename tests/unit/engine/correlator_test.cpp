@@ -62,7 +62,7 @@ struct Timeline {
   engine::Correlator& c() { return engine.correlator(); }
   std::vector<const engine::Incident*> live() {
     std::vector<const engine::Incident*> v;
-    for (auto& [id, inc] : c().incidents())
+    for (auto& inc : c().incidents())
       if (inc.status != IncidentStatus::kMerged) v.push_back(&inc);
     return v;
   }

@@ -40,8 +40,9 @@ const char* suppressionName(Suppression s);
 struct TimelineEntry {
   int64_t at_ms;
   std::string actor;
-  std::string action;
+  const char* action;  // a fixed phrase ("opened", "alert joined", ...)
   std::string detail;
+  uint64_t alert = 0;  // the alert concerned, if any
 };
 
 struct TicketLink {
@@ -69,6 +70,7 @@ struct Incident {
   std::vector<std::string> cis, services;  // affected CIs and services by name, sorted
   int64_t interval_ms = 300'000;            // the opening rule's group_interval
   int max_severity = 0;
+  int criticality = 0;  // highest (lowest number) of its services'; 0 = none known
   std::vector<TimelineEntry> timeline;
   uint64_t timeline_dropped = 0;
   // Timers and announcements.
@@ -175,7 +177,8 @@ class Correlator {
   std::string putSilence(Silence s, int64_t now, std::string* id_out);
   std::string expireSilence(const std::string& id, int64_t now);
 
-  const std::map<uint64_t, Incident>& incidents() const { return incidents_; }
+  // Every incident, by id: incident id N is incidents()[N - 1] (ids are never reused).
+  const std::deque<Incident>& incidents() const { return incidents_; }
   const std::map<uint64_t, Problem>& problems() const { return problems_; }
   const std::map<std::string, Silence>& silences() const { return silences_; }
   const Incident* incident(uint64_t id) const;
@@ -207,7 +210,6 @@ class Correlator {
     uint8_t kind;
     uint64_t id;
     uint64_t gen;
-    std::string key;
     bool operator>(const Timer& o) const { return at != o.at ? at > o.at : seq > o.seq; }
   };
   enum TimerKind : uint8_t { kGroupWait, kAnnounce, kHoldDown, kClose, kAbsence, kSuppressionEnd, kForget };
@@ -219,7 +221,7 @@ class Correlator {
   void route(CorrAlert& a, int64_t now);
   bool joinUpstream(CorrAlert& a, int64_t now);
   void adoptDownstream(uint64_t incident_id, uint32_t ci, int64_t now);
-  void groupAlert(uint32_t rule, CorrAlert& a, const std::string& key, int64_t now);
+  void groupAlert(uint32_t rule, CorrAlert& a, int64_t now);
   void thresholdAlert(uint32_t rule, CorrAlert& a, int64_t now);
   void sequenceAlert(uint32_t rule, CorrAlert& a, bool is_first, int64_t now);
   Incident& openIncident(uint32_t rule, const std::string& key, const std::vector<uint64_t>& alerts, int64_t now,
@@ -237,10 +239,12 @@ class Correlator {
   bool ciDown(uint32_t ci, int depth = 0) const;
   uint64_t ciIncident(uint32_t ci, int depth = 0) const;
   void fire(const Timer& t, int64_t now);
-  void schedule(int64_t at, TimerKind kind, uint64_t id, uint64_t gen, std::string key = {});
+  void schedule(int64_t at, TimerKind kind, uint64_t id, uint64_t gen);
   void emit(CorrelatorEvent::Type t, int64_t now, uint64_t incident, uint64_t problem = 0, uint64_t alert = 0);
-  void note(Incident& inc, int64_t now, std::string actor, std::string action, std::string detail = {});
+  void note(Incident& inc, int64_t now, std::string actor, const char* action, std::string detail = {},
+            uint64_t alert = 0);
   std::string groupKey(const rules::Rule* rule, const CorrAlert& a) const;
+  uint64_t groupHash(const rules::Rule& rule, const CorrAlert& a) const;
   const rules::Rule& ruleAt(uint32_t i) const;
   uint32_t ruleIndex(std::string_view name) const;
   Incident* mutableIncident(uint64_t id);
@@ -252,15 +256,17 @@ class Correlator {
   rules::Rule default_rule_;
   std::vector<std::vector<uint32_t>> dependents_;  // CI -> CIs that depend on it (or group it)
   absl::flat_hash_map<uint64_t, std::unique_ptr<CorrAlert>> alerts_;
+  std::deque<std::pair<int64_t, uint64_t>> forget_;  // (when, alert): same delay for all, so FIFO
   std::vector<uint64_t> alert_order_;  // compacted when half stale
   size_t alert_order_stale_ = 0;
   std::vector<std::vector<uint64_t>> ci_firing_;  // CI -> firing, unsuppressed alerts
-  std::map<uint64_t, Incident> incidents_;
+  std::deque<Incident> incidents_;
   std::map<uint64_t, Problem> problems_;
   std::map<std::string, Silence> silences_;
-  absl::flat_hash_map<std::string, std::unique_ptr<Group>> groups_;
-  absl::flat_hash_map<std::string, std::unique_ptr<Threshold>> thresholds_;
-  absl::flat_hash_map<std::string, std::unique_ptr<Sequence>> sequences_;
+  // Keyed by groupHash (rule and group values); each keeps its readable key.
+  absl::flat_hash_map<uint64_t, std::unique_ptr<Group>> groups_;
+  absl::flat_hash_map<uint64_t, std::unique_ptr<Threshold>> thresholds_;
+  absl::flat_hash_map<uint64_t, std::unique_ptr<Sequence>> sequences_;
   // Inhibition: per inhibit rule, firing source alerts and the targets they hold, by the
   // values of the `equal` labels.
   std::vector<absl::flat_hash_map<std::string, std::vector<uint64_t>>> inhibit_sources_, inhibited_;
@@ -275,6 +281,10 @@ class Correlator {
   size_t open_incidents_ = 0;
   uint64_t late_ = 0, changes_applied_ = 0;
   int64_t last_now_ = 0;
+  std::vector<uint32_t> scratch_, scratch2_;
+  std::vector<uint8_t> below_mark_;  // adoptDownstream's visited set, all zero between calls
+  std::unique_ptr<rules::MatcherIndex> silence_index_;  // rebuilt after silences change
+  std::vector<const Silence*> silence_ids_;
 };
 
 }  // namespace triaged::engine

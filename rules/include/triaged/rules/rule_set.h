@@ -13,6 +13,7 @@
 #include "triaged/config/errors.h"
 #include "triaged/rules/facts.h"
 #include "triaged/rules/matcher.h"
+#include "triaged/rules/matcher_index.h"
 #include "triaged/rules/schedule.h"
 
 namespace triaged::rules {
@@ -127,6 +128,12 @@ class RuleSet {
   uint32_t ciOf(const Facts& f) const;
   uint32_t ciByName(std::string_view name) const;
   uint32_t serviceByName(std::string_view name) const;
+  // Which rules (by index) and inhibit rules (sources, targets) may match an alert.
+  const MatcherIndex& ruleIndex() const { return rule_index_; }
+  const MatcherIndex& inhibitSourceIndex() const { return inhibit_source_index_; }
+  const MatcherIndex& inhibitTargetIndex() const { return inhibit_target_index_; }
+  // Maintenance windows whose matchers may match (windows without matchers always are).
+  const MatcherIndex& maintenanceIndex() const { return maintenance_index_; }
   // CIs in topological order (every CI after the ones it depends on).
   const std::vector<uint32_t>& topologicalOrder() const { return topo_; }
 
@@ -142,6 +149,8 @@ class RuleSet {
   std::vector<std::pair<std::string, uint32_t>> service_names_;  // sorted
   std::vector<uint32_t> ci_matchers_;                        // CIs with matchers
   std::vector<uint32_t> topo_;
+  Matchers empty_matchers_;
+  MatcherIndex rule_index_, inhibit_source_index_, inhibit_target_index_, maintenance_index_;
 };
 
 }  // namespace triaged::rules
