@@ -86,7 +86,34 @@ std::string actor(Body& b, const HttpRequest&) {
 
 using IncidentOp = std::function<std::string(Correlator&, uint64_t id, Body&, const std::string& by, int64_t now)>;
 
+// The incident linked to an external ticket, or 0.
+uint64_t incidentByTicket(const Correlator& c, std::string_view system, std::string_view id) {
+  for (const auto& inc : c.incidents())
+    for (const auto& t : inc.tickets)
+      if (t.system == system && t.id == id) return inc.merged_into ? inc.merged_into : inc.id;
+  return 0;
+}
+
 void addIncidentOp(api::Router& router, CorrelatorStage& stage, const std::string& action, IncidentOp op) {
+  // Ticketing tools call back with their own ticket id: /api/v1/tickets/{system}/{id}/resolve.
+  router.add({Verb::post, "/api/v1/tickets/{system}/{ticket}/" + action, RouteGroup::kAdmin,
+              [&stage, op](const HttpRequest& req, Responder r) {
+                auto body = std::make_shared<Body>();
+                if (!body->parse(req)) return r(HttpResponse::error(400, body->error));
+                std::string by = actor(*body, req);
+                std::string system(req.param("system")), ticket(req.param("ticket"));
+                bool queued = stage.run([=](Correlator& c, int64_t now) {
+                  uint64_t id = incidentByTicket(c, system, ticket);
+                  if (!id) return r(HttpResponse::error(404, "no incident is linked to " + system + " ticket " + ticket));
+                  std::string err = op(c, id, *body, by, now);
+                  if (!err.empty()) return r(opError(err));
+                  std::string out;
+                  writeIncidentJson(out, c, *c.incident(id), true);
+                  r(HttpResponse::json(200, std::move(out)));
+                });
+                if (!queued) r(HttpResponse::error(503, "shutting down"));
+              },
+              "/api/v1/tickets/{system}/{ticket}/" + action});
   router.add({Verb::post, "/api/v1/incidents/{id}/" + action, RouteGroup::kAdmin,
               [&stage, op](const HttpRequest& req, Responder r) {
                 uint64_t id = 0;

@@ -67,6 +67,10 @@ class Correlation(unittest.TestCase):
         self.assertEqual(actions, ["opened", "acknowledged", "assigned", "commented", "priority changed",
                                    "ticket linked", "resolved"])
         self.assertEqual(out["timeline"][1]["actor"], "alice")
+        # The ticketing tool calls back with its own ticket id.
+        back = self.post("/api/v1/tickets/jira/OPS-7/comment", {"text": "closed in Jira", "by": "jira"})
+        self.assertEqual(back["id"], inc["id"])
+        self.post("/api/v1/tickets/jira/OPS-8/resolve", {}, expect=404)
         # Bad requests name what is wrong and change nothing.
         err = self.post(path + "/priority", {"priority": "high"}, expect=400)
         self.assertIn("priority", err["error"])
