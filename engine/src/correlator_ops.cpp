@@ -141,6 +141,7 @@ void Correlator::addAlert(Incident& inc, CorrAlert& a, AlertRole role, int64_t n
   AlertFacts f(a);
   auto addService = [&](std::string_view name) {
     if (!insertSorted(inc.services, name)) return;
+    if (inc.service.empty()) inc.service = std::string(name);  // the first service affected
     uint32_t s = rules_->serviceByName(name);
     int crit = s == RuleSet::kNone ? 2 : rules_->services()[s].criticality;
     inc.criticality = inc.criticality ? std::min(inc.criticality, crit) : crit;
