@@ -79,7 +79,8 @@ void compareIncidents(const YAML::Node& expected, const Correlator& c, Check& ch
   for (size_t i = 0; i < expected.size() && i < got.size(); ++i) {
     const Incident& inc = *got[i];
     std::string p = where + "[" + std::to_string(i) + "]";
-    for (auto it = expected[i].begin(); it != expected[i].end(); ++it) {
+    const YAML::Node want_incident = expected[i];  // iterators need the node to outlive them
+    for (auto it = want_incident.begin(); it != want_incident.end(); ++it) {
       std::string key = it->first.Scalar(), want = it->second.IsScalar() ? it->second.Scalar() : "";
       if (key == "title") check.eq(p + ".title", want, inc.title);
       else if (key == "status") check.eq(p + ".status", want, incidentStatusName(inc.status));
@@ -94,7 +95,8 @@ void compareIncidents(const YAML::Node& expected, const Correlator& c, Check& ch
       else if (key == "known_error") check.eq(p + ".known_error", want, inc.known_error);
       else if (key == "resources") {
         std::string w, g;
-        for (const auto& r : it->second) w += (w.empty() ? "" : ",") + r.Scalar();
+        const YAML::Node list = it->second;
+        for (const auto& r : list) w += (w.empty() ? "" : ",") + r.Scalar();
         for (uint64_t fp : inc.alerts) g += (g.empty() ? "" : ",") + resourceOf(c, fp);
         check.eq(p + ".resources", "[" + w + "]", "[" + g + "]");
       } else {
