@@ -1,7 +1,10 @@
 // Correlator throughput on one thread: alert changes through a rule set of 200 rules (group,
 // threshold, sequence, inhibit) with silences, maintenance windows and a topology of 10,000
 // CIs. Checks the outcome (incidents, symptoms and suppressions happen) before it
-// reports a figure. Usage: triaged-correlate [--changes N] [--alerts N] [--cis N]
+// reports a figure. Usage: triaged-correlate [--changes N] [--alerts N] [--cis N] [--fresh]
+// Default: alerts fire and resolve over and over (recurring alerts rejoin their open
+// incidents). --fresh: every firing is a new alert; 50,000 fire, then each new one fires as
+// the oldest resolves: each one takes the whole path (suppression, topology, rule index, grouping, incident).
 #include <CLI/CLI.hpp>
 
 #include <chrono>
@@ -67,10 +70,13 @@ int main(int argc, char** argv) {
   CLI::App app{"correlator throughput"};
   uint64_t changes = 2'000'000, alerts = 100'000;
   int cis = 10'000;
+  bool fresh = false;
+  app.add_flag("--fresh", fresh, "every firing is a new alert (changes/2 alerts)");
   app.add_option("--changes", changes, "alert changes to apply");
   app.add_option("--alerts", alerts, "distinct alerts");
   app.add_option("--cis", cis, "configuration items");
   CLI11_PARSE(app, argc, argv);
+  if (fresh) alerts = changes / 2 + 50'000;
 
   fs::path dir = fs::temp_directory_path() / ("triaged-correlate-" + std::to_string(::getpid()));
   fs::create_directories(dir);
@@ -141,7 +147,7 @@ int main(int argc, char** argv) {
   std::vector<uint8_t> firing(alerts, 0);
   std::vector<engine::CorrelatorInput> batch;
   uint64_t order_seed = 7;
-  uint64_t applied = 0;
+  uint64_t applied = 0, next_fire = 0, next_resolve = 0;
   uint64_t events = 0, opened = 0, suppressed = 0;
   auto t0 = std::chrono::steady_clock::now();
   while (applied < changes) {
@@ -149,6 +155,10 @@ int main(int argc, char** argv) {
     for (int k = 0; k < 1000 && applied < changes; ++k, ++applied) {
       order_seed = order_seed * 6364136223846793005ULL + 1442695040888963407ULL;
       uint64_t i = (order_seed >> 33) % alerts;
+      if (fresh) {  // 50,000 new alerts fire; then each new one fires as the oldest resolves
+        i = (next_fire < 50'000 || applied % 2 == 0 || next_resolve >= next_fire) ? next_fire++ : next_resolve++;
+        if (i >= alerts) i = next_resolve++;
+      }
       engine::CorrelatorInput in;
       bool fire = !firing[i];
       firing[i] = fire;

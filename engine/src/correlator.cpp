@@ -149,9 +149,15 @@ void Correlator::advance(int64_t now) {
     auto [at, fp] = forget_.front();
     forget_.pop_front();
     auto it = alerts_.find(fp);
-    if (it != alerts_.end() && it->second->status == api::Status::kResolved &&
-        it->second->changed_ms + opts_.settings.reopen_window.count() <= at)
-      forget(fp);
+    if (it == alerts_.end() || it->second->status != api::Status::kResolved ||
+        it->second->changed_ms + opts_.settings.reopen_window.count() > at)
+      continue;
+    // A member of an open incident is kept (if it fires again it is the same member, not a
+    // new one); it is queued again when its incident resolves.
+    if (const Incident* inc = incident(it->second->incident);
+        inc && (inc->status == IncidentStatus::kOpen || inc->status == IncidentStatus::kAcknowledged))
+      continue;
+    forget(fp);
   }
 }
 
@@ -434,7 +440,10 @@ void Correlator::adoptDownstream(uint64_t incident_id, uint32_t ci, int64_t now)
       bool all_below = true;
       for (uint64_t m : other->alerts) {
         const CorrAlert* ma = alert(m);
-        if (ma && (ma->ci == RuleSet::kNone || !below_mark_[ma->ci] || ma->ci == ci)) all_below = false;
+        if (ma && (ma->ci == RuleSet::kNone || !below_mark_[ma->ci] || ma->ci == ci)) {
+          all_below = false;
+          break;
+        }
       }
       if (all_below) adopt.push_back(a->incident);
     }

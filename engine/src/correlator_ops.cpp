@@ -156,7 +156,8 @@ void Correlator::addAlert(Incident& inc, CorrAlert& a, AlertRole role, int64_t n
   addService(f.get("service"));
   inc.max_severity = std::max(inc.max_severity, static_cast<int>(a.severity));
   if (!announce_it) return;
-  note(inc, now, "triaged", role == AlertRole::kSymptom ? "symptom joined" : "alert joined", {}, a.fingerprint);
+  note(inc, now, "triaged", role == AlertRole::kSymptom ? "symptom joined" : "alert joined",
+       {}, a.fingerprint);
   recompute(inc, now, "triaged");
   announce(inc, now);
 }
@@ -211,7 +212,18 @@ void Correlator::markResolved(Incident& inc, const std::string& by, const std::s
   if (open_incidents_) --open_incidents_;
   note(inc, now, by, "resolved", detail);
   emit(CorrelatorEvent::kIncidentResolved, now, inc.id);
+  queueForget(inc, now);
   schedule(now + opts_.settings.close_after.count(), kClose, inc.id, inc.gen);
+}
+
+// Resolved members were kept while their incident was open; they may be forgotten now.
+void Correlator::queueForget(const Incident& inc, int64_t now) {
+  for (uint64_t fp : inc.alerts)
+    if (auto it = alerts_.find(fp); it != alerts_.end() && it->second->status == api::Status::kResolved &&
+                                    it->second->incident == inc.id) {
+      it->second->changed_ms = now;
+      forget_.emplace_back(now + opts_.settings.reopen_window.count(), fp);
+    }
 }
 
 void Correlator::attachKnownError(Incident& inc, int64_t now) {
@@ -433,7 +445,10 @@ std::string Correlator::close(uint64_t id, const std::string& by, int64_t now) {
   if (!inc) return "no such incident";
   if (inc->status == IncidentStatus::kClosed) return "";
   if (inc->status == IncidentStatus::kMerged) return "incident is merged";
-  if (active(*inc) && open_incidents_) --open_incidents_;
+  if (active(*inc)) {
+    if (open_incidents_) --open_incidents_;
+    queueForget(*inc, now);
+  }
   if (!inc->resolved_ms) inc->resolved_ms = now;
   inc->status = IncidentStatus::kClosed;
   inc->closed_ms = now;

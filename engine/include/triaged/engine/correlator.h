@@ -7,6 +7,7 @@
 #pragma once
 
 #include <absl/container/flat_hash_map.h>
+#include <absl/container/flat_hash_set.h>
 
 #include <cstdint>
 #include <deque>
@@ -232,6 +233,7 @@ class Correlator {
   void reopen(Incident& inc, int64_t now, uint64_t fp);
   void markResolved(Incident& inc, const std::string& by, const std::string& note, int64_t now);
   void linkProblem(Incident& inc, int64_t now);
+  void queueForget(const Incident& inc, int64_t now);
   void attachKnownError(Incident& inc, int64_t now);
   void inhibitIndex(CorrAlert& a, bool add, int64_t now);
   void releaseSuppressed(std::vector<uint64_t> fps, int64_t now);
