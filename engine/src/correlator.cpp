@@ -101,6 +101,19 @@ const rules::Rule& Correlator::ruleAt(uint32_t i) const {
   return i < rules_->rules().size() ? rules_->rules()[i] : default_rule_;
 }
 
+// A closed incident's group is forgotten unless it gathers alerts again: group state stays
+// bounded by the groups in use, not every group ever seen.
+void Correlator::pruneGroup(const Incident& inc) {
+  if (!inc.group_hash) return;
+  if (inc.threshold_group) {
+    auto it = thresholds_.find(inc.group_hash);
+    if (it != thresholds_.end() && it->second->incident == inc.id && it->second->seen.empty()) thresholds_.erase(it);
+    return;
+  }
+  auto it = groups_.find(inc.group_hash);
+  if (it != groups_.end() && it->second->incident == inc.id && !it->second->waiting) groups_.erase(it);
+}
+
 uint32_t Correlator::ruleIndex(std::string_view name) const {
   const auto& rules = rules_->rules();
   for (uint32_t i = 0; i < rules.size(); ++i)
@@ -500,13 +513,16 @@ void Correlator::groupAlert(uint32_t rule_index, CorrAlert& a, int64_t now) {
     schedule(now + rule.group_wait, kGroupWait, gh, ++g.gen);
     return;
   }
-  g.incident = openIncident(rule_index, g.key, {a.fingerprint}, now).id;
+  Incident& inc = openIncident(rule_index, g.key, {a.fingerprint}, now);
+  g.incident = inc.id;
+  inc.group_hash = gh;
 }
 
 void Correlator::thresholdAlert(uint32_t rule_index, CorrAlert& a, int64_t now) {
   const rules::Rule& rule = ruleAt(rule_index);
   a.rule = rule_index;
-  auto& slot = thresholds_[groupHash(rule, a)];
+  uint64_t th = groupHash(rule, a);
+  auto& slot = thresholds_[th];
   if (!slot) {
     slot = std::make_unique<Threshold>();
     slot->key = groupKey(&rule, a);
@@ -535,7 +551,10 @@ void Correlator::thresholdAlert(uint32_t rule_index, CorrAlert& a, int64_t now) 
       fps.push_back(fp);
   }
   t.seen.clear();
-  t.incident = openIncident(rule_index, t.key, fps, now).id;
+  Incident& inc = openIncident(rule_index, t.key, fps, now);
+  t.incident = inc.id;
+  inc.group_hash = th;
+  inc.threshold_group = true;
 }
 
 void Correlator::sequenceAlert(uint32_t rule_index, CorrAlert& a, bool is_first, int64_t now) {
@@ -591,7 +610,11 @@ void Correlator::fire(const Timer& t, int64_t now) {
         fps.push_back(fp);
       }
       g.pending.clear();
-      if (!fps.empty()) g.incident = openIncident(g.rule, g.key, fps, now).id;
+      if (!fps.empty()) {
+        Incident& inc = openIncident(g.rule, g.key, fps, now);
+        g.incident = inc.id;
+        inc.group_hash = t.id;
+      }
       return;
     }
     case kAnnounce: {
@@ -614,6 +637,7 @@ void Correlator::fire(const Timer& t, int64_t now) {
       if (!inc || inc->gen != t.gen || inc->status != IncidentStatus::kResolved) return;
       inc->status = IncidentStatus::kClosed;
       inc->closed_ms = now;
+      pruneGroup(*inc);
       note(*inc, now, "triaged", "closed", "resolved for " + config::formatDuration(opts_.settings.close_after));
       emit(CorrelatorEvent::kIncidentClosed, now, inc->id);
       return;

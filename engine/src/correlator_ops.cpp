@@ -453,6 +453,7 @@ std::string Correlator::close(uint64_t id, const std::string& by, int64_t now) {
   inc->status = IncidentStatus::kClosed;
   inc->closed_ms = now;
   ++inc->gen;
+  pruneGroup(*inc);
   note(*inc, now, by, "closed");
   emit(CorrelatorEvent::kIncidentClosed, now, id);
   return "";

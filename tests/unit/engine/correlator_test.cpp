@@ -199,6 +199,22 @@ TEST_CASE("Incident lifecycle: acknowledge, assign, comment, priority, resolve, 
   CHECK(c.acknowledge(999, "x", t.now) == "no such incident");
 }
 
+TEST_CASE("A closed incident's group state is released; the next alert opens a new incident", "[correlator]") {
+  Timeline t(configWith("groups: []\n", "correlation:\n  resolve_hold_down: 1m\n  close_after: 1h\n"
+                                          "  reopen_window: 10m\n"));
+  t.at(0).push("db1", "cpu", Severity::kMajor);
+  CHECK(t.c().groupStates() == 1);
+  t.at(10).push("db1", "cpu", Severity::kMajor, Status::kResolved);
+  t.at(70);
+  REQUIRE(t.live()[0]->status == IncidentStatus::kResolved);
+  t.at(70 + 3600);
+  CHECK(t.live()[0]->status == IncidentStatus::kClosed);
+  CHECK(t.c().groupStates() == 0);
+  CHECK(t.c().alertCount() == 0);  // its resolved alert is forgotten too
+  t.at(8000).push("db1", "cpu", Severity::kMajor);
+  CHECK(t.live().size() == 2);
+}
+
 TEST_CASE("Merging moves alerts and marks the source merged", "[correlator]") {
   Timeline t(configWith("groups: []\n"));
   t.at(0).push("a", "x");

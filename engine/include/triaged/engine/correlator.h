@@ -70,6 +70,8 @@ struct Incident {
   std::vector<TicketLink> tickets;
   std::vector<std::string> cis, services;  // affected CIs and services by name, sorted
   int64_t interval_ms = 300'000;            // the opening rule's group_interval
+  uint64_t group_hash = 0;                  // the group (or threshold window) that opened it
+  bool threshold_group = false;
   int max_severity = 0;
   int criticality = 0;  // highest (lowest number) of its services'; 0 = none known
   std::vector<TimelineEntry> timeline;
@@ -198,6 +200,8 @@ class Correlator {
   size_t alertCount() const { return alerts_.size(); }
   size_t suppressedCount() const;
   uint64_t late() const { return late_; }
+  // Group and threshold-window states held (bounded by the groups in use).
+  size_t groupStates() const { return groups_.size() + thresholds_.size(); }
   void countLate() { ++late_; }
   uint64_t changesApplied() const { return changes_applied_; }
 
@@ -234,6 +238,7 @@ class Correlator {
   void markResolved(Incident& inc, const std::string& by, const std::string& note, int64_t now);
   void linkProblem(Incident& inc, int64_t now);
   void queueForget(const Incident& inc, int64_t now);
+  void pruneGroup(const Incident& inc);
   void attachKnownError(Incident& inc, int64_t now);
   void inhibitIndex(CorrAlert& a, bool add, int64_t now);
   void releaseSuppressed(std::vector<uint64_t> fps, int64_t now);
