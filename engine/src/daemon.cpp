@@ -261,10 +261,15 @@ int Daemon::run() {
 
   ctrl_.run();
 
-  pool_->shutdown();  // connections end while the server and inputs still exist
-  for (auto& in : inputs_) in.reset();
-  pipeline_->stop();  // processes what is queued
+  // Completions and API answers hold their connection; the last of them may be released on a
+  // shard or the correlator thread. So: stop the I/O threads (contexts stay alive), finish
+  // the pipeline and the correlator (their answers post to the stopped contexts), then
+  // destroy the contexts, ending the connections while the server and inputs still exist.
+  pool_->stop();
+  pipeline_->stop();    // processes what is queued
   correlator_->stop();  // and what the shards handed on
+  pool_->shutdown();
+  for (auto& in : inputs_) in.reset();
   if (store_) store_->flush();
   log_->info("stopped");
   return 0;

@@ -53,8 +53,9 @@ struct Fixture {
   ~Fixture() {
     server->stopAccepting();
     held = nullptr;
-    pool.shutdown();  // connections end while the server is still alive
+    pool.stop();  // the worker may hold the last reference to a connection
     if (worker.joinable()) worker.join();
+    pool.shutdown();  // connections end while the server is still alive
   }
   static config::Config makeConfig() {
     config::Config c;

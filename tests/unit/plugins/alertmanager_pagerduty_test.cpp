@@ -56,8 +56,9 @@ struct Rig {
   }
   ~Rig() {
     server->stopAccepting();
-    pool.shutdown();
+    pool.stop();  // as the daemon: the shards may hold the last reference to a connection
     pipeline->stop();
+    pool.shutdown();
   }
   test::Response post(const std::string& path, const std::string& body) {
     return test::Client(port).request("POST", path, body, "Content-Type: application/json\r\n");
