@@ -21,6 +21,7 @@ from harness import BASE_CONFIG, Daemon  # noqa: E402
 
 PROMETHEUS = shutil.which("prometheus")
 ALERTMANAGER = shutil.which("prometheus-alertmanager")
+AMTOOL = shutil.which("amtool")  # shipped with prometheus-alertmanager
 
 
 def free_port():
@@ -144,6 +145,35 @@ alerting:
         m = self.d.metrics()
         self.assertEqual(m['triaged_alerts_active{status="firing"}'], 0)
         self.assertGreaterEqual(m['triaged_input_events_accepted_total{input="alertmanager"}'], 2)
+
+
+@unittest.skipUnless(AMTOOL, "amtool (prometheus-alertmanager) is not installed")
+class Amtool(unittest.TestCase):
+    """Debian's amtool manages triaged's silences as it would Alertmanager's."""
+
+    def setUp(self):
+        self.d = Daemon(BASE_CONFIG + "inputs:\n  - type: native_json\n").start()
+        self.url = f"--alertmanager.url=http://127.0.0.1:{self.d.port}"
+
+    def tearDown(self):
+        self.d.close()
+
+    def amtool(self, *args):
+        r = subprocess.run([AMTOOL, self.url, *args], capture_output=True, text=True, timeout=30)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        return r.stdout
+
+    def test_amtool_adds_queries_and_expires_silences(self):
+        sid = self.amtool("silence", "add", "resource=db1", "-c", "disk swap", "-a", "alice", "-d", "1h").strip()
+        self.assertIn(sid, self.amtool("silence", "query"))
+        status, _, body = self.d.request("POST", "/api/v1/events",
+                                         json.dumps({"resource": "db1", "check": "disk", "severity": "major"}))
+        self.assertEqual(status, 200, body)
+        held = self.d.get_json("/api/v1/suppressed")["alerts"]
+        self.assertEqual([(a["resource"], a["suppressed_by"]) for a in held], [("db1", sid)])
+        self.amtool("silence", "expire", sid)
+        self.assertEqual(self.d.get_json("/api/v1/suppressed")["alerts"], [])
+        self.assertEqual(len(self.d.get_json("/api/v1/incidents")["incidents"]), 1)
 
 
 if __name__ == "__main__":
