@@ -102,6 +102,32 @@ class Correlation(unittest.TestCase):
         err = self.post("/api/v2/silences", bad, expect=400)
         self.assertIn("matchers[0]", err["error"])
 
+    def test_reload_keeps_incidents_and_applies_new_rules(self):
+        self.send({"resource": "vm9", "check": "cpu", "severity": "major"})
+        rules = os.path.join(self.d.dir, "extra.yaml")
+        with open(rules, "w") as f:
+            f.write("groups:\n  - name: extra\n    rules:\n      - {name: all-disks, match: '{check=\"disk\"}',"
+                    " group_by: [check], incident: {title: Disks, priority: 1}}\n")
+        with open(self.d.config_path) as f:
+            text = f.read()
+        with open(self.d.config_path, "w") as f:
+            f.write(text.replace("rule_files: [", "rule_files: [" + rules + ", "))
+        status, _, body = self.d.request("POST", "/-/reload")
+        self.assertEqual(status, 200, body)
+        self.send({"resource": "h1", "check": "disk"}, {"resource": "h2", "check": "disk"})
+        incidents = self.d.get_json("/api/v1/incidents")["incidents"]
+        self.assertEqual([(i["title"], i["alert_count"]) for i in incidents],
+                         [("cpu on vm9", 1), ("Disks", 2)])
+        self.assertEqual(incidents[1]["priority"], 1)
+        # A rule file with a cycle is refused; the running rules stay.
+        with open(rules, "w") as f:
+            f.write("configuration_items:\n  - {name: a, depends_on: [a]}\n")
+        status, _, body = self.d.request("POST", "/-/reload")
+        self.assertEqual(status, 500)
+        self.assertIn("dependency cycle: a -> a", body)
+        self.send({"resource": "h3", "check": "disk"})
+        self.assertEqual(self.d.get_json("/api/v1/incidents/2")["alert_count"], 3)
+
     def test_incident_list_filters_and_pages(self):
         self.send(*[{"resource": f"h{i}", "check": "disk", "severity": "warning"} for i in range(5)])
         page = self.d.get_json("/api/v1/incidents?limit=2")
