@@ -21,6 +21,13 @@ class AlertFacts final : public rules::Facts {
   const CorrAlert& a_;
 };
 
+// "P3 -> P2" for timelines.
+inline std::string priorityChange(int before, int after) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "P%d -> P%d", before, after);
+  return buf;
+}
+
 struct Correlator::Group {
   uint32_t rule = UINT32_MAX;
   std::string key;
