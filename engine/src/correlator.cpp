@@ -161,11 +161,6 @@ void Correlator::advance(int64_t now) {
   }
 }
 
-const CorrAlert* Correlator::alert(uint64_t fp) const {
-  auto it = alerts_.find(fp);
-  return it == alerts_.end() ? nullptr : it->second.get();
-}
-
 void Correlator::onChange(CorrelatorInput& in, int64_t now) {
   ++changes_applied_;
   const AlertChange& c = in.change;

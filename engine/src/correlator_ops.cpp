@@ -31,15 +31,6 @@ std::string equalKey(const rules::InhibitRule& r, const rules::Facts& f) {
 
 }  // namespace
 
-Incident* Correlator::mutableIncident(uint64_t id) {
-  if (!id) return nullptr;
-  return id && id <= incidents_.size() ? &incidents_[id - 1] : nullptr;
-}
-
-const Incident* Correlator::incident(uint64_t id) const {
-  return id && id <= incidents_.size() ? &incidents_[id - 1] : nullptr;
-}
-
 size_t Correlator::openProblems() const {
   size_t n = 0;
   for (const auto& [id, p] : problems_)

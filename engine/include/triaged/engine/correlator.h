@@ -184,8 +184,13 @@ class Correlator {
   const std::deque<Incident>& incidents() const { return incidents_; }
   const std::map<uint64_t, Problem>& problems() const { return problems_; }
   const std::map<std::string, Silence>& silences() const { return silences_; }
-  const Incident* incident(uint64_t id) const;
-  const CorrAlert* alert(uint64_t fp) const;
+  const Incident* incident(uint64_t id) const {
+    return id && id <= incidents_.size() ? &incidents_[id - 1] : nullptr;
+  }
+  const CorrAlert* alert(uint64_t fp) const {
+    auto it = alerts_.find(fp);
+    return it == alerts_.end() ? nullptr : it->second.get();
+  }
   // Active alerts in arrival order (deterministic).
   template <class F>
   void forEachAlert(F&& f) const {
@@ -254,7 +259,7 @@ class Correlator {
   uint64_t groupHash(const rules::Rule& rule, const CorrAlert& a) const;
   const rules::Rule& ruleAt(uint32_t i) const;
   uint32_t ruleIndex(std::string_view name) const;
-  Incident* mutableIncident(uint64_t id);
+  Incident* mutableIncident(uint64_t id) { return id && id <= incidents_.size() ? &incidents_[id - 1] : nullptr; }
   std::string render(const std::string& tmpl, const CorrAlert& a) const;
   void forget(uint64_t fp);
 
