@@ -25,6 +25,15 @@ bool parseFingerprintHex(std::string_view s, uint64_t& out) {
   return r.ec == std::errc() && r.ptr == s.data() + s.size();
 }
 
+void writeLabelsJson(api::JsonWriter& w, const AlertStrings& v) {
+  w.key("labels").beginObject();
+  for (uint32_t i = 0, n = v.labelCount(); i < n; ++i) {
+    auto l = v.label(i);
+    w.field(l.name, l.value);
+  }
+  w.endObject();
+}
+
 void writeAlertJson(std::string& out, uint64_t fp, const Alert& a) {
   auto v = a.view();
   api::JsonWriter w(out);
@@ -46,12 +55,7 @@ void writeAlertJson(std::string& out, uint64_t fp, const Alert& a) {
   if (auto s = v.field(AlertStrings::kSummary); !s.empty()) w.field("summary", s);
   if (auto s = v.field(AlertStrings::kDescription); !s.empty()) w.field("description", s);
   if (auto s = v.field(AlertStrings::kDedupKey); !s.empty()) w.field("dedup_key", s);
-  w.key("labels").beginObject();
-  for (uint32_t i = 0, n = v.labelCount(); i < n; ++i) {
-    auto l = v.label(i);
-    w.field(l.name, l.value);
-  }
-  w.endObject();
+  writeLabelsJson(w, v);
   w.key("annotations").beginObject();
   for (uint32_t i = 0, n = v.annotationCount(); i < n; ++i) {
     auto l = v.annotation(i);

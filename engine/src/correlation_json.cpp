@@ -46,12 +46,7 @@ void writeCorrelatedAlertJson(std::string& out, const CorrAlert& a) {
   w.field("status", api::statusName(a.status));
   w.field("severity", api::severityName(a.severity));
   if (auto s = v.field(AlertStrings::kSummary); !s.empty()) w.field("summary", s);
-  w.key("labels").beginObject();
-  for (uint32_t i = 0, n = v.labelCount(); i < n; ++i) {
-    auto l = v.label(i);
-    w.field(l.name, l.value);
-  }
-  w.endObject();
+  writeLabelsJson(w, v);
   w.field("role", roleName(a.role));
   if (a.incident)
     w.field("incident", a.incident);

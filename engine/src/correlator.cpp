@@ -59,6 +59,19 @@ std::string_view AlertFacts::get(std::string_view name) const {
   return s.findLabel(name, v) ? v : std::string_view();
 }
 
+CorrelatorInput CorrelatorInput::from(const AlertTable& table, const AlertChange& c) {
+  CorrelatorInput in;
+  in.change = c;
+  if (c.kind != ChangeKind::kNew && c.kind != ChangeKind::kRefired) return in;
+  if (const Alert* a = table.find(c.fingerprint)) {
+    size_t n = a->view().bytes();
+    in.strings = std::make_unique<char[]>(n);
+    std::memcpy(in.strings.get(), a->strings.get(), n);
+    in.first_seen_ms = a->first_seen_ms;
+  }
+  return in;
+}
+
 Correlator::Correlator(std::shared_ptr<const RuleSet> rules, CorrelatorOptions opts) {
   reload(std::move(rules), std::move(opts));
 }

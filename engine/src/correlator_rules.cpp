@@ -48,6 +48,23 @@ std::string Correlator::groupKey(const rules::Rule* rule, const CorrAlert& a) co
   return key;
 }
 
+// The group's incident takes the alert while it is open and younger than max_age, reopening
+// it first if it resolved within reopen_window; otherwise the group forgets it.
+bool Correlator::joinGroupIncident(uint64_t& incident_id, const rules::Rule& rule, CorrAlert& a, int64_t now) {
+  Incident* inc = mutableIncident(incident_id);
+  if (!inc) return false;
+  bool young = rule.max_age == 0 || now - inc->opened_ms < rule.max_age;
+  if (young && inc->status == IncidentStatus::kResolved &&
+      now - inc->resolved_ms <= opts_.settings.reopen_window.count())
+    reopen(*inc, now, a.fingerprint);
+  if (young && (inc->status == IncidentStatus::kOpen || inc->status == IncidentStatus::kAcknowledged)) {
+    addAlert(*inc, a, AlertRole::kMember, now, true);
+    return true;
+  }
+  incident_id = 0;
+  return false;
+}
+
 void Correlator::groupAlert(uint32_t rule_index, CorrAlert& a, int64_t now) {
   const rules::Rule& rule = ruleAt(rule_index);
   a.rule = rule_index;
@@ -58,17 +75,7 @@ void Correlator::groupAlert(uint32_t rule_index, CorrAlert& a, int64_t now) {
     slot->key = groupKey(&rule, a);
   }
   Group& g = *slot;
-  if (Incident* inc = mutableIncident(g.incident)) {
-    bool young = rule.max_age == 0 || now - inc->opened_ms < rule.max_age;
-    if (young && inc->status == IncidentStatus::kResolved &&
-        now - inc->resolved_ms <= opts_.settings.reopen_window.count())
-      reopen(*inc, now, a.fingerprint);
-    if (young && (inc->status == IncidentStatus::kOpen || inc->status == IncidentStatus::kAcknowledged)) {
-      addAlert(*inc, a, AlertRole::kMember, now, true);
-      return;
-    }
-    g.incident = 0;
-  }
+  if (joinGroupIncident(g.incident, rule, a, now)) return;
   if (g.waiting) {
     g.pending.push_back(a.fingerprint);
     return;
@@ -95,17 +102,7 @@ void Correlator::thresholdAlert(uint32_t rule_index, CorrAlert& a, int64_t now) 
     slot->key = groupKey(&rule, a);
   }
   Threshold& t = *slot;
-  if (Incident* inc = mutableIncident(t.incident)) {
-    bool young = rule.max_age == 0 || now - inc->opened_ms < rule.max_age;
-    if (young && inc->status == IncidentStatus::kResolved &&
-        now - inc->resolved_ms <= opts_.settings.reopen_window.count())
-      reopen(*inc, now, a.fingerprint);
-    if (young && (inc->status == IncidentStatus::kOpen || inc->status == IncidentStatus::kAcknowledged)) {
-      addAlert(*inc, a, AlertRole::kMember, now, true);
-      return;
-    }
-    t.incident = 0;
-  }
+  if (joinGroupIncident(t.incident, rule, a, now)) return;
   // Sliding window: firings at or after now - window count (a firing exactly `window` ago does).
   t.seen.emplace_back(now, a.fingerprint);
   while (!t.seen.empty() && t.seen.front().first < now - rule.window) t.seen.pop_front();

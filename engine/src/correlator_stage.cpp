@@ -160,19 +160,7 @@ void CorrelatorStage::consume(size_t shard, const AlertTable& table, const std::
   Impl::Task t;
   t.shard = shard % Impl::kMaxShards;
   t.changes.reserve(changes.size());
-  for (const auto& c : changes) {
-    CorrelatorInput in;
-    in.change = c;
-    if (c.kind == ChangeKind::kNew || c.kind == ChangeKind::kRefired) {
-      if (const Alert* a = table.find(c.fingerprint)) {
-        size_t n = a->view().bytes();
-        in.strings = std::make_unique<char[]>(n);
-        std::memcpy(in.strings.get(), a->strings.get(), n);
-        in.first_seen_ms = a->first_seen_ms;
-      }
-    }
-    t.changes.push_back(std::move(in));
-  }
+  for (const auto& c : changes) t.changes.push_back(CorrelatorInput::from(table, c));
   // Back-pressure: a full correlator queue holds this shard, which fills its own queue, which
   // makes inputs answer 429. Waiting here is bounded by the correlator's progress.
   while (impl_->queued.load(std::memory_order_acquire) >= impl_->capacity &&

@@ -94,42 +94,46 @@ uint64_t incidentByTicket(const Correlator& c, std::string_view system, std::str
   return 0;
 }
 
+// Parses the body, finds the incident on the correlator thread (find returns 0 with *missing
+// set when there is none), applies op and answers the incident.
+using IncidentFinder = std::function<uint64_t(const Correlator&, std::string* missing)>;
+
+void runIncidentOp(CorrelatorStage& stage, const IncidentOp& op, const HttpRequest& req, Responder r,
+                   IncidentFinder find) {
+  auto body = std::make_shared<Body>();
+  if (!body->parse(req)) return r(HttpResponse::error(400, body->error));
+  std::string by = actor(*body, req);
+  if (!body->error.empty()) return r(HttpResponse::error(400, body->error));
+  bool queued = stage.run([body, by, op, r, find = std::move(find)](Correlator& c, int64_t now) {
+    std::string missing;
+    uint64_t id = find(c, &missing);
+    if (!id) return r(HttpResponse::error(404, missing));
+    std::string err = op(c, id, *body, by, now);
+    if (!err.empty()) return r(opError(err));
+    std::string out;
+    writeIncidentJson(out, c, *c.incident(id), true);
+    r(HttpResponse::json(200, std::move(out)));
+  });
+  if (!queued) r(HttpResponse::error(503, "shutting down"));
+}
+
 void addIncidentOp(api::Router& router, CorrelatorStage& stage, const std::string& action, IncidentOp op) {
   // Ticketing tools call back with their own ticket id: /api/v1/tickets/{system}/{id}/resolve.
   router.add({Verb::post, "/api/v1/tickets/{system}/{ticket}/" + action, RouteGroup::kAdmin,
               [&stage, op](const HttpRequest& req, Responder r) {
-                auto body = std::make_shared<Body>();
-                if (!body->parse(req)) return r(HttpResponse::error(400, body->error));
-                std::string by = actor(*body, req);
                 std::string system(req.param("system")), ticket(req.param("ticket"));
-                bool queued = stage.run([=](Correlator& c, int64_t now) {
+                runIncidentOp(stage, op, req, std::move(r), [system, ticket](const Correlator& c, std::string* missing) {
                   uint64_t id = incidentByTicket(c, system, ticket);
-                  if (!id) return r(HttpResponse::error(404, "no incident is linked to " + system + " ticket " + ticket));
-                  std::string err = op(c, id, *body, by, now);
-                  if (!err.empty()) return r(opError(err));
-                  std::string out;
-                  writeIncidentJson(out, c, *c.incident(id), true);
-                  r(HttpResponse::json(200, std::move(out)));
+                  if (!id) *missing = "no incident is linked to " + system + " ticket " + ticket;
+                  return id;
                 });
-                if (!queued) r(HttpResponse::error(503, "shutting down"));
               },
               "/api/v1/tickets/{system}/{ticket}/" + action});
   router.add({Verb::post, "/api/v1/incidents/{id}/" + action, RouteGroup::kAdmin,
               [&stage, op](const HttpRequest& req, Responder r) {
                 uint64_t id = 0;
                 if (!parseId(req.param("id"), id)) return r(HttpResponse::error(400, "invalid incident id"));
-                auto body = std::make_shared<Body>();
-                if (!body->parse(req)) return r(HttpResponse::error(400, body->error));
-                std::string by = actor(*body, req);
-                if (!body->error.empty()) return r(HttpResponse::error(400, body->error));
-                bool queued = stage.run([id, body, by, op, r](Correlator& c, int64_t now) {
-                  std::string err = op(c, id, *body, by, now);
-                  if (!err.empty()) return r(opError(err));
-                  std::string out;
-                  writeIncidentJson(out, c, *c.incident(id), true);
-                  r(HttpResponse::json(200, std::move(out)));
-                });
-                if (!queued) r(HttpResponse::error(503, "shutting down"));
+                runIncidentOp(stage, op, req, std::move(r), [id](const Correlator&, std::string*) { return id; });
               },
               "/api/v1/incidents/{id}/" + action});
 }

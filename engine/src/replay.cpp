@@ -17,19 +17,7 @@ void ReplayEngine::flush() {
   if (changes_.empty()) return;
   std::vector<CorrelatorInput> in;
   in.reserve(changes_.size());
-  for (const auto& c : changes_) {
-    CorrelatorInput x;
-    x.change = c;
-    if (c.kind == ChangeKind::kNew || c.kind == ChangeKind::kRefired) {
-      if (const Alert* a = table_.find(c.fingerprint)) {
-        size_t n = a->view().bytes();
-        x.strings = std::make_unique<char[]>(n);
-        std::memcpy(x.strings.get(), a->strings.get(), n);
-        x.first_seen_ms = a->first_seen_ms;
-      }
-    }
-    in.push_back(std::move(x));
-  }
+  for (const auto& c : changes_) in.push_back(CorrelatorInput::from(table_, c));
   changes_.clear();
   correlator_.apply(in, now_);
 }

@@ -71,6 +71,11 @@ class Correlation(unittest.TestCase):
         back = self.post("/api/v1/tickets/jira/OPS-7/comment", {"text": "closed in Jira", "by": "jira"})
         self.assertEqual(back["id"], inc["id"])
         self.post("/api/v1/tickets/jira/OPS-8/resolve", {}, expect=404)
+        err = self.post("/api/v1/tickets/jira/OPS-7/comment", {"text": "x", "by": 5}, expect=400)
+        self.assertIn('"by"', err["error"])
+        status, _, body = self.d.request("POST", path + "/comment", "not json")
+        self.assertEqual(status, 400)
+        self.assertIn("not valid JSON", body)
         # Bad requests name what is wrong and change nothing.
         err = self.post(path + "/priority", {"priority": "high"}, expect=400)
         self.assertIn("priority", err["error"])

@@ -4,6 +4,7 @@
 #pragma once
 
 #include "triaged/api/http.h"
+#include "triaged/api/json_writer.h"
 #include "triaged/engine/alert_table.h"
 #include "triaged/engine/pipeline.h"
 
@@ -13,6 +14,8 @@ void addAlertRoutes(api::Router& router, Pipeline& pipeline);
 
 // {"fingerprint": "...", "source": ..., "labels": {...}, ...}
 void writeAlertJson(std::string& out, uint64_t fingerprint, const Alert& a);
+// "labels": {...} of an alert, into an open object.
+void writeLabelsJson(api::JsonWriter& w, const AlertStrings& v);
 std::string fingerprintHex(uint64_t fp);
 bool parseFingerprintHex(std::string_view s, uint64_t& out);
 

@@ -28,6 +28,8 @@ struct CorrelatorInput {
   AlertChange change;
   std::unique_ptr<char[]> strings;
   int64_t first_seen_ms = 0;
+  // The change, with the alert's strings copied from its table when it (re)fires.
+  static CorrelatorInput from(const AlertTable& table, const AlertChange& c);
 };
 
 enum class IncidentStatus : uint8_t { kOpen, kAcknowledged, kResolved, kClosed, kMerged };
@@ -232,6 +234,7 @@ class Correlator {
   bool joinUpstream(CorrAlert& a, int64_t now);
   void adoptDownstream(uint64_t incident_id, uint32_t ci, int64_t now);
   void groupAlert(uint32_t rule, CorrAlert& a, int64_t now);
+  bool joinGroupIncident(uint64_t& incident_id, const rules::Rule& rule, CorrAlert& a, int64_t now);
   void thresholdAlert(uint32_t rule, CorrAlert& a, int64_t now);
   void sequenceAlert(uint32_t rule, CorrAlert& a, bool is_first, int64_t now);
   Incident& openIncident(uint32_t rule, const std::string& key, const std::vector<uint64_t>& alerts, int64_t now,
