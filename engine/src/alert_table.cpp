@@ -175,7 +175,53 @@ uint32_t AlertTable::allocate() {
 
 void AlertTable::release(uint32_t i) {
   at(i) = Alert{};
+  if (i < saved_.size()) saved_[i] = {};
   free_.push_back(i);
+}
+
+AlertRecord AlertRecord::of(const Alert& a, bool with_strings) {
+  AlertRecord r;
+  r.fingerprint = a.fingerprint;
+  r.first_seen_ms = a.first_seen_ms;
+  r.last_seen_ms = a.last_seen_ms;
+  r.time_ms = a.time_ms;
+  r.count = a.count;
+  r.content_hash = a.content_hash;
+  r.flap_history = a.flap_history;
+  r.severity = a.severity;
+  r.previous_severity = a.previous_severity;
+  r.status = a.status;
+  r.flapping = a.flapping;
+  if (with_strings && a.strings) r.strings.assign(a.strings.get(), a.view().bytes());
+  return r;
+}
+
+bool AlertTable::restore(const AlertRecord& r) {
+  uint32_t n = 0;
+  if (r.strings.size() < 8) return false;
+  std::memcpy(&n, r.strings.data(), 4);
+  if (n != r.strings.size() || index_.count(r.fingerprint)) return false;
+  uint32_t slot = allocate();
+  index_.emplace(r.fingerprint, slot);
+  Alert& a = at(slot);
+  a.fingerprint = r.fingerprint;
+  a.first_seen_ms = r.first_seen_ms;
+  a.last_seen_ms = r.last_seen_ms;
+  a.time_ms = r.time_ms;
+  a.count = std::max<uint64_t>(1, r.count);
+  a.content_hash = r.content_hash;
+  a.strings = std::make_unique_for_overwrite<char[]>(n);
+  std::memcpy(a.strings.get(), r.strings.data(), n);
+  string_bytes_ += n;
+  a.flap_history = r.flap_history;
+  a.severity = r.severity;
+  a.previous_severity = r.previous_severity;
+  a.status = r.status;
+  a.flapping = r.flapping;
+  if (a.status == Status::kFiring) ++firing_;
+  if (saved_.size() <= slot) saved_.resize(slot + 1);
+  saved_[slot] = {a.count, a.content_hash};  // the store has it
+  return true;
 }
 
 Outcome AlertTable::apply(const EventBatch& b, const Event& e, int64_t now, std::vector<AlertChange>& out) {

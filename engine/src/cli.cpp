@@ -8,6 +8,7 @@
 #include "triaged/engine/daemon.h"
 #include "triaged/engine/log.h"
 #include "triaged/engine/replay.h"
+#include "triaged/engine/store.h"
 #include <fstream>
 
 namespace triaged::engine {
@@ -48,6 +49,9 @@ int runMain(int argc, char** argv, const api::PluginRegistry& plugins) {
   auto* test_rules = app.add_subcommand("test-rules", "run rule unit tests (events at times, expected incidents)");
   std::vector<std::string> test_files;
   test_rules->add_option("files", test_files, "test files")->required();
+  auto* backup = app.add_subcommand("backup", "copy the state database of a running (or stopped) daemon to FILE");
+  std::string backup_file;
+  backup->add_option("file", backup_file, "the new file (must not exist)")->required();
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -82,6 +86,25 @@ int runMain(int argc, char** argv, const api::PluginRegistry& plugins) {
       return 2;
     }
     return runReplay(*c, plugins, in, std::cout, std::cerr, ro);
+  }
+
+  if (*backup) {
+    config::ConfigPtr c;
+    try {
+      c = loadFullConfig(config_path, plugins);
+    } catch (const config::ConfigException& e) {
+      for (const auto& err : e.errors()) std::cerr << err.str() << "\n";
+      return 2;
+    }
+    try {
+      int pages = Store::backup(c->state.directory, backup_file);
+      std::cout << "backed up " << c->state.directory << "/triaged.db to " << backup_file << " (" << pages
+                << " pages)\n";
+      return 0;
+    } catch (const std::exception& e) {
+      std::cerr << "backup failed: " << e.what() << "\n";
+      return 1;
+    }
   }
 
   if (check) {

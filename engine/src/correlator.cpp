@@ -128,6 +128,7 @@ void Correlator::emit(CorrelatorEvent::Type t, int64_t now, uint64_t incident, u
 void Correlator::note(Incident& inc, int64_t now, std::string actor, const char* action, std::string detail,
                       uint64_t alert) {
   inc.updated_ms = now;
+  touch(inc);
   if (inc.timeline.size() >= opts_.settings.timeline_max_entries) {
     ++inc.timeline_dropped;
     return;
@@ -343,6 +344,7 @@ void Correlator::fire(const Timer& t, int64_t now) {
       if (!inc || !inc->update_pending) return;
       inc->update_pending = false;
       inc->announced_ms = now;
+      touch(*inc);
       emit(CorrelatorEvent::kIncidentUpdated, now, inc->id);
       return;
     }

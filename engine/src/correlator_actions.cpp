@@ -186,6 +186,7 @@ std::string Correlator::putSilence(Silence s, int64_t now, std::string* id_out) 
   std::string id = s.id;
   silences_[id] = std::move(s);
   silence_index_.reset();
+  touchSilence(id);
   for (uint64_t fp : alert_order_) {
     auto it = alerts_.find(fp);
     if (it == alerts_.end() || it->second->suppressed != Suppression::kSilenced || it->second->suppressed_by != id)
@@ -202,6 +203,7 @@ std::string Correlator::expireSilence(const std::string& id, int64_t now) {
   if (it->second.ends_ms <= now) return "silence is already expired";
   it->second.ends_ms = std::max(now, it->second.starts_ms);
   silence_index_.reset();
+  touchSilence(id);
   it->second.updated_ms = now;
   std::vector<uint64_t> release;
   for (uint64_t fp : alert_order_) {

@@ -172,6 +172,7 @@ void Correlator::recompute(Incident& inc, int64_t now, const std::string& actor)
 // Joins and changes are announced at most once per group_interval.
 void Correlator::announce(Incident& inc, int64_t now) {
   if (inc.update_pending) return;
+  touch(inc);
   if (now - inc.announced_ms >= inc.interval_ms) {
     inc.announced_ms = now;
     emit(CorrelatorEvent::kIncidentUpdated, now, inc.id);

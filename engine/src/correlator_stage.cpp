@@ -9,6 +9,8 @@
 #include <cstring>
 
 #include "triaged/engine/log.h"
+#include "triaged/engine/state_codec.h"
+#include "triaged/engine/store_writer.h"
 
 namespace triaged::engine {
 
@@ -16,6 +18,8 @@ struct CorrelatorStage::Impl {
   static constexpr size_t kMaxShards = 256;
   struct Task {
     std::vector<CorrelatorInput> changes;
+    std::vector<AlertRecord> records;   // the rows to store, with a store
+    std::function<void()> committed;  // the batch waiting on these changes
     size_t shard = 0;
     std::function<void(Correlator&, int64_t)> fn;
     // fn runs once every shard's changes submitted before it was queued are applied:
@@ -37,8 +41,8 @@ struct CorrelatorStage::Impl {
   }
 
   Impl(std::shared_ptr<const rules::RuleSet> rules, CorrelatorOptions opts, const Clock& c, api::MetricsHub& hub,
-       size_t cap)
-      : correlator(std::move(rules), std::move(opts)), clock(c), capacity(cap) {
+       size_t cap, StoreWriter* st)
+      : correlator(std::move(rules), std::move(opts)), clock(c), capacity(cap), store(st) {
     auto& reg = hub.registry();
     auto& changes_family = prometheus::BuildCounter()
                                .Name("triaged_correlator_alert_changes_total")
@@ -82,6 +86,8 @@ struct CorrelatorStage::Impl {
           changes_total->Increment(static_cast<double>(t.changes.size()));
           correlator.apply(t.changes, now);
           ++applied[t.shard];
+          for (auto& r : t.records) unit.alerts.push_back(std::move(r));
+          if (t.committed) whenDurable(std::move(t.committed));
           runDeferred(now);
         } else if (t.fn) {
           if (deferred.empty() && ready(t))
@@ -95,7 +101,9 @@ struct CorrelatorStage::Impl {
       }
       runDeferred(now);
       correlator.advance(now);
-      for (const auto& e : correlator.takeEvents()) events[e.type]->Increment();
+      auto evs = correlator.takeEvents();
+      for (const auto& e : evs) events[e.type]->Increment();
+      persist(evs);
       if (now >= next_publish || stopping) {
         publish(now);
         next_publish = now + 1000;
@@ -103,7 +111,57 @@ struct CorrelatorStage::Impl {
     }
     for (auto& t : deferred) t.fn(correlator, clock.nowMs());  // everything is applied by now
     deferred.clear();
+    persist(correlator.takeEvents());
     publish(clock.nowMs());
+  }
+
+  void whenDurable(std::function<void()> f) {
+    if (store)
+      unit.committed.push_back(std::move(f));
+    else
+      f();
+  }
+
+  // Hands what this round changed to the store, with the completions waiting on it.
+  void persist(const std::vector<CorrelatorEvent>& evs) {
+    if (!store) return;
+    dirty_incidents.clear();
+    dirty_silences.clear();
+    correlator.takeDirty(dirty_incidents, dirty_silences);
+    for (uint64_t id : dirty_incidents) {
+      const Incident* inc = correlator.incident(id);
+      if (!inc) continue;
+      std::string rec;
+      encodeIncident(rec, correlator, *inc);
+      unit.incidents.push_back({id, static_cast<int>(inc->status), inc->updated_ms, std::move(rec)});
+    }
+    uint64_t last_problem = 0;
+    for (const auto& e : evs) {
+      if (!e.problem || e.problem == last_problem) continue;
+      last_problem = e.problem;
+      auto it = correlator.problems().find(e.problem);
+      if (it == correlator.problems().end()) continue;
+      std::string rec;
+      encodeProblem(rec, it->second);
+      unit.problems.push_back({e.problem, static_cast<int>(it->second.status), it->second.updated_ms, std::move(rec)});
+    }
+    for (const auto& id : dirty_silences) {
+      auto it = correlator.silences().find(id);
+      if (it == correlator.silences().end()) continue;
+      std::string rec;
+      encodeSilence(rec, it->second);
+      unit.silences.push_back({id, it->second.ends_ms, std::move(rec)});
+    }
+    if (correlator.nextIncidentId() != saved_next_incident) {
+      saved_next_incident = correlator.nextIncidentId();
+      unit.meta.emplace_back("next_incident", std::to_string(saved_next_incident));
+    }
+    if (correlator.nextProblemId() != saved_next_problem) {
+      saved_next_problem = correlator.nextProblemId();
+      unit.meta.emplace_back("next_problem", std::to_string(saved_next_problem));
+    }
+    if (!unit.empty()) store->submit(std::move(unit));
+    unit = StoreUnit{};
   }
 
   void publish(int64_t now) {
@@ -126,6 +184,11 @@ struct CorrelatorStage::Impl {
   Correlator correlator;
   const Clock& clock;
   size_t capacity;
+  StoreWriter* store;
+  StoreUnit unit;  // correlator thread only: this round's changes
+  std::vector<uint64_t> dirty_incidents;
+  std::vector<std::string> dirty_silences;
+  uint64_t saved_next_incident = 1, saved_next_problem = 1;
   moodycamel::BlockingConcurrentQueue<Task> queue;
   std::atomic<size_t> queued{0};
   std::array<std::atomic<uint64_t>, kMaxShards> submitted{};
@@ -139,8 +202,8 @@ struct CorrelatorStage::Impl {
 };
 
 CorrelatorStage::CorrelatorStage(std::shared_ptr<const rules::RuleSet> rules, CorrelatorOptions opts,
-                                 const Clock& clock, api::MetricsHub& hub, size_t queue_tasks)
-    : impl_(std::make_unique<Impl>(std::move(rules), std::move(opts), clock, hub, queue_tasks)) {}
+                                 const Clock& clock, api::MetricsHub& hub, size_t queue_tasks, StoreWriter* store)
+    : impl_(std::make_unique<Impl>(std::move(rules), std::move(opts), clock, hub, queue_tasks, store)) {}
 
 CorrelatorStage::~CorrelatorStage() { stop(); }
 
@@ -156,11 +219,24 @@ void CorrelatorStage::stop() {
   impl_->thread.join();
 }
 
-void CorrelatorStage::consume(size_t shard, const AlertTable& table, const std::vector<AlertChange>& changes) {
+void CorrelatorStage::consume(size_t shard, const AlertTable& table, const std::vector<AlertChange>& changes,
+                              std::function<void()> committed) {
   Impl::Task t;
   t.shard = shard % Impl::kMaxShards;
   t.changes.reserve(changes.size());
   for (const auto& c : changes) t.changes.push_back(CorrelatorInput::from(table, c));
+  if (impl_->store) {
+    t.records.reserve(changes.size());
+    for (const auto& c : changes) {
+      const Alert* a = table.find(c.fingerprint);
+      if (!a) continue;
+      bool status_change = c.kind == ChangeKind::kNew || c.kind == ChangeKind::kRefired || c.kind == ChangeKind::kResolved;
+      AlertRecord r = AlertRecord::of(*a, c.kind == ChangeKind::kNew || c.kind == ChangeKind::kRefired);
+      r.changed_ms = status_change ? c.at_ms : 0;
+      t.records.push_back(std::move(r));
+    }
+  }
+  t.committed = std::move(committed);
   // Back-pressure: a full correlator queue holds this shard, which fills its own queue, which
   // makes inputs answer 429. Waiting here is bounded by the correlator's progress.
   while (impl_->queued.load(std::memory_order_acquire) >= impl_->capacity &&
@@ -178,6 +254,17 @@ bool CorrelatorStage::run(std::function<void(Correlator&, int64_t)> fn) {
     if (uint64_t n = impl_->submitted[i].load(std::memory_order_acquire)) t.after.emplace_back(i, n);
   impl_->push(std::move(t));
   return true;
+}
+
+void CorrelatorStage::whenDurable(std::function<void()> done) { impl_->whenDurable(std::move(done)); }
+
+void CorrelatorStage::restore(Correlator::Restored state, int64_t now_ms) {
+  impl_->correlator.restore(std::move(state), now_ms);
+  impl_->saved_next_incident = impl_->correlator.nextIncidentId();
+  impl_->saved_next_problem = impl_->correlator.nextProblemId();
+  // Alerts routed again during the restore may have opened incidents: store them.
+  impl_->persist(impl_->correlator.takeEvents());
+  impl_->publish(now_ms);
 }
 
 void CorrelatorStage::reload(std::shared_ptr<const rules::RuleSet> rules, CorrelatorOptions opts) {

@@ -25,7 +25,9 @@
 #include "triaged/engine/io_pool.h"
 #include "triaged/engine/log.h"
 #include "triaged/engine/metrics.h"
+#include "triaged/engine/recovery.h"
 #include "triaged/engine/store.h"
+#include "triaged/engine/store_writer.h"
 
 namespace triaged::engine {
 
@@ -111,6 +113,7 @@ class Daemon {
   api::Router router_;
   std::unique_ptr<HttpServer> server_;
   std::unique_ptr<Store> store_;
+  std::unique_ptr<StoreWriter> store_writer_;
   SystemClock clock_;
   std::unique_ptr<CorrelatorStage> correlator_;
   std::unique_ptr<Pipeline> pipeline_;
@@ -188,9 +191,29 @@ int Daemon::run() {
   popts.flap = {config_->pipeline.flapping_enabled, config_->pipeline.flapping_low_percent,
                 config_->pipeline.flapping_high_percent};
   popts.resolved_retention_ms = config_->pipeline.resolved_retention.count();
+  StoreWriterOptions sopts;
+  sopts.alert_retention_ms = config_->pipeline.resolved_retention.count();
+  sopts.incident_retention_ms = config_->state.retention.count();
+  store_writer_ = std::make_unique<StoreWriter>(*store_, sopts, clock_, hub_);
+  popts.store = store_writer_.get();
+  popts.checkpoint_interval_ms = config_->state.checkpoint_interval.count();
+  popts.wait_for_commit = config_->state.durability == "sync";
   correlator_ = std::make_unique<CorrelatorStage>(config_->rule_set, CorrelatorOptions{config_->correlation},
-                                                  clock_, hub_);
+                                                  clock_, hub_, 4096, store_writer_.get());
   pipeline_ = std::make_unique<Pipeline>(popts, clock_, hub_, correlator_.get());
+  store_writer_->start();
+  try {
+    RecoveryStats rs = recoverState(*store_, *pipeline_, *correlator_, clock_.nowMs());
+    log::get("store")->info(
+        "recovered {} alerts ({} firing), {} incidents ({} open), {} problems, {} silences in {:.3f} s",
+        rs.alerts, rs.firing, rs.incidents, rs.open_incidents, rs.problems, rs.silences, rs.seconds);
+    if (rs.skipped_alerts)
+      log::get("store")->error("{} stored alerts had malformed data and were skipped", rs.skipped_alerts);
+  } catch (const std::exception& e) {
+    log_->critical("cannot recover state: {}", e.what());
+    store_writer_->stop();
+    return 1;
+  }
   addCoreRoutes();
   addAlertRoutes(router_, *pipeline_);
   addIncidentRoutes(router_, *correlator_);
@@ -266,8 +289,9 @@ int Daemon::run() {
   // the pipeline and the correlator (their answers post to the stopped contexts), then
   // destroy the contexts, ending the connections while the server and inputs still exist.
   pool_->stop();
-  pipeline_->stop();    // processes what is queued
-  correlator_->stop();  // and what the shards handed on
+  pipeline_->stop();      // processes what is queued
+  correlator_->stop();    // and what the shards handed on
+  store_writer_->stop();  // commits it, and answers what waited for it
   pool_->shutdown();
   for (auto& in : inputs_) in.reset();
   if (store_) store_->flush();

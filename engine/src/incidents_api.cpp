@@ -104,15 +104,15 @@ void runIncidentOp(CorrelatorStage& stage, const IncidentOp& op, const HttpReque
   if (!body->parse(req)) return r(HttpResponse::error(400, body->error));
   std::string by = actor(*body, req);
   if (!body->error.empty()) return r(HttpResponse::error(400, body->error));
-  bool queued = stage.run([body, by, op, r, find = std::move(find)](Correlator& c, int64_t now) {
+  bool queued = stage.run([&stage, body, by, op, r, find = std::move(find)](Correlator& c, int64_t now) {
     std::string missing;
     uint64_t id = find(c, &missing);
     if (!id) return r(HttpResponse::error(404, missing));
     std::string err = op(c, id, *body, by, now);
     if (!err.empty()) return r(opError(err));
-    std::string out;
-    writeIncidentJson(out, c, *c.incident(id), true);
-    r(HttpResponse::json(200, std::move(out)));
+    auto out = std::make_shared<std::string>();
+    writeIncidentJson(*out, c, *c.incident(id), true);
+    stage.whenDurable([r, out] { r(HttpResponse::json(200, std::move(*out))); });
   });
   if (!queued) r(HttpResponse::error(503, "shutting down"));
 }
@@ -177,6 +177,7 @@ void addIncidentReads(api::Router& router, CorrelatorStage& stage) {
                   bool more = false;
                   for (size_t k = after; k < c.incidents().size(); ++k) {
                     const Incident& inc = c.incidents()[k];
+                    if (!inc.id) continue;  // pruned
                     if (!statuses.empty() &&
                         std::find(statuses.begin(), statuses.end(), incidentStatusName(inc.status)) == statuses.end())
                       continue;
@@ -259,12 +260,12 @@ void addProblemRoutes(api::Router& router, CorrelatorStage& stage) {
                   auto body = std::make_shared<Body>();
                   if (!body->parse(req)) return r(HttpResponse::error(400, body->error));
                   std::string by = actor(*body, req);
-                  stage.run([=](Correlator& c, int64_t now) {
+                  stage.run([=, &stage](Correlator& c, int64_t now) {
                     std::string err = fn(c, id, *body, by, now);
                     if (!err.empty()) return r(opError(err));
-                    std::string out;
-                    writeProblemJson(out, c.problems().at(id), true);
-                    r(HttpResponse::json(200, std::move(out)));
+                    auto out = std::make_shared<std::string>();
+                    writeProblemJson(*out, c.problems().at(id), true);
+                    stage.whenDurable([r, out] { r(HttpResponse::json(200, std::move(*out))); });
                   });
                 }});
   };
@@ -351,15 +352,15 @@ void addSilenceRoutes(api::Router& router, CorrelatorStage& stage) {
                 auto body = std::make_shared<Body>();
                 auto s = std::make_shared<Silence>();
                 if (!body->parse(req) || !parseSilence(*body, *s)) return r(HttpResponse::error(400, body->error));
-                stage.run([s, r](Correlator& c, int64_t now) {
+                stage.run([s, r, &stage](Correlator& c, int64_t now) {
                   if (s->starts_ms < now) s->starts_ms = now;
                   std::string id;
                   std::string err = c.putSilence(std::move(*s), now, &id);
                   if (!err.empty()) return r(opError(err));
-                  std::string out = "{\"silenceID\":";
-                  api::appendJsonString(out, id);
-                  out += "}\n";
-                  r(HttpResponse::json(200, std::move(out)));
+                  auto out = std::make_shared<std::string>("{\"silenceID\":");
+                  api::appendJsonString(*out, id);
+                  *out += "}\n";
+                  stage.whenDurable([r, out] { r(HttpResponse::json(200, std::move(*out))); });
                 });
               }});
   router.add({Verb::get, "/api/v2/silence/{id}", RouteGroup::kRead, [&stage](const HttpRequest& req, Responder r) {
@@ -374,10 +375,10 @@ void addSilenceRoutes(api::Router& router, CorrelatorStage& stage) {
               }});
   router.add({Verb::delete_, "/api/v2/silence/{id}", RouteGroup::kAdmin, [&stage](const HttpRequest& req, Responder r) {
                 std::string id(req.param("id"));
-                stage.run([id, r](Correlator& c, int64_t now) {
+                stage.run([id, r, &stage](Correlator& c, int64_t now) {
                   std::string err = c.expireSilence(id, now);
                   if (!err.empty()) return r(opError(err));
-                  r(HttpResponse::json(200, "{}\n"));
+                  stage.whenDurable([r] { r(HttpResponse::json(200, "{}\n")); });
                 });
               }});
 }

@@ -10,6 +10,7 @@
 
 #include "triaged/engine/log.h"
 #include "triaged/engine/metrics.h"
+#include "triaged/engine/store_writer.h"
 
 namespace triaged::engine {
 
@@ -31,6 +32,19 @@ struct Task {
   std::function<void(const AlertTable&)> fn;  // a function to run on the shard
   bool expire = false;
 };
+
+// A sub-batch is done; the last one reports the batch.
+void finishPart(BatchCtx& c) {
+  if (c.remaining.fetch_sub(1, std::memory_order_acq_rel) != 1 || !c.done) return;
+  api::BatchResult r;
+  r.events = c.batch->events.size();
+  r.new_alerts = c.new_alerts.load();
+  r.changed = c.changed.load();
+  r.duplicates = c.duplicates.load();
+  r.resolved = c.resolved.load();
+  r.outcomes = c.outcomes.empty() ? nullptr : c.outcomes.data();
+  c.done(r);
+}
 
 }  // namespace
 
@@ -230,12 +244,13 @@ void Pipeline::run(Shard& s, size_t index) {
     s.firing.store(s.table.firing(), std::memory_order_relaxed);
     s.memory.store(s.table.memoryBytes(), std::memory_order_relaxed);
   };
-  auto flushChanges = [&] {
+  auto flushChanges = [&](std::function<void()> committed) {
     if (changes.empty()) return;
     for (const auto& c : changes) metrics_->changes->add(index, static_cast<size_t>(c.kind));
-    if (changes_) changes_->consume(index, s.table, changes);
+    if (changes_) changes_->consume(index, s.table, changes, std::move(committed));
     changes.clear();
   };
+  int64_t next_checkpoint = clock_.nowMs() + opts_.checkpoint_interval_ms;
   bool stopping = false;
   bool trim = false;
   while (true) {
@@ -243,7 +258,10 @@ void Pipeline::run(Shard& s, size_t index) {
     // tasks of different producers, so work queued before the marker may come after it.
     size_t got = stopping ? s.queue.try_dequeue_bulk(tasks, 32)
                           : s.queue.wait_dequeue_bulk_timed(tasks, 32, std::chrono::milliseconds(opts_.expire_interval_ms));
-    if (stopping && got == 0) return;
+    if (stopping && got == 0) {
+      checkpoint(s);  // counters as they are at shutdown
+      return;
+    }
     int64_t now = clock_.nowMs();
     for (size_t k = 0; k < got; ++k) {
       Task& t = tasks[k];
@@ -258,7 +276,9 @@ void Pipeline::run(Shard& s, size_t index) {
         }
         for (size_t o = 0; o < 5; ++o)
           if (counts[o]) metrics_->outcomes->add(index, o, counts[o]);
-        flushChanges();
+        // Durability sync: a sub-batch that changed something completes after the commit.
+        bool wait = opts_.wait_for_commit && changes_ && !changes.empty();
+        flushChanges(wait ? std::function<void()>([ctx = t.ctx] { finishPart(*ctx); }) : nullptr);
         publish();
         s.queued.fetch_sub(1, std::memory_order_acq_rel);
         auto& c = *t.ctx;
@@ -268,23 +288,14 @@ void Pipeline::run(Shard& s, size_t index) {
         c.resolved.fetch_add(counts[3], std::memory_order_relaxed);
         metrics_->latency[index]->Observe(
             std::chrono::duration<double>(std::chrono::steady_clock::now() - c.submitted).count());
-        if (c.remaining.fetch_sub(1, std::memory_order_acq_rel) == 1 && c.done) {
-          api::BatchResult r;
-          r.events = c.batch->events.size();
-          r.new_alerts = c.new_alerts.load();
-          r.changed = c.changed.load();
-          r.duplicates = c.duplicates.load();
-          r.resolved = c.resolved.load();
-          r.outcomes = c.outcomes.empty() ? nullptr : c.outcomes.data();
-          c.done(r);
-        }
+        if (!wait) finishPart(c);
       } else if (t.fn) {
         t.fn(s.table);
         // A query may have built large answers on this thread: give the freed pages back.
         trim = true;
       } else if (t.expire) {
         s.table.expire(now, changes);
-        flushChanges();
+        flushChanges(nullptr);
         publish();
       } else {
         stopping = true;  // the stop marker
@@ -293,7 +304,11 @@ void Pipeline::run(Shard& s, size_t index) {
     }
     if (now >= next_expire) {
       s.table.expire(now, changes);
-      flushChanges();
+      flushChanges(nullptr);
+      if (now >= next_checkpoint) {
+        checkpoint(s);
+        next_checkpoint = now + opts_.checkpoint_interval_ms;
+      }
       publish();
       next_expire = now + opts_.expire_interval_ms;
       if (trim) {
@@ -302,6 +317,28 @@ void Pipeline::run(Shard& s, size_t index) {
       }
     }
   }
+}
+
+// Duplicates only bump counters in memory; this saves them (and changed texts) periodically.
+void Pipeline::checkpoint(Shard& s) {
+  if (!opts_.store) return;
+  StoreUnit unit;
+  s.table.forEachUnsaved([&](const Alert& a, bool content) {
+    if (content)
+      unit.alerts.push_back(AlertRecord::of(a, true));
+    else
+      unit.counters.push_back({a.fingerprint, a.count, a.last_seen_ms, a.time_ms});
+  });
+  opts_.store->submit(std::move(unit));
+}
+
+bool Pipeline::restore(const AlertRecord& r) {
+  auto& s = *shards_[shardOf(r.fingerprint)];
+  if (!s.table.restore(r)) return false;
+  s.alerts.store(s.table.size(), std::memory_order_relaxed);
+  s.firing.store(s.table.firing(), std::memory_order_relaxed);
+  s.memory.store(s.table.memoryBytes(), std::memory_order_relaxed);
+  return true;
 }
 
 }  // namespace triaged::engine

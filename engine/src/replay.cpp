@@ -54,6 +54,7 @@ void printState(ReplayEngine& engine, std::ostream& out) {
     out << line << "}\n";
   });
   for (const auto& inc : c.incidents()) {
+    if (!inc.id) continue;
     std::string line = "{\"kind\":\"incident\",\"incident\":";
     writeIncidentJson(line, c, inc, true);
     out << line << "}\n";

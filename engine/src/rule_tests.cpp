@@ -72,7 +72,7 @@ std::string resourceOf(const Correlator& c, uint64_t fp) {
 void compareIncidents(const YAML::Node& expected, const Correlator& c, Check& check, const std::string& where) {
   std::vector<const Incident*> got;
   for (const auto& inc : c.incidents())
-    if (inc.status != IncidentStatus::kMerged) got.push_back(&inc);
+    if (inc.id && inc.status != IncidentStatus::kMerged) got.push_back(&inc);
   if (expected.size() != got.size())
     check.diffs.push_back(where + ": expected " + std::to_string(expected.size()) + " incidents, got " +
                           std::to_string(got.size()));
@@ -127,6 +127,7 @@ void compareSuppressed(const YAML::Node& expected, const Correlator& c, Check& c
 std::string incidentsDump(const Correlator& c) {
   std::string s;
   for (const auto& inc : c.incidents()) {
+    if (!inc.id) continue;
     s += "      ";
     writeIncidentJson(s, c, inc, false);
     s += "\n";

@@ -11,6 +11,19 @@ const char* const kMigrations[] = {
     // 1: bookkeeping of the daemon itself.
     "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
     "INSERT INTO meta(key, value) VALUES ('created_by', 'triaged');",
+    // 2: the daemon's state. Fingerprints are stored as signed 64-bit integers (the same bits).
+    "CREATE TABLE alerts (fingerprint INTEGER PRIMARY KEY, strings BLOB, first_seen_ms INTEGER NOT NULL,"
+    " last_seen_ms INTEGER NOT NULL, time_ms INTEGER NOT NULL, changed_ms INTEGER NOT NULL,"
+    " count INTEGER NOT NULL, content_hash INTEGER NOT NULL, flap_history INTEGER NOT NULL,"
+    " severity INTEGER NOT NULL, previous_severity INTEGER NOT NULL, status INTEGER NOT NULL,"
+    " flapping INTEGER NOT NULL);"
+    "CREATE INDEX alerts_resolved ON alerts(status, time_ms);"
+    "CREATE TABLE incidents (id INTEGER PRIMARY KEY, status INTEGER NOT NULL, updated_ms INTEGER NOT NULL,"
+    " record TEXT NOT NULL);"
+    "CREATE INDEX incidents_status ON incidents(status, updated_ms);"
+    "CREATE TABLE problems (id INTEGER PRIMARY KEY, status INTEGER NOT NULL, updated_ms INTEGER NOT NULL,"
+    " record TEXT NOT NULL);"
+    "CREATE TABLE silences (id TEXT PRIMARY KEY, ends_ms INTEGER NOT NULL, record TEXT NOT NULL);",
 };
 
 }  // namespace
@@ -77,6 +90,41 @@ void Store::exec(const char* sql) {
     sqlite3_free(err);
     throw std::runtime_error(path_ + ": " + why);
   }
+}
+
+int Store::backup(const std::string& directory, const std::string& dest) {
+  std::string src_path = (std::filesystem::path(directory) / "triaged.db").string();
+  if (!std::filesystem::exists(src_path)) throw std::runtime_error(src_path + ": no database there");
+  if (std::filesystem::exists(dest)) throw std::runtime_error(dest + ": already exists; not overwriting it");
+  sqlite3* src = nullptr;
+  sqlite3* dst = nullptr;
+  std::string tmp = dest + ".partial";
+  auto fail = [&](const std::string& why) {
+    if (dst) sqlite3_close_v2(dst);
+    if (src) sqlite3_close_v2(src);
+    std::filesystem::remove(tmp);
+    throw std::runtime_error(why);
+  };
+  if (sqlite3_open_v2(src_path.c_str(), &src, SQLITE_OPEN_READWRITE, nullptr) != SQLITE_OK)
+    fail(src_path + ": " + (src ? sqlite3_errmsg(src) : "cannot open"));
+  sqlite3_busy_timeout(src, 5000);
+  std::filesystem::remove(tmp);
+  if (sqlite3_open_v2(tmp.c_str(), &dst, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr) != SQLITE_OK)
+    fail(dest + ": " + (dst ? sqlite3_errmsg(dst) : "cannot create"));
+  sqlite3_backup* b = sqlite3_backup_init(dst, "main", src, "main");
+  if (!b) fail(dest + ": " + sqlite3_errmsg(dst));
+  int rc = sqlite3_backup_step(b, -1);  // one step: a consistent snapshot (WAL lets writers go on)
+  int pages = sqlite3_backup_pagecount(b);
+  sqlite3_backup_finish(b);
+  if (rc != SQLITE_DONE) fail(dest + ": backup failed: " + sqlite3_errstr(rc));
+  // The copy is a self-contained file: no WAL beside it.
+  sqlite3_exec(dst, "PRAGMA journal_mode=DELETE;", nullptr, nullptr, nullptr);
+  sqlite3_close_v2(dst);
+  dst = nullptr;
+  sqlite3_close_v2(src);
+  src = nullptr;
+  std::filesystem::rename(tmp, dest);
+  return pages;
 }
 
 void Store::flush() { sqlite3_wal_checkpoint_v2(db_, nullptr, SQLITE_CHECKPOINT_TRUNCATE, nullptr, nullptr); }

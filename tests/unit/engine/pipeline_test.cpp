@@ -22,9 +22,11 @@ std::unique_ptr<api::EventBatch> batchOf(int from, int n, const api::IngestOptio
 struct Collect : engine::ChangeSink {
   std::mutex mu;
   size_t n = 0;
-  void consume(size_t, const engine::AlertTable&, const std::vector<engine::AlertChange>& c) override {
+  void consume(size_t, const engine::AlertTable&, const std::vector<engine::AlertChange>& c,
+               std::function<void()> committed) override {
     std::lock_guard lk(mu);
     n += c.size();
+    if (committed) committed();
   }
 };
 

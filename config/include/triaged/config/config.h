@@ -56,6 +56,8 @@ struct AuthConfig {
 struct StateConfig {
   std::string directory = "data";  // relative paths are relative to the working directory
   std::string durability = "sync";  // sync | async
+  Duration checkpoint_interval = std::chrono::seconds(10);  // duplicates' counters to disk
+  Duration retention = std::chrono::hours(24 * 90);  // closed incidents and problems, expired silences
 };
 
 struct LoggingConfig {

@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -82,6 +83,21 @@ struct Alert {
   double flapPercent() const;
 };
 
+// One alert as the store keeps it (a row of the alerts table).
+struct AlertRecord {
+  uint64_t fingerprint = 0;
+  int64_t first_seen_ms = 0, last_seen_ms = 0, time_ms = 0;
+  int64_t changed_ms = 0;  // when its status last changed; 0 leaves the stored value
+  uint64_t count = 0, content_hash = 0;
+  uint32_t flap_history = 0;
+  api::Severity severity = api::Severity::kWarning, previous_severity = api::Severity::kWarning;
+  api::Status status = api::Status::kFiring;
+  bool flapping = false;
+  std::string strings;  // the packed AlertStrings; empty keeps the stored ones
+  // The record of `a`, with its strings when asked.
+  static AlertRecord of(const struct Alert& a, bool with_strings);
+};
+
 enum class Outcome : uint8_t { kNew, kChanged, kDuplicate, kResolved, kIgnored };
 
 class AlertTable {
@@ -94,6 +110,24 @@ class AlertTable {
   size_t expire(int64_t now_ms, std::vector<AlertChange>& out);
 
   const Alert* find(uint64_t fp) const;
+  // Puts back an alert loaded from the store (before any event is applied). Returns false,
+  // changing nothing, when its strings are malformed.
+  bool restore(const AlertRecord& r);
+  // Visits alerts whose count or content changed since the last visit (the store's periodic
+  // checkpoint of duplicates): f(alert, content_changed).
+  template <class F>
+  void forEachUnsaved(F&& f) {
+    saved_.resize(used_);
+    for (uint32_t i = 0; i < used_; ++i) {
+      const Alert& a = at(i);
+      if (!a.count) continue;
+      Saved& s = saved_[i];
+      if (s.count == a.count && s.hash == a.content_hash) continue;
+      bool content = s.hash != a.content_hash;
+      s = {a.count, a.content_hash};
+      f(a, content);
+    }
+  }
   size_t size() const { return index_.size(); }
   size_t firing() const { return firing_; }
   // Visits every alert in storage order: a sequential scan of the chunks, not the hash map.
@@ -127,6 +161,10 @@ class AlertTable {
   uint32_t used_ = 0;
   size_t firing_ = 0;
   size_t string_bytes_ = 0;
+  struct Saved {
+    uint64_t count = 0, hash = 0;
+  };
+  std::vector<Saved> saved_;  // per slot, what the last checkpoint saw
 };
 
 }  // namespace triaged::engine

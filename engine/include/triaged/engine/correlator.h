@@ -83,6 +83,7 @@ struct Incident {
   int64_t announced_ms = 0;
   bool update_pending = false;
   bool suppressed_any = false;
+  bool dirty = false;  // changed since the store last took it
 };
 
 struct Problem {
@@ -165,6 +166,33 @@ class Correlator {
 
   // Events since the last call.
   std::vector<CorrelatorEvent> takeEvents() { return std::move(events_); }
+  // Incidents and silences changed since the last call, each once (for the store).
+  void takeDirty(std::vector<uint64_t>& incidents, std::vector<std::string>& silences);
+  uint64_t nextIncidentId() const { return next_incident_; }
+  uint64_t nextProblemId() const { return next_problem_; }
+
+  // State loaded from the store, before any change is applied. Incidents, problems and
+  // silences come back as they were; alerts are the firing ones (and resolved ones still
+  // members of a live incident) from the dedup tables. Derived state (groups, CI and
+  // inhibition indexes, recurrences, timers) is rebuilt from them; a firing alert that is in
+  // no live incident (it was suppressed, or waiting in a group) is routed again at `now`.
+  struct RestoredAlert {
+    uint64_t fingerprint = 0;
+    std::unique_ptr<char[]> strings;
+    int64_t first_seen_ms = 0, changed_ms = 0;
+    api::Severity severity = api::Severity::kWarning;
+    api::Status status = api::Status::kFiring;
+    bool flapping = false;
+  };
+  struct Restored {
+    std::vector<Incident> incidents;
+    std::vector<std::vector<AlertRole>> roles;  // per incident, per alert
+    std::vector<Problem> problems;
+    std::vector<Silence> silences;
+    std::vector<RestoredAlert> alerts;
+    uint64_t next_incident = 1, next_problem = 1;
+  };
+  void restore(Restored state, int64_t now_ms);
 
   // Operations from people and ticketing tools. Each returns "" on success or an error.
   std::string acknowledge(uint64_t id, const std::string& by, int64_t now);
@@ -186,8 +214,9 @@ class Correlator {
   const std::deque<Incident>& incidents() const { return incidents_; }
   const std::map<uint64_t, Problem>& problems() const { return problems_; }
   const std::map<std::string, Silence>& silences() const { return silences_; }
+  // Ids of incidents pruned by retention are holes (an Incident with id 0) after a restart.
   const Incident* incident(uint64_t id) const {
-    return id && id <= incidents_.size() ? &incidents_[id - 1] : nullptr;
+    return id && id <= incidents_.size() && incidents_[id - 1].id ? &incidents_[id - 1] : nullptr;
   }
   const CorrAlert* alert(uint64_t fp) const {
     auto it = alerts_.find(fp);
@@ -262,7 +291,16 @@ class Correlator {
   uint64_t groupHash(const rules::Rule& rule, const CorrAlert& a) const;
   const rules::Rule& ruleAt(uint32_t i) const;
   uint32_t ruleIndex(std::string_view name) const;
-  Incident* mutableIncident(uint64_t id) { return id && id <= incidents_.size() ? &incidents_[id - 1] : nullptr; }
+  Incident* mutableIncident(uint64_t id) {
+    return id && id <= incidents_.size() && incidents_[id - 1].id ? &incidents_[id - 1] : nullptr;
+  }
+  void touch(Incident& inc) {
+    if (!inc.dirty) {
+      inc.dirty = true;
+      dirty_incidents_.push_back(inc.id);
+    }
+  }
+  void touchSilence(const std::string& id) { dirty_silences_.push_back(id); }
   std::string render(const std::string& tmpl, const CorrAlert& a) const;
   void forget(uint64_t fp);
 
@@ -292,6 +330,8 @@ class Correlator {
   absl::flat_hash_map<std::string, Recurrence> recurrences_;
   std::priority_queue<Timer, std::vector<Timer>, std::greater<Timer>> timers_;
   std::vector<CorrelatorEvent> events_;
+  std::vector<uint64_t> dirty_incidents_;
+  std::vector<std::string> dirty_silences_;
   uint64_t next_incident_ = 1, next_problem_ = 1, next_silence_ = 1, timer_seq_ = 0;
   size_t open_incidents_ = 0;
   uint64_t late_ = 0, changes_applied_ = 0;

@@ -18,8 +18,10 @@ namespace triaged::engine {
 
 class CorrelatorStage final : public ChangeSink {
  public:
+  // With a store, every change (alert rows, incidents, problems, silences) is written through
+  // it, and completions wait for the commit.
   CorrelatorStage(std::shared_ptr<const rules::RuleSet> rules, CorrelatorOptions opts, const Clock& clock,
-                  api::MetricsHub& hub, size_t queue_tasks = 4096);
+                  api::MetricsHub& hub, size_t queue_tasks = 4096, StoreWriter* store = nullptr);
   ~CorrelatorStage() override;
   CorrelatorStage(const CorrelatorStage&) = delete;
   CorrelatorStage& operator=(const CorrelatorStage&) = delete;
@@ -27,9 +29,15 @@ class CorrelatorStage final : public ChangeSink {
   void start();
   // Processes everything queued, then joins the thread.
   void stop();
-  void consume(size_t shard, const AlertTable& table, const std::vector<AlertChange>& changes) override;
+  void consume(size_t shard, const AlertTable& table, const std::vector<AlertChange>& changes,
+               std::function<void()> committed) override;
   // Runs fn on the correlator thread after what is queued; false after stop().
   bool run(std::function<void(Correlator&, int64_t now_ms)> fn);
+  // On the correlator thread (inside run()'s fn): calls done once what fn changed is
+  // committed (at once without a store). API answers to changes go through here.
+  void whenDurable(std::function<void()> done);
+  // Before start(): the correlator's state from the store (see Correlator::restore).
+  void restore(Correlator::Restored state, int64_t now_ms);
   void reload(std::shared_ptr<const rules::RuleSet> rules, CorrelatorOptions opts);
 
  private:

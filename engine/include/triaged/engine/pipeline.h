@@ -20,12 +20,17 @@
 
 namespace triaged::engine {
 
+class StoreWriter;
+
 // Where alert changes go next (the correlator). Called on shard threads with each sub-batch's
 // changes and the shard's table (to copy what it needs); may wait only to apply back-pressure.
+// `committed`, when set, must be called once the changes' effects are durable (it completes
+// the batch: the HTTP answer waits for it).
 class ChangeSink {
  public:
   virtual ~ChangeSink() = default;
-  virtual void consume(size_t shard, const AlertTable& table, const std::vector<AlertChange>& changes) = 0;
+  virtual void consume(size_t shard, const AlertTable& table, const std::vector<AlertChange>& changes,
+                       std::function<void()> committed) = 0;
 };
 
 struct PipelineOptions {
@@ -35,6 +40,12 @@ struct PipelineOptions {
   FlapOptions flap;
   int64_t resolved_retention_ms = 3'600'000;
   int64_t expire_interval_ms = 1000;  // how often shards look for alerts to resolve by timeout
+  // Durability sync: a batch that changed alerts completes when the sink says its changes are
+  // committed. Duplicates complete at once either way.
+  bool wait_for_commit = false;
+  // Where duplicates' counters are checkpointed (nullptr: nowhere), and how often.
+  StoreWriter* store = nullptr;
+  int64_t checkpoint_interval_ms = 10'000;
 };
 
 class Pipeline final : public api::EventSink {
@@ -64,11 +75,14 @@ class Pipeline final : public api::EventSink {
   bool runOnShard(size_t i, std::function<void(const AlertTable&)> fn);
   // Asks every shard to resolve expired alerts now (tests, with a ManualClock).
   void expireNow();
+  // Puts back an alert from the store; before start() only. False when it is malformed.
+  bool restore(const AlertRecord& r);
 
   struct Shard;
 
  private:
   void run(Shard& s, size_t index);
+  void checkpoint(Shard& s);
 
   PipelineOptions opts_;
   const Clock& clock_;

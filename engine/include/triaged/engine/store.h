@@ -25,6 +25,10 @@ class Store {
   sqlite3* handle() { return db_; }
 
   static int latestSchemaVersion();
+  // Online backup (SQLite's backup API) of the database under `directory` into the new file
+  // `dest`, consistent as of one moment, while a daemon may be writing. Throws naming the
+  // reason; refuses to overwrite. Returns the pages copied.
+  static int backup(const std::string& directory, const std::string& dest);
 
  private:
   void exec(const char* sql);

@@ -1,0 +1,24 @@
+// Start-up recovery: loads what the store holds into the dedup shards and the correlator,
+// before either runs. State after a restart equals the state before it (see
+// docs/architecture.md, "Durable state", for what is rebuilt rather than stored).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "triaged/engine/correlator_stage.h"
+#include "triaged/engine/pipeline.h"
+#include "triaged/engine/store.h"
+
+namespace triaged::engine {
+
+struct RecoveryStats {
+  size_t alerts = 0, firing = 0, incidents = 0, open_incidents = 0, problems = 0, silences = 0;
+  size_t skipped_alerts = 0;  // rows with malformed strings (counted, logged)
+  double seconds = 0;
+};
+
+// Throws std::runtime_error naming the table and row of a record it cannot read.
+RecoveryStats recoverState(Store& store, Pipeline& pipeline, CorrelatorStage& correlator, int64_t now_ms);
+
+}  // namespace triaged::engine

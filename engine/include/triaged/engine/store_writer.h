@@ -1,0 +1,95 @@
+// The store writer: one thread that owns the SQLite connection while the daemon runs. Stages
+// hand it units of change (alert rows, incident, problem and silence records, counters) with
+// the completions waiting on them; it commits whatever is queued in one transaction (group
+// commit: a commit is under way while the next group gathers) and only then runs the
+// completions. An HTTP 2xx sent from a completion means the change is on disk.
+#pragma once
+
+#include <prometheus/counter.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "triaged/api/event.h"
+#include "triaged/api/metrics_hub.h"
+#include "triaged/engine/alert_table.h"
+#include "triaged/engine/clock.h"
+#include "triaged/engine/store.h"
+
+namespace triaged::engine {
+
+// A duplicate's effect, checkpointed periodically (never lowers what is stored).
+struct CounterRecord {
+  uint64_t fingerprint;
+  uint64_t count;
+  int64_t last_seen_ms, time_ms;
+};
+
+struct StoreUnit {
+  struct Row {
+    uint64_t id;
+    int status;
+    int64_t updated_ms;
+    std::string record;
+  };
+  struct SilenceRow {
+    std::string id;
+    int64_t ends_ms;
+    std::string record;
+  };
+  std::vector<AlertRecord> alerts;
+  std::vector<CounterRecord> counters;
+  std::vector<Row> incidents, problems;
+  std::vector<SilenceRow> silences;
+  std::vector<std::pair<std::string, std::string>> meta;
+  std::vector<std::function<void()>> committed;  // run after the commit, on the writer thread
+  bool empty() const {
+    return alerts.empty() && counters.empty() && incidents.empty() && problems.empty() && silences.empty() &&
+           meta.empty() && committed.empty();
+  }
+};
+
+struct StoreWriterOptions {
+  int64_t alert_retention_ms = 3'600'000;      // resolved alerts (the dedup tables' retention)
+  int64_t incident_retention_ms = 90 * 86'400'000LL;  // closed or merged incidents, closed problems, expired silences
+  int64_t prune_interval_ms = 60'000;
+  size_t queue_units = 4096;  // submit() waits beyond this: back-pressure up to the inputs
+};
+
+class StoreWriter {
+ public:
+  StoreWriter(Store& store, StoreWriterOptions opts, const Clock& clock, api::MetricsHub& hub);
+  ~StoreWriter();
+  StoreWriter(const StoreWriter&) = delete;
+  StoreWriter& operator=(const StoreWriter&) = delete;
+
+  void start();
+  // Commits everything queued, runs its completions, joins the thread.
+  void stop();
+  // From any thread. Waits while the queue is full.
+  void submit(StoreUnit unit);
+  // Runs fn after everything submitted before it is committed (tests, backup).
+  void barrier(std::function<void()> fn);
+  uint64_t commits() const { return commits_.load(std::memory_order_relaxed); }
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+  std::atomic<uint64_t> commits_{0};
+};
+
+// What the store holds, read at start-up before any writer runs.
+struct StoredState {
+  std::vector<AlertRecord> alerts;
+  std::vector<std::string> incidents, problems, silences;  // records
+  uint64_t next_incident = 1, next_problem = 1;
+};
+StoredState loadState(Store& store);
+
+}  // namespace triaged::engine

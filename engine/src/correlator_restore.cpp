@@ -1,0 +1,184 @@
+// Start-up recovery: the correlator's state rebuilt from what the store kept.
+#include <algorithm>
+
+#include "correlator_internal.h"
+
+namespace triaged::engine {
+
+void Correlator::takeDirty(std::vector<uint64_t>& incidents, std::vector<std::string>& silences) {
+  for (uint64_t id : dirty_incidents_) {
+    incidents_[id - 1].dirty = false;
+    incidents.push_back(id);
+  }
+  dirty_incidents_.clear();
+  std::sort(dirty_silences_.begin(), dirty_silences_.end());
+  dirty_silences_.erase(std::unique(dirty_silences_.begin(), dirty_silences_.end()), dirty_silences_.end());
+  for (auto& s : dirty_silences_) silences.push_back(std::move(s));
+  dirty_silences_.clear();
+}
+
+void Correlator::restore(Restored st, int64_t now) {
+  const auto& c = opts_.settings;
+  last_now_ = std::max(last_now_, now);
+  uint64_t top = 0;
+  for (const auto& inc : st.incidents) top = std::max(top, inc.id);
+  next_incident_ = std::max({next_incident_, st.next_incident, top + 1});
+  incidents_.clear();
+  incidents_.resize(next_incident_ - 1);  // ids pruned by retention stay holes (id 0)
+  // Which incident each alert last joined, and with what role (a merged incident's alerts
+  // moved to the one it merged into).
+  absl::flat_hash_map<uint64_t, std::pair<uint64_t, AlertRole>> member;
+  for (size_t k = 0; k < st.incidents.size(); ++k) {
+    Incident& inc = st.incidents[k];
+    if (inc.status != IncidentStatus::kMerged)
+      for (size_t i = 0; i < inc.alerts.size(); ++i) {
+        auto& m = member[inc.alerts[i]];
+        if (inc.id > m.first) m = {inc.id, i < st.roles[k].size() ? st.roles[k][i] : AlertRole::kMember};
+      }
+    inc.firing = 0;
+    inc.dirty = false;
+    inc.gen = 0;
+    uint64_t id = inc.id;
+    incidents_[id - 1] = std::move(inc);
+  }
+  open_incidents_ = 0;
+  for (const auto& inc : incidents_)
+    if (inc.id && (inc.status == IncidentStatus::kOpen || inc.status == IncidentStatus::kAcknowledged))
+      ++open_incidents_;
+
+  uint64_t top_problem = 0;
+  problems_.clear();
+  for (auto& p : st.problems) {
+    top_problem = std::max(top_problem, p.id);
+    problems_[p.id] = std::move(p);
+  }
+  next_problem_ = std::max({next_problem_, st.next_problem, top_problem + 1});
+  silences_.clear();
+  for (auto& s : st.silences) silences_[s.id] = std::move(s);
+  silence_index_.reset();
+
+  // Alerts: members of live incidents come back as they were; the others are routed again.
+  alerts_.clear();
+  alert_order_.clear();
+  alert_order_stale_ = 0;
+  forget_.clear();
+  std::vector<uint64_t> reroute;
+  std::sort(st.alerts.begin(), st.alerts.end(), [](const RestoredAlert& a, const RestoredAlert& b) {
+    return a.first_seen_ms != b.first_seen_ms ? a.first_seen_ms < b.first_seen_ms : a.fingerprint < b.fingerprint;
+  });
+  for (auto& r : st.alerts) {
+    auto m = member.find(r.fingerprint);
+    bool firing = r.status == api::Status::kFiring;
+    const Incident* inc = m == member.end() ? nullptr : &incidents_[m->second.first - 1];
+    bool live = inc && (inc->status == IncidentStatus::kOpen || inc->status == IncidentStatus::kAcknowledged ||
+                        inc->status == IncidentStatus::kResolved);
+    // A resolved alert is kept for reopen_window (or while its incident is live), as in advance().
+    if (!firing && !live && r.changed_ms + c.reopen_window.count() <= now) continue;
+    auto a = std::make_unique<CorrAlert>();
+    a->fingerprint = r.fingerprint;
+    a->strings = std::move(r.strings);
+    a->first_seen_ms = r.first_seen_ms;
+    a->changed_ms = r.changed_ms;
+    a->severity = r.severity;
+    a->status = r.status;
+    a->flapping = r.flapping;
+    a->ci = rules_->ciOf(AlertFacts(*a));
+    // Firing since its incident ended (or in none): it was suppressed or waiting in a group.
+    bool again = firing && (!inc || (!live && r.changed_ms >= inc->updated_ms));
+    if (inc && !again) {
+      a->incident = inc->id;
+      a->role = m->second.second;
+      a->rule = ruleIndex(inc->rule);
+      if (firing && (inc->status == IncidentStatus::kOpen || inc->status == IncidentStatus::kAcknowledged))
+        ++incidents_[inc->id - 1].firing;
+    }
+    if (again) {
+      a->status = api::Status::kResolved;  // becomes firing when routed below
+      reroute.push_back(r.fingerprint);
+    } else if (!firing) {
+      forget_.emplace_back(r.changed_ms + c.reopen_window.count(), r.fingerprint);
+    }
+    alert_order_.push_back(r.fingerprint);
+    alerts_.emplace(r.fingerprint, std::move(a));
+  }
+  std::sort(forget_.begin(), forget_.end());
+
+  // CI and inhibition indexes from the firing members (reload's rebuild).
+  const auto& cis = rules_->cis();
+  ci_firing_.assign(cis.size(), {});
+  inhibit_sources_.assign(rules_->inhibitRules().size(), {});
+  inhibited_.assign(rules_->inhibitRules().size(), {});
+  for (uint64_t fp : alert_order_) {
+    CorrAlert& a = *alerts_.find(fp)->second;
+    if (a.status != api::Status::kFiring) continue;
+    ciCount(a, true);
+    inhibitIndex(a, true, now);
+  }
+
+  // Groups, threshold windows and recurrences of the live incidents; their timers.
+  groups_.clear();
+  thresholds_.clear();
+  sequences_.clear();
+  recurrences_.clear();
+  timers_ = {};
+  for (auto& inc : incidents_) {
+    if (!inc.id) continue;
+    if (!inc.signature.empty() && inc.opened_ms >= now - c.problem_window.count() &&
+        inc.status != IncidentStatus::kMerged) {
+      Recurrence& rec = recurrences_[inc.signature];
+      if (inc.problem) {
+        rec.problem = inc.problem;
+      } else {
+        rec.opened.emplace_back(inc.opened_ms, inc.id);
+        while (rec.opened.size() > c.problem_incidents) rec.opened.pop_front();
+      }
+    }
+    bool live = inc.status == IncidentStatus::kOpen || inc.status == IncidentStatus::kAcknowledged ||
+                inc.status == IncidentStatus::kResolved;
+    if (!live) continue;
+    if (inc.group_hash) {
+      if (inc.threshold_group) {
+        auto& t = thresholds_[inc.group_hash];
+        if (!t) t = std::make_unique<Threshold>();
+        t->key = inc.group_key;
+        t->incident = inc.id;
+      } else {
+        auto& g = groups_[inc.group_hash];
+        if (!g) g = std::make_unique<Group>();
+        g->rule = ruleIndex(inc.rule);
+        g->key = inc.group_key;
+        g->incident = inc.id;
+      }
+    }
+    if (inc.status == IncidentStatus::kResolved) {
+      schedule(inc.resolved_ms + c.close_after.count(), kClose, inc.id, inc.gen);
+      continue;
+    }
+    if (inc.firing == 0) {
+      // Its last alert resolved before the restart: the hold-down runs from then.
+      int64_t last = inc.updated_ms;
+      for (uint64_t fp : inc.alerts)
+        if (const CorrAlert* a = alert(fp); a && a->incident == inc.id) last = std::max(last, a->changed_ms);
+      schedule(last + c.resolve_hold_down.count(), kHoldDown, inc.id, inc.gen);
+    }
+    if (inc.update_pending) schedule(inc.announced_ms + inc.interval_ms, kAnnounce, inc.id, 0);
+  }
+  // Problems whose signature recurred: later incidents join while the problem is open.
+  for (const auto& [id, p] : problems_) {
+    auto& rec = recurrences_[p.signature];
+    if (id > rec.problem) rec.problem = id;
+  }
+  dirty_incidents_.clear();
+  dirty_silences_.clear();
+  events_.clear();
+
+  // Firing alerts in no live incident: suppressed, waiting in a group, or committed just
+  // before a crash without their effect. Routing them now gives the effect they would have had.
+  for (uint64_t fp : reroute) {
+    CorrAlert& a = *alerts_.find(fp)->second;
+    a.status = api::Status::kFiring;
+    onFiring(a, now);
+  }
+}
+
+}  // namespace triaged::engine

@@ -1,0 +1,72 @@
+#include "triaged/engine/recovery.h"
+
+#include <chrono>
+#include <cstring>
+#include <stdexcept>
+
+#include "triaged/engine/state_codec.h"
+#include "triaged/engine/store_writer.h"
+
+namespace triaged::engine {
+
+RecoveryStats recoverState(Store& store, Pipeline& pipeline, CorrelatorStage& correlator, int64_t now) {
+  auto t0 = std::chrono::steady_clock::now();
+  RecoveryStats stats;
+  StoredState st = loadState(store);
+  Correlator::Restored r;
+  r.next_incident = st.next_incident;
+  r.next_problem = st.next_problem;
+  for (size_t i = 0; i < st.incidents.size(); ++i) {
+    try {
+      IncidentRecord rec = decodeIncident(st.incidents[i]);
+      r.roles.push_back(std::move(rec.roles));
+      r.incidents.push_back(std::move(rec.incident));
+    } catch (const std::exception& e) {
+      throw std::runtime_error(store.path() + ": incidents row " + std::to_string(i + 1) + ": " + e.what());
+    }
+    auto s = r.incidents.back().status;
+    if (s == IncidentStatus::kOpen || s == IncidentStatus::kAcknowledged) ++stats.open_incidents;
+  }
+  for (size_t i = 0; i < st.problems.size(); ++i) {
+    try {
+      r.problems.push_back(decodeProblem(st.problems[i]));
+    } catch (const std::exception& e) {
+      throw std::runtime_error(store.path() + ": problems row " + std::to_string(i + 1) + ": " + e.what());
+    }
+  }
+  for (size_t i = 0; i < st.silences.size(); ++i) {
+    try {
+      r.silences.push_back(decodeSilence(st.silences[i]));
+    } catch (const std::exception& e) {
+      throw std::runtime_error(store.path() + ": silences row " + std::to_string(i + 1) + ": " + e.what());
+    }
+  }
+  stats.incidents = r.incidents.size();
+  stats.problems = r.problems.size();
+  stats.silences = r.silences.size();
+  r.alerts.reserve(st.alerts.size());
+  for (auto& a : st.alerts) {
+    if (!pipeline.restore(a)) {
+      ++stats.skipped_alerts;
+      continue;
+    }
+    ++stats.alerts;
+    if (a.status == api::Status::kFiring) ++stats.firing;
+    Correlator::RestoredAlert ra;
+    ra.fingerprint = a.fingerprint;
+    ra.strings = std::make_unique_for_overwrite<char[]>(a.strings.size());
+    std::memcpy(ra.strings.get(), a.strings.data(), a.strings.size());
+    ra.first_seen_ms = a.first_seen_ms;
+    ra.changed_ms = a.changed_ms;
+    ra.severity = a.severity;
+    ra.status = a.status;
+    ra.flapping = a.flapping;
+    r.alerts.push_back(std::move(ra));
+    std::string().swap(a.strings);
+  }
+  correlator.restore(std::move(r), now);
+  stats.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return stats;
+}
+
+}  // namespace triaged::engine

@@ -1,0 +1,369 @@
+#include "triaged/engine/store_writer.h"
+
+#include <concurrentqueue/blockingconcurrentqueue.h>
+
+#include <chrono>
+#include <stdexcept>
+
+#include "triaged/engine/log.h"
+
+namespace triaged::engine {
+
+namespace {
+
+// A prepared statement, reset after each use.
+class Stmt {
+ public:
+  Stmt(sqlite3* db, const char* sql) : db_(db) {
+    if (sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st_, nullptr) != SQLITE_OK)
+      throw std::runtime_error(std::string("cannot prepare statement: ") + sqlite3_errmsg(db));
+  }
+  ~Stmt() { sqlite3_finalize(st_); }
+  Stmt& i(int k, int64_t v) {
+    sqlite3_bind_int64(st_, k, v);
+    return *this;
+  }
+  Stmt& u(int k, uint64_t v) { return i(k, static_cast<int64_t>(v)); }
+  Stmt& text(int k, const std::string& v) {
+    sqlite3_bind_text(st_, k, v.data(), static_cast<int>(v.size()), SQLITE_STATIC);
+    return *this;
+  }
+  Stmt& blob(int k, const std::string& v) {
+    if (v.empty())
+      sqlite3_bind_null(st_, k);
+    else
+      sqlite3_bind_blob(st_, k, v.data(), static_cast<int>(v.size()), SQLITE_STATIC);
+    return *this;
+  }
+  void run() {
+    int rc = sqlite3_step(st_);
+    sqlite3_reset(st_);
+    sqlite3_clear_bindings(st_);
+    if (rc != SQLITE_DONE) throw std::runtime_error(sqlite3_errmsg(db_));
+  }
+
+ private:
+  sqlite3* db_;
+  sqlite3_stmt* st_ = nullptr;
+};
+
+void exec(sqlite3* db, const char* sql) {
+  char* err = nullptr;
+  if (sqlite3_exec(db, sql, nullptr, nullptr, &err) != SQLITE_OK) {
+    std::string why = err ? err : sqlite3_errmsg(db);
+    sqlite3_free(err);
+    throw std::runtime_error(why);
+  }
+}
+
+}  // namespace
+
+struct StoreWriter::Impl {
+  struct Item {
+    StoreUnit unit;
+    bool stop = false;
+  };
+
+  Impl(Store& s, StoreWriterOptions o, const Clock& c, api::MetricsHub& h, std::atomic<uint64_t>& commits)
+      : store(s),
+        opts(o),
+        clock(c),
+        hub(h),
+        commits_total(commits),
+        upsert_alert(s.handle(),
+                     "INSERT INTO alerts(fingerprint, strings, first_seen_ms, last_seen_ms, time_ms, changed_ms, count,"
+                     " content_hash, flap_history, severity, previous_severity, status, flapping)"
+                     " VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13) ON CONFLICT(fingerprint) DO UPDATE SET"
+                     " strings=COALESCE(excluded.strings, strings), first_seen_ms=excluded.first_seen_ms,"
+                     " last_seen_ms=MAX(last_seen_ms, excluded.last_seen_ms), time_ms=excluded.time_ms,"
+                     " changed_ms=CASE WHEN excluded.changed_ms=0 THEN changed_ms ELSE excluded.changed_ms END, count=MAX(count, excluded.count),"
+                     " content_hash=excluded.content_hash, flap_history=excluded.flap_history,"
+                     " severity=excluded.severity, previous_severity=excluded.previous_severity,"
+                     " status=excluded.status, flapping=excluded.flapping"),
+        update_counter(s.handle(),
+                       "UPDATE alerts SET count=MAX(count, ?2), last_seen_ms=MAX(last_seen_ms, ?3),"
+                       " time_ms=CASE WHEN status=0 THEN ?4 ELSE time_ms END WHERE fingerprint=?1"),
+        upsert_incident(s.handle(),
+                        "INSERT INTO incidents(id, status, updated_ms, record) VALUES(?1,?2,?3,?4)"
+                        " ON CONFLICT(id) DO UPDATE SET status=excluded.status, updated_ms=excluded.updated_ms,"
+                        " record=excluded.record"),
+        upsert_problem(s.handle(),
+                       "INSERT INTO problems(id, status, updated_ms, record) VALUES(?1,?2,?3,?4)"
+                       " ON CONFLICT(id) DO UPDATE SET status=excluded.status, updated_ms=excluded.updated_ms,"
+                       " record=excluded.record"),
+        upsert_silence(s.handle(),
+                       "INSERT INTO silences(id, ends_ms, record) VALUES(?1,?2,?3)"
+                       " ON CONFLICT(id) DO UPDATE SET ends_ms=excluded.ends_ms, record=excluded.record"),
+        upsert_meta(s.handle(),
+                    "INSERT INTO meta(key, value) VALUES(?1,?2) ON CONFLICT(key) DO UPDATE SET value=excluded.value") {
+    auto& reg = hub.registry();
+    commits_family = &prometheus::BuildCounter()
+                          .Name("triaged_store_commits_total")
+                          .Help("Store transactions, by result.")
+                          .Register(reg);
+    ok = &commits_family->Add({{"result", "success"}});
+    failed = &commits_family->Add({{"result", "error"}});
+    rows_family = &prometheus::BuildCounter()
+                       .Name("triaged_store_rows_written_total")
+                       .Help("Rows written by the store, by table.")
+                       .Register(reg);
+    for (const char* t : {"alerts", "counters", "incidents", "problems", "silences"})
+      rows.push_back(&rows_family->Add({{"table", t}}));
+    pruned_family = &prometheus::BuildCounter()
+                         .Name("triaged_store_rows_pruned_total")
+                         .Help("Rows removed by retention, by table.")
+                         .Register(reg);
+    for (const char* t : {"alerts", "incidents", "problems", "silences"})
+      pruned.push_back(&pruned_family->Add({{"table", t}}));
+    latency_family = &prometheus::BuildHistogram()
+                          .Name("triaged_store_commit_seconds")
+                          .Help("Time to write and commit one group of changes.")
+                          .Register(reg);
+    latency = &latency_family->Add({}, prometheus::Histogram::BucketBoundaries{
+                                           0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1});
+    depth_family = &prometheus::BuildGauge()
+                        .Name("triaged_store_queue_units")
+                        .Help("Units of change waiting for the store writer.")
+                        .Register(reg);
+    depth = &depth_family->Add({});
+  }
+
+  ~Impl() {
+    auto& reg = hub.registry();
+    reg.Remove(*commits_family);
+    reg.Remove(*rows_family);
+    reg.Remove(*pruned_family);
+    reg.Remove(*latency_family);
+    reg.Remove(*depth_family);
+  }
+
+  void write(const StoreUnit& u) {
+    for (const auto& a : u.alerts)
+      upsert_alert.u(1, a.fingerprint)
+          .blob(2, a.strings)
+          .i(3, a.first_seen_ms)
+          .i(4, a.last_seen_ms)
+          .i(5, a.time_ms)
+          .i(6, a.changed_ms)
+          .u(7, a.count)
+          .u(8, a.content_hash)
+          .i(9, a.flap_history)
+          .i(10, static_cast<int>(a.severity))
+          .i(11, static_cast<int>(a.previous_severity))
+          .i(12, static_cast<int>(a.status))
+          .i(13, a.flapping)
+          .run();
+    for (const auto& c : u.counters) update_counter.u(1, c.fingerprint).u(2, c.count).i(3, c.last_seen_ms).i(4, c.time_ms).run();
+    for (const auto& r : u.incidents) upsert_incident.u(1, r.id).i(2, r.status).i(3, r.updated_ms).text(4, r.record).run();
+    for (const auto& r : u.problems) upsert_problem.u(1, r.id).i(2, r.status).i(3, r.updated_ms).text(4, r.record).run();
+    for (const auto& r : u.silences) upsert_silence.text(1, r.id).i(2, r.ends_ms).text(3, r.record).run();
+    for (const auto& [k, v] : u.meta) upsert_meta.text(1, k).text(2, v).run();
+  }
+
+  // Commits the group; retries (holding everything back) until it succeeds or the writer stops.
+  void commit(std::vector<Item>& group) {
+    auto t0 = std::chrono::steady_clock::now();
+    for (int attempt = 0;; ++attempt) {
+      try {
+        exec(store.handle(), "BEGIN IMMEDIATE");
+        for (const auto& it : group) write(it.unit);
+        exec(store.handle(), "COMMIT");
+        break;
+      } catch (const std::exception& e) {
+        sqlite3_exec(store.handle(), "ROLLBACK", nullptr, nullptr, nullptr);
+        failed->Increment();
+        log::get("store")->error("commit failed ({}), retrying: {} units wait; no acknowledgement is sent meanwhile",
+                                 e.what(), group.size());
+        if (stopping && attempt >= 3) {
+          log::get("store")->critical("giving up at shutdown: {} units were not stored and were not acknowledged",
+                                      group.size());
+          return;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(std::min(1000, 50 << std::min(attempt, 4))));
+      }
+    }
+    ok->Increment();
+    commits_total.fetch_add(1, std::memory_order_relaxed);
+    latency->Observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+    size_t n[5] = {0, 0, 0, 0, 0};
+    for (auto& it : group) {
+      n[0] += it.unit.alerts.size();
+      n[1] += it.unit.counters.size();
+      n[2] += it.unit.incidents.size();
+      n[3] += it.unit.problems.size();
+      n[4] += it.unit.silences.size();
+    }
+    for (size_t k = 0; k < 5; ++k)
+      if (n[k]) rows[k]->Increment(static_cast<double>(n[k]));
+    for (auto& it : group)
+      for (auto& f : it.unit.committed) f();
+  }
+
+  void prune(int64_t now) {
+    sqlite3* db = store.handle();
+    auto del = [&](const char* sql, int64_t before, size_t metric) {
+      sqlite3_stmt* st = nullptr;
+      if (sqlite3_prepare_v2(db, sql, -1, &st, nullptr) != SQLITE_OK) return;
+      sqlite3_bind_int64(st, 1, before);
+      if (sqlite3_step(st) == SQLITE_DONE) pruned[metric]->Increment(static_cast<double>(sqlite3_changes(db)));
+      sqlite3_finalize(st);
+    };
+    del("DELETE FROM alerts WHERE status=1 AND time_ms < ?1", now - opts.alert_retention_ms, 0);
+    del("DELETE FROM incidents WHERE status IN (3, 4) AND updated_ms < ?1", now - opts.incident_retention_ms, 1);
+    del("DELETE FROM problems WHERE status=3 AND updated_ms < ?1", now - opts.incident_retention_ms, 2);
+    del("DELETE FROM silences WHERE ends_ms < ?1", now - opts.incident_retention_ms, 3);
+  }
+
+  void loop() {
+    log::get("store")->info("store writer started");
+    std::vector<Item> group;
+    Item items[64];
+    int64_t next_prune = clock.nowMs() + opts.prune_interval_ms;
+    bool stop_seen = false;
+    while (true) {
+      size_t got = stop_seen ? queue.try_dequeue_bulk(items, 64)
+                             : queue.wait_dequeue_bulk_timed(items, 64, std::chrono::milliseconds(200));
+      for (size_t k = 0; k < got; ++k) {
+        if (items[k].stop)
+          stop_seen = true;
+        else
+          group.push_back(std::move(items[k]));
+        items[k] = Item{};
+      }
+      // Take what else is there: the group grows while the previous commit was syncing.
+      while (group.size() < 4096) {
+        size_t more = queue.try_dequeue_bulk(items, 64);
+        if (!more) break;
+        for (size_t k = 0; k < more; ++k) {
+          if (items[k].stop)
+            stop_seen = true;
+          else
+            group.push_back(std::move(items[k]));
+          items[k] = Item{};
+        }
+      }
+      queued.fetch_sub(group.size(), std::memory_order_acq_rel);
+      depth->Set(static_cast<double>(queued.load(std::memory_order_relaxed)));
+      if (!group.empty()) {
+        commit(group);
+        group.clear();
+      }
+      int64_t now = clock.nowMs();
+      if (now >= next_prune) {
+        prune(now);
+        next_prune = now + opts.prune_interval_ms;
+      }
+      if (stop_seen && got == 0) break;
+    }
+  }
+
+  Store& store;
+  StoreWriterOptions opts;
+  const Clock& clock;
+  api::MetricsHub& hub;
+  std::atomic<uint64_t>& commits_total;
+  Stmt upsert_alert, update_counter, upsert_incident, upsert_problem, upsert_silence, upsert_meta;
+  moodycamel::BlockingConcurrentQueue<Item> queue;
+  std::atomic<size_t> queued{0};
+  std::atomic<bool> stopping{false};
+  std::thread thread;
+  prometheus::Family<prometheus::Counter>*commits_family, *rows_family, *pruned_family;
+  prometheus::Family<prometheus::Histogram>* latency_family;
+  prometheus::Family<prometheus::Gauge>* depth_family;
+  prometheus::Counter *ok, *failed;
+  std::vector<prometheus::Counter*> rows, pruned;
+  prometheus::Histogram* latency;
+  prometheus::Gauge* depth;
+};
+
+StoreWriter::StoreWriter(Store& store, StoreWriterOptions opts, const Clock& clock, api::MetricsHub& hub)
+    : impl_(std::make_unique<Impl>(store, opts, clock, hub, commits_)) {}
+
+StoreWriter::~StoreWriter() { stop(); }
+
+void StoreWriter::start() {
+  impl_->thread = std::thread([this] {
+    pthread_setname_np(pthread_self(), "triaged-store");
+    impl_->loop();
+  });
+}
+
+void StoreWriter::stop() {
+  if (!impl_->thread.joinable() || impl_->stopping.exchange(true)) return;
+  Impl::Item stop;
+  stop.stop = true;
+  impl_->queued.fetch_add(1, std::memory_order_acq_rel);
+  impl_->queue.enqueue(std::move(stop));
+  impl_->thread.join();
+}
+
+void StoreWriter::submit(StoreUnit unit) {
+  if (unit.empty()) return;
+  if (!impl_->thread.joinable() || impl_->stopping.load(std::memory_order_acquire)) {
+    // Not running (tests, or after stop): nothing will commit; say so rather than hang.
+    log::get("store")->error("store writer is not running: {} alert rows not stored", unit.alerts.size());
+    return;
+  }
+  while (impl_->queued.load(std::memory_order_acquire) >= impl_->opts.queue_units)
+    std::this_thread::sleep_for(std::chrono::microseconds(100));
+  impl_->queued.fetch_add(1, std::memory_order_acq_rel);
+  Impl::Item it;
+  it.unit = std::move(unit);
+  impl_->queue.enqueue(std::move(it));
+}
+
+void StoreWriter::barrier(std::function<void()> fn) {
+  StoreUnit u;
+  u.committed.push_back(std::move(fn));
+  submit(std::move(u));
+}
+
+StoredState loadState(Store& store) {
+  sqlite3* db = store.handle();
+  StoredState out;
+  auto each = [&](const char* sql, auto&& f) {
+    sqlite3_stmt* st = nullptr;
+    if (sqlite3_prepare_v2(db, sql, -1, &st, nullptr) != SQLITE_OK)
+      throw std::runtime_error(store.path() + ": " + sqlite3_errmsg(db));
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) f(st);
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE) throw std::runtime_error(store.path() + ": " + sqlite3_errmsg(db));
+  };
+  auto text = [](sqlite3_stmt* st, int k) {
+    auto* p = reinterpret_cast<const char*>(sqlite3_column_text(st, k));
+    return std::string(p ? p : "", static_cast<size_t>(sqlite3_column_bytes(st, k)));
+  };
+  each("SELECT fingerprint, strings, first_seen_ms, last_seen_ms, time_ms, changed_ms, count, content_hash,"
+       " flap_history, severity, previous_severity, status, flapping FROM alerts WHERE strings IS NOT NULL",
+       [&](sqlite3_stmt* st) {
+         AlertRecord a;
+         a.fingerprint = static_cast<uint64_t>(sqlite3_column_int64(st, 0));
+         const void* b = sqlite3_column_blob(st, 1);
+         a.strings.assign(static_cast<const char*>(b), static_cast<size_t>(sqlite3_column_bytes(st, 1)));
+         a.first_seen_ms = sqlite3_column_int64(st, 2);
+         a.last_seen_ms = sqlite3_column_int64(st, 3);
+         a.time_ms = sqlite3_column_int64(st, 4);
+         a.changed_ms = sqlite3_column_int64(st, 5);
+         if (!a.changed_ms) a.changed_ms = a.first_seen_ms;
+         a.count = static_cast<uint64_t>(sqlite3_column_int64(st, 6));
+         a.content_hash = static_cast<uint64_t>(sqlite3_column_int64(st, 7));
+         a.flap_history = static_cast<uint32_t>(sqlite3_column_int64(st, 8));
+         a.severity = static_cast<api::Severity>(std::clamp<int64_t>(sqlite3_column_int64(st, 9), 0, 5));
+         a.previous_severity = static_cast<api::Severity>(std::clamp<int64_t>(sqlite3_column_int64(st, 10), 0, 5));
+         a.status = sqlite3_column_int64(st, 11) ? api::Status::kResolved : api::Status::kFiring;
+         a.flapping = sqlite3_column_int64(st, 12) != 0;
+         out.alerts.push_back(std::move(a));
+       });
+  each("SELECT record FROM incidents ORDER BY id", [&](sqlite3_stmt* st) { out.incidents.push_back(text(st, 0)); });
+  each("SELECT record FROM problems ORDER BY id", [&](sqlite3_stmt* st) { out.problems.push_back(text(st, 0)); });
+  each("SELECT record FROM silences ORDER BY id", [&](sqlite3_stmt* st) { out.silences.push_back(text(st, 0)); });
+  each("SELECT key, value FROM meta WHERE key IN ('next_incident', 'next_problem')", [&](sqlite3_stmt* st) {
+    std::string k = text(st, 0);
+    uint64_t v = std::strtoull(text(st, 1).c_str(), nullptr, 10);
+    (k == "next_incident" ? out.next_incident : out.next_problem) = std::max<uint64_t>(1, v);
+  });
+  return out;
+}
+
+}  // namespace triaged::engine
