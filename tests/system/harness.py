@@ -54,6 +54,8 @@ class Daemon:
             f.write(text.format(state=os.path.join(self.dir, "state")))
 
     def start(self, timeout=20):
+        if hasattr(self, "stderr"):
+            self.stderr.close()  # a restart: the log starts again
         self.stderr = open(self.stderr_path, "wb")
         self.proc = subprocess.Popen([BIN, "--config", self.config_path] + self.args,
                                      env=self.env, stdout=subprocess.DEVNULL, stderr=self.stderr)
