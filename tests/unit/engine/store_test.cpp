@@ -1,55 +1,310 @@
+// Durable state: the store writer on a real SQLite file (group commit, completions after the
+// commit, merge rules of rows, retention), and recovery: a correlator rebuilt from the stored
+// records behaves exactly as the one that wrote them, timers included.
 #include <catch2/catch.hpp>
+
+#include <cstring>
 #include <filesystem>
-#include <unistd.h>
+#include <fstream>
+#include <mutex>
 
+#include "triaged/api/ingest.h"
+#include "triaged/config/loader.h"
+#include "triaged/engine/correlation_json.h"
+#include "triaged/engine/replay.h"
+#include "triaged/engine/state_codec.h"
 #include "triaged/engine/store.h"
+#include "triaged/engine/store_writer.h"
+#include "triaged/rules/rule_set.h"
 
-using triaged::engine::Store;
-namespace fs = std::filesystem;
+using namespace triaged;
+using api::Severity;
+using api::Status;
+using engine::IncidentStatus;
 
 namespace {
-fs::path freshDir(const char* name) {
-  auto d = fs::temp_directory_path() / (std::string(name) + "-" + std::to_string(::getpid()));
-  fs::remove_all(d);
-  return d;
+
+namespace fs = std::filesystem;
+
+fs::path tempDir(const char* tag) {
+  static int n = 0;
+  fs::path dir = fs::temp_directory_path() / (std::string("triaged-") + tag + "-" + std::to_string(::getpid()) + "-" +
+                                              std::to_string(n++));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  return dir;
 }
+
+config::ConfigPtr configWith(const std::string& rules_yaml, const std::string& extra) {
+  fs::path dir = tempDir("store-cfg");
+  std::ofstream(dir / "rules.yaml") << rules_yaml;
+  std::ofstream(dir / "triaged.yaml") << "rule_files: [rules.yaml]\n" << extra;
+  auto c = config::loadConfig((dir / "triaged.yaml").string(), [](config::Config& c, config::ConfigErrors& errors) {
+    c.rule_set = rules::RuleSet::load(c.rule_files_resolved, errors);
+  });
+  fs::remove_all(dir);
+  return c;
+}
+
+const int64_t kT0 = 1'767'225'600'000;  // 2026-01-01T00:00:00Z
+
+void push(engine::ReplayEngine& e, int64_t now, const char* resource, const char* check, Status st,
+          std::vector<std::pair<const char*, const char*>> labels = {}) {
+  api::IngestOptions opts;
+  opts.resolve_timeout_ms = 0;
+  api::BatchBuilder b(opts, now);
+  auto& ev = b.begin(0);
+  ev.resource = b.keep(resource);
+  ev.check = b.keep(check);
+  ev.severity = Severity::kMajor;
+  ev.status = st;
+  for (auto& [k, v] : labels) b.addLabel(k, v);
+  REQUIRE(b.finish());
+  auto batch = b.take();
+  e.apply(*batch, now);
+}
+
+// Everything the API would show of the correlator's state.
+std::string state(engine::Correlator& c, int64_t now) {
+  std::string out;
+  for (const auto& inc : c.incidents()) {
+    if (!inc.id) continue;
+    engine::writeIncidentJson(out, c, inc, true);
+    out += '\n';
+  }
+  for (const auto& [id, p] : c.problems()) {
+    engine::writeProblemJson(out, p, true);
+    out += '\n';
+  }
+  for (const auto& [id, s] : c.silences()) {
+    engine::writeSilenceJson(out, s, now);
+    out += '\n';
+  }
+  c.forEachAlert([&](const engine::CorrAlert& a) {
+    engine::writeCorrelatedAlertJson(out, a);
+    out += '\n';
+  });
+  return out;
+}
+
+// What the store would hold of `from`, loaded into `to` (a fresh engine), as at start-up.
+void restoreInto(engine::ReplayEngine& from, engine::ReplayEngine& to, int64_t now) {
+  engine::Correlator& c = from.correlator();
+  engine::Correlator::Restored r;
+  for (const auto& inc : c.incidents()) {
+    std::string rec;
+    engine::encodeIncident(rec, c, inc);
+    auto d = engine::decodeIncident(rec);
+    r.incidents.push_back(std::move(d.incident));
+    r.roles.push_back(std::move(d.roles));
+  }
+  for (const auto& [id, p] : c.problems()) {
+    std::string rec;
+    engine::encodeProblem(rec, p);
+    r.problems.push_back(engine::decodeProblem(rec));
+  }
+  for (const auto& [id, s] : c.silences()) {
+    std::string rec;
+    engine::encodeSilence(rec, s);
+    r.silences.push_back(engine::decodeSilence(rec));
+  }
+  r.next_incident = c.nextIncidentId();
+  r.next_problem = c.nextProblemId();
+  from.table().forEach([&](uint64_t fp, const engine::Alert& a) {
+    auto rec = engine::AlertRecord::of(a, true);
+    const engine::CorrAlert* ca = c.alert(fp);
+    rec.changed_ms = ca ? ca->changed_ms : a.first_seen_ms;
+    REQUIRE(to.table().restore(rec));
+    engine::Correlator::RestoredAlert ra;
+    ra.fingerprint = fp;
+    ra.strings = std::make_unique<char[]>(rec.strings.size());
+    std::memcpy(ra.strings.get(), rec.strings.data(), rec.strings.size());
+    ra.first_seen_ms = a.first_seen_ms;
+    ra.changed_ms = rec.changed_ms;
+    ra.severity = a.severity;
+    ra.status = a.status;
+    ra.flapping = a.flapping;
+    r.alerts.push_back(std::move(ra));
+  });
+  to.correlator().restore(std::move(r), now);
+  to.advance(now);
+}
+
+const char* kRules = R"(
+groups:
+  - name: g
+    rules:
+      - name: shop
+        match: '{team="shop"}'
+        group_by: [team]
+        group_wait: 30s
+        group_interval: 1m
+)";
+
 }  // namespace
 
-TEST_CASE("The store creates its directory and migrates a new database to the latest schema", "[store]") {
-  auto dir = freshDir("triaged-store-new");
-  Store s(dir.string());
-  CHECK(fs::exists(dir / "triaged.db"));
-  CHECK(s.schemaVersion() == Store::latestSchemaVersion());
-  sqlite3_stmt* st = nullptr;
-  sqlite3_prepare_v2(s.handle(), "PRAGMA journal_mode;", -1, &st, nullptr);
-  REQUIRE(sqlite3_step(st) == SQLITE_ROW);
-  CHECK(std::string(reinterpret_cast<const char*>(sqlite3_column_text(st, 0))) == "wal");
-  sqlite3_finalize(st);
-}
-
-TEST_CASE("Reopening a database keeps its data and does not migrate twice", "[store]") {
-  auto dir = freshDir("triaged-store-reopen");
+TEST_CASE("A correlator restored from its records carries on exactly as the original", "[store]") {
+  auto config = configWith(kRules, R"(
+correlation:
+  resolve_hold_down: 5m
+  reopen_window: 1h
+  close_after: 2h
+  problem_incidents: 2
+)");
+  engine::ReplayEngine a(*config);
+  std::vector<std::pair<const char*, const char*>> shop = {{"team", "shop"}};
+  push(a, kT0, "web1", "http", Status::kFiring, shop);
+  push(a, kT0 + 10'000, "web2", "http", Status::kFiring, shop);
+  a.advance(kT0 + 40'000);  // the shop incident opens at 30 s
+  push(a, kT0 + 50'000, "web3", "http", Status::kFiring, shop);  // an update waiting for group_interval
+  push(a, kT0 + 60'000, "vm1", "cpu", Status::kFiring);          // default rule: its own incident
+  push(a, kT0 + 61'000, "vm1", "cpu", Status::kResolved);        // hold-down runs to 5 min after this
+  std::string sid;
   {
-    Store s(dir.string());
-    sqlite3_exec(s.handle(), "INSERT INTO meta(key, value) VALUES ('k', 'v');", nullptr, nullptr, nullptr);
+    engine::Silence s;
+    std::string err;
+    REQUIRE(rules::parseMatchers(R"({resource="db1"})", s.matchers, &err));
+    s.starts_ms = kT0;
+    s.ends_ms = kT0 + 3'600'000;
+    s.created_by = "alice";
+    REQUIRE(a.correlator().putSilence(std::move(s), kT0 + 62'000, &sid).empty());
   }
-  Store s(dir.string());
-  sqlite3_stmt* st = nullptr;
-  sqlite3_prepare_v2(s.handle(), "SELECT count(*) FROM meta;", -1, &st, nullptr);
-  REQUIRE(sqlite3_step(st) == SQLITE_ROW);
-  CHECK(sqlite3_column_int(st, 0) == 2);
-  sqlite3_finalize(st);
+  push(a, kT0 + 63'000, "db1", "disk", Status::kFiring);  // silenced until the silence ends
+  REQUIRE(a.correlator().acknowledge(1, "alice", kT0 + 64'000).empty());
+  REQUIRE(a.correlator().comment(1, "on it", "alice", kT0 + 64'000).empty());
+
+  int64_t now = kT0 + 70'000;
+  a.advance(now);
+  engine::ReplayEngine b(*config);
+  restoreInto(a, b, now);
+  REQUIRE(state(b.correlator(), now) == state(a.correlator(), now));
+  CHECK(b.correlator().openIncidents() == a.correlator().openIncidents());
+  CHECK(b.correlator().suppressedCount() == 1);
+
+  // The same future for both: timers (announce, hold-down, close, silence end), reopen, new ids.
+  auto both = [&](auto&& f) {
+    f(a);
+    f(b);
+    REQUIRE(state(b.correlator(), now) == state(a.correlator(), now));
+  };
+  now = kT0 + 110'000;
+  both([&](engine::ReplayEngine& e) { e.advance(now); });  // the shop update is announced
+  now = kT0 + 61'000 + 300'000;
+  both([&](engine::ReplayEngine& e) { e.advance(now); });  // vm1's incident resolves, to the ms
+  CHECK(a.correlator().incident(2)->status == IncidentStatus::kResolved);
+  now += 60'000;
+  both([&](engine::ReplayEngine& e) { push(e, now, "vm1", "cpu", Status::kFiring); });  // reopens
+  CHECK(a.correlator().incident(2)->status == IncidentStatus::kOpen);
+  now = kT0 + 3'600'000;
+  both([&](engine::ReplayEngine& e) { e.advance(now); });  // the silence ends: db1 is released
+  CHECK(a.correlator().suppressedCount() == 0);
+  now += 1000;
+  both([&](engine::ReplayEngine& e) {
+    push(e, now, "web1", "http", Status::kResolved, shop);
+    push(e, now, "web2", "http", Status::kResolved, shop);
+    push(e, now, "web3", "http", Status::kResolved, shop);
+  });
+  now += 300'000 + 7'200'000;
+  both([&](engine::ReplayEngine& e) { e.advance(now); });  // resolved, then closed after 2 h
+  CHECK(a.correlator().incident(1)->status == IncidentStatus::kClosed);
+  both([&](engine::ReplayEngine& e) { push(e, now, "web9", "http", Status::kFiring, shop); });
+  now += 30'000;
+  both([&](engine::ReplayEngine& e) { e.advance(now); });  // a new shop incident, id 4 in both
+  CHECK(b.correlator().incident(4) != nullptr);
 }
 
-TEST_CASE("A database from a newer triaged is refused, not downgraded", "[store]") {
-  auto dir = freshDir("triaged-store-newer");
+TEST_CASE("An alert waiting in group_wait at the restart waits again from the restart", "[store]") {
+  auto config = configWith(kRules, "");
+  engine::ReplayEngine a(*config);
+  push(a, kT0, "web1", "http", Status::kFiring, {{"team", "shop"}});
+  engine::ReplayEngine b(*config);
+  int64_t restart = kT0 + 20'000;
+  restoreInto(a, b, restart);
+  b.advance(kT0 + 30'000);
+  CHECK(b.correlator().openIncidents() == 0);
+  b.advance(restart + 30'000);
+  CHECK(b.correlator().openIncidents() == 1);
+}
+
+TEST_CASE("A damaged record is refused with the field that is wrong", "[store]") {
+  CHECK_THROWS_WITH(engine::decodeIncident("{\"id\":1}"), Catch::Contains("\"title\""));
+  CHECK_THROWS_WITH(engine::decodeIncident("not json"), Catch::Contains("not a JSON object"));
+  CHECK_THROWS_WITH(engine::decodeSilence(R"({"id":"x","matchers":"{a=}"})"), Catch::Contains("matchers"));
+}
+
+TEST_CASE("Store writer commits before completing, merges rows, and prunes by retention", "[store]") {
+  fs::path dir = tempDir("store");
+  engine::ManualClock clock(kT0);
+  api::MetricsHub hub;
+  auto strings = [](const char* resource) {
+    api::IngestOptions io;
+    api::BatchBuilder b(io, kT0);
+    auto& ev = b.begin(0);
+    ev.resource = b.keep(resource);
+    ev.check = b.keep("c");
+    REQUIRE(b.finish());
+    auto batch = b.take();
+    auto blob = engine::AlertStrings::pack(*batch, batch->events[0]);
+    return std::string(blob.get(), engine::AlertStrings(blob.get()).bytes());
+  };
   {
-    Store s(dir.string());
-    sqlite3_exec(s.handle(), "PRAGMA user_version=999;", nullptr, nullptr, nullptr);
+    engine::Store store(dir.string());
+    engine::StoreWriterOptions o;
+    o.alert_retention_ms = 3'600'000;
+    o.incident_retention_ms = 86'400'000;
+    o.prune_interval_ms = 0;  // every round
+    engine::StoreWriter w(store, o, clock, hub);
+    w.start();
+    std::mutex mu;
+    std::vector<int> order;
+    engine::StoreUnit u;
+    engine::AlertRecord fresh;
+    fresh.fingerprint = 0xfedcba9876543210ULL;  // above INT64_MAX: stored as the same bits
+    fresh.first_seen_ms = fresh.last_seen_ms = kT0;
+    fresh.count = 1;
+    fresh.strings = strings("web1");
+    u.alerts.push_back(fresh);
+    engine::AlertRecord old = fresh;
+    old.fingerprint = 7;
+    old.status = Status::kResolved;
+    old.time_ms = kT0 - 7'200'000;  // resolved two hours ago: past retention
+    u.alerts.push_back(old);
+    u.incidents.push_back({1, static_cast<int>(IncidentStatus::kClosed), kT0 - 2 * 86'400'000LL, "{}"});
+    u.incidents.push_back({2, static_cast<int>(IncidentStatus::kOpen), kT0 - 2 * 86'400'000LL, "{}"});
+    u.meta.emplace_back("next_incident", "3");
+    u.committed.push_back([&] {
+      std::lock_guard l(mu);
+      order.push_back(1);
+    });
+    w.submit(std::move(u));
+    // A later change without strings keeps the stored ones; counters never go back.
+    engine::StoreUnit v;
+    engine::AlertRecord change = fresh;
+    change.strings.clear();
+    change.status = Status::kResolved;
+    change.count = 5;
+    change.time_ms = kT0;
+    v.alerts.push_back(change);
+    v.counters.push_back({fresh.fingerprint, 3, kT0 - 1, kT0});
+    v.committed.push_back([&] {
+      std::lock_guard l(mu);
+      order.push_back(2);
+    });
+    w.submit(std::move(v));
+    w.barrier([] {});
+    w.barrier([] {});  // the round after a prune
+    w.stop();
+    CHECK(order == std::vector<int>{1, 2});
+    CHECK(w.commits() >= 1);
   }
-  CHECK_THROWS_WITH(Store(dir.string()), Catch::Contains("refusing to downgrade"));
-}
-
-TEST_CASE("An unusable state directory is a clear error", "[store]") {
-  CHECK_THROWS_WITH(Store("/proc/triaged-cannot-exist"), Catch::Contains("cannot create state directory"));
+  engine::Store store(dir.string());
+  auto st = engine::loadState(store);
+  REQUIRE(st.alerts.size() == 1);  // the old resolved one was pruned
+  CHECK(st.alerts[0].fingerprint == 0xfedcba9876543210ULL);
+  CHECK(st.alerts[0].strings == strings("web1"));
+  CHECK(st.alerts[0].count == 5);
+  CHECK(st.alerts[0].status == Status::kResolved);
+  CHECK(st.incidents.size() == 1);  // the closed one past retention is gone, the open one stays
+  CHECK(st.next_incident == 3);
+  fs::remove_all(dir);
 }

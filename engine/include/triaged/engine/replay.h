@@ -28,6 +28,7 @@ class ReplayEngine {
   int64_t now() const { return now_; }
   Correlator& correlator() { return correlator_; }
   const AlertTable& table() const { return table_; }
+  AlertTable& table() { return table_; }  // for restoring stored alerts
   std::vector<CorrelatorEvent> takeEvents() { return correlator_.takeEvents(); }
 
  private:
