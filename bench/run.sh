@@ -72,6 +72,9 @@ for s in "${scenarios[@]}"; do
       "$build/bench/triaged-loadgen" --mode verify --port "$http" --events "$answered" --events-max "$sent" \
         --distinct "$(( answered < 10000 ? answered : 10000 ))"
       stop ;;
+    durable)
+      # Every event a new alert (a state change), over HTTP: each 2xx waits for its commit.
+      run durable --mode http-ndjson --events "$(n 1000000 10000)" --distinct "$(n 1000000 10000)" --batch 1000 --connections 2 ;;
     webhook) run webhook --mode am-webhook --events "$(n 1000000 10000)" --distinct "$(n 100000 1000)" --batch 100 --connections 4 ;;
     pagerduty) run pagerduty --mode pagerduty --events "$(n 200000 2000)" --distinct "$(n 10000 100)" --connections 4 ;;
     *) echo "unknown scenario $s" >&2; exit 2 ;;

@@ -129,11 +129,14 @@ struct CorrelatorStage::Impl {
     dirty_silences.clear();
     correlator.takeDirty(dirty_incidents, dirty_silences);
     for (uint64_t id : dirty_incidents) {
-      const Incident* inc = correlator.incident(id);
+      Incident* inc = correlator.mutableIncidentForStore(id);
       if (!inc) continue;
-      std::string rec;
-      encodeIncident(rec, correlator, *inc);
-      unit.incidents.push_back({id, static_cast<int>(inc->status), inc->updated_ms, std::move(rec)});
+      StoreUnit::Row row{id, static_cast<int>(inc->status), inc->updated_ms, {}, {}, {}};
+      encodeIncident(row.record, *inc);
+      incidentRows(correlator, *inc, inc->stored_alerts, inc->stored_timeline, row.alerts, row.timeline);
+      inc->stored_alerts = static_cast<uint32_t>(inc->alerts.size());
+      inc->stored_timeline = static_cast<uint32_t>(inc->timeline.size());
+      unit.incidents.push_back(std::move(row));
     }
     uint64_t last_problem = 0;
     for (const auto& e : evs) {

@@ -18,7 +18,7 @@ RecoveryStats recoverState(Store& store, Pipeline& pipeline, CorrelatorStage& co
   r.next_problem = st.next_problem;
   for (size_t i = 0; i < st.incidents.size(); ++i) {
     try {
-      IncidentRecord rec = decodeIncident(st.incidents[i]);
+      IncidentRecord rec = decodeIncident(st.incidents[i].record, st.incidents[i].alerts, st.incidents[i].timeline);
       r.roles.push_back(std::move(rec.roles));
       r.incidents.push_back(std::move(rec.incident));
     } catch (const std::exception& e) {

@@ -106,7 +106,23 @@ const char* internAction(std::string_view action) {
   return it->c_str();  // set nodes never move
 }
 
-void encodeIncident(std::string& out, const Correlator& c, const Incident& inc) {
+void incidentRows(const Correlator& c, const Incident& inc, size_t alerts_from, size_t timeline_from,
+                  std::vector<MemberRow>& alerts, std::vector<TimelineRow>& timeline) {
+  for (size_t i = alerts_from; i < inc.alerts.size(); ++i) {
+    uint64_t fp = inc.alerts[i];
+    const CorrAlert* a = c.alert(fp);
+    AlertRole role = fp == inc.root_cause ? AlertRole::kRootCause
+                     : a && a->incident == inc.id ? a->role
+                                                  : AlertRole::kMember;
+    alerts.push_back({static_cast<uint32_t>(i), fp, static_cast<int>(role)});
+  }
+  for (size_t i = timeline_from; i < inc.timeline.size(); ++i) {
+    const auto& e = inc.timeline[i];
+    timeline.push_back({static_cast<uint32_t>(i), e.at_ms, e.actor, e.action, e.detail, e.alert});
+  }
+}
+
+void encodeIncident(std::string& out, const Incident& inc) {
   JsonWriter w(out);
   w.beginObject();
   w.field("id", inc.id).field("title", inc.title).field("service", inc.service).field("category", inc.category);
@@ -115,15 +131,6 @@ void encodeIncident(std::string& out, const Correlator& c, const Incident& inc) 
   w.field("urgency", inc.urgency).field("priority_fixed", inc.priority_fixed);
   w.field("opened", inc.opened_ms).field("acknowledged", inc.acknowledged_ms).field("resolved", inc.resolved_ms);
   w.field("closed", inc.closed_ms).field("updated", inc.updated_ms).field("assignee", inc.assignee);
-  w.key("alerts").beginArray();
-  for (uint64_t fp : inc.alerts) {
-    const CorrAlert* a = c.alert(fp);
-    AlertRole role = fp == inc.root_cause ? AlertRole::kRootCause
-                     : a && a->incident == inc.id ? a->role
-                                                  : AlertRole::kMember;
-    w.beginArray().value(fp).value(static_cast<int>(role)).endArray();
-  }
-  w.endArray();
   w.field("root_cause", inc.root_cause).field("merged_into", inc.merged_into).field("problem", inc.problem);
   w.field("known_error", inc.known_error).field("workaround", inc.workaround);
   w.key("tickets").beginArray();
@@ -134,13 +141,13 @@ void encodeIncident(std::string& out, const Correlator& c, const Incident& inc) 
   w.field("interval", inc.interval_ms).field("group_hash", inc.group_hash);
   w.field("threshold_group", inc.threshold_group).field("max_severity", inc.max_severity);
   w.field("criticality", inc.criticality);
-  writeTimeline(w, inc.timeline);
   w.field("timeline_dropped", inc.timeline_dropped).field("announced", inc.announced_ms);
   w.field("update_pending", inc.update_pending).field("suppressed_any", inc.suppressed_any);
   w.endObject();
 }
 
-IncidentRecord decodeIncident(std::string_view record) {
+IncidentRecord decodeIncident(std::string_view record, const std::vector<MemberRow>& alerts,
+                              const std::vector<TimelineRow>& timeline) {
   thread_local simdjson::dom::parser parser;
   Reader r = parse(parser, record);
   IncidentRecord out;
@@ -166,15 +173,13 @@ IncidentRecord decodeIncident(std::string_view record) {
   inc.closed_ms = r.i64("closed");
   inc.updated_ms = r.i64("updated");
   inc.assignee = r.str("assignee");
-  for (auto e : r.arr("alerts")) {
-    simdjson::dom::array a;
-    uint64_t fp;
-    int64_t role;
-    if (e.get_array().get(a) || a.size() != 2 || a.at(0).get_uint64().get(fp) || a.at(1).get_int64().get(role) ||
-        role < 0 || role > static_cast<int>(AlertRole::kSymptom))
-      throw std::runtime_error("field \"alerts\" holds a malformed entry");
-    inc.alerts.push_back(fp);
-    out.roles.push_back(static_cast<AlertRole>(role));
+  for (size_t i = 0; i < alerts.size(); ++i) {
+    const auto& m = alerts[i];
+    if (m.seq != i) throw std::runtime_error("alert rows: row " + std::to_string(i) + " is missing");
+    if (m.role < 0 || m.role > static_cast<int>(AlertRole::kSymptom))
+      throw std::runtime_error("alert rows: role of row " + std::to_string(i) + " is out of range");
+    inc.alerts.push_back(m.fingerprint);
+    out.roles.push_back(static_cast<AlertRole>(m.role));
   }
   inc.root_cause = r.u64("root_cause");
   inc.merged_into = r.u64("merged_into");
@@ -196,7 +201,13 @@ IncidentRecord decodeIncident(std::string_view record) {
   inc.threshold_group = r.flag("threshold_group");
   inc.max_severity = static_cast<int>(r.i64("max_severity"));
   inc.criticality = static_cast<int>(r.i64("criticality"));
-  inc.timeline = readTimeline(r);
+  for (size_t i = 0; i < timeline.size(); ++i) {
+    const auto& t = timeline[i];
+    if (t.seq != i) throw std::runtime_error("timeline rows: row " + std::to_string(i) + " is missing");
+    inc.timeline.push_back({t.at_ms, t.actor, internAction(t.action), t.detail, t.alert});
+  }
+  inc.stored_alerts = static_cast<uint32_t>(inc.alerts.size());
+  inc.stored_timeline = static_cast<uint32_t>(inc.timeline.size());
   inc.timeline_dropped = r.u64("timeline_dropped");
   inc.announced_ms = r.i64("announced");
   inc.update_pending = r.flag("update_pending");

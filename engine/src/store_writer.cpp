@@ -1,5 +1,6 @@
 #include "triaged/engine/store_writer.h"
 
+#include <absl/container/flat_hash_map.h>
 #include <concurrentqueue/blockingconcurrentqueue.h>
 
 #include <chrono>
@@ -70,23 +71,27 @@ struct StoreWriter::Impl {
         clock(c),
         hub(h),
         commits_total(commits),
-        upsert_alert(s.handle(),
-                     "INSERT INTO alerts(fingerprint, strings, first_seen_ms, last_seen_ms, time_ms, changed_ms, count,"
-                     " content_hash, flap_history, severity, previous_severity, status, flapping)"
-                     " VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13) ON CONFLICT(fingerprint) DO UPDATE SET"
-                     " strings=COALESCE(excluded.strings, strings), first_seen_ms=excluded.first_seen_ms,"
-                     " last_seen_ms=MAX(last_seen_ms, excluded.last_seen_ms), time_ms=excluded.time_ms,"
-                     " changed_ms=CASE WHEN excluded.changed_ms=0 THEN changed_ms ELSE excluded.changed_ms END, count=MAX(count, excluded.count),"
-                     " content_hash=excluded.content_hash, flap_history=excluded.flap_history,"
-                     " severity=excluded.severity, previous_severity=excluded.previous_severity,"
-                     " status=excluded.status, flapping=excluded.flapping"),
+        insert_alert(s.handle(),
+                     "INSERT INTO alerts(id, fingerprint, strings, first_seen_ms, last_seen_ms, time_ms, changed_ms,"
+                     " count, content_hash, flap_history, severity, previous_severity, status, flapping)"
+                     " VALUES(?1,?14,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13)"),
+        update_alert(s.handle(),
+                     "UPDATE alerts SET strings=COALESCE(?2, strings), first_seen_ms=?3,"
+                     " last_seen_ms=MAX(last_seen_ms, ?4), time_ms=?5,"
+                     " changed_ms=CASE WHEN ?6=0 THEN changed_ms ELSE ?6 END, count=MAX(count, ?7),"
+                     " content_hash=?8, flap_history=?9, severity=?10, previous_severity=?11, status=?12,"
+                     " flapping=?13 WHERE id=?1"),
         update_counter(s.handle(),
                        "UPDATE alerts SET count=MAX(count, ?2), last_seen_ms=MAX(last_seen_ms, ?3),"
-                       " time_ms=CASE WHEN status=0 THEN ?4 ELSE time_ms END WHERE fingerprint=?1"),
+                       " time_ms=CASE WHEN status=0 THEN ?4 ELSE time_ms END WHERE id=?1"),
         upsert_incident(s.handle(),
                         "INSERT INTO incidents(id, status, updated_ms, record) VALUES(?1,?2,?3,?4)"
                         " ON CONFLICT(id) DO UPDATE SET status=excluded.status, updated_ms=excluded.updated_ms,"
                         " record=excluded.record"),
+        insert_member(s.handle(), "INSERT OR REPLACE INTO incident_alerts(incident, seq, fingerprint, role) VALUES(?1,?2,?3,?4)"),
+        insert_timeline(s.handle(),
+                        "INSERT OR REPLACE INTO incident_timeline(incident, seq, at_ms, actor, action, detail, alert)"
+                        " VALUES(?1,?2,?3,?4,?5,?6,?7)"),
         upsert_problem(s.handle(),
                        "INSERT INTO problems(id, status, updated_ms, record) VALUES(?1,?2,?3,?4)"
                        " ON CONFLICT(id) DO UPDATE SET status=excluded.status, updated_ms=excluded.updated_ms,"
@@ -96,6 +101,7 @@ struct StoreWriter::Impl {
                        " ON CONFLICT(id) DO UPDATE SET ends_ms=excluded.ends_ms, record=excluded.record"),
         upsert_meta(s.handle(),
                     "INSERT INTO meta(key, value) VALUES(?1,?2) ON CONFLICT(key) DO UPDATE SET value=excluded.value") {
+    loadRowIds();
     auto& reg = hub.registry();
     commits_family = &prometheus::BuildCounter()
                           .Name("triaged_store_commits_total")
@@ -113,7 +119,7 @@ struct StoreWriter::Impl {
                          .Name("triaged_store_rows_pruned_total")
                          .Help("Rows removed by retention, by table.")
                          .Register(reg);
-    for (const char* t : {"alerts", "incidents", "problems", "silences"})
+    for (const char* t : {"alerts", "incidents", "problems", "silences", "incident_rows"})
       pruned.push_back(&pruned_family->Add({{"table", t}}));
     latency_family = &prometheus::BuildHistogram()
                           .Name("triaged_store_commit_seconds")
@@ -137,10 +143,30 @@ struct StoreWriter::Impl {
     reg.Remove(*depth_family);
   }
 
+  // Fingerprint -> row id of every stored alert: the writer's own index (no index on disk).
+  void loadRowIds() {
+    sqlite3_stmt* st = nullptr;
+    if (sqlite3_prepare_v2(store.handle(), "SELECT id, fingerprint FROM alerts", -1, &st, nullptr) != SQLITE_OK)
+      throw std::runtime_error(store.path() + ": " + sqlite3_errmsg(store.handle()));
+    while (sqlite3_step(st) == SQLITE_ROW) {
+      int64_t id = sqlite3_column_int64(st, 0);
+      row_of[static_cast<uint64_t>(sqlite3_column_int64(st, 1))] = id;
+      next_row = std::max(next_row, id + 1);
+    }
+    sqlite3_finalize(st);
+  }
+
   void write(const StoreUnit& u) {
-    for (const auto& a : u.alerts)
-      upsert_alert.u(1, a.fingerprint)
-          .blob(2, a.strings)
+    for (const auto& a : u.alerts) {
+      auto [it, fresh] = row_of.try_emplace(a.fingerprint, next_row);
+      if (fresh) {
+        ++next_row;
+        added.push_back(a.fingerprint);
+      }
+      Stmt& st = fresh ? insert_alert : update_alert;
+      st.i(1, it->second);
+      if (fresh) st.u(14, a.fingerprint);
+      st.blob(2, a.strings)
           .i(3, a.first_seen_ms)
           .i(4, a.last_seen_ms)
           .i(5, a.time_ms)
@@ -153,8 +179,18 @@ struct StoreWriter::Impl {
           .i(12, static_cast<int>(a.status))
           .i(13, a.flapping)
           .run();
-    for (const auto& c : u.counters) update_counter.u(1, c.fingerprint).u(2, c.count).i(3, c.last_seen_ms).i(4, c.time_ms).run();
-    for (const auto& r : u.incidents) upsert_incident.u(1, r.id).i(2, r.status).i(3, r.updated_ms).text(4, r.record).run();
+    }
+    for (const auto& c : u.counters) {
+      auto it = row_of.find(c.fingerprint);
+      if (it == row_of.end()) continue;  // not stored yet: its change will carry the counters
+      update_counter.i(1, it->second).u(2, c.count).i(3, c.last_seen_ms).i(4, c.time_ms).run();
+    }
+    for (const auto& r : u.incidents) {
+      upsert_incident.u(1, r.id).i(2, r.status).i(3, r.updated_ms).text(4, r.record).run();
+      for (const auto& m : r.alerts) insert_member.u(1, r.id).i(2, m.seq).u(3, m.fingerprint).i(4, m.role).run();
+      for (const auto& t : r.timeline)
+        insert_timeline.u(1, r.id).i(2, t.seq).i(3, t.at_ms).text(4, t.actor).text(5, t.action).text(6, t.detail).u(7, t.alert).run();
+    }
     for (const auto& r : u.problems) upsert_problem.u(1, r.id).i(2, r.status).i(3, r.updated_ms).text(4, r.record).run();
     for (const auto& r : u.silences) upsert_silence.text(1, r.id).i(2, r.ends_ms).text(3, r.record).run();
     for (const auto& [k, v] : u.meta) upsert_meta.text(1, k).text(2, v).run();
@@ -165,12 +201,14 @@ struct StoreWriter::Impl {
     auto t0 = std::chrono::steady_clock::now();
     for (int attempt = 0;; ++attempt) {
       try {
+        added.clear();
         exec(store.handle(), "BEGIN IMMEDIATE");
         for (const auto& it : group) write(it.unit);
         exec(store.handle(), "COMMIT");
         break;
       } catch (const std::exception& e) {
         sqlite3_exec(store.handle(), "ROLLBACK", nullptr, nullptr, nullptr);
+        for (uint64_t fp : added) row_of.erase(fp);  // those rows were not stored after all
         failed->Increment();
         log::get("store")->error("commit failed ({}), retrying: {} units wait; no acknowledgement is sent meanwhile",
                                  e.what(), group.size());
@@ -208,7 +246,25 @@ struct StoreWriter::Impl {
       if (sqlite3_step(st) == SQLITE_DONE) pruned[metric]->Increment(static_cast<double>(sqlite3_changes(db)));
       sqlite3_finalize(st);
     };
-    del("DELETE FROM alerts WHERE status=1 AND time_ms < ?1", now - opts.alert_retention_ms, 0);
+    {
+      sqlite3_stmt* st = nullptr;
+      if (sqlite3_prepare_v2(db, "DELETE FROM alerts WHERE status=1 AND time_ms < ?1 RETURNING fingerprint", -1, &st,
+                             nullptr) == SQLITE_OK) {
+        sqlite3_bind_int64(st, 1, now - opts.alert_retention_ms);
+        size_t n = 0;
+        while (sqlite3_step(st) == SQLITE_ROW) {
+          row_of.erase(static_cast<uint64_t>(sqlite3_column_int64(st, 0)));
+          ++n;
+        }
+        sqlite3_finalize(st);
+        if (n) pruned[0]->Increment(static_cast<double>(n));
+      }
+    }
+    // Closed and merged incidents, with their alert and timeline rows.
+    del("DELETE FROM incident_alerts WHERE incident IN (SELECT id FROM incidents WHERE status IN (3, 4)"
+        " AND updated_ms < ?1)", now - opts.incident_retention_ms, 4);
+    del("DELETE FROM incident_timeline WHERE incident IN (SELECT id FROM incidents WHERE status IN (3, 4)"
+        " AND updated_ms < ?1)", now - opts.incident_retention_ms, 4);
     del("DELETE FROM incidents WHERE status IN (3, 4) AND updated_ms < ?1", now - opts.incident_retention_ms, 1);
     del("DELETE FROM problems WHERE status=3 AND updated_ms < ?1", now - opts.incident_retention_ms, 2);
     del("DELETE FROM silences WHERE ends_ms < ?1", now - opts.incident_retention_ms, 3);
@@ -262,7 +318,10 @@ struct StoreWriter::Impl {
   const Clock& clock;
   api::MetricsHub& hub;
   std::atomic<uint64_t>& commits_total;
-  Stmt upsert_alert, update_counter, upsert_incident, upsert_problem, upsert_silence, upsert_meta;
+  Stmt insert_alert, update_alert, update_counter, upsert_incident, insert_member, insert_timeline, upsert_problem, upsert_silence, upsert_meta;
+  absl::flat_hash_map<uint64_t, int64_t> row_of;  // writer thread only
+  int64_t next_row = 1;
+  std::vector<uint64_t> added;  // fingerprints given rows in the transaction under way
   moodycamel::BlockingConcurrentQueue<Item> queue;
   std::atomic<size_t> queued{0};
   std::atomic<bool> stopping{false};
@@ -335,7 +394,8 @@ StoredState loadState(Store& store) {
     return std::string(p ? p : "", static_cast<size_t>(sqlite3_column_bytes(st, k)));
   };
   each("SELECT fingerprint, strings, first_seen_ms, last_seen_ms, time_ms, changed_ms, count, content_hash,"
-       " flap_history, severity, previous_severity, status, flapping FROM alerts WHERE strings IS NOT NULL",
+       " flap_history, severity, previous_severity, status, flapping FROM alerts WHERE strings IS NOT NULL"
+       " ORDER BY id",
        [&](sqlite3_stmt* st) {
          AlertRecord a;
          a.fingerprint = static_cast<uint64_t>(sqlite3_column_int64(st, 0));
@@ -355,7 +415,26 @@ StoredState loadState(Store& store) {
          a.flapping = sqlite3_column_int64(st, 12) != 0;
          out.alerts.push_back(std::move(a));
        });
-  each("SELECT record FROM incidents ORDER BY id", [&](sqlite3_stmt* st) { out.incidents.push_back(text(st, 0)); });
+  absl::flat_hash_map<uint64_t, size_t> incident_at;
+  each("SELECT id, record FROM incidents ORDER BY id", [&](sqlite3_stmt* st) {
+    incident_at[static_cast<uint64_t>(sqlite3_column_int64(st, 0))] = out.incidents.size();
+    out.incidents.push_back({text(st, 1), {}, {}});
+  });
+  each("SELECT incident, seq, fingerprint, role FROM incident_alerts ORDER BY incident, seq", [&](sqlite3_stmt* st) {
+    auto it = incident_at.find(static_cast<uint64_t>(sqlite3_column_int64(st, 0)));
+    if (it == incident_at.end()) return;  // of a pruned incident
+    out.incidents[it->second].alerts.push_back({static_cast<uint32_t>(sqlite3_column_int64(st, 1)),
+                                                static_cast<uint64_t>(sqlite3_column_int64(st, 2)),
+                                                static_cast<int>(sqlite3_column_int64(st, 3))});
+  });
+  each("SELECT incident, seq, at_ms, actor, action, detail, alert FROM incident_timeline ORDER BY incident, seq",
+       [&](sqlite3_stmt* st) {
+         auto it = incident_at.find(static_cast<uint64_t>(sqlite3_column_int64(st, 0)));
+         if (it == incident_at.end()) return;
+         out.incidents[it->second].timeline.push_back({static_cast<uint32_t>(sqlite3_column_int64(st, 1)),
+                                                       sqlite3_column_int64(st, 2), text(st, 3), text(st, 4),
+                                                       text(st, 5), static_cast<uint64_t>(sqlite3_column_int64(st, 6))});
+       });
   each("SELECT record FROM problems ORDER BY id", [&](sqlite3_stmt* st) { out.problems.push_back(text(st, 0)); });
   each("SELECT record FROM silences ORDER BY id", [&](sqlite3_stmt* st) { out.silences.push_back(text(st, 0)); });
   each("SELECT key, value FROM meta WHERE key IN ('next_incident', 'next_problem')", [&](sqlite3_stmt* st) {

@@ -84,6 +84,8 @@ struct Incident {
   bool update_pending = false;
   bool suppressed_any = false;
   bool dirty = false;  // changed since the store last took it
+  // How many of `alerts` and `timeline` the store holds (they only grow; the rest is appended).
+  uint32_t stored_alerts = 0, stored_timeline = 0;
 };
 
 struct Problem {
@@ -168,6 +170,8 @@ class Correlator {
   std::vector<CorrelatorEvent> takeEvents() { return std::move(events_); }
   // Incidents and silences changed since the last call, each once (for the store).
   void takeDirty(std::vector<uint64_t>& incidents, std::vector<std::string>& silences);
+  // The store's bookkeeping (stored_alerts, stored_timeline) is the only thing it may change.
+  Incident* mutableIncidentForStore(uint64_t id) { return mutableIncident(id); }
   uint64_t nextIncidentId() const { return next_incident_; }
   uint64_t nextProblemId() const { return next_problem_; }
 

@@ -7,11 +7,16 @@
 #include <string_view>
 
 #include "triaged/engine/correlator.h"
+#include "triaged/engine/store_writer.h"
 
 namespace triaged::engine {
 
-// Alerts are written with their role in the incident (looked up in the correlator).
-void encodeIncident(std::string& out, const Correlator& c, const Incident& inc);
+// An incident's record holds its fields; its alerts and timeline are rows of their own,
+// appended as they grow (incidentRows gives those after the first `alerts_from` and
+// `timeline_from`). Alerts carry their role in the incident, looked up in the correlator.
+void encodeIncident(std::string& out, const Incident& inc);
+void incidentRows(const Correlator& c, const Incident& inc, size_t alerts_from, size_t timeline_from,
+                  std::vector<MemberRow>& alerts, std::vector<TimelineRow>& timeline);
 void encodeProblem(std::string& out, const Problem& p);
 void encodeSilence(std::string& out, const Silence& s);
 
@@ -20,7 +25,8 @@ struct IncidentRecord {
   Incident incident;
   std::vector<AlertRole> roles;
 };
-IncidentRecord decodeIncident(std::string_view record);
+IncidentRecord decodeIncident(std::string_view record, const std::vector<MemberRow>& alerts = {},
+                              const std::vector<TimelineRow>& timeline = {});
 Problem decodeProblem(std::string_view record);
 Silence decodeSilence(std::string_view record);
 

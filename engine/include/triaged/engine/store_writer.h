@@ -31,12 +31,27 @@ struct CounterRecord {
   int64_t last_seen_ms, time_ms;
 };
 
+// An alert joining an incident, and a timeline entry: appended rows of an incident.
+struct MemberRow {
+  uint32_t seq;
+  uint64_t fingerprint;
+  int role;
+};
+struct TimelineRow {
+  uint32_t seq;
+  int64_t at_ms;
+  std::string actor, action, detail;
+  uint64_t alert;
+};
+
 struct StoreUnit {
   struct Row {
     uint64_t id;
     int status;
     int64_t updated_ms;
     std::string record;
+    std::vector<MemberRow> alerts;       // incidents: rows appended since the last write
+    std::vector<TimelineRow> timeline;
   };
   struct SilenceRow {
     std::string id;
@@ -85,9 +100,15 @@ class StoreWriter {
 };
 
 // What the store holds, read at start-up before any writer runs.
+struct StoredIncident {
+  std::string record;
+  std::vector<MemberRow> alerts;
+  std::vector<TimelineRow> timeline;
+};
 struct StoredState {
   std::vector<AlertRecord> alerts;
-  std::vector<std::string> incidents, problems, silences;  // records
+  std::vector<StoredIncident> incidents;                   // by id
+  std::vector<std::string> problems, silences;  // records
   uint64_t next_incident = 1, next_problem = 1;
 };
 StoredState loadState(Store& store);
