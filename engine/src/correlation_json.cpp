@@ -101,6 +101,8 @@ void writeIncidentJson(std::string& out, const Correlator& c, const Incident& in
   w.key("cis").beginArray();
   for (const auto& s : inc.cis) w.value(s);
   w.endArray();
+  if (inc.cis_truncated) w.field("cis_truncated", true);  // the lists hold the first 1000
+  if (inc.services_truncated) w.field("services_truncated", true);
   w.key("tickets").beginArray();
   for (const auto& t : inc.tickets) {
     w.beginObject();

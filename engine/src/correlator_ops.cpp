@@ -12,10 +12,17 @@ using rules::RuleSet;
 
 namespace {
 
-bool insertSorted(std::vector<std::string>& v, std::string_view s) {
+// Adds s to the sorted list unless there; a list full at kMaxListed sets *truncated instead
+// (a storm's incident may touch 100,000 CIs: the list stays bounded, the flag says so).
+constexpr size_t kMaxListed = 1000;
+bool insertSorted(std::vector<std::string>& v, std::string_view s, bool* truncated = nullptr) {
   if (s.empty()) return false;
   auto it = std::lower_bound(v.begin(), v.end(), s);
   if (it != v.end() && *it == s) return false;
+  if (truncated && v.size() >= kMaxListed) {
+    *truncated = true;
+    return false;
+  }
   v.insert(it, std::string(s));
   return true;
 }
@@ -127,7 +134,7 @@ void Correlator::addAlert(Incident& inc, CorrAlert& a, AlertRole role, int64_t n
   }
   AlertFacts f(a);
   auto addService = [&](std::string_view name) {
-    if (!insertSorted(inc.services, name)) return;
+    if (!insertSorted(inc.services, name, &inc.services_truncated)) return;
     if (inc.service.empty()) inc.service = std::string(name);  // the first service affected
     uint32_t s = rules_->serviceByName(name);
     int crit = s == RuleSet::kNone ? 2 : rules_->services()[s].criticality;
@@ -135,10 +142,10 @@ void Correlator::addAlert(Incident& inc, CorrAlert& a, AlertRole role, int64_t n
   };
   if (a.ci != RuleSet::kNone) {
     const auto& ci = rules_->cis()[a.ci];
-    insertSorted(inc.cis, ci.name);
+    insertSorted(inc.cis, ci.name, &inc.cis_truncated);
     for (uint32_t s : ci.services) addService(rules_->services()[s].name);
   } else {
-    insertSorted(inc.cis, f.get("resource"));
+    insertSorted(inc.cis, f.get("resource"), &inc.cis_truncated);
   }
   addService(f.get("service"));
   inc.max_severity = std::max(inc.max_severity, static_cast<int>(a.severity));

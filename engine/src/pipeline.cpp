@@ -246,7 +246,10 @@ void Pipeline::run(Shard& s, size_t index) {
   };
   auto flushChanges = [&](std::function<void()> committed) {
     if (changes.empty()) return;
-    for (const auto& c : changes) metrics_->changes->add(index, static_cast<size_t>(c.kind));
+    for (const auto& c : changes) {
+      metrics_->changes->add(index, static_cast<size_t>(c.kind));
+      if (opts_.store) s.table.markSaved(c.fingerprint, c.kind == ChangeKind::kNew || c.kind == ChangeKind::kRefired);
+    }
     if (changes_) changes_->consume(index, s.table, changes, std::move(committed));
     changes.clear();
   };

@@ -138,6 +138,7 @@ void encodeIncident(std::string& out, const Incident& inc) {
   w.endArray();
   writeStrings(w, "cis", inc.cis);
   writeStrings(w, "services", inc.services);
+  w.field("cis_truncated", inc.cis_truncated).field("services_truncated", inc.services_truncated);
   w.field("interval", inc.interval_ms).field("group_hash", inc.group_hash);
   w.field("threshold_group", inc.threshold_group).field("max_severity", inc.max_severity);
   w.field("criticality", inc.criticality);
@@ -196,6 +197,8 @@ IncidentRecord decodeIncident(std::string_view record, const std::vector<MemberR
   }
   inc.cis = r.strings("cis");
   inc.services = r.strings("services");
+  inc.cis_truncated = r.flag("cis_truncated");
+  inc.services_truncated = r.flag("services_truncated");
   inc.interval_ms = r.i64("interval");
   inc.group_hash = r.u64("group_hash");
   inc.threshold_group = r.flag("threshold_group");

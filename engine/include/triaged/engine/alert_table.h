@@ -113,6 +113,17 @@ class AlertTable {
   // Puts back an alert loaded from the store (before any event is applied). Returns false,
   // changing nothing, when its strings are malformed.
   bool restore(const AlertRecord& r);
+  // The store got this alert's row with a change (with its strings when `with_strings`): the
+  // next checkpoint need not write it again.
+  void markSaved(uint64_t fp, bool with_strings) {
+    auto it = index_.find(fp);
+    if (it == index_.end()) return;
+    if (saved_.size() <= it->second) saved_.resize(used_);
+    const Alert& a = at(it->second);
+    Saved& s = saved_[it->second];
+    s.count = a.count;
+    if (with_strings) s.hash = a.content_hash;
+  }
   // Visits alerts whose count or content changed since the last visit (the store's periodic
   // checkpoint of duplicates): f(alert, content_changed).
   template <class F>

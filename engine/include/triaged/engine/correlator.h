@@ -71,6 +71,7 @@ struct Incident {
   std::string known_error, workaround;
   std::vector<TicketLink> tickets;
   std::vector<std::string> cis, services;  // affected CIs and services by name, sorted
+  bool cis_truncated = false, services_truncated = false;  // more than the lists' bound (1000)
   int64_t interval_ms = 300'000;            // the opening rule's group_interval
   uint64_t group_hash = 0;                  // the group (or threshold window) that opened it
   bool threshold_group = false;
