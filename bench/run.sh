@@ -22,6 +22,7 @@ state: {directory: $work/state}
 logging: {level: warn}
 pipeline: {queue_batches: 256, shards: ${BENCH_SHARDS:-0}}
 rule_files: []
+${BENCH_EXTRA:-}
 inputs:
   - type: native_json
     resolve_timeout: 1h
@@ -73,8 +74,14 @@ for s in "${scenarios[@]}"; do
         --distinct "$(( answered < 10000 ? answered : 10000 ))"
       stop ;;
     durable)
-      # Every event a new alert (a state change), over HTTP: each 2xx waits for its commit.
-      run durable --mode http-ndjson --events "$(n 1000000 10000)" --distinct "$(n 1000000 10000)" --batch 1000 --connections 2 ;;
+      # Every event a new alert (a state change) opening its own incident, over HTTP, 8
+      # connections: each 2xx waits for the commit of the alert and its incident.
+      run durable --mode http-ndjson --events "$(n 1000000 10000)" --distinct "$(n 1000000 10000)" --batch 1000 --connections 8 ;;
+    durable-grouped)
+      # The same, with the alerts grouping into incidents (an alert storm): each new alert is an
+      # alert row, an incident alert row, a timeline row (up to its bound) and an incident update.
+      BENCH_EXTRA="correlation: {default_group_by: [check]}" \
+        run durable-grouped --mode http-ndjson --events "$(n 1000000 10000)" --distinct "$(n 1000000 10000)" --batch 1000 --connections 8 ;;
     webhook) run webhook --mode am-webhook --events "$(n 1000000 10000)" --distinct "$(n 100000 1000)" --batch 100 --connections 4 ;;
     pagerduty) run pagerduty --mode pagerduty --events "$(n 200000 2000)" --distinct "$(n 10000 100)" --connections 4 ;;
     *) echo "unknown scenario $s" >&2; exit 2 ;;
