@@ -136,6 +136,11 @@ void Correlator::note(Incident& inc, int64_t now, std::string actor, const char*
   inc.timeline.push_back({now, std::move(actor), action, std::move(detail), alert});
 }
 
+void Correlator::schedulePrune(const Incident& inc) {
+  int64_t ended = inc.closed_ms ? inc.closed_ms : inc.updated_ms;
+  schedule(ended + opts_.retention_ms, kPrune, inc.id, 0);
+}
+
 void Correlator::schedule(int64_t at, TimerKind kind, uint64_t id, uint64_t gen) {
   timers_.push({at, timer_seq_++, kind, id, gen});
 }
@@ -363,6 +368,20 @@ void Correlator::fire(const Timer& t, int64_t now) {
       pruneGroup(*inc);
       note(*inc, now, "triaged", "closed", "resolved for " + config::formatDuration(opts_.settings.close_after));
       emit(CorrelatorEvent::kIncidentClosed, now, inc->id);
+      schedulePrune(*inc);
+      return;
+    }
+    case kPrune: {
+      Incident* inc = mutableIncident(t.id);
+      if (!inc || (inc->status != IncidentStatus::kClosed && inc->status != IncidentStatus::kMerged)) return;
+      int64_t ended = inc->closed_ms ? inc->closed_ms : inc->updated_ms;
+      if (ended + opts_.retention_ms > now) return;  // reopened and closed again later: a later timer
+      pruneGroup(*inc);
+      *inc = Incident{};  // frees it; the id stays a hole until the front is pruned
+      while (!incidents_.empty() && !incidents_.front().id) {
+        incidents_.pop_front();
+        ++incident_base_;
+      }
       return;
     }
     case kAbsence: {

@@ -83,6 +83,7 @@ std::string Correlator::close(uint64_t id, const std::string& by, int64_t now) {
   ++inc->gen;
   pruneGroup(*inc);
   note(*inc, now, by, "closed");
+  schedulePrune(*inc);
   emit(CorrelatorEvent::kIncidentClosed, now, id);
   return "";
 }
@@ -111,6 +112,7 @@ std::string Correlator::merge(uint64_t from, uint64_t into, const std::string& b
   ++src->gen;
   for (auto& t : src->tickets) dst->tickets.push_back(t);
   note(*src, now, by, "merged", "into " + std::to_string(into));
+  schedulePrune(*src);
   note(*dst, now, by, "merged in", "incident " + std::to_string(from) + " (" + src->title + ")");
   recompute(*dst, now, by);
   emit(CorrelatorEvent::kIncidentMerged, now, from);

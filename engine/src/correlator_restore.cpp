@@ -7,7 +7,7 @@ namespace triaged::engine {
 
 void Correlator::takeDirty(std::vector<uint64_t>& incidents, std::vector<std::string>& silences) {
   for (uint64_t id : dirty_incidents_) {
-    incidents_[id - 1].dirty = false;
+    if (Incident* inc = mutableIncident(id)) inc->dirty = false;
     incidents.push_back(id);
   }
   dirty_incidents_.clear();
@@ -20,11 +20,15 @@ void Correlator::takeDirty(std::vector<uint64_t>& incidents, std::vector<std::st
 void Correlator::restore(Restored st, int64_t now) {
   const auto& c = opts_.settings;
   last_now_ = std::max(last_now_, now);
-  uint64_t top = 0;
-  for (const auto& inc : st.incidents) top = std::max(top, inc.id);
+  uint64_t top = 0, bottom = UINT64_MAX;
+  for (const auto& inc : st.incidents) {
+    top = std::max(top, inc.id);
+    bottom = std::min(bottom, inc.id);
+  }
   next_incident_ = std::max({next_incident_, st.next_incident, top + 1});
+  incident_base_ = st.incidents.empty() ? next_incident_ : bottom;
   incidents_.clear();
-  incidents_.resize(next_incident_ - 1);  // ids pruned by retention stay holes (id 0)
+  incidents_.resize(next_incident_ - incident_base_);  // ids pruned in between stay holes (id 0)
   // Which incident each alert last joined, and with what role (a merged incident's alerts
   // moved to the one it merged into).
   absl::flat_hash_map<uint64_t, std::pair<uint64_t, AlertRole>> member;
@@ -39,7 +43,7 @@ void Correlator::restore(Restored st, int64_t now) {
     inc.dirty = false;
     inc.gen = 0;
     uint64_t id = inc.id;
-    incidents_[id - 1] = std::move(inc);
+    incidents_[id - incident_base_] = std::move(inc);
   }
   open_incidents_ = 0;
   for (const auto& inc : incidents_)
@@ -69,7 +73,7 @@ void Correlator::restore(Restored st, int64_t now) {
   for (auto& r : st.alerts) {
     auto m = member.find(r.fingerprint);
     bool firing = r.status == api::Status::kFiring;
-    const Incident* inc = m == member.end() ? nullptr : &incidents_[m->second.first - 1];
+    const Incident* inc = m == member.end() ? nullptr : incident(m->second.first);
     bool live = inc && (inc->status == IncidentStatus::kOpen || inc->status == IncidentStatus::kAcknowledged ||
                         inc->status == IncidentStatus::kResolved);
     // A resolved alert is kept for reopen_window (or while its incident is live), as in advance().
@@ -90,7 +94,7 @@ void Correlator::restore(Restored st, int64_t now) {
       a->role = m->second.second;
       a->rule = ruleIndex(inc->rule);
       if (firing && (inc->status == IncidentStatus::kOpen || inc->status == IncidentStatus::kAcknowledged))
-        ++incidents_[inc->id - 1].firing;
+        ++mutableIncident(inc->id)->firing;
     }
     if (again) {
       a->status = api::Status::kResolved;  // becomes firing when routed below
@@ -135,7 +139,10 @@ void Correlator::restore(Restored st, int64_t now) {
     }
     bool live = inc.status == IncidentStatus::kOpen || inc.status == IncidentStatus::kAcknowledged ||
                 inc.status == IncidentStatus::kResolved;
-    if (!live) continue;
+    if (!live) {
+      schedulePrune(inc);
+      continue;
+    }
     if (inc.group_hash) {
       if (inc.threshold_group) {
         auto& t = thresholds_[inc.group_hash];

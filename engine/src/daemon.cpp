@@ -198,7 +198,7 @@ int Daemon::run() {
   popts.store = store_writer_.get();
   popts.checkpoint_interval_ms = config_->state.checkpoint_interval.count();
   popts.wait_for_commit = config_->state.durability == "sync";
-  correlator_ = std::make_unique<CorrelatorStage>(config_->rule_set, CorrelatorOptions{config_->correlation},
+  correlator_ = std::make_unique<CorrelatorStage>(config_->rule_set, CorrelatorOptions{config_->correlation, config_->state.retention.count()},
                                                   clock_, hub_, 4096, store_writer_.get());
   pipeline_ = std::make_unique<Pipeline>(popts, clock_, hub_, correlator_.get());
   store_writer_->start();
@@ -409,7 +409,7 @@ bool Daemon::reload(std::string* error_detail) {
     log->warn("inputs were added, removed or reordered; the running inputs keep their settings until a restart");
   }
   server_->setSettings(settings);
-  correlator_->reload(next->rule_set, CorrelatorOptions{next->correlation});
+  correlator_->reload(next->rule_set, CorrelatorOptions{next->correlation, next->state.retention.count()});
   config_ = next;
   published_config_.store(next);
   applyLogging(*next);

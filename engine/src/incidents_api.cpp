@@ -175,7 +175,8 @@ void addIncidentReads(api::Router& router, CorrelatorStage& stage) {
                   std::string out = "{\"incidents\":[";
                   uint64_t n = 0, last = 0;
                   bool more = false;
-                  for (size_t k = after; k < c.incidents().size(); ++k) {
+                  uint64_t base = c.incidentBase();
+                  for (size_t k = after + 1 > base ? after + 1 - base : 0; k < c.incidents().size(); ++k) {
                     const Incident& inc = c.incidents()[k];
                     if (!inc.id) continue;  // pruned
                     if (!statuses.empty() &&

@@ -11,7 +11,7 @@ namespace triaged::engine {
 ReplayEngine::ReplayEngine(const config::Config& c)
     : table_({c.pipeline.flapping_enabled, c.pipeline.flapping_low_percent, c.pipeline.flapping_high_percent},
              c.pipeline.resolved_retention.count()),
-      correlator_(c.rule_set, CorrelatorOptions{c.correlation}) {}
+      correlator_(c.rule_set, CorrelatorOptions{c.correlation, c.state.retention.count()}) {}
 
 void ReplayEngine::flush() {
   if (changes_.empty()) return;

@@ -229,6 +229,29 @@ TEST_CASE("An alert waiting in group_wait at the restart waits again from the re
   CHECK(b.correlator().openIncidents() == 1);
 }
 
+TEST_CASE("Closed and merged incidents leave memory after state.retention, to the millisecond", "[store]") {
+  auto config = configWith(kRules, "state:\n  retention: 1h\n");
+  engine::ReplayEngine e(*config);
+  push(e, kT0, "vm1", "cpu", Status::kFiring);
+  push(e, kT0 + 1000, "vm2", "cpu", Status::kFiring);
+  push(e, kT0 + 2000, "vm3", "cpu", Status::kFiring);
+  auto& c = e.correlator();
+  REQUIRE(c.close(1, "alice", kT0 + 10'000).empty());
+  REQUIRE(c.merge(3, 2, "alice", kT0 + 20'000).empty());
+  e.advance(kT0 + 10'000 + 3'600'000 - 1);
+  CHECK(c.incident(1) != nullptr);
+  e.advance(kT0 + 10'000 + 3'600'000);
+  CHECK(c.incident(1) == nullptr);
+  CHECK(c.incidentBase() == 2);  // the front hole is gone from memory
+  e.advance(kT0 + 20'000 + 3'600'000);
+  CHECK(c.incident(3) == nullptr);
+  CHECK(c.incident(2) != nullptr);  // open: kept
+  CHECK(c.incidents().size() == 2);  // incident 2 and the hole of 3
+  push(e, kT0 + 4'000'000, "vm4", "cpu", Status::kFiring);
+  CHECK(c.incident(4) != nullptr);  // ids go on
+  CHECK(c.incident(4)->title == "cpu on vm4");
+}
+
 TEST_CASE("A damaged record is refused with the field that is wrong", "[store]") {
   CHECK_THROWS_WITH(engine::decodeIncident("{\"id\":1}"), Catch::Contains("\"title\""));
   CHECK_THROWS_WITH(engine::decodeIncident("not json"), Catch::Contains("not a JSON object"));

@@ -148,6 +148,9 @@ struct CorrAlert {
 
 struct CorrelatorOptions {
   config::CorrelationConfig settings;
+  // Closed and merged incidents leave memory this long after they closed (state.retention),
+  // as they leave the database: memory stays bounded on a daemon that runs for years.
+  int64_t retention_ms = 90 * 86'400'000LL;
 };
 
 class Correlator {
@@ -215,13 +218,17 @@ class Correlator {
   std::string putSilence(Silence s, int64_t now, std::string* id_out);
   std::string expireSilence(const std::string& id, int64_t now);
 
-  // Every incident, by id: incident id N is incidents()[N - 1] (ids are never reused).
+  // Incidents by id, from incidentBase(): id N is incidents()[N - incidentBase()] (ids are never
+  // reused; older ones were pruned by retention; an entry with id 0 is a pruned one).
   const std::deque<Incident>& incidents() const { return incidents_; }
+  uint64_t incidentBase() const { return incident_base_; }
   const std::map<uint64_t, Problem>& problems() const { return problems_; }
   const std::map<std::string, Silence>& silences() const { return silences_; }
   // Ids of incidents pruned by retention are holes (an Incident with id 0) after a restart.
   const Incident* incident(uint64_t id) const {
-    return id && id <= incidents_.size() && incidents_[id - 1].id ? &incidents_[id - 1] : nullptr;
+    return id >= incident_base_ && id - incident_base_ < incidents_.size() && incidents_[id - incident_base_].id
+               ? &incidents_[id - incident_base_]
+               : nullptr;
   }
   const CorrAlert* alert(uint64_t fp) const {
     auto it = alerts_.find(fp);
@@ -258,7 +265,7 @@ class Correlator {
     uint64_t gen;
     bool operator>(const Timer& o) const { return at != o.at ? at > o.at : seq > o.seq; }
   };
-  enum TimerKind : uint8_t { kGroupWait, kAnnounce, kHoldDown, kClose, kAbsence, kSuppressionEnd, kForget };
+  enum TimerKind : uint8_t { kGroupWait, kAnnounce, kHoldDown, kClose, kAbsence, kSuppressionEnd, kForget, kPrune };
 
   void onChange(CorrelatorInput& in, int64_t now);
   void onFiring(CorrAlert& a, int64_t now);
@@ -296,9 +303,8 @@ class Correlator {
   uint64_t groupHash(const rules::Rule& rule, const CorrAlert& a) const;
   const rules::Rule& ruleAt(uint32_t i) const;
   uint32_t ruleIndex(std::string_view name) const;
-  Incident* mutableIncident(uint64_t id) {
-    return id && id <= incidents_.size() && incidents_[id - 1].id ? &incidents_[id - 1] : nullptr;
-  }
+  Incident* mutableIncident(uint64_t id) { return const_cast<Incident*>(incident(id)); }
+  void schedulePrune(const Incident& inc);
   void touch(Incident& inc) {
     if (!inc.dirty) {
       inc.dirty = true;
@@ -319,6 +325,7 @@ class Correlator {
   size_t alert_order_stale_ = 0;
   std::vector<std::vector<uint64_t>> ci_firing_;  // CI -> firing, unsuppressed alerts
   std::deque<Incident> incidents_;
+  uint64_t incident_base_ = 1;  // id of incidents_.front()
   std::map<uint64_t, Problem> problems_;
   std::map<std::string, Silence> silences_;
   // Keyed by groupHash (rule and group values); each keeps its readable key.
