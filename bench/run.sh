@@ -16,6 +16,7 @@ work=$(mktemp -d)
 trap 'kill $(cat "$work/pid" 2>/dev/null) 2>/dev/null || true; rm -rf "$work"' EXIT
 
 start() {
+  rm -rf "$work/state"  # each scenario starts empty (state is durable across restarts)
   cat > "$work/bench.yaml" <<YAML
 server: {listen: "127.0.0.1:0", max_body_bytes: 134217728}
 state: {directory: $work/state}
