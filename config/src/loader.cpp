@@ -130,6 +130,39 @@ void readInputs(MapReader& root, Config& c) {
   });
 }
 
+void readNotifications(MapReader& root, Config& c) {
+  if (!root.has("notifications")) return;
+  MapReader r(root.take("notifications"), "notifications", root.sink());
+  YAML::Node list = r.take("targets");
+  std::set<std::string> names;
+  forEachInList(list, "notifications.targets", root.sink(), [&](const YAML::Node& n, const std::string& path) {
+    MapReader t(n, path, root.sink());
+    NotificationTarget x;
+    t.getString("name", x.name, true);
+    t.getEnum("type", x.type, {"webhook"});
+    t.getString("url", x.url, true);
+    if (!x.url.empty() && x.url.rfind("http://", 0) != 0 && x.url.rfind("https://", 0) != 0)
+      root.sink().add(n["url"], path + ".url", "must be an http:// or https:// URL");
+    t.getStringList("events", x.events);
+    int64_t p = x.min_priority;
+    t.getInt("min_priority", p, 1, 5);
+    x.min_priority = static_cast<int>(p);
+    t.getDuration("timeout", x.timeout, Duration{1});
+    t.getDuration("max_age", x.max_age, Duration{1});
+    t.getDuration("retry_initial", x.retry_initial, Duration{1});
+    t.getDuration("retry_max", x.retry_max, Duration{1});
+    t.getStringMap("headers", x.headers);
+    t.getSecret("bearer_token", x.bearer_token);
+    t.getSecret("hmac_secret", x.hmac_secret);
+    t.getBool("tls_insecure_skip_verify", x.tls_insecure_skip_verify);
+    t.finish();
+    if (!x.name.empty() && !names.insert(x.name).second)
+      root.sink().add(n, path + ".name", "duplicate target name \"" + x.name + "\"");
+    c.notification_targets.push_back(std::move(x));
+  });
+  r.finish();
+}
+
 void readCorrelation(MapReader& r, CorrelationConfig& c) {
   r.getDuration("resolve_hold_down", c.resolve_hold_down);
   r.getDuration("reopen_window", c.reopen_window);
@@ -260,6 +293,7 @@ ConfigPtr loadConfigOrThrow(const std::string& path, const SectionValidator& val
   YAML::Node rf_node = root.node()["rule_files"];
   root.getStringList("rule_files", c->rule_files);
   readInputs(root, *c);
+  readNotifications(root, *c);
   root.finish();
 
   // Rule files: globs relative to the config file's directory, like Prometheus.

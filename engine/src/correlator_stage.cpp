@@ -8,7 +8,9 @@
 #include <deque>
 #include <cstring>
 
+#include "triaged/engine/correlation_json.h"
 #include "triaged/engine/log.h"
+#include "triaged/engine/notifier.h"
 #include "triaged/engine/state_codec.h"
 #include "triaged/engine/store_writer.h"
 
@@ -155,6 +157,33 @@ struct CorrelatorStage::Impl {
       encodeSilence(rec, it->second);
       unit.silences.push_back({id, it->second.ends_ms, std::move(rec)});
     }
+    for (const auto& e : targets.empty() ? std::vector<CorrelatorEvent>{} : evs) {
+      if (e.type == CorrelatorEvent::kAlertSuppressed || e.type == CorrelatorEvent::kAlertUnsuppressed) continue;
+      std::string name = correlatorEventName(e.type);
+      bool about_incident = name.rfind("incident.", 0) == 0;
+      int priority = 0;
+      std::string subject;
+      if (about_incident) {
+        const Incident* inc = correlator.incident(e.incident);
+        if (!inc) continue;
+        priority = inc->priority;
+        subject = "incident " + std::to_string(e.incident);
+      } else {
+        subject = "problem " + std::to_string(e.problem);
+      }
+      std::string body;
+      for (const auto& t : targets) {
+        if (!Notifier::accepts(t, name, priority)) continue;
+        if (body.empty()) writeEventJson(body, correlator, e);
+        OutboxEntry o;
+        o.target = t.name;
+        o.created_ms = e.at_ms;
+        o.subject = subject;
+        o.event = name;
+        o.body = body;
+        unit.outbox.push_back(std::move(o));
+      }
+    }
     if (correlator.nextIncidentId() != saved_next_incident) {
       saved_next_incident = correlator.nextIncidentId();
       unit.meta.emplace_back("next_incident", std::to_string(saved_next_incident));
@@ -189,6 +218,7 @@ struct CorrelatorStage::Impl {
   size_t capacity;
   StoreWriter* store;
   StoreUnit unit;  // correlator thread only: this round's changes
+  std::vector<config::NotificationTarget> targets;
   std::vector<uint64_t> dirty_incidents;
   std::vector<std::string> dirty_silences;
   uint64_t saved_next_incident = 1, saved_next_problem = 1;
@@ -260,6 +290,10 @@ bool CorrelatorStage::run(std::function<void(Correlator&, int64_t)> fn) {
 }
 
 void CorrelatorStage::whenDurable(std::function<void()> done) { impl_->whenDurable(std::move(done)); }
+
+void CorrelatorStage::setTargets(std::vector<config::NotificationTarget> targets) {
+  impl_->targets = std::move(targets);
+}
 
 void CorrelatorStage::restore(Correlator::Restored state, int64_t now_ms) {
   impl_->correlator.restore(std::move(state), now_ms);

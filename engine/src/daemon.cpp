@@ -25,6 +25,8 @@
 #include "triaged/engine/io_pool.h"
 #include "triaged/engine/log.h"
 #include "triaged/engine/metrics.h"
+#include "triaged/engine/notifier.h"
+#include "triaged/engine/notifications_api.h"
 #include "triaged/engine/recovery.h"
 #include "triaged/engine/store.h"
 #include "triaged/engine/store_writer.h"
@@ -114,6 +116,7 @@ class Daemon {
   std::unique_ptr<HttpServer> server_;
   std::unique_ptr<Store> store_;
   std::unique_ptr<StoreWriter> store_writer_;
+  std::unique_ptr<Notifier> notifier_;
   SystemClock clock_;
   std::unique_ptr<CorrelatorStage> correlator_;
   std::unique_ptr<Pipeline> pipeline_;
@@ -201,6 +204,9 @@ int Daemon::run() {
   correlator_ = std::make_unique<CorrelatorStage>(config_->rule_set, CorrelatorOptions{config_->correlation, config_->state.retention.count()},
                                                   clock_, hub_, 4096, store_writer_.get());
   pipeline_ = std::make_unique<Pipeline>(popts, clock_, hub_, correlator_.get());
+  notifier_ = std::make_unique<Notifier>(config_->notification_targets, *store_writer_, clock_, hub_);
+  correlator_->setTargets(config_->notification_targets);
+  store_writer_->onOutbox([n = notifier_.get()](std::vector<OutboxEntry> v) { n->enqueue(std::move(v)); });
   store_writer_->start();
   try {
     RecoveryStats rs = recoverState(*store_, *pipeline_, *correlator_, clock_.nowMs());
@@ -209,6 +215,8 @@ int Daemon::run() {
         rs.alerts, rs.firing, rs.incidents, rs.open_incidents, rs.problems, rs.silences, rs.seconds);
     if (rs.skipped_alerts)
       log::get("store")->error("{} stored alerts had malformed data and were skipped", rs.skipped_alerts);
+    if (!rs.outbox.empty()) log::get("notifier")->info("{} notifications in the outbox", rs.outbox.size());
+    notifier_->enqueue(std::move(rs.outbox));
   } catch (const std::exception& e) {
     log_->critical("cannot recover state: {}", e.what());
     store_writer_->stop();
@@ -217,6 +225,7 @@ int Daemon::run() {
   addCoreRoutes();
   addAlertRoutes(router_, *pipeline_);
   addIncidentRoutes(router_, *correlator_);
+  addNotificationRoutes(router_, *notifier_);
   for (const auto& section : config_->inputs) {
     const auto* plugin = plugins_.findInput(section.type);
     api::InputContext ctx{section, *config_, router_,
@@ -252,6 +261,7 @@ int Daemon::run() {
 
   correlator_->start();
   pipeline_->start();
+  notifier_->start();
   pool_->start();
   server_->startAccepting();
   for (auto& in : inputs_) in->start();
@@ -291,6 +301,7 @@ int Daemon::run() {
   pool_->stop();
   pipeline_->stop();      // processes what is queued
   correlator_->stop();    // and what the shards handed on
+  notifier_->stop();      // requests in flight finish; the rest stays in the outbox
   store_writer_->stop();  // commits it, and answers what waited for it
   pool_->shutdown();
   for (auto& in : inputs_) in.reset();

@@ -65,6 +65,7 @@ RecoveryStats recoverState(Store& store, Pipeline& pipeline, CorrelatorStage& co
     std::string().swap(a.strings);
   }
   correlator.restore(std::move(r), now);
+  stats.outbox = std::move(st.outbox);
   stats.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return stats;
 }

@@ -31,6 +31,11 @@ const char* const kMigrations[] = {
     "CREATE TABLE problems (id INTEGER PRIMARY KEY, status INTEGER NOT NULL, updated_ms INTEGER NOT NULL,"
     " record TEXT NOT NULL);"
     "CREATE TABLE silences (id TEXT PRIMARY KEY, ends_ms INTEGER NOT NULL, record TEXT NOT NULL);",
+    // 3: the outbox: notifications written with the change that caused them, deleted once
+    // delivered; dead ones (too old) stay, listed and redeliverable, until retention.
+    "CREATE TABLE outbox (id INTEGER PRIMARY KEY, target TEXT NOT NULL, created_ms INTEGER NOT NULL,"
+    " subject TEXT NOT NULL, event TEXT NOT NULL, body TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,"
+    " dead INTEGER NOT NULL DEFAULT 0, last_error TEXT NOT NULL DEFAULT '');",
 };
 
 }  // namespace

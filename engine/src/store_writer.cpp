@@ -99,6 +99,11 @@ struct StoreWriter::Impl {
         upsert_silence(s.handle(),
                        "INSERT INTO silences(id, ends_ms, record) VALUES(?1,?2,?3)"
                        " ON CONFLICT(id) DO UPDATE SET ends_ms=excluded.ends_ms, record=excluded.record"),
+        insert_outbox(s.handle(),
+                      "INSERT INTO outbox(target, created_ms, subject, event, body) VALUES(?1,?2,?3,?4,?5)"),
+        delete_outbox(s.handle(), "DELETE FROM outbox WHERE id=?1"),
+        dead_outbox(s.handle(), "UPDATE outbox SET dead=1, last_error=?2 WHERE id=?1"),
+        revive_outbox(s.handle(), "UPDATE outbox SET dead=0, attempts=0, last_error='', created_ms=?2 WHERE id=?1"),
         upsert_meta(s.handle(),
                     "INSERT INTO meta(key, value) VALUES(?1,?2) ON CONFLICT(key) DO UPDATE SET value=excluded.value") {
     loadRowIds();
@@ -119,7 +124,7 @@ struct StoreWriter::Impl {
                          .Name("triaged_store_rows_pruned_total")
                          .Help("Rows removed by retention, by table.")
                          .Register(reg);
-    for (const char* t : {"alerts", "incidents", "problems", "silences", "incident_rows"})
+    for (const char* t : {"alerts", "incidents", "problems", "silences", "incident_rows", "outbox"})
       pruned.push_back(&pruned_family->Add({{"table", t}}));
     latency_family = &prometheus::BuildHistogram()
                           .Name("triaged_store_commit_seconds")
@@ -196,6 +201,17 @@ struct StoreWriter::Impl {
     for (const auto& [k, v] : u.meta) upsert_meta.text(1, k).text(2, v).run();
   }
 
+  // Outbox rows get their ids here; they are handed on after the commit.
+  void writeOutbox(StoreUnit& u) {
+    for (auto& o : u.outbox) {
+      insert_outbox.text(1, o.target).i(2, o.created_ms).text(3, o.subject).text(4, o.event).text(5, o.body).run();
+      o.id = static_cast<uint64_t>(sqlite3_last_insert_rowid(store.handle()));
+    }
+    for (uint64_t id : u.outbox_done) delete_outbox.u(1, id).run();
+    for (const auto& [id, err] : u.outbox_dead) dead_outbox.u(1, id).text(2, err).run();
+    for (const auto& [id, at] : u.outbox_revive) revive_outbox.u(1, id).i(2, at).run();
+  }
+
   // Commits the group; retries (holding everything back) until it succeeds or the writer stops.
   void commit(std::vector<Item>& group) {
     auto t0 = std::chrono::steady_clock::now();
@@ -203,7 +219,10 @@ struct StoreWriter::Impl {
       try {
         added.clear();
         exec(store.handle(), "BEGIN IMMEDIATE");
-        for (const auto& it : group) write(it.unit);
+        for (auto& it : group) {
+          write(it.unit);
+          writeOutbox(it.unit);
+        }
         exec(store.handle(), "COMMIT");
         break;
       } catch (const std::exception& e) {
@@ -233,6 +252,10 @@ struct StoreWriter::Impl {
     }
     for (size_t k = 0; k < 5; ++k)
       if (n[k]) rows[k]->Increment(static_cast<double>(n[k]));
+    std::vector<OutboxEntry> fresh;
+    for (auto& it : group)
+      for (auto& o : it.unit.outbox) fresh.push_back(std::move(o));
+    if (!fresh.empty() && outbox_sink) outbox_sink(std::move(fresh));
     for (auto& it : group)
       for (auto& f : it.unit.committed) f();
   }
@@ -268,6 +291,7 @@ struct StoreWriter::Impl {
     del("DELETE FROM incidents WHERE status IN (3, 4) AND updated_ms < ?1", now - opts.incident_retention_ms, 1);
     del("DELETE FROM problems WHERE status=3 AND updated_ms < ?1", now - opts.incident_retention_ms, 2);
     del("DELETE FROM silences WHERE ends_ms < ?1", now - opts.incident_retention_ms, 3);
+    del("DELETE FROM outbox WHERE dead=1 AND created_ms < ?1", now - opts.incident_retention_ms, 5);
   }
 
   void loop() {
@@ -318,7 +342,9 @@ struct StoreWriter::Impl {
   const Clock& clock;
   api::MetricsHub& hub;
   std::atomic<uint64_t>& commits_total;
-  Stmt insert_alert, update_alert, update_counter, upsert_incident, insert_member, insert_timeline, upsert_problem, upsert_silence, upsert_meta;
+  std::function<void(std::vector<OutboxEntry>)> outbox_sink;
+  Stmt insert_alert, update_alert, update_counter, upsert_incident, insert_member, insert_timeline, insert_outbox,
+      delete_outbox, dead_outbox, revive_outbox, upsert_problem, upsert_silence, upsert_meta;
   absl::flat_hash_map<uint64_t, int64_t> row_of;  // writer thread only
   int64_t next_row = 1;
   std::vector<uint64_t> added;  // fingerprints given rows in the transaction under way
@@ -370,6 +396,8 @@ void StoreWriter::submit(StoreUnit unit) {
   it.unit = std::move(unit);
   impl_->queue.enqueue(std::move(it));
 }
+
+void StoreWriter::onOutbox(std::function<void(std::vector<OutboxEntry>)> sink) { impl_->outbox_sink = std::move(sink); }
 
 void StoreWriter::barrier(std::function<void()> fn) {
   StoreUnit u;
@@ -437,6 +465,20 @@ StoredState loadState(Store& store) {
        });
   each("SELECT record FROM problems ORDER BY id", [&](sqlite3_stmt* st) { out.problems.push_back(text(st, 0)); });
   each("SELECT record FROM silences ORDER BY id", [&](sqlite3_stmt* st) { out.silences.push_back(text(st, 0)); });
+  each("SELECT id, target, created_ms, subject, event, body, attempts, dead, last_error FROM outbox ORDER BY id",
+       [&](sqlite3_stmt* st) {
+         OutboxEntry o;
+         o.id = static_cast<uint64_t>(sqlite3_column_int64(st, 0));
+         o.target = text(st, 1);
+         o.created_ms = sqlite3_column_int64(st, 2);
+         o.subject = text(st, 3);
+         o.event = text(st, 4);
+         o.body = text(st, 5);
+         o.attempts = static_cast<uint32_t>(sqlite3_column_int64(st, 6));
+         o.dead = sqlite3_column_int64(st, 7) != 0;
+         o.last_error = text(st, 8);
+         out.outbox.push_back(std::move(o));
+       });
   each("SELECT key, value FROM meta WHERE key IN ('next_incident', 'next_problem')", [&](sqlite3_stmt* st) {
     std::string k = text(st, 0);
     uint64_t v = std::strtoull(text(st, 1).c_str(), nullptr, 10);

@@ -11,6 +11,7 @@
 #include "triaged/api/ingest.h"
 #include "triaged/config/loader.h"
 #include "triaged/engine/correlation_json.h"
+#include "triaged/engine/notifier.h"
 #include "triaged/engine/replay.h"
 #include "triaged/engine/state_codec.h"
 #include "triaged/engine/store.h"
@@ -344,4 +345,19 @@ TEST_CASE("Store writer commits before completing, merges rows, and prunes by re
   CHECK(st.incidents[0].timeline.size() == 1);
   CHECK(st.next_incident == 3);
   fs::remove_all(dir);
+}
+
+TEST_CASE("Notification targets filter by event and priority; signatures are HMAC-SHA256 of t.body", "[notifier]") {
+  config::NotificationTarget t;
+  t.min_priority = 2;
+  CHECK(engine::Notifier::accepts(t, "incident.opened", 1));
+  CHECK(engine::Notifier::accepts(t, "incident.opened", 2));
+  CHECK_FALSE(engine::Notifier::accepts(t, "incident.opened", 3));
+  CHECK(engine::Notifier::accepts(t, "problem.opened", 0));  // problems have no priority
+  t.events = {"incident.resolved"};
+  CHECK_FALSE(engine::Notifier::accepts(t, "incident.opened", 1));
+  CHECK(engine::Notifier::accepts(t, "incident.resolved", 1));
+  // The same value as Python's hmac.new(b"s3cret", b'1767225600.{"a":1}', sha256).hexdigest().
+  CHECK(engine::Notifier::signature("s3cret", 1767225600, R"({"a":1})") ==
+        "t=1767225600,v1=7d4120fcebf444efab10ba7cd6c651bf463cefb039db5fad37ff9f7231ac8a4a");
 }

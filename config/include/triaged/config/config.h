@@ -60,6 +60,19 @@ struct StateConfig {
   Duration retention = std::chrono::hours(24 * 90);  // closed incidents and problems, expired silences
 };
 
+// One destination of incident and problem events (generic JSON webhook).
+struct NotificationTarget {
+  std::string name, type = "webhook", url;
+  std::vector<std::string> events;  // event types ("incident.opened", ...); empty = all
+  int min_priority = 5;             // incidents of priority 1..min_priority (problems always)
+  Duration timeout = std::chrono::seconds(10);
+  Duration max_age = std::chrono::hours(24);  // then the entry is dead-lettered
+  Duration retry_initial = std::chrono::seconds(1), retry_max = std::chrono::minutes(5);
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string bearer_token, hmac_secret;  // secrets (inline or *_file)
+  bool tls_insecure_skip_verify = false;
+};
+
 struct LoggingConfig {
   std::string level = "info";   // trace debug info warn error critical off
   std::string format = "text";  // text | json
@@ -122,6 +135,7 @@ struct Config {
   std::vector<std::string> rule_files_resolved;  // files they matched, sorted
   std::vector<PluginSection> inputs;
   CorrelationConfig correlation;
+  std::vector<NotificationTarget> notification_targets;
   // The parsed rule files; built by the rules module during loading (see loadConfig's
   // validator), immutable, shared with the correlator.
   std::shared_ptr<const rules::RuleSet> rule_set;

@@ -36,6 +36,9 @@ class CorrelatorStage final : public ChangeSink {
   // On the correlator thread (inside run()'s fn): calls done once what fn changed is
   // committed (at once without a store). API answers to changes go through here.
   void whenDurable(std::function<void()> done);
+  // Before start(): the notification targets; each incident and problem event a target
+  // accepts becomes an outbox entry in the same unit (transaction) as the change.
+  void setTargets(std::vector<config::NotificationTarget> targets);
   // Before start(): the correlator's state from the store (see Correlator::restore).
   void restore(Correlator::Restored state, int64_t now_ms);
   void reload(std::shared_ptr<const rules::RuleSet> rules, CorrelatorOptions opts);

@@ -44,6 +44,19 @@ struct TimelineRow {
   uint64_t alert;
 };
 
+// A notification in the outbox (id 0 until stored).
+struct OutboxEntry {
+  uint64_t id = 0;
+  std::string target;
+  int64_t created_ms = 0;
+  std::string subject;  // "incident 12", "problem 3": what it is about (one order per subject)
+  std::string event;    // "incident.opened", ...
+  std::string body;     // JSON
+  uint32_t attempts = 0;
+  bool dead = false;
+  std::string last_error;
+};
+
 struct StoreUnit {
   struct Row {
     uint64_t id;
@@ -63,10 +76,15 @@ struct StoreUnit {
   std::vector<Row> incidents, problems;
   std::vector<SilenceRow> silences;
   std::vector<std::pair<std::string, std::string>> meta;
+  std::vector<OutboxEntry> outbox;                           // new notifications
+  std::vector<uint64_t> outbox_done;                         // delivered: deleted
+  std::vector<std::pair<uint64_t, std::string>> outbox_dead;  // dead-lettered, with the last error
+  std::vector<std::pair<uint64_t, int64_t>> outbox_revive;   // dead → pending again, from this time
   std::vector<std::function<void()>> committed;  // run after the commit, on the writer thread
   bool empty() const {
     return alerts.empty() && counters.empty() && incidents.empty() && problems.empty() && silences.empty() &&
-           meta.empty() && committed.empty();
+           meta.empty() && outbox.empty() && outbox_done.empty() && outbox_dead.empty() && outbox_revive.empty() &&
+           committed.empty();
   }
 };
 
@@ -92,6 +110,8 @@ class StoreWriter {
   // Runs fn after everything submitted before it is committed (tests, backup).
   void barrier(std::function<void()> fn);
   uint64_t commits() const { return commits_.load(std::memory_order_relaxed); }
+  // Before start(): where new outbox entries go once committed (with their ids).
+  void onOutbox(std::function<void(std::vector<OutboxEntry>)> sink);
 
  private:
   struct Impl;
@@ -109,6 +129,7 @@ struct StoredState {
   std::vector<AlertRecord> alerts;
   std::vector<StoredIncident> incidents;                   // by id
   std::vector<std::string> problems, silences;  // records
+  std::vector<OutboxEntry> outbox;                  // by id, pending and dead
   uint64_t next_incident = 1, next_problem = 1;
 };
 StoredState loadState(Store& store);

@@ -1,0 +1,11 @@
+// /api/v1/notifications: the outbox per target, dead letters, redelivery.
+#pragma once
+
+#include "triaged/api/http.h"
+#include "triaged/engine/notifier.h"
+
+namespace triaged::engine {
+
+void addNotificationRoutes(api::Router& router, Notifier& notifier);
+
+}  // namespace triaged::engine

@@ -1,0 +1,60 @@
+// The notifier: delivers outbox entries (written in the same transaction as the change that
+// caused them) to their targets over HTTP with libcurl multi, on one thread. Per target, one
+// request at a time in outbox order, so events of an incident arrive in the order they
+// happened; a failure is retried with exponential backoff and jitter (honouring Retry-After)
+// until the entry is older than the target's max_age, then it is dead-lettered (kept, listed,
+// redeliverable). Delivered entries are deleted from the outbox. At-least-once: every request
+// carries an Idempotency-Key stable across retries and restarts.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "triaged/api/metrics_hub.h"
+#include "triaged/config/config.h"
+#include "triaged/engine/clock.h"
+#include "triaged/engine/store_writer.h"
+
+namespace triaged::engine {
+
+class Notifier {
+ public:
+  Notifier(std::vector<config::NotificationTarget> targets, StoreWriter& store, const Clock& clock,
+           api::MetricsHub& hub);
+  ~Notifier();
+  Notifier(const Notifier&) = delete;
+  Notifier& operator=(const Notifier&) = delete;
+
+  void start();
+  // Stops after the requests in flight finish or time out; undelivered entries stay in the
+  // outbox for the next start.
+  void stop();
+  // Committed entries (from the store writer), or loaded at start-up (pending and dead).
+  void enqueue(std::vector<OutboxEntry> entries);
+  // Runs fn on the notifier thread with the dead letters.
+  void deadLetters(std::function<void(const std::vector<OutboxEntry>&)> fn);
+  // Queues a dead letter for delivery again; done(false) when there is no such dead letter.
+  void redeliver(uint64_t id, std::function<void(bool)> done);
+  // Per target: pending entries and the age of the oldest, in ms (on the notifier thread).
+  struct TargetState {
+    std::string name;
+    size_t pending = 0, dead = 0;
+    int64_t oldest_age_ms = 0;
+  };
+  void targets(std::function<void(const std::vector<TargetState>&)> fn);
+
+  // Whether target t takes an event of this type about an incident of this priority (0 for
+  // problems, which every target's priority filter lets through).
+  static bool accepts(const config::NotificationTarget& t, const std::string& event, int priority);
+  // The X-Triaged-Signature value for a body at a time: "t=<unix seconds>,v1=<hex HMAC-SHA256
+  // of "<t>.<body>" with the secret>".
+  static std::string signature(const std::string& secret, int64_t unix_seconds, const std::string& body);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace triaged::engine

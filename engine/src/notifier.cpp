@@ -1,0 +1,364 @@
+#include "triaged/engine/notifier.h"
+
+#include <curl/curl.h>
+#include <openssl/hmac.h>
+#include <prometheus/counter.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+
+#include <concurrentqueue/concurrentqueue.h>
+
+#include <algorithm>
+#include <cmath>
+#include <chrono>
+#include <deque>
+#include <map>
+#include <random>
+#include <thread>
+
+#include "triaged/engine/log.h"
+
+namespace triaged::engine {
+
+bool Notifier::accepts(const config::NotificationTarget& t, const std::string& event, int priority) {
+  if (!t.events.empty() && std::find(t.events.begin(), t.events.end(), event) == t.events.end()) return false;
+  return priority == 0 || priority <= t.min_priority;
+}
+
+std::string Notifier::signature(const std::string& secret, int64_t unix_seconds, const std::string& body) {
+  std::string t = std::to_string(unix_seconds);
+  std::string msg = t + "." + body;
+  unsigned char mac[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()), reinterpret_cast<const unsigned char*>(msg.data()),
+       msg.size(), mac, &len);
+  static const char* hex = "0123456789abcdef";
+  std::string out = "t=" + t + ",v1=";
+  for (unsigned i = 0; i < len; ++i) {
+    out += hex[mac[i] >> 4];
+    out += hex[mac[i] & 15];
+  }
+  return out;
+}
+
+struct Notifier::Impl {
+  struct Target {
+    config::NotificationTarget cfg;
+    std::deque<OutboxEntry> pending;
+    std::vector<OutboxEntry> dead;
+    CURL* easy = nullptr;  // the request in flight
+    curl_slist* headers = nullptr;
+    std::string response;
+    int64_t next_attempt_ms = 0;
+    std::chrono::steady_clock::time_point started;
+    prometheus::Counter *ok = nullptr, *retry = nullptr, *dead_total = nullptr;
+    prometheus::Histogram* latency = nullptr;
+    prometheus::Gauge *pending_gauge = nullptr, *oldest = nullptr;
+  };
+  struct Task {
+    std::vector<OutboxEntry> entries;
+    std::function<void()> fn;
+  };
+
+  Impl(std::vector<config::NotificationTarget> cfgs, StoreWriter& s, const Clock& c, api::MetricsHub& h)
+      : store(s), clock(c), hub(h), rng(std::random_device{}()) {
+    auto& reg = hub.registry();
+    deliveries = &prometheus::BuildCounter()
+                      .Name("triaged_notifications_total")
+                      .Help("Notification delivery attempts, by target and result (success, retry, dead).")
+                      .Register(reg);
+    latency_family = &prometheus::BuildHistogram()
+                          .Name("triaged_notification_delivery_seconds")
+                          .Help("Time of one delivery request, by target.")
+                          .Register(reg);
+    pending_family = &prometheus::BuildGauge()
+                          .Name("triaged_notifications_pending")
+                          .Help("Outbox entries waiting for delivery, by target.")
+                          .Register(reg);
+    oldest_family = &prometheus::BuildGauge()
+                         .Name("triaged_notifications_oldest_age_seconds")
+                         .Help("Age of the oldest undelivered outbox entry, by target.")
+                         .Register(reg);
+    for (auto& cfg : cfgs) {
+      auto& t = targets[cfg.name];
+      t.cfg = std::move(cfg);
+      const std::string& n = t.cfg.name;
+      t.ok = &deliveries->Add({{"target", n}, {"result", "success"}});
+      t.retry = &deliveries->Add({{"target", n}, {"result", "retry"}});
+      t.dead_total = &deliveries->Add({{"target", n}, {"result", "dead"}});
+      t.latency = &latency_family->Add(
+          {{"target", n}}, prometheus::Histogram::BucketBoundaries{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10});
+      t.pending_gauge = &pending_family->Add({{"target", n}});
+      t.oldest = &oldest_family->Add({{"target", n}});
+    }
+    multi = curl_multi_init();
+  }
+
+  ~Impl() {
+    for (auto& [n, t] : targets) release(t);
+    curl_multi_cleanup(multi);
+    auto& reg = hub.registry();
+    reg.Remove(*deliveries);
+    reg.Remove(*latency_family);
+    reg.Remove(*pending_family);
+    reg.Remove(*oldest_family);
+  }
+
+  void release(Target& t) {
+    if (t.easy) {
+      curl_multi_remove_handle(multi, t.easy);
+      curl_easy_cleanup(t.easy);
+      t.easy = nullptr;
+    }
+    curl_slist_free_all(t.headers);
+    t.headers = nullptr;
+  }
+
+  static size_t collect(char* p, size_t size, size_t n, void* user) {
+    auto* s = static_cast<std::string*>(user);
+    if (s->size() < 4096) s->append(p, std::min(size * n, 4096 - s->size()));
+    return size * n;
+  }
+
+  void send(Target& t, int64_t now) {
+    const OutboxEntry& e = t.pending.front();
+    const auto& c = t.cfg;
+    t.easy = curl_easy_init();
+    t.response.clear();
+    auto add = [&](const std::string& h) { t.headers = curl_slist_append(t.headers, h.c_str()); };
+    add("Content-Type: application/json");
+    add("User-Agent: triaged");
+    add("Idempotency-Key: triaged-" + std::to_string(e.id));
+    add("X-Triaged-Event: " + e.event);
+    add("Expect:");
+    for (const auto& [k, v] : c.headers) add(k + ": " + v);
+    if (!c.bearer_token.empty()) add("Authorization: Bearer " + c.bearer_token);
+    if (!c.hmac_secret.empty()) add("X-Triaged-Signature: " + Notifier::signature(c.hmac_secret, now / 1000, e.body));
+    curl_easy_setopt(t.easy, CURLOPT_URL, c.url.c_str());
+    curl_easy_setopt(t.easy, CURLOPT_POST, 1L);
+    curl_easy_setopt(t.easy, CURLOPT_POSTFIELDS, e.body.data());
+    curl_easy_setopt(t.easy, CURLOPT_POSTFIELDSIZE, static_cast<long>(e.body.size()));
+    curl_easy_setopt(t.easy, CURLOPT_HTTPHEADER, t.headers);
+    curl_easy_setopt(t.easy, CURLOPT_TIMEOUT_MS, static_cast<long>(c.timeout.count()));
+    curl_easy_setopt(t.easy, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(std::min<int64_t>(c.timeout.count(), 10000)));
+    curl_easy_setopt(t.easy, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(t.easy, CURLOPT_WRITEFUNCTION, &Impl::collect);
+    curl_easy_setopt(t.easy, CURLOPT_WRITEDATA, &t.response);
+    curl_easy_setopt(t.easy, CURLOPT_PRIVATE, &t);
+    if (c.tls_insecure_skip_verify) {
+      curl_easy_setopt(t.easy, CURLOPT_SSL_VERIFYPEER, 0L);
+      curl_easy_setopt(t.easy, CURLOPT_SSL_VERIFYHOST, 0L);
+    }
+    t.started = std::chrono::steady_clock::now();
+    curl_multi_add_handle(multi, t.easy);
+  }
+
+  // The request of target t finished: delivered, or to be retried, or dead.
+  void finished(Target& t, CURLcode rc, int64_t now) {
+    long status = 0;
+    curl_off_t retry_after = 0;
+    curl_easy_getinfo(t.easy, CURLINFO_RESPONSE_CODE, &status);
+    curl_easy_getinfo(t.easy, CURLINFO_RETRY_AFTER, &retry_after);
+    t.latency->Observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - t.started).count());
+    release(t);
+    OutboxEntry& e = t.pending.front();
+    if (rc == CURLE_OK && status >= 200 && status < 300) {
+      t.ok->Increment();
+      StoreUnit u;
+      u.outbox_done.push_back(e.id);
+      store.submit(std::move(u));
+      t.pending.pop_front();
+      t.next_attempt_ms = 0;
+      return;
+    }
+    ++e.attempts;
+    e.last_error = rc != CURLE_OK ? std::string(curl_easy_strerror(rc))
+                                  : "HTTP " + std::to_string(status) + (t.response.empty() ? "" : ": " + t.response.substr(0, 200));
+    t.retry->Increment();
+    // Exponential backoff with ±20 % jitter, at least what Retry-After asked for.
+    double base = static_cast<double>(t.cfg.retry_initial.count()) * std::pow(2.0, std::min<uint32_t>(e.attempts - 1, 30));
+    base = std::min(base, static_cast<double>(t.cfg.retry_max.count()));
+    std::uniform_real_distribution<double> jitter(0.8, 1.2);
+    int64_t wait = static_cast<int64_t>(base * jitter(rng));
+    if (retry_after > 0) wait = std::max<int64_t>(wait, static_cast<int64_t>(retry_after) * 1000);
+    t.next_attempt_ms = now + wait;
+    log::get("notifier")->warn("{}: outbox entry {} ({} of {}) not delivered ({}); attempt {} in {} ms", t.cfg.name, e.id,
+                               e.event, e.subject, e.last_error, e.attempts + 1, wait);
+  }
+
+  void deadLetter(Target& t) {
+    OutboxEntry e = std::move(t.pending.front());
+    t.pending.pop_front();
+    e.dead = true;
+    if (e.last_error.empty()) e.last_error = "older than max_age before a first attempt";
+    t.dead_total->Increment();
+    log::get("notifier")->error("{}: outbox entry {} ({} of {}) dead-lettered after {} attempts: {}", t.cfg.name, e.id,
+                                e.event, e.subject, e.attempts, e.last_error);
+    StoreUnit u;
+    u.outbox_dead.emplace_back(e.id, e.last_error);
+    store.submit(std::move(u));
+    t.dead.push_back(std::move(e));
+    t.next_attempt_ms = 0;
+  }
+
+  void take(std::vector<OutboxEntry>& entries) {
+    for (auto& e : entries) {
+      auto it = targets.find(e.target);
+      if (it == targets.end()) {
+        // Its target is gone from the configuration: kept as a dead letter, not lost.
+        orphans.push_back(std::move(e));
+        continue;
+      }
+      if (e.dead)
+        it->second.dead.push_back(std::move(e));
+      else
+        it->second.pending.push_back(std::move(e));
+    }
+  }
+
+  void loop() {
+    log::get("notifier")->info("notifier started ({} targets)", targets.size());
+    Task tasks[16];
+    bool stopping = false;
+    while (true) {
+      size_t got;
+      while ((got = queue.try_dequeue_bulk(tasks, 16)) > 0) {
+        for (size_t i = 0; i < got; ++i) {
+          if (!tasks[i].entries.empty()) take(tasks[i].entries);
+          if (tasks[i].fn) tasks[i].fn();
+          tasks[i] = Task{};
+        }
+      }
+      if (stop_requested.load(std::memory_order_acquire)) stopping = true;
+      int64_t now = clock.nowMs();
+      int64_t next_due = now + 1000;
+      bool in_flight = false;
+      for (auto& [name, t] : targets) {
+        if (!t.easy && !stopping) {
+          while (!t.pending.empty() && now - t.pending.front().created_ms > t.cfg.max_age.count()) deadLetter(t);
+          if (!t.pending.empty()) {
+            if (now >= t.next_attempt_ms)
+              send(t, now);
+            else
+              next_due = std::min(next_due, t.next_attempt_ms);
+          }
+        }
+        in_flight |= t.easy != nullptr;
+        t.pending_gauge->Set(static_cast<double>(t.pending.size()));
+        t.oldest->Set(t.pending.empty() ? 0.0 : static_cast<double>(now - t.pending.front().created_ms) / 1000.0);
+      }
+      if (stopping && !in_flight) break;
+      int running = 0;
+      curl_multi_perform(multi, &running);
+      int left = 0;
+      while (CURLMsg* m = curl_multi_info_read(multi, &left)) {
+        if (m->msg != CURLMSG_DONE) continue;
+        Target* t = nullptr;
+        curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, &t);
+        finished(*t, m->data.result, clock.nowMs());
+      }
+      int wait = static_cast<int>(std::clamp<int64_t>(next_due - clock.nowMs(), 0, 1000));
+      curl_multi_poll(multi, nullptr, 0, wait, nullptr);
+    }
+    log::get("notifier")->info("notifier stopped");
+  }
+
+  void push(Task t) {
+    queue.enqueue(std::move(t));
+    curl_multi_wakeup(multi);
+  }
+
+  StoreWriter& store;
+  const Clock& clock;
+  api::MetricsHub& hub;
+  std::mt19937_64 rng;
+  std::map<std::string, Target> targets;  // notifier thread only
+  std::vector<OutboxEntry> orphans;
+  CURLM* multi = nullptr;
+  moodycamel::ConcurrentQueue<Task> queue;
+  std::atomic<bool> stop_requested{false};
+  std::thread thread;
+  prometheus::Family<prometheus::Counter>* deliveries;
+  prometheus::Family<prometheus::Histogram>* latency_family;
+  prometheus::Family<prometheus::Gauge>*pending_family, *oldest_family;
+};
+
+Notifier::Notifier(std::vector<config::NotificationTarget> targets, StoreWriter& store, const Clock& clock,
+                   api::MetricsHub& hub)
+    : impl_(std::make_unique<Impl>(std::move(targets), store, clock, hub)) {}
+
+Notifier::~Notifier() { stop(); }
+
+void Notifier::start() {
+  impl_->thread = std::thread([this] {
+    pthread_setname_np(pthread_self(), "triaged-notify");
+    impl_->loop();
+  });
+}
+
+void Notifier::stop() {
+  if (!impl_->thread.joinable()) return;
+  impl_->stop_requested.store(true, std::memory_order_release);
+  curl_multi_wakeup(impl_->multi);
+  impl_->thread.join();
+}
+
+void Notifier::enqueue(std::vector<OutboxEntry> entries) {
+  if (entries.empty()) return;
+  Impl::Task t;
+  t.entries = std::move(entries);
+  impl_->push(std::move(t));
+}
+
+void Notifier::deadLetters(std::function<void(const std::vector<OutboxEntry>&)> fn) {
+  Impl::Task t;
+  t.fn = [this, fn = std::move(fn)] {
+    std::vector<OutboxEntry> all = impl_->orphans;
+    for (auto& [n, tg] : impl_->targets) all.insert(all.end(), tg.dead.begin(), tg.dead.end());
+    std::sort(all.begin(), all.end(), [](const OutboxEntry& a, const OutboxEntry& b) { return a.id < b.id; });
+    fn(all);
+  };
+  impl_->push(std::move(t));
+}
+
+void Notifier::redeliver(uint64_t id, std::function<void(bool)> done) {
+  Impl::Task t;
+  t.fn = [this, id, done = std::move(done)] {
+    for (auto& [n, tg] : impl_->targets) {
+      auto it = std::find_if(tg.dead.begin(), tg.dead.end(), [&](const OutboxEntry& e) { return e.id == id; });
+      if (it == tg.dead.end()) continue;
+      OutboxEntry e = std::move(*it);
+      tg.dead.erase(it);
+      e.dead = false;
+      e.attempts = 0;
+      e.last_error.clear();
+      e.created_ms = impl_->clock.nowMs();  // a new max_age from now
+      StoreUnit u;
+      u.outbox_revive.emplace_back(e.id, e.created_ms);
+      impl_->store.submit(std::move(u));
+      // Back in id order among the pending ones.
+      auto pos = std::lower_bound(tg.pending.begin(), tg.pending.end(), e.id,
+                                  [](const OutboxEntry& x, uint64_t v) { return x.id < v; });
+      if (pos == tg.pending.begin() && tg.easy) ++pos;  // never ahead of the one in flight
+      tg.pending.insert(pos, std::move(e));
+      return done(true);
+    }
+    done(false);
+  };
+  impl_->push(std::move(t));
+}
+
+void Notifier::targets(std::function<void(const std::vector<TargetState>&)> fn) {
+  Impl::Task t;
+  t.fn = [this, fn = std::move(fn)] {
+    std::vector<TargetState> out;
+    int64_t now = impl_->clock.nowMs();
+    for (auto& [n, tg] : impl_->targets)
+      out.push_back({n, tg.pending.size(), tg.dead.size(),
+                     tg.pending.empty() ? 0 : now - tg.pending.front().created_ms});
+    fn(out);
+  };
+  impl_->push(std::move(t));
+}
+
+}  // namespace triaged::engine

@@ -1,0 +1,178 @@
+"""Notifications on the real binary against a local receiver on 127.0.0.1 that fails, rate
+limits and goes down: at-least-once delivery with an Idempotency-Key stable across retries
+and restarts, order per incident, HMAC signatures, dead letters and redelivery. Waits are
+bounded waits on what the receiver got, never sleeps."""
+import hashlib
+import hmac
+import json
+import signal
+import threading
+import time
+import unittest
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from harness import BASE_CONFIG, Daemon
+
+
+class Receiver:
+    """Answers with the scripted statuses in order, then with `default`; records every request."""
+
+    def __init__(self, script=(), default=200):
+        self.script, self.default = list(script), default
+        self.requests = []
+        self.cond = threading.Condition()
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0))).decode()
+                with outer.cond:
+                    status = outer.script.pop(0) if outer.script else outer.default
+                    extra = {}
+                    if isinstance(status, tuple):
+                        status, extra = status
+                    outer.requests.append({"headers": dict(self.headers), "body": body, "status": status})
+                    outer.cond.notify_all()
+                self.send_response(status)
+                for k, v in extra.items():
+                    self.send_header(k, v)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def delivered(self):
+        with self.cond:
+            return [r for r in self.requests if 200 <= r["status"] < 300]
+
+    def wait_delivered(self, n, timeout=20):
+        deadline = time.monotonic() + timeout
+        with self.cond:
+            while len([r for r in self.requests if 200 <= r["status"] < 300]) < n:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise AssertionError(f"{n} deliveries expected within {timeout}s; got {self.requests}")
+                self.cond.wait(left)
+        return self.delivered()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def config(port, extra=""):
+    return BASE_CONFIG + f"""inputs:
+  - type: native_json
+correlation:
+  resolve_hold_down: 0s
+notifications:
+  targets:
+    - name: hook
+      url: http://127.0.0.1:{port}/hook
+      retry_initial: 50ms
+      retry_max: 200ms
+      hmac_secret: s3cret
+      headers:
+        X-Team: noc
+""" + extra
+
+
+class Notifications(unittest.TestCase):
+    def send(self, d, *events):
+        status, _, body = d.request("POST", "/api/v1/events", json.dumps(list(events)),
+                                    {"Content-Type": "application/json"})
+        self.assertEqual(status, 200, body)
+
+    def wait_api(self, d, path, pred, timeout=20):
+        deadline = time.monotonic() + timeout
+        while True:
+            got = d.get_json(path)
+            if pred(got):
+                return got
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{path}: condition not met within {timeout}s: {got}")
+            time.sleep(0.02)  # polling the API for a state reached by the daemon's own timers
+
+    def test_delivery_survives_failures_in_order_with_stable_keys_and_signatures(self):
+        rx = Receiver(script=[500, 502, (429, {"Retry-After": "1"})])
+        d = Daemon(config(rx.port)).start()
+        try:
+            self.send(d, {"resource": "vm1", "check": "cpu", "severity": "critical"})
+            status, _, body = d.request("POST", "/api/v1/incidents/1/acknowledge", json.dumps({"by": "alice"}))
+            self.assertEqual(status, 200, body)
+            self.send(d, {"resource": "vm1", "check": "cpu", "severity": "critical", "status": "resolved"})
+            got = rx.wait_delivered(3)
+            self.assertEqual([r["headers"]["X-Triaged-Event"] for r in got],
+                             ["incident.opened", "incident.acknowledged", "incident.resolved"])
+            # The first entry was tried 4 times with the same key; every event has its own key.
+            keys = [r["headers"]["Idempotency-Key"] for r in rx.requests]
+            self.assertEqual(len(set(keys[:4])), 1, keys)
+            self.assertEqual(len(set(r["headers"]["Idempotency-Key"] for r in got)), 3)
+            for r in got:
+                body = json.loads(r["body"])
+                self.assertEqual(body["incident"]["id"], 1)
+                self.assertEqual(r["headers"]["X-Team"], "noc")
+                sig = dict(p.split("=", 1) for p in r["headers"]["X-Triaged-Signature"].split(","))
+                want = hmac.new(b"s3cret", (sig["t"] + "." + r["body"]).encode(), hashlib.sha256).hexdigest()
+                self.assertEqual(sig["v1"], want)
+            m = d.metrics()
+            self.assertEqual(m['triaged_notifications_total{result="retry",target="hook"}'], 3)
+            self.assertEqual(m['triaged_notifications_total{result="success",target="hook"}'], 3)
+            self.wait_api(d, "/api/v1/notifications", lambda j: j["targets"][0]["pending"] == 0)
+        finally:
+            d.close()
+            rx.close()
+
+    def test_too_old_entries_are_dead_lettered_and_redelivered_on_request(self):
+        rx = Receiver(default=503)
+        d = Daemon(config(rx.port).replace("      retry_max: 200ms\n",
+                                           "      retry_max: 200ms\n      max_age: 300ms\n")).start()
+        try:
+            self.send(d, {"resource": "vm2", "check": "disk", "severity": "major"})
+            dead = self.wait_api(d, "/api/v1/notifications/dead", lambda j: len(j["dead"]) == 1)["dead"][0]
+            self.assertEqual(dead["event"], "incident.opened")
+            self.assertIn("HTTP 503", dead["last_error"])
+            self.assertGreaterEqual(dead["attempts"], 1)
+            with rx.cond:
+                rx.default = 200
+            status, _, body = d.request("POST", f"/api/v1/notifications/dead/{dead['id']}/redeliver", "")
+            self.assertEqual(status, 200, body)
+            got = rx.wait_delivered(1)
+            self.assertEqual(got[0]["headers"]["Idempotency-Key"], f"triaged-{dead['id']}")
+            self.wait_api(d, "/api/v1/notifications/dead", lambda j: j["dead"] == [])
+            status, _, _ = d.request("POST", "/api/v1/notifications/dead/999/redeliver", "")
+            self.assertEqual(status, 404)
+        finally:
+            d.close()
+            rx.close()
+
+    def test_the_outbox_survives_kill_9_while_the_receiver_is_down(self):
+        rx = Receiver(default=503)
+        d = Daemon(config(rx.port)).start()
+        try:
+            self.send(d, {"resource": "vm3", "check": "mem", "severity": "major"})
+            with rx.cond:
+                while not rx.requests:
+                    rx.cond.wait(10)
+                key = rx.requests[0]["headers"]["Idempotency-Key"]
+            d.signal(signal.SIGKILL)
+            d.proc.wait(30)
+            with rx.cond:
+                rx.default = 200
+            d.messages.clear()
+            d.start()
+            got = rx.wait_delivered(1)
+            self.assertEqual(got[0]["headers"]["Idempotency-Key"], key)
+            self.assertEqual(got[0]["headers"]["X-Triaged-Event"], "incident.opened")
+        finally:
+            d.close()
+            rx.close()
+
+
+if __name__ == "__main__":
+    unittest.main()
