@@ -61,15 +61,19 @@ int runMain(int argc, char** argv, const api::PluginRegistry& plugins) {
   opts.config_path = config_path;
 
   if (*test_rules) return runRuleTests(test_files, plugins, std::cout);
-  if (*replay) {
-    log::setup("warn", "text");
-    config::ConfigPtr c;
+  // The configuration for a subcommand, or nullptr after printing every error.
+  auto loadOrReport = [&]() -> config::ConfigPtr {
     try {
-      c = loadFullConfig(config_path, plugins);
+      return loadFullConfig(config_path, plugins);
     } catch (const config::ConfigException& e) {
       for (const auto& err : e.errors()) std::cerr << err.str() << "\n";
-      return 2;
+      return nullptr;
     }
+  };
+  if (*replay) {
+    log::setup("warn", "text");
+    config::ConfigPtr c = loadOrReport();
+    if (!c) return 2;
     auto d = config::parseDuration(advance);
     if (!d) {
       std::cerr << "--advance: invalid duration \"" << advance << "\"\n";
@@ -89,13 +93,8 @@ int runMain(int argc, char** argv, const api::PluginRegistry& plugins) {
   }
 
   if (*backup) {
-    config::ConfigPtr c;
-    try {
-      c = loadFullConfig(config_path, plugins);
-    } catch (const config::ConfigException& e) {
-      for (const auto& err : e.errors()) std::cerr << err.str() << "\n";
-      return 2;
-    }
+    config::ConfigPtr c = loadOrReport();
+    if (!c) return 2;
     try {
       int pages = Store::backup(c->state.directory, backup_file);
       std::cout << "backed up " << c->state.directory << "/triaged.db to " << backup_file << " (" << pages

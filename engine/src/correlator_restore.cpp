@@ -1,9 +1,23 @@
 // Start-up recovery: the correlator's state rebuilt from what the store kept.
 #include <algorithm>
+#include <cstring>
 
 #include "correlator_internal.h"
 
 namespace triaged::engine {
+
+Correlator::RestoredAlert Correlator::RestoredAlert::of(const AlertRecord& r) {
+  RestoredAlert a;
+  a.fingerprint = r.fingerprint;
+  a.strings = std::make_unique_for_overwrite<char[]>(r.strings.size());
+  std::memcpy(a.strings.get(), r.strings.data(), r.strings.size());
+  a.first_seen_ms = r.first_seen_ms;
+  a.changed_ms = r.changed_ms;
+  a.severity = r.severity;
+  a.status = r.status;
+  a.flapping = r.flapping;
+  return a;
+}
 
 void Correlator::takeDirty(std::vector<uint64_t>& incidents, std::vector<std::string>& silences) {
   for (uint64_t id : dirty_incidents_) {

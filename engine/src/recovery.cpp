@@ -52,16 +52,7 @@ RecoveryStats recoverState(Store& store, Pipeline& pipeline, CorrelatorStage& co
     }
     ++stats.alerts;
     if (a.status == api::Status::kFiring) ++stats.firing;
-    Correlator::RestoredAlert ra;
-    ra.fingerprint = a.fingerprint;
-    ra.strings = std::make_unique_for_overwrite<char[]>(a.strings.size());
-    std::memcpy(ra.strings.get(), a.strings.data(), a.strings.size());
-    ra.first_seen_ms = a.first_seen_ms;
-    ra.changed_ms = a.changed_ms;
-    ra.severity = a.severity;
-    ra.status = a.status;
-    ra.flapping = a.flapping;
-    r.alerts.push_back(std::move(ra));
+    r.alerts.push_back(Correlator::RestoredAlert::of(a));
     std::string().swap(a.strings);
   }
   correlator.restore(std::move(r), now);

@@ -119,16 +119,7 @@ void restoreInto(engine::ReplayEngine& from, engine::ReplayEngine& to, int64_t n
     const engine::CorrAlert* ca = c.alert(fp);
     rec.changed_ms = ca ? ca->changed_ms : a.first_seen_ms;
     REQUIRE(to.table().restore(rec));
-    engine::Correlator::RestoredAlert ra;
-    ra.fingerprint = fp;
-    ra.strings = std::make_unique<char[]>(rec.strings.size());
-    std::memcpy(ra.strings.get(), rec.strings.data(), rec.strings.size());
-    ra.first_seen_ms = a.first_seen_ms;
-    ra.changed_ms = rec.changed_ms;
-    ra.severity = a.severity;
-    ra.status = a.status;
-    ra.flapping = a.flapping;
-    r.alerts.push_back(std::move(ra));
+    r.alerts.push_back(engine::Correlator::RestoredAlert::of(rec));
   });
   to.correlator().restore(std::move(r), now);
   to.advance(now);

@@ -191,6 +191,7 @@ class Correlator {
     api::Severity severity = api::Severity::kWarning;
     api::Status status = api::Status::kFiring;
     bool flapping = false;
+    static RestoredAlert of(const AlertRecord& r);  // with a copy of its strings
   };
   struct Restored {
     std::vector<Incident> incidents;
