@@ -157,7 +157,8 @@ struct CorrelatorStage::Impl {
       encodeSilence(rec, it->second);
       unit.silences.push_back({id, it->second.ends_ms, std::move(rec)});
     }
-    for (const auto& e : targets.empty() ? std::vector<CorrelatorEvent>{} : evs) {
+    for (const auto& e : evs) {
+      if (targets.empty()) break;
       if (e.type == CorrelatorEvent::kAlertSuppressed || e.type == CorrelatorEvent::kAlertUnsuppressed) continue;
       std::string name = correlatorEventName(e.type);
       bool about_incident = name.rfind("incident.", 0) == 0;
