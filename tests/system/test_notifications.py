@@ -147,6 +147,9 @@ class Notifications(unittest.TestCase):
             self.wait_api(d, "/api/v1/notifications/dead", lambda j: j["dead"] == [])
             status, _, _ = d.request("POST", "/api/v1/notifications/dead/999/redeliver", "")
             self.assertEqual(status, 404)
+            status, _, body = d.request("POST", "/api/v1/notifications/dead/x1/redeliver", "")
+            self.assertEqual(status, 400)
+            self.assertIn("invalid notification id", body)
         finally:
             d.close()
             rx.close()
