@@ -120,10 +120,12 @@ class Notifications(unittest.TestCase):
                 sig = dict(p.split("=", 1) for p in r["headers"]["X-Triaged-Signature"].split(","))
                 want = hmac.new(b"s3cret", (sig["t"] + "." + r["body"]).encode(), hashlib.sha256).hexdigest()
                 self.assertEqual(sig["v1"], want)
+            # The receiver counts a delivery before the notifier has seen the answer: wait until
+            # the notifier has recorded all three outcomes before reading its counters.
+            self.wait_api(d, "/api/v1/notifications", lambda j: j["targets"][0]["pending"] == 0)
             m = d.metrics()
             self.assertEqual(m['triaged_notifications_total{result="retry",target="hook"}'], 3)
             self.assertEqual(m['triaged_notifications_total{result="success",target="hook"}'], 3)
-            self.wait_api(d, "/api/v1/notifications", lambda j: j["targets"][0]["pending"] == 0)
         finally:
             d.close()
             rx.close()
