@@ -4,6 +4,7 @@
 #include <functional>
 #include <map>
 
+#include "service_levels_loader.h"
 #include "triaged/config/reader.h"
 
 namespace triaged::rules {
@@ -18,7 +19,7 @@ const char* severityText(int level) {
 
 class RuleSetLoader {
  public:
-  explicit RuleSetLoader(RuleSet& rs) : rs_(rs) {}
+  explicit RuleSetLoader(RuleSet& rs) : rs_(rs), levels_(rs) {}
 
   void file(const std::string& path, const YAML::Node& doc, config::ConfigErrors& errors) {
     ErrorSink sink(path, errors);
@@ -46,6 +47,12 @@ class RuleSetLoader {
                           [&](const YAML::Node& n, const std::string& p) { maintenance(n, p, sink); });
     config::forEachInList(root.take("known_errors"), "known_errors", sink,
                           [&](const YAML::Node& n, const std::string& p) { knownError(n, p, sink); });
+    config::forEachInList(root.take("calendars"), "calendars", sink,
+                          [&](const YAML::Node& n, const std::string& p) { levels_.calendar(n, p, sink); });
+    config::forEachInList(root.take("agreements"), "agreements", sink,
+                          [&](const YAML::Node& n, const std::string& p) { levels_.agreement(n, p, sink); });
+    config::forEachInList(root.take("heartbeats"), "heartbeats", sink,
+                          [&](const YAML::Node& n, const std::string& p) { levels_.heartbeat(n, p, sink); });
     root.finish();
   }
 
@@ -102,6 +109,7 @@ class RuleSetLoader {
     for (uint32_t i = 0; i < rs_.cis_.size(); ++i)
       if (!rs_.cis_[i].match.empty()) rs_.ci_matchers_.push_back(i);
     checkCycles(errors);
+    levels_.link(svc_names, errors);
   }
 
  private:
@@ -167,8 +175,9 @@ class RuleSetLoader {
     refs(r, "cis", cis);
     uint32_t idx = static_cast<uint32_t>(rs_.services_.size());
     for (auto& c : cis) svc_cis_.emplace_back(idx, std::move(c));
-    r.finish();
     rs_.services_.push_back(std::move(s));
+    levels_.hierarchy(r, idx);
+    r.finish();
   }
 
   void incidentTemplate(MapReader& parent, IncidentTemplate& t) {
@@ -296,19 +305,7 @@ class RuleSetLoader {
     MapReader r(parent.take("weekly"), parent.childPath("weekly"), parent.sink());
     if (!r.valid()) return;
     s.weekly = true;
-    YAML::Node days_node = r.node()["days"];
-    std::vector<std::string> days;
-    r.getStringList("days", days);
-    static const char* kDays[] = {"mon", "tue", "wed", "thu", "fri", "sat", "sun"};
-    for (size_t i = 0; i < days.size(); ++i) {
-      auto it = std::find(std::begin(kDays), std::end(kDays), days[i]);
-      if (it == std::end(kDays))
-        r.sink().add(days_node[i], r.childPath("days") + "[" + std::to_string(i) + "]",
-                     "unknown day \"" + days[i] + "\" (mon, tue, wed, thu, fri, sat, sun)");
-      else
-        s.days_mask |= static_cast<uint8_t>(1u << (it - std::begin(kDays)));
-    }
-    if (days.empty()) s.days_mask = 0x7f;
+    s.days_mask = ServiceLevelsLoader::daysMask(r);
     std::string start;
     YAML::Node start_node = r.node()["start"];
     r.getString("start", start, true);
@@ -382,6 +379,7 @@ class RuleSetLoader {
   }
 
   RuleSet& rs_;
+  ServiceLevelsLoader levels_;
   std::vector<std::pair<uint32_t, PendingRef>> ci_depends_, ci_members_, svc_cis_, mw_cis_, mw_services_;
   std::vector<std::pair<std::string, PendingRef>> template_services_;
 };

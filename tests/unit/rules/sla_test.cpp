@@ -1,7 +1,12 @@
 // The SLA arithmetic against the test vectors of docs/sla.md (numbered as there), plus month
 // boundaries, overlapping incidents, leap years and both DST transitions in two time zones.
 #include <catch2/catch.hpp>
+#include <unistd.h>
 
+#include <filesystem>
+#include <fstream>
+
+#include "triaged/rules/rule_set.h"
 #include "triaged/rules/schedule.h"
 #include "triaged/rules/sla.h"
 
@@ -389,4 +394,84 @@ TEST_CASE("Hysteresis raises after `for` above hi and clears after `clear_for` b
   CHECK_FALSE(h.sample(16 * kMin, 75));
   CHECK(h.sample(17 * kMin, 75));
   CHECK_FALSE(h.raised);
+}
+
+TEST_CASE("Availability targets are exact parts per billion", "[sla]") {
+  int64_t ppb = 0;
+  CHECK((parsePercentPpb("99.9995", ppb) && ppb == 999'995'000));
+  CHECK((parsePercentPpb("100", ppb) && ppb == kPpb));
+  CHECK((parsePercentPpb("99.9999999", ppb) && ppb == 999'999'999));
+  CHECK_FALSE(parsePercentPpb("99.99999999", ppb));  // finer than a part per billion
+  CHECK_FALSE(parsePercentPpb("100.1", ppb));
+  CHECK_FALSE(parsePercentPpb("0", ppb));
+  CHECK_FALSE(parsePercentPpb("99,9", ppb));
+  CHECK_FALSE(parsePercentPpb("99.", ppb));
+}
+
+TEST_CASE("The example rule file's calendars, agreements and heartbeats load as written", "[sla]") {
+  triaged::config::ConfigErrors errors;
+  auto rs = RuleSet::load({std::string(TRIAGED_SOURCE_DIR) + "/rules/examples/datacenter.yaml"}, errors);
+  REQUIRE(errors.empty());
+  REQUIRE(rs);
+  REQUIRE(rs->calendars().size() == 3);  // 24x7 + two
+  const auto& office = rs->calendars()[2];
+  CHECK(office.name == "office-berlin");
+  CHECK(office.holidays.size() == 3);  // included from german-holidays
+  REQUIRE(rs->agreements().size() == 2);
+  const auto& shop = rs->agreements()[0];
+  CHECK(shop.slo_ppb == 999'000'000);
+  CHECK(shop.calendar == 0);
+  CHECK(shop.effective_ms == ts("2026-01-01T00:00:00Z"));
+  CHECK(shop.response.by_priority[0] == 15 * kMin);
+  CHECK(shop.resolution.by_priority[3] == 0);
+  CHECK(shop.stateOf(4) == State::kDown);
+  CHECK(shop.stateOf(3) == State::kPartial);
+  CHECK(shop.stateOf(2) == State::kDegraded);
+  CHECK(shop.stateOf(-1) == State::kOk);
+  const auto& ola = rs->agreements()[1];
+  CHECK(ola.type == AgreementType::kOla);
+  CHECK(ola.period.kind == PeriodKind::kRolling);
+  CHECK(ola.period.rolling_ms == 30 * kDay);
+  CHECK(ola.calendar == 2);
+  CHECK(ola.clock_calendar == 2);
+  CHECK(ola.pause_when.size() == 1);
+  CHECK(rs->services()[rs->serviceByName("shop")].agreements == std::vector<uint32_t>{0});
+  REQUIRE(rs->heartbeats().size() == 1);
+  CHECK(rs->heartbeats()[0].period_ms == 24 * kHour);
+  CHECK(rs->heartbeats()[0].severity == 4);
+  CHECK(rs->heartbeats()[0].service == rs->serviceByName("backup"));
+}
+
+TEST_CASE("A service hierarchy orders children before parents", "[sla]") {
+  namespace fs = std::filesystem;
+  fs::path file = fs::temp_directory_path() / ("triaged-sla-" + std::to_string(::getpid()) + ".yaml");
+  std::ofstream(file) << R"(services:
+  - name: shop
+    children: [web, db]
+    algorithm: most_critical_if_all
+    status_rules:
+      - {type: np_ge, limit: 50, limit_status: major, new_status: critical}
+  - name: web
+    propagation: increase 1
+  - name: db
+    weight: 3
+    propagation: fixed minor
+)";
+  triaged::config::ConfigErrors errors;
+  auto rs = RuleSet::load({file.string()}, errors);
+  fs::remove(file);
+  REQUIRE(errors.empty());
+  const auto& order = rs->serviceOrder();
+  REQUIRE(order.size() == 3);
+  CHECK(rs->services()[order.back()].name == "shop");
+  const auto& shop = rs->services()[rs->serviceByName("shop")];
+  CHECK(shop.hierarchy.algorithm == Algorithm::kMostCriticalIfAll);
+  REQUIRE(shop.hierarchy.status_rules.size() == 1);
+  CHECK(shop.hierarchy.status_rules[0].type == StatusRuleType::kNPGe);
+  CHECK(shop.hierarchy.status_rules[0].new_status == 5);
+  const auto& db = rs->services()[rs->serviceByName("db")];
+  CHECK(db.hierarchy.weight == 3);
+  CHECK(db.hierarchy.propagation.kind == PropagationKind::kFixed);
+  CHECK(db.hierarchy.propagation.value == 3);
+  CHECK(db.parents == std::vector<uint32_t>{rs->serviceByName("shop")});
 }

@@ -15,6 +15,7 @@
 #include "triaged/rules/matcher.h"
 #include "triaged/rules/matcher_index.h"
 #include "triaged/rules/schedule.h"
+#include "triaged/rules/service_levels.h"
 
 namespace triaged::rules {
 
@@ -107,6 +108,9 @@ struct Service {
   int criticality = 3;  // 1 (highest impact) .. 3 (lowest)
   std::vector<std::string> owners;
   std::vector<uint32_t> cis;
+  ServiceHierarchy hierarchy;
+  std::vector<uint32_t> parents;
+  std::vector<uint32_t> agreements;  // indexes into RuleSet::agreements()
 };
 
 class RuleSet {
@@ -122,6 +126,12 @@ class RuleSet {
   const std::vector<KnownError>& knownErrors() const { return known_errors_; }
   const std::vector<ConfigurationItem>& cis() const { return cis_; }
   const std::vector<Service>& services() const { return services_; }
+  // Calendar 0 is the built-in "24x7" (UTC, every hour); agreements refer to them by index.
+  const std::vector<sla::Calendar>& calendars() const { return calendars_; }
+  const std::vector<Agreement>& agreements() const { return agreements_; }
+  const std::vector<HeartbeatDef>& heartbeats() const { return heartbeats_; }
+  // Services in an order where every child comes before its parents.
+  const std::vector<uint32_t>& serviceOrder() const { return service_order_; }
 
   static constexpr uint32_t kNone = UINT32_MAX;
   // The CI an alert belongs to: by resource name or alias first, then by the CIs' matchers.
@@ -139,12 +149,17 @@ class RuleSet {
 
  private:
   friend class RuleSetLoader;
+  friend class ServiceLevelsLoader;
   std::vector<Rule> rules_;
   std::vector<InhibitRule> inhibit_;
   std::vector<MaintenanceWindow> maintenance_;
   std::vector<KnownError> known_errors_;
   std::vector<ConfigurationItem> cis_;
   std::vector<Service> services_;
+  std::vector<sla::Calendar> calendars_ = {sla::Calendar{"24x7", nullptr, {}, {}}};
+  std::vector<Agreement> agreements_;
+  std::vector<HeartbeatDef> heartbeats_;
+  std::vector<uint32_t> service_order_;
   std::vector<std::pair<std::string, uint32_t>> ci_names_;  // name or alias -> CI, sorted
   std::vector<std::pair<std::string, uint32_t>> service_names_;  // sorted
   std::vector<uint32_t> ci_matchers_;                        // CIs with matchers

@@ -1,0 +1,84 @@
+// The service level part of the rule files: calendars, agreements (SLA, OLA, underpinning
+// contracts) with availability targets and response/resolution targets, the service
+// hierarchy's status propagation, and heartbeats. Parsed with the rest of the rule set,
+// immutable, swapped whole on reload.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "triaged/rules/matcher.h"
+#include "triaged/rules/sla.h"
+
+namespace triaged::rules {
+
+// How a service's status follows its children (Zabbix-compatible), and how it counts as a
+// child of its parents.
+struct ServiceHierarchy {
+  std::vector<uint32_t> children;  // service indexes
+  sla::Algorithm algorithm = sla::Algorithm::kMostCriticalOfChildren;
+  std::vector<sla::StatusRule> status_rules;
+  int64_t weight = 1;              // as a child, for weight rules
+  sla::Propagation propagation;    // as a child
+};
+
+enum class AgreementType : uint8_t { kSla, kOla, kUc };
+const char* agreementTypeName(AgreementType t);
+
+// A response or resolution target per incident priority (index 0 = P1 .. 4 = P5; 0 = none).
+struct ClockTarget {
+  sla::Ms by_priority[5] = {0, 0, 0, 0, 0};
+  bool any() const {
+    for (auto d : by_priority)
+      if (d) return true;
+    return false;
+  }
+};
+
+struct Agreement {
+  std::string name;
+  std::string file;
+  int line = 0;
+  AgreementType type = AgreementType::kSla;
+  std::string counterparty;
+  uint32_t service = 0;
+  std::string target_text;    // as written, e.g. "99.95"
+  int64_t slo_ppb = 0;        // 0: no availability target
+  sla::PeriodSpec period;
+  uint32_t calendar = 0;      // index into RuleSet::calendars() (0 = 24x7 UTC)
+  sla::Ms effective_ms = 0;   // counts from then
+  int down_from_severity = 4;     // major and above: DOWN
+  int partial_from_severity = 3;  // minor: PARTIAL; lower non-OK: DEGRADED
+  sla::Weights weights;
+  sla::UnknownPolicy unknown = sla::UnknownPolicy::kExclude;
+  ClockTarget response, resolution;
+  uint32_t clock_calendar = 0;    // business hours of the clocks (default: calendar)
+  Matchers pause_when;            // over the incident's fields: clocks pause while it matches
+  std::vector<int> warn_at = {50, 75};
+  std::vector<sla::BurnWindow> burn_windows;  // time-based burn-rate alerting
+
+  // The availability state of a service status (-1 OK, 0..5 severity).
+  sla::State stateOf(int status) const {
+    if (status < 0) return sla::State::kOk;
+    if (status >= down_from_severity) return sla::State::kDown;
+    if (status >= partial_from_severity) return sla::State::kPartial;
+    return sla::State::kDegraded;
+  }
+};
+
+struct HeartbeatDef {
+  std::string name;
+  std::string file;
+  int line = 0;
+  uint32_t service = UINT32_MAX;  // none
+  sla::Ms period_ms = 0, grace_ms = 0, max_latency_ms = 0;
+  int severity = 5;
+  std::vector<std::pair<std::string, std::string>> labels;
+};
+
+// "99.95" -> 999'500'000 parts per billion; false unless 0 < value <= 100 with at most 7
+// decimals.
+bool parsePercentPpb(const std::string& text, int64_t& ppb);
+
+}  // namespace triaged::rules
