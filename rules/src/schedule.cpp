@@ -14,37 +14,63 @@ using std::chrono::minutes;
 using date::local_time;
 using date::sys_time;
 
+namespace {
+
+// Start of the weekly occurrence on local day `day` (a start in a DST gap moves to the end
+// of the gap; an ambiguous one takes the first instant).
+int64_t occurrenceStart(const date::time_zone* zone, date::local_days day, int start_minute) {
+  auto local_start = local_time<milliseconds>(day) + minutes(start_minute);
+  if (!zone) return local_start.time_since_epoch().count();
+  auto info = zone->get_info(local_start);
+  if (info.result == date::local_info::nonexistent)
+    return duration_cast<milliseconds>(info.first.end.time_since_epoch()).count();
+  return duration_cast<milliseconds>(zone->to_sys(local_start, date::choose::earliest).time_since_epoch()).count();
+}
+
+date::local_days localDay(const date::time_zone* zone, int64_t ms) {
+  sys_time<milliseconds> t{milliseconds(ms)};
+  local_time<milliseconds> local = zone ? zone->to_local(t) : local_time<milliseconds>(t.time_since_epoch());
+  return date::floor<date::days>(local);
+}
+
+bool onDay(uint8_t mask, date::local_days day) {
+  unsigned wd = date::weekday(date::sys_days(day.time_since_epoch())).iso_encoding();  // 1=Mon
+  return mask & (1u << (wd - 1));
+}
+
+}  // namespace
+
 int64_t Schedule::activeUntil(int64_t now_ms) const {
   if (!weekly) return now_ms >= start_ms && now_ms < end_ms ? end_ms : 0;
   if (!days_mask || duration_ms <= 0) return 0;
-  sys_time<milliseconds> now{milliseconds(now_ms)};
-  local_time<milliseconds> local =
-      zone ? zone->to_local(now) : local_time<milliseconds>(now.time_since_epoch());
-  auto today = date::floor<date::days>(local);
+  auto today = localDay(zone, now_ms);
   // An occurrence that covers now started at most duration (+1 day of slack) ago.
   int64_t back = duration_ms / 86'400'000 + 1;
   int64_t best = 0;
   for (int64_t d = back; d >= 0; --d) {
     auto day = today - date::days(d);
-    unsigned wd = date::weekday(date::sys_days(day.time_since_epoch())).iso_encoding();  // 1=Mon
-    if (!(days_mask & (1u << (wd - 1)))) continue;
-    auto local_start = local_time<milliseconds>(day) + minutes(start_minute);
-    int64_t start;
-    if (zone) {
-      // A start in a DST gap moves to the end of the gap; an ambiguous one takes the first.
-      auto info = zone->get_info(local_start);
-      if (info.result == date::local_info::nonexistent)
-        start = duration_cast<milliseconds>(info.first.end.time_since_epoch()).count();
-      else
-        start = duration_cast<milliseconds>(
-                    zone->to_sys(local_start, date::choose::earliest).time_since_epoch())
-                    .count();
-    } else {
-      start = local_start.time_since_epoch().count();
-    }
+    if (!onDay(days_mask, day)) continue;
+    int64_t start = occurrenceStart(zone, day, start_minute);
     if (now_ms >= start && now_ms < start + duration_ms) best = std::max(best, start + duration_ms);
   }
   return best;
+}
+
+std::vector<std::pair<int64_t, int64_t>> Schedule::occurrences(int64_t from_ms, int64_t to_ms) const {
+  std::vector<std::pair<int64_t, int64_t>> out;
+  if (!weekly) {
+    if (start_ms < to_ms && end_ms > from_ms) out.emplace_back(start_ms, end_ms);
+    return out;
+  }
+  if (!days_mask || duration_ms <= 0 || to_ms <= from_ms) return out;
+  auto first = localDay(zone, from_ms) - date::days(duration_ms / 86'400'000 + 1);
+  auto last = localDay(zone, to_ms - 1);
+  for (auto day = first; day <= last; day += date::days(1)) {
+    if (!onDay(days_mask, day)) continue;
+    int64_t start = occurrenceStart(zone, day, start_minute);
+    if (start < to_ms && start + duration_ms > from_ms) out.emplace_back(start, start + duration_ms);
+  }
+  return out;
 }
 
 bool parseTimestamp(const std::string& text, int64_t& out_ms) {

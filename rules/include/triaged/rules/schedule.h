@@ -5,6 +5,8 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace date {
 class time_zone;
@@ -26,6 +28,8 @@ struct Schedule {
 
   // End of the occurrence that covers now_ms, or 0 when none does.
   int64_t activeUntil(int64_t now_ms) const;
+  // Every occurrence overlapping [from_ms, to_ms), as [start, end) pairs in time order.
+  std::vector<std::pair<int64_t, int64_t>> occurrences(int64_t from_ms, int64_t to_ms) const;
 };
 
 // "2026-11-21T10:00:00Z" or with an offset; false on error.
