@@ -18,7 +18,7 @@ test_pkgs=(
   catch2 libbenchmark-dev curl python3 systemd clang libclang-rt-14-dev sqlite3 openssl
 )
 e2e_pkgs=(
-  prometheus prometheus-alertmanager wrk
+  prometheus prometheus-alertmanager wrk chromium
 )
 
 case "$what" in

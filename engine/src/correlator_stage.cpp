@@ -8,6 +8,8 @@
 #include <deque>
 #include <cstring>
 
+#include "triaged/api/ingest.h"
+#include "triaged/api/json_writer.h"
 #include "triaged/engine/correlation_json.h"
 #include "triaged/engine/log.h"
 #include "triaged/engine/notifier.h"
@@ -44,7 +46,7 @@ struct CorrelatorStage::Impl {
 
   Impl(std::shared_ptr<const rules::RuleSet> rules, CorrelatorOptions opts, const Clock& c, api::MetricsHub& hub,
        size_t cap, StoreWriter* st)
-      : correlator(std::move(rules), std::move(opts)), clock(c), capacity(cap), store(st) {
+      : correlator(rules, std::move(opts)), evaluator(rules, c.nowMs()), clock(c), capacity(cap), store(st) {
     auto& reg = hub.registry();
     auto& changes_family = prometheus::BuildCounter()
                                .Name("triaged_correlator_alert_changes_total")
@@ -66,6 +68,35 @@ struct CorrelatorStage::Impl {
     suppressed = gauge("triaged_alerts_suppressed", "Firing alerts suppressed by a silence, maintenance or inhibition.");
     silences = gauge("triaged_silences_active", "Silences in effect now.");
     queue_depth = gauge("triaged_correlator_queue_tasks", "Tasks waiting for the correlator thread.");
+    service_state = &prometheus::BuildGauge()
+                         .Name("triaged_service_state")
+                         .Help("Service status: -1 OK, 0..5 the severity of its worst problem (Zabbix scale).")
+                         .Register(reg);
+    availability = &prometheus::BuildGauge()
+                        .Name("triaged_sla_availability_ratio")
+                        .Help("Availability of an agreement's service for the current or previous period, to date "
+                              "or projected to the period end (no sample while nothing is measured).")
+                        .Register(reg);
+    budget = &prometheus::BuildGauge()
+                  .Name("triaged_sla_error_budget_remaining_seconds")
+                  .Help("Downtime budget left in the current period (negative once overspent).")
+                  .Register(reg);
+    clocks_active = &prometheus::BuildGauge()
+                         .Name("triaged_task_sla_active")
+                         .Help("Response and resolution clocks running or paused.")
+                         .Register(reg);
+    clock_breaches = &prometheus::BuildCounter()
+                          .Name("triaged_task_sla_breaches_total")
+                          .Help("Response and resolution clocks that reached 100 percent.")
+                          .Register(reg);
+    heartbeat_state = &prometheus::BuildGauge()
+                           .Name("triaged_heartbeat_state")
+                           .Help("Heartbeat state: 0 new, 1 up, 2 late, 3 down, 4 paused.")
+                           .Register(reg);
+    sla_events = &prometheus::BuildCounter()
+                      .Name("triaged_sla_events_total")
+                      .Help("SLA warnings and breaches, heartbeat downs and ups, by type.")
+                      .Register(reg);
   }
 
   void loop() {
@@ -75,7 +106,7 @@ struct CorrelatorStage::Impl {
     bool stopping = false;
     while (true) {
       int64_t now = clock.nowMs();
-      int64_t deadline = std::min(correlator.nextDeadline(), now + 1000);
+      int64_t deadline = std::min({correlator.nextDeadline(), evaluator.nextDeadline(), now + 1000});
       auto wait = std::chrono::milliseconds(std::max<int64_t>(1, deadline - now));
       size_t got = stopping ? queue.try_dequeue_bulk(tasks.begin(), tasks.size())
                             : queue.wait_dequeue_bulk_timed(tasks.begin(), tasks.size(), wait);
@@ -103,9 +134,10 @@ struct CorrelatorStage::Impl {
       }
       runDeferred(now);
       correlator.advance(now);
+      evaluator.advance(now);
       auto evs = correlator.takeEvents();
       for (const auto& e : evs) events[e.type]->Increment();
-      persist(evs);
+      round(evs, now);
       if (now >= next_publish || stopping) {
         publish(now);
         next_publish = now + 1000;
@@ -113,8 +145,65 @@ struct CorrelatorStage::Impl {
     }
     for (auto& t : deferred) t.fn(correlator, clock.nowMs());  // everything is applied by now
     deferred.clear();
-    persist(correlator.takeEvents());
+    round(correlator.takeEvents(), clock.nowMs());
     publish(clock.nowMs());
+  }
+
+  // After each correlator round: the evaluator sees the incidents that changed, then the
+  // round's changes go to the store (with the SLA events as outbox entries), and heartbeat
+  // alerts to the pipeline.
+  void round(const std::vector<CorrelatorEvent>& evs, int64_t now) {
+    dirty_incidents.clear();
+    dirty_silences.clear();
+    correlator.takeDirty(dirty_incidents, dirty_silences);
+    evaluator.onIncidents(correlator, dirty_incidents, now);
+    auto sla = evaluator.takeEvents();
+    for (const auto& e : sla) {
+      sla_events->Add({{"type", e.type}}).Increment();
+      if (e.type == "sla.breach")
+        clock_breaches->Add({{"agreement", e.agreement}, {"target", e.target}}).Increment();
+    }
+    persist(evs, sla);
+    // Service and heartbeat states are published as they change (availability every 10 s).
+    // The evaluator's changes are not stored yet: taken here so they do not accumulate.
+    auto changed = evaluator.takeDirty();
+    const auto& rs = evaluator.ruleSet();
+    for (const auto& [s, t] : changed.transitions)
+      if (s < rs.services().size()) service_state->Add({{"service", rs.services()[s].name}}).Set(evaluator.status(s));
+    for (const auto& name : changed.heartbeats) {
+      auto it = evaluator.heartbeats().find(name);
+      if (it != evaluator.heartbeats().end())
+        heartbeat_state->Add({{"heartbeat", name}}).Set(static_cast<double>(it->second.clock.at(now)));
+    }
+    for (auto& a : evaluator.takeAlerts()) heartbeat_alerts.push_back(std::move(a));
+    submitHeartbeatAlerts();
+  }
+
+  void submitHeartbeatAlerts() {
+    if (!alert_sink || heartbeat_alerts.empty()) return;
+    api::IngestOptions opts;
+    opts.name = "heartbeat";
+    opts.resolve_timeout_ms = 0;
+    api::BatchBuilder b(opts, clock.nowMs());
+    for (size_t i = 0; i < heartbeat_alerts.size(); ++i) {
+      const auto& a = heartbeat_alerts[i];
+      auto& e = b.begin(static_cast<int64_t>(i));
+      e.source = b.keep("triaged");
+      e.resource = b.keep(a.name);
+      e.check = b.keep("heartbeat");
+      e.service = b.keep(a.service);
+      e.severity = static_cast<api::Severity>(std::clamp(a.severity, 1, 5));
+      e.status = a.firing ? api::Status::kFiring : api::Status::kResolved;
+      e.event_time_ms = a.at_ms;
+      std::string summary = "Heartbeat " + a.name + (a.firing ? " is down: no ping within its period and grace" : " is up");
+      e.summary = b.keep(summary);
+      b.addLabel("heartbeat", a.name);
+      for (const auto& [k, v] : a.labels) b.addLabel(k, v);
+      if (!b.finish()) return;  // a bad label in the rule file: reported by the ingest counters
+    }
+    auto batch = b.take();
+    if (alert_sink->submit(batch, [](const api::BatchResult&) {}) == api::SubmitStatus::kAccepted)
+      heartbeat_alerts.clear();  // else kept, and tried again next round
   }
 
   void whenDurable(std::function<void()> f) {
@@ -125,11 +214,8 @@ struct CorrelatorStage::Impl {
   }
 
   // Hands what this round changed to the store, with the completions waiting on it.
-  void persist(const std::vector<CorrelatorEvent>& evs) {
+  void persist(const std::vector<CorrelatorEvent>& evs, const std::vector<SlaEvent>& sla) {
     if (!store) return;
-    dirty_incidents.clear();
-    dirty_silences.clear();
-    correlator.takeDirty(dirty_incidents, dirty_silences);
     for (uint64_t id : dirty_incidents) {
       Incident* inc = correlator.mutableIncidentForStore(id);
       if (!inc) continue;
@@ -185,6 +271,35 @@ struct CorrelatorStage::Impl {
         unit.outbox.push_back(std::move(o));
       }
     }
+    for (const auto& e : sla) {
+      if (targets.empty()) break;
+      const Incident* inc = e.incident ? correlator.incident(e.incident) : nullptr;
+      std::string body;
+      for (const auto& t : targets) {
+        if (!Notifier::accepts(t, e.type, inc ? inc->priority : 0)) continue;
+        if (body.empty()) {
+          api::JsonWriter w(body);
+          w.beginObject().field("event", e.type).field("at", api::formatRfc3339Ms(e.at_ms));
+          if (!e.agreement.empty())
+            w.field("agreement", e.agreement).field("target", e.target).field("percent", static_cast<int64_t>(e.percent));
+          if (e.deadline_ms && e.deadline_ms != INT64_MAX) w.field("deadline", api::formatRfc3339Ms(e.deadline_ms));
+          if (!e.heartbeat.empty()) w.field("heartbeat", e.heartbeat);
+          if (inc) {
+            w.key("incident").beginObject().field("id", inc->id).field("title", inc->title)
+                .field("service", inc->service).field("priority", static_cast<int64_t>(inc->priority))
+                .field("status", incidentStatusName(inc->status)).endObject();
+          }
+          w.endObject();
+        }
+        OutboxEntry o;
+        o.target = t.name;
+        o.created_ms = e.at_ms;
+        o.subject = inc ? "incident " + std::to_string(inc->id) : "heartbeat " + e.heartbeat;
+        o.event = e.type;
+        o.body = body;
+        unit.outbox.push_back(std::move(o));
+      }
+    }
     if (correlator.nextIncidentId() != saved_next_incident) {
       saved_next_incident = correlator.nextIncidentId();
       unit.meta.emplace_back("next_incident", std::to_string(saved_next_incident));
@@ -207,6 +322,49 @@ struct CorrelatorStage::Impl {
       if (now >= s.starts_ms && now < s.ends_ms) ++n;
     silences->Set(static_cast<double>(n));
     queue_depth->Set(static_cast<double>(queued.load(std::memory_order_relaxed)));
+    if (now >= next_sla_publish) {
+      publishSla(now);
+      next_sla_publish = now + 10'000;
+    }
+  }
+
+  // SLA gauges: reports of every agreement for the current and previous period (every 10 s;
+  // the scrape reads the gauges and computes nothing).
+  void publishSla(int64_t now) {
+    const auto& rs = evaluator.ruleSet();
+    for (uint32_t s = 0; s < rs.services().size(); ++s)
+      service_state->Add({{"service", rs.services()[s].name}}).Set(evaluator.status(s));
+    for (uint32_t a = 0; a < rs.agreements().size(); ++a) {
+      const auto& ag = rs.agreements()[a];
+      if (!ag.slo_ppb) continue;
+      const auto& cal = rs.calendars()[ag.calendar];
+      auto cur = rules::sla::periodAt(ag.period, cal, now);
+      auto prev = rules::sla::previousPeriod(ag.period, cal, cur);
+      std::string svc = rs.services()[ag.service].name;
+      for (auto [label, p] : {std::pair<const char*, rules::sla::Period>{"current", cur}, {"previous", prev}}) {
+        auto r = evaluator.report(a, p, now);
+        if (r.availability.to_date)
+          availability->Add({{"sla", ag.name}, {"service", svc}, {"period", label}, {"basis", "to_date"}})
+              .Set(*r.availability.to_date);
+        if (r.availability.projected)
+          availability->Add({{"sla", ag.name}, {"service", svc}, {"period", label}, {"basis", "projected"}})
+              .Set(*r.availability.projected);
+        if (std::string(label) == "current")
+          budget->Add({{"sla", ag.name}, {"service", svc}, {"period", "current"}})
+              .Set(r.availability.budget_remaining_ms / 1000.0);
+      }
+    }
+    std::map<std::tuple<std::string, std::string, std::string>, double> active;
+    for (uint32_t a = 0; a < rs.agreements().size(); ++a)
+      for (auto t : {"response", "resolution"})
+        for (auto st : {"in_progress", "paused"}) active[{rs.agreements()[a].name, t, st}] = 0;
+    for (const auto& [key, c] : evaluator.clocks())
+      if ((c.stage == ClockStage::kInProgress || c.stage == ClockStage::kPaused) && c.agreement < rs.agreements().size())
+        active[{rs.agreements()[c.agreement].name, clockTargetName(c.target), clockStageName(c.stage)}] += 1;
+    for (const auto& [k, v] : active)
+      clocks_active->Add({{"agreement", std::get<0>(k)}, {"target", std::get<1>(k)}, {"stage", std::get<2>(k)}}).Set(v);
+    for (const auto& [name, h] : evaluator.heartbeats())
+      heartbeat_state->Add({{"heartbeat", name}}).Set(static_cast<double>(h.clock.at(now)));
   }
 
   void push(Task t) {
@@ -215,7 +373,11 @@ struct CorrelatorStage::Impl {
   }
 
   Correlator correlator;
+  Evaluator evaluator;
   const Clock& clock;
+  api::EventSink* alert_sink = nullptr;
+  std::vector<HeartbeatAlert> heartbeat_alerts;
+  int64_t next_sla_publish = 0;
   size_t capacity;
   StoreWriter* store;
   StoreUnit unit;  // correlator thread only: this round's changes
@@ -233,6 +395,8 @@ struct CorrelatorStage::Impl {
   prometheus::Counter* changes_total;
   prometheus::Counter* events[CorrelatorEvent::kAlertUnsuppressed + 1];
   prometheus::Gauge *open_incidents, *open_problems, *alerts, *suppressed, *silences, *queue_depth;
+  prometheus::Family<prometheus::Gauge>*service_state, *availability, *budget, *clocks_active, *heartbeat_state;
+  prometheus::Family<prometheus::Counter>*clock_breaches, *sla_events;
 };
 
 CorrelatorStage::CorrelatorStage(std::shared_ptr<const rules::RuleSet> rules, CorrelatorOptions opts,
@@ -300,13 +464,26 @@ void CorrelatorStage::restore(Correlator::Restored state, int64_t now_ms) {
   impl_->correlator.restore(std::move(state), now_ms);
   impl_->saved_next_incident = impl_->correlator.nextIncidentId();
   impl_->saved_next_problem = impl_->correlator.nextProblemId();
-  // Alerts routed again during the restore may have opened incidents: store them.
-  impl_->persist(impl_->correlator.takeEvents());
+  // Alerts routed again during the restore may have opened incidents: store them. The
+  // evaluator sees every live incident once, which rebuilds service states and clocks.
+  std::vector<uint64_t> live;
+  for (const auto& inc : impl_->correlator.incidents())
+    if (inc.id && (inc.status == IncidentStatus::kOpen || inc.status == IncidentStatus::kAcknowledged))
+      live.push_back(inc.id);
+  impl_->evaluator.onIncidents(impl_->correlator, live, now_ms);
+  impl_->round(impl_->correlator.takeEvents(), now_ms);
   impl_->publish(now_ms);
 }
 
+bool CorrelatorStage::evaluate(std::function<void(Evaluator&, Correlator&, int64_t)> fn) {
+  return run([this, fn = std::move(fn)](Correlator& c, int64_t now) { fn(impl_->evaluator, c, now); });
+}
+
+void CorrelatorStage::setAlertSink(api::EventSink* sink) { impl_->alert_sink = sink; }
+
 void CorrelatorStage::reload(std::shared_ptr<const rules::RuleSet> rules, CorrelatorOptions opts) {
-  run([rules = std::move(rules), opts = std::move(opts)](Correlator& c, int64_t) mutable {
+  run([this, rules = std::move(rules), opts = std::move(opts)](Correlator& c, int64_t now) mutable {
+    impl_->evaluator.reload(rules, now);
     c.reload(std::move(rules), std::move(opts));
     log::get("correlator")->info("rule set reloaded ({} rules)", c.ruleSet().rules().size());
   });

@@ -27,6 +27,7 @@
 #include "triaged/engine/metrics.h"
 #include "triaged/engine/notifier.h"
 #include "triaged/engine/notifications_api.h"
+#include "triaged/engine/sla_api.h"
 #include "triaged/engine/recovery.h"
 #include "triaged/engine/store.h"
 #include "triaged/engine/store_writer.h"
@@ -206,6 +207,7 @@ int Daemon::run() {
   pipeline_ = std::make_unique<Pipeline>(popts, clock_, hub_, correlator_.get());
   notifier_ = std::make_unique<Notifier>(config_->notification_targets, *store_writer_, clock_, hub_);
   correlator_->setTargets(config_->notification_targets);
+  correlator_->setAlertSink(pipeline_.get());
   store_writer_->onOutbox([n = notifier_.get()](std::vector<OutboxEntry> v) { n->enqueue(std::move(v)); });
   store_writer_->start();
   try {
@@ -226,6 +228,7 @@ int Daemon::run() {
   addAlertRoutes(router_, *pipeline_);
   addIncidentRoutes(router_, *correlator_);
   addNotificationRoutes(router_, *notifier_);
+  addSlaRoutes(router_, *correlator_);
   for (const auto& section : config_->inputs) {
     const auto* plugin = plugins_.findInput(section.type);
     api::InputContext ctx{section, *config_, router_,

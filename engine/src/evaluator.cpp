@@ -560,6 +560,7 @@ Evaluator::Report Evaluator::report(uint32_t a, const sla::Period& p, int64_t no
   r.period_start = p.start;
   r.period_end = p.end;
   r.slo_ppb = ag.slo_ppb;
+  r.weights = ag.weights;
   r.final = now >= p.end;
   r.evaluated_to = std::min(now, p.end);
   const auto& tl = services_[ag.service].timeline;

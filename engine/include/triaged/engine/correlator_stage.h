@@ -12,6 +12,7 @@
 #include "triaged/api/metrics_hub.h"
 #include "triaged/engine/clock.h"
 #include "triaged/engine/correlator.h"
+#include "triaged/engine/evaluator.h"
 #include "triaged/engine/pipeline.h"
 
 namespace triaged::engine {
@@ -33,6 +34,11 @@ class CorrelatorStage final : public ChangeSink {
                std::function<void()> committed) override;
   // Runs fn on the correlator thread after what is queued; false after stop().
   bool run(std::function<void(Correlator&, int64_t now_ms)> fn);
+  // Runs fn with the evaluator (SLA, heartbeats) on the correlator thread; false after stop().
+  bool evaluate(std::function<void(Evaluator&, Correlator&, int64_t now_ms)> fn);
+  // Before start(): where heartbeat alerts are ingested (they enter correlation like any
+  // other alert). A busy pipeline is retried on the next round; nothing is dropped.
+  void setAlertSink(api::EventSink* sink);
   // On the correlator thread (inside run()'s fn): calls done once what fn changed is
   // committed (at once without a store). API answers to changes go through here.
   void whenDurable(std::function<void()> done);

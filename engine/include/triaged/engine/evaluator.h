@@ -202,6 +202,7 @@ struct Evaluator::Report {
   std::string agreement, service, type, counterparty, period, target_text, calendar;
   int64_t period_start = 0, period_end = 0, evaluated_to = 0;
   int64_t slo_ppb = 0;
+  rules::sla::Weights weights;
   rules::sla::Availability availability;
   bool met = false, final = false;  // final: the period has ended
   rules::sla::Reliability reliability;

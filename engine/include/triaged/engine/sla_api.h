@@ -1,0 +1,25 @@
+// The service level API: services and their status, SLA figures per agreement and period,
+// service reports (JSON, CSV, self-contained HTML), heartbeats and their pings.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "triaged/api/http.h"
+#include "triaged/api/json_writer.h"
+#include "triaged/engine/correlator_stage.h"
+#include "triaged/engine/evaluator.h"
+
+namespace triaged::engine {
+
+void addSlaRoutes(api::Router& router, CorrelatorStage& stage);
+
+// Resolves "current" (or ""), "previous" or a period label for an agreement; "" on success,
+// else an error naming the parameter.
+std::string resolvePeriod(const rules::RuleSet& rs, uint32_t agreement, const std::string& label, int64_t now,
+                          rules::sla::Period& out);
+void writeReportJson(api::JsonWriter& w, const Evaluator::Report& r);
+std::string reportsCsv(const std::vector<Evaluator::Report>& reports);
+std::string reportsHtml(const std::vector<Evaluator::Report>& reports, int64_t generated_ms);
+
+}  // namespace triaged::engine

@@ -1,0 +1,181 @@
+"""Service levels on the real binary: a service goes down with its incident and comes back when
+the alert resolves; the SLA API, the CSV and HTML reports agree with each other; heartbeats are
+pinged, and an unknown one is refused; bad parameters are named. The HTML report is rendered in
+Debian's headless Chromium (installed by scripts/install-deps.sh e2e) and its numbers are read
+back from the rendered DOM."""
+import csv
+import io
+import json
+import os
+import re
+import shutil
+import subprocess
+import time
+import unittest
+
+from harness import BASE_CONFIG, Daemon
+
+RULES = """
+configuration_items:
+  - name: web1
+services:
+  - name: shop
+    children: [web]
+  - name: web
+    cis: [web1]
+agreements:
+  - name: web-sla
+    service: web
+    availability: "99.9"
+    period: month
+    response: {p1: 1h, p2: 1h, p3: 1h, p4: 1h, p5: 1h}
+heartbeats:
+  - name: nightly
+    service: web
+    period: 1h
+"""
+
+
+def config(rules_path):
+    return BASE_CONFIG.replace("rule_files: []", f"rule_files: [{rules_path}]") + """inputs:
+  - type: native_json
+correlation:
+  resolve_hold_down: 0s
+"""
+
+
+class Sla(unittest.TestCase):
+    def setUp(self):
+        self.d = Daemon("")
+        rules = os.path.join(self.d.dir, "sla.rules")
+        with open(rules, "w") as f:
+            f.write(RULES)
+        self.d.write_config(config(rules))
+        self.d.start()
+
+    def tearDown(self):
+        self.d.close()
+
+    def send(self, **event):
+        status, _, body = self.d.request("POST", "/api/v1/events", json.dumps([event]),
+                                         {"Content-Type": "application/json"})
+        self.assertEqual(status, 200, body)
+
+    def test_a_service_follows_its_incident_and_the_reports_agree(self):
+        d = self.d
+        self.send(resource="web1", check="http", severity="critical")
+        services = {s["name"]: s for s in d.get_json("/api/v1/services")["services"]}
+        self.assertEqual(services["web"]["status"], "critical")
+        self.assertEqual(services["web"]["incidents"], [1])
+        self.assertEqual(services["shop"]["status"], "critical")  # most critical of its children
+        self.send(resource="web1", check="http", severity="critical", status="resolved")
+        services = {s["name"]: s for s in d.get_json("/api/v1/services")["services"]}
+        self.assertEqual(services["web"]["status"], "ok")
+        sla = d.get_json("/api/v1/services/web/sla")
+        self.assertEqual(sla["service"], "web")
+        (rep,) = sla["agreements"]
+        self.assertEqual(rep["agreement"], "web-sla")
+        self.assertEqual(rep["target"], "99.9")
+        self.assertEqual(len(rep["downtime"]), 1)
+        self.assertEqual(rep["downtime"][0]["incidents"], [1])
+        self.assertGreater(rep["seconds"]["downtime_net"], 0)
+        self.assertEqual(rep["incidents"]["ids"], [1])
+        self.assertEqual(rep["response"]["met"] + rep["response"]["in_progress"] + rep["response"]["breached"], 1)
+
+        # The JSON report, the CSV and the HTML tell the same figures.
+        reports = d.get_json("/api/v1/reports/sla")["reports"]
+        self.assertEqual([r["agreement"] for r in reports], ["web-sla"])
+        status, headers, body = d.request("GET", "/api/v1/reports/sla?format=csv")
+        self.assertEqual(status, 200)
+        self.assertTrue(headers["Content-Type"].startswith("text/csv"))
+        (row,) = list(csv.DictReader(io.StringIO(body)))
+        self.assertEqual(row["agreement"], "web-sla")
+        self.assertAlmostEqual(float(row["downtime_net_seconds"]), reports[0]["seconds"]["downtime_net"], places=2)
+        status, headers, html = d.request("GET", "/api/v1/reports/sla?format=html&service=web")
+        self.assertEqual(status, 200)
+        self.assertTrue(headers["Content-Type"].startswith("text/html"))
+        self.assertIn('data-agreement="web-sla"', html)
+        self.assertNotIn("http://", html.replace("http://www.w3.org", ""))  # self-contained
+
+        # Metrics for the current period and the service state.
+        m = d.metrics()
+        self.assertEqual(m['triaged_service_state{service="web"}'], -1)
+        # Availability gauges refresh every 10 s (documented): a bounded wait for the next one.
+        deadline = time.monotonic() + 15
+        while True:
+            ratio = [k for k in d.metrics() if k.startswith("triaged_sla_availability_ratio{")
+                     and 'period="current"' in k and 'basis="to_date"' in k]
+            if ratio or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)  # polling for the daemon's own 10 s refresh timer
+        self.assertEqual(len(ratio), 1, ratio)
+
+    def test_bad_parameters_are_named(self):
+        d = self.d
+        status, _, body = d.request("GET", "/api/v1/services/web/sla?period=2026-13")
+        self.assertEqual(status, 400)
+        self.assertIn("period", body)
+        status, _, body = d.request("GET", "/api/v1/reports/sla?format=pdf")
+        self.assertEqual(status, 400)
+        self.assertIn("format", body)
+        status, _, body = d.request("GET", "/api/v1/services/nowhere/sla")
+        self.assertEqual(status, 404)
+        status, _, body = d.request("POST", "/api/v1/heartbeats/unknown/ping")
+        self.assertEqual(status, 404)
+        self.assertIn("period=", body)
+        status, _, body = d.request("POST", "/api/v1/heartbeats/nightly/ping?sent_at=yesterday")
+        self.assertEqual(status, 400)
+        self.assertIn("sent_at", body)
+
+    def test_heartbeats_are_pinged_and_created_by_a_ping_with_a_period(self):
+        d = self.d
+        hbs = {h["name"]: h for h in d.get_json("/api/v1/heartbeats")["heartbeats"]}
+        self.assertEqual(hbs["nightly"]["state"], "new")
+        status, _, body = d.request("POST", "/api/v1/heartbeats/nightly/ping")
+        self.assertEqual(status, 200, body)
+        self.assertEqual(json.loads(body)["state"], "up")
+        status, _, body = d.request("POST", "/api/v1/heartbeats/cron-job/ping?period=5m&grace=1m")
+        self.assertEqual(status, 200, body)
+        hbs = {h["name"]: h for h in d.get_json("/api/v1/heartbeats")["heartbeats"]}
+        self.assertTrue(hbs["cron-job"]["implicit"])
+        self.assertEqual(hbs["cron-job"]["period_seconds"], 300)
+        # A fail signal is DOWN at once, and raises an alert through correlation.
+        status, _, body = d.request("POST", "/api/v1/heartbeats/nightly/fail")
+        self.assertEqual(json.loads(body)["state"], "down")
+        m = d.metrics()
+        self.assertEqual(m['triaged_heartbeat_state{heartbeat="nightly"}'], 3)
+
+    @unittest.skipUnless(shutil.which("chromium"), "chromium is installed by scripts/install-deps.sh e2e")
+    def test_the_html_report_renders_in_a_browser_with_the_json_numbers(self):
+        d = self.d
+        self.send(resource="web1", check="http", severity="critical")
+        self.send(resource="web1", check="http", severity="critical", status="resolved")
+        before = d.get_json("/api/v1/reports/sla")["reports"][0]
+        html_path = os.path.join(d.dir, "report.html")
+        status, _, html = d.request("GET", "/api/v1/reports/sla?format=html")
+        after = d.get_json("/api/v1/reports/sla")["reports"][0]
+        with open(html_path, "w") as f:
+            f.write(html)
+        out = subprocess.run(["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--dump-dom",
+                              "file://" + html_path], capture_output=True, text=True, timeout=120)
+        self.assertEqual(out.returncode, 0, out.stderr[-2000:])
+        dom = out.stdout
+        self.assertIn("<svg", dom)
+        for chart in ("avail-0", "downtime-0", "budget-0", "priority-0"):
+            self.assertIn(f'id="{chart}"', dom)
+        # Downtime is fixed once the alert resolved; availability to date grows with the
+        # measured time, so the page's value lies between the JSON read before and after it.
+        net = re.search(r'data-field="downtime_net" data-value="([0-9.]+)"', dom)
+        self.assertIsNotNone(net, dom[:2000])
+        self.assertAlmostEqual(float(net.group(1)), after["seconds"]["downtime_net"], places=3)
+        avail = float(re.search(r'data-field="availability" data-value="([0-9.]+)"', dom).group(1))
+        self.assertGreaterEqual(avail, before["availability"]["to_date"] - 1e-6)
+        self.assertLessEqual(avail, after["availability"]["to_date"] + 1e-6)
+        rep = after
+        incidents = re.search(r'data-field="incidents">(\d+)<', dom)
+        self.assertEqual(int(incidents.group(1)), rep["incidents"]["count"])
+        self.assertEqual(len(re.findall(r'class="down"', dom)), len(rep["downtime"]))
+
+
+if __name__ == "__main__":
+    unittest.main()
