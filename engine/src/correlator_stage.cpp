@@ -485,6 +485,11 @@ void CorrelatorStage::reload(std::shared_ptr<const rules::RuleSet> rules, Correl
   run([this, rules = std::move(rules), opts = std::move(opts)](Correlator& c, int64_t now) mutable {
     impl_->evaluator.reload(rules, now);
     c.reload(std::move(rules), std::move(opts));
+    std::vector<uint64_t> live;
+    for (const auto& inc : c.incidents())
+      if (inc.id && (inc.status == IncidentStatus::kOpen || inc.status == IncidentStatus::kAcknowledged))
+        live.push_back(inc.id);
+    impl_->evaluator.onIncidents(c, live, now);
     log::get("correlator")->info("rule set reloaded ({} rules)", c.ruleSet().rules().size());
   });
 }

@@ -25,9 +25,33 @@ void Evaluator::reload(std::shared_ptr<const rules::RuleSet> rules, int64_t now_
   // Services are matched by name across reloads: a service keeps its timeline; a new one
   // starts OK now; a removed one's state is dropped (its stored history stays).
   std::map<std::string, ServiceState> old;
-  if (rules_)
+  std::vector<std::string> old_agreements;
+  if (rules_) {
     for (uint32_t i = 0; i < services_.size(); ++i) old[rules_->services()[i].name] = std::move(services_[i]);
+    for (const auto& a : rules_->agreements()) old_agreements.push_back(a.name);
+  }
   rules_ = std::move(rules);
+  // Clocks follow their agreement by name; those of removed agreements end.
+  std::map<std::string, uint32_t> agreement_index;
+  for (uint32_t i = 0; i < rules_->agreements().size(); ++i) agreement_index[rules_->agreements()[i].name] = i;
+  std::map<std::tuple<uint64_t, uint32_t, uint8_t>, TaskClock> clocks;
+  std::map<std::pair<uint32_t, uint8_t>, uint64_t> breaches;
+  for (auto& [key, c] : clocks_) {
+    auto it = c.agreement < old_agreements.size() ? agreement_index.find(old_agreements[c.agreement]) : agreement_index.end();
+    bool open = c.stage == ClockStage::kInProgress || c.stage == ClockStage::kPaused;
+    if (it == agreement_index.end()) {
+      if (open) --open_clocks_;
+      continue;
+    }
+    c.agreement = it->second;
+    ++c.gen;  // timers set under the old rules are stale
+    if (c.breached) ++breaches[{c.agreement, static_cast<uint8_t>(c.target)}];
+    clocks.emplace(std::make_tuple(c.incident, c.agreement, static_cast<uint8_t>(c.target)), std::move(c));
+  }
+  clocks_ = std::move(clocks);
+  breaches_ = std::move(breaches);
+  for (auto& [key, c] : clocks_)
+    if (c.stage == ClockStage::kInProgress) scheduleClock(c, now_ms, true);
   const auto& svcs = rules_->services();
   services_.assign(svcs.size(), ServiceState{});
   for (uint32_t i = 0; i < svcs.size(); ++i) {
@@ -39,15 +63,18 @@ void Evaluator::reload(std::shared_ptr<const rules::RuleSet> rules, int64_t now_
       dirty_.transitions.emplace_back(i, services_[i].timeline.back());
     }
   }
+  // Contributions refer to service indexes, which a reload may change: they are rebuilt from
+  // the live incidents (the stage calls onIncidents with all of them after a reload). The
+  // statuses and timelines stay, so only a real change records a transition.
+  for (auto& st : services_) {
+    st.incidents.clear();
+    std::fill(std::begin(st.counts), std::end(st.counts), 0);
+  }
+  contributions_.clear();
   order_pos_.assign(svcs.size(), 0);
   for (uint32_t k = 0; k < rules_->serviceOrder().size(); ++k) order_pos_[rules_->serviceOrder()[k]] = k;
   touched_mark_.assign(svcs.size(), 0);
   touched_.clear();
-  // Incident contributions refer to service indexes: remap them by recomputing from names
-  // on the next change; until then, drop those that point past the new list.
-  for (auto& [id, c] : contributions_)
-    c.services.erase(std::remove_if(c.services.begin(), c.services.end(), [&](uint32_t s) { return s >= svcs.size(); }),
-                     c.services.end());
   // Heartbeats from the rule files (existing ones keep their clocks).
   for (uint32_t i = 0; i < rules_->heartbeats().size(); ++i) {
     const auto& d = rules_->heartbeats()[i];

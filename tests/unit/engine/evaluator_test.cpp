@@ -256,3 +256,30 @@ TEST_CASE("Engine gaps are unknown time, excluded from the measured time by defa
   CHECK(rep.availability.unknown_ms == 60 * kMin);
   CHECK(rep.availability.measured_ms == 120 * kMin);
 }
+
+TEST_CASE("A reload that reorders services keeps each service's state and clocks by name", "[evaluator]") {
+  World w(kRules);
+  w.at(0).push("web1", Severity::kCritical);
+  REQUIRE(w.ev.status(w.svc("web")) == 5);
+  size_t transitions = w.ev.timeline(w.svc("web")).size();
+  std::string reordered = kRules;
+  // db before web: every service index changes.
+  auto pos = reordered.find("  - name: web\n    cis: [web1]\n");
+  reordered.erase(pos, std::string("  - name: web\n    cis: [web1]\n").size());
+  reordered.insert(reordered.find("agreements:"), "  - name: web\n    cis: [web1]\n");
+  auto next = configWith(reordered);
+  REQUIRE(next->rule_set->serviceByName("web") != w.svc("web"));
+  w.ev.reload(next->rule_set, w.now + 1000);
+  std::vector<uint64_t> ids{1};
+  w.ev.onIncidents(w.replay.correlator(), ids, w.now + 1000);
+  CHECK(w.ev.status(next->rule_set->serviceByName("web")) == 5);
+  CHECK(w.ev.status(next->rule_set->serviceByName("db")) == -1);
+  CHECK(w.ev.timeline(next->rule_set->serviceByName("web")).size() == transitions);  // no new transition
+  CHECK(w.ev.openClocks() == 2);
+  // The response clock still breaches at its instant.
+  w.ev.advance(w.t0 + 10 * kMin);
+  auto evs = w.ev.takeEvents();
+  REQUIRE_FALSE(evs.empty());
+  CHECK(evs.back().type == "sla.breach");
+  CHECK(evs.back().at_ms == w.t0 + 10 * kMin);
+}
