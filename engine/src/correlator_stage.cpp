@@ -59,44 +59,30 @@ struct CorrelatorStage::Impl {
                               .Register(reg);
     for (int t = 0; t <= CorrelatorEvent::kAlertUnsuppressed; ++t)
       events[t] = &events_family.Add({{"type", correlatorEventName(static_cast<CorrelatorEvent::Type>(t))}});
-    auto gauge = [&](const char* name, const char* help) {
-      return &prometheus::BuildGauge().Name(name).Help(help).Register(reg).Add({});
+    auto gauges = [&](const char* name, const char* help) {
+      return &prometheus::BuildGauge().Name(name).Help(help).Register(reg);
     };
+    auto gauge = [&](const char* name, const char* help) { return &gauges(name, help)->Add({}); };
     open_incidents = gauge("triaged_incidents_open", "Incidents open or acknowledged.");
     open_problems = gauge("triaged_problems_open", "Problems open or known errors.");
     alerts = gauge("triaged_correlator_alerts", "Alerts the correlator tracks (firing and recently resolved).");
     suppressed = gauge("triaged_alerts_suppressed", "Firing alerts suppressed by a silence, maintenance or inhibition.");
     silences = gauge("triaged_silences_active", "Silences in effect now.");
     queue_depth = gauge("triaged_correlator_queue_tasks", "Tasks waiting for the correlator thread.");
-    service_state = &prometheus::BuildGauge()
-                         .Name("triaged_service_state")
-                         .Help("Service status: -1 OK, 0..5 the severity of its worst problem (Zabbix scale).")
-                         .Register(reg);
-    availability = &prometheus::BuildGauge()
-                        .Name("triaged_sla_availability_ratio")
-                        .Help("Availability of an agreement's service for the current or previous period, to date "
-                              "or projected to the period end (no sample while nothing is measured).")
-                        .Register(reg);
-    budget = &prometheus::BuildGauge()
-                  .Name("triaged_sla_error_budget_remaining_seconds")
-                  .Help("Downtime budget left in the current period (negative once overspent).")
-                  .Register(reg);
-    clocks_active = &prometheus::BuildGauge()
-                         .Name("triaged_task_sla_active")
-                         .Help("Response and resolution clocks running or paused.")
-                         .Register(reg);
-    clock_breaches = &prometheus::BuildCounter()
-                          .Name("triaged_task_sla_breaches_total")
-                          .Help("Response and resolution clocks that reached 100 percent.")
-                          .Register(reg);
-    heartbeat_state = &prometheus::BuildGauge()
-                           .Name("triaged_heartbeat_state")
-                           .Help("Heartbeat state: 0 new, 1 up, 2 late, 3 down, 4 paused.")
-                           .Register(reg);
-    sla_events = &prometheus::BuildCounter()
-                      .Name("triaged_sla_events_total")
-                      .Help("SLA warnings and breaches, heartbeat downs and ups, by type.")
-                      .Register(reg);
+    auto counters = [&](const char* name, const char* help) {
+      return &prometheus::BuildCounter().Name(name).Help(help).Register(reg);
+    };
+    service_state = gauges("triaged_service_state",
+                           "Service status: -1 OK, 0..5 the severity of its worst problem (Zabbix scale).");
+    availability = gauges("triaged_sla_availability_ratio",
+                          "Availability of an agreement's service for the current or previous period, to date or "
+                          "projected to the period end (no sample while nothing is measured).");
+    budget = gauges("triaged_sla_error_budget_remaining_seconds",
+                    "Downtime budget left in the current period (negative once overspent).");
+    clocks_active = gauges("triaged_task_sla_active", "Response and resolution clocks running or paused.");
+    clock_breaches = counters("triaged_task_sla_breaches_total", "Response and resolution clocks that reached 100 percent.");
+    heartbeat_state = gauges("triaged_heartbeat_state", "Heartbeat state: 0 new, 1 up, 2 late, 3 down, 4 paused.");
+    sla_events = counters("triaged_sla_events_total", "SLA warnings and breaches, heartbeat downs and ups, by type.");
   }
 
   void loop() {

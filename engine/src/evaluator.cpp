@@ -255,12 +255,10 @@ sla::Ms Evaluator::clockDuration(uint32_t a, ClockTarget t, int priority) const 
 }
 
 void Evaluator::updateClocks(const Incident& inc, int64_t now) {
-  auto cit = contributions_.find(inc.id);
   auto sit = summaries_.find(inc.id);
   if (sit == summaries_.end()) return;  // touches no service with agreements
   IncidentFacts facts(inc);
   bool live = inc.status == IncidentStatus::kOpen || inc.status == IncidentStatus::kAcknowledged;
-  (void)cit;
   for (uint32_t s : sit->second.services) {
     for (uint32_t a : rules_->services()[s].agreements) {
       const auto& ag = rules_->agreements()[a];
@@ -341,14 +339,12 @@ void Evaluator::scheduleClock(TaskClock& c, int64_t now, bool retro) {
   std::vector<int> levels = ag.warn_at;
   levels.push_back(100);
   int due_level = 0;
-  int64_t due_at = 0;
   for (int lv : levels) {
     if (lv <= c.crossed) continue;
     int64_t at = sla::businessDeadline(cal, c.start_ms, c.duration_ms * lv / 100, c.pauses, open_pause);
     if (at == INT64_MAX) return;  // paused: no timer until it resumes
     if (retro && at <= now) {
       due_level = lv;
-      due_at = at;
       continue;
     }
     if (due_level) break;
@@ -357,7 +353,6 @@ void Evaluator::scheduleClock(TaskClock& c, int64_t now, bool retro) {
   }
   if (due_level) {
     c.crossed = due_level - 1;  // fireClock crosses exactly this one
-    (void)due_at;
     fireClock(c, now);
   }
 }
@@ -540,11 +535,12 @@ void Evaluator::restore(Restored r, int64_t now) {
       return g;
     }());
   for (auto& s : r.summaries) summaries_[s.id] = std::move(s);
+  std::map<std::string, uint32_t> agreement_index;
+  for (uint32_t i = 0; i < rules_->agreements().size(); ++i) agreement_index[rules_->agreements()[i].name] = i;
   for (auto& [agreement, c] : r.clocks) {
-    uint32_t a = UINT32_MAX;
-    for (uint32_t i = 0; i < rules_->agreements().size(); ++i)
-      if (rules_->agreements()[i].name == agreement) a = i;
-    if (a == UINT32_MAX) continue;
+    auto found = agreement_index.find(agreement);
+    if (found == agreement_index.end()) continue;
+    uint32_t a = found->second;
     c.agreement = a;
     auto key = std::make_tuple(c.incident, a, static_cast<uint8_t>(c.target));
     auto& slot = clocks_[key] = c;

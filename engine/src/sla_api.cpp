@@ -6,6 +6,7 @@
 #include "triaged/api/ingest.h"
 #include "triaged/api/json_writer.h"
 #include "triaged/config/units.h"
+#include "triaged/rules/facts.h"
 
 namespace triaged::engine {
 
@@ -20,16 +21,18 @@ namespace sla = rules::sla;
 namespace {
 
 std::string statusText(int status) {
-  static const char* kNames[] = {"not_classified", "info", "warning", "minor", "major", "critical"};
   if (status == kUnknownStatus) return "unknown";
-  return status < 0 ? "ok" : kNames[std::min(status, 5)];
+  if (status < 0) return "ok";
+  return status == 0 ? "not_classified" : rules::severityText(std::min(status, 5));
 }
 
-std::string percent(double ratio, int decimals = 4) {
+std::string num(double v, int decimals = 2) {
   char buf[64];
-  std::snprintf(buf, sizeof buf, "%.*f", decimals, ratio * 100);
+  std::snprintf(buf, sizeof buf, "%.*f", decimals, v);
   return buf;
 }
+
+std::string percent(double ratio, int decimals = 4) { return num(ratio * 100, decimals); }
 
 void optionalRatio(JsonWriter& w, const char* key, const std::optional<double>& v) {
   w.key(key);
@@ -196,12 +199,6 @@ std::string esc(const std::string& s) {
     }
   }
   return o;
-}
-
-std::string num(double v, int decimals = 2) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.*f", decimals, v);
-  return buf;
 }
 
 std::string duration(double ms) {

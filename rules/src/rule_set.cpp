@@ -113,11 +113,6 @@ class RuleSetLoader {
   }
 
  private:
-  struct PendingRef {
-    std::string name;
-    Origin origin;
-    std::string path;
-  };
 
   Origin origin(const YAML::Node& n, ErrorSink& sink) {
     return {sink.file(), n.Mark().is_null() ? 0 : n.Mark().line + 1};
@@ -132,13 +127,6 @@ class RuleSetLoader {
     if (!parseMatchers(text, out, &err)) r.sink().add(n, r.childPath(key), "invalid matchers: " + err);
   }
 
-  void refs(MapReader& r, const char* key, std::vector<PendingRef>& out) {
-    YAML::Node n = r.node()[key];
-    std::vector<std::string> names;
-    r.getStringList(key, names);
-    for (size_t i = 0; i < names.size(); ++i)
-      out.push_back({names[i], origin(n[i], r.sink()), r.childPath(key) + "[" + std::to_string(i) + "]"});
-  }
 
   void ci(const YAML::Node& n, const std::string& p, ErrorSink& sink) {
     MapReader r(n, p, sink);
@@ -152,8 +140,8 @@ class RuleSetLoader {
     matchers(r, "match", c.match);
     uint32_t idx = static_cast<uint32_t>(rs_.cis_.size());
     std::vector<PendingRef> deps, members;
-    refs(r, "depends_on", deps);
-    refs(r, "members", members);
+    readRefs(r, "depends_on", deps);
+    readRefs(r, "members", members);
     for (auto& d : deps) ci_depends_.emplace_back(idx, std::move(d));
     for (auto& m : members) ci_members_.emplace_back(idx, std::move(m));
     if (c.type.empty()) c.type = members.empty() ? "host" : "redundancy_group";
@@ -172,7 +160,7 @@ class RuleSetLoader {
     s.criticality = crit == "high" ? 1 : crit == "medium" ? 2 : 3;
     r.getStringList("owners", s.owners);
     std::vector<PendingRef> cis;
-    refs(r, "cis", cis);
+    readRefs(r, "cis", cis);
     uint32_t idx = static_cast<uint32_t>(rs_.services_.size());
     for (auto& c : cis) svc_cis_.emplace_back(idx, std::move(c));
     rs_.services_.push_back(std::move(s));
@@ -273,8 +261,8 @@ class RuleSetLoader {
     matchers(r, "match", w.match);
     uint32_t idx = static_cast<uint32_t>(rs_.maintenance_.size());
     std::vector<PendingRef> cis, svcs;
-    refs(r, "cis", cis);
-    refs(r, "services", svcs);
+    readRefs(r, "cis", cis);
+    readRefs(r, "services", svcs);
     for (auto& c : cis) mw_cis_.emplace_back(idx, std::move(c));
     for (auto& s : svcs) mw_services_.emplace_back(idx, std::move(s));
     if (w.match.empty() && cis.empty() && svcs.empty())

@@ -15,6 +15,15 @@ namespace triaged::rules {
 using config::ErrorSink;
 using config::MapReader;
 
+void readRefs(MapReader& r, const char* key, std::vector<PendingRef>& out) {
+  YAML::Node n = r.node()[key];
+  std::vector<std::string> names;
+  r.getStringList(key, names);
+  for (size_t i = 0; i < names.size(); ++i)
+    out.push_back({names[i], {r.sink().file(), n[i].Mark().is_null() ? 0 : n[i].Mark().line + 1},
+                   r.childPath(key) + "[" + std::to_string(i) + "]"});
+}
+
 const char* agreementTypeName(AgreementType t) {
   return t == AgreementType::kSla ? "sla" : t == AgreementType::kOla ? "ola" : "uc";
 }
@@ -146,7 +155,7 @@ void ServiceLevelsLoader::calendar(const YAML::Node& n, const std::string& p, Er
     c.holidays.push_back(std::move(hol));
   });
   std::vector<PendingRef> includes;
-  refs(r, "include_holidays", includes);
+  readRefs(r, "include_holidays", includes);
   for (auto& i : includes) calendar_includes_.emplace_back(static_cast<uint32_t>(rs_.calendars_.size()), std::move(i));
   r.finish();
   calendar_origins_.push_back({sink.file(), n.Mark().is_null() ? 0 : n.Mark().line + 1});
@@ -301,7 +310,7 @@ void ServiceLevelsLoader::heartbeat(const YAML::Node& n, const std::string& p, E
 void ServiceLevelsLoader::hierarchy(MapReader& r, uint32_t service) {
   ServiceHierarchy& h = rs_.services_[service].hierarchy;
   std::vector<PendingRef> children;
-  refs(r, "children", children);
+  readRefs(r, "children", children);
   for (auto& c : children) service_children_.emplace_back(service, std::move(c));
   std::string alg = "most_critical";
   r.getEnum("algorithm", alg, {"ok", "most_critical_if_all", "most_critical"});

@@ -11,6 +11,16 @@
 
 namespace triaged::rules {
 
+// A name in a rule file that refers to something defined anywhere in the rule files,
+// resolved once every file is read; it remembers where it was written for the error.
+struct PendingRef {
+  std::string name;
+  Origin origin;
+  std::string path;
+};
+// Reads a list of names at `key` as references.
+void readRefs(config::MapReader& r, const char* key, std::vector<PendingRef>& out);
+
 class ServiceLevelsLoader {
  public:
   explicit ServiceLevelsLoader(RuleSet& rs) : rs_(rs) {}
@@ -28,19 +38,6 @@ class ServiceLevelsLoader {
   static bool clockTime(config::MapReader& r, const char* key, int& minute, bool allow_24);
 
  private:
-  struct PendingRef {
-    std::string name;
-    Origin origin;
-    std::string path;
-  };
-  void refs(config::MapReader& r, const char* key, std::vector<PendingRef>& out) {
-    YAML::Node n = r.node()[key];
-    std::vector<std::string> names;
-    r.getStringList(key, names);
-    for (size_t i = 0; i < names.size(); ++i)
-      out.push_back({names[i], {r.sink().file(), n[i].Mark().is_null() ? 0 : n[i].Mark().line + 1},
-                     r.childPath(key) + "[" + std::to_string(i) + "]"});
-  }
   void clockTargets(config::MapReader& parent, const char* key, ClockTarget& out);
 
   RuleSet& rs_;
