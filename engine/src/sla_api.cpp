@@ -479,9 +479,10 @@ void addSlaRoutes(api::Router& router, CorrelatorStage& stage) {
                 });
                 if (!ok) r(HttpResponse::error(503, "shutting down"));
               }});
-  for (auto [path, signal] : {std::pair<const char*, Evaluator::Signal>{"/api/v1/heartbeats/{name}/ping", Evaluator::Signal::kPing},
-                              {"/api/v1/heartbeats/{name}/fail", Evaluator::Signal::kFail}}) {
-    router.add({Verb::post, path, RouteGroup::kIngest, [&stage, signal](const HttpRequest& req, Responder r) {
+  for (const auto& route : {std::pair<const char*, Evaluator::Signal>{"/api/v1/heartbeats/{name}/ping", Evaluator::Signal::kPing},
+                             {"/api/v1/heartbeats/{name}/fail", Evaluator::Signal::kFail}}) {
+    Evaluator::Signal signal = route.second;  // a plain variable: clang 14 cannot capture bindings
+    router.add({Verb::post, route.first, RouteGroup::kIngest, [&stage, signal](const HttpRequest& req, Responder r) {
                   std::string name(req.param("name")), err, sent;
                   int64_t period = 0, grace = 5 * 60'000, sent_at = 0;
                   if (name.empty() || name.size() > 256) return r(HttpResponse::error(400, "name: 1 to 256 characters"));
