@@ -1,5 +1,6 @@
 // libFuzzer harness for rule files: any bytes as a rule file must give a rule set or a list of
-// errors, never a crash; a rule set that loads then correlates a few alerts.
+// errors, never a crash; a rule set that loads then correlates a few alerts, and its service
+// levels are evaluated and reported on for the current and previous periods.
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -7,6 +8,7 @@
 #include <string>
 
 #include "triaged/api/ingest.h"
+#include "triaged/engine/evaluator.h"
 #include "triaged/engine/correlator.h"
 #include "triaged/rules/rule_set.h"
 
@@ -28,9 +30,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     return 0;
   }
   engine::Correlator c(rs, engine::CorrelatorOptions{});
+  int64_t now = 1'767'225'600'000;
+  engine::Evaluator ev(rs, now);
   api::IngestOptions io;
   io.name = "fuzz";
-  int64_t now = 1'767'225'600'000;
   const char* resources[] = {"db1", "san1", "web1", "lb1", "x"};
   for (int i = 0; i < 10; ++i) {
     api::BatchBuilder b(io, now);
@@ -46,8 +49,21 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
                     api::Severity::kMajor, api::Severity::kMajor, batch->events[0].status, false, now};
     in[0].strings = engine::AlertStrings::pack(*batch, batch->events[0]);
     c.apply(in, now);
+    std::vector<uint64_t> ids;
+    for (const auto& inc : c.incidents())
+      if (inc.id) ids.push_back(inc.id);
+    ev.onIncidents(c, ids, now);
     now += 60'000;
   }
   c.advance(now + 86'400'000);
+  ev.advance(now + 86'400'000);
+  for (const auto& h : rs->heartbeats()) ev.heartbeat(h.name, engine::Evaluator::Signal::kPing, now);
+  for (uint32_t a = 0; a < rs->agreements().size(); ++a) {
+    const auto& ag = rs->agreements()[a];
+    const auto& cal = rs->calendars()[ag.calendar];
+    auto p = rules::sla::periodAt(ag.period, cal, now);
+    ev.report(a, p, now + 86'400'000);
+    ev.report(a, rules::sla::previousPeriod(ag.period, cal, p), now + 86'400'000);
+  }
   return 0;
 }
