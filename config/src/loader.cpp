@@ -267,6 +267,7 @@ ConfigPtr loadConfigOrThrow(const std::string& path, const SectionValidator& val
     r.getEnum("durability", c->state.durability, {"sync", "async"});
     r.getDuration("checkpoint_interval", c->state.checkpoint_interval, Duration{100});
     r.getDuration("retention", c->state.retention, Duration{1000});
+    r.getDuration("sla_retention", c->state.sla_retention, Duration{1000});
     if (c->state.directory.empty()) sink.add(r.node(), "state.directory", "must not be empty");
     r.finish();
   }

@@ -8,7 +8,12 @@
 #include "triaged/engine/daemon.h"
 #include "triaged/engine/log.h"
 #include "triaged/engine/replay.h"
+#include "triaged/engine/sla_api.h"
+#include "triaged/engine/state_codec.h"
 #include "triaged/engine/store.h"
+#include "triaged/engine/store_writer.h"
+#include "triaged/api/ingest.h"
+#include <chrono>
 #include <fstream>
 
 namespace triaged::engine {
@@ -46,6 +51,19 @@ int runMain(int argc, char** argv, const api::PluginRegistry& plugins) {
   replay->add_option("events", replay_file, "NDJSON file of events ('-' for standard input)")->required();
   replay->add_option("--advance", advance, "after the last event, move simulated time on by this much (e.g. 1h)");
   replay->add_flag("--state-only", state_only, "print only the final state, not each event");
+  std::string replay_report, report_format = "json", report_service;
+  replay->add_option("--report", replay_report,
+                     "print the service report of this period (2026-10, 2026-Q4, current, ...) instead of state");
+  replay->add_option("--format", report_format, "report format")->check(CLI::IsMember({"json", "csv", "html"}));
+  replay->add_option("--service", report_service, "report only this service's agreements");
+  auto* report = app.add_subcommand("report", "print a service report (ISO 20000 9.4) from the stored history of "
+                                               "a running or stopped daemon");
+  std::string report_period = "current", report_at, report_out;
+  report->add_option("--period", report_period, "period label: current, previous, 2026, 2026-Q4, 2026-10, 2026-W43, 2026-10-05");
+  report->add_option("--format", report_format, "json, csv or html")->check(CLI::IsMember({"json", "csv", "html"}));
+  report->add_option("--service", report_service, "only this service's agreements");
+  report->add_option("--at", report_at, "evaluate as at this instant (RFC 3339; default: now)");
+  report->add_option("-o,--output", report_out, "write to this file instead of standard output");
   auto* test_rules = app.add_subcommand("test-rules", "run rule unit tests (events at times, expected incidents)");
   std::vector<std::string> test_files;
   test_rules->add_option("files", test_files, "test files")->required();
@@ -81,7 +99,10 @@ int runMain(int argc, char** argv, const api::PluginRegistry& plugins) {
     }
     ReplayOptions ro;
     ro.advance_ms = d->count();
-    ro.events = !state_only;
+    ro.events = !state_only && replay_report.empty();
+    ro.report_period = replay_report;
+    ro.report_format = report_format;
+    ro.report_service = report_service;
     std::ios::sync_with_stdio(false);
     if (replay_file == "-") return runReplay(*c, plugins, std::cin, std::cout, std::cerr, ro);
     std::ifstream in(replay_file);
@@ -90,6 +111,53 @@ int runMain(int argc, char** argv, const api::PluginRegistry& plugins) {
       return 2;
     }
     return runReplay(*c, plugins, in, std::cout, std::cerr, ro);
+  }
+
+  if (*report) {
+    log::setup("warn", "text");
+    config::ConfigPtr c = loadOrReport();
+    if (!c) return 2;
+    int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                      std::chrono::system_clock::now().time_since_epoch()).count();
+    if (!report_at.empty()) {
+      auto t = api::parseRfc3339(report_at);
+      if (!t) {
+        std::cerr << "--at: expected an RFC 3339 time such as 2026-10-31T23:00:00Z, got \"" << report_at << "\"\n";
+        return 2;
+      }
+      now = *t;
+    }
+    auto db = std::filesystem::path(c->state.directory) / "triaged.db";
+    if (!std::filesystem::exists(db)) {
+      std::cerr << db.string() << ": no state database (state.directory); nothing to report\n";
+      return 1;
+    }
+    try {
+      Store store(c->state.directory);
+      int64_t last_alive = 0;
+      SlaRows rows = loadSlaRows(store, last_alive);
+      Evaluator ev(c->rule_set, now);
+      ev.restore(slaRestored(rows, last_alive), now);
+      RenderedReport rep = renderReports(ev, report_period, report_service, report_format, now);
+      if (rep.status != 200) {
+        std::cerr << rep.body << "\n";
+        return 2;
+      }
+      if (report_out.empty()) {
+        std::cout << rep.body;
+      } else {
+        std::ofstream f(report_out);
+        f << rep.body;
+        if (!f) {
+          std::cerr << report_out << ": cannot write\n";
+          return 1;
+        }
+      }
+      return 0;
+    } catch (const std::exception& e) {
+      std::cerr << "report failed: " << e.what() << "\n";
+      return 1;
+    }
   }
 
   if (*backup) {

@@ -46,7 +46,12 @@ struct CorrelatorStage::Impl {
 
   Impl(std::shared_ptr<const rules::RuleSet> rules, CorrelatorOptions opts, const Clock& c, api::MetricsHub& hub,
        size_t cap, StoreWriter* st)
-      : correlator(rules, std::move(opts)), evaluator(rules, c.nowMs()), clock(c), capacity(cap), store(st) {
+      : correlator(rules, opts),
+        evaluator(rules, c.nowMs()),
+        clock(c),
+        sla_retention_ms(opts.sla_retention_ms),
+        capacity(cap),
+        store(st) {
     auto& reg = hub.registry();
     auto& changes_family = prometheus::BuildCounter()
                                .Name("triaged_correlator_alert_changes_total")
@@ -131,6 +136,7 @@ struct CorrelatorStage::Impl {
     }
     for (auto& t : deferred) t.fn(correlator, clock.nowMs());  // everything is applied by now
     deferred.clear();
+    next_alive = 0;  // the last sign of life: a clean stop leaves no gap beyond it
     round(correlator.takeEvents(), clock.nowMs());
     publish(clock.nowMs());
   }
@@ -149,10 +155,17 @@ struct CorrelatorStage::Impl {
       if (e.type == "sla.breach")
         clock_breaches->Add({{"agreement", e.agreement}, {"target", e.target}}).Increment();
     }
+    // The evaluator's changes are stored in the same unit as the round that caused them.
+    auto changed = evaluator.takeDirty();
+    if (store) {
+      slaRows(evaluator, changed, unit.sla);
+      if (now >= next_alive) {
+        unit.meta.emplace_back("last_alive", std::to_string(now));
+        next_alive = now + 1000;
+      }
+    }
     persist(evs, sla);
     // Service and heartbeat states are published as they change (availability every 10 s).
-    // The evaluator's changes are not stored yet: taken here so they do not accumulate.
-    auto changed = evaluator.takeDirty();
     const auto& rs = evaluator.ruleSet();
     for (const auto& [s, t] : changed.transitions)
       if (s < rs.services().size()) service_state->Add({{"service", rs.services()[s].name}}).Set(evaluator.status(s));
@@ -309,6 +322,7 @@ struct CorrelatorStage::Impl {
     silences->Set(static_cast<double>(n));
     queue_depth->Set(static_cast<double>(queued.load(std::memory_order_relaxed)));
     if (now >= next_sla_publish) {
+      evaluator.prune(now - sla_retention_ms);
       publishSla(now);
       next_sla_publish = now + 10'000;
     }
@@ -363,7 +377,8 @@ struct CorrelatorStage::Impl {
   const Clock& clock;
   api::EventSink* alert_sink = nullptr;
   std::vector<HeartbeatAlert> heartbeat_alerts;
-  int64_t next_sla_publish = 0;
+  int64_t next_sla_publish = 0, next_alive = 0;
+  int64_t sla_retention_ms = 400 * 86'400'000LL;
   size_t capacity;
   StoreWriter* store;
   StoreUnit unit;  // correlator thread only: this round's changes
@@ -446,7 +461,8 @@ void CorrelatorStage::setTargets(std::vector<config::NotificationTarget> targets
   impl_->targets = std::move(targets);
 }
 
-void CorrelatorStage::restore(Correlator::Restored state, int64_t now_ms) {
+void CorrelatorStage::restore(Correlator::Restored state, Evaluator::Restored sla, int64_t now_ms) {
+  impl_->evaluator.restore(std::move(sla), now_ms);
   impl_->correlator.restore(std::move(state), now_ms);
   impl_->saved_next_incident = impl_->correlator.nextIncidentId();
   impl_->saved_next_problem = impl_->correlator.nextProblemId();
@@ -469,6 +485,7 @@ void CorrelatorStage::setAlertSink(api::EventSink* sink) { impl_->alert_sink = s
 
 void CorrelatorStage::reload(std::shared_ptr<const rules::RuleSet> rules, CorrelatorOptions opts) {
   run([this, rules = std::move(rules), opts = std::move(opts)](Correlator& c, int64_t now) mutable {
+    impl_->sla_retention_ms = opts.sla_retention_ms;
     impl_->evaluator.reload(rules, now);
     c.reload(std::move(rules), std::move(opts));
     std::vector<uint64_t> live;

@@ -198,11 +198,12 @@ int Daemon::run() {
   StoreWriterOptions sopts;
   sopts.alert_retention_ms = config_->pipeline.resolved_retention.count();
   sopts.incident_retention_ms = config_->state.retention.count();
+  sopts.sla_retention_ms = config_->state.sla_retention.count();
   store_writer_ = std::make_unique<StoreWriter>(*store_, sopts, clock_, hub_);
   popts.store = store_writer_.get();
   popts.checkpoint_interval_ms = config_->state.checkpoint_interval.count();
   popts.wait_for_commit = config_->state.durability == "sync";
-  correlator_ = std::make_unique<CorrelatorStage>(config_->rule_set, CorrelatorOptions{config_->correlation, config_->state.retention.count()},
+  correlator_ = std::make_unique<CorrelatorStage>(config_->rule_set, CorrelatorOptions{config_->correlation, config_->state.retention.count(), config_->state.sla_retention.count()},
                                                   clock_, hub_, 4096, store_writer_.get());
   pipeline_ = std::make_unique<Pipeline>(popts, clock_, hub_, correlator_.get());
   notifier_ = std::make_unique<Notifier>(config_->notification_targets, *store_writer_, clock_, hub_);
@@ -213,8 +214,10 @@ int Daemon::run() {
   try {
     RecoveryStats rs = recoverState(*store_, *pipeline_, *correlator_, clock_.nowMs());
     log::get("store")->info(
-        "recovered {} alerts ({} firing), {} incidents ({} open), {} problems, {} silences in {:.3f} s",
-        rs.alerts, rs.firing, rs.incidents, rs.open_incidents, rs.problems, rs.silences, rs.seconds);
+        "recovered {} alerts ({} firing), {} incidents ({} open), {} problems, {} silences, {} service transitions, "
+        "{} SLA clocks, {} heartbeats in {:.3f} s",
+        rs.alerts, rs.firing, rs.incidents, rs.open_incidents, rs.problems, rs.silences, rs.sla_transitions, rs.clocks,
+        rs.heartbeats, rs.seconds);
     if (rs.skipped_alerts)
       log::get("store")->error("{} stored alerts had malformed data and were skipped", rs.skipped_alerts);
     if (!rs.outbox.empty()) log::get("notifier")->info("{} notifications in the outbox", rs.outbox.size());
@@ -423,7 +426,7 @@ bool Daemon::reload(std::string* error_detail) {
     log->warn("inputs were added, removed or reordered; the running inputs keep their settings until a restart");
   }
   server_->setSettings(settings);
-  correlator_->reload(next->rule_set, CorrelatorOptions{next->correlation, next->state.retention.count()});
+  correlator_->reload(next->rule_set, CorrelatorOptions{next->correlation, next->state.retention.count(), next->state.sla_retention.count()});
   config_ = next;
   published_config_.store(next);
   applyLogging(*next);

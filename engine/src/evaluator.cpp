@@ -30,7 +30,20 @@ void Evaluator::reload(std::shared_ptr<const rules::RuleSet> rules, int64_t now_
     for (uint32_t i = 0; i < services_.size(); ++i) old[rules_->services()[i].name] = std::move(services_[i]);
     for (const auto& a : rules_->agreements()) old_agreements.push_back(a.name);
   }
+  std::vector<std::string> old_services;
+  if (rules_)
+    for (const auto& svc : rules_->services()) old_services.push_back(svc.name);
   rules_ = std::move(rules);
+  // Summaries of incidents refer to services by index: follow them by name.
+  if (!old_services.empty()) {
+    for (auto& [id, sum] : summaries_) {
+      std::vector<uint32_t> next;
+      for (uint32_t s : sum.services)
+        if (s < old_services.size())
+          if (uint32_t n = rules_->serviceByName(old_services[s]); n != rules::RuleSet::kNone) next.push_back(n);
+      sum.services = std::move(next);
+    }
+  }
   // Clocks follow their agreement by name; those of removed agreements end.
   std::map<std::string, uint32_t> agreement_index;
   for (uint32_t i = 0; i < rules_->agreements().size(); ++i) agreement_index[rules_->agreements()[i].name] = i;
@@ -284,6 +297,16 @@ void Evaluator::updateClocks(const Incident& inc, int64_t now) {
           it->second.original_breach_ms = it->second.breach_ms;
         }
         TaskClock& c = it->second;
+        if (c.stage == ClockStage::kCompleted && t == ClockTarget::kResolution && live && c.stop_ms) {
+          // Reopened: the resolution clock resumes; the time it stood resolved does not count.
+          c.pauses.push_back({c.stop_ms, std::max(c.stop_ms, now)});
+          c.pauses = sla::normalize(std::move(c.pauses));
+          c.stop_ms = 0;
+          c.stage = ClockStage::kInProgress;
+          ++open_clocks_;
+          scheduleClock(c, now, true);
+          continue;
+        }
         if (c.stage == ClockStage::kCompleted || c.stage == ClockStage::kCancelled) continue;
         bool stop = t == ClockTarget::kResponse ? inc.acknowledged_ms != 0 || !live : !live;
         if (stop) {
@@ -529,12 +552,17 @@ void Evaluator::restore(Restored r, int64_t now) {
     services_[s].status = services_[s].timeline.back().status;
   }
   gaps_ = std::move(r.gaps);
-  if (r.last_alive_ms > 0 && r.last_alive_ms < now) gaps_ = sla::normalize([&] {
-      auto g = gaps_;
-      g.push_back({r.last_alive_ms, now});
-      return g;
-    }());
-  for (auto& s : r.summaries) summaries_[s.id] = std::move(s);
+  if (r.last_alive_ms > 0 && r.last_alive_ms < now) {
+    gaps_.push_back({r.last_alive_ms, now});
+    gaps_ = sla::normalize(gaps_);
+    dirty_.gaps.push_back({r.last_alive_ms, now});
+  }
+  for (auto& [sum, names] : r.summaries) {
+    sum.services.clear();
+    for (const auto& n : names)
+      if (uint32_t s = rules_->serviceByName(n); s != rules::RuleSet::kNone) sum.services.push_back(s);
+    summaries_[sum.id] = std::move(sum);
+  }
   std::map<std::string, uint32_t> agreement_index;
   for (uint32_t i = 0; i < rules_->agreements().size(); ++i) agreement_index[rules_->agreements()[i].name] = i;
   for (auto& [agreement, c] : r.clocks) {
@@ -563,6 +591,23 @@ void Evaluator::restore(Restored r, int64_t now) {
     }
     reportHeartbeat(mine, now);
     scheduleHeartbeat(mine, now);
+  }
+}
+
+void Evaluator::prune(int64_t before) {
+  std::vector<uint64_t> gone;
+  for (const auto& [id, sum] : summaries_)
+    if (sum.resolved_ms && sum.resolved_ms < before && !contributions_.contains(id)) gone.push_back(id);
+  for (uint64_t id : gone) {
+    summaries_.erase(id);
+    for (auto it = clocks_.lower_bound({id, 0, 0}); it != clocks_.end() && std::get<0>(it->first) == id;) {
+      bool open = it->second.stage == ClockStage::kInProgress || it->second.stage == ClockStage::kPaused;
+      if (open) {
+        ++it;
+        continue;
+      }
+      it = clocks_.erase(it);
+    }
   }
 }
 

@@ -55,7 +55,16 @@ RecoveryStats recoverState(Store& store, Pipeline& pipeline, CorrelatorStage& co
     r.alerts.push_back(Correlator::RestoredAlert::of(a));
     std::string().swap(a.strings);
   }
-  correlator.restore(std::move(r), now);
+  Evaluator::Restored sla;
+  try {
+    sla = slaRestored(st.sla, st.last_alive_ms);
+  } catch (const std::exception& e) {
+    throw std::runtime_error(store.path() + ": " + e.what());
+  }
+  stats.sla_transitions = sla.transitions.size();
+  stats.clocks = sla.clocks.size();
+  stats.heartbeats = sla.heartbeats.size();
+  correlator.restore(std::move(r), std::move(sla), now);
   stats.outbox = std::move(st.outbox);
   stats.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return stats;

@@ -5,6 +5,8 @@
 
 #include "triaged/api/json_writer.h"
 #include "triaged/engine/correlation_json.h"
+#include "triaged/engine/evaluator.h"
+#include "triaged/engine/sla_api.h"
 
 namespace triaged::engine {
 
@@ -35,6 +37,7 @@ void ReplayEngine::advance(int64_t now) {
     table_.expire(now_, changes_);
     flush();
     correlator_.advance(now_);
+    if (on_step_) on_step_(correlator_, now_);
   }
 }
 
@@ -42,6 +45,7 @@ void ReplayEngine::apply(api::EventBatch& batch, int64_t now) {
   advance(now);
   for (const auto& e : batch.events) table_.apply(batch, e, now_, changes_);
   flush();
+  if (on_step_) on_step_(correlator_, now_);
 }
 
 namespace {
@@ -77,6 +81,23 @@ int runReplay(const config::Config& config, const api::PluginRegistry& plugins, 
   }
   api::IngestOptions io = plugins.ndjsonOptions("replay");
   ReplayEngine engine(config);
+  // The evaluator follows the correlator step by step, as in the daemon.
+  std::unique_ptr<Evaluator> evaluator;
+  std::vector<uint64_t> dirty;
+  std::vector<std::string> dirty_silences;
+  if (!opts.report_period.empty()) {
+    engine.onStep([&](Correlator& c, int64_t now) {
+      if (!evaluator) evaluator = std::make_unique<Evaluator>(config.rule_set, now);
+      evaluator->advance(now);
+      dirty.clear();
+      dirty_silences.clear();
+      c.takeDirty(dirty, dirty_silences);
+      evaluator->onIncidents(c, dirty, now);
+      evaluator->takeEvents();
+      evaluator->takeAlerts();
+      evaluator->takeDirty();
+    });
+  }
   const int64_t lateness = config.correlation.max_lateness.count();
   int64_t clock = INT64_MIN;
   uint64_t bad = 0, late = 0, lines = 0;
@@ -136,7 +157,18 @@ int runReplay(const config::Config& config, const api::PluginRegistry& plugins, 
   if (clock != INT64_MIN) engine.advance(clock + opts.advance_ms);
   if (opts.events) emitEvents();
   engine.takeEvents();
-  printState(engine, out);
+  if (!opts.report_period.empty()) {
+    int64_t now = engine.now();
+    if (!evaluator) evaluator = std::make_unique<Evaluator>(config.rule_set, now);
+    RenderedReport rep = renderReports(*evaluator, opts.report_period, opts.report_service, opts.report_format, now);
+    if (rep.status != 200) {
+      err << "--report: " << rep.body << "\n";
+      return 2;
+    }
+    out << rep.body;
+  } else {
+    printState(engine, out);
+  }
   err << "replayed " << lines << " events: " << bad << " invalid, " << late << " late\n";
   return bad ? 1 : 0;
 }

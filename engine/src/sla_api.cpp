@@ -368,6 +368,33 @@ bool durationParam(const HttpRequest& req, const char* name, int64_t& out, std::
 
 }  // namespace
 
+RenderedReport renderReports(const Evaluator& ev, const std::string& period, const std::string& service,
+                             const std::string& format, int64_t now) {
+  RenderedReport out;
+  if (format != "json" && format != "csv" && format != "html")
+    return {400, "format: expected json, csv or html, got \"" + format + "\"", ""};
+  const auto& rs = ev.ruleSet();
+  if (!service.empty() && rs.serviceByName(service) == rules::RuleSet::kNone)
+    return {404, "no such service \"" + service + "\"", ""};
+  std::vector<Evaluator::Report> reports;
+  for (uint32_t a = 0; a < rs.agreements().size(); ++a) {
+    if (!service.empty() && rs.services()[rs.agreements()[a].service].name != service) continue;
+    sla::Period p;
+    std::string err = resolvePeriod(rs, a, period, now, p);
+    if (!err.empty()) return {400, err, ""};
+    reports.push_back(ev.report(a, p, now));
+  }
+  if (format == "csv") return {200, reportsCsv(reports), "text/csv; charset=utf-8"};
+  if (format == "html") return {200, reportsHtml(reports, now), "text/html; charset=utf-8"};
+  JsonWriter w(out.body);
+  w.beginObject().field("generated", api::formatRfc3339Ms(now)).key("reports").beginArray();
+  for (const auto& rep : reports) writeReportJson(w, rep);
+  w.endArray().endObject();
+  out.body += '\n';
+  out.content_type = "application/json";
+  return out;
+}
+
 void addSlaRoutes(api::Router& router, CorrelatorStage& stage) {
   router.add({Verb::get, "/api/v1/services", RouteGroup::kRead, [&stage](const HttpRequest&, Responder r) {
                 bool ok = stage.evaluate([r](Evaluator& ev, Correlator&, int64_t now) {
@@ -436,34 +463,11 @@ void addSlaRoutes(api::Router& router, CorrelatorStage& stage) {
                 if (format != "json" && format != "csv" && format != "html")
                   return r(HttpResponse::error(400, "format: expected json, csv or html, got \"" + format + "\""));
                 bool ok = stage.evaluate([=](Evaluator& ev, Correlator&, int64_t now) {
-                  const auto& rs = ev.ruleSet();
-                  if (!service.empty() && rs.serviceByName(service) == rules::RuleSet::kNone)
-                    return r(HttpResponse::error(404, "no such service \"" + service + "\""));
-                  std::vector<Evaluator::Report> reports;
-                  for (uint32_t a = 0; a < rs.agreements().size(); ++a) {
-                    if (!service.empty() && rs.services()[rs.agreements()[a].service].name != service) continue;
-                    sla::Period p;
-                    std::string err = resolvePeriod(rs, a, period, now, p);
-                    if (!err.empty()) return r(HttpResponse::error(400, err));
-                    reports.push_back(ev.report(a, p, now));
-                  }
-                  if (format == "csv") {
-                    HttpResponse res = HttpResponse::json(200, reportsCsv(reports));
-                    res.content_type = "text/csv; charset=utf-8";
-                    return r(std::move(res));
-                  }
-                  if (format == "html") {
-                    HttpResponse res = HttpResponse::json(200, reportsHtml(reports, now));
-                    res.content_type = "text/html; charset=utf-8";
-                    return r(std::move(res));
-                  }
-                  std::string out;
-                  JsonWriter w(out);
-                  w.beginObject().field("generated", api::formatRfc3339Ms(now)).key("reports").beginArray();
-                  for (const auto& rep : reports) writeReportJson(w, rep);
-                  w.endArray().endObject();
-                  out += '\n';
-                  r(HttpResponse::json(200, std::move(out)));
+                  RenderedReport rep = renderReports(ev, period, service, format, now);
+                  if (rep.status != 200) return r(HttpResponse::error(rep.status, rep.body));
+                  HttpResponse res = HttpResponse::json(200, std::move(rep.body));
+                  res.content_type = rep.content_type;
+                  r(std::move(res));
                 });
                 if (!ok) r(HttpResponse::error(503, "shutting down"));
               }});

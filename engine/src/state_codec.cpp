@@ -293,4 +293,192 @@ Silence decodeSilence(std::string_view record) {
   return s;
 }
 
+// ---- Service level ledgers ----------------------------------------------------------------
+
+void encodeClock(std::string& out, const TaskClock& c) {
+  JsonWriter w(out);
+  w.beginObject();
+  w.field("incident", c.incident).field("target", static_cast<int>(c.target)).field("stage", static_cast<int>(c.stage));
+  w.field("priority", c.priority).field("start", c.start_ms).field("duration", c.duration_ms).field("stop", c.stop_ms);
+  w.field("paused_since", c.paused_since).field("breach", c.breach_ms).field("original_breach", c.original_breach_ms);
+  w.field("crossed", c.crossed).field("breached", c.breached);
+  w.key("pauses").beginArray();
+  for (const auto& p : c.pauses) w.beginArray().value(p.a).value(p.b).endArray();
+  w.endArray();
+  w.endObject();
+}
+
+TaskClock decodeClock(std::string_view record) {
+  thread_local simdjson::dom::parser parser;
+  Reader r = parse(parser, record);
+  TaskClock c;
+  c.incident = r.u64("incident");
+  int64_t target = r.i64("target"), stage = r.i64("stage");
+  if (target < 0 || target > 1) throw std::runtime_error("field \"target\" is out of range");
+  if (stage < 0 || stage > static_cast<int>(ClockStage::kCancelled)) throw std::runtime_error("field \"stage\" is out of range");
+  c.target = static_cast<ClockTarget>(target);
+  c.stage = static_cast<ClockStage>(stage);
+  c.priority = static_cast<int>(r.i64("priority"));
+  c.start_ms = r.i64("start");
+  c.duration_ms = r.i64("duration");
+  c.stop_ms = r.i64("stop");
+  c.paused_since = r.i64("paused_since");
+  c.breach_ms = r.i64("breach");
+  c.original_breach_ms = r.i64("original_breach");
+  c.crossed = static_cast<int>(r.i64("crossed"));
+  c.breached = r.flag("breached");
+  for (auto e : r.arr("pauses")) {
+    simdjson::dom::array a;
+    int64_t x, y;
+    if (e.get_array().get(a) || a.size() != 2 || a.at(0).get_int64().get(x) || a.at(1).get_int64().get(y))
+      throw std::runtime_error("field \"pauses\" holds a malformed entry");
+    c.pauses.push_back({x, y});
+  }
+  return c;
+}
+
+void encodeHeartbeat(std::string& out, const HeartbeatRuntime& h) {
+  JsonWriter w(out);
+  w.beginObject();
+  w.field("name", h.name).field("period", h.clock.period_ms).field("grace", h.clock.grace_ms);
+  w.field("last_success", h.clock.last_success).field("failed_at", h.clock.failed_at).field("paused", h.clock.paused);
+  w.field("max_latency", h.max_latency_ms).field("last_latency", h.last_latency_ms).field("created", h.created_ms);
+  w.field("reported", static_cast<int>(h.reported));
+  w.endObject();
+}
+
+HeartbeatRuntime decodeHeartbeat(std::string_view record) {
+  thread_local simdjson::dom::parser parser;
+  Reader r = parse(parser, record);
+  HeartbeatRuntime h;
+  h.name = r.str("name");
+  h.clock.period_ms = r.i64("period");
+  h.clock.grace_ms = r.i64("grace");
+  h.clock.last_success = r.i64("last_success");
+  h.clock.failed_at = r.i64("failed_at");
+  h.clock.paused = r.flag("paused");
+  h.max_latency_ms = r.i64("max_latency");
+  h.last_latency_ms = r.i64("last_latency");
+  h.created_ms = r.i64("created");
+  int64_t reported = r.i64("reported");
+  if (reported < 0 || reported > static_cast<int>(rules::sla::HeartbeatState::kPaused))
+    throw std::runtime_error("field \"reported\" is out of range");
+  h.reported = static_cast<rules::sla::HeartbeatState>(reported);
+  return h;
+}
+
+void encodeSummary(std::string& out, const IncidentSummary& s, const std::vector<std::string>& services) {
+  JsonWriter w(out);
+  w.beginObject();
+  w.field("id", s.id).field("priority", s.priority).field("opened", s.opened_ms);
+  w.field("acknowledged", s.acknowledged_ms).field("resolved", s.resolved_ms).field("problem", s.problem);
+  w.field("title", s.title);
+  writeStrings(w, "services", services);
+  w.endObject();
+}
+
+std::pair<IncidentSummary, std::vector<std::string>> decodeSummary(std::string_view record) {
+  thread_local simdjson::dom::parser parser;
+  Reader r = parse(parser, record);
+  IncidentSummary s;
+  s.id = r.u64("id");
+  s.priority = static_cast<int>(r.i64("priority"));
+  s.opened_ms = r.i64("opened");
+  s.acknowledged_ms = r.i64("acknowledged");
+  s.resolved_ms = r.i64("resolved");
+  s.problem = r.u64("problem");
+  s.title = r.str("title");
+  return {std::move(s), r.strings("services")};
+}
+
+std::string encodeIds(const std::vector<uint64_t>& ids) {
+  std::string out;
+  for (uint64_t id : ids) {
+    if (!out.empty()) out += ',';
+    out += std::to_string(id);
+  }
+  return out;
+}
+
+std::vector<uint64_t> decodeIds(std::string_view text) {
+  std::vector<uint64_t> out;
+  uint64_t v = 0;
+  bool any = false;
+  for (char ch : text) {
+    if (ch == ',') {
+      if (!any) throw std::runtime_error("empty incident id in \"" + std::string(text) + "\"");
+      out.push_back(v);
+      v = 0;
+      any = false;
+    } else if (ch >= '0' && ch <= '9') {
+      v = v * 10 + static_cast<uint64_t>(ch - '0');
+      any = true;
+    } else {
+      throw std::runtime_error("incident ids \"" + std::string(text) + "\" hold a non-digit");
+    }
+  }
+  if (any) out.push_back(v);
+  else if (!text.empty()) throw std::runtime_error("empty incident id in \"" + std::string(text) + "\"");
+  return out;
+}
+
+void slaRows(const Evaluator& ev, Evaluator::Dirty& d, SlaRows& out) {
+  const auto& rs = ev.ruleSet();
+  auto serviceName = [&](uint32_t s) -> const std::string* {
+    return s < rs.services().size() ? &rs.services()[s].name : nullptr;
+  };
+  for (auto& [s, t] : d.transitions)
+    if (const auto* n = serviceName(s)) out.transitions.push_back({*n, t.at_ms, t.status, encodeIds(t.incidents)});
+  for (const auto& c : d.clocks) {
+    if (c.agreement >= rs.agreements().size()) continue;
+    SlaRows::Clock row{c.incident, rs.agreements()[c.agreement].name, static_cast<int>(c.target), {}};
+    encodeClock(row.record, c);
+    out.clocks.push_back(std::move(row));
+  }
+  for (const auto& sum : d.summaries) {
+    std::vector<std::string> names;
+    for (uint32_t s : sum.services)
+      if (const auto* n = serviceName(s)) names.push_back(*n);
+    SlaRows::Summary row{sum.id, sum.opened_ms, sum.resolved_ms, {}};
+    encodeSummary(row.record, sum, names);
+    out.summaries.push_back(std::move(row));
+  }
+  for (const auto& name : d.heartbeats) {
+    auto it = ev.heartbeats().find(name);
+    if (it == ev.heartbeats().end()) continue;
+    std::string rec;
+    encodeHeartbeat(rec, it->second);
+    out.heartbeats.emplace_back(name, std::move(rec));
+  }
+  for (const auto& g : d.gaps) out.gaps.emplace_back(g.a, g.b);
+}
+
+Evaluator::Restored slaRestored(const SlaRows& rows, int64_t last_alive_ms) {
+  Evaluator::Restored r;
+  auto guard = [](const char* table, size_t i, auto&& f) {
+    try {
+      f();
+    } catch (const std::exception& e) {
+      throw std::runtime_error(std::string(table) + " row " + std::to_string(i + 1) + ": " + e.what());
+    }
+  };
+  for (size_t i = 0; i < rows.transitions.size(); ++i)
+    guard("sla_transitions", i, [&] {
+      const auto& t = rows.transitions[i];
+      if (t.status < kUnknownStatus || t.status > 5) throw std::runtime_error("status is out of range");
+      r.transitions.push_back({t.service, ServiceTransition{t.at_ms, t.status, decodeIds(t.incidents)}});
+    });
+  for (size_t i = 0; i < rows.clocks.size(); ++i)
+    guard("sla_clocks", i, [&] { r.clocks.emplace_back(rows.clocks[i].agreement, decodeClock(rows.clocks[i].record)); });
+  for (size_t i = 0; i < rows.summaries.size(); ++i)
+    guard("sla_incidents", i, [&] { r.summaries.push_back(decodeSummary(rows.summaries[i].record)); });
+  for (size_t i = 0; i < rows.heartbeats.size(); ++i)
+    guard("heartbeats", i, [&] { r.heartbeats.push_back(decodeHeartbeat(rows.heartbeats[i].second)); });
+  for (const auto& [a, b] : rows.gaps)
+    if (b > a) r.gaps.push_back({a, b});
+  r.gaps = rules::sla::normalize(std::move(r.gaps));
+  r.last_alive_ms = last_alive_ms;
+  return r;
+}
+
 }  // namespace triaged::engine

@@ -36,6 +36,18 @@ const char* const kMigrations[] = {
     "CREATE TABLE outbox (id INTEGER PRIMARY KEY, target TEXT NOT NULL, created_ms INTEGER NOT NULL,"
     " subject TEXT NOT NULL, event TEXT NOT NULL, body TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,"
     " dead INTEGER NOT NULL DEFAULT 0, last_error TEXT NOT NULL DEFAULT '');",
+    // 4: service level ledgers. Service state transitions only append (by service name, so a
+    // reload that reorders services cannot misattribute them); clocks, incident summaries and
+    // heartbeats are upserted; engine gaps are the intervals when no triaged was running.
+    "CREATE TABLE sla_transitions (id INTEGER PRIMARY KEY, service TEXT NOT NULL, at_ms INTEGER NOT NULL,"
+    " status INTEGER NOT NULL, incidents TEXT NOT NULL);"
+    "CREATE INDEX sla_transitions_at ON sla_transitions(at_ms);"
+    "CREATE TABLE sla_clocks (incident INTEGER NOT NULL, agreement TEXT NOT NULL, target INTEGER NOT NULL,"
+    " record TEXT NOT NULL, PRIMARY KEY (incident, agreement, target)) WITHOUT ROWID;"
+    "CREATE TABLE sla_incidents (id INTEGER PRIMARY KEY, opened_ms INTEGER NOT NULL, resolved_ms INTEGER NOT NULL,"
+    " record TEXT NOT NULL);"
+    "CREATE TABLE heartbeats (name TEXT PRIMARY KEY, record TEXT NOT NULL);"
+    "CREATE TABLE engine_gaps (start_ms INTEGER PRIMARY KEY, end_ms INTEGER NOT NULL);",
 };
 
 }  // namespace

@@ -105,7 +105,20 @@ struct StoreWriter::Impl {
         dead_outbox(s.handle(), "UPDATE outbox SET dead=1, last_error=?2 WHERE id=?1"),
         revive_outbox(s.handle(), "UPDATE outbox SET dead=0, attempts=0, last_error='', created_ms=?2 WHERE id=?1"),
         upsert_meta(s.handle(),
-                    "INSERT INTO meta(key, value) VALUES(?1,?2) ON CONFLICT(key) DO UPDATE SET value=excluded.value") {
+                    "INSERT INTO meta(key, value) VALUES(?1,?2) ON CONFLICT(key) DO UPDATE SET value=excluded.value"),
+        insert_transition(s.handle(), "INSERT INTO sla_transitions(service, at_ms, status, incidents) VALUES(?1,?2,?3,?4)"),
+        upsert_clock(s.handle(),
+                     "INSERT INTO sla_clocks(incident, agreement, target, record) VALUES(?1,?2,?3,?4)"
+                     " ON CONFLICT(incident, agreement, target) DO UPDATE SET record=excluded.record"),
+        upsert_summary(s.handle(),
+                       "INSERT INTO sla_incidents(id, opened_ms, resolved_ms, record) VALUES(?1,?2,?3,?4)"
+                       " ON CONFLICT(id) DO UPDATE SET opened_ms=excluded.opened_ms, resolved_ms=excluded.resolved_ms,"
+                       " record=excluded.record"),
+        upsert_heartbeat(s.handle(),
+                         "INSERT INTO heartbeats(name, record) VALUES(?1,?2) ON CONFLICT(name) DO UPDATE SET record=excluded.record"),
+        upsert_gap(s.handle(),
+                   "INSERT INTO engine_gaps(start_ms, end_ms) VALUES(?1,?2) ON CONFLICT(start_ms) DO UPDATE SET"
+                   " end_ms=MAX(end_ms, excluded.end_ms)") {
     loadRowIds();
     auto& reg = hub.registry();
     commits_family = &prometheus::BuildCounter()
@@ -124,7 +137,7 @@ struct StoreWriter::Impl {
                          .Name("triaged_store_rows_pruned_total")
                          .Help("Rows removed by retention, by table.")
                          .Register(reg);
-    for (const char* t : {"alerts", "incidents", "problems", "silences", "incident_rows", "outbox"})
+    for (const char* t : {"alerts", "incidents", "problems", "silences", "incident_rows", "outbox", "sla"})
       pruned.push_back(&pruned_family->Add({{"table", t}}));
     latency_family = &prometheus::BuildHistogram()
                           .Name("triaged_store_commit_seconds")
@@ -199,6 +212,12 @@ struct StoreWriter::Impl {
     for (const auto& r : u.problems) upsert_problem.u(1, r.id).i(2, r.status).i(3, r.updated_ms).text(4, r.record).run();
     for (const auto& r : u.silences) upsert_silence.text(1, r.id).i(2, r.ends_ms).text(3, r.record).run();
     for (const auto& [k, v] : u.meta) upsert_meta.text(1, k).text(2, v).run();
+    for (const auto& t : u.sla.transitions)
+      insert_transition.text(1, t.service).i(2, t.at_ms).i(3, t.status).text(4, t.incidents).run();
+    for (const auto& c : u.sla.clocks) upsert_clock.u(1, c.incident).text(2, c.agreement).i(3, c.target).text(4, c.record).run();
+    for (const auto& m : u.sla.summaries) upsert_summary.u(1, m.id).i(2, m.opened_ms).i(3, m.resolved_ms).text(4, m.record).run();
+    for (const auto& [name, rec] : u.sla.heartbeats) upsert_heartbeat.text(1, name).text(2, rec).run();
+    for (const auto& [a, b] : u.sla.gaps) upsert_gap.i(1, a).i(2, b).run();
   }
 
   // Outbox rows get their ids here; they are handed on after the commit.
@@ -292,6 +311,15 @@ struct StoreWriter::Impl {
     del("DELETE FROM problems WHERE status=3 AND updated_ms < ?1", now - opts.incident_retention_ms, 2);
     del("DELETE FROM silences WHERE ends_ms < ?1", now - opts.incident_retention_ms, 3);
     del("DELETE FROM outbox WHERE dead=1 AND created_ms < ?1", now - opts.incident_retention_ms, 5);
+    // Service level history: transitions before the cutoff, except each service's last one
+    // (its state at the cutoff); summaries and clocks of incidents resolved before it.
+    int64_t sla_cut = now - opts.sla_retention_ms;
+    del("DELETE FROM sla_transitions WHERE at_ms < ?1 AND id NOT IN (SELECT MAX(id) FROM sla_transitions"
+        " WHERE at_ms < ?1 GROUP BY service)", sla_cut, 6);
+    del("DELETE FROM sla_clocks WHERE incident IN (SELECT id FROM sla_incidents WHERE resolved_ms != 0"
+        " AND resolved_ms < ?1)", sla_cut, 6);
+    del("DELETE FROM sla_incidents WHERE resolved_ms != 0 AND resolved_ms < ?1", sla_cut, 6);
+    del("DELETE FROM engine_gaps WHERE end_ms < ?1", sla_cut, 6);
   }
 
   void loop() {
@@ -343,8 +371,9 @@ struct StoreWriter::Impl {
   api::MetricsHub& hub;
   std::atomic<uint64_t>& commits_total;
   std::function<void(std::vector<OutboxEntry>)> outbox_sink;
-  Stmt insert_alert, update_alert, update_counter, upsert_incident, insert_member, insert_timeline, insert_outbox,
-      delete_outbox, dead_outbox, revive_outbox, upsert_problem, upsert_silence, upsert_meta;
+  Stmt insert_alert, update_alert, update_counter, upsert_incident, insert_member, insert_timeline, upsert_problem,
+      upsert_silence, insert_outbox, delete_outbox, dead_outbox, revive_outbox, upsert_meta, insert_transition,
+      upsert_clock, upsert_summary, upsert_heartbeat, upsert_gap;
   absl::flat_hash_map<uint64_t, int64_t> row_of;  // writer thread only
   int64_t next_row = 1;
   std::vector<uint64_t> added;  // fingerprints given rows in the transaction under way
@@ -403,6 +432,52 @@ void StoreWriter::barrier(std::function<void()> fn) {
   StoreUnit u;
   u.committed.push_back(std::move(fn));
   submit(std::move(u));
+}
+
+namespace {
+
+void eachRow(Store& store, const char* sql, const std::function<void(sqlite3_stmt*)>& f) {
+  sqlite3* db = store.handle();
+  sqlite3_stmt* st = nullptr;
+  if (sqlite3_prepare_v2(db, sql, -1, &st, nullptr) != SQLITE_OK)
+    throw std::runtime_error(store.path() + ": " + sqlite3_errmsg(db));
+  int rc;
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) f(st);
+  sqlite3_finalize(st);
+  if (rc != SQLITE_DONE) throw std::runtime_error(store.path() + ": " + sqlite3_errmsg(db));
+}
+
+std::string columnText(sqlite3_stmt* st, int k) {
+  auto* p = reinterpret_cast<const char*>(sqlite3_column_text(st, k));
+  return std::string(p ? p : "", static_cast<size_t>(sqlite3_column_bytes(st, k)));
+}
+
+}  // namespace
+
+SlaRows loadSlaRows(Store& store, int64_t& last_alive_ms) {
+  SlaRows out;
+  auto each = [&](const char* sql, auto&& f) { eachRow(store, sql, f); };
+  auto text = columnText;
+  last_alive_ms = 0;
+  each("SELECT value FROM meta WHERE key='last_alive'",
+       [&](sqlite3_stmt* st) { last_alive_ms = std::strtoll(text(st, 0).c_str(), nullptr, 10); });
+  each("SELECT service, at_ms, status, incidents FROM sla_transitions ORDER BY id", [&](sqlite3_stmt* st) {
+    out.transitions.push_back({text(st, 0), sqlite3_column_int64(st, 1), static_cast<int>(sqlite3_column_int64(st, 2)),
+                                   text(st, 3)});
+  });
+  each("SELECT incident, agreement, target, record FROM sla_clocks", [&](sqlite3_stmt* st) {
+    out.clocks.push_back({static_cast<uint64_t>(sqlite3_column_int64(st, 0)), text(st, 1),
+                              static_cast<int>(sqlite3_column_int64(st, 2)), text(st, 3)});
+  });
+  each("SELECT id, opened_ms, resolved_ms, record FROM sla_incidents ORDER BY id", [&](sqlite3_stmt* st) {
+    out.summaries.push_back({static_cast<uint64_t>(sqlite3_column_int64(st, 0)), sqlite3_column_int64(st, 1),
+                                 sqlite3_column_int64(st, 2), text(st, 3)});
+  });
+  each("SELECT name, record FROM heartbeats ORDER BY name",
+       [&](sqlite3_stmt* st) { out.heartbeats.emplace_back(text(st, 0), text(st, 1)); });
+  each("SELECT start_ms, end_ms FROM engine_gaps ORDER BY start_ms",
+       [&](sqlite3_stmt* st) { out.gaps.emplace_back(sqlite3_column_int64(st, 0), sqlite3_column_int64(st, 1)); });
+  return out;
 }
 
 StoredState loadState(Store& store) {
@@ -484,6 +559,7 @@ StoredState loadState(Store& store) {
     uint64_t v = std::strtoull(text(st, 1).c_str(), nullptr, 10);
     (k == "next_incident" ? out.next_incident : out.next_problem) = std::max<uint64_t>(1, v);
   });
+  out.sla = loadSlaRows(store, out.last_alive_ms);
   return out;
 }
 

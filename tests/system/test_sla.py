@@ -13,7 +13,7 @@ import subprocess
 import time
 import unittest
 
-from harness import BASE_CONFIG, Daemon
+from harness import BASE_CONFIG, Daemon, run
 
 RULES = """
 configuration_items:
@@ -144,6 +144,56 @@ class Sla(unittest.TestCase):
         self.assertEqual(json.loads(body)["state"], "down")
         m = d.metrics()
         self.assertEqual(m['triaged_heartbeat_state{heartbeat="nightly"}'], 3)
+
+    def test_history_survives_a_restart_and_the_report_command_reads_it(self):
+        d = self.d
+        self.send(resource="web1", check="http", severity="critical")
+        self.send(resource="web1", check="http", severity="critical", status="resolved")
+        self.assertEqual(d.request("POST", "/api/v1/heartbeats/nightly/ping")[0], 200)
+        api = d.get_json("/api/v1/reports/sla")
+        (rep,) = api["reports"]
+        self.assertEqual(len(rep["downtime"]), 1)
+        self.assertEqual(d.stop(), 0)
+        # The report command, from the stored history, as at the instant the API answered.
+        out = run(["--config", d.config_path, "report", "--at", api["generated"], "--period", rep["period"]])
+        self.assertEqual(out.returncode, 0, out.stderr)
+        self.assertEqual(json.loads(out.stdout), api)
+        out = run(["--config", d.config_path, "report", "--format", "csv", "--service", "web"])
+        self.assertEqual(out.returncode, 0, out.stderr)
+        self.assertIn("web-sla", out.stdout)
+        for bad, word in ((["--at", "yesterday"], "--at"), (["--period", "2026-13"], "period"),
+                          (["--service", "nowhere"], "nowhere")):
+            out = run(["--config", d.config_path, "report"] + bad)
+            self.assertEqual(out.returncode, 2, out.stdout)
+            self.assertIn(word, out.stderr)
+        # After a restart the daemon reports the same downtime, and the stop as unknown time.
+        d.start()
+        (after,) = d.get_json("/api/v1/reports/sla")["reports"]
+        self.assertEqual(after["downtime"], rep["downtime"])
+        self.assertEqual(after["incidents"]["ids"], [1])
+        self.assertGreater(after["seconds"]["unknown"], 0)
+        hbs = {h["name"]: h for h in d.get_json("/api/v1/heartbeats")["heartbeats"]}
+        self.assertEqual(hbs["nightly"]["state"], "up")  # its last ping survived
+
+    def test_replay_reports_the_same_figures_every_time(self):
+        events = os.path.join(self.d.dir, "events.ndjson")
+        with open(events, "w") as f:
+            # Refreshed every 4 minutes (inside the 5 minute resolve timeout), resolved at 10:30.
+            times = [(f"2026-10-05T10:{m:02d}:00Z", "firing") for m in range(0, 30, 4)]
+            for t, status in times + [("2026-10-05T10:30:00Z", "resolved")]:
+                f.write(json.dumps({"resource": "web1", "check": "http", "severity": "critical",
+                                    "status": status, "timestamp": t}) + "\n")
+        args = ["--config", self.d.config_path, "replay", events, "--advance", "1h", "--report", "2026-10"]
+        first, second = run(args), run(args)
+        self.assertEqual(first.returncode, 0, first.stderr)
+        self.assertEqual(first.stdout, second.stdout)
+        (rep,) = json.loads(first.stdout)["reports"]
+        self.assertEqual(rep["period"], "2026-10")
+        self.assertEqual(rep["seconds"]["downtime_net"], 1800)
+        self.assertEqual(rep["downtime"][0]["incidents"], [1])
+        out = run(args[:-1] + ["2026-13"])
+        self.assertEqual(out.returncode, 2)
+        self.assertIn("period", out.stderr)
 
     @unittest.skipUnless(shutil.which("chromium"), "chromium is installed by scripts/install-deps.sh e2e")
     def test_the_html_report_renders_in_a_browser_with_the_json_numbers(self):

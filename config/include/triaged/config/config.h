@@ -58,6 +58,7 @@ struct StateConfig {
   std::string durability = "sync";  // sync | async
   Duration checkpoint_interval = std::chrono::seconds(10);  // duplicates' counters to disk
   Duration retention = std::chrono::hours(24 * 90);  // closed incidents and problems, expired silences
+  Duration sla_retention = std::chrono::hours(24 * 400);  // service level history for reports
 };
 
 // One destination of incident and problem events (generic JSON webhook).

@@ -151,6 +151,8 @@ struct CorrelatorOptions {
   // Closed and merged incidents leave memory this long after they closed (state.retention),
   // as they leave the database: memory stays bounded on a daemon that runs for years.
   int64_t retention_ms = 90 * 86'400'000LL;
+  // Service level history (state.sla_retention): incident summaries for reports.
+  int64_t sla_retention_ms = 400 * 86'400'000LL;
 };
 
 class Correlator {

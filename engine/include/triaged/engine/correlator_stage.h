@@ -46,7 +46,8 @@ class CorrelatorStage final : public ChangeSink {
   // accepts becomes an outbox entry in the same unit (transaction) as the change.
   void setTargets(std::vector<config::NotificationTarget> targets);
   // Before start(): the correlator's state from the store (see Correlator::restore).
-  void restore(Correlator::Restored state, int64_t now_ms);
+  // The evaluator's state from the store comes with it (see Evaluator::restore).
+  void restore(Correlator::Restored state, Evaluator::Restored sla, int64_t now_ms);
   void reload(std::shared_ptr<const rules::RuleSet> rules, CorrelatorOptions opts);
 
  private:

@@ -127,17 +127,21 @@ class Evaluator {
     std::vector<TaskClock> clocks;                                    // upserted
     std::vector<std::string> heartbeats;                              // names, upserted
     std::vector<IncidentSummary> summaries;                           // upserted
+    rules::sla::Intervals gaps;                                       // upserted (by start)
   };
   Dirty takeDirty();
   struct Restored {
     std::vector<std::pair<std::string, ServiceTransition>> transitions;  // by service name, in order
     std::vector<std::pair<std::string, TaskClock>> clocks;               // agreement by name
     std::vector<HeartbeatRuntime> heartbeats;
-    std::vector<IncidentSummary> summaries;
+    std::vector<std::pair<IncidentSummary, std::vector<std::string>>> summaries;  // services by name
     rules::sla::Intervals gaps;
     int64_t last_alive_ms = 0;  // the previous run's last sign of life: [then, now) is a gap
   };
   void restore(Restored r, int64_t now_ms);
+  // Forgets, in memory, incidents resolved before `before_ms` and their finished clocks (the
+  // store keeps them for its own retention).
+  void prune(int64_t before_ms);
 
   // ---- Reports ----
   struct Report;

@@ -15,6 +15,7 @@ namespace triaged::engine {
 
 struct RecoveryStats {
   size_t alerts = 0, firing = 0, incidents = 0, open_incidents = 0, problems = 0, silences = 0;
+  size_t sla_transitions = 0, clocks = 0, heartbeats = 0;
   size_t skipped_alerts = 0;  // rows with malformed strings (counted, logged)
   std::vector<OutboxEntry> outbox;  // undelivered and dead notifications, for the notifier
   double seconds = 0;

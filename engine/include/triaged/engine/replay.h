@@ -30,18 +30,24 @@ class ReplayEngine {
   const AlertTable& table() const { return table_; }
   AlertTable& table() { return table_; }  // for restoring stored alerts
   std::vector<CorrelatorEvent> takeEvents() { return correlator_.takeEvents(); }
+  // Runs after every step of simulated time, once the correlator has applied it (the
+  // evaluator of `replay --report` hangs here, as it follows the correlator in the daemon).
+  void onStep(std::function<void(Correlator&, int64_t)> f) { on_step_ = std::move(f); }
 
  private:
   void flush();
   AlertTable table_;
   Correlator correlator_;
   std::vector<AlertChange> changes_;
+  std::function<void(Correlator&, int64_t)> on_step_;
   int64_t now_ = 0;
 };
 
 struct ReplayOptions {
   int64_t advance_ms = 0;  // after the input ends, simulated time moves on this much
   bool events = true;      // print each event as it happens, then the final state
+  // With a period: print the service report of that period (as the API's) instead of state.
+  std::string report_period, report_format = "json", report_service;
 };
 
 // Replays NDJSON (native event format) from `in`; writes JSON lines to `out`, problems with the

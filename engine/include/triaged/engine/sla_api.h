@@ -22,4 +22,14 @@ void writeReportJson(api::JsonWriter& w, const Evaluator::Report& r);
 std::string reportsCsv(const std::vector<Evaluator::Report>& reports);
 std::string reportsHtml(const std::vector<Evaluator::Report>& reports, int64_t generated_ms);
 
+// The service report of every agreement (of one service, when given) for a period label, as
+// the API and `triaged report` give it: status 200 with the body, or 400 (format, period) or
+// 404 (service) with the error in the body.
+struct RenderedReport {
+  int status = 200;
+  std::string body, content_type;
+};
+RenderedReport renderReports(const Evaluator& ev, const std::string& period, const std::string& service,
+                             const std::string& format, int64_t now_ms);
+
 }  // namespace triaged::engine

@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include "triaged/engine/correlator.h"
+#include "triaged/engine/evaluator.h"
 #include "triaged/engine/store_writer.h"
 
 namespace triaged::engine {
@@ -29,6 +30,23 @@ IncidentRecord decodeIncident(std::string_view record, const std::vector<MemberR
                               const std::vector<TimelineRow>& timeline = {});
 Problem decodeProblem(std::string_view record);
 Silence decodeSilence(std::string_view record);
+
+// Service level ledgers (the evaluator's state). A clock's agreement and a summary's services
+// are stored by name, so that a reload that reorders them cannot misattribute history.
+void encodeClock(std::string& out, const TaskClock& c);
+TaskClock decodeClock(std::string_view record);
+void encodeHeartbeat(std::string& out, const HeartbeatRuntime& h);
+HeartbeatRuntime decodeHeartbeat(std::string_view record);
+void encodeSummary(std::string& out, const IncidentSummary& s, const std::vector<std::string>& services);
+// The summary, and the names of its services (its `services` indexes are left empty).
+std::pair<IncidentSummary, std::vector<std::string>> decodeSummary(std::string_view record);
+std::string encodeIds(const std::vector<uint64_t>& ids);  // "3,17"
+std::vector<uint64_t> decodeIds(std::string_view text);
+
+// The evaluator's changes as rows of the store, and its state back from them (throws
+// std::runtime_error naming the table and row it cannot read).
+void slaRows(const Evaluator& ev, Evaluator::Dirty& d, SlaRows& out);
+Evaluator::Restored slaRestored(const SlaRows& rows, int64_t last_alive_ms);
 
 // A timeline's action phrase as a stable pointer (the built-in phrases, or an interned copy).
 const char* internAction(std::string_view action);

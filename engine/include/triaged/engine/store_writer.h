@@ -57,6 +57,35 @@ struct OutboxEntry {
   std::string last_error;
 };
 
+// The evaluator's changes, encoded (service, agreement names; records from state_codec.h).
+struct SlaRows {
+  struct Transition {
+    std::string service;
+    int64_t at_ms;
+    int status;
+    std::string incidents;  // "3,17"
+  };
+  struct Clock {
+    uint64_t incident;
+    std::string agreement;
+    int target;
+    std::string record;
+  };
+  struct Summary {
+    uint64_t id;
+    int64_t opened_ms, resolved_ms;
+    std::string record;
+  };
+  std::vector<Transition> transitions;
+  std::vector<Clock> clocks;
+  std::vector<Summary> summaries;
+  std::vector<std::pair<std::string, std::string>> heartbeats;  // name, record
+  std::vector<std::pair<int64_t, int64_t>> gaps;                // engine not running [start, end)
+  bool empty() const {
+    return transitions.empty() && clocks.empty() && summaries.empty() && heartbeats.empty() && gaps.empty();
+  }
+};
+
 struct StoreUnit {
   struct Row {
     uint64_t id;
@@ -76,6 +105,7 @@ struct StoreUnit {
   std::vector<Row> incidents, problems;
   std::vector<SilenceRow> silences;
   std::vector<std::pair<std::string, std::string>> meta;
+  SlaRows sla;
   std::vector<OutboxEntry> outbox;                           // new notifications
   std::vector<uint64_t> outbox_done;                         // delivered: deleted
   std::vector<std::pair<uint64_t, std::string>> outbox_dead;  // dead-lettered, with the last error
@@ -83,7 +113,7 @@ struct StoreUnit {
   std::vector<std::function<void()>> committed;  // run after the commit, on the writer thread
   bool empty() const {
     return alerts.empty() && counters.empty() && incidents.empty() && problems.empty() && silences.empty() &&
-           meta.empty() && outbox.empty() && outbox_done.empty() && outbox_dead.empty() && outbox_revive.empty() &&
+           meta.empty() && sla.empty() && outbox.empty() && outbox_done.empty() && outbox_dead.empty() && outbox_revive.empty() &&
            committed.empty();
   }
 };
@@ -91,6 +121,7 @@ struct StoreUnit {
 struct StoreWriterOptions {
   int64_t alert_retention_ms = 3'600'000;      // resolved alerts (the dedup tables' retention)
   int64_t incident_retention_ms = 90 * 86'400'000LL;  // closed or merged incidents, closed problems, expired silences
+  int64_t sla_retention_ms = 400 * 86'400'000LL;  // service state history, summaries of ended incidents
   int64_t prune_interval_ms = 60'000;
   size_t queue_units = 4096;  // submit() waits beyond this: back-pressure up to the inputs
 };
@@ -131,7 +162,11 @@ struct StoredState {
   std::vector<std::string> problems, silences;  // records
   std::vector<OutboxEntry> outbox;                  // by id, pending and dead
   uint64_t next_incident = 1, next_problem = 1;
+  SlaRows sla;                 // transitions in order, with everything else of the ledgers
+  int64_t last_alive_ms = 0;   // the previous run's last sign of life
 };
 StoredState loadState(Store& store);
+// Only the service level ledgers (for `triaged report`), and the last sign of life.
+SlaRows loadSlaRows(Store& store, int64_t& last_alive_ms);
 
 }  // namespace triaged::engine
