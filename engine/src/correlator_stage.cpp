@@ -3,6 +3,10 @@
 #include <concurrentqueue/blockingconcurrentqueue.h>
 #include <prometheus/counter.h>
 #include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+
+#include <cmath>
+#include <limits>
 
 #include <array>
 #include <deque>
@@ -49,6 +53,7 @@ struct CorrelatorStage::Impl {
       : correlator(rules, opts),
         evaluator(rules, c.nowMs()),
         clock(c),
+        started_ms(c.nowMs()),
         sla_retention_ms(opts.sla_retention_ms),
         capacity(cap),
         store(st) {
@@ -88,6 +93,33 @@ struct CorrelatorStage::Impl {
     clock_breaches = counters("triaged_task_sla_breaches_total", "Response and resolution clocks that reached 100 percent.");
     heartbeat_state = gauges("triaged_heartbeat_state", "Heartbeat state: 0 new, 1 up, 2 late, 3 down, 4 paused.");
     sla_events = counters("triaged_sla_events_total", "SLA warnings and breaches, heartbeat downs and ups, by type.");
+    clock_completed = counters("triaged_task_sla_completed_total",
+                               "Response and resolution clocks that completed, by whether they breached.");
+    sla_seconds = counters("triaged_sla_agreed_seconds_total", "Agreed service time elapsed, per agreement.");
+    sla_excluded = counters("triaged_sla_excluded_seconds_total", "Agreed time excluded (approved maintenance), by reason.");
+    sla_unknown = counters("triaged_sla_unknown_seconds_total", "Agreed time not measured (engine not running).");
+    sla_downtime = counters("triaged_sla_downtime_seconds_total",
+                            "Weighted downtime in agreed time: net (exclusions removed) and gross.");
+    slo_events = counters("triaged_slo_events_total", "Events counted by event-based SLOs, good and bad.");
+    slo_burn = gauges("triaged_slo_burn_rate", "Error budget burn rate of an SLO (or an agreement's availability) over a window.");
+    slo_budget = gauges("triaged_slo_error_budget_remaining_ratio", "Fraction of an SLO's error budget left over its period.");
+    slo_alert = gauges("triaged_slo_alert_active", "Burn-rate alerts firing, by severity (page or ticket).");
+    capacity_left = gauges("triaged_capacity_time_left_seconds",
+                           "Time until a capacity rule's forecast reaches its limit (+Inf when it never does).");
+    capacity_r2 = gauges("triaged_capacity_forecast_r_squared", "Goodness of fit of a capacity rule's forecast.");
+    capacity_value = gauges("triaged_capacity_value", "Last sample of a capacity rule's metric.");
+    auto& samples_family = prometheus::BuildCounter()
+                               .Name("triaged_samples_total")
+                               .Help("Metric samples posted, by result: used by a rule, matching none, rejected.")
+                               .Register(reg);
+    samples_used = &samples_family.Add({{"result", "used"}});
+    samples_unmatched = &samples_family.Add({{"result", "unmatched"}});
+    samples_rejected = &samples_family.Add({{"result", "rejected"}});
+    auto histograms = [&](const char* name, const char* help) {
+      return &prometheus::BuildHistogram().Name(name).Help(help).Register(reg);
+    };
+    ack_seconds = histograms("triaged_incident_ack_seconds", "Time from an incident opening to its acknowledgement.");
+    restore_seconds = histograms("triaged_incident_restore_seconds", "Time from an incident opening to its resolution.");
   }
 
   void loop() {
@@ -167,6 +199,7 @@ struct CorrelatorStage::Impl {
     persist(evs, sla);
     // Service and heartbeat states are published as they change (availability every 10 s).
     const auto& rs = evaluator.ruleSet();
+    observeIncidents(changed);
     for (const auto& [s, t] : changed.transitions)
       if (s < rs.services().size()) service_state->Add({{"service", rs.services()[s].name}}).Set(evaluator.status(s));
     for (const auto& name : changed.heartbeats) {
@@ -175,13 +208,43 @@ struct CorrelatorStage::Impl {
         heartbeat_state->Add({{"heartbeat", name}}).Set(static_cast<double>(it->second.clock.at(now)));
     }
     for (auto& a : evaluator.takeAlerts()) heartbeat_alerts.push_back(std::move(a));
-    submitHeartbeatAlerts();
+    submitGeneratedAlerts();
   }
 
-  void submitHeartbeatAlerts() {
+  // Histograms of time to acknowledge and to restore, and completed clocks, as they happen.
+  void observeIncidents(const Evaluator::Dirty& changed) {
+    const auto& rs = evaluator.ruleSet();
+    static const prometheus::Histogram::BucketBoundaries kBuckets{60,    300,   900,    1800,   3600,  7200,
+                                                                   14400, 28800, 86400, 259200, 604800};
+    for (const auto& sum : changed.summaries) {
+      if (sum.services.empty() || sum.services[0] >= rs.services().size()) continue;
+      prometheus::Labels labels{{"service", rs.services()[sum.services[0]].name},
+                                {"priority", std::to_string(sum.priority)}};
+      auto& seen = observed[sum.id];
+      // Only what happened while this process ran (a restart does not observe again).
+      if (sum.acknowledged_ms && !seen.first && sum.acknowledged_ms >= started_ms) {
+        seen.first = true;
+        ack_seconds->Add(labels, kBuckets).Observe((sum.acknowledged_ms - sum.opened_ms) / 1000.0);
+      }
+      if (sum.resolved_ms && sum.resolved_ms >= started_ms) {
+        restore_seconds->Add(labels, kBuckets).Observe((sum.resolved_ms - sum.opened_ms) / 1000.0);
+        observed.erase(sum.id);
+      } else if (!sum.acknowledged_ms) {
+        observed.erase(sum.id);
+      }
+    }
+    for (const auto& c : changed.clocks)
+      if (c.stage == ClockStage::kCompleted && c.agreement < rs.agreements().size() && c.stop_ms >= started_ms)
+        clock_completed
+            ->Add({{"agreement", rs.agreements()[c.agreement].name}, {"target", clockTargetName(c.target)},
+                   {"breached", c.breached ? "true" : "false"}})
+            .Increment();
+  }
+
+  void submitGeneratedAlerts() {
     if (!alert_sink || heartbeat_alerts.empty()) return;
     api::IngestOptions opts;
-    opts.name = "heartbeat";
+    opts.name = "evaluator";
     opts.resolve_timeout_ms = 0;
     api::BatchBuilder b(opts, clock.nowMs());
     for (size_t i = 0; i < heartbeat_alerts.size(); ++i) {
@@ -189,14 +252,15 @@ struct CorrelatorStage::Impl {
       auto& e = b.begin(static_cast<int64_t>(i));
       e.source = b.keep("triaged");
       e.resource = b.keep(a.name);
-      e.check = b.keep("heartbeat");
+      e.check = b.keep(a.check);
       e.service = b.keep(a.service);
       e.severity = static_cast<api::Severity>(std::clamp(a.severity, 1, 5));
       e.status = a.firing ? api::Status::kFiring : api::Status::kResolved;
       e.event_time_ms = a.at_ms;
-      std::string summary = "Heartbeat " + a.name + (a.firing ? " is down: no ping within its period and grace" : " is up");
+      std::string summary = !a.summary.empty() ? a.summary
+                            : "Heartbeat " + a.name + (a.firing ? " is down: no ping within its period and grace" : " is up");
       e.summary = b.keep(summary);
-      b.addLabel("heartbeat", a.name);
+      if (a.check == "heartbeat") b.addLabel("heartbeat", a.name);
       for (const auto& [k, v] : a.labels) b.addLabel(k, v);
       if (!b.finish()) return;  // a bad label in the rule file: reported by the ingest counters
     }
@@ -321,6 +385,7 @@ struct CorrelatorStage::Impl {
       if (now >= s.starts_ms && now < s.ends_ms) ++n;
     silences->Set(static_cast<double>(n));
     queue_depth->Set(static_cast<double>(queued.load(std::memory_order_relaxed)));
+    publishSignals();  // SLO and capacity gauges: every second (cheap, per rule)
     if (now >= next_sla_publish) {
       evaluator.prune(now - sla_retention_ms);
       publishSla(now);
@@ -365,6 +430,83 @@ struct CorrelatorStage::Impl {
       clocks_active->Add({{"agreement", std::get<0>(k)}, {"target", std::get<1>(k)}, {"stage", std::get<2>(k)}}).Set(v);
     for (const auto& [name, h] : evaluator.heartbeats())
       heartbeat_state->Add({{"heartbeat", name}}).Set(static_cast<double>(h.clock.at(now)));
+    publishCounters(now);
+  }
+
+  // Agreed, excluded, unknown and downtime seconds since the last refresh, per agreement.
+  void publishCounters(int64_t now) {
+    const auto& rs = evaluator.ruleSet();
+    if (counted_to == 0 || counted_to >= now) {
+      counted_to = now;
+      return;
+    }
+    for (uint32_t a = 0; a < rs.agreements().size(); ++a) {
+      const auto& ag = rs.agreements()[a];
+      if (!ag.slo_ppb) continue;
+      auto w = evaluator.window(a, counted_to, now);
+      std::string svc = rs.services()[ag.service].name;
+      prometheus::Labels l{{"sla", ag.name}, {"service", svc}};
+      sla_seconds->Add(l).Increment(w.agreed_ms / 1000.0);
+      sla_unknown->Add(l).Increment(w.unknown_ms / 1000.0);
+      for (const auto& [reason, ms] : w.excluded_by_reason)
+        sla_excluded->Add({{"sla", ag.name}, {"service", svc}, {"reason", reason}}).Increment(ms / 1000.0);
+      sla_downtime->Add({{"sla", ag.name}, {"service", svc}, {"kind", "net"}}).Increment(w.downtime_net_ms / 1000.0);
+      sla_downtime->Add({{"sla", ag.name}, {"service", svc}, {"kind", "gross"}}).Increment(w.downtime_gross_ms / 1000.0);
+    }
+    counted_to = now;
+  }
+
+  void publishSignals() {
+    const auto& rs = evaluator.ruleSet();
+    for (const auto& d : rs.slos()) {
+      auto it = evaluator.slos().find(d.name);
+      if (it == evaluator.slos().end()) continue;
+      const auto& r = it->second;
+      auto& counted = slo_counted[d.name];
+      uint64_t bad_total = r.valid_total - std::min(r.good_total, r.valid_total);
+      uint64_t bad_counted = counted.second - std::min(counted.first, counted.second);
+      if (r.good_total > counted.first)
+        slo_events->Add({{"slo", d.name}, {"class", "good"}}).Increment(static_cast<double>(r.good_total - counted.first));
+      if (bad_total > bad_counted)
+        slo_events->Add({{"slo", d.name}, {"class", "bad"}}).Increment(static_cast<double>(bad_total - bad_counted));
+      counted = {r.good_total, r.valid_total};
+      slo_budget->Add({{"slo", d.name}}).Set(r.budget_remaining);
+      double page = 0, ticket = 0;
+      for (size_t w = 0; w < d.windows.size() && w < r.firing.size(); ++w) {
+        slo_burn->Add({{"slo", d.name}, {"window", windowName(d.windows[w].long_ms)}}).Set(r.burn_long[w]);
+        slo_burn->Add({{"slo", d.name}, {"window", windowName(d.windows[w].short_ms)}}).Set(r.burn_short[w]);
+        if (r.firing[w]) (d.windows[w].page ? page : ticket) += 1;
+      }
+      slo_alert->Add({{"slo", d.name}, {"severity", "page"}}).Set(page);
+      slo_alert->Add({{"slo", d.name}, {"severity", "ticket"}}).Set(ticket);
+    }
+    for (const auto& [name, burns] : evaluator.agreementBurn()) {
+      uint32_t a = UINT32_MAX;
+      for (uint32_t k = 0; k < rs.agreements().size(); ++k)
+        if (rs.agreements()[k].name == name) a = k;
+      if (a == UINT32_MAX) continue;
+      const auto& wins = rs.agreements()[a].burn_windows;
+      for (size_t w = 0; w < wins.size() && 2 * w + 1 < burns.size(); ++w) {
+        slo_burn->Add({{"slo", name}, {"window", windowName(wins[w].long_ms)}}).Set(burns[2 * w]);
+        slo_burn->Add({{"slo", name}, {"window", windowName(wins[w].short_ms)}}).Set(burns[2 * w + 1]);
+      }
+    }
+    for (const auto& d : rs.capacity()) {
+      auto it = evaluator.capacity().find(d.name);
+      if (it == evaluator.capacity().end()) continue;
+      const auto& r = it->second;
+      if (r.last_ms >= 0) capacity_value->Add({{"rule", d.name}}).Set(r.last_value);
+      if (!d.forecast) continue;
+      capacity_left->Add({{"rule", d.name}})
+          .Set(r.time_left_ms ? *r.time_left_ms / 1000.0 : std::numeric_limits<double>::infinity());
+      if (r.fit) capacity_r2->Add({{"rule", d.name}}).Set(r.fit->r_squared);
+    }
+  }
+
+  static std::string windowName(int64_t ms) {
+    if (ms % 86'400'000 == 0) return std::to_string(ms / 86'400'000) + "d";
+    if (ms % 3'600'000 == 0) return std::to_string(ms / 3'600'000) + "h";
+    return std::to_string(ms / 60'000) + "m";
   }
 
   void push(Task t) {
@@ -376,8 +518,8 @@ struct CorrelatorStage::Impl {
   Evaluator evaluator;
   const Clock& clock;
   api::EventSink* alert_sink = nullptr;
-  std::vector<HeartbeatAlert> heartbeat_alerts;
-  int64_t next_sla_publish = 0, next_alive = 0;
+  std::vector<GeneratedAlert> heartbeat_alerts;
+  int64_t next_sla_publish = 0, next_alive = 0, started_ms = 0;
   int64_t sla_retention_ms = 400 * 86'400'000LL;
   size_t capacity;
   StoreWriter* store;
@@ -397,7 +539,14 @@ struct CorrelatorStage::Impl {
   prometheus::Counter* events[CorrelatorEvent::kAlertUnsuppressed + 1];
   prometheus::Gauge *open_incidents, *open_problems, *alerts, *suppressed, *silences, *queue_depth;
   prometheus::Family<prometheus::Gauge>*service_state, *availability, *budget, *clocks_active, *heartbeat_state;
-  prometheus::Family<prometheus::Counter>*clock_breaches, *sla_events;
+  prometheus::Family<prometheus::Counter>*clock_breaches, *sla_events, *clock_completed, *sla_seconds, *sla_excluded,
+      *sla_unknown, *sla_downtime, *slo_events;
+  prometheus::Family<prometheus::Gauge>*slo_burn, *slo_budget, *slo_alert, *capacity_left, *capacity_r2, *capacity_value;
+  prometheus::Family<prometheus::Histogram>*ack_seconds, *restore_seconds;
+  prometheus::Counter *samples_used, *samples_unmatched, *samples_rejected;
+  int64_t counted_to = 0;  // SLA counters cover agreed time up to here
+  std::map<std::string, std::pair<uint64_t, uint64_t>> slo_counted;  // good, valid already counted
+  absl::flat_hash_map<uint64_t, std::pair<bool, bool>> observed;     // incident: ack, restore observed
 };
 
 CorrelatorStage::CorrelatorStage(std::shared_ptr<const rules::RuleSet> rules, CorrelatorOptions opts,
@@ -482,6 +631,25 @@ bool CorrelatorStage::evaluate(std::function<void(Evaluator&, Correlator&, int64
 }
 
 void CorrelatorStage::setAlertSink(api::EventSink* sink) { impl_->alert_sink = sink; }
+
+bool CorrelatorStage::samples(std::vector<Sample> samples, std::function<void(size_t used, size_t unmatched)> done) {
+  return run([this, samples = std::move(samples), done = std::move(done)](Correlator&, int64_t now) mutable {
+    size_t used = 0, unmatched = 0;
+    for (auto& s : samples) {
+      if (s.at_ms == INT64_MIN) s.at_ms = now;
+      (impl_->evaluator.onSample(s, now) ? used : unmatched) += 1;
+    }
+    impl_->samples_used->Increment(static_cast<double>(used));
+    impl_->samples_unmatched->Increment(static_cast<double>(unmatched));
+    // Threshold crossings raise their alerts in this round.
+    for (auto& a : impl_->evaluator.takeAlerts()) impl_->heartbeat_alerts.push_back(std::move(a));
+    impl_->submitGeneratedAlerts();
+    impl_->publishSignals();  // the answer comes after the gauges show the samples
+    done(used, unmatched);
+  });
+}
+
+void CorrelatorStage::countRejectedSamples(size_t n) { impl_->samples_rejected->Increment(static_cast<double>(n)); }
 
 void CorrelatorStage::reload(std::shared_ptr<const rules::RuleSet> rules, CorrelatorOptions opts) {
   run([this, rules = std::move(rules), opts = std::move(opts)](Correlator& c, int64_t now) mutable {

@@ -105,6 +105,7 @@ void Evaluator::reload(std::shared_ptr<const rules::RuleSet> rules, int64_t now_
   for (auto& [name, h] : heartbeats_)
     if (h.def != UINT32_MAX && (h.def >= rules_->heartbeats().size() || rules_->heartbeats()[h.def].name != name))
       h.def = UINT32_MAX;  // left the rule files: kept as an implicit one
+  reloadSignals(now_ms);
 }
 
 // ---- Service states ---------------------------------------------------------------------
@@ -462,7 +463,7 @@ void Evaluator::reportHeartbeat(HeartbeatRuntime& h, int64_t now) {
   bool was_down = h.reported == sla::HeartbeatState::kDown;
   bool down = state == sla::HeartbeatState::kDown;
   if (down != was_down) {
-    HeartbeatAlert a;
+    GeneratedAlert a;
     a.name = h.name;
     a.firing = down;
     a.at_ms = now;
@@ -490,9 +491,13 @@ void Evaluator::push(Timer t) {
   timers_.push(std::move(t));
 }
 
-int64_t Evaluator::nextDeadline() const { return timers_.empty() ? INT64_MAX : timers_.top().at; }
+int64_t Evaluator::nextDeadline() const {
+  int64_t t = timers_.empty() ? INT64_MAX : timers_.top().at;
+  return has_signals_ ? std::min(t, next_signals_) : t;
+}
 
 void Evaluator::advance(int64_t now) {
+  if (now >= next_signals_) evaluateSignals(now);
   while (!timers_.empty() && timers_.top().at <= now) {
     Timer t = timers_.top();
     timers_.pop();
@@ -613,6 +618,47 @@ void Evaluator::prune(int64_t before) {
 
 // ---- Reports ---------------------------------------------------------------------------------
 
+sla::AvailabilityInput Evaluator::availabilityInput(uint32_t a, int64_t start, int64_t end, int64_t now) const {
+  const auto& ag = rules_->agreements()[a];
+  const auto& cal = rules_->calendars()[ag.calendar];
+  const auto& svc = rules_->services()[ag.service];
+  const auto& tl = services_[ag.service].timeline;
+  sla::AvailabilityInput in;
+  int64_t from = std::max(start, ag.effective_ms);
+  in.agreed_all = cal.agreed(from, end);
+  in.now = now;
+  in.slo_ppb = ag.slo_ppb ? ag.slo_ppb : sla::kPpb;
+  in.weights = ag.weights;
+  in.unknown = ag.unknown;
+  // From the transition in force at `start` (the timeline is in time order).
+  size_t first = static_cast<size_t>(
+      std::upper_bound(tl.begin(), tl.end(), start, [](int64_t t, const ServiceTransition& x) { return t < x.at_ms; }) -
+      tl.begin());
+  for (size_t i = first ? first - 1 : 0; i < tl.size() && tl[i].at_ms < now; ++i) {
+    int64_t a0 = tl[i].at_ms, b0 = i + 1 < tl.size() ? tl[i + 1].at_ms : now;
+    a0 = std::max(a0, start);
+    b0 = std::min(b0, now);
+    if (b0 <= a0) continue;
+    sla::State st = tl[i].status == kUnknownStatus ? sla::State::kUnknown : ag.stateOf(tl[i].status);
+    // Engine gaps are UNKNOWN whatever the last state was.
+    for (const auto& piece : sla::subtract({{a0, b0}}, gaps_)) in.timeline.push_back({piece.a, piece.b, st, tl[i].incidents});
+  }
+  std::sort(in.timeline.begin(), in.timeline.end(), [](const auto& x, const auto& y) { return x.a < y.a; });
+  // Approved maintenance (windows with a change id covering the service) is excluded time.
+  for (const auto& w : rules_->maintenance()) {
+    if (w.change_id.empty()) continue;
+    bool covers = std::find(w.services.begin(), w.services.end(), ag.service) != w.services.end();
+    for (uint32_t ci : svc.cis) covers |= std::find(w.cis.begin(), w.cis.end(), ci) != w.cis.end();
+    if (!covers) continue;
+    for (const auto& [s, e] : w.schedule.occurrences(start, end)) in.excluded.push_back({s, e, "maintenance", w.change_id});
+  }
+  return in;
+}
+
+sla::Availability Evaluator::window(uint32_t a, int64_t from, int64_t to) const {
+  return sla::availability(availabilityInput(a, from, to, to));
+}
+
 Evaluator::Report Evaluator::report(uint32_t a, const sla::Period& p, int64_t now) const {
   const auto& ag = rules_->agreements()[a];
   const auto& cal = rules_->calendars()[ag.calendar];
@@ -631,32 +677,7 @@ Evaluator::Report Evaluator::report(uint32_t a, const sla::Period& p, int64_t no
   r.weights = ag.weights;
   r.final = now >= p.end;
   r.evaluated_to = std::min(now, p.end);
-  const auto& tl = services_[ag.service].timeline;
-  sla::AvailabilityInput in;
-  int64_t from = std::max(p.start, ag.effective_ms);
-  in.agreed_all = cal.agreed(from, p.end);
-  in.now = r.evaluated_to;
-  in.slo_ppb = ag.slo_ppb ? ag.slo_ppb : sla::kPpb;
-  in.weights = ag.weights;
-  in.unknown = ag.unknown;
-  for (size_t i = 0; i < tl.size(); ++i) {
-    int64_t a0 = tl[i].at_ms, b0 = i + 1 < tl.size() ? tl[i + 1].at_ms : r.evaluated_to;
-    a0 = std::max(a0, p.start);
-    b0 = std::min(b0, r.evaluated_to);
-    if (b0 <= a0) continue;
-    sla::State st = tl[i].status == kUnknownStatus ? sla::State::kUnknown : ag.stateOf(tl[i].status);
-    // Engine gaps are UNKNOWN whatever the last state was.
-    for (const auto& piece : sla::subtract({{a0, b0}}, gaps_)) in.timeline.push_back({piece.a, piece.b, st, tl[i].incidents});
-  }
-  std::sort(in.timeline.begin(), in.timeline.end(), [](const auto& x, const auto& y) { return x.a < y.a; });
-  // Approved maintenance (windows with a change id covering the service) is excluded time.
-  for (const auto& w : rules_->maintenance()) {
-    if (w.change_id.empty()) continue;
-    bool covers = std::find(w.services.begin(), w.services.end(), ag.service) != w.services.end();
-    for (uint32_t ci : svc.cis) covers |= std::find(w.cis.begin(), w.cis.end(), ci) != w.cis.end();
-    if (!covers) continue;
-    for (const auto& [s, e] : w.schedule.occurrences(p.start, p.end)) in.excluded.push_back({s, e, "maintenance", w.change_id});
-  }
+  sla::AvailabilityInput in = availabilityInput(a, p.start, p.end, r.evaluated_to);
   r.availability = sla::availability(in);
   r.met = true;  // no target, or nothing measured yet
   // Exact comparison: (measured - D) / measured >= slo  <=>  (measured - D) * 1e9 >= slo * measured.

@@ -1,5 +1,7 @@
 #include "triaged/engine/sla_api.h"
 
+#include "triaged/engine/samples.h"
+
 #include <cmath>
 #include <cstdio>
 
@@ -478,6 +480,29 @@ void addSlaRoutes(api::Router& router, CorrelatorStage& stage) {
                   w.beginObject().key("heartbeats").beginArray();
                   for (const auto& [name, h] : ev.heartbeats()) heartbeatJson(w, h, now);
                   w.endArray().endObject();
+                  out += '\n';
+                  r(HttpResponse::json(200, std::move(out)));
+                });
+                if (!ok) r(HttpResponse::error(503, "shutting down"));
+              }});
+  router.add({Verb::post, "/api/v1/samples", RouteGroup::kIngest, [&stage](const HttpRequest& req, Responder r) {
+                std::vector<std::string> errors;
+                auto samples = parseSamples(req.body ? std::string_view(*req.body) : std::string_view(), INT64_MIN, errors);
+                if (!errors.empty()) {
+                  std::string detail;
+                  JsonWriter w(detail);
+                  w.beginArray();
+                  for (const auto& e : errors) w.value(e);
+                  w.endArray();
+                  stage.countRejectedSamples(1);
+                  return r(HttpResponse::error(400, errors.front(), detail));
+                }
+                size_t n = samples.size();
+                bool ok = stage.samples(std::move(samples), [r, n](size_t used, size_t unmatched) {
+                  std::string out;
+                  JsonWriter w(out);
+                  w.beginObject().field("received", static_cast<uint64_t>(n)).field("used", static_cast<uint64_t>(used));
+                  w.field("unmatched", static_cast<uint64_t>(unmatched)).endObject();
                   out += '\n';
                   r(HttpResponse::json(200, std::move(out)));
                 });

@@ -53,6 +53,10 @@ class RuleSetLoader {
                           [&](const YAML::Node& n, const std::string& p) { levels_.agreement(n, p, sink); });
     config::forEachInList(root.take("heartbeats"), "heartbeats", sink,
                           [&](const YAML::Node& n, const std::string& p) { levels_.heartbeat(n, p, sink); });
+    config::forEachInList(root.take("slos"), "slos", sink,
+                          [&](const YAML::Node& n, const std::string& p) { levels_.slo(n, p, sink); });
+    config::forEachInList(root.take("capacity"), "capacity", sink,
+                          [&](const YAML::Node& n, const std::string& p) { levels_.capacity(n, p, sink); });
     root.finish();
   }
 

@@ -28,6 +28,8 @@ class ServiceLevelsLoader {
   void calendar(const YAML::Node& n, const std::string& p, config::ErrorSink& sink);
   void agreement(const YAML::Node& n, const std::string& p, config::ErrorSink& sink);
   void heartbeat(const YAML::Node& n, const std::string& p, config::ErrorSink& sink);
+  void slo(const YAML::Node& n, const std::string& p, config::ErrorSink& sink);
+  void capacity(const YAML::Node& n, const std::string& p, config::ErrorSink& sink);
   // The hierarchy keys of a service entry (children, algorithm, status_rules, weight,
   // propagation); the service is already in the rule set at `service`.
   void hierarchy(config::MapReader& r, uint32_t service);
@@ -43,7 +45,7 @@ class ServiceLevelsLoader {
   RuleSet& rs_;
   std::vector<Origin> calendar_origins_;
   std::vector<std::pair<uint32_t, PendingRef>> calendar_includes_, agreement_services_, agreement_calendars_,
-      agreement_clock_calendars_, heartbeat_services_, service_children_;
+      agreement_clock_calendars_, heartbeat_services_, service_children_, slo_services_, capacity_services_;
   std::vector<std::pair<uint32_t, int32_t>> agreement_effective_days_;
 };
 

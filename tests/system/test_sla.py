@@ -33,6 +33,19 @@ heartbeats:
   - name: nightly
     service: web
     period: 1h
+capacity:
+  - name: web-disk
+    service: web
+    metric: disk_used_ratio
+    matchers: '{host="web1"}'
+    raise_at: 0.9
+    clear_at: 0.8
+slos:
+  - name: web-requests
+    service: web
+    objective: "99.9"
+    good: requests_good
+    valid: requests_total
 """
 
 
@@ -194,6 +207,38 @@ class Sla(unittest.TestCase):
         out = run(args[:-1] + ["2026-13"])
         self.assertEqual(out.returncode, 2)
         self.assertIn("period", out.stderr)
+
+    def test_samples_feed_capacity_rules_whose_alerts_become_incidents(self):
+        d = self.d
+        post = lambda body: d.request("POST", "/api/v1/samples", json.dumps(body),
+                                      {"Content-Type": "application/json"})
+        status, _, body = post([{"metric": "disk_used_ratio", "labels": {"host": "web1"}, "value": 0.95},
+                                {"metric": "requests_total", "value": 100},
+                                {"metric": "requests_good", "value": 100},
+                                {"metric": "unrelated", "value": 1}])
+        self.assertEqual(status, 200, body)
+        self.assertEqual(json.loads(body), {"received": 4, "used": 3, "unmatched": 1})
+        # The capacity alert is ingested and correlated like any other alert.
+        deadline = time.monotonic() + 10
+        while True:
+            incidents = d.get_json("/api/v1/incidents")["incidents"]
+            if incidents or time.monotonic() > deadline:
+                break
+            time.sleep(0.05)  # the alert goes through the pipeline asynchronously (bounded wait)
+        self.assertEqual(len(incidents), 1, incidents)
+        self.assertIn("disk_used_ratio", incidents[0]["title"] + json.dumps(incidents[0]))
+        services = {s["name"]: s for s in d.get_json("/api/v1/services")["services"]}
+        self.assertEqual(services["web"]["status"], "warning")
+        # A bad sample names its index and field, and nothing of the request is used.
+        status, _, body = post([{"metric": "disk_used_ratio", "labels": {"host": "web1"}, "value": 0.5},
+                                {"metric": "disk_used_ratio", "value": "full"}])
+        self.assertEqual(status, 400)
+        self.assertIn("[1].value", body)
+        m = d.metrics()
+        self.assertEqual(m['triaged_samples_total{result="used"}'], 3)
+        self.assertEqual(m['triaged_samples_total{result="unmatched"}'], 1)
+        self.assertEqual(m['triaged_samples_total{result="rejected"}'], 1)
+        self.assertEqual(m['triaged_capacity_value{rule="web-disk"}'], 0.95)
 
     @unittest.skipUnless(shutil.which("chromium"), "chromium is installed by scripts/install-deps.sh e2e")
     def test_the_html_report_renders_in_a_browser_with_the_json_numbers(self):

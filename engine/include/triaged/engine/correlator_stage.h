@@ -39,6 +39,10 @@ class CorrelatorStage final : public ChangeSink {
   // Before start(): where heartbeat alerts are ingested (they enter correlation like any
   // other alert). A busy pipeline is retried on the next round; nothing is dropped.
   void setAlertSink(api::EventSink* sink);
+  // Metric samples for SLOs and capacity rules (at_ms INT64_MIN: now), on the correlator
+  // thread; `done` gets how many fed a rule and how many matched none. False when stopping.
+  bool samples(std::vector<Sample> samples, std::function<void(size_t used, size_t unmatched)> done);
+  void countRejectedSamples(size_t n);
   // On the correlator thread (inside run()'s fn): calls done once what fn changed is
   // committed (at once without a store). API answers to changes go through here.
   void whenDurable(std::function<void()> done);

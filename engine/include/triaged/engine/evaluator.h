@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <queue>
 #include <string>
 #include <vector>
@@ -70,9 +71,11 @@ struct SlaEvent {
   int64_t deadline_ms = 0;
 };
 
-// A heartbeat alert to ingest (it enters correlation like any other alert).
-struct HeartbeatAlert {
+// An alert the evaluator raises (heartbeat down, SLO burn rate, capacity): it is ingested and
+// enters correlation like any other alert. resource = name, check = check.
+struct GeneratedAlert {
   std::string name, service;
+  std::string check = "heartbeat", summary;
   int severity = 5;
   bool firing = true;
   int64_t at_ms = 0;
@@ -86,6 +89,34 @@ struct HeartbeatRuntime {
   int64_t max_latency_ms = 0, last_latency_ms = -1, created_ms = 0;
   rules::sla::HeartbeatState reported = rules::sla::HeartbeatState::kNew;
   uint64_t gen = 0;
+};
+
+// A metric sample (SLO event counts, capacity measurements).
+struct Sample {
+  std::string metric;
+  std::vector<std::pair<std::string, std::string>> labels;
+  double value = 0;
+  int64_t at_ms = 0;
+};
+
+struct SloRuntime {
+  explicit SloRuntime(int64_t longest_ms) : buckets(longest_ms) {}
+  rules::sla::SloBuckets buckets;
+  uint64_t good_total = 0, valid_total = 0;  // since start (counters)
+  std::vector<double> burn_long, burn_short;  // per window pair, at the last evaluation
+  std::vector<uint8_t> firing;                // per window pair
+  bool no_data = true;
+  double budget_remaining = 1;  // of the period's budget, as a fraction (may go negative)
+};
+
+struct CapacityRuntime {
+  rules::sla::Hysteresis threshold;
+  std::vector<std::pair<int64_t, double>> samples;  // inside the forecast window, oldest first
+  std::optional<rules::sla::Forecast> fit;
+  std::optional<double> time_left_ms;  // nullopt: never reaches the limit
+  bool forecast_firing = false;
+  double last_value = 0;
+  int64_t last_ms = -1;
 };
 
 class Evaluator {
@@ -105,8 +136,20 @@ class Evaluator {
   std::string heartbeat(const std::string& name, Signal s, int64_t now_ms, int64_t sent_at_ms = 0,
                         int64_t period_ms = 0, int64_t grace_ms = 0);
 
+  // A sample: fed to every SLO and capacity rule whose metric and matchers it fits. Returns
+  // how many rules it fed (0: none wants it).
+  size_t onSample(const Sample& s, int64_t now_ms);
+  // Burn rates, forecasts and time-based burn alerts (every 10 s from advance, and now).
+  void evaluateSignals(int64_t now_ms);
+  const std::map<std::string, SloRuntime>& slos() const { return slos_; }
+  const std::map<std::string, CapacityRuntime>& capacity() const { return capacity_; }
+  // Time-based burn rates of agreements with burn_alerts, by agreement then window pair.
+  const std::map<std::string, std::vector<double>>& agreementBurn() const { return agreement_burn_; }
+  // Agreed, excluded, unknown and downtime of an agreement over any interval (for counters).
+  rules::sla::Availability window(uint32_t agreement, int64_t from_ms, int64_t to_ms) const;
+
   std::vector<SlaEvent> takeEvents() { return std::move(events_); }
-  std::vector<HeartbeatAlert> takeAlerts() { return std::move(alerts_); }
+  std::vector<GeneratedAlert> takeAlerts() { return std::move(alerts_); }
 
   // ---- State, for the API, metrics and reports (owning thread only) ----
   const rules::RuleSet& ruleSet() const { return *rules_; }
@@ -180,6 +223,10 @@ class Evaluator {
   void reportHeartbeat(HeartbeatRuntime& h, int64_t now);
   void push(Timer t);
   rules::sla::Ms clockDuration(uint32_t agreement, ClockTarget t, int priority) const;
+  rules::sla::AvailabilityInput availabilityInput(uint32_t agreement, int64_t from, int64_t to, int64_t now) const;
+  void reloadSignals(int64_t now);
+  void raise(const std::string& name, const std::string& check, uint32_t service, int severity, bool firing,
+             const std::vector<std::pair<std::string, std::string>>& labels, std::string summary, int64_t now);
 
   std::shared_ptr<const rules::RuleSet> rules_;
   std::vector<ServiceState> services_;
@@ -190,13 +237,20 @@ class Evaluator {
   absl::flat_hash_map<uint64_t, IncidentSummary> summaries_;
   std::map<std::tuple<uint64_t, uint32_t, uint8_t>, TaskClock> clocks_;
   std::map<std::string, HeartbeatRuntime> heartbeats_;
+  std::map<std::string, SloRuntime> slos_;
+  std::map<std::string, CapacityRuntime> capacity_;
+  std::map<std::string, std::vector<double>> agreement_burn_;
+  std::map<std::string, std::vector<uint8_t>> agreement_burn_firing_;
+  std::map<std::string, std::vector<uint32_t>> by_metric_;  // metric -> SLO (i) or capacity (kCap | i)
+  int64_t next_signals_ = 0;
+  bool has_signals_ = false;  // SLOs, forecasts or burn alerts to evaluate every 10 s
   rules::sla::Intervals gaps_;
   std::priority_queue<Timer, std::vector<Timer>, std::greater<Timer>> timers_;
   uint64_t timer_seq_ = 0;
   size_t open_clocks_ = 0;
   std::map<std::pair<uint32_t, uint8_t>, uint64_t> breaches_;
   std::vector<SlaEvent> events_;
-  std::vector<HeartbeatAlert> alerts_;
+  std::vector<GeneratedAlert> alerts_;
   Dirty dirty_;
   std::vector<std::string> hb_dirty_mark_;
 };

@@ -130,6 +130,8 @@ class RuleSet {
   const std::vector<sla::Calendar>& calendars() const { return calendars_; }
   const std::vector<Agreement>& agreements() const { return agreements_; }
   const std::vector<HeartbeatDef>& heartbeats() const { return heartbeats_; }
+  const std::vector<SloDef>& slos() const { return slos_; }
+  const std::vector<CapacityDef>& capacity() const { return capacity_; }
   // Services in an order where every child comes before its parents.
   const std::vector<uint32_t>& serviceOrder() const { return service_order_; }
 
@@ -159,6 +161,8 @@ class RuleSet {
   std::vector<sla::Calendar> calendars_ = {sla::Calendar{"24x7", nullptr, {}, {}}};
   std::vector<Agreement> agreements_;
   std::vector<HeartbeatDef> heartbeats_;
+  std::vector<SloDef> slos_;
+  std::vector<CapacityDef> capacity_;
   std::vector<uint32_t> service_order_;
   std::vector<std::pair<std::string, uint32_t>> ci_names_;  // name or alias -> CI, sorted
   std::vector<std::pair<std::string, uint32_t>> service_names_;  // sorted

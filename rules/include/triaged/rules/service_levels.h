@@ -57,6 +57,7 @@ struct Agreement {
   Matchers pause_when;            // over the incident's fields: clocks pause while it matches
   std::vector<int> warn_at = {50, 75};
   std::vector<sla::BurnWindow> burn_windows;  // time-based burn-rate alerting
+  bool burn_alerts = false;                   // raise burn-rate alerts on the availability target
 
   // The availability state of a service status (-1 OK, 0..5 severity).
   sla::State stateOf(int status) const {
@@ -74,6 +75,44 @@ struct HeartbeatDef {
   uint32_t service = UINT32_MAX;  // none
   sla::Ms period_ms = 0, grace_ms = 0, max_latency_ms = 0;
   int severity = 5;
+  std::vector<std::pair<std::string, std::string>> labels;
+};
+
+// An event-based SLO: good and valid event counts arrive as samples (each sample's value is a
+// count since the previous one), summed per minute; multi-window burn-rate alerts.
+struct SloDef {
+  std::string name;
+  std::string file;
+  int line = 0;
+  uint32_t service = UINT32_MAX;  // none
+  std::string target_text;
+  int64_t slo_ppb = 0;
+  sla::Ms period_ms = 30 * 86'400'000LL;  // the budget's window (rolling)
+  std::string good_metric, valid_metric;
+  Matchers matchers;  // over the samples' labels
+  std::vector<sla::BurnWindow> windows;
+  int page_severity = 5, ticket_severity = 2;
+  std::vector<std::pair<std::string, std::string>> labels;
+};
+
+// A capacity rule over a metric's samples: a threshold with hysteresis and/or a linear
+// forecast (PromQL predict_linear) that raises when the limit is reached within the horizon.
+struct CapacityDef {
+  std::string name;
+  std::string file;
+  int line = 0;
+  uint32_t service = UINT32_MAX;
+  std::string metric;
+  Matchers matchers;
+  bool threshold = false;
+  double raise_at = 0, clear_at = 0;
+  sla::Ms raise_for = 0, clear_for = 0;
+  bool forecast = false;
+  sla::Ms window_ms = 6 * 3'600'000LL, horizon_ms = 24 * 3'600'000LL;
+  double limit = 0;
+  size_t min_samples = 5;
+  double min_r_squared = 0;
+  int severity = 2;
   std::vector<std::pair<std::string, std::string>> labels;
 };
 
