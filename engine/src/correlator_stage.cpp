@@ -9,6 +9,7 @@
 #include <limits>
 
 #include <array>
+#include <map>
 #include <deque>
 #include <cstring>
 
@@ -50,7 +51,8 @@ struct CorrelatorStage::Impl {
 
   Impl(std::shared_ptr<const rules::RuleSet> rules, CorrelatorOptions opts, const Clock& c, api::MetricsHub& hub,
        size_t cap, StoreWriter* st)
-      : correlator(rules, opts),
+      : hub(hub),
+        correlator(rules, opts),
         evaluator(rules, c.nowMs()),
         clock(c),
         started_ms(c.nowMs()),
@@ -84,22 +86,11 @@ struct CorrelatorStage::Impl {
     };
     service_state = gauges("triaged_service_state",
                            "Service status: -1 OK, 0..5 the severity of its worst problem (Zabbix scale).");
-    availability = gauges("triaged_sla_availability_ratio",
-                          "Availability of an agreement's service for the current or previous period, to date or "
-                          "projected to the period end (no sample while nothing is measured).");
-    budget = gauges("triaged_sla_error_budget_remaining_seconds",
-                    "Downtime budget left in the current period (negative once overspent).");
-    clocks_active = gauges("triaged_task_sla_active", "Response and resolution clocks running or paused.");
     clock_breaches = counters("triaged_task_sla_breaches_total", "Response and resolution clocks that reached 100 percent.");
     heartbeat_state = gauges("triaged_heartbeat_state", "Heartbeat state: 0 new, 1 up, 2 late, 3 down, 4 paused.");
     sla_events = counters("triaged_sla_events_total", "SLA warnings and breaches, heartbeat downs and ups, by type.");
     clock_completed = counters("triaged_task_sla_completed_total",
                                "Response and resolution clocks that completed, by whether they breached.");
-    sla_seconds = counters("triaged_sla_agreed_seconds_total", "Agreed service time elapsed, per agreement.");
-    sla_excluded = counters("triaged_sla_excluded_seconds_total", "Agreed time excluded (approved maintenance), by reason.");
-    sla_unknown = counters("triaged_sla_unknown_seconds_total", "Agreed time not measured (engine not running).");
-    sla_downtime = counters("triaged_sla_downtime_seconds_total",
-                            "Weighted downtime in agreed time: net (exclusions removed) and gross.");
     slo_events = counters("triaged_slo_events_total", "Events counted by event-based SLOs, good and bad.");
     slo_burn = gauges("triaged_slo_burn_rate", "Error budget burn rate of an SLO (or an agreement's availability) over a window.");
     slo_budget = gauges("triaged_slo_error_budget_remaining_ratio", "Fraction of an SLO's error budget left over its period.");
@@ -121,6 +112,8 @@ struct CorrelatorStage::Impl {
     ack_seconds = histograms("triaged_incident_ack_seconds", "Time from an incident opening to its acknowledgement.");
     restore_seconds = histograms("triaged_incident_restore_seconds", "Time from an incident opening to its resolution.");
   }
+
+  ~Impl() { hub.setText("sla", nullptr); }
 
   void loop() {
     log::get("correlator")->info("correlator started");
@@ -393,67 +386,121 @@ struct CorrelatorStage::Impl {
     }
   }
 
-  // SLA gauges: reports of every agreement for the current and previous period (every 10 s;
-  // the scrape reads the gauges and computes nothing).
+  // SLA families: reports of every agreement for the current and previous period, open
+  // clocks, and the agreed/unknown/excluded/downtime counters, every 10 s. With thousands of
+  // agreements they are most of /metrics: they are rendered here as text once per refresh,
+  // and a scrape copies them (MetricsHub::setText) rather than walking 100,000 series.
   void publishSla(int64_t now) {
+    using api::MetricsHub;
     const auto& rs = evaluator.ruleSet();
     for (uint32_t s = 0; s < rs.services().size(); ++s)
       service_state->Add({{"service", rs.services()[s].name}}).Set(evaluator.status(s));
+    std::vector<std::pair<uint32_t, rules::sla::Period>> wanted;
     for (uint32_t a = 0; a < rs.agreements().size(); ++a) {
       const auto& ag = rs.agreements()[a];
       if (!ag.slo_ppb) continue;
       const auto& cal = rs.calendars()[ag.calendar];
       auto cur = rules::sla::periodAt(ag.period, cal, now);
-      auto prev = rules::sla::previousPeriod(ag.period, cal, cur);
-      std::string svc = rs.services()[ag.service].name;
-      for (auto [label, p] : {std::pair<const char*, rules::sla::Period>{"current", cur}, {"previous", prev}}) {
-        auto r = evaluator.report(a, p, now);
-        if (r.availability.to_date)
-          availability->Add({{"sla", ag.name}, {"service", svc}, {"period", label}, {"basis", "to_date"}})
-              .Set(*r.availability.to_date);
-        if (r.availability.projected)
-          availability->Add({{"sla", ag.name}, {"service", svc}, {"period", label}, {"basis", "projected"}})
-              .Set(*r.availability.projected);
-        if (std::string(label) == "current")
-          budget->Add({{"sla", ag.name}, {"service", svc}, {"period", "current"}})
-              .Set(r.availability.budget_remaining_ms / 1000.0);
+      wanted.emplace_back(a, cur);
+      wanted.emplace_back(a, rules::sla::previousPeriod(ag.period, cal, cur));
+    }
+    auto reports = evaluator.reports(wanted, now);
+    auto text = std::make_shared<std::string>();
+    std::string& out = *text;
+    out.reserve(reports.size() * 400 + rs.agreements().size() * 600);
+    MetricsHub::family(out, "triaged_sla_availability_ratio", "gauge",
+                       "Availability of an agreement's service for the current or previous period, to date or "
+                       "projected to the period end (no sample while nothing is measured).");
+    for (size_t k = 0; k < reports.size(); ++k) {
+      const auto& r = reports[k];
+      const auto& ag = rs.agreements()[wanted[k].first];
+      const std::string& svc = rs.services()[ag.service].name;
+      const char* label = k % 2 == 0 ? "current" : "previous";
+      if (r.availability.to_date)
+        MetricsHub::sample(out, "triaged_sla_availability_ratio",
+                           {{"sla", ag.name}, {"service", svc}, {"period", label}, {"basis", "to_date"}},
+                           *r.availability.to_date);
+      // A period that has ended has nothing to project.
+      if (r.availability.projected && k % 2 == 0)
+        MetricsHub::sample(out, "triaged_sla_availability_ratio",
+                           {{"sla", ag.name}, {"service", svc}, {"period", label}, {"basis", "projected"}},
+                           *r.availability.projected);
+    }
+    MetricsHub::family(out, "triaged_sla_error_budget_remaining_seconds", "gauge",
+                       "Downtime budget left in the current period (negative once overspent).");
+    for (size_t k = 0; k < reports.size(); k += 2) {
+      const auto& ag = rs.agreements()[wanted[k].first];
+      MetricsHub::sample(out, "triaged_sla_error_budget_remaining_seconds",
+                         {{"sla", ag.name}, {"service", rs.services()[ag.service].name}, {"period", "current"}},
+                         reports[k].availability.budget_remaining_ms / 1000.0);
+    }
+    std::vector<std::array<double, 4>> active(rs.agreements().size(), {0, 0, 0, 0});
+    for (const auto& [key, c] : evaluator.clocks())
+      if ((c.stage == ClockStage::kInProgress || c.stage == ClockStage::kPaused) && c.agreement < active.size())
+        active[c.agreement][static_cast<size_t>(c.target) * 2 + (c.stage == ClockStage::kPaused)] += 1;
+    MetricsHub::family(out, "triaged_task_sla_active", "gauge", "Response and resolution clocks running or paused.");
+    for (uint32_t a = 0; a < rs.agreements().size(); ++a) {
+      const auto& ag = rs.agreements()[a];
+      for (size_t t = 0; t < 2; ++t) {
+        const auto& targets = t == 0 ? ag.response : ag.resolution;
+        if (!targets.any()) continue;
+        for (size_t st = 0; st < 2; ++st)
+          MetricsHub::sample(out, "triaged_task_sla_active",
+                             {{"agreement", ag.name}, {"target", t == 0 ? "response" : "resolution"},
+                              {"stage", st == 0 ? "in_progress" : "paused"}},
+                             active[a][t * 2 + st]);
       }
     }
-    std::map<std::tuple<std::string, std::string, std::string>, double> active;
-    for (uint32_t a = 0; a < rs.agreements().size(); ++a)
-      for (auto t : {"response", "resolution"})
-        for (auto st : {"in_progress", "paused"}) active[{rs.agreements()[a].name, t, st}] = 0;
-    for (const auto& [key, c] : evaluator.clocks())
-      if ((c.stage == ClockStage::kInProgress || c.stage == ClockStage::kPaused) && c.agreement < rs.agreements().size())
-        active[{rs.agreements()[c.agreement].name, clockTargetName(c.target), clockStageName(c.stage)}] += 1;
-    for (const auto& [k, v] : active)
-      clocks_active->Add({{"agreement", std::get<0>(k)}, {"target", std::get<1>(k)}, {"stage", std::get<2>(k)}}).Set(v);
     for (const auto& [name, h] : evaluator.heartbeats())
       heartbeat_state->Add({{"heartbeat", name}}).Set(static_cast<double>(h.clock.at(now)));
-    publishCounters(now);
+    publishCounters(now, out);
+    hub.setText("sla", std::move(text));
   }
 
   // Agreed, excluded, unknown and downtime seconds since the last refresh, per agreement.
-  void publishCounters(int64_t now) {
+  struct SlaCounters {
+    double agreed = 0, unknown = 0, net = 0, gross = 0;
+    std::map<std::string, double> excluded;
+  };
+  void publishCounters(int64_t now, std::string& out) {
+    using api::MetricsHub;
     const auto& rs = evaluator.ruleSet();
-    if (counted_to == 0 || counted_to >= now) {
-      counted_to = now;
-      return;
-    }
-    for (uint32_t a = 0; a < rs.agreements().size(); ++a) {
-      const auto& ag = rs.agreements()[a];
-      if (!ag.slo_ppb) continue;
-      auto w = evaluator.window(a, counted_to, now);
-      std::string svc = rs.services()[ag.service].name;
-      prometheus::Labels l{{"sla", ag.name}, {"service", svc}};
-      sla_seconds->Add(l).Increment(w.agreed_ms / 1000.0);
-      sla_unknown->Add(l).Increment(w.unknown_ms / 1000.0);
-      for (const auto& [reason, ms] : w.excluded_by_reason)
-        sla_excluded->Add({{"sla", ag.name}, {"service", svc}, {"reason", reason}}).Increment(ms / 1000.0);
-      sla_downtime->Add({{"sla", ag.name}, {"service", svc}, {"kind", "net"}}).Increment(w.downtime_net_ms / 1000.0);
-      sla_downtime->Add({{"sla", ag.name}, {"service", svc}, {"kind", "gross"}}).Increment(w.downtime_gross_ms / 1000.0);
+    if (counted_to != 0 && counted_to < now) {
+      for (uint32_t a = 0; a < rs.agreements().size(); ++a) {
+        const auto& ag = rs.agreements()[a];
+        if (!ag.slo_ppb) continue;
+        auto w = evaluator.window(a, counted_to, now);
+        auto& c = sla_counters[{ag.name, rs.services()[ag.service].name}];
+        c.agreed += w.agreed_ms / 1000.0;
+        c.unknown += w.unknown_ms / 1000.0;
+        c.net += w.downtime_net_ms / 1000.0;
+        c.gross += w.downtime_gross_ms / 1000.0;
+        for (const auto& [reason, ms] : w.excluded_by_reason) c.excluded[reason] += ms / 1000.0;
+      }
     }
     counted_to = now;
+    // Counters keep every series they ever had (an agreement removed by a reload stays, frozen).
+    MetricsHub::family(out, "triaged_sla_agreed_seconds_total", "counter", "Agreed service time elapsed, per agreement.");
+    for (const auto& [k, c] : sla_counters)
+      MetricsHub::sample(out, "triaged_sla_agreed_seconds_total", {{"sla", k.first}, {"service", k.second}}, c.agreed);
+    MetricsHub::family(out, "triaged_sla_unknown_seconds_total", "counter",
+                       "Agreed time not measured (the engine was not running).");
+    for (const auto& [k, c] : sla_counters)
+      MetricsHub::sample(out, "triaged_sla_unknown_seconds_total", {{"sla", k.first}, {"service", k.second}}, c.unknown);
+    MetricsHub::family(out, "triaged_sla_excluded_seconds_total", "counter",
+                       "Agreed time excluded (approved maintenance), by reason.");
+    for (const auto& [k, c] : sla_counters)
+      for (const auto& [reason, v] : c.excluded)
+        MetricsHub::sample(out, "triaged_sla_excluded_seconds_total",
+                           {{"sla", k.first}, {"service", k.second}, {"reason", reason}}, v);
+    MetricsHub::family(out, "triaged_sla_downtime_seconds_total", "counter",
+                       "Weighted downtime in agreed time: net (exclusions removed) and gross.");
+    for (const auto& [k, c] : sla_counters) {
+      MetricsHub::sample(out, "triaged_sla_downtime_seconds_total", {{"sla", k.first}, {"service", k.second}, {"kind", "net"}},
+                         c.net);
+      MetricsHub::sample(out, "triaged_sla_downtime_seconds_total",
+                         {{"sla", k.first}, {"service", k.second}, {"kind", "gross"}}, c.gross);
+    }
   }
 
   void publishSignals() {
@@ -514,6 +561,7 @@ struct CorrelatorStage::Impl {
     queue.enqueue(std::move(t));
   }
 
+  api::MetricsHub& hub;
   Correlator correlator;
   Evaluator evaluator;
   const Clock& clock;
@@ -538,9 +586,9 @@ struct CorrelatorStage::Impl {
   prometheus::Counter* changes_total;
   prometheus::Counter* events[CorrelatorEvent::kAlertUnsuppressed + 1];
   prometheus::Gauge *open_incidents, *open_problems, *alerts, *suppressed, *silences, *queue_depth;
-  prometheus::Family<prometheus::Gauge>*service_state, *availability, *budget, *clocks_active, *heartbeat_state;
-  prometheus::Family<prometheus::Counter>*clock_breaches, *sla_events, *clock_completed, *sla_seconds, *sla_excluded,
-      *sla_unknown, *sla_downtime, *slo_events;
+  prometheus::Family<prometheus::Gauge>*service_state, *heartbeat_state;
+  prometheus::Family<prometheus::Counter>*clock_breaches, *sla_events, *clock_completed, *slo_events;
+  std::map<std::pair<std::string, std::string>, SlaCounters> sla_counters;  // (sla, service)
   prometheus::Family<prometheus::Gauge>*slo_burn, *slo_budget, *slo_alert, *capacity_left, *capacity_r2, *capacity_value;
   prometheus::Family<prometheus::Histogram>*ack_seconds, *restore_seconds;
   prometheus::Counter *samples_used, *samples_unmatched, *samples_rejected;

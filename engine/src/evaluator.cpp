@@ -660,6 +660,26 @@ sla::Availability Evaluator::window(uint32_t a, int64_t from, int64_t to) const 
 }
 
 Evaluator::Report Evaluator::report(uint32_t a, const sla::Period& p, int64_t now) const {
+  return report(a, p, now, nullptr);
+}
+
+std::vector<Evaluator::Report> Evaluator::reports(const std::vector<std::pair<uint32_t, sla::Period>>& wanted,
+                                                  int64_t now) const {
+  ReportIndex index;
+  index.by_service.resize(services_.size());
+  index.by_agreement.resize(rules_->agreements().size());
+  for (const auto& [id, s] : summaries_)
+    for (uint32_t svc : s.services)
+      if (svc < index.by_service.size()) index.by_service[svc].push_back(&s);
+  for (const auto& [key, c] : clocks_)
+    if (c.agreement < index.by_agreement.size()) index.by_agreement[c.agreement].push_back(&c);
+  std::vector<Report> out;
+  out.reserve(wanted.size());
+  for (const auto& [a, p] : wanted) out.push_back(report(a, p, now, &index));
+  return out;
+}
+
+Evaluator::Report Evaluator::report(uint32_t a, const sla::Period& p, int64_t now, const ReportIndex* index) const {
   const auto& ag = rules_->agreements()[a];
   const auto& cal = rules_->calendars()[ag.calendar];
   const auto& svc = rules_->services()[ag.service];
@@ -690,7 +710,15 @@ Evaluator::Report Evaluator::report(uint32_t a, const sla::Period& p, int64_t no
   // Incidents of the service opened in the period.
   std::vector<double> ack, res;
   std::map<uint64_t, size_t> problems;
-  for (const auto& [id, s] : summaries_) {
+  std::vector<const IncidentSummary*> candidates;
+  if (index) {
+    candidates = index->by_service[ag.service];
+  } else {
+    for (const auto& [id, s] : summaries_) candidates.push_back(&s);
+  }
+  for (const IncidentSummary* sp : candidates) {
+    const auto& s = *sp;
+    uint64_t id = s.id;
     if (s.opened_ms < p.start || s.opened_ms >= p.end) continue;
     if (std::find(s.services.begin(), s.services.end(), ag.service) == s.services.end()) continue;
     r.incident_ids.push_back(id);
@@ -709,7 +737,14 @@ Evaluator::Report Evaluator::report(uint32_t a, const sla::Period& p, int64_t no
   for (const auto& [id, n] : problems) r.problems.emplace_back(id, n);
   std::stable_sort(r.problems.begin(), r.problems.end(), [](const auto& x, const auto& y) { return x.second > y.second; });
   if (r.problems.size() > 10) r.problems.resize(10);
-  for (const auto& [key, c] : clocks_) {
+  std::vector<const TaskClock*> clocks;
+  if (index) {
+    clocks = index->by_agreement[a];
+  } else {
+    for (const auto& [key, c] : clocks_) clocks.push_back(&c);
+  }
+  for (const TaskClock* cp : clocks) {
+    const auto& c = *cp;
     if (c.agreement != a || c.start_ms < p.start || c.start_ms >= p.end) continue;
     auto& comp = c.target == ClockTarget::kResponse ? r.response : r.resolution;
     if (c.stage == ClockStage::kCompleted)

@@ -2,6 +2,8 @@
 
 #include <prometheus/text_serializer.h>
 
+#include <charconv>
+#include <cmath>
 #include <algorithm>
 #include <map>
 
@@ -38,7 +40,71 @@ std::string MetricsHub::serialize() const {
       }
     }
   }
-  return prometheus::TextSerializer().Serialize(all);
+  std::string out = prometheus::TextSerializer().Serialize(all);
+  std::vector<std::shared_ptr<const std::string>> texts;
+  {
+    std::lock_guard lk(mu_);
+    for (const auto& [k, t] : texts_) texts.push_back(t);
+  }
+  for (const auto& t : texts)
+    if (t) out += *t;
+  return out;
+}
+
+void MetricsHub::setText(const std::string& key, std::shared_ptr<const std::string> text) {
+  std::lock_guard lk(mu_);
+  for (auto& [k, t] : texts_)
+    if (k == key) {
+      t = std::move(text);
+      return;
+    }
+  texts_.emplace_back(key, std::move(text));
+}
+
+void MetricsHub::family(std::string& out, const char* name, const char* type, const char* help) {
+  out += "# HELP ";
+  out += name;
+  out += ' ';
+  out += help;
+  out += "\n# TYPE ";
+  out += name;
+  out += ' ';
+  out += type;
+  out += '\n';
+}
+
+void MetricsHub::sample(std::string& out, const char* name,
+                        std::initializer_list<std::pair<const char*, std::string_view>> labels, double value) {
+  out += name;
+  if (labels.size()) {
+    out += '{';
+    bool first = true;
+    for (const auto& [k, v] : labels) {
+      if (!first) out += ',';
+      first = false;
+      out += k;
+      out += "=\"";
+      for (char c : v) {
+        if (c == '\\') out += "\\\\";
+        else if (c == '"') out += "\\\"";
+        else if (c == '\n') out += "\\n";
+        else out += c;
+      }
+      out += '"';
+    }
+    out += '}';
+  }
+  out += ' ';
+  if (std::isnan(value)) {
+    out += "NaN";
+  } else if (std::isinf(value)) {
+    out += value > 0 ? "+Inf" : "-Inf";
+  } else {
+    char buf[32];
+    auto r = std::to_chars(buf, buf + sizeof buf, value);
+    out.append(buf, r.ptr);
+  }
+  out += '\n';
 }
 
 }  // namespace triaged::api

@@ -190,6 +190,9 @@ class Evaluator {
   struct Report;
   // The agreement's figures for a period (clipped to now when it is the current one).
   Report report(uint32_t agreement, const rules::sla::Period& period, int64_t now_ms) const;
+  // Many reports at once (the metrics refresh): one pass over incidents and clocks, not one
+  // per agreement.
+  std::vector<Report> reports(const std::vector<std::pair<uint32_t, rules::sla::Period>>& wanted, int64_t now_ms) const;
 
  private:
   struct ServiceState {
@@ -223,6 +226,11 @@ class Evaluator {
   void reportHeartbeat(HeartbeatRuntime& h, int64_t now);
   void push(Timer t);
   rules::sla::Ms clockDuration(uint32_t agreement, ClockTarget t, int priority) const;
+  struct ReportIndex {
+    std::vector<std::vector<const IncidentSummary*>> by_service;
+    std::vector<std::vector<const TaskClock*>> by_agreement;
+  };
+  Report report(uint32_t agreement, const rules::sla::Period& period, int64_t now_ms, const ReportIndex* index) const;
   rules::sla::AvailabilityInput availabilityInput(uint32_t agreement, int64_t from, int64_t to, int64_t now) const;
   void reloadSignals(int64_t now);
   void raise(const std::string& name, const std::string& check, uint32_t service, int severity, bool firing,
