@@ -454,6 +454,15 @@ std::string Evaluator::heartbeat(const std::string& name, Signal s, int64_t now,
 
 void Evaluator::scheduleHeartbeat(HeartbeatRuntime& h, int64_t now) {
   ++h.gen;
+  // A cron heartbeat is due at the first fire time after its last ping: that is its period.
+  if (h.def != UINT32_MAX && h.def < rules_->heartbeats().size()) {
+    const auto& d = rules_->heartbeats()[h.def];
+    if (d.has_schedule) {
+      int64_t from = h.clock.last_success >= 0 ? h.clock.last_success : h.created_ms;
+      int64_t next = sla::nextFire(d.schedule, d.schedule_zone, from);
+      h.clock.period_ms = next == INT64_MAX ? INT64_MAX / 4 : next - from;
+    }
+  }
   int64_t at = h.clock.nextChange(now);
   if (at != INT64_MAX) push(Timer{at, 0, true, {}, h.name, h.gen});
 }

@@ -337,7 +337,7 @@ std::string reportsHtml(const std::vector<Evaluator::Report>& reports, int64_t g
 
 namespace {
 
-void heartbeatJson(JsonWriter& w, const HeartbeatRuntime& h, int64_t now) {
+void heartbeatJson(JsonWriter& w, const rules::RuleSet& rules, const HeartbeatRuntime& h, int64_t now) {
   const auto& c = h.clock;
   w.beginObject()
       .field("name", h.name)
@@ -345,6 +345,8 @@ void heartbeatJson(JsonWriter& w, const HeartbeatRuntime& h, int64_t now) {
       .field("implicit", h.def == UINT32_MAX)
       .field("period_seconds", c.period_ms / 1000.0)
       .field("grace_seconds", c.grace_ms / 1000.0);
+  if (h.def != UINT32_MAX && h.def < rules.heartbeats().size() && rules.heartbeats()[h.def].has_schedule)
+    w.field("schedule", rules.heartbeats()[h.def].schedule_text);
   w.key("last_ping");
   c.last_success >= 0 ? w.value(api::formatRfc3339Ms(c.last_success)) : w.null();
   w.key("next_due");
@@ -478,7 +480,7 @@ void addSlaRoutes(api::Router& router, CorrelatorStage& stage) {
                   std::string out;
                   JsonWriter w(out);
                   w.beginObject().key("heartbeats").beginArray();
-                  for (const auto& [name, h] : ev.heartbeats()) heartbeatJson(w, h, now);
+                  for (const auto& [name, h] : ev.heartbeats()) heartbeatJson(w, ev.ruleSet(), h, now);
                   w.endArray().endObject();
                   out += '\n';
                   r(HttpResponse::json(200, std::move(out)));
@@ -527,7 +529,7 @@ void addSlaRoutes(api::Router& router, CorrelatorStage& stage) {
                     if (!e.empty()) return r(HttpResponse::error(404, e));
                     std::string out;
                     JsonWriter w(out);
-                    heartbeatJson(w, ev.heartbeats().at(name), now);
+                    heartbeatJson(w, ev.ruleSet(), ev.heartbeats().at(name), now);
                     out += '\n';
                     auto body = std::make_shared<std::string>(std::move(out));
                     stage.whenDurable([r, body] { r(HttpResponse::json(200, std::move(*body))); });

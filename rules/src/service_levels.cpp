@@ -295,7 +295,21 @@ void ServiceLevelsLoader::heartbeat(const YAML::Node& n, const std::string& p, E
                                      PendingRef{service, {sink.file(), sn.Mark().line + 1}, p + ".service"});
   config::Duration period{0}, grace = std::chrono::minutes(5), latency{0};
   r.getDuration("period", period, config::Duration{1000});
-  if (!r.has("period")) sink.add(n, p + ".period", "is required");
+  YAML::Node cn = n["schedule"], zn = n["time_zone"];
+  r.getString("schedule", h.schedule_text);
+  std::string zone;
+  r.getString("time_zone", zone);
+  if (!h.schedule_text.empty()) {
+    std::string err;
+    h.has_schedule = sla::parseCron(h.schedule_text, h.schedule, err);
+    if (!h.has_schedule) sink.add(cn, p + ".schedule", err);
+    if (r.has("period")) sink.add(n, p + ".period", "give period or schedule, not both");
+  } else if (!r.has("period")) {
+    sink.add(n, p + ".period", "is required (or a cron schedule)");
+  }
+  if (!zone.empty() && !findZone(zone, h.schedule_zone.zone))
+    sink.add(zn, p + ".time_zone", "unknown time zone \"" + zone + "\"");
+  if (!zone.empty() && h.schedule_text.empty()) sink.add(zn, p + ".time_zone", "only applies to a schedule");
   r.getDuration("grace", grace);
   r.getDuration("max_latency", latency);
   h.period_ms = period.count();

@@ -527,3 +527,29 @@ TEST_CASE("Samples: a bad request names the index and field and yields nothing",
   REQUIRE(errors.size() == 1);
   CHECK(errors[0].rfind("body: not valid JSON", 0) == 0);
 }
+
+TEST_CASE("A cron heartbeat is due at the next fire time after its ping, in its time zone", "[evaluator][heartbeat]") {
+  World w(R"(
+services:
+  - name: backup
+heartbeats:
+  - name: nightly-backup
+    service: backup
+    schedule: "0 2 * * *"
+    time_zone: Europe/Berlin
+    grace: 30m
+)");
+  // Pinged at 02:05 Berlin (01:05Z) on 2 November: due at 02:00 Berlin on the 3rd (01:00Z).
+  int64_t ping = w.t0 + 24 * 60 * kMin + 65 * kMin;
+  REQUIRE(w.ev.heartbeat("nightly-backup", Evaluator::Signal::kPing, ping).empty());
+  const auto& h = w.ev.heartbeats().at("nightly-backup");
+  CHECK(h.clock.last_success + h.clock.period_ms == w.t0 + 2 * 24 * 60 * kMin + 60 * kMin);
+  w.at(2 * 24 * 60 * kMin + 61 * kMin);
+  CHECK(h.reported == rules::sla::HeartbeatState::kLate);
+  w.at(2 * 24 * 60 * kMin + 90 * kMin);
+  CHECK(h.reported == rules::sla::HeartbeatState::kDown);
+  auto alerts = w.ev.takeAlerts();
+  REQUIRE(alerts.size() == 1);
+  CHECK(alerts[0].at_ms == w.t0 + 2 * 24 * 60 * kMin + 90 * kMin);
+  CHECK(alerts[0].service == "backup");
+}

@@ -475,3 +475,43 @@ TEST_CASE("A service hierarchy orders children before parents", "[sla]") {
   CHECK(db.hierarchy.propagation.value == 3);
   CHECK(db.parents == std::vector<uint32_t>{rs->serviceByName("shop")});
 }
+
+TEST_CASE("Cron schedules: fields, names, macros, the day-of-month/weekday rule, and DST in Berlin", "[sla][cron]") {
+  Cron c;
+  std::string err;
+  Calendar utc;
+  REQUIRE(parseCron("*/15 9-17 * * mon-fri", c, err));
+  // Friday 2026-11-20 17:50Z: next is Monday 09:00.
+  CHECK(nextFire(c, utc, ts("2026-11-20T17:50:00Z")) == ts("2026-11-23T09:00:00Z"));
+  CHECK(nextFire(c, utc, ts("2026-11-23T09:00:00Z")) == ts("2026-11-23T09:15:00Z"));  // strictly after
+  // Both day fields restricted: the 13th or any Friday (Vixie cron).
+  REQUIRE(parseCron("0 0 13 * 5", c, err));
+  CHECK(nextFire(c, utc, ts("2026-11-01T00:00:00Z")) == ts("2026-11-06T00:00:00Z"));  // Friday the 6th
+  CHECK(nextFire(c, utc, ts("2026-11-06T00:00:00Z")) == ts("2026-11-13T00:00:00Z"));  // the 13th (a Friday too)
+  CHECK(nextFire(c, utc, ts("2026-11-13T00:00:00Z")) == ts("2026-11-20T00:00:00Z"));
+  REQUIRE(parseCron("@monthly", c, err));
+  CHECK(nextFire(c, utc, ts("2026-12-15T00:00:00Z")) == ts("2027-01-01T00:00:00Z"));
+  REQUIRE(parseCron("0 12 29 FEB *", c, err));  // leap days only
+  CHECK(nextFire(c, utc, ts("2026-03-01T00:00:00Z")) == ts("2028-02-29T12:00:00Z"));
+  REQUIRE(parseCron("0 0 * * 7", c, err));  // 7 is Sunday
+  CHECK(nextFire(c, utc, ts("2026-11-20T00:00:00Z")) == ts("2026-11-22T00:00:00Z"));
+  // Berlin: 02:30 does not exist on 29 March 2026 (fires at the gap's end, 03:00 CEST = 01:00Z)
+  // and happens twice on 25 October 2026 (fires once, at the first, 00:30Z).
+  Calendar berlin = zoneCalendar("Europe/Berlin");
+  REQUIRE(parseCron("30 2 * * *", c, err));
+  CHECK(nextFire(c, berlin, ts("2026-03-28T12:00:00Z")) == ts("2026-03-29T01:00:00Z"));
+  CHECK(nextFire(c, berlin, ts("2026-03-29T01:00:00Z")) == ts("2026-03-30T00:30:00Z"));
+  CHECK(nextFire(c, berlin, ts("2026-10-24T12:00:00Z")) == ts("2026-10-25T00:30:00Z"));
+  CHECK(nextFire(c, berlin, ts("2026-10-25T00:30:00Z")) == ts("2026-10-26T01:30:00Z"));
+  // Errors name the field.
+  CHECK_FALSE(parseCron("0 0 * *", c, err));
+  CHECK(err.find("5 fields") != std::string::npos);
+  CHECK_FALSE(parseCron("60 * * * *", c, err));
+  CHECK(err.rfind("minute", 0) == 0);
+  CHECK_FALSE(parseCron("0 0 * foo *", c, err));
+  CHECK(err.rfind("month", 0) == 0);
+  CHECK_FALSE(parseCron("0 0 * * 1-9", c, err));
+  CHECK(err.rfind("day of week", 0) == 0);
+  CHECK_FALSE(parseCron("*/0 * * * *", c, err));
+  CHECK(err.find("step") != std::string::npos);
+}

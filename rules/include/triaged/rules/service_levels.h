@@ -74,6 +74,10 @@ struct HeartbeatDef {
   int line = 0;
   uint32_t service = UINT32_MAX;  // none
   sla::Ms period_ms = 0, grace_ms = 0, max_latency_ms = 0;
+  bool has_schedule = false;  // a cron schedule instead of a period: a ping is due at each fire time
+  sla::Cron schedule;
+  std::string schedule_text;
+  sla::Calendar schedule_zone;  // only its zone is used
   int severity = 5;
   std::vector<std::pair<std::string, std::string>> labels;
 };

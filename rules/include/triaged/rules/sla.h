@@ -244,6 +244,23 @@ struct Hysteresis {
   bool sample(Ms t, double x);
 };
 
+// ---- Cron schedules ------------------------------------------------------------------------
+// Five fields (minute hour day-of-month month day-of-week), with *, lists, ranges, steps,
+// month and weekday names (7 is Sunday too), or @hourly/@daily/@weekly/@monthly/@yearly.
+// As in Vixie cron, when both day fields are restricted a day matching either one fires.
+struct Cron {
+  uint64_t minutes = 0;  // bit m
+  uint32_t hours = 0, days = 0;  // bit h; bit d (1..31)
+  uint16_t months = 0;           // bit m (1..12)
+  uint8_t weekdays = 0;          // bit 0 Sunday .. 6 Saturday
+  bool any_day = true, any_weekday = true;
+};
+bool parseCron(const std::string& text, Cron& out, std::string& err);
+// The first fire time strictly after `after`, in the calendar's zone (a local time in a DST gap
+// fires at the gap's end; an ambiguous one once, at the earlier instant); INT64_MAX if none
+// within five years.
+Ms nextFire(const Cron& c, const Calendar& zone, Ms after);
+
 // ---- Heartbeats ------------------------------------------------------------------------------
 enum class HeartbeatState : uint8_t { kNew, kUp, kLate, kDown, kPaused };
 const char* heartbeatStateName(HeartbeatState s);
