@@ -437,7 +437,15 @@ TEST_CASE("The example rule file's calendars, agreements and heartbeats load as 
   CHECK(ola.pause_when.size() == 1);
   CHECK(rs->services()[rs->serviceByName("shop")].agreements == std::vector<uint32_t>{0});
   REQUIRE(rs->heartbeats().size() == 1);
-  CHECK(rs->heartbeats()[0].period_ms == 24 * kHour);
+  CHECK(rs->heartbeats()[0].has_schedule);
+  CHECK(rs->heartbeats()[0].schedule_text == "0 2 * * *");
+  REQUIRE(rs->slos().size() == 1);
+  CHECK(rs->slos()[0].slo_ppb == 999'000'000);
+  CHECK(rs->slos()[0].windows.size() == 4);
+  REQUIRE(rs->capacity().size() == 1);
+  CHECK(rs->capacity()[0].threshold);
+  CHECK(rs->capacity()[0].forecast);
+  CHECK(rs->capacity()[0].clear_at == 0.85);
   CHECK(rs->heartbeats()[0].severity == 4);
   CHECK(rs->heartbeats()[0].service == rs->serviceByName("backup"));
 }
