@@ -48,10 +48,10 @@ struct Notifier::Impl {
     std::vector<OutboxEntry> dead;
     CURL* easy = nullptr;  // the request in flight
     curl_slist* headers = nullptr;
-    std::string response;
+    std::string response, body;
     int64_t next_attempt_ms = 0;
     std::chrono::steady_clock::time_point started;
-    prometheus::Counter *ok = nullptr, *retry = nullptr, *dead_total = nullptr;
+    prometheus::Counter *ok = nullptr, *retry = nullptr, *dead_total = nullptr, *skipped = nullptr;
     prometheus::Histogram* latency = nullptr;
     prometheus::Gauge *pending_gauge = nullptr, *oldest = nullptr;
   };
@@ -86,6 +86,7 @@ struct Notifier::Impl {
       t.ok = &deliveries->Add({{"target", n}, {"result", "success"}});
       t.retry = &deliveries->Add({{"target", n}, {"result", "retry"}});
       t.dead_total = &deliveries->Add({{"target", n}, {"result", "dead"}});
+      t.skipped = &deliveries->Add({{"target", n}, {"result", "skipped"}});
       t.latency = &latency_family->Add(
           {{"target", n}}, prometheus::Histogram::BucketBoundaries{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10});
       t.pending_gauge = &pending_family->Add({{"target", n}});
@@ -120,9 +121,21 @@ struct Notifier::Impl {
     return size * n;
   }
 
-  void send(Target& t, int64_t now) {
+  // Starts the request of the first pending entry; false when its target type has nothing to
+  // send for it (then it is done).
+  bool send(Target& t, int64_t now) {
     const OutboxEntry& e = t.pending.front();
     const auto& c = t.cfg;
+    auto body = Notifier::formatBody(c, e);
+    if (!body) {
+      t.skipped->Increment();
+      StoreUnit u;
+      u.outbox_done.push_back(e.id);
+      store.submit(std::move(u));
+      t.pending.pop_front();
+      return false;
+    }
+    t.body = std::move(*body);
     t.easy = curl_easy_init();
     t.response.clear();
     auto add = [&](const std::string& h) { t.headers = curl_slist_append(t.headers, h.c_str()); };
@@ -133,11 +146,11 @@ struct Notifier::Impl {
     add("Expect:");
     for (const auto& [k, v] : c.headers) add(k + ": " + v);
     if (!c.bearer_token.empty()) add("Authorization: Bearer " + c.bearer_token);
-    if (!c.hmac_secret.empty()) add("X-Triaged-Signature: " + Notifier::signature(c.hmac_secret, now / 1000, e.body));
+    if (!c.hmac_secret.empty()) add("X-Triaged-Signature: " + Notifier::signature(c.hmac_secret, now / 1000, t.body));
     curl_easy_setopt(t.easy, CURLOPT_URL, c.url.c_str());
     curl_easy_setopt(t.easy, CURLOPT_POST, 1L);
-    curl_easy_setopt(t.easy, CURLOPT_POSTFIELDS, e.body.data());
-    curl_easy_setopt(t.easy, CURLOPT_POSTFIELDSIZE, static_cast<long>(e.body.size()));
+    curl_easy_setopt(t.easy, CURLOPT_POSTFIELDS, t.body.data());
+    curl_easy_setopt(t.easy, CURLOPT_POSTFIELDSIZE, static_cast<long>(t.body.size()));
     curl_easy_setopt(t.easy, CURLOPT_HTTPHEADER, t.headers);
     curl_easy_setopt(t.easy, CURLOPT_TIMEOUT_MS, static_cast<long>(c.timeout.count()));
     curl_easy_setopt(t.easy, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(std::min<int64_t>(c.timeout.count(), 10000)));
@@ -151,6 +164,7 @@ struct Notifier::Impl {
     }
     t.started = std::chrono::steady_clock::now();
     curl_multi_add_handle(multi, t.easy);
+    return true;
   }
 
   // The request of target t finished: delivered, or to be retried, or dead.
@@ -174,6 +188,10 @@ struct Notifier::Impl {
     ++e.attempts;
     e.last_error = rc != CURLE_OK ? std::string(curl_easy_strerror(rc))
                                   : "HTTP " + std::to_string(status) + (t.response.empty() ? "" : ": " + t.response.substr(0, 200));
+    if (rc == CURLE_OK && Notifier::permanentFailure(t.cfg, status)) {
+      deadLetter(t);  // the tool refused this event: retrying cannot change that
+      return;
+    }
     t.retry->Increment();
     // Exponential backoff with ±20 % jitter, at least what Retry-After asked for.
     double base = static_cast<double>(t.cfg.retry_initial.count()) * std::pow(2.0, std::min<uint32_t>(e.attempts - 1, 30));
@@ -236,12 +254,9 @@ struct Notifier::Impl {
       for (auto& [name, t] : targets) {
         if (!t.easy && !stopping) {
           while (!t.pending.empty() && now - t.pending.front().created_ms > t.cfg.max_age.count()) deadLetter(t);
-          if (!t.pending.empty()) {
-            if (now >= t.next_attempt_ms)
-              send(t, now);
-            else
-              next_due = std::min(next_due, t.next_attempt_ms);
+          while (!t.pending.empty() && now >= t.next_attempt_ms && !send(t, now)) {
           }
+          if (!t.pending.empty() && !t.easy) next_due = std::min(next_due, t.next_attempt_ms);
         }
         in_flight |= t.easy != nullptr;
         t.pending_gauge->Set(static_cast<double>(t.pending.size()));

@@ -130,6 +130,54 @@ class Notifications(unittest.TestCase):
             d.close()
             rx.close()
 
+    def test_pagerduty_and_slack_targets_get_their_own_payloads(self):
+        pd = Receiver(script=[202, 202, 202, 400])
+        slack = Receiver()
+        d = Daemon(BASE_CONFIG + f"""inputs:
+  - type: native_json
+correlation:
+  resolve_hold_down: 0s
+notifications:
+  targets:
+    - name: pd
+      type: pagerduty
+      url: http://127.0.0.1:{pd.port}/v2/enqueue
+      routing_key: R0UT1NGKEY
+      retry_initial: 50ms
+    - name: chat
+      type: slack
+      url: http://127.0.0.1:{slack.port}/services/T/B/X
+      retry_initial: 50ms
+""").start()
+        try:
+            self.send(d, {"resource": "vm9", "check": "cpu", "severity": "critical", "service": "web"})
+            status, _, body = d.request("POST", "/api/v1/incidents/1/acknowledge", json.dumps({"by": "alice"}))
+            self.assertEqual(status, 200, body)
+            self.send(d, {"resource": "vm9", "check": "cpu", "severity": "critical", "status": "resolved"})
+            got = [json.loads(r["body"]) for r in pd.wait_delivered(3)]
+            self.assertEqual([g["event_action"] for g in got], ["trigger", "acknowledge", "resolve"])
+            self.assertEqual({g["dedup_key"] for g in got}, {"triaged-incident-1"})
+            self.assertEqual({g["routing_key"] for g in got}, {"R0UT1NGKEY"})
+            payload = got[0]["payload"]
+            self.assertIn(payload["severity"], ("critical", "error", "warning", "info"))
+            self.assertTrue(payload["summary"].startswith("[P"))
+            self.assertEqual(payload["custom_details"]["id"], 1)
+            self.assertNotIn("payload", got[1])  # acknowledge and resolve carry only the key
+            texts = [json.loads(r["body"])["text"] for r in slack.wait_delivered(3)]
+            self.assertTrue(texts[0].startswith("*[P"), texts)
+            self.assertIn("Incident 1 opened", texts[0])
+            self.assertIn("resolved", texts[2])
+            # PagerDuty refusing an event (400) dead-letters it at once, without retries.
+            self.send(d, {"resource": "vm10", "check": "cpu", "severity": "critical"})
+            dead = self.wait_api(d, "/api/v1/notifications/dead", lambda j: len(j["dead"]) == 1)["dead"][0]
+            self.assertEqual(dead["target"], "pd")
+            self.assertIn("HTTP 400", dead["last_error"])
+            self.assertEqual(len(pd.requests), 4)
+        finally:
+            d.close()
+            pd.close()
+            slack.close()
+
     def test_too_old_entries_are_dead_lettered_and_redelivered_on_request(self):
         rx = Receiver(default=503)
         d = Daemon(config(rx.port).replace("      retry_max: 200ms\n",

@@ -71,6 +71,7 @@ struct NotificationTarget {
   Duration retry_initial = std::chrono::seconds(1), retry_max = std::chrono::minutes(5);
   std::vector<std::pair<std::string, std::string>> headers;
   std::string bearer_token, hmac_secret;  // secrets (inline or *_file)
+  std::string routing_key;                // pagerduty: the integration key (a secret)
   bool tls_insecure_skip_verify = false;
 };
 

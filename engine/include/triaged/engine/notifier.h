@@ -8,6 +8,7 @@
 #pragma once
 
 #include <functional>
+#include <optional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -51,6 +52,12 @@ class Notifier {
   // The X-Triaged-Signature value for a body at a time: "t=<unix seconds>,v1=<hex HMAC-SHA256
   // of "<t>.<body>" with the secret>".
   static std::string signature(const std::string& secret, int64_t unix_seconds, const std::string& body);
+  // The request body for a target's type (webhook: the entry's JSON; pagerduty: an Events v2
+  // event; slack: an incoming-webhook message); nullopt when the type has nothing to send for
+  // this event (PagerDuty takes incidents only): the entry is then done without a request.
+  static std::optional<std::string> formatBody(const config::NotificationTarget& t, const OutboxEntry& e);
+  // An answer that retrying cannot change (dead-lettered at once).
+  static bool permanentFailure(const config::NotificationTarget& t, long status);
 
  private:
   struct Impl;
