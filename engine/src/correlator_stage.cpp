@@ -693,7 +693,8 @@ bool CorrelatorStage::samples(std::vector<Sample> samples, std::function<void(si
     for (auto& a : impl_->evaluator.takeAlerts()) impl_->heartbeat_alerts.push_back(std::move(a));
     impl_->submitGeneratedAlerts();
     impl_->publishSignals();  // the answer comes after the gauges show the samples
-    done(used, unmatched);
+    // ... and after what they changed (SLO minutes, capacity samples) is stored.
+    impl_->whenDurable([done = std::move(done), used, unmatched] { done(used, unmatched); });
   });
 }
 

@@ -543,6 +543,10 @@ Evaluator::Dirty Evaluator::takeDirty() {
   d.clocks = std::move(clocks);
   std::sort(d.heartbeats.begin(), d.heartbeats.end());
   d.heartbeats.erase(std::unique(d.heartbeats.begin(), d.heartbeats.end()), d.heartbeats.end());
+  std::sort(d.slo_minutes.begin(), d.slo_minutes.end());
+  d.slo_minutes.erase(std::unique(d.slo_minutes.begin(), d.slo_minutes.end()), d.slo_minutes.end());
+  std::sort(d.capacity_states.begin(), d.capacity_states.end());
+  d.capacity_states.erase(std::unique(d.capacity_states.begin(), d.capacity_states.end()), d.capacity_states.end());
   return d;
 }
 
@@ -571,6 +575,7 @@ void Evaluator::restore(Restored r, int64_t now) {
     gaps_ = sla::normalize(gaps_);
     dirty_.gaps.push_back({r.last_alive_ms, now});
   }
+  restoreSignals(r);
   for (auto& [sum, names] : r.summaries) {
     sum.services.clear();
     for (const auto& n : names)

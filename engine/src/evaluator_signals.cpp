@@ -139,6 +139,8 @@ size_t Evaluator::onSample(const Sample& s, int64_t now) {
       ++fed;
       r.last_ms = s.at_ms;
       r.last_value = s.value;
+      dirty_.capacity_states.push_back(d.name);
+      if (d.forecast) dirty_.capacity_samples.emplace_back(d.name, s.at_ms, s.value);
       if (d.threshold && r.threshold.sample(s.at_ms, s.value)) {
         raise(d.name, "capacity-threshold", d.service, d.severity, r.threshold.raised, d.labels,
               r.threshold.raised ? d.metric + " at " + fixed(s.value, 4) + ", at or above " + fixed(d.raise_at, 4)
@@ -161,6 +163,8 @@ size_t Evaluator::onSample(const Sample& s, int64_t now) {
       bool good = s.metric == d.good_metric;
       if (!r.buckets.add(s.at_ms, good ? n : 0, good ? 0 : n)) continue;  // older than the longest window
       ++fed;
+      int64_t minute = s.at_ms >= 0 ? s.at_ms / 60'000 : (s.at_ms - 59'999) / 60'000;
+      dirty_.slo_minutes.emplace_back(d.name, minute);
       if (good)
         r.good_total += n;
       else
@@ -172,6 +176,11 @@ size_t Evaluator::onSample(const Sample& s, int64_t now) {
 
 void Evaluator::evaluateSignals(int64_t now) {
   next_signals_ = now + 10'000;
+  if (now >= next_signal_prune_) {  // stored minutes and samples beyond each rule's window
+    next_signal_prune_ = now + 600'000;
+    for (const auto& [name, r] : slos_) dirty_.prune_slo.emplace_back(name, (now - r.buckets.longest()) / 60'000 - 1);
+    for (const auto& d : rules_->capacity()) dirty_.prune_capacity.emplace_back(d.name, now - d.window_ms);
+  }
   for (const auto& d : rules_->slos()) {
     auto& r = slos_.at(d.name);
     auto total = r.buckets.sum(now, d.period_ms);
@@ -261,6 +270,31 @@ void Evaluator::evaluateSignals(int64_t now) {
             now);
     }
   }
+}
+
+void Evaluator::restoreSignals(Restored& r) {
+  for (const auto& [name, minute, good, valid] : r.slo_minutes) {
+    auto it = slos_.find(name);
+    if (it == slos_.end()) continue;  // the SLO left the rule files
+    it->second.buckets.add(minute * 60'000, good, valid);
+  }
+  for (auto& [name, state] : r.capacity_states) {
+    auto it = capacity_.find(name);
+    if (it == capacity_.end()) continue;
+    auto& mine = it->second;
+    // The rule's current thresholds stay; what it had seen comes back.
+    mine.threshold.raised = state.threshold.raised;
+    mine.threshold.above_since = state.threshold.above_since;
+    mine.threshold.below_since = state.threshold.below_since;
+    mine.forecast_firing = state.forecast_firing;
+    mine.last_ms = state.last_ms;
+    mine.last_value = state.last_value;
+  }
+  for (const auto& [name, at, value] : r.capacity_samples) {
+    auto it = capacity_.find(name);
+    if (it != capacity_.end()) it->second.samples.emplace_back(at, value);
+  }
+  next_signals_ = 0;
 }
 
 }  // namespace triaged::engine

@@ -451,6 +451,26 @@ void slaRows(const Evaluator& ev, Evaluator::Dirty& d, SlaRows& out) {
     out.heartbeats.emplace_back(name, std::move(rec));
   }
   for (const auto& g : d.gaps) out.gaps.emplace_back(g.a, g.b);
+  for (const auto& [slo, minute] : d.slo_minutes) {
+    auto it = ev.slos().find(slo);
+    if (it == ev.slos().end()) continue;
+    auto s = it->second.buckets.minute(minute);
+    out.slo_minutes.push_back({slo, minute, s.good, s.valid});
+  }
+  for (auto& [rule, at, value] : d.capacity_samples) out.capacity_samples.push_back({rule, at, value});
+  for (const auto& rule : d.capacity_states) {
+    auto it = ev.capacity().find(rule);
+    if (it == ev.capacity().end()) continue;
+    const auto& c = it->second;
+    std::string rec;
+    JsonWriter w(rec);
+    w.beginObject().field("raised", c.threshold.raised).field("above_since", c.threshold.above_since);
+    w.field("below_since", c.threshold.below_since).field("forecast_firing", c.forecast_firing);
+    w.field("last", c.last_ms).field("last_value", c.last_value).endObject();
+    out.capacity_states.emplace_back(rule, std::move(rec));
+  }
+  out.prune_slo = std::move(d.prune_slo);
+  out.prune_capacity = std::move(d.prune_capacity);
 }
 
 Evaluator::Restored slaRestored(const SlaRows& rows, int64_t last_alive_ms) {
@@ -476,6 +496,23 @@ Evaluator::Restored slaRestored(const SlaRows& rows, int64_t last_alive_ms) {
     guard("heartbeats", i, [&] { r.heartbeats.push_back(decodeHeartbeat(rows.heartbeats[i].second)); });
   for (const auto& [a, b] : rows.gaps)
     if (b > a) r.gaps.push_back({a, b});
+  for (const auto& m : rows.slo_minutes) r.slo_minutes.emplace_back(m.slo, m.minute, m.good, m.valid);
+  for (const auto& c : rows.capacity_samples) r.capacity_samples.emplace_back(c.rule, c.at_ms, c.value);
+  for (size_t i = 0; i < rows.capacity_states.size(); ++i)
+    guard("capacity_state", i, [&] {
+      thread_local simdjson::dom::parser parser;
+      Reader rd = parse(parser, rows.capacity_states[i].second);
+      CapacityRuntime c;
+      c.threshold.raised = rd.flag("raised");
+      c.threshold.above_since = rd.i64("above_since");
+      c.threshold.below_since = rd.i64("below_since");
+      c.forecast_firing = rd.flag("forecast_firing");
+      c.last_ms = rd.i64("last");
+      double v = 0;
+      if (rd.at("last_value").get_double().get(v)) throw std::runtime_error("field \"last_value\" is not a number");
+      c.last_value = v;
+      r.capacity_states.emplace_back(rows.capacity_states[i].first, std::move(c));
+    });
   r.gaps = rules::sla::normalize(std::move(r.gaps));
   r.last_alive_ms = last_alive_ms;
   return r;

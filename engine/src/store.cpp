@@ -48,6 +48,14 @@ const char* const kMigrations[] = {
     " record TEXT NOT NULL);"
     "CREATE TABLE heartbeats (name TEXT PRIMARY KEY, record TEXT NOT NULL);"
     "CREATE TABLE engine_gaps (start_ms INTEGER PRIMARY KEY, end_ms INTEGER NOT NULL);",
+    // 5: what SLOs and capacity rules have seen: good/valid counts per minute (upserted as
+    // samples arrive), forecast samples and hysteresis states; pruned to each rule's window.
+    "CREATE TABLE slo_minutes (slo TEXT NOT NULL, minute INTEGER NOT NULL, good INTEGER NOT NULL,"
+    " valid INTEGER NOT NULL, PRIMARY KEY (slo, minute)) WITHOUT ROWID;"
+    "CREATE TABLE capacity_samples (id INTEGER PRIMARY KEY, rule TEXT NOT NULL, at_ms INTEGER NOT NULL,"
+    " value REAL NOT NULL);"
+    "CREATE INDEX capacity_samples_rule ON capacity_samples(rule, at_ms);"
+    "CREATE TABLE capacity_state (rule TEXT PRIMARY KEY, record TEXT NOT NULL);",
 };
 
 }  // namespace

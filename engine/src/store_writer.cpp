@@ -25,6 +25,10 @@ class Stmt {
     return *this;
   }
   Stmt& u(int k, uint64_t v) { return i(k, static_cast<int64_t>(v)); }
+  Stmt& d(int k, double v) {
+    sqlite3_bind_double(st_, k, v);
+    return *this;
+  }
   Stmt& text(int k, const std::string& v) {
     sqlite3_bind_text(st_, k, v.data(), static_cast<int>(v.size()), SQLITE_STATIC);
     return *this;
@@ -118,7 +122,16 @@ struct StoreWriter::Impl {
                          "INSERT INTO heartbeats(name, record) VALUES(?1,?2) ON CONFLICT(name) DO UPDATE SET record=excluded.record"),
         upsert_gap(s.handle(),
                    "INSERT INTO engine_gaps(start_ms, end_ms) VALUES(?1,?2) ON CONFLICT(start_ms) DO UPDATE SET"
-                   " end_ms=MAX(end_ms, excluded.end_ms)") {
+                   " end_ms=MAX(end_ms, excluded.end_ms)"),
+        upsert_slo_minute(s.handle(),
+                          "INSERT INTO slo_minutes(slo, minute, good, valid) VALUES(?1,?2,?3,?4) ON CONFLICT(slo, minute)"
+                          " DO UPDATE SET good=excluded.good, valid=excluded.valid"),
+        insert_capacity_sample(s.handle(), "INSERT INTO capacity_samples(rule, at_ms, value) VALUES(?1,?2,?3)"),
+        upsert_capacity_state(s.handle(),
+                              "INSERT INTO capacity_state(rule, record) VALUES(?1,?2) ON CONFLICT(rule) DO UPDATE SET"
+                              " record=excluded.record"),
+        prune_slo_minutes(s.handle(), "DELETE FROM slo_minutes WHERE slo=?1 AND minute < ?2"),
+        prune_capacity_samples(s.handle(), "DELETE FROM capacity_samples WHERE rule=?1 AND at_ms < ?2") {
     loadRowIds();
     auto& reg = hub.registry();
     commits_family = &prometheus::BuildCounter()
@@ -218,6 +231,11 @@ struct StoreWriter::Impl {
     for (const auto& m : u.sla.summaries) upsert_summary.u(1, m.id).i(2, m.opened_ms).i(3, m.resolved_ms).text(4, m.record).run();
     for (const auto& [name, rec] : u.sla.heartbeats) upsert_heartbeat.text(1, name).text(2, rec).run();
     for (const auto& [a, b] : u.sla.gaps) upsert_gap.i(1, a).i(2, b).run();
+    for (const auto& m : u.sla.slo_minutes) upsert_slo_minute.text(1, m.slo).i(2, m.minute).u(3, m.good).u(4, m.valid).run();
+    for (const auto& c : u.sla.capacity_samples) insert_capacity_sample.text(1, c.rule).i(2, c.at_ms).d(3, c.value).run();
+    for (const auto& [rule, rec] : u.sla.capacity_states) upsert_capacity_state.text(1, rule).text(2, rec).run();
+    for (const auto& [slo, before] : u.sla.prune_slo) prune_slo_minutes.text(1, slo).i(2, before).run();
+    for (const auto& [rule, before] : u.sla.prune_capacity) prune_capacity_samples.text(1, rule).i(2, before).run();
   }
 
   // Outbox rows get their ids here; they are handed on after the commit.
@@ -373,7 +391,8 @@ struct StoreWriter::Impl {
   std::function<void(std::vector<OutboxEntry>)> outbox_sink;
   Stmt insert_alert, update_alert, update_counter, upsert_incident, insert_member, insert_timeline, upsert_problem,
       upsert_silence, insert_outbox, delete_outbox, dead_outbox, revive_outbox, upsert_meta, insert_transition,
-      upsert_clock, upsert_summary, upsert_heartbeat, upsert_gap;
+      upsert_clock, upsert_summary, upsert_heartbeat, upsert_gap, upsert_slo_minute, insert_capacity_sample,
+      upsert_capacity_state, prune_slo_minutes, prune_capacity_samples;
   absl::flat_hash_map<uint64_t, int64_t> row_of;  // writer thread only
   int64_t next_row = 1;
   std::vector<uint64_t> added;  // fingerprints given rows in the transaction under way
@@ -477,6 +496,15 @@ SlaRows loadSlaRows(Store& store, int64_t& last_alive_ms) {
        [&](sqlite3_stmt* st) { out.heartbeats.emplace_back(text(st, 0), text(st, 1)); });
   each("SELECT start_ms, end_ms FROM engine_gaps ORDER BY start_ms",
        [&](sqlite3_stmt* st) { out.gaps.emplace_back(sqlite3_column_int64(st, 0), sqlite3_column_int64(st, 1)); });
+  each("SELECT slo, minute, good, valid FROM slo_minutes ORDER BY slo, minute", [&](sqlite3_stmt* st) {
+    out.slo_minutes.push_back({text(st, 0), sqlite3_column_int64(st, 1), static_cast<uint64_t>(sqlite3_column_int64(st, 2)),
+                               static_cast<uint64_t>(sqlite3_column_int64(st, 3))});
+  });
+  each("SELECT rule, at_ms, value FROM capacity_samples ORDER BY rule, at_ms, id", [&](sqlite3_stmt* st) {
+    out.capacity_samples.push_back({text(st, 0), sqlite3_column_int64(st, 1), sqlite3_column_double(st, 2)});
+  });
+  each("SELECT rule, record FROM capacity_state ORDER BY rule",
+       [&](sqlite3_stmt* st) { out.capacity_states.emplace_back(text(st, 0), text(st, 1)); });
   return out;
 }
 

@@ -453,6 +453,13 @@ SloBuckets::Sums SloBuckets::sum(Ms now, Ms window_ms) const {
   return s;
 }
 
+SloBuckets::Sums SloBuckets::minute(int64_t m) const {
+  int64_t n = static_cast<int64_t>(minutes_.size());
+  const Bucket& b = minutes_[static_cast<size_t>(((m % n) + n) % n)];
+  if (b.minute != m) return {};
+  return {b.good, b.valid};
+}
+
 Burn burn(const SloBuckets::Sums& s, int64_t slo_ppb) {
   Burn b;
   if (s.valid == 0) return b;

@@ -171,6 +171,10 @@ class Evaluator {
     std::vector<std::string> heartbeats;                              // names, upserted
     std::vector<IncidentSummary> summaries;                           // upserted
     rules::sla::Intervals gaps;                                       // upserted (by start)
+    std::vector<std::pair<std::string, int64_t>> slo_minutes;         // (SLO, minute) changed
+    std::vector<std::tuple<std::string, int64_t, double>> capacity_samples;  // appended
+    std::vector<std::string> capacity_states;                         // rules, upserted
+    std::vector<std::pair<std::string, int64_t>> prune_slo, prune_capacity;  // older than: deleted
   };
   Dirty takeDirty();
   struct Restored {
@@ -180,6 +184,9 @@ class Evaluator {
     std::vector<std::pair<IncidentSummary, std::vector<std::string>>> summaries;  // services by name
     rules::sla::Intervals gaps;
     int64_t last_alive_ms = 0;  // the previous run's last sign of life: [then, now) is a gap
+    std::vector<std::tuple<std::string, int64_t, uint64_t, uint64_t>> slo_minutes;  // SLO, minute, good, valid
+    std::vector<std::tuple<std::string, int64_t, double>> capacity_samples;         // in time order per rule
+    std::vector<std::pair<std::string, CapacityRuntime>> capacity_states;           // without samples
   };
   void restore(Restored r, int64_t now_ms);
   // Forgets, in memory, incidents resolved before `before_ms` and their finished clocks (the
@@ -233,6 +240,7 @@ class Evaluator {
   Report report(uint32_t agreement, const rules::sla::Period& period, int64_t now_ms, const ReportIndex* index) const;
   rules::sla::AvailabilityInput availabilityInput(uint32_t agreement, int64_t from, int64_t to, int64_t now) const;
   void reloadSignals(int64_t now);
+  void restoreSignals(Restored& r);
   void raise(const std::string& name, const std::string& check, uint32_t service, int severity, bool firing,
              const std::vector<std::pair<std::string, std::string>>& labels, std::string summary, int64_t now);
 
@@ -250,7 +258,7 @@ class Evaluator {
   std::map<std::string, std::vector<double>> agreement_burn_;
   std::map<std::string, std::vector<uint8_t>> agreement_burn_firing_;
   std::map<std::string, std::vector<uint32_t>> by_metric_;  // metric -> SLO (i) or capacity (kCap | i)
-  int64_t next_signals_ = 0;
+  int64_t next_signals_ = 0, next_signal_prune_ = 0;
   bool has_signals_ = false;  // SLOs, forecasts or burn alerts to evaluate every 10 s
   rules::sla::Intervals gaps_;
   std::priority_queue<Timer, std::vector<Timer>, std::greater<Timer>> timers_;

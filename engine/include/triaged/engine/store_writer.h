@@ -81,8 +81,25 @@ struct SlaRows {
   std::vector<Summary> summaries;
   std::vector<std::pair<std::string, std::string>> heartbeats;  // name, record
   std::vector<std::pair<int64_t, int64_t>> gaps;                // engine not running [start, end)
+  struct SloMinute {
+    std::string slo;
+    int64_t minute;
+    uint64_t good, valid;
+  };
+  struct CapacitySample {
+    std::string rule;
+    int64_t at_ms;
+    double value;
+  };
+  std::vector<SloMinute> slo_minutes;                                 // upserted
+  std::vector<CapacitySample> capacity_samples;                       // appended
+  std::vector<std::pair<std::string, std::string>> capacity_states;  // rule, record
+  // Older than these (minute; ms) are deleted: each rule's window, from the rules.
+  std::vector<std::pair<std::string, int64_t>> prune_slo, prune_capacity;
   bool empty() const {
-    return transitions.empty() && clocks.empty() && summaries.empty() && heartbeats.empty() && gaps.empty();
+    return transitions.empty() && clocks.empty() && summaries.empty() && heartbeats.empty() && gaps.empty() &&
+           slo_minutes.empty() && capacity_samples.empty() && capacity_states.empty() && prune_slo.empty() &&
+           prune_capacity.empty();
   }
 };
 

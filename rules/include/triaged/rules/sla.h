@@ -201,6 +201,8 @@ class SloBuckets {
   };
   // Sum over the minutes in [now - window, now] (the minute containing now included).
   Sums sum(Ms now, Ms window_ms) const;
+  // What one minute (t / 60,000, floored) holds; zero when the ring no longer has it.
+  Sums minute(int64_t minute) const;
   Ms longest() const { return static_cast<Ms>(minutes_.size()) * 60'000; }
 
  private:
