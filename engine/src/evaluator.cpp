@@ -285,6 +285,8 @@ void Evaluator::updateClocks(const Incident& inc, int64_t now) {
           // incident opened (retroactive), so a late attach may already be breached.
           if (!live || duration <= 0) continue;
           if (t == ClockTarget::kResponse && inc.acknowledged_ms) continue;
+          if (!ag.start_when.empty() && !rules::matchesAll(ag.start_when, facts)) continue;
+          if (!ag.stop_when.empty() && rules::matchesAll(ag.stop_when, facts)) continue;
           TaskClock c;
           c.incident = inc.id;
           c.agreement = a;
@@ -309,9 +311,11 @@ void Evaluator::updateClocks(const Incident& inc, int64_t now) {
           continue;
         }
         if (c.stage == ClockStage::kCompleted || c.stage == ClockStage::kCancelled) continue;
-        bool stop = t == ClockTarget::kResponse ? inc.acknowledged_ms != 0 || !live : !live;
+        bool stop_matched = !ag.stop_when.empty() && rules::matchesAll(ag.stop_when, facts);
+        bool stop = (t == ClockTarget::kResponse ? inc.acknowledged_ms != 0 || !live : !live) || stop_matched;
         if (stop) {
-          int64_t at = t == ClockTarget::kResponse && inc.acknowledged_ms ? inc.acknowledged_ms
+          int64_t at = stop_matched && live                               ? now
+                       : t == ClockTarget::kResponse && inc.acknowledged_ms ? inc.acknowledged_ms
                        : inc.resolved_ms                                  ? inc.resolved_ms
                                                                           : now;
           if (c.stage == ClockStage::kPaused) {

@@ -258,6 +258,12 @@ void ServiceLevelsLoader::agreement(const YAML::Node& n, const std::string& p, E
   std::string err;
   if (!pause.empty() && !parseMatchers(pause, a.pause_when, &err))
     sink.add(pw, p + ".pause_when", "invalid matchers: " + err);
+  for (auto [key, out] : {std::pair<const char*, Matchers*>{"start_when", &a.start_when}, {"stop_when", &a.stop_when}}) {
+    YAML::Node mn = n[key];
+    std::string text;
+    r.getString(key, text);
+    if (!text.empty() && !parseMatchers(text, *out, &err)) sink.add(mn, p + "." + key, "invalid matchers: " + err);
+  }
   if (r.has("warn_at")) {
     YAML::Node wn = r.take("warn_at");
     a.warn_at.clear();

@@ -593,3 +593,37 @@ TEST_CASE("SLO minutes and capacity samples survive a restart through the store"
   }
   fs::remove_all(dir);
 }
+
+TEST_CASE("Clock start and stop conditions: start_when limits which incidents get clocks, stop_when stops them",
+          "[evaluator]") {
+  World w(R"(
+configuration_items:
+  - name: web1
+  - name: db1
+services:
+  - name: web
+    cis: [web1]
+  - name: db
+    cis: [db1]
+agreements:
+  - name: web-ola
+    service: web
+    response: {p1: 1h, p2: 1h, p3: 1h, p4: 1h, p5: 1h}
+    stop_when: '{assignee!=""}'
+  - name: db-ola
+    service: db
+    response: {p1: 1h, p2: 1h, p3: 1h, p4: 1h, p5: 1h}
+    start_when: '{title=~".*never.*"}'
+)");
+  w.at(0).push("web1", Severity::kCritical);
+  w.push("db1", Severity::kCritical);
+  CHECK(w.ev.openClocks() == 1);  // db's incident does not match start_when
+  w.at(10 * kMin);
+  REQUIRE(w.replay.correlator().assign(1, "bob", "alice", w.now).empty());
+  w.sync();
+  CHECK(w.ev.openClocks() == 0);
+  const auto& c = w.ev.clocks().begin()->second;
+  CHECK(c.stage == engine::ClockStage::kCompleted);
+  CHECK(c.stop_ms == w.t0 + 10 * kMin);
+  CHECK_FALSE(c.breached);
+}

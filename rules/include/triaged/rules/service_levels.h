@@ -55,6 +55,8 @@ struct Agreement {
   ClockTarget response, resolution;
   uint32_t clock_calendar = 0;    // business hours of the clocks (default: calendar)
   Matchers pause_when;            // over the incident's fields: clocks pause while it matches
+  Matchers start_when;            // a clock starts only for incidents that match (empty: all)
+  Matchers stop_when;             // a clock also stops when the incident matches (e.g. assigned)
   std::vector<int> warn_at = {50, 75};
   std::vector<sla::BurnWindow> burn_windows;  // time-based burn-rate alerting
   bool burn_alerts = false;                   // raise burn-rate alerts on the availability target
