@@ -139,12 +139,19 @@ void readNotifications(MapReader& root, Config& c) {
     MapReader t(n, path, root.sink());
     NotificationTarget x;
     t.getString("name", x.name, true);
-    t.getEnum("type", x.type, {"webhook", "pagerduty", "slack"});
+    t.getEnum("type", x.type, {"webhook", "pagerduty", "slack", "servicenow", "jira"});
     t.getString("url", x.url, x.type != "pagerduty");
     if (x.type == "pagerduty" && x.url.empty()) x.url = "https://events.pagerduty.com/v2/enqueue";
     t.getSecret("routing_key", x.routing_key);
     if (x.type == "pagerduty" && x.routing_key.empty())
       root.sink().add(n, path + ".routing_key", "is required for a pagerduty target");
+    t.getString("username", x.username);
+    t.getSecret("password", x.password);
+    t.getString("project", x.project);
+    t.getString("issue_type", x.issue_type);
+    t.getString("resolve_transition", x.resolve_transition);
+    if (x.type == "jira" && x.project.empty()) root.sink().add(n, path + ".project", "is required for a jira target");
+    while (!x.url.empty() && x.url.back() == '/' && (x.type == "servicenow" || x.type == "jira")) x.url.pop_back();
     if (!x.url.empty() && x.url.rfind("http://", 0) != 0 && x.url.rfind("https://", 0) != 0)
       root.sink().add(n["url"], path + ".url", "must be an http:// or https:// URL");
     t.getStringList("events", x.events);

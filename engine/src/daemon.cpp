@@ -210,6 +210,11 @@ int Daemon::run() {
   correlator_->setTargets(config_->notification_targets);
   correlator_->setAlertSink(pipeline_.get());
   store_writer_->onOutbox([n = notifier_.get()](std::vector<OutboxEntry> v) { n->enqueue(std::move(v)); });
+  // A ticket a tool created is linked to its incident (stored with it, shown by the API).
+  notifier_->onTicket([c = correlator_.get()](const std::string& system, uint64_t incident, std::string id,
+                                              std::string url) {
+    c->run([=](Correlator& cr, int64_t now) { cr.linkTicket(incident, {system, id, url}, "triaged", now); });
+  });
   store_writer_->start();
   try {
     RecoveryStats rs = recoverState(*store_, *pipeline_, *correlator_, clock_.nowMs());
@@ -221,6 +226,7 @@ int Daemon::run() {
     if (rs.skipped_alerts)
       log::get("store")->error("{} stored alerts had malformed data and were skipped", rs.skipped_alerts);
     if (!rs.outbox.empty()) log::get("notifier")->info("{} notifications in the outbox", rs.outbox.size());
+    notifier_->knownTickets(std::move(rs.tickets));
     notifier_->enqueue(std::move(rs.outbox));
   } catch (const std::exception& e) {
     log_->critical("cannot recover state: {}", e.what());

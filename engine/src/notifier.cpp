@@ -49,6 +49,9 @@ struct Notifier::Impl {
     CURL* easy = nullptr;  // the request in flight
     curl_slist* headers = nullptr;
     std::string response, body;
+    std::map<uint64_t, std::string> tickets;  // incident -> the tool's ticket id (servicenow, jira)
+    bool creating = false;                   // the request in flight creates a ticket
+    uint64_t creating_for = 0;
     int64_t next_attempt_ms = 0;
     std::chrono::steady_clock::time_point started;
     prometheus::Counter *ok = nullptr, *retry = nullptr, *dead_total = nullptr, *skipped = nullptr;
@@ -117,7 +120,8 @@ struct Notifier::Impl {
 
   static size_t collect(char* p, size_t size, size_t n, void* user) {
     auto* s = static_cast<std::string*>(user);
-    if (s->size() < 4096) s->append(p, std::min(size * n, 4096 - s->size()));
+    // Enough for a ServiceNow record (the create's answer carries the whole incident).
+    if (s->size() < 65536) s->append(p, std::min(size * n, 65536 - s->size()));
     return size * n;
   }
 
@@ -126,8 +130,10 @@ struct Notifier::Impl {
   bool send(Target& t, int64_t now) {
     const OutboxEntry& e = t.pending.front();
     const auto& c = t.cfg;
-    auto body = Notifier::formatBody(c, e);
-    if (!body) {
+    uint64_t incident = e.subject.rfind("incident ", 0) == 0 ? std::strtoull(e.subject.c_str() + 9, nullptr, 10) : 0;
+    auto known = t.tickets.find(incident);
+    auto req = Notifier::buildRequest(c, e, known == t.tickets.end() ? std::string() : known->second);
+    if (!req) {
       t.skipped->Increment();
       StoreUnit u;
       u.outbox_done.push_back(e.id);
@@ -135,7 +141,9 @@ struct Notifier::Impl {
       t.pending.pop_front();
       return false;
     }
-    t.body = std::move(*body);
+    t.body = std::move(req->body);
+    t.creating = req->creates;
+    t.creating_for = incident;
     t.easy = curl_easy_init();
     t.response.clear();
     auto add = [&](const std::string& h) { t.headers = curl_slist_append(t.headers, h.c_str()); };
@@ -147,8 +155,13 @@ struct Notifier::Impl {
     for (const auto& [k, v] : c.headers) add(k + ": " + v);
     if (!c.bearer_token.empty()) add("Authorization: Bearer " + c.bearer_token);
     if (!c.hmac_secret.empty()) add("X-Triaged-Signature: " + Notifier::signature(c.hmac_secret, now / 1000, t.body));
-    curl_easy_setopt(t.easy, CURLOPT_URL, c.url.c_str());
+    curl_easy_setopt(t.easy, CURLOPT_URL, req->url.c_str());
     curl_easy_setopt(t.easy, CURLOPT_POST, 1L);
+    if (req->method != "POST") curl_easy_setopt(t.easy, CURLOPT_CUSTOMREQUEST, req->method.c_str());
+    if (!c.username.empty()) {
+      curl_easy_setopt(t.easy, CURLOPT_USERNAME, c.username.c_str());
+      curl_easy_setopt(t.easy, CURLOPT_PASSWORD, c.password.c_str());
+    }
     curl_easy_setopt(t.easy, CURLOPT_POSTFIELDS, t.body.data());
     curl_easy_setopt(t.easy, CURLOPT_POSTFIELDSIZE, static_cast<long>(t.body.size()));
     curl_easy_setopt(t.easy, CURLOPT_HTTPHEADER, t.headers);
@@ -178,6 +191,16 @@ struct Notifier::Impl {
     OutboxEntry& e = t.pending.front();
     if (rc == CURLE_OK && status >= 200 && status < 300) {
       t.ok->Increment();
+      if (t.creating) {
+        auto [id, url] = Notifier::ticketOf(t.cfg, t.response);
+        if (!id.empty()) {
+          t.tickets[t.creating_for] = id;
+          if (on_ticket) on_ticket(t.cfg.name, t.creating_for, id, url);
+        } else {
+          log::get("notifier")->warn("{}: created a ticket for incident {} but found no id in the answer", t.cfg.name,
+                                     t.creating_for);
+        }
+      }
       StoreUnit u;
       u.outbox_done.push_back(e.id);
       store.submit(std::move(u));
@@ -288,6 +311,7 @@ struct Notifier::Impl {
   api::MetricsHub& hub;
   std::mt19937_64 rng;
   std::map<std::string, Target> targets;  // notifier thread only
+  std::function<void(const std::string&, uint64_t, std::string, std::string)> on_ticket;
   std::vector<OutboxEntry> orphans;
   CURLM* multi = nullptr;
   moodycamel::ConcurrentQueue<Task> queue;
@@ -323,6 +347,21 @@ void Notifier::enqueue(std::vector<OutboxEntry> entries) {
   Impl::Task t;
   t.entries = std::move(entries);
   impl_->push(std::move(t));
+}
+
+void Notifier::knownTickets(std::vector<std::tuple<std::string, uint64_t, std::string>> tickets) {
+  Impl::Task t;
+  t.fn = [this, tickets = std::move(tickets)] {
+    for (const auto& [system, incident, id] : tickets) {
+      auto it = impl_->targets.find(system);
+      if (it != impl_->targets.end()) it->second.tickets[incident] = id;
+    }
+  };
+  impl_->push(std::move(t));
+}
+
+void Notifier::onTicket(std::function<void(const std::string&, uint64_t, std::string, std::string)> f) {
+  impl_->on_ticket = std::move(f);
 }
 
 void Notifier::deadLetters(std::function<void(const std::vector<OutboxEntry>&)> fn) {

@@ -3,6 +3,9 @@
 // at send time (the outbox keeps one neutral record per event).
 #include <simdjson.h>
 
+#include <algorithm>
+#include <cstdlib>
+
 #include "triaged/api/json_writer.h"
 #include "triaged/engine/notifier.h"
 
@@ -109,6 +112,115 @@ std::optional<std::string> Notifier::formatBody(const config::NotificationTarget
     return out;
   }
   return e.body;
+}
+
+namespace {
+
+uint64_t incidentOf(const OutboxEntry& e) {
+  if (e.subject.rfind("incident ", 0) != 0) return 0;
+  return std::strtoull(e.subject.c_str() + 9, nullptr, 10);
+}
+
+std::string describe(simdjson::dom::element inc, const std::string& event, std::string_view at) {
+  std::string out = "triaged: incident " + std::to_string(num(inc, "id")) + " " + event.substr(event.find('.') + 1) +
+                    " at " + std::string(at) + " (priority P" + std::to_string(num(inc, "priority")) + ", status " +
+                    std::string(str(inc, "status"));
+  std::string_view service = str(inc, "service");
+  if (!service.empty()) out += ", service " + std::string(service);
+  out += ")";
+  return out;
+}
+
+}  // namespace
+
+std::optional<Notifier::Request> Notifier::buildRequest(const config::NotificationTarget& t, const OutboxEntry& e,
+                                                        const std::string& ticket) {
+  if (t.type != "servicenow" && t.type != "jira") {
+    auto body = formatBody(t, e);
+    if (!body) return std::nullopt;
+    return Request{"POST", t.url, std::move(*body), false};
+  }
+  // Ticketing tools: incidents only; the link back to us is not news to them.
+  if (e.event.rfind("incident.", 0) != 0 || e.event == "incident.ticket_linked" || !incidentOf(e)) return std::nullopt;
+  simdjson::dom::parser parser;
+  simdjson::dom::element root, inc;
+  if (parser.parse(e.body).get(root) || root["incident"].get(inc)) return std::nullopt;
+  bool resolves = e.event == "incident.resolved" || e.event == "incident.closed" || e.event == "incident.merged";
+  std::string note = describe(inc, e.event, str(root, "at"));
+  std::string id = "triaged-incident-" + std::to_string(num(inc, "id"));
+  Request r;
+  api::JsonWriter w(r.body);
+  int64_t priority = num(inc, "priority");
+  if (t.type == "servicenow") {
+    if (ticket.empty()) {
+      if (resolves) return std::nullopt;  // nothing was opened there: nothing to resolve
+      // Table API: create, with the correlation id that ServiceNow deduplicates on.
+      r.url = t.url + "/api/now/table/incident";
+      r.creates = true;
+      // Impact and urgency 1..3 from the priority (P1 = 1/1 .. P5 = 3/3).
+      int64_t level = std::clamp<int64_t>((priority + 1) / 2, 1, 3);
+      w.beginObject().field("short_description", std::string(str(inc, "title")).substr(0, 160));
+      w.field("description", note).field("correlation_id", id).field("correlation_display", "triaged");
+      w.field("impact", std::to_string(level)).field("urgency", std::to_string(level));
+      std::string_view category = str(inc, "category");
+      if (!category.empty()) w.field("category", category);
+      w.endObject();
+      return r;
+    }
+    r.method = "PATCH";
+    r.url = t.url + "/api/now/table/incident/" + ticket;
+    w.beginObject().field("work_notes", note);
+    if (resolves) {
+      w.field("state", "6").field("close_code", "Solved (Permanently)").field("close_notes", note);
+    } else if (e.event == "incident.acknowledged" || e.event == "incident.reopened") {
+      w.field("state", "2");
+    }
+    w.endObject();
+    return r;
+  }
+  // Jira: create an issue, then comment; resolve by the configured transition.
+  if (ticket.empty()) {
+    if (resolves) return std::nullopt;
+    r.url = t.url + "/rest/api/2/issue";
+    r.creates = true;
+    w.beginObject().key("fields").beginObject();
+    w.key("project").beginObject().field("key", t.project).endObject();
+    w.field("summary", "[P" + std::to_string(priority) + "] " + std::string(str(inc, "title")).substr(0, 240));
+    w.field("description", note);
+    w.key("issuetype").beginObject().field("name", t.issue_type).endObject();
+    w.key("labels").beginArray().value("triaged").value(id).endArray();
+    w.endObject().endObject();
+    return r;
+  }
+  if (resolves && !t.resolve_transition.empty()) {
+    r.url = t.url + "/rest/api/2/issue/" + ticket + "/transitions";
+    w.beginObject().key("transition").beginObject().field("id", t.resolve_transition).endObject();
+    w.key("update").beginObject().key("comment").beginArray().beginObject().key("add").beginObject();
+    w.field("body", note).endObject().endObject().endArray().endObject().endObject();
+    return r;
+  }
+  r.url = t.url + "/rest/api/2/issue/" + ticket + "/comment";
+  w.beginObject().field("body", note).endObject();
+  return r;
+}
+
+std::pair<std::string, std::string> Notifier::ticketOf(const config::NotificationTarget& t, const std::string& response) {
+  simdjson::dom::parser parser;
+  simdjson::dom::element root;
+  if (parser.parse(response).get(root)) return {};
+  if (t.type == "servicenow") {
+    simdjson::dom::element result;
+    if (root["result"].get(result)) return {};
+    std::string sys_id(str(result, "sys_id")), number(str(result, "number"));
+    if (sys_id.empty()) return {};
+    return {sys_id, t.url + "/nav_to.do?uri=incident.do?sys_id=" + sys_id};
+  }
+  if (t.type == "jira") {
+    std::string key(str(root, "key"));
+    if (key.empty()) return {};
+    return {key, t.url + "/browse/" + key};
+  }
+  return {};
 }
 
 bool Notifier::permanentFailure(const config::NotificationTarget& t, long status) {

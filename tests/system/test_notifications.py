@@ -28,16 +28,21 @@ class Receiver:
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0))).decode()
                 with outer.cond:
                     status = outer.script.pop(0) if outer.script else outer.default
-                    extra = {}
+                    extra, answer = {}, b""
                     if isinstance(status, tuple):
-                        status, extra = status
-                    outer.requests.append({"headers": dict(self.headers), "body": body, "status": status})
+                        status, extra, *rest = status
+                        answer = rest[0].encode() if rest else b""
+                    outer.requests.append({"headers": dict(self.headers), "body": body, "status": status,
+                                           "method": self.command, "path": self.path})
                     outer.cond.notify_all()
                 self.send_response(status)
                 for k, v in extra.items():
                     self.send_header(k, v)
-                self.send_header("Content-Length", "0")
+                self.send_header("Content-Length", str(len(answer)))
                 self.end_headers()
+                self.wfile.write(answer)
+
+            do_PATCH = do_POST
 
             def log_message(self, *args):
                 pass
@@ -177,6 +182,65 @@ notifications:
             d.close()
             pd.close()
             slack.close()
+
+    def test_servicenow_and_jira_tickets_are_created_updated_resolved_and_remembered(self):
+        snow = Receiver(script=[(201, {"Content-Type": "application/json"},
+                                 json.dumps({"result": {"sys_id": "abc123", "number": "INC0010001"}}))])
+        jira = Receiver(script=[(201, {"Content-Type": "application/json"},
+                                 json.dumps({"id": "10001", "key": "OPS-7", "self": "x"}))])
+        cfg = BASE_CONFIG + f"""inputs:
+  - type: native_json
+correlation:
+  resolve_hold_down: 0s
+notifications:
+  targets:
+    - name: snow
+      type: servicenow
+      url: http://127.0.0.1:{snow.port}/
+      username: triaged
+      password: pw
+      retry_initial: 50ms
+    - name: jira
+      type: jira
+      url: http://127.0.0.1:{jira.port}
+      project: OPS
+      resolve_transition: "31"
+      retry_initial: 50ms
+"""
+        d = Daemon(cfg).start()
+        try:
+            self.send(d, {"resource": "db7", "check": "disk", "severity": "major", "service": "db"})
+            status, _, body = d.request("POST", "/api/v1/incidents/1/acknowledge", json.dumps({"by": "alice"}))
+            self.assertEqual(status, 200, body)
+            got = snow.wait_delivered(2)
+            self.assertEqual((got[0]["method"], got[0]["path"]), ("POST", "/api/now/table/incident"))
+            create = json.loads(got[0]["body"])
+            self.assertEqual(create["correlation_id"], "triaged-incident-1")
+            self.assertTrue(got[0]["headers"]["Authorization"].startswith("Basic "))
+            # The update goes to the ticket the create returned.
+            self.assertEqual((got[1]["method"], got[1]["path"]), ("PATCH", "/api/now/table/incident/abc123"))
+            self.assertEqual(json.loads(got[1]["body"])["state"], "2")
+            jgot = jira.wait_delivered(2)
+            self.assertEqual(jgot[0]["path"], "/rest/api/2/issue")
+            self.assertEqual(json.loads(jgot[0]["body"])["fields"]["project"]["key"], "OPS")
+            self.assertEqual(jgot[1]["path"], "/rest/api/2/issue/OPS-7/comment")
+            # Both tickets are linked to the incident.
+            inc = self.wait_api(d, "/api/v1/incidents/1", lambda j: len(j.get("tickets", [])) == 2)
+            self.assertEqual(sorted(t["id"] for t in inc["tickets"]), ["OPS-7", "abc123"])
+            # After a restart the tickets are remembered: resolving updates them, creates nothing.
+            self.assertEqual(d.stop(), 0)
+            d.start()
+            self.send(d, {"resource": "db7", "check": "disk", "severity": "major", "status": "resolved"})
+            got = snow.wait_delivered(3)
+            self.assertEqual((got[2]["method"], got[2]["path"]), ("PATCH", "/api/now/table/incident/abc123"))
+            self.assertEqual(json.loads(got[2]["body"])["state"], "6")
+            jgot = jira.wait_delivered(3)
+            self.assertEqual(jgot[2]["path"], "/rest/api/2/issue/OPS-7/transitions")
+            self.assertEqual(json.loads(jgot[2]["body"])["transition"]["id"], "31")
+        finally:
+            d.close()
+            snow.close()
+            jira.close()
 
     def test_too_old_entries_are_dead_lettered_and_redelivered_on_request(self):
         rx = Receiver(default=503)

@@ -72,6 +72,8 @@ struct NotificationTarget {
   std::vector<std::pair<std::string, std::string>> headers;
   std::string bearer_token, hmac_secret;  // secrets (inline or *_file)
   std::string routing_key;                // pagerduty: the integration key (a secret)
+  std::string username, password;         // basic auth (password a secret)
+  std::string project, issue_type = "Incident", resolve_transition;  // jira
   bool tls_insecure_skip_verify = false;
 };
 

@@ -11,6 +11,7 @@
 #include <optional>
 #include <memory>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "triaged/api/metrics_hub.h"
@@ -56,6 +57,22 @@ class Notifier {
   // event; slack: an incoming-webhook message); nullopt when the type has nothing to send for
   // this event (PagerDuty takes incidents only): the entry is then done without a request.
   static std::optional<std::string> formatBody(const config::NotificationTarget& t, const OutboxEntry& e);
+  // One HTTP request for an entry. Ticketing tools (servicenow, jira) create a ticket for an
+  // incident's first event and update it afterwards, with the ticket id remembered per target.
+  struct Request {
+    std::string method = "POST", url, body;
+    bool creates = false;  // the answer carries the new ticket's id
+  };
+  // `ticket`: the ticket id this target already has for the entry's incident ("" none).
+  static std::optional<Request> buildRequest(const config::NotificationTarget& t, const OutboxEntry& e,
+                                             const std::string& ticket);
+  // The ticket id (and a link) in a create's answer; empty id when there is none.
+  static std::pair<std::string, std::string> ticketOf(const config::NotificationTarget& t, const std::string& response);
+  // Tickets already linked to incidents (at start-up: from the stored incidents), by target
+  // name (the ticket's `system`) and incident id.
+  void knownTickets(std::vector<std::tuple<std::string, uint64_t, std::string>> tickets);
+  // Called on the notifier thread when a tool answered a create with a ticket id.
+  void onTicket(std::function<void(const std::string& system, uint64_t incident, std::string id, std::string url)> f);
   // An answer that retrying cannot change (dead-lettered at once).
   static bool permanentFailure(const config::NotificationTarget& t, long status);
 

@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <tuple>
 
 #include "triaged/engine/correlator_stage.h"
 #include "triaged/engine/pipeline.h"
@@ -18,6 +19,7 @@ struct RecoveryStats {
   size_t sla_transitions = 0, clocks = 0, heartbeats = 0;
   size_t skipped_alerts = 0;  // rows with malformed strings (counted, logged)
   std::vector<OutboxEntry> outbox;  // undelivered and dead notifications, for the notifier
+  std::vector<std::tuple<std::string, uint64_t, std::string>> tickets;  // system, incident, ticket id
   double seconds = 0;
 };
 
