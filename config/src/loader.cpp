@@ -150,6 +150,9 @@ void readNotifications(MapReader& root, Config& c) {
     t.getString("project", x.project);
     t.getString("issue_type", x.issue_type);
     t.getString("resolve_transition", x.resolve_transition);
+    t.getDouble("rate_limit", x.rate_limit, 0, 1e6);
+    t.getUnsigned("circuit_failures", x.circuit_failures, 1'000'000);
+    t.getDuration("circuit_open_for", x.circuit_open_for, Duration{1});
     if (x.type == "jira" && x.project.empty()) root.sink().add(n, path + ".project", "is required for a jira target");
     while (!x.url.empty() && x.url.back() == '/' && (x.type == "servicenow" || x.type == "jira")) x.url.pop_back();
     if (!x.url.empty() && x.url.rfind("http://", 0) != 0 && x.url.rfind("https://", 0) != 0)

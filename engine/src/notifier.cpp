@@ -51,6 +51,10 @@ struct Notifier::Impl {
     std::string response, body;
     std::map<uint64_t, std::string> tickets;  // incident -> the tool's ticket id (servicenow, jira)
     bool creating = false;                   // the request in flight creates a ticket
+    double rate_tat_ms = 0;                  // rate limit (GCRA): the theoretical arrival time
+    unsigned failures = 0;                   // consecutive failed attempts
+    bool circuit_open = false;
+    prometheus::Gauge* circuit = nullptr;
     uint64_t creating_for = 0;
     int64_t next_attempt_ms = 0;
     std::chrono::steady_clock::time_point started;
@@ -78,6 +82,10 @@ struct Notifier::Impl {
                           .Name("triaged_notifications_pending")
                           .Help("Outbox entries waiting for delivery, by target.")
                           .Register(reg);
+    circuit_family = &prometheus::BuildGauge()
+                         .Name("triaged_notification_circuit_open")
+                         .Help("1 while a target's circuit is open (consecutive failures): one probe per open period.")
+                         .Register(reg);
     oldest_family = &prometheus::BuildGauge()
                          .Name("triaged_notifications_oldest_age_seconds")
                          .Help("Age of the oldest undelivered outbox entry, by target.")
@@ -93,6 +101,7 @@ struct Notifier::Impl {
       t.latency = &latency_family->Add(
           {{"target", n}}, prometheus::Histogram::BucketBoundaries{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10});
       t.pending_gauge = &pending_family->Add({{"target", n}});
+      t.circuit = &circuit_family->Add({{"target", n}});
       t.oldest = &oldest_family->Add({{"target", n}});
     }
     multi = curl_multi_init();
@@ -106,6 +115,7 @@ struct Notifier::Impl {
     reg.Remove(*latency_family);
     reg.Remove(*pending_family);
     reg.Remove(*oldest_family);
+    reg.Remove(*circuit_family);
   }
 
   void release(Target& t) {
@@ -206,6 +216,12 @@ struct Notifier::Impl {
       store.submit(std::move(u));
       t.pending.pop_front();
       t.next_attempt_ms = 0;
+      t.failures = 0;
+      if (t.circuit_open) {
+        t.circuit_open = false;
+        t.circuit->Set(0);
+        log::get("notifier")->info("{}: circuit closed (a delivery succeeded)", t.cfg.name);
+      }
       return;
     }
     ++e.attempts;
@@ -222,9 +238,36 @@ struct Notifier::Impl {
     std::uniform_real_distribution<double> jitter(0.8, 1.2);
     int64_t wait = static_cast<int64_t>(base * jitter(rng));
     if (retry_after > 0) wait = std::max<int64_t>(wait, static_cast<int64_t>(retry_after) * 1000);
+    // Circuit breaker: after circuit_failures in a row the target counts as down; while open,
+    // one probe per circuit_open_for (at least), whatever the backoff says.
+    ++t.failures;
+    if (t.cfg.circuit_failures && t.failures >= t.cfg.circuit_failures) {
+      if (!t.circuit_open) {
+        t.circuit_open = true;
+        t.circuit->Set(1);
+        log::get("notifier")->error("{}: circuit open after {} failures in a row; probing every {} ms", t.cfg.name,
+                                    t.failures, t.cfg.circuit_open_for.count());
+      }
+      wait = std::max<int64_t>(wait, t.cfg.circuit_open_for.count());
+    }
     t.next_attempt_ms = now + wait;
     log::get("notifier")->warn("{}: outbox entry {} ({} of {}) not delivered ({}); attempt {} in {} ms", t.cfg.name, e.id,
                                e.event, e.subject, e.last_error, e.attempts + 1, wait);
+  }
+
+  // Rate limit as GCRA: a request may start when the theoretical arrival time is at most one
+  // second's burst ahead; else the target waits (next_attempt_ms) until it is.
+  bool rateAllows(Target& t, int64_t now) {
+    if (t.cfg.rate_limit <= 0) return true;
+    double interval = 1000.0 / t.cfg.rate_limit;
+    double burst = std::max(interval, 1000.0);
+    double tat = std::max(t.rate_tat_ms, static_cast<double>(now));
+    if (tat - static_cast<double>(now) > burst - interval) {
+      t.next_attempt_ms = static_cast<int64_t>(std::ceil(tat - (burst - interval)));
+      return false;
+    }
+    t.rate_tat_ms = tat + interval;
+    return true;
   }
 
   void deadLetter(Target& t) {
@@ -277,7 +320,7 @@ struct Notifier::Impl {
       for (auto& [name, t] : targets) {
         if (!t.easy && !stopping) {
           while (!t.pending.empty() && now - t.pending.front().created_ms > t.cfg.max_age.count()) deadLetter(t);
-          while (!t.pending.empty() && now >= t.next_attempt_ms && !send(t, now)) {
+          while (!t.pending.empty() && now >= t.next_attempt_ms && rateAllows(t, now) && !send(t, now)) {
           }
           if (!t.pending.empty() && !t.easy) next_due = std::min(next_due, t.next_attempt_ms);
         }
@@ -319,7 +362,7 @@ struct Notifier::Impl {
   std::thread thread;
   prometheus::Family<prometheus::Counter>* deliveries;
   prometheus::Family<prometheus::Histogram>* latency_family;
-  prometheus::Family<prometheus::Gauge>*pending_family, *oldest_family;
+  prometheus::Family<prometheus::Gauge>*pending_family, *oldest_family, *circuit_family;
 };
 
 Notifier::Notifier(std::vector<config::NotificationTarget> targets, StoreWriter& store, const Clock& clock,

@@ -33,14 +33,16 @@ class Receiver:
                         status, extra, *rest = status
                         answer = rest[0].encode() if rest else b""
                     outer.requests.append({"headers": dict(self.headers), "body": body, "status": status,
-                                           "method": self.command, "path": self.path})
+                                           "method": self.command, "path": self.path,
+                                           "at": time.monotonic()})
                     outer.cond.notify_all()
                 self.send_response(status)
                 for k, v in extra.items():
                     self.send_header(k, v)
                 self.send_header("Content-Length", str(len(answer)))
                 self.end_headers()
-                self.wfile.write(answer)
+                if answer:
+                    self.wfile.write(answer)
 
             do_PATCH = do_POST
 
@@ -241,6 +243,50 @@ notifications:
             d.close()
             snow.close()
             jira.close()
+
+    def test_rate_limit_spaces_requests_and_the_circuit_opens_and_closes(self):
+        rx = Receiver(default=503)
+        d = Daemon(BASE_CONFIG + f"""inputs:
+  - type: native_json
+notifications:
+  targets:
+    - name: limited
+      url: http://127.0.0.1:{rx.port}/hook
+      events: [incident.opened]
+      rate_limit: 5
+      retry_initial: 10ms
+      retry_max: 20ms
+      circuit_failures: 3
+      circuit_open_for: 200ms
+""").start()
+        try:
+            self.send(d, {"resource": "r0", "check": "c", "severity": "major"})
+            # Three failures in a row open the circuit.
+            deadline = time.monotonic() + 10
+            while d.metrics().get('triaged_notification_circuit_open{target="limited"}') != 1:
+                self.assertLess(time.monotonic(), deadline, rx.requests)
+                time.sleep(0.02)  # polling the daemon's own retry timers (bounded)
+            failed = len(rx.requests)
+            self.assertGreaterEqual(failed, 3)
+            # Open: probes at least 200 ms apart, not every 10-20 ms as the backoff alone would.
+            with rx.cond:
+                rx.default = 200
+            rx.wait_delivered(1)
+            probes = [r["at"] for r in rx.requests[2:]]
+            for a, b in zip(probes, probes[1:]):
+                self.assertGreaterEqual(b - a, 0.19)
+            self.wait_api(d, "/api/v1/notifications", lambda j: j["targets"][0]["pending"] == 0)
+            self.assertEqual(d.metrics()['triaged_notification_circuit_open{target="limited"}'], 0)
+            # Rate limit 5/s (burst 5): 15 incidents take at least 2 s to deliver.
+            start = len(rx.requests)
+            self.send(d, *[{"resource": f"r{i}", "check": "c", "severity": "major"} for i in range(1, 16)])
+            got = rx.wait_delivered(16)
+            times = [r["at"] for r in rx.requests[start:]]
+            self.assertEqual(len(times), 15)
+            self.assertGreaterEqual(times[-1] - times[0], 1.9)
+        finally:
+            d.close()
+            rx.close()
 
     def test_too_old_entries_are_dead_lettered_and_redelivered_on_request(self):
         rx = Receiver(default=503)
