@@ -520,22 +520,23 @@ struct CorrelatorStage::Impl {
       slo_budget->Add({{"slo", d.name}}).Set(r.budget_remaining);
       double page = 0, ticket = 0;
       for (size_t w = 0; w < d.windows.size() && w < r.firing.size(); ++w) {
-        slo_burn->Add({{"slo", d.name}, {"window", windowName(d.windows[w].long_ms)}}).Set(r.burn_long[w]);
-        slo_burn->Add({{"slo", d.name}, {"window", windowName(d.windows[w].short_ms)}}).Set(r.burn_short[w]);
+        slo_burn->Add({{"slo", d.name}, {"window", durationLabel(d.windows[w].long_ms)}}).Set(r.burn_long[w]);
+        slo_burn->Add({{"slo", d.name}, {"window", durationLabel(d.windows[w].short_ms)}}).Set(r.burn_short[w]);
         if (r.firing[w]) (d.windows[w].page ? page : ticket) += 1;
       }
       slo_alert->Add({{"slo", d.name}, {"severity", "page"}}).Set(page);
       slo_alert->Add({{"slo", d.name}, {"severity", "ticket"}}).Set(ticket);
     }
-    for (const auto& [name, burns] : evaluator.agreementBurn()) {
-      uint32_t a = UINT32_MAX;
-      for (uint32_t k = 0; k < rs.agreements().size(); ++k)
-        if (rs.agreements()[k].name == name) a = k;
-      if (a == UINT32_MAX) continue;
-      const auto& wins = rs.agreements()[a].burn_windows;
+    for (const auto& ag : rs.agreements()) {
+      if (!ag.burn_alerts) continue;
+      auto found = evaluator.agreementBurn().find(ag.name);
+      if (found == evaluator.agreementBurn().end()) continue;
+      const std::string& name = ag.name;
+      const auto& burns = found->second;
+      const auto& wins = ag.burn_windows;
       for (size_t w = 0; w < wins.size() && 2 * w + 1 < burns.size(); ++w) {
-        slo_burn->Add({{"slo", name}, {"window", windowName(wins[w].long_ms)}}).Set(burns[2 * w]);
-        slo_burn->Add({{"slo", name}, {"window", windowName(wins[w].short_ms)}}).Set(burns[2 * w + 1]);
+        slo_burn->Add({{"slo", name}, {"window", durationLabel(wins[w].long_ms)}}).Set(burns[2 * w]);
+        slo_burn->Add({{"slo", name}, {"window", durationLabel(wins[w].short_ms)}}).Set(burns[2 * w + 1]);
       }
     }
     for (const auto& d : rs.capacity()) {
@@ -550,11 +551,6 @@ struct CorrelatorStage::Impl {
     }
   }
 
-  static std::string windowName(int64_t ms) {
-    if (ms % 86'400'000 == 0) return std::to_string(ms / 86'400'000) + "d";
-    if (ms % 3'600'000 == 0) return std::to_string(ms / 3'600'000) + "h";
-    return std::to_string(ms / 60'000) + "m";
-  }
 
   void push(Task t) {
     queued.fetch_add(1, std::memory_order_acq_rel);

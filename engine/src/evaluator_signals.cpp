@@ -29,12 +29,6 @@ class SampleFacts final : public rules::Facts {
   const Sample& s_;
 };
 
-std::string windowLabel(sla::Ms ms) {
-  if (ms % 86'400'000 == 0) return std::to_string(ms / 86'400'000) + "d";
-  if (ms % 3'600'000 == 0) return std::to_string(ms / 3'600'000) + "h";
-  return std::to_string(ms / 60'000) + "m";
-}
-
 std::string fixed(double v, int decimals) {
   char buf[64];
   std::snprintf(buf, sizeof buf, "%.*f", decimals, v);
@@ -42,6 +36,12 @@ std::string fixed(double v, int decimals) {
 }
 
 }  // namespace
+
+std::string durationLabel(int64_t ms) {
+  if (ms % 86'400'000 == 0) return std::to_string(ms / 86'400'000) + "d";
+  if (ms % 3'600'000 == 0) return std::to_string(ms / 3'600'000) + "h";
+  return std::to_string(ms / 60'000) + "m";
+}
 
 void Evaluator::reloadSignals(int64_t now) {
   // SLOs and capacity rules keep their state by name (a changed window length starts the
@@ -91,11 +91,12 @@ void Evaluator::reloadSignals(int64_t now) {
   }
   slos_ = std::move(slos);
   capacity_ = std::move(capacity);
+  std::map<std::string, uint32_t> burning;  // agreements with burn alerts, by name
+  for (uint32_t k = 0; k < rules_->agreements().size(); ++k)
+    if (rules_->agreements()[k].burn_alerts) burning[rules_->agreements()[k].name] = k;
   for (auto it = agreement_burn_firing_.begin(); it != agreement_burn_firing_.end();) {
-    uint32_t a = UINT32_MAX;
-    for (uint32_t k = 0; k < rules_->agreements().size(); ++k)
-      if (rules_->agreements()[k].name == it->first && rules_->agreements()[k].burn_alerts) a = k;
-    if (a == UINT32_MAX || it->second.size() != rules_->agreements()[a].burn_windows.size()) {
+    auto found = burning.find(it->first);
+    if (found == burning.end() || it->second.size() != rules_->agreements()[found->second].burn_windows.size()) {
       for (size_t w = 0; w < it->second.size(); ++w)
         if (it->second[w]) raise(it->first, "sla-burn-" + std::to_string(w), UINT32_MAX, 0, false, {}, "", now);
       agreement_burn_.erase(it->first);
@@ -200,14 +201,14 @@ void Evaluator::evaluateSignals(int64_t now) {
       bool firing = lb.burn >= threshold && sb.burn >= threshold;
       if (firing == static_cast<bool>(r.firing[w])) continue;
       r.firing[w] = firing;
-      std::string window = windowLabel(win.long_ms) + "/" + windowLabel(win.short_ms);
+      std::string window = durationLabel(win.long_ms) + "/" + durationLabel(win.short_ms);
       auto labels = d.labels;
       labels.emplace_back("window", window);
       labels.emplace_back("slo", d.name);
       raise(d.name, "slo-burn-" + std::to_string(w), d.service, win.page ? d.page_severity : d.ticket_severity, firing,
             labels,
             firing ? "SLO " + d.name + " burns its error budget at " + fixed(lb.burn, 2) + "x over " +
-                         windowLabel(win.long_ms) + " and " + fixed(sb.burn, 2) + "x over " + windowLabel(win.short_ms) +
+                         durationLabel(win.long_ms) + " and " + fixed(sb.burn, 2) + "x over " + durationLabel(win.short_ms) +
                          " (threshold " + fixed(threshold, 2) + ")"
                    : "SLO " + d.name + " burn rate back under " + fixed(threshold, 2) + " over " + window,
             now);
@@ -229,10 +230,10 @@ void Evaluator::evaluateSignals(int64_t now) {
     labels.emplace_back("capacity", d.name);
     raise(d.name, "capacity-forecast", d.service, d.severity, firing, labels,
           firing ? d.metric + " reaches " + fixed(d.limit, 4) + " in " + fixed(*r.time_left_ms / 3'600'000.0, 1) +
-                       " h at the trend of the last " + windowLabel(d.window_ms) + " (R² " +
+                       " h at the trend of the last " + durationLabel(d.window_ms) + " (R² " +
                        fixed(r.fit->r_squared, 3) + ")"
                  : d.metric + " no longer forecast to reach " + fixed(d.limit, 4) + " within " +
-                       windowLabel(d.horizon_ms),
+                       durationLabel(d.horizon_ms),
           now);
   }
   // Time-based SLIs: the bad-time ratio over each window pair of an agreement's availability.
@@ -262,10 +263,10 @@ void Evaluator::evaluateSignals(int64_t now) {
       if (on == static_cast<bool>(firing[w])) continue;
       firing[w] = on;
       std::vector<std::pair<std::string, std::string>> labels{
-          {"window", windowLabel(win.long_ms) + "/" + windowLabel(win.short_ms)}, {"sla", ag.name}};
+          {"window", durationLabel(win.long_ms) + "/" + durationLabel(win.short_ms)}, {"sla", ag.name}};
       raise(ag.name, "sla-burn-" + std::to_string(w), ag.service, win.page ? 5 : 2, on, labels,
             on ? "Agreement " + ag.name + " burns its downtime budget at " + fixed(*lb, 2) + "x over " +
-                     windowLabel(win.long_ms) + " (threshold " + fixed(threshold, 2) + ")"
+                     durationLabel(win.long_ms) + " (threshold " + fixed(threshold, 2) + ")"
                : "Agreement " + ag.name + " burn rate back under " + fixed(threshold, 2),
             now);
     }

@@ -509,21 +509,9 @@ SlaRows loadSlaRows(Store& store, int64_t& last_alive_ms) {
 }
 
 StoredState loadState(Store& store) {
-  sqlite3* db = store.handle();
   StoredState out;
-  auto each = [&](const char* sql, auto&& f) {
-    sqlite3_stmt* st = nullptr;
-    if (sqlite3_prepare_v2(db, sql, -1, &st, nullptr) != SQLITE_OK)
-      throw std::runtime_error(store.path() + ": " + sqlite3_errmsg(db));
-    int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) f(st);
-    sqlite3_finalize(st);
-    if (rc != SQLITE_DONE) throw std::runtime_error(store.path() + ": " + sqlite3_errmsg(db));
-  };
-  auto text = [](sqlite3_stmt* st, int k) {
-    auto* p = reinterpret_cast<const char*>(sqlite3_column_text(st, k));
-    return std::string(p ? p : "", static_cast<size_t>(sqlite3_column_bytes(st, k)));
-  };
+  auto each = [&](const char* sql, auto&& f) { eachRow(store, sql, f); };
+  auto text = columnText;
   each("SELECT fingerprint, strings, first_seen_ms, last_seen_ms, time_ms, changed_ms, count, content_hash,"
        " flap_history, severity, previous_severity, status, flapping FROM alerts WHERE strings IS NOT NULL"
        " ORDER BY id",

@@ -91,6 +91,9 @@ struct HeartbeatRuntime {
   uint64_t gen = 0;
 };
 
+// "5m", "6h", "30d": a window length as burn-rate alerts and metrics name it.
+std::string durationLabel(int64_t ms);
+
 // A metric sample (SLO event counts, capacity measurements).
 struct Sample {
   std::string metric;
