@@ -526,6 +526,27 @@ TEST_CASE("Samples: a bad request names the index and field and yields nothing",
   engine::parseSamples("[1", 0, errors);
   REQUIRE(errors.size() == 1);
   CHECK(errors[0].rfind("body: not valid JSON", 0) == 0);
+  // Oversized and hostile: more samples than a request may carry, too many labels, a
+  // non-finite value, a body that is not an array or an object. Each named, nothing kept.
+  std::string big = "[";
+  for (size_t i = 0; i <= engine::kMaxSamplesPerRequest; ++i) big += std::string(i ? "," : "") + R"({"metric":"m","value":1})";
+  big += "]";
+  errors.clear();
+  CHECK(engine::parseSamples(big, 0, errors).empty());
+  REQUIRE(errors.size() == 1);
+  CHECK(errors[0].find("more than 10000") != std::string::npos);
+  std::string labels = R"({"metric":"m","value":1,"labels":{)";
+  for (int i = 0; i < 65; ++i) labels += std::string(i ? "," : "") + "\"l" + std::to_string(i) + "\":\"v\"";
+  labels += "}}";
+  errors.clear();
+  CHECK(engine::parseSamples(labels, 0, errors).empty());
+  CHECK(errors == std::vector<std::string>{"[0].labels: more than 64 labels"});
+  errors.clear();
+  CHECK(engine::parseSamples(R"({"metric":"m","value":1e400})", 0, errors).empty());
+  CHECK_FALSE(errors.empty());
+  errors.clear();
+  CHECK(engine::parseSamples("42", 0, errors).empty());
+  CHECK(errors == std::vector<std::string>{"body: expected an array of samples or one sample object"});
 }
 
 TEST_CASE("A cron heartbeat is due at the next fire time after its ping, in its time zone", "[evaluator][heartbeat]") {
