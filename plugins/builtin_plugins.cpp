@@ -6,6 +6,7 @@
 #include "inputs/pagerduty/pagerduty_input.h"
 #include "inputs/syslog/syslog_input.h"
 #include "inputs/ndjson_tcp/ndjson_tcp_input.h"
+#include "outputs/outputs.h"
 
 namespace triaged::plugins {
 
@@ -17,6 +18,11 @@ api::PluginRegistry builtinPlugins() {
   r.addInput(alertmanagerApiPlugin());
   r.addInput(pagerdutyPlugin());
   r.addInput(syslogPlugin());
+  r.addOutput(webhookOutput());
+  r.addOutput(pagerdutyOutput());
+  r.addOutput(slackOutput());
+  r.addOutput(servicenowOutput());
+  r.addOutput(jiraOutput());
   r.setNdjsonDecoder([](const char* data, size_t len, size_t capacity, api::BatchBuilder& b) {
     return decodeNdjson(data, len, capacity, b);
   }, nativeSeverities());

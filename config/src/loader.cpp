@@ -138,13 +138,14 @@ void readNotifications(MapReader& root, Config& c) {
   forEachInList(list, "notifications.targets", root.sink(), [&](const YAML::Node& n, const std::string& path) {
     MapReader t(n, path, root.sink());
     NotificationTarget x;
+    x.file = root.sink().file();
+    x.line = n.Mark().line + 1;
     t.getString("name", x.name, true);
-    t.getEnum("type", x.type, {"webhook", "pagerduty", "slack", "servicenow", "jira"});
-    t.getString("url", x.url, x.type != "pagerduty");
-    if (x.type == "pagerduty" && x.url.empty()) x.url = "https://events.pagerduty.com/v2/enqueue";
+    // The type names an output plugin; the engine checks it and the plugin's own keys
+    // (required url, routing_key, project, template) against the plugin registry.
+    t.getString("type", x.type);
+    t.getString("url", x.url);
     t.getSecret("routing_key", x.routing_key);
-    if (x.type == "pagerduty" && x.routing_key.empty())
-      root.sink().add(n, path + ".routing_key", "is required for a pagerduty target");
     t.getString("username", x.username);
     t.getSecret("password", x.password);
     t.getString("project", x.project);
@@ -153,10 +154,15 @@ void readNotifications(MapReader& root, Config& c) {
     t.getDouble("rate_limit", x.rate_limit, 0, 1e6);
     t.getUnsigned("circuit_failures", x.circuit_failures, 1'000'000);
     t.getDuration("circuit_open_for", x.circuit_open_for, Duration{1});
-    if (x.type == "jira" && x.project.empty()) root.sink().add(n, path + ".project", "is required for a jira target");
-    while (!x.url.empty() && x.url.back() == '/' && (x.type == "servicenow" || x.type == "jira")) x.url.pop_back();
+    t.getUnsigned("concurrency", x.concurrency, 1024);
+    if (x.concurrency == 0) root.sink().add(n["concurrency"], path + ".concurrency", "must be at least 1");
+    t.getString("proxy", x.proxy);
+    t.getStringList("matchers", x.matchers);
+    t.getInlineOrFile("template", x.body_template, "template");
     if (!x.url.empty() && x.url.rfind("http://", 0) != 0 && x.url.rfind("https://", 0) != 0)
       root.sink().add(n["url"], path + ".url", "must be an http:// or https:// URL");
+    if (!x.proxy.empty() && x.proxy.find("://") == std::string::npos)
+      root.sink().add(n["proxy"], path + ".proxy", "must be a URL with a scheme (http://host:port)");
     t.getStringList("events", x.events);
     int64_t p = x.min_priority;
     t.getInt("min_priority", p, 1, 5);

@@ -218,7 +218,9 @@ void MapReader::getStringMap(const char* key,
   out = std::move(v);
 }
 
-void MapReader::getSecret(const char* key, std::string& out) {
+void MapReader::getSecret(const char* key, std::string& out) { getInlineOrFile(key, out, "secret"); }
+
+void MapReader::getInlineOrFile(const char* key, std::string& out, const char* what) {
   std::string file_key = std::string(key) + "_file";
   std::string inline_value, file;
   bool has_inline = has(key), has_file = has(file_key.c_str());
@@ -239,12 +241,12 @@ void MapReader::getSecret(const char* key, std::string& out) {
   if (p.is_relative()) p = sink_.baseDir() / p;
   std::string content;
   if (!readFile(p, content)) {
-    sink_.add(fn, childPath(file_key), "cannot read secret file \"" + file + "\"");
+    sink_.add(fn, childPath(file_key), std::string("cannot read ") + what + " file \"" + file + "\"");
     return;
   }
   while (!content.empty() && (content.back() == '\n' || content.back() == '\r')) content.pop_back();
   if (content.empty()) {
-    sink_.add(fn, childPath(file_key), "secret file \"" + file + "\" is empty");
+    sink_.add(fn, childPath(file_key), std::string(what) + " file \"" + file + "\" is empty");
     return;
   }
   out = std::move(content);

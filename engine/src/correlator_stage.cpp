@@ -17,6 +17,7 @@
 #include "triaged/api/json_writer.h"
 #include "triaged/engine/correlation_json.h"
 #include "triaged/engine/log.h"
+#include "triaged/engine/notification_filter.h"
 #include "triaged/engine/notifier.h"
 #include "triaged/engine/state_codec.h"
 #include "triaged/engine/store_writer.h"
@@ -304,19 +305,18 @@ struct CorrelatorStage::Impl {
       if (e.type == CorrelatorEvent::kAlertSuppressed || e.type == CorrelatorEvent::kAlertUnsuppressed) continue;
       std::string name = correlatorEventName(e.type);
       bool about_incident = name.rfind("incident.", 0) == 0;
-      int priority = 0;
+      const Incident* inc = nullptr;
       std::string subject;
       if (about_incident) {
-        const Incident* inc = correlator.incident(e.incident);
+        inc = correlator.incident(e.incident);
         if (!inc) continue;
-        priority = inc->priority;
         subject = "incident " + std::to_string(e.incident);
       } else {
         subject = "problem " + std::to_string(e.problem);
       }
       std::string body;
-      for (const auto& t : targets) {
-        if (!Notifier::accepts(t, name, priority)) continue;
+      for (const auto& [t, filter] : targets) {
+        if (!filter.accepts(name, inc)) continue;
         if (body.empty()) writeEventJson(body, correlator, e);
         OutboxEntry o;
         o.target = t.name;
@@ -331,8 +331,8 @@ struct CorrelatorStage::Impl {
       if (targets.empty()) break;
       const Incident* inc = e.incident ? correlator.incident(e.incident) : nullptr;
       std::string body;
-      for (const auto& t : targets) {
-        if (!Notifier::accepts(t, e.type, inc ? inc->priority : 0)) continue;
+      for (const auto& [t, filter] : targets) {
+        if (!filter.accepts(e.type, inc)) continue;
         if (body.empty()) {
           api::JsonWriter w(body);
           w.beginObject().field("event", e.type).field("at", api::formatRfc3339Ms(e.at_ms));
@@ -568,7 +568,7 @@ struct CorrelatorStage::Impl {
   size_t capacity;
   StoreWriter* store;
   StoreUnit unit;  // correlator thread only: this round's changes
-  std::vector<config::NotificationTarget> targets;
+  std::vector<std::pair<config::NotificationTarget, NotificationFilter>> targets;
   std::vector<uint64_t> dirty_incidents;
   std::vector<std::string> dirty_silences;
   uint64_t saved_next_incident = 1, saved_next_problem = 1;
@@ -651,7 +651,11 @@ bool CorrelatorStage::run(std::function<void(Correlator&, int64_t)> fn) {
 void CorrelatorStage::whenDurable(std::function<void()> done) { impl_->whenDurable(std::move(done)); }
 
 void CorrelatorStage::setTargets(std::vector<config::NotificationTarget> targets) {
-  impl_->targets = std::move(targets);
+  impl_->targets.clear();
+  for (auto& t : targets) {
+    NotificationFilter f(t);
+    impl_->targets.emplace_back(std::move(t), std::move(f));
+  }
 }
 
 void CorrelatorStage::restore(Correlator::Restored state, Evaluator::Restored sla, int64_t now_ms) {

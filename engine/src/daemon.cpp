@@ -25,6 +25,7 @@
 #include "triaged/engine/io_pool.h"
 #include "triaged/engine/log.h"
 #include "triaged/engine/metrics.h"
+#include "triaged/engine/notification_filter.h"
 #include "triaged/engine/notifier.h"
 #include "triaged/engine/notifications_api.h"
 #include "triaged/engine/sla_api.h"
@@ -52,6 +53,28 @@ config::ConfigPtr loadFullConfig(const std::string& path, const api::PluginRegis
         continue;
       }
       p->validate(s, errors);
+    }
+    for (size_t i = 0; i < c.notification_targets.size(); ++i) {
+      auto& t = c.notification_targets[i];
+      std::string path = "notifications.targets[" + std::to_string(i) + "]";
+      auto error = [&](const std::string& key, const std::string& message) {
+        errors.push_back({t.file, t.line, 0, path + "." + key, message});
+      };
+      const auto* p = plugins.findOutput(t.type);
+      if (!p) {
+        std::string known;
+        for (const auto& k : plugins.outputs()) known += (known.empty() ? "" : ", ") + k.type;
+        error("type", "unknown target type \"" + t.type + "\" (known: " + known + ")");
+        continue;
+      }
+      if (t.url.empty()) t.url = p->default_url;
+      if (t.url.empty()) error("url", "is required for a " + t.type + " target");
+      if (!t.body_template.empty() && t.type != "webhook") error("template", "is only for webhook targets");
+      std::vector<std::pair<std::string, std::string>> problems;
+      if (p->validate) p->validate(t, problems);
+      for (const auto& [key, message] : problems) error(key, message);
+      for (const auto& [index, message] : NotificationFilter::check(t.matchers))
+        error("matchers[" + std::to_string(index) + "]", message);
     }
   });
 }
@@ -206,7 +229,7 @@ int Daemon::run() {
   correlator_ = std::make_unique<CorrelatorStage>(config_->rule_set, CorrelatorOptions{config_->correlation, config_->state.retention.count(), config_->state.sla_retention.count()},
                                                   clock_, hub_, 4096, store_writer_.get());
   pipeline_ = std::make_unique<Pipeline>(popts, clock_, hub_, correlator_.get());
-  notifier_ = std::make_unique<Notifier>(config_->notification_targets, *store_writer_, clock_, hub_);
+  notifier_ = std::make_unique<Notifier>(config_->notification_targets, plugins_, *store_writer_, clock_, hub_);
   correlator_->setTargets(config_->notification_targets);
   correlator_->setAlertSink(pipeline_.get());
   store_writer_->onOutbox([n = notifier_.get()](std::vector<OutboxEntry> v) { n->enqueue(std::move(v)); });

@@ -6,6 +6,7 @@
 #include <prometheus/gauge.h>
 #include <prometheus/histogram.h>
 
+#include <absl/container/flat_hash_set.h>
 #include <concurrentqueue/concurrentqueue.h>
 
 #include <algorithm>
@@ -19,11 +20,6 @@
 #include "triaged/engine/log.h"
 
 namespace triaged::engine {
-
-bool Notifier::accepts(const config::NotificationTarget& t, const std::string& event, int priority) {
-  if (!t.events.empty() && std::find(t.events.begin(), t.events.end(), event) == t.events.end()) return false;
-  return priority == 0 || priority <= t.min_priority;
-}
 
 std::string Notifier::signature(const std::string& secret, int64_t unix_seconds, const std::string& body) {
   std::string t = std::to_string(unix_seconds);
@@ -42,37 +38,53 @@ std::string Notifier::signature(const std::string& secret, int64_t unix_seconds,
 }
 
 struct Notifier::Impl {
+  // One pending outbox entry of a target; `done` ones wait to be popped off the front.
+  struct Slot {
+    OutboxEntry e;
+    bool in_flight = false, done = false;
+  };
+  struct Target;
+  // One request in flight.
+  struct Flight {
+    Target* target = nullptr;
+    uint64_t id = 0, incident = 0;
+    CURL* easy = nullptr;
+    curl_slist* headers = nullptr;
+    std::string body, response;
+    bool creating = false;  // the answer carries a new ticket's id
+    std::chrono::steady_clock::time_point started;
+  };
   struct Target {
     config::NotificationTarget cfg;
-    std::deque<OutboxEntry> pending;
+    std::unique_ptr<api::Output> output;
+    std::deque<Slot> pending;  // outbox order (ids ascending)
+    size_t live = 0;           // pending slots not done
     std::vector<OutboxEntry> dead;
-    CURL* easy = nullptr;  // the request in flight
-    curl_slist* headers = nullptr;
-    std::string response, body;
-    std::map<uint64_t, std::string> tickets;  // incident -> the tool's ticket id (servicenow, jira)
-    bool creating = false;                   // the request in flight creates a ticket
-    double rate_tat_ms = 0;                  // rate limit (GCRA): the theoretical arrival time
-    unsigned failures = 0;                   // consecutive failed attempts
+    std::vector<std::unique_ptr<Flight>> flights;
+    std::map<uint64_t, std::string> tickets;  // incident -> the tool's ticket id
+    double rate_tat_ms = 0;                   // rate limit (GCRA): the theoretical arrival time
+    unsigned failures = 0;                    // consecutive failed attempts
     bool circuit_open = false;
-    prometheus::Gauge* circuit = nullptr;
-    uint64_t creating_for = 0;
-    int64_t next_attempt_ms = 0;
-    std::chrono::steady_clock::time_point started;
+    int64_t next_attempt_ms = 0;              // no request before this (backoff, rate limit)
     prometheus::Counter *ok = nullptr, *retry = nullptr, *dead_total = nullptr, *skipped = nullptr;
     prometheus::Histogram* latency = nullptr;
-    prometheus::Gauge *pending_gauge = nullptr, *oldest = nullptr;
+    prometheus::Gauge *pending_gauge = nullptr, *oldest = nullptr, *circuit = nullptr, *in_flight = nullptr;
   };
   struct Task {
     std::vector<OutboxEntry> entries;
     std::function<void()> fn;
   };
+  // How far past the front the scheduler looks for an entry whose incident has nothing in
+  // flight or waiting: bounds the work per round when the head is blocked.
+  static constexpr size_t kLookahead = 4096;
 
-  Impl(std::vector<config::NotificationTarget> cfgs, StoreWriter& s, const Clock& c, api::MetricsHub& h)
+  Impl(std::vector<config::NotificationTarget> cfgs, const api::PluginRegistry& plugins, StoreWriter& s, const Clock& c,
+       api::MetricsHub& h)
       : store(s), clock(c), hub(h), rng(std::random_device{}()) {
     auto& reg = hub.registry();
     deliveries = &prometheus::BuildCounter()
                       .Name("triaged_notifications_total")
-                      .Help("Notification delivery attempts, by target and result (success, retry, dead).")
+                      .Help("Notification delivery attempts, by target and result (success, retry, dead, skipped).")
                       .Register(reg);
     latency_family = &prometheus::BuildHistogram()
                           .Name("triaged_notification_delivery_seconds")
@@ -90,8 +102,15 @@ struct Notifier::Impl {
                          .Name("triaged_notifications_oldest_age_seconds")
                          .Help("Age of the oldest undelivered outbox entry, by target.")
                          .Register(reg);
+    in_flight_family = &prometheus::BuildGauge()
+                            .Name("triaged_notifications_in_flight")
+                            .Help("Delivery requests in flight, by target (at most its concurrency).")
+                            .Register(reg);
     for (auto& cfg : cfgs) {
+      const auto* plugin = plugins.findOutput(cfg.type);
+      if (!plugin) throw std::runtime_error("notification target " + cfg.name + ": unknown type " + cfg.type);
       auto& t = targets[cfg.name];
+      t.output = plugin->create(cfg);
       t.cfg = std::move(cfg);
       const std::string& n = t.cfg.name;
       t.ok = &deliveries->Add({{"target", n}, {"result", "success"}});
@@ -103,12 +122,14 @@ struct Notifier::Impl {
       t.pending_gauge = &pending_family->Add({{"target", n}});
       t.circuit = &circuit_family->Add({{"target", n}});
       t.oldest = &oldest_family->Add({{"target", n}});
+      t.in_flight = &in_flight_family->Add({{"target", n}});
     }
     multi = curl_multi_init();
   }
 
   ~Impl() {
-    for (auto& [n, t] : targets) release(t);
+    for (auto& [n, t] : targets)
+      for (auto& f : t.flights) release(*f);
     curl_multi_cleanup(multi);
     auto& reg = hub.registry();
     reg.Remove(*deliveries);
@@ -116,16 +137,17 @@ struct Notifier::Impl {
     reg.Remove(*pending_family);
     reg.Remove(*oldest_family);
     reg.Remove(*circuit_family);
+    reg.Remove(*in_flight_family);
   }
 
-  void release(Target& t) {
-    if (t.easy) {
-      curl_multi_remove_handle(multi, t.easy);
-      curl_easy_cleanup(t.easy);
-      t.easy = nullptr;
+  void release(Flight& f) {
+    if (f.easy) {
+      curl_multi_remove_handle(multi, f.easy);
+      curl_easy_cleanup(f.easy);
+      f.easy = nullptr;
     }
-    curl_slist_free_all(t.headers);
-    t.headers = nullptr;
+    curl_slist_free_all(f.headers);
+    f.headers = nullptr;
   }
 
   static size_t collect(char* p, size_t size, size_t n, void* user) {
@@ -135,111 +157,134 @@ struct Notifier::Impl {
     return size * n;
   }
 
-  // Starts the request of the first pending entry; false when its target type has nothing to
-  // send for it (then it is done).
-  bool send(Target& t, int64_t now) {
-    const OutboxEntry& e = t.pending.front();
+  static uint64_t incidentOf(const OutboxEntry& e) {
+    return e.subject.rfind("incident ", 0) == 0 ? std::strtoull(e.subject.c_str() + 9, nullptr, 10) : 0;
+  }
+
+  Slot* slotOf(Target& t, uint64_t id) {
+    auto it = std::lower_bound(t.pending.begin(), t.pending.end(), id,
+                               [](const Slot& s, uint64_t v) { return s.e.id < v; });
+    return it != t.pending.end() && it->e.id == id ? &*it : nullptr;
+  }
+
+  void markDone(Target& t, Slot& s) {
+    s.done = true;
+    s.in_flight = false;
+    --t.live;
+    unit.outbox_done.push_back(s.e.id);
+  }
+
+  // Starts the request of a slot; false when the target's type has nothing to send for it
+  // (then it is done).
+  bool send(Target& t, Slot& s, int64_t now) {
+    const OutboxEntry& e = s.e;
     const auto& c = t.cfg;
-    uint64_t incident = e.subject.rfind("incident ", 0) == 0 ? std::strtoull(e.subject.c_str() + 9, nullptr, 10) : 0;
-    auto known = t.tickets.find(incident);
-    auto req = Notifier::buildRequest(c, e, known == t.tickets.end() ? std::string() : known->second);
+    api::Notification n{e.id, e.event, e.subject, e.body, incidentOf(e)};
+    auto known = t.tickets.find(n.incident);
+    auto req = t.output->request(n, known == t.tickets.end() ? std::string() : known->second);
     if (!req) {
       t.skipped->Increment();
-      StoreUnit u;
-      u.outbox_done.push_back(e.id);
-      store.submit(std::move(u));
-      t.pending.pop_front();
+      markDone(t, s);
       return false;
     }
-    t.body = std::move(req->body);
-    t.creating = req->creates;
-    t.creating_for = incident;
-    t.easy = curl_easy_init();
-    t.response.clear();
-    auto add = [&](const std::string& h) { t.headers = curl_slist_append(t.headers, h.c_str()); };
-    add("Content-Type: application/json");
+    auto f = std::make_unique<Flight>();
+    f->target = &t;
+    f->id = e.id;
+    f->incident = n.incident;
+    f->body = std::move(req->body);
+    f->creating = req->creates;
+    f->easy = curl_easy_init();
+    auto add = [&](const std::string& h) { f->headers = curl_slist_append(f->headers, h.c_str()); };
+    add("Content-Type: " + req->content_type);
     add("User-Agent: triaged");
     add("Idempotency-Key: triaged-" + std::to_string(e.id));
     add("X-Triaged-Event: " + e.event);
     add("Expect:");
     for (const auto& [k, v] : c.headers) add(k + ": " + v);
     if (!c.bearer_token.empty()) add("Authorization: Bearer " + c.bearer_token);
-    if (!c.hmac_secret.empty()) add("X-Triaged-Signature: " + Notifier::signature(c.hmac_secret, now / 1000, t.body));
-    curl_easy_setopt(t.easy, CURLOPT_URL, req->url.c_str());
-    curl_easy_setopt(t.easy, CURLOPT_POST, 1L);
-    if (req->method != "POST") curl_easy_setopt(t.easy, CURLOPT_CUSTOMREQUEST, req->method.c_str());
+    if (!c.hmac_secret.empty()) add("X-Triaged-Signature: " + Notifier::signature(c.hmac_secret, now / 1000, f->body));
+    CURL* h = f->easy;
+    curl_easy_setopt(h, CURLOPT_URL, req->url.c_str());
+    curl_easy_setopt(h, CURLOPT_POST, 1L);
+    if (req->method != "POST") curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, req->method.c_str());
     if (!c.username.empty()) {
-      curl_easy_setopt(t.easy, CURLOPT_USERNAME, c.username.c_str());
-      curl_easy_setopt(t.easy, CURLOPT_PASSWORD, c.password.c_str());
+      curl_easy_setopt(h, CURLOPT_USERNAME, c.username.c_str());
+      curl_easy_setopt(h, CURLOPT_PASSWORD, c.password.c_str());
     }
-    curl_easy_setopt(t.easy, CURLOPT_POSTFIELDS, t.body.data());
-    curl_easy_setopt(t.easy, CURLOPT_POSTFIELDSIZE, static_cast<long>(t.body.size()));
-    curl_easy_setopt(t.easy, CURLOPT_HTTPHEADER, t.headers);
-    curl_easy_setopt(t.easy, CURLOPT_TIMEOUT_MS, static_cast<long>(c.timeout.count()));
-    curl_easy_setopt(t.easy, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(std::min<int64_t>(c.timeout.count(), 10000)));
-    curl_easy_setopt(t.easy, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(t.easy, CURLOPT_WRITEFUNCTION, &Impl::collect);
-    curl_easy_setopt(t.easy, CURLOPT_WRITEDATA, &t.response);
-    curl_easy_setopt(t.easy, CURLOPT_PRIVATE, &t);
+    if (!c.proxy.empty()) curl_easy_setopt(h, CURLOPT_PROXY, c.proxy.c_str());
+    curl_easy_setopt(h, CURLOPT_POSTFIELDS, f->body.data());
+    curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, static_cast<long>(f->body.size()));
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, f->headers);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, static_cast<long>(c.timeout.count()));
+    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(std::min<int64_t>(c.timeout.count(), 10000)));
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, &Impl::collect);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, &f->response);
+    curl_easy_setopt(h, CURLOPT_PRIVATE, f.get());
     if (c.tls_insecure_skip_verify) {
-      curl_easy_setopt(t.easy, CURLOPT_SSL_VERIFYPEER, 0L);
-      curl_easy_setopt(t.easy, CURLOPT_SSL_VERIFYHOST, 0L);
+      curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
+      curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
     }
-    t.started = std::chrono::steady_clock::now();
-    curl_multi_add_handle(multi, t.easy);
+    f->started = std::chrono::steady_clock::now();
+    curl_multi_add_handle(multi, h);
+    s.in_flight = true;
+    t.flights.push_back(std::move(f));
     return true;
   }
 
-  // The request of target t finished: delivered, or to be retried, or dead.
-  void finished(Target& t, CURLcode rc, int64_t now) {
+  // A request finished: delivered, or to be retried, or dead.
+  void finished(Flight& f, CURLcode rc, int64_t now) {
+    Target& t = *f.target;
     long status = 0;
     curl_off_t retry_after = 0;
-    curl_easy_getinfo(t.easy, CURLINFO_RESPONSE_CODE, &status);
-    curl_easy_getinfo(t.easy, CURLINFO_RETRY_AFTER, &retry_after);
-    t.latency->Observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - t.started).count());
-    release(t);
-    OutboxEntry& e = t.pending.front();
+    curl_easy_getinfo(f.easy, CURLINFO_RESPONSE_CODE, &status);
+    curl_easy_getinfo(f.easy, CURLINFO_RETRY_AFTER, &retry_after);
+    t.latency->Observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - f.started).count());
+    release(f);
+    Slot* s = slotOf(t, f.id);
+    if (s && s->done) s = nullptr;
     if (rc == CURLE_OK && status >= 200 && status < 300) {
       t.ok->Increment();
-      if (t.creating) {
-        auto [id, url] = Notifier::ticketOf(t.cfg, t.response);
-        if (!id.empty()) {
-          t.tickets[t.creating_for] = id;
-          if (on_ticket) on_ticket(t.cfg.name, t.creating_for, id, url);
+      if (f.creating) {
+        auto ticket = t.output->ticket(f.response);
+        if (!ticket.id.empty()) {
+          t.tickets[f.incident] = ticket.id;
+          if (on_ticket) on_ticket(t.cfg.name, f.incident, ticket.id, ticket.url);
         } else {
           log::get("notifier")->warn("{}: created a ticket for incident {} but found no id in the answer", t.cfg.name,
-                                     t.creating_for);
+                                     f.incident);
         }
       }
-      StoreUnit u;
-      u.outbox_done.push_back(e.id);
-      store.submit(std::move(u));
-      t.pending.pop_front();
-      t.next_attempt_ms = 0;
+      if (s) markDone(t, *s);
       t.failures = 0;
       if (t.circuit_open) {
         t.circuit_open = false;
         t.circuit->Set(0);
+        t.next_attempt_ms = 0;
         log::get("notifier")->info("{}: circuit closed (a delivery succeeded)", t.cfg.name);
       }
       return;
     }
+    if (!s) return;
+    s->in_flight = false;
+    OutboxEntry& e = s->e;
     ++e.attempts;
     e.last_error = rc != CURLE_OK ? std::string(curl_easy_strerror(rc))
-                                  : "HTTP " + std::to_string(status) + (t.response.empty() ? "" : ": " + t.response.substr(0, 200));
-    if (rc == CURLE_OK && Notifier::permanentFailure(t.cfg, status)) {
-      deadLetter(t);  // the tool refused this event: retrying cannot change that
+                                  : "HTTP " + std::to_string(status) + (f.response.empty() ? "" : ": " + f.response.substr(0, 200));
+    if (rc == CURLE_OK && t.output->refused(status)) {
+      deadLetter(t, *s);  // the tool refused this event: retrying cannot change that
       return;
     }
     t.retry->Increment();
-    // Exponential backoff with ±20 % jitter, at least what Retry-After asked for.
+    // Exponential backoff with ±20 % jitter, at least what Retry-After asked for. The whole
+    // target waits: a failure says more about the receiver than about the entry.
+    std::uniform_real_distribution<double> jitter(0.8, 1.2);
     double base = static_cast<double>(t.cfg.retry_initial.count()) * std::pow(2.0, std::min<uint32_t>(e.attempts - 1, 30));
     base = std::min(base, static_cast<double>(t.cfg.retry_max.count()));
-    std::uniform_real_distribution<double> jitter(0.8, 1.2);
     int64_t wait = static_cast<int64_t>(base * jitter(rng));
-    if (retry_after > 0) wait = std::max<int64_t>(wait, static_cast<int64_t>(retry_after) * 1000);
     // Circuit breaker: after circuit_failures in a row the target counts as down; while open,
-    // one probe per circuit_open_for (at least), whatever the backoff says.
+    // one probe per circuit_open_for, so a receiver that comes back is found within that time
+    // however long the backoff of the entries has grown.
     ++t.failures;
     if (t.cfg.circuit_failures && t.failures >= t.cfg.circuit_failures) {
       if (!t.circuit_open) {
@@ -248,9 +293,10 @@ struct Notifier::Impl {
         log::get("notifier")->error("{}: circuit open after {} failures in a row; probing every {} ms", t.cfg.name,
                                     t.failures, t.cfg.circuit_open_for.count());
       }
-      wait = std::max<int64_t>(wait, t.cfg.circuit_open_for.count());
+      wait = static_cast<int64_t>(static_cast<double>(t.cfg.circuit_open_for.count()) * jitter(rng));
     }
-    t.next_attempt_ms = now + wait;
+    if (retry_after > 0) wait = std::max<int64_t>(wait, static_cast<int64_t>(retry_after) * 1000);
+    t.next_attempt_ms = std::max(t.next_attempt_ms, now + wait);
     log::get("notifier")->warn("{}: outbox entry {} ({} of {}) not delivered ({}); attempt {} in {} ms", t.cfg.name, e.id,
                                e.event, e.subject, e.last_error, e.attempts + 1, wait);
   }
@@ -270,19 +316,47 @@ struct Notifier::Impl {
     return true;
   }
 
-  void deadLetter(Target& t) {
-    OutboxEntry e = std::move(t.pending.front());
-    t.pending.pop_front();
+  void deadLetter(Target& t, Slot& s) {
+    OutboxEntry e = s.e;
+    s.done = true;
+    s.in_flight = false;
+    --t.live;
     e.dead = true;
     if (e.last_error.empty()) e.last_error = "older than max_age before a first attempt";
     t.dead_total->Increment();
     log::get("notifier")->error("{}: outbox entry {} ({} of {}) dead-lettered after {} attempts: {}", t.cfg.name, e.id,
                                 e.event, e.subject, e.attempts, e.last_error);
-    StoreUnit u;
-    u.outbox_dead.emplace_back(e.id, e.last_error);
-    store.submit(std::move(u));
+    unit.outbox_dead.emplace_back(e.id, e.last_error);
     t.dead.push_back(std::move(e));
-    t.next_attempt_ms = 0;
+  }
+
+  // Starts what may start: up to the target's concurrency (one while its circuit is open),
+  // in outbox order, never two of one subject at once nor one ahead of an earlier one of its
+  // subject that is still waiting. Returns when the target wants to be looked at again.
+  int64_t schedule(Target& t, int64_t now) {
+    while (!t.pending.empty() && t.pending.front().done) t.pending.pop_front();
+    size_t limit = t.circuit_open ? 1 : t.cfg.concurrency;
+    if (t.pending.empty() || t.flights.size() >= limit) return INT64_MAX;
+    if (now < t.next_attempt_ms) return t.next_attempt_ms;
+    blocked.clear();
+    size_t scanned = 0;
+    for (size_t i = 0; i < t.pending.size() && scanned < kLookahead && t.flights.size() < limit; ++i) {
+      Slot& s = t.pending[i];
+      if (s.done) continue;
+      ++scanned;
+      if (s.in_flight) {
+        blocked.insert(s.e.subject);
+        continue;
+      }
+      if (now - s.e.created_ms > t.cfg.max_age.count()) {
+        deadLetter(t, s);
+        continue;
+      }
+      if (!blocked.insert(s.e.subject).second) continue;
+      if (!rateAllows(t, now)) return t.next_attempt_ms;
+      if (!send(t, s, now)) blocked.erase(s.e.subject);
+    }
+    return INT64_MAX;
   }
 
   void take(std::vector<OutboxEntry>& entries) {
@@ -293,11 +367,28 @@ struct Notifier::Impl {
         orphans.push_back(std::move(e));
         continue;
       }
-      if (e.dead)
-        it->second.dead.push_back(std::move(e));
-      else
-        it->second.pending.push_back(std::move(e));
+      Target& t = it->second;
+      if (e.dead) {
+        t.dead.push_back(std::move(e));
+        continue;
+      }
+      Slot s;
+      s.e = std::move(e);
+      ++t.live;
+      if (t.pending.empty() || t.pending.back().e.id < s.e.id) {
+        t.pending.push_back(std::move(s));
+      } else {  // out of order (redelivered): back in id order
+        auto pos = std::lower_bound(t.pending.begin(), t.pending.end(), s.e.id,
+                                    [](const Slot& x, uint64_t v) { return x.e.id < v; });
+        t.pending.insert(pos, std::move(s));
+      }
     }
+  }
+
+  void flushUnit() {
+    if (unit.outbox_done.empty() && unit.outbox_dead.empty() && unit.outbox_revive.empty()) return;
+    store.submit(std::move(unit));
+    unit = StoreUnit{};
   }
 
   void loop() {
@@ -318,29 +409,34 @@ struct Notifier::Impl {
       int64_t next_due = now + 1000;
       bool in_flight = false;
       for (auto& [name, t] : targets) {
-        if (!t.easy && !stopping) {
-          while (!t.pending.empty() && now - t.pending.front().created_ms > t.cfg.max_age.count()) deadLetter(t);
-          while (!t.pending.empty() && now >= t.next_attempt_ms && rateAllows(t, now) && !send(t, now)) {
-          }
-          if (!t.pending.empty() && !t.easy) next_due = std::min(next_due, t.next_attempt_ms);
-        }
-        in_flight |= t.easy != nullptr;
-        t.pending_gauge->Set(static_cast<double>(t.pending.size()));
-        t.oldest->Set(t.pending.empty() ? 0.0 : static_cast<double>(now - t.pending.front().created_ms) / 1000.0);
+        if (!stopping) next_due = std::min(next_due, schedule(t, now));
+        in_flight |= !t.flights.empty();
+        while (!t.pending.empty() && t.pending.front().done) t.pending.pop_front();
+        t.pending_gauge->Set(static_cast<double>(t.live));
+        t.in_flight->Set(static_cast<double>(t.flights.size()));
+        t.oldest->Set(t.pending.empty() ? 0.0 : static_cast<double>(now - t.pending.front().e.created_ms) / 1000.0);
       }
       if (stopping && !in_flight) break;
       int running = 0;
       curl_multi_perform(multi, &running);
       int left = 0;
+      bool any_finished = false;
       while (CURLMsg* m = curl_multi_info_read(multi, &left)) {
         if (m->msg != CURLMSG_DONE) continue;
-        Target* t = nullptr;
-        curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, &t);
-        finished(*t, m->data.result, clock.nowMs());
+        Flight* f = nullptr;
+        curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, &f);
+        CURLcode result = m->data.result;
+        finished(*f, result, clock.nowMs());
+        auto& fl = f->target->flights;
+        fl.erase(std::find_if(fl.begin(), fl.end(), [f](const auto& p) { return p.get() == f; }));
+        any_finished = true;
       }
+      flushUnit();
+      if (any_finished) continue;  // free slots: schedule again at once
       int wait = static_cast<int>(std::clamp<int64_t>(next_due - clock.nowMs(), 0, 1000));
       curl_multi_poll(multi, nullptr, 0, wait, nullptr);
     }
+    flushUnit();
     log::get("notifier")->info("notifier stopped");
   }
 
@@ -356,18 +452,20 @@ struct Notifier::Impl {
   std::map<std::string, Target> targets;  // notifier thread only
   std::function<void(const std::string&, uint64_t, std::string, std::string)> on_ticket;
   std::vector<OutboxEntry> orphans;
+  StoreUnit unit;  // outbox changes of this round, submitted once per round
+  absl::flat_hash_set<std::string_view> blocked;  // scratch of schedule()
   CURLM* multi = nullptr;
   moodycamel::ConcurrentQueue<Task> queue;
   std::atomic<bool> stop_requested{false};
   std::thread thread;
   prometheus::Family<prometheus::Counter>* deliveries;
   prometheus::Family<prometheus::Histogram>* latency_family;
-  prometheus::Family<prometheus::Gauge>*pending_family, *oldest_family, *circuit_family;
+  prometheus::Family<prometheus::Gauge>*pending_family, *oldest_family, *circuit_family, *in_flight_family;
 };
 
-Notifier::Notifier(std::vector<config::NotificationTarget> targets, StoreWriter& store, const Clock& clock,
-                   api::MetricsHub& hub)
-    : impl_(std::make_unique<Impl>(std::move(targets), store, clock, hub)) {}
+Notifier::Notifier(std::vector<config::NotificationTarget> targets, const api::PluginRegistry& plugins,
+                   StoreWriter& store, const Clock& clock, api::MetricsHub& hub)
+    : impl_(std::make_unique<Impl>(std::move(targets), plugins, store, clock, hub)) {}
 
 Notifier::~Notifier() { stop(); }
 
@@ -433,11 +531,9 @@ void Notifier::redeliver(uint64_t id, std::function<void(bool)> done) {
       StoreUnit u;
       u.outbox_revive.emplace_back(e.id, e.created_ms);
       impl_->store.submit(std::move(u));
-      // Back in id order among the pending ones.
-      auto pos = std::lower_bound(tg.pending.begin(), tg.pending.end(), e.id,
-                                  [](const OutboxEntry& x, uint64_t v) { return x.id < v; });
-      if (pos == tg.pending.begin() && tg.easy) ++pos;  // never ahead of the one in flight
-      tg.pending.insert(pos, std::move(e));
+      std::vector<OutboxEntry> back;
+      back.push_back(std::move(e));
+      impl_->take(back);  // back in id order among the pending ones
       return done(true);
     }
     done(false);
@@ -451,8 +547,10 @@ void Notifier::targets(std::function<void(const std::vector<TargetState>&)> fn) 
     std::vector<TargetState> out;
     int64_t now = impl_->clock.nowMs();
     for (auto& [n, tg] : impl_->targets)
-      out.push_back({n, tg.pending.size(), tg.dead.size(),
-                     tg.pending.empty() ? 0 : now - tg.pending.front().created_ms});
+    {
+      auto first = std::find_if(tg.pending.begin(), tg.pending.end(), [](const Impl::Slot& s) { return !s.done; });
+      out.push_back({n, tg.live, tg.dead.size(), first == tg.pending.end() ? 0 : now - first->e.created_ms});
+    }
     fn(out);
   };
   impl_->push(std::move(t));

@@ -11,6 +11,7 @@
 #include "triaged/api/ingest.h"
 #include "triaged/config/loader.h"
 #include "triaged/engine/correlation_json.h"
+#include "triaged/engine/notification_filter.h"
 #include "triaged/engine/notifier.h"
 #include "triaged/engine/replay.h"
 #include "triaged/engine/state_codec.h"
@@ -338,16 +339,49 @@ TEST_CASE("Store writer commits before completing, merges rows, and prunes by re
   fs::remove_all(dir);
 }
 
-TEST_CASE("Notification targets filter by event and priority; signatures are HMAC-SHA256 of t.body", "[notifier]") {
+TEST_CASE("Notification targets filter by event, priority and matchers; signatures are HMAC-SHA256 of t.body",
+          "[notifier]") {
   config::NotificationTarget t;
   t.min_priority = 2;
-  CHECK(engine::Notifier::accepts(t, "incident.opened", 1));
-  CHECK(engine::Notifier::accepts(t, "incident.opened", 2));
-  CHECK_FALSE(engine::Notifier::accepts(t, "incident.opened", 3));
-  CHECK(engine::Notifier::accepts(t, "problem.opened", 0));  // problems have no priority
+  engine::Incident p1, p3;
+  p1.priority = 1;
+  p1.service = "db";
+  p1.category = "database";
+  p3.priority = 3;
+  {
+    engine::NotificationFilter f(t);
+    CHECK(f.accepts("incident.opened", &p1));
+    CHECK_FALSE(f.accepts("incident.opened", &p3));
+    CHECK(f.accepts("problem.opened", nullptr));  // problems have no priority
+  }
   t.events = {"incident.resolved"};
-  CHECK_FALSE(engine::Notifier::accepts(t, "incident.opened", 1));
-  CHECK(engine::Notifier::accepts(t, "incident.resolved", 1));
+  {
+    engine::NotificationFilter f(t);
+    CHECK_FALSE(f.accepts("incident.opened", &p1));
+    CHECK(f.accepts("incident.resolved", &p1));
+  }
+  t.events.clear();
+  t.matchers = {R"(service=~"db|cache")", R"(category!="network")"};
+  REQUIRE(engine::NotificationFilter::check(t.matchers).empty());
+  {
+    engine::NotificationFilter f(t);
+    CHECK(f.accepts("incident.opened", &p1));
+    p1.service = "web";
+    CHECK_FALSE(f.accepts("incident.opened", &p1));
+    CHECK_FALSE(f.accepts("problem.opened", nullptr));  // no service: "" does not match
+  }
+  t.matchers = {R"(priority="1")"};
+  {
+    engine::NotificationFilter f(t);
+    CHECK(f.accepts("incident.opened", &p1));
+    p1.priority = 2;
+    CHECK_FALSE(f.accepts("incident.opened", &p1));
+  }
+  auto errors = engine::NotificationFilter::check({R"(service="a")", R"(team="ops")", R"(service=~"(")"});
+  REQUIRE(errors.size() == 2);
+  CHECK(errors[0].first == 1);
+  CHECK(errors[0].second.find("unknown field \"team\"") != std::string::npos);
+  CHECK(errors[1].first == 2);
   // The same value as Python's hmac.new(b"s3cret", b'1767225600.{"a":1}', sha256).hexdigest().
   CHECK(engine::Notifier::signature("s3cret", 1767225600, R"({"a":1})") ==
         "t=1767225600,v1=7d4120fcebf444efab10ba7cd6c651bf463cefb039db5fad37ff9f7231ac8a4a");

@@ -63,9 +63,17 @@ struct StateConfig {
 
 // One destination of incident and problem events (generic JSON webhook).
 struct NotificationTarget {
-  std::string name, type = "webhook", url;
+  std::string name, type = "webhook", url;  // type: an output plugin (plugins/outputs/)
   std::vector<std::string> events;  // event types ("incident.opened", ...); empty = all
   int min_priority = 5;             // incidents of priority 1..min_priority (problems always)
+  // Prometheus-style matchers on the incident's fields (service, category, rule, assignee,
+  // priority, status, title); all must match. Checked by the engine (rules::parseMatchers).
+  std::vector<std::string> matchers;
+  unsigned concurrency = 4;         // requests in flight at once (one per incident at a time)
+  std::string proxy;                // HTTP(S) proxy URL for this target ("" = libcurl's environment)
+  std::string body_template;        // webhook: a JSON body with {{path}} fields of the event
+  std::string file;                 // where the target is configured, for errors
+  int line = 0;
   Duration timeout = std::chrono::seconds(10);
   Duration max_age = std::chrono::hours(24);  // then the entry is dead-lettered
   Duration retry_initial = std::chrono::seconds(1), retry_max = std::chrono::minutes(5);

@@ -64,6 +64,8 @@ class MapReader {
   void getStringMap(const char* key, std::vector<std::pair<std::string, std::string>>& out);
   // A secret given inline as `key` or read from the file named by `key_file`; not both.
   void getSecret(const char* key, std::string& out);
+  // The same for any text that may come inline or from a file (`what` names it in errors).
+  void getInlineOrFile(const char* key, std::string& out, const char* what);
 
   // Reports unknown keys. Call once after all getters.
   void finish();

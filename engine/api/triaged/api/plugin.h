@@ -1,4 +1,4 @@
-// The plugin API: what an input or output plugin implements and what the engine gives it.
+// The plugin API: what an input or output plugin (triaged/api/output.h) implements and what the engine gives it.
 // Plugins include only headers under engine/api/. Registration is one explicit list
 // (plugins/builtin_plugins.cpp), never static self-registration.
 // A plugin instance is created and stopped on the control thread; its own handlers run on the
@@ -16,6 +16,7 @@
 #include "triaged/api/http.h"
 #include "triaged/api/ingest.h"
 #include "triaged/api/metrics_hub.h"
+#include "triaged/api/output.h"
 #include "triaged/config/config.h"
 #include "triaged/config/errors.h"
 
@@ -81,9 +82,17 @@ class PluginRegistry {
     return nullptr;
   }
   const std::vector<InputPlugin>& inputs() const { return inputs_; }
+  void addOutput(OutputPlugin p) { outputs_.push_back(std::move(p)); }
+  const OutputPlugin* findOutput(const std::string& type) const {
+    for (const auto& p : outputs_)
+      if (p.type == type) return &p;
+    return nullptr;
+  }
+  const std::vector<OutputPlugin>& outputs() const { return outputs_; }
 
  private:
   std::vector<InputPlugin> inputs_;
+  std::vector<OutputPlugin> outputs_;
   NdjsonDecoder ndjson_;
   std::vector<std::pair<std::string, Severity>> ndjson_severities_;
 };

@@ -1,0 +1,32 @@
+// Which events a notification target takes: event types, a minimum incident priority, and
+// Prometheus-style matchers on the incident's fields. Compiled once per target; immutable.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "triaged/config/config.h"
+#include "triaged/engine/correlator.h"
+#include "triaged/rules/matcher.h"
+
+namespace triaged::engine {
+
+class NotificationFilter {
+ public:
+  // The target's matchers must have passed check().
+  explicit NotificationFilter(const config::NotificationTarget& t);
+  // `incident`: the incident the event is about, or nullptr (problems, heartbeats), which the
+  // priority filter lets through and the matchers see with every field "".
+  bool accepts(const std::string& event, const Incident* incident) const;
+  // The fields matchers may name.
+  static const std::vector<std::string>& fields();
+  // Errors of a target's matchers, as (index, message); empty when all are good.
+  static std::vector<std::pair<size_t, std::string>> check(const std::vector<std::string>& matchers);
+
+ private:
+  std::vector<std::string> events_;
+  int min_priority_ = 5;
+  rules::Matchers matchers_;
+};
+
+}  // namespace triaged::engine

@@ -1,0 +1,55 @@
+// Generic JSON webhook: the event JSON as it is, or the target's body template filled in.
+#include "outputs/common/event_view.h"
+#include "outputs/outputs.h"
+#include "outputs/webhook/body_template.h"
+
+namespace triaged::plugins {
+
+namespace {
+
+class WebhookOutput : public api::Output {
+ public:
+  explicit WebhookOutput(const config::NotificationTarget& t) : url_(t.url) {
+    if (!t.body_template.empty()) {
+      std::string error;
+      templated_ = template_.compile(t.body_template, &error);  // validated before
+    }
+  }
+
+  std::optional<api::OutputRequest> request(const api::Notification& n, const std::string&) override {
+    api::OutputRequest r;
+    r.url = url_;
+    if (!templated_) {
+      r.body = std::string(n.body);
+      return r;
+    }
+    if (!view_.parse(n.body)) return std::nullopt;
+    simdjson::dom::element root = view_.root();
+    r.body = template_.render(&root);
+    return r;
+  }
+
+ private:
+  std::string url_;
+  outputs::BodyTemplate template_;
+  bool templated_ = false;
+  outputs::EventView view_;
+};
+
+}  // namespace
+
+api::OutputPlugin webhookOutput() {
+  api::OutputPlugin p;
+  p.type = "webhook";
+  p.description = "generic JSON webhook: the event JSON, or a body template with {{field}} placeholders";
+  p.validate = [](const config::NotificationTarget& t, std::vector<std::pair<std::string, std::string>>& problems) {
+    if (t.body_template.empty()) return;
+    outputs::BodyTemplate bt;
+    std::string error;
+    if (!bt.compile(t.body_template, &error)) problems.emplace_back("template", error);
+  };
+  p.create = [](const config::NotificationTarget& t) { return std::make_unique<WebhookOutput>(t); };
+  return p;
+}
+
+}  // namespace triaged::plugins
