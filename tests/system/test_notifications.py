@@ -17,15 +17,26 @@ from harness import BASE_CONFIG, Daemon
 class Receiver:
     """Answers with the scripted statuses in order, then with `default`; records every request."""
 
-    def __init__(self, script=(), default=200):
-        self.script, self.default = list(script), default
+    def __init__(self, script=(), default=200, delay=0.0):
+        self.script, self.default, self.delay = list(script), default, delay
         self.requests = []
+        self.active = self.max_active = 0  # requests being answered at once
         self.cond = threading.Condition()
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"  # keep-alive, as real receivers
+
             def do_POST(self):
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0))).decode()
+                started = time.monotonic()
+                if outer.delay:
+                    with outer.cond:
+                        outer.active += 1
+                        outer.max_active = max(outer.max_active, outer.active)
+                    time.sleep(outer.delay)  # the receiver is slow (bounded, per request)
+                    with outer.cond:
+                        outer.active -= 1
                 with outer.cond:
                     status = outer.script.pop(0) if outer.script else outer.default
                     extra, answer = {}, b""
@@ -34,7 +45,7 @@ class Receiver:
                         answer = rest[0].encode() if rest else b""
                     outer.requests.append({"headers": dict(self.headers), "body": body, "status": status,
                                            "method": self.command, "path": self.path,
-                                           "at": time.monotonic()})
+                                           "started": started, "at": time.monotonic()})
                     outer.cond.notify_all()
                 self.send_response(status)
                 for k, v in extra.items():
@@ -133,6 +144,67 @@ class Notifications(unittest.TestCase):
             m = d.metrics()
             self.assertEqual(m['triaged_notifications_total{result="retry",target="hook"}'], 3)
             self.assertEqual(m['triaged_notifications_total{result="success",target="hook"}'], 3)
+        finally:
+            d.close()
+            rx.close()
+
+    def test_concurrent_deliveries_keep_each_incidents_order(self):
+        # A slow receiver (100 ms per request) and 4 requests in flight: 6 incidents' events
+        # overlap across incidents, never within one, and arrive in the order they happened.
+        rx = Receiver(delay=0.1)
+        d = Daemon(config(rx.port, "      concurrency: 4\n")).start()
+        try:
+            hosts = [f"vm{i}" for i in range(6)]
+            for h in hosts:
+                self.send(d, {"resource": h, "check": "cpu", "severity": "critical"})
+            for i in range(1, 7):
+                status, _, body = d.request("POST", f"/api/v1/incidents/{i}/acknowledge", json.dumps({"by": "bob"}))
+                self.assertEqual(status, 200, body)
+            for h in hosts:
+                self.send(d, {"resource": h, "check": "cpu", "severity": "critical", "status": "resolved"})
+            got = rx.wait_delivered(18, timeout=30)
+            self.assertEqual(len(set(r["headers"]["Idempotency-Key"] for r in got)), 18)
+            self.assertGreaterEqual(rx.max_active, 2, "requests of different incidents should overlap")
+            self.assertLessEqual(rx.max_active, 4)
+            by_incident = {}
+            for r in sorted(got, key=lambda r: r["started"]):
+                by_incident.setdefault(json.loads(r["body"])["incident"]["id"], []).append(r)
+            self.assertEqual(sorted(by_incident), list(range(1, 7)))
+            for rs in by_incident.values():
+                self.assertEqual([r["headers"]["X-Triaged-Event"] for r in rs],
+                                 ["incident.opened", "incident.acknowledged", "incident.resolved"])
+                for a, b in zip(rs, rs[1:]):  # one at a time per incident
+                    self.assertLessEqual(a["at"], b["started"])
+        finally:
+            d.close()
+            rx.close()
+
+    def test_matchers_route_and_templates_shape_the_body(self):
+        rx = Receiver()
+        template = ('{"text": "P{{incident.priority}} {{ incident.title }} on {{incident.service}}",'
+                    ' "id": {{incident.id}}, "missing": {{incident.nope}}}')
+        template = template.replace("{", "{{").replace("}", "}}")  # the harness formats the config
+        extra = f"""      matchers: ['service="db"']
+    - name: chat
+      url: http://127.0.0.1:{rx.port}/chat
+      events: [incident.opened]
+      template: '{template}'
+"""
+        d = Daemon(config(rx.port, extra)).start()
+        try:
+            self.send(d, {"resource": "db1", "check": "disk", "severity": "critical", "service": "db",
+                          "summary": 'disk "full"'})
+            self.send(d, {"resource": "web1", "check": "cpu", "severity": "critical", "service": "web"})
+            got = rx.wait_delivered(3)
+            hook = [json.loads(r["body"]) for r in got if r["path"] == "/hook"]
+            chat = [json.loads(r["body"]) for r in got if r["path"] == "/chat"]
+            self.assertEqual([b["incident"]["service"] for b in hook], ["db"])  # web filtered out
+            self.assertEqual(len(chat), 2)
+            for b in chat:
+                self.assertEqual(set(b), {"text", "id", "missing"})
+                self.assertIsNone(b["missing"])
+                self.assertRegex(b["text"], r"^P\d .+ on (db|web)$")
+            self.assertEqual(sorted(b["id"] for b in chat), [1, 2])
         finally:
             d.close()
             rx.close()
