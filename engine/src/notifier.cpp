@@ -385,10 +385,18 @@ struct Notifier::Impl {
     }
   }
 
-  void flushUnit() {
+  // Outbox changes go to the store in batches: a delivered entry whose deletion is lost in a
+  // crash is delivered again with the same Idempotency-Key (at-least-once), so deletions wait
+  // up to kFlushMs or kFlushEntries; dead letters go at once.
+  static constexpr int64_t kFlushMs = 100;
+  static constexpr size_t kFlushEntries = 2048;
+  void flushUnit(int64_t now, bool force) {
     if (unit.outbox_done.empty() && unit.outbox_dead.empty() && unit.outbox_revive.empty()) return;
+    if (!force && unit.outbox_dead.empty() && unit.outbox_done.size() < kFlushEntries && now - flushed_ms < kFlushMs)
+      return;
     store.submit(std::move(unit));
     unit = StoreUnit{};
+    flushed_ms = now;
   }
 
   void loop() {
@@ -431,12 +439,13 @@ struct Notifier::Impl {
         fl.erase(std::find_if(fl.begin(), fl.end(), [f](const auto& p) { return p.get() == f; }));
         any_finished = true;
       }
-      flushUnit();
+      flushUnit(clock.nowMs(), false);
       if (any_finished) continue;  // free slots: schedule again at once
+      if (!unit.outbox_done.empty()) next_due = std::min(next_due, flushed_ms + kFlushMs);
       int wait = static_cast<int>(std::clamp<int64_t>(next_due - clock.nowMs(), 0, 1000));
       curl_multi_poll(multi, nullptr, 0, wait, nullptr);
     }
-    flushUnit();
+    flushUnit(clock.nowMs(), true);
     log::get("notifier")->info("notifier stopped");
   }
 
@@ -452,7 +461,8 @@ struct Notifier::Impl {
   std::map<std::string, Target> targets;  // notifier thread only
   std::function<void(const std::string&, uint64_t, std::string, std::string)> on_ticket;
   std::vector<OutboxEntry> orphans;
-  StoreUnit unit;  // outbox changes of this round, submitted once per round
+  StoreUnit unit;  // outbox changes not yet submitted (flushUnit)
+  int64_t flushed_ms = 0;
   absl::flat_hash_set<std::string_view> blocked;  // scratch of schedule()
   CURLM* multi = nullptr;
   moodycamel::ConcurrentQueue<Task> queue;

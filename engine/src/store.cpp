@@ -56,6 +56,16 @@ const char* const kMigrations[] = {
     " value REAL NOT NULL);"
     "CREATE INDEX capacity_samples_rule ON capacity_samples(rule, at_ms);"
     "CREATE TABLE capacity_state (rule TEXT PRIMARY KEY, record TEXT NOT NULL);",
+    // 6: outbox ids never come back. They make the Idempotency-Key, and a plain rowid table
+    // hands out the ids of deleted (delivered) rows again once the table is empty: a receiver
+    // deduplicating on the key would drop a new event. AUTOINCREMENT continues from the
+    // highest id ever used (seeded with the highest one present).
+    "CREATE TABLE outbox_v6 (id INTEGER PRIMARY KEY AUTOINCREMENT, target TEXT NOT NULL,"
+    " created_ms INTEGER NOT NULL, subject TEXT NOT NULL, event TEXT NOT NULL, body TEXT NOT NULL,"
+    " attempts INTEGER NOT NULL DEFAULT 0, dead INTEGER NOT NULL DEFAULT 0, last_error TEXT NOT NULL DEFAULT '');"
+    "INSERT INTO outbox_v6 SELECT id, target, created_ms, subject, event, body, attempts, dead, last_error FROM outbox;"
+    "DROP TABLE outbox;"
+    "ALTER TABLE outbox_v6 RENAME TO outbox;",
 };
 
 }  // namespace

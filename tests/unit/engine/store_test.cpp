@@ -2,6 +2,7 @@
 // commit, merge rules of rows, retention), and recovery: a correlator rebuilt from the stored
 // records behaves exactly as the one that wrote them, timers included.
 #include <catch2/catch.hpp>
+#include <future>
 
 #include <cstring>
 #include <filesystem>
@@ -385,4 +386,42 @@ TEST_CASE("Notification targets filter by event, priority and matchers; signatur
   // The same value as Python's hmac.new(b"s3cret", b'1767225600.{"a":1}', sha256).hexdigest().
   CHECK(engine::Notifier::signature("s3cret", 1767225600, R"({"a":1})") ==
         "t=1767225600,v1=7d4120fcebf444efab10ba7cd6c651bf463cefb039db5fad37ff9f7231ac8a4a");
+}
+
+TEST_CASE("Outbox ids never come back, even after every entry was delivered and across a restart", "[store]") {
+  fs::path dir = tempDir("outbox-ids");
+  engine::ManualClock clock(kT0);
+  api::MetricsHub hub;
+  std::vector<uint64_t> ids;
+  auto round = [&](engine::StoreWriter& w) {
+    std::promise<void> committed;
+    engine::StoreUnit u;
+    engine::OutboxEntry e;
+    e.target = "hook";
+    e.subject = "incident 1";
+    e.event = "incident.opened";
+    e.body = "{}";
+    u.outbox.push_back(e);
+    w.submit(std::move(u));
+    w.barrier([&] { committed.set_value(); });
+    committed.get_future().wait();
+    engine::StoreUnit done;
+    done.outbox_done.push_back(ids.back());  // delivered: the table is empty again
+    w.submit(std::move(done));
+  };
+  for (int restart = 0; restart < 2; ++restart) {
+    engine::Store store(dir.string());
+    CHECK(store.schemaVersion() == engine::Store::latestSchemaVersion());
+    engine::StoreWriter w(store, {}, clock, hub);
+    w.onOutbox([&](std::vector<engine::OutboxEntry> v) {
+      for (auto& e : v) ids.push_back(e.id);
+    });
+    w.start();
+    round(w);
+    round(w);
+    w.stop();
+  }
+  REQUIRE(ids.size() == 4);
+  CHECK(ids == std::vector<uint64_t>{1, 2, 3, 4});  // each Idempotency-Key used once
+  fs::remove_all(dir);
 }
