@@ -193,13 +193,20 @@ void Correlator::restore(Restored st, int64_t now) {
   dirty_silences_.clear();
   events_.clear();
 
-  // Firing alerts in no live incident: suppressed, waiting in a group, or committed just
-  // before a crash without their effect. Routing them now gives the effect they would have had.
+  // Firing alerts in no live incident: suppressed, waiting in a group or a threshold window,
+  // the first of a sequence, or committed just before a crash without their effect. Routing
+  // them now, in the order they fired, gives the effect they would have had; threshold windows
+  // and sequences count them at their firing times. (A group's wait starts again from now.)
+  std::stable_sort(reroute.begin(), reroute.end(), [this](uint64_t x, uint64_t y) {
+    return alerts_.find(x)->second->changed_ms < alerts_.find(y)->second->changed_ms;
+  });
+  rerouting_ = true;
   for (uint64_t fp : reroute) {
     CorrAlert& a = *alerts_.find(fp)->second;
     a.status = api::Status::kFiring;
     onFiring(a, now);
   }
+  rerouting_ = false;
 }
 
 }  // namespace triaged::engine

@@ -104,7 +104,7 @@ void Correlator::thresholdAlert(uint32_t rule_index, CorrAlert& a, int64_t now) 
   Threshold& t = *slot;
   if (joinGroupIncident(t.incident, rule, a, now)) return;
   // Sliding window: firings at or after now - window count (a firing exactly `window` ago does).
-  t.seen.emplace_back(now, a.fingerprint);
+  t.seen.emplace_back(rerouting_ ? std::min(a.changed_ms, now) : now, a.fingerprint);
   while (!t.seen.empty() && t.seen.front().first < now - rule.window) t.seen.pop_front();
   while (t.seen.size() > rule.count) t.seen.pop_front();
   if (t.seen.size() < rule.count) return;
@@ -134,13 +134,13 @@ void Correlator::sequenceAlert(uint32_t rule_index, CorrAlert& a, bool is_first,
   Sequence& s = *slot;
   if (is_first) {
     s.first = a.fingerprint;
-    s.at = now;
+    s.at = rerouting_ ? std::min(a.changed_ms, now) : now;
     size_t n = AlertStrings(a.strings.get()).bytes();
     s.strings = std::make_unique<char[]>(n);
     std::memcpy(s.strings.get(), a.strings.get(), n);
     s.active = true;
     ++s.gen;
-    if (rule.mode == rules::SequenceMode::kAbsence) schedule(now + rule.within, kAbsence, sh, s.gen);
+    if (rule.mode == rules::SequenceMode::kAbsence) schedule(s.at + rule.within, kAbsence, sh, s.gen);
     return;
   }
   if (!s.active || now - s.at > rule.within) return;  // a second without a first: nothing

@@ -425,3 +425,46 @@ TEST_CASE("Outbox ids never come back, even after every entry was delivered and 
   CHECK(ids == std::vector<uint64_t>{1, 2, 3, 4});  // each Idempotency-Key used once
   fs::remove_all(dir);
 }
+
+TEST_CASE("Threshold windows and sequences count stored firings at their own times after a restart", "[store]") {
+  const char* rules = R"(
+groups:
+  - name: g
+    rules:
+      - name: flaps
+        type: threshold
+        match: '{check="link"}'
+        group_by: [resource]
+        count: 3
+        window: 10m
+      - name: pair
+        type: sequence
+        mode: pair
+        first: '{check="down"}'
+        then: '{check="up"}'
+        on: [resource]
+        within: 5m
+)";
+  auto config = configWith(rules, "");
+  engine::ReplayEngine a(*config);
+  push(a, kT0, "sw1", "link", Status::kFiring, {{"port", "1"}});
+  push(a, kT0 + 60'000, "sw1", "link", Status::kFiring, {{"port", "2"}});
+  push(a, kT0, "r1", "down", Status::kFiring);
+  REQUIRE(a.correlator().openIncidents() == 0);
+  SECTION("a restart inside the windows keeps both firings and the first of the pair") {
+    engine::ReplayEngine b(*config);
+    restoreInto(a, b, kT0 + 120'000);
+    CHECK(b.correlator().openIncidents() == 0);
+    push(b, kT0 + 180'000, "sw1", "link", Status::kFiring, {{"port", "3"}});
+    CHECK(b.correlator().openIncidents() == 1);
+    push(b, kT0 + 240'000, "r1", "up", Status::kFiring);
+    CHECK(b.correlator().openIncidents() == 2);
+  }
+  SECTION("after the windows ended, the stored firings no longer count: nothing opens") {
+    engine::ReplayEngine b(*config);
+    restoreInto(a, b, kT0 + 20 * 60'000);
+    push(b, kT0 + 20 * 60'000, "sw1", "link", Status::kFiring, {{"port", "3"}});
+    push(b, kT0 + 20 * 60'000, "r1", "up", Status::kFiring);
+    CHECK(b.correlator().openIncidents() == 0);  // before: all three counted at the restart
+  }
+}

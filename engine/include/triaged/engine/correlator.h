@@ -351,6 +351,9 @@ class Correlator {
   size_t open_incidents_ = 0;
   uint64_t late_ = 0, changes_applied_ = 0;
   int64_t last_now_ = 0;
+  // While restore() routes the firing alerts of no live incident again: threshold windows and
+  // sequences take each alert's own firing time (a fact), not the restart's.
+  bool rerouting_ = false;
   std::vector<uint32_t> scratch_, scratch2_;
   std::vector<uint8_t> below_mark_;  // adoptDownstream's visited set, all zero between calls
   std::unique_ptr<rules::MatcherIndex> silence_index_;  // rebuilt after silences change
