@@ -61,6 +61,7 @@ struct Notifier::Impl {
     size_t live = 0;           // pending slots not done
     std::vector<OutboxEntry> dead;
     std::vector<std::unique_ptr<Flight>> flights;
+    std::vector<CURL*> idle;  // easy handles for the next requests
     std::map<uint64_t, std::string> tickets;  // incident -> the tool's ticket id
     double rate_tat_ms = 0;                   // rate limit (GCRA): the theoretical arrival time
     unsigned failures = 0;                    // consecutive failed attempts
@@ -128,8 +129,10 @@ struct Notifier::Impl {
   }
 
   ~Impl() {
-    for (auto& [n, t] : targets)
+    for (auto& [n, t] : targets) {
       for (auto& f : t.flights) release(*f);
+      for (CURL* h : t.idle) curl_easy_cleanup(h);
+    }
     curl_multi_cleanup(multi);
     auto& reg = hub.registry();
     reg.Remove(*deliveries);
@@ -140,10 +143,17 @@ struct Notifier::Impl {
     reg.Remove(*in_flight_family);
   }
 
+  // A finished request's handle goes back to its target's pool (reset: options cleared,
+  // connections and caches kept), as libcurl recommends for many transfers.
   void release(Flight& f) {
     if (f.easy) {
       curl_multi_remove_handle(multi, f.easy);
-      curl_easy_cleanup(f.easy);
+      if (f.target && f.target->idle.size() < f.target->cfg.concurrency) {
+        curl_easy_reset(f.easy);
+        f.target->idle.push_back(f.easy);
+      } else {
+        curl_easy_cleanup(f.easy);
+      }
       f.easy = nullptr;
     }
     curl_slist_free_all(f.headers);
@@ -193,7 +203,12 @@ struct Notifier::Impl {
     f->incident = n.incident;
     f->body = std::move(req->body);
     f->creating = req->creates;
-    f->easy = curl_easy_init();
+    if (!t.idle.empty()) {
+      f->easy = t.idle.back();
+      t.idle.pop_back();
+    } else {
+      f->easy = curl_easy_init();
+    }
     auto add = [&](const std::string& h) { f->headers = curl_slist_append(f->headers, h.c_str()); };
     add("Content-Type: " + req->content_type);
     add("User-Agent: triaged");
@@ -293,7 +308,8 @@ struct Notifier::Impl {
         log::get("notifier")->error("{}: circuit open after {} failures in a row; probing every {} ms", t.cfg.name,
                                     t.failures, t.cfg.circuit_open_for.count());
       }
-      wait = static_cast<int64_t>(static_cast<double>(t.cfg.circuit_open_for.count()) * jitter(rng));
+      std::uniform_real_distribution<double> later(1.0, 1.2);  // never sooner than circuit_open_for
+      wait = static_cast<int64_t>(static_cast<double>(t.cfg.circuit_open_for.count()) * later(rng));
     }
     if (retry_after > 0) wait = std::max<int64_t>(wait, static_cast<int64_t>(retry_after) * 1000);
     t.next_attempt_ms = std::max(t.next_attempt_ms, now + wait);
