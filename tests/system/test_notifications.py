@@ -209,6 +209,27 @@ class Notifications(unittest.TestCase):
             d.close()
             rx.close()
 
+    def test_a_target_with_a_proxy_sends_through_it(self):
+        # The receiver plays the proxy: a plain-HTTP request through a proxy carries the
+        # absolute URL of a host only the proxy would resolve.
+        rx = Receiver()
+        d = Daemon(BASE_CONFIG + f"""inputs:
+  - type: native_json
+notifications:
+  targets:
+    - name: proxied
+      url: http://tickets.invalid/hook
+      proxy: http://127.0.0.1:{rx.port}
+""").start()
+        try:
+            self.send(d, {"resource": "vm1", "check": "cpu", "severity": "critical"})
+            got = rx.wait_delivered(1)
+            self.assertEqual(got[0]["path"], "http://tickets.invalid/hook")
+            self.assertEqual(got[0]["headers"]["X-Triaged-Event"], "incident.opened")
+        finally:
+            d.close()
+            rx.close()
+
     def test_pagerduty_and_slack_targets_get_their_own_payloads(self):
         pd = Receiver(script=[202, 202, 202, 400])
         slack = Receiver()
