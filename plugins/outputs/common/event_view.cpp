@@ -38,6 +38,20 @@ std::string describe(simdjson::dom::element inc, std::string_view event, std::st
   return out;
 }
 
+bool ticketEvent(const api::Notification& n, EventView& view, TicketEvent& out) {
+  // The link back to us is not news to the tool.
+  if (n.event.rfind("incident.", 0) != 0 || n.event == "incident.ticket_linked" || !n.incident) return false;
+  if (!view.parse(n.body) || !view.incident(out.incident)) return false;
+  out.resolves = resolves(n.event);
+  out.note = describe(out.incident, n.event, str(view.root(), "at"));
+  return true;
+}
+
+std::string trimmedUrl(std::string url) {
+  while (!url.empty() && url.back() == '/') url.pop_back();
+  return url;
+}
+
 bool refusedByTool(long status) { return status == 400 || status == 403 || status == 404 || status == 410; }
 
 }  // namespace triaged::plugins::outputs

@@ -4,6 +4,8 @@
 
 #include <simdjson.h>
 
+#include "triaged/api/output.h"
+
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -35,6 +37,16 @@ std::string_view action(std::string_view event);
 bool resolves(std::string_view event);
 // One line for a ticket's work notes or comments.
 std::string describe(simdjson::dom::element incident, std::string_view event, std::string_view at);
+// What a ticketing tool (servicenow, jira) gets of an event: the incident, when the event is
+// about one (incident events other than the link back to us); false: nothing to send.
+struct TicketEvent {
+  simdjson::dom::element incident;
+  bool resolves = false;  // resolved, closed or merged
+  std::string note;       // describe(): the line for work notes and comments
+};
+bool ticketEvent(const api::Notification& n, EventView& view, TicketEvent& out);
+// A base URL without its trailing slashes.
+std::string trimmedUrl(std::string url);
 // Refusals of PagerDuty, Slack and the ticketing tools: an invalid event (400), a revoked or
 // unknown endpoint (403, 404, 410). Retrying cannot change them.
 bool refusedByTool(long status);

@@ -14,16 +14,17 @@ using outputs::str;
 class JiraOutput : public api::Output {
  public:
   explicit JiraOutput(const config::NotificationTarget& t)
-      : url_(t.url), project_(t.project), issue_type_(t.issue_type), resolve_transition_(t.resolve_transition) {
-    while (!url_.empty() && url_.back() == '/') url_.pop_back();
-  }
+      : url_(outputs::trimmedUrl(t.url)),
+        project_(t.project),
+        issue_type_(t.issue_type),
+        resolve_transition_(t.resolve_transition) {}
 
   std::optional<api::OutputRequest> request(const api::Notification& n, const std::string& ticket) override {
-    if (n.event.rfind("incident.", 0) != 0 || n.event == "incident.ticket_linked" || !n.incident) return std::nullopt;
-    simdjson::dom::element inc;
-    if (!view_.parse(n.body) || !view_.incident(inc)) return std::nullopt;
-    bool resolves = outputs::resolves(n.event);
-    std::string note = outputs::describe(inc, n.event, str(view_.root(), "at"));
+    outputs::TicketEvent te;
+    if (!outputs::ticketEvent(n, view_, te)) return std::nullopt;
+    simdjson::dom::element inc = te.incident;
+    bool resolves = te.resolves;
+    const std::string& note = te.note;
     api::OutputRequest r;
     api::JsonWriter w(r.body);
     if (ticket.empty()) {

@@ -16,17 +16,14 @@ using outputs::str;
 
 class ServiceNowOutput : public api::Output {
  public:
-  explicit ServiceNowOutput(const config::NotificationTarget& t) : url_(t.url) {
-    while (!url_.empty() && url_.back() == '/') url_.pop_back();
-  }
+  explicit ServiceNowOutput(const config::NotificationTarget& t) : url_(outputs::trimmedUrl(t.url)) {}
 
   std::optional<api::OutputRequest> request(const api::Notification& n, const std::string& ticket) override {
-    // The link back to us is not news to the tool.
-    if (n.event.rfind("incident.", 0) != 0 || n.event == "incident.ticket_linked" || !n.incident) return std::nullopt;
-    simdjson::dom::element inc;
-    if (!view_.parse(n.body) || !view_.incident(inc)) return std::nullopt;
-    bool resolves = outputs::resolves(n.event);
-    std::string note = outputs::describe(inc, n.event, str(view_.root(), "at"));
+    outputs::TicketEvent te;
+    if (!outputs::ticketEvent(n, view_, te)) return std::nullopt;
+    simdjson::dom::element inc = te.incident;
+    bool resolves = te.resolves;
+    const std::string& note = te.note;
     api::OutputRequest r;
     api::JsonWriter w(r.body);
     if (ticket.empty()) {
