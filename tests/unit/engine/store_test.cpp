@@ -3,6 +3,7 @@
 // records behaves exactly as the one that wrote them, timers included.
 #include <catch2/catch.hpp>
 #include <future>
+#include <sqlite3.h>
 
 #include <cstring>
 #include <filesystem>
@@ -467,4 +468,35 @@ groups:
     push(b, kT0 + 20 * 60'000, "r1", "up", Status::kFiring);
     CHECK(b.correlator().openIncidents() == 0);  // before: all three counted at the restart
   }
+}
+
+TEST_CASE("Schema 6 keeps the pending outbox of a schema 5 database and continues its ids", "[store]") {
+  fs::path dir = tempDir("outbox-v5");
+  {
+    engine::Store store(dir.string());
+    // The outbox as schema 5 had it (a plain rowid table), with entries 1..3 pending.
+    const char* v5 =
+        "DROP TABLE outbox;"
+        "CREATE TABLE outbox (id INTEGER PRIMARY KEY, target TEXT NOT NULL, created_ms INTEGER NOT NULL,"
+        " subject TEXT NOT NULL, event TEXT NOT NULL, body TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,"
+        " dead INTEGER NOT NULL DEFAULT 0, last_error TEXT NOT NULL DEFAULT '');"
+        "INSERT INTO outbox (id, target, created_ms, subject, event, body) VALUES"
+        " (1, 'hook', 1, 'incident 1', 'incident.opened', '{}'), (2, 'hook', 2, 'incident 1', 'incident.resolved', '{}'),"
+        " (3, 'hook', 3, 'incident 2', 'incident.opened', '{}');"
+        "PRAGMA user_version=5;";
+    REQUIRE(sqlite3_exec(store.handle(), v5, nullptr, nullptr, nullptr) == SQLITE_OK);
+  }
+  engine::Store store(dir.string());
+  CHECK(store.schemaVersion() == engine::Store::latestSchemaVersion());
+  auto st = engine::loadState(store);
+  REQUIRE(st.outbox.size() == 3);
+  CHECK(st.outbox[1].event == "incident.resolved");
+  // Every entry delivered, then a new one: id 4, not 1 again.
+  REQUIRE(sqlite3_exec(store.handle(), "DELETE FROM outbox", nullptr, nullptr, nullptr) == SQLITE_OK);
+  REQUIRE(sqlite3_exec(store.handle(),
+                       "INSERT INTO outbox (target, created_ms, subject, event, body) VALUES ('hook', 4, 'incident 3', "
+                       "'incident.opened', '{}')",
+                       nullptr, nullptr, nullptr) == SQLITE_OK);
+  CHECK(sqlite3_last_insert_rowid(store.handle()) == 4);
+  fs::remove_all(dir);
 }
