@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "triaged/engine/correlator.h"
+#include "triaged/engine/incident_facts.h"
 
 namespace triaged::engine {
 
@@ -237,30 +238,6 @@ void Evaluator::record(uint32_t s, int status, int64_t now) {
 
 // ---- Response and resolution clocks ----------------------------------------------------------
 
-namespace {
-
-// What pause_when matchers see of an incident.
-class IncidentFacts final : public rules::Facts {
- public:
-  explicit IncidentFacts(const Incident& i) : i_(i), priority_(std::to_string(i.priority)) {}
-  std::string_view get(std::string_view n) const override {
-    if (n == "status") return incidentStatusName(i_.status);
-    if (n == "priority") return priority_;
-    if (n == "service") return i_.service;
-    if (n == "category") return i_.category;
-    if (n == "assignee") return i_.assignee;
-    if (n == "title") return i_.title;
-    if (n == "rule") return i_.rule;
-    if (n == "known_error") return i_.known_error;
-    return {};
-  }
-
- private:
-  const Incident& i_;
-  std::string priority_;
-};
-
-}  // namespace
 
 sla::Ms Evaluator::clockDuration(uint32_t a, ClockTarget t, int priority) const {
   const auto& ag = rules_->agreements()[a];

@@ -2,30 +2,23 @@
 
 #include <algorithm>
 
+#include "triaged/engine/incident_facts.h"
+
 namespace triaged::engine {
 
 namespace {
 
-std::string_view field(const Incident& inc, const std::string& name, std::string& scratch) {
-  if (name == "service") return inc.service;
-  if (name == "category") return inc.category;
-  if (name == "rule") return inc.rule;
-  if (name == "assignee") return inc.assignee;
-  if (name == "title") return inc.title;
-  if (name == "status") return incidentStatusName(inc.status);
-  if (name == "priority") return scratch = std::to_string(inc.priority);
-  return {};
-}
+// What an event without an incident (problems, heartbeats) shows matchers: nothing.
+class NoFacts final : public rules::Facts {
+ public:
+  std::string_view get(std::string_view) const override { return {}; }
+};
 
 }  // namespace
 
-const std::vector<std::string>& NotificationFilter::fields() {
-  static const std::vector<std::string> f = {"service", "category", "rule", "assignee", "title", "status", "priority"};
-  return f;
-}
-
 std::vector<std::pair<size_t, std::string>> NotificationFilter::check(const std::vector<std::string>& matchers) {
   std::vector<std::pair<size_t, std::string>> out;
+  const auto& known = IncidentFacts::fields();
   for (size_t i = 0; i < matchers.size(); ++i) {
     rules::Matchers m;
     std::string error;
@@ -34,10 +27,10 @@ std::vector<std::pair<size_t, std::string>> NotificationFilter::check(const std:
       continue;
     }
     for (const auto& x : m) {
-      const auto& f = fields();
-      if (std::find(f.begin(), f.end(), x->name()) == f.end())
-        out.emplace_back(i, "unknown field \"" + x->name() +
-                                "\" (known: service, category, rule, assignee, title, status, priority)");
+      if (std::find(known.begin(), known.end(), x->name()) != known.end()) continue;
+      std::string list;
+      for (const auto& f : known) list += (list.empty() ? "" : ", ") + f;
+      out.emplace_back(i, "unknown field \"" + x->name() + "\" (known: " + list + ")");
     }
   }
   return out;
@@ -54,10 +47,9 @@ NotificationFilter::NotificationFilter(const config::NotificationTarget& t)
 bool NotificationFilter::accepts(const std::string& event, const Incident* inc) const {
   if (!events_.empty() && std::find(events_.begin(), events_.end(), event) == events_.end()) return false;
   if (inc && inc->priority > min_priority_) return false;
-  std::string scratch;
-  for (const auto& m : matchers_)
-    if (!m->matches(inc ? field(*inc, m->name(), scratch) : std::string_view())) return false;
-  return true;
+  if (matchers_.empty()) return true;
+  if (!inc) return rules::matchesAll(matchers_, NoFacts());
+  return rules::matchesAll(matchers_, IncidentFacts(*inc));
 }
 
 }  // namespace triaged::engine

@@ -346,11 +346,21 @@ struct Notifier::Impl {
     t.dead.push_back(std::move(e));
   }
 
+  // Drops done slots: those at the front at once; those behind a slow one when they outnumber
+  // the live ones (one pass per as many deliveries, so schedule() never walks a long run of
+  // them while a request at the front takes its time).
+  void tidy(Target& t) {
+    while (!t.pending.empty() && t.pending.front().done) t.pending.pop_front();
+    size_t done = t.pending.size() - t.live;
+    if (done > kLookahead && done > t.live)
+      t.pending.erase(std::remove_if(t.pending.begin(), t.pending.end(), [](const Slot& s) { return s.done; }),
+                      t.pending.end());
+  }
+
   // Starts what may start: up to the target's concurrency (one while its circuit is open),
   // in outbox order, never two of one subject at once nor one ahead of an earlier one of its
   // subject that is still waiting. Returns when the target wants to be looked at again.
   int64_t schedule(Target& t, int64_t now) {
-    while (!t.pending.empty() && t.pending.front().done) t.pending.pop_front();
     size_t limit = t.circuit_open ? 1 : t.cfg.concurrency;
     if (t.pending.empty() || t.flights.size() >= limit) return INT64_MAX;
     if (now < t.next_attempt_ms) return t.next_attempt_ms;
@@ -435,7 +445,7 @@ struct Notifier::Impl {
       for (auto& [name, t] : targets) {
         if (!stopping) next_due = std::min(next_due, schedule(t, now));
         in_flight |= !t.flights.empty();
-        while (!t.pending.empty() && t.pending.front().done) t.pending.pop_front();
+        tidy(t);
         t.pending_gauge->Set(static_cast<double>(t.live));
         t.in_flight->Set(static_cast<double>(t.flights.size()));
         t.oldest->Set(t.pending.empty() ? 0.0 : static_cast<double>(now - t.pending.front().e.created_ms) / 1000.0);

@@ -66,8 +66,8 @@ struct NotificationTarget {
   std::string name, type = "webhook", url;  // type: an output plugin (plugins/outputs/)
   std::vector<std::string> events;  // event types ("incident.opened", ...); empty = all
   int min_priority = 5;             // incidents of priority 1..min_priority (problems always)
-  // Prometheus-style matchers on the incident's fields (service, category, rule, assignee,
-  // priority, status, title); all must match. Checked by the engine (rules::parseMatchers).
+  // Prometheus-style matchers on the incident's fields (engine::IncidentFacts); all must
+  // match. Checked by the engine (NotificationFilter::check).
   std::vector<std::string> matchers;
   unsigned concurrency = 4;         // requests in flight at once (one per incident at a time)
   std::string proxy;                // HTTP(S) proxy URL for this target ("" = libcurl's environment)

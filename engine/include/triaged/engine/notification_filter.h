@@ -1,5 +1,6 @@
 // Which events a notification target takes: event types, a minimum incident priority, and
-// Prometheus-style matchers on the incident's fields. Compiled once per target; immutable.
+// Prometheus-style matchers on the incident's fields (IncidentFacts, as agreements' clock
+// conditions see them). Compiled once per target; immutable.
 #pragma once
 
 #include <string>
@@ -18,8 +19,6 @@ class NotificationFilter {
   // `incident`: the incident the event is about, or nullptr (problems, heartbeats), which the
   // priority filter lets through and the matchers see with every field "".
   bool accepts(const std::string& event, const Incident* incident) const;
-  // The fields matchers may name.
-  static const std::vector<std::string>& fields();
   // Errors of a target's matchers, as (index, message); empty when all are good.
   static std::vector<std::pair<size_t, std::string>> check(const std::vector<std::string>& matchers);
 
