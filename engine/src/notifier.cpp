@@ -67,7 +67,8 @@ struct Notifier::Impl {
     unsigned failures = 0;                    // consecutive failed attempts
     bool circuit_open = false;
     int64_t next_attempt_ms = 0;              // no request before this (backoff, rate limit)
-    prometheus::Counter *ok = nullptr, *retry = nullptr, *dead_total = nullptr, *skipped = nullptr;
+    prometheus::Counter *ok = nullptr, *retry = nullptr, *dead_total = nullptr, *skipped = nullptr,
+                        *no_ticket = nullptr;
     prometheus::Histogram* latency = nullptr;
     prometheus::Gauge *pending_gauge = nullptr, *oldest = nullptr, *circuit = nullptr, *in_flight = nullptr;
   };
@@ -103,6 +104,10 @@ struct Notifier::Impl {
                          .Name("triaged_notifications_oldest_age_seconds")
                          .Help("Age of the oldest undelivered outbox entry, by target.")
                          .Register(reg);
+    no_ticket_family = &prometheus::BuildCounter()
+                            .Name("triaged_notification_tickets_missing_total")
+                            .Help("Creates a tool answered with success but without a readable ticket id, by target.")
+                            .Register(reg);
     in_flight_family = &prometheus::BuildGauge()
                             .Name("triaged_notifications_in_flight")
                             .Help("Delivery requests in flight, by target (at most its concurrency).")
@@ -124,6 +129,7 @@ struct Notifier::Impl {
       t.circuit = &circuit_family->Add({{"target", n}});
       t.oldest = &oldest_family->Add({{"target", n}});
       t.in_flight = &in_flight_family->Add({{"target", n}});
+      t.no_ticket = &no_ticket_family->Add({{"target", n}});
     }
     multi = curl_multi_init();
   }
@@ -141,6 +147,7 @@ struct Notifier::Impl {
     reg.Remove(*oldest_family);
     reg.Remove(*circuit_family);
     reg.Remove(*in_flight_family);
+    reg.Remove(*no_ticket_family);
   }
 
   // A finished request's handle goes back to its target's pool (reset: options cleared,
@@ -266,8 +273,10 @@ struct Notifier::Impl {
           t.tickets[f.incident] = ticket.id;
           if (on_ticket) on_ticket(t.cfg.name, f.incident, ticket.id, ticket.url);
         } else {
-          log::get("notifier")->warn("{}: created a ticket for incident {} but found no id in the answer", t.cfg.name,
-                                     f.incident);
+          t.no_ticket->Increment();
+          log::get("notifier")->warn("{}: created a ticket for incident {} but found no id in the answer ({}); its "
+                                     "next event creates one again",
+                                     t.cfg.name, f.incident, f.response.substr(0, 200));
         }
       }
       if (s) markDone(t, *s);
@@ -494,7 +503,7 @@ struct Notifier::Impl {
   moodycamel::ConcurrentQueue<Task> queue;
   std::atomic<bool> stop_requested{false};
   std::thread thread;
-  prometheus::Family<prometheus::Counter>* deliveries;
+  prometheus::Family<prometheus::Counter>*deliveries, *no_ticket_family;
   prometheus::Family<prometheus::Histogram>* latency_family;
   prometheus::Family<prometheus::Gauge>*pending_family, *oldest_family, *circuit_family, *in_flight_family;
 };

@@ -337,6 +337,33 @@ notifications:
             snow.close()
             jira.close()
 
+    def test_a_create_answered_without_a_ticket_id_is_counted_and_created_again(self):
+        # A tool (or a proxy in front of it) answers 201 with something that is not its record.
+        jira = Receiver(script=[(201, {"Content-Type": "text/html"}, "<html>ok</html>")])
+        d = Daemon(BASE_CONFIG + f"""inputs:
+  - type: native_json
+notifications:
+  targets:
+    - name: jira
+      type: jira
+      url: http://127.0.0.1:{jira.port}
+      project: OPS
+""").start()
+        try:
+            self.send(d, {"resource": "db7", "check": "disk", "severity": "major"})
+            status, _, body = d.request("POST", "/api/v1/incidents/1/acknowledge", json.dumps({"by": "alice"}))
+            self.assertEqual(status, 200, body)
+            got = jira.wait_delivered(2)
+            # No ticket known: the next event creates again rather than commenting on nothing.
+            self.assertEqual([r["path"] for r in got], ["/rest/api/2/issue", "/rest/api/2/issue"])
+            self.wait_api(d, "/api/v1/notifications", lambda j: j["targets"][0]["pending"] == 0)
+            # Both creates: the second was answered with the receiver's empty 200.
+            self.assertEqual(d.metrics()['triaged_notification_tickets_missing_total{target="jira"}'], 2)
+            self.assertEqual(d.get_json("/api/v1/incidents/1").get("tickets", []), [])
+        finally:
+            d.close()
+            jira.close()
+
     def test_rate_limit_spaces_requests_and_the_circuit_opens_and_closes(self):
         rx = Receiver(default=503)
         d = Daemon(BASE_CONFIG + f"""inputs:
