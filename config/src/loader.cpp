@@ -4,7 +4,7 @@
 
 #include <algorithm>
 #include <filesystem>
-#include <fstream>
+#include <sstream>
 #include <set>
 #include <thread>
 
@@ -65,13 +65,14 @@ void readAuthGroup(MapReader& parent, const char* key, AuthGroup& g) {
     // Each file may hold several tokens, one per line, so tokens can be rotated without downtime.
     std::filesystem::path p(files[i]);
     if (p.is_relative()) p = r.sink().baseDir() / p;
-    ConfigErrors ignored;
-    std::ifstream in(p);
-    if (!in) {
+    std::string text;
+    std::string why;
+    if (!readTextFile(p, text, why)) {
       r.sink().add(files_node[i], r.childPath("bearer_tokens_files") + "[" + std::to_string(i) + "]",
-                   "cannot read token file \"" + files[i] + "\"");
+                   "cannot read token file \"" + files[i] + "\": " + why);
       continue;
     }
+    std::istringstream in(text);
     std::string line;
     while (std::getline(in, line)) {
       while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
@@ -333,10 +334,15 @@ ConfigPtr loadConfigOrThrow(const std::string& path, const SectionValidator& val
     ::globfree(&g);
   }
   for (const auto& f : matched) {
-    // Read for the hash only; the rules module parses them (in the validator).
-    std::ifstream in(f, std::ios::binary);
-    std::string rtext((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    hash_input += "\0" + f + "\0" + rtext;
+    // Read for the hash only; the rules module parses them (in the validator), and reports a
+    // file it cannot read (a directory matched by a glob, say) with the reason.
+    std::string rtext;
+    std::string why;
+    if (!readTextFile(f, rtext, why)) rtext.clear();
+    hash_input.push_back('\0');
+    hash_input += f;
+    hash_input.push_back('\0');
+    hash_input += rtext;
     c->rule_files_resolved.push_back(f);
   }
   c->hash = sha256Hex(hash_input);

@@ -1,8 +1,12 @@
 #include "triaged/config/reader.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <cmath>
-#include <fstream>
-#include <sstream>
+#include <cstring>
 
 namespace triaged::config {
 namespace {
@@ -22,16 +26,41 @@ std::string quoted(const YAML::Node& n) {
   return typeName(n);
 }
 
-bool readFile(const std::filesystem::path& p, std::string& out) {
-  std::ifstream in(p, std::ios::binary);
-  if (!in) return false;
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  out = ss.str();
+}  // namespace
+
+bool readTextFile(const std::filesystem::path& path, std::string& out, std::string& why) {
+  // POSIX calls, not iostreams: libstdc++'s filebuf opens a directory and then throws from
+  // its first read, and a stream cannot say why it failed.
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    why = std::strerror(errno);
+    return false;
+  }
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    why = S_ISDIR(st.st_mode) ? "is a directory" : "is not a regular file";
+    ::close(fd);
+    return false;
+  }
+  std::string text;
+  text.reserve(static_cast<size_t>(st.st_size));
+  char buf[65536];
+  for (;;) {
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n > 0) {
+      text.append(buf, static_cast<size_t>(n));
+    } else if (n == 0) {
+      break;
+    } else if (errno != EINTR) {
+      why = std::strerror(errno);
+      ::close(fd);
+      return false;
+    }
+  }
+  ::close(fd);
+  out = std::move(text);
   return true;
 }
-
-}  // namespace
 
 void ErrorSink::add(const YAML::Mark& mark, const std::string& path, const std::string& message) {
   ConfigError e;
@@ -240,8 +269,10 @@ void MapReader::getInlineOrFile(const char* key, std::string& out, const char* w
   std::filesystem::path p(file);
   if (p.is_relative()) p = sink_.baseDir() / p;
   std::string content;
-  if (!readFile(p, content)) {
-    sink_.add(fn, childPath(file_key), std::string("cannot read ") + what + " file \"" + file + "\"");
+  std::string why;
+  if (!readTextFile(p, content, why)) {
+    sink_.add(fn, childPath(file_key),
+              std::string("cannot read ") + what + " file \"" + file + "\": " + why);
     return;
   }
   while (!content.empty() && (content.back() == '\n' || content.back() == '\r')) content.pop_back();
@@ -262,8 +293,9 @@ void MapReader::finish() {
 
 YAML::Node loadYamlFile(const std::string& path, ConfigErrors& errors, std::string* contents) {
   std::string text;
-  if (!readFile(path, text)) {
-    errors.push_back({path, 0, 0, "", "cannot read file"});
+  std::string why;
+  if (!readTextFile(path, text, why)) {
+    errors.push_back({path, 0, 0, "", "cannot read file: " + why});
     return YAML::Node(YAML::NodeType::Undefined);
   }
   try {

@@ -213,7 +213,7 @@ class AmInput final : public api::Input {
             return fail("version", "unsupported payload version \"" + std::string(v.substr(0, 16)) +
                                        "\" (Alertmanager sends 4, Grafana 1)", Reject::kInvalidValue);
         } else if (key == "alerts") {
-          if (auto ec = f.value().get_array().get(alerts)) return fail("alerts", "expected an array", Reject::kWrongType);
+          if (f.value().get_array().get(alerts)) return fail("alerts", "expected an array", Reject::kWrongType);
           found = true;
           decodeArray(alerts, b, c);
         }

@@ -82,6 +82,10 @@ class MapReader {
   bool valid_ = true;
 };
 
+// Reads a whole regular file (symlinks followed). On failure returns false and sets `why` to
+// the reason ("is a directory", "No such file or directory", ...); never throws.
+bool readTextFile(const std::filesystem::path& path, std::string& out, std::string& why);
+
 // Reads a YAML file into a node, reporting syntax errors with their position.
 // Returns an undefined node on failure.
 YAML::Node loadYamlFile(const std::string& path, ConfigErrors& errors, std::string* contents = nullptr);
