@@ -38,7 +38,7 @@ struct Correlator::Group {
 };
 
 struct Correlator::Threshold {
-  std::string key;
+  std::string key, rule_name;
   std::deque<std::pair<int64_t, uint64_t>> seen;  // (time, fingerprint), at most `count`
   uint64_t incident = 0;
 };

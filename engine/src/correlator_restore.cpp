@@ -31,6 +31,30 @@ void Correlator::takeDirty(std::vector<uint64_t>& incidents, std::vector<std::st
   dirty_silences_.clear();
 }
 
+void Correlator::takeDirtyWindows(std::vector<ThresholdWindow>& out) {
+  std::vector<uint64_t> hashes(dirty_windows_.begin(), dirty_windows_.end());
+  std::sort(hashes.begin(), hashes.end());
+  for (uint64_t h : hashes) {
+    ThresholdWindow w;
+    w.hash = h;
+    auto it = thresholds_.find(h);
+    if (it != thresholds_.end()) {
+      w.rule = it->second->rule_name;
+      w.seen.assign(it->second->seen.begin(), it->second->seen.end());
+    }
+    out.push_back(std::move(w));
+  }
+  dirty_windows_.clear();
+}
+
+std::vector<Correlator::ThresholdWindow> Correlator::thresholdWindows() const {
+  std::vector<ThresholdWindow> out;
+  for (const auto& [h, t] : thresholds_)
+    if (!t->seen.empty()) out.push_back({h, t->rule_name, {t->seen.begin(), t->seen.end()}});
+  std::sort(out.begin(), out.end(), [](const auto& x, const auto& y) { return x.hash < y.hash; });
+  return out;
+}
+
 void Correlator::restore(Restored st, int64_t now) {
   const auto& c = opts_.settings;
   last_now_ = std::max(last_now_, now);
@@ -191,7 +215,29 @@ void Correlator::restore(Restored st, int64_t now) {
   }
   dirty_incidents_.clear();
   dirty_silences_.clear();
+  dirty_windows_.clear();
   events_.clear();
+
+  // Threshold windows as stored, less the firings that have left them since; a window whose
+  // rule is gone (or no longer a threshold) or that has emptied is deleted from the store.
+  for (auto& w : st.windows) {
+    uint32_t ri = ruleIndex(w.rule);
+    const rules::Rule* rule = ri == UINT32_MAX ? nullptr : &ruleAt(ri);
+    if (rule && rule->type == rules::RuleType::kThreshold) {
+      std::erase_if(w.seen, [&](const auto& s) { return s.first < now - rule->window; });
+      std::sort(w.seen.begin(), w.seen.end());
+    }
+    if (!rule || rule->type != rules::RuleType::kThreshold || w.seen.empty()) {
+      dirty_windows_.insert(w.hash);
+      continue;
+    }
+    auto& t = thresholds_[w.hash];
+    if (!t) t = std::make_unique<Threshold>();
+    t->rule_name = w.rule;
+    t->seen.assign(w.seen.begin(), w.seen.end());
+    for (const auto& [at, fp] : t->seen)
+      if (const CorrAlert* x = alert(fp); x && t->key.empty()) t->key = groupKey(rule, *x);
+  }
 
   // Firing alerts in no live incident: suppressed, waiting in a group or a threshold window,
   // the first of a sequence, or committed just before a crash without their effect. Routing

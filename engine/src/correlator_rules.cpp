@@ -16,7 +16,10 @@ void Correlator::pruneGroup(const Incident& inc) {
   if (!inc.group_hash) return;
   if (inc.threshold_group) {
     auto it = thresholds_.find(inc.group_hash);
-    if (it != thresholds_.end() && it->second->incident == inc.id && it->second->seen.empty()) thresholds_.erase(it);
+    if (it != thresholds_.end() && it->second->incident == inc.id && it->second->seen.empty()) {
+      thresholds_.erase(it);
+      dirty_windows_.insert(inc.group_hash);
+    }
     return;
   }
   auto it = groups_.find(inc.group_hash);
@@ -97,14 +100,26 @@ void Correlator::thresholdAlert(uint32_t rule_index, CorrAlert& a, int64_t now) 
   a.rule = rule_index;
   uint64_t th = groupHash(rule, a);
   auto& slot = thresholds_[th];
-  if (!slot) {
-    slot = std::make_unique<Threshold>();
-    slot->key = groupKey(&rule, a);
-  }
+  if (!slot) slot = std::make_unique<Threshold>();
   Threshold& t = *slot;
+  if (t.key.empty()) t.key = groupKey(&rule, a);  // a window restored from the store has none yet
+  t.rule_name = rule.name;
   if (joinGroupIncident(t.incident, rule, a, now)) return;
   // Sliding window: firings at or after now - window count (a firing exactly `window` ago does).
-  t.seen.emplace_back(rerouting_ ? std::min(a.changed_ms, now) : now, a.fingerprint);
+  if (!rerouting_) {
+    t.seen.emplace_back(now, a.fingerprint);
+  } else {
+    // At start-up: the stored window already counts this firing if it holds the alert at or
+    // after the time it last changed; otherwise (its change was committed, its effect was not)
+    // the firing goes in at its own time, in time order.
+    int64_t at = std::min(a.changed_ms, now);
+    for (const auto& [when, fp] : t.seen)
+      if (fp == a.fingerprint && when >= at) return;
+    auto pos = std::upper_bound(t.seen.begin(), t.seen.end(), at,
+                                [](int64_t x, const std::pair<int64_t, uint64_t>& s) { return x < s.first; });
+    t.seen.insert(pos, {at, a.fingerprint});
+  }
+  dirty_windows_.insert(th);
   while (!t.seen.empty() && t.seen.front().first < now - rule.window) t.seen.pop_front();
   while (t.seen.size() > rule.count) t.seen.pop_front();
   if (t.seen.size() < rule.count) return;

@@ -272,7 +272,10 @@ struct CorrelatorStage::Impl {
 
   // Hands what this round changed to the store, with the completions waiting on it.
   void persist(const std::vector<CorrelatorEvent>& evs, const std::vector<SlaEvent>& sla) {
+    windows.clear();
+    correlator.takeDirtyWindows(windows);  // drained with or without a store: it only grows
     if (!store) return;
+    for (const auto& w : windows) unit.windows.push_back({w.hash, w.rule, encodeWindow(w.seen)});
     for (uint64_t id : dirty_incidents) {
       Incident* inc = correlator.mutableIncidentForStore(id);
       if (!inc) continue;
@@ -570,6 +573,7 @@ struct CorrelatorStage::Impl {
   StoreUnit unit;  // correlator thread only: this round's changes
   std::vector<std::pair<config::NotificationTarget, NotificationFilter>> targets;
   std::vector<uint64_t> dirty_incidents;
+  std::vector<Correlator::ThresholdWindow> windows;
   std::vector<std::string> dirty_silences;
   uint64_t saved_next_incident = 1, saved_next_problem = 1;
   moodycamel::BlockingConcurrentQueue<Task> queue;

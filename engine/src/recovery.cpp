@@ -42,6 +42,15 @@ RecoveryStats recoverState(Store& store, Pipeline& pipeline, CorrelatorStage& co
       throw std::runtime_error(store.path() + ": silences row " + std::to_string(i + 1) + ": " + e.what());
     }
   }
+  for (size_t i = 0; i < st.windows.size(); ++i) {
+    Correlator::ThresholdWindow w{st.windows[i].hash, st.windows[i].rule, {}};
+    try {
+      w.seen = decodeWindow(st.windows[i].seen);
+    } catch (const std::exception& e) {
+      throw std::runtime_error(store.path() + ": threshold_windows row " + std::to_string(i + 1) + ": " + e.what());
+    }
+    r.windows.push_back(std::move(w));
+  }
   stats.incidents = r.incidents.size();
   stats.problems = r.problems.size();
   stats.silences = r.silences.size();

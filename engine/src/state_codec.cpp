@@ -422,6 +422,27 @@ std::vector<uint64_t> decodeIds(std::string_view text) {
   return out;
 }
 
+std::string encodeWindow(const std::vector<std::pair<int64_t, uint64_t>>& seen) {
+  std::vector<uint64_t> flat;
+  flat.reserve(seen.size() * 2);
+  for (const auto& [at, fp] : seen) {
+    flat.push_back(static_cast<uint64_t>(std::max<int64_t>(0, at)));
+    flat.push_back(fp);
+  }
+  return encodeIds(flat);
+}
+
+std::vector<std::pair<int64_t, uint64_t>> decodeWindow(std::string_view text) {
+  std::vector<uint64_t> flat = decodeIds(text);
+  if (flat.size() % 2) throw std::runtime_error("window \"" + std::string(text) + "\" has a time without a fingerprint");
+  std::vector<std::pair<int64_t, uint64_t>> out;
+  for (size_t i = 0; i < flat.size(); i += 2) {
+    if (flat[i] > static_cast<uint64_t>(INT64_MAX)) throw std::runtime_error("window time out of range");
+    out.emplace_back(static_cast<int64_t>(flat[i]), flat[i + 1]);
+  }
+  return out;
+}
+
 void slaRows(const Evaluator& ev, Evaluator::Dirty& d, SlaRows& out) {
   const auto& rs = ev.ruleSet();
   auto serviceName = [&](uint32_t s) -> const std::string* {

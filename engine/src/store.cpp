@@ -66,6 +66,10 @@ const char* const kMigrations[] = {
     "INSERT INTO outbox_v6 SELECT id, target, created_ms, subject, event, body, attempts, dead, last_error FROM outbox;"
     "DROP TABLE outbox;"
     "ALTER TABLE outbox_v6 RENAME TO outbox;",
+    // 7: threshold rules' sliding windows: per group (its hash), the rule and the firings
+    // counted so far ("time,fingerprint,..."), so a restart neither forgets them (alerts that
+    // fired and resolved inside the window) nor counts them twice. Deleted when emptied.
+    "CREATE TABLE threshold_windows (hash INTEGER PRIMARY KEY, rule TEXT NOT NULL, seen TEXT NOT NULL);",
 };
 
 }  // namespace

@@ -130,6 +130,10 @@ struct StoreWriter::Impl {
         upsert_capacity_state(s.handle(),
                               "INSERT INTO capacity_state(rule, record) VALUES(?1,?2) ON CONFLICT(rule) DO UPDATE SET"
                               " record=excluded.record"),
+        upsert_window(s.handle(),
+                      "INSERT INTO threshold_windows(hash, rule, seen) VALUES(?1,?2,?3) ON CONFLICT(hash) DO UPDATE SET"
+                      " rule=excluded.rule, seen=excluded.seen"),
+        delete_window(s.handle(), "DELETE FROM threshold_windows WHERE hash=?1"),
         prune_slo_minutes(s.handle(), "DELETE FROM slo_minutes WHERE slo=?1 AND minute < ?2"),
         prune_capacity_samples(s.handle(), "DELETE FROM capacity_samples WHERE rule=?1 AND at_ms < ?2") {
     loadRowIds();
@@ -225,6 +229,10 @@ struct StoreWriter::Impl {
     for (const auto& r : u.problems) upsert_problem.u(1, r.id).i(2, r.status).i(3, r.updated_ms).text(4, r.record).run();
     for (const auto& r : u.silences) upsert_silence.text(1, r.id).i(2, r.ends_ms).text(3, r.record).run();
     for (const auto& [k, v] : u.meta) upsert_meta.text(1, k).text(2, v).run();
+    for (const auto& w : u.windows) {
+      if (w.seen.empty()) delete_window.u(1, w.hash).run();
+      else upsert_window.u(1, w.hash).text(2, w.rule).text(3, w.seen).run();
+    }
     for (const auto& t : u.sla.transitions)
       insert_transition.text(1, t.service).i(2, t.at_ms).i(3, t.status).text(4, t.incidents).run();
     for (const auto& c : u.sla.clocks) upsert_clock.u(1, c.incident).text(2, c.agreement).i(3, c.target).text(4, c.record).run();
@@ -392,7 +400,8 @@ struct StoreWriter::Impl {
   Stmt insert_alert, update_alert, update_counter, upsert_incident, insert_member, insert_timeline, upsert_problem,
       upsert_silence, insert_outbox, delete_outbox, dead_outbox, revive_outbox, upsert_meta, insert_transition,
       upsert_clock, upsert_summary, upsert_heartbeat, upsert_gap, upsert_slo_minute, insert_capacity_sample,
-      upsert_capacity_state, prune_slo_minutes, prune_capacity_samples;
+      upsert_capacity_state, upsert_window, delete_window, prune_slo_minutes,
+      prune_capacity_samples;
   absl::flat_hash_map<uint64_t, int64_t> row_of;  // writer thread only
   int64_t next_row = 1;
   std::vector<uint64_t> added;  // fingerprints given rows in the transaction under way
@@ -574,6 +583,9 @@ StoredState loadState(Store& store) {
     std::string k = text(st, 0);
     uint64_t v = std::strtoull(text(st, 1).c_str(), nullptr, 10);
     (k == "next_incident" ? out.next_incident : out.next_problem) = std::max<uint64_t>(1, v);
+  });
+  each("SELECT hash, rule, seen FROM threshold_windows ORDER BY hash", [&](sqlite3_stmt* st) {
+    out.windows.push_back({static_cast<uint64_t>(sqlite3_column_int64(st, 0)), text(st, 1), text(st, 2)});
   });
   out.sla = loadSlaRows(store, out.last_alive_ms);
   return out;

@@ -1,5 +1,5 @@
-// libFuzzer harness for the store's record decoders (incidents, problems, silences as read
-// back at start-up): anything either decodes, or throws std::runtime_error naming the field;
+// libFuzzer harness for the store's record decoders (incidents, problems, silences, threshold
+// windows as read back at start-up): anything either decodes, or throws std::runtime_error naming the field;
 // a decoded record encodes and decodes again to the same record.
 #include <cstdint>
 #include <cstdlib>
@@ -37,6 +37,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     Silence s2 = decodeSilence(again);
     if (s2.matchers.size() != s.matchers.size()) std::abort();
   } catch (const std::runtime_error&) {
+  }
+  try {
+    auto w = decodeWindow(text);
+    if (decodeWindow(encodeWindow(w)) != w) std::abort();
+  } catch (const std::runtime_error& e) {
+    if (!*e.what()) std::abort();
   }
   return 0;
 }

@@ -115,6 +115,11 @@ void restoreInto(engine::ReplayEngine& from, engine::ReplayEngine& to, int64_t n
     engine::encodeSilence(rec, s);
     r.silences.push_back(engine::decodeSilence(rec));
   }
+  for (auto& w : c.thresholdWindows()) {
+    // Through the store's encoding, as at start-up.
+    w.seen = engine::decodeWindow(engine::encodeWindow(w.seen));
+    r.windows.push_back(std::move(w));
+  }
   r.next_incident = c.nextIncidentId();
   r.next_problem = c.nextProblemId();
   from.table().forEach([&](uint64_t fp, const engine::Alert& a) {
@@ -302,6 +307,9 @@ TEST_CASE("Store writer commits before completing, merges rows, and prunes by re
     u.incidents.push_back({2, static_cast<int>(IncidentStatus::kOpen), kT0 - 2 * 86'400'000LL, "{}",
                            {{0, 21, 0}, {1, 22, 2}}, {{0, kT0, "triaged", "opened", "", 0}}});
     u.meta.emplace_back("next_incident", "3");
+    // Threshold windows: one kept (hash above INT64_MAX), one written and then deleted.
+    u.windows.push_back({0xfedcba9876543210ULL, "flaps", engine::encodeWindow({{kT0, 11}, {kT0 + 1, 12}})});
+    u.windows.push_back({5, "flaps", engine::encodeWindow({{kT0, 13}})});
     u.committed.push_back([&] {
       std::lock_guard l(mu);
       order.push_back(1);
@@ -316,6 +324,7 @@ TEST_CASE("Store writer commits before completing, merges rows, and prunes by re
     change.time_ms = kT0;
     v.alerts.push_back(change);
     v.counters.push_back({fresh.fingerprint, 3, kT0 - 1, kT0});
+    v.windows.push_back({5, "", ""});
     v.committed.push_back([&] {
       std::lock_guard l(mu);
       order.push_back(2);
@@ -338,6 +347,12 @@ TEST_CASE("Store writer commits before completing, merges rows, and prunes by re
   CHECK(st.incidents[0].alerts.size() == 2);
   CHECK(st.incidents[0].timeline.size() == 1);
   CHECK(st.next_incident == 3);
+  REQUIRE(st.windows.size() == 1);
+  CHECK(st.windows[0].hash == 0xfedcba9876543210ULL);
+  CHECK(st.windows[0].rule == "flaps");
+  CHECK(engine::decodeWindow(st.windows[0].seen) ==
+        std::vector<std::pair<int64_t, uint64_t>>{{kT0, 11}, {kT0 + 1, 12}});
+  CHECK_THROWS_WITH(engine::decodeWindow("1,2,3"), Catch::Contains("time without a fingerprint"));
   fs::remove_all(dir);
 }
 
@@ -461,6 +476,27 @@ groups:
     push(b, kT0 + 240'000, "r1", "up", Status::kFiring);
     CHECK(b.correlator().openIncidents() == 2);
   }
+  SECTION("a firing that resolved inside the window still counts after the restart, once") {
+    push(a, kT0 + 90'000, "sw1", "link", Status::kResolved, {{"port", "2"}});
+    engine::ReplayEngine b(*config);
+    restoreInto(a, b, kT0 + 120'000);
+    REQUIRE(b.correlator().thresholdWindows().size() == 1);
+    CHECK(b.correlator().thresholdWindows()[0].seen.size() == 2);  // port 1 (firing) not counted twice
+    CHECK(b.correlator().thresholdWindows()[0].seen[1] == std::pair<int64_t, uint64_t>{
+                                                            kT0 + 60'000, a.correlator().thresholdWindows()[0].seen[1].second});
+    push(b, kT0 + 180'000, "sw1", "link", Status::kFiring, {{"port", "3"}});
+    CHECK(b.correlator().openIncidents() == 1);
+  }
+  SECTION("the window's firings leave it at their own times after the restart") {
+    push(a, kT0 + 90'000, "sw1", "link", Status::kResolved, {{"port", "2"}});
+    engine::ReplayEngine b(*config);
+    restoreInto(a, b, kT0 + 10 * 60'000 + 30'000);  // port 1's firing has left the window, port 2's not
+    REQUIRE(b.correlator().thresholdWindows().size() == 1);
+    push(b, kT0 + 10 * 60'000 + 40'000, "sw1", "link", Status::kFiring, {{"port", "3"}});
+    CHECK(b.correlator().openIncidents() == 0);  // port 1 re-counted at its firing time (out), 2, 3
+    push(b, kT0 + 10 * 60'000 + 50'000, "sw1", "link", Status::kFiring, {{"port", "4"}});
+    CHECK(b.correlator().openIncidents() == 1);
+  }
   SECTION("after the windows ended, the stored firings no longer count: nothing opens") {
     engine::ReplayEngine b(*config);
     restoreInto(a, b, kT0 + 20 * 60'000);
@@ -476,6 +512,7 @@ TEST_CASE("Schema 6 keeps the pending outbox of a schema 5 database and continue
     engine::Store store(dir.string());
     // The outbox as schema 5 had it (a plain rowid table), with entries 1..3 pending.
     const char* v5 =
+        "DROP TABLE threshold_windows;"  // schema 7's
         "DROP TABLE outbox;"
         "CREATE TABLE outbox (id INTEGER PRIMARY KEY, target TEXT NOT NULL, created_ms INTEGER NOT NULL,"
         " subject TEXT NOT NULL, event TEXT NOT NULL, body TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,"

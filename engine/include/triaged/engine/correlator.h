@@ -176,6 +176,17 @@ class Correlator {
   std::vector<CorrelatorEvent> takeEvents() { return std::move(events_); }
   // Incidents and silences changed since the last call, each once (for the store).
   void takeDirty(std::vector<uint64_t>& incidents, std::vector<std::string>& silences);
+  // A threshold rule's sliding window as the store keeps it: the firings one group has
+  // counted so far. Kept so a restart neither forgets them nor counts them twice.
+  struct ThresholdWindow {
+    uint64_t hash = 0;  // the group's hash (rule and group values)
+    std::string rule;
+    std::vector<std::pair<int64_t, uint64_t>> seen;  // (time, fingerprint); empty: the window is gone
+  };
+  // Windows changed since the last call, each once, as they are now.
+  void takeDirtyWindows(std::vector<ThresholdWindow>& out);
+  // Every window that holds firings (tests, and what the store would hold).
+  std::vector<ThresholdWindow> thresholdWindows() const;
   // The store's bookkeeping (stored_alerts, stored_timeline) is the only thing it may change.
   Incident* mutableIncidentForStore(uint64_t id) { return mutableIncident(id); }
   uint64_t nextIncidentId() const { return next_incident_; }
@@ -201,6 +212,7 @@ class Correlator {
     std::vector<Problem> problems;
     std::vector<Silence> silences;
     std::vector<RestoredAlert> alerts;
+    std::vector<ThresholdWindow> windows;
     uint64_t next_incident = 1, next_problem = 1;
   };
   void restore(Restored state, int64_t now_ms);
@@ -347,6 +359,7 @@ class Correlator {
   std::vector<CorrelatorEvent> events_;
   std::vector<uint64_t> dirty_incidents_;
   std::vector<std::string> dirty_silences_;
+  absl::flat_hash_set<uint64_t> dirty_windows_;  // threshold windows (by hash), each once
   uint64_t next_incident_ = 1, next_problem_ = 1, next_silence_ = 1, timer_seq_ = 0;
   size_t open_incidents_ = 0;
   uint64_t late_ = 0, changes_applied_ = 0;

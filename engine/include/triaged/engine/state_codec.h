@@ -42,6 +42,9 @@ void encodeSummary(std::string& out, const IncidentSummary& s, const std::vector
 std::pair<IncidentSummary, std::vector<std::string>> decodeSummary(std::string_view record);
 std::string encodeIds(const std::vector<uint64_t>& ids);  // "3,17"
 std::vector<uint64_t> decodeIds(std::string_view text);
+// A threshold window's firings: "time,fingerprint,time,fingerprint,...".
+std::string encodeWindow(const std::vector<std::pair<int64_t, uint64_t>>& seen);
+std::vector<std::pair<int64_t, uint64_t>> decodeWindow(std::string_view text);
 
 // The evaluator's changes as rows of the store, and its state back from them (throws
 // std::runtime_error naming the table and row it cannot read).

@@ -44,6 +44,13 @@ struct TimelineRow {
   uint64_t alert;
 };
 
+// A threshold rule's window: the firings one group counted so far, "time,fingerprint,..."
+// (state_codec's encodeIds). An empty `seen` deletes the row.
+struct WindowRow {
+  uint64_t hash;
+  std::string rule, seen;
+};
+
 // A notification in the outbox (id 0 until stored).
 struct OutboxEntry {
   uint64_t id = 0;
@@ -122,6 +129,7 @@ struct StoreUnit {
   std::vector<Row> incidents, problems;
   std::vector<SilenceRow> silences;
   std::vector<std::pair<std::string, std::string>> meta;
+  std::vector<WindowRow> windows;
   SlaRows sla;
   std::vector<OutboxEntry> outbox;                           // new notifications
   std::vector<uint64_t> outbox_done;                         // delivered: deleted
@@ -130,7 +138,7 @@ struct StoreUnit {
   std::vector<std::function<void()>> committed;  // run after the commit, on the writer thread
   bool empty() const {
     return alerts.empty() && counters.empty() && incidents.empty() && problems.empty() && silences.empty() &&
-           meta.empty() && sla.empty() && outbox.empty() && outbox_done.empty() && outbox_dead.empty() && outbox_revive.empty() &&
+           meta.empty() && windows.empty() && sla.empty() && outbox.empty() && outbox_done.empty() && outbox_dead.empty() && outbox_revive.empty() &&
            committed.empty();
   }
 };
@@ -178,6 +186,7 @@ struct StoredState {
   std::vector<StoredIncident> incidents;                   // by id
   std::vector<std::string> problems, silences;  // records
   std::vector<OutboxEntry> outbox;                  // by id, pending and dead
+  std::vector<WindowRow> windows;
   uint64_t next_incident = 1, next_problem = 1;
   SlaRows sla;                 // transitions in order, with everything else of the ledgers
   int64_t last_alive_ms = 0;   // the previous run's last sign of life
