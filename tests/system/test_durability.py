@@ -135,6 +135,20 @@ class Durability(unittest.TestCase):
         last = self.d.get_json(f"/api/v1/incidents/{max(ids)}")
         self.assertEqual(last["status"], "resolved")
 
+    def test_threshold_window_survives_kill_9(self):
+        # datacenter.yaml: five disk_error firings on one resource within 10m open an incident.
+        # Four disks fail and recover before the crash: only the stored window knows of them.
+        for disk in "1234":
+            alert = {"resource": "nas1", "check": "disk_error", "severity": "minor", "labels": {"disk": disk}}
+            self.send(alert)
+            self.send(dict(alert, status="resolved"))
+        titles = [i["title"] for i in self.d.get_json("/api/v1/incidents")["incidents"]]
+        self.assertNotIn("Repeated disk errors on nas1", titles)
+        self.restart(signal.SIGKILL)
+        self.send({"resource": "nas1", "check": "disk_error", "severity": "minor", "labels": {"disk": "5"}})
+        titles = [i["title"] for i in self.d.get_json("/api/v1/incidents")["incidents"]]
+        self.assertIn("Repeated disk errors on nas1", titles)
+
     def test_counters_of_duplicates_are_saved_at_shutdown(self):
         for _ in range(5):
             self.send({"resource": "vm1", "check": "mem", "severity": "minor"})
