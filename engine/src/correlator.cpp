@@ -389,6 +389,7 @@ void Correlator::fire(const Timer& t, int64_t now) {
       if (it == sequences_.end() || it->second->gen != t.gen || !it->second->active) return;
       Sequence& s = *it->second;
       s.active = false;
+      dirty_sequences_.insert(t.id);
       // The first alert may be gone (resolved and forgotten): its copy still names the incident.
       const CorrAlert* f = alert(s.first);
       CorrAlert proto;

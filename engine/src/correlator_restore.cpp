@@ -55,6 +55,37 @@ std::vector<Correlator::ThresholdWindow> Correlator::thresholdWindows() const {
   return out;
 }
 
+void Correlator::takeDirtySequences(std::vector<SequenceState>& out) {
+  std::vector<uint64_t> hashes(dirty_sequences_.begin(), dirty_sequences_.end());
+  std::sort(hashes.begin(), hashes.end());
+  for (uint64_t h : hashes) {
+    SequenceState q;
+    q.hash = h;
+    if (auto it = sequences_.find(h); it != sequences_.end()) {
+      const Sequence& s = *it->second;
+      q.rule = s.rule_name;
+      q.key = s.key;
+      q.first = s.first;
+      q.at = s.at;
+      q.active = s.active;
+      if (s.active && s.strings) q.strings.assign(s.strings.get(), AlertStrings(s.strings.get()).bytes());
+    }
+    out.push_back(std::move(q));
+  }
+  dirty_sequences_.clear();
+}
+
+std::vector<Correlator::SequenceState> Correlator::sequenceStates() const {
+  std::vector<SequenceState> out;
+  for (const auto& [h, s] : sequences_) {
+    SequenceState q{h, s->rule_name, s->key, s->first, s->at, s->active, {}};
+    if (s->active && s->strings) q.strings.assign(s->strings.get(), AlertStrings(s->strings.get()).bytes());
+    out.push_back(std::move(q));
+  }
+  std::sort(out.begin(), out.end(), [](const auto& x, const auto& y) { return x.hash < y.hash; });
+  return out;
+}
+
 void Correlator::restore(Restored st, int64_t now) {
   const auto& c = opts_.settings;
   last_now_ = std::max(last_now_, now);
@@ -216,7 +247,34 @@ void Correlator::restore(Restored st, int64_t now) {
   dirty_incidents_.clear();
   dirty_silences_.clear();
   dirty_windows_.clear();
+  dirty_sequences_.clear();
   events_.clear();
+
+  // Sequence states as stored; an absence rule's deadline is scheduled again (one that passed
+  // during the stop fires at once). A state whose rule is gone or changed type is deleted.
+  for (auto& q : st.sequences) {
+    uint32_t ri = ruleIndex(q.rule);
+    const rules::Rule* rule = ri == UINT32_MAX ? nullptr : &ruleAt(ri);
+    if (!rule || rule->type != rules::RuleType::kSequence) {
+      dirty_sequences_.insert(q.hash);
+      continue;
+    }
+    auto& s = sequences_[q.hash];
+    s = std::make_unique<Sequence>();
+    s->key = q.key;
+    s->rule_name = q.rule;
+    s->first = q.first;
+    s->at = q.at;
+    s->active = q.active;
+    s->gen = 1;
+    uint32_t n = 0;
+    if (q.strings.size() >= 8) std::memcpy(&n, q.strings.data(), 4);
+    if (n >= 8 && n == q.strings.size()) {  // a damaged copy is dropped: no title, no absence incident
+      s->strings = std::make_unique_for_overwrite<char[]>(n);
+      std::memcpy(s->strings.get(), q.strings.data(), n);
+    }
+    if (s->active && rule->mode == rules::SequenceMode::kAbsence) schedule(s->at + rule->within, kAbsence, q.hash, s->gen);
+  }
 
   // Threshold windows as stored, less the firings that have left them since; a window whose
   // rule is gone (or no longer a threshold) or that has emptied is deleted from the store.

@@ -147,7 +147,12 @@ void Correlator::sequenceAlert(uint32_t rule_index, CorrAlert& a, bool is_first,
     slot->rule_name = rule.name;
   }
   Sequence& s = *slot;
+  // At start-up: a stored state that saw this alert fire (at or after its last change) has
+  // already counted it (and scheduled its deadline); a first seen again would restart the
+  // sequence, and a satisfied absence rule would report its second as missing.
+  if (rerouting_ && s.first == a.fingerprint && s.at >= std::min(a.changed_ms, now)) return;
   if (is_first) {
+    dirty_sequences_.insert(sh);
     s.first = a.fingerprint;
     s.at = rerouting_ ? std::min(a.changed_ms, now) : now;
     size_t n = AlertStrings(a.strings.get()).bytes();
@@ -160,6 +165,7 @@ void Correlator::sequenceAlert(uint32_t rule_index, CorrAlert& a, bool is_first,
   }
   if (!s.active || now - s.at > rule.within) return;  // a second without a first: nothing
   s.active = false;
+  dirty_sequences_.insert(sh);
   ++s.gen;
   if (rule.mode == rules::SequenceMode::kPair) {
     std::vector<uint64_t> fps;

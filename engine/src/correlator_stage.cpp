@@ -273,8 +273,12 @@ struct CorrelatorStage::Impl {
   // Hands what this round changed to the store, with the completions waiting on it.
   void persist(const std::vector<CorrelatorEvent>& evs, const std::vector<SlaEvent>& sla) {
     windows.clear();
-    correlator.takeDirtyWindows(windows);  // drained with or without a store: it only grows
+    correlator.takeDirtyWindows(windows);  // drained with or without a store: they only grow
+    sequences.clear();
+    correlator.takeDirtySequences(sequences);
     if (!store) return;
+    for (auto& q : sequences)
+      unit.sequences.push_back({q.hash, std::move(q.rule), std::move(q.key), q.first, q.at, q.active, std::move(q.strings)});
     for (const auto& w : windows) unit.windows.push_back({w.hash, w.rule, encodeWindow(w.seen)});
     for (uint64_t id : dirty_incidents) {
       Incident* inc = correlator.mutableIncidentForStore(id);
@@ -574,6 +578,7 @@ struct CorrelatorStage::Impl {
   std::vector<std::pair<config::NotificationTarget, NotificationFilter>> targets;
   std::vector<uint64_t> dirty_incidents;
   std::vector<Correlator::ThresholdWindow> windows;
+  std::vector<Correlator::SequenceState> sequences;
   std::vector<std::string> dirty_silences;
   uint64_t saved_next_incident = 1, saved_next_problem = 1;
   moodycamel::BlockingConcurrentQueue<Task> queue;

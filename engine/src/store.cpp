@@ -66,10 +66,14 @@ const char* const kMigrations[] = {
     "INSERT INTO outbox_v6 SELECT id, target, created_ms, subject, event, body, attempts, dead, last_error FROM outbox;"
     "DROP TABLE outbox;"
     "ALTER TABLE outbox_v6 RENAME TO outbox;",
-    // 7: threshold rules' sliding windows: per group (its hash), the rule and the firings
-    // counted so far ("time,fingerprint,..."), so a restart neither forgets them (alerts that
-    // fired and resolved inside the window) nor counts them twice. Deleted when emptied.
-    "CREATE TABLE threshold_windows (hash INTEGER PRIMARY KEY, rule TEXT NOT NULL, seen TEXT NOT NULL);",
+    // 7: what threshold and sequence rules have seen, which the firing alerts alone cannot
+    // rebuild (alerts that fired and resolved before a restart). Threshold windows: per group
+    // (its hash), the rule and the firings counted so far ("time,fingerprint,..."), deleted when
+    // emptied. Sequences: per group, the first alert, when it fired, whether the rule still
+    // waits, and the first alert's strings while it does (they name an absence incident).
+    "CREATE TABLE threshold_windows (hash INTEGER PRIMARY KEY, rule TEXT NOT NULL, seen TEXT NOT NULL);"
+    "CREATE TABLE sequence_states (hash INTEGER PRIMARY KEY, rule TEXT NOT NULL, key TEXT NOT NULL,"
+    " first INTEGER NOT NULL, at_ms INTEGER NOT NULL, active INTEGER NOT NULL, strings BLOB);",
 };
 
 }  // namespace

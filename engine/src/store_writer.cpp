@@ -134,6 +134,12 @@ struct StoreWriter::Impl {
                       "INSERT INTO threshold_windows(hash, rule, seen) VALUES(?1,?2,?3) ON CONFLICT(hash) DO UPDATE SET"
                       " rule=excluded.rule, seen=excluded.seen"),
         delete_window(s.handle(), "DELETE FROM threshold_windows WHERE hash=?1"),
+        upsert_sequence(s.handle(),
+                        "INSERT INTO sequence_states(hash, rule, key, first, at_ms, active, strings)"
+                        " VALUES(?1,?2,?3,?4,?5,?6,?7) ON CONFLICT(hash) DO UPDATE SET rule=excluded.rule,"
+                        " key=excluded.key, first=excluded.first, at_ms=excluded.at_ms, active=excluded.active,"
+                        " strings=excluded.strings"),
+        delete_sequence(s.handle(), "DELETE FROM sequence_states WHERE hash=?1"),
         prune_slo_minutes(s.handle(), "DELETE FROM slo_minutes WHERE slo=?1 AND minute < ?2"),
         prune_capacity_samples(s.handle(), "DELETE FROM capacity_samples WHERE rule=?1 AND at_ms < ?2") {
     loadRowIds();
@@ -232,6 +238,12 @@ struct StoreWriter::Impl {
     for (const auto& w : u.windows) {
       if (w.seen.empty()) delete_window.u(1, w.hash).run();
       else upsert_window.u(1, w.hash).text(2, w.rule).text(3, w.seen).run();
+    }
+    for (const auto& q : u.sequences) {
+      if (q.rule.empty()) delete_sequence.u(1, q.hash).run();
+      else
+        upsert_sequence.u(1, q.hash).text(2, q.rule).text(3, q.key).u(4, q.first).i(5, q.at_ms).i(6, q.active)
+            .blob(7, q.strings).run();
     }
     for (const auto& t : u.sla.transitions)
       insert_transition.text(1, t.service).i(2, t.at_ms).i(3, t.status).text(4, t.incidents).run();
@@ -400,7 +412,8 @@ struct StoreWriter::Impl {
   Stmt insert_alert, update_alert, update_counter, upsert_incident, insert_member, insert_timeline, upsert_problem,
       upsert_silence, insert_outbox, delete_outbox, dead_outbox, revive_outbox, upsert_meta, insert_transition,
       upsert_clock, upsert_summary, upsert_heartbeat, upsert_gap, upsert_slo_minute, insert_capacity_sample,
-      upsert_capacity_state, upsert_window, delete_window, prune_slo_minutes,
+      upsert_capacity_state, upsert_window, delete_window, upsert_sequence,
+      delete_sequence, prune_slo_minutes,
       prune_capacity_samples;
   absl::flat_hash_map<uint64_t, int64_t> row_of;  // writer thread only
   int64_t next_row = 1;
@@ -587,6 +600,15 @@ StoredState loadState(Store& store) {
   each("SELECT hash, rule, seen FROM threshold_windows ORDER BY hash", [&](sqlite3_stmt* st) {
     out.windows.push_back({static_cast<uint64_t>(sqlite3_column_int64(st, 0)), text(st, 1), text(st, 2)});
   });
+  each("SELECT hash, rule, key, first, at_ms, active, strings FROM sequence_states ORDER BY hash",
+       [&](sqlite3_stmt* st) {
+         SequenceRow q{static_cast<uint64_t>(sqlite3_column_int64(st, 0)), text(st, 1), text(st, 2),
+                       static_cast<uint64_t>(sqlite3_column_int64(st, 3)), sqlite3_column_int64(st, 4),
+                       sqlite3_column_int64(st, 5) != 0, {}};
+         if (const void* b = sqlite3_column_blob(st, 6))
+           q.strings.assign(static_cast<const char*>(b), static_cast<size_t>(sqlite3_column_bytes(st, 6)));
+         out.sequences.push_back(std::move(q));
+       });
   out.sla = loadSlaRows(store, out.last_alive_ms);
   return out;
 }

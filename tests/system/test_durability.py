@@ -149,6 +149,17 @@ class Durability(unittest.TestCase):
         titles = [i["title"] for i in self.d.get_json("/api/v1/incidents")["incidents"]]
         self.assertIn("Repeated disk errors on nas1", titles)
 
+    def test_sequence_first_survives_kill_9(self):
+        # datacenter.yaml's link-flap: link_down then link_up within 30s is one incident. The
+        # down event resolved before the crash: only the stored sequence state remembers it.
+        down = {"resource": "sw1", "check": "link_down", "severity": "major", "labels": {"interface": "eth0"}}
+        self.send(down)
+        self.send(dict(down, status="resolved"))
+        self.restart(signal.SIGKILL)
+        self.send({"resource": "sw1", "check": "link_up", "severity": "minor", "labels": {"interface": "eth0"}})
+        rules = [i.get("rule") for i in self.d.get_json("/api/v1/incidents")["incidents"]]
+        self.assertIn("link-flap", rules)
+
     def test_counters_of_duplicates_are_saved_at_shutdown(self):
         for _ in range(5):
             self.send({"resource": "vm1", "check": "mem", "severity": "minor"})

@@ -120,6 +120,7 @@ void restoreInto(engine::ReplayEngine& from, engine::ReplayEngine& to, int64_t n
     w.seen = engine::decodeWindow(engine::encodeWindow(w.seen));
     r.windows.push_back(std::move(w));
   }
+  r.sequences = c.sequenceStates();
   r.next_incident = c.nextIncidentId();
   r.next_problem = c.nextProblemId();
   from.table().forEach([&](uint64_t fp, const engine::Alert& a) {
@@ -310,6 +311,9 @@ TEST_CASE("Store writer commits before completing, merges rows, and prunes by re
     // Threshold windows: one kept (hash above INT64_MAX), one written and then deleted.
     u.windows.push_back({0xfedcba9876543210ULL, "flaps", engine::encodeWindow({{kT0, 11}, {kT0 + 1, 12}})});
     u.windows.push_back({5, "flaps", engine::encodeWindow({{kT0, 13}})});
+    u.sequences.push_back({0xfedcba9876543210ULL, "backup", "resource=nas1", 21, kT0, true, strings("nas1")});
+    u.sequences.push_back({6, "backup", "resource=nas2", 22, kT0, false, ""});
+    u.sequences.push_back({7, "backup", "resource=nas3", 23, kT0, true, strings("nas3")});
     u.committed.push_back([&] {
       std::lock_guard l(mu);
       order.push_back(1);
@@ -325,6 +329,7 @@ TEST_CASE("Store writer commits before completing, merges rows, and prunes by re
     v.alerts.push_back(change);
     v.counters.push_back({fresh.fingerprint, 3, kT0 - 1, kT0});
     v.windows.push_back({5, "", ""});
+    v.sequences.push_back({7, "", "", 0, 0, false, ""});
     v.committed.push_back([&] {
       std::lock_guard l(mu);
       order.push_back(2);
@@ -353,6 +358,16 @@ TEST_CASE("Store writer commits before completing, merges rows, and prunes by re
   CHECK(engine::decodeWindow(st.windows[0].seen) ==
         std::vector<std::pair<int64_t, uint64_t>>{{kT0, 11}, {kT0 + 1, 12}});
   CHECK_THROWS_WITH(engine::decodeWindow("1,2,3"), Catch::Contains("time without a fingerprint"));
+  REQUIRE(st.sequences.size() == 2);  // by hash as stored (signed): the large one first
+  CHECK(st.sequences[0].hash == 0xfedcba9876543210ULL);
+  CHECK(st.sequences[0].key == "resource=nas1");
+  CHECK(st.sequences[0].first == 21);
+  CHECK(st.sequences[0].at_ms == kT0);
+  CHECK(st.sequences[0].active);
+  CHECK(st.sequences[0].strings == strings("nas1"));
+  CHECK(st.sequences[1].hash == 6);
+  CHECK(!st.sequences[1].active);
+  CHECK(st.sequences[1].strings.empty());
   fs::remove_all(dir);
 }
 
@@ -460,6 +475,15 @@ groups:
         then: '{check="up"}'
         on: [resource]
         within: 5m
+      - name: backup
+        type: sequence
+        mode: absence
+        first: '{check="backup_started"}'
+        then: '{check="backup_finished"}'
+        on: [resource]
+        within: 1h
+        incident:
+          title: "Backup on {{ resource }} never finished"
 )";
   auto config = configWith(rules, "");
   engine::ReplayEngine a(*config);
@@ -487,6 +511,29 @@ groups:
     push(b, kT0 + 180'000, "sw1", "link", Status::kFiring, {{"port", "3"}});
     CHECK(b.correlator().openIncidents() == 1);
   }
+  SECTION("the first of a pair that resolved before the restart still pairs after it") {
+    push(a, kT0 + 30'000, "r1", "down", Status::kResolved);
+    engine::ReplayEngine b(*config);
+    restoreInto(a, b, kT0 + 120'000);
+    push(b, kT0 + 240'000, "r1", "up", Status::kFiring);
+    CHECK(b.correlator().openIncidents() == 1);
+  }
+  SECTION("an absence deadline survives the restart, and a satisfied one is not raised again") {
+    push(a, kT0, "nas1", "backup_started", Status::kFiring);
+    push(a, kT0 + 60'000, "nas1", "backup_started", Status::kResolved);  // a one-shot start event
+    push(a, kT0, "nas2", "backup_started", Status::kFiring);              // still firing...
+    push(a, kT0 + 30 * 60'000, "nas2", "backup_finished", Status::kFiring);  // ...and finished
+    REQUIRE(a.correlator().openIncidents() == 0);
+    engine::ReplayEngine b(*config);
+    restoreInto(a, b, kT0 + 40 * 60'000);
+    b.advance(kT0 + 59 * 60'000);
+    CHECK(b.correlator().openIncidents() == 0);
+    b.advance(kT0 + 61 * 60'000);
+    std::vector<std::string> titles;
+    for (const auto& inc : b.correlator().incidents())
+      if (inc.id) titles.push_back(inc.title);
+    CHECK(titles == std::vector<std::string>{"Backup on nas1 never finished"});
+  }
   SECTION("the window's firings leave it at their own times after the restart") {
     push(a, kT0 + 90'000, "sw1", "link", Status::kResolved, {{"port", "2"}});
     engine::ReplayEngine b(*config);
@@ -512,7 +559,7 @@ TEST_CASE("Schema 6 keeps the pending outbox of a schema 5 database and continue
     engine::Store store(dir.string());
     // The outbox as schema 5 had it (a plain rowid table), with entries 1..3 pending.
     const char* v5 =
-        "DROP TABLE threshold_windows;"  // schema 7's
+        "DROP TABLE threshold_windows; DROP TABLE sequence_states;"  // schema 7's
         "DROP TABLE outbox;"
         "CREATE TABLE outbox (id INTEGER PRIMARY KEY, target TEXT NOT NULL, created_ms INTEGER NOT NULL,"
         " subject TEXT NOT NULL, event TEXT NOT NULL, body TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,"

@@ -187,6 +187,18 @@ class Correlator {
   void takeDirtyWindows(std::vector<ThresholdWindow>& out);
   // Every window that holds firings (tests, and what the store would hold).
   std::vector<ThresholdWindow> thresholdWindows() const;
+  // A sequence rule's state in one group as the store keeps it: its first alert, when it
+  // fired, and whether the rule still waits for the second (or, in absence mode, its deadline).
+  struct SequenceState {
+    uint64_t hash = 0;
+    std::string rule, key;
+    uint64_t first = 0;
+    int64_t at = 0;
+    bool active = false;
+    std::string strings;  // the first alert's while active (they name the incident)
+  };
+  void takeDirtySequences(std::vector<SequenceState>& out);
+  std::vector<SequenceState> sequenceStates() const;
   // The store's bookkeeping (stored_alerts, stored_timeline) is the only thing it may change.
   Incident* mutableIncidentForStore(uint64_t id) { return mutableIncident(id); }
   uint64_t nextIncidentId() const { return next_incident_; }
@@ -213,6 +225,7 @@ class Correlator {
     std::vector<Silence> silences;
     std::vector<RestoredAlert> alerts;
     std::vector<ThresholdWindow> windows;
+    std::vector<SequenceState> sequences;
     uint64_t next_incident = 1, next_problem = 1;
   };
   void restore(Restored state, int64_t now_ms);
@@ -359,7 +372,8 @@ class Correlator {
   std::vector<CorrelatorEvent> events_;
   std::vector<uint64_t> dirty_incidents_;
   std::vector<std::string> dirty_silences_;
-  absl::flat_hash_set<uint64_t> dirty_windows_;  // threshold windows (by hash), each once
+  absl::flat_hash_set<uint64_t> dirty_windows_;    // threshold windows (by hash), each once
+  absl::flat_hash_set<uint64_t> dirty_sequences_;  // sequence states (by hash), each once
   uint64_t next_incident_ = 1, next_problem_ = 1, next_silence_ = 1, timer_seq_ = 0;
   size_t open_incidents_ = 0;
   uint64_t late_ = 0, changes_applied_ = 0;

@@ -51,6 +51,17 @@ struct WindowRow {
   std::string rule, seen;
 };
 
+// A sequence rule's state in one group (the first alert's strings while it waits). An empty
+// `rule` deletes the row.
+struct SequenceRow {
+  uint64_t hash;
+  std::string rule, key;
+  uint64_t first;
+  int64_t at_ms;
+  bool active;
+  std::string strings;
+};
+
 // A notification in the outbox (id 0 until stored).
 struct OutboxEntry {
   uint64_t id = 0;
@@ -130,6 +141,7 @@ struct StoreUnit {
   std::vector<SilenceRow> silences;
   std::vector<std::pair<std::string, std::string>> meta;
   std::vector<WindowRow> windows;
+  std::vector<SequenceRow> sequences;
   SlaRows sla;
   std::vector<OutboxEntry> outbox;                           // new notifications
   std::vector<uint64_t> outbox_done;                         // delivered: deleted
@@ -138,7 +150,7 @@ struct StoreUnit {
   std::vector<std::function<void()>> committed;  // run after the commit, on the writer thread
   bool empty() const {
     return alerts.empty() && counters.empty() && incidents.empty() && problems.empty() && silences.empty() &&
-           meta.empty() && windows.empty() && sla.empty() && outbox.empty() && outbox_done.empty() && outbox_dead.empty() && outbox_revive.empty() &&
+           meta.empty() && windows.empty() && sequences.empty() && sla.empty() && outbox.empty() && outbox_done.empty() && outbox_dead.empty() && outbox_revive.empty() &&
            committed.empty();
   }
 };
@@ -187,6 +199,7 @@ struct StoredState {
   std::vector<std::string> problems, silences;  // records
   std::vector<OutboxEntry> outbox;                  // by id, pending and dead
   std::vector<WindowRow> windows;
+  std::vector<SequenceRow> sequences;
   uint64_t next_incident = 1, next_problem = 1;
   SlaRows sla;                 // transitions in order, with everything else of the ledgers
   int64_t last_alive_ms = 0;   // the previous run's last sign of life
