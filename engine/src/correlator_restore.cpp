@@ -31,57 +31,64 @@ void Correlator::takeDirty(std::vector<uint64_t>& incidents, std::vector<std::st
   dirty_silences_.clear();
 }
 
-void Correlator::takeDirtyWindows(std::vector<ThresholdWindow>& out) {
-  std::vector<uint64_t> hashes(dirty_windows_.begin(), dirty_windows_.end());
+// The stored form of a window or sequence, by hash: an empty one when it is gone.
+Correlator::ThresholdWindow Correlator::windowOf(uint64_t h, const Threshold* t) {
+  Correlator::ThresholdWindow w{h, {}, {}};
+  if (t) {
+    w.rule = t->rule_name;
+    w.seen.assign(t->seen.begin(), t->seen.end());
+  }
+  return w;
+}
+
+Correlator::SequenceState Correlator::sequenceOf(uint64_t h, const Sequence* s) {
+  SequenceState q;
+  q.hash = h;
+  if (s) {
+    q.rule = s->rule_name;
+    q.key = s->key;
+    q.first = s->first;
+    q.at = s->at;
+    q.active = s->active;
+    if (s->active && s->strings) q.strings.assign(s->strings.get(), AlertStrings(s->strings.get()).bytes());
+  }
+  return q;
+}
+
+namespace {
+
+template <class Map, class Out, class Of>
+void takeByHash(absl::flat_hash_set<uint64_t>& dirty, const Map& map, std::vector<Out>& out, Of of) {
+  std::vector<uint64_t> hashes(dirty.begin(), dirty.end());
   std::sort(hashes.begin(), hashes.end());
   for (uint64_t h : hashes) {
-    ThresholdWindow w;
-    w.hash = h;
-    auto it = thresholds_.find(h);
-    if (it != thresholds_.end()) {
-      w.rule = it->second->rule_name;
-      w.seen.assign(it->second->seen.begin(), it->second->seen.end());
-    }
-    out.push_back(std::move(w));
+    auto it = map.find(h);
+    out.push_back(of(h, it == map.end() ? nullptr : it->second.get()));
   }
-  dirty_windows_.clear();
+  dirty.clear();
+}
+
+}  // namespace
+
+void Correlator::takeDirtyWindows(std::vector<ThresholdWindow>& out) {
+  takeByHash(dirty_windows_, thresholds_, out, &Correlator::windowOf);
+}
+
+void Correlator::takeDirtySequences(std::vector<SequenceState>& out) {
+  takeByHash(dirty_sequences_, sequences_, out, &Correlator::sequenceOf);
 }
 
 std::vector<Correlator::ThresholdWindow> Correlator::thresholdWindows() const {
   std::vector<ThresholdWindow> out;
   for (const auto& [h, t] : thresholds_)
-    if (!t->seen.empty()) out.push_back({h, t->rule_name, {t->seen.begin(), t->seen.end()}});
+    if (!t->seen.empty()) out.push_back(windowOf(h, t.get()));
   std::sort(out.begin(), out.end(), [](const auto& x, const auto& y) { return x.hash < y.hash; });
   return out;
 }
 
-void Correlator::takeDirtySequences(std::vector<SequenceState>& out) {
-  std::vector<uint64_t> hashes(dirty_sequences_.begin(), dirty_sequences_.end());
-  std::sort(hashes.begin(), hashes.end());
-  for (uint64_t h : hashes) {
-    SequenceState q;
-    q.hash = h;
-    if (auto it = sequences_.find(h); it != sequences_.end()) {
-      const Sequence& s = *it->second;
-      q.rule = s.rule_name;
-      q.key = s.key;
-      q.first = s.first;
-      q.at = s.at;
-      q.active = s.active;
-      if (s.active && s.strings) q.strings.assign(s.strings.get(), AlertStrings(s.strings.get()).bytes());
-    }
-    out.push_back(std::move(q));
-  }
-  dirty_sequences_.clear();
-}
-
 std::vector<Correlator::SequenceState> Correlator::sequenceStates() const {
   std::vector<SequenceState> out;
-  for (const auto& [h, s] : sequences_) {
-    SequenceState q{h, s->rule_name, s->key, s->first, s->at, s->active, {}};
-    if (s->active && s->strings) q.strings.assign(s->strings.get(), AlertStrings(s->strings.get()).bytes());
-    out.push_back(std::move(q));
-  }
+  for (const auto& [h, s] : sequences_) out.push_back(sequenceOf(h, s.get()));
   std::sort(out.begin(), out.end(), [](const auto& x, const auto& y) { return x.hash < y.hash; });
   return out;
 }

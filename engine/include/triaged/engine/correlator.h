@@ -285,6 +285,8 @@ class Correlator {
   struct Group;
   struct Threshold;
   struct Sequence;
+  static ThresholdWindow windowOf(uint64_t hash, const Threshold* t);
+  static SequenceState sequenceOf(uint64_t hash, const Sequence* s);
   struct Timer {
     int64_t at;
     uint64_t seq;
