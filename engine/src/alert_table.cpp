@@ -94,6 +94,13 @@ std::unique_ptr<char[]> AlertStrings::pack(const EventBatch& b, const Event& e) 
   return blob;
 }
 
+bool AlertStrings::wellFormed(std::string_view blob) {
+  uint32_t n = 0;
+  if (blob.size() < 8) return false;
+  std::memcpy(&n, blob.data(), 4);
+  return n == blob.size();
+}
+
 size_t AlertStrings::bytes() const {
   uint32_t n;
   std::memcpy(&n, p_, 4);
@@ -197,10 +204,8 @@ AlertRecord AlertRecord::of(const Alert& a, bool with_strings) {
 }
 
 bool AlertTable::restore(const AlertRecord& r) {
-  uint32_t n = 0;
-  if (r.strings.size() < 8) return false;
-  std::memcpy(&n, r.strings.data(), 4);
-  if (n != r.strings.size() || index_.count(r.fingerprint)) return false;
+  if (!AlertStrings::wellFormed(r.strings) || index_.count(r.fingerprint)) return false;
+  auto n = static_cast<uint32_t>(r.strings.size());
   uint32_t slot = allocate();
   index_.emplace(r.fingerprint, slot);
   Alert& a = at(slot);

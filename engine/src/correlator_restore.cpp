@@ -32,8 +32,8 @@ void Correlator::takeDirty(std::vector<uint64_t>& incidents, std::vector<std::st
 }
 
 // The stored form of a window or sequence, by hash: an empty one when it is gone.
-Correlator::ThresholdWindow Correlator::windowOf(uint64_t h, const Threshold* t) {
-  Correlator::ThresholdWindow w{h, {}, {}};
+ThresholdWindow Correlator::windowOf(uint64_t h, const Threshold* t) {
+  ThresholdWindow w{h, {}, {}};
   if (t) {
     w.rule = t->rule_name;
     w.seen.assign(t->seen.begin(), t->seen.end());
@@ -41,7 +41,7 @@ Correlator::ThresholdWindow Correlator::windowOf(uint64_t h, const Threshold* t)
   return w;
 }
 
-Correlator::SequenceState Correlator::sequenceOf(uint64_t h, const Sequence* s) {
+SequenceState Correlator::sequenceOf(uint64_t h, const Sequence* s) {
   SequenceState q;
   q.hash = h;
   if (s) {
@@ -259,10 +259,13 @@ void Correlator::restore(Restored st, int64_t now) {
 
   // Sequence states as stored; an absence rule's deadline is scheduled again (one that passed
   // during the stop fires at once). A state whose rule is gone or changed type is deleted.
+  auto ruleOf = [this](const std::string& name, rules::RuleType type) -> const rules::Rule* {
+    uint32_t i = ruleIndex(name);
+    return i != UINT32_MAX && ruleAt(i).type == type ? &ruleAt(i) : nullptr;
+  };
   for (auto& q : st.sequences) {
-    uint32_t ri = ruleIndex(q.rule);
-    const rules::Rule* rule = ri == UINT32_MAX ? nullptr : &ruleAt(ri);
-    if (!rule || rule->type != rules::RuleType::kSequence) {
+    const rules::Rule* rule = ruleOf(q.rule, rules::RuleType::kSequence);
+    if (!rule) {
       dirty_sequences_.insert(q.hash);
       continue;
     }
@@ -274,11 +277,9 @@ void Correlator::restore(Restored st, int64_t now) {
     s->at = q.at;
     s->active = q.active;
     s->gen = 1;
-    uint32_t n = 0;
-    if (q.strings.size() >= 8) std::memcpy(&n, q.strings.data(), 4);
-    if (n >= 8 && n == q.strings.size()) {  // a damaged copy is dropped: no title, no absence incident
-      s->strings = std::make_unique_for_overwrite<char[]>(n);
-      std::memcpy(s->strings.get(), q.strings.data(), n);
+    if (AlertStrings::wellFormed(q.strings)) {  // a damaged copy is dropped: no title, no absence incident
+      s->strings = std::make_unique_for_overwrite<char[]>(q.strings.size());
+      std::memcpy(s->strings.get(), q.strings.data(), q.strings.size());
     }
     if (s->active && rule->mode == rules::SequenceMode::kAbsence) schedule(s->at + rule->within, kAbsence, q.hash, s->gen);
   }
@@ -286,19 +287,16 @@ void Correlator::restore(Restored st, int64_t now) {
   // Threshold windows as stored, less the firings that have left them since; a window whose
   // rule is gone (or no longer a threshold) or that has emptied is deleted from the store.
   for (auto& w : st.windows) {
-    uint32_t ri = ruleIndex(w.rule);
-    const rules::Rule* rule = ri == UINT32_MAX ? nullptr : &ruleAt(ri);
-    if (rule && rule->type == rules::RuleType::kThreshold) {
-      std::erase_if(w.seen, [&](const auto& s) { return s.first < now - rule->window; });
-      std::sort(w.seen.begin(), w.seen.end());
-    }
-    if (!rule || rule->type != rules::RuleType::kThreshold || w.seen.empty()) {
+    const rules::Rule* rule = ruleOf(w.rule, rules::RuleType::kThreshold);
+    if (rule) std::erase_if(w.seen, [&](const auto& s) { return s.first < now - rule->window; });
+    if (!rule || w.seen.empty()) {
       dirty_windows_.insert(w.hash);
       continue;
     }
     auto& t = thresholds_[w.hash];
     if (!t) t = std::make_unique<Threshold>();
     t->rule_name = w.rule;
+    std::sort(w.seen.begin(), w.seen.end());
     t->seen.assign(w.seen.begin(), w.seen.end());
     for (const auto& [at, fp] : t->seen)
       if (const CorrAlert* x = alert(fp); x && t->key.empty()) t->key = groupKey(rule, *x);

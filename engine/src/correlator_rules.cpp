@@ -103,7 +103,7 @@ void Correlator::thresholdAlert(uint32_t rule_index, CorrAlert& a, int64_t now) 
   if (!slot) slot = std::make_unique<Threshold>();
   Threshold& t = *slot;
   if (t.key.empty()) t.key = groupKey(&rule, a);  // a window restored from the store has none yet
-  t.rule_name = rule.name;
+  if (t.rule_name.empty()) t.rule_name = rule.name;  // the hash includes it: never changes
   if (joinGroupIncident(t.incident, rule, a, now)) return;
   // Sliding window: firings at or after now - window count (a firing exactly `window` ago does).
   if (!rerouting_) {

@@ -274,11 +274,11 @@ struct CorrelatorStage::Impl {
   void persist(const std::vector<CorrelatorEvent>& evs, const std::vector<SlaEvent>& sla) {
     windows.clear();
     correlator.takeDirtyWindows(windows);  // drained with or without a store: they only grow
-    sequences.clear();
-    correlator.takeDirtySequences(sequences);
-    if (!store) return;
-    for (auto& q : sequences)
-      unit.sequences.push_back({q.hash, std::move(q.rule), std::move(q.key), q.first, q.at, q.active, std::move(q.strings)});
+    correlator.takeDirtySequences(unit.sequences);
+    if (!store) {
+      unit.sequences.clear();
+      return;
+    }
     for (const auto& w : windows) unit.windows.push_back({w.hash, w.rule, encodeWindow(w.seen)});
     for (uint64_t id : dirty_incidents) {
       Incident* inc = correlator.mutableIncidentForStore(id);
@@ -577,8 +577,7 @@ struct CorrelatorStage::Impl {
   StoreUnit unit;  // correlator thread only: this round's changes
   std::vector<std::pair<config::NotificationTarget, NotificationFilter>> targets;
   std::vector<uint64_t> dirty_incidents;
-  std::vector<Correlator::ThresholdWindow> windows;
-  std::vector<Correlator::SequenceState> sequences;
+  std::vector<ThresholdWindow> windows;
   std::vector<std::string> dirty_silences;
   uint64_t saved_next_incident = 1, saved_next_problem = 1;
   moodycamel::BlockingConcurrentQueue<Task> queue;

@@ -51,8 +51,7 @@ RecoveryStats recoverState(Store& store, Pipeline& pipeline, CorrelatorStage& co
     }
     r.windows.push_back(std::move(w));
   }
-  for (auto& q : st.sequences)
-    r.sequences.push_back({q.hash, std::move(q.rule), std::move(q.key), q.first, q.at_ms, q.active, std::move(q.strings)});
+  r.sequences = std::move(st.sequences);
   stats.incidents = r.incidents.size();
   stats.problems = r.problems.size();
   stats.silences = r.silences.size();

@@ -130,15 +130,11 @@ struct StoreWriter::Impl {
         upsert_capacity_state(s.handle(),
                               "INSERT INTO capacity_state(rule, record) VALUES(?1,?2) ON CONFLICT(rule) DO UPDATE SET"
                               " record=excluded.record"),
-        upsert_window(s.handle(),
-                      "INSERT INTO threshold_windows(hash, rule, seen) VALUES(?1,?2,?3) ON CONFLICT(hash) DO UPDATE SET"
-                      " rule=excluded.rule, seen=excluded.seen"),
+        upsert_window(s.handle(), "INSERT OR REPLACE INTO threshold_windows(hash, rule, seen) VALUES(?1,?2,?3)"),
         delete_window(s.handle(), "DELETE FROM threshold_windows WHERE hash=?1"),
         upsert_sequence(s.handle(),
-                        "INSERT INTO sequence_states(hash, rule, key, first, at_ms, active, strings)"
-                        " VALUES(?1,?2,?3,?4,?5,?6,?7) ON CONFLICT(hash) DO UPDATE SET rule=excluded.rule,"
-                        " key=excluded.key, first=excluded.first, at_ms=excluded.at_ms, active=excluded.active,"
-                        " strings=excluded.strings"),
+                        "INSERT OR REPLACE INTO sequence_states(hash, rule, key, first, at_ms, active, strings)"
+                        " VALUES(?1,?2,?3,?4,?5,?6,?7)"),
         delete_sequence(s.handle(), "DELETE FROM sequence_states WHERE hash=?1"),
         prune_slo_minutes(s.handle(), "DELETE FROM slo_minutes WHERE slo=?1 AND minute < ?2"),
         prune_capacity_samples(s.handle(), "DELETE FROM capacity_samples WHERE rule=?1 AND at_ms < ?2") {
@@ -242,7 +238,7 @@ struct StoreWriter::Impl {
     for (const auto& q : u.sequences) {
       if (q.rule.empty()) delete_sequence.u(1, q.hash).run();
       else
-        upsert_sequence.u(1, q.hash).text(2, q.rule).text(3, q.key).u(4, q.first).i(5, q.at_ms).i(6, q.active)
+        upsert_sequence.u(1, q.hash).text(2, q.rule).text(3, q.key).u(4, q.first).i(5, q.at).i(6, q.active)
             .blob(7, q.strings).run();
     }
     for (const auto& t : u.sla.transitions)
@@ -412,8 +408,7 @@ struct StoreWriter::Impl {
   Stmt insert_alert, update_alert, update_counter, upsert_incident, insert_member, insert_timeline, upsert_problem,
       upsert_silence, insert_outbox, delete_outbox, dead_outbox, revive_outbox, upsert_meta, insert_transition,
       upsert_clock, upsert_summary, upsert_heartbeat, upsert_gap, upsert_slo_minute, insert_capacity_sample,
-      upsert_capacity_state, upsert_window, delete_window, upsert_sequence,
-      delete_sequence, prune_slo_minutes,
+      upsert_capacity_state, upsert_window, delete_window, upsert_sequence, delete_sequence, prune_slo_minutes,
       prune_capacity_samples;
   absl::flat_hash_map<uint64_t, int64_t> row_of;  // writer thread only
   int64_t next_row = 1;
@@ -602,7 +597,7 @@ StoredState loadState(Store& store) {
   });
   each("SELECT hash, rule, key, first, at_ms, active, strings FROM sequence_states ORDER BY hash",
        [&](sqlite3_stmt* st) {
-         SequenceRow q{static_cast<uint64_t>(sqlite3_column_int64(st, 0)), text(st, 1), text(st, 2),
+         SequenceState q{static_cast<uint64_t>(sqlite3_column_int64(st, 0)), text(st, 1), text(st, 2),
                        static_cast<uint64_t>(sqlite3_column_int64(st, 3)), sqlite3_column_int64(st, 4),
                        sqlite3_column_int64(st, 5) != 0, {}};
          if (const void* b = sqlite3_column_blob(st, 6))

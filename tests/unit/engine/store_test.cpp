@@ -362,7 +362,7 @@ TEST_CASE("Store writer commits before completing, merges rows, and prunes by re
   CHECK(st.sequences[0].hash == 0xfedcba9876543210ULL);
   CHECK(st.sequences[0].key == "resource=nas1");
   CHECK(st.sequences[0].first == 21);
-  CHECK(st.sequences[0].at_ms == kT0);
+  CHECK(st.sequences[0].at == kT0);
   CHECK(st.sequences[0].active);
   CHECK(st.sequences[0].strings == strings("nas1"));
   CHECK(st.sequences[1].hash == 6);

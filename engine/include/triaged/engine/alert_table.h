@@ -52,6 +52,8 @@ class AlertStrings {
   // Value of a label, or nullopt-like {found=false}.
   bool findLabel(std::string_view name, std::string_view& value) const;
   size_t bytes() const;
+  // Whether a stored copy is whole: at least the header, and as long as its length says.
+  static bool wellFormed(std::string_view blob);
 
  private:
   std::string_view at(uint32_t i) const;

@@ -19,6 +19,7 @@
 
 #include "triaged/config/config.h"
 #include "triaged/engine/alert_table.h"
+#include "triaged/engine/rule_state.h"
 #include "triaged/rules/rule_set.h"
 
 namespace triaged::engine {
@@ -176,28 +177,14 @@ class Correlator {
   std::vector<CorrelatorEvent> takeEvents() { return std::move(events_); }
   // Incidents and silences changed since the last call, each once (for the store).
   void takeDirty(std::vector<uint64_t>& incidents, std::vector<std::string>& silences);
-  // A threshold rule's sliding window as the store keeps it: the firings one group has
-  // counted so far. Kept so a restart neither forgets them nor counts them twice.
-  struct ThresholdWindow {
-    uint64_t hash = 0;  // the group's hash (rule and group values)
-    std::string rule;
-    std::vector<std::pair<int64_t, uint64_t>> seen;  // (time, fingerprint); empty: the window is gone
-  };
-  // Windows changed since the last call, each once, as they are now.
+  // Threshold windows and sequence states (rule_state.h) changed since the last call, each
+  // once, as they are now (for the store).
+  using ThresholdWindow = engine::ThresholdWindow;
+  using SequenceState = engine::SequenceState;
   void takeDirtyWindows(std::vector<ThresholdWindow>& out);
-  // Every window that holds firings (tests, and what the store would hold).
-  std::vector<ThresholdWindow> thresholdWindows() const;
-  // A sequence rule's state in one group as the store keeps it: its first alert, when it
-  // fired, and whether the rule still waits for the second (or, in absence mode, its deadline).
-  struct SequenceState {
-    uint64_t hash = 0;
-    std::string rule, key;
-    uint64_t first = 0;
-    int64_t at = 0;
-    bool active = false;
-    std::string strings;  // the first alert's while active (they name the incident)
-  };
   void takeDirtySequences(std::vector<SequenceState>& out);
+  // Every window that holds firings, every sequence state (tests; what the store would hold).
+  std::vector<ThresholdWindow> thresholdWindows() const;
   std::vector<SequenceState> sequenceStates() const;
   // The store's bookkeeping (stored_alerts, stored_timeline) is the only thing it may change.
   Incident* mutableIncidentForStore(uint64_t id) { return mutableIncident(id); }

@@ -20,6 +20,7 @@
 #include "triaged/api/metrics_hub.h"
 #include "triaged/engine/alert_table.h"
 #include "triaged/engine/clock.h"
+#include "triaged/engine/rule_state.h"
 #include "triaged/engine/store.h"
 
 namespace triaged::engine {
@@ -45,21 +46,10 @@ struct TimelineRow {
 };
 
 // A threshold rule's window: the firings one group counted so far, "time,fingerprint,..."
-// (state_codec's encodeIds). An empty `seen` deletes the row.
+// (state_codec's encodeWindow). An empty `seen` deletes the row.
 struct WindowRow {
   uint64_t hash;
   std::string rule, seen;
-};
-
-// A sequence rule's state in one group (the first alert's strings while it waits). An empty
-// `rule` deletes the row.
-struct SequenceRow {
-  uint64_t hash;
-  std::string rule, key;
-  uint64_t first;
-  int64_t at_ms;
-  bool active;
-  std::string strings;
 };
 
 // A notification in the outbox (id 0 until stored).
@@ -141,7 +131,7 @@ struct StoreUnit {
   std::vector<SilenceRow> silences;
   std::vector<std::pair<std::string, std::string>> meta;
   std::vector<WindowRow> windows;
-  std::vector<SequenceRow> sequences;
+  std::vector<SequenceState> sequences;  // an empty `rule` deletes the row
   SlaRows sla;
   std::vector<OutboxEntry> outbox;                           // new notifications
   std::vector<uint64_t> outbox_done;                         // delivered: deleted
@@ -199,7 +189,7 @@ struct StoredState {
   std::vector<std::string> problems, silences;  // records
   std::vector<OutboxEntry> outbox;                  // by id, pending and dead
   std::vector<WindowRow> windows;
-  std::vector<SequenceRow> sequences;
+  std::vector<SequenceState> sequences;
   uint64_t next_incident = 1, next_problem = 1;
   SlaRows sla;                 // transitions in order, with everything else of the ledgers
   int64_t last_alive_ms = 0;   // the previous run's last sign of life
