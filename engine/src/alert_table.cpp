@@ -265,16 +265,14 @@ Outcome AlertTable::apply(const EventBatch& b, const Event& e, int64_t now, std:
     if (e.status == Status::kResolved) {
       --firing_;
       a.time_ms = now;  // resolved at
-      if (!a.flapping)
-        out.push_back({e.fingerprint, ChangeKind::kResolved, a.severity, a.previous_severity, a.status, false, now});
+      out.push_back({e.fingerprint, ChangeKind::kResolved, a.severity, a.previous_severity, a.status, a.flapping, now});
       result = Outcome::kResolved;
     } else {
       ++firing_;
       a.time_ms = e.ends_at_ms;
       a.previous_severity = a.severity;
       a.severity = e.severity;
-      if (!a.flapping)
-        out.push_back({e.fingerprint, ChangeKind::kRefired, a.severity, a.previous_severity, a.status, false, now});
+      out.push_back({e.fingerprint, ChangeKind::kRefired, a.severity, a.previous_severity, a.status, a.flapping, now});
       result = Outcome::kChanged;
     }
     observe(a, true, e.fingerprint, now, out);
@@ -284,8 +282,7 @@ Outcome AlertTable::apply(const EventBatch& b, const Event& e, int64_t now, std:
   if (e.severity != a.severity && a.status == Status::kFiring) {
     a.previous_severity = a.severity;
     a.severity = e.severity;
-    if (!a.flapping)
-      out.push_back({e.fingerprint, ChangeKind::kSeverity, a.severity, a.previous_severity, a.status, false, now});
+    out.push_back({e.fingerprint, ChangeKind::kSeverity, a.severity, a.previous_severity, a.status, a.flapping, now});
     observe(a, true, e.fingerprint, now, out);
     return Outcome::kChanged;
   }

@@ -48,6 +48,9 @@ int runMain(int argc, char** argv, const api::PluginRegistry& plugins) {
                                                "simulated time and print incidents, problems and alerts as JSON lines");
   std::string replay_file, advance = "0s";
   bool state_only = false;
+  std::string replay_input;
+  replay->add_option("--input", replay_input,
+                     "decode events with this input's settings (default: the first native_json or ndjson_tcp input)");
   replay->add_option("events", replay_file, "NDJSON file of events ('-' for standard input)")->required();
   replay->add_option("--advance", advance, "after the last event, move simulated time on by this much (e.g. 1h)");
   replay->add_flag("--state-only", state_only, "print only the final state, not each event");
@@ -67,9 +70,13 @@ int runMain(int argc, char** argv, const api::PluginRegistry& plugins) {
   auto* test_rules = app.add_subcommand("test-rules", "run rule unit tests (events at times, expected incidents)");
   std::vector<std::string> test_files;
   test_rules->add_option("files", test_files, "test files")->required();
+  test_rules->add_option("--input", replay_input, "decode events with this input of the test files' inputs:");
   auto* backup = app.add_subcommand("backup", "copy the state database of a running (or stopped) daemon to FILE");
   std::string backup_file;
   backup->add_option("file", backup_file, "the new file (must not exist)")->required();
+  // --config is accepted after the subcommand too, as users type it.
+  for (auto* sub : {replay, report, backup})
+    sub->add_option("-c,--config", config_path, "configuration file (as before the subcommand)");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -78,7 +85,7 @@ int runMain(int argc, char** argv, const api::PluginRegistry& plugins) {
   if (config_path.empty()) config_path = defaultConfigPath();
   opts.config_path = config_path;
 
-  if (*test_rules) return runRuleTests(test_files, plugins, std::cout);
+  if (*test_rules) return runRuleTests(test_files, plugins, std::cout, replay_input);
   // The configuration for a subcommand, or nullptr after printing every error.
   auto loadOrReport = [&]() -> config::ConfigPtr {
     try {
@@ -98,6 +105,7 @@ int runMain(int argc, char** argv, const api::PluginRegistry& plugins) {
       return 2;
     }
     ReplayOptions ro;
+    ro.input = replay_input;
     ro.advance_ms = d->count();
     ro.events = !state_only && replay_report.empty();
     ro.report_period = replay_report;

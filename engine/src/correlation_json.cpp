@@ -40,6 +40,7 @@ void writeCorrelatedAlertJson(std::string& out, const CorrAlert& a) {
   api::JsonWriter w(out);
   w.beginObject();
   w.field("fingerprint", fingerprintHex(a.fingerprint));
+  w.field("source", v.field(AlertStrings::kSource));
   w.field("resource", v.field(AlertStrings::kResource));
   w.field("check", v.field(AlertStrings::kCheck));
   if (auto s = v.field(AlertStrings::kService); !s.empty()) w.field("service", s);

@@ -221,15 +221,31 @@ void Correlator::onChange(CorrelatorInput& in, int64_t now) {
       break;
     case ChangeKind::kSeverity:
       if (Incident* inc = mutableIncident(a->incident); inc && before != a->severity) {
+        if (a->counted_severity >= 0) {  // a firing alert moves to its new severity
+          uncountFiring(*inc, *a);
+          countFiring(*inc, *a);
+        }
         inc->max_severity = std::max(inc->max_severity, static_cast<int>(a->severity));
-        note(*inc, now, "triaged", "alert severity changed",
-             std::string(severityName(before)) + " -> " + severityName(a->severity));
         recompute(*inc, now, "triaged");
-        announce(*inc, now);
+        if (a->flapping) {
+          touch(*inc);  // a flapping alert's flips change state, not the news
+        } else {
+          note(*inc, now, "triaged", "alert severity changed",
+               std::string(severityName(before)) + " -> " + severityName(a->severity));
+          announce(*inc, now);
+        }
       }
       break;
     case ChangeKind::kFlappingStarted:
     case ChangeKind::kFlappingStopped:
+      // The change carries the alert's state: follow it if this side missed a flip.
+      if (c.status == api::Status::kFiring && a->status != api::Status::kFiring) {
+        a->status = api::Status::kFiring;
+        onFiring(*a, now);
+      } else if (c.status == api::Status::kResolved && a->status == api::Status::kFiring) {
+        a->status = api::Status::kResolved;
+        onResolved(*a, now);
+      }
       if (Incident* inc = mutableIncident(a->incident))
         note(*inc, now, "triaged", c.kind == ChangeKind::kFlappingStarted ? "alert flapping" : "alert stable", {},
              a->fingerprint);
@@ -246,12 +262,17 @@ void Correlator::onFiring(CorrAlert& a, int64_t now) {
     if (inc->status == IncidentStatus::kResolved && now - inc->resolved_ms <= opts_.settings.reopen_window.count())
       reopen(*inc, now, a.fingerprint);
     if (inc->status == IncidentStatus::kOpen || inc->status == IncidentStatus::kAcknowledged) {
-      ++inc->firing;
+      countFiring(*inc, a);
       ++inc->gen;  // cancels a pending hold-down
+      if (a.flapping) {
+        touch(*inc);  // counted, but a flapping alert's flips are not announced one by one
+        return;
+      }
       note(*inc, now, "triaged", "alert fired again", {}, a.fingerprint);
       announce(*inc, now);
       return;
     }
+    uncountFiring(*inc, a);  // it leaves an incident that ended
   }
   a.incident = 0;
   route(a, now);
@@ -265,15 +286,33 @@ void Correlator::onResolved(CorrAlert& a, int64_t now) {
   forget_.emplace_back(now + opts_.settings.reopen_window.count(), a.fingerprint);
   if (!counted) return;
   Incident* inc = mutableIncident(a.incident);
-  if (!inc || (inc->status != IncidentStatus::kOpen && inc->status != IncidentStatus::kAcknowledged)) return;
-  if (inc->firing) --inc->firing;
-  note(*inc, now, "triaged", "alert resolved", {}, a.fingerprint);
+  if (!inc) return;
+  uncountFiring(*inc, a);
+  if (inc->status != IncidentStatus::kOpen && inc->status != IncidentStatus::kAcknowledged) return;
+  if (a.flapping)
+    touch(*inc);
+  else
+    note(*inc, now, "triaged", "alert resolved", {}, a.fingerprint);
   if (inc->firing == 0) {
     ++inc->gen;
     schedule(now + opts_.settings.resolve_hold_down.count(), kHoldDown, inc->id, inc->gen);
-  } else {
+  } else if (!a.flapping) {
     announce(*inc, now);
   }
+}
+
+void Correlator::countFiring(Incident& inc, CorrAlert& a) {
+  if (a.counted_severity >= 0) return;
+  a.counted_severity = static_cast<int8_t>(std::clamp(static_cast<int>(a.severity), 0, 5));
+  ++inc.firing;
+  ++inc.firing_by_severity[a.counted_severity];
+}
+
+void Correlator::uncountFiring(Incident& inc, CorrAlert& a) {
+  if (a.counted_severity < 0) return;
+  if (inc.firing) --inc.firing;
+  if (inc.firing_by_severity[a.counted_severity]) --inc.firing_by_severity[a.counted_severity];
+  a.counted_severity = -1;
 }
 
 void Correlator::forget(uint64_t fp) {

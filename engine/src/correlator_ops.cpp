@@ -129,7 +129,7 @@ void Correlator::addAlert(Incident& inc, CorrAlert& a, AlertRole role, int64_t n
   if (a.role != AlertRole::kRootCause) a.role = role;
   inc.alerts.push_back(a.fingerprint);
   if (a.status == api::Status::kFiring && a.suppressed == Suppression::kNone) {
-    ++inc.firing;
+    countFiring(inc, a);
     ++inc.gen;  // cancels a pending hold-down
   }
   AlertFacts f(a);

@@ -116,6 +116,7 @@ void Correlator::restore(Restored st, int64_t now) {
         if (inc.id > m.first) m = {inc.id, i < st.roles[k].size() ? st.roles[k][i] : AlertRole::kMember};
       }
     inc.firing = 0;
+    inc.firing_by_severity = {};
     inc.dirty = false;
     inc.gen = 0;
     uint64_t id = inc.id;
@@ -170,7 +171,7 @@ void Correlator::restore(Restored st, int64_t now) {
       a->role = m->second.second;
       a->rule = ruleIndex(inc->rule);
       if (firing && (inc->status == IncidentStatus::kOpen || inc->status == IncidentStatus::kAcknowledged))
-        ++mutableIncident(inc->id)->firing;
+        countFiring(*mutableIncident(inc->id), *a);
     }
     if (again) {
       a->status = api::Status::kResolved;  // becomes firing when routed below

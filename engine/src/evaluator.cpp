@@ -123,9 +123,10 @@ void Evaluator::onIncidents(const Correlator& c, const std::vector<uint64_t>& id
     };
     if (!inc->service.empty()) add(inc->service);
     for (const auto& s : inc->services) add(s);
-    // The service is down while the incident has firing alerts: restoration is when the
-    // last alert resolved, not when the hold-down later resolves the incident.
-    int severity = live && inc->firing > 0 ? inc->max_severity : -1;
+    // The service is as down as the incident's worst *firing* alert (not its peak: a resolved
+    // critical beside a firing warning leaves a warning), and up again when the last alert
+    // resolved, not when the hold-down later resolves the incident.
+    int severity = live && inc->firing > 0 ? inc->severity() : -1;
     if (!svcs.empty()) {
       auto& sum = summaries_[id];
       bool changed = sum.id == 0 || sum.priority != inc->priority || sum.acknowledged_ms != inc->acknowledged_ms ||

@@ -4,6 +4,7 @@
 #include <istream>
 
 #include "triaged/api/json_writer.h"
+#include "triaged/config/units.h"
 #include "triaged/engine/correlation_json.h"
 #include "triaged/engine/evaluator.h"
 #include "triaged/engine/sla_api.h"
@@ -48,6 +49,47 @@ void ReplayEngine::apply(api::EventBatch& batch, int64_t now) {
   if (on_step_) on_step_(correlator_, now_);
 }
 
+ReplayInput replayInput(const config::Config& config, const api::PluginRegistry& plugins, const std::string& name,
+                        const std::string& fallback_name) {
+  ReplayInput r;
+  std::string candidates;
+  for (const auto& s : config.inputs) {
+    const api::InputPlugin* p = plugins.findInput(s.type);
+    if (!p || !p->native_options) continue;
+    candidates += (candidates.empty() ? "\"" : ", \"") + s.name + "\"";
+    if (!name.empty() && s.name != name) continue;
+    if (!r.description.empty()) continue;  // the first one wins
+    r.options = p->native_options(s);
+    r.description = "input \"" + s.name + "\" (" + s.type + ", " + s.file + ":" + std::to_string(s.line) + ")";
+  }
+  if (r.description.empty()) {
+    if (!name.empty()) {
+      r.error = "--input: no input named \"" + name + "\" takes the native event format" +
+                (candidates.empty() ? std::string(" (the configuration has none)") : " (these do: " + candidates + ")");
+      return r;
+    }
+    r.options = plugins.ndjsonOptions(fallback_name);
+    r.description = "built-in defaults (no native_json or ndjson_tcp input is configured)";
+  }
+  const auto& o = r.options;
+  std::string fp;
+  for (auto [on, field] : {std::pair{o.fingerprint.source, "source"}, {o.fingerprint.resource, "resource"},
+                           {o.fingerprint.check, "check"}})
+    if (on) fp += std::string(fp.empty() ? "" : ",") + field;
+  if (o.fingerprint.all_labels) {
+    fp += "+all labels";
+  } else {
+    fp += "+labels[";
+    for (size_t i = 0; i < o.fingerprint.labels.size(); ++i) fp += (i ? "," : "") + o.fingerprint.labels[i];
+    fp += "]";
+  }
+  if (!o.fingerprint.ignore_labels.empty()) fp += " (ignoring " + std::to_string(o.fingerprint.ignore_labels.size()) + ")";
+  r.description += ": source \"" + o.name + "\", resolve_timeout " +
+                   (o.resolve_timeout_ms ? config::formatDuration(config::Duration(o.resolve_timeout_ms)) : "none") +
+                   ", default_severity " + api::severityName(o.default_severity) + ", fingerprint " + fp;
+  return r;
+}
+
 namespace {
 
 void printState(ReplayEngine& engine, std::ostream& out) {
@@ -79,7 +121,13 @@ int runReplay(const config::Config& config, const api::PluginRegistry& plugins, 
     err << "no NDJSON decoder registered\n";
     return 2;
   }
-  api::IngestOptions io = plugins.ndjsonOptions("replay");
+  ReplayInput input = replayInput(config, plugins, opts.input);
+  if (!input.error.empty()) {
+    err << input.error << "\n";
+    return 2;
+  }
+  err << "decoding as " << input.description << "\n";
+  const api::IngestOptions& io = input.options;
   ReplayEngine engine(config);
   // The evaluator follows the correlator step by step, as in the daemon.
   std::unique_ptr<Evaluator> evaluator;

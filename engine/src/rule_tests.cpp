@@ -136,13 +136,16 @@ std::string incidentsDump(const Correlator& c) {
 }
 
 // One test file. Returns the number of failed tests, or -1 if the file is invalid.
-int runFile(const std::string& file, const api::PluginRegistry& plugins, std::ostream& out) {
+int runFile(const std::string& file, const api::PluginRegistry& plugins, std::ostream& out, const std::string& input) {
   YAML::Node doc = YAML::LoadFile(file);
   fs::path base = fs::absolute(file).parent_path();
   // The rule files and correlation settings become a config of their own, validated as usual.
   YAML::Node cfg;
   for (const auto& r : doc["rule_files"]) cfg["rule_files"].push_back((base / r.Scalar()).string());
   if (doc["correlation"]) cfg["correlation"] = doc["correlation"];
+  // Inputs as in a daemon's configuration: events decode as the chosen one does (a test file
+  // is self-contained, as promtool's are: it never depends on the installed configuration).
+  if (doc["inputs"]) cfg["inputs"] = doc["inputs"];
   fs::path tmp = fs::temp_directory_path() / ("triaged-test-rules-" + std::to_string(::getpid()) + ".yaml");
   {
     std::ofstream f(tmp);
@@ -150,8 +153,16 @@ int runFile(const std::string& file, const api::PluginRegistry& plugins, std::os
   }
   config::ConfigPtr config;
   try {
-    config = config::loadConfig(tmp.string(), [](config::Config& c, config::ConfigErrors& errors) {
+    config = config::loadConfig(tmp.string(), [&](config::Config& c, config::ConfigErrors& errors) {
       c.rule_set = rules::RuleSet::load(c.rule_files_resolved, errors);
+      for (const auto& s : c.inputs) {
+        const auto* p = plugins.findInput(s.type);
+        if (!p) {
+          errors.push_back({file, s.line, 0, s.path() + ".type", "unknown input type \"" + s.type + "\""});
+          continue;
+        }
+        p->validate(s, errors);
+      }
     });
   } catch (const config::ConfigException& e) {
     fs::remove(tmp);
@@ -159,9 +170,14 @@ int runFile(const std::string& file, const api::PluginRegistry& plugins, std::os
     return -1;
   }
   fs::remove(tmp);
-  api::IngestOptions io = plugins.ndjsonOptions("test");
-  // Alerts fire until resolved unless the file sets a resolve timeout.
-  io.resolve_timeout_ms = 0;
+  ReplayInput chosen = replayInput(*config, plugins, input, "test");
+  if (!chosen.error.empty()) {
+    out << "  " << chosen.error << "\n";
+    return -1;
+  }
+  api::IngestOptions io = std::move(chosen.options);
+  // Without inputs, alerts fire until resolved unless the file sets a resolve timeout.
+  if (!doc["inputs"]) io.resolve_timeout_ms = 0;
   if (doc["resolve_timeout"]) {
     auto d = config::parseDuration(doc["resolve_timeout"].Scalar());
     if (!d) throw std::runtime_error("resolve_timeout: invalid duration");
@@ -218,13 +234,14 @@ int runFile(const std::string& file, const api::PluginRegistry& plugins, std::os
 
 }  // namespace
 
-int runRuleTests(const std::vector<std::string>& files, const api::PluginRegistry& plugins, std::ostream& out) {
+int runRuleTests(const std::vector<std::string>& files, const api::PluginRegistry& plugins, std::ostream& out,
+                 const std::string& input) {
   int failed = 0;
   bool invalid = false;
   for (const auto& f : files) {
     out << f << "\n";
     try {
-      int n = runFile(f, plugins, out);
+      int n = runFile(f, plugins, out, input);
       if (n < 0) invalid = true;
       else failed += n;
     } catch (const std::exception& e) {

@@ -177,6 +177,76 @@ class Tools(unittest.TestCase):
         self.assertIn("incident.opened", kinds)
         self.assertIn("incident", kinds)
 
+    def test_replay_decodes_with_the_configured_input(self):
+        """An alert resolved explicitly after 30 minutes: with the input's resolve_timeout of 1h
+        it fires for 30 minutes, as in the daemon (built-in defaults resolved it after 5)."""
+        config = os.path.join(self.dir, "triaged.yaml")
+        with open(config, "w") as f:
+            f.write("inputs:\n  - type: native_json\n    name: events\n    resolve_timeout: 1h\n"
+                    "    fingerprint: {fields: [resource, check]}\n"
+                    "  - type: ndjson_tcp\n    name: stream\n    listen: 127.0.0.1:0\n    resolve_timeout: 2m\n")
+        events = os.path.join(self.dir, "events.ndjson")
+        with open(events, "w") as f:
+            f.write(json.dumps({"resource": "db1", "check": "down", "timestamp": "2026-01-01T00:00:00Z"}) + "\n")
+            f.write(json.dumps({"resource": "db1", "check": "down", "status": "resolved",
+                                "timestamp": "2026-01-01T00:30:00Z"}) + "\n")
+
+        def alert_of(out):
+            alerts = [json.loads(l)["alert"] for l in out.splitlines() if json.loads(l).get("kind") == "alert"]
+            self.assertEqual(len(alerts), 1, out)
+            return alerts[0]
+
+        # --config after the subcommand, as users type it.
+        r = run(["replay", "--config", config, "--state-only", events])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn('decoding as input "events" (native_json', r.stderr)
+        self.assertIn("resolve_timeout 1h", r.stderr)
+        self.assertIn("fingerprint resource,check+all labels", r.stderr)
+        a = alert_of(r.stdout)
+        self.assertEqual(a["source"], "events")  # the input's name, as the daemon sets it
+        timeline = [json.loads(l) for l in r.stdout.splitlines() if json.loads(l).get("kind") == "incident"]
+        entries = [(e["action"], e["at"]) for e in timeline[0]["incident"]["timeline"]]
+        self.assertIn(("alert resolved", "2026-01-01T00:30:00.000Z"), entries)
+        # The other input, by name: its 2-minute timeout resolves the alert first.
+        r = run(["--config", config, "replay", "--input", "stream", "--state-only", events])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn('decoding as input "stream" (ndjson_tcp', r.stderr)
+        timeline = [json.loads(l) for l in r.stdout.splitlines() if json.loads(l).get("kind") == "incident"]
+        entries = [(e["action"], e["at"]) for e in timeline[0]["incident"]["timeline"]]
+        self.assertIn(("alert resolved", "2026-01-01T00:02:00.000Z"), entries)
+        bad = run(["replay", "--config", config, "--input", "nope", events])
+        self.assertEqual(bad.returncode, 2)
+        self.assertIn('--input: no input named "nope" takes the native event format (these do: "events", "stream")',
+                      bad.stderr)
+
+    def test_test_rules_decodes_with_the_files_own_input(self):
+        tests = os.path.join(self.dir, "t.yaml")
+        with open(tests, "w") as f:
+            f.write(f"""rule_files: [{RULES}]
+inputs:
+  - type: native_json
+    resolve_timeout: 10m
+    severity_map: {{sev1: critical}}
+tests:
+  - name: the input's severity map and timeout apply
+    events:
+      - {{at: 0s, event: {{resource: db1, check: db_down, severity: sev1}}}}
+    expect:
+      - at: 9m
+        incidents: [{{priority: 1, alerts: 1, status: open}}]
+      - at: 20m
+        incidents: [{{status: resolved}}]
+""")
+        r = run(["test-rules", tests])
+        self.assertEqual(r.returncode, 0, r.stdout)
+        with open(tests) as f:
+            text = f.read()
+        with open(tests, "w") as f:
+            f.write(text.replace("resolve_timeout: 10m", "resolve_timeout: soon"))
+        r = run(["test-rules", tests])
+        self.assertEqual(r.returncode, 2, r.stdout)
+        self.assertIn("resolve_timeout", r.stdout)
+
     def test_test_rules_passes_and_fails_with_a_readable_diff(self):
         ok = run(["test-rules", os.path.join(SOURCE, "tests", "rules", "datacenter_test.yaml")])
         self.assertEqual(ok.returncode, 0, ok.stdout)

@@ -157,7 +157,8 @@ api::InputPlugin nativeJsonPlugin() {
             NativeJsonConfig c;
             parse(s, e, c);
           },
-          [](api::InputContext& ctx) -> std::unique_ptr<api::Input> { return std::make_unique<NativeJsonInput>(ctx); }};
+          [](api::InputContext& ctx) -> std::unique_ptr<api::Input> { return std::make_unique<NativeJsonInput>(ctx); },
+          [](const config::PluginSection& s) { return parseValid<NativeJsonConfig>(s, parse).ingest; }};
 }
 
 }  // namespace triaged::plugins

@@ -250,7 +250,8 @@ api::InputPlugin ndjsonTcpPlugin() {
             TcpConfig c;
             parse(s, e, c);
           },
-          [](api::InputContext& ctx) -> std::unique_ptr<api::Input> { return std::make_unique<TcpInput>(ctx); }};
+          [](api::InputContext& ctx) -> std::unique_ptr<api::Input> { return std::make_unique<TcpInput>(ctx); },
+          [](const config::PluginSection& s) { return parseValid<TcpConfig>(s, parse).ingest; }};
 }
 
 }  // namespace triaged::plugins

@@ -117,21 +117,30 @@ TEST_CASE("A firing alert not refreshed within its resolve timeout resolves, exa
   CHECK(t.table.size() == 0);
 }
 
-TEST_CASE("Alternating states start flapping, hold changes back, and stop when stable", "[dedup][flapping]") {
+TEST_CASE("Alternating states start flapping, flag their changes, and stop when stable", "[dedup][flapping]") {
   Timeline t({true, 5.0, 20.0});
   t.push("db1", Severity::kWarning);
   t.kinds();
-  std::vector<ChangeKind> seen;
-  for (int i = 0; i < 6; ++i) {
+  std::vector<engine::AlertChange> seen;
+  for (int i = 0; i < 8; ++i) {
     t.push("db1", i % 2 ? Severity::kWarning : Severity::kCritical);
-    for (auto k : t.kinds()) seen.push_back(k);
+    for (const auto& c : t.changes) seen.push_back(c);
+    t.changes.clear();
   }
   const auto* a = t.table.find(t.fp("db1"));
   CHECK(a->flapping);
-  // The first changes went out, then flapping started and further changes were held back.
-  CHECK(std::count(seen.begin(), seen.end(), ChangeKind::kFlappingStarted) == 1);
-  size_t after = std::find(seen.begin(), seen.end(), ChangeKind::kFlappingStarted) - seen.begin();
-  CHECK(after == seen.size() - 1);
+  // Every change goes out (the correlator and the service state follow the alert's real
+  // state); once flapping started, they are flagged so that nobody is told of each flip.
+  auto started = std::find_if(seen.begin(), seen.end(), [](const auto& c) { return c.kind == ChangeKind::kFlappingStarted; });
+  REQUIRE(started != seen.end());
+  CHECK(std::count_if(seen.begin(), seen.end(), [](const auto& c) { return c.kind == ChangeKind::kFlappingStarted; }) == 1);
+  CHECK(std::all_of(seen.begin(), started, [](const auto& c) { return !c.flapping; }));
+  REQUIRE(started + 1 != seen.end());
+  for (auto it = started + 1; it != seen.end(); ++it) {
+    CHECK(it->kind == ChangeKind::kSeverity);
+    CHECK(it->flapping);
+  }
+  CHECK(seen.back().severity == a->severity);
   // Stable observations push the weighted percentage below 5 %.
   int stable = 0;
   while (a->flapping && stable < 40) {

@@ -69,11 +69,11 @@ struct World {
     ev.onIncidents(replay.correlator(), ids, now);
     for (auto& e : ev.takeEvents()) events.push_back(std::move(e));
   }
-  void push(const char* resource, Severity sev, Status st = Status::kFiring) {
+  void push(const char* resource, Severity sev, Status st = Status::kFiring, const char* check = "http") {
     api::BatchBuilder b(opts, now);
     auto& e = b.begin(0);
     e.resource = b.keep(resource);
-    e.check = b.keep("http");
+    e.check = b.keep(check);
     e.severity = sev;
     e.status = st;
     REQUIRE(b.finish());
@@ -152,6 +152,64 @@ TEST_CASE("A service is down from its incident's first alert to the last alert's
   CHECK(r.reliability.restore_ms.mean == 30.0 * kMin);
   // Projected over the whole month: 30 minutes of 30 days.
   CHECK(*r.availability.projected == Approx(1 - 30.0 / (30 * 24 * 60)));
+}
+
+// docs/sla.md "Checked against an independent model": the vectors the model found.
+TEST_CASE("A service is as down as its incident's worst firing alert, not its worst alert ever", "[evaluator]") {
+  World w(kRules);
+  auto period = rules::sla::parsePeriod("2026-11", w.config->rule_set->calendars()[0]);
+  w.at(9 * 60 * kMin).push("web1", Severity::kCritical, Status::kFiring, "disk");
+  w.at(9 * 60 * kMin + kMin).push("web1", Severity::kCritical, Status::kResolved, "disk");
+  CHECK(w.ev.status(w.svc("web")) == -1);
+  w.at(9 * 60 * kMin + 2 * kMin).push("web1", Severity::kWarning, Status::kFiring, "cpu");
+  const engine::Incident* inc = w.replay.correlator().incident(1);
+  REQUIRE(inc);  // the warning joined the incident of the critical (within the hold-down)
+  CHECK(inc->alerts.size() == 2);
+  CHECK(inc->max_severity == static_cast<int>(Severity::kCritical));  // the peak is kept
+  CHECK(inc->severity() == static_cast<int>(Severity::kWarning));     // the current one
+  CHECK(w.ev.status(w.svc("web")) == static_cast<int>(Severity::kWarning));
+  w.at(9 * 60 * kMin + 6 * kMin).push("web1", Severity::kWarning, Status::kFiring, "cpu");
+  w.at(9 * 60 * kMin + 9 * kMin).push("web1", Severity::kWarning, Status::kResolved, "cpu");
+  w.at(10 * 60 * kMin);
+  auto r = w.ev.report(0, *period, w.now);
+  CHECK(r.availability.downtime_net_ms == 60'000.0);  // 480 s before the fix
+  CHECK(r.reliability.failures == 1);
+}
+
+TEST_CASE("A firing minor beside a resolved critical is PARTIAL; a severity drop ends DOWN at once", "[evaluator]") {
+  World w(kRules);
+  auto period = rules::sla::parsePeriod("2026-11", w.config->rule_set->calendars()[0]);
+  w.at(0).push("web1", Severity::kCritical, Status::kFiring, "disk");
+  w.at(10 * kMin).push("web1", Severity::kMinor, Status::kFiring, "cpu");
+  w.at(20 * kMin).push("web1", Severity::kCritical, Status::kResolved, "disk");
+  CHECK(w.ev.status(w.svc("web")) == static_cast<int>(Severity::kMinor));
+  w.at(30 * kMin).push("web1", Severity::kMinor, Status::kResolved, "cpu");
+  // A critical that is refreshed as a warning: DOWN until the refresh, then DEGRADED.
+  w.at(40 * kMin).push("web1", Severity::kCritical, Status::kFiring, "mem");
+  w.at(45 * kMin).push("web1", Severity::kWarning, Status::kFiring, "mem");
+  CHECK(w.ev.status(w.svc("web")) == static_cast<int>(Severity::kWarning));
+  w.at(50 * kMin).push("web1", Severity::kWarning, Status::kResolved, "mem");
+  w.at(60 * kMin);
+  auto r = w.ev.report(0, *period, w.now);
+  // 20 min DOWN + 10 min PARTIAL (0.3) + 5 min DOWN.
+  CHECK(r.availability.downtime_net_ms == Approx(25.0 * kMin + 0.3 * 10 * kMin));
+  CHECK(r.reliability.failures == 2);
+}
+
+TEST_CASE("A flapping alert's flips change the service's state, not the incident's news", "[evaluator][flapping]") {
+  World w(kRules);
+  for (int i = 0; i < 10; ++i) w.at(i * kMin).push("web1", i % 2 ? Severity::kWarning : Severity::kCritical);
+  bool flapping = false;
+  w.replay.correlator().forEachAlert([&](const engine::CorrAlert& a) { flapping |= a.flapping; });
+  REQUIRE(flapping);
+  CHECK(w.ev.status(w.svc("web")) == static_cast<int>(Severity::kWarning));  // the last flip
+  w.at(10 * kMin).push("web1", Severity::kWarning, Status::kResolved);
+  CHECK(w.ev.status(w.svc("web")) == -1);  // held back before: DOWN until the next event
+  const engine::Incident* inc = w.replay.correlator().incident(1);
+  REQUIRE(inc);
+  size_t flips = 0;
+  for (const auto& e : inc->timeline) flips += std::string(e.action) == "alert severity changed";
+  CHECK(flips < 9);  // not one entry per flip once flapping
 }
 
 TEST_CASE("Response clock: warnings at 50 and 75 percent and the breach, each at its instant", "[evaluator]") {

@@ -55,6 +55,10 @@ struct InputPlugin {
   std::function<void(const config::PluginSection&, config::ConfigErrors&)> validate;
   // Builds the input from a validated section. May throw std::runtime_error (start-up only).
   std::function<std::unique_ptr<Input>(InputContext&)> create;
+  // Set by inputs that take the native event format (what `triaged replay` and `test-rules`
+  // decode): the ingest settings of a validated section, so that a replay decodes events
+  // exactly as this input does (source, resolve timeout, severities, fingerprint, limits).
+  std::function<IngestOptions(const config::PluginSection&)> native_options;
 };
 
 // Decodes NDJSON of the native event format into a batch (for `triaged replay` and

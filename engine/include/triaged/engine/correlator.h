@@ -9,6 +9,7 @@
 #include <absl/container/flat_hash_map.h>
 #include <absl/container/flat_hash_set.h>
 
+#include <array>
 #include <cstdint>
 #include <deque>
 #include <map>
@@ -65,7 +66,16 @@ struct Incident {
   int64_t opened_ms = 0, acknowledged_ms = 0, resolved_ms = 0, closed_ms = 0, updated_ms = 0;
   std::string assignee;
   std::vector<uint64_t> alerts;  // fingerprints, in the order they joined
-  uint32_t firing = 0;           // how many of them fire now
+  uint32_t firing = 0;           // how many of them fire now (unsuppressed)
+  // The firing alerts by severity (0..5). The incident's current severity, severity(), is its
+  // worst firing alert's: service states and downtime follow it. max_severity is the peak
+  // over its life: priority and reports use that.
+  std::array<uint32_t, 6> firing_by_severity{};
+  int severity() const {
+    for (int s = 5; s >= 0; --s)
+      if (firing_by_severity[s]) return s;
+    return -1;
+  }
   uint64_t root_cause = 0;       // fingerprint of the root-cause alert, 0 if none
   uint64_t merged_into = 0;
   uint64_t problem = 0;
@@ -145,6 +155,7 @@ struct CorrAlert {
   std::string suppressed_by;  // silence id, window name or inhibiting alert
   int64_t suppressed_until = 0;
   bool counted_on_ci = false;
+  int8_t counted_severity = -1;  // the severity it counts at in its incident's firing, -1 if not
 };
 
 struct CorrelatorOptions {
@@ -309,6 +320,9 @@ class Correlator {
   void inhibitIndex(CorrAlert& a, bool add, int64_t now);
   void releaseSuppressed(std::vector<uint64_t> fps, int64_t now);
   void ciCount(CorrAlert& a, bool add);
+  // An alert starts or stops counting in its incident's firing alerts (at most once each way).
+  static void countFiring(Incident& inc, CorrAlert& a);
+  static void uncountFiring(Incident& inc, CorrAlert& a);
   bool ciDown(uint32_t ci, int depth = 0) const;
   uint64_t ciIncident(uint32_t ci, int depth = 0) const;
   void fire(const Timer& t, int64_t now);

@@ -43,7 +43,19 @@ class ReplayEngine {
   int64_t now_ = 0;
 };
 
+// The ingest settings replay and test-rules decode with: those of the input named `name`, else
+// of the first input that takes the native event format, else the built-in defaults (as an
+// input named "replay"). `error` is set when `name` names no such input.
+struct ReplayInput {
+  api::IngestOptions options;
+  std::string description;  // which input and settings, one line, for the user
+  std::string error;
+};
+ReplayInput replayInput(const config::Config& config, const api::PluginRegistry& plugins, const std::string& name,
+                        const std::string& fallback_name = "replay");
+
 struct ReplayOptions {
+  std::string input;  // --input: the input whose settings decode the events
   int64_t advance_ms = 0;  // after the input ends, simulated time moves on this much
   bool events = true;      // print each event as it happens, then the final state
   // With a period: print the service report of that period (as the API's) instead of state.
@@ -57,6 +69,8 @@ int runReplay(const config::Config& config, const api::PluginRegistry& plugins, 
 
 // `triaged test-rules FILE...`: rule unit tests; prints a readable diff for failures. Returns
 // the process exit code (0 all passed, 1 a test failed, 2 a test file is invalid).
-int runRuleTests(const std::vector<std::string>& files, const api::PluginRegistry& plugins, std::ostream& out);
+// `input` (--input) picks one of a test file's `inputs:`.
+int runRuleTests(const std::vector<std::string>& files, const api::PluginRegistry& plugins, std::ostream& out,
+                 const std::string& input = "");
 
 }  // namespace triaged::engine
