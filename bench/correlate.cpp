@@ -16,7 +16,7 @@
 
 #include "triaged/api/ingest.h"
 #include "triaged/config/loader.h"
-#include "triaged/engine/correlator.h"
+#include "correlate/correlator.h"
 #include "triaged/rules/rule_set.h"
 
 using namespace triaged;

@@ -17,10 +17,10 @@
 #include "triaged/api/ingest.h"
 #include "triaged/api/metrics_hub.h"
 #include "triaged/config/loader.h"
-#include "triaged/engine/clock.h"
-#include "triaged/engine/correlator.h"
-#include "triaged/engine/correlator_stage.h"
-#include "triaged/engine/evaluator.h"
+#include "common/clock.h"
+#include "correlate/correlator.h"
+#include "correlate/correlator_stage.h"
+#include "evaluate/evaluator.h"
 #include "triaged/rules/rule_set.h"
 
 using namespace triaged;

@@ -6,10 +6,10 @@
 #include <future>
 #include <stdexcept>
 
-#include "inputs/native_json/native_decoder.h"
+#include "inputs/common/native_decoder.h"
 #include "triaged/api/ingest.h"
-#include "triaged/engine/alert_table.h"
-#include "triaged/engine/pipeline.h"
+#include "dedup/alert_table.h"
+#include "pipeline/pipeline.h"
 
 using namespace triaged;
 

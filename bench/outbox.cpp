@@ -24,12 +24,12 @@
 #include <unordered_set>
 
 #include "builtin_plugins.h"
-#include "triaged/engine/http_server.h"
-#include "triaged/engine/io_pool.h"
-#include "triaged/engine/log.h"
-#include "triaged/engine/notifier.h"
-#include "triaged/engine/store.h"
-#include "triaged/engine/store_writer.h"
+#include "server/http_server.h"
+#include "server/io_pool.h"
+#include "common/log.h"
+#include "notify/notifier.h"
+#include "store/store.h"
+#include "store/store_writer.h"
 
 using namespace triaged;
 namespace fs = std::filesystem;

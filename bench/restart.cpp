@@ -12,11 +12,11 @@
 
 #include "triaged/api/ingest.h"
 #include "triaged/config/loader.h"
-#include "triaged/engine/correlator_stage.h"
-#include "triaged/engine/recovery.h"
-#include "triaged/engine/replay.h"
-#include "triaged/engine/state_codec.h"
-#include "triaged/engine/store_writer.h"
+#include "correlate/correlator_stage.h"
+#include "store/recovery.h"
+#include "app/replay.h"
+#include "store/state_codec.h"
+#include "store/store_writer.h"
 #include "triaged/rules/rule_set.h"
 
 using namespace triaged;

@@ -1,7 +1,7 @@
 #include "builtin_plugins.h"
 
 #include "inputs/alertmanager/alertmanager_input.h"
-#include "inputs/native_json/native_decoder.h"
+#include "inputs/common/native_decoder.h"
 #include "inputs/native_json/native_json_input.h"
 #include "inputs/pagerduty/pagerduty_input.h"
 #include "inputs/syslog/syslog_input.h"

@@ -7,7 +7,7 @@ set -euo pipefail
 what="${1:-build}"
 
 build_pkgs=(
-  build-essential cmake ninja-build pkg-config git
+  build-essential cmake ninja-build pkg-config git ccache
   libboost-dev libboost-system-dev
   libsimdjson-dev libconcurrentqueue-dev prometheus-cpp-dev libyaml-cpp-dev
   libsqlite3-dev libcurl4-openssl-dev libspdlog-dev libfmt-dev libcli11-dev

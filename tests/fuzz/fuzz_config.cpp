@@ -7,7 +7,7 @@
 #include <string>
 
 #include "builtin_plugins.h"
-#include "triaged/engine/daemon.h"
+#include "app/daemon.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static auto plugins = triaged::plugins::builtinPlugins();

@@ -8,8 +8,8 @@
 #include <string>
 
 #include "triaged/api/ingest.h"
-#include "triaged/engine/evaluator.h"
-#include "triaged/engine/correlator.h"
+#include "evaluate/evaluator.h"
+#include "correlate/correlator.h"
 #include "triaged/rules/rule_set.h"
 
 using namespace triaged;

@@ -8,7 +8,7 @@
 #include <string>
 
 #include "triaged/config/loader.h"
-#include "triaged/engine/samples.h"
+#include "evaluate/samples.h"
 
 using namespace triaged;
 

@@ -6,7 +6,7 @@
 #include <stdexcept>
 #include <string>
 
-#include "triaged/engine/state_codec.h"
+#include "store/state_codec.h"
 
 using namespace triaged::engine;
 

@@ -11,8 +11,8 @@
 
 #include "triaged/api/json_writer.h"
 #include "triaged/config/loader.h"
-#include "triaged/engine/http_server.h"
-#include "triaged/engine/metrics.h"
+#include "server/http_server.h"
+#include "common/metrics.h"
 
 namespace triaged::api {
 

@@ -1,13 +1,13 @@
-#include "triaged/engine/replay.h"
+#include "app/replay.h"
 
 #include <cstring>
 #include <istream>
 
 #include "triaged/api/json_writer.h"
 #include "triaged/config/units.h"
-#include "triaged/engine/correlation_json.h"
-#include "triaged/engine/evaluator.h"
-#include "triaged/engine/sla_api.h"
+#include "correlate/correlation_json.h"
+#include "evaluate/evaluator.h"
+#include "rest/sla_api.h"
 
 namespace triaged::engine {
 

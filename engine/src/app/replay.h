@@ -12,8 +12,8 @@
 #include "triaged/api/ingest.h"
 #include "triaged/api/plugin.h"
 #include "triaged/config/config.h"
-#include "triaged/engine/alert_table.h"
-#include "triaged/engine/correlator.h"
+#include "dedup/alert_table.h"
+#include "correlate/correlator.h"
 
 namespace triaged::engine {
 

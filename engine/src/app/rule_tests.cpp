@@ -9,9 +9,9 @@
 #include "triaged/api/json_writer.h"
 #include "triaged/config/loader.h"
 #include "triaged/config/units.h"
-#include "triaged/engine/alerts_api.h"
-#include "triaged/engine/correlation_json.h"
-#include "triaged/engine/replay.h"
+#include "rest/alerts_api.h"
+#include "correlate/correlation_json.h"
+#include "app/replay.h"
 #include "triaged/rules/rule_set.h"
 
 namespace triaged::engine {

@@ -1,4 +1,4 @@
-#include "triaged/engine/log.h"
+#include "common/log.h"
 
 #include <spdlog/pattern_formatter.h>
 #include <spdlog/sinks/stdout_sinks.h>

@@ -1,4 +1,4 @@
-#include "triaged/engine/metrics.h"
+#include "common/metrics.h"
 
 #include <dirent.h>
 #include <prometheus/text_serializer.h>

@@ -1,8 +1,8 @@
-#include "triaged/engine/correlation_json.h"
+#include "correlate/correlation_json.h"
 
 #include "triaged/api/ingest.h"
 #include "triaged/api/json_writer.h"
-#include "triaged/engine/alerts_api.h"
+#include "rest/alerts_api.h"
 
 namespace triaged::engine {
 

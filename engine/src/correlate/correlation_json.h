@@ -4,7 +4,7 @@
 
 #include <string>
 
-#include "triaged/engine/correlator.h"
+#include "correlate/correlator.h"
 
 namespace triaged::engine {
 

@@ -1,6 +1,6 @@
 // Alert flow through the correlator: suppression, topology, rules, grouping, timers.
 // Incident and problem operations are in correlator_ops.cpp.
-#include "triaged/engine/correlator.h"
+#include "correlate/correlator.h"
 
 #include <algorithm>
 #include <cstring>

@@ -19,8 +19,8 @@
 #include <vector>
 
 #include "triaged/config/config.h"
-#include "triaged/engine/alert_table.h"
-#include "triaged/engine/rule_state.h"
+#include "dedup/alert_table.h"
+#include "correlate/rule_state.h"
 #include "triaged/rules/rule_set.h"
 
 namespace triaged::engine {

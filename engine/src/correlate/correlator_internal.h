@@ -5,8 +5,8 @@
 #include <deque>
 #include <string>
 
-#include "triaged/engine/alerts_api.h"
-#include "triaged/engine/correlator.h"
+#include "rest/alerts_api.h"
+#include "correlate/correlator.h"
 #include "triaged/rules/facts.h"
 
 namespace triaged::engine {

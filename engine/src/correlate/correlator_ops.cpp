@@ -4,7 +4,7 @@
 #include <algorithm>
 
 #include "correlator_internal.h"
-#include "triaged/engine/correlator.h"
+#include "correlate/correlator.h"
 
 namespace triaged::engine {
 

@@ -10,10 +10,10 @@
 #include <thread>
 
 #include "triaged/api/metrics_hub.h"
-#include "triaged/engine/clock.h"
-#include "triaged/engine/correlator.h"
-#include "triaged/engine/evaluator.h"
-#include "triaged/engine/pipeline.h"
+#include "common/clock.h"
+#include "correlate/correlator.h"
+#include "evaluate/evaluator.h"
+#include "pipeline/pipeline.h"
 
 namespace triaged::engine {
 

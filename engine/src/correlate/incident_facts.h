@@ -7,7 +7,7 @@
 #include <string_view>
 #include <vector>
 
-#include "triaged/engine/correlator.h"
+#include "correlate/correlator.h"
 #include "triaged/rules/facts.h"
 
 namespace triaged::engine {

@@ -1,4 +1,4 @@
-#include "triaged/engine/alert_table.h"
+#include "dedup/alert_table.h"
 
 #include <bit>
 #include <cstring>

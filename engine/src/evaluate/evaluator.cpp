@@ -1,9 +1,9 @@
-#include "triaged/engine/evaluator.h"
+#include "evaluate/evaluator.h"
 
 #include <algorithm>
 
-#include "triaged/engine/correlator.h"
-#include "triaged/engine/incident_facts.h"
+#include "correlate/correlator.h"
+#include "correlate/incident_facts.h"
 
 namespace triaged::engine {
 

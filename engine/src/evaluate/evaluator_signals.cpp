@@ -4,7 +4,7 @@
 #include <algorithm>
 #include <cmath>
 
-#include "triaged/engine/evaluator.h"
+#include "evaluate/evaluator.h"
 
 namespace triaged::engine {
 

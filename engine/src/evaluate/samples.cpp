@@ -1,4 +1,4 @@
-#include "triaged/engine/samples.h"
+#include "evaluate/samples.h"
 
 #include <simdjson.h>
 

@@ -7,7 +7,7 @@
 #include <string_view>
 #include <vector>
 
-#include "triaged/engine/evaluator.h"
+#include "evaluate/evaluator.h"
 
 namespace triaged::engine {
 

@@ -1,8 +1,8 @@
-#include "triaged/engine/notification_filter.h"
+#include "notify/notification_filter.h"
 
 #include <algorithm>
 
-#include "triaged/engine/incident_facts.h"
+#include "correlate/incident_facts.h"
 
 namespace triaged::engine {
 

@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "triaged/config/config.h"
-#include "triaged/engine/correlator.h"
+#include "correlate/correlator.h"
 #include "triaged/rules/matcher.h"
 
 namespace triaged::engine {

@@ -1,4 +1,4 @@
-#include "triaged/engine/notifier.h"
+#include "notify/notifier.h"
 
 #include <curl/curl.h>
 #include <openssl/hmac.h>
@@ -17,7 +17,7 @@
 #include <random>
 #include <thread>
 
-#include "triaged/engine/log.h"
+#include "common/log.h"
 
 namespace triaged::engine {
 

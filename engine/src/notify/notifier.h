@@ -20,8 +20,8 @@
 #include "triaged/api/metrics_hub.h"
 #include "triaged/api/plugin.h"
 #include "triaged/config/config.h"
-#include "triaged/engine/clock.h"
-#include "triaged/engine/store_writer.h"
+#include "common/clock.h"
+#include "store/store_writer.h"
 
 namespace triaged::engine {
 

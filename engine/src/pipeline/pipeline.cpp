@@ -1,4 +1,4 @@
-#include "triaged/engine/pipeline.h"
+#include "pipeline/pipeline.h"
 
 #include <prometheus/collectable.h>
 #include <prometheus/histogram.h>
@@ -8,9 +8,9 @@
 #include <chrono>
 #include <concurrentqueue/blockingconcurrentqueue.h>
 
-#include "triaged/engine/log.h"
-#include "triaged/engine/metrics.h"
-#include "triaged/engine/store_writer.h"
+#include "common/log.h"
+#include "common/metrics.h"
+#include "store/store_writer.h"
 
 namespace triaged::engine {
 

@@ -15,8 +15,8 @@
 #include "triaged/api/event.h"
 #include "triaged/api/metrics_hub.h"
 #include "triaged/config/config.h"
-#include "triaged/engine/alert_table.h"
-#include "triaged/engine/clock.h"
+#include "dedup/alert_table.h"
+#include "common/clock.h"
 
 namespace triaged::engine {
 

@@ -1,4 +1,4 @@
-#include "triaged/engine/alerts_api.h"
+#include "rest/alerts_api.h"
 
 #include <algorithm>
 #include <charconv>

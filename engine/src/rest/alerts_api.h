@@ -5,8 +5,8 @@
 
 #include "triaged/api/http.h"
 #include "triaged/api/json_writer.h"
-#include "triaged/engine/alert_table.h"
-#include "triaged/engine/pipeline.h"
+#include "dedup/alert_table.h"
+#include "pipeline/pipeline.h"
 
 namespace triaged::engine {
 

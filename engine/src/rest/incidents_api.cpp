@@ -1,4 +1,4 @@
-#include "triaged/engine/incidents_api.h"
+#include "rest/incidents_api.h"
 
 #include <simdjson.h>
 
@@ -6,7 +6,7 @@
 
 #include "triaged/api/ingest.h"
 #include "triaged/api/json_writer.h"
-#include "triaged/engine/correlation_json.h"
+#include "correlate/correlation_json.h"
 
 namespace triaged::engine {
 

@@ -5,7 +5,7 @@
 #pragma once
 
 #include "triaged/api/http.h"
-#include "triaged/engine/correlator_stage.h"
+#include "correlate/correlator_stage.h"
 
 namespace triaged::engine {
 

@@ -1,4 +1,4 @@
-#include "triaged/engine/notifications_api.h"
+#include "rest/notifications_api.h"
 
 #include <charconv>
 

@@ -2,7 +2,7 @@
 #pragma once
 
 #include "triaged/api/http.h"
-#include "triaged/engine/notifier.h"
+#include "notify/notifier.h"
 
 namespace triaged::engine {
 

@@ -1,6 +1,6 @@
-#include "triaged/engine/sla_api.h"
+#include "rest/sla_api.h"
 
-#include "triaged/engine/samples.h"
+#include "evaluate/samples.h"
 
 #include <cmath>
 #include <cstdio>

@@ -7,8 +7,8 @@
 
 #include "triaged/api/http.h"
 #include "triaged/api/json_writer.h"
-#include "triaged/engine/correlator_stage.h"
-#include "triaged/engine/evaluator.h"
+#include "correlate/correlator_stage.h"
+#include "evaluate/evaluator.h"
 
 namespace triaged::engine {
 

@@ -1,4 +1,4 @@
-#include "triaged/engine/http_server.h"
+#include "server/http_server.h"
 
 #include <openssl/crypto.h>
 
@@ -13,7 +13,7 @@
 
 #include "triaged/api/json_writer.h"
 #include "triaged/config/loader.h"
-#include "triaged/engine/log.h"
+#include "common/log.h"
 
 namespace triaged::engine {
 

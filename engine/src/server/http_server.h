@@ -23,7 +23,7 @@
 
 #include "triaged/api/http.h"
 #include "triaged/config/config.h"
-#include "triaged/engine/io_pool.h"
+#include "server/io_pool.h"
 
 namespace triaged::engine {
 

@@ -1,9 +1,9 @@
-#include "triaged/engine/io_pool.h"
+#include "server/io_pool.h"
 
 #include <cstdlib>
 
 #include "triaged/api/ingest.h"
-#include "triaged/engine/log.h"
+#include "common/log.h"
 
 namespace triaged::engine {
 

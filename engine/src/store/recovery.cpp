@@ -1,11 +1,11 @@
-#include "triaged/engine/recovery.h"
+#include "store/recovery.h"
 
 #include <chrono>
 #include <cstring>
 #include <stdexcept>
 
-#include "triaged/engine/state_codec.h"
-#include "triaged/engine/store_writer.h"
+#include "store/state_codec.h"
+#include "store/store_writer.h"
 
 namespace triaged::engine {
 

@@ -7,10 +7,10 @@
 #include <cstdint>
 #include <tuple>
 
-#include "triaged/engine/correlator_stage.h"
-#include "triaged/engine/pipeline.h"
-#include "triaged/engine/store.h"
-#include "triaged/engine/store_writer.h"
+#include "correlate/correlator_stage.h"
+#include "pipeline/pipeline.h"
+#include "store/store.h"
+#include "store/store_writer.h"
 
 namespace triaged::engine {
 

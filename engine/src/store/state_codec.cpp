@@ -1,4 +1,4 @@
-#include "triaged/engine/state_codec.h"
+#include "store/state_codec.h"
 
 #include <simdjson.h>
 

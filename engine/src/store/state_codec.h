@@ -6,9 +6,9 @@
 #include <string>
 #include <string_view>
 
-#include "triaged/engine/correlator.h"
-#include "triaged/engine/evaluator.h"
-#include "triaged/engine/store_writer.h"
+#include "correlate/correlator.h"
+#include "evaluate/evaluator.h"
+#include "store/store_writer.h"
 
 namespace triaged::engine {
 

@@ -1,4 +1,4 @@
-#include "triaged/engine/store.h"
+#include "store/store.h"
 
 #include <filesystem>
 #include <stdexcept>

@@ -1,4 +1,4 @@
-#include "triaged/engine/store_writer.h"
+#include "store/store_writer.h"
 
 #include <absl/container/flat_hash_map.h>
 #include <concurrentqueue/blockingconcurrentqueue.h>
@@ -6,7 +6,7 @@
 #include <chrono>
 #include <stdexcept>
 
-#include "triaged/engine/log.h"
+#include "common/log.h"
 
 namespace triaged::engine {
 

@@ -18,10 +18,10 @@
 
 #include "triaged/api/event.h"
 #include "triaged/api/metrics_hub.h"
-#include "triaged/engine/alert_table.h"
-#include "triaged/engine/clock.h"
-#include "triaged/engine/rule_state.h"
-#include "triaged/engine/store.h"
+#include "dedup/alert_table.h"
+#include "common/clock.h"
+#include "correlate/rule_state.h"
+#include "store/store.h"
 
 namespace triaged::engine {
 

@@ -7,7 +7,7 @@
 
 #include "../common/http_ingest.h"
 #include "../common/input_config.h"
-#include "../native_json/native_decoder.h"
+#include "../common/native_decoder.h"
 
 namespace triaged::plugins {
 namespace {

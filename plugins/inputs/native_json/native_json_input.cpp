@@ -6,7 +6,7 @@
 
 #include "../common/http_ingest.h"
 #include "../common/input_config.h"
-#include "native_decoder.h"
+#include "../common/native_decoder.h"
 #include "triaged/api/json_writer.h"
 
 namespace triaged::plugins {

@@ -12,9 +12,9 @@
 
 #include "../common/input_config.h"
 #include "../common/stream_submitter.h"
-#include "../native_json/native_decoder.h"
+#include "../common/native_decoder.h"
 #include "triaged/config/loader.h"
-#include "triaged/engine/log.h"
+#include "triaged/api/log.h"
 
 namespace triaged::plugins {
 namespace {
@@ -77,7 +77,7 @@ class TcpInput final : public api::Input {
         metrics_(ctx.metrics, ctx.section.name, ctx.config.server.io_threads),
         io_(ctx.io_context),
         io_count_(ctx.io_threads),
-        log_(engine::log::get("input:" + ctx.section.name)) {
+        log_(api::logger("input:" + ctx.section.name)) {
     auto c = cfg_.load();
     auto& io = io_(0);
     acceptor_ = std::make_unique<tcp::acceptor>(io);

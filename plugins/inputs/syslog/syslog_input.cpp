@@ -11,7 +11,7 @@
 #include "../common/stream_submitter.h"
 #include "syslog_parser.h"
 #include "triaged/config/loader.h"
-#include "triaged/engine/log.h"
+#include "triaged/api/log.h"
 
 namespace triaged::plugins {
 namespace {
@@ -91,7 +91,7 @@ class SyslogInput final : public api::Input {
         metrics_(ctx.metrics, ctx.section.name, ctx.config.server.io_threads),
         io_(ctx.io_context),
         io_count_(ctx.io_threads),
-        log_(engine::log::get("input:" + ctx.section.name)) {
+        log_(api::logger("input:" + ctx.section.name)) {
     cfg_.store(std::make_shared<SyslogConfig>(parseValid<SyslogConfig>(ctx.section, parse)));
     auto c = cfg_.load();
     std::string host;

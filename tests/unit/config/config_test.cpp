@@ -6,7 +6,7 @@
 
 #include "builtin_plugins.h"
 #include "triaged/config/loader.h"
-#include "triaged/engine/daemon.h"
+#include "app/daemon.h"
 
 using namespace triaged;
 namespace fs = std::filesystem;

@@ -1,7 +1,7 @@
 #include <catch2/catch.hpp>
 
 #include "triaged/api/ingest.h"
-#include "triaged/engine/alert_table.h"
+#include "dedup/alert_table.h"
 
 using namespace triaged;
 using api::Severity;

@@ -6,7 +6,7 @@
 
 #include "triaged/api/ingest.h"
 #include "triaged/config/loader.h"
-#include "triaged/engine/replay.h"
+#include "app/replay.h"
 #include "triaged/rules/rule_set.h"
 
 using namespace triaged;

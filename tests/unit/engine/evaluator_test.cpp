@@ -9,13 +9,13 @@
 
 #include "triaged/api/ingest.h"
 #include "triaged/config/loader.h"
-#include "triaged/engine/evaluator.h"
-#include "triaged/engine/replay.h"
-#include "triaged/engine/samples.h"
-#include "triaged/engine/sla_api.h"
-#include "triaged/engine/state_codec.h"
-#include "triaged/engine/store.h"
-#include "triaged/engine/store_writer.h"
+#include "evaluate/evaluator.h"
+#include "app/replay.h"
+#include "evaluate/samples.h"
+#include "rest/sla_api.h"
+#include "store/state_codec.h"
+#include "store/store.h"
+#include "store/store_writer.h"
 
 using namespace triaged;
 using api::Severity;

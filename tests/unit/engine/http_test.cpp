@@ -5,7 +5,7 @@
 #include "http_client.h"
 #include "triaged/config/config.h"
 #include "triaged/config/loader.h"
-#include "triaged/engine/http_server.h"
+#include "server/http_server.h"
 
 using namespace triaged;
 using test::Client;

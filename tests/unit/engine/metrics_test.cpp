@@ -1,7 +1,7 @@
 #include <catch2/catch.hpp>
 #include <thread>
 
-#include "triaged/engine/metrics.h"
+#include "common/metrics.h"
 
 using namespace triaged::engine;
 

@@ -2,7 +2,7 @@
 #include <future>
 
 #include "triaged/api/ingest.h"
-#include "triaged/engine/pipeline.h"
+#include "pipeline/pipeline.h"
 
 using namespace triaged;
 

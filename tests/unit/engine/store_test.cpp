@@ -12,13 +12,13 @@
 
 #include "triaged/api/ingest.h"
 #include "triaged/config/loader.h"
-#include "triaged/engine/correlation_json.h"
-#include "triaged/engine/notification_filter.h"
-#include "triaged/engine/notifier.h"
-#include "triaged/engine/replay.h"
-#include "triaged/engine/state_codec.h"
-#include "triaged/engine/store.h"
-#include "triaged/engine/store_writer.h"
+#include "correlate/correlation_json.h"
+#include "notify/notification_filter.h"
+#include "notify/notifier.h"
+#include "app/replay.h"
+#include "store/state_codec.h"
+#include "store/store.h"
+#include "store/store_writer.h"
 #include "triaged/rules/rule_set.h"
 
 using namespace triaged;

@@ -9,11 +9,11 @@
 
 #include "../engine/http_client.h"
 #include "builtin_plugins.h"
-#include "triaged/engine/daemon.h"
+#include "app/daemon.h"
 #include "triaged/config/loader.h"
-#include "triaged/engine/alerts_api.h"
-#include "triaged/engine/http_server.h"
-#include "triaged/engine/pipeline.h"
+#include "rest/alerts_api.h"
+#include "server/http_server.h"
+#include "pipeline/pipeline.h"
 
 using namespace triaged;
 

@@ -2,7 +2,7 @@
 
 #include <catch2/catch.hpp>
 
-#include "inputs/native_json/native_decoder.h"
+#include "inputs/common/native_decoder.h"
 
 using namespace triaged;
 

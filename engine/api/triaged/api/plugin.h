@@ -22,7 +22,7 @@
 
 namespace triaged::api {
 
-class EventSink;  // the pipeline's entry, defined in triaged/api/pipeline.h
+class EventSink;  // the pipeline's entry, defined in triaged/api/event.h
 
 class Input {
  public:

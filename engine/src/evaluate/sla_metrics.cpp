@@ -1,0 +1,258 @@
+#include "evaluate/sla_metrics.h"
+
+#include <array>
+#include <limits>
+
+namespace triaged::engine {
+
+SlaMetrics::SlaMetrics(api::MetricsHub& hub, int64_t started_ms) : hub_(hub), started_ms_(started_ms) {
+  auto& reg = hub.registry();
+  auto gauges = [&](const char* name, const char* help) {
+    return &prometheus::BuildGauge().Name(name).Help(help).Register(reg);
+  };
+  auto counters = [&](const char* name, const char* help) {
+    return &prometheus::BuildCounter().Name(name).Help(help).Register(reg);
+  };
+  service_state_ = gauges("triaged_service_state",
+                         "Service status: -1 OK, 0..5 the severity of its worst problem (Zabbix scale).");
+  clock_breaches_ = counters("triaged_task_sla_breaches_total", "Response and resolution clocks that reached 100 percent.");
+  heartbeat_state_ = gauges("triaged_heartbeat_state", "Heartbeat state: 0 new, 1 up, 2 late, 3 down, 4 paused.");
+  sla_events_ = counters("triaged_sla_events_total", "SLA warnings and breaches, heartbeat downs and ups, by type.");
+  clock_completed_ = counters("triaged_task_sla_completed_total",
+                             "Response and resolution clocks that completed, by whether they breached.");
+  slo_events_ = counters("triaged_slo_events_total", "Events counted by event-based SLOs, good and bad.");
+  slo_burn_ = gauges("triaged_slo_burn_rate", "Error budget burn rate of an SLO (or an agreement's availability) over a window.");
+  slo_budget_ = gauges("triaged_slo_error_budget_remaining_ratio", "Fraction of an SLO's error budget left over its period.");
+  slo_alert_ = gauges("triaged_slo_alert_active", "Burn-rate alerts firing, by severity (page or ticket).");
+  capacity_left_ = gauges("triaged_capacity_time_left_seconds",
+                         "Time until a capacity rule's forecast reaches its limit (+Inf when it never does).");
+  capacity_r2_ = gauges("triaged_capacity_forecast_r_squared", "Goodness of fit of a capacity rule's forecast.");
+  capacity_value_ = gauges("triaged_capacity_value", "Last sample of a capacity rule's metric.");
+  auto& samples_family = prometheus::BuildCounter()
+                             .Name("triaged_samples_total")
+                             .Help("Metric samples posted, by result: used by a rule, matching none, rejected.")
+                             .Register(reg);
+  samples_used_ = &samples_family.Add({{"result", "used"}});
+  samples_unmatched_ = &samples_family.Add({{"result", "unmatched"}});
+  samples_rejected_ = &samples_family.Add({{"result", "rejected"}});
+  auto histograms = [&](const char* name, const char* help) {
+    return &prometheus::BuildHistogram().Name(name).Help(help).Register(reg);
+  };
+  ack_seconds_ = histograms("triaged_incident_ack_seconds", "Time from an incident opening to its acknowledgement.");
+  restore_seconds_ = histograms("triaged_incident_restore_seconds", "Time from an incident opening to its resolution.");
+}
+
+SlaMetrics::~SlaMetrics() { hub_.setText("sla", nullptr); }
+
+void SlaMetrics::onRound(const Evaluator& ev, const std::vector<SlaEvent>& events, const Evaluator::Dirty& changed,
+                         int64_t now) {
+  for (const auto& e : events) {
+    sla_events_->Add({{"type", e.type}}).Increment();
+    if (e.type == "sla.breach")
+      clock_breaches_->Add({{"agreement", e.agreement}, {"target", e.target}}).Increment();
+  }
+  // Service and heartbeat states are published as they change (availability every 10 s).
+  const auto& rs = ev.ruleSet();
+  observeIncidents(ev, changed);
+  for (const auto& [s, t] : changed.transitions)
+    if (s < rs.services().size()) service_state_->Add({{"service", rs.services()[s].name}}).Set(ev.status(s));
+  for (const auto& name : changed.heartbeats) {
+    auto it = ev.heartbeats().find(name);
+    if (it != ev.heartbeats().end())
+      heartbeat_state_->Add({{"heartbeat", name}}).Set(static_cast<double>(it->second.clock.at(now)));
+  }
+}
+
+void SlaMetrics::countSamples(size_t used, size_t unmatched) {
+  samples_used_->Increment(static_cast<double>(used));
+  samples_unmatched_->Increment(static_cast<double>(unmatched));
+}
+
+void SlaMetrics::countRejectedSamples(size_t n) { samples_rejected_->Increment(static_cast<double>(n)); }
+
+void SlaMetrics::observeIncidents(const Evaluator& ev, const Evaluator::Dirty& changed) {
+  const auto& rs = ev.ruleSet();
+  static const prometheus::Histogram::BucketBoundaries kBuckets{60,    300,   900,    1800,   3600,  7200,
+                                                                 14400, 28800, 86400, 259200, 604800};
+  for (const auto& sum : changed.summaries) {
+    if (sum.services.empty() || sum.services[0] >= rs.services().size()) continue;
+    prometheus::Labels labels{{"service", rs.services()[sum.services[0]].name},
+                              {"priority", std::to_string(sum.priority)}};
+    auto& seen = observed_[sum.id];
+    // Only what happened while this process ran (a restart does not observe again).
+    if (sum.acknowledged_ms && !seen.first && sum.acknowledged_ms >= started_ms_) {
+      seen.first = true;
+      ack_seconds_->Add(labels, kBuckets).Observe((sum.acknowledged_ms - sum.opened_ms) / 1000.0);
+    }
+    if (sum.resolved_ms && sum.resolved_ms >= started_ms_) {
+      restore_seconds_->Add(labels, kBuckets).Observe((sum.resolved_ms - sum.opened_ms) / 1000.0);
+      observed_.erase(sum.id);
+    } else if (!sum.acknowledged_ms) {
+      observed_.erase(sum.id);
+    }
+  }
+  for (const auto& c : changed.clocks)
+    if (c.stage == ClockStage::kCompleted && c.agreement < rs.agreements().size() && c.stop_ms >= started_ms_)
+      clock_completed_
+          ->Add({{"agreement", rs.agreements()[c.agreement].name}, {"target", clockTargetName(c.target)},
+                 {"breached", c.breached ? "true" : "false"}})
+          .Increment();
+}
+
+void SlaMetrics::publishSla(const Evaluator& ev, int64_t now) {
+  using api::MetricsHub;
+  const auto& rs = ev.ruleSet();
+  for (uint32_t s = 0; s < rs.services().size(); ++s)
+    service_state_->Add({{"service", rs.services()[s].name}}).Set(ev.status(s));
+  std::vector<std::pair<uint32_t, rules::sla::Period>> wanted;
+  for (uint32_t a = 0; a < rs.agreements().size(); ++a) {
+    const auto& ag = rs.agreements()[a];
+    if (!ag.slo_ppb) continue;
+    const auto& cal = rs.calendars()[ag.calendar];
+    auto cur = rules::sla::periodAt(ag.period, cal, now);
+    wanted.emplace_back(a, cur);
+    wanted.emplace_back(a, rules::sla::previousPeriod(ag.period, cal, cur));
+  }
+  auto reports = ev.reports(wanted, now);
+  auto text = std::make_shared<std::string>();
+  std::string& out = *text;
+  out.reserve(reports.size() * 400 + rs.agreements().size() * 600);
+  MetricsHub::family(out, "triaged_sla_availability_ratio", "gauge",
+                     "Availability of an agreement's service for the current or previous period, to date or "
+                     "projected to the period end (no sample while nothing is measured).");
+  for (size_t k = 0; k < reports.size(); ++k) {
+    const auto& r = reports[k];
+    const auto& ag = rs.agreements()[wanted[k].first];
+    const std::string& svc = rs.services()[ag.service].name;
+    const char* label = k % 2 == 0 ? "current" : "previous";
+    if (r.availability.to_date)
+      MetricsHub::sample(out, "triaged_sla_availability_ratio",
+                         {{"sla", ag.name}, {"service", svc}, {"period", label}, {"basis", "to_date"}},
+                         *r.availability.to_date);
+    // A period that has ended has nothing to project.
+    if (r.availability.projected && k % 2 == 0)
+      MetricsHub::sample(out, "triaged_sla_availability_ratio",
+                         {{"sla", ag.name}, {"service", svc}, {"period", label}, {"basis", "projected"}},
+                         *r.availability.projected);
+  }
+  MetricsHub::family(out, "triaged_sla_error_budget_remaining_seconds", "gauge",
+                     "Downtime budget left in the current period (negative once overspent).");
+  for (size_t k = 0; k < reports.size(); k += 2) {
+    const auto& ag = rs.agreements()[wanted[k].first];
+    MetricsHub::sample(out, "triaged_sla_error_budget_remaining_seconds",
+                       {{"sla", ag.name}, {"service", rs.services()[ag.service].name}, {"period", "current"}},
+                       reports[k].availability.budget_remaining_ms / 1000.0);
+  }
+  std::vector<std::array<double, 4>> active(rs.agreements().size(), {0, 0, 0, 0});
+  for (const auto& [key, c] : ev.clocks())
+    if ((c.stage == ClockStage::kInProgress || c.stage == ClockStage::kPaused) && c.agreement < active.size())
+      active[c.agreement][static_cast<size_t>(c.target) * 2 + (c.stage == ClockStage::kPaused)] += 1;
+  MetricsHub::family(out, "triaged_task_sla_active", "gauge", "Response and resolution clocks running or paused.");
+  for (uint32_t a = 0; a < rs.agreements().size(); ++a) {
+    const auto& ag = rs.agreements()[a];
+    for (size_t t = 0; t < 2; ++t) {
+      const auto& targets = t == 0 ? ag.response : ag.resolution;
+      if (!targets.any()) continue;
+      for (size_t st = 0; st < 2; ++st)
+        MetricsHub::sample(out, "triaged_task_sla_active",
+                           {{"agreement", ag.name}, {"target", t == 0 ? "response" : "resolution"},
+                            {"stage", st == 0 ? "in_progress" : "paused"}},
+                           active[a][t * 2 + st]);
+    }
+  }
+  for (const auto& [name, h] : ev.heartbeats())
+    heartbeat_state_->Add({{"heartbeat", name}}).Set(static_cast<double>(h.clock.at(now)));
+  publishCounters(ev, now, out);
+  hub_.setText("sla", std::move(text));
+}
+
+void SlaMetrics::publishCounters(const Evaluator& ev, int64_t now, std::string& out) {
+  using api::MetricsHub;
+  const auto& rs = ev.ruleSet();
+  if (counted_to_ != 0 && counted_to_ < now) {
+    for (uint32_t a = 0; a < rs.agreements().size(); ++a) {
+      const auto& ag = rs.agreements()[a];
+      if (!ag.slo_ppb) continue;
+      auto w = ev.window(a, counted_to_, now);
+      auto& c = sla_counters_[{ag.name, rs.services()[ag.service].name}];
+      c.agreed += w.agreed_ms / 1000.0;
+      c.unknown += w.unknown_ms / 1000.0;
+      c.net += w.downtime_net_ms / 1000.0;
+      c.gross += w.downtime_gross_ms / 1000.0;
+      for (const auto& [reason, ms] : w.excluded_by_reason) c.excluded[reason] += ms / 1000.0;
+    }
+  }
+  counted_to_ = now;
+  // Counters keep every series they ever had (an agreement removed by a reload stays, frozen).
+  MetricsHub::family(out, "triaged_sla_agreed_seconds_total", "counter", "Agreed service time elapsed, per agreement.");
+  for (const auto& [k, c] : sla_counters_)
+    MetricsHub::sample(out, "triaged_sla_agreed_seconds_total", {{"sla", k.first}, {"service", k.second}}, c.agreed);
+  MetricsHub::family(out, "triaged_sla_unknown_seconds_total", "counter",
+                     "Agreed time not measured (the engine was not running).");
+  for (const auto& [k, c] : sla_counters_)
+    MetricsHub::sample(out, "triaged_sla_unknown_seconds_total", {{"sla", k.first}, {"service", k.second}}, c.unknown);
+  MetricsHub::family(out, "triaged_sla_excluded_seconds_total", "counter",
+                     "Agreed time excluded (approved maintenance), by reason.");
+  for (const auto& [k, c] : sla_counters_)
+    for (const auto& [reason, v] : c.excluded)
+      MetricsHub::sample(out, "triaged_sla_excluded_seconds_total",
+                         {{"sla", k.first}, {"service", k.second}, {"reason", reason}}, v);
+  MetricsHub::family(out, "triaged_sla_downtime_seconds_total", "counter",
+                     "Weighted downtime in agreed time: net (exclusions removed) and gross.");
+  for (const auto& [k, c] : sla_counters_) {
+    MetricsHub::sample(out, "triaged_sla_downtime_seconds_total", {{"sla", k.first}, {"service", k.second}, {"kind", "net"}},
+                       c.net);
+    MetricsHub::sample(out, "triaged_sla_downtime_seconds_total",
+                       {{"sla", k.first}, {"service", k.second}, {"kind", "gross"}}, c.gross);
+  }
+}
+
+void SlaMetrics::publishSignals(const Evaluator& ev) {
+  const auto& rs = ev.ruleSet();
+  for (const auto& d : rs.slos()) {
+    auto it = ev.slos().find(d.name);
+    if (it == ev.slos().end()) continue;
+    const auto& r = it->second;
+    auto& counted = slo_counted_[d.name];
+    uint64_t bad_total = r.valid_total - std::min(r.good_total, r.valid_total);
+    uint64_t bad_counted = counted.second - std::min(counted.first, counted.second);
+    if (r.good_total > counted.first)
+      slo_events_->Add({{"slo", d.name}, {"class", "good"}}).Increment(static_cast<double>(r.good_total - counted.first));
+    if (bad_total > bad_counted)
+      slo_events_->Add({{"slo", d.name}, {"class", "bad"}}).Increment(static_cast<double>(bad_total - bad_counted));
+    counted = {r.good_total, r.valid_total};
+    slo_budget_->Add({{"slo", d.name}}).Set(r.budget_remaining);
+    double page = 0, ticket = 0;
+    for (size_t w = 0; w < d.windows.size() && w < r.firing.size(); ++w) {
+      slo_burn_->Add({{"slo", d.name}, {"window", durationLabel(d.windows[w].long_ms)}}).Set(r.burn_long[w]);
+      slo_burn_->Add({{"slo", d.name}, {"window", durationLabel(d.windows[w].short_ms)}}).Set(r.burn_short[w]);
+      if (r.firing[w]) (d.windows[w].page ? page : ticket) += 1;
+    }
+    slo_alert_->Add({{"slo", d.name}, {"severity", "page"}}).Set(page);
+    slo_alert_->Add({{"slo", d.name}, {"severity", "ticket"}}).Set(ticket);
+  }
+  for (const auto& ag : rs.agreements()) {
+    if (!ag.burn_alerts) continue;
+    auto found = ev.agreementBurn().find(ag.name);
+    if (found == ev.agreementBurn().end()) continue;
+    const std::string& name = ag.name;
+    const auto& burns = found->second;
+    const auto& wins = ag.burn_windows;
+    for (size_t w = 0; w < wins.size() && 2 * w + 1 < burns.size(); ++w) {
+      slo_burn_->Add({{"slo", name}, {"window", durationLabel(wins[w].long_ms)}}).Set(burns[2 * w]);
+      slo_burn_->Add({{"slo", name}, {"window", durationLabel(wins[w].short_ms)}}).Set(burns[2 * w + 1]);
+    }
+  }
+  for (const auto& d : rs.capacity()) {
+    auto it = ev.capacity().find(d.name);
+    if (it == ev.capacity().end()) continue;
+    const auto& r = it->second;
+    if (r.last_ms >= 0) capacity_value_->Add({{"rule", d.name}}).Set(r.last_value);
+    if (!d.forecast) continue;
+    capacity_left_->Add({{"rule", d.name}})
+        .Set(r.time_left_ms ? *r.time_left_ms / 1000.0 : std::numeric_limits<double>::infinity());
+    if (r.fit) capacity_r2_->Add({{"rule", d.name}}).Set(r.fit->r_squared);
+  }
+}
+
+}  // namespace triaged::engine

@@ -1,0 +1,83 @@
+#include "notify/outbox_builder.h"
+
+#include <cstdint>
+
+#include "correlate/correlation_json.h"
+#include "triaged/api/ingest.h"
+#include "triaged/api/json_writer.h"
+
+namespace triaged::engine {
+
+void OutboxBuilder::setTargets(std::vector<config::NotificationTarget> targets) {
+  targets_.clear();
+  for (auto& t : targets) {
+    NotificationFilter f(t);
+    targets_.emplace_back(std::move(t), std::move(f));
+  }
+}
+
+namespace {
+
+// An SLA event (warning, breach, heartbeat down/up) as targets receive it.
+void writeSlaEventJson(std::string& body, const SlaEvent& e, const Incident* inc) {
+  api::JsonWriter w(body);
+  w.beginObject().field("event", e.type).field("at", api::formatRfc3339Ms(e.at_ms));
+  if (!e.agreement.empty())
+    w.field("agreement", e.agreement).field("target", e.target).field("percent", static_cast<int64_t>(e.percent));
+  if (e.deadline_ms && e.deadline_ms != INT64_MAX) w.field("deadline", api::formatRfc3339Ms(e.deadline_ms));
+  if (!e.heartbeat.empty()) w.field("heartbeat", e.heartbeat);
+  if (inc) {
+    w.key("incident").beginObject().field("id", inc->id).field("title", inc->title)
+        .field("service", inc->service).field("priority", static_cast<int64_t>(inc->priority))
+        .field("status", incidentStatusName(inc->status)).endObject();
+  }
+  w.endObject();
+}
+
+}  // namespace
+
+void OutboxBuilder::build(const Correlator& c, const std::vector<CorrelatorEvent>& events,
+                          const std::vector<SlaEvent>& sla, std::vector<OutboxEntry>& out) const {
+  if (targets_.empty()) return;
+  auto add = [&](const config::NotificationTarget& t, int64_t at, std::string subject, const char* event,
+                 const std::string& body) {
+    OutboxEntry o;
+    o.target = t.name;
+    o.created_ms = at;
+    o.subject = std::move(subject);
+    o.event = event;
+    o.body = body;
+    out.push_back(std::move(o));
+  };
+  for (const auto& e : events) {
+    if (e.type == CorrelatorEvent::kAlertSuppressed || e.type == CorrelatorEvent::kAlertUnsuppressed) continue;
+    std::string name = correlatorEventName(e.type);
+    bool about_incident = name.rfind("incident.", 0) == 0;
+    const Incident* inc = nullptr;
+    std::string subject;
+    if (about_incident) {
+      inc = c.incident(e.incident);
+      if (!inc) continue;
+      subject = "incident " + std::to_string(e.incident);
+    } else {
+      subject = "problem " + std::to_string(e.problem);
+    }
+    std::string body;
+    for (const auto& [t, filter] : targets_) {
+      if (!filter.accepts(name, inc)) continue;
+      if (body.empty()) writeEventJson(body, c, e);
+      add(t, e.at_ms, subject, name.c_str(), body);
+    }
+  }
+  for (const auto& e : sla) {
+    const Incident* inc = e.incident ? c.incident(e.incident) : nullptr;
+    std::string body;
+    for (const auto& [t, filter] : targets_) {
+      if (!filter.accepts(e.type, inc)) continue;
+      if (body.empty()) writeSlaEventJson(body, e, inc);
+      add(t, e.at_ms, inc ? "incident " + std::to_string(inc->id) : "heartbeat " + e.heartbeat, e.type.c_str(), body);
+    }
+  }
+}
+
+}  // namespace triaged::engine

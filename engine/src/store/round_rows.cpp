@@ -1,0 +1,61 @@
+#include "store/round_rows.h"
+
+#include "store/state_codec.h"
+
+namespace triaged::engine {
+
+void RoundRows::stored(const Correlator& c) {
+  next_incident_ = c.nextIncidentId();
+  next_problem_ = c.nextProblemId();
+}
+
+void RoundRows::collect(Correlator& c, const std::vector<uint64_t>& dirty_incidents,
+                        const std::vector<std::string>& dirty_silences, const std::vector<CorrelatorEvent>& events,
+                        StoreUnit* unit) {
+  windows_.clear();
+  c.takeDirtyWindows(windows_);
+  if (!unit) {
+    sequences_.clear();
+    c.takeDirtySequences(sequences_);
+    return;
+  }
+  c.takeDirtySequences(unit->sequences);
+  for (const auto& w : windows_) unit->windows.push_back({w.hash, w.rule, encodeWindow(w.seen)});
+  for (uint64_t id : dirty_incidents) {
+    Incident* inc = c.mutableIncidentForStore(id);
+    if (!inc) continue;
+    StoreUnit::Row row{id, static_cast<int>(inc->status), inc->updated_ms, {}, {}, {}};
+    encodeIncident(row.record, *inc);
+    incidentRows(c, *inc, inc->stored_alerts, inc->stored_timeline, row.alerts, row.timeline);
+    inc->stored_alerts = static_cast<uint32_t>(inc->alerts.size());
+    inc->stored_timeline = static_cast<uint32_t>(inc->timeline.size());
+    unit->incidents.push_back(std::move(row));
+  }
+  uint64_t last_problem = 0;
+  for (const auto& e : events) {
+    if (!e.problem || e.problem == last_problem) continue;
+    last_problem = e.problem;
+    auto it = c.problems().find(e.problem);
+    if (it == c.problems().end()) continue;
+    std::string rec;
+    encodeProblem(rec, it->second);
+    unit->problems.push_back({e.problem, static_cast<int>(it->second.status), it->second.updated_ms, std::move(rec)});
+  }
+  for (const auto& id : dirty_silences) {
+    auto it = c.silences().find(id);
+    if (it == c.silences().end()) continue;
+    std::string rec;
+    encodeSilence(rec, it->second);
+    unit->silences.push_back({id, it->second.ends_ms, std::move(rec)});
+  }
+  if (c.nextIncidentId() != next_incident_) {
+    next_incident_ = c.nextIncidentId();
+    unit->meta.emplace_back("next_incident", std::to_string(next_incident_));
+  }
+  if (c.nextProblemId() != next_problem_) {
+    next_problem_ = c.nextProblemId();
+    unit->meta.emplace_back("next_problem", std::to_string(next_problem_));
+  }
+}
+
+}  // namespace triaged::engine
