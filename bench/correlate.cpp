@@ -14,6 +14,7 @@
 #include <iostream>
 #include <random>
 
+#include "temp_config.h"
 #include "triaged/api/ingest.h"
 #include "triaged/config/loader.h"
 #include "correlate/correlator.h"
@@ -78,20 +79,13 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
   if (fresh) alerts = changes / 2 + 50'000;
 
-  fs::path dir = fs::temp_directory_path() / ("triaged-correlate-" + std::to_string(::getpid()));
-  fs::create_directories(dir);
-  std::ofstream(dir / "rules.yaml") << ruleSetYaml(cis);
-  std::ofstream(dir / "triaged.yaml") << "rule_files: [rules.yaml]\ncorrelation:\n  resolve_hold_down: 1m\n  reopen_window: 1m\n";
   config::ConfigPtr c;
   try {
-    c = config::loadConfig((dir / "triaged.yaml").string(), [](config::Config& cfg, config::ConfigErrors& errors) {
-      cfg.rule_set = rules::RuleSet::load(cfg.rule_files_resolved, errors);
-    });
+    c = testing::configWith(ruleSetYaml(cis), "correlation:\n  resolve_hold_down: 1m\n  reopen_window: 1m\n");
   } catch (const config::ConfigException& e) {
     for (auto& err : e.errors()) std::cerr << err.str() << "\n";
     return 2;
   }
-  fs::remove_all(dir);
   const auto& rs = *c->rule_set;
   size_t rule_count = rs.rules().size() + rs.inhibitRules().size();
 

@@ -14,6 +14,7 @@
 #include <future>
 #include <iostream>
 
+#include "temp_config.h"
 #include "triaged/api/ingest.h"
 #include "triaged/api/metrics_hub.h"
 #include "triaged/config/loader.h"
@@ -97,20 +98,13 @@ int main(int argc, char** argv) {
   app.add_option("--changes", changes, "incident changes to apply");
   CLI11_PARSE(app, argc, argv);
 
-  fs::path dir = fs::temp_directory_path() / ("triaged-evaluate-" + std::to_string(::getpid()));
-  fs::create_directories(dir);
-  std::ofstream(dir / "rules.yaml") << rulesYaml(services);
-  std::ofstream(dir / "triaged.yaml") << "rule_files: [rules.yaml]\n";
   config::ConfigPtr c;
   try {
-    c = config::loadConfig((dir / "triaged.yaml").string(), [](config::Config& cfg, config::ConfigErrors& errors) {
-      cfg.rule_set = rules::RuleSet::load(cfg.rule_files_resolved, errors);
-    });
+    c = testing::configWith(rulesYaml(services), "");
   } catch (const config::ConfigException& e) {
     for (auto& err : e.errors()) std::cerr << err.str() << "\n";
     return 2;
   }
-  fs::remove_all(dir);
   Alerts alerts = makeAlerts(incidents, services);
 
   // ---- Throughput: correlator and evaluator on one thread, the evaluator timed apart ----

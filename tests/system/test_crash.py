@@ -85,12 +85,17 @@ class Crash(unittest.TestCase):
                     s.join(30)
                 with lock:
                     acked_now = list(acked)
+                # Every round must have had work acknowledged before the kill, or it proves nothing
+                # (20 rounds of refused requests would pass every check below).
+                self.assertGreaterEqual(len(acked_now), min(kill_after, 1),
+                                        f"round {round_no}: nothing was acknowledged before the kill")
                 total_acked += len(acked_now)
                 d.messages.clear()
                 d.start()
                 m = re.findall(r"recovered .* in ([0-9.]+) s", d.log())
                 recoveries.append(float(m[-1]) if m else float("nan"))
                 self.check_round(d, round_no, acked_now)
+            self.assertGreaterEqual(total_acked, ROUNDS, "too few batches acknowledged to test anything")
             print(f"\ncrash test: {ROUNDS} kill -9 rounds, {total_acked} batches "
                   f"({total_acked * EVENTS_PER_BATCH} events) acknowledged and all found after restart; "
                   f"recovery {min(recoveries):.3f}-{max(recoveries):.3f} s")

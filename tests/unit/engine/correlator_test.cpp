@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "temp_config.h"
 #include "triaged/api/ingest.h"
 #include "triaged/config/loader.h"
 #include "app/replay.h"
@@ -18,18 +19,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-config::ConfigPtr configWith(const std::string& rules_yaml, const std::string& extra = "") {
-  static int n = 0;
-  fs::path dir = fs::temp_directory_path() / ("triaged-corr-" + std::to_string(::getpid()) + "-" + std::to_string(n++));
-  fs::create_directories(dir);
-  std::ofstream(dir / "rules.yaml") << rules_yaml;
-  std::ofstream(dir / "triaged.yaml") << "rule_files: [rules.yaml]\n" << extra;
-  auto c = config::loadConfig((dir / "triaged.yaml").string(), [](config::Config& c, config::ConfigErrors& errors) {
-    c.rule_set = rules::RuleSet::load(c.rule_files_resolved, errors);
-  });
-  fs::remove_all(dir);
-  return c;
-}
+using testing::configWith;
 
 struct Timeline {
   explicit Timeline(config::ConfigPtr c) : config(std::move(c)), engine(*config) { opts.resolve_timeout_ms = 0; }

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "temp_config.h"
 #include "triaged/api/ingest.h"
 #include "triaged/config/loader.h"
 #include "evaluate/evaluator.h"
@@ -28,16 +29,7 @@ namespace fs = std::filesystem;
 constexpr int64_t kMin = 60'000;
 
 config::ConfigPtr configWith(const std::string& rules_yaml) {
-  static int n = 0;
-  fs::path dir = fs::temp_directory_path() / ("triaged-eval-" + std::to_string(::getpid()) + "-" + std::to_string(n++));
-  fs::create_directories(dir);
-  std::ofstream(dir / "rules.yaml") << rules_yaml;
-  std::ofstream(dir / "triaged.yaml") << "rule_files: [rules.yaml]\ncorrelation:\n  resolve_hold_down: 5m\n";
-  auto c = config::loadConfig((dir / "triaged.yaml").string(), [](config::Config& c, config::ConfigErrors& errors) {
-    c.rule_set = rules::RuleSet::load(c.rule_files_resolved, errors);
-  });
-  fs::remove_all(dir);
-  return c;
+  return testing::configWith(rules_yaml, "correlation:\n  resolve_hold_down: 5m\n");
 }
 
 // A correlator and an evaluator on one simulated clock, as the correlator stage runs them.

@@ -120,16 +120,23 @@ TEST_CASE("Shards resolve expired alerts on the injected clock", "[pipeline][tim
   std::promise<void> done;
   auto b = batchOf(0, 10, o);
   p.submit(b, [&](const api::BatchResult&) { done.set_value(); });
-  done.get_future().wait();
+  REQUIRE(done.get_future().wait_for(std::chrono::seconds(30)) == std::future_status::ready);
+  auto firingNow = [&] {
+    std::atomic<size_t> firing{0};
+    std::vector<std::promise<void>> seen(2);
+    for (size_t i = 0; i < 2; ++i)
+      p.runOnShard(i, [&, i](const engine::AlertTable& t) {
+        firing += t.firing();
+        seen[i].set_value();
+      });
+    for (auto& s : seen) REQUIRE(s.get_future().wait_for(std::chrono::seconds(30)) == std::future_status::ready);
+    return firing.load();
+  };
+  CHECK(firingNow() == 10);  // they fired, so that their expiry below means something
+  clock.set(1000 + 4999);
+  p.expireNow();
+  CHECK(firingNow() == 10);  // not before their deadline
   clock.set(1000 + 5000);
   p.expireNow();
-  std::atomic<size_t> firing{0};
-  std::vector<std::promise<void>> seen(2);
-  for (size_t i = 0; i < 2; ++i)
-    p.runOnShard(i, [&, i](const engine::AlertTable& t) {
-      firing += t.firing();
-      seen[i].set_value();
-    });
-  for (auto& s : seen) s.get_future().wait();
-  CHECK(firing == 0);
+  CHECK(firingNow() == 0);
 }

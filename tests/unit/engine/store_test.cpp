@@ -10,6 +10,7 @@
 #include <fstream>
 #include <mutex>
 
+#include "temp_config.h"
 #include "triaged/api/ingest.h"
 #include "triaged/config/loader.h"
 #include "correlate/correlation_json.h"
@@ -30,25 +31,8 @@ namespace {
 
 namespace fs = std::filesystem;
 
-fs::path tempDir(const char* tag) {
-  static int n = 0;
-  fs::path dir = fs::temp_directory_path() / (std::string("triaged-") + tag + "-" + std::to_string(::getpid()) + "-" +
-                                              std::to_string(n++));
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir;
-}
-
-config::ConfigPtr configWith(const std::string& rules_yaml, const std::string& extra) {
-  fs::path dir = tempDir("store-cfg");
-  std::ofstream(dir / "rules.yaml") << rules_yaml;
-  std::ofstream(dir / "triaged.yaml") << "rule_files: [rules.yaml]\n" << extra;
-  auto c = config::loadConfig((dir / "triaged.yaml").string(), [](config::Config& c, config::ConfigErrors& errors) {
-    c.rule_set = rules::RuleSet::load(c.rule_files_resolved, errors);
-  });
-  fs::remove_all(dir);
-  return c;
-}
+using testing::configWith;
+using testing::tempDir;
 
 const int64_t kT0 = 1'767'225'600'000;  // 2026-01-01T00:00:00Z
 

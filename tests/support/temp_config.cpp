@@ -1,0 +1,36 @@
+#include "temp_config.h"
+
+#include <unistd.h>
+
+#include <atomic>
+#include <fstream>
+
+#include "triaged/config/loader.h"
+#include "triaged/rules/rule_set.h"
+
+namespace triaged::testing {
+
+namespace fs = std::filesystem;
+
+fs::path tempDir(const std::string& tag) {
+  static std::atomic<int> n{0};
+  fs::path dir = fs::temp_directory_path() / ("triaged-" + tag + "-" + std::to_string(::getpid()) + "-" + std::to_string(n++));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  return dir;
+}
+
+config::ConfigPtr configWith(const std::string& rules_yaml, const std::string& extra) {
+  fs::path dir = tempDir("config");
+  std::ofstream(dir / "rules.yaml") << rules_yaml;
+  std::ofstream(dir / "triaged.yaml") << "rule_files: [rules.yaml]\n" << extra;
+  struct Cleanup {
+    fs::path dir;
+    ~Cleanup() { fs::remove_all(dir); }
+  } cleanup{dir};
+  return config::loadConfig((dir / "triaged.yaml").string(), [](config::Config& c, config::ConfigErrors& errors) {
+    c.rule_set = rules::RuleSet::load(c.rule_files_resolved, errors);
+  });
+}
+
+}  // namespace triaged::testing
