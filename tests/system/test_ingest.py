@@ -131,5 +131,42 @@ class Ingest(unittest.TestCase):
         self.assertEqual(m['triaged_input_events_accepted_total{input="syslog"}'], 2)
 
 
+
+class ConnectionLimits(unittest.TestCase):
+    """Both stream inputs (one shared listener) refuse connections beyond max_connections; a
+    connection is counted when it is accepted. (Syslog over TCP never counted its connections
+    before the listener was shared.)"""
+
+    def test_stream_inputs_refuse_connections_beyond_their_limit(self):
+        config = BASE_CONFIG + """inputs:
+  - type: ndjson_tcp
+    listen: 127.0.0.1:0
+    max_connections: 1
+  - type: syslog
+    listen_tcp: 127.0.0.1:0
+    max_connections: 1
+    rules:
+      - match: 'down'
+        check: Down
+"""
+        d = Daemon(config).start()
+        try:
+            with open(d.env["TRIAGED_PORT_FILE"]) as f:
+                ports = [int(x) for x in f.read().split()]
+            for port, line in ((ports[1], b'{"resource":"a","check":"b"}\n'), (ports[2], b"<11>host app: down\n")):
+                first = socket.create_connection(("127.0.0.1", port), timeout=30)
+                first.sendall(line)  # applied once it is read: the connection is open and counted
+                second = socket.create_connection(("127.0.0.1", port), timeout=30)
+                self.assertEqual(second.recv(1), b"", "a connection beyond the limit must be closed")
+                second.close()
+                first.shutdown(socket.SHUT_WR)
+                self.assertEqual(first.recv(1), b"")  # the first one was served to the end
+                first.close()
+            self.assertEqual(d.log().count("connection limit (1) reached"), 2, d.log())
+            self.assertEqual(len(d.get_json("/api/v1/alerts")["data"]), 2)
+        finally:
+            d.close()
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -12,6 +12,7 @@
 
 #include "../common/input_config.h"
 #include "../common/stream_submitter.h"
+#include "../common/tcp_listener.h"
 #include "../common/native_decoder.h"
 #include "triaged/config/loader.h"
 #include "triaged/api/log.h"
@@ -50,7 +51,8 @@ class TcpInput;
 
 class Connection : public std::enable_shared_from_this<Connection> {
  public:
-  Connection(TcpInput& in, tcp::socket sock, std::shared_ptr<const TcpConfig> cfg);
+  Connection(TcpInput& in, tcp::socket sock, std::shared_ptr<const TcpConfig> cfg,
+             std::unique_ptr<TcpListener::Slot> slot);
   ~Connection();
   void start() { read(); }
 
@@ -67,6 +69,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool skipping_ = false;  // discarding an oversized line up to its newline
   StreamSubmitter submitter_;  // back-pressure, and the half-close acknowledgement
   bool eof_ = false;
+  std::unique_ptr<TcpListener::Slot> slot_;  // counted against max_connections while open
 };
 
 class TcpInput final : public api::Input {
@@ -75,41 +78,17 @@ class TcpInput final : public api::Input {
       : cfg_(std::make_shared<TcpConfig>(parseValid<TcpConfig>(ctx.section, parse))),
         sink_(*ctx.sink),
         metrics_(ctx.metrics, ctx.section.name, ctx.config.server.io_threads),
-        io_(ctx.io_context),
-        io_count_(ctx.io_threads),
-        log_(api::logger("input:" + ctx.section.name)) {
-    auto c = cfg_.load();
-    auto& io = io_(0);
-    acceptor_ = std::make_unique<tcp::acceptor>(io);
-    boost::system::error_code ec;
-    tcp::resolver resolver(io);
-    auto results = resolver.resolve(c->host, std::to_string(c->port), tcp::resolver::passive, ec);
-    if (ec || results.empty()) throw std::runtime_error("cannot resolve " + c->listen + ": " + ec.message());
-    auto ep = results.begin()->endpoint();
-    acceptor_->open(ep.protocol(), ec);
-    if (!ec) acceptor_->set_option(asio::socket_base::reuse_address(true), ec);
-    if (!ec) acceptor_->bind(ep, ec);
-    if (!ec) acceptor_->listen(asio::socket_base::max_listen_connections, ec);
-    if (ec) throw std::runtime_error("cannot listen on " + c->listen + ": " + ec.message());
-    port_ = acceptor_->local_endpoint().port();
-  }
+        log_(api::logger("input:" + ctx.section.name)),
+        listener_(ctx.io_context, ctx.io_threads, cfg_.load()->host, cfg_.load()->port, cfg_.load()->listen, log_) {}
 
   void start() override {
-    asio::post(acceptor_->get_executor(), [this] { accept(); });
+    listener_.start([this] { return cfg_.load()->max_connections; },
+                    [this](tcp::socket s, std::unique_ptr<TcpListener::Slot> slot) {
+                      std::make_shared<Connection>(*this, std::move(s), cfg_.load(), std::move(slot))->start();
+                    });
   }
-
-  void stop() override {
-    stopping_ = true;
-    std::promise<void> done;
-    asio::post(acceptor_->get_executor(), [this, &done] {
-      boost::system::error_code ec;
-      acceptor_->close(ec);
-      done.set_value();
-    });
-    done.get_future().wait_for(std::chrono::seconds(5));
-  }
-
-  uint16_t boundPort() const override { return port_; }
+  void stop() override { listener_.stop(); }
+  uint16_t boundPort() const override { return listener_.port(); }
 
   void reconfigure(const config::PluginSection& s) override {
     cfg_.store(std::make_shared<TcpConfig>(parseValid<TcpConfig>(s, parse)));
@@ -117,8 +96,7 @@ class TcpInput final : public api::Input {
 
   api::EventSink& sink() { return sink_; }
   api::InputMetrics& metrics() { return metrics_; }
-  bool stopping() const { return stopping_; }
-  std::atomic<int64_t> connections{0};
+  bool stopping() const { return listener_.stopping(); }
 
   // Logs bad lines at most once a second, with how many were skipped meanwhile.
   void logBadLines(const std::vector<api::DecodeError>& errors, uint64_t total) {
@@ -133,50 +111,23 @@ class TcpInput final : public api::Input {
   }
 
  private:
-  void accept() {
-    // Our own round-robin over the I/O threads, so that this input's connections spread evenly
-    // whatever the HTTP server does.
-    auto& io = io_(next_conn_++ % io_count_);
-    acceptor_->async_accept(io, [this](boost::system::error_code ec, tcp::socket sock) {
-      if (ec == asio::error::operation_aborted || stopping_) return;
-      if (!ec) {
-        auto c = cfg_.load();
-        if (connections.load() >= static_cast<int64_t>(c->max_connections)) {
-          log_->warn("connection limit ({}) reached; refusing a connection", c->max_connections);
-          sock.close(ec);
-        } else {
-          sock.set_option(tcp::no_delay(true), ec);
-          auto ex = sock.get_executor();
-          asio::post(ex, [this, c, s = std::move(sock)]() mutable {
-            std::make_shared<Connection>(*this, std::move(s), c)->start();
-          });
-        }
-      }
-      accept();
-    });
-  }
-
   std::atomic<std::shared_ptr<const TcpConfig>> cfg_;
   api::EventSink& sink_;
   api::InputMetrics metrics_;
-  std::function<asio::io_context&(size_t)> io_;
-  size_t io_count_;
-  size_t next_conn_ = 0;
   std::shared_ptr<spdlog::logger> log_;
-  std::unique_ptr<tcp::acceptor> acceptor_;
-  uint16_t port_ = 0;
-  std::atomic<bool> stopping_{false};
+  TcpListener listener_;
   std::atomic<int64_t> last_log_{0};
   std::atomic<uint64_t> suppressed_{0};
 };
 
-Connection::Connection(TcpInput& in, tcp::socket sock, std::shared_ptr<const TcpConfig> cfg)
-    : in_(in), sock_(std::move(sock)), cfg_(std::move(cfg)), submitter_(sock_, in.sink(), in.metrics()) {
+Connection::Connection(TcpInput& in, tcp::socket sock, std::shared_ptr<const TcpConfig> cfg,
+                       std::unique_ptr<TcpListener::Slot> slot)
+    : in_(in), sock_(std::move(sock)), cfg_(std::move(cfg)), submitter_(sock_, in.sink(), in.metrics()),
+      slot_(std::move(slot)) {
   buf_.resize(cfg_->read_buffer_bytes + simdjson::SIMDJSON_PADDING);
-  ++in_.connections;
 }
 
-Connection::~Connection() { --in_.connections; }
+Connection::~Connection() = default;
 
 void Connection::read() {
   if (eof_) return submitter_.finish();

@@ -9,6 +9,7 @@
 
 #include "../common/input_config.h"
 #include "../common/stream_submitter.h"
+#include "../common/tcp_listener.h"
 #include "syslog_parser.h"
 #include "triaged/config/loader.h"
 #include "triaged/api/log.h"
@@ -72,7 +73,7 @@ struct Decoder {
 
 class TcpConn : public std::enable_shared_from_this<TcpConn> {
  public:
-  TcpConn(SyslogInput& in, tcp::socket s);
+  TcpConn(SyslogInput& in, tcp::socket s, std::unique_ptr<TcpListener::Slot> slot);
   void read();
 
  private:
@@ -82,6 +83,7 @@ class TcpConn : public std::enable_shared_from_this<TcpConn> {
   StreamSubmitter submitter_;  // back-pressure, and the half-close acknowledgement
   std::string buf_;
   bool eof_ = false;
+  std::unique_ptr<TcpListener::Slot> slot_;  // counted against max_connections while open
 };
 
 class SyslogInput final : public api::Input {
@@ -90,7 +92,6 @@ class SyslogInput final : public api::Input {
       : sink_(*ctx.sink),
         metrics_(ctx.metrics, ctx.section.name, ctx.config.server.io_threads),
         io_(ctx.io_context),
-        io_count_(ctx.io_threads),
         log_(api::logger("input:" + ctx.section.name)) {
     cfg_.store(std::make_shared<SyslogConfig>(parseValid<SyslogConfig>(ctx.section, parse)));
     auto c = cfg_.load();
@@ -109,37 +110,34 @@ class SyslogInput final : public api::Input {
     }
     if (!c->listen_tcp.empty()) {
       config::parseListen(c->listen_tcp, host, port);
-      acceptor_ = std::make_unique<tcp::acceptor>(io_(0));
-      tcp::endpoint ep(asio::ip::make_address(host), port);
-      boost::system::error_code ec;
-      acceptor_->open(ep.protocol(), ec);
-      if (!ec) acceptor_->set_option(asio::socket_base::reuse_address(true), ec);
-      if (!ec) acceptor_->bind(ep, ec);
-      if (!ec) acceptor_->listen(asio::socket_base::max_listen_connections, ec);
-      if (ec) throw std::runtime_error("cannot listen on tcp " + c->listen_tcp + ": " + ec.message());
-      tcp_port_ = acceptor_->local_endpoint().port();
+      listener_ = std::make_unique<TcpListener>(io_, ctx.io_threads, host, port, "tcp " + c->listen_tcp, log_);
     }
   }
 
   void start() override {
     if (udp_) asio::post(udp_->get_executor(), [this] { waitUdp(); });
-    if (acceptor_) asio::post(acceptor_->get_executor(), [this] { accept(); });
+    if (listener_)
+      listener_->start([this] { return cfg_.load()->max_connections; },
+                       [this](tcp::socket s, std::unique_ptr<TcpListener::Slot> slot) {
+                         std::make_shared<TcpConn>(*this, std::move(s), std::move(slot))->read();
+                       });
   }
 
   void stop() override {
     stopping_ = true;
+    if (listener_) listener_->stop();
+    if (!udp_) return;
     std::promise<void> done;
-    asio::post(io_(0), [this, &done] {
+    asio::post(udp_->get_executor(), [this, &done] {
       boost::system::error_code ec;
-      if (udp_) udp_->close(ec);
-      if (acceptor_) acceptor_->close(ec);
+      udp_->close(ec);
       done.set_value();
     });
     done.get_future().wait_for(std::chrono::seconds(5));
   }
 
   // The TCP port when TCP is on, else the UDP port (tests and logs).
-  uint16_t boundPort() const override { return tcp_port_ ? tcp_port_ : udp_port_; }
+  uint16_t boundPort() const override { return listener_ ? listener_->port() : udp_port_; }
   void reconfigure(const config::PluginSection& s) override {
     cfg_.store(std::make_shared<SyslogConfig>(parseValid<SyslogConfig>(s, parse)));
   }
@@ -154,7 +152,6 @@ class SyslogInput final : public api::Input {
       if (counts[i]) metrics_.rejected(static_cast<api::Reject>(i), counts[i]);
     if (!b.errors().empty()) log_->debug("bad syslog message: {}", b.errors().front().reason);
   }
-  std::atomic<int64_t> connections{0};
 
  private:
   void waitUdp() {
@@ -183,37 +180,19 @@ class SyslogInput final : public api::Input {
     });
   }
 
-  void accept() {
-    auto& io = io_(next_conn_++ % io_count_);
-    acceptor_->async_accept(io, [this](boost::system::error_code ec, tcp::socket s) {
-      if (ec == asio::error::operation_aborted || stopping_) return;
-      if (!ec) {
-        if (connections.load() >= static_cast<int64_t>(cfg_.load()->max_connections)) {
-          s.close(ec);
-        } else {
-          auto ex = s.get_executor();
-          asio::post(ex, [this, s = std::move(s)]() mutable { std::make_shared<TcpConn>(*this, std::move(s))->read(); });
-        }
-      }
-      accept();
-    });
-  }
-
   std::atomic<std::shared_ptr<const SyslogConfig>> cfg_;
   api::EventSink& sink_;
   api::InputMetrics metrics_;
   std::function<asio::io_context&(size_t)> io_;
-  size_t io_count_;
-  size_t next_conn_ = 0;
   std::shared_ptr<spdlog::logger> log_;
   std::unique_ptr<udp::socket> udp_;
-  std::unique_ptr<tcp::acceptor> acceptor_;
-  uint16_t udp_port_ = 0, tcp_port_ = 0;
+  std::unique_ptr<TcpListener> listener_;
+  uint16_t udp_port_ = 0;
   std::atomic<bool> stopping_{false};
 };
 
-TcpConn::TcpConn(SyslogInput& in, tcp::socket s)
-    : in_(in), sock_(std::move(s)), submitter_(sock_, in.sink(), in.metrics()) {}
+TcpConn::TcpConn(SyslogInput& in, tcp::socket s, std::unique_ptr<TcpListener::Slot> slot)
+    : in_(in), sock_(std::move(s)), submitter_(sock_, in.sink(), in.metrics()), slot_(std::move(slot)) {}
 
 void TcpConn::read() {
   if (eof_) return submitter_.finish();
