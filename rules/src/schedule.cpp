@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <sstream>
+#include <string_view>
 
 namespace triaged::rules {
 
@@ -73,7 +74,36 @@ std::vector<std::pair<int64_t, int64_t>> Schedule::occurrences(int64_t from_ms, 
   return out;
 }
 
+namespace {
+
+// Only text of RFC 3339's shape reaches date::parse: it reads %T's seconds as a long double and
+// converts them unchecked, which is undefined for garbage in the seconds (found by fuzz_rules).
+bool rfc3339Shape(std::string_view t) {
+  auto digits = [&](size_t at, size_t n) {
+    if (at + n > t.size()) return false;
+    for (size_t i = at; i < at + n; ++i)
+      if (t[i] < '0' || t[i] > '9') return false;
+    return true;
+  };
+  if (!digits(0, 4) || t.size() < 20 || t[4] != '-' || !digits(5, 2) || t[7] != '-' || !digits(8, 2) ||
+      t[10] != 'T' || !digits(11, 2) || t[13] != ':' || !digits(14, 2) || t[16] != ':' || !digits(17, 2))
+    return false;
+  size_t i = 19;
+  if (t[i] == '.') {
+    size_t first = ++i;
+    while (i < t.size() && t[i] >= '0' && t[i] <= '9') ++i;
+    if (i == first || i - first > 9) return false;
+  }
+  std::string_view zone = t.substr(i);
+  if (zone == "Z" || zone == "z") return true;
+  return zone.size() == 6 && (zone[0] == '+' || zone[0] == '-') && digits(i + 1, 2) && zone[3] == ':' &&
+         digits(i + 4, 2);
+}
+
+}  // namespace
+
 bool parseTimestamp(const std::string& text, int64_t& out_ms) {
+  if (!rfc3339Shape(text)) return false;
   std::string t = text;
   if (!t.empty() && (t.back() == 'Z' || t.back() == 'z')) t.replace(t.size() - 1, 1, "+00:00");
   std::istringstream in(t);

@@ -523,3 +523,16 @@ TEST_CASE("Cron schedules: fields, names, macros, the day-of-month/weekday rule,
   CHECK_FALSE(parseCron("*/0 * * * *", c, err));
   CHECK(err.find("step") != std::string::npos);
 }
+
+TEST_CASE("Timestamps in rule files: RFC 3339 only, garbage refused without reaching the parser", "[schedule]") {
+  int64_t out = 0;
+  CHECK(triaged::rules::parseTimestamp("2026-01-01T02:00:00Z", out));
+  CHECK(out == 1'767'232'800'000);
+  CHECK(triaged::rules::parseTimestamp("2026-01-01T03:00:00.5+01:00", out));
+  CHECK(out == 1'767'232'800'500);
+  // Found by fuzz_rules: bytes in the seconds made the date library's conversion overflow.
+  for (const char* bad : {"2026-01-01T\xff\xff\xff\xff\xff\xff\xff\xffZ", "2026-01-01T02:00:9999999999999999999Z",
+                          "2026-01-01T02:00:00", "2026-01-01 02:00:00Z", "2026-01-01T02:00:00.Z",
+                          "2026-01-01T02:00:00+0100", "2026-01-01T02:00:00Zjunk"})
+    CHECK_FALSE(triaged::rules::parseTimestamp(bad, out));
+}
