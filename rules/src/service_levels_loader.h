@@ -11,6 +11,9 @@
 
 namespace triaged::rules {
 
+// Service status names: ok is -1 (no problem), then the severities.
+bool statusByName(const std::string& s, int& out);
+
 // A name in a rule file that refers to something defined anywhere in the rule files,
 // resolved once every file is read; it remembers where it was written for the error.
 struct PendingRef {
