@@ -199,6 +199,14 @@ class Correlator {
   std::vector<SequenceState> sequenceStates() const;
   // The store's bookkeeping (stored_alerts, stored_timeline) is the only thing it may change.
   Incident* mutableIncidentForStore(uint64_t id) { return mutableIncident(id); }
+  // The ids of the incidents open or acknowledged, in id order.
+  std::vector<uint64_t> liveIncidentIds() const {
+    std::vector<uint64_t> out;
+    for (const auto& inc : incidents_)
+      if (inc.id && (inc.status == IncidentStatus::kOpen || inc.status == IncidentStatus::kAcknowledged))
+        out.push_back(inc.id);
+    return out;
+  }
   uint64_t nextIncidentId() const { return next_incident_; }
   uint64_t nextProblemId() const { return next_problem_; }
 

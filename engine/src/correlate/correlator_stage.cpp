@@ -1,13 +1,12 @@
 #include "correlate/correlator_stage.h"
 
 #include <concurrentqueue/blockingconcurrentqueue.h>
-#include <prometheus/counter.h>
-#include <prometheus/gauge.h>
 
 #include <array>
 #include <deque>
 
 #include "common/log.h"
+#include "correlate/correlator_metrics.h"
 #include "evaluate/generated_alerts.h"
 #include "evaluate/sla_metrics.h"
 #include "notify/outbox_builder.h"
@@ -48,31 +47,11 @@ struct CorrelatorStage::Impl {
       : correlator(rules, opts),
         evaluator(rules, c.nowMs()),
         clock(c),
+        metrics(hub),
         sla_metrics(hub, c.nowMs()),
         sla_retention_ms(opts.sla_retention_ms),
         capacity(cap),
         store(st) {
-    auto& reg = hub.registry();
-    changes_total = &prometheus::BuildCounter()
-                         .Name("triaged_correlator_alert_changes_total")
-                         .Help("Alert changes the correlator applied.")
-                         .Register(reg)
-                         .Add({});
-    auto& events_family = prometheus::BuildCounter()
-                              .Name("triaged_correlator_events_total")
-                              .Help("Incident, problem and suppression events, by type.")
-                              .Register(reg);
-    for (int t = 0; t <= CorrelatorEvent::kAlertUnsuppressed; ++t)
-      events[t] = &events_family.Add({{"type", correlatorEventName(static_cast<CorrelatorEvent::Type>(t))}});
-    auto gauge = [&](const char* name, const char* help) {
-      return &prometheus::BuildGauge().Name(name).Help(help).Register(reg).Add({});
-    };
-    open_incidents = gauge("triaged_incidents_open", "Incidents open or acknowledged.");
-    open_problems = gauge("triaged_problems_open", "Problems open or known errors.");
-    alerts = gauge("triaged_correlator_alerts", "Alerts the correlator tracks (firing and recently resolved).");
-    suppressed = gauge("triaged_alerts_suppressed", "Firing alerts suppressed by a silence, maintenance or inhibition.");
-    silences = gauge("triaged_silences_active", "Silences in effect now.");
-    queue_depth = gauge("triaged_correlator_queue_tasks", "Tasks waiting for the correlator thread.");
   }
 
   void loop() {
@@ -92,7 +71,7 @@ struct CorrelatorStage::Impl {
       for (size_t i = 0; i < got; ++i) {
         Task& t = tasks[i];
         if (!t.changes.empty()) {
-          changes_total->Increment(static_cast<double>(t.changes.size()));
+          metrics.applied(t.changes.size());
           correlator.apply(t.changes, now);
           ++applied[t.shard];
           for (auto& r : t.records) unit.alerts.push_back(std::move(r));
@@ -112,7 +91,7 @@ struct CorrelatorStage::Impl {
       correlator.advance(now);
       evaluator.advance(now);
       auto evs = correlator.takeEvents();
-      for (const auto& e : evs) events[e.type]->Increment();
+      metrics.events(evs);
       round(evs, now);
       if (now >= next_publish || stopping) {
         publish(now);
@@ -171,15 +150,7 @@ struct CorrelatorStage::Impl {
   }
 
   void publish(int64_t now) {
-    open_incidents->Set(static_cast<double>(correlator.openIncidents()));
-    open_problems->Set(static_cast<double>(correlator.openProblems()));
-    alerts->Set(static_cast<double>(correlator.alertCount()));
-    suppressed->Set(static_cast<double>(correlator.suppressedCount()));
-    size_t n = 0;
-    for (const auto& [id, s] : correlator.silences())
-      if (now >= s.starts_ms && now < s.ends_ms) ++n;
-    silences->Set(static_cast<double>(n));
-    queue_depth->Set(static_cast<double>(queued.load(std::memory_order_relaxed)));
+    metrics.publish(correlator, queued.load(std::memory_order_relaxed), now);
     sla_metrics.publishSignals(evaluator);  // SLO and capacity gauges: every second (cheap, per rule)
     if (now >= next_sla_publish) {
       evaluator.prune(now - sla_retention_ms);
@@ -196,6 +167,7 @@ struct CorrelatorStage::Impl {
   Correlator correlator;
   Evaluator evaluator;
   const Clock& clock;
+  CorrelatorMetrics metrics;
   SlaMetrics sla_metrics;
   OutboxBuilder outbox;
   RoundRows rows;
@@ -215,9 +187,6 @@ struct CorrelatorStage::Impl {
   std::deque<Task> deferred;                  // correlator thread only
   std::atomic<bool> stopped{false};
   std::thread thread;
-  prometheus::Counter* changes_total;
-  prometheus::Counter* events[CorrelatorEvent::kAlertUnsuppressed + 1];
-  prometheus::Gauge *open_incidents, *open_problems, *alerts, *suppressed, *silences, *queue_depth;
 };
 
 CorrelatorStage::CorrelatorStage(std::shared_ptr<const rules::RuleSet> rules, CorrelatorOptions opts,
@@ -244,17 +213,7 @@ void CorrelatorStage::consume(size_t shard, const AlertTable& table, const std::
   t.shard = shard % Impl::kMaxShards;
   t.changes.reserve(changes.size());
   for (const auto& c : changes) t.changes.push_back(CorrelatorInput::from(table, c));
-  if (impl_->store) {
-    t.records.reserve(changes.size());
-    for (const auto& c : changes) {
-      const Alert* a = table.find(c.fingerprint);
-      if (!a) continue;
-      bool status_change = c.kind == ChangeKind::kNew || c.kind == ChangeKind::kRefired || c.kind == ChangeKind::kResolved;
-      AlertRecord r = AlertRecord::of(*a, c.kind == ChangeKind::kNew || c.kind == ChangeKind::kRefired);
-      r.changed_ms = status_change ? c.at_ms : 0;
-      t.records.push_back(std::move(r));
-    }
-  }
+  if (impl_->store) alertRecords(table, changes, t.records);
   t.committed = std::move(committed);
   // Back-pressure: a full correlator queue holds this shard, which fills its own queue, which
   // makes inputs answer 429. Waiting here is bounded by the correlator's progress.
@@ -287,11 +246,7 @@ void CorrelatorStage::restore(Correlator::Restored state, Evaluator::Restored sl
   impl_->rows.stored(impl_->correlator);
   // Alerts routed again during the restore may have opened incidents: store them. The
   // evaluator sees every live incident once, which rebuilds service states and clocks.
-  std::vector<uint64_t> live;
-  for (const auto& inc : impl_->correlator.incidents())
-    if (inc.id && (inc.status == IncidentStatus::kOpen || inc.status == IncidentStatus::kAcknowledged))
-      live.push_back(inc.id);
-  impl_->evaluator.onIncidents(impl_->correlator, live, now_ms);
+  impl_->evaluator.onIncidents(impl_->correlator, impl_->correlator.liveIncidentIds(), now_ms);
   impl_->round(impl_->correlator.takeEvents(), now_ms);
   impl_->publish(now_ms);
 }
@@ -326,11 +281,7 @@ void CorrelatorStage::reload(std::shared_ptr<const rules::RuleSet> rules, Correl
     impl_->sla_retention_ms = opts.sla_retention_ms;
     impl_->evaluator.reload(rules, now);
     c.reload(std::move(rules), std::move(opts));
-    std::vector<uint64_t> live;
-    for (const auto& inc : c.incidents())
-      if (inc.id && (inc.status == IncidentStatus::kOpen || inc.status == IncidentStatus::kAcknowledged))
-        live.push_back(inc.id);
-    impl_->evaluator.onIncidents(c, live, now);
+    impl_->evaluator.onIncidents(c, c.liveIncidentIds(), now);
     log::get("correlator")->info("rule set reloaded ({} rules)", c.ruleSet().rules().size());
   });
 }

@@ -4,6 +4,18 @@
 
 namespace triaged::engine {
 
+void alertRecords(const AlertTable& table, const std::vector<AlertChange>& changes, std::vector<AlertRecord>& out) {
+  out.reserve(out.size() + changes.size());
+  for (const auto& c : changes) {
+    const Alert* a = table.find(c.fingerprint);
+    if (!a) continue;
+    bool fired = c.kind == ChangeKind::kNew || c.kind == ChangeKind::kRefired;
+    AlertRecord r = AlertRecord::of(*a, fired);
+    r.changed_ms = fired || c.kind == ChangeKind::kResolved ? c.at_ms : 0;
+    out.push_back(std::move(r));
+  }
+}
+
 void RoundRows::stored(const Correlator& c) {
   next_incident_ = c.nextIncidentId();
   next_problem_ = c.nextProblemId();

@@ -9,9 +9,13 @@
 #include <vector>
 
 #include "correlate/correlator.h"
+#include "dedup/alert_table.h"
 #include "store/store_writer.h"
 
 namespace triaged::engine {
+
+// The stored rows of the alerts a shard's changes touched (with the time of a status change).
+void alertRecords(const AlertTable& table, const std::vector<AlertChange>& changes, std::vector<AlertRecord>& out);
 
 class RoundRows {
  public:

@@ -1,0 +1,65 @@
+// The correlator's own metrics: alert changes applied, events by type, and the gauges of its
+// state (open incidents and problems, alerts tracked, suppressed, silences in effect, queue
+// depth). Owned by the correlator stage and used on its thread only.
+#pragma once
+
+#include <prometheus/counter.h>
+#include <prometheus/gauge.h>
+
+#include <cstddef>
+#include <cstdint>
+
+#include "correlate/correlator.h"
+#include "triaged/api/metrics_hub.h"
+
+namespace triaged::engine {
+
+class CorrelatorMetrics {
+ public:
+  explicit CorrelatorMetrics(api::MetricsHub& hub) {
+    auto& reg = hub.registry();
+    changes_ = &prometheus::BuildCounter()
+                    .Name("triaged_correlator_alert_changes_total")
+                    .Help("Alert changes the correlator applied.")
+                    .Register(reg)
+                    .Add({});
+    auto& events = prometheus::BuildCounter()
+                       .Name("triaged_correlator_events_total")
+                       .Help("Incident, problem and suppression events, by type.")
+                       .Register(reg);
+    for (int t = 0; t <= CorrelatorEvent::kAlertUnsuppressed; ++t)
+      events_[t] = &events.Add({{"type", correlatorEventName(static_cast<CorrelatorEvent::Type>(t))}});
+    auto gauge = [&](const char* name, const char* help) {
+      return &prometheus::BuildGauge().Name(name).Help(help).Register(reg).Add({});
+    };
+    open_incidents_ = gauge("triaged_incidents_open", "Incidents open or acknowledged.");
+    open_problems_ = gauge("triaged_problems_open", "Problems open or known errors.");
+    alerts_ = gauge("triaged_correlator_alerts", "Alerts the correlator tracks (firing and recently resolved).");
+    suppressed_ = gauge("triaged_alerts_suppressed", "Firing alerts suppressed by a silence, maintenance or inhibition.");
+    silences_ = gauge("triaged_silences_active", "Silences in effect now.");
+    queue_depth_ = gauge("triaged_correlator_queue_tasks", "Tasks waiting for the correlator thread.");
+  }
+
+  void applied(size_t changes) { changes_->Increment(static_cast<double>(changes)); }
+  void events(const std::vector<CorrelatorEvent>& evs) {
+    for (const auto& e : evs) events_[e.type]->Increment();
+  }
+  void publish(const Correlator& c, size_t queued, int64_t now) {
+    open_incidents_->Set(static_cast<double>(c.openIncidents()));
+    open_problems_->Set(static_cast<double>(c.openProblems()));
+    alerts_->Set(static_cast<double>(c.alertCount()));
+    suppressed_->Set(static_cast<double>(c.suppressedCount()));
+    size_t n = 0;
+    for (const auto& [id, s] : c.silences())
+      if (now >= s.starts_ms && now < s.ends_ms) ++n;
+    silences_->Set(static_cast<double>(n));
+    queue_depth_->Set(static_cast<double>(queued));
+  }
+
+ private:
+  prometheus::Counter* changes_;
+  prometheus::Counter* events_[CorrelatorEvent::kAlertUnsuppressed + 1];
+  prometheus::Gauge *open_incidents_, *open_problems_, *alerts_, *suppressed_, *silences_, *queue_depth_;
+};
+
+}  // namespace triaged::engine
