@@ -15,7 +15,7 @@ build_pkgs=(
   libssl-dev zlib1g-dev
 )
 test_pkgs=(
-  catch2 libbenchmark-dev curl python3 systemd clang libclang-rt-14-dev sqlite3 openssl
+  catch2 libbenchmark-dev curl python3 systemd clang clang-format libclang-rt-14-dev sqlite3 openssl
 )
 e2e_pkgs=(
   prometheus prometheus-alertmanager wrk chromium
