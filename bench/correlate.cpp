@@ -4,9 +4,9 @@
 // reports a figure. Usage: triaged-correlate [--changes N] [--alerts N] [--cis N] [--fresh]
 // Default: alerts fire and resolve over and over (recurring alerts rejoin their open
 // incidents). --fresh: every firing is a new alert; 50,000 fire, then each new one fires as
-// the oldest resolves: each one takes the whole path (suppression, topology, rule index, grouping, incident).
+// the oldest resolves: each one takes the whole path (suppression, topology, rule index, grouping,
+// incident).
 #include <CLI/CLI.hpp>
-
 #include <chrono>
 #include <cstring>
 #include <filesystem>
@@ -14,10 +14,10 @@
 #include <iostream>
 #include <random>
 
+#include "correlate/correlator.h"
 #include "temp_config.h"
 #include "triaged/api/ingest.h"
 #include "triaged/config/loader.h"
-#include "correlate/correlator.h"
 #include "triaged/rules/rule_set.h"
 
 using namespace triaged;
@@ -30,12 +30,15 @@ constexpr int kGroupRules = 120, kThresholdRules = 40, kSequenceRules = 20, kInh
 std::string ruleSetYaml(int cis) {
   std::string y = "configuration_items:\n";
   int switches = std::max(1, cis / 100);
-  for (int s = 0; s < switches; ++s) y += "  - {name: sw-" + std::to_string(s) + ", type: switch}\n";
+  for (int s = 0; s < switches; ++s)
+    y += "  - {name: sw-" + std::to_string(s) + ", type: switch}\n";
   for (int h = 0; h < cis - switches; ++h)
-    y += "  - {name: host-" + std::to_string(h) + ", depends_on: [sw-" + std::to_string(h % switches) + "]}\n";
+    y += "  - {name: host-" + std::to_string(h) + ", depends_on: [sw-" +
+         std::to_string(h % switches) + "]}\n";
   y += "services:\n";
   for (int s = 0; s < switches; ++s) {
-    y += "  - {name: svc-" + std::to_string(s) + ", criticality: " + (s % 3 == 0 ? "high" : "medium") + ", cis: [";
+    y += "  - {name: svc-" + std::to_string(s) +
+         ", criticality: " + (s % 3 == 0 ? "high" : "medium") + ", cis: [";
     bool first = true;
     for (int h = s; h < cis - switches; h += switches) {
       y += (first ? "" : ", ") + std::string("host-") + std::to_string(h);
@@ -45,23 +48,24 @@ std::string ruleSetYaml(int cis) {
   }
   y += "groups:\n  - name: bench\n    rules:\n";
   for (int k = 0; k < kGroupRules; ++k)
-    y += "      - {name: group-" + std::to_string(k) + ", match: '{check=\"chk-" + std::to_string(k) +
-         "\"}', group_by: [service], group_wait: 30s, group_interval: 5m}\n";
+    y += "      - {name: group-" + std::to_string(k) + ", match: '{check=\"chk-" +
+         std::to_string(k) + "\"}', group_by: [service], group_wait: 30s, group_interval: 5m}\n";
   for (int k = 0; k < kThresholdRules; ++k)
-    y += "      - {name: thr-" + std::to_string(k) + ", type: threshold, match: '{check=\"thr-" + std::to_string(k) +
-         "\"}', group_by: [resource], count: 3, window: 5m}\n";
+    y += "      - {name: thr-" + std::to_string(k) + ", type: threshold, match: '{check=\"thr-" +
+         std::to_string(k) + "\"}', group_by: [resource], count: 3, window: 5m}\n";
   for (int k = 0; k < kSequenceRules; ++k)
-    y += "      - {name: seq-" + std::to_string(k) + ", type: sequence, mode: " + (k % 2 ? "pair" : "absence") +
-         ", first: '{check=\"seqa-" + std::to_string(k) + "\"}', then: '{check=\"seqb-" + std::to_string(k) +
+    y += "      - {name: seq-" + std::to_string(k) +
+         ", type: sequence, mode: " + (k % 2 ? "pair" : "absence") + ", first: '{check=\"seqa-" +
+         std::to_string(k) + "\"}', then: '{check=\"seqb-" + std::to_string(k) +
          "\"}', on: [resource], within: 10m}\n";
   y += "inhibit_rules:\n";
   for (int k = 0; k < kInhibitRules; ++k)
-    y += "  - {source_match: '{check=\"down-" + std::to_string(k) + "\"}', target_match: '{team=\"t" +
-         std::to_string(k) + "\"}', equal: [resource]}\n";
+    y += "  - {source_match: '{check=\"down-" + std::to_string(k) +
+         "\"}', target_match: '{team=\"t" + std::to_string(k) + "\"}', equal: [resource]}\n";
   y += "maintenance_windows:\n";
   for (int k = 0; k < 10; ++k)
-    y += "  - {name: mw-" + std::to_string(k) + ", match: '{resource=\"host-" + std::to_string(k * 7) +
-         "\"}', start: 2026-01-01T00:00:00Z, end: 2026-01-02T00:00:00Z}\n";
+    y += "  - {name: mw-" + std::to_string(k) + ", match: '{resource=\"host-" +
+         std::to_string(k * 7) + "\"}', start: 2026-01-01T00:00:00Z, end: 2026-01-02T00:00:00Z}\n";
   return y;
 }
 
@@ -81,7 +85,8 @@ int main(int argc, char** argv) {
 
   config::ConfigPtr c;
   try {
-    c = testing::configWith(ruleSetYaml(cis), "correlation:\n  resolve_hold_down: 1m\n  reopen_window: 1m\n");
+    c = testing::configWith(ruleSetYaml(cis),
+                            "correlation:\n  resolve_hold_down: 1m\n  reopen_window: 1m\n");
   } catch (const config::ConfigException& e) {
     for (auto& err : e.errors()) std::cerr << err.str() << "\n";
     return 2;
@@ -103,12 +108,23 @@ int main(int argc, char** argv) {
                                             : "host-" + std::to_string(rng() % (cis - switches));
     std::string check;
     switch (rng() % 10) {
-      case 0: check = "thr-" + std::to_string(rng() % kThresholdRules); break;
-      case 1: check = "seqa-" + std::to_string(rng() % kSequenceRules); break;
-      case 2: check = "seqb-" + std::to_string(rng() % kSequenceRules); break;
-      case 3: check = "down-" + std::to_string(rng() % kInhibitRules); break;
-      case 4: check = "other-" + std::to_string(rng() % 50); break;
-      default: check = "chk-" + std::to_string(rng() % kGroupRules);
+      case 0:
+        check = "thr-" + std::to_string(rng() % kThresholdRules);
+        break;
+      case 1:
+        check = "seqa-" + std::to_string(rng() % kSequenceRules);
+        break;
+      case 2:
+        check = "seqb-" + std::to_string(rng() % kSequenceRules);
+        break;
+      case 3:
+        check = "down-" + std::to_string(rng() % kInhibitRules);
+        break;
+      case 4:
+        check = "other-" + std::to_string(rng() % 50);
+        break;
+      default:
+        check = "chk-" + std::to_string(rng() % kGroupRules);
     }
     api::BatchBuilder b(io, 0);
     auto& e = b.begin(0);
@@ -130,7 +146,8 @@ int main(int argc, char** argv) {
   for (int k = 0; k < 10; ++k) {
     engine::Silence s;
     std::string err;
-    rules::parseMatchers("{resource=\"host-" + std::to_string(k * 13 + 1) + "\"}", s.matchers, &err);
+    rules::parseMatchers("{resource=\"host-" + std::to_string(k * 13 + 1) + "\"}", s.matchers,
+                         &err);
     s.starts_ms = now;
     s.ends_ms = now + 86'400'000;
     std::string id;
@@ -150,14 +167,20 @@ int main(int argc, char** argv) {
       order_seed = order_seed * 6364136223846793005ULL + 1442695040888963407ULL;
       uint64_t i = (order_seed >> 33) % alerts;
       if (fresh) {  // 50,000 new alerts fire; then each new one fires as the oldest resolves
-        i = (next_fire < 50'000 || applied % 2 == 0 || next_resolve >= next_fire) ? next_fire++ : next_resolve++;
+        i = (next_fire < 50'000 || applied % 2 == 0 || next_resolve >= next_fire) ? next_fire++
+                                                                                  : next_resolve++;
         if (i >= alerts) i = next_resolve++;
       }
       engine::CorrelatorInput in;
       bool fire = !firing[i];
       firing[i] = fire;
-      in.change = {fps[i], fire ? engine::ChangeKind::kNew : engine::ChangeKind::kResolved, api::Severity::kMajor,
-                   api::Severity::kMajor, fire ? api::Status::kFiring : api::Status::kResolved, false, now};
+      in.change = {fps[i],
+                   fire ? engine::ChangeKind::kNew : engine::ChangeKind::kResolved,
+                   api::Severity::kMajor,
+                   api::Severity::kMajor,
+                   fire ? api::Status::kFiring : api::Status::kResolved,
+                   false,
+                   now};
       if (fire) {
         in.strings = std::make_unique<char[]>(sizes[i]);
         std::memcpy(in.strings.get(), strings[i].get(), sizes[i]);
@@ -179,12 +202,13 @@ int main(int argc, char** argv) {
     for (uint64_t fp : inc.alerts)
       if (const auto* a = corr.alert(fp); a && a->role == engine::AlertRole::kSymptom) ++symptoms;
   }
-  std::cout << "rules " << rule_count << ", CIs " << rs.cis().size() << ", alerts " << alerts << "\n"
-            << "changes " << applied << " in " << secs << " s: " << static_cast<uint64_t>(applied / secs)
-            << " changes/s (one thread)\n"
-            << "incidents opened " << opened << " (merged " << merged << "), symptom alerts " << symptoms
-            << ", suppressions " << suppressed << ", problems " << corr.problems().size() << ", events " << events
-            << "\n";
+  std::cout << "rules " << rule_count << ", CIs " << rs.cis().size() << ", alerts " << alerts
+            << "\n"
+            << "changes " << applied << " in " << secs
+            << " s: " << static_cast<uint64_t>(applied / secs) << " changes/s (one thread)\n"
+            << "incidents opened " << opened << " (merged " << merged << "), symptom alerts "
+            << symptoms << ", suppressions " << suppressed << ", problems "
+            << corr.problems().size() << ", events " << events << "\n";
   bool ok = opened > 0 && suppressed > 0 && symptoms > 0;
   if (!ok) std::cerr << "FAILED: the run did not exercise every rule type\n";
   return ok ? 0 : 1;

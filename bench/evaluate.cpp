@@ -6,7 +6,6 @@
 // serializes the registry, both timed. Checks the outcome before it reports a figure.
 // Usage: triaged-evaluate [--services N] [--incidents N] [--changes N]
 #include <CLI/CLI.hpp>
-
 #include <chrono>
 #include <cstring>
 #include <filesystem>
@@ -14,14 +13,14 @@
 #include <future>
 #include <iostream>
 
-#include "temp_config.h"
-#include "triaged/api/ingest.h"
-#include "triaged/api/metrics_hub.h"
-#include "triaged/config/loader.h"
 #include "common/clock.h"
 #include "correlate/correlator.h"
 #include "correlate/correlator_stage.h"
 #include "evaluate/evaluator.h"
+#include "temp_config.h"
+#include "triaged/api/ingest.h"
+#include "triaged/api/metrics_hub.h"
+#include "triaged/config/loader.h"
 #include "triaged/rules/rule_set.h"
 
 using namespace triaged;
@@ -34,13 +33,16 @@ std::string rulesYaml(int services) {
   std::string y = "configuration_items:\n";
   for (int i = 0; i < services; ++i) y += "  - {name: ci-" + std::to_string(i) + "}\n";
   y += "services:\n";
-  for (int i = 0; i < services; ++i) y += "  - {name: svc-" + std::to_string(i) + ", cis: [ci-" + std::to_string(i) + "]}\n";
-  y += "groups:\n  - name: each\n    rules:\n      - {name: one, match: '{check=~\".+\"}', group_by: [resource, check], "
+  for (int i = 0; i < services; ++i)
+    y += "  - {name: svc-" + std::to_string(i) + ", cis: [ci-" + std::to_string(i) + "]}\n";
+  y += "groups:\n  - name: each\n    rules:\n      - {name: one, match: '{check=~\".+\"}', "
+       "group_by: [resource, check], "
        "group_wait: 0s}\n";
   y += "agreements:\n";
   for (int i = 0; i < services; ++i)
     y += "  - {name: sla-" + std::to_string(i) + ", service: svc-" + std::to_string(i) +
-         ", availability: \"99.9\", period: month, response: {p1: 15m, p2: 30m, p3: 1h, p4: 4h, p5: 8h},"
+         ", availability: \"99.9\", period: month, response: {p1: 15m, p2: 30m, p3: 1h, p4: 4h, "
+         "p5: 8h},"
          " resolution: {p1: 4h, p2: 8h, p3: 1d, p4: 3d, p5: 5d}}\n";
   return y;
 }
@@ -58,7 +60,8 @@ Alerts makeAlerts(uint64_t n, int services) {
   for (uint64_t i = 0; i < n; ++i) {
     api::BatchBuilder b(io, 0);
     auto& e = b.begin(0);
-    std::string resource = "ci-" + std::to_string(i % services), check = "chk-" + std::to_string(i / services);
+    std::string resource = "ci-" + std::to_string(i % services),
+                check = "chk-" + std::to_string(i / services);
     e.resource = b.keep(resource);
     e.check = b.keep(check);
     e.severity = api::Severity::kMajor;
@@ -73,8 +76,13 @@ Alerts makeAlerts(uint64_t n, int services) {
 
 engine::CorrelatorInput fire(const Alerts& a, uint64_t i, int64_t now) {
   engine::CorrelatorInput in;
-  in.change = {a.fps[i], engine::ChangeKind::kNew, api::Severity::kMajor, api::Severity::kMajor, api::Status::kFiring,
-               false, now};
+  in.change = {a.fps[i],
+               engine::ChangeKind::kNew,
+               api::Severity::kMajor,
+               api::Severity::kMajor,
+               api::Status::kFiring,
+               false,
+               now};
   in.strings = std::make_unique<char[]>(a.sizes[i]);
   std::memcpy(in.strings.get(), a.strings[i].get(), a.sizes[i]);
   return in;
@@ -82,7 +90,8 @@ engine::CorrelatorInput fire(const Alerts& a, uint64_t i, int64_t now) {
 
 engine::CorrelatorInput severity(const Alerts& a, uint64_t i, bool up, int64_t now) {
   engine::CorrelatorInput in;
-  auto from = up ? api::Severity::kMajor : api::Severity::kCritical, to = up ? api::Severity::kCritical : api::Severity::kMajor;
+  auto from = up ? api::Severity::kMajor : api::Severity::kCritical,
+       to = up ? api::Severity::kCritical : api::Severity::kMajor;
   in.change = {a.fps[i], engine::ChangeKind::kSeverity, to, from, api::Status::kFiring, false, now};
   return in;
 }
@@ -159,19 +168,22 @@ int main(int argc, char** argv) {
   }
   size_t transitions = 0;
   for (int s = 0; s < services; ++s) transitions += ev.timeline(s).size();
-  std::cout << "services " << services << ", agreements " << c->rule_set->agreements().size() << ", open incidents "
-            << incidents << ", open clocks " << open_clocks << "\n"
-            << "opening: " << setup_evaluated << " incident changes evaluated in " << setup_eval_s << " s\n"
-            << "changes " << applied << " (" << evaluated << " incident changes): evaluator " << eval_s << " s = "
-            << static_cast<uint64_t>(evaluated / eval_s) << " incident changes/s; correlator " << corr_s << " s = "
-            << static_cast<uint64_t>(applied / corr_s) << " changes/s; both "
+  std::cout << "services " << services << ", agreements " << c->rule_set->agreements().size()
+            << ", open incidents " << incidents << ", open clocks " << open_clocks << "\n"
+            << "opening: " << setup_evaluated << " incident changes evaluated in " << setup_eval_s
+            << " s\n"
+            << "changes " << applied << " (" << evaluated << " incident changes): evaluator "
+            << eval_s << " s = " << static_cast<uint64_t>(evaluated / eval_s)
+            << " incident changes/s; correlator " << corr_s
+            << " s = " << static_cast<uint64_t>(applied / corr_s) << " changes/s; both "
             << static_cast<uint64_t>(evaluated / (eval_s + corr_s)) << "/s (one thread)\n"
             << "service transitions recorded " << transitions << "\n";
 
   // ---- Metrics: the stage's SLA refresh (every 10 s) and a scrape ----
   engine::ManualClock clock(now);
   api::MetricsHub hub;
-  engine::CorrelatorStage stage(c->rule_set, engine::CorrelatorOptions{c->correlation}, clock, hub, 4096, nullptr);
+  engine::CorrelatorStage stage(c->rule_set, engine::CorrelatorOptions{c->correlation}, clock, hub,
+                                4096, nullptr);
   stage.start();
   auto sync = [&] {
     std::promise<void> p;
@@ -180,7 +192,8 @@ int main(int argc, char** argv) {
   };
   for (uint64_t i = 0; i < incidents; i += 1000) {
     auto shared = std::make_shared<std::vector<engine::CorrelatorInput>>();
-    for (uint64_t j = i; j < std::min(incidents, i + 1000); ++j) shared->push_back(fire(alerts, j, now));
+    for (uint64_t j = i; j < std::min(incidents, i + 1000); ++j)
+      shared->push_back(fire(alerts, j, now));
     stage.run([shared](engine::Correlator& cr, int64_t t) { cr.apply(*shared, t); });
   }
   sync();
@@ -206,9 +219,11 @@ int main(int argc, char** argv) {
   }
   stage.stop();
   std::cout << "SLA gauge refresh (every 10 s, stage thread): " << refresh_s * 1000 << " ms\n"
-            << "scrape: " << bytes / 1024 << " KiB, best " << best * 1000 << " ms, worst " << worst * 1000
-            << " ms of 5\n";
-  bool ok = open_clocks == 2 * incidents && evaluated > 0 && transitions > static_cast<size_t>(services) && bytes > 0;
-  if (!ok) std::cerr << "FAILED: expected " << 2 * incidents << " open clocks and service transitions\n";
+            << "scrape: " << bytes / 1024 << " KiB, best " << best * 1000 << " ms, worst "
+            << worst * 1000 << " ms of 5\n";
+  bool ok = open_clocks == 2 * incidents && evaluated > 0 &&
+            transitions > static_cast<size_t>(services) && bytes > 0;
+  if (!ok)
+    std::cerr << "FAILED: expected " << 2 * incidents << " open clocks and service transitions\n";
   return ok ? 0 : 1;
 }

@@ -42,7 +42,8 @@ int connectTo(uint16_t port) {
   a.sin_family = AF_INET;
   a.sin_port = htons(port);
   a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) throw std::runtime_error("connect failed");
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0)
+    throw std::runtime_error("connect failed");
   int one = 1;
   ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   timeval tv{60, 0};
@@ -64,7 +65,8 @@ class Http {
  public:
   explicit Http(uint16_t port) : fd_(connectTo(port)) {}
   ~Http() { ::close(fd_); }
-  int post(const std::string& path, const std::string& ctype, const std::string& body, std::string* out = nullptr) {
+  int post(const std::string& path, const std::string& ctype, const std::string& body,
+           std::string* out = nullptr) {
     std::string req = "POST " + path + " HTTP/1.1\r\nHost: bench\r\nContent-Type: " + ctype +
                       "\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n";
     req += body;
@@ -107,24 +109,26 @@ class Http {
 // About 350 bytes per event, as a monitoring event of this size usually is.
 std::string nativeEvent(uint64_t host) {
   char buf[512];
-  int n = std::snprintf(buf, sizeof buf,
-                        R"({"resource":"host-%07llu.dc1.example.com","check":"DiskFull","severity":"critical",)"
-                        R"("service":"billing","summary":"Filesystem /var on host-%07llu is 97%% full",)"
-                        R"("labels":{"team":"storage","env":"prod","dc":"fra1","cluster":"c7","mount":"/var"},)"
-                        R"("annotations":{"runbook":"https://runbooks.example.com/disk-full"}})",
-                        static_cast<unsigned long long>(host), static_cast<unsigned long long>(host));
+  int n = std::snprintf(
+      buf, sizeof buf,
+      R"({"resource":"host-%07llu.dc1.example.com","check":"DiskFull","severity":"critical",)"
+      R"("service":"billing","summary":"Filesystem /var on host-%07llu is 97%% full",)"
+      R"("labels":{"team":"storage","env":"prod","dc":"fra1","cluster":"c7","mount":"/var"},)"
+      R"("annotations":{"runbook":"https://runbooks.example.com/disk-full"}})",
+      static_cast<unsigned long long>(host), static_cast<unsigned long long>(host));
   return std::string(buf, static_cast<size_t>(n));
 }
 
 std::string amAlert(uint64_t host) {
   char buf[512];
-  int n = std::snprintf(buf, sizeof buf,
-                        R"({"labels":{"alertname":"DiskFull","instance":"host-%07llu:9100","job":"node",)"
-                        R"("severity":"critical","team":"storage","mount":"/var"},)"
-                        R"("annotations":{"summary":"Filesystem /var on host-%07llu is 97%% full"},)"
-                        R"("startsAt":"2026-01-01T10:00:00Z","endsAt":"2099-01-01T10:05:00Z",)"
-                        R"("generatorURL":"http://prometheus:9090/graph?g0.expr=disk"})",
-                        static_cast<unsigned long long>(host), static_cast<unsigned long long>(host));
+  int n = std::snprintf(
+      buf, sizeof buf,
+      R"({"labels":{"alertname":"DiskFull","instance":"host-%07llu:9100","job":"node",)"
+      R"("severity":"critical","team":"storage","mount":"/var"},)"
+      R"("annotations":{"summary":"Filesystem /var on host-%07llu is 97%% full"},)"
+      R"("startsAt":"2026-01-01T10:00:00Z","endsAt":"2099-01-01T10:05:00Z",)"
+      R"("generatorURL":"http://prometheus:9090/graph?g0.expr=disk"})",
+      static_cast<unsigned long long>(host), static_cast<unsigned long long>(host));
   return std::string(buf, static_cast<size_t>(n));
 }
 
@@ -137,7 +141,9 @@ Percentiles percentiles(std::vector<double> v) {
   Percentiles p;
   if (v.empty()) return p;
   std::sort(v.begin(), v.end());
-  auto at = [&](double q) { return v[std::min(v.size() - 1, static_cast<size_t>(q * static_cast<double>(v.size())))]; };
+  auto at = [&](double q) {
+    return v[std::min(v.size() - 1, static_cast<size_t>(q * static_cast<double>(v.size())))];
+  };
   p.p50 = at(0.5);
   p.p90 = at(0.9);
   p.p99 = at(0.99);
@@ -191,9 +197,10 @@ bool verify(const Options& o, uint64_t expect_total_events) {
     after = std::string(next.get_string().value());
   }
   bool ok = alerts == o.distinct && counted == expect_total_events && wrong == 0;
-  std::printf("verify: %llu alerts (want %llu), counts sum %llu (want %llu), %llu with a wrong count: %s\n",
-              (unsigned long long)alerts, (unsigned long long)o.distinct, (unsigned long long)counted,
-              (unsigned long long)expect_total_events, (unsigned long long)wrong, ok ? "OK" : "FAILED");
+  std::printf(
+      "verify: %llu alerts (want %llu), counts sum %llu (want %llu), %llu with a wrong count: %s\n",
+      (unsigned long long)alerts, (unsigned long long)o.distinct, (unsigned long long)counted,
+      (unsigned long long)expect_total_events, (unsigned long long)wrong, ok ? "OK" : "FAILED");
   return ok;
 }
 
@@ -240,7 +247,9 @@ double parseBaseline(const std::vector<std::string>& lines) {
 int main(int argc, char** argv) {
   Options o;
   CLI::App app{"triaged load generator"};
-  app.add_option("--mode", o.mode, "tcp | http-ndjson | am-v2 | am-webhook | pagerduty | single | probe | verify")->required();
+  app.add_option("--mode", o.mode,
+                 "tcp | http-ndjson | am-v2 | am-webhook | pagerduty | single | probe | verify")
+      ->required();
   app.add_option("--port", o.port, "triaged HTTP port");
   app.add_option("--tcp-port", o.tcp_port, "triaged ndjson_tcp port");
   app.add_option("--events", o.events, "events to send");
@@ -264,10 +273,12 @@ int main(int argc, char** argv) {
     simdjson::dom::parser parser;
     uint64_t matched = parser.parse(body)["matched"].get_uint64();
     double sum = metric(o.port, "triaged_dedup_events_total");
-    bool ok = matched == o.distinct && sum >= static_cast<double>(o.events) && sum <= static_cast<double>(o.events_max);
-    std::printf("verify: %llu alerts (want %llu), %.0f events applied (answered %llu, sent %llu): %s\n",
-                (unsigned long long)matched, (unsigned long long)o.distinct, sum, (unsigned long long)o.events,
-                (unsigned long long)o.events_max, ok ? "OK" : "FAILED");
+    bool ok = matched == o.distinct && sum >= static_cast<double>(o.events) &&
+              sum <= static_cast<double>(o.events_max);
+    std::printf(
+        "verify: %llu alerts (want %llu), %.0f events applied (answered %llu, sent %llu): %s\n",
+        (unsigned long long)matched, (unsigned long long)o.distinct, sum,
+        (unsigned long long)o.events, (unsigned long long)o.events_max, ok ? "OK" : "FAILED");
     return ok ? 0 : 1;
   }
   if (o.mode == "probe") {
@@ -286,23 +297,30 @@ int main(int argc, char** argv) {
     double alerts = metric(o.port, "triaged_alerts_active");
     double rss = metric(o.port, "process_resident_memory_bytes");
     auto list = timeIt("/api/v1/alerts?limit=1000");
-    auto filtered = timeIt("/api/v1/alerts?limit=1000&filter=%7Bteam%3D%22storage%22%2Cdc%3D~%22fra.%2A%22%7D");
+    auto filtered =
+        timeIt("/api/v1/alerts?limit=1000&filter=%7Bteam%3D%22storage%22%2Cdc%3D~%22fra.%2A%22%7D");
     auto scrape = timeIt("/metrics");
     std::printf("probe: %.0f active alerts, RSS %.1f MiB\n", alerts, rss / 1048576.0);
-    std::printf("GET /api/v1/alerts?limit=1000 (ms): p50 %.1f p90 %.1f max %.1f\n", list.p50, list.p90, list.max);
-    std::printf("GET /api/v1/alerts?limit=1000&filter={team=\"storage\",dc=~\"fra.*\"} (ms): p50 %.1f p90 %.1f max %.1f\n",
-                filtered.p50, filtered.p90, filtered.max);
-    std::printf("GET /metrics (ms): p50 %.1f p90 %.1f max %.1f\n", scrape.p50, scrape.p90, scrape.max);
+    std::printf("GET /api/v1/alerts?limit=1000 (ms): p50 %.1f p90 %.1f max %.1f\n", list.p50,
+                list.p90, list.max);
+    std::printf(
+        "GET /api/v1/alerts?limit=1000&filter={team=\"storage\",dc=~\"fra.*\"} (ms): p50 %.1f p90 "
+        "%.1f max %.1f\n",
+        filtered.p50, filtered.p90, filtered.max);
+    std::printf("GET /metrics (ms): p50 %.1f p90 %.1f max %.1f\n", scrape.p50, scrape.p90,
+                scrape.max);
     return 0;
   }
 
   // Pre-generate everything before timing.
   std::vector<std::string> lines(o.events);
   for (uint64_t i = 0; i < o.events; ++i)
-    lines[i] = (o.mode == "am-v2" || o.mode == "am-webhook") ? amAlert(hostOf(i, o)) : nativeEvent(hostOf(i, o));
+    lines[i] = (o.mode == "am-v2" || o.mode == "am-webhook") ? amAlert(hostOf(i, o))
+                                                             : nativeEvent(hostOf(i, o));
   size_t total_bytes = 0;
   for (auto& l : lines) total_bytes += l.size() + 1;
-  double baseline = parseBaseline(std::vector<std::string>(lines.begin(), lines.begin() + std::min<size_t>(lines.size(), 200000)));
+  double baseline = parseBaseline(std::vector<std::string>(
+      lines.begin(), lines.begin() + std::min<size_t>(lines.size(), 200000)));
 
   double before = metric(o.port, "triaged_dedup_events_total");
   double rss_before = metric(o.port, "process_resident_memory_bytes");
@@ -353,8 +371,9 @@ int main(int argc, char** argv) {
           body += "]";
         } else if (o.mode == "am-webhook") {
           path = "/api/v1/alertmanager";
-          body = R"({"version":"4","status":"firing","receiver":"bench","groupLabels":{},"commonLabels":{},)"
-                 R"("commonAnnotations":{},"externalURL":"http://am","alerts":[)";
+          body =
+              R"({"version":"4","status":"firing","receiver":"bench","groupLabels":{},"commonLabels":{},)"
+              R"("commonAnnotations":{},"externalURL":"http://am","alerts":[)";
           for (uint64_t k = i; k < end; ++k) {
             std::string a = lines[k];
             a.insert(1, "\"status\":\"firing\",");
@@ -364,15 +383,17 @@ int main(int argc, char** argv) {
         } else if (o.mode == "pagerduty") {
           path = "/v2/enqueue";
           char buf[600];
-          std::snprintf(buf, sizeof buf,
-                        R"({"routing_key":"0123456789abcdef0123456789abcdef","event_action":"trigger",)"
-                        R"("dedup_key":"host-%07llu","payload":{"summary":"Filesystem /var is 97%% full",)"
-                        R"("source":"host-%07llu.dc1.example.com","severity":"critical","component":"disk"}})",
-                        (unsigned long long)hostOf(i, o), (unsigned long long)hostOf(i, o));
+          std::snprintf(
+              buf, sizeof buf,
+              R"({"routing_key":"0123456789abcdef0123456789abcdef","event_action":"trigger",)"
+              R"("dedup_key":"host-%07llu","payload":{"summary":"Filesystem /var is 97%% full",)"
+              R"("source":"host-%07llu.dc1.example.com","severity":"critical","component":"disk"}})",
+              (unsigned long long)hostOf(i, o), (unsigned long long)hostOf(i, o));
           body = buf;
         }
         if (interval > 0) {
-          next += std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(interval));
+          next +=
+              std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(interval));
           std::this_thread::sleep_until(next);
         }
         auto s = Clock::now();
@@ -401,16 +422,23 @@ int main(int argc, char** argv) {
   if (o.verify && !verify(o, o.events)) return 1;
   double rss_after = metric(o.port, "process_resident_memory_bytes");
   double active = metric(o.port, "triaged_alerts_active");
-  std::printf("mode=%s events=%llu distinct=%llu duplicates=%.1f%% batch=%u connections=%u bytes=%zu\n",
-              o.mode.c_str(), (unsigned long long)o.events, (unsigned long long)o.distinct,
-              100.0 * (1.0 - static_cast<double>(o.distinct) / static_cast<double>(o.events)), o.batch, o.connections,
-              total_bytes);
-  std::printf("result: %.0f events/s in %.3f s; parse-only baseline %.0f events/s (1 thread); ratio %.2f\n", rate,
-              secs, baseline, rate / baseline);
-  std::printf("memory: RSS %.1f MiB before, %.1f MiB after, %.0f active alerts: %.0f bytes per alert beyond the base\n",
-              rss_before / 1048576.0, rss_after / 1048576.0, active, (rss_after - rss_before) / std::max(1.0, active));
+  std::printf(
+      "mode=%s events=%llu distinct=%llu duplicates=%.1f%% batch=%u connections=%u bytes=%zu\n",
+      o.mode.c_str(), (unsigned long long)o.events, (unsigned long long)o.distinct,
+      100.0 * (1.0 - static_cast<double>(o.distinct) / static_cast<double>(o.events)), o.batch,
+      o.connections, total_bytes);
+  std::printf(
+      "result: %.0f events/s in %.3f s; parse-only baseline %.0f events/s (1 thread); ratio %.2f\n",
+      rate, secs, baseline, rate / baseline);
+  std::printf(
+      "memory: RSS %.1f MiB before, %.1f MiB after, %.0f active alerts: %.0f bytes per alert "
+      "beyond the base\n",
+      rss_before / 1048576.0, rss_after / 1048576.0, active,
+      (rss_after - rss_before) / std::max(1.0, active));
   if (!all.empty())
-    std::printf("latency per request (ms): p50 %.3f p90 %.3f p99 %.3f max %.3f; requests %zu; 429 answers %llu\n",
-                p.p50, p.p90, p.p99, p.max, all.size(), (unsigned long long)refused.load());
+    std::printf(
+        "latency per request (ms): p50 %.3f p90 %.3f p99 %.3f max %.3f; requests %zu; 429 answers "
+        "%llu\n",
+        p.p50, p.p90, p.p99, p.max, all.size(), (unsigned long long)refused.load());
   return 0;
 }

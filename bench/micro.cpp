@@ -6,10 +6,10 @@
 #include <future>
 #include <stdexcept>
 
-#include "inputs/common/native_decoder.h"
-#include "triaged/api/ingest.h"
 #include "dedup/alert_table.h"
+#include "inputs/common/native_decoder.h"
 #include "pipeline/pipeline.h"
+#include "triaged/api/ingest.h"
 
 using namespace triaged;
 

@@ -9,9 +9,9 @@
 // In the end the outbox table must be empty. Exit 1 on any loss, reordering or leftover.
 // Usage: triaged-outbox [--notifications 200000] [--incidents 10000] [--concurrency 4]
 //                       [--outage 0] [--rate 1000] [--circuit-open-for 30]
-#include <CLI/CLI.hpp>
 #include <sqlite3.h>
 
+#include <CLI/CLI.hpp>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -24,10 +24,10 @@
 #include <unordered_set>
 
 #include "builtin_plugins.h"
-#include "server/http_server.h"
-#include "server/io_pool.h"
 #include "common/log.h"
 #include "notify/notifier.h"
+#include "server/http_server.h"
+#include "server/io_pool.h"
 #include "store/store.h"
 #include "store/store_writer.h"
 
@@ -37,7 +37,9 @@ using Steady = std::chrono::steady_clock;
 
 namespace {
 
-double since(Steady::time_point t) { return std::chrono::duration<double>(Steady::now() - t).count(); }
+double since(Steady::time_point t) {
+  return std::chrono::duration<double>(Steady::now() - t).count();
+}
 
 // What the receiver saw. Touched on its one I/O thread; read under the mutex.
 struct Tally {
@@ -61,7 +63,8 @@ int main(int argc, char** argv) {
   unsigned concurrency = 4;
   double outage = 0, open_for = 30;
   app.add_option("--notifications", notifications, "entries of the throughput run");
-  app.add_option("--incidents", incidents, "incidents the entries are about (order is checked per incident)");
+  app.add_option("--incidents", incidents,
+                 "incidents the entries are about (order is checked per incident)");
   app.add_option("--concurrency", concurrency, "requests in flight (the target's concurrency)");
   app.add_option("--outage", outage, "seconds the receiver is down (0: no outage run)");
   app.add_option("--rate", rate, "entries per second written during the outage");
@@ -69,7 +72,8 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
   std::setvbuf(stdout, nullptr, _IOLBF, 0);
   engine::log::setup("error", "text");
-  std::string dir = (fs::temp_directory_path() / ("triaged-outbox-" + std::to_string(::getpid()))).string();
+  std::string dir =
+      (fs::temp_directory_path() / ("triaged-outbox-" + std::to_string(::getpid()))).string();
   fs::remove_all(dir);
 
   // The receiver.
@@ -77,7 +81,8 @@ int main(int argc, char** argv) {
   std::atomic<bool> down{false};
   engine::IoPool pool(1);
   api::Router router;
-  router.add({api::Verb::post, "/hook", api::RouteGroup::kOpen, [&](const api::HttpRequest& q, api::Responder r) {
+  router.add({api::Verb::post, "/hook", api::RouteGroup::kOpen,
+              [&](const api::HttpRequest& q, api::Responder r) {
                 if (down.load(std::memory_order_acquire)) {
                   auto res = api::HttpResponse::text(503, "down");
                   res.close = true;
@@ -161,10 +166,11 @@ int main(int argc, char** argv) {
     double committed = since(t);
     if (!waitDelivered(600)) ok = false;
     double total = since(t);
-    std::printf("throughput: %llu notifications over %llu incidents, concurrency %u: written in %.2f s, "
-                "delivered in %.2f s = %.0f notifications/s\n",
-                (unsigned long long)notifications, (unsigned long long)incidents, concurrency, committed, total,
-                static_cast<double>(notifications) / total);
+    std::printf(
+        "throughput: %llu notifications over %llu incidents, concurrency %u: written in %.2f s, "
+        "delivered in %.2f s = %.0f notifications/s\n",
+        (unsigned long long)notifications, (unsigned long long)incidents, concurrency, committed,
+        total, static_cast<double>(notifications) / total);
   }
 
   // 2. Outage and catch-up.
@@ -181,18 +187,22 @@ int main(int argc, char** argv) {
     uint64_t backlog = written - before;
     {
       std::lock_guard<std::mutex> l(tally.mu);
-      std::printf("outage: receiver down %.0f s while %llu entries were written (%llu/s); %llu attempts refused "
-                  "with 503 before the connections closed, %zu delivered of %llu\n",
-                  since(t), (unsigned long long)backlog, (unsigned long long)rate,
-                  (unsigned long long)tally.refused, tally.keys.size(), (unsigned long long)written);
+      std::printf(
+          "outage: receiver down %.0f s while %llu entries were written (%llu/s); %llu attempts "
+          "refused "
+          "with 503 before the connections closed, %zu delivered of %llu\n",
+          since(t), (unsigned long long)backlog, (unsigned long long)rate,
+          (unsigned long long)tally.refused, tally.keys.size(), (unsigned long long)written);
     }
     server->listen("127.0.0.1", port);
     down = false;
     server->startAccepting();
     auto up = Steady::now();
     if (!waitDelivered(600)) ok = false;
-    std::printf("catch-up: all %llu delivered %.2f s after the receiver came back (circuit_open_for %.1f s)\n",
-                (unsigned long long)backlog, since(up), open_for);
+    std::printf(
+        "catch-up: all %llu delivered %.2f s after the receiver came back (circuit_open_for %.1f "
+        "s)\n",
+        (unsigned long long)backlog, since(up), open_for);
   }
 
   notifier.stop();
@@ -212,10 +222,12 @@ int main(int argc, char** argv) {
   pool.shutdown();
   {
     std::lock_guard<std::mutex> l(tally.mu);
-    std::printf("checks: %llu written, %zu delivered, %llu requests, %llu duplicates, %llu out of order, "
-                "%lld left in the outbox\n",
-                (unsigned long long)written, tally.keys.size(), (unsigned long long)tally.requests,
-                (unsigned long long)tally.duplicates, (unsigned long long)tally.out_of_order, (long long)left);
+    std::printf(
+        "checks: %llu written, %zu delivered, %llu requests, %llu duplicates, %llu out of order, "
+        "%lld left in the outbox\n",
+        (unsigned long long)written, tally.keys.size(), (unsigned long long)tally.requests,
+        (unsigned long long)tally.duplicates, (unsigned long long)tally.out_of_order,
+        (long long)left);
     ok = ok && tally.keys.size() == written && tally.out_of_order == 0 && left == 0;
   }
   fs::remove_all(dir);

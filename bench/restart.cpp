@@ -4,31 +4,33 @@
 // Usage: triaged-restart [--alerts 1000000] [--incidents 100000] [--dir DIR] [--keep]
 // With --keep, DIR holds the database afterwards (bench/run.sh restart starts the daemon on it).
 #include <CLI/CLI.hpp>
-
 #include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
 
-#include "triaged/api/ingest.h"
-#include "triaged/config/loader.h"
+#include "app/replay.h"
 #include "correlate/correlator_stage.h"
 #include "store/recovery.h"
-#include "app/replay.h"
 #include "store/state_codec.h"
 #include "store/store_writer.h"
+#include "triaged/api/ingest.h"
+#include "triaged/config/loader.h"
 #include "triaged/rules/rule_set.h"
 
 using namespace triaged;
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 
-static double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+static double since(Clock::time_point t) {
+  return std::chrono::duration<double>(Clock::now() - t).count();
+}
 
 int main(int argc, char** argv) {
   CLI::App app{"triaged restart benchmark"};
   uint64_t alerts = 1'000'000, incidents = 100'000;
-  std::string dir = (fs::temp_directory_path() / ("triaged-restart-" + std::to_string(::getpid()))).string();
+  std::string dir =
+      (fs::temp_directory_path() / ("triaged-restart-" + std::to_string(::getpid()))).string();
   bool keep = false;
   app.add_option("--alerts", alerts);
   app.add_option("--incidents", incidents);
@@ -40,14 +42,16 @@ int main(int argc, char** argv) {
   fs::create_directories(dir);
   {
     std::ofstream(fs::path(dir) / "rules.yaml")
-        << "groups:\n  - name: g\n    rules:\n      - {name: by-group, match: '{grp=~\".+\"}', group_by: [grp], "
+        << "groups:\n  - name: g\n    rules:\n      - {name: by-group, match: '{grp=~\".+\"}', "
+           "group_by: [grp], "
            "group_wait: 0s}\n";
-    std::ofstream(fs::path(dir) / "triaged.yaml") << "rule_files: [rules.yaml]\nstate: {directory: " << dir
-                                                  << "/state}\n";
+    std::ofstream(fs::path(dir) / "triaged.yaml")
+        << "rule_files: [rules.yaml]\nstate: {directory: " << dir << "/state}\n";
   }
   auto config = config::loadConfig((fs::path(dir) / "triaged.yaml").string(),
                                    [](config::Config& c, config::ConfigErrors& errors) {
-                                     c.rule_set = rules::RuleSet::load(c.rule_files_resolved, errors);
+                                     c.rule_set =
+                                         rules::RuleSet::load(c.rule_files_resolved, errors);
                                    });
   const int64_t t0 = 1'767'225'600'000;
   // 1. The state, built by the correlator: alert i is in group i % incidents.
@@ -68,8 +72,8 @@ int main(int argc, char** argv) {
     auto batch = b.take();
     e.apply(*batch, t0);
   }
-  std::printf("built %zu open incidents from %llu alerts in %.2f s\n", e.correlator().openIncidents(),
-              (unsigned long long)alerts, since(t));
+  std::printf("built %zu open incidents from %llu alerts in %.2f s\n",
+              e.correlator().openIncidents(), (unsigned long long)alerts, since(t));
   // 2. Stored through the store writer, as the daemon stores it.
   t = Clock::now();
   api::MetricsHub hub;
@@ -103,14 +107,16 @@ int main(int argc, char** argv) {
   engine::StoreWriter writer(store, {}, clock, hub);  // loads its row index, as at start-up
   engine::PipelineOptions po;
   po.shards = 2;
-  engine::CorrelatorStage stage(config->rule_set, engine::CorrelatorOptions{config->correlation}, clock, hub, 4096,
-                                &writer);
+  engine::CorrelatorStage stage(config->rule_set, engine::CorrelatorOptions{config->correlation},
+                                clock, hub, 4096, &writer);
   writer.start();
   engine::Pipeline pipeline(po, clock, hub, &stage);
   auto rs = engine::recoverState(store, pipeline, stage, t0 + 60'000);
   double secs = since(t);
-  std::printf("recovered %zu alerts (%zu firing), %zu incidents (%zu open) in %.2f s (recoverState %.2f s)\n",
-              rs.alerts, rs.firing, rs.incidents, rs.open_incidents, secs, rs.seconds);
+  std::printf(
+      "recovered %zu alerts (%zu firing), %zu incidents (%zu open) in %.2f s (recoverState %.2f "
+      "s)\n",
+      rs.alerts, rs.firing, rs.incidents, rs.open_incidents, secs, rs.seconds);
   bool ok = rs.alerts == alerts && rs.open_incidents == incidents;
   std::printf("%s\n", ok ? "OK" : "MISMATCH: not what was stored");
   if (!keep) fs::remove_all(dir);

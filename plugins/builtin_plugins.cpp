@@ -3,9 +3,9 @@
 #include "inputs/alertmanager/alertmanager_input.h"
 #include "inputs/common/native_decoder.h"
 #include "inputs/native_json/native_json_input.h"
+#include "inputs/ndjson_tcp/ndjson_tcp_input.h"
 #include "inputs/pagerduty/pagerduty_input.h"
 #include "inputs/syslog/syslog_input.h"
-#include "inputs/ndjson_tcp/ndjson_tcp_input.h"
 #include "outputs/outputs.h"
 
 namespace triaged::plugins {
@@ -23,9 +23,9 @@ api::PluginRegistry builtinPlugins() {
   r.addOutput(slackOutput());
   r.addOutput(servicenowOutput());
   r.addOutput(jiraOutput());
-  r.setNdjsonDecoder([](const char* data, size_t len, size_t capacity, api::BatchBuilder& b) {
-    return decodeNdjson(data, len, capacity, b);
-  }, nativeSeverities());
+  r.setNdjsonDecoder([](const char* data, size_t len, size_t capacity,
+                        api::BatchBuilder& b) { return decodeNdjson(data, len, capacity, b); },
+                     nativeSeverities());
   return r;
 }
 

@@ -4,8 +4,8 @@
 
 #include <algorithm>
 #include <filesystem>
-#include <sstream>
 #include <set>
+#include <sstream>
 #include <thread>
 
 #include "triaged/config/reader.h"
@@ -68,7 +68,8 @@ void readAuthGroup(MapReader& parent, const char* key, AuthGroup& g) {
     std::string text;
     std::string why;
     if (!readTextFile(p, text, why)) {
-      r.sink().add(files_node[i], r.childPath("bearer_tokens_files") + "[" + std::to_string(i) + "]",
+      r.sink().add(files_node[i],
+                   r.childPath("bearer_tokens_files") + "[" + std::to_string(i) + "]",
                    "cannot read token file \"" + files[i] + "\": " + why);
       continue;
     }
@@ -100,7 +101,8 @@ void readPipeline(MapReader& r, PipelineConfig& p) {
   if (p.queue_batches == 0)
     r.sink().add(r.node()["queue_batches"], r.childPath("queue_batches"), "must be at least 1");
   if (p.max_batch_events == 0)
-    r.sink().add(r.node()["max_batch_events"], r.childPath("max_batch_events"), "must be at least 1");
+    r.sink().add(r.node()["max_batch_events"], r.childPath("max_batch_events"),
+                 "must be at least 1");
   r.finish();
 }
 
@@ -136,51 +138,55 @@ void readNotifications(MapReader& root, Config& c) {
   MapReader r(root.take("notifications"), "notifications", root.sink());
   YAML::Node list = r.take("targets");
   std::set<std::string> names;
-  forEachInList(list, "notifications.targets", root.sink(), [&](const YAML::Node& n, const std::string& path) {
-    MapReader t(n, path, root.sink());
-    NotificationTarget x;
-    x.file = root.sink().file();
-    x.line = n.Mark().line + 1;
-    t.getString("name", x.name, true);
-    // The type names an output plugin; the engine checks it and the plugin's own keys
-    // (required url, routing_key, project, template) against the plugin registry.
-    t.getString("type", x.type);
-    t.getString("url", x.url);
-    t.getSecret("routing_key", x.routing_key);
-    t.getString("username", x.username);
-    t.getSecret("password", x.password);
-    t.getString("project", x.project);
-    t.getString("issue_type", x.issue_type);
-    t.getString("resolve_transition", x.resolve_transition);
-    t.getDouble("rate_limit", x.rate_limit, 0, 1e6);
-    t.getUnsigned("circuit_failures", x.circuit_failures, 1'000'000);
-    t.getDuration("circuit_open_for", x.circuit_open_for, Duration{1});
-    t.getUnsigned("concurrency", x.concurrency, 1024);
-    if (x.concurrency == 0) root.sink().add(n["concurrency"], path + ".concurrency", "must be at least 1");
-    t.getString("proxy", x.proxy);
-    t.getStringList("matchers", x.matchers);
-    t.getInlineOrFile("template", x.body_template, "template");
-    if (!x.url.empty() && x.url.rfind("http://", 0) != 0 && x.url.rfind("https://", 0) != 0)
-      root.sink().add(n["url"], path + ".url", "must be an http:// or https:// URL");
-    if (!x.proxy.empty() && x.proxy.find("://") == std::string::npos)
-      root.sink().add(n["proxy"], path + ".proxy", "must be a URL with a scheme (http://host:port)");
-    t.getStringList("events", x.events);
-    int64_t p = x.min_priority;
-    t.getInt("min_priority", p, 1, 5);
-    x.min_priority = static_cast<int>(p);
-    t.getDuration("timeout", x.timeout, Duration{1});
-    t.getDuration("max_age", x.max_age, Duration{1});
-    t.getDuration("retry_initial", x.retry_initial, Duration{1});
-    t.getDuration("retry_max", x.retry_max, Duration{1});
-    t.getStringMap("headers", x.headers);
-    t.getSecret("bearer_token", x.bearer_token);
-    t.getSecret("hmac_secret", x.hmac_secret);
-    t.getBool("tls_insecure_skip_verify", x.tls_insecure_skip_verify);
-    t.finish();
-    if (!x.name.empty() && !names.insert(x.name).second)
-      root.sink().add(n, path + ".name", "duplicate target name \"" + x.name + "\"");
-    c.notification_targets.push_back(std::move(x));
-  });
+  forEachInList(
+      list, "notifications.targets", root.sink(),
+      [&](const YAML::Node& n, const std::string& path) {
+        MapReader t(n, path, root.sink());
+        NotificationTarget x;
+        x.file = root.sink().file();
+        x.line = n.Mark().line + 1;
+        t.getString("name", x.name, true);
+        // The type names an output plugin; the engine checks it and the plugin's own keys
+        // (required url, routing_key, project, template) against the plugin registry.
+        t.getString("type", x.type);
+        t.getString("url", x.url);
+        t.getSecret("routing_key", x.routing_key);
+        t.getString("username", x.username);
+        t.getSecret("password", x.password);
+        t.getString("project", x.project);
+        t.getString("issue_type", x.issue_type);
+        t.getString("resolve_transition", x.resolve_transition);
+        t.getDouble("rate_limit", x.rate_limit, 0, 1e6);
+        t.getUnsigned("circuit_failures", x.circuit_failures, 1'000'000);
+        t.getDuration("circuit_open_for", x.circuit_open_for, Duration{1});
+        t.getUnsigned("concurrency", x.concurrency, 1024);
+        if (x.concurrency == 0)
+          root.sink().add(n["concurrency"], path + ".concurrency", "must be at least 1");
+        t.getString("proxy", x.proxy);
+        t.getStringList("matchers", x.matchers);
+        t.getInlineOrFile("template", x.body_template, "template");
+        if (!x.url.empty() && x.url.rfind("http://", 0) != 0 && x.url.rfind("https://", 0) != 0)
+          root.sink().add(n["url"], path + ".url", "must be an http:// or https:// URL");
+        if (!x.proxy.empty() && x.proxy.find("://") == std::string::npos)
+          root.sink().add(n["proxy"], path + ".proxy",
+                          "must be a URL with a scheme (http://host:port)");
+        t.getStringList("events", x.events);
+        int64_t p = x.min_priority;
+        t.getInt("min_priority", p, 1, 5);
+        x.min_priority = static_cast<int>(p);
+        t.getDuration("timeout", x.timeout, Duration{1});
+        t.getDuration("max_age", x.max_age, Duration{1});
+        t.getDuration("retry_initial", x.retry_initial, Duration{1});
+        t.getDuration("retry_max", x.retry_max, Duration{1});
+        t.getStringMap("headers", x.headers);
+        t.getSecret("bearer_token", x.bearer_token);
+        t.getSecret("hmac_secret", x.hmac_secret);
+        t.getBool("tls_insecure_skip_verify", x.tls_insecure_skip_verify);
+        t.finish();
+        if (!x.name.empty() && !names.insert(x.name).second)
+          root.sink().add(n, path + ".name", "duplicate target name \"" + x.name + "\"");
+        c.notification_targets.push_back(std::move(x));
+      });
   r.finish();
 }
 
@@ -197,13 +203,18 @@ void readCorrelation(MapReader& r, CorrelationConfig& c) {
   r.getUnsigned("problem_incidents", c.problem_incidents, 1'000'000);
   r.getDuration("problem_window", c.problem_window, Duration{1});
   r.getUnsigned("timeline_max_entries", c.timeline_max_entries, 1'000'000);
-  if (c.problem_incidents < 1) r.sink().add(r.node()["problem_incidents"], r.childPath("problem_incidents"), "must be at least 1");
-  if (c.timeline_max_entries < 10) r.sink().add(r.node()["timeline_max_entries"], r.childPath("timeline_max_entries"), "must be at least 10");
+  if (c.problem_incidents < 1)
+    r.sink().add(r.node()["problem_incidents"], r.childPath("problem_incidents"),
+                 "must be at least 1");
+  if (c.timeline_max_entries < 10)
+    r.sink().add(r.node()["timeline_max_entries"], r.childPath("timeline_max_entries"),
+                 "must be at least 10");
   YAML::Node m = r.take("priority_matrix");
   if (!m.IsDefined() || m.IsNull()) return;
   auto bad = [&] {
     r.sink().add(m, r.childPath("priority_matrix"),
-                 "expected 3 rows (impact high, medium, low) of 3 priorities 1..5 (urgency high, medium, low)");
+                 "expected 3 rows (impact high, medium, low) of 3 priorities 1..5 (urgency high, "
+                 "medium, low)");
   };
   if (!m.IsSequence() || m.size() != 3) return bad();
   int out[3][3];
@@ -211,7 +222,8 @@ void readCorrelation(MapReader& r, CorrelationConfig& c) {
     if (!m[i].IsSequence() || m[i].size() != 3) return bad();
     for (size_t j = 0; j < 3; ++j) {
       int v = 0;
-      if (!m[i][j].IsScalar() || !YAML::convert<int>::decode(m[i][j], v) || v < 1 || v > 5) return bad();
+      if (!m[i][j].IsScalar() || !YAML::convert<int>::decode(m[i][j], v) || v < 1 || v > 5)
+        return bad();
       out[i][j] = v;
     }
   }
@@ -294,7 +306,8 @@ ConfigPtr loadConfigOrThrow(const std::string& path, const SectionValidator& val
   }
   {
     MapReader r(root.take("logging"), "logging", sink);
-    r.getEnum("level", c->logging.level, {"trace", "debug", "info", "warn", "error", "critical", "off"});
+    r.getEnum("level", c->logging.level,
+              {"trace", "debug", "info", "warn", "error", "critical", "off"});
     r.getEnum("format", c->logging.format, {"text", "json"});
     r.finish();
   }
@@ -347,8 +360,10 @@ ConfigPtr loadConfigOrThrow(const std::string& path, const SectionValidator& val
   }
   c->hash = sha256Hex(hash_input);
 
-  if (c->server.io_threads == 0) c->server.io_threads = std::max(1u, std::thread::hardware_concurrency());
-  if (c->pipeline.shards == 0) c->pipeline.shards = std::max(1u, std::thread::hardware_concurrency());
+  if (c->server.io_threads == 0)
+    c->server.io_threads = std::max(1u, std::thread::hardware_concurrency());
+  if (c->pipeline.shards == 0)
+    c->pipeline.shards = std::max(1u, std::thread::hardware_concurrency());
 
   if (validate) validate(*c, errors);  // plugins report too, so one run lists every error
   if (!errors.empty()) throw ConfigException(std::move(errors));

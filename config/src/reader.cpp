@@ -13,11 +13,16 @@ namespace {
 
 const char* typeName(const YAML::Node& n) {
   switch (n.Type()) {
-    case YAML::NodeType::Null: return "null";
-    case YAML::NodeType::Scalar: return "a scalar";
-    case YAML::NodeType::Sequence: return "a list";
-    case YAML::NodeType::Map: return "a mapping";
-    default: return "nothing";
+    case YAML::NodeType::Null:
+      return "null";
+    case YAML::NodeType::Scalar:
+      return "a scalar";
+    case YAML::NodeType::Sequence:
+      return "a list";
+    case YAML::NodeType::Map:
+      return "a mapping";
+    default:
+      return "nothing";
   }
 }
 
@@ -146,8 +151,8 @@ void MapReader::getInt(const char* key, int64_t& out, int64_t min, int64_t max) 
   }
   if (v < min || v > max) {
     sink_.add(n, childPath(key),
-              "must be between " + std::to_string(min) + " and " + std::to_string(max) +
-                  ", got " + std::to_string(v));
+              "must be between " + std::to_string(min) + " and " + std::to_string(max) + ", got " +
+                  std::to_string(v));
     return;
   }
   out = v;
@@ -211,7 +216,8 @@ void MapReader::getStringList(const char* key, std::vector<std::string>& out) {
   if (ok) out = std::move(v);
 }
 
-void MapReader::getEnum(const char* key, std::string& out, const std::vector<std::string>& allowed) {
+void MapReader::getEnum(const char* key, std::string& out,
+                        const std::vector<std::string>& allowed) {
   YAML::Node n = take(key);
   if (!n.IsDefined()) return;
   if (n.IsScalar()) {
@@ -247,7 +253,9 @@ void MapReader::getStringMap(const char* key,
   out = std::move(v);
 }
 
-void MapReader::getSecret(const char* key, std::string& out) { getInlineOrFile(key, out, "secret"); }
+void MapReader::getSecret(const char* key, std::string& out) {
+  getInlineOrFile(key, out, "secret");
+}
 
 void MapReader::getInlineOrFile(const char* key, std::string& out, const char* what) {
   std::string file_key = std::string(key) + "_file";
@@ -257,8 +265,8 @@ void MapReader::getInlineOrFile(const char* key, std::string& out, const char* w
   YAML::Node fn = node_[file_key];
   getString(file_key.c_str(), file);
   if (has_inline && has_file) {
-    sink_.add(fn, childPath(file_key), std::string("set either ") + key + " or " + file_key +
-                                           ", not both");
+    sink_.add(fn, childPath(file_key),
+              std::string("set either ") + key + " or " + file_key + ", not both");
     return;
   }
   if (has_inline) {

@@ -13,11 +13,11 @@ struct Unit {
 };
 // Ordered largest first; parsing requires units to appear in this order, each at most once.
 constexpr std::array<Unit, 6> kUnits{{{"w", 7 * 86'400'000LL},
-                                       {"d", 86'400'000LL},
-                                       {"h", 3'600'000LL},
-                                       {"m", 60'000LL},
-                                       {"s", 1'000LL},
-                                       {"ms", 1LL}}};
+                                      {"d", 86'400'000LL},
+                                      {"h", 3'600'000LL},
+                                      {"m", 60'000LL},
+                                      {"s", 1'000LL},
+                                      {"ms", 1LL}}};
 
 }  // namespace
 

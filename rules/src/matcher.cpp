@@ -23,10 +23,14 @@ std::unique_ptr<Matcher> Matcher::create(std::string name, MatchOp op, std::stri
 
 bool Matcher::matches(std::string_view v) const {
   switch (op_) {
-    case MatchOp::kEqual: return v == value_;
-    case MatchOp::kNotEqual: return v != value_;
-    case MatchOp::kRegex: return RE2::FullMatch(re2::StringPiece(v.data(), v.size()), *re_);
-    case MatchOp::kNotRegex: return !RE2::FullMatch(re2::StringPiece(v.data(), v.size()), *re_);
+    case MatchOp::kEqual:
+      return v == value_;
+    case MatchOp::kNotEqual:
+      return v != value_;
+    case MatchOp::kRegex:
+      return RE2::FullMatch(re2::StringPiece(v.data(), v.size()), *re_);
+    case MatchOp::kNotRegex:
+      return !RE2::FullMatch(re2::StringPiece(v.data(), v.size()), *re_);
   }
   return false;
 }
@@ -63,18 +67,24 @@ bool parseMatchers(std::string_view text, Matchers& out, std::string* error) {
     if (i >= text.size() || (braces && text[i] == '}')) break;
     size_t start = i;
     auto is_name = [](char c, bool first) {
-      return c == '_' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (!first && c >= '0' && c <= '9');
+      return c == '_' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+             (!first && c >= '0' && c <= '9');
     };
     while (i < text.size() && is_name(text[i], i == start)) ++i;
     if (i == start) return fail("expected a label name");
     std::string name(text.substr(start, i - start));
     skip();
     MatchOp op;
-    if (text.substr(i, 2) == "=~") op = MatchOp::kRegex, i += 2;
-    else if (text.substr(i, 2) == "!~") op = MatchOp::kNotRegex, i += 2;
-    else if (text.substr(i, 2) == "!=") op = MatchOp::kNotEqual, i += 2;
-    else if (text.substr(i, 1) == "=") op = MatchOp::kEqual, i += 1;
-    else return fail("expected one of =, !=, =~, !~ after \"" + name + "\"");
+    if (text.substr(i, 2) == "=~")
+      op = MatchOp::kRegex, i += 2;
+    else if (text.substr(i, 2) == "!~")
+      op = MatchOp::kNotRegex, i += 2;
+    else if (text.substr(i, 2) == "!=")
+      op = MatchOp::kNotEqual, i += 2;
+    else if (text.substr(i, 1) == "=")
+      op = MatchOp::kEqual, i += 1;
+    else
+      return fail("expected one of =, !=, =~, !~ after \"" + name + "\"");
     skip();
     if (i >= text.size() || (text[i] != '"' && text[i] != '\'' && text[i] != '`'))
       return fail("expected a quoted value for \"" + name + "\"");
@@ -90,9 +100,14 @@ bool parseMatchers(std::string_view text, Matchers& out, std::string* error) {
       if (c == '\\' && q != '`' && i < text.size()) {
         char e = text[i++];
         switch (e) {
-          case 'n': value.push_back('\n'); break;
-          case 't': value.push_back('\t'); break;
-          default: value.push_back(e);
+          case 'n':
+            value.push_back('\n');
+            break;
+          case 't':
+            value.push_back('\t');
+            break;
+          default:
+            value.push_back(e);
         }
         continue;
       }

@@ -30,33 +30,42 @@ class RuleSetLoader {
                           [&](const YAML::Node& n, const std::string& p) { ci(n, p, sink); });
     config::forEachInList(root.take("services"), "services", sink,
                           [&](const YAML::Node& n, const std::string& p) { service(n, p, sink); });
-    config::forEachInList(root.take("groups"), "groups", sink, [&](const YAML::Node& g, const std::string& p) {
-      MapReader gr(g, p, sink);
-      if (!gr.valid()) return;
-      std::string name;
-      gr.getString("name", name, true);
-      YAML::Node rules = gr.take("rules");
-      if (!rules.IsDefined()) sink.add(g, p + ".rules", "is required");
-      config::forEachInList(rules, p + ".rules", sink,
-                            [&](const YAML::Node& r, const std::string& rp) { rule(r, rp, name, sink); });
-      gr.finish();
-    });
+    config::forEachInList(
+        root.take("groups"), "groups", sink, [&](const YAML::Node& g, const std::string& p) {
+          MapReader gr(g, p, sink);
+          if (!gr.valid()) return;
+          std::string name;
+          gr.getString("name", name, true);
+          YAML::Node rules = gr.take("rules");
+          if (!rules.IsDefined()) sink.add(g, p + ".rules", "is required");
+          config::forEachInList(
+              rules, p + ".rules", sink,
+              [&](const YAML::Node& r, const std::string& rp) { rule(r, rp, name, sink); });
+          gr.finish();
+        });
     config::forEachInList(root.take("inhibit_rules"), "inhibit_rules", sink,
                           [&](const YAML::Node& n, const std::string& p) { inhibit(n, p, sink); });
-    config::forEachInList(root.take("maintenance_windows"), "maintenance_windows", sink,
-                          [&](const YAML::Node& n, const std::string& p) { maintenance(n, p, sink); });
-    config::forEachInList(root.take("known_errors"), "known_errors", sink,
-                          [&](const YAML::Node& n, const std::string& p) { knownError(n, p, sink); });
-    config::forEachInList(root.take("calendars"), "calendars", sink,
-                          [&](const YAML::Node& n, const std::string& p) { levels_.calendar(n, p, sink); });
-    config::forEachInList(root.take("agreements"), "agreements", sink,
-                          [&](const YAML::Node& n, const std::string& p) { levels_.agreement(n, p, sink); });
-    config::forEachInList(root.take("heartbeats"), "heartbeats", sink,
-                          [&](const YAML::Node& n, const std::string& p) { levels_.heartbeat(n, p, sink); });
-    config::forEachInList(root.take("slos"), "slos", sink,
-                          [&](const YAML::Node& n, const std::string& p) { levels_.slo(n, p, sink); });
-    config::forEachInList(root.take("capacity"), "capacity", sink,
-                          [&](const YAML::Node& n, const std::string& p) { levels_.capacity(n, p, sink); });
+    config::forEachInList(
+        root.take("maintenance_windows"), "maintenance_windows", sink,
+        [&](const YAML::Node& n, const std::string& p) { maintenance(n, p, sink); });
+    config::forEachInList(
+        root.take("known_errors"), "known_errors", sink,
+        [&](const YAML::Node& n, const std::string& p) { knownError(n, p, sink); });
+    config::forEachInList(
+        root.take("calendars"), "calendars", sink,
+        [&](const YAML::Node& n, const std::string& p) { levels_.calendar(n, p, sink); });
+    config::forEachInList(
+        root.take("agreements"), "agreements", sink,
+        [&](const YAML::Node& n, const std::string& p) { levels_.agreement(n, p, sink); });
+    config::forEachInList(
+        root.take("heartbeats"), "heartbeats", sink,
+        [&](const YAML::Node& n, const std::string& p) { levels_.heartbeat(n, p, sink); });
+    config::forEachInList(
+        root.take("slos"), "slos", sink,
+        [&](const YAML::Node& n, const std::string& p) { levels_.slo(n, p, sink); });
+    config::forEachInList(
+        root.take("capacity"), "capacity", sink,
+        [&](const YAML::Node& n, const std::string& p) { levels_.capacity(n, p, sink); });
     root.finish();
   }
 
@@ -66,7 +75,8 @@ class RuleSetLoader {
     for (uint32_t i = 0; i < rs_.cis_.size(); ++i) {
       const auto& c = rs_.cis_[i];
       if (!by_name.emplace(c.name, i).second)
-        errors.push_back({c.origin.file, c.origin.line, 0, "configuration_items", "duplicate CI \"" + c.name + "\""});
+        errors.push_back({c.origin.file, c.origin.line, 0, "configuration_items",
+                          "duplicate CI \"" + c.name + "\""});
     }
     auto resolveCi = [&](const PendingRef& ref, std::vector<uint32_t>& out) {
       auto it = by_name.find(ref.name);
@@ -83,7 +93,8 @@ class RuleSetLoader {
     for (uint32_t i = 0; i < rs_.services_.size(); ++i) {
       const auto& s = rs_.services_[i];
       if (!svc_names.emplace(s.name, i).second)
-        errors.push_back({s.origin.file, s.origin.line, 0, "services", "duplicate service \"" + s.name + "\""});
+        errors.push_back(
+            {s.origin.file, s.origin.line, 0, "services", "duplicate service \"" + s.name + "\""});
     }
     for (auto& [svc, ref] : svc_cis_) {
       std::vector<uint32_t> one;
@@ -97,13 +108,15 @@ class RuleSetLoader {
     for (auto& [w, ref] : mw_services_) {
       auto it = svc_names.find(ref.name);
       if (it == svc_names.end())
-        errors.push_back({ref.origin.file, ref.origin.line, 0, ref.path, "unknown service \"" + ref.name + "\""});
+        errors.push_back({ref.origin.file, ref.origin.line, 0, ref.path,
+                          "unknown service \"" + ref.name + "\""});
       else
         rs_.maintenance_[w].services.push_back(it->second);
     }
     for (const auto& [svc_name, ref] : template_services_) {
       if (!svc_names.count(svc_name))
-        errors.push_back({ref.origin.file, ref.origin.line, 0, ref.path, "unknown service \"" + svc_name + "\""});
+        errors.push_back({ref.origin.file, ref.origin.line, 0, ref.path,
+                          "unknown service \"" + svc_name + "\""});
     }
     for (auto& [name, i] : by_name) rs_.ci_names_.emplace_back(name, i);
     for (auto& [name, i] : svc_names) rs_.service_names_.emplace_back(name, i);
@@ -117,7 +130,6 @@ class RuleSetLoader {
   }
 
  private:
-
   Origin origin(const YAML::Node& n, ErrorSink& sink) {
     return {sink.file(), n.Mark().is_null() ? 0 : n.Mark().line + 1};
   }
@@ -128,9 +140,9 @@ class RuleSetLoader {
     r.getString(key, text, required);
     if (text.empty()) return;
     std::string err;
-    if (!parseMatchers(text, out, &err)) r.sink().add(n, r.childPath(key), "invalid matchers: " + err);
+    if (!parseMatchers(text, out, &err))
+      r.sink().add(n, r.childPath(key), "invalid matchers: " + err);
   }
-
 
   void ci(const YAML::Node& n, const std::string& p, ErrorSink& sink) {
     MapReader r(n, p, sink);
@@ -184,8 +196,9 @@ class RuleSetLoader {
     r.getInt("priority", prio, 1, 5);
     t.priority = static_cast<int>(prio);
     if (!t.service.empty())
-      template_services_.emplace_back(t.service, PendingRef{t.service, origin(node, parent.sink()),
-                                                            parent.childPath("incident") + ".service"});
+      template_services_.emplace_back(t.service,
+                                      PendingRef{t.service, origin(node, parent.sink()),
+                                                 parent.childPath("incident") + ".service"});
     r.finish();
   }
 
@@ -198,7 +211,9 @@ class RuleSetLoader {
     r.getString("name", rule.name, true);
     std::string type = "group";
     r.getEnum("type", type, {"group", "threshold", "sequence"});
-    rule.type = type == "group" ? RuleType::kGroup : type == "threshold" ? RuleType::kThreshold : RuleType::kSequence;
+    rule.type = type == "group"       ? RuleType::kGroup
+                : type == "threshold" ? RuleType::kThreshold
+                                      : RuleType::kSequence;
     config::Duration d{0};
     if (rule.type == RuleType::kSequence) {
       matchers(r, "first", rule.match, true);
@@ -220,7 +235,8 @@ class RuleSetLoader {
       d = config::Duration{0};
       r.getDuration("window", d, config::Duration{1});
       rule.window = d.count();
-      if (rule.count < 1) sink.add(n, p + ".count", "is required for a threshold rule (at least 1)");
+      if (rule.count < 1)
+        sink.add(n, p + ".count", "is required for a threshold rule (at least 1)");
       if (rule.window <= 0) sink.add(n, p + ".window", "is required for a threshold rule");
     }
     d = config::Duration{rule.group_wait};
@@ -304,8 +320,8 @@ class RuleSetLoader {
     int h = -1, m = -1;
     char colon = 0;
     if (!start.empty()) {
-      if (std::sscanf(start.c_str(), "%d%c%d", &h, &colon, &m) != 3 || colon != ':' || h < 0 || h > 23 ||
-          m < 0 || m > 59)
+      if (std::sscanf(start.c_str(), "%d%c%d", &h, &colon, &m) != 3 || colon != ':' || h < 0 ||
+          h > 23 || m < 0 || m > 59)
         r.sink().add(start_node, r.childPath("start"), "expected HH:MM, got \"" + start + "\"");
       else
         s.start_minute = h * 60 + m;
@@ -372,7 +388,8 @@ class RuleSetLoader {
 
   RuleSet& rs_;
   ServiceLevelsLoader levels_;
-  std::vector<std::pair<uint32_t, PendingRef>> ci_depends_, ci_members_, svc_cis_, mw_cis_, mw_services_;
+  std::vector<std::pair<uint32_t, PendingRef>> ci_depends_, ci_members_, svc_cis_, mw_cis_,
+      mw_services_;
   std::vector<std::pair<std::string, PendingRef>> template_services_;
 };
 
@@ -396,9 +413,10 @@ std::shared_ptr<const RuleSet> RuleSet::load(const std::vector<std::string>& fil
     rs->inhibit_target_index_.add(i, rs->inhibit_[i].target);
   }
   for (uint32_t i = 0; i < rs->maintenance_.size(); ++i)
-    rs->maintenance_index_.add(i, rs->maintenance_[i].cis.empty() && rs->maintenance_[i].services.empty()
-                                      ? rs->maintenance_[i].match
-                                      : rs->empty_matchers_);
+    rs->maintenance_index_.add(
+        i, rs->maintenance_[i].cis.empty() && rs->maintenance_[i].services.empty()
+               ? rs->maintenance_[i].match
+               : rs->empty_matchers_);
   rs->maintenance_index_.build();
   rs->rule_index_.build();
   rs->inhibit_source_index_.build();

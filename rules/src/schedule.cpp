@@ -9,11 +9,11 @@
 
 namespace triaged::rules {
 
+using date::local_time;
+using date::sys_time;
 using std::chrono::duration_cast;
 using std::chrono::milliseconds;
 using std::chrono::minutes;
-using date::local_time;
-using date::sys_time;
 
 namespace {
 
@@ -25,12 +25,15 @@ int64_t occurrenceStart(const date::time_zone* zone, date::local_days day, int s
   auto info = zone->get_info(local_start);
   if (info.result == date::local_info::nonexistent)
     return duration_cast<milliseconds>(info.first.end.time_since_epoch()).count();
-  return duration_cast<milliseconds>(zone->to_sys(local_start, date::choose::earliest).time_since_epoch()).count();
+  return duration_cast<milliseconds>(
+             zone->to_sys(local_start, date::choose::earliest).time_since_epoch())
+      .count();
 }
 
 date::local_days localDay(const date::time_zone* zone, int64_t ms) {
   sys_time<milliseconds> t{milliseconds(ms)};
-  local_time<milliseconds> local = zone ? zone->to_local(t) : local_time<milliseconds>(t.time_since_epoch());
+  local_time<milliseconds> local =
+      zone ? zone->to_local(t) : local_time<milliseconds>(t.time_since_epoch());
   return date::floor<date::days>(local);
 }
 
@@ -57,7 +60,8 @@ int64_t Schedule::activeUntil(int64_t now_ms) const {
   return best;
 }
 
-std::vector<std::pair<int64_t, int64_t>> Schedule::occurrences(int64_t from_ms, int64_t to_ms) const {
+std::vector<std::pair<int64_t, int64_t>> Schedule::occurrences(int64_t from_ms,
+                                                               int64_t to_ms) const {
   std::vector<std::pair<int64_t, int64_t>> out;
   if (!weekly) {
     if (start_ms < to_ms && end_ms > from_ms) out.emplace_back(start_ms, end_ms);
@@ -69,7 +73,8 @@ std::vector<std::pair<int64_t, int64_t>> Schedule::occurrences(int64_t from_ms, 
   for (auto day = first; day <= last; day += date::days(1)) {
     if (!onDay(days_mask, day)) continue;
     int64_t start = occurrenceStart(zone, day, start_minute);
-    if (start < to_ms && start + duration_ms > from_ms) out.emplace_back(start, start + duration_ms);
+    if (start < to_ms && start + duration_ms > from_ms)
+      out.emplace_back(start, start + duration_ms);
   }
   return out;
 }
@@ -85,8 +90,9 @@ bool rfc3339Shape(std::string_view t) {
       if (t[i] < '0' || t[i] > '9') return false;
     return true;
   };
-  if (!digits(0, 4) || t.size() < 20 || t[4] != '-' || !digits(5, 2) || t[7] != '-' || !digits(8, 2) ||
-      t[10] != 'T' || !digits(11, 2) || t[13] != ':' || !digits(14, 2) || t[16] != ':' || !digits(17, 2))
+  if (!digits(0, 4) || t.size() < 20 || t[4] != '-' || !digits(5, 2) || t[7] != '-' ||
+      !digits(8, 2) || t[10] != 'T' || !digits(11, 2) || t[13] != ':' || !digits(14, 2) ||
+      t[16] != ':' || !digits(17, 2))
     return false;
   size_t i = 19;
   if (t[i] == '.') {
@@ -96,8 +102,8 @@ bool rfc3339Shape(std::string_view t) {
   }
   std::string_view zone = t.substr(i);
   if (zone == "Z" || zone == "z") return true;
-  return zone.size() == 6 && (zone[0] == '+' || zone[0] == '-') && digits(i + 1, 2) && zone[3] == ':' &&
-         digits(i + 4, 2);
+  return zone.size() == 6 && (zone[0] == '+' || zone[0] == '-') && digits(i + 1, 2) &&
+         zone[3] == ':' && digits(i + 4, 2);
 }
 
 }  // namespace

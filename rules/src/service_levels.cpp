@@ -20,7 +20,8 @@ void readRefs(MapReader& r, const char* key, std::vector<PendingRef>& out) {
   std::vector<std::string> names;
   r.getStringList(key, names);
   for (size_t i = 0; i < names.size(); ++i)
-    out.push_back({names[i], {r.sink().file(), n[i].Mark().is_null() ? 0 : n[i].Mark().line + 1},
+    out.push_back({names[i],
+                   {r.sink().file(), n[i].Mark().is_null() ? 0 : n[i].Mark().line + 1},
                    r.childPath(key) + "[" + std::to_string(i) + "]"});
 }
 
@@ -51,9 +52,9 @@ bool parsePercentPpb(const std::string& text, int64_t& ppb) {
 }
 
 bool statusByName(const std::string& s, int& out) {
-  static const std::pair<const char*, int> kNames[] = {{"ok", -1},   {"not_classified", 0}, {"info", 1},
-                                                       {"warning", 2}, {"minor", 3}, {"major", 4},
-                                                       {"critical", 5}};
+  static const std::pair<const char*, int> kNames[] = {
+      {"ok", -1},   {"not_classified", 0}, {"info", 1},    {"warning", 2},
+      {"minor", 3}, {"major", 4},          {"critical", 5}};
   for (const auto& [n, v] : kNames)
     if (s == n) return out = v, true;
   return false;
@@ -68,7 +69,8 @@ void statusField(MapReader& r, const char* key, int& out, bool required) {
   if (text.empty()) return;
   if (!statusByName(text, out))
     r.sink().add(n, r.childPath(key),
-                 "unknown status \"" + text + "\" (ok, not_classified, info, warning, minor, major, critical)");
+                 "unknown status \"" + text +
+                     "\" (ok, not_classified, info, warning, minor, major, critical)");
 }
 
 }  // namespace
@@ -97,10 +99,11 @@ bool ServiceLevelsLoader::clockTime(MapReader& r, const char* key, int& minute, 
   if (text.empty()) return false;
   int h = -1, m = -1;
   char colon = 0, tail = 0;
-  if (std::sscanf(text.c_str(), "%d%c%d%c", &h, &colon, &m, &tail) != 3 || colon != ':' || h < 0 || m < 0 ||
-      m > 59 || h > 24 || (h == 24 && (m != 0 || !allow_24))) {
-    r.sink().add(n, r.childPath(key), std::string("expected HH:MM") + (allow_24 ? " (24:00 allowed)" : "") +
-                                          ", got \"" + text + "\"");
+  if (std::sscanf(text.c_str(), "%d%c%d%c", &h, &colon, &m, &tail) != 3 || colon != ':' || h < 0 ||
+      m < 0 || m > 59 || h > 24 || (h == 24 && (m != 0 || !allow_24))) {
+    r.sink().add(n, r.childPath(key),
+                 std::string("expected HH:MM") + (allow_24 ? " (24:00 allowed)" : "") + ", got \"" +
+                     text + "\"");
     return false;
   }
   minute = h * 60 + m;
@@ -115,47 +118,52 @@ void ServiceLevelsLoader::calendar(const YAML::Node& n, const std::string& p, Er
   std::string zone = "UTC";
   YAML::Node zn = n["time_zone"];
   r.getString("time_zone", zone);
-  if (zone != "UTC" && !findZone(zone, c.zone)) sink.add(zn, p + ".time_zone", "unknown time zone \"" + zone + "\"");
-  config::forEachInList(r.take("hours"), p + ".hours", sink, [&](const YAML::Node& h, const std::string& hp) {
-    MapReader hr(h, hp, sink);
-    if (!hr.valid()) return;
-    sla::ServiceHours sh;
-    sh.days_mask = daysMask(hr);
-    bool ok = clockTime(hr, "start", sh.start_minute, false);
-    ok = clockTime(hr, "end", sh.end_minute, true) && ok;
-    hr.finish();
-    if (ok) c.hours.push_back(sh);
-  });
-  config::forEachInList(r.take("holidays"), p + ".holidays", sink, [&](const YAML::Node& h, const std::string& hp) {
-    MapReader hr(h, hp, sink);
-    if (!hr.valid()) return;
-    sla::Holiday hol;
-    std::string date, from, to;
-    hr.getString("name", hol.name);
-    hr.getString("date", date);
-    hr.getString("from", from);
-    hr.getString("to", to);
-    auto day = [&](const std::string& text, const char* key, int32_t& out) {
-      if (!sla::parseLocalDate(text, out))
-        sink.add(h[key], hp + "." + key, "expected a date YYYY-MM-DD, got \"" + text + "\"");
-    };
-    if (!date.empty()) {
-      if (!from.empty() || !to.empty()) sink.add(h, hp, "give either date or from/to, not both");
-      day(date, "date", hol.first_day);
-      hol.last_day = hol.first_day;
-    } else if (!from.empty() && !to.empty()) {
-      day(from, "from", hol.first_day);
-      day(to, "to", hol.last_day);
-      if (hol.last_day < hol.first_day) sink.add(h["to"], hp + ".to", "is before from");
-    } else {
-      sink.add(h, hp, "needs date, or from and to");
-    }
-    hr.finish();
-    c.holidays.push_back(std::move(hol));
-  });
+  if (zone != "UTC" && !findZone(zone, c.zone))
+    sink.add(zn, p + ".time_zone", "unknown time zone \"" + zone + "\"");
+  config::forEachInList(r.take("hours"), p + ".hours", sink,
+                        [&](const YAML::Node& h, const std::string& hp) {
+                          MapReader hr(h, hp, sink);
+                          if (!hr.valid()) return;
+                          sla::ServiceHours sh;
+                          sh.days_mask = daysMask(hr);
+                          bool ok = clockTime(hr, "start", sh.start_minute, false);
+                          ok = clockTime(hr, "end", sh.end_minute, true) && ok;
+                          hr.finish();
+                          if (ok) c.hours.push_back(sh);
+                        });
+  config::forEachInList(
+      r.take("holidays"), p + ".holidays", sink, [&](const YAML::Node& h, const std::string& hp) {
+        MapReader hr(h, hp, sink);
+        if (!hr.valid()) return;
+        sla::Holiday hol;
+        std::string date, from, to;
+        hr.getString("name", hol.name);
+        hr.getString("date", date);
+        hr.getString("from", from);
+        hr.getString("to", to);
+        auto day = [&](const std::string& text, const char* key, int32_t& out) {
+          if (!sla::parseLocalDate(text, out))
+            sink.add(h[key], hp + "." + key, "expected a date YYYY-MM-DD, got \"" + text + "\"");
+        };
+        if (!date.empty()) {
+          if (!from.empty() || !to.empty())
+            sink.add(h, hp, "give either date or from/to, not both");
+          day(date, "date", hol.first_day);
+          hol.last_day = hol.first_day;
+        } else if (!from.empty() && !to.empty()) {
+          day(from, "from", hol.first_day);
+          day(to, "to", hol.last_day);
+          if (hol.last_day < hol.first_day) sink.add(h["to"], hp + ".to", "is before from");
+        } else {
+          sink.add(h, hp, "needs date, or from and to");
+        }
+        hr.finish();
+        c.holidays.push_back(std::move(hol));
+      });
   std::vector<PendingRef> includes;
   readRefs(r, "include_holidays", includes);
-  for (auto& i : includes) calendar_includes_.emplace_back(static_cast<uint32_t>(rs_.calendars_.size()), std::move(i));
+  for (auto& i : includes)
+    calendar_includes_.emplace_back(static_cast<uint32_t>(rs_.calendars_.size()), std::move(i));
   r.finish();
   calendar_origins_.push_back({sink.file(), n.Mark().is_null() ? 0 : n.Mark().line + 1});
   rs_.calendars_.push_back(std::move(c));
@@ -182,57 +190,74 @@ void ServiceLevelsLoader::agreement(const YAML::Node& n, const std::string& p, E
   r.getString("name", a.name, true);
   std::string type = "sla";
   r.getEnum("type", type, {"sla", "ola", "uc"});
-  a.type = type == "ola" ? AgreementType::kOla : type == "uc" ? AgreementType::kUc : AgreementType::kSla;
+  a.type = type == "ola"  ? AgreementType::kOla
+           : type == "uc" ? AgreementType::kUc
+                          : AgreementType::kSla;
   r.getString("counterparty", a.counterparty);
   std::string service;
   YAML::Node sn = n["service"];
   r.getString("service", service, true);
   uint32_t idx = static_cast<uint32_t>(rs_.agreements_.size());
-  if (!service.empty()) agreement_services_.emplace_back(idx, PendingRef{service, {sink.file(), sn.Mark().line + 1}, p + ".service"});
+  if (!service.empty())
+    agreement_services_.emplace_back(
+        idx, PendingRef{service, {sink.file(), sn.Mark().line + 1}, p + ".service"});
   YAML::Node an = n["availability"];
   r.getString("availability", a.target_text);
   if (!a.target_text.empty() && !parsePercentPpb(a.target_text, a.slo_ppb))
     sink.add(an, p + ".availability",
-             "expected a percentage above 0 and at most 100 with at most 7 decimals, got \"" + a.target_text + "\"");
+             "expected a percentage above 0 and at most 100 with at most 7 decimals, got \"" +
+                 a.target_text + "\"");
   std::string period = "month";
   YAML::Node pn = n["period"];
   r.getString("period", period);
   static const std::pair<const char*, sla::PeriodKind> kKinds[] = {
-      {"day", sla::PeriodKind::kDay},         {"week", sla::PeriodKind::kWeek}, {"month", sla::PeriodKind::kMonth},
-      {"quarter", sla::PeriodKind::kQuarter}, {"year", sla::PeriodKind::kYear}};
+      {"day", sla::PeriodKind::kDay},
+      {"week", sla::PeriodKind::kWeek},
+      {"month", sla::PeriodKind::kMonth},
+      {"quarter", sla::PeriodKind::kQuarter},
+      {"year", sla::PeriodKind::kYear}};
   bool known = false;
   for (const auto& [name, kind] : kKinds)
     if (period == name) a.period.kind = kind, known = true;
   unsigned days = 0;
   char tail;
-  if (!known && std::sscanf(period.c_str(), "rolling %ud%c", &days, &tail) == 1 && days >= 1 && days <= 3660) {
+  if (!known && std::sscanf(period.c_str(), "rolling %ud%c", &days, &tail) == 1 && days >= 1 &&
+      days <= 3660) {
     a.period = {sla::PeriodKind::kRolling, static_cast<sla::Ms>(days) * 86'400'000};
     known = true;
   }
   if (!known)
-    sink.add(pn, p + ".period", "expected day, week, month, quarter, year or \"rolling Nd\", got \"" + period + "\"");
+    sink.add(pn, p + ".period",
+             "expected day, week, month, quarter, year or \"rolling Nd\", got \"" + period + "\"");
   std::string cal, clock_cal;
   YAML::Node cn = n["calendar"], ccn = n["clock_calendar"];
   r.getString("calendar", cal);
   r.getString("clock_calendar", clock_cal);
-  if (!cal.empty()) agreement_calendars_.emplace_back(idx, PendingRef{cal, {sink.file(), cn.Mark().line + 1}, p + ".calendar"});
+  if (!cal.empty())
+    agreement_calendars_.emplace_back(
+        idx, PendingRef{cal, {sink.file(), cn.Mark().line + 1}, p + ".calendar"});
   if (!clock_cal.empty())
-    agreement_clock_calendars_.emplace_back(idx, PendingRef{clock_cal, {sink.file(), ccn.Mark().line + 1}, p + ".clock_calendar"});
+    agreement_clock_calendars_.emplace_back(
+        idx, PendingRef{clock_cal, {sink.file(), ccn.Mark().line + 1}, p + ".clock_calendar"});
   else if (!cal.empty())
-    agreement_clock_calendars_.emplace_back(idx, PendingRef{cal, {sink.file(), cn.Mark().line + 1}, p + ".calendar"});
+    agreement_clock_calendars_.emplace_back(
+        idx, PendingRef{cal, {sink.file(), cn.Mark().line + 1}, p + ".calendar"});
   std::string effective;
   YAML::Node en = n["effective"];
   r.getString("effective", effective);
   if (!effective.empty()) {
     int32_t day;
     if (sla::parseLocalDate(effective, day))
-      agreement_effective_days_.emplace_back(idx, day);  // local midnight, once the calendar is known
+      agreement_effective_days_.emplace_back(idx,
+                                             day);  // local midnight, once the calendar is known
     else if (!parseTimestamp(effective, a.effective_ms))
-      sink.add(en, p + ".effective", "expected a date YYYY-MM-DD or an RFC 3339 timestamp, got \"" + effective + "\"");
+      sink.add(en, p + ".effective",
+               "expected a date YYYY-MM-DD or an RFC 3339 timestamp, got \"" + effective + "\"");
   }
   statusField(r, "down_from_severity", a.down_from_severity, false);
   statusField(r, "partial_from_severity", a.partial_from_severity, false);
-  if (a.partial_from_severity > a.down_from_severity) a.partial_from_severity = a.down_from_severity;
+  if (a.partial_from_severity > a.down_from_severity)
+    a.partial_from_severity = a.down_from_severity;
   if (r.has("weights")) {
     MapReader w(r.take("weights"), r.childPath("weights"), sink);
     if (w.valid()) {
@@ -246,7 +271,7 @@ void ServiceLevelsLoader::agreement(const YAML::Node& n, const std::string& p, E
   }
   std::string unknown = "exclude";
   r.getEnum("unknown", unknown, {"exclude", "up", "down"});
-  a.unknown = unknown == "up" ? sla::UnknownPolicy::kCountUp
+  a.unknown = unknown == "up"     ? sla::UnknownPolicy::kCountUp
               : unknown == "down" ? sla::UnknownPolicy::kCountDown
                                   : sla::UnknownPolicy::kExclude;
   clockTargets(r, "response", a.response);
@@ -257,11 +282,13 @@ void ServiceLevelsLoader::agreement(const YAML::Node& n, const std::string& p, E
   std::string err;
   if (!pause.empty() && !parseMatchers(pause, a.pause_when, &err))
     sink.add(pw, p + ".pause_when", "invalid matchers: " + err);
-  for (auto [key, out] : {std::pair<const char*, Matchers*>{"start_when", &a.start_when}, {"stop_when", &a.stop_when}}) {
+  for (auto [key, out] : {std::pair<const char*, Matchers*>{"start_when", &a.start_when},
+                          {"stop_when", &a.stop_when}}) {
     YAML::Node mn = n[key];
     std::string text;
     r.getString(key, text);
-    if (!text.empty() && !parseMatchers(text, *out, &err)) sink.add(mn, p + "." + key, "invalid matchers: " + err);
+    if (!text.empty() && !parseMatchers(text, *out, &err))
+      sink.add(mn, p + "." + key, "invalid matchers: " + err);
   }
   if (r.has("warn_at")) {
     YAML::Node wn = r.take("warn_at");
@@ -270,7 +297,8 @@ void ServiceLevelsLoader::agreement(const YAML::Node& n, const std::string& p, E
     for (size_t i = 0; wn.IsSequence() && i < wn.size(); ++i) {
       int v = 0;
       if (!wn[i].IsScalar() || !YAML::convert<int>::decode(wn[i], v) || v <= 0 || v >= 100)
-        sink.add(wn[i], p + ".warn_at[" + std::to_string(i) + "]", "expected a percentage between 1 and 99");
+        sink.add(wn[i], p + ".warn_at[" + std::to_string(i) + "]",
+                 "expected a percentage between 1 and 99");
       else
         a.warn_at.push_back(v);
     }
@@ -296,8 +324,9 @@ void ServiceLevelsLoader::heartbeat(const YAML::Node& n, const std::string& p, E
   YAML::Node sn = n["service"];
   r.getString("service", service);
   if (!service.empty())
-    heartbeat_services_.emplace_back(static_cast<uint32_t>(rs_.heartbeats_.size()),
-                                     PendingRef{service, {sink.file(), sn.Mark().line + 1}, p + ".service"});
+    heartbeat_services_.emplace_back(
+        static_cast<uint32_t>(rs_.heartbeats_.size()),
+        PendingRef{service, {sink.file(), sn.Mark().line + 1}, p + ".service"});
   config::Duration period{0}, grace = std::chrono::minutes(5), latency{0};
   r.getDuration("period", period, config::Duration{1000});
   YAML::Node cn = n["schedule"], zn = n["time_zone"];
@@ -314,7 +343,8 @@ void ServiceLevelsLoader::heartbeat(const YAML::Node& n, const std::string& p, E
   }
   if (!zone.empty() && !findZone(zone, h.schedule_zone.zone))
     sink.add(zn, p + ".time_zone", "unknown time zone \"" + zone + "\"");
-  if (!zone.empty() && h.schedule_text.empty()) sink.add(zn, p + ".time_zone", "only applies to a schedule");
+  if (!zone.empty() && h.schedule_text.empty())
+    sink.add(zn, p + ".time_zone", "only applies to a schedule");
   r.getDuration("grace", grace);
   r.getDuration("max_latency", latency);
   h.period_ms = period.count();
@@ -352,8 +382,10 @@ void ServiceLevelsLoader::hierarchy(MapReader& r, uint32_t service) {
       h.propagation = {sla::PropagationKind::kAsIs, 0};
     } else if (w == "ignore" && got == 1) {
       h.propagation = {sla::PropagationKind::kIgnore, 0};
-    } else if ((w == "increase" || w == "decrease") && got == 2 && std::sscanf(arg, "%d", &v) == 1 && v >= 1 && v <= 5) {
-      h.propagation = {w == "increase" ? sla::PropagationKind::kIncrease : sla::PropagationKind::kDecrease, v};
+    } else if ((w == "increase" || w == "decrease") && got == 2 &&
+               std::sscanf(arg, "%d", &v) == 1 && v >= 1 && v <= 5) {
+      h.propagation = {
+          w == "increase" ? sla::PropagationKind::kIncrease : sla::PropagationKind::kDecrease, v};
     } else if (w == "fixed" && got == 2 && statusByName(arg, v)) {
       h.propagation = {sla::PropagationKind::kFixed, v};
     } else {
@@ -361,47 +393,53 @@ void ServiceLevelsLoader::hierarchy(MapReader& r, uint32_t service) {
     }
     if (!ok)
       r.sink().add(pn, r.childPath("propagation"),
-                   "expected as_is, ignore, \"increase N\", \"decrease N\" (1-5) or \"fixed <status>\", got \"" + prop + "\"");
+                   "expected as_is, ignore, \"increase N\", \"decrease N\" (1-5) or \"fixed "
+                   "<status>\", got \"" +
+                       prop + "\"");
   }
-  config::forEachInList(r.take("status_rules"), r.childPath("status_rules"), r.sink(),
-                        [&](const YAML::Node& n, const std::string& p) {
-                          MapReader sr(n, p, r.sink());
-                          if (!sr.valid()) return;
-                          sla::StatusRule rule;
-                          std::string type;
-                          static const std::pair<const char*, sla::StatusRuleType> kTypes[] = {
-                              {"n_ge", sla::StatusRuleType::kNGe},   {"np_ge", sla::StatusRuleType::kNPGe},
-                              {"n_l", sla::StatusRuleType::kNL},     {"np_l", sla::StatusRuleType::kNPL},
-                              {"w_ge", sla::StatusRuleType::kWGe},   {"wp_ge", sla::StatusRuleType::kWPGe},
-                              {"w_l", sla::StatusRuleType::kWL},     {"wp_l", sla::StatusRuleType::kWPL}};
-                          std::vector<std::string> names;
-                          for (const auto& [name, t] : kTypes) names.push_back(name);
-                          sr.getEnum("type", type, names);
-                          if (!sr.has("type")) r.sink().add(n, p + ".type", "is required");
-                          for (const auto& [name, t] : kTypes)
-                            if (type == name) rule.type = t;
-                          bool percent = type.find('p') != std::string::npos;
-                          sr.getInt("limit", rule.limit_value, percent ? 1 : 0, percent ? 100 : 1'000'000'000);
-                          if (!sr.has("limit")) r.sink().add(n, p + ".limit", "is required");
-                          statusField(sr, "limit_status", rule.limit_status, true);
-                          statusField(sr, "new_status", rule.new_status, true);
-                          sr.finish();
-                          h.status_rules.push_back(rule);
-                        });
+  config::forEachInList(
+      r.take("status_rules"), r.childPath("status_rules"), r.sink(),
+      [&](const YAML::Node& n, const std::string& p) {
+        MapReader sr(n, p, r.sink());
+        if (!sr.valid()) return;
+        sla::StatusRule rule;
+        std::string type;
+        static const std::pair<const char*, sla::StatusRuleType> kTypes[] = {
+            {"n_ge", sla::StatusRuleType::kNGe}, {"np_ge", sla::StatusRuleType::kNPGe},
+            {"n_l", sla::StatusRuleType::kNL},   {"np_l", sla::StatusRuleType::kNPL},
+            {"w_ge", sla::StatusRuleType::kWGe}, {"wp_ge", sla::StatusRuleType::kWPGe},
+            {"w_l", sla::StatusRuleType::kWL},   {"wp_l", sla::StatusRuleType::kWPL}};
+        std::vector<std::string> names;
+        for (const auto& [name, t] : kTypes) names.push_back(name);
+        sr.getEnum("type", type, names);
+        if (!sr.has("type")) r.sink().add(n, p + ".type", "is required");
+        for (const auto& [name, t] : kTypes)
+          if (type == name) rule.type = t;
+        bool percent = type.find('p') != std::string::npos;
+        sr.getInt("limit", rule.limit_value, percent ? 1 : 0, percent ? 100 : 1'000'000'000);
+        if (!sr.has("limit")) r.sink().add(n, p + ".limit", "is required");
+        statusField(sr, "limit_status", rule.limit_status, true);
+        statusField(sr, "new_status", rule.new_status, true);
+        sr.finish();
+        h.status_rules.push_back(rule);
+      });
 }
 
-void ServiceLevelsLoader::link(const std::map<std::string, uint32_t>& services, config::ConfigErrors& errors) {
+void ServiceLevelsLoader::link(const std::map<std::string, uint32_t>& services,
+                               config::ConfigErrors& errors) {
   std::map<std::string, uint32_t> cals;
   for (uint32_t i = 1; i < rs_.calendars_.size(); ++i) {
     const auto& o = calendar_origins_[i - 1];
     if (rs_.calendars_[i].name == "24x7" || !cals.emplace(rs_.calendars_[i].name, i).second)
-      errors.push_back({o.file, o.line, 0, "calendars", "duplicate calendar \"" + rs_.calendars_[i].name + "\""});
+      errors.push_back({o.file, o.line, 0, "calendars",
+                        "duplicate calendar \"" + rs_.calendars_[i].name + "\""});
   }
   auto calendar = [&](const PendingRef& ref, uint32_t& out) {
     if (ref.name == "24x7") return out = 0, true;
     auto it = cals.find(ref.name);
     if (it == cals.end()) {
-      errors.push_back({ref.origin.file, ref.origin.line, 0, ref.path, "unknown calendar \"" + ref.name + "\""});
+      errors.push_back(
+          {ref.origin.file, ref.origin.line, 0, ref.path, "unknown calendar \"" + ref.name + "\""});
       return false;
     }
     out = it->second;
@@ -410,7 +448,8 @@ void ServiceLevelsLoader::link(const std::map<std::string, uint32_t>& services, 
   auto service = [&](const PendingRef& ref, uint32_t& out) {
     auto it = services.find(ref.name);
     if (it == services.end()) {
-      errors.push_back({ref.origin.file, ref.origin.line, 0, ref.path, "unknown service \"" + ref.name + "\""});
+      errors.push_back(
+          {ref.origin.file, ref.origin.line, 0, ref.path, "unknown service \"" + ref.name + "\""});
       return false;
     }
     out = it->second;
@@ -422,7 +461,8 @@ void ServiceLevelsLoader::link(const std::map<std::string, uint32_t>& services, 
   for (const auto& [c, ref] : calendar_includes_) {
     uint32_t other = 0;
     if (calendar(ref, other))
-      rs_.calendars_[c].holidays.insert(rs_.calendars_[c].holidays.end(), own[other].begin(), own[other].end());
+      rs_.calendars_[c].holidays.insert(rs_.calendars_[c].holidays.end(), own[other].begin(),
+                                        own[other].end());
   }
   std::map<std::string, uint32_t> agreement_names;
   for (uint32_t i = 0; i < rs_.agreements_.size(); ++i) {
@@ -431,9 +471,11 @@ void ServiceLevelsLoader::link(const std::map<std::string, uint32_t>& services, 
       errors.push_back({a.file, a.line, 0, "agreements", "duplicate agreement \"" + a.name + "\""});
   }
   for (const auto& [a, ref] : agreement_services_)
-    if (service(ref, rs_.agreements_[a].service)) rs_.services_[rs_.agreements_[a].service].agreements.push_back(a);
+    if (service(ref, rs_.agreements_[a].service))
+      rs_.services_[rs_.agreements_[a].service].agreements.push_back(a);
   for (const auto& [a, ref] : agreement_calendars_) calendar(ref, rs_.agreements_[a].calendar);
-  for (const auto& [a, ref] : agreement_clock_calendars_) calendar(ref, rs_.agreements_[a].clock_calendar);
+  for (const auto& [a, ref] : agreement_clock_calendars_)
+    calendar(ref, rs_.agreements_[a].clock_calendar);
   for (const auto& [a, day] : agreement_effective_days_)
     rs_.agreements_[a].effective_ms = rs_.calendars_[rs_.agreements_[a].calendar].dayStart(day);
   std::map<std::string, uint32_t> hb_names;
@@ -447,10 +489,12 @@ void ServiceLevelsLoader::link(const std::map<std::string, uint32_t>& services, 
   for (const auto& [i, ref] : capacity_services_) service(ref, rs_.capacity_[i].service);
   std::map<std::string, int> signal_names;
   for (const auto& s : rs_.slos_)
-    if (signal_names[s.name]++) errors.push_back({s.file, s.line, 0, "slos", "duplicate SLO \"" + s.name + "\""});
+    if (signal_names[s.name]++)
+      errors.push_back({s.file, s.line, 0, "slos", "duplicate SLO \"" + s.name + "\""});
   for (const auto& c : rs_.capacity_)
     if (signal_names[c.name]++)
-      errors.push_back({c.file, c.line, 0, "capacity", "duplicate name \"" + c.name + "\" (SLOs and capacity rules share names)"});
+      errors.push_back({c.file, c.line, 0, "capacity",
+                        "duplicate name \"" + c.name + "\" (SLOs and capacity rules share names)"});
   for (const auto& [s, ref] : service_children_) {
     uint32_t child = 0;
     if (!service(ref, child)) continue;
@@ -468,8 +512,10 @@ void ServiceLevelsLoader::link(const std::map<std::string, uint32_t>& services, 
     for (uint32_t w : svcs[v].hierarchy.children) {
       if (state[w] == 1) {
         std::string path;
-        for (auto it = std::find(stack.begin(), stack.end(), w); it != stack.end(); ++it) path += svcs[*it].name + " -> ";
-        errors.push_back({svcs[w].origin.file, svcs[w].origin.line, 0, "services", "service hierarchy cycle: " + path + svcs[w].name});
+        for (auto it = std::find(stack.begin(), stack.end(), w); it != stack.end(); ++it)
+          path += svcs[*it].name + " -> ";
+        errors.push_back({svcs[w].origin.file, svcs[w].origin.line, 0, "services",
+                          "service hierarchy cycle: " + path + svcs[w].name});
         cyclic = true;
       } else if (state[w] == 0) {
         visit(w);

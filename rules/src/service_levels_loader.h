@@ -47,8 +47,9 @@ class ServiceLevelsLoader {
 
   RuleSet& rs_;
   std::vector<Origin> calendar_origins_;
-  std::vector<std::pair<uint32_t, PendingRef>> calendar_includes_, agreement_services_, agreement_calendars_,
-      agreement_clock_calendars_, heartbeat_services_, service_children_, slo_services_, capacity_services_;
+  std::vector<std::pair<uint32_t, PendingRef>> calendar_includes_, agreement_services_,
+      agreement_calendars_, agreement_clock_calendars_, heartbeat_services_, service_children_,
+      slo_services_, capacity_services_;
   std::vector<std::pair<uint32_t, int32_t>> agreement_effective_days_;
 };
 

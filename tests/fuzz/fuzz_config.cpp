@@ -6,8 +6,8 @@
 #include <cstdint>
 #include <string>
 
-#include "builtin_plugins.h"
 #include "app/daemon.h"
+#include "builtin_plugins.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static auto plugins = triaged::plugins::builtinPlugins();

@@ -55,8 +55,8 @@ struct Rig {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static Rig rig;
   if (size < 1) return 0;
-  static const char* kPaths[] = {"/api/v1/events", "/api/v1/events", "/api/v1/alertmanager", "/api/v2/alerts",
-                                 "/v2/enqueue"};
+  static const char* kPaths[] = {"/api/v1/events", "/api/v1/events", "/api/v1/alertmanager",
+                                 "/api/v2/alerts", "/v2/enqueue"};
   unsigned pick = data[0] % 5;
   std::string body(reinterpret_cast<const char*>(data + 1), size - 1);
   api::HttpRequest req;

@@ -4,8 +4,8 @@
 #include <cstdlib>
 #include <string>
 
-#include "triaged/api/ingest.h"
 #include "inputs/syslog/syslog_parser.h"
+#include "triaged/api/ingest.h"
 #include "triaged/rules/matcher.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {

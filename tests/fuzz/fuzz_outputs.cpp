@@ -16,7 +16,8 @@ using namespace triaged;
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string in(reinterpret_cast<const char*>(data), size);
   size_t nl = in.find('\n');
-  std::string text = in.substr(0, nl), event = nl == std::string::npos ? std::string() : in.substr(nl + 1);
+  std::string text = in.substr(0, nl),
+              event = nl == std::string::npos ? std::string() : in.substr(nl + 1);
   static simdjson::dom::parser parser;
   simdjson::dom::element root;
   bool event_ok = !parser.parse(event).get(root);

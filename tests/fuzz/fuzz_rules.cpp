@@ -7,9 +7,9 @@
 #include <cstdint>
 #include <string>
 
-#include "triaged/api/ingest.h"
-#include "evaluate/evaluator.h"
 #include "correlate/correlator.h"
+#include "evaluate/evaluator.h"
+#include "triaged/api/ingest.h"
 #include "triaged/rules/rule_set.h"
 
 using namespace triaged;
@@ -45,8 +45,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (!b.finish()) continue;
     auto batch = b.take();
     std::vector<engine::CorrelatorInput> in(1);
-    in[0].change = {batch->events[0].fingerprint, i >= 8 ? engine::ChangeKind::kResolved : engine::ChangeKind::kNew,
-                    api::Severity::kMajor, api::Severity::kMajor, batch->events[0].status, false, now};
+    in[0].change = {batch->events[0].fingerprint,
+                    i >= 8 ? engine::ChangeKind::kResolved : engine::ChangeKind::kNew,
+                    api::Severity::kMajor,
+                    api::Severity::kMajor,
+                    batch->events[0].status,
+                    false,
+                    now};
     in[0].strings = engine::AlertStrings::pack(*batch, batch->events[0]);
     c.apply(in, now);
     std::vector<uint64_t> ids;
@@ -57,7 +62,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   c.advance(now + 86'400'000);
   ev.advance(now + 86'400'000);
-  for (const auto& h : rs->heartbeats()) ev.heartbeat(h.name, engine::Evaluator::Signal::kPing, now);
+  for (const auto& h : rs->heartbeats())
+    ev.heartbeat(h.name, engine::Evaluator::Signal::kPing, now);
   for (uint32_t a = 0; a < rs->agreements().size(); ++a) {
     const auto& ag = rs->agreements()[a];
     const auto& cal = rs->calendars()[ag.calendar];

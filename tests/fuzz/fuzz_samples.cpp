@@ -7,8 +7,8 @@
 #include <fstream>
 #include <string>
 
-#include "triaged/config/loader.h"
 #include "evaluate/samples.h"
+#include "triaged/config/loader.h"
 
 using namespace triaged;
 
@@ -16,7 +16,8 @@ namespace {
 
 std::shared_ptr<const rules::RuleSet> ruleSet() {
   static std::shared_ptr<const rules::RuleSet> rs = [] {
-    auto dir = std::filesystem::temp_directory_path() / ("triaged-fuzz-samples-" + std::to_string(::getpid()));
+    auto dir = std::filesystem::temp_directory_path() /
+               ("triaged-fuzz-samples-" + std::to_string(::getpid()));
     std::filesystem::create_directories(dir);
     std::ofstream(dir / "r.yaml") << R"(
 services:

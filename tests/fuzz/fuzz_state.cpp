@@ -1,6 +1,6 @@
 // libFuzzer harness for the store's record decoders (incidents, problems, silences, threshold
-// windows as read back at start-up): anything either decodes, or throws std::runtime_error naming the field;
-// a decoded record encodes and decodes again to the same record.
+// windows as read back at start-up): anything either decodes, or throws std::runtime_error naming
+// the field; a decoded record encodes and decodes again to the same record.
 #include <cstdint>
 #include <cstdlib>
 #include <stdexcept>

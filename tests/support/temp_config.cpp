@@ -14,7 +14,8 @@ namespace fs = std::filesystem;
 
 fs::path tempDir(const std::string& tag) {
   static std::atomic<int> n{0};
-  fs::path dir = fs::temp_directory_path() / ("triaged-" + tag + "-" + std::to_string(::getpid()) + "-" + std::to_string(n++));
+  fs::path dir = fs::temp_directory_path() /
+                 ("triaged-" + tag + "-" + std::to_string(::getpid()) + "-" + std::to_string(n++));
   fs::remove_all(dir);
   fs::create_directories(dir);
   return dir;
@@ -28,9 +29,10 @@ config::ConfigPtr configWith(const std::string& rules_yaml, const std::string& e
     fs::path dir;
     ~Cleanup() { fs::remove_all(dir); }
   } cleanup{dir};
-  return config::loadConfig((dir / "triaged.yaml").string(), [](config::Config& c, config::ConfigErrors& errors) {
-    c.rule_set = rules::RuleSet::load(c.rule_files_resolved, errors);
-  });
+  return config::loadConfig((dir / "triaged.yaml").string(),
+                            [](config::Config& c, config::ConfigErrors& errors) {
+                              c.rule_set = rules::RuleSet::load(c.rule_files_resolved, errors);
+                            });
 }
 
 }  // namespace triaged::testing

@@ -4,12 +4,18 @@ namespace triaged::api {
 
 const char* severityName(Severity s) {
   switch (s) {
-    case Severity::kOk: return "ok";
-    case Severity::kInfo: return "info";
-    case Severity::kWarning: return "warning";
-    case Severity::kMinor: return "minor";
-    case Severity::kMajor: return "major";
-    case Severity::kCritical: return "critical";
+    case Severity::kOk:
+      return "ok";
+    case Severity::kInfo:
+      return "info";
+    case Severity::kWarning:
+      return "warning";
+    case Severity::kMinor:
+      return "minor";
+    case Severity::kMajor:
+      return "major";
+    case Severity::kCritical:
+      return "critical";
   }
   return "unknown";
 }

@@ -7,10 +7,14 @@ namespace triaged::api {
 
 const char* routeGroupName(RouteGroup g) {
   switch (g) {
-    case RouteGroup::kOpen: return "open";
-    case RouteGroup::kIngest: return "ingest";
-    case RouteGroup::kRead: return "read";
-    case RouteGroup::kAdmin: return "admin";
+    case RouteGroup::kOpen:
+      return "open";
+    case RouteGroup::kIngest:
+      return "ingest";
+    case RouteGroup::kRead:
+      return "read";
+    case RouteGroup::kAdmin:
+      return "admin";
   }
   return "unknown";
 }
@@ -25,8 +29,7 @@ std::string percentDecode(std::string_view s) {
     return -1;
   };
   for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '%' && i + 2 < s.size() && hex(s[i + 1]) >= 0 &&
-        hex(s[i + 2]) >= 0) {
+    if (s[i] == '%' && i + 2 < s.size() && hex(s[i + 1]) >= 0 && hex(s[i + 2]) >= 0) {
       out.push_back(static_cast<char>(hex(s[i + 1]) * 16 + hex(s[i + 2])));
       i += 2;
     } else if (s[i] == '+') {

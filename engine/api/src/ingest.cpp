@@ -2,17 +2,16 @@
 
 // Inlined: most inputs are a few bytes, where a library call costs more than the hash.
 #define XXH_INLINE_ALL
-#include <xxhash.h>
-
 #include <prometheus/histogram.h>
+#include <xxhash.h>
 
 #include <algorithm>
 #include <cstdio>
 
+#include "common/metrics.h"
+#include "server/http_server.h"
 #include "triaged/api/json_writer.h"
 #include "triaged/config/loader.h"
-#include "server/http_server.h"
-#include "common/metrics.h"
 
 namespace triaged::api {
 
@@ -53,9 +52,12 @@ void IngestOptions::read(config::MapReader& r,
   fp.getStringList("fields", fields);
   fingerprint.source = fingerprint.resource = fingerprint.check = false;
   for (size_t i = 0; i < fields.size(); ++i) {
-    if (fields[i] == "source") fingerprint.source = true;
-    else if (fields[i] == "resource") fingerprint.resource = true;
-    else if (fields[i] == "check") fingerprint.check = true;
+    if (fields[i] == "source")
+      fingerprint.source = true;
+    else if (fields[i] == "resource")
+      fingerprint.resource = true;
+    else if (fields[i] == "check")
+      fingerprint.check = true;
     else
       r.sink().add(fields_node[i], fp.childPath("fields[" + std::to_string(i) + "]"),
                    "expected source, resource or check, got \"" + fields[i] + "\"");
@@ -75,7 +77,8 @@ bool IngestOptions::mapSeverity(std::string_view n, Severity& out) const {
   // Keys are lowercase (see read()); fold the input once, on the stack.
   char buf[32];
   if (n.size() > sizeof buf) return false;
-  for (size_t i = 0; i < n.size(); ++i) buf[i] = (n[i] >= 'A' && n[i] <= 'Z') ? static_cast<char>(n[i] + 32) : n[i];
+  for (size_t i = 0; i < n.size(); ++i)
+    buf[i] = (n[i] >= 'A' && n[i] <= 'Z') ? static_cast<char>(n[i] + 32) : n[i];
   std::string_view folded(buf, n.size());
   for (const auto& [name, s] : severity_map) {
     if (name == folded) {
@@ -88,19 +91,32 @@ bool IngestOptions::mapSeverity(std::string_view n, Severity& out) const {
 
 const char* rejectName(Reject r) {
   switch (r) {
-    case Reject::kInvalidJson: return "invalid_json";
-    case Reject::kMissingField: return "missing_field";
-    case Reject::kWrongType: return "wrong_type";
-    case Reject::kUnknownField: return "unknown_field";
-    case Reject::kInvalidValue: return "invalid_value";
-    case Reject::kTooLarge: return "too_large";
-    case Reject::kTooManyLabels: return "too_many_labels";
-    case Reject::kBatchInvalid: return "batch_invalid";
-    case Reject::kBusy: return "busy";
-    case Reject::kDraining: return "draining";
-    case Reject::kUnauthorized: return "unauthorized";
-    case Reject::kNoRule: return "no_rule";
-    case Reject::kCount: break;
+    case Reject::kInvalidJson:
+      return "invalid_json";
+    case Reject::kMissingField:
+      return "missing_field";
+    case Reject::kWrongType:
+      return "wrong_type";
+    case Reject::kUnknownField:
+      return "unknown_field";
+    case Reject::kInvalidValue:
+      return "invalid_value";
+    case Reject::kTooLarge:
+      return "too_large";
+    case Reject::kTooManyLabels:
+      return "too_many_labels";
+    case Reject::kBatchInvalid:
+      return "batch_invalid";
+    case Reject::kBusy:
+      return "busy";
+    case Reject::kDraining:
+      return "draining";
+    case Reject::kUnauthorized:
+      return "unauthorized";
+    case Reject::kNoRule:
+      return "no_rule";
+    case Reject::kCount:
+      break;
   }
   return "unknown";
 }
@@ -130,13 +146,14 @@ InputMetrics::InputMetrics(MetricsHub& hub, const std::string& input, size_t wri
       "triaged_input_events_received_total", "Events received by an input, valid or not.",
       Series{{{"input", input}}}, writers);
   impl_->accepted = std::make_shared<engine::HotCounterFamily>(
-      "triaged_input_events_accepted_total", "Events accepted into the pipeline.", Series{{{"input", input}}},
-      writers);
+      "triaged_input_events_accepted_total", "Events accepted into the pipeline.",
+      Series{{{"input", input}}}, writers);
   Series reasons;
   for (size_t i = 0; i < static_cast<size_t>(Reject::kCount); ++i)
     reasons.push_back({{"input", input}, {"reason", rejectName(static_cast<Reject>(i))}});
   impl_->rejected = std::make_shared<engine::HotCounterFamily>(
-      "triaged_input_events_rejected_total", "Events rejected by an input, by reason.", reasons, writers);
+      "triaged_input_events_rejected_total", "Events rejected by an input, by reason.", reasons,
+      writers);
   impl_->hub = &hub;
   // One family shared by every input; each input adds its own series.
   impl_->decode_family = &prometheus::BuildHistogram()
@@ -144,8 +161,9 @@ InputMetrics::InputMetrics(MetricsHub& hub, const std::string& input, size_t wri
                               .Help("Time to decode one request body or stream chunk, per input.")
                               .Register(hub.registry());
   impl_->decode = &impl_->decode_family->Add(
-      {{"input", input}}, prometheus::Histogram::BucketBoundaries{0.00001, 0.00005, 0.0001, 0.00025, 0.0005, 0.001,
-                                                                 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1});
+      {{"input", input}},
+      prometheus::Histogram::BucketBoundaries{0.00001, 0.00005, 0.0001, 0.00025, 0.0005, 0.001,
+                                              0.0025, 0.005, 0.01, 0.025, 0.05, 0.1});
   hub.add(impl_->received);
   hub.add(impl_->accepted);
   hub.add(impl_->rejected);
@@ -162,13 +180,18 @@ void InputMetrics::decoded(double seconds) { impl_->decode->Observe(seconds); }
 
 void InputMetrics::received(uint64_t n) { impl_->received->add(ioThreadIndex(), 0, n); }
 void InputMetrics::accepted(uint64_t n) { impl_->accepted->add(ioThreadIndex(), 0, n); }
-void InputMetrics::rejected(Reject r, uint64_t n) { impl_->rejected->add(ioThreadIndex(), static_cast<size_t>(r), n); }
+void InputMetrics::rejected(Reject r, uint64_t n) {
+  impl_->rejected->add(ioThreadIndex(), static_cast<size_t>(r), n);
+}
 
 // ---------------------------------------------------------------------------------------------
 // Builder
 
 BatchBuilder::BatchBuilder(const IngestOptions& opts, int64_t now_ms, size_t max_errors)
-    : opts_(opts), now_ms_(now_ms), max_errors_(max_errors), batch_(std::make_unique<EventBatch>()) {
+    : opts_(opts),
+      now_ms_(now_ms),
+      max_errors_(max_errors),
+      batch_(std::make_unique<EventBatch>()) {
   batch_->input = opts.name;
 }
 
@@ -196,7 +219,8 @@ void BatchBuilder::error(std::string field, std::string reason, Reject kind) {
   current_failed_ = true;
   ++error_count_;
   ++reject_counts_[static_cast<size_t>(kind)];
-  if (errors_.size() < max_errors_) errors_.push_back({index_, line_, std::move(field), std::move(reason)});
+  if (errors_.size() < max_errors_)
+    errors_.push_back({index_, line_, std::move(field), std::move(reason)});
 }
 
 namespace {
@@ -205,7 +229,8 @@ void sortByName(Label* l, size_t n) {
   std::sort(l, l + n, [](const Label& a, const Label& b) { return a.name < b.name; });
 }
 
-bool checkLabels(BatchBuilder& b, const Label* l, size_t n, const IngestOptions& o, const char* what) {
+bool checkLabels(BatchBuilder& b, const Label* l, size_t n, const IngestOptions& o,
+                 const char* what) {
   for (size_t i = 0; i < n; ++i) {
     if (l[i].name.empty()) {
       b.error(what, "empty name", Reject::kInvalidValue);
@@ -213,16 +238,19 @@ bool checkLabels(BatchBuilder& b, const Label* l, size_t n, const IngestOptions&
     }
     if (l[i].name.size() > o.max_label_name_bytes) {
       b.error(std::string(what) + "." + std::string(l[i].name.substr(0, 64)),
-              "name longer than " + std::to_string(o.max_label_name_bytes) + " bytes", Reject::kTooLarge);
+              "name longer than " + std::to_string(o.max_label_name_bytes) + " bytes",
+              Reject::kTooLarge);
       return false;
     }
     if (l[i].value.size() > o.max_label_value_bytes) {
       b.error(std::string(what) + "." + std::string(l[i].name),
-              "value longer than " + std::to_string(o.max_label_value_bytes) + " bytes", Reject::kTooLarge);
+              "value longer than " + std::to_string(o.max_label_value_bytes) + " bytes",
+              Reject::kTooLarge);
       return false;
     }
     if (i > 0 && l[i].name == l[i - 1].name) {
-      b.error(std::string(what) + "." + std::string(l[i].name), "duplicate name", Reject::kInvalidValue);
+      b.error(std::string(what) + "." + std::string(l[i].name), "duplicate name",
+              Reject::kInvalidValue);
       return false;
     }
   }
@@ -235,8 +263,10 @@ bool BatchBuilder::finish() {
   auto& b = *batch_;
   auto& e = b.events.back();
   if (!current_failed_) {
-    if (e.resource.empty()) error("resource", "is required", Reject::kMissingField);
-    else if (e.check.empty()) error("check", "is required", Reject::kMissingField);
+    if (e.resource.empty())
+      error("resource", "is required", Reject::kMissingField);
+    else if (e.check.empty())
+      error("check", "is required", Reject::kMissingField);
   }
   if (!current_failed_ && scratch_labels_.size() + scratch_annotations_.size() > opts_.max_labels) {
     error("labels", "more than " + std::to_string(opts_.max_labels) + " labels and annotations",
@@ -246,7 +276,8 @@ bool BatchBuilder::finish() {
     sortByName(scratch_labels_.data(), scratch_labels_.size());
     sortByName(scratch_annotations_.data(), scratch_annotations_.size());
     if (checkLabels(*this, scratch_labels_.data(), scratch_labels_.size(), opts_, "labels"))
-      checkLabels(*this, scratch_annotations_.data(), scratch_annotations_.size(), opts_, "annotations");
+      checkLabels(*this, scratch_annotations_.data(), scratch_annotations_.size(), opts_,
+                  "annotations");
   }
   if (current_failed_) {
     b.events.pop_back();
@@ -267,13 +298,15 @@ bool BatchBuilder::finish() {
   // With the default key the fingerprint already covers source, resource, check and every
   // label: the content hash extends it instead of hashing them again.
   const auto& fo = opts_.fingerprint;
-  bool full_key = e.dedup_key.empty() && fo.source && fo.resource && fo.check && fo.all_labels && fo.ignore_labels.empty();
+  bool full_key = e.dedup_key.empty() && fo.source && fo.resource && fo.check && fo.all_labels &&
+                  fo.ignore_labels.empty();
   e.content_hash = full_key ? contentHashOf(b, e, e.fingerprint) : contentHashOf(b, e);
   return true;
 }
 
 BatchBuilder::Mark BatchBuilder::mark() const {
-  return {batch_->events.size(), batch_->labels.size(), errors_.size(), error_count_, reject_counts_};
+  return {batch_->events.size(), batch_->labels.size(), errors_.size(), error_count_,
+          reject_counts_};
 }
 
 void BatchBuilder::rollback(const Mark& m) {
@@ -324,7 +357,9 @@ uint64_t fingerprintOf(const EventBatch& b, const Event& e, const FingerprintOpt
   const Label* l = b.labelsOf(e);
   const bool filter = !o.all_labels || !o.ignore_labels.empty();
   for (uint32_t i = 0; i < e.labels_count; ++i) {  // sorted by name: order-independent
-    if (filter && (o.all_labels ? contains(o.ignore_labels, l[i].name) : !contains(o.labels, l[i].name))) continue;
+    if (filter &&
+        (o.all_labels ? contains(o.ignore_labels, l[i].name) : !contains(o.labels, l[i].name)))
+      continue;
     h = chain(chain(h, l[i].name), l[i].value);
   }
   return h;
@@ -374,8 +409,9 @@ bool digits(std::string_view s, size_t pos, size_t n, int& out) {
 std::optional<int64_t> parseRfc3339(std::string_view s) {
   int y, mo, d, h, mi, se;
   if (!digits(s, 0, 4, y) || s.size() < 19 || s[4] != '-' || !digits(s, 5, 2, mo) || s[7] != '-' ||
-      !digits(s, 8, 2, d) || (s[10] != 'T' && s[10] != 't' && s[10] != ' ') || !digits(s, 11, 2, h) ||
-      s[13] != ':' || !digits(s, 14, 2, mi) || s[16] != ':' || !digits(s, 17, 2, se))
+      !digits(s, 8, 2, d) || (s[10] != 'T' && s[10] != 't' && s[10] != ' ') ||
+      !digits(s, 11, 2, h) || s[13] != ':' || !digits(s, 14, 2, mi) || s[16] != ':' ||
+      !digits(s, 17, 2, se))
     return std::nullopt;
   if (y < 1 || mo < 1 || mo > 12 || d < 1 || h > 23 || mi > 59 || se > 60) return std::nullopt;
   static const int kDays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
@@ -433,16 +469,18 @@ std::string formatRfc3339Ms(int64_t ms) {
   const unsigned m = mp < 10 ? mp + 3 : mp - 9;
   y += m <= 2;
   char buf[40];
-  std::snprintf(buf, sizeof buf, "%04lld-%02u-%02uT%02lld:%02lld:%02lld.%03lldZ", static_cast<long long>(y), m, d,
-                static_cast<long long>(sod / 3600), static_cast<long long>(sod / 60 % 60),
-                static_cast<long long>(sod % 60), static_cast<long long>(rem));
+  std::snprintf(buf, sizeof buf, "%04lld-%02u-%02uT%02lld:%02lld:%02lld.%03lldZ",
+                static_cast<long long>(y), m, d, static_cast<long long>(sod / 3600),
+                static_cast<long long>(sod / 60 % 60), static_cast<long long>(sod % 60),
+                static_cast<long long>(rem));
   return buf;
 }
 
 // ---------------------------------------------------------------------------------------------
 // HTTP answers
 
-HttpResponse badRequest(std::string_view message, const std::vector<DecodeError>& errors, uint64_t total) {
+HttpResponse badRequest(std::string_view message, const std::vector<DecodeError>& errors,
+                        uint64_t total) {
   std::string detail;
   JsonWriter w(detail);
   w.beginObject().field("errors_total", total).key("errors").beginArray();
@@ -463,7 +501,8 @@ HttpResponse busyResponse(int retry_after) {
 }
 
 HttpResponse drainingResponse(int retry_after) {
-  auto r = HttpResponse::error(503, "shutting down", "\"triaged is draining; retry on another instance or later\"");
+  auto r = HttpResponse::error(503, "shutting down",
+                               "\"triaged is draining; retry on another instance or later\"");
   r.headers.emplace_back("Retry-After", std::to_string(retry_after));
   return r;
 }

@@ -4,6 +4,8 @@
 
 namespace triaged::api {
 
-std::shared_ptr<spdlog::logger> logger(const std::string& subsystem) { return engine::log::get(subsystem); }
+std::shared_ptr<spdlog::logger> logger(const std::string& subsystem) {
+  return engine::log::get(subsystem);
+}
 
 }  // namespace triaged::api

@@ -2,9 +2,9 @@
 
 #include <prometheus/text_serializer.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
-#include <algorithm>
 #include <map>
 
 namespace triaged::api {
@@ -36,7 +36,8 @@ std::string MetricsHub::serialize() const {
         all.push_back(std::move(f));
       } else {
         auto& target = all[it->second].metric;
-        target.insert(target.end(), std::make_move_iterator(f.metric.begin()), std::make_move_iterator(f.metric.end()));
+        target.insert(target.end(), std::make_move_iterator(f.metric.begin()),
+                      std::make_move_iterator(f.metric.end()));
       }
     }
   }
@@ -74,7 +75,8 @@ void MetricsHub::family(std::string& out, const char* name, const char* type, co
 }
 
 void MetricsHub::sample(std::string& out, const char* name,
-                        std::initializer_list<std::pair<const char*, std::string_view>> labels, double value) {
+                        std::initializer_list<std::pair<const char*, std::string_view>> labels,
+                        double value) {
   out += name;
   if (labels.size()) {
     out += '{';
@@ -85,10 +87,14 @@ void MetricsHub::sample(std::string& out, const char* name,
       out += k;
       out += "=\"";
       for (char c : v) {
-        if (c == '\\') out += "\\\\";
-        else if (c == '"') out += "\\\"";
-        else if (c == '\n') out += "\\n";
-        else out += c;
+        if (c == '\\')
+          out += "\\\\";
+        else if (c == '"')
+          out += "\\\"";
+        else if (c == '\n')
+          out += "\\n";
+        else
+          out += c;
       }
       out += '"';
     }

@@ -1,20 +1,20 @@
 #include <CLI/CLI.hpp>
+#include <chrono>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 
-#include "triaged/build_info.h"
-#include "triaged/config/loader.h"
-#include "triaged/config/units.h"
 #include "app/daemon.h"
-#include "common/log.h"
 #include "app/replay.h"
+#include "common/log.h"
 #include "rest/sla_api.h"
 #include "store/state_codec.h"
 #include "store/store.h"
 #include "store/store_writer.h"
 #include "triaged/api/ingest.h"
-#include <chrono>
-#include <fstream>
+#include "triaged/build_info.h"
+#include "triaged/config/loader.h"
+#include "triaged/config/units.h"
 
 namespace triaged::engine {
 namespace {
@@ -32,46 +32,63 @@ std::string defaultConfigPath() {
 
 int runMain(int argc, char** argv, const api::PluginRegistry& plugins) {
   CLI::App app{"triaged: event correlation and SLA engine"};
-  app.set_version_flag("--version",
-                       std::string("triaged ") + build::kVersion + " (revision " + build::kGitCommit +
-                           ", " + build::kBuildType + ", " + build::kCompiler + ")");
+  app.set_version_flag("--version", std::string("triaged ") + build::kVersion + " (revision " +
+                                        build::kGitCommit + ", " + build::kBuildType + ", " +
+                                        build::kCompiler + ")");
   std::string config_path;
   bool check = false;
   DaemonOptions opts;
-  app.add_option("-c,--config", config_path, "configuration file (default: the installed or shipped triaged.yaml)");
-  app.add_flag("--check-config", check, "validate the configuration and every rule file, then exit");
+  app.add_option("-c,--config", config_path,
+                 "configuration file (default: the installed or shipped triaged.yaml)");
+  app.add_flag("--check-config", check,
+               "validate the configuration and every rule file, then exit");
   app.add_option("--log-level", opts.log_level, "override logging.level")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
   app.add_option("--log-format", opts.log_format, "override logging.format")
       ->check(CLI::IsMember({"text", "json"}));
-  auto* replay = app.add_subcommand("replay", "run the pipeline on recorded events (NDJSON, native format) on "
-                                               "simulated time and print incidents, problems and alerts as JSON lines");
+  auto* replay =
+      app.add_subcommand("replay",
+                         "run the pipeline on recorded events (NDJSON, native format) on "
+                         "simulated time and print incidents, problems and alerts as JSON lines");
   std::string replay_file, advance = "0s";
   bool state_only = false;
   std::string replay_input;
   replay->add_option("--input", replay_input,
-                     "decode events with this input's settings (default: the first native_json or ndjson_tcp input)");
-  replay->add_option("events", replay_file, "NDJSON file of events ('-' for standard input)")->required();
-  replay->add_option("--advance", advance, "after the last event, move simulated time on by this much (e.g. 1h)");
+                     "decode events with this input's settings (default: the first native_json or "
+                     "ndjson_tcp input)");
+  replay->add_option("events", replay_file, "NDJSON file of events ('-' for standard input)")
+      ->required();
+  replay->add_option("--advance", advance,
+                     "after the last event, move simulated time on by this much (e.g. 1h)");
   replay->add_flag("--state-only", state_only, "print only the final state, not each event");
   std::string replay_report, report_format = "json", report_service;
-  replay->add_option("--report", replay_report,
-                     "print the service report of this period (2026-10, 2026-Q4, current, ...) instead of state");
-  replay->add_option("--format", report_format, "report format")->check(CLI::IsMember({"json", "csv", "html"}));
+  replay->add_option(
+      "--report", replay_report,
+      "print the service report of this period (2026-10, 2026-Q4, current, ...) instead of state");
+  replay->add_option("--format", report_format, "report format")
+      ->check(CLI::IsMember({"json", "csv", "html"}));
   replay->add_option("--service", report_service, "report only this service's agreements");
-  auto* report = app.add_subcommand("report", "print a service report (ISO 20000 9.4) from the stored history of "
-                                               "a running or stopped daemon");
+  auto* report =
+      app.add_subcommand("report",
+                         "print a service report (ISO 20000 9.4) from the stored history of "
+                         "a running or stopped daemon");
   std::string report_period = "current", report_at, report_out;
-  report->add_option("--period", report_period, "period label: current, previous, 2026, 2026-Q4, 2026-10, 2026-W43, 2026-10-05");
-  report->add_option("--format", report_format, "json, csv or html")->check(CLI::IsMember({"json", "csv", "html"}));
+  report->add_option(
+      "--period", report_period,
+      "period label: current, previous, 2026, 2026-Q4, 2026-10, 2026-W43, 2026-10-05");
+  report->add_option("--format", report_format, "json, csv or html")
+      ->check(CLI::IsMember({"json", "csv", "html"}));
   report->add_option("--service", report_service, "only this service's agreements");
   report->add_option("--at", report_at, "evaluate as at this instant (RFC 3339; default: now)");
   report->add_option("-o,--output", report_out, "write to this file instead of standard output");
-  auto* test_rules = app.add_subcommand("test-rules", "run rule unit tests (events at times, expected incidents)");
+  auto* test_rules =
+      app.add_subcommand("test-rules", "run rule unit tests (events at times, expected incidents)");
   std::vector<std::string> test_files;
   test_rules->add_option("files", test_files, "test files")->required();
-  test_rules->add_option("--input", replay_input, "decode events with this input of the test files' inputs:");
-  auto* backup = app.add_subcommand("backup", "copy the state database of a running (or stopped) daemon to FILE");
+  test_rules->add_option("--input", replay_input,
+                         "decode events with this input of the test files' inputs:");
+  auto* backup = app.add_subcommand(
+      "backup", "copy the state database of a running (or stopped) daemon to FILE");
   std::string backup_file;
   backup->add_option("file", backup_file, "the new file (must not exist)")->required();
   // --config is accepted after the subcommand too, as users type it.
@@ -126,11 +143,13 @@ int runMain(int argc, char** argv, const api::PluginRegistry& plugins) {
     config::ConfigPtr c = loadOrReport();
     if (!c) return 2;
     int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
-                      std::chrono::system_clock::now().time_since_epoch()).count();
+                      std::chrono::system_clock::now().time_since_epoch())
+                      .count();
     if (!report_at.empty()) {
       auto t = api::parseRfc3339(report_at);
       if (!t) {
-        std::cerr << "--at: expected an RFC 3339 time such as 2026-10-31T23:00:00Z, got \"" << report_at << "\"\n";
+        std::cerr << "--at: expected an RFC 3339 time such as 2026-10-31T23:00:00Z, got \""
+                  << report_at << "\"\n";
         return 2;
       }
       now = *t;
@@ -173,8 +192,8 @@ int runMain(int argc, char** argv, const api::PluginRegistry& plugins) {
     if (!c) return 2;
     try {
       int pages = Store::backup(c->state.directory, backup_file);
-      std::cout << "backed up " << c->state.directory << "/triaged.db to " << backup_file << " (" << pages
-                << " pages)\n";
+      std::cout << "backed up " << c->state.directory << "/triaged.db to " << backup_file << " ("
+                << pages << " pages)\n";
       return 0;
     } catch (const std::exception& e) {
       std::cerr << "backup failed: " << e.what() << "\n";
@@ -186,11 +205,13 @@ int runMain(int argc, char** argv, const api::PluginRegistry& plugins) {
     try {
       auto c = loadFullConfig(config_path, plugins);
       std::cout << (config_path.empty() ? "<embedded defaults>" : config_path) << ": OK ("
-                << c->inputs.size() << " inputs, " << c->rule_files_resolved.size() << " rule files)\n";
+                << c->inputs.size() << " inputs, " << c->rule_files_resolved.size()
+                << " rule files)\n";
       return 0;
     } catch (const config::ConfigException& e) {
       for (const auto& err : e.errors()) std::cerr << err.str() << "\n";
-      std::cerr << e.errors().size() << (e.errors().size() == 1 ? " error" : " errors") << " found\n";
+      std::cerr << e.errors().size() << (e.errors().size() == 1 ? " error" : " errors")
+                << " found\n";
       return 1;
     }
   }

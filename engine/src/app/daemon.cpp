@@ -11,27 +11,27 @@
 #include <chrono>
 #include <ctime>
 
+#include "common/clock.h"
+#include "common/log.h"
+#include "common/metrics.h"
+#include "correlate/correlator_stage.h"
+#include "notify/notification_filter.h"
+#include "notify/notifier.h"
+#include "pipeline/pipeline.h"
+#include "rest/alerts_api.h"
+#include "rest/incidents_api.h"
+#include "rest/notifications_api.h"
+#include "rest/sla_api.h"
+#include "server/http_server.h"
+#include "server/io_pool.h"
+#include "store/recovery.h"
+#include "store/store.h"
+#include "store/store_writer.h"
 #include "triaged/api/json_writer.h"
 #include "triaged/build_info.h"
 #include "triaged/config/loader.h"
 #include "triaged/config/reader.h"
-#include "rest/alerts_api.h"
-#include "correlate/correlator_stage.h"
-#include "rest/incidents_api.h"
 #include "triaged/rules/rule_set.h"
-#include "common/clock.h"
-#include "server/http_server.h"
-#include "pipeline/pipeline.h"
-#include "server/io_pool.h"
-#include "common/log.h"
-#include "common/metrics.h"
-#include "notify/notification_filter.h"
-#include "notify/notifier.h"
-#include "rest/notifications_api.h"
-#include "rest/sla_api.h"
-#include "store/recovery.h"
-#include "store/store.h"
-#include "store/store_writer.h"
 
 namespace triaged::engine {
 
@@ -69,7 +69,8 @@ config::ConfigPtr loadFullConfig(const std::string& path, const api::PluginRegis
       }
       if (t.url.empty()) t.url = p->default_url;
       if (t.url.empty()) error("url", "is required for a " + t.type + " target");
-      if (!t.body_template.empty() && t.type != "webhook") error("template", "is only for webhook targets");
+      if (!t.body_template.empty() && t.type != "webhook")
+        error("template", "is only for webhook targets");
       std::vector<std::pair<std::string, std::string>> problems;
       if (p->validate) p->validate(t, problems);
       for (const auto& [key, message] : problems) error(key, message);
@@ -173,13 +174,17 @@ int Daemon::run() {
     log_->warn("no configuration file given or found; running on embedded defaults");
   published_config_.store(config_);
   config_loaded_at_ = std::chrono::duration_cast<std::chrono::seconds>(
-                          std::chrono::system_clock::now().time_since_epoch()).count();
+                          std::chrono::system_clock::now().time_since_epoch())
+                          .count();
 
   auto& build = prometheus::BuildGauge()
                     .Name("triaged_build_info")
                     .Help("Build information; the value is always 1.")
                     .Register(*registry_);
-  build.Add({{"version", build::kVersion}, {"revision", build::kGitCommit}, {"build_type", build::kBuildType}})
+  build
+      .Add({{"version", build::kVersion},
+            {"revision", build::kGitCommit},
+            {"build_type", build::kBuildType}})
       .Set(1);
   auto& reload_family = prometheus::BuildGauge()
                             .Name("triaged_config_last_reload_successful")
@@ -202,7 +207,8 @@ int Daemon::run() {
   std::shared_ptr<const HttpSettings> settings;
   try {
     store_ = std::make_unique<Store>(config_->state.directory);
-    log::get("store")->info("state in {} (schema version {})", store_->path(), store_->schemaVersion());
+    log::get("store")->info("state in {} (schema version {})", store_->path(),
+                            store_->schemaVersion());
     settings = HttpSettings::fromConfig(*config_);
   } catch (const std::exception& e) {
     log_->critical("{}", e.what());
@@ -226,29 +232,39 @@ int Daemon::run() {
   popts.store = store_writer_.get();
   popts.checkpoint_interval_ms = config_->state.checkpoint_interval.count();
   popts.wait_for_commit = config_->state.durability == "sync";
-  correlator_ = std::make_unique<CorrelatorStage>(config_->rule_set, CorrelatorOptions{config_->correlation, config_->state.retention.count(), config_->state.sla_retention.count()},
-                                                  clock_, hub_, 4096, store_writer_.get());
+  correlator_ = std::make_unique<CorrelatorStage>(
+      config_->rule_set,
+      CorrelatorOptions{config_->correlation, config_->state.retention.count(),
+                        config_->state.sla_retention.count()},
+      clock_, hub_, 4096, store_writer_.get());
   pipeline_ = std::make_unique<Pipeline>(popts, clock_, hub_, correlator_.get());
-  notifier_ = std::make_unique<Notifier>(config_->notification_targets, plugins_, *store_writer_, clock_, hub_);
+  notifier_ = std::make_unique<Notifier>(config_->notification_targets, plugins_, *store_writer_,
+                                         clock_, hub_);
   correlator_->setTargets(config_->notification_targets);
   correlator_->setAlertSink(pipeline_.get());
-  store_writer_->onOutbox([n = notifier_.get()](std::vector<OutboxEntry> v) { n->enqueue(std::move(v)); });
+  store_writer_->onOutbox(
+      [n = notifier_.get()](std::vector<OutboxEntry> v) { n->enqueue(std::move(v)); });
   // A ticket a tool created is linked to its incident (stored with it, shown by the API).
-  notifier_->onTicket([c = correlator_.get()](const std::string& system, uint64_t incident, std::string id,
-                                              std::string url) {
-    c->run([=](Correlator& cr, int64_t now) { cr.linkTicket(incident, {system, id, url}, "triaged", now); });
+  notifier_->onTicket([c = correlator_.get()](const std::string& system, uint64_t incident,
+                                              std::string id, std::string url) {
+    c->run([=](Correlator& cr, int64_t now) {
+      cr.linkTicket(incident, {system, id, url}, "triaged", now);
+    });
   });
   store_writer_->start();
   try {
     RecoveryStats rs = recoverState(*store_, *pipeline_, *correlator_, clock_.nowMs());
     log::get("store")->info(
-        "recovered {} alerts ({} firing), {} incidents ({} open), {} problems, {} silences, {} service transitions, "
+        "recovered {} alerts ({} firing), {} incidents ({} open), {} problems, {} silences, {} "
+        "service transitions, "
         "{} SLA clocks, {} heartbeats in {:.3f} s",
-        rs.alerts, rs.firing, rs.incidents, rs.open_incidents, rs.problems, rs.silences, rs.sla_transitions, rs.clocks,
-        rs.heartbeats, rs.seconds);
+        rs.alerts, rs.firing, rs.incidents, rs.open_incidents, rs.problems, rs.silences,
+        rs.sla_transitions, rs.clocks, rs.heartbeats, rs.seconds);
     if (rs.skipped_alerts)
-      log::get("store")->error("{} stored alerts had malformed data and were skipped", rs.skipped_alerts);
-    if (!rs.outbox.empty()) log::get("notifier")->info("{} notifications in the outbox", rs.outbox.size());
+      log::get("store")->error("{} stored alerts had malformed data and were skipped",
+                               rs.skipped_alerts);
+    if (!rs.outbox.empty())
+      log::get("notifier")->info("{} notifications in the outbox", rs.outbox.size());
     notifier_->knownTickets(std::move(rs.tickets));
     notifier_->enqueue(std::move(rs.outbox));
   } catch (const std::exception& e) {
@@ -263,9 +279,13 @@ int Daemon::run() {
   addSlaRoutes(router_, *correlator_);
   for (const auto& section : config_->inputs) {
     const auto* plugin = plugins_.findInput(section.type);
-    api::InputContext ctx{section, *config_, router_,
+    api::InputContext ctx{section,
+                          *config_,
+                          router_,
                           [this](size_t i) -> asio::io_context& { return pool_->context(i % pool_->size()); },
-                          pool_->size(), hub_, pipeline_.get()};
+                          pool_->size(),
+                          hub_,
+                          pipeline_.get()};
     try {
       inputs_.push_back(plugin->create(ctx));
     } catch (const std::exception& e) {
@@ -349,16 +369,17 @@ void Daemon::addCoreRoutes() {
   using api::HttpResponse;
   using api::RouteGroup;
   using api::Verb;
-  router_.add({Verb::get, "/-/healthy", RouteGroup::kOpen,
-               [](const api::HttpRequest&, api::Responder r) {
-                 r(HttpResponse::text(200, "triaged is healthy.\n"));
-               }});
-  router_.add({Verb::get, "/-/ready", RouteGroup::kOpen, [this](const api::HttpRequest&, api::Responder r) {
-                 if (ready_.load())
-                   r(HttpResponse::text(200, "triaged is ready.\n"));
-                 else
-                   r(HttpResponse::text(503, "triaged is not ready.\n"));
-               }});
+  router_.add(
+      {Verb::get, "/-/healthy", RouteGroup::kOpen, [](const api::HttpRequest&, api::Responder r) {
+         r(HttpResponse::text(200, "triaged is healthy.\n"));
+       }});
+  router_.add(
+      {Verb::get, "/-/ready", RouteGroup::kOpen, [this](const api::HttpRequest&, api::Responder r) {
+         if (ready_.load())
+           r(HttpResponse::text(200, "triaged is ready.\n"));
+         else
+           r(HttpResponse::text(503, "triaged is not ready.\n"));
+       }});
   auto reload_handler = [this](const api::HttpRequest&, api::Responder r) {
     // Reloads run on the control thread, one at a time, like SIGHUP.
     asio::post(ctrl_, [this, r = std::move(r)] {
@@ -371,13 +392,16 @@ void Daemon::addCoreRoutes() {
   };
   router_.add({Verb::post, "/-/reload", RouteGroup::kAdmin, reload_handler});
   router_.add({Verb::put, "/-/reload", RouteGroup::kAdmin, reload_handler});
-  router_.add({Verb::get, "/metrics", RouteGroup::kRead, [this](const api::HttpRequest&, api::Responder r) {
-                 auto res = HttpResponse::text(200, hub_.serialize());
-                 res.content_type = "text/plain; version=0.0.4; charset=utf-8";
-                 r(std::move(res));
-               }});
+  router_.add(
+      {Verb::get, "/metrics", RouteGroup::kRead, [this](const api::HttpRequest&, api::Responder r) {
+         auto res = HttpResponse::text(200, hub_.serialize());
+         res.content_type = "text/plain; version=0.0.4; charset=utf-8";
+         r(std::move(res));
+       }});
   router_.add({Verb::get, "/api/v1/status", RouteGroup::kRead,
-               [this](const api::HttpRequest&, api::Responder r) { r(HttpResponse::json(200, statusJson())); }});
+               [this](const api::HttpRequest&, api::Responder r) {
+                 r(HttpResponse::json(200, statusJson()));
+               }});
 }
 
 std::string Daemon::statusJson() const {
@@ -387,13 +411,18 @@ std::string Daemon::statusJson() const {
   double uptime = std::chrono::duration<double>(Steady::now() - started_steady_).count();
   w.beginObject();
   w.field("version", build::kVersion).field("revision", build::kGitCommit);
-  w.key("build").beginObject().field("type", build::kBuildType).field("compiler", build::kCompiler).endObject();
+  w.key("build")
+      .beginObject()
+      .field("type", build::kBuildType)
+      .field("compiler", build::kCompiler)
+      .endObject();
   w.field("start_time", rfc3339(started_at_)).field("uptime_seconds", uptime);
   w.field("ready", ready_.load());
   w.key("config").beginObject();
   w.field("file", c->source_file.empty() ? std::string("<embedded defaults>") : c->source_file);
   w.field("hash", c->hash);
-  w.field("loaded_at", rfc3339(std::chrono::system_clock::time_point(std::chrono::seconds(config_loaded_at_.load()))));
+  w.field("loaded_at", rfc3339(std::chrono::system_clock::time_point(
+                           std::chrono::seconds(config_loaded_at_.load()))));
   w.key("rule_files").beginArray();
   for (const auto& f : c->rule_files_resolved) w.value(f);
   w.endArray();
@@ -406,7 +435,8 @@ std::string Daemon::statusJson() const {
 bool Daemon::reload(std::string* error_detail) {
   auto log = log::get("config");
   auto now_us = std::chrono::duration_cast<std::chrono::microseconds>(
-                    std::chrono::steady_clock::now().time_since_epoch()).count();
+                    std::chrono::steady_clock::now().time_since_epoch())
+                    .count();
   sd_notifyf(0, "RELOADING=1\nMONOTONIC_USEC=%lld", static_cast<long long>(now_us));
   config::ConfigPtr next;
   std::shared_ptr<const HttpSettings> settings;
@@ -448,19 +478,25 @@ bool Daemon::reload(std::string* error_detail) {
   // needs a restart.
   bool same_inputs = next->inputs.size() == config_->inputs.size();
   for (size_t i = 0; same_inputs && i < next->inputs.size(); ++i)
-    same_inputs = next->inputs[i].name == config_->inputs[i].name && next->inputs[i].type == config_->inputs[i].type;
+    same_inputs = next->inputs[i].name == config_->inputs[i].name &&
+                  next->inputs[i].type == config_->inputs[i].type;
   if (same_inputs) {
     for (size_t i = 0; i < inputs_.size(); ++i) inputs_[i]->reconfigure(next->inputs[i]);
   } else {
-    log->warn("inputs were added, removed or reordered; the running inputs keep their settings until a restart");
+    log->warn(
+        "inputs were added, removed or reordered; the running inputs keep their settings until a "
+        "restart");
   }
   server_->setSettings(settings);
-  correlator_->reload(next->rule_set, CorrelatorOptions{next->correlation, next->state.retention.count(), next->state.sla_retention.count()});
+  correlator_->reload(next->rule_set,
+                      CorrelatorOptions{next->correlation, next->state.retention.count(),
+                                        next->state.sla_retention.count()});
   config_ = next;
   published_config_.store(next);
   applyLogging(*next);
   auto now = std::chrono::duration_cast<std::chrono::seconds>(
-                 std::chrono::system_clock::now().time_since_epoch()).count();
+                 std::chrono::system_clock::now().time_since_epoch())
+                 .count();
   config_loaded_at_ = now;
   reload_ok_->Set(1);
   reload_ts_->Set(static_cast<double>(now));
@@ -483,7 +519,8 @@ void Daemon::onSignal(int sig) {
 
 void Daemon::shutdown() {
   shutting_down_ = true;
-  log_->info("shutting down: draining for up to {}", config::formatDuration(config_->shutdown.drain_timeout));
+  log_->info("shutting down: draining for up to {}",
+             config::formatDuration(config_->shutdown.drain_timeout));
   ready_ = false;
   ready_gauge_->Set(0);
   server_->beginDrain();
@@ -518,8 +555,10 @@ void Daemon::watchdogTick() {
   bool healthy = true;
   for (size_t i = 0; i < n; ++i)
     if (pongs_[i].load() != ping_round_) healthy = false;
-  if (healthy) sd_notify(0, "WATCHDOG=1");
-  else log_->error("an I/O thread did not answer the watchdog ping; not notifying systemd");
+  if (healthy)
+    sd_notify(0, "WATCHDOG=1");
+  else
+    log_->error("an I/O thread did not answer the watchdog ping; not notifying systemd");
   ++ping_round_;
   for (size_t i = 0; i < n; ++i)
     asio::post(pool_->context(i), [this, i, round = ping_round_] { pongs_[i].store(round); });

@@ -10,9 +10,9 @@
 namespace triaged::engine {
 
 struct DaemonOptions {
-  std::string config_path;   // "" = embedded defaults
-  std::string log_level;     // overrides the config when set
-  std::string log_format;    // overrides the config when set
+  std::string config_path;  // "" = embedded defaults
+  std::string log_level;    // overrides the config when set
+  std::string log_format;   // overrides the config when set
 };
 
 // Runs until SIGTERM/SIGINT; returns the process exit code.

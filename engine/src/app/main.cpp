@@ -1,6 +1,6 @@
 // The triaged executable: the engine's command line, wired to the built-in plugins.
-#include "builtin_plugins.h"
 #include "app/daemon.h"
+#include "builtin_plugins.h"
 
 int main(int argc, char** argv) {
   auto plugins = triaged::plugins::builtinPlugins();

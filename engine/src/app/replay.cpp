@@ -3,16 +3,17 @@
 #include <cstring>
 #include <istream>
 
-#include "triaged/api/json_writer.h"
-#include "triaged/config/units.h"
 #include "correlate/correlation_json.h"
 #include "evaluate/evaluator.h"
 #include "rest/sla_api.h"
+#include "triaged/api/json_writer.h"
+#include "triaged/config/units.h"
 
 namespace triaged::engine {
 
 ReplayEngine::ReplayEngine(const config::Config& c)
-    : table_({c.pipeline.flapping_enabled, c.pipeline.flapping_low_percent, c.pipeline.flapping_high_percent},
+    : table_({c.pipeline.flapping_enabled, c.pipeline.flapping_low_percent,
+              c.pipeline.flapping_high_percent},
              c.pipeline.resolved_retention.count()),
       correlator_(c.rule_set, CorrelatorOptions{c.correlation, c.state.retention.count()}) {}
 
@@ -49,8 +50,8 @@ void ReplayEngine::apply(api::EventBatch& batch, int64_t now) {
   if (on_step_) on_step_(correlator_, now_);
 }
 
-ReplayInput replayInput(const config::Config& config, const api::PluginRegistry& plugins, const std::string& name,
-                        const std::string& fallback_name) {
+ReplayInput replayInput(const config::Config& config, const api::PluginRegistry& plugins,
+                        const std::string& name, const std::string& fallback_name) {
   ReplayInput r;
   std::string candidates;
   for (const auto& s : config.inputs) {
@@ -60,12 +61,14 @@ ReplayInput replayInput(const config::Config& config, const api::PluginRegistry&
     if (!name.empty() && s.name != name) continue;
     if (!r.description.empty()) continue;  // the first one wins
     r.options = p->native_options(s);
-    r.description = "input \"" + s.name + "\" (" + s.type + ", " + s.file + ":" + std::to_string(s.line) + ")";
+    r.description =
+        "input \"" + s.name + "\" (" + s.type + ", " + s.file + ":" + std::to_string(s.line) + ")";
   }
   if (r.description.empty()) {
     if (!name.empty()) {
       r.error = "--input: no input named \"" + name + "\" takes the native event format" +
-                (candidates.empty() ? std::string(" (the configuration has none)") : " (these do: " + candidates + ")");
+                (candidates.empty() ? std::string(" (the configuration has none)")
+                                    : " (these do: " + candidates + ")");
       return r;
     }
     r.options = plugins.ndjsonOptions(fallback_name);
@@ -73,20 +76,25 @@ ReplayInput replayInput(const config::Config& config, const api::PluginRegistry&
   }
   const auto& o = r.options;
   std::string fp;
-  for (auto [on, field] : {std::pair{o.fingerprint.source, "source"}, {o.fingerprint.resource, "resource"},
+  for (auto [on, field] : {std::pair{o.fingerprint.source, "source"},
+                           {o.fingerprint.resource, "resource"},
                            {o.fingerprint.check, "check"}})
     if (on) fp += std::string(fp.empty() ? "" : ",") + field;
   if (o.fingerprint.all_labels) {
     fp += "+all labels";
   } else {
     fp += "+labels[";
-    for (size_t i = 0; i < o.fingerprint.labels.size(); ++i) fp += (i ? "," : "") + o.fingerprint.labels[i];
+    for (size_t i = 0; i < o.fingerprint.labels.size(); ++i)
+      fp += (i ? "," : "") + o.fingerprint.labels[i];
     fp += "]";
   }
-  if (!o.fingerprint.ignore_labels.empty()) fp += " (ignoring " + std::to_string(o.fingerprint.ignore_labels.size()) + ")";
-  r.description += ": source \"" + o.name + "\", resolve_timeout " +
-                   (o.resolve_timeout_ms ? config::formatDuration(config::Duration(o.resolve_timeout_ms)) : "none") +
-                   ", default_severity " + api::severityName(o.default_severity) + ", fingerprint " + fp;
+  if (!o.fingerprint.ignore_labels.empty())
+    fp += " (ignoring " + std::to_string(o.fingerprint.ignore_labels.size()) + ")";
+  r.description +=
+      ": source \"" + o.name + "\", resolve_timeout " +
+      (o.resolve_timeout_ms ? config::formatDuration(config::Duration(o.resolve_timeout_ms))
+                            : "none") +
+      ", default_severity " + api::severityName(o.default_severity) + ", fingerprint " + fp;
   return r;
 }
 
@@ -166,7 +174,8 @@ int runReplay(const config::Config& config, const api::PluginRegistry& plugins, 
     if (!b.errors().empty()) {
       if (now != INT64_MIN + 1) return nullptr;
       for (const auto& e : b.errors())
-        err << "line " << number << ": " << (e.field.empty() ? "" : e.field + ": ") << e.reason << "\n";
+        err << "line " << number << ": " << (e.field.empty() ? "" : e.field + ": ") << e.reason
+            << "\n";
       ++bad;
       return nullptr;
     }
@@ -184,14 +193,15 @@ int runReplay(const config::Config& config, const api::PluginRegistry& plugins, 
     if (!probe) continue;
     int64_t t = probe->events[0].event_time_ms;
     if (t == INT64_MIN + 1) {
-      err << "line " << number << ": timestamp: is required in replay (event time drives the clock)\n";
+      err << "line " << number
+          << ": timestamp: is required in replay (event time drives the clock)\n";
       ++bad;
       continue;
     }
     if (clock == INT64_MIN) clock = t;
     if (t < clock - lateness) {
-      err << "line " << number << ": timestamp: " << api::formatRfc3339Ms(t) << " is later than max_lateness behind "
-          << api::formatRfc3339Ms(clock) << "; skipped\n";
+      err << "line " << number << ": timestamp: " << api::formatRfc3339Ms(t)
+          << " is later than max_lateness behind " << api::formatRfc3339Ms(clock) << "; skipped\n";
       ++late;
       engine.correlator().countLate();
       continue;
@@ -208,7 +218,8 @@ int runReplay(const config::Config& config, const api::PluginRegistry& plugins, 
   if (!opts.report_period.empty()) {
     int64_t now = engine.now();
     if (!evaluator) evaluator = std::make_unique<Evaluator>(config.rule_set, now);
-    RenderedReport rep = renderReports(*evaluator, opts.report_period, opts.report_service, opts.report_format, now);
+    RenderedReport rep =
+        renderReports(*evaluator, opts.report_period, opts.report_service, opts.report_format, now);
     if (rep.status != 200) {
       err << "--report: " << rep.body << "\n";
       return 2;

@@ -9,11 +9,11 @@
 #include <string>
 #include <vector>
 
+#include "correlate/correlator.h"
+#include "dedup/alert_table.h"
 #include "triaged/api/ingest.h"
 #include "triaged/api/plugin.h"
 #include "triaged/config/config.h"
-#include "dedup/alert_table.h"
-#include "correlate/correlator.h"
 
 namespace triaged::engine {
 
@@ -51,11 +51,11 @@ struct ReplayInput {
   std::string description;  // which input and settings, one line, for the user
   std::string error;
 };
-ReplayInput replayInput(const config::Config& config, const api::PluginRegistry& plugins, const std::string& name,
-                        const std::string& fallback_name = "replay");
+ReplayInput replayInput(const config::Config& config, const api::PluginRegistry& plugins,
+                        const std::string& name, const std::string& fallback_name = "replay");
 
 struct ReplayOptions {
-  std::string input;  // --input: the input whose settings decode the events
+  std::string input;       // --input: the input whose settings decode the events
   int64_t advance_ms = 0;  // after the input ends, simulated time moves on this much
   bool events = true;      // print each event as it happens, then the final state
   // With a period: print the service report of that period (as the API's) instead of state.
@@ -70,7 +70,7 @@ int runReplay(const config::Config& config, const api::PluginRegistry& plugins, 
 // `triaged test-rules FILE...`: rule unit tests; prints a readable diff for failures. Returns
 // the process exit code (0 all passed, 1 a test failed, 2 a test file is invalid).
 // `input` (--input) picks one of a test file's `inputs:`.
-int runRuleTests(const std::vector<std::string>& files, const api::PluginRegistry& plugins, std::ostream& out,
-                 const std::string& input = "");
+int runRuleTests(const std::vector<std::string>& files, const api::PluginRegistry& plugins,
+                 std::ostream& out, const std::string& input = "");
 
 }  // namespace triaged::engine

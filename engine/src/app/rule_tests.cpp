@@ -6,12 +6,12 @@
 #include <map>
 #include <sstream>
 
+#include "app/replay.h"
+#include "correlate/correlation_json.h"
+#include "rest/alerts_api.h"
 #include "triaged/api/json_writer.h"
 #include "triaged/config/loader.h"
 #include "triaged/config/units.h"
-#include "rest/alerts_api.h"
-#include "correlate/correlation_json.h"
-#include "app/replay.h"
 #include "triaged/rules/rule_set.h"
 
 namespace triaged::engine {
@@ -51,7 +51,8 @@ void toJson(const YAML::Node& n, std::string& out, bool number = false) {
 }
 
 int64_t atOf(const YAML::Node& n, const std::string& where) {
-  if (!n.IsDefined() || !n.IsScalar()) throw std::runtime_error(where + ".at: is required (a duration from test start)");
+  if (!n.IsDefined() || !n.IsScalar())
+    throw std::runtime_error(where + ".at: is required (a duration from test start)");
   auto d = config::parseDuration(n.Scalar());
   if (!d) throw std::runtime_error(where + ".at: invalid duration \"" + n.Scalar() + "\"");
   return d->count();
@@ -66,33 +67,46 @@ struct Check {
 
 std::string resourceOf(const Correlator& c, uint64_t fp) {
   const CorrAlert* a = c.alert(fp);
-  return a ? std::string(AlertStrings(a->strings.get()).field(AlertStrings::kResource)) : fingerprintHex(fp);
+  return a ? std::string(AlertStrings(a->strings.get()).field(AlertStrings::kResource))
+           : fingerprintHex(fp);
 }
 
-void compareIncidents(const YAML::Node& expected, const Correlator& c, Check& check, const std::string& where) {
+void compareIncidents(const YAML::Node& expected, const Correlator& c, Check& check,
+                      const std::string& where) {
   std::vector<const Incident*> got;
   for (const auto& inc : c.incidents())
     if (inc.id && inc.status != IncidentStatus::kMerged) got.push_back(&inc);
   if (expected.size() != got.size())
-    check.diffs.push_back(where + ": expected " + std::to_string(expected.size()) + " incidents, got " +
-                          std::to_string(got.size()));
+    check.diffs.push_back(where + ": expected " + std::to_string(expected.size()) +
+                          " incidents, got " + std::to_string(got.size()));
   for (size_t i = 0; i < expected.size() && i < got.size(); ++i) {
     const Incident& inc = *got[i];
     std::string p = where + "[" + std::to_string(i) + "]";
     const YAML::Node want_incident = expected[i];  // iterators need the node to outlive them
     for (auto it = want_incident.begin(); it != want_incident.end(); ++it) {
       std::string key = it->first.Scalar(), want = it->second.IsScalar() ? it->second.Scalar() : "";
-      if (key == "title") check.eq(p + ".title", want, inc.title);
-      else if (key == "status") check.eq(p + ".status", want, incidentStatusName(inc.status));
-      else if (key == "priority") check.eq(p + ".priority", want, std::to_string(inc.priority));
-      else if (key == "alerts") check.eq(p + ".alerts", want, std::to_string(inc.alerts.size()));
-      else if (key == "firing") check.eq(p + ".firing", want, std::to_string(inc.firing));
-      else if (key == "service") check.eq(p + ".service", want, inc.service);
-      else if (key == "rule") check.eq(p + ".rule", want, inc.rule);
-      else if (key == "category") check.eq(p + ".category", want, inc.category);
-      else if (key == "root_cause") check.eq(p + ".root_cause", want, inc.root_cause ? resourceOf(c, inc.root_cause) : "none");
-      else if (key == "problem") check.eq(p + ".problem", want, inc.problem ? "true" : "false");
-      else if (key == "known_error") check.eq(p + ".known_error", want, inc.known_error);
+      if (key == "title")
+        check.eq(p + ".title", want, inc.title);
+      else if (key == "status")
+        check.eq(p + ".status", want, incidentStatusName(inc.status));
+      else if (key == "priority")
+        check.eq(p + ".priority", want, std::to_string(inc.priority));
+      else if (key == "alerts")
+        check.eq(p + ".alerts", want, std::to_string(inc.alerts.size()));
+      else if (key == "firing")
+        check.eq(p + ".firing", want, std::to_string(inc.firing));
+      else if (key == "service")
+        check.eq(p + ".service", want, inc.service);
+      else if (key == "rule")
+        check.eq(p + ".rule", want, inc.rule);
+      else if (key == "category")
+        check.eq(p + ".category", want, inc.category);
+      else if (key == "root_cause")
+        check.eq(p + ".root_cause", want, inc.root_cause ? resourceOf(c, inc.root_cause) : "none");
+      else if (key == "problem")
+        check.eq(p + ".problem", want, inc.problem ? "true" : "false");
+      else if (key == "known_error")
+        check.eq(p + ".known_error", want, inc.known_error);
       else if (key == "resources") {
         std::string w, g;
         const YAML::Node list = it->second;
@@ -100,25 +114,29 @@ void compareIncidents(const YAML::Node& expected, const Correlator& c, Check& ch
         for (uint64_t fp : inc.alerts) g += (g.empty() ? "" : ",") + resourceOf(c, fp);
         check.eq(p + ".resources", "[" + w + "]", "[" + g + "]");
       } else {
-        throw std::runtime_error(p + "." + key + ": unknown field (title, status, priority, alerts, firing, service, rule, "
-                                 "category, root_cause, problem, known_error, resources)");
+        throw std::runtime_error(
+            p + "." + key +
+            ": unknown field (title, status, priority, alerts, firing, service, rule, "
+            "category, root_cause, problem, known_error, resources)");
       }
     }
   }
 }
 
-void compareSuppressed(const YAML::Node& expected, const Correlator& c, Check& check, const std::string& where) {
+void compareSuppressed(const YAML::Node& expected, const Correlator& c, Check& check,
+                       const std::string& where) {
   std::vector<const CorrAlert*> got;
   c.forEachAlert([&](const CorrAlert& a) {
     if (a.suppressed != Suppression::kNone && a.status == api::Status::kFiring) got.push_back(&a);
   });
   if (expected.size() != got.size())
-    check.diffs.push_back(where + ": expected " + std::to_string(expected.size()) + " suppressed alerts, got " +
-                          std::to_string(got.size()));
+    check.diffs.push_back(where + ": expected " + std::to_string(expected.size()) +
+                          " suppressed alerts, got " + std::to_string(got.size()));
   for (size_t i = 0; i < expected.size() && i < got.size(); ++i) {
     std::string p = where + "[" + std::to_string(i) + "]";
     if (expected[i]["resource"])
-      check.eq(p + ".resource", expected[i]["resource"].Scalar(), resourceOf(c, got[i]->fingerprint));
+      check.eq(p + ".resource", expected[i]["resource"].Scalar(),
+               resourceOf(c, got[i]->fingerprint));
     if (expected[i]["reason"])
       check.eq(p + ".reason", expected[i]["reason"].Scalar(), suppressionName(got[i]->suppressed));
   }
@@ -136,7 +154,8 @@ std::string incidentsDump(const Correlator& c) {
 }
 
 // One test file. Returns the number of failed tests, or -1 if the file is invalid.
-int runFile(const std::string& file, const api::PluginRegistry& plugins, std::ostream& out, const std::string& input) {
+int runFile(const std::string& file, const api::PluginRegistry& plugins, std::ostream& out,
+            const std::string& input) {
   YAML::Node doc = YAML::LoadFile(file);
   fs::path base = fs::absolute(file).parent_path();
   // The rule files and correlation settings become a config of their own, validated as usual.
@@ -146,7 +165,8 @@ int runFile(const std::string& file, const api::PluginRegistry& plugins, std::os
   // Inputs as in a daemon's configuration: events decode as the chosen one does (a test file
   // is self-contained, as promtool's are: it never depends on the installed configuration).
   if (doc["inputs"]) cfg["inputs"] = doc["inputs"];
-  fs::path tmp = fs::temp_directory_path() / ("triaged-test-rules-" + std::to_string(::getpid()) + ".yaml");
+  fs::path tmp =
+      fs::temp_directory_path() / ("triaged-test-rules-" + std::to_string(::getpid()) + ".yaml");
   {
     std::ofstream f(tmp);
     f << YAML::Dump(cfg) << "\n";
@@ -158,7 +178,8 @@ int runFile(const std::string& file, const api::PluginRegistry& plugins, std::os
       for (const auto& s : c.inputs) {
         const auto* p = plugins.findInput(s.type);
         if (!p) {
-          errors.push_back({file, s.line, 0, s.path() + ".type", "unknown input type \"" + s.type + "\""});
+          errors.push_back(
+              {file, s.line, 0, s.path() + ".type", "unknown input type \"" + s.type + "\""});
           continue;
         }
         p->validate(s, errors);
@@ -207,7 +228,8 @@ int runFile(const std::string& file, const api::PluginRegistry& plugins, std::os
         api::BatchBuilder b(io, now);
         plugins.ndjsonDecoder()(json.data(), json.size() - 64, json.size(), b);
         if (!b.errors().empty())
-          throw std::runtime_error(name + ": event at " + config::formatDuration(config::Duration(at)) + ": " +
+          throw std::runtime_error(name + ": event at " +
+                                   config::formatDuration(config::Duration(at)) + ": " +
                                    b.errors()[0].field + ": " + b.errors()[0].reason);
         auto batch = b.take();
         for (auto& e : batch->events) e.event_time_ms = now;
@@ -216,9 +238,13 @@ int runFile(const std::string& file, const api::PluginRegistry& plugins, std::os
         engine.advance(now);
         size_t before = check.diffs.size();
         std::string where = "at " + config::formatDuration(config::Duration(at));
-        if (n["incidents"]) compareIncidents(n["incidents"], engine.correlator(), check, where + " incidents");
-        if (n["suppressed"]) compareSuppressed(n["suppressed"], engine.correlator(), check, where + " suppressed");
-        if (check.diffs.size() != before) check.diffs.push_back("    incidents " + where + ":\n" + incidentsDump(engine.correlator()));
+        if (n["incidents"])
+          compareIncidents(n["incidents"], engine.correlator(), check, where + " incidents");
+        if (n["suppressed"])
+          compareSuppressed(n["suppressed"], engine.correlator(), check, where + " suppressed");
+        if (check.diffs.size() != before)
+          check.diffs.push_back("    incidents " + where + ":\n" +
+                                incidentsDump(engine.correlator()));
       }
     }
     if (check.diffs.empty()) {
@@ -234,16 +260,18 @@ int runFile(const std::string& file, const api::PluginRegistry& plugins, std::os
 
 }  // namespace
 
-int runRuleTests(const std::vector<std::string>& files, const api::PluginRegistry& plugins, std::ostream& out,
-                 const std::string& input) {
+int runRuleTests(const std::vector<std::string>& files, const api::PluginRegistry& plugins,
+                 std::ostream& out, const std::string& input) {
   int failed = 0;
   bool invalid = false;
   for (const auto& f : files) {
     out << f << "\n";
     try {
       int n = runFile(f, plugins, out, input);
-      if (n < 0) invalid = true;
-      else failed += n;
+      if (n < 0)
+        invalid = true;
+      else
+        failed += n;
     } catch (const std::exception& e) {
       out << "  invalid test file: " << e.what() << "\n";
       invalid = true;

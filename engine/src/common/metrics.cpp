@@ -24,7 +24,8 @@ HotCounterFamily::HotCounterFamily(
 
 uint64_t HotCounterFamily::value(size_t series) const {
   uint64_t sum = 0;
-  for (size_t w = 0; w < writers_; ++w) sum += slots_[w * stride_ + series].v.load(std::memory_order_relaxed);
+  for (size_t w = 0; w < writers_; ++w)
+    sum += slots_[w * stride_ + series].v.load(std::memory_order_relaxed);
   return sum;
 }
 
@@ -96,9 +97,11 @@ std::vector<prometheus::MetricFamily> ProcessCollector::Collect() const {
   long page = sysconf(_SC_PAGESIZE);
   if (f.size() > 21 && ticks > 0) {
     double cpu = (std::stod(f[11]) + std::stod(f[12])) / static_cast<double>(ticks);
-    out.push_back(gauge("process_cpu_seconds_total", "Total user and system CPU time spent in seconds.",
-                        cpu, prometheus::MetricType::Counter));
-    out.push_back(gauge("process_virtual_memory_bytes", "Virtual memory size in bytes.", std::stod(f[20])));
+    out.push_back(gauge("process_cpu_seconds_total",
+                        "Total user and system CPU time spent in seconds.", cpu,
+                        prometheus::MetricType::Counter));
+    out.push_back(
+        gauge("process_virtual_memory_bytes", "Virtual memory size in bytes.", std::stod(f[20])));
     out.push_back(gauge("process_resident_memory_bytes", "Resident memory size in bytes.",
                         std::stod(f[21]) * static_cast<double>(page)));
   }
@@ -109,13 +112,15 @@ std::vector<prometheus::MetricFamily> ProcessCollector::Collect() const {
     closedir(d);
     if (fds > 0) --fds;  // the directory handle itself
   }
-  out.push_back(gauge("process_open_fds", "Number of open file descriptors.", static_cast<double>(fds)));
+  out.push_back(
+      gauge("process_open_fds", "Number of open file descriptors.", static_cast<double>(fds)));
   rlimit rl{};
   if (getrlimit(RLIMIT_NOFILE, &rl) == 0)
     out.push_back(gauge("process_max_fds", "Maximum number of open file descriptors.",
                         static_cast<double>(rl.rlim_cur)));
   out.push_back(gauge("process_start_time_seconds",
-                      "Start time of the process since unix epoch in seconds.", start_time_seconds_));
+                      "Start time of the process since unix epoch in seconds.",
+                      start_time_seconds_));
   return out;
 }
 
@@ -124,7 +129,8 @@ std::string serializeMetrics(const std::vector<std::weak_ptr<prometheus::Collect
   for (const auto& w : sources) {
     if (auto s = w.lock()) {
       auto fams = s->Collect();
-      all.insert(all.end(), std::make_move_iterator(fams.begin()), std::make_move_iterator(fams.end()));
+      all.insert(all.end(), std::make_move_iterator(fams.begin()),
+                 std::make_move_iterator(fams.end()));
     }
   }
   return prometheus::TextSerializer().Serialize(all);

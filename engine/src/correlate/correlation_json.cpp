@@ -1,8 +1,8 @@
 #include "correlate/correlation_json.h"
 
+#include "rest/alerts_api.h"
 #include "triaged/api/ingest.h"
 #include "triaged/api/json_writer.h"
-#include "rest/alerts_api.h"
 
 namespace triaged::engine {
 
@@ -30,7 +30,9 @@ void timeline(api::JsonWriter& w, const std::vector<TimelineEntry>& t) {
 }
 
 const char* roleName(AlertRole r) {
-  return r == AlertRole::kRootCause ? "root_cause" : r == AlertRole::kSymptom ? "symptom" : "member";
+  return r == AlertRole::kRootCause ? "root_cause"
+         : r == AlertRole::kSymptom ? "symptom"
+                                    : "member";
 }
 
 }  // namespace
@@ -119,7 +121,10 @@ void writeIncidentJson(std::string& out, const Correlator& c, const Incident& in
         writeCorrelatedAlertJson(one, *a);
         w.raw(one);
       } else {
-        w.beginObject().field("fingerprint", fingerprintHex(fp)).field("status", "forgotten").endObject();
+        w.beginObject()
+            .field("fingerprint", fingerprintHex(fp))
+            .field("status", "forgotten")
+            .endObject();
       }
     }
     w.endArray();
@@ -159,7 +164,11 @@ void writeSilenceJson(std::string& out, const Silence& s, int64_t now) {
   for (const auto& m : s.matchers) {
     bool regex = m->op() == rules::MatchOp::kRegex || m->op() == rules::MatchOp::kNotRegex;
     bool equal = m->op() == rules::MatchOp::kEqual || m->op() == rules::MatchOp::kRegex;
-    w.beginObject().field("name", m->name()).field("value", m->value()).field("isRegex", regex).field("isEqual", equal);
+    w.beginObject()
+        .field("name", m->name())
+        .field("value", m->value())
+        .field("isRegex", regex)
+        .field("isEqual", equal);
     w.endObject();
   }
   w.endArray();

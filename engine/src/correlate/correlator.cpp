@@ -2,10 +2,10 @@
 // Incident and problem operations are in correlator_ops.cpp.
 #include "correlate/correlator.h"
 
+#include <xxhash.h>
+
 #include <algorithm>
 #include <cstring>
-
-#include <xxhash.h>
 
 #include "correlator_internal.h"
 
@@ -27,11 +27,12 @@ const char* suppressionName(Suppression s) {
 }
 const char* correlatorEventName(CorrelatorEvent::Type t) {
   static const char* k[] = {
-      "incident.opened",       "incident.updated",  "incident.acknowledged",   "incident.assigned",
-      "incident.commented",    "incident.priority_changed", "incident.resolved", "incident.reopened",
-      "incident.closed",       "incident.merged",   "incident.ticket_linked",  "problem.opened",
-      "problem.updated",       "problem.known_error", "problem.resolved",      "problem.closed",
-      "alert.suppressed",      "alert.unsuppressed",
+      "incident.opened",   "incident.updated",       "incident.acknowledged",
+      "incident.assigned", "incident.commented",     "incident.priority_changed",
+      "incident.resolved", "incident.reopened",      "incident.closed",
+      "incident.merged",   "incident.ticket_linked", "problem.opened",
+      "problem.updated",   "problem.known_error",    "problem.resolved",
+      "problem.closed",    "alert.suppressed",       "alert.unsuppressed",
   };
   return k[t];
 }
@@ -121,12 +122,13 @@ uint32_t Correlator::ruleIndex(std::string_view name) const {
   return UINT32_MAX;
 }
 
-void Correlator::emit(CorrelatorEvent::Type t, int64_t now, uint64_t incident, uint64_t problem, uint64_t alert) {
+void Correlator::emit(CorrelatorEvent::Type t, int64_t now, uint64_t incident, uint64_t problem,
+                      uint64_t alert) {
   events_.push_back({t, now, incident, problem, alert});
 }
 
-void Correlator::note(Incident& inc, int64_t now, std::string actor, const char* action, std::string detail,
-                      uint64_t alert) {
+void Correlator::note(Incident& inc, int64_t now, std::string actor, const char* action,
+                      std::string detail, uint64_t alert) {
   inc.updated_ms = now;
   touch(inc);
   if (inc.timeline.size() >= opts_.settings.timeline_max_entries) {
@@ -174,7 +176,8 @@ void Correlator::advance(int64_t now) {
     // A member of an open incident is kept (if it fires again it is the same member, not a
     // new one); it is queued again when its incident resolves.
     if (const Incident* inc = incident(it->second->incident);
-        inc && (inc->status == IncidentStatus::kOpen || inc->status == IncidentStatus::kAcknowledged))
+        inc &&
+        (inc->status == IncidentStatus::kOpen || inc->status == IncidentStatus::kAcknowledged))
       continue;
     forget(fp);
   }
@@ -247,7 +250,8 @@ void Correlator::onChange(CorrelatorInput& in, int64_t now) {
         onResolved(*a, now);
       }
       if (Incident* inc = mutableIncident(a->incident))
-        note(*inc, now, "triaged", c.kind == ChangeKind::kFlappingStarted ? "alert flapping" : "alert stable", {},
+        note(*inc, now, "triaged",
+             c.kind == ChangeKind::kFlappingStarted ? "alert flapping" : "alert stable", {},
              a->fingerprint);
       break;
   }
@@ -259,7 +263,8 @@ void Correlator::onFiring(CorrAlert& a, int64_t now) {
   ciCount(a, true);
   bool became_down = a.ci != RuleSet::kNone && ci_firing_[a.ci].size() == 1;
   if (Incident* inc = mutableIncident(a.incident)) {
-    if (inc->status == IncidentStatus::kResolved && now - inc->resolved_ms <= opts_.settings.reopen_window.count())
+    if (inc->status == IncidentStatus::kResolved &&
+        now - inc->resolved_ms <= opts_.settings.reopen_window.count())
       reopen(*inc, now, a.fingerprint);
     if (inc->status == IncidentStatus::kOpen || inc->status == IncidentStatus::kAcknowledged) {
       countFiring(*inc, a);
@@ -368,7 +373,8 @@ void Correlator::fire(const Timer& t, int64_t now) {
         auto at = alerts_.find(fp);
         if (at == alerts_.end()) continue;
         CorrAlert& a = *at->second;
-        if (a.status != api::Status::kFiring || a.incident || a.suppressed != Suppression::kNone) continue;
+        if (a.status != api::Status::kFiring || a.incident || a.suppressed != Suppression::kNone)
+          continue;
         if (checkSuppression(a, now)) {  // inhibited or silenced while it waited
           ciCount(a, false);
           continue;
@@ -405,16 +411,20 @@ void Correlator::fire(const Timer& t, int64_t now) {
       inc->status = IncidentStatus::kClosed;
       inc->closed_ms = now;
       pruneGroup(*inc);
-      note(*inc, now, "triaged", "closed", "resolved for " + config::formatDuration(opts_.settings.close_after));
+      note(*inc, now, "triaged", "closed",
+           "resolved for " + config::formatDuration(opts_.settings.close_after));
       emit(CorrelatorEvent::kIncidentClosed, now, inc->id);
       schedulePrune(*inc);
       return;
     }
     case kPrune: {
       Incident* inc = mutableIncident(t.id);
-      if (!inc || (inc->status != IncidentStatus::kClosed && inc->status != IncidentStatus::kMerged)) return;
+      if (!inc ||
+          (inc->status != IncidentStatus::kClosed && inc->status != IncidentStatus::kMerged))
+        return;
       int64_t ended = inc->closed_ms ? inc->closed_ms : inc->updated_ms;
-      if (ended + opts_.retention_ms > now) return;  // reopened and closed again later: a later timer
+      if (ended + opts_.retention_ms > now)
+        return;  // reopened and closed again later: a later timer
       pruneGroup(*inc);
       *inc = Incident{};  // frees it; the id stays a hole until the front is pruned
       while (!incidents_.empty() && !incidents_.front().id) {
@@ -445,14 +455,16 @@ void Correlator::fire(const Timer& t, int64_t now) {
       auto it = alerts_.find(t.id);
       if (it == alerts_.end()) return;
       CorrAlert& a = *it->second;
-      if (a.suppressed == Suppression::kNone || a.suppressed_until != static_cast<int64_t>(t.gen)) return;
+      if (a.suppressed == Suppression::kNone || a.suppressed_until != static_cast<int64_t>(t.gen))
+        return;
       releaseSuppressed({t.id}, now);
       return;
     }
     case kForget: {
       auto it = alerts_.find(t.id);
       if (it == alerts_.end()) return;
-      if (it->second->status == api::Status::kResolved && it->second->changed_ms == static_cast<int64_t>(t.gen))
+      if (it->second->status == api::Status::kResolved &&
+          it->second->changed_ms == static_cast<int64_t>(t.gen))
         forget(t.id);
       return;
     }

@@ -18,9 +18,9 @@
 #include <string>
 #include <vector>
 
-#include "triaged/config/config.h"
-#include "dedup/alert_table.h"
 #include "correlate/rule_state.h"
+#include "dedup/alert_table.h"
+#include "triaged/config/config.h"
 #include "triaged/rules/rule_set.h"
 
 namespace triaged::engine {
@@ -76,15 +76,15 @@ struct Incident {
       if (firing_by_severity[s]) return s;
     return -1;
   }
-  uint64_t root_cause = 0;       // fingerprint of the root-cause alert, 0 if none
+  uint64_t root_cause = 0;  // fingerprint of the root-cause alert, 0 if none
   uint64_t merged_into = 0;
   uint64_t problem = 0;
   std::string known_error, workaround;
   std::vector<TicketLink> tickets;
   std::vector<std::string> cis, services;  // affected CIs and services by name, sorted
   bool cis_truncated = false, services_truncated = false;  // more than the lists' bound (1000)
-  int64_t interval_ms = 300'000;            // the opening rule's group_interval
-  uint64_t group_hash = 0;                  // the group (or threshold window) that opened it
+  int64_t interval_ms = 300'000;                           // the opening rule's group_interval
+  uint64_t group_hash = 0;  // the group (or threshold window) that opened it
   bool threshold_group = false;
   int max_severity = 0;
   int criticality = 0;  // highest (lowest number) of its services'; 0 = none known
@@ -126,10 +126,24 @@ struct Silence {
 // replay's output) consume these.
 struct CorrelatorEvent {
   enum Type : uint8_t {
-    kIncidentOpened, kIncidentUpdated, kIncidentAcknowledged, kIncidentAssigned, kIncidentCommented,
-    kIncidentPriorityChanged, kIncidentResolved, kIncidentReopened, kIncidentClosed,
-    kIncidentMerged, kIncidentTicketLinked, kProblemOpened, kProblemUpdated, kProblemKnownError,
-    kProblemResolved, kProblemClosed, kAlertSuppressed, kAlertUnsuppressed,
+    kIncidentOpened,
+    kIncidentUpdated,
+    kIncidentAcknowledged,
+    kIncidentAssigned,
+    kIncidentCommented,
+    kIncidentPriorityChanged,
+    kIncidentResolved,
+    kIncidentReopened,
+    kIncidentClosed,
+    kIncidentMerged,
+    kIncidentTicketLinked,
+    kProblemOpened,
+    kProblemUpdated,
+    kProblemKnownError,
+    kProblemResolved,
+    kProblemClosed,
+    kAlertSuppressed,
+    kAlertUnsuppressed,
   };
   Type type;
   int64_t at_ms;
@@ -203,7 +217,8 @@ class Correlator {
   std::vector<uint64_t> liveIncidentIds() const {
     std::vector<uint64_t> out;
     for (const auto& inc : incidents_)
-      if (inc.id && (inc.status == IncidentStatus::kOpen || inc.status == IncidentStatus::kAcknowledged))
+      if (inc.id &&
+          (inc.status == IncidentStatus::kOpen || inc.status == IncidentStatus::kAcknowledged))
         out.push_back(inc.id);
     return out;
   }
@@ -245,9 +260,10 @@ class Correlator {
   std::string close(uint64_t id, const std::string& by, int64_t now);
   std::string merge(uint64_t from, uint64_t into, const std::string& by, int64_t now);
   std::string linkTicket(uint64_t id, TicketLink link, const std::string& by, int64_t now);
-  std::string setKnownError(uint64_t problem, const std::string& root_cause, const std::string& workaround,
-                            const std::string& by, int64_t now);
-  std::string setProblemStatus(uint64_t problem, ProblemStatus s, const std::string& by, int64_t now);
+  std::string setKnownError(uint64_t problem, const std::string& root_cause,
+                            const std::string& workaround, const std::string& by, int64_t now);
+  std::string setProblemStatus(uint64_t problem, ProblemStatus s, const std::string& by,
+                               int64_t now);
   // Silences (Alertmanager v2 semantics). An empty id creates; an existing id updates.
   std::string putSilence(Silence s, int64_t now, std::string* id_out);
   std::string expireSilence(const std::string& id, int64_t now);
@@ -260,7 +276,8 @@ class Correlator {
   const std::map<std::string, Silence>& silences() const { return silences_; }
   // Ids of incidents pruned by retention are holes (an Incident with id 0) after a restart.
   const Incident* incident(uint64_t id) const {
-    return id >= incident_base_ && id - incident_base_ < incidents_.size() && incidents_[id - incident_base_].id
+    return id >= incident_base_ && id - incident_base_ < incidents_.size() &&
+                   incidents_[id - incident_base_].id
                ? &incidents_[id - incident_base_]
                : nullptr;
   }
@@ -301,7 +318,16 @@ class Correlator {
     uint64_t gen;
     bool operator>(const Timer& o) const { return at != o.at ? at > o.at : seq > o.seq; }
   };
-  enum TimerKind : uint8_t { kGroupWait, kAnnounce, kHoldDown, kClose, kAbsence, kSuppressionEnd, kForget, kPrune };
+  enum TimerKind : uint8_t {
+    kGroupWait,
+    kAnnounce,
+    kHoldDown,
+    kClose,
+    kAbsence,
+    kSuppressionEnd,
+    kForget,
+    kPrune
+  };
 
   void onChange(CorrelatorInput& in, int64_t now);
   void onFiring(CorrAlert& a, int64_t now);
@@ -314,8 +340,8 @@ class Correlator {
   bool joinGroupIncident(uint64_t& incident_id, const rules::Rule& rule, CorrAlert& a, int64_t now);
   void thresholdAlert(uint32_t rule, CorrAlert& a, int64_t now);
   void sequenceAlert(uint32_t rule, CorrAlert& a, bool is_first, int64_t now);
-  Incident& openIncident(uint32_t rule, const std::string& key, const std::vector<uint64_t>& alerts, int64_t now,
-                         const CorrAlert* proto = nullptr);
+  Incident& openIncident(uint32_t rule, const std::string& key, const std::vector<uint64_t>& alerts,
+                         int64_t now, const CorrAlert* proto = nullptr);
   void addAlert(Incident& inc, CorrAlert& a, AlertRole role, int64_t now, bool announce);
   void recompute(Incident& inc, int64_t now, const std::string& actor);
   void announce(Incident& inc, int64_t now);
@@ -335,9 +361,10 @@ class Correlator {
   uint64_t ciIncident(uint32_t ci, int depth = 0) const;
   void fire(const Timer& t, int64_t now);
   void schedule(int64_t at, TimerKind kind, uint64_t id, uint64_t gen);
-  void emit(CorrelatorEvent::Type t, int64_t now, uint64_t incident, uint64_t problem = 0, uint64_t alert = 0);
-  void note(Incident& inc, int64_t now, std::string actor, const char* action, std::string detail = {},
+  void emit(CorrelatorEvent::Type t, int64_t now, uint64_t incident, uint64_t problem = 0,
             uint64_t alert = 0);
+  void note(Incident& inc, int64_t now, std::string actor, const char* action,
+            std::string detail = {}, uint64_t alert = 0);
   std::string groupKey(const rules::Rule* rule, const CorrAlert& a) const;
   uint64_t groupHash(const rules::Rule& rule, const CorrAlert& a) const;
   const rules::Rule& ruleAt(uint32_t i) const;
@@ -360,7 +387,7 @@ class Correlator {
   std::vector<std::vector<uint32_t>> dependents_;  // CI -> CIs that depend on it (or group it)
   absl::flat_hash_map<uint64_t, std::unique_ptr<CorrAlert>> alerts_;
   std::deque<std::pair<int64_t, uint64_t>> forget_;  // (when, alert): same delay for all, so FIFO
-  std::vector<uint64_t> alert_order_;  // compacted when half stale
+  std::vector<uint64_t> alert_order_;                // compacted when half stale
   size_t alert_order_stale_ = 0;
   std::vector<std::vector<uint64_t>> ci_firing_;  // CI -> firing, unsuppressed alerts
   std::deque<Incident> incidents_;

@@ -20,7 +20,8 @@ std::string Correlator::acknowledge(uint64_t id, const std::string& by, int64_t 
   Incident* inc = mutableIncident(id);
   if (!inc) return "no such incident";
   if (inc->status == IncidentStatus::kAcknowledged) return "";
-  if (inc->status != IncidentStatus::kOpen) return std::string("incident is ") + incidentStatusName(inc->status);
+  if (inc->status != IncidentStatus::kOpen)
+    return std::string("incident is ") + incidentStatusName(inc->status);
   inc->status = IncidentStatus::kAcknowledged;
   inc->acknowledged_ms = now;
   note(*inc, now, by, "acknowledged");
@@ -28,7 +29,8 @@ std::string Correlator::acknowledge(uint64_t id, const std::string& by, int64_t 
   return "";
 }
 
-std::string Correlator::assign(uint64_t id, const std::string& assignee, const std::string& by, int64_t now) {
+std::string Correlator::assign(uint64_t id, const std::string& assignee, const std::string& by,
+                               int64_t now) {
   Incident* inc = mutableIncident(id);
   if (!inc) return "no such incident";
   if (inc->status == IncidentStatus::kClosed || inc->status == IncidentStatus::kMerged)
@@ -39,7 +41,8 @@ std::string Correlator::assign(uint64_t id, const std::string& assignee, const s
   return "";
 }
 
-std::string Correlator::comment(uint64_t id, const std::string& text, const std::string& by, int64_t now) {
+std::string Correlator::comment(uint64_t id, const std::string& text, const std::string& by,
+                                int64_t now) {
   Incident* inc = mutableIncident(id);
   if (!inc) return "no such incident";
   note(*inc, now, by, "commented", text);
@@ -59,7 +62,8 @@ std::string Correlator::setPriority(uint64_t id, int priority, const std::string
   return "";
 }
 
-std::string Correlator::resolve(uint64_t id, const std::string& by, const std::string& text, int64_t now) {
+std::string Correlator::resolve(uint64_t id, const std::string& by, const std::string& text,
+                                int64_t now) {
   Incident* inc = mutableIncident(id);
   if (!inc) return "no such incident";
   if (inc->status == IncidentStatus::kResolved) return "";
@@ -94,9 +98,11 @@ std::string Correlator::merge(uint64_t from, uint64_t into, const std::string& b
   Incident* dst = mutableIncident(into);
   if (!src || !dst) return "no such incident";
   if (src->status == IncidentStatus::kMerged || src->status == IncidentStatus::kClosed)
-    return std::string("incident ") + std::to_string(from) + " is " + incidentStatusName(src->status);
+    return std::string("incident ") + std::to_string(from) + " is " +
+           incidentStatusName(src->status);
   if (dst->status == IncidentStatus::kMerged || dst->status == IncidentStatus::kClosed)
-    return std::string("incident ") + std::to_string(into) + " is " + incidentStatusName(dst->status);
+    return std::string("incident ") + std::to_string(into) + " is " +
+           incidentStatusName(dst->status);
   if (active(*src) && open_incidents_) --open_incidents_;
   if (dst->status == IncidentStatus::kResolved) reopen(*dst, now, 0);
   for (uint64_t fp : src->alerts) {
@@ -122,7 +128,8 @@ std::string Correlator::merge(uint64_t from, uint64_t into, const std::string& b
   return "";
 }
 
-std::string Correlator::linkTicket(uint64_t id, TicketLink link, const std::string& by, int64_t now) {
+std::string Correlator::linkTicket(uint64_t id, TicketLink link, const std::string& by,
+                                   int64_t now) {
   Incident* inc = mutableIncident(id);
   if (!inc) return "no such incident";
   if (link.system.empty() || link.id.empty()) return "system and id are required";
@@ -137,8 +144,9 @@ std::string Correlator::linkTicket(uint64_t id, TicketLink link, const std::stri
   return "";
 }
 
-std::string Correlator::setKnownError(uint64_t id, const std::string& root_cause, const std::string& workaround,
-                                      const std::string& by, int64_t now) {
+std::string Correlator::setKnownError(uint64_t id, const std::string& root_cause,
+                                      const std::string& workaround, const std::string& by,
+                                      int64_t now) {
   auto it = problems_.find(id);
   if (it == problems_.end()) return "no such problem";
   Problem& p = it->second;
@@ -153,7 +161,8 @@ std::string Correlator::setKnownError(uint64_t id, const std::string& root_cause
   return "";
 }
 
-std::string Correlator::setProblemStatus(uint64_t id, ProblemStatus s, const std::string& by, int64_t now) {
+std::string Correlator::setProblemStatus(uint64_t id, ProblemStatus s, const std::string& by,
+                                         int64_t now) {
   auto it = problems_.find(id);
   if (it == problems_.end()) return "no such problem";
   Problem& p = it->second;
@@ -163,7 +172,9 @@ std::string Correlator::setProblemStatus(uint64_t id, ProblemStatus s, const std
   if (s == ProblemStatus::kResolved) p.resolved_ms = now;
   if (s == ProblemStatus::kClosed) p.closed_ms = now;
   p.timeline.push_back({now, by, problemStatusName(s), ""});
-  emit(s == ProblemStatus::kResolved ? CorrelatorEvent::kProblemResolved : CorrelatorEvent::kProblemClosed, now, 0, id);
+  emit(s == ProblemStatus::kResolved ? CorrelatorEvent::kProblemResolved
+                                     : CorrelatorEvent::kProblemClosed,
+       now, 0, id);
   return "";
 }
 
@@ -172,12 +183,15 @@ std::string Correlator::putSilence(Silence s, int64_t now, std::string* id_out) 
   if (s.ends_ms <= s.starts_ms) return "endsAt must be after startsAt";
   if (s.ends_ms <= now) return "endsAt is in the past";
   if (s.id.empty()) {
-    uint64_t seed[3] = {static_cast<uint64_t>(now), next_silence_++, reinterpret_cast<uintptr_t>(this)};
+    uint64_t seed[3] = {static_cast<uint64_t>(now), next_silence_++,
+                        reinterpret_cast<uintptr_t>(this)};
     XXH128_hash_t h = XXH3_128bits(seed, sizeof seed);
     char buf[40];
     std::snprintf(buf, sizeof buf, "%08llx-%04llx-4%03llx-8%03llx-%012llx",
-                  static_cast<unsigned long long>(h.high64 >> 32), static_cast<unsigned long long>((h.high64 >> 16) & 0xffff),
-                  static_cast<unsigned long long>(h.high64 & 0xfff), static_cast<unsigned long long>(h.low64 >> 52),
+                  static_cast<unsigned long long>(h.high64 >> 32),
+                  static_cast<unsigned long long>((h.high64 >> 16) & 0xffff),
+                  static_cast<unsigned long long>(h.high64 & 0xfff),
+                  static_cast<unsigned long long>(h.low64 >> 52),
                   static_cast<unsigned long long>(h.low64 & 0xffffffffffffULL));
     s.id = buf;
   } else if (!silences_.count(s.id)) {
@@ -193,7 +207,8 @@ std::string Correlator::putSilence(Silence s, int64_t now, std::string* id_out) 
   touchSilence(id);
   for (uint64_t fp : alert_order_) {
     auto it = alerts_.find(fp);
-    if (it == alerts_.end() || it->second->suppressed != Suppression::kSilenced || it->second->suppressed_by != id)
+    if (it == alerts_.end() || it->second->suppressed != Suppression::kSilenced ||
+        it->second->suppressed_by != id)
       continue;
     it->second->suppressed_until = ends;
     schedule(ends, kSuppressionEnd, fp, static_cast<uint64_t>(ends));
@@ -212,7 +227,8 @@ std::string Correlator::expireSilence(const std::string& id, int64_t now) {
   std::vector<uint64_t> release;
   for (uint64_t fp : alert_order_) {
     auto at = alerts_.find(fp);
-    if (at != alerts_.end() && at->second->suppressed == Suppression::kSilenced && at->second->suppressed_by == id)
+    if (at != alerts_.end() && at->second->suppressed == Suppression::kSilenced &&
+        at->second->suppressed_by == id)
       release.push_back(fp);
   }
   releaseSuppressed(std::move(release), now);

@@ -5,8 +5,8 @@
 #include <deque>
 #include <string>
 
-#include "rest/alerts_api.h"
 #include "correlate/correlator.h"
+#include "rest/alerts_api.h"
 #include "triaged/rules/facts.h"
 
 namespace triaged::engine {
@@ -51,6 +51,5 @@ struct Correlator::Sequence {
   uint64_t gen = 0;
   std::unique_ptr<char[]> strings;  // the first alert's, for the incident's title
 };
-
 
 }  // namespace triaged::engine

@@ -28,16 +28,20 @@ class CorrelatorMetrics {
                        .Help("Incident, problem and suppression events, by type.")
                        .Register(reg);
     for (int t = 0; t <= CorrelatorEvent::kAlertUnsuppressed; ++t)
-      events_[t] = &events.Add({{"type", correlatorEventName(static_cast<CorrelatorEvent::Type>(t))}});
+      events_[t] =
+          &events.Add({{"type", correlatorEventName(static_cast<CorrelatorEvent::Type>(t))}});
     auto gauge = [&](const char* name, const char* help) {
       return &prometheus::BuildGauge().Name(name).Help(help).Register(reg).Add({});
     };
     open_incidents_ = gauge("triaged_incidents_open", "Incidents open or acknowledged.");
     open_problems_ = gauge("triaged_problems_open", "Problems open or known errors.");
-    alerts_ = gauge("triaged_correlator_alerts", "Alerts the correlator tracks (firing and recently resolved).");
-    suppressed_ = gauge("triaged_alerts_suppressed", "Firing alerts suppressed by a silence, maintenance or inhibition.");
+    alerts_ = gauge("triaged_correlator_alerts",
+                    "Alerts the correlator tracks (firing and recently resolved).");
+    suppressed_ = gauge("triaged_alerts_suppressed",
+                        "Firing alerts suppressed by a silence, maintenance or inhibition.");
     silences_ = gauge("triaged_silences_active", "Silences in effect now.");
-    queue_depth_ = gauge("triaged_correlator_queue_tasks", "Tasks waiting for the correlator thread.");
+    queue_depth_ =
+        gauge("triaged_correlator_queue_tasks", "Tasks waiting for the correlator thread.");
   }
 
   void applied(size_t changes) { changes_->Increment(static_cast<double>(changes)); }
@@ -59,7 +63,8 @@ class CorrelatorMetrics {
  private:
   prometheus::Counter* changes_;
   prometheus::Counter* events_[CorrelatorEvent::kAlertUnsuppressed + 1];
-  prometheus::Gauge *open_incidents_, *open_problems_, *alerts_, *suppressed_, *silences_, *queue_depth_;
+  prometheus::Gauge *open_incidents_, *open_problems_, *alerts_, *suppressed_, *silences_,
+      *queue_depth_;
 };
 
 }  // namespace triaged::engine

@@ -3,8 +3,8 @@
 
 #include <algorithm>
 
-#include "correlator_internal.h"
 #include "correlate/correlator.h"
+#include "correlator_internal.h"
 
 namespace triaged::engine {
 
@@ -73,8 +73,9 @@ std::string Correlator::render(const std::string& tmpl, const CorrAlert& a) cons
   return out;
 }
 
-Incident& Correlator::openIncident(uint32_t rule_index, const std::string& key, const std::vector<uint64_t>& fps,
-                                   int64_t now, const CorrAlert* proto) {
+Incident& Correlator::openIncident(uint32_t rule_index, const std::string& key,
+                                   const std::vector<uint64_t>& fps, int64_t now,
+                                   const CorrAlert* proto) {
   const rules::Rule& rule = ruleAt(rule_index);
   uint64_t id = next_incident_++;
   Incident& inc = incidents_.emplace_back();
@@ -106,7 +107,8 @@ Incident& Correlator::openIncident(uint32_t rule_index, const std::string& key, 
   if (inc.title.empty()) inc.title = rule.incident.title.empty() ? rule.name : rule.incident.title;
   inc.service = rule.incident.service;
   for (uint64_t fp : fps)
-    if (auto it = alerts_.find(fp); it != alerts_.end()) addAlert(inc, *it->second, AlertRole::kMember, now, false);
+    if (auto it = alerts_.find(fp); it != alerts_.end())
+      addAlert(inc, *it->second, AlertRole::kMember, now, false);
   if (inc.service.empty() && !inc.services.empty()) inc.service = inc.services.front();
   if (insertSorted(inc.services, inc.service)) {
     uint32_t s = rules_->serviceByName(inc.service);
@@ -123,7 +125,8 @@ Incident& Correlator::openIncident(uint32_t rule_index, const std::string& key, 
   return inc;
 }
 
-void Correlator::addAlert(Incident& inc, CorrAlert& a, AlertRole role, int64_t now, bool announce_it) {
+void Correlator::addAlert(Incident& inc, CorrAlert& a, AlertRole role, int64_t now,
+                          bool announce_it) {
   if (a.incident == inc.id) return;
   a.incident = inc.id;
   if (a.role != AlertRole::kRootCause) a.role = role;
@@ -150,8 +153,8 @@ void Correlator::addAlert(Incident& inc, CorrAlert& a, AlertRole role, int64_t n
   addService(f.get("service"));
   inc.max_severity = std::max(inc.max_severity, static_cast<int>(a.severity));
   if (!announce_it) return;
-  note(inc, now, "triaged", role == AlertRole::kSymptom ? "symptom joined" : "alert joined",
-       {}, a.fingerprint);
+  note(inc, now, "triaged", role == AlertRole::kSymptom ? "symptom joined" : "alert joined", {},
+       a.fingerprint);
   recompute(inc, now, "triaged");
   announce(inc, now);
 }
@@ -160,7 +163,8 @@ void Correlator::recompute(Incident& inc, int64_t now, const std::string& actor)
   if (inc.priority_fixed) return;
   const auto& c = opts_.settings;
   int impact = inc.criticality ? inc.criticality : 2;  // no service known: assume medium impact
-  if ((c.impact_services && inc.services.size() >= c.impact_services) || (c.impact_cis && inc.cis.size() >= c.impact_cis))
+  if ((c.impact_services && inc.services.size() >= c.impact_services) ||
+      (c.impact_cis && inc.cis.size() >= c.impact_cis))
     impact = std::max(1, impact - 1);
   int urgency = inc.max_severity >= static_cast<int>(api::Severity::kCritical) ? 1
                 : inc.max_severity >= static_cast<int>(api::Severity::kMinor)  ? 2
@@ -199,7 +203,8 @@ void Correlator::reopen(Incident& inc, int64_t now, uint64_t fp) {
   emit(CorrelatorEvent::kIncidentReopened, now, inc.id);
 }
 
-void Correlator::markResolved(Incident& inc, const std::string& by, const std::string& detail, int64_t now) {
+void Correlator::markResolved(Incident& inc, const std::string& by, const std::string& detail,
+                              int64_t now) {
   inc.status = IncidentStatus::kResolved;
   inc.resolved_ms = now;
   inc.update_pending = false;
@@ -214,7 +219,8 @@ void Correlator::markResolved(Incident& inc, const std::string& by, const std::s
 // Resolved members were kept while their incident was open; they may be forgotten now.
 void Correlator::queueForget(const Incident& inc, int64_t now) {
   for (uint64_t fp : inc.alerts)
-    if (auto it = alerts_.find(fp); it != alerts_.end() && it->second->status == api::Status::kResolved &&
+    if (auto it = alerts_.find(fp); it != alerts_.end() &&
+                                    it->second->status == api::Status::kResolved &&
                                     it->second->incident == inc.id) {
       it->second->changed_ms = now;
       forget_.emplace_back(now + opts_.settings.reopen_window.count(), fp);
@@ -241,8 +247,8 @@ void Correlator::linkProblem(Incident& inc, int64_t now) {
   const auto& c = opts_.settings;
   Recurrence& r = recurrences_[inc.signature];
   auto pit = problems_.find(r.problem);
-  if (pit != problems_.end() &&
-      (pit->second.status == ProblemStatus::kOpen || pit->second.status == ProblemStatus::kKnownError)) {
+  if (pit != problems_.end() && (pit->second.status == ProblemStatus::kOpen ||
+                                 pit->second.status == ProblemStatus::kKnownError)) {
     Problem& p = pit->second;
     p.incidents.push_back(inc.id);
     p.updated_ms = now;
@@ -257,7 +263,8 @@ void Correlator::linkProblem(Incident& inc, int64_t now) {
     return;
   }
   r.opened.emplace_back(now, inc.id);
-  while (!r.opened.empty() && r.opened.front().first < now - c.problem_window.count()) r.opened.pop_front();
+  while (!r.opened.empty() && r.opened.front().first < now - c.problem_window.count())
+    r.opened.pop_front();
   while (r.opened.size() > c.problem_incidents) r.opened.pop_front();
   if (r.opened.size() < c.problem_incidents) return;
   uint64_t id = next_problem_++;
@@ -266,8 +273,9 @@ void Correlator::linkProblem(Incident& inc, int64_t now) {
   p.signature = inc.signature;
   p.title = "Recurring: " + inc.title;
   p.opened_ms = p.updated_ms = now;
-  p.timeline.push_back({now, "triaged", "opened",
-                        std::to_string(r.opened.size()) + " incidents with signature " + inc.signature});
+  p.timeline.push_back(
+      {now, "triaged", "opened",
+       std::to_string(r.opened.size()) + " incidents with signature " + inc.signature});
   for (const auto& [at, iid] : r.opened) {
     p.incidents.push_back(iid);
     if (Incident* x = mutableIncident(iid)) {
@@ -319,9 +327,12 @@ bool Correlator::checkSuppression(CorrAlert& a, int64_t now) {
     }
     if (!covered && !w.services.empty()) {
       uint32_t s = rules_->serviceByName(f.get("service"));
-      covered = s != RuleSet::kNone && std::find(w.services.begin(), w.services.end(), s) != w.services.end();
+      covered = s != RuleSet::kNone &&
+                std::find(w.services.begin(), w.services.end(), s) != w.services.end();
     }
-    if (covered) return suppress(Suppression::kMaintenance, w.change_id.empty() ? w.name : w.name + " (" + w.change_id + ")", until);
+    if (covered)
+      return suppress(Suppression::kMaintenance,
+                      w.change_id.empty() ? w.name : w.name + " (" + w.change_id + ")", until);
   }
   const auto& inhibit = rules_->inhibitRules();
   rules_->inhibitTargetIndex().candidates(f, scratch2_);
@@ -363,7 +374,8 @@ void Correlator::inhibitIndex(CorrAlert& a, bool add, int64_t now) {
     inhibited_[i].erase(held);
     std::vector<uint64_t> release;
     for (uint64_t fp : targets)
-      if (const CorrAlert* t = alert(fp); t && t->suppressed == Suppression::kInhibited) release.push_back(fp);
+      if (const CorrAlert* t = alert(fp); t && t->suppressed == Suppression::kInhibited)
+        release.push_back(fp);
     releaseSuppressed(std::move(release), now);
   }
 }

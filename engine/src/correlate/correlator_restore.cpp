@@ -26,7 +26,8 @@ void Correlator::takeDirty(std::vector<uint64_t>& incidents, std::vector<std::st
   }
   dirty_incidents_.clear();
   std::sort(dirty_silences_.begin(), dirty_silences_.end());
-  dirty_silences_.erase(std::unique(dirty_silences_.begin(), dirty_silences_.end()), dirty_silences_.end());
+  dirty_silences_.erase(std::unique(dirty_silences_.begin(), dirty_silences_.end()),
+                        dirty_silences_.end());
   for (auto& s : dirty_silences_) silences.push_back(std::move(s));
   dirty_silences_.clear();
 }
@@ -50,7 +51,8 @@ SequenceState Correlator::sequenceOf(uint64_t h, const Sequence* s) {
     q.first = s->first;
     q.at = s->at;
     q.active = s->active;
-    if (s->active && s->strings) q.strings.assign(s->strings.get(), AlertStrings(s->strings.get()).bytes());
+    if (s->active && s->strings)
+      q.strings.assign(s->strings.get(), AlertStrings(s->strings.get()).bytes());
   }
   return q;
 }
@@ -58,7 +60,8 @@ SequenceState Correlator::sequenceOf(uint64_t h, const Sequence* s) {
 namespace {
 
 template <class Map, class Out, class Of>
-void takeByHash(absl::flat_hash_set<uint64_t>& dirty, const Map& map, std::vector<Out>& out, Of of) {
+void takeByHash(absl::flat_hash_set<uint64_t>& dirty, const Map& map, std::vector<Out>& out,
+                Of of) {
   std::vector<uint64_t> hashes(dirty.begin(), dirty.end());
   std::sort(hashes.begin(), hashes.end());
   for (uint64_t h : hashes) {
@@ -113,7 +116,8 @@ void Correlator::restore(Restored st, int64_t now) {
     if (inc.status != IncidentStatus::kMerged)
       for (size_t i = 0; i < inc.alerts.size(); ++i) {
         auto& m = member[inc.alerts[i]];
-        if (inc.id > m.first) m = {inc.id, i < st.roles[k].size() ? st.roles[k][i] : AlertRole::kMember};
+        if (inc.id > m.first)
+          m = {inc.id, i < st.roles[k].size() ? st.roles[k][i] : AlertRole::kMember};
       }
     inc.firing = 0;
     inc.firing_by_severity = {};
@@ -124,7 +128,8 @@ void Correlator::restore(Restored st, int64_t now) {
   }
   open_incidents_ = 0;
   for (const auto& inc : incidents_)
-    if (inc.id && (inc.status == IncidentStatus::kOpen || inc.status == IncidentStatus::kAcknowledged))
+    if (inc.id &&
+        (inc.status == IncidentStatus::kOpen || inc.status == IncidentStatus::kAcknowledged))
       ++open_incidents_;
 
   uint64_t top_problem = 0;
@@ -145,13 +150,15 @@ void Correlator::restore(Restored st, int64_t now) {
   forget_.clear();
   std::vector<uint64_t> reroute;
   std::sort(st.alerts.begin(), st.alerts.end(), [](const RestoredAlert& a, const RestoredAlert& b) {
-    return a.first_seen_ms != b.first_seen_ms ? a.first_seen_ms < b.first_seen_ms : a.fingerprint < b.fingerprint;
+    return a.first_seen_ms != b.first_seen_ms ? a.first_seen_ms < b.first_seen_ms
+                                              : a.fingerprint < b.fingerprint;
   });
   for (auto& r : st.alerts) {
     auto m = member.find(r.fingerprint);
     bool firing = r.status == api::Status::kFiring;
     const Incident* inc = m == member.end() ? nullptr : incident(m->second.first);
-    bool live = inc && (inc->status == IncidentStatus::kOpen || inc->status == IncidentStatus::kAcknowledged ||
+    bool live = inc && (inc->status == IncidentStatus::kOpen ||
+                        inc->status == IncidentStatus::kAcknowledged ||
                         inc->status == IncidentStatus::kResolved);
     // A resolved alert is kept for reopen_window (or while its incident is live), as in advance().
     if (!firing && !live && r.changed_ms + c.reopen_window.count() <= now) continue;
@@ -170,7 +177,8 @@ void Correlator::restore(Restored st, int64_t now) {
       a->incident = inc->id;
       a->role = m->second.second;
       a->rule = ruleIndex(inc->rule);
-      if (firing && (inc->status == IncidentStatus::kOpen || inc->status == IncidentStatus::kAcknowledged))
+      if (firing &&
+          (inc->status == IncidentStatus::kOpen || inc->status == IncidentStatus::kAcknowledged))
         countFiring(*mutableIncident(inc->id), *a);
     }
     if (again) {
@@ -214,7 +222,8 @@ void Correlator::restore(Restored st, int64_t now) {
         while (rec.opened.size() > c.problem_incidents) rec.opened.pop_front();
       }
     }
-    bool live = inc.status == IncidentStatus::kOpen || inc.status == IncidentStatus::kAcknowledged ||
+    bool live = inc.status == IncidentStatus::kOpen ||
+                inc.status == IncidentStatus::kAcknowledged ||
                 inc.status == IncidentStatus::kResolved;
     if (!live) {
       schedulePrune(inc);
@@ -242,7 +251,8 @@ void Correlator::restore(Restored st, int64_t now) {
       // Its last alert resolved before the restart: the hold-down runs from then.
       int64_t last = inc.updated_ms;
       for (uint64_t fp : inc.alerts)
-        if (const CorrAlert* a = alert(fp); a && a->incident == inc.id) last = std::max(last, a->changed_ms);
+        if (const CorrAlert* a = alert(fp); a && a->incident == inc.id)
+          last = std::max(last, a->changed_ms);
       schedule(last + c.resolve_hold_down.count(), kHoldDown, inc.id, inc.gen);
     }
     if (inc.update_pending) schedule(inc.announced_ms + inc.interval_ms, kAnnounce, inc.id, 0);
@@ -278,11 +288,13 @@ void Correlator::restore(Restored st, int64_t now) {
     s->at = q.at;
     s->active = q.active;
     s->gen = 1;
-    if (AlertStrings::wellFormed(q.strings)) {  // a damaged copy is dropped: no title, no absence incident
+    if (AlertStrings::wellFormed(
+            q.strings)) {  // a damaged copy is dropped: no title, no absence incident
       s->strings = std::make_unique_for_overwrite<char[]>(q.strings.size());
       std::memcpy(s->strings.get(), q.strings.data(), q.strings.size());
     }
-    if (s->active && rule->mode == rules::SequenceMode::kAbsence) schedule(s->at + rule->within, kAbsence, q.hash, s->gen);
+    if (s->active && rule->mode == rules::SequenceMode::kAbsence)
+      schedule(s->at + rule->within, kAbsence, q.hash, s->gen);
   }
 
   // Threshold windows as stored, less the firings that have left them since; a window whose

@@ -1,8 +1,8 @@
 // Group, threshold and sequence rules: where an alert goes once no upstream incident took it.
+#include <xxhash.h>
+
 #include <algorithm>
 #include <cstring>
-
-#include <xxhash.h>
 
 #include "correlator_internal.h"
 
@@ -23,7 +23,8 @@ void Correlator::pruneGroup(const Incident& inc) {
     return;
   }
   auto it = groups_.find(inc.group_hash);
-  if (it != groups_.end() && it->second->incident == inc.id && !it->second->waiting) groups_.erase(it);
+  if (it != groups_.end() && it->second->incident == inc.id && !it->second->waiting)
+    groups_.erase(it);
 }
 
 // The group's identity without building its key: a hash over the rule and the values.
@@ -53,14 +54,16 @@ std::string Correlator::groupKey(const rules::Rule* rule, const CorrAlert& a) co
 
 // The group's incident takes the alert while it is open and younger than max_age, reopening
 // it first if it resolved within reopen_window; otherwise the group forgets it.
-bool Correlator::joinGroupIncident(uint64_t& incident_id, const rules::Rule& rule, CorrAlert& a, int64_t now) {
+bool Correlator::joinGroupIncident(uint64_t& incident_id, const rules::Rule& rule, CorrAlert& a,
+                                   int64_t now) {
   Incident* inc = mutableIncident(incident_id);
   if (!inc) return false;
   bool young = rule.max_age == 0 || now - inc->opened_ms < rule.max_age;
   if (young && inc->status == IncidentStatus::kResolved &&
       now - inc->resolved_ms <= opts_.settings.reopen_window.count())
     reopen(*inc, now, a.fingerprint);
-  if (young && (inc->status == IncidentStatus::kOpen || inc->status == IncidentStatus::kAcknowledged)) {
+  if (young &&
+      (inc->status == IncidentStatus::kOpen || inc->status == IncidentStatus::kAcknowledged)) {
     addAlert(*inc, a, AlertRole::kMember, now, true);
     return true;
   }
@@ -115,8 +118,9 @@ void Correlator::thresholdAlert(uint32_t rule_index, CorrAlert& a, int64_t now) 
     int64_t at = std::min(a.changed_ms, now);
     for (const auto& [when, fp] : t.seen)
       if (fp == a.fingerprint && when >= at) return;
-    auto pos = std::upper_bound(t.seen.begin(), t.seen.end(), at,
-                                [](int64_t x, const std::pair<int64_t, uint64_t>& s) { return x < s.first; });
+    auto pos = std::upper_bound(
+        t.seen.begin(), t.seen.end(), at,
+        [](int64_t x, const std::pair<int64_t, uint64_t>& s) { return x < s.first; });
     t.seen.insert(pos, {at, a.fingerprint});
   }
   dirty_windows_.insert(th);
@@ -126,8 +130,7 @@ void Correlator::thresholdAlert(uint32_t rule_index, CorrAlert& a, int64_t now) 
   std::vector<uint64_t> fps;
   for (const auto& [at, fp] : t.seen) {
     const CorrAlert* x = alert(fp);
-    if (x && !x->incident && std::find(fps.begin(), fps.end(), fp) == fps.end())
-      fps.push_back(fp);
+    if (x && !x->incident && std::find(fps.begin(), fps.end(), fp) == fps.end()) fps.push_back(fp);
   }
   t.seen.clear();
   Incident& inc = openIncident(rule_index, t.key, fps, now);
@@ -160,7 +163,8 @@ void Correlator::sequenceAlert(uint32_t rule_index, CorrAlert& a, bool is_first,
     std::memcpy(s.strings.get(), a.strings.get(), n);
     s.active = true;
     ++s.gen;
-    if (rule.mode == rules::SequenceMode::kAbsence) schedule(s.at + rule.within, kAbsence, sh, s.gen);
+    if (rule.mode == rules::SequenceMode::kAbsence)
+      schedule(s.at + rule.within, kAbsence, sh, s.gen);
     return;
   }
   if (!s.active || now - s.at > rule.within) return;  // a second without a first: nothing

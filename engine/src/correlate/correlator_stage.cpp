@@ -20,8 +20,8 @@ struct CorrelatorStage::Impl {
   static constexpr size_t kMaxShards = 256;
   struct Task {
     std::vector<CorrelatorInput> changes;
-    std::vector<AlertRecord> records;   // the rows to store, with a store
-    std::function<void()> committed;  // the batch waiting on these changes
+    std::vector<AlertRecord> records;  // the rows to store, with a store
+    std::function<void()> committed;   // the batch waiting on these changes
     size_t shard = 0;
     std::function<void(Correlator&, int64_t)> fn;
     // fn runs once every shard's changes submitted before it was queued are applied:
@@ -42,8 +42,8 @@ struct CorrelatorStage::Impl {
     }
   }
 
-  Impl(std::shared_ptr<const rules::RuleSet> rules, CorrelatorOptions opts, const Clock& c, api::MetricsHub& hub,
-       size_t cap, StoreWriter* st)
+  Impl(std::shared_ptr<const rules::RuleSet> rules, CorrelatorOptions opts, const Clock& c,
+       api::MetricsHub& hub, size_t cap, StoreWriter* st)
       : correlator(rules, opts),
         evaluator(rules, c.nowMs()),
         clock(c),
@@ -51,8 +51,7 @@ struct CorrelatorStage::Impl {
         sla_metrics(hub, c.nowMs()),
         sla_retention_ms(opts.sla_retention_ms),
         capacity(cap),
-        store(st) {
-  }
+        store(st) {}
 
   void loop() {
     log::get("correlator")->info("correlator started");
@@ -61,7 +60,8 @@ struct CorrelatorStage::Impl {
     bool stopping = false;
     while (true) {
       int64_t now = clock.nowMs();
-      int64_t deadline = std::min({correlator.nextDeadline(), evaluator.nextDeadline(), now + 1000});
+      int64_t deadline =
+          std::min({correlator.nextDeadline(), evaluator.nextDeadline(), now + 1000});
       auto wait = std::chrono::milliseconds(std::max<int64_t>(1, deadline - now));
       size_t got = stopping ? queue.try_dequeue_bulk(tasks.begin(), tasks.size())
                             : queue.wait_dequeue_bulk_timed(tasks.begin(), tasks.size(), wait);
@@ -151,7 +151,8 @@ struct CorrelatorStage::Impl {
 
   void publish(int64_t now) {
     metrics.publish(correlator, queued.load(std::memory_order_relaxed), now);
-    sla_metrics.publishSignals(evaluator);  // SLO and capacity gauges: every second (cheap, per rule)
+    sla_metrics.publishSignals(
+        evaluator);  // SLO and capacity gauges: every second (cheap, per rule)
     if (now >= next_sla_publish) {
       evaluator.prune(now - sla_retention_ms);
       sla_metrics.publishSla(evaluator, now);
@@ -184,14 +185,16 @@ struct CorrelatorStage::Impl {
   std::atomic<size_t> queued{0};
   std::array<std::atomic<uint64_t>, kMaxShards> submitted{};
   std::array<uint64_t, kMaxShards> applied{};  // correlator thread only
-  std::deque<Task> deferred;                  // correlator thread only
+  std::deque<Task> deferred;                   // correlator thread only
   std::atomic<bool> stopped{false};
   std::thread thread;
 };
 
-CorrelatorStage::CorrelatorStage(std::shared_ptr<const rules::RuleSet> rules, CorrelatorOptions opts,
-                                 const Clock& clock, api::MetricsHub& hub, size_t queue_tasks, StoreWriter* store)
-    : impl_(std::make_unique<Impl>(std::move(rules), std::move(opts), clock, hub, queue_tasks, store)) {}
+CorrelatorStage::CorrelatorStage(std::shared_ptr<const rules::RuleSet> rules,
+                                 CorrelatorOptions opts, const Clock& clock, api::MetricsHub& hub,
+                                 size_t queue_tasks, StoreWriter* store)
+    : impl_(std::make_unique<Impl>(std::move(rules), std::move(opts), clock, hub, queue_tasks,
+                                   store)) {}
 
 CorrelatorStage::~CorrelatorStage() { stop(); }
 
@@ -207,7 +210,8 @@ void CorrelatorStage::stop() {
   impl_->thread.join();
 }
 
-void CorrelatorStage::consume(size_t shard, const AlertTable& table, const std::vector<AlertChange>& changes,
+void CorrelatorStage::consume(size_t shard, const AlertTable& table,
+                              const std::vector<AlertChange>& changes,
                               std::function<void()> committed) {
   Impl::Task t;
   t.shard = shard % Impl::kMaxShards;
@@ -229,12 +233,15 @@ bool CorrelatorStage::run(std::function<void(Correlator&, int64_t)> fn) {
   Impl::Task t;
   t.fn = std::move(fn);
   for (size_t i = 0; i < Impl::kMaxShards; ++i)
-    if (uint64_t n = impl_->submitted[i].load(std::memory_order_acquire)) t.after.emplace_back(i, n);
+    if (uint64_t n = impl_->submitted[i].load(std::memory_order_acquire))
+      t.after.emplace_back(i, n);
   impl_->push(std::move(t));
   return true;
 }
 
-void CorrelatorStage::whenDurable(std::function<void()> done) { impl_->whenDurable(std::move(done)); }
+void CorrelatorStage::whenDurable(std::function<void()> done) {
+  impl_->whenDurable(std::move(done));
+}
 
 void CorrelatorStage::setTargets(std::vector<config::NotificationTarget> targets) {
   impl_->outbox.setTargets(std::move(targets));
@@ -252,13 +259,16 @@ void CorrelatorStage::restore(Correlator::Restored state, Evaluator::Restored sl
 }
 
 bool CorrelatorStage::evaluate(std::function<void(Evaluator&, Correlator&, int64_t)> fn) {
-  return run([this, fn = std::move(fn)](Correlator& c, int64_t now) { fn(impl_->evaluator, c, now); });
+  return run(
+      [this, fn = std::move(fn)](Correlator& c, int64_t now) { fn(impl_->evaluator, c, now); });
 }
 
 void CorrelatorStage::setAlertSink(api::EventSink* sink) { impl_->alert_sink = sink; }
 
-bool CorrelatorStage::samples(std::vector<Sample> samples, std::function<void(size_t used, size_t unmatched)> done) {
-  return run([this, samples = std::move(samples), done = std::move(done)](Correlator&, int64_t now) mutable {
+bool CorrelatorStage::samples(std::vector<Sample> samples,
+                              std::function<void(size_t used, size_t unmatched)> done) {
+  return run([this, samples = std::move(samples), done = std::move(done)](Correlator&,
+                                                                          int64_t now) mutable {
     size_t used = 0, unmatched = 0;
     for (auto& s : samples) {
       if (s.at_ms == INT64_MIN) s.at_ms = now;
@@ -268,7 +278,8 @@ bool CorrelatorStage::samples(std::vector<Sample> samples, std::function<void(si
     // Threshold crossings raise their alerts in this round.
     for (auto& a : impl_->evaluator.takeAlerts()) impl_->generated_alerts.push_back(std::move(a));
     impl_->submitGeneratedAlerts();
-    impl_->sla_metrics.publishSignals(impl_->evaluator);  // the answer comes after the gauges show the samples
+    impl_->sla_metrics.publishSignals(
+        impl_->evaluator);  // the answer comes after the gauges show the samples
     // ... and after what they changed (SLO minutes, capacity samples) is stored.
     impl_->whenDurable([done = std::move(done), used, unmatched] { done(used, unmatched); });
   });

@@ -9,11 +9,11 @@
 #include <memory>
 #include <thread>
 
-#include "triaged/api/metrics_hub.h"
 #include "common/clock.h"
 #include "correlate/correlator.h"
 #include "evaluate/evaluator.h"
 #include "pipeline/pipeline.h"
+#include "triaged/api/metrics_hub.h"
 
 namespace triaged::engine {
 
@@ -21,8 +21,9 @@ class CorrelatorStage final : public ChangeSink {
  public:
   // With a store, every change (alert rows, incidents, problems, silences) is written through
   // it, and completions wait for the commit.
-  CorrelatorStage(std::shared_ptr<const rules::RuleSet> rules, CorrelatorOptions opts, const Clock& clock,
-                  api::MetricsHub& hub, size_t queue_tasks = 4096, StoreWriter* store = nullptr);
+  CorrelatorStage(std::shared_ptr<const rules::RuleSet> rules, CorrelatorOptions opts,
+                  const Clock& clock, api::MetricsHub& hub, size_t queue_tasks = 4096,
+                  StoreWriter* store = nullptr);
   ~CorrelatorStage() override;
   CorrelatorStage(const CorrelatorStage&) = delete;
   CorrelatorStage& operator=(const CorrelatorStage&) = delete;
@@ -41,7 +42,8 @@ class CorrelatorStage final : public ChangeSink {
   void setAlertSink(api::EventSink* sink);
   // Metric samples for SLOs and capacity rules (at_ms INT64_MIN: now), on the correlator
   // thread; `done` gets how many fed a rule and how many matched none. False when stopping.
-  bool samples(std::vector<Sample> samples, std::function<void(size_t used, size_t unmatched)> done);
+  bool samples(std::vector<Sample> samples,
+               std::function<void(size_t used, size_t unmatched)> done);
   void countRejectedSamples(size_t n);
   // On the correlator thread (inside run()'s fn): calls done once what fn changed is
   // committed (at once without a store). API answers to changes go through here.

@@ -1,8 +1,8 @@
 // Topology: which CIs are down, symptoms joining upstream incidents, root causes.
+#include <xxhash.h>
+
 #include <algorithm>
 #include <cstring>
-
-#include <xxhash.h>
 
 #include "correlator_internal.h"
 
@@ -39,7 +39,8 @@ uint64_t Correlator::ciIncident(uint32_t ci, int depth) const {
     const CorrAlert* a = alert(fp);
     if (!a || !a->incident) continue;
     const Incident* inc = incident(a->incident);
-    if (inc && (inc->status == IncidentStatus::kOpen || inc->status == IncidentStatus::kAcknowledged))
+    if (inc &&
+        (inc->status == IncidentStatus::kOpen || inc->status == IncidentStatus::kAcknowledged))
       return a->incident;
   }
   for (uint32_t m : rules_->cis()[ci].members)

@@ -28,8 +28,8 @@ class IncidentFacts final : public rules::Facts {
   }
   // The names get() knows.
   static const std::vector<std::string>& fields() {
-    static const std::vector<std::string> f = {"status", "priority", "service", "category",
-                                               "assignee", "title", "rule", "known_error"};
+    static const std::vector<std::string> f = {"status",   "priority", "service", "category",
+                                               "assignee", "title",    "rule",    "known_error"};
     return f;
   }
 

@@ -11,12 +11,18 @@ using api::Status;
 
 const char* changeKindName(ChangeKind k) {
   switch (k) {
-    case ChangeKind::kNew: return "new";
-    case ChangeKind::kSeverity: return "severity";
-    case ChangeKind::kResolved: return "resolved";
-    case ChangeKind::kRefired: return "refired";
-    case ChangeKind::kFlappingStarted: return "flapping_started";
-    case ChangeKind::kFlappingStopped: return "flapping_stopped";
+    case ChangeKind::kNew:
+      return "new";
+    case ChangeKind::kSeverity:
+      return "severity";
+    case ChangeKind::kResolved:
+      return "resolved";
+    case ChangeKind::kRefired:
+      return "refired";
+    case ChangeKind::kFlappingStarted:
+      return "flapping_started";
+    case ChangeKind::kFlappingStopped:
+      return "flapping_stopped";
   }
   return "unknown";
 }
@@ -66,7 +72,7 @@ const char* skip(const char* p, uint32_t count) {
 }  // namespace
 
 std::unique_ptr<char[]> AlertStrings::pack(const EventBatch& b, const Event& e) {
-  std::string_view fields[kFieldCount] = {e.source, e.resource, e.check, e.service,
+  std::string_view fields[kFieldCount] = {e.source,  e.resource,    e.check,    e.service,
                                           e.summary, e.description, e.dedup_key};
   size_t n = 8;
   auto add = [&](std::string_view s) { n += varintSize(s.size()) + s.size(); };
@@ -83,7 +89,8 @@ std::unique_ptr<char[]> AlertStrings::pack(const EventBatch& b, const Event& e) 
     p += s.size();
   };
   uint32_t total = static_cast<uint32_t>(n);
-  uint16_t nl = static_cast<uint16_t>(e.labels_count), na = static_cast<uint16_t>(e.annotations_count);
+  uint16_t nl = static_cast<uint16_t>(e.labels_count),
+           na = static_cast<uint16_t>(e.annotations_count);
   std::memcpy(p, &total, 4);
   std::memcpy(p + 4, &nl, 2);
   std::memcpy(p + 6, &na, 2);
@@ -156,17 +163,20 @@ double Alert::flapPercent() const {
   return weighted / 10.0;
 }
 
-void AlertTable::observe(Alert& a, bool changed, uint64_t fp, int64_t now, std::vector<AlertChange>& out) {
+void AlertTable::observe(Alert& a, bool changed, uint64_t fp, int64_t now,
+                         std::vector<AlertChange>& out) {
   if (!flap_.enabled) return;
   a.flap_history = (a.flap_history << 1) | (changed ? 1u : 0u);
   if ((a.flap_history & ((1u << 20) - 1)) == 0 && !a.flapping) return;  // the common case
   double pct = a.flapPercent();
   if (!a.flapping && pct >= flap_.high_percent) {
     a.flapping = true;
-    out.push_back({fp, ChangeKind::kFlappingStarted, a.severity, a.previous_severity, a.status, true, now});
+    out.push_back(
+        {fp, ChangeKind::kFlappingStarted, a.severity, a.previous_severity, a.status, true, now});
   } else if (a.flapping && pct < flap_.low_percent) {
     a.flapping = false;
-    out.push_back({fp, ChangeKind::kFlappingStopped, a.severity, a.previous_severity, a.status, false, now});
+    out.push_back(
+        {fp, ChangeKind::kFlappingStopped, a.severity, a.previous_severity, a.status, false, now});
   }
 }
 
@@ -229,7 +239,8 @@ bool AlertTable::restore(const AlertRecord& r) {
   return true;
 }
 
-Outcome AlertTable::apply(const EventBatch& b, const Event& e, int64_t now, std::vector<AlertChange>& out) {
+Outcome AlertTable::apply(const EventBatch& b, const Event& e, int64_t now,
+                          std::vector<AlertChange>& out) {
   auto it = index_.find(e.fingerprint);
   if (it == index_.end()) {
     if (e.status == Status::kResolved) return Outcome::kIgnored;  // resolving what we never saw
@@ -246,7 +257,8 @@ Outcome AlertTable::apply(const EventBatch& b, const Event& e, int64_t now, std:
     a.severity = a.previous_severity = e.severity;
     a.status = Status::kFiring;
     ++firing_;
-    out.push_back({e.fingerprint, ChangeKind::kNew, a.severity, a.previous_severity, a.status, false, now});
+    out.push_back(
+        {e.fingerprint, ChangeKind::kNew, a.severity, a.previous_severity, a.status, false, now});
     return Outcome::kNew;
   }
   Alert& a = at(it->second);
@@ -265,14 +277,16 @@ Outcome AlertTable::apply(const EventBatch& b, const Event& e, int64_t now, std:
     if (e.status == Status::kResolved) {
       --firing_;
       a.time_ms = now;  // resolved at
-      out.push_back({e.fingerprint, ChangeKind::kResolved, a.severity, a.previous_severity, a.status, a.flapping, now});
+      out.push_back({e.fingerprint, ChangeKind::kResolved, a.severity, a.previous_severity,
+                     a.status, a.flapping, now});
       result = Outcome::kResolved;
     } else {
       ++firing_;
       a.time_ms = e.ends_at_ms;
       a.previous_severity = a.severity;
       a.severity = e.severity;
-      out.push_back({e.fingerprint, ChangeKind::kRefired, a.severity, a.previous_severity, a.status, a.flapping, now});
+      out.push_back({e.fingerprint, ChangeKind::kRefired, a.severity, a.previous_severity, a.status,
+                     a.flapping, now});
       result = Outcome::kChanged;
     }
     observe(a, true, e.fingerprint, now, out);
@@ -282,7 +296,8 @@ Outcome AlertTable::apply(const EventBatch& b, const Event& e, int64_t now, std:
   if (e.severity != a.severity && a.status == Status::kFiring) {
     a.previous_severity = a.severity;
     a.severity = e.severity;
-    out.push_back({e.fingerprint, ChangeKind::kSeverity, a.severity, a.previous_severity, a.status, a.flapping, now});
+    out.push_back({e.fingerprint, ChangeKind::kSeverity, a.severity, a.previous_severity, a.status,
+                   a.flapping, now});
     observe(a, true, e.fingerprint, now, out);
     return Outcome::kChanged;
   }
@@ -299,7 +314,8 @@ size_t AlertTable::expire(int64_t now, std::vector<AlertChange>& out) {
       a.time_ms = now;  // resolved at
       --firing_;
       ++n;
-      out.push_back({it->first, ChangeKind::kResolved, a.severity, a.previous_severity, a.status, a.flapping, now});
+      out.push_back({it->first, ChangeKind::kResolved, a.severity, a.previous_severity, a.status,
+                     a.flapping, now});
     } else if (a.status == Status::kResolved && a.time_ms + resolved_retention_ms_ <= now) {
       string_bytes_ -= a.view().bytes();
       release(it->second);
@@ -317,8 +333,8 @@ const Alert* AlertTable::find(uint64_t fp) const {
 }
 
 size_t AlertTable::memoryBytes() const {
-  return index_.capacity() * (sizeof(std::pair<uint64_t, uint32_t>) + 1) + chunks_.size() * kChunk * sizeof(Alert) +
-         string_bytes_;
+  return index_.capacity() * (sizeof(std::pair<uint64_t, uint32_t>) + 1) +
+         chunks_.size() * kChunk * sizeof(Alert) + string_bytes_;
 }
 
 }  // namespace triaged::engine

@@ -23,7 +23,14 @@ struct FlapOptions {
   double high_percent = 20.0;  // and starts at or above this one
 };
 
-enum class ChangeKind : uint8_t { kNew, kSeverity, kResolved, kRefired, kFlappingStarted, kFlappingStopped };
+enum class ChangeKind : uint8_t {
+  kNew,
+  kSeverity,
+  kResolved,
+  kRefired,
+  kFlappingStarted,
+  kFlappingStopped
+};
 const char* changeKindName(ChangeKind k);
 
 struct AlertChange {
@@ -42,7 +49,16 @@ class AlertStrings {
  public:
   static std::unique_ptr<char[]> pack(const api::EventBatch& b, const api::Event& e);
   explicit AlertStrings(const char* blob) : p_(blob) {}
-  enum Field { kSource, kResource, kCheck, kService, kSummary, kDescription, kDedupKey, kFieldCount };
+  enum Field {
+    kSource,
+    kResource,
+    kCheck,
+    kService,
+    kSummary,
+    kDescription,
+    kDedupKey,
+    kFieldCount
+  };
   std::string_view field(Field f) const;
   uint32_t labelCount() const;
   uint32_t annotationCount() const;
@@ -107,7 +123,8 @@ class AlertTable {
   explicit AlertTable(FlapOptions flap = {}, int64_t resolved_retention_ms = 3'600'000)
       : flap_(flap), resolved_retention_ms_(resolved_retention_ms) {}
 
-  Outcome apply(const api::EventBatch& b, const api::Event& e, int64_t now_ms, std::vector<AlertChange>& out);
+  Outcome apply(const api::EventBatch& b, const api::Event& e, int64_t now_ms,
+                std::vector<AlertChange>& out);
   // Resolves firing alerts whose ends_at has passed; forgets resolved ones past retention.
   size_t expire(int64_t now_ms, std::vector<AlertChange>& out);
 

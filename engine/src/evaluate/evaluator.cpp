@@ -9,18 +9,26 @@ namespace triaged::engine {
 
 namespace sla = rules::sla;
 
-const char* clockTargetName(ClockTarget t) { return t == ClockTarget::kResponse ? "response" : "resolution"; }
+const char* clockTargetName(ClockTarget t) {
+  return t == ClockTarget::kResponse ? "response" : "resolution";
+}
 const char* clockStageName(ClockStage s) {
   switch (s) {
-    case ClockStage::kInProgress: return "in_progress";
-    case ClockStage::kPaused: return "paused";
-    case ClockStage::kCompleted: return "completed";
-    case ClockStage::kCancelled: return "cancelled";
+    case ClockStage::kInProgress:
+      return "in_progress";
+    case ClockStage::kPaused:
+      return "paused";
+    case ClockStage::kCompleted:
+      return "completed";
+    case ClockStage::kCancelled:
+      return "cancelled";
   }
   return "in_progress";
 }
 
-Evaluator::Evaluator(std::shared_ptr<const rules::RuleSet> rules, int64_t now_ms) { reload(std::move(rules), now_ms); }
+Evaluator::Evaluator(std::shared_ptr<const rules::RuleSet> rules, int64_t now_ms) {
+  reload(std::move(rules), now_ms);
+}
 
 void Evaluator::reload(std::shared_ptr<const rules::RuleSet> rules, int64_t now_ms) {
   // Services are matched by name across reloads: a service keeps its timeline; a new one
@@ -28,7 +36,8 @@ void Evaluator::reload(std::shared_ptr<const rules::RuleSet> rules, int64_t now_
   std::map<std::string, ServiceState> old;
   std::vector<std::string> old_agreements;
   if (rules_) {
-    for (uint32_t i = 0; i < services_.size(); ++i) old[rules_->services()[i].name] = std::move(services_[i]);
+    for (uint32_t i = 0; i < services_.size(); ++i)
+      old[rules_->services()[i].name] = std::move(services_[i]);
     for (const auto& a : rules_->agreements()) old_agreements.push_back(a.name);
   }
   std::vector<std::string> old_services;
@@ -41,17 +50,21 @@ void Evaluator::reload(std::shared_ptr<const rules::RuleSet> rules, int64_t now_
       std::vector<uint32_t> next;
       for (uint32_t s : sum.services)
         if (s < old_services.size())
-          if (uint32_t n = rules_->serviceByName(old_services[s]); n != rules::RuleSet::kNone) next.push_back(n);
+          if (uint32_t n = rules_->serviceByName(old_services[s]); n != rules::RuleSet::kNone)
+            next.push_back(n);
       sum.services = std::move(next);
     }
   }
   // Clocks follow their agreement by name; those of removed agreements end.
   std::map<std::string, uint32_t> agreement_index;
-  for (uint32_t i = 0; i < rules_->agreements().size(); ++i) agreement_index[rules_->agreements()[i].name] = i;
+  for (uint32_t i = 0; i < rules_->agreements().size(); ++i)
+    agreement_index[rules_->agreements()[i].name] = i;
   std::map<std::tuple<uint64_t, uint32_t, uint8_t>, TaskClock> clocks;
   std::map<std::pair<uint32_t, uint8_t>, uint64_t> breaches;
   for (auto& [key, c] : clocks_) {
-    auto it = c.agreement < old_agreements.size() ? agreement_index.find(old_agreements[c.agreement]) : agreement_index.end();
+    auto it = c.agreement < old_agreements.size()
+                  ? agreement_index.find(old_agreements[c.agreement])
+                  : agreement_index.end();
     bool open = c.stage == ClockStage::kInProgress || c.stage == ClockStage::kPaused;
     if (it == agreement_index.end()) {
       if (open) --open_clocks_;
@@ -60,7 +73,8 @@ void Evaluator::reload(std::shared_ptr<const rules::RuleSet> rules, int64_t now_
     c.agreement = it->second;
     ++c.gen;  // timers set under the old rules are stale
     if (c.breached) ++breaches[{c.agreement, static_cast<uint8_t>(c.target)}];
-    clocks.emplace(std::make_tuple(c.incident, c.agreement, static_cast<uint8_t>(c.target)), std::move(c));
+    clocks.emplace(std::make_tuple(c.incident, c.agreement, static_cast<uint8_t>(c.target)),
+                   std::move(c));
   }
   clocks_ = std::move(clocks);
   breaches_ = std::move(breaches);
@@ -86,7 +100,8 @@ void Evaluator::reload(std::shared_ptr<const rules::RuleSet> rules, int64_t now_
   }
   contributions_.clear();
   order_pos_.assign(svcs.size(), 0);
-  for (uint32_t k = 0; k < rules_->serviceOrder().size(); ++k) order_pos_[rules_->serviceOrder()[k]] = k;
+  for (uint32_t k = 0; k < rules_->serviceOrder().size(); ++k)
+    order_pos_[rules_->serviceOrder()[k]] = k;
   touched_mark_.assign(svcs.size(), 0);
   touched_.clear();
   // Heartbeats from the rule files (existing ones keep their clocks).
@@ -104,7 +119,8 @@ void Evaluator::reload(std::shared_ptr<const rules::RuleSet> rules, int64_t now_
     scheduleHeartbeat(h, now_ms);
   }
   for (auto& [name, h] : heartbeats_)
-    if (h.def != UINT32_MAX && (h.def >= rules_->heartbeats().size() || rules_->heartbeats()[h.def].name != name))
+    if (h.def != UINT32_MAX &&
+        (h.def >= rules_->heartbeats().size() || rules_->heartbeats()[h.def].name != name))
       h.def = UINT32_MAX;  // left the rule files: kept as an implicit one
   reloadSignals(now_ms);
 }
@@ -115,11 +131,13 @@ void Evaluator::onIncidents(const Correlator& c, const std::vector<uint64_t>& id
   for (uint64_t id : ids) {
     const Incident* inc = c.incident(id);
     if (!inc) continue;
-    bool live = inc->status == IncidentStatus::kOpen || inc->status == IncidentStatus::kAcknowledged;
+    bool live =
+        inc->status == IncidentStatus::kOpen || inc->status == IncidentStatus::kAcknowledged;
     std::vector<uint32_t> svcs;
     auto add = [&](const std::string& name) {
       uint32_t s = rules_->serviceByName(name);
-      if (s != rules::RuleSet::kNone && std::find(svcs.begin(), svcs.end(), s) == svcs.end()) svcs.push_back(s);
+      if (s != rules::RuleSet::kNone && std::find(svcs.begin(), svcs.end(), s) == svcs.end())
+        svcs.push_back(s);
     };
     if (!inc->service.empty()) add(inc->service);
     for (const auto& s : inc->services) add(s);
@@ -129,11 +147,19 @@ void Evaluator::onIncidents(const Correlator& c, const std::vector<uint64_t>& id
     int severity = live && inc->firing > 0 ? inc->severity() : -1;
     if (!svcs.empty()) {
       auto& sum = summaries_[id];
-      bool changed = sum.id == 0 || sum.priority != inc->priority || sum.acknowledged_ms != inc->acknowledged_ms ||
-                     sum.resolved_ms != inc->resolved_ms || sum.problem != inc->problem || sum.services != svcs;
+      bool changed = sum.id == 0 || sum.priority != inc->priority ||
+                     sum.acknowledged_ms != inc->acknowledged_ms ||
+                     sum.resolved_ms != inc->resolved_ms || sum.problem != inc->problem ||
+                     sum.services != svcs;
       if (changed) {
-        sum = IncidentSummary{id, inc->priority, inc->opened_ms, inc->acknowledged_ms, inc->resolved_ms,
-                              inc->problem, inc->title, svcs};
+        sum = IncidentSummary{id,
+                              inc->priority,
+                              inc->opened_ms,
+                              inc->acknowledged_ms,
+                              inc->resolved_ms,
+                              inc->problem,
+                              inc->title,
+                              svcs};
         dirty_.summaries.push_back(sum);
       }
     }
@@ -239,12 +265,13 @@ void Evaluator::record(uint32_t s, int status, int64_t now) {
 
 // ---- Heartbeats ---------------------------------------------------------------------------
 
-std::string Evaluator::heartbeat(const std::string& name, Signal s, int64_t now, int64_t sent_at, int64_t period_ms,
-                                 int64_t grace_ms) {
+std::string Evaluator::heartbeat(const std::string& name, Signal s, int64_t now, int64_t sent_at,
+                                 int64_t period_ms, int64_t grace_ms) {
   auto it = heartbeats_.find(name);
   if (it == heartbeats_.end()) {
     if (s != Signal::kPing) return "unknown heartbeat \"" + name + "\"";
-    if (period_ms <= 0) return "unknown heartbeat \"" + name + "\": give period= to create it with its first ping";
+    if (period_ms <= 0)
+      return "unknown heartbeat \"" + name + "\": give period= to create it with its first ping";
     HeartbeatRuntime h;
     h.name = name;
     h.created_ms = now;
@@ -258,8 +285,12 @@ std::string Evaluator::heartbeat(const std::string& name, Signal s, int64_t now,
       h.clock.last_success = now;
       h.last_latency_ms = sent_at > 0 ? now - sent_at : -1;
       break;
-    case Signal::kFail: h.clock.failed_at = now; break;
-    case Signal::kPause: h.clock.paused = true; break;
+    case Signal::kFail:
+      h.clock.failed_at = now;
+      break;
+    case Signal::kPause:
+      h.clock.paused = true;
+      break;
     case Signal::kResume:
       h.clock.paused = false;
       if (h.clock.last_success >= 0) h.clock.last_success = now;  // a fresh period from the resume
@@ -365,7 +396,8 @@ Evaluator::Dirty Evaluator::takeDirty() {
   std::sort(d.slo_minutes.begin(), d.slo_minutes.end());
   d.slo_minutes.erase(std::unique(d.slo_minutes.begin(), d.slo_minutes.end()), d.slo_minutes.end());
   std::sort(d.capacity_states.begin(), d.capacity_states.end());
-  d.capacity_states.erase(std::unique(d.capacity_states.begin(), d.capacity_states.end()), d.capacity_states.end());
+  d.capacity_states.erase(std::unique(d.capacity_states.begin(), d.capacity_states.end()),
+                          d.capacity_states.end());
   return d;
 }
 
@@ -398,11 +430,13 @@ void Evaluator::restore(Restored r, int64_t now) {
   for (auto& [sum, names] : r.summaries) {
     sum.services.clear();
     for (const auto& n : names)
-      if (uint32_t s = rules_->serviceByName(n); s != rules::RuleSet::kNone) sum.services.push_back(s);
+      if (uint32_t s = rules_->serviceByName(n); s != rules::RuleSet::kNone)
+        sum.services.push_back(s);
     summaries_[sum.id] = std::move(sum);
   }
   std::map<std::string, uint32_t> agreement_index;
-  for (uint32_t i = 0; i < rules_->agreements().size(); ++i) agreement_index[rules_->agreements()[i].name] = i;
+  for (uint32_t i = 0; i < rules_->agreements().size(); ++i)
+    agreement_index[rules_->agreements()[i].name] = i;
   for (auto& [agreement, c] : r.clocks) {
     auto found = agreement_index.find(agreement);
     if (found == agreement_index.end()) continue;
@@ -435,11 +469,14 @@ void Evaluator::restore(Restored r, int64_t now) {
 void Evaluator::prune(int64_t before) {
   std::vector<uint64_t> gone;
   for (const auto& [id, sum] : summaries_)
-    if (sum.resolved_ms && sum.resolved_ms < before && !contributions_.contains(id)) gone.push_back(id);
+    if (sum.resolved_ms && sum.resolved_ms < before && !contributions_.contains(id))
+      gone.push_back(id);
   for (uint64_t id : gone) {
     summaries_.erase(id);
-    for (auto it = clocks_.lower_bound({id, 0, 0}); it != clocks_.end() && std::get<0>(it->first) == id;) {
-      bool open = it->second.stage == ClockStage::kInProgress || it->second.stage == ClockStage::kPaused;
+    for (auto it = clocks_.lower_bound({id, 0, 0});
+         it != clocks_.end() && std::get<0>(it->first) == id;) {
+      bool open =
+          it->second.stage == ClockStage::kInProgress || it->second.stage == ClockStage::kPaused;
       if (open) {
         ++it;
         continue;

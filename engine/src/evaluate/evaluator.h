@@ -105,7 +105,7 @@ struct Sample {
 struct SloRuntime {
   explicit SloRuntime(int64_t longest_ms) : buckets(longest_ms) {}
   rules::sla::SloBuckets buckets;
-  uint64_t good_total = 0, valid_total = 0;  // since start (counters)
+  uint64_t good_total = 0, valid_total = 0;   // since start (counters)
   std::vector<double> burn_long, burn_short;  // per window pair, at the last evaluation
   std::vector<uint8_t> firing;                // per window pair
   bool no_data = true;
@@ -147,7 +147,9 @@ class Evaluator {
   const std::map<std::string, SloRuntime>& slos() const { return slos_; }
   const std::map<std::string, CapacityRuntime>& capacity() const { return capacity_; }
   // Time-based burn rates of agreements with burn_alerts, by agreement then window pair.
-  const std::map<std::string, std::vector<double>>& agreementBurn() const { return agreement_burn_; }
+  const std::map<std::string, std::vector<double>>& agreementBurn() const {
+    return agreement_burn_;
+  }
   // Agreed, excluded, unknown and downtime of an agreement over any interval (for counters).
   rules::sla::Availability window(uint32_t agreement, int64_t from_ms, int64_t to_ms) const;
 
@@ -157,11 +159,17 @@ class Evaluator {
   // ---- State, for the API, metrics and reports (owning thread only) ----
   const rules::RuleSet& ruleSet() const { return *rules_; }
   int status(uint32_t service) const { return services_[service].status; }
-  const std::vector<ServiceTransition>& timeline(uint32_t service) const { return services_[service].timeline; }
+  const std::vector<ServiceTransition>& timeline(uint32_t service) const {
+    return services_[service].timeline;
+  }
   const std::map<std::string, HeartbeatRuntime>& heartbeats() const { return heartbeats_; }
   // Open clocks and completed ones, by (incident, agreement, target).
-  const std::map<std::tuple<uint64_t, uint32_t, uint8_t>, TaskClock>& clocks() const { return clocks_; }
-  const absl::flat_hash_map<uint64_t, IncidentSummary>& incidentSummaries() const { return summaries_; }
+  const std::map<std::tuple<uint64_t, uint32_t, uint8_t>, TaskClock>& clocks() const {
+    return clocks_;
+  }
+  const absl::flat_hash_map<uint64_t, IncidentSummary>& incidentSummaries() const {
+    return summaries_;
+  }
   // Intervals when the engine was not running (UNKNOWN for every service).
   const rules::sla::Intervals& gaps() const { return gaps_; }
   size_t openClocks() const { return open_clocks_; }
@@ -176,20 +184,24 @@ class Evaluator {
     rules::sla::Intervals gaps;                                       // upserted (by start)
     std::vector<std::pair<std::string, int64_t>> slo_minutes;         // (SLO, minute) changed
     std::vector<std::tuple<std::string, int64_t, double>> capacity_samples;  // appended
-    std::vector<std::string> capacity_states;                         // rules, upserted
+    std::vector<std::string> capacity_states;                                // rules, upserted
     std::vector<std::pair<std::string, int64_t>> prune_slo, prune_capacity;  // older than: deleted
   };
   Dirty takeDirty();
   struct Restored {
-    std::vector<std::pair<std::string, ServiceTransition>> transitions;  // by service name, in order
-    std::vector<std::pair<std::string, TaskClock>> clocks;               // agreement by name
+    std::vector<std::pair<std::string, ServiceTransition>>
+        transitions;                                        // by service name, in order
+    std::vector<std::pair<std::string, TaskClock>> clocks;  // agreement by name
     std::vector<HeartbeatRuntime> heartbeats;
-    std::vector<std::pair<IncidentSummary, std::vector<std::string>>> summaries;  // services by name
+    std::vector<std::pair<IncidentSummary, std::vector<std::string>>>
+        summaries;  // services by name
     rules::sla::Intervals gaps;
     int64_t last_alive_ms = 0;  // the previous run's last sign of life: [then, now) is a gap
-    std::vector<std::tuple<std::string, int64_t, uint64_t, uint64_t>> slo_minutes;  // SLO, minute, good, valid
-    std::vector<std::tuple<std::string, int64_t, double>> capacity_samples;         // in time order per rule
-    std::vector<std::pair<std::string, CapacityRuntime>> capacity_states;           // without samples
+    std::vector<std::tuple<std::string, int64_t, uint64_t, uint64_t>>
+        slo_minutes;  // SLO, minute, good, valid
+    std::vector<std::tuple<std::string, int64_t, double>>
+        capacity_samples;                                                  // in time order per rule
+    std::vector<std::pair<std::string, CapacityRuntime>> capacity_states;  // without samples
   };
   void restore(Restored r, int64_t now_ms);
   // Forgets, in memory, incidents resolved before `before_ms` and their finished clocks (the
@@ -202,12 +214,13 @@ class Evaluator {
   Report report(uint32_t agreement, const rules::sla::Period& period, int64_t now_ms) const;
   // Many reports at once (the metrics refresh): one pass over incidents and clocks, not one
   // per agreement.
-  std::vector<Report> reports(const std::vector<std::pair<uint32_t, rules::sla::Period>>& wanted, int64_t now_ms) const;
+  std::vector<Report> reports(const std::vector<std::pair<uint32_t, rules::sla::Period>>& wanted,
+                              int64_t now_ms) const;
 
  private:
   struct ServiceState {
-    int own = -1;     // worst contribution of its own incidents
-    int status = -1;  // final, with its children
+    int own = -1;                       // worst contribution of its own incidents
+    int status = -1;                    // final, with its children
     std::map<uint64_t, int> incidents;  // live incident -> severity
     int counts[6] = {0, 0, 0, 0, 0, 0};
     std::vector<ServiceTransition> timeline;
@@ -240,12 +253,15 @@ class Evaluator {
     std::vector<std::vector<const IncidentSummary*>> by_service;
     std::vector<std::vector<const TaskClock*>> by_agreement;
   };
-  Report report(uint32_t agreement, const rules::sla::Period& period, int64_t now_ms, const ReportIndex* index) const;
-  rules::sla::AvailabilityInput availabilityInput(uint32_t agreement, int64_t from, int64_t to, int64_t now) const;
+  Report report(uint32_t agreement, const rules::sla::Period& period, int64_t now_ms,
+                const ReportIndex* index) const;
+  rules::sla::AvailabilityInput availabilityInput(uint32_t agreement, int64_t from, int64_t to,
+                                                  int64_t now) const;
   void reloadSignals(int64_t now);
   void restoreSignals(Restored& r);
-  void raise(const std::string& name, const std::string& check, uint32_t service, int severity, bool firing,
-             const std::vector<std::pair<std::string, std::string>>& labels, std::string summary, int64_t now);
+  void raise(const std::string& name, const std::string& check, uint32_t service, int severity,
+             bool firing, const std::vector<std::pair<std::string, std::string>>& labels,
+             std::string summary, int64_t now);
 
   std::shared_ptr<const rules::RuleSet> rules_;
   std::vector<ServiceState> services_;
@@ -260,7 +276,8 @@ class Evaluator {
   std::map<std::string, CapacityRuntime> capacity_;
   std::map<std::string, std::vector<double>> agreement_burn_;
   std::map<std::string, std::vector<uint8_t>> agreement_burn_firing_;
-  std::map<std::string, std::vector<uint32_t>> by_metric_;  // metric -> SLO (i) or capacity (kCap | i)
+  std::map<std::string, std::vector<uint32_t>>
+      by_metric_;  // metric -> SLO (i) or capacity (kCap | i)
   int64_t next_signals_ = 0, next_signal_prune_ = 0;
   bool has_signals_ = false;  // SLOs, forecasts or burn alerts to evaluate every 10 s
   rules::sla::Intervals gaps_;
@@ -283,7 +300,8 @@ struct Evaluator::Report {
   rules::sla::Availability availability;
   bool met = false, final = false;  // final: the period has ended
   rules::sla::Reliability reliability;
-  rules::sla::Distribution ack_ms, resolve_ms;  // MTTA and time to resolve, incidents opened in the period
+  rules::sla::Distribution ack_ms,
+      resolve_ms;  // MTTA and time to resolve, incidents opened in the period
   size_t incidents = 0, unacknowledged = 0;
   size_t by_priority[5] = {0, 0, 0, 0, 0};
   struct Compliance {

@@ -11,7 +11,6 @@ namespace sla = rules::sla;
 
 // ---- Response and resolution clocks ----------------------------------------------------------
 
-
 sla::Ms Evaluator::clockDuration(uint32_t a, ClockTarget t, int priority) const {
   const auto& ag = rules_->agreements()[a];
   const auto& target = t == ClockTarget::kResponse ? ag.response : ag.resolution;
@@ -50,7 +49,8 @@ void Evaluator::updateClocks(const Incident& inc, int64_t now) {
           it->second.original_breach_ms = it->second.breach_ms;
         }
         TaskClock& c = it->second;
-        if (c.stage == ClockStage::kCompleted && t == ClockTarget::kResolution && live && c.stop_ms) {
+        if (c.stage == ClockStage::kCompleted && t == ClockTarget::kResolution && live &&
+            c.stop_ms) {
           // Reopened: the resolution clock resumes; the time it stood resolved does not count.
           c.pauses.push_back({c.stop_ms, std::max(c.stop_ms, now)});
           c.pauses = sla::normalize(std::move(c.pauses));
@@ -62,12 +62,13 @@ void Evaluator::updateClocks(const Incident& inc, int64_t now) {
         }
         if (c.stage == ClockStage::kCompleted || c.stage == ClockStage::kCancelled) continue;
         bool stop_matched = !ag.stop_when.empty() && rules::matchesAll(ag.stop_when, facts);
-        bool stop = (t == ClockTarget::kResponse ? inc.acknowledged_ms != 0 || !live : !live) || stop_matched;
+        bool stop = (t == ClockTarget::kResponse ? inc.acknowledged_ms != 0 || !live : !live) ||
+                    stop_matched;
         if (stop) {
-          int64_t at = stop_matched && live                               ? now
+          int64_t at = stop_matched && live                                 ? now
                        : t == ClockTarget::kResponse && inc.acknowledged_ms ? inc.acknowledged_ms
-                       : inc.resolved_ms                                  ? inc.resolved_ms
-                                                                          : now;
+                       : inc.resolved_ms                                    ? inc.resolved_ms
+                                                                            : now;
           if (c.stage == ClockStage::kPaused) {
             c.pauses.push_back({c.paused_since, std::max(c.paused_since, at)});
             c.paused_since = 0;
@@ -119,7 +120,8 @@ void Evaluator::scheduleClock(TaskClock& c, int64_t now, bool retro) {
   int due_level = 0;
   for (int lv : levels) {
     if (lv <= c.crossed) continue;
-    int64_t at = sla::businessDeadline(cal, c.start_ms, c.duration_ms * lv / 100, c.pauses, open_pause);
+    int64_t at =
+        sla::businessDeadline(cal, c.start_ms, c.duration_ms * lv / 100, c.pauses, open_pause);
     if (at == INT64_MAX) return;  // paused: no timer until it resumes
     if (retro && at <= now) {
       due_level = lv;

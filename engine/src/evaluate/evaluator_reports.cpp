@@ -11,7 +11,8 @@ namespace sla = rules::sla;
 
 // ---- Reports ---------------------------------------------------------------------------------
 
-sla::AvailabilityInput Evaluator::availabilityInput(uint32_t a, int64_t start, int64_t end, int64_t now) const {
+sla::AvailabilityInput Evaluator::availabilityInput(uint32_t a, int64_t start, int64_t end,
+                                                    int64_t now) const {
   const auto& ag = rules_->agreements()[a];
   const auto& cal = rules_->calendars()[ag.calendar];
   const auto& svc = rules_->services()[ag.service];
@@ -25,25 +26,30 @@ sla::AvailabilityInput Evaluator::availabilityInput(uint32_t a, int64_t start, i
   in.unknown = ag.unknown;
   // From the transition in force at `start` (the timeline is in time order).
   size_t first = static_cast<size_t>(
-      std::upper_bound(tl.begin(), tl.end(), start, [](int64_t t, const ServiceTransition& x) { return t < x.at_ms; }) -
+      std::upper_bound(tl.begin(), tl.end(), start,
+                       [](int64_t t, const ServiceTransition& x) { return t < x.at_ms; }) -
       tl.begin());
   for (size_t i = first ? first - 1 : 0; i < tl.size() && tl[i].at_ms < now; ++i) {
     int64_t a0 = tl[i].at_ms, b0 = i + 1 < tl.size() ? tl[i + 1].at_ms : now;
     a0 = std::max(a0, start);
     b0 = std::min(b0, now);
     if (b0 <= a0) continue;
-    sla::State st = tl[i].status == kUnknownStatus ? sla::State::kUnknown : ag.stateOf(tl[i].status);
+    sla::State st =
+        tl[i].status == kUnknownStatus ? sla::State::kUnknown : ag.stateOf(tl[i].status);
     // Engine gaps are UNKNOWN whatever the last state was.
-    for (const auto& piece : sla::subtract({{a0, b0}}, gaps_)) in.timeline.push_back({piece.a, piece.b, st, tl[i].incidents});
+    for (const auto& piece : sla::subtract({{a0, b0}}, gaps_))
+      in.timeline.push_back({piece.a, piece.b, st, tl[i].incidents});
   }
-  std::sort(in.timeline.begin(), in.timeline.end(), [](const auto& x, const auto& y) { return x.a < y.a; });
+  std::sort(in.timeline.begin(), in.timeline.end(),
+            [](const auto& x, const auto& y) { return x.a < y.a; });
   // Approved maintenance (windows with a change id covering the service) is excluded time.
   for (const auto& w : rules_->maintenance()) {
     if (w.change_id.empty()) continue;
     bool covers = std::find(w.services.begin(), w.services.end(), ag.service) != w.services.end();
     for (uint32_t ci : svc.cis) covers |= std::find(w.cis.begin(), w.cis.end(), ci) != w.cis.end();
     if (!covers) continue;
-    for (const auto& [s, e] : w.schedule.occurrences(start, end)) in.excluded.push_back({s, e, "maintenance", w.change_id});
+    for (const auto& [s, e] : w.schedule.occurrences(start, end))
+      in.excluded.push_back({s, e, "maintenance", w.change_id});
   }
   return in;
 }
@@ -56,8 +62,8 @@ Evaluator::Report Evaluator::report(uint32_t a, const sla::Period& p, int64_t no
   return report(a, p, now, nullptr);
 }
 
-std::vector<Evaluator::Report> Evaluator::reports(const std::vector<std::pair<uint32_t, sla::Period>>& wanted,
-                                                  int64_t now) const {
+std::vector<Evaluator::Report> Evaluator::reports(
+    const std::vector<std::pair<uint32_t, sla::Period>>& wanted, int64_t now) const {
   ReportIndex index;
   index.by_service.resize(services_.size());
   index.by_agreement.resize(rules_->agreements().size());
@@ -72,7 +78,8 @@ std::vector<Evaluator::Report> Evaluator::reports(const std::vector<std::pair<ui
   return out;
 }
 
-Evaluator::Report Evaluator::report(uint32_t a, const sla::Period& p, int64_t now, const ReportIndex* index) const {
+Evaluator::Report Evaluator::report(uint32_t a, const sla::Period& p, int64_t now,
+                                    const ReportIndex* index) const {
   const auto& ag = rules_->agreements()[a];
   const auto& cal = rules_->calendars()[ag.calendar];
   const auto& svc = rules_->services()[ag.service];
@@ -93,13 +100,17 @@ Evaluator::Report Evaluator::report(uint32_t a, const sla::Period& p, int64_t no
   sla::AvailabilityInput in = availabilityInput(a, p.start, p.end, r.evaluated_to);
   r.availability = sla::availability(in);
   r.met = true;  // no target, or nothing measured yet
-  // Exact comparison: (measured - D) / measured >= slo  <=>  (measured - D) * 1e9 >= slo * measured.
+  // Exact comparison: (measured - D) / measured >= slo  <=>  (measured - D) * 1e9 >= slo *
+  // measured.
   if (ag.slo_ppb && r.availability.measured_ms > 0) {
-    double lhs = (static_cast<double>(r.availability.measured_ms) - r.availability.downtime_net_ms) * sla::kPpb;
+    double lhs =
+        (static_cast<double>(r.availability.measured_ms) - r.availability.downtime_net_ms) *
+        sla::kPpb;
     double rhs = static_cast<double>(ag.slo_ppb) * static_cast<double>(r.availability.measured_ms);
     r.met = lhs >= rhs;
   }
-  r.reliability = sla::reliability(in.timeline, sla::clip(in.agreed_all, p.start, r.evaluated_to), ag.weights);
+  r.reliability =
+      sla::reliability(in.timeline, sla::clip(in.agreed_all, p.start, r.evaluated_to), ag.weights);
   // Incidents of the service opened in the period.
   std::vector<double> ack, res;
   std::map<uint64_t, size_t> problems;
@@ -128,7 +139,8 @@ Evaluator::Report Evaluator::report(uint32_t a, const sla::Period& p, int64_t no
   r.ack_ms = sla::distribution(ack);
   r.resolve_ms = sla::distribution(res);
   for (const auto& [id, n] : problems) r.problems.emplace_back(id, n);
-  std::stable_sort(r.problems.begin(), r.problems.end(), [](const auto& x, const auto& y) { return x.second > y.second; });
+  std::stable_sort(r.problems.begin(), r.problems.end(),
+                   [](const auto& x, const auto& y) { return x.second > y.second; });
   if (r.problems.size() > 10) r.problems.resize(10);
   std::vector<const TaskClock*> clocks;
   if (index) {

@@ -84,7 +84,8 @@ void Evaluator::reloadSignals(int64_t now) {
   // Alerts of rules that are gone resolve now.
   for (const auto& [name, r] : slos_)
     for (size_t w = 0; w < r.firing.size(); ++w)
-      if (r.firing[w]) raise(name, "slo-burn-" + std::to_string(w), UINT32_MAX, 0, false, {}, "", now);
+      if (r.firing[w])
+        raise(name, "slo-burn-" + std::to_string(w), UINT32_MAX, 0, false, {}, "", now);
   for (const auto& [name, r] : capacity_) {
     if (r.threshold.raised) raise(name, "capacity-threshold", UINT32_MAX, 0, false, {}, "", now);
     if (r.forecast_firing) raise(name, "capacity-forecast", UINT32_MAX, 0, false, {}, "", now);
@@ -96,9 +97,11 @@ void Evaluator::reloadSignals(int64_t now) {
     if (rules_->agreements()[k].burn_alerts) burning[rules_->agreements()[k].name] = k;
   for (auto it = agreement_burn_firing_.begin(); it != agreement_burn_firing_.end();) {
     auto found = burning.find(it->first);
-    if (found == burning.end() || it->second.size() != rules_->agreements()[found->second].burn_windows.size()) {
+    if (found == burning.end() ||
+        it->second.size() != rules_->agreements()[found->second].burn_windows.size()) {
       for (size_t w = 0; w < it->second.size(); ++w)
-        if (it->second[w]) raise(it->first, "sla-burn-" + std::to_string(w), UINT32_MAX, 0, false, {}, "", now);
+        if (it->second[w])
+          raise(it->first, "sla-burn-" + std::to_string(w), UINT32_MAX, 0, false, {}, "", now);
       agreement_burn_.erase(it->first);
       it = agreement_burn_firing_.erase(it);
     } else {
@@ -111,9 +114,10 @@ void Evaluator::reloadSignals(int64_t now) {
   for (const auto& a : rules_->agreements()) has_signals_ |= a.burn_alerts;
 }
 
-void Evaluator::raise(const std::string& name, const std::string& check, uint32_t service, int severity, bool firing,
-                      const std::vector<std::pair<std::string, std::string>>& labels, std::string summary,
-                      int64_t now) {
+void Evaluator::raise(const std::string& name, const std::string& check, uint32_t service,
+                      int severity, bool firing,
+                      const std::vector<std::pair<std::string, std::string>>& labels,
+                      std::string summary, int64_t now) {
   GeneratedAlert a;
   a.name = name;
   a.check = check;
@@ -122,7 +126,8 @@ void Evaluator::raise(const std::string& name, const std::string& check, uint32_
   a.severity = firing ? severity : 1;
   a.labels = labels;
   a.summary = std::move(summary);
-  if (service != UINT32_MAX && service < rules_->services().size()) a.service = rules_->services()[service].name;
+  if (service != UINT32_MAX && service < rules_->services().size())
+    a.service = rules_->services()[service].name;
   alerts_.push_back(std::move(a));
 }
 
@@ -144,8 +149,9 @@ size_t Evaluator::onSample(const Sample& s, int64_t now) {
       if (d.forecast) dirty_.capacity_samples.emplace_back(d.name, s.at_ms, s.value);
       if (d.threshold && r.threshold.sample(s.at_ms, s.value)) {
         raise(d.name, "capacity-threshold", d.service, d.severity, r.threshold.raised, d.labels,
-              r.threshold.raised ? d.metric + " at " + fixed(s.value, 4) + ", at or above " + fixed(d.raise_at, 4)
-                                 : d.metric + " back at " + fixed(s.value, 4),
+              r.threshold.raised
+                  ? d.metric + " at " + fixed(s.value, 4) + ", at or above " + fixed(d.raise_at, 4)
+                  : d.metric + " back at " + fixed(s.value, 4),
               now);
       }
       if (d.forecast) {
@@ -153,7 +159,8 @@ size_t Evaluator::onSample(const Sample& s, int64_t now) {
         auto keep = std::find_if(r.samples.begin(), r.samples.end(),
                                  [&](const auto& p) { return p.first >= s.at_ms - d.window_ms; });
         r.samples.erase(r.samples.begin(), keep);
-        if (r.samples.size() > 100'000) r.samples.erase(r.samples.begin(), r.samples.begin() + 50'000);
+        if (r.samples.size() > 100'000)
+          r.samples.erase(r.samples.begin(), r.samples.begin() + 50'000);
       }
     } else {
       const auto& d = rules_->slos()[ref];
@@ -162,7 +169,8 @@ size_t Evaluator::onSample(const Sample& s, int64_t now) {
       auto& r = slos_.at(d.name);
       uint64_t n = static_cast<uint64_t>(std::llround(s.value));
       bool good = s.metric == d.good_metric;
-      if (!r.buckets.add(s.at_ms, good ? n : 0, good ? 0 : n)) continue;  // older than the longest window
+      if (!r.buckets.add(s.at_ms, good ? n : 0, good ? 0 : n))
+        continue;  // older than the longest window
       ++fed;
       int64_t minute = s.at_ms >= 0 ? s.at_ms / 60'000 : (s.at_ms - 59'999) / 60'000;
       dirty_.slo_minutes.emplace_back(d.name, minute);
@@ -179,8 +187,10 @@ void Evaluator::evaluateSignals(int64_t now) {
   next_signals_ = now + 10'000;
   if (now >= next_signal_prune_) {  // stored minutes and samples beyond each rule's window
     next_signal_prune_ = now + 600'000;
-    for (const auto& [name, r] : slos_) dirty_.prune_slo.emplace_back(name, (now - r.buckets.longest()) / 60'000 - 1);
-    for (const auto& d : rules_->capacity()) dirty_.prune_capacity.emplace_back(d.name, now - d.window_ms);
+    for (const auto& [name, r] : slos_)
+      dirty_.prune_slo.emplace_back(name, (now - r.buckets.longest()) / 60'000 - 1);
+    for (const auto& d : rules_->capacity())
+      dirty_.prune_capacity.emplace_back(d.name, now - d.window_ms);
   }
   for (const auto& d : rules_->slos()) {
     auto& r = slos_.at(d.name);
@@ -205,12 +215,14 @@ void Evaluator::evaluateSignals(int64_t now) {
       auto labels = d.labels;
       labels.emplace_back("window", window);
       labels.emplace_back("slo", d.name);
-      raise(d.name, "slo-burn-" + std::to_string(w), d.service, win.page ? d.page_severity : d.ticket_severity, firing,
-            labels,
-            firing ? "SLO " + d.name + " burns its error budget at " + fixed(lb.burn, 2) + "x over " +
-                         durationLabel(win.long_ms) + " and " + fixed(sb.burn, 2) + "x over " + durationLabel(win.short_ms) +
-                         " (threshold " + fixed(threshold, 2) + ")"
-                   : "SLO " + d.name + " burn rate back under " + fixed(threshold, 2) + " over " + window,
+      raise(d.name, "slo-burn-" + std::to_string(w), d.service,
+            win.page ? d.page_severity : d.ticket_severity, firing, labels,
+            firing
+                ? "SLO " + d.name + " burns its error budget at " + fixed(lb.burn, 2) + "x over " +
+                      durationLabel(win.long_ms) + " and " + fixed(sb.burn, 2) + "x over " +
+                      durationLabel(win.short_ms) + " (threshold " + fixed(threshold, 2) + ")"
+                : "SLO " + d.name + " burn rate back under " + fixed(threshold, 2) + " over " +
+                      window,
             now);
     }
   }
@@ -229,9 +241,9 @@ void Evaluator::evaluateSignals(int64_t now) {
     auto labels = d.labels;
     labels.emplace_back("capacity", d.name);
     raise(d.name, "capacity-forecast", d.service, d.severity, firing, labels,
-          firing ? d.metric + " reaches " + fixed(d.limit, 4) + " in " + fixed(*r.time_left_ms / 3'600'000.0, 1) +
-                       " h at the trend of the last " + durationLabel(d.window_ms) + " (R² " +
-                       fixed(r.fit->r_squared, 3) + ")"
+          firing ? d.metric + " reaches " + fixed(d.limit, 4) + " in " +
+                       fixed(*r.time_left_ms / 3'600'000.0, 1) + " h at the trend of the last " +
+                       durationLabel(d.window_ms) + " (R² " + fixed(r.fit->r_squared, 3) + ")"
                  : d.metric + " no longer forecast to reach " + fixed(d.limit, 4) + " within " +
                        durationLabel(d.horizon_ms),
           now);
@@ -245,7 +257,8 @@ void Evaluator::evaluateSignals(int64_t now) {
     burns.assign(ag.burn_windows.size() * 2, 0);
     firing.resize(ag.burn_windows.size(), 0);
     const auto& cal = rules_->calendars()[ag.calendar];
-    sla::Ms period = sla::periodAt(ag.period, cal, now).end - sla::periodAt(ag.period, cal, now).start;
+    sla::Ms period =
+        sla::periodAt(ag.period, cal, now).end - sla::periodAt(ag.period, cal, now).start;
     auto ratio = [&](sla::Ms w) -> std::optional<double> {
       auto av = window(a, now - w, now);
       if (av.measured_ms <= 0) return std::nullopt;
@@ -263,10 +276,12 @@ void Evaluator::evaluateSignals(int64_t now) {
       if (on == static_cast<bool>(firing[w])) continue;
       firing[w] = on;
       std::vector<std::pair<std::string, std::string>> labels{
-          {"window", durationLabel(win.long_ms) + "/" + durationLabel(win.short_ms)}, {"sla", ag.name}};
+          {"window", durationLabel(win.long_ms) + "/" + durationLabel(win.short_ms)},
+          {"sla", ag.name}};
       raise(ag.name, "sla-burn-" + std::to_string(w), ag.service, win.page ? 5 : 2, on, labels,
-            on ? "Agreement " + ag.name + " burns its downtime budget at " + fixed(*lb, 2) + "x over " +
-                     durationLabel(win.long_ms) + " (threshold " + fixed(threshold, 2) + ")"
+            on ? "Agreement " + ag.name + " burns its downtime budget at " + fixed(*lb, 2) +
+                     "x over " + durationLabel(win.long_ms) + " (threshold " + fixed(threshold, 2) +
+                     ")"
                : "Agreement " + ag.name + " burn rate back under " + fixed(threshold, 2),
             now);
     }

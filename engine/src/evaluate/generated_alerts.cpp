@@ -6,7 +6,8 @@
 
 namespace triaged::engine {
 
-std::unique_ptr<api::EventBatch> generatedAlertBatch(const std::vector<GeneratedAlert>& alerts, int64_t now_ms) {
+std::unique_ptr<api::EventBatch> generatedAlertBatch(const std::vector<GeneratedAlert>& alerts,
+                                                     int64_t now_ms) {
   api::IngestOptions opts;
   opts.name = "evaluator";
   opts.resolve_timeout_ms = 0;
@@ -21,8 +22,11 @@ std::unique_ptr<api::EventBatch> generatedAlertBatch(const std::vector<Generated
     e.severity = static_cast<api::Severity>(std::clamp(a.severity, 1, 5));
     e.status = a.firing ? api::Status::kFiring : api::Status::kResolved;
     e.event_time_ms = a.at_ms;
-    std::string summary = !a.summary.empty() ? a.summary
-                          : "Heartbeat " + a.name + (a.firing ? " is down: no ping within its period and grace" : " is up");
+    std::string summary =
+        !a.summary.empty()
+            ? a.summary
+            : "Heartbeat " + a.name +
+                  (a.firing ? " is down: no ping within its period and grace" : " is up");
     e.summary = b.keep(summary);
     if (a.check == "heartbeat") b.addLabel("heartbeat", a.name);
     for (const auto& [k, v] : a.labels) b.addLabel(k, v);

@@ -11,6 +11,7 @@
 namespace triaged::engine {
 
 // Null when one has a label the ingest rules refuse (a rule file's mistake, counted there).
-std::unique_ptr<api::EventBatch> generatedAlertBatch(const std::vector<GeneratedAlert>& alerts, int64_t now_ms);
+std::unique_ptr<api::EventBatch> generatedAlertBatch(const std::vector<GeneratedAlert>& alerts,
+                                                     int64_t now_ms);
 
 }  // namespace triaged::engine

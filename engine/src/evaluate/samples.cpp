@@ -14,7 +14,8 @@ bool validMetricName(std::string_view n) {
   if (n.empty() || n.size() > 200) return false;
   for (size_t i = 0; i < n.size(); ++i) {
     char c = n[i];
-    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || c == ':' || (i > 0 && c >= '0' && c <= '9');
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || c == ':' ||
+              (i > 0 && c >= '0' && c <= '9');
     if (!ok) return false;
   }
   return true;
@@ -22,7 +23,8 @@ bool validMetricName(std::string_view n) {
 
 }  // namespace
 
-std::vector<Sample> parseSamples(std::string_view body, int64_t now, std::vector<std::string>& errors) {
+std::vector<Sample> parseSamples(std::string_view body, int64_t now,
+                                 std::vector<std::string>& errors) {
   std::vector<Sample> out;
   simdjson::dom::parser parser;
   simdjson::padded_string padded(body);
@@ -95,7 +97,8 @@ std::vector<Sample> parseSamples(std::string_view body, int64_t now, std::vector
         for (auto [k, lv] : labels) {
           std::string_view text;
           if (lv.get_string().get(text) || k.empty() || k.size() > 200 || text.size() > 4096) {
-            errors.push_back(at + ".labels." + std::string(k.substr(0, 200)) + ": expected a string");
+            errors.push_back(at + ".labels." + std::string(k.substr(0, 200)) +
+                             ": expected a string");
             ok = false;
             break;
           }

@@ -15,6 +15,7 @@ constexpr size_t kMaxSamplesPerRequest = 10'000;
 
 // Parses the body; on any error fills `errors` (each naming the index and field) and returns
 // no samples: a request is taken whole or not at all.
-std::vector<Sample> parseSamples(std::string_view body, int64_t now_ms, std::vector<std::string>& errors);
+std::vector<Sample> parseSamples(std::string_view body, int64_t now_ms,
+                                 std::vector<std::string>& errors);
 
 }  // namespace triaged::engine

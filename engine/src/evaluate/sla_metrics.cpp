@@ -5,7 +5,8 @@
 
 namespace triaged::engine {
 
-SlaMetrics::SlaMetrics(api::MetricsHub& hub, int64_t started_ms) : hub_(hub), started_ms_(started_ms) {
+SlaMetrics::SlaMetrics(api::MetricsHub& hub, int64_t started_ms)
+    : hub_(hub), started_ms_(started_ms) {
   auto& reg = hub.registry();
   auto gauges = [&](const char* name, const char* help) {
     return &prometheus::BuildGauge().Name(name).Help(help).Register(reg);
@@ -13,39 +14,54 @@ SlaMetrics::SlaMetrics(api::MetricsHub& hub, int64_t started_ms) : hub_(hub), st
   auto counters = [&](const char* name, const char* help) {
     return &prometheus::BuildCounter().Name(name).Help(help).Register(reg);
   };
-  service_state_ = gauges("triaged_service_state",
-                         "Service status: -1 OK, 0..5 the severity of its worst problem (Zabbix scale).");
-  clock_breaches_ = counters("triaged_task_sla_breaches_total", "Response and resolution clocks that reached 100 percent.");
-  heartbeat_state_ = gauges("triaged_heartbeat_state", "Heartbeat state: 0 new, 1 up, 2 late, 3 down, 4 paused.");
-  sla_events_ = counters("triaged_sla_events_total", "SLA warnings and breaches, heartbeat downs and ups, by type.");
-  clock_completed_ = counters("triaged_task_sla_completed_total",
-                             "Response and resolution clocks that completed, by whether they breached.");
-  slo_events_ = counters("triaged_slo_events_total", "Events counted by event-based SLOs, good and bad.");
-  slo_burn_ = gauges("triaged_slo_burn_rate", "Error budget burn rate of an SLO (or an agreement's availability) over a window.");
-  slo_budget_ = gauges("triaged_slo_error_budget_remaining_ratio", "Fraction of an SLO's error budget left over its period.");
-  slo_alert_ = gauges("triaged_slo_alert_active", "Burn-rate alerts firing, by severity (page or ticket).");
-  capacity_left_ = gauges("triaged_capacity_time_left_seconds",
-                         "Time until a capacity rule's forecast reaches its limit (+Inf when it never does).");
-  capacity_r2_ = gauges("triaged_capacity_forecast_r_squared", "Goodness of fit of a capacity rule's forecast.");
+  service_state_ =
+      gauges("triaged_service_state",
+             "Service status: -1 OK, 0..5 the severity of its worst problem (Zabbix scale).");
+  clock_breaches_ = counters("triaged_task_sla_breaches_total",
+                             "Response and resolution clocks that reached 100 percent.");
+  heartbeat_state_ =
+      gauges("triaged_heartbeat_state", "Heartbeat state: 0 new, 1 up, 2 late, 3 down, 4 paused.");
+  sla_events_ = counters("triaged_sla_events_total",
+                         "SLA warnings and breaches, heartbeat downs and ups, by type.");
+  clock_completed_ =
+      counters("triaged_task_sla_completed_total",
+               "Response and resolution clocks that completed, by whether they breached.");
+  slo_events_ =
+      counters("triaged_slo_events_total", "Events counted by event-based SLOs, good and bad.");
+  slo_burn_ =
+      gauges("triaged_slo_burn_rate",
+             "Error budget burn rate of an SLO (or an agreement's availability) over a window.");
+  slo_budget_ = gauges("triaged_slo_error_budget_remaining_ratio",
+                       "Fraction of an SLO's error budget left over its period.");
+  slo_alert_ =
+      gauges("triaged_slo_alert_active", "Burn-rate alerts firing, by severity (page or ticket).");
+  capacity_left_ =
+      gauges("triaged_capacity_time_left_seconds",
+             "Time until a capacity rule's forecast reaches its limit (+Inf when it never does).");
+  capacity_r2_ = gauges("triaged_capacity_forecast_r_squared",
+                        "Goodness of fit of a capacity rule's forecast.");
   capacity_value_ = gauges("triaged_capacity_value", "Last sample of a capacity rule's metric.");
-  auto& samples_family = prometheus::BuildCounter()
-                             .Name("triaged_samples_total")
-                             .Help("Metric samples posted, by result: used by a rule, matching none, rejected.")
-                             .Register(reg);
+  auto& samples_family =
+      prometheus::BuildCounter()
+          .Name("triaged_samples_total")
+          .Help("Metric samples posted, by result: used by a rule, matching none, rejected.")
+          .Register(reg);
   samples_used_ = &samples_family.Add({{"result", "used"}});
   samples_unmatched_ = &samples_family.Add({{"result", "unmatched"}});
   samples_rejected_ = &samples_family.Add({{"result", "rejected"}});
   auto histograms = [&](const char* name, const char* help) {
     return &prometheus::BuildHistogram().Name(name).Help(help).Register(reg);
   };
-  ack_seconds_ = histograms("triaged_incident_ack_seconds", "Time from an incident opening to its acknowledgement.");
-  restore_seconds_ = histograms("triaged_incident_restore_seconds", "Time from an incident opening to its resolution.");
+  ack_seconds_ = histograms("triaged_incident_ack_seconds",
+                            "Time from an incident opening to its acknowledgement.");
+  restore_seconds_ = histograms("triaged_incident_restore_seconds",
+                                "Time from an incident opening to its resolution.");
 }
 
 SlaMetrics::~SlaMetrics() { hub_.setText("sla", nullptr); }
 
-void SlaMetrics::onRound(const Evaluator& ev, const std::vector<SlaEvent>& events, const Evaluator::Dirty& changed,
-                         int64_t now) {
+void SlaMetrics::onRound(const Evaluator& ev, const std::vector<SlaEvent>& events,
+                         const Evaluator::Dirty& changed, int64_t now) {
   for (const auto& e : events) {
     sla_events_->Add({{"type", e.type}}).Increment();
     if (e.type == "sla.breach")
@@ -55,11 +71,13 @@ void SlaMetrics::onRound(const Evaluator& ev, const std::vector<SlaEvent>& event
   const auto& rs = ev.ruleSet();
   observeIncidents(ev, changed);
   for (const auto& [s, t] : changed.transitions)
-    if (s < rs.services().size()) service_state_->Add({{"service", rs.services()[s].name}}).Set(ev.status(s));
+    if (s < rs.services().size())
+      service_state_->Add({{"service", rs.services()[s].name}}).Set(ev.status(s));
   for (const auto& name : changed.heartbeats) {
     auto it = ev.heartbeats().find(name);
     if (it != ev.heartbeats().end())
-      heartbeat_state_->Add({{"heartbeat", name}}).Set(static_cast<double>(it->second.clock.at(now)));
+      heartbeat_state_->Add({{"heartbeat", name}})
+          .Set(static_cast<double>(it->second.clock.at(now)));
   }
 }
 
@@ -68,12 +86,14 @@ void SlaMetrics::countSamples(size_t used, size_t unmatched) {
   samples_unmatched_->Increment(static_cast<double>(unmatched));
 }
 
-void SlaMetrics::countRejectedSamples(size_t n) { samples_rejected_->Increment(static_cast<double>(n)); }
+void SlaMetrics::countRejectedSamples(size_t n) {
+  samples_rejected_->Increment(static_cast<double>(n));
+}
 
 void SlaMetrics::observeIncidents(const Evaluator& ev, const Evaluator::Dirty& changed) {
   const auto& rs = ev.ruleSet();
-  static const prometheus::Histogram::BucketBoundaries kBuckets{60,    300,   900,    1800,   3600,  7200,
-                                                                 14400, 28800, 86400, 259200, 604800};
+  static const prometheus::Histogram::BucketBoundaries kBuckets{
+      60, 300, 900, 1800, 3600, 7200, 14400, 28800, 86400, 259200, 604800};
   for (const auto& sum : changed.summaries) {
     if (sum.services.empty() || sum.services[0] >= rs.services().size()) continue;
     prometheus::Labels labels{{"service", rs.services()[sum.services[0]].name},
@@ -92,9 +112,11 @@ void SlaMetrics::observeIncidents(const Evaluator& ev, const Evaluator::Dirty& c
     }
   }
   for (const auto& c : changed.clocks)
-    if (c.stage == ClockStage::kCompleted && c.agreement < rs.agreements().size() && c.stop_ms >= started_ms_)
+    if (c.stage == ClockStage::kCompleted && c.agreement < rs.agreements().size() &&
+        c.stop_ms >= started_ms_)
       clock_completed_
-          ->Add({{"agreement", rs.agreements()[c.agreement].name}, {"target", clockTargetName(c.target)},
+          ->Add({{"agreement", rs.agreements()[c.agreement].name},
+                 {"target", clockTargetName(c.target)},
                  {"breached", c.breached ? "true" : "false"}})
           .Increment();
 }
@@ -117,37 +139,44 @@ void SlaMetrics::publishSla(const Evaluator& ev, int64_t now) {
   auto text = std::make_shared<std::string>();
   std::string& out = *text;
   out.reserve(reports.size() * 400 + rs.agreements().size() * 600);
-  MetricsHub::family(out, "triaged_sla_availability_ratio", "gauge",
-                     "Availability of an agreement's service for the current or previous period, to date or "
-                     "projected to the period end (no sample while nothing is measured).");
+  MetricsHub::family(
+      out, "triaged_sla_availability_ratio", "gauge",
+      "Availability of an agreement's service for the current or previous period, to date or "
+      "projected to the period end (no sample while nothing is measured).");
   for (size_t k = 0; k < reports.size(); ++k) {
     const auto& r = reports[k];
     const auto& ag = rs.agreements()[wanted[k].first];
     const std::string& svc = rs.services()[ag.service].name;
     const char* label = k % 2 == 0 ? "current" : "previous";
     if (r.availability.to_date)
-      MetricsHub::sample(out, "triaged_sla_availability_ratio",
-                         {{"sla", ag.name}, {"service", svc}, {"period", label}, {"basis", "to_date"}},
-                         *r.availability.to_date);
+      MetricsHub::sample(
+          out, "triaged_sla_availability_ratio",
+          {{"sla", ag.name}, {"service", svc}, {"period", label}, {"basis", "to_date"}},
+          *r.availability.to_date);
     // A period that has ended has nothing to project.
     if (r.availability.projected && k % 2 == 0)
-      MetricsHub::sample(out, "triaged_sla_availability_ratio",
-                         {{"sla", ag.name}, {"service", svc}, {"period", label}, {"basis", "projected"}},
-                         *r.availability.projected);
+      MetricsHub::sample(
+          out, "triaged_sla_availability_ratio",
+          {{"sla", ag.name}, {"service", svc}, {"period", label}, {"basis", "projected"}},
+          *r.availability.projected);
   }
   MetricsHub::family(out, "triaged_sla_error_budget_remaining_seconds", "gauge",
                      "Downtime budget left in the current period (negative once overspent).");
   for (size_t k = 0; k < reports.size(); k += 2) {
     const auto& ag = rs.agreements()[wanted[k].first];
-    MetricsHub::sample(out, "triaged_sla_error_budget_remaining_seconds",
-                       {{"sla", ag.name}, {"service", rs.services()[ag.service].name}, {"period", "current"}},
-                       reports[k].availability.budget_remaining_ms / 1000.0);
+    MetricsHub::sample(
+        out, "triaged_sla_error_budget_remaining_seconds",
+        {{"sla", ag.name}, {"service", rs.services()[ag.service].name}, {"period", "current"}},
+        reports[k].availability.budget_remaining_ms / 1000.0);
   }
   std::vector<std::array<double, 4>> active(rs.agreements().size(), {0, 0, 0, 0});
   for (const auto& [key, c] : ev.clocks())
-    if ((c.stage == ClockStage::kInProgress || c.stage == ClockStage::kPaused) && c.agreement < active.size())
-      active[c.agreement][static_cast<size_t>(c.target) * 2 + (c.stage == ClockStage::kPaused)] += 1;
-  MetricsHub::family(out, "triaged_task_sla_active", "gauge", "Response and resolution clocks running or paused.");
+    if ((c.stage == ClockStage::kInProgress || c.stage == ClockStage::kPaused) &&
+        c.agreement < active.size())
+      active[c.agreement][static_cast<size_t>(c.target) * 2 + (c.stage == ClockStage::kPaused)] +=
+          1;
+  MetricsHub::family(out, "triaged_task_sla_active", "gauge",
+                     "Response and resolution clocks running or paused.");
   for (uint32_t a = 0; a < rs.agreements().size(); ++a) {
     const auto& ag = rs.agreements()[a];
     for (size_t t = 0; t < 2; ++t) {
@@ -155,7 +184,8 @@ void SlaMetrics::publishSla(const Evaluator& ev, int64_t now) {
       if (!targets.any()) continue;
       for (size_t st = 0; st < 2; ++st)
         MetricsHub::sample(out, "triaged_task_sla_active",
-                           {{"agreement", ag.name}, {"target", t == 0 ? "response" : "resolution"},
+                           {{"agreement", ag.name},
+                            {"target", t == 0 ? "response" : "resolution"},
                             {"stage", st == 0 ? "in_progress" : "paused"}},
                            active[a][t * 2 + st]);
     }
@@ -184,13 +214,16 @@ void SlaMetrics::publishCounters(const Evaluator& ev, int64_t now, std::string& 
   }
   counted_to_ = now;
   // Counters keep every series they ever had (an agreement removed by a reload stays, frozen).
-  MetricsHub::family(out, "triaged_sla_agreed_seconds_total", "counter", "Agreed service time elapsed, per agreement.");
+  MetricsHub::family(out, "triaged_sla_agreed_seconds_total", "counter",
+                     "Agreed service time elapsed, per agreement.");
   for (const auto& [k, c] : sla_counters_)
-    MetricsHub::sample(out, "triaged_sla_agreed_seconds_total", {{"sla", k.first}, {"service", k.second}}, c.agreed);
+    MetricsHub::sample(out, "triaged_sla_agreed_seconds_total",
+                       {{"sla", k.first}, {"service", k.second}}, c.agreed);
   MetricsHub::family(out, "triaged_sla_unknown_seconds_total", "counter",
                      "Agreed time not measured (the engine was not running).");
   for (const auto& [k, c] : sla_counters_)
-    MetricsHub::sample(out, "triaged_sla_unknown_seconds_total", {{"sla", k.first}, {"service", k.second}}, c.unknown);
+    MetricsHub::sample(out, "triaged_sla_unknown_seconds_total",
+                       {{"sla", k.first}, {"service", k.second}}, c.unknown);
   MetricsHub::family(out, "triaged_sla_excluded_seconds_total", "counter",
                      "Agreed time excluded (approved maintenance), by reason.");
   for (const auto& [k, c] : sla_counters_)
@@ -200,8 +233,8 @@ void SlaMetrics::publishCounters(const Evaluator& ev, int64_t now, std::string& 
   MetricsHub::family(out, "triaged_sla_downtime_seconds_total", "counter",
                      "Weighted downtime in agreed time: net (exclusions removed) and gross.");
   for (const auto& [k, c] : sla_counters_) {
-    MetricsHub::sample(out, "triaged_sla_downtime_seconds_total", {{"sla", k.first}, {"service", k.second}, {"kind", "net"}},
-                       c.net);
+    MetricsHub::sample(out, "triaged_sla_downtime_seconds_total",
+                       {{"sla", k.first}, {"service", k.second}, {"kind", "net"}}, c.net);
     MetricsHub::sample(out, "triaged_sla_downtime_seconds_total",
                        {{"sla", k.first}, {"service", k.second}, {"kind", "gross"}}, c.gross);
   }
@@ -217,15 +250,19 @@ void SlaMetrics::publishSignals(const Evaluator& ev) {
     uint64_t bad_total = r.valid_total - std::min(r.good_total, r.valid_total);
     uint64_t bad_counted = counted.second - std::min(counted.first, counted.second);
     if (r.good_total > counted.first)
-      slo_events_->Add({{"slo", d.name}, {"class", "good"}}).Increment(static_cast<double>(r.good_total - counted.first));
+      slo_events_->Add({{"slo", d.name}, {"class", "good"}})
+          .Increment(static_cast<double>(r.good_total - counted.first));
     if (bad_total > bad_counted)
-      slo_events_->Add({{"slo", d.name}, {"class", "bad"}}).Increment(static_cast<double>(bad_total - bad_counted));
+      slo_events_->Add({{"slo", d.name}, {"class", "bad"}})
+          .Increment(static_cast<double>(bad_total - bad_counted));
     counted = {r.good_total, r.valid_total};
     slo_budget_->Add({{"slo", d.name}}).Set(r.budget_remaining);
     double page = 0, ticket = 0;
     for (size_t w = 0; w < d.windows.size() && w < r.firing.size(); ++w) {
-      slo_burn_->Add({{"slo", d.name}, {"window", durationLabel(d.windows[w].long_ms)}}).Set(r.burn_long[w]);
-      slo_burn_->Add({{"slo", d.name}, {"window", durationLabel(d.windows[w].short_ms)}}).Set(r.burn_short[w]);
+      slo_burn_->Add({{"slo", d.name}, {"window", durationLabel(d.windows[w].long_ms)}})
+          .Set(r.burn_long[w]);
+      slo_burn_->Add({{"slo", d.name}, {"window", durationLabel(d.windows[w].short_ms)}})
+          .Set(r.burn_short[w]);
       if (r.firing[w]) (d.windows[w].page ? page : ticket) += 1;
     }
     slo_alert_->Add({{"slo", d.name}, {"severity", "page"}}).Set(page);
@@ -240,7 +277,8 @@ void SlaMetrics::publishSignals(const Evaluator& ev) {
     const auto& wins = ag.burn_windows;
     for (size_t w = 0; w < wins.size() && 2 * w + 1 < burns.size(); ++w) {
       slo_burn_->Add({{"slo", name}, {"window", durationLabel(wins[w].long_ms)}}).Set(burns[2 * w]);
-      slo_burn_->Add({{"slo", name}, {"window", durationLabel(wins[w].short_ms)}}).Set(burns[2 * w + 1]);
+      slo_burn_->Add({{"slo", name}, {"window", durationLabel(wins[w].short_ms)}})
+          .Set(burns[2 * w + 1]);
     }
   }
   for (const auto& d : rs.capacity()) {

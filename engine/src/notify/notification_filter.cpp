@@ -16,7 +16,8 @@ class NoFacts final : public rules::Facts {
 
 }  // namespace
 
-std::vector<std::pair<size_t, std::string>> NotificationFilter::check(const std::vector<std::string>& matchers) {
+std::vector<std::pair<size_t, std::string>> NotificationFilter::check(
+    const std::vector<std::string>& matchers) {
   std::vector<std::pair<size_t, std::string>> out;
   const auto& known = IncidentFacts::fields();
   for (size_t i = 0; i < matchers.size(); ++i) {
@@ -45,7 +46,8 @@ NotificationFilter::NotificationFilter(const config::NotificationTarget& t)
 }
 
 bool NotificationFilter::accepts(const std::string& event, const Incident* inc) const {
-  if (!events_.empty() && std::find(events_.begin(), events_.end(), event) == events_.end()) return false;
+  if (!events_.empty() && std::find(events_.begin(), events_.end(), event) == events_.end())
+    return false;
   if (inc && inc->priority > min_priority_) return false;
   if (matchers_.empty()) return true;
   if (!inc) return rules::matchesAll(matchers_, NoFacts());

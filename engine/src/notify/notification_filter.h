@@ -6,8 +6,8 @@
 #include <string>
 #include <vector>
 
-#include "triaged/config/config.h"
 #include "correlate/correlator.h"
+#include "triaged/config/config.h"
 #include "triaged/rules/matcher.h"
 
 namespace triaged::engine {
@@ -20,7 +20,8 @@ class NotificationFilter {
   // priority filter lets through and the matchers see with every field "".
   bool accepts(const std::string& event, const Incident* incident) const;
   // Errors of a target's matchers, as (index, message); empty when all are good.
-  static std::vector<std::pair<size_t, std::string>> check(const std::vector<std::string>& matchers);
+  static std::vector<std::pair<size_t, std::string>> check(
+      const std::vector<std::string>& matchers);
 
  private:
   std::vector<std::string> events_;

@@ -1,17 +1,16 @@
 #include "notify/notifier.h"
 
+#include <absl/container/flat_hash_set.h>
+#include <concurrentqueue/concurrentqueue.h>
 #include <curl/curl.h>
 #include <openssl/hmac.h>
 #include <prometheus/counter.h>
 #include <prometheus/gauge.h>
 #include <prometheus/histogram.h>
 
-#include <absl/container/flat_hash_set.h>
-#include <concurrentqueue/concurrentqueue.h>
-
 #include <algorithm>
-#include <cmath>
 #include <chrono>
+#include <cmath>
 #include <deque>
 #include <map>
 #include <random>
@@ -21,13 +20,14 @@
 
 namespace triaged::engine {
 
-std::string Notifier::signature(const std::string& secret, int64_t unix_seconds, const std::string& body) {
+std::string Notifier::signature(const std::string& secret, int64_t unix_seconds,
+                                const std::string& body) {
   std::string t = std::to_string(unix_seconds);
   std::string msg = t + "." + body;
   unsigned char mac[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
-  HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()), reinterpret_cast<const unsigned char*>(msg.data()),
-       msg.size(), mac, &len);
+  HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()),
+       reinterpret_cast<const unsigned char*>(msg.data()), msg.size(), mac, &len);
   static const char* hex = "0123456789abcdef";
   std::string out = "t=" + t + ",v1=";
   for (unsigned i = 0; i < len; ++i) {
@@ -61,16 +61,17 @@ struct Notifier::Impl {
     size_t live = 0;           // pending slots not done
     std::vector<OutboxEntry> dead;
     std::vector<std::unique_ptr<Flight>> flights;
-    std::vector<CURL*> idle;  // easy handles for the next requests
+    std::vector<CURL*> idle;                  // easy handles for the next requests
     std::map<uint64_t, std::string> tickets;  // incident -> the tool's ticket id
     double rate_tat_ms = 0;                   // rate limit (GCRA): the theoretical arrival time
     unsigned failures = 0;                    // consecutive failed attempts
     bool circuit_open = false;
-    int64_t next_attempt_ms = 0;              // no request before this (backoff, rate limit)
+    int64_t next_attempt_ms = 0;  // no request before this (backoff, rate limit)
     prometheus::Counter *ok = nullptr, *retry = nullptr, *dead_total = nullptr, *skipped = nullptr,
                         *no_ticket = nullptr;
     prometheus::Histogram* latency = nullptr;
-    prometheus::Gauge *pending_gauge = nullptr, *oldest = nullptr, *circuit = nullptr, *in_flight = nullptr;
+    prometheus::Gauge *pending_gauge = nullptr, *oldest = nullptr, *circuit = nullptr,
+                      *in_flight = nullptr;
   };
   struct Task {
     std::vector<OutboxEntry> entries;
@@ -80,13 +81,15 @@ struct Notifier::Impl {
   // flight or waiting: bounds the work per round when the head is blocked.
   static constexpr size_t kLookahead = 4096;
 
-  Impl(std::vector<config::NotificationTarget> cfgs, const api::PluginRegistry& plugins, StoreWriter& s, const Clock& c,
-       api::MetricsHub& h)
+  Impl(std::vector<config::NotificationTarget> cfgs, const api::PluginRegistry& plugins,
+       StoreWriter& s, const Clock& c, api::MetricsHub& h)
       : store(s), clock(c), hub(h), rng(std::random_device{}()) {
     auto& reg = hub.registry();
     deliveries = &prometheus::BuildCounter()
                       .Name("triaged_notifications_total")
-                      .Help("Notification delivery attempts, by target and result (success, retry, dead, skipped).")
+                      .Help(
+                          "Notification delivery attempts, by target and result (success, retry, "
+                          "dead, skipped).")
                       .Register(reg);
     latency_family = &prometheus::BuildHistogram()
                           .Name("triaged_notification_delivery_seconds")
@@ -97,24 +100,30 @@ struct Notifier::Impl {
                           .Help("Outbox entries waiting for delivery, by target.")
                           .Register(reg);
     circuit_family = &prometheus::BuildGauge()
-                         .Name("triaged_notification_circuit_open")
-                         .Help("1 while a target's circuit is open (consecutive failures): one probe per open period.")
-                         .Register(reg);
+                          .Name("triaged_notification_circuit_open")
+                          .Help(
+                              "1 while a target's circuit is open (consecutive failures): one "
+                              "probe per open period.")
+                          .Register(reg);
     oldest_family = &prometheus::BuildGauge()
                          .Name("triaged_notifications_oldest_age_seconds")
                          .Help("Age of the oldest undelivered outbox entry, by target.")
                          .Register(reg);
     no_ticket_family = &prometheus::BuildCounter()
                             .Name("triaged_notification_tickets_missing_total")
-                            .Help("Creates a tool answered with success but without a readable ticket id, by target.")
+                            .Help(
+                                "Creates a tool answered with success but without a readable "
+                                "ticket id, by target.")
                             .Register(reg);
-    in_flight_family = &prometheus::BuildGauge()
-                            .Name("triaged_notifications_in_flight")
-                            .Help("Delivery requests in flight, by target (at most its concurrency).")
-                            .Register(reg);
+    in_flight_family =
+        &prometheus::BuildGauge()
+             .Name("triaged_notifications_in_flight")
+             .Help("Delivery requests in flight, by target (at most its concurrency).")
+             .Register(reg);
     for (auto& cfg : cfgs) {
       const auto* plugin = plugins.findOutput(cfg.type);
-      if (!plugin) throw std::runtime_error("notification target " + cfg.name + ": unknown type " + cfg.type);
+      if (!plugin)
+        throw std::runtime_error("notification target " + cfg.name + ": unknown type " + cfg.type);
       auto& t = targets[cfg.name];
       t.output = plugin->create(cfg);
       t.cfg = std::move(cfg);
@@ -124,7 +133,8 @@ struct Notifier::Impl {
       t.dead_total = &deliveries->Add({{"target", n}, {"result", "dead"}});
       t.skipped = &deliveries->Add({{"target", n}, {"result", "skipped"}});
       t.latency = &latency_family->Add(
-          {{"target", n}}, prometheus::Histogram::BucketBoundaries{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10});
+          {{"target", n}}, prometheus::Histogram::BucketBoundaries{0.005, 0.01, 0.025, 0.05, 0.1,
+                                                                   0.25, 0.5, 1, 2.5, 10});
       t.pending_gauge = &pending_family->Add({{"target", n}});
       t.circuit = &circuit_family->Add({{"target", n}});
       t.oldest = &oldest_family->Add({{"target", n}});
@@ -175,7 +185,8 @@ struct Notifier::Impl {
   }
 
   static uint64_t incidentOf(const OutboxEntry& e) {
-    return e.subject.rfind("incident ", 0) == 0 ? std::strtoull(e.subject.c_str() + 9, nullptr, 10) : 0;
+    return e.subject.rfind("incident ", 0) == 0 ? std::strtoull(e.subject.c_str() + 9, nullptr, 10)
+                                                : 0;
   }
 
   Slot* slotOf(Target& t, uint64_t id) {
@@ -224,7 +235,8 @@ struct Notifier::Impl {
     add("Expect:");
     for (const auto& [k, v] : c.headers) add(k + ": " + v);
     if (!c.bearer_token.empty()) add("Authorization: Bearer " + c.bearer_token);
-    if (!c.hmac_secret.empty()) add("X-Triaged-Signature: " + Notifier::signature(c.hmac_secret, now / 1000, f->body));
+    if (!c.hmac_secret.empty())
+      add("X-Triaged-Signature: " + Notifier::signature(c.hmac_secret, now / 1000, f->body));
     CURL* h = f->easy;
     curl_easy_setopt(h, CURLOPT_URL, req->url.c_str());
     curl_easy_setopt(h, CURLOPT_POST, 1L);
@@ -238,7 +250,8 @@ struct Notifier::Impl {
     curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, static_cast<long>(f->body.size()));
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, f->headers);
     curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, static_cast<long>(c.timeout.count()));
-    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(std::min<int64_t>(c.timeout.count(), 10000)));
+    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,
+                     static_cast<long>(std::min<int64_t>(c.timeout.count(), 10000)));
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, &Impl::collect);
     curl_easy_setopt(h, CURLOPT_WRITEDATA, &f->response);
@@ -261,7 +274,8 @@ struct Notifier::Impl {
     curl_off_t retry_after = 0;
     curl_easy_getinfo(f.easy, CURLINFO_RESPONSE_CODE, &status);
     curl_easy_getinfo(f.easy, CURLINFO_RETRY_AFTER, &retry_after);
-    t.latency->Observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - f.started).count());
+    t.latency->Observe(
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - f.started).count());
     release(f);
     Slot* s = slotOf(t, f.id);
     if (s && s->done) s = nullptr;
@@ -274,9 +288,11 @@ struct Notifier::Impl {
           if (on_ticket) on_ticket(t.cfg.name, f.incident, ticket.id, ticket.url);
         } else {
           t.no_ticket->Increment();
-          log::get("notifier")->warn("{}: created a ticket for incident {} but found no id in the answer ({}); its "
-                                     "next event creates one again",
-                                     t.cfg.name, f.incident, f.response.substr(0, 200));
+          log::get("notifier")
+              ->warn(
+                  "{}: created a ticket for incident {} but found no id in the answer ({}); its "
+                  "next event creates one again",
+                  t.cfg.name, f.incident, f.response.substr(0, 200));
         }
       }
       if (s) markDone(t, *s);
@@ -293,8 +309,10 @@ struct Notifier::Impl {
     s->in_flight = false;
     OutboxEntry& e = s->e;
     ++e.attempts;
-    e.last_error = rc != CURLE_OK ? std::string(curl_easy_strerror(rc))
-                                  : "HTTP " + std::to_string(status) + (f.response.empty() ? "" : ": " + f.response.substr(0, 200));
+    e.last_error = rc != CURLE_OK
+                       ? std::string(curl_easy_strerror(rc))
+                       : "HTTP " + std::to_string(status) +
+                             (f.response.empty() ? "" : ": " + f.response.substr(0, 200));
     if (rc == CURLE_OK && t.output->refused(status)) {
       deadLetter(t, *s);  // the tool refused this event: retrying cannot change that
       return;
@@ -303,7 +321,8 @@ struct Notifier::Impl {
     // Exponential backoff with ±20 % jitter, at least what Retry-After asked for. The whole
     // target waits: a failure says more about the receiver than about the entry.
     std::uniform_real_distribution<double> jitter(0.8, 1.2);
-    double base = static_cast<double>(t.cfg.retry_initial.count()) * std::pow(2.0, std::min<uint32_t>(e.attempts - 1, 30));
+    double base = static_cast<double>(t.cfg.retry_initial.count()) *
+                  std::pow(2.0, std::min<uint32_t>(e.attempts - 1, 30));
     base = std::min(base, static_cast<double>(t.cfg.retry_max.count()));
     int64_t wait = static_cast<int64_t>(base * jitter(rng));
     // Circuit breaker: after circuit_failures in a row the target counts as down; while open,
@@ -314,16 +333,18 @@ struct Notifier::Impl {
       if (!t.circuit_open) {
         t.circuit_open = true;
         t.circuit->Set(1);
-        log::get("notifier")->error("{}: circuit open after {} failures in a row; probing every {} ms", t.cfg.name,
-                                    t.failures, t.cfg.circuit_open_for.count());
+        log::get("notifier")
+            ->error("{}: circuit open after {} failures in a row; probing every {} ms", t.cfg.name,
+                    t.failures, t.cfg.circuit_open_for.count());
       }
       std::uniform_real_distribution<double> later(1.0, 1.2);  // never sooner than circuit_open_for
       wait = static_cast<int64_t>(static_cast<double>(t.cfg.circuit_open_for.count()) * later(rng));
     }
     if (retry_after > 0) wait = std::max<int64_t>(wait, static_cast<int64_t>(retry_after) * 1000);
     t.next_attempt_ms = std::max(t.next_attempt_ms, now + wait);
-    log::get("notifier")->warn("{}: outbox entry {} ({} of {}) not delivered ({}); attempt {} in {} ms", t.cfg.name, e.id,
-                               e.event, e.subject, e.last_error, e.attempts + 1, wait);
+    log::get("notifier")
+        ->warn("{}: outbox entry {} ({} of {}) not delivered ({}); attempt {} in {} ms", t.cfg.name,
+               e.id, e.event, e.subject, e.last_error, e.attempts + 1, wait);
   }
 
   // Rate limit as GCRA: a request may start when the theoretical arrival time is at most one
@@ -349,8 +370,9 @@ struct Notifier::Impl {
     e.dead = true;
     if (e.last_error.empty()) e.last_error = "older than max_age before a first attempt";
     t.dead_total->Increment();
-    log::get("notifier")->error("{}: outbox entry {} ({} of {}) dead-lettered after {} attempts: {}", t.cfg.name, e.id,
-                                e.event, e.subject, e.attempts, e.last_error);
+    log::get("notifier")
+        ->error("{}: outbox entry {} ({} of {}) dead-lettered after {} attempts: {}", t.cfg.name,
+                e.id, e.event, e.subject, e.attempts, e.last_error);
     unit.outbox_dead.emplace_back(e.id, e.last_error);
     t.dead.push_back(std::move(e));
   }
@@ -362,8 +384,9 @@ struct Notifier::Impl {
     while (!t.pending.empty() && t.pending.front().done) t.pending.pop_front();
     size_t done = t.pending.size() - t.live;
     if (done > kLookahead && done > t.live)
-      t.pending.erase(std::remove_if(t.pending.begin(), t.pending.end(), [](const Slot& s) { return s.done; }),
-                      t.pending.end());
+      t.pending.erase(
+          std::remove_if(t.pending.begin(), t.pending.end(), [](const Slot& s) { return s.done; }),
+          t.pending.end());
   }
 
   // Starts what may start: up to the target's concurrency (one while its circuit is open),
@@ -375,7 +398,8 @@ struct Notifier::Impl {
     if (now < t.next_attempt_ms) return t.next_attempt_ms;
     blocked.clear();
     size_t scanned = 0;
-    for (size_t i = 0; i < t.pending.size() && scanned < kLookahead && t.flights.size() < limit; ++i) {
+    for (size_t i = 0; i < t.pending.size() && scanned < kLookahead && t.flights.size() < limit;
+         ++i) {
       Slot& s = t.pending[i];
       if (s.done) continue;
       ++scanned;
@@ -427,7 +451,8 @@ struct Notifier::Impl {
   static constexpr size_t kFlushEntries = 2048;
   void flushUnit(int64_t now, bool force) {
     if (unit.outbox_done.empty() && unit.outbox_dead.empty() && unit.outbox_revive.empty()) return;
-    if (!force && unit.outbox_dead.empty() && unit.outbox_done.size() < kFlushEntries && now - flushed_ms < kFlushMs)
+    if (!force && unit.outbox_dead.empty() && unit.outbox_done.size() < kFlushEntries &&
+        now - flushed_ms < kFlushMs)
       return;
     store.submit(std::move(unit));
     unit = StoreUnit{};
@@ -457,7 +482,9 @@ struct Notifier::Impl {
         tidy(t);
         t.pending_gauge->Set(static_cast<double>(t.live));
         t.in_flight->Set(static_cast<double>(t.flights.size()));
-        t.oldest->Set(t.pending.empty() ? 0.0 : static_cast<double>(now - t.pending.front().e.created_ms) / 1000.0);
+        t.oldest->Set(t.pending.empty()
+                          ? 0.0
+                          : static_cast<double>(now - t.pending.front().e.created_ms) / 1000.0);
       }
       if (stopping && !in_flight) break;
       int running = 0;
@@ -505,11 +532,13 @@ struct Notifier::Impl {
   std::thread thread;
   prometheus::Family<prometheus::Counter>*deliveries, *no_ticket_family;
   prometheus::Family<prometheus::Histogram>* latency_family;
-  prometheus::Family<prometheus::Gauge>*pending_family, *oldest_family, *circuit_family, *in_flight_family;
+  prometheus::Family<prometheus::Gauge>*pending_family, *oldest_family, *circuit_family,
+      *in_flight_family;
 };
 
-Notifier::Notifier(std::vector<config::NotificationTarget> targets, const api::PluginRegistry& plugins,
-                   StoreWriter& store, const Clock& clock, api::MetricsHub& hub)
+Notifier::Notifier(std::vector<config::NotificationTarget> targets,
+                   const api::PluginRegistry& plugins, StoreWriter& store, const Clock& clock,
+                   api::MetricsHub& hub)
     : impl_(std::make_unique<Impl>(std::move(targets), plugins, store, clock, hub)) {}
 
 Notifier::~Notifier() { stop(); }
@@ -546,7 +575,8 @@ void Notifier::knownTickets(std::vector<std::tuple<std::string, uint64_t, std::s
   impl_->push(std::move(t));
 }
 
-void Notifier::onTicket(std::function<void(const std::string&, uint64_t, std::string, std::string)> f) {
+void Notifier::onTicket(
+    std::function<void(const std::string&, uint64_t, std::string, std::string)> f) {
   impl_->on_ticket = std::move(f);
 }
 
@@ -555,7 +585,8 @@ void Notifier::deadLetters(std::function<void(const std::vector<OutboxEntry>&)> 
   t.fn = [this, fn = std::move(fn)] {
     std::vector<OutboxEntry> all = impl_->orphans;
     for (auto& [n, tg] : impl_->targets) all.insert(all.end(), tg.dead.begin(), tg.dead.end());
-    std::sort(all.begin(), all.end(), [](const OutboxEntry& a, const OutboxEntry& b) { return a.id < b.id; });
+    std::sort(all.begin(), all.end(),
+              [](const OutboxEntry& a, const OutboxEntry& b) { return a.id < b.id; });
     fn(all);
   };
   impl_->push(std::move(t));
@@ -565,7 +596,8 @@ void Notifier::redeliver(uint64_t id, std::function<void(bool)> done) {
   Impl::Task t;
   t.fn = [this, id, done = std::move(done)] {
     for (auto& [n, tg] : impl_->targets) {
-      auto it = std::find_if(tg.dead.begin(), tg.dead.end(), [&](const OutboxEntry& e) { return e.id == id; });
+      auto it = std::find_if(tg.dead.begin(), tg.dead.end(),
+                             [&](const OutboxEntry& e) { return e.id == id; });
       if (it == tg.dead.end()) continue;
       OutboxEntry e = std::move(*it);
       tg.dead.erase(it);
@@ -591,10 +623,11 @@ void Notifier::targets(std::function<void(const std::vector<TargetState>&)> fn) 
   t.fn = [this, fn = std::move(fn)] {
     std::vector<TargetState> out;
     int64_t now = impl_->clock.nowMs();
-    for (auto& [n, tg] : impl_->targets)
-    {
-      auto first = std::find_if(tg.pending.begin(), tg.pending.end(), [](const Impl::Slot& s) { return !s.done; });
-      out.push_back({n, tg.live, tg.dead.size(), first == tg.pending.end() ? 0 : now - first->e.created_ms});
+    for (auto& [n, tg] : impl_->targets) {
+      auto first = std::find_if(tg.pending.begin(), tg.pending.end(),
+                                [](const Impl::Slot& s) { return !s.done; });
+      out.push_back(
+          {n, tg.live, tg.dead.size(), first == tg.pending.end() ? 0 : now - first->e.created_ms});
     }
     fn(out);
   };

@@ -11,25 +11,25 @@
 #pragma once
 
 #include <functional>
-#include <optional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <tuple>
 #include <vector>
 
+#include "common/clock.h"
+#include "store/store_writer.h"
 #include "triaged/api/metrics_hub.h"
 #include "triaged/api/plugin.h"
 #include "triaged/config/config.h"
-#include "common/clock.h"
-#include "store/store_writer.h"
 
 namespace triaged::engine {
 
 class Notifier {
  public:
   // Each target's type names an output plugin of `plugins` (checked at load).
-  Notifier(std::vector<config::NotificationTarget> targets, const api::PluginRegistry& plugins, StoreWriter& store,
-           const Clock& clock, api::MetricsHub& hub);
+  Notifier(std::vector<config::NotificationTarget> targets, const api::PluginRegistry& plugins,
+           StoreWriter& store, const Clock& clock, api::MetricsHub& hub);
   ~Notifier();
   Notifier(const Notifier&) = delete;
   Notifier& operator=(const Notifier&) = delete;
@@ -54,12 +54,15 @@ class Notifier {
 
   // The X-Triaged-Signature value for a body at a time: "t=<unix seconds>,v1=<hex HMAC-SHA256
   // of "<t>.<body>" with the secret>".
-  static std::string signature(const std::string& secret, int64_t unix_seconds, const std::string& body);
+  static std::string signature(const std::string& secret, int64_t unix_seconds,
+                               const std::string& body);
   // Tickets already linked to incidents (at start-up: from the stored incidents), by target
   // name (the ticket's `system`) and incident id.
   void knownTickets(std::vector<std::tuple<std::string, uint64_t, std::string>> tickets);
   // Called on the notifier thread when a tool answered a create with a ticket id.
-  void onTicket(std::function<void(const std::string& system, uint64_t incident, std::string id, std::string url)> f);
+  void onTicket(std::function<void(const std::string& system, uint64_t incident, std::string id,
+                                   std::string url)>
+                    f);
 
  private:
   struct Impl;

@@ -23,13 +23,21 @@ void writeSlaEventJson(std::string& body, const SlaEvent& e, const Incident* inc
   api::JsonWriter w(body);
   w.beginObject().field("event", e.type).field("at", api::formatRfc3339Ms(e.at_ms));
   if (!e.agreement.empty())
-    w.field("agreement", e.agreement).field("target", e.target).field("percent", static_cast<int64_t>(e.percent));
-  if (e.deadline_ms && e.deadline_ms != INT64_MAX) w.field("deadline", api::formatRfc3339Ms(e.deadline_ms));
+    w.field("agreement", e.agreement)
+        .field("target", e.target)
+        .field("percent", static_cast<int64_t>(e.percent));
+  if (e.deadline_ms && e.deadline_ms != INT64_MAX)
+    w.field("deadline", api::formatRfc3339Ms(e.deadline_ms));
   if (!e.heartbeat.empty()) w.field("heartbeat", e.heartbeat);
   if (inc) {
-    w.key("incident").beginObject().field("id", inc->id).field("title", inc->title)
-        .field("service", inc->service).field("priority", static_cast<int64_t>(inc->priority))
-        .field("status", incidentStatusName(inc->status)).endObject();
+    w.key("incident")
+        .beginObject()
+        .field("id", inc->id)
+        .field("title", inc->title)
+        .field("service", inc->service)
+        .field("priority", static_cast<int64_t>(inc->priority))
+        .field("status", incidentStatusName(inc->status))
+        .endObject();
   }
   w.endObject();
 }
@@ -39,8 +47,8 @@ void writeSlaEventJson(std::string& body, const SlaEvent& e, const Incident* inc
 void OutboxBuilder::build(const Correlator& c, const std::vector<CorrelatorEvent>& events,
                           const std::vector<SlaEvent>& sla, std::vector<OutboxEntry>& out) const {
   if (targets_.empty()) return;
-  auto add = [&](const config::NotificationTarget& t, int64_t at, std::string subject, const char* event,
-                 const std::string& body) {
+  auto add = [&](const config::NotificationTarget& t, int64_t at, std::string subject,
+                 const char* event, const std::string& body) {
     OutboxEntry o;
     o.target = t.name;
     o.created_ms = at;
@@ -50,7 +58,9 @@ void OutboxBuilder::build(const Correlator& c, const std::vector<CorrelatorEvent
     out.push_back(std::move(o));
   };
   for (const auto& e : events) {
-    if (e.type == CorrelatorEvent::kAlertSuppressed || e.type == CorrelatorEvent::kAlertUnsuppressed) continue;
+    if (e.type == CorrelatorEvent::kAlertSuppressed ||
+        e.type == CorrelatorEvent::kAlertUnsuppressed)
+      continue;
     std::string name = correlatorEventName(e.type);
     bool about_incident = name.rfind("incident.", 0) == 0;
     const Incident* inc = nullptr;
@@ -75,7 +85,8 @@ void OutboxBuilder::build(const Correlator& c, const std::vector<CorrelatorEvent
     for (const auto& [t, filter] : targets_) {
       if (!filter.accepts(e.type, inc)) continue;
       if (body.empty()) writeSlaEventJson(body, e, inc);
-      add(t, e.at_ms, inc ? "incident " + std::to_string(inc->id) : "heartbeat " + e.heartbeat, e.type.c_str(), body);
+      add(t, e.at_ms, inc ? "incident " + std::to_string(inc->id) : "heartbeat " + e.heartbeat,
+          e.type.c_str(), body);
     }
   }
 }

@@ -8,11 +8,11 @@
 #include <utility>
 #include <vector>
 
-#include "triaged/config/config.h"
 #include "correlate/correlator.h"
 #include "evaluate/evaluator.h"
 #include "notify/notification_filter.h"
 #include "store/store_writer.h"
+#include "triaged/config/config.h"
 
 namespace triaged::engine {
 
@@ -21,8 +21,8 @@ class OutboxBuilder {
   void setTargets(std::vector<config::NotificationTarget> targets);
   bool empty() const { return targets_.empty(); }
   // Appends the entries for a round's correlator and SLA events to `out`.
-  void build(const Correlator& c, const std::vector<CorrelatorEvent>& events, const std::vector<SlaEvent>& sla,
-             std::vector<OutboxEntry>& out) const;
+  void build(const Correlator& c, const std::vector<CorrelatorEvent>& events,
+             const std::vector<SlaEvent>& sla, std::vector<OutboxEntry>& out) const;
 
  private:
   std::vector<std::pair<config::NotificationTarget, NotificationFilter>> targets_;

@@ -1,12 +1,11 @@
 #include "pipeline/pipeline.h"
 
+#include <concurrentqueue/blockingconcurrentqueue.h>
+#include <malloc.h>
 #include <prometheus/collectable.h>
 #include <prometheus/histogram.h>
 
-#include <malloc.h>
-
 #include <chrono>
-#include <concurrentqueue/blockingconcurrentqueue.h>
 
 #include "common/log.h"
 #include "common/metrics.h"
@@ -98,7 +97,8 @@ struct Pipeline::Metrics : prometheus::Collectable {
   }
 };
 
-Pipeline::Pipeline(PipelineOptions opts, const Clock& clock, api::MetricsHub& hub, ChangeSink* changes)
+Pipeline::Pipeline(PipelineOptions opts, const Clock& clock, api::MetricsHub& hub,
+                   ChangeSink* changes)
     : opts_(opts), clock_(clock), changes_(changes), hub_(hub) {
   size_t n = std::max(1u, opts_.shards);
   for (size_t i = 0; i < n; ++i) shards_.push_back(std::make_unique<Shard>(opts_));
@@ -107,28 +107,33 @@ Pipeline::Pipeline(PipelineOptions opts, const Clock& clock, api::MetricsHub& hu
   using Series = std::vector<std::vector<std::pair<std::string, std::string>>>;
   metrics_->outcomes = std::make_shared<HotCounterFamily>(
       "triaged_dedup_events_total", "Events processed by the dedup shards, by outcome.",
-      Series{{{"outcome", "new"}}, {{"outcome", "changed"}}, {{"outcome", "duplicate"}},
-             {{"outcome", "resolved"}}, {{"outcome", "ignored"}}},
+      Series{{{"outcome", "new"}},
+             {{"outcome", "changed"}},
+             {{"outcome", "duplicate"}},
+             {{"outcome", "resolved"}},
+             {{"outcome", "ignored"}}},
       n);
   Series kinds;
-  for (auto k : {ChangeKind::kNew, ChangeKind::kSeverity, ChangeKind::kResolved, ChangeKind::kRefired,
-                 ChangeKind::kFlappingStarted, ChangeKind::kFlappingStopped})
+  for (auto k : {ChangeKind::kNew, ChangeKind::kSeverity, ChangeKind::kResolved,
+                 ChangeKind::kRefired, ChangeKind::kFlappingStarted, ChangeKind::kFlappingStopped})
     kinds.push_back({{"kind", changeKindName(k)}});
   metrics_->changes = std::make_shared<HotCounterFamily>(
       "triaged_alert_changes_total", "Alert changes sent downstream, by kind.", kinds, n);
   Series shard_series;
   for (size_t i = 0; i < n; ++i) shard_series.push_back({{"shard", std::to_string(i)}});
   metrics_->busy = std::make_shared<HotCounterFamily>(
-      "triaged_pipeline_queue_full_total", "Batches refused because a shard queue was full.", shard_series, 1);
-  metrics_->latency_family = &prometheus::BuildHistogram()
-                                  .Name("triaged_pipeline_batch_latency_seconds")
-                                  .Help("From a batch's submission to the end of its dedup, per shard.")
-                                  .Register(hub_.registry());
+      "triaged_pipeline_queue_full_total", "Batches refused because a shard queue was full.",
+      shard_series, 1);
+  metrics_->latency_family =
+      &prometheus::BuildHistogram()
+           .Name("triaged_pipeline_batch_latency_seconds")
+           .Help("From a batch's submission to the end of its dedup, per shard.")
+           .Register(hub_.registry());
   for (size_t i = 0; i < n; ++i)
     metrics_->latency.push_back(&metrics_->latency_family->Add(
         {{"shard", std::to_string(i)}},
-        prometheus::Histogram::BucketBoundaries{0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
-                                                 0.05, 0.1, 0.25, 1}));
+        prometheus::Histogram::BucketBoundaries{0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01,
+                                                0.025, 0.05, 0.1, 0.25, 1}));
   hub_.add(metrics_);
   hub_.add(metrics_->outcomes);
   hub_.add(metrics_->changes);
@@ -176,13 +181,15 @@ api::SubmitStatus Pipeline::submit(std::unique_ptr<api::EventBatch>& batch,
   thread_local std::vector<std::vector<uint32_t>> parts;
   parts.resize(n);
   for (auto& p : parts) p.clear();
-  for (uint32_t i = 0; i < batch->events.size(); ++i) parts[shardOf(batch->events[i].fingerprint)].push_back(i);
+  for (uint32_t i = 0; i < batch->events.size(); ++i)
+    parts[shardOf(batch->events[i].fingerprint)].push_back(i);
   // Reserve room on every shard touched, or on none.
   size_t reserved = 0;
   for (; reserved < n; ++reserved) {
     if (parts[reserved].empty()) continue;
     auto& s = *shards_[reserved];
-    if (s.queued.fetch_add(1, std::memory_order_acq_rel) >= static_cast<int64_t>(opts_.queue_batches)) {
+    if (s.queued.fetch_add(1, std::memory_order_acq_rel) >=
+        static_cast<int64_t>(opts_.queue_batches)) {
       s.queued.fetch_sub(1, std::memory_order_acq_rel);
       metrics_->busy->add(0, reserved);
       break;
@@ -248,7 +255,9 @@ void Pipeline::run(Shard& s, size_t index) {
     if (changes.empty()) return;
     for (const auto& c : changes) {
       metrics_->changes->add(index, static_cast<size_t>(c.kind));
-      if (opts_.store) s.table.markSaved(c.fingerprint, c.kind == ChangeKind::kNew || c.kind == ChangeKind::kRefired);
+      if (opts_.store)
+        s.table.markSaved(c.fingerprint,
+                          c.kind == ChangeKind::kNew || c.kind == ChangeKind::kRefired);
     }
     if (changes_) changes_->consume(index, s.table, changes, std::move(committed));
     changes.clear();
@@ -260,7 +269,8 @@ void Pipeline::run(Shard& s, size_t index) {
     // After the stop marker, keep going until the queue is empty: moodycamel does not order
     // tasks of different producers, so work queued before the marker may come after it.
     size_t got = stopping ? s.queue.try_dequeue_bulk(tasks, 32)
-                          : s.queue.wait_dequeue_bulk_timed(tasks, 32, std::chrono::milliseconds(opts_.expire_interval_ms));
+                          : s.queue.wait_dequeue_bulk_timed(
+                                tasks, 32, std::chrono::milliseconds(opts_.expire_interval_ms));
     if (stopping && got == 0) {
       checkpoint(s);  // counters as they are at shutdown
       return;

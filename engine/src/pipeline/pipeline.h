@@ -12,11 +12,11 @@
 #include <thread>
 #include <vector>
 
+#include "common/clock.h"
+#include "dedup/alert_table.h"
 #include "triaged/api/event.h"
 #include "triaged/api/metrics_hub.h"
 #include "triaged/config/config.h"
-#include "dedup/alert_table.h"
-#include "common/clock.h"
 
 namespace triaged::engine {
 
@@ -29,7 +29,8 @@ class StoreWriter;
 class ChangeSink {
  public:
   virtual ~ChangeSink() = default;
-  virtual void consume(size_t shard, const AlertTable& table, const std::vector<AlertChange>& changes,
+  virtual void consume(size_t shard, const AlertTable& table,
+                       const std::vector<AlertChange>& changes,
                        std::function<void()> committed) = 0;
 };
 

@@ -51,7 +51,8 @@ void writeAlertJson(std::string& out, uint64_t fp, const Alert& a) {
   w.field("first_seen", api::formatRfc3339Ms(a.first_seen_ms));
   w.field("last_seen", api::formatRfc3339Ms(a.last_seen_ms));
   if (a.endsAt()) w.field("ends_at", api::formatRfc3339Ms(a.endsAt()));
-  if (a.status == api::Status::kResolved) w.field("resolved_at", api::formatRfc3339Ms(a.resolvedAt()));
+  if (a.status == api::Status::kResolved)
+    w.field("resolved_at", api::formatRfc3339Ms(a.resolvedAt()));
   if (auto s = v.field(AlertStrings::kSummary); !s.empty()) w.field("summary", s);
   if (auto s = v.field(AlertStrings::kDescription); !s.empty()) w.field("description", s);
   if (auto s = v.field(AlertStrings::kDedupKey); !s.empty()) w.field("dedup_key", s);
@@ -94,12 +95,18 @@ struct Query {
       if (!v.findLabel(m->name(), value)) {
         // Canonical fields can be matched like labels when no label has that name.
         const std::string& n = m->name();
-        if (n == "source") value = v.field(AlertStrings::kSource);
-        else if (n == "resource") value = v.field(AlertStrings::kResource);
-        else if (n == "check") value = v.field(AlertStrings::kCheck);
-        else if (n == "service") value = v.field(AlertStrings::kService);
-        else if (n == "severity") value = api::severityName(a.severity);
-        else if (n == "status") value = api::statusName(a.status);
+        if (n == "source")
+          value = v.field(AlertStrings::kSource);
+        else if (n == "resource")
+          value = v.field(AlertStrings::kResource);
+        else if (n == "check")
+          value = v.field(AlertStrings::kCheck);
+        else if (n == "service")
+          value = v.field(AlertStrings::kService);
+        else if (n == "severity")
+          value = api::severityName(a.severity);
+        else if (n == "status")
+          value = api::statusName(a.status);
       }
       if (!m->matches(value)) return false;
     }
@@ -111,19 +118,27 @@ struct Query {
 bool parseQuery(const api::HttpRequest& req, Query& q, HttpResponse& err) {
   auto bad = [&](const std::string& param, const std::string& why) {
     std::string detail;
-    api::JsonWriter(detail).beginObject().field("parameter", param).field("reason", why).endObject();
+    api::JsonWriter(detail)
+        .beginObject()
+        .field("parameter", param)
+        .field("reason", why)
+        .endObject();
     err = HttpResponse::error(400, "invalid query parameter", detail);
     return false;
   };
   std::string v;
   if (req.queryParam("status", v)) {
-    if (v == "firing") q.status = api::Status::kFiring;
-    else if (v == "resolved") q.status = api::Status::kResolved;
-    else return bad("status", "expected firing or resolved, got \"" + v + "\"");
+    if (v == "firing")
+      q.status = api::Status::kFiring;
+    else if (v == "resolved")
+      q.status = api::Status::kResolved;
+    else
+      return bad("status", "expected firing or resolved, got \"" + v + "\"");
     q.has_status = true;
   }
   if (req.queryParam("severity", v)) {
-    if (!api::parseSeverity(v, q.severity)) return bad("severity", "unknown severity \"" + v + "\"");
+    if (!api::parseSeverity(v, q.severity))
+      return bad("severity", "unknown severity \"" + v + "\"");
     q.has_severity = true;
   }
   if (req.queryParam("min_severity", v) && !api::parseSeverity(v, q.min_severity))
@@ -144,7 +159,8 @@ bool parseQuery(const api::HttpRequest& req, Query& q, HttpResponse& err) {
     q.limit = n;
   }
   if (req.queryParam("after", v)) {
-    if (!parseFingerprintHex(v, q.after)) return bad("after", "expected a fingerprint (hex), got \"" + v + "\"");
+    if (!parseFingerprintHex(v, q.after))
+      return bad("after", "expected a fingerprint (hex), got \"" + v + "\"");
     q.has_after = true;
   }
   return true;
@@ -182,11 +198,13 @@ void addAlertRoutes(api::Router& router, Pipeline& pipeline) {
                       hits.emplace_back(fp, &a);
                     });
                     // Keep this shard's `limit + 1` smallest fingerprints: the page is the
-                    // smallest `limit` over all shards, and one more tells whether a next page exists.
+                    // smallest `limit` over all shards, and one more tells whether a next page
+                    // exists.
                     auto by_fp = [](const auto& x, const auto& y) { return x.first < y.first; };
                     size_t keep = q.limit + 1;
                     if (hits.size() > keep) {
-                      std::nth_element(hits.begin(), hits.begin() + static_cast<long>(keep), hits.end(), by_fp);
+                      std::nth_element(hits.begin(), hits.begin() + static_cast<long>(keep),
+                                       hits.end(), by_fp);
                       hits.resize(keep);
                     }
                     std::vector<std::pair<uint64_t, std::string>> rows;
@@ -203,7 +221,8 @@ void addAlertRoutes(api::Router& router, Pipeline& pipeline) {
                     }
                     if (st->remaining.fetch_sub(1) != 1) return;
                     auto& all = st->rows;
-                    std::sort(all.begin(), all.end(), [](const auto& x, const auto& y) { return x.first < y.first; });
+                    std::sort(all.begin(), all.end(),
+                              [](const auto& x, const auto& y) { return x.first < y.first; });
                     bool more = all.size() > q.limit;
                     if (more) all.resize(q.limit);
                     std::string body = "{\"data\":[";
@@ -212,7 +231,8 @@ void addAlertRoutes(api::Router& router, Pipeline& pipeline) {
                       body += all[k].second;
                     }
                     body += "],\"matched\":" + std::to_string(st->matched) + ",\"next\":";
-                    body += more ? "\"" + fingerprintHex(all.back().first) + "\"" : std::string("null");
+                    body +=
+                        more ? "\"" + fingerprintHex(all.back().first) + "\"" : std::string("null");
                     body += "}\n";
                     st->respond(HttpResponse::json(200, std::move(body)));
                   });
@@ -222,23 +242,26 @@ void addAlertRoutes(api::Router& router, Pipeline& pipeline) {
                   }
                 }
               }});
-  router.add({api::Verb::get, "/api/v1/alerts/{fingerprint}", api::RouteGroup::kRead,
-              [&pipeline](const api::HttpRequest& req, api::Responder respond) {
-                uint64_t fp;
-                std::string text(req.param("fingerprint"));
-                if (!parseFingerprintHex(text, fp))
-                  return respond(HttpResponse::error(400, "invalid fingerprint", "\"expected 16 hex digits\""));
-                auto shared = std::make_shared<api::Responder>(std::move(respond));
-                if (!pipeline.runOnShard(pipeline.shardOf(fp), [fp, shared, text](const AlertTable& t) {
-                      const Alert* a = t.find(fp);
-                      if (!a) return (*shared)(HttpResponse::error(404, "no such alert", "\"" + text + "\""));
-                      std::string body;
-                      writeAlertJson(body, fp, *a);
-                      body.push_back('\n');
-                      (*shared)(HttpResponse::json(200, std::move(body)));
-                    }))
-                  (*shared)(HttpResponse::error(503, "shutting down"));
-              }});
+  router.add(
+      {api::Verb::get, "/api/v1/alerts/{fingerprint}", api::RouteGroup::kRead,
+       [&pipeline](const api::HttpRequest& req, api::Responder respond) {
+         uint64_t fp;
+         std::string text(req.param("fingerprint"));
+         if (!parseFingerprintHex(text, fp))
+           return respond(
+               HttpResponse::error(400, "invalid fingerprint", "\"expected 16 hex digits\""));
+         auto shared = std::make_shared<api::Responder>(std::move(respond));
+         if (!pipeline.runOnShard(pipeline.shardOf(fp), [fp, shared, text](const AlertTable& t) {
+               const Alert* a = t.find(fp);
+               if (!a)
+                 return (*shared)(HttpResponse::error(404, "no such alert", "\"" + text + "\""));
+               std::string body;
+               writeAlertJson(body, fp, *a);
+               body.push_back('\n');
+               (*shared)(HttpResponse::json(200, std::move(body)));
+             }))
+           (*shared)(HttpResponse::error(503, "shutting down"));
+       }});
 }
 
 }  // namespace triaged::engine

@@ -3,10 +3,10 @@
 // its own table), so they see every event acknowledged before them.
 #pragma once
 
-#include "triaged/api/http.h"
-#include "triaged/api/json_writer.h"
 #include "dedup/alert_table.h"
 #include "pipeline/pipeline.h"
+#include "triaged/api/http.h"
+#include "triaged/api/json_writer.h"
 
 namespace triaged::engine {
 

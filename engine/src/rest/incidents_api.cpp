@@ -4,9 +4,9 @@
 
 #include <charconv>
 
+#include "correlate/correlation_json.h"
 #include "triaged/api/ingest.h"
 #include "triaged/api/json_writer.h"
-#include "correlate/correlation_json.h"
 
 namespace triaged::engine {
 
@@ -74,7 +74,9 @@ struct Body {
 };
 
 HttpResponse opError(const std::string& err) {
-  unsigned status = err.rfind("no such", 0) == 0 ? 404 : err.find(" is ") != std::string::npos ? 409 : 400;
+  unsigned status = err.rfind("no such", 0) == 0            ? 404
+                    : err.find(" is ") != std::string::npos ? 409
+                                                            : 400;
   return HttpResponse::error(status, err);
 }
 
@@ -84,7 +86,8 @@ std::string actor(Body& b, const HttpRequest&) {
   return by.empty() ? "api" : by;
 }
 
-using IncidentOp = std::function<std::string(Correlator&, uint64_t id, Body&, const std::string& by, int64_t now)>;
+using IncidentOp =
+    std::function<std::string(Correlator&, uint64_t id, Body&, const std::string& by, int64_t now)>;
 
 // The incident linked to an external ticket, or 0.
 uint64_t incidentByTicket(const Correlator& c, std::string_view system, std::string_view id) {
@@ -98,42 +101,49 @@ uint64_t incidentByTicket(const Correlator& c, std::string_view system, std::str
 // set when there is none), applies op and answers the incident.
 using IncidentFinder = std::function<uint64_t(const Correlator&, std::string* missing)>;
 
-void runIncidentOp(CorrelatorStage& stage, const IncidentOp& op, const HttpRequest& req, Responder r,
-                   IncidentFinder find) {
+void runIncidentOp(CorrelatorStage& stage, const IncidentOp& op, const HttpRequest& req,
+                   Responder r, IncidentFinder find) {
   auto body = std::make_shared<Body>();
   if (!body->parse(req)) return r(HttpResponse::error(400, body->error));
   std::string by = actor(*body, req);
   if (!body->error.empty()) return r(HttpResponse::error(400, body->error));
-  bool queued = stage.run([&stage, body, by, op, r, find = std::move(find)](Correlator& c, int64_t now) {
-    std::string missing;
-    uint64_t id = find(c, &missing);
-    if (!id) return r(HttpResponse::error(404, missing));
-    std::string err = op(c, id, *body, by, now);
-    if (!err.empty()) return r(opError(err));
-    auto out = std::make_shared<std::string>();
-    writeIncidentJson(*out, c, *c.incident(id), true);
-    stage.whenDurable([r, out] { r(HttpResponse::json(200, std::move(*out))); });
-  });
+  bool queued =
+      stage.run([&stage, body, by, op, r, find = std::move(find)](Correlator& c, int64_t now) {
+        std::string missing;
+        uint64_t id = find(c, &missing);
+        if (!id) return r(HttpResponse::error(404, missing));
+        std::string err = op(c, id, *body, by, now);
+        if (!err.empty()) return r(opError(err));
+        auto out = std::make_shared<std::string>();
+        writeIncidentJson(*out, c, *c.incident(id), true);
+        stage.whenDurable([r, out] { r(HttpResponse::json(200, std::move(*out))); });
+      });
   if (!queued) r(HttpResponse::error(503, "shutting down"));
 }
 
-void addIncidentOp(api::Router& router, CorrelatorStage& stage, const std::string& action, IncidentOp op) {
+void addIncidentOp(api::Router& router, CorrelatorStage& stage, const std::string& action,
+                   IncidentOp op) {
   // Ticketing tools call back with their own ticket id: /api/v1/tickets/{system}/{id}/resolve.
   router.add({Verb::post, "/api/v1/tickets/{system}/{ticket}/" + action, RouteGroup::kAdmin,
               [&stage, op](const HttpRequest& req, Responder r) {
                 std::string system(req.param("system")), ticket(req.param("ticket"));
-                runIncidentOp(stage, op, req, std::move(r), [system, ticket](const Correlator& c, std::string* missing) {
-                  uint64_t id = incidentByTicket(c, system, ticket);
-                  if (!id) *missing = "no incident is linked to " + system + " ticket " + ticket;
-                  return id;
-                });
+                runIncidentOp(stage, op, req, std::move(r),
+                              [system, ticket](const Correlator& c, std::string* missing) {
+                                uint64_t id = incidentByTicket(c, system, ticket);
+                                if (!id)
+                                  *missing =
+                                      "no incident is linked to " + system + " ticket " + ticket;
+                                return id;
+                              });
               },
               "/api/v1/tickets/{system}/{ticket}/" + action});
   router.add({Verb::post, "/api/v1/incidents/{id}/" + action, RouteGroup::kAdmin,
               [&stage, op](const HttpRequest& req, Responder r) {
                 uint64_t id = 0;
-                if (!parseId(req.param("id"), id)) return r(HttpResponse::error(400, "invalid incident id"));
-                runIncidentOp(stage, op, req, std::move(r), [id](const Correlator&, std::string*) { return id; });
+                if (!parseId(req.param("id"), id))
+                  return r(HttpResponse::error(400, "invalid incident id"));
+                runIncidentOp(stage, op, req, std::move(r),
+                              [id](const Correlator&, std::string*) { return id; });
               },
               "/api/v1/incidents/{id}/" + action});
 }
@@ -152,58 +162,65 @@ bool listParam(const HttpRequest& req, const char* name, std::vector<std::string
 }
 
 void addIncidentReads(api::Router& router, CorrelatorStage& stage) {
-  router.add({Verb::get, "/api/v1/incidents", RouteGroup::kRead, [&stage](const HttpRequest& req, Responder r) {
-                std::vector<std::string> statuses, services;
-                listParam(req, "status", statuses);
-                listParam(req, "service", services);
-                std::string v;
-                uint64_t after = 0, limit = 100;
-                int64_t priority = 0;
-                if (req.queryParam("after", v) && !parseId(v, after))
-                  return r(HttpResponse::error(400, "after: expected an incident id"));
-                if (req.queryParam("limit", v) && (!parseId(v, limit) || limit > 10000))
-                  return r(HttpResponse::error(400, "limit: expected 1..10000"));
-                if (req.queryParam("priority", v)) {
-                  uint64_t p = 0;
-                  if (!parseId(v, p) || p > 5) return r(HttpResponse::error(400, "priority: expected 1..5"));
-                  priority = static_cast<int64_t>(p);
-                }
-                for (const auto& s : statuses)
-                  if (s != "open" && s != "acknowledged" && s != "resolved" && s != "closed" && s != "merged")
-                    return r(HttpResponse::error(400, "status: unknown status \"" + s + "\""));
-                stage.run([=](Correlator& c, int64_t) {
-                  std::string out = "{\"incidents\":[";
-                  uint64_t n = 0, last = 0;
-                  bool more = false;
-                  uint64_t base = c.incidentBase();
-                  for (size_t k = after + 1 > base ? after + 1 - base : 0; k < c.incidents().size(); ++k) {
-                    const Incident& inc = c.incidents()[k];
-                    if (!inc.id) continue;  // pruned
-                    if (!statuses.empty() &&
-                        std::find(statuses.begin(), statuses.end(), incidentStatusName(inc.status)) == statuses.end())
-                      continue;
-                    if (priority && inc.priority > priority) continue;
-                    if (!services.empty() && std::none_of(services.begin(), services.end(), [&](const std::string& s) {
-                          return std::binary_search(inc.services.begin(), inc.services.end(), s);
-                        }))
-                      continue;
-                    if (n == limit) {
-                      more = true;
-                      break;
-                    }
-                    if (n++) out += ',';
-                    writeIncidentJson(out, c, inc, false);
-                    last = inc.id;
-                  }
-                  out += "],\"next\":";
-                  out += more ? std::to_string(last) : "null";
-                  out += "}\n";
-                  r(HttpResponse::json(200, std::move(out)));
-                });
-              }});
-  router.add({Verb::get, "/api/v1/incidents/{id}", RouteGroup::kRead, [&stage](const HttpRequest& req, Responder r) {
+  router.add(
+      {Verb::get, "/api/v1/incidents", RouteGroup::kRead,
+       [&stage](const HttpRequest& req, Responder r) {
+         std::vector<std::string> statuses, services;
+         listParam(req, "status", statuses);
+         listParam(req, "service", services);
+         std::string v;
+         uint64_t after = 0, limit = 100;
+         int64_t priority = 0;
+         if (req.queryParam("after", v) && !parseId(v, after))
+           return r(HttpResponse::error(400, "after: expected an incident id"));
+         if (req.queryParam("limit", v) && (!parseId(v, limit) || limit > 10000))
+           return r(HttpResponse::error(400, "limit: expected 1..10000"));
+         if (req.queryParam("priority", v)) {
+           uint64_t p = 0;
+           if (!parseId(v, p) || p > 5)
+             return r(HttpResponse::error(400, "priority: expected 1..5"));
+           priority = static_cast<int64_t>(p);
+         }
+         for (const auto& s : statuses)
+           if (s != "open" && s != "acknowledged" && s != "resolved" && s != "closed" &&
+               s != "merged")
+             return r(HttpResponse::error(400, "status: unknown status \"" + s + "\""));
+         stage.run([=](Correlator& c, int64_t) {
+           std::string out = "{\"incidents\":[";
+           uint64_t n = 0, last = 0;
+           bool more = false;
+           uint64_t base = c.incidentBase();
+           for (size_t k = after + 1 > base ? after + 1 - base : 0; k < c.incidents().size(); ++k) {
+             const Incident& inc = c.incidents()[k];
+             if (!inc.id) continue;  // pruned
+             if (!statuses.empty() && std::find(statuses.begin(), statuses.end(),
+                                                incidentStatusName(inc.status)) == statuses.end())
+               continue;
+             if (priority && inc.priority > priority) continue;
+             if (!services.empty() &&
+                 std::none_of(services.begin(), services.end(), [&](const std::string& s) {
+                   return std::binary_search(inc.services.begin(), inc.services.end(), s);
+                 }))
+               continue;
+             if (n == limit) {
+               more = true;
+               break;
+             }
+             if (n++) out += ',';
+             writeIncidentJson(out, c, inc, false);
+             last = inc.id;
+           }
+           out += "],\"next\":";
+           out += more ? std::to_string(last) : "null";
+           out += "}\n";
+           r(HttpResponse::json(200, std::move(out)));
+         });
+       }});
+  router.add({Verb::get, "/api/v1/incidents/{id}", RouteGroup::kRead,
+              [&stage](const HttpRequest& req, Responder r) {
                 uint64_t id = 0;
-                if (!parseId(req.param("id"), id)) return r(HttpResponse::error(400, "invalid incident id"));
+                if (!parseId(req.param("id"), id))
+                  return r(HttpResponse::error(400, "invalid incident id"));
                 stage.run([id, r](Correlator& c, int64_t) {
                   const Incident* inc = c.incident(id);
                   if (!inc) return r(HttpResponse::error(404, "no such incident"));
@@ -212,12 +229,14 @@ void addIncidentReads(api::Router& router, CorrelatorStage& stage) {
                   r(HttpResponse::json(200, std::move(out)));
                 });
               }});
-  router.add({Verb::get, "/api/v1/suppressed", RouteGroup::kRead, [&stage](const HttpRequest&, Responder r) {
+  router.add({Verb::get, "/api/v1/suppressed", RouteGroup::kRead,
+              [&stage](const HttpRequest&, Responder r) {
                 stage.run([r](Correlator& c, int64_t) {
                   std::string out = "{\"alerts\":[";
                   bool first = true;
                   c.forEachAlert([&](const CorrAlert& a) {
-                    if (a.suppressed == Suppression::kNone || a.status != api::Status::kFiring) return;
+                    if (a.suppressed == Suppression::kNone || a.status != api::Status::kFiring)
+                      return;
                     if (!first) out += ',';
                     first = false;
                     writeCorrelatedAlertJson(out, a);
@@ -229,47 +248,56 @@ void addIncidentReads(api::Router& router, CorrelatorStage& stage) {
 }
 
 void addProblemRoutes(api::Router& router, CorrelatorStage& stage) {
-  router.add({Verb::get, "/api/v1/problems", RouteGroup::kRead, [&stage](const HttpRequest&, Responder r) {
-                stage.run([r](Correlator& c, int64_t) {
-                  std::string out = "{\"problems\":[";
-                  bool first = true;
-                  for (const auto& [id, p] : c.problems()) {
-                    if (!first) out += ',';
-                    first = false;
-                    writeProblemJson(out, p, false);
-                  }
-                  out += "]}\n";
-                  r(HttpResponse::json(200, std::move(out)));
-                });
-              }});
-  router.add({Verb::get, "/api/v1/problems/{id}", RouteGroup::kRead, [&stage](const HttpRequest& req, Responder r) {
+  router.add(
+      {Verb::get, "/api/v1/problems", RouteGroup::kRead, [&stage](const HttpRequest&, Responder r) {
+         stage.run([r](Correlator& c, int64_t) {
+           std::string out = "{\"problems\":[";
+           bool first = true;
+           for (const auto& [id, p] : c.problems()) {
+             if (!first) out += ',';
+             first = false;
+             writeProblemJson(out, p, false);
+           }
+           out += "]}\n";
+           r(HttpResponse::json(200, std::move(out)));
+         });
+       }});
+  router.add({Verb::get, "/api/v1/problems/{id}", RouteGroup::kRead,
+              [&stage](const HttpRequest& req, Responder r) {
                 uint64_t id = 0;
-                if (!parseId(req.param("id"), id)) return r(HttpResponse::error(400, "invalid problem id"));
+                if (!parseId(req.param("id"), id))
+                  return r(HttpResponse::error(400, "invalid problem id"));
                 stage.run([id, r](Correlator& c, int64_t) {
                   auto it = c.problems().find(id);
-                  if (it == c.problems().end()) return r(HttpResponse::error(404, "no such problem"));
+                  if (it == c.problems().end())
+                    return r(HttpResponse::error(404, "no such problem"));
                   std::string out;
                   writeProblemJson(out, it->second, true);
                   r(HttpResponse::json(200, std::move(out)));
                 });
               }});
-  auto op = [&](const char* action, std::function<std::string(Correlator&, uint64_t, Body&, const std::string&, int64_t)> fn) {
-    router.add({Verb::post, std::string("/api/v1/problems/{id}/") + action, RouteGroup::kAdmin,
-                [&stage, fn](const HttpRequest& req, Responder r) {
-                  uint64_t id = 0;
-                  if (!parseId(req.param("id"), id)) return r(HttpResponse::error(400, "invalid problem id"));
-                  auto body = std::make_shared<Body>();
-                  if (!body->parse(req)) return r(HttpResponse::error(400, body->error));
-                  std::string by = actor(*body, req);
-                  stage.run([=, &stage](Correlator& c, int64_t now) {
-                    std::string err = fn(c, id, *body, by, now);
-                    if (!err.empty()) return r(opError(err));
-                    auto out = std::make_shared<std::string>();
-                    writeProblemJson(*out, c.problems().at(id), true);
-                    stage.whenDurable([r, out] { r(HttpResponse::json(200, std::move(*out))); });
-                  });
-                }});
-  };
+  auto op =
+      [&](const char* action,
+          std::function<std::string(Correlator&, uint64_t, Body&, const std::string&, int64_t)>
+              fn) {
+        router.add({Verb::post, std::string("/api/v1/problems/{id}/") + action, RouteGroup::kAdmin,
+                    [&stage, fn](const HttpRequest& req, Responder r) {
+                      uint64_t id = 0;
+                      if (!parseId(req.param("id"), id))
+                        return r(HttpResponse::error(400, "invalid problem id"));
+                      auto body = std::make_shared<Body>();
+                      if (!body->parse(req)) return r(HttpResponse::error(400, body->error));
+                      std::string by = actor(*body, req);
+                      stage.run([=, &stage](Correlator& c, int64_t now) {
+                        std::string err = fn(c, id, *body, by, now);
+                        if (!err.empty()) return r(opError(err));
+                        auto out = std::make_shared<std::string>();
+                        writeProblemJson(*out, c.problems().at(id), true);
+                        stage.whenDurable(
+                            [r, out] { r(HttpResponse::json(200, std::move(*out))); });
+                      });
+                    }});
+      };
   op("known_error", [](Correlator& c, uint64_t id, Body& b, const std::string& by, int64_t now) {
     std::string cause, workaround;
     if (!b.str("root_cause", cause) || !b.str("workaround", workaround, true)) return b.error;
@@ -336,23 +364,26 @@ bool parseSilence(Body& b, Silence& s) {
 }
 
 void addSilenceRoutes(api::Router& router, CorrelatorStage& stage) {
-  router.add({Verb::get, "/api/v2/silences", RouteGroup::kRead, [&stage](const HttpRequest&, Responder r) {
-                stage.run([r](Correlator& c, int64_t now) {
-                  std::string out = "[";
-                  bool first = true;
-                  for (const auto& [id, s] : c.silences()) {
-                    if (!first) out += ',';
-                    first = false;
-                    writeSilenceJson(out, s, now);
-                  }
-                  out += "]\n";
-                  r(HttpResponse::json(200, std::move(out)));
-                });
-              }});
-  router.add({Verb::post, "/api/v2/silences", RouteGroup::kAdmin, [&stage](const HttpRequest& req, Responder r) {
+  router.add(
+      {Verb::get, "/api/v2/silences", RouteGroup::kRead, [&stage](const HttpRequest&, Responder r) {
+         stage.run([r](Correlator& c, int64_t now) {
+           std::string out = "[";
+           bool first = true;
+           for (const auto& [id, s] : c.silences()) {
+             if (!first) out += ',';
+             first = false;
+             writeSilenceJson(out, s, now);
+           }
+           out += "]\n";
+           r(HttpResponse::json(200, std::move(out)));
+         });
+       }});
+  router.add({Verb::post, "/api/v2/silences", RouteGroup::kAdmin,
+              [&stage](const HttpRequest& req, Responder r) {
                 auto body = std::make_shared<Body>();
                 auto s = std::make_shared<Silence>();
-                if (!body->parse(req) || !parseSilence(*body, *s)) return r(HttpResponse::error(400, body->error));
+                if (!body->parse(req) || !parseSilence(*body, *s))
+                  return r(HttpResponse::error(400, body->error));
                 stage.run([s, r, &stage](Correlator& c, int64_t now) {
                   if (s->starts_ms < now) s->starts_ms = now;
                   std::string id;
@@ -364,17 +395,20 @@ void addSilenceRoutes(api::Router& router, CorrelatorStage& stage) {
                   stage.whenDurable([r, out] { r(HttpResponse::json(200, std::move(*out))); });
                 });
               }});
-  router.add({Verb::get, "/api/v2/silence/{id}", RouteGroup::kRead, [&stage](const HttpRequest& req, Responder r) {
+  router.add({Verb::get, "/api/v2/silence/{id}", RouteGroup::kRead,
+              [&stage](const HttpRequest& req, Responder r) {
                 std::string id(req.param("id"));
                 stage.run([id, r](Correlator& c, int64_t now) {
                   auto it = c.silences().find(id);
-                  if (it == c.silences().end()) return r(HttpResponse::error(404, "no such silence"));
+                  if (it == c.silences().end())
+                    return r(HttpResponse::error(404, "no such silence"));
                   std::string out;
                   writeSilenceJson(out, it->second, now);
                   r(HttpResponse::json(200, std::move(out)));
                 });
               }});
-  router.add({Verb::delete_, "/api/v2/silence/{id}", RouteGroup::kAdmin, [&stage](const HttpRequest& req, Responder r) {
+  router.add({Verb::delete_, "/api/v2/silence/{id}", RouteGroup::kAdmin,
+              [&stage](const HttpRequest& req, Responder r) {
                 std::string id(req.param("id"));
                 stage.run([id, r, &stage](Correlator& c, int64_t now) {
                   std::string err = c.expireSilence(id, now);
@@ -388,43 +422,53 @@ void addSilenceRoutes(api::Router& router, CorrelatorStage& stage) {
 
 void addIncidentRoutes(api::Router& router, CorrelatorStage& stage) {
   addIncidentReads(router, stage);
-  addIncidentOp(router, stage, "acknowledge", [](Correlator& c, uint64_t id, Body&, const std::string& by, int64_t now) {
-    return c.acknowledge(id, by, now);
-  });
-  addIncidentOp(router, stage, "assign", [](Correlator& c, uint64_t id, Body& b, const std::string& by, int64_t now) {
-    std::string who;
-    if (!b.str("assignee", who, true)) return b.error;
-    return c.assign(id, who, by, now);
-  });
-  addIncidentOp(router, stage, "comment", [](Correlator& c, uint64_t id, Body& b, const std::string& by, int64_t now) {
-    std::string text;
-    if (!b.str("text", text, true)) return b.error;
-    return c.comment(id, text, by, now);
-  });
-  addIncidentOp(router, stage, "priority", [](Correlator& c, uint64_t id, Body& b, const std::string& by, int64_t now) {
-    int64_t p = 0;
-    if (!b.integer("priority", p, true)) return b.error;
-    return c.setPriority(id, static_cast<int>(p), by, now);
-  });
-  addIncidentOp(router, stage, "resolve", [](Correlator& c, uint64_t id, Body& b, const std::string& by, int64_t now) {
-    std::string text;
-    if (!b.str("note", text)) return b.error;
-    return c.resolve(id, by, text, now);
-  });
-  addIncidentOp(router, stage, "close", [](Correlator& c, uint64_t id, Body&, const std::string& by, int64_t now) {
-    return c.close(id, by, now);
-  });
-  addIncidentOp(router, stage, "merge", [](Correlator& c, uint64_t id, Body& b, const std::string& by, int64_t now) {
-    int64_t into = 0;
-    if (!b.integer("into", into, true)) return b.error;
-    std::string err = c.merge(id, static_cast<uint64_t>(into), by, now);
-    return err;
-  });
-  addIncidentOp(router, stage, "tickets", [](Correlator& c, uint64_t id, Body& b, const std::string& by, int64_t now) {
-    TicketLink t;
-    if (!b.str("system", t.system, true) || !b.str("id", t.id, true) || !b.str("url", t.url)) return b.error;
-    return c.linkTicket(id, std::move(t), by, now);
-  });
+  addIncidentOp(router, stage, "acknowledge",
+                [](Correlator& c, uint64_t id, Body&, const std::string& by, int64_t now) {
+                  return c.acknowledge(id, by, now);
+                });
+  addIncidentOp(router, stage, "assign",
+                [](Correlator& c, uint64_t id, Body& b, const std::string& by, int64_t now) {
+                  std::string who;
+                  if (!b.str("assignee", who, true)) return b.error;
+                  return c.assign(id, who, by, now);
+                });
+  addIncidentOp(router, stage, "comment",
+                [](Correlator& c, uint64_t id, Body& b, const std::string& by, int64_t now) {
+                  std::string text;
+                  if (!b.str("text", text, true)) return b.error;
+                  return c.comment(id, text, by, now);
+                });
+  addIncidentOp(router, stage, "priority",
+                [](Correlator& c, uint64_t id, Body& b, const std::string& by, int64_t now) {
+                  int64_t p = 0;
+                  if (!b.integer("priority", p, true)) return b.error;
+                  return c.setPriority(id, static_cast<int>(p), by, now);
+                });
+  addIncidentOp(router, stage, "resolve",
+                [](Correlator& c, uint64_t id, Body& b, const std::string& by, int64_t now) {
+                  std::string text;
+                  if (!b.str("note", text)) return b.error;
+                  return c.resolve(id, by, text, now);
+                });
+  addIncidentOp(router, stage, "close",
+                [](Correlator& c, uint64_t id, Body&, const std::string& by, int64_t now) {
+                  return c.close(id, by, now);
+                });
+  addIncidentOp(router, stage, "merge",
+                [](Correlator& c, uint64_t id, Body& b, const std::string& by, int64_t now) {
+                  int64_t into = 0;
+                  if (!b.integer("into", into, true)) return b.error;
+                  std::string err = c.merge(id, static_cast<uint64_t>(into), by, now);
+                  return err;
+                });
+  addIncidentOp(
+      router, stage, "tickets",
+      [](Correlator& c, uint64_t id, Body& b, const std::string& by, int64_t now) {
+        TicketLink t;
+        if (!b.str("system", t.system, true) || !b.str("id", t.id, true) || !b.str("url", t.url))
+          return b.error;
+        return c.linkTicket(id, std::move(t), by, now);
+      });
   addProblemRoutes(router, stage);
   addSilenceRoutes(router, stage);
 }

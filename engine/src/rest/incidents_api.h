@@ -4,8 +4,8 @@
 // request runs on the correlator thread, so it sees every change applied before it.
 #pragma once
 
-#include "triaged/api/http.h"
 #include "correlate/correlator_stage.h"
+#include "triaged/api/http.h"
 
 namespace triaged::engine {
 

@@ -14,7 +14,8 @@ using api::RouteGroup;
 using api::Verb;
 
 void addNotificationRoutes(api::Router& router, Notifier& notifier) {
-  router.add({Verb::get, "/api/v1/notifications", RouteGroup::kRead, [&notifier](const HttpRequest&, Responder r) {
+  router.add({Verb::get, "/api/v1/notifications", RouteGroup::kRead,
+              [&notifier](const HttpRequest&, Responder r) {
                 notifier.targets([r](const std::vector<Notifier::TargetState>& ts) {
                   std::string out;
                   api::JsonWriter w(out);
@@ -31,7 +32,8 @@ void addNotificationRoutes(api::Router& router, Notifier& notifier) {
                   r(HttpResponse::json(200, std::move(out)));
                 });
               }});
-  router.add({Verb::get, "/api/v1/notifications/dead", RouteGroup::kRead, [&notifier](const HttpRequest&, Responder r) {
+  router.add({Verb::get, "/api/v1/notifications/dead", RouteGroup::kRead,
+              [&notifier](const HttpRequest&, Responder r) {
                 notifier.deadLetters([r](const std::vector<OutboxEntry>& dead) {
                   std::string out;
                   api::JsonWriter w(out);

@@ -1,8 +1,8 @@
 // /api/v1/notifications: the outbox per target, dead letters, redelivery.
 #pragma once
 
-#include "triaged/api/http.h"
 #include "notify/notifier.h"
+#include "triaged/api/http.h"
 
 namespace triaged::engine {
 

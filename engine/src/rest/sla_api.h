@@ -5,10 +5,10 @@
 #include <string>
 #include <vector>
 
-#include "triaged/api/http.h"
-#include "triaged/api/json_writer.h"
 #include "correlate/correlator_stage.h"
 #include "evaluate/evaluator.h"
+#include "triaged/api/http.h"
+#include "triaged/api/json_writer.h"
 
 namespace triaged::engine {
 
@@ -16,8 +16,8 @@ void addSlaRoutes(api::Router& router, CorrelatorStage& stage);
 
 // Resolves "current" (or ""), "previous" or a period label for an agreement; "" on success,
 // else an error naming the parameter.
-std::string resolvePeriod(const rules::RuleSet& rs, uint32_t agreement, const std::string& label, int64_t now,
-                          rules::sla::Period& out);
+std::string resolvePeriod(const rules::RuleSet& rs, uint32_t agreement, const std::string& label,
+                          int64_t now, rules::sla::Period& out);
 void writeReportJson(api::JsonWriter& w, const Evaluator::Report& r);
 std::string reportsCsv(const std::vector<Evaluator::Report>& reports);
 std::string reportsHtml(const std::vector<Evaluator::Report>& reports, int64_t generated_ms);
@@ -29,7 +29,7 @@ struct RenderedReport {
   int status = 200;
   std::string body, content_type;
 };
-RenderedReport renderReports(const Evaluator& ev, const std::string& period, const std::string& service,
-                             const std::string& format, int64_t now_ms);
+RenderedReport renderReports(const Evaluator& ev, const std::string& period,
+                             const std::string& service, const std::string& format, int64_t now_ms);
 
 }  // namespace triaged::engine

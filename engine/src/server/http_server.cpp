@@ -11,9 +11,9 @@
 #include <chrono>
 #include <future>
 
+#include "common/log.h"
 #include "triaged/api/json_writer.h"
 #include "triaged/config/loader.h"
-#include "common/log.h"
 
 namespace triaged::engine {
 
@@ -62,7 +62,8 @@ bool checkBearer(std::string_view header, const std::vector<std::string>& digest
   std::string presented = config::sha256Hex(std::string(token));
   int match = 0;
   for (const auto& d : digests)
-    match |= (d.size() == presented.size() && CRYPTO_memcmp(d.data(), presented.data(), d.size()) == 0);
+    match |=
+        (d.size() == presented.size() && CRYPTO_memcmp(d.data(), presented.data(), d.size()) == 0);
   return match != 0;
 }
 
@@ -114,10 +115,12 @@ struct HttpServer::Metrics {
 
   PerRoute make(const std::string& name) {
     static const prometheus::Histogram::BucketBoundaries kBuckets{
-        0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5};
+        0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
+        0.05,   0.1,     0.25,   0.5,   1,      2.5,   5};
     PerRoute p;
     static const char* kClass[] = {"1xx", "1xx", "2xx", "3xx", "4xx", "5xx"};
-    for (int c = 1; c <= 5; ++c) p.by_class[c] = &requests.Add({{"route", name}, {"code", kClass[c]}});
+    for (int c = 1; c <= 5; ++c)
+      p.by_class[c] = &requests.Add({{"route", name}, {"code", kClass[c]}});
     p.by_class[0] = p.by_class[1];
     p.duration = &duration.Add({{"route", name}}, kBuckets);
     return p;
@@ -226,14 +229,14 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
     // Idle keep-alive wait: read whatever arrives first, then the header clock starts.
     phase_ = Phase::kIdle;
     arm(settings_->server.idle_timeout);
-    stream_.async_read_some(buffer_.prepare(4096), [self = this->shared_from_this()](
-                                                       beast::error_code ec, size_t n) {
-      if (ec) return self->onReadError(ec);
-      self->buffer_.commit(n);
-      self->phase_ = Phase::kHeader;
-      self->arm(self->settings_->server.header_timeout);
-      self->readHeader();
-    });
+    stream_.async_read_some(buffer_.prepare(4096),
+                            [self = this->shared_from_this()](beast::error_code ec, size_t n) {
+                              if (ec) return self->onReadError(ec);
+                              self->buffer_.commit(n);
+                              self->phase_ = Phase::kHeader;
+                              self->arm(self->settings_->server.header_timeout);
+                              self->readHeader();
+                            });
   }
 
   void readHeader() {
@@ -266,10 +269,10 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
     if (!checkBearer(std::string_view(auth.data(), auth.size()),
                      settings_->token_digests[static_cast<int>(route_->group)])) {
       server_.metrics().reject("unauthorized");
-      auto r = api::HttpResponse::error(
-          401, "unauthorized",
-          "\"a valid bearer token is required for the " +
-              std::string(api::routeGroupName(route_->group)) + " routes\"");
+      auto r = api::HttpResponse::error(401, "unauthorized",
+                                        "\"a valid bearer token is required for the " +
+                                            std::string(api::routeGroupName(route_->group)) +
+                                            " routes\"");
       r.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"triaged\"");
       r.close = body_pending;
       return respond(std::move(r));
@@ -310,9 +313,10 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
         return closeNow();
       }
       m.reject(phase_ == Phase::kHeader ? "header_timeout" : "body_timeout");
-      auto r = api::HttpResponse::error(
-          408, "request timeout",
-          phase_ == Phase::kHeader ? "\"headers not received in time\"" : "\"body not received in time\"");
+      auto r =
+          api::HttpResponse::error(408, "request timeout",
+                                   phase_ == Phase::kHeader ? "\"headers not received in time\""
+                                                            : "\"body not received in time\"");
       r.close = true;
       return respond(std::move(r));
     }
@@ -370,7 +374,8 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
     // The pending response keeps the connection alive until it is delivered.
     auto self = this->shared_from_this();
     once->deliver = [self](api::HttpResponse res) {
-      asio::post(self->ctx_, [self, res = std::move(res)]() mutable { self->respond(std::move(res)); });
+      asio::post(self->ctx_,
+                 [self, res = std::move(res)]() mutable { self->respond(std::move(res)); });
     };
     api::Responder responder = [once](api::HttpResponse res) {
       if (once->done.exchange(true)) return;
@@ -392,7 +397,8 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
     auto& rm = it != m.routes.end() ? it->second : m.unmatched;
     if (r.status >= 100 && r.status < 600) rm.by_class[r.status / 100]->Increment();
     if (route_ && parser_ && parser_->is_header_done()) {
-      rm.duration->Observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count());
+      rm.duration->Observe(
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count());
     }
     bool head = parser_ && parser_->is_header_done() && parser_->get().method() == http::verb::head;
     unsigned version = parser_ && parser_->is_header_done() ? parser_->get().version() : 11;
@@ -410,21 +416,23 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
     parser_.reset();  // frees the request body before the write
     phase_ = Phase::kWrite;
     arm(settings_->server.write_timeout);
-    http::async_write(stream_, res_, [self = this->shared_from_this()](beast::error_code ec, size_t) {
-      if (ec) {
-        if (self->timed_out_) self->server_.metrics().reject("write_timeout");
-        return self->closeNow();
-      }
-      if (!self->keep_alive_) return self->closeGracefully();
-      self->readRequest();
-    });
+    http::async_write(stream_, res_,
+                      [self = this->shared_from_this()](beast::error_code ec, size_t) {
+                        if (ec) {
+                          if (self->timed_out_) self->server_.metrics().reject("write_timeout");
+                          return self->closeNow();
+                        }
+                        if (!self->keep_alive_) return self->closeGracefully();
+                        self->readRequest();
+                      });
   }
 
   void closeGracefully() {
     phase_ = Phase::kClosing;
     if constexpr (kTls) {
       arm(settings_->server.write_timeout);
-      stream_.async_shutdown([self = this->shared_from_this()](beast::error_code) { self->closeNow(); });
+      stream_.async_shutdown(
+          [self = this->shared_from_this()](beast::error_code) { self->closeNow(); });
     } else {
       beast::error_code ec;
       stream_.shutdown(tcp::socket::shutdown_send, ec);
@@ -513,7 +521,8 @@ void HttpServer::accept() {
       if (ec == asio::error::operation_aborted) return;
       // EMFILE and friends: back off briefly instead of spinning.
       log::get("http")->warn("accept failed: {}", ec.message());
-      auto t = std::make_shared<asio::steady_timer>(pool_.context(0), std::chrono::milliseconds(50));
+      auto t =
+          std::make_shared<asio::steady_timer>(pool_.context(0), std::chrono::milliseconds(50));
       t->async_wait([this, t](beast::error_code) { accept(); });
       return;
     }

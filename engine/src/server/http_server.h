@@ -21,9 +21,9 @@
 #include <unordered_set>
 #include <vector>
 
+#include "server/io_pool.h"
 #include "triaged/api/http.h"
 #include "triaged/config/config.h"
-#include "server/io_pool.h"
 
 namespace triaged::engine {
 

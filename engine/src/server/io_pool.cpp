@@ -2,8 +2,8 @@
 
 #include <cstdlib>
 
-#include "triaged/api/ingest.h"
 #include "common/log.h"
+#include "triaged/api/ingest.h"
 
 namespace triaged::engine {
 

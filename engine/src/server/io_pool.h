@@ -3,10 +3,9 @@
 // start()/stop() from the control thread; contexts are handed to servers at set-up.
 #pragma once
 
+#include <atomic>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
-
-#include <atomic>
 #include <memory>
 #include <thread>
 #include <vector>

@@ -9,7 +9,8 @@
 
 namespace triaged::engine {
 
-RecoveryStats recoverState(Store& store, Pipeline& pipeline, CorrelatorStage& correlator, int64_t now) {
+RecoveryStats recoverState(Store& store, Pipeline& pipeline, CorrelatorStage& correlator,
+                           int64_t now) {
   auto t0 = std::chrono::steady_clock::now();
   RecoveryStats stats;
   StoredState st = loadState(store);
@@ -18,13 +19,16 @@ RecoveryStats recoverState(Store& store, Pipeline& pipeline, CorrelatorStage& co
   r.next_problem = st.next_problem;
   for (size_t i = 0; i < st.incidents.size(); ++i) {
     try {
-      IncidentRecord rec = decodeIncident(st.incidents[i].record, st.incidents[i].alerts, st.incidents[i].timeline);
+      IncidentRecord rec =
+          decodeIncident(st.incidents[i].record, st.incidents[i].alerts, st.incidents[i].timeline);
       r.roles.push_back(std::move(rec.roles));
       r.incidents.push_back(std::move(rec.incident));
     } catch (const std::exception& e) {
-      throw std::runtime_error(store.path() + ": incidents row " + std::to_string(i + 1) + ": " + e.what());
+      throw std::runtime_error(store.path() + ": incidents row " + std::to_string(i + 1) + ": " +
+                               e.what());
     }
-    for (const auto& t : r.incidents.back().tickets) stats.tickets.emplace_back(t.system, r.incidents.back().id, t.id);
+    for (const auto& t : r.incidents.back().tickets)
+      stats.tickets.emplace_back(t.system, r.incidents.back().id, t.id);
     auto s = r.incidents.back().status;
     if (s == IncidentStatus::kOpen || s == IncidentStatus::kAcknowledged) ++stats.open_incidents;
   }
@@ -32,14 +36,16 @@ RecoveryStats recoverState(Store& store, Pipeline& pipeline, CorrelatorStage& co
     try {
       r.problems.push_back(decodeProblem(st.problems[i]));
     } catch (const std::exception& e) {
-      throw std::runtime_error(store.path() + ": problems row " + std::to_string(i + 1) + ": " + e.what());
+      throw std::runtime_error(store.path() + ": problems row " + std::to_string(i + 1) + ": " +
+                               e.what());
     }
   }
   for (size_t i = 0; i < st.silences.size(); ++i) {
     try {
       r.silences.push_back(decodeSilence(st.silences[i]));
     } catch (const std::exception& e) {
-      throw std::runtime_error(store.path() + ": silences row " + std::to_string(i + 1) + ": " + e.what());
+      throw std::runtime_error(store.path() + ": silences row " + std::to_string(i + 1) + ": " +
+                               e.what());
     }
   }
   for (size_t i = 0; i < st.windows.size(); ++i) {
@@ -47,7 +53,8 @@ RecoveryStats recoverState(Store& store, Pipeline& pipeline, CorrelatorStage& co
     try {
       w.seen = decodeWindow(st.windows[i].seen);
     } catch (const std::exception& e) {
-      throw std::runtime_error(store.path() + ": threshold_windows row " + std::to_string(i + 1) + ": " + e.what());
+      throw std::runtime_error(store.path() + ": threshold_windows row " + std::to_string(i + 1) +
+                               ": " + e.what());
     }
     r.windows.push_back(std::move(w));
   }

@@ -17,13 +17,15 @@ namespace triaged::engine {
 struct RecoveryStats {
   size_t alerts = 0, firing = 0, incidents = 0, open_incidents = 0, problems = 0, silences = 0;
   size_t sla_transitions = 0, clocks = 0, heartbeats = 0;
-  size_t skipped_alerts = 0;  // rows with malformed strings (counted, logged)
+  size_t skipped_alerts = 0;        // rows with malformed strings (counted, logged)
   std::vector<OutboxEntry> outbox;  // undelivered and dead notifications, for the notifier
-  std::vector<std::tuple<std::string, uint64_t, std::string>> tickets;  // system, incident, ticket id
+  std::vector<std::tuple<std::string, uint64_t, std::string>>
+      tickets;  // system, incident, ticket id
   double seconds = 0;
 };
 
 // Throws std::runtime_error naming the table and row of a record it cannot read.
-RecoveryStats recoverState(Store& store, Pipeline& pipeline, CorrelatorStage& correlator, int64_t now_ms);
+RecoveryStats recoverState(Store& store, Pipeline& pipeline, CorrelatorStage& correlator,
+                           int64_t now_ms);
 
 }  // namespace triaged::engine

@@ -4,7 +4,8 @@
 
 namespace triaged::engine {
 
-void alertRecords(const AlertTable& table, const std::vector<AlertChange>& changes, std::vector<AlertRecord>& out) {
+void alertRecords(const AlertTable& table, const std::vector<AlertChange>& changes,
+                  std::vector<AlertRecord>& out) {
   out.reserve(out.size() + changes.size());
   for (const auto& c : changes) {
     const Alert* a = table.find(c.fingerprint);
@@ -22,8 +23,8 @@ void RoundRows::stored(const Correlator& c) {
 }
 
 void RoundRows::collect(Correlator& c, const std::vector<uint64_t>& dirty_incidents,
-                        const std::vector<std::string>& dirty_silences, const std::vector<CorrelatorEvent>& events,
-                        StoreUnit* unit) {
+                        const std::vector<std::string>& dirty_silences,
+                        const std::vector<CorrelatorEvent>& events, StoreUnit* unit) {
   windows_.clear();
   c.takeDirtyWindows(windows_);
   if (!unit) {
@@ -51,7 +52,8 @@ void RoundRows::collect(Correlator& c, const std::vector<uint64_t>& dirty_incide
     if (it == c.problems().end()) continue;
     std::string rec;
     encodeProblem(rec, it->second);
-    unit->problems.push_back({e.problem, static_cast<int>(it->second.status), it->second.updated_ms, std::move(rec)});
+    unit->problems.push_back(
+        {e.problem, static_cast<int>(it->second.status), it->second.updated_ms, std::move(rec)});
   }
   for (const auto& id : dirty_silences) {
     auto it = c.silences().find(id);

@@ -15,7 +15,8 @@
 namespace triaged::engine {
 
 // The stored rows of the alerts a shard's changes touched (with the time of a status change).
-void alertRecords(const AlertTable& table, const std::vector<AlertChange>& changes, std::vector<AlertRecord>& out);
+void alertRecords(const AlertTable& table, const std::vector<AlertChange>& changes,
+                  std::vector<AlertRecord>& out);
 
 class RoundRows {
  public:
@@ -24,8 +25,8 @@ class RoundRows {
   // Takes the round's dirty windows and sequences from the correlator (they are drained with
   // or without a store: they only grow) and, when `unit` is given, adds every row to it.
   void collect(Correlator& c, const std::vector<uint64_t>& dirty_incidents,
-               const std::vector<std::string>& dirty_silences, const std::vector<CorrelatorEvent>& events,
-               StoreUnit* unit);
+               const std::vector<std::string>& dirty_silences,
+               const std::vector<CorrelatorEvent>& events, StoreUnit* unit);
 
  private:
   uint64_t next_incident_ = 1, next_problem_ = 1;

@@ -18,7 +18,13 @@ using simdjson::dom::element;
 void writeTimeline(JsonWriter& w, const std::vector<TimelineEntry>& t) {
   w.key("timeline").beginArray();
   for (const auto& e : t) {
-    w.beginArray().value(e.at_ms).value(e.actor).value(e.action).value(e.detail).value(e.alert).endArray();
+    w.beginArray()
+        .value(e.at_ms)
+        .value(e.actor)
+        .value(e.action)
+        .value(e.detail)
+        .value(e.alert)
+        .endArray();
   }
   w.endArray();
 }
@@ -39,34 +45,40 @@ struct Reader {
   }
   std::string str(const char* key) const {
     std::string_view v;
-    if (at(key).get_string().get(v)) throw std::runtime_error(std::string("field \"") + key + "\" is not a string");
+    if (at(key).get_string().get(v))
+      throw std::runtime_error(std::string("field \"") + key + "\" is not a string");
     return std::string(v);
   }
   int64_t i64(const char* key) const {
     int64_t v;
-    if (at(key).get_int64().get(v)) throw std::runtime_error(std::string("field \"") + key + "\" is not an integer");
+    if (at(key).get_int64().get(v))
+      throw std::runtime_error(std::string("field \"") + key + "\" is not an integer");
     return v;
   }
   uint64_t u64(const char* key) const {
     uint64_t v;
-    if (at(key).get_uint64().get(v)) throw std::runtime_error(std::string("field \"") + key + "\" is not an integer");
+    if (at(key).get_uint64().get(v))
+      throw std::runtime_error(std::string("field \"") + key + "\" is not an integer");
     return v;
   }
   bool flag(const char* key) const {
     bool v;
-    if (at(key).get_bool().get(v)) throw std::runtime_error(std::string("field \"") + key + "\" is not a boolean");
+    if (at(key).get_bool().get(v))
+      throw std::runtime_error(std::string("field \"") + key + "\" is not a boolean");
     return v;
   }
   simdjson::dom::array arr(const char* key) const {
     simdjson::dom::array a;
-    if (at(key).get_array().get(a)) throw std::runtime_error(std::string("field \"") + key + "\" is not an array");
+    if (at(key).get_array().get(a))
+      throw std::runtime_error(std::string("field \"") + key + "\" is not an array");
     return a;
   }
   std::vector<std::string> strings(const char* key) const {
     std::vector<std::string> out;
     for (auto e : arr(key)) {
       std::string_view v;
-      if (e.get_string().get(v)) throw std::runtime_error(std::string("field \"") + key + "\" holds a non-string");
+      if (e.get_string().get(v))
+        throw std::runtime_error(std::string("field \"") + key + "\" holds a non-string");
       out.emplace_back(v);
     }
     return out;
@@ -87,8 +99,9 @@ std::vector<TimelineEntry> readTimeline(const Reader& r) {
     int64_t at;
     std::string_view actor, action, detail;
     uint64_t alert;
-    if (e.get_array().get(a) || a.size() != 5 || a.at(0).get_int64().get(at) || a.at(1).get_string().get(actor) ||
-        a.at(2).get_string().get(action) || a.at(3).get_string().get(detail) || a.at(4).get_uint64().get(alert))
+    if (e.get_array().get(a) || a.size() != 5 || a.at(0).get_int64().get(at) ||
+        a.at(1).get_string().get(actor) || a.at(2).get_string().get(action) ||
+        a.at(3).get_string().get(detail) || a.at(4).get_uint64().get(alert))
       throw std::runtime_error("field \"timeline\" holds a malformed entry");
     out.push_back({at, std::string(actor), internAction(action), std::string(detail), alert});
   }
@@ -106,12 +119,13 @@ const char* internAction(std::string_view action) {
   return it->c_str();  // set nodes never move
 }
 
-void incidentRows(const Correlator& c, const Incident& inc, size_t alerts_from, size_t timeline_from,
-                  std::vector<MemberRow>& alerts, std::vector<TimelineRow>& timeline) {
+void incidentRows(const Correlator& c, const Incident& inc, size_t alerts_from,
+                  size_t timeline_from, std::vector<MemberRow>& alerts,
+                  std::vector<TimelineRow>& timeline) {
   for (size_t i = alerts_from; i < inc.alerts.size(); ++i) {
     uint64_t fp = inc.alerts[i];
     const CorrAlert* a = c.alert(fp);
-    AlertRole role = fp == inc.root_cause ? AlertRole::kRootCause
+    AlertRole role = fp == inc.root_cause         ? AlertRole::kRootCause
                      : a && a->incident == inc.id ? a->role
                                                   : AlertRole::kMember;
     alerts.push_back({static_cast<uint32_t>(i), fp, static_cast<int>(role)});
@@ -125,16 +139,26 @@ void incidentRows(const Correlator& c, const Incident& inc, size_t alerts_from, 
 void encodeIncident(std::string& out, const Incident& inc) {
   JsonWriter w(out);
   w.beginObject();
-  w.field("id", inc.id).field("title", inc.title).field("service", inc.service).field("category", inc.category);
+  w.field("id", inc.id)
+      .field("title", inc.title)
+      .field("service", inc.service)
+      .field("category", inc.category);
   w.field("rule", inc.rule).field("group_key", inc.group_key).field("signature", inc.signature);
-  w.field("status", static_cast<int>(inc.status)).field("priority", inc.priority).field("impact", inc.impact);
+  w.field("status", static_cast<int>(inc.status))
+      .field("priority", inc.priority)
+      .field("impact", inc.impact);
   w.field("urgency", inc.urgency).field("priority_fixed", inc.priority_fixed);
-  w.field("opened", inc.opened_ms).field("acknowledged", inc.acknowledged_ms).field("resolved", inc.resolved_ms);
+  w.field("opened", inc.opened_ms)
+      .field("acknowledged", inc.acknowledged_ms)
+      .field("resolved", inc.resolved_ms);
   w.field("closed", inc.closed_ms).field("updated", inc.updated_ms).field("assignee", inc.assignee);
-  w.field("root_cause", inc.root_cause).field("merged_into", inc.merged_into).field("problem", inc.problem);
+  w.field("root_cause", inc.root_cause)
+      .field("merged_into", inc.merged_into)
+      .field("problem", inc.problem);
   w.field("known_error", inc.known_error).field("workaround", inc.workaround);
   w.key("tickets").beginArray();
-  for (const auto& t : inc.tickets) w.beginArray().value(t.system).value(t.id).value(t.url).endArray();
+  for (const auto& t : inc.tickets)
+    w.beginArray().value(t.system).value(t.id).value(t.url).endArray();
   w.endArray();
   writeStrings(w, "cis", inc.cis);
   writeStrings(w, "services", inc.services);
@@ -176,7 +200,8 @@ IncidentRecord decodeIncident(std::string_view record, const std::vector<MemberR
   inc.assignee = r.str("assignee");
   for (size_t i = 0; i < alerts.size(); ++i) {
     const auto& m = alerts[i];
-    if (m.seq != i) throw std::runtime_error("alert rows: row " + std::to_string(i) + " is missing");
+    if (m.seq != i)
+      throw std::runtime_error("alert rows: row " + std::to_string(i) + " is missing");
     if (m.role < 0 || m.role > static_cast<int>(AlertRole::kSymptom))
       throw std::runtime_error("alert rows: role of row " + std::to_string(i) + " is out of range");
     inc.alerts.push_back(m.fingerprint);
@@ -190,8 +215,8 @@ IncidentRecord decodeIncident(std::string_view record, const std::vector<MemberR
   for (auto e : r.arr("tickets")) {
     simdjson::dom::array a;
     std::string_view sys, id, url;
-    if (e.get_array().get(a) || a.size() != 3 || a.at(0).get_string().get(sys) || a.at(1).get_string().get(id) ||
-        a.at(2).get_string().get(url))
+    if (e.get_array().get(a) || a.size() != 3 || a.at(0).get_string().get(sys) ||
+        a.at(1).get_string().get(id) || a.at(2).get_string().get(url))
       throw std::runtime_error("field \"tickets\" holds a malformed entry");
     inc.tickets.push_back({std::string(sys), std::string(id), std::string(url)});
   }
@@ -206,7 +231,8 @@ IncidentRecord decodeIncident(std::string_view record, const std::vector<MemberR
   inc.criticality = static_cast<int>(r.i64("criticality"));
   for (size_t i = 0; i < timeline.size(); ++i) {
     const auto& t = timeline[i];
-    if (t.seq != i) throw std::runtime_error("timeline rows: row " + std::to_string(i) + " is missing");
+    if (t.seq != i)
+      throw std::runtime_error("timeline rows: row " + std::to_string(i) + " is missing");
     inc.timeline.push_back({t.at_ms, t.actor, internAction(t.action), t.detail, t.alert});
   }
   inc.stored_alerts = static_cast<uint32_t>(inc.alerts.size());
@@ -226,7 +252,9 @@ void encodeProblem(std::string& out, const Problem& p) {
   w.key("incidents").beginArray();
   for (uint64_t i : p.incidents) w.value(i);
   w.endArray();
-  w.field("root_cause", p.root_cause).field("workaround", p.workaround).field("known_error", p.known_error);
+  w.field("root_cause", p.root_cause)
+      .field("workaround", p.workaround)
+      .field("known_error", p.known_error);
   w.field("opened", p.opened_ms).field("updated", p.updated_ms).field("resolved", p.resolved_ms);
   w.field("closed", p.closed_ms);
   writeTimeline(w, p.timeline);
@@ -269,7 +297,10 @@ void encodeSilence(std::string& out, const Silence& s) {
   matchers += '}';
   JsonWriter w(out);
   w.beginObject();
-  w.field("id", s.id).field("matchers", matchers).field("starts", s.starts_ms).field("ends", s.ends_ms);
+  w.field("id", s.id)
+      .field("matchers", matchers)
+      .field("starts", s.starts_ms)
+      .field("ends", s.ends_ms);
   w.field("updated", s.updated_ms).field("created_by", s.created_by).field("comment", s.comment);
   w.field("change_id", s.change_id).field("expired_by_delete", s.expired_by_delete);
   w.endObject();
@@ -298,9 +329,16 @@ Silence decodeSilence(std::string_view record) {
 void encodeClock(std::string& out, const TaskClock& c) {
   JsonWriter w(out);
   w.beginObject();
-  w.field("incident", c.incident).field("target", static_cast<int>(c.target)).field("stage", static_cast<int>(c.stage));
-  w.field("priority", c.priority).field("start", c.start_ms).field("duration", c.duration_ms).field("stop", c.stop_ms);
-  w.field("paused_since", c.paused_since).field("breach", c.breach_ms).field("original_breach", c.original_breach_ms);
+  w.field("incident", c.incident)
+      .field("target", static_cast<int>(c.target))
+      .field("stage", static_cast<int>(c.stage));
+  w.field("priority", c.priority)
+      .field("start", c.start_ms)
+      .field("duration", c.duration_ms)
+      .field("stop", c.stop_ms);
+  w.field("paused_since", c.paused_since)
+      .field("breach", c.breach_ms)
+      .field("original_breach", c.original_breach_ms);
   w.field("crossed", c.crossed).field("breached", c.breached);
   w.key("pauses").beginArray();
   for (const auto& p : c.pauses) w.beginArray().value(p.a).value(p.b).endArray();
@@ -315,7 +353,8 @@ TaskClock decodeClock(std::string_view record) {
   c.incident = r.u64("incident");
   int64_t target = r.i64("target"), stage = r.i64("stage");
   if (target < 0 || target > 1) throw std::runtime_error("field \"target\" is out of range");
-  if (stage < 0 || stage > static_cast<int>(ClockStage::kCancelled)) throw std::runtime_error("field \"stage\" is out of range");
+  if (stage < 0 || stage > static_cast<int>(ClockStage::kCancelled))
+    throw std::runtime_error("field \"stage\" is out of range");
   c.target = static_cast<ClockTarget>(target);
   c.stage = static_cast<ClockStage>(stage);
   c.priority = static_cast<int>(r.i64("priority"));
@@ -330,7 +369,8 @@ TaskClock decodeClock(std::string_view record) {
   for (auto e : r.arr("pauses")) {
     simdjson::dom::array a;
     int64_t x, y;
-    if (e.get_array().get(a) || a.size() != 2 || a.at(0).get_int64().get(x) || a.at(1).get_int64().get(y))
+    if (e.get_array().get(a) || a.size() != 2 || a.at(0).get_int64().get(x) ||
+        a.at(1).get_int64().get(y))
       throw std::runtime_error("field \"pauses\" holds a malformed entry");
     c.pauses.push_back({x, y});
   }
@@ -341,8 +381,12 @@ void encodeHeartbeat(std::string& out, const HeartbeatRuntime& h) {
   JsonWriter w(out);
   w.beginObject();
   w.field("name", h.name).field("period", h.clock.period_ms).field("grace", h.clock.grace_ms);
-  w.field("last_success", h.clock.last_success).field("failed_at", h.clock.failed_at).field("paused", h.clock.paused);
-  w.field("max_latency", h.max_latency_ms).field("last_latency", h.last_latency_ms).field("created", h.created_ms);
+  w.field("last_success", h.clock.last_success)
+      .field("failed_at", h.clock.failed_at)
+      .field("paused", h.clock.paused);
+  w.field("max_latency", h.max_latency_ms)
+      .field("last_latency", h.last_latency_ms)
+      .field("created", h.created_ms);
   w.field("reported", static_cast<int>(h.reported));
   w.endObject();
 }
@@ -367,11 +411,14 @@ HeartbeatRuntime decodeHeartbeat(std::string_view record) {
   return h;
 }
 
-void encodeSummary(std::string& out, const IncidentSummary& s, const std::vector<std::string>& services) {
+void encodeSummary(std::string& out, const IncidentSummary& s,
+                   const std::vector<std::string>& services) {
   JsonWriter w(out);
   w.beginObject();
   w.field("id", s.id).field("priority", s.priority).field("opened", s.opened_ms);
-  w.field("acknowledged", s.acknowledged_ms).field("resolved", s.resolved_ms).field("problem", s.problem);
+  w.field("acknowledged", s.acknowledged_ms)
+      .field("resolved", s.resolved_ms)
+      .field("problem", s.problem);
   w.field("title", s.title);
   writeStrings(w, "services", services);
   w.endObject();
@@ -417,8 +464,10 @@ std::vector<uint64_t> decodeIds(std::string_view text) {
       throw std::runtime_error("incident ids \"" + std::string(text) + "\" hold a non-digit");
     }
   }
-  if (any) out.push_back(v);
-  else if (!text.empty()) throw std::runtime_error("empty incident id in \"" + std::string(text) + "\"");
+  if (any)
+    out.push_back(v);
+  else if (!text.empty())
+    throw std::runtime_error("empty incident id in \"" + std::string(text) + "\"");
   return out;
 }
 
@@ -434,10 +483,13 @@ std::string encodeWindow(const std::vector<std::pair<int64_t, uint64_t>>& seen) 
 
 std::vector<std::pair<int64_t, uint64_t>> decodeWindow(std::string_view text) {
   std::vector<uint64_t> flat = decodeIds(text);
-  if (flat.size() % 2) throw std::runtime_error("window \"" + std::string(text) + "\" has a time without a fingerprint");
+  if (flat.size() % 2)
+    throw std::runtime_error("window \"" + std::string(text) +
+                             "\" has a time without a fingerprint");
   std::vector<std::pair<int64_t, uint64_t>> out;
   for (size_t i = 0; i < flat.size(); i += 2) {
-    if (flat[i] > static_cast<uint64_t>(INT64_MAX)) throw std::runtime_error("window time out of range");
+    if (flat[i] > static_cast<uint64_t>(INT64_MAX))
+      throw std::runtime_error("window time out of range");
     out.emplace_back(static_cast<int64_t>(flat[i]), flat[i + 1]);
   }
   return out;
@@ -449,10 +501,12 @@ void slaRows(const Evaluator& ev, Evaluator::Dirty& d, SlaRows& out) {
     return s < rs.services().size() ? &rs.services()[s].name : nullptr;
   };
   for (auto& [s, t] : d.transitions)
-    if (const auto* n = serviceName(s)) out.transitions.push_back({*n, t.at_ms, t.status, encodeIds(t.incidents)});
+    if (const auto* n = serviceName(s))
+      out.transitions.push_back({*n, t.at_ms, t.status, encodeIds(t.incidents)});
   for (const auto& c : d.clocks) {
     if (c.agreement >= rs.agreements().size()) continue;
-    SlaRows::Clock row{c.incident, rs.agreements()[c.agreement].name, static_cast<int>(c.target), {}};
+    SlaRows::Clock row{
+        c.incident, rs.agreements()[c.agreement].name, static_cast<int>(c.target), {}};
     encodeClock(row.record, c);
     out.clocks.push_back(std::move(row));
   }
@@ -478,14 +532,17 @@ void slaRows(const Evaluator& ev, Evaluator::Dirty& d, SlaRows& out) {
     auto s = it->second.buckets.minute(minute);
     out.slo_minutes.push_back({slo, minute, s.good, s.valid});
   }
-  for (auto& [rule, at, value] : d.capacity_samples) out.capacity_samples.push_back({rule, at, value});
+  for (auto& [rule, at, value] : d.capacity_samples)
+    out.capacity_samples.push_back({rule, at, value});
   for (const auto& rule : d.capacity_states) {
     auto it = ev.capacity().find(rule);
     if (it == ev.capacity().end()) continue;
     const auto& c = it->second;
     std::string rec;
     JsonWriter w(rec);
-    w.beginObject().field("raised", c.threshold.raised).field("above_since", c.threshold.above_since);
+    w.beginObject()
+        .field("raised", c.threshold.raised)
+        .field("above_since", c.threshold.above_since);
     w.field("below_since", c.threshold.below_since).field("forecast_firing", c.forecast_firing);
     w.field("last", c.last_ms).field("last_value", c.last_value).endObject();
     out.capacity_states.emplace_back(rule, std::move(rec));
@@ -500,25 +557,34 @@ Evaluator::Restored slaRestored(const SlaRows& rows, int64_t last_alive_ms) {
     try {
       f();
     } catch (const std::exception& e) {
-      throw std::runtime_error(std::string(table) + " row " + std::to_string(i + 1) + ": " + e.what());
+      throw std::runtime_error(std::string(table) + " row " + std::to_string(i + 1) + ": " +
+                               e.what());
     }
   };
   for (size_t i = 0; i < rows.transitions.size(); ++i)
     guard("sla_transitions", i, [&] {
       const auto& t = rows.transitions[i];
-      if (t.status < kUnknownStatus || t.status > 5) throw std::runtime_error("status is out of range");
-      r.transitions.push_back({t.service, ServiceTransition{t.at_ms, t.status, decodeIds(t.incidents)}});
+      if (t.status < kUnknownStatus || t.status > 5)
+        throw std::runtime_error("status is out of range");
+      r.transitions.push_back(
+          {t.service, ServiceTransition{t.at_ms, t.status, decodeIds(t.incidents)}});
     });
   for (size_t i = 0; i < rows.clocks.size(); ++i)
-    guard("sla_clocks", i, [&] { r.clocks.emplace_back(rows.clocks[i].agreement, decodeClock(rows.clocks[i].record)); });
+    guard("sla_clocks", i, [&] {
+      r.clocks.emplace_back(rows.clocks[i].agreement, decodeClock(rows.clocks[i].record));
+    });
   for (size_t i = 0; i < rows.summaries.size(); ++i)
-    guard("sla_incidents", i, [&] { r.summaries.push_back(decodeSummary(rows.summaries[i].record)); });
+    guard("sla_incidents", i,
+          [&] { r.summaries.push_back(decodeSummary(rows.summaries[i].record)); });
   for (size_t i = 0; i < rows.heartbeats.size(); ++i)
-    guard("heartbeats", i, [&] { r.heartbeats.push_back(decodeHeartbeat(rows.heartbeats[i].second)); });
+    guard("heartbeats", i,
+          [&] { r.heartbeats.push_back(decodeHeartbeat(rows.heartbeats[i].second)); });
   for (const auto& [a, b] : rows.gaps)
     if (b > a) r.gaps.push_back({a, b});
-  for (const auto& m : rows.slo_minutes) r.slo_minutes.emplace_back(m.slo, m.minute, m.good, m.valid);
-  for (const auto& c : rows.capacity_samples) r.capacity_samples.emplace_back(c.rule, c.at_ms, c.value);
+  for (const auto& m : rows.slo_minutes)
+    r.slo_minutes.emplace_back(m.slo, m.minute, m.good, m.valid);
+  for (const auto& c : rows.capacity_samples)
+    r.capacity_samples.emplace_back(c.rule, c.at_ms, c.value);
   for (size_t i = 0; i < rows.capacity_states.size(); ++i)
     guard("capacity_state", i, [&] {
       thread_local simdjson::dom::parser parser;
@@ -530,7 +596,8 @@ Evaluator::Restored slaRestored(const SlaRows& rows, int64_t last_alive_ms) {
       c.forecast_firing = rd.flag("forecast_firing");
       c.last_ms = rd.i64("last");
       double v = 0;
-      if (rd.at("last_value").get_double().get(v)) throw std::runtime_error("field \"last_value\" is not a number");
+      if (rd.at("last_value").get_double().get(v))
+        throw std::runtime_error("field \"last_value\" is not a number");
       c.last_value = v;
       r.capacity_states.emplace_back(rows.capacity_states[i].first, std::move(c));
     });

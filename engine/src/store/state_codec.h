@@ -16,8 +16,9 @@ namespace triaged::engine {
 // appended as they grow (incidentRows gives those after the first `alerts_from` and
 // `timeline_from`). Alerts carry their role in the incident, looked up in the correlator.
 void encodeIncident(std::string& out, const Incident& inc);
-void incidentRows(const Correlator& c, const Incident& inc, size_t alerts_from, size_t timeline_from,
-                  std::vector<MemberRow>& alerts, std::vector<TimelineRow>& timeline);
+void incidentRows(const Correlator& c, const Incident& inc, size_t alerts_from,
+                  size_t timeline_from, std::vector<MemberRow>& alerts,
+                  std::vector<TimelineRow>& timeline);
 void encodeProblem(std::string& out, const Problem& p);
 void encodeSilence(std::string& out, const Silence& s);
 
@@ -37,7 +38,8 @@ void encodeClock(std::string& out, const TaskClock& c);
 TaskClock decodeClock(std::string_view record);
 void encodeHeartbeat(std::string& out, const HeartbeatRuntime& h);
 HeartbeatRuntime decodeHeartbeat(std::string_view record);
-void encodeSummary(std::string& out, const IncidentSummary& s, const std::vector<std::string>& services);
+void encodeSummary(std::string& out, const IncidentSummary& s,
+                   const std::vector<std::string>& services);
 // The summary, and the names of its services (its `services` indexes are left empty).
 std::pair<IncidentSummary, std::vector<std::string>> decodeSummary(std::string_view record);
 std::string encodeIds(const std::vector<uint64_t>& ids);  // "3,17"

@@ -19,32 +19,41 @@ const char* const kMigrations[] = {
     " changed_ms INTEGER NOT NULL, count INTEGER NOT NULL, content_hash INTEGER NOT NULL,"
     " flap_history INTEGER NOT NULL, severity INTEGER NOT NULL, previous_severity INTEGER NOT NULL,"
     " status INTEGER NOT NULL, flapping INTEGER NOT NULL);"
-    "CREATE TABLE incidents (id INTEGER PRIMARY KEY, status INTEGER NOT NULL, updated_ms INTEGER NOT NULL,"
+    "CREATE TABLE incidents (id INTEGER PRIMARY KEY, status INTEGER NOT NULL, updated_ms INTEGER "
+    "NOT NULL,"
     " record TEXT NOT NULL);"
     // An incident's alerts and timeline only grow: rows are appended as they do, so a change
     // to a large incident writes what changed, not the whole incident.
     "CREATE TABLE incident_alerts (incident INTEGER NOT NULL, seq INTEGER NOT NULL,"
-    " fingerprint INTEGER NOT NULL, role INTEGER NOT NULL, PRIMARY KEY (incident, seq)) WITHOUT ROWID;"
-    "CREATE TABLE incident_timeline (incident INTEGER NOT NULL, seq INTEGER NOT NULL, at_ms INTEGER NOT NULL,"
+    " fingerprint INTEGER NOT NULL, role INTEGER NOT NULL, PRIMARY KEY (incident, seq)) WITHOUT "
+    "ROWID;"
+    "CREATE TABLE incident_timeline (incident INTEGER NOT NULL, seq INTEGER NOT NULL, at_ms "
+    "INTEGER NOT NULL,"
     " actor TEXT NOT NULL, action TEXT NOT NULL, detail TEXT NOT NULL, alert INTEGER NOT NULL,"
     " PRIMARY KEY (incident, seq)) WITHOUT ROWID;"
-    "CREATE TABLE problems (id INTEGER PRIMARY KEY, status INTEGER NOT NULL, updated_ms INTEGER NOT NULL,"
+    "CREATE TABLE problems (id INTEGER PRIMARY KEY, status INTEGER NOT NULL, updated_ms INTEGER "
+    "NOT NULL,"
     " record TEXT NOT NULL);"
     "CREATE TABLE silences (id TEXT PRIMARY KEY, ends_ms INTEGER NOT NULL, record TEXT NOT NULL);",
     // 3: the outbox: notifications written with the change that caused them, deleted once
     // delivered; dead ones (too old) stay, listed and redeliverable, until retention.
-    "CREATE TABLE outbox (id INTEGER PRIMARY KEY, target TEXT NOT NULL, created_ms INTEGER NOT NULL,"
-    " subject TEXT NOT NULL, event TEXT NOT NULL, body TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,"
+    "CREATE TABLE outbox (id INTEGER PRIMARY KEY, target TEXT NOT NULL, created_ms INTEGER NOT "
+    "NULL,"
+    " subject TEXT NOT NULL, event TEXT NOT NULL, body TEXT NOT NULL, attempts INTEGER NOT NULL "
+    "DEFAULT 0,"
     " dead INTEGER NOT NULL DEFAULT 0, last_error TEXT NOT NULL DEFAULT '');",
     // 4: service level ledgers. Service state transitions only append (by service name, so a
     // reload that reorders services cannot misattribute them); clocks, incident summaries and
     // heartbeats are upserted; engine gaps are the intervals when no triaged was running.
-    "CREATE TABLE sla_transitions (id INTEGER PRIMARY KEY, service TEXT NOT NULL, at_ms INTEGER NOT NULL,"
+    "CREATE TABLE sla_transitions (id INTEGER PRIMARY KEY, service TEXT NOT NULL, at_ms INTEGER "
+    "NOT NULL,"
     " status INTEGER NOT NULL, incidents TEXT NOT NULL);"
     "CREATE INDEX sla_transitions_at ON sla_transitions(at_ms);"
-    "CREATE TABLE sla_clocks (incident INTEGER NOT NULL, agreement TEXT NOT NULL, target INTEGER NOT NULL,"
+    "CREATE TABLE sla_clocks (incident INTEGER NOT NULL, agreement TEXT NOT NULL, target INTEGER "
+    "NOT NULL,"
     " record TEXT NOT NULL, PRIMARY KEY (incident, agreement, target)) WITHOUT ROWID;"
-    "CREATE TABLE sla_incidents (id INTEGER PRIMARY KEY, opened_ms INTEGER NOT NULL, resolved_ms INTEGER NOT NULL,"
+    "CREATE TABLE sla_incidents (id INTEGER PRIMARY KEY, opened_ms INTEGER NOT NULL, resolved_ms "
+    "INTEGER NOT NULL,"
     " record TEXT NOT NULL);"
     "CREATE TABLE heartbeats (name TEXT PRIMARY KEY, record TEXT NOT NULL);"
     "CREATE TABLE engine_gaps (start_ms INTEGER PRIMARY KEY, end_ms INTEGER NOT NULL);",
@@ -52,7 +61,8 @@ const char* const kMigrations[] = {
     // samples arrive), forecast samples and hysteresis states; pruned to each rule's window.
     "CREATE TABLE slo_minutes (slo TEXT NOT NULL, minute INTEGER NOT NULL, good INTEGER NOT NULL,"
     " valid INTEGER NOT NULL, PRIMARY KEY (slo, minute)) WITHOUT ROWID;"
-    "CREATE TABLE capacity_samples (id INTEGER PRIMARY KEY, rule TEXT NOT NULL, at_ms INTEGER NOT NULL,"
+    "CREATE TABLE capacity_samples (id INTEGER PRIMARY KEY, rule TEXT NOT NULL, at_ms INTEGER NOT "
+    "NULL,"
     " value REAL NOT NULL);"
     "CREATE INDEX capacity_samples_rule ON capacity_samples(rule, at_ms);"
     "CREATE TABLE capacity_state (rule TEXT PRIMARY KEY, record TEXT NOT NULL);",
@@ -62,8 +72,10 @@ const char* const kMigrations[] = {
     // highest id ever used (seeded with the highest one present).
     "CREATE TABLE outbox_v6 (id INTEGER PRIMARY KEY AUTOINCREMENT, target TEXT NOT NULL,"
     " created_ms INTEGER NOT NULL, subject TEXT NOT NULL, event TEXT NOT NULL, body TEXT NOT NULL,"
-    " attempts INTEGER NOT NULL DEFAULT 0, dead INTEGER NOT NULL DEFAULT 0, last_error TEXT NOT NULL DEFAULT '');"
-    "INSERT INTO outbox_v6 SELECT id, target, created_ms, subject, event, body, attempts, dead, last_error FROM outbox;"
+    " attempts INTEGER NOT NULL DEFAULT 0, dead INTEGER NOT NULL DEFAULT 0, last_error TEXT NOT "
+    "NULL DEFAULT '');"
+    "INSERT INTO outbox_v6 SELECT id, target, created_ms, subject, event, body, attempts, dead, "
+    "last_error FROM outbox;"
     "DROP TABLE outbox;"
     "ALTER TABLE outbox_v6 RENAME TO outbox;",
     // 7: what threshold and sequence rules have seen, which the firing alerts alone cannot
@@ -71,7 +83,8 @@ const char* const kMigrations[] = {
     // (its hash), the rule and the firings counted so far ("time,fingerprint,..."), deleted when
     // emptied. Sequences: per group, the first alert, when it fired, whether the rule still
     // waits, and the first alert's strings while it does (they name an absence incident).
-    "CREATE TABLE threshold_windows (hash INTEGER PRIMARY KEY, rule TEXT NOT NULL, seen TEXT NOT NULL);"
+    "CREATE TABLE threshold_windows (hash INTEGER PRIMARY KEY, rule TEXT NOT NULL, seen TEXT NOT "
+    "NULL);"
     "CREATE TABLE sequence_states (hash INTEGER PRIMARY KEY, rule TEXT NOT NULL, key TEXT NOT NULL,"
     " first INTEGER NOT NULL, at_ms INTEGER NOT NULL, active INTEGER NOT NULL, strings BLOB);",
 };
@@ -83,9 +96,11 @@ int Store::latestSchemaVersion() { return static_cast<int>(std::size(kMigrations
 Store::Store(const std::string& directory) {
   std::error_code ec;
   std::filesystem::create_directories(directory, ec);
-  if (ec) throw std::runtime_error("cannot create state directory " + directory + ": " + ec.message());
+  if (ec)
+    throw std::runtime_error("cannot create state directory " + directory + ": " + ec.message());
   path_ = (std::filesystem::path(directory) / "triaged.db").string();
-  if (sqlite3_open_v2(path_.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+  if (sqlite3_open_v2(path_.c_str(), &db_,
+                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
                       nullptr) != SQLITE_OK) {
     std::string why = db_ ? sqlite3_errmsg(db_) : "out of memory";
     sqlite3_close(db_);
@@ -150,8 +165,10 @@ void Store::exec(const char* sql) {
 
 int Store::backup(const std::string& directory, const std::string& dest) {
   std::string src_path = (std::filesystem::path(directory) / "triaged.db").string();
-  if (!std::filesystem::exists(src_path)) throw std::runtime_error(src_path + ": no database there");
-  if (std::filesystem::exists(dest)) throw std::runtime_error(dest + ": already exists; not overwriting it");
+  if (!std::filesystem::exists(src_path))
+    throw std::runtime_error(src_path + ": no database there");
+  if (std::filesystem::exists(dest))
+    throw std::runtime_error(dest + ": already exists; not overwriting it");
   sqlite3* src = nullptr;
   sqlite3* dst = nullptr;
   std::string tmp = dest + ".partial";
@@ -165,7 +182,8 @@ int Store::backup(const std::string& directory, const std::string& dest) {
     fail(src_path + ": " + (src ? sqlite3_errmsg(src) : "cannot open"));
   sqlite3_busy_timeout(src, 5000);
   std::filesystem::remove(tmp);
-  if (sqlite3_open_v2(tmp.c_str(), &dst, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr) != SQLITE_OK)
+  if (sqlite3_open_v2(tmp.c_str(), &dst, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr) !=
+      SQLITE_OK)
     fail(dest + ": " + (dst ? sqlite3_errmsg(dst) : "cannot create"));
   sqlite3_backup* b = sqlite3_backup_init(dst, "main", src, "main");
   if (!b) fail(dest + ": " + sqlite3_errmsg(dst));
@@ -183,6 +201,8 @@ int Store::backup(const std::string& directory, const std::string& dest) {
   return pages;
 }
 
-void Store::flush() { sqlite3_wal_checkpoint_v2(db_, nullptr, SQLITE_CHECKPOINT_TRUNCATE, nullptr, nullptr); }
+void Store::flush() {
+  sqlite3_wal_checkpoint_v2(db_, nullptr, SQLITE_CHECKPOINT_TRUNCATE, nullptr, nullptr);
+}
 
 }  // namespace triaged::engine

@@ -69,75 +69,103 @@ struct StoreWriter::Impl {
     bool stop = false;
   };
 
-  Impl(Store& s, StoreWriterOptions o, const Clock& c, api::MetricsHub& h, std::atomic<uint64_t>& commits)
+  Impl(Store& s, StoreWriterOptions o, const Clock& c, api::MetricsHub& h,
+       std::atomic<uint64_t>& commits)
       : store(s),
         opts(o),
         clock(c),
         hub(h),
         commits_total(commits),
-        insert_alert(s.handle(),
-                     "INSERT INTO alerts(id, fingerprint, strings, first_seen_ms, last_seen_ms, time_ms, changed_ms,"
-                     " count, content_hash, flap_history, severity, previous_severity, status, flapping)"
-                     " VALUES(?1,?14,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13)"),
-        update_alert(s.handle(),
-                     "UPDATE alerts SET strings=COALESCE(?2, strings), first_seen_ms=?3,"
-                     " last_seen_ms=MAX(last_seen_ms, ?4), time_ms=?5,"
-                     " changed_ms=CASE WHEN ?6=0 THEN changed_ms ELSE ?6 END, count=MAX(count, ?7),"
-                     " content_hash=?8, flap_history=?9, severity=?10, previous_severity=?11, status=?12,"
-                     " flapping=?13 WHERE id=?1"),
+        insert_alert(
+            s.handle(),
+            "INSERT INTO alerts(id, fingerprint, strings, first_seen_ms, last_seen_ms, time_ms, "
+            "changed_ms,"
+            " count, content_hash, flap_history, severity, previous_severity, status, flapping)"
+            " VALUES(?1,?14,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13)"),
+        update_alert(
+            s.handle(),
+            "UPDATE alerts SET strings=COALESCE(?2, strings), first_seen_ms=?3,"
+            " last_seen_ms=MAX(last_seen_ms, ?4), time_ms=?5,"
+            " changed_ms=CASE WHEN ?6=0 THEN changed_ms ELSE ?6 END, count=MAX(count, ?7),"
+            " content_hash=?8, flap_history=?9, severity=?10, previous_severity=?11, status=?12,"
+            " flapping=?13 WHERE id=?1"),
         update_counter(s.handle(),
                        "UPDATE alerts SET count=MAX(count, ?2), last_seen_ms=MAX(last_seen_ms, ?3),"
                        " time_ms=CASE WHEN status=0 THEN ?4 ELSE time_ms END WHERE id=?1"),
-        upsert_incident(s.handle(),
-                        "INSERT INTO incidents(id, status, updated_ms, record) VALUES(?1,?2,?3,?4)"
-                        " ON CONFLICT(id) DO UPDATE SET status=excluded.status, updated_ms=excluded.updated_ms,"
-                        " record=excluded.record"),
-        insert_member(s.handle(), "INSERT OR REPLACE INTO incident_alerts(incident, seq, fingerprint, role) VALUES(?1,?2,?3,?4)"),
+        upsert_incident(
+            s.handle(),
+            "INSERT INTO incidents(id, status, updated_ms, record) VALUES(?1,?2,?3,?4)"
+            " ON CONFLICT(id) DO UPDATE SET status=excluded.status, updated_ms=excluded.updated_ms,"
+            " record=excluded.record"),
+        insert_member(s.handle(),
+                      "INSERT OR REPLACE INTO incident_alerts(incident, seq, fingerprint, role) "
+                      "VALUES(?1,?2,?3,?4)"),
         insert_timeline(s.handle(),
-                        "INSERT OR REPLACE INTO incident_timeline(incident, seq, at_ms, actor, action, detail, alert)"
+                        "INSERT OR REPLACE INTO incident_timeline(incident, seq, at_ms, actor, "
+                        "action, detail, alert)"
                         " VALUES(?1,?2,?3,?4,?5,?6,?7)"),
-        upsert_problem(s.handle(),
-                       "INSERT INTO problems(id, status, updated_ms, record) VALUES(?1,?2,?3,?4)"
-                       " ON CONFLICT(id) DO UPDATE SET status=excluded.status, updated_ms=excluded.updated_ms,"
-                       " record=excluded.record"),
-        upsert_silence(s.handle(),
-                       "INSERT INTO silences(id, ends_ms, record) VALUES(?1,?2,?3)"
-                       " ON CONFLICT(id) DO UPDATE SET ends_ms=excluded.ends_ms, record=excluded.record"),
-        insert_outbox(s.handle(),
-                      "INSERT INTO outbox(target, created_ms, subject, event, body) VALUES(?1,?2,?3,?4,?5)"),
+        upsert_problem(
+            s.handle(),
+            "INSERT INTO problems(id, status, updated_ms, record) VALUES(?1,?2,?3,?4)"
+            " ON CONFLICT(id) DO UPDATE SET status=excluded.status, updated_ms=excluded.updated_ms,"
+            " record=excluded.record"),
+        upsert_silence(
+            s.handle(),
+            "INSERT INTO silences(id, ends_ms, record) VALUES(?1,?2,?3)"
+            " ON CONFLICT(id) DO UPDATE SET ends_ms=excluded.ends_ms, record=excluded.record"),
+        insert_outbox(
+            s.handle(),
+            "INSERT INTO outbox(target, created_ms, subject, event, body) VALUES(?1,?2,?3,?4,?5)"),
         delete_outbox(s.handle(), "DELETE FROM outbox WHERE id=?1"),
         dead_outbox(s.handle(), "UPDATE outbox SET dead=1, last_error=?2 WHERE id=?1"),
-        revive_outbox(s.handle(), "UPDATE outbox SET dead=0, attempts=0, last_error='', created_ms=?2 WHERE id=?1"),
+        revive_outbox(
+            s.handle(),
+            "UPDATE outbox SET dead=0, attempts=0, last_error='', created_ms=?2 WHERE id=?1"),
         upsert_meta(s.handle(),
-                    "INSERT INTO meta(key, value) VALUES(?1,?2) ON CONFLICT(key) DO UPDATE SET value=excluded.value"),
-        insert_transition(s.handle(), "INSERT INTO sla_transitions(service, at_ms, status, incidents) VALUES(?1,?2,?3,?4)"),
-        upsert_clock(s.handle(),
-                     "INSERT INTO sla_clocks(incident, agreement, target, record) VALUES(?1,?2,?3,?4)"
-                     " ON CONFLICT(incident, agreement, target) DO UPDATE SET record=excluded.record"),
-        upsert_summary(s.handle(),
-                       "INSERT INTO sla_incidents(id, opened_ms, resolved_ms, record) VALUES(?1,?2,?3,?4)"
-                       " ON CONFLICT(id) DO UPDATE SET opened_ms=excluded.opened_ms, resolved_ms=excluded.resolved_ms,"
-                       " record=excluded.record"),
+                    "INSERT INTO meta(key, value) VALUES(?1,?2) ON CONFLICT(key) DO UPDATE SET "
+                    "value=excluded.value"),
+        insert_transition(
+            s.handle(),
+            "INSERT INTO sla_transitions(service, at_ms, status, incidents) VALUES(?1,?2,?3,?4)"),
+        upsert_clock(
+            s.handle(),
+            "INSERT INTO sla_clocks(incident, agreement, target, record) VALUES(?1,?2,?3,?4)"
+            " ON CONFLICT(incident, agreement, target) DO UPDATE SET record=excluded.record"),
+        upsert_summary(
+            s.handle(),
+            "INSERT INTO sla_incidents(id, opened_ms, resolved_ms, record) VALUES(?1,?2,?3,?4)"
+            " ON CONFLICT(id) DO UPDATE SET opened_ms=excluded.opened_ms, "
+            "resolved_ms=excluded.resolved_ms,"
+            " record=excluded.record"),
         upsert_heartbeat(s.handle(),
-                         "INSERT INTO heartbeats(name, record) VALUES(?1,?2) ON CONFLICT(name) DO UPDATE SET record=excluded.record"),
+                         "INSERT INTO heartbeats(name, record) VALUES(?1,?2) ON CONFLICT(name) DO "
+                         "UPDATE SET record=excluded.record"),
         upsert_gap(s.handle(),
-                   "INSERT INTO engine_gaps(start_ms, end_ms) VALUES(?1,?2) ON CONFLICT(start_ms) DO UPDATE SET"
+                   "INSERT INTO engine_gaps(start_ms, end_ms) VALUES(?1,?2) ON CONFLICT(start_ms) "
+                   "DO UPDATE SET"
                    " end_ms=MAX(end_ms, excluded.end_ms)"),
         upsert_slo_minute(s.handle(),
-                          "INSERT INTO slo_minutes(slo, minute, good, valid) VALUES(?1,?2,?3,?4) ON CONFLICT(slo, minute)"
+                          "INSERT INTO slo_minutes(slo, minute, good, valid) VALUES(?1,?2,?3,?4) "
+                          "ON CONFLICT(slo, minute)"
                           " DO UPDATE SET good=excluded.good, valid=excluded.valid"),
-        insert_capacity_sample(s.handle(), "INSERT INTO capacity_samples(rule, at_ms, value) VALUES(?1,?2,?3)"),
-        upsert_capacity_state(s.handle(),
-                              "INSERT INTO capacity_state(rule, record) VALUES(?1,?2) ON CONFLICT(rule) DO UPDATE SET"
-                              " record=excluded.record"),
-        upsert_window(s.handle(), "INSERT OR REPLACE INTO threshold_windows(hash, rule, seen) VALUES(?1,?2,?3)"),
+        insert_capacity_sample(s.handle(),
+                               "INSERT INTO capacity_samples(rule, at_ms, value) VALUES(?1,?2,?3)"),
+        upsert_capacity_state(
+            s.handle(),
+            "INSERT INTO capacity_state(rule, record) VALUES(?1,?2) ON CONFLICT(rule) DO UPDATE SET"
+            " record=excluded.record"),
+        upsert_window(
+            s.handle(),
+            "INSERT OR REPLACE INTO threshold_windows(hash, rule, seen) VALUES(?1,?2,?3)"),
         delete_window(s.handle(), "DELETE FROM threshold_windows WHERE hash=?1"),
-        upsert_sequence(s.handle(),
-                        "INSERT OR REPLACE INTO sequence_states(hash, rule, key, first, at_ms, active, strings)"
-                        " VALUES(?1,?2,?3,?4,?5,?6,?7)"),
+        upsert_sequence(
+            s.handle(),
+            "INSERT OR REPLACE INTO sequence_states(hash, rule, key, first, at_ms, active, strings)"
+            " VALUES(?1,?2,?3,?4,?5,?6,?7)"),
         delete_sequence(s.handle(), "DELETE FROM sequence_states WHERE hash=?1"),
         prune_slo_minutes(s.handle(), "DELETE FROM slo_minutes WHERE slo=?1 AND minute < ?2"),
-        prune_capacity_samples(s.handle(), "DELETE FROM capacity_samples WHERE rule=?1 AND at_ms < ?2") {
+        prune_capacity_samples(s.handle(),
+                               "DELETE FROM capacity_samples WHERE rule=?1 AND at_ms < ?2") {
     loadRowIds();
     auto& reg = hub.registry();
     commits_family = &prometheus::BuildCounter()
@@ -156,14 +184,16 @@ struct StoreWriter::Impl {
                          .Name("triaged_store_rows_pruned_total")
                          .Help("Rows removed by retention, by table.")
                          .Register(reg);
-    for (const char* t : {"alerts", "incidents", "problems", "silences", "incident_rows", "outbox", "sla"})
+    for (const char* t :
+         {"alerts", "incidents", "problems", "silences", "incident_rows", "outbox", "sla"})
       pruned.push_back(&pruned_family->Add({{"table", t}}));
     latency_family = &prometheus::BuildHistogram()
                           .Name("triaged_store_commit_seconds")
                           .Help("Time to write and commit one group of changes.")
                           .Register(reg);
-    latency = &latency_family->Add({}, prometheus::Histogram::BucketBoundaries{
-                                           0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1});
+    latency = &latency_family->Add(
+        {}, prometheus::Histogram::BucketBoundaries{0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
+                                                    0.1, 0.25, 1});
     depth_family = &prometheus::BuildGauge()
                         .Name("triaged_store_queue_units")
                         .Help("Units of change waiting for the store writer.")
@@ -183,7 +213,8 @@ struct StoreWriter::Impl {
   // Fingerprint -> row id of every stored alert: the writer's own index (no index on disk).
   void loadRowIds() {
     sqlite3_stmt* st = nullptr;
-    if (sqlite3_prepare_v2(store.handle(), "SELECT id, fingerprint FROM alerts", -1, &st, nullptr) != SQLITE_OK)
+    if (sqlite3_prepare_v2(store.handle(), "SELECT id, fingerprint FROM alerts", -1, &st,
+                           nullptr) != SQLITE_OK)
       throw std::runtime_error(store.path() + ": " + sqlite3_errmsg(store.handle()));
     while (sqlite3_step(st) == SQLITE_ROW) {
       int64_t id = sqlite3_column_int64(st, 0);
@@ -224,40 +255,72 @@ struct StoreWriter::Impl {
     }
     for (const auto& r : u.incidents) {
       upsert_incident.u(1, r.id).i(2, r.status).i(3, r.updated_ms).text(4, r.record).run();
-      for (const auto& m : r.alerts) insert_member.u(1, r.id).i(2, m.seq).u(3, m.fingerprint).i(4, m.role).run();
+      for (const auto& m : r.alerts)
+        insert_member.u(1, r.id).i(2, m.seq).u(3, m.fingerprint).i(4, m.role).run();
       for (const auto& t : r.timeline)
-        insert_timeline.u(1, r.id).i(2, t.seq).i(3, t.at_ms).text(4, t.actor).text(5, t.action).text(6, t.detail).u(7, t.alert).run();
+        insert_timeline.u(1, r.id)
+            .i(2, t.seq)
+            .i(3, t.at_ms)
+            .text(4, t.actor)
+            .text(5, t.action)
+            .text(6, t.detail)
+            .u(7, t.alert)
+            .run();
     }
-    for (const auto& r : u.problems) upsert_problem.u(1, r.id).i(2, r.status).i(3, r.updated_ms).text(4, r.record).run();
-    for (const auto& r : u.silences) upsert_silence.text(1, r.id).i(2, r.ends_ms).text(3, r.record).run();
+    for (const auto& r : u.problems)
+      upsert_problem.u(1, r.id).i(2, r.status).i(3, r.updated_ms).text(4, r.record).run();
+    for (const auto& r : u.silences)
+      upsert_silence.text(1, r.id).i(2, r.ends_ms).text(3, r.record).run();
     for (const auto& [k, v] : u.meta) upsert_meta.text(1, k).text(2, v).run();
     for (const auto& w : u.windows) {
-      if (w.seen.empty()) delete_window.u(1, w.hash).run();
-      else upsert_window.u(1, w.hash).text(2, w.rule).text(3, w.seen).run();
+      if (w.seen.empty())
+        delete_window.u(1, w.hash).run();
+      else
+        upsert_window.u(1, w.hash).text(2, w.rule).text(3, w.seen).run();
     }
     for (const auto& q : u.sequences) {
-      if (q.rule.empty()) delete_sequence.u(1, q.hash).run();
+      if (q.rule.empty())
+        delete_sequence.u(1, q.hash).run();
       else
-        upsert_sequence.u(1, q.hash).text(2, q.rule).text(3, q.key).u(4, q.first).i(5, q.at).i(6, q.active)
-            .blob(7, q.strings).run();
+        upsert_sequence.u(1, q.hash)
+            .text(2, q.rule)
+            .text(3, q.key)
+            .u(4, q.first)
+            .i(5, q.at)
+            .i(6, q.active)
+            .blob(7, q.strings)
+            .run();
     }
     for (const auto& t : u.sla.transitions)
       insert_transition.text(1, t.service).i(2, t.at_ms).i(3, t.status).text(4, t.incidents).run();
-    for (const auto& c : u.sla.clocks) upsert_clock.u(1, c.incident).text(2, c.agreement).i(3, c.target).text(4, c.record).run();
-    for (const auto& m : u.sla.summaries) upsert_summary.u(1, m.id).i(2, m.opened_ms).i(3, m.resolved_ms).text(4, m.record).run();
-    for (const auto& [name, rec] : u.sla.heartbeats) upsert_heartbeat.text(1, name).text(2, rec).run();
+    for (const auto& c : u.sla.clocks)
+      upsert_clock.u(1, c.incident).text(2, c.agreement).i(3, c.target).text(4, c.record).run();
+    for (const auto& m : u.sla.summaries)
+      upsert_summary.u(1, m.id).i(2, m.opened_ms).i(3, m.resolved_ms).text(4, m.record).run();
+    for (const auto& [name, rec] : u.sla.heartbeats)
+      upsert_heartbeat.text(1, name).text(2, rec).run();
     for (const auto& [a, b] : u.sla.gaps) upsert_gap.i(1, a).i(2, b).run();
-    for (const auto& m : u.sla.slo_minutes) upsert_slo_minute.text(1, m.slo).i(2, m.minute).u(3, m.good).u(4, m.valid).run();
-    for (const auto& c : u.sla.capacity_samples) insert_capacity_sample.text(1, c.rule).i(2, c.at_ms).d(3, c.value).run();
-    for (const auto& [rule, rec] : u.sla.capacity_states) upsert_capacity_state.text(1, rule).text(2, rec).run();
-    for (const auto& [slo, before] : u.sla.prune_slo) prune_slo_minutes.text(1, slo).i(2, before).run();
-    for (const auto& [rule, before] : u.sla.prune_capacity) prune_capacity_samples.text(1, rule).i(2, before).run();
+    for (const auto& m : u.sla.slo_minutes)
+      upsert_slo_minute.text(1, m.slo).i(2, m.minute).u(3, m.good).u(4, m.valid).run();
+    for (const auto& c : u.sla.capacity_samples)
+      insert_capacity_sample.text(1, c.rule).i(2, c.at_ms).d(3, c.value).run();
+    for (const auto& [rule, rec] : u.sla.capacity_states)
+      upsert_capacity_state.text(1, rule).text(2, rec).run();
+    for (const auto& [slo, before] : u.sla.prune_slo)
+      prune_slo_minutes.text(1, slo).i(2, before).run();
+    for (const auto& [rule, before] : u.sla.prune_capacity)
+      prune_capacity_samples.text(1, rule).i(2, before).run();
   }
 
   // Outbox rows get their ids here; they are handed on after the commit.
   void writeOutbox(StoreUnit& u) {
     for (auto& o : u.outbox) {
-      insert_outbox.text(1, o.target).i(2, o.created_ms).text(3, o.subject).text(4, o.event).text(5, o.body).run();
+      insert_outbox.text(1, o.target)
+          .i(2, o.created_ms)
+          .text(3, o.subject)
+          .text(4, o.event)
+          .text(5, o.body)
+          .run();
       o.id = static_cast<uint64_t>(sqlite3_last_insert_rowid(store.handle()));
     }
     for (uint64_t id : u.outbox_done) delete_outbox.u(1, id).run();
@@ -282,14 +345,17 @@ struct StoreWriter::Impl {
         sqlite3_exec(store.handle(), "ROLLBACK", nullptr, nullptr, nullptr);
         for (uint64_t fp : added) row_of.erase(fp);  // those rows were not stored after all
         failed->Increment();
-        log::get("store")->error("commit failed ({}), retrying: {} units wait; no acknowledgement is sent meanwhile",
-                                 e.what(), group.size());
+        log::get("store")->error(
+            "commit failed ({}), retrying: {} units wait; no acknowledgement is sent meanwhile",
+            e.what(), group.size());
         if (stopping && attempt >= 3) {
-          log::get("store")->critical("giving up at shutdown: {} units were not stored and were not acknowledged",
-                                      group.size());
+          log::get("store")->critical(
+              "giving up at shutdown: {} units were not stored and were not acknowledged",
+              group.size());
           return;
         }
-        std::this_thread::sleep_for(std::chrono::milliseconds(std::min(1000, 50 << std::min(attempt, 4))));
+        std::this_thread::sleep_for(
+            std::chrono::milliseconds(std::min(1000, 50 << std::min(attempt, 4))));
       }
     }
     ok->Increment();
@@ -319,13 +385,15 @@ struct StoreWriter::Impl {
       sqlite3_stmt* st = nullptr;
       if (sqlite3_prepare_v2(db, sql, -1, &st, nullptr) != SQLITE_OK) return;
       sqlite3_bind_int64(st, 1, before);
-      if (sqlite3_step(st) == SQLITE_DONE) pruned[metric]->Increment(static_cast<double>(sqlite3_changes(db)));
+      if (sqlite3_step(st) == SQLITE_DONE)
+        pruned[metric]->Increment(static_cast<double>(sqlite3_changes(db)));
       sqlite3_finalize(st);
     };
     {
       sqlite3_stmt* st = nullptr;
-      if (sqlite3_prepare_v2(db, "DELETE FROM alerts WHERE status=1 AND time_ms < ?1 RETURNING fingerprint", -1, &st,
-                             nullptr) == SQLITE_OK) {
+      if (sqlite3_prepare_v2(
+              db, "DELETE FROM alerts WHERE status=1 AND time_ms < ?1 RETURNING fingerprint", -1,
+              &st, nullptr) == SQLITE_OK) {
         sqlite3_bind_int64(st, 1, now - opts.alert_retention_ms);
         size_t n = 0;
         while (sqlite3_step(st) == SQLITE_ROW) {
@@ -337,21 +405,31 @@ struct StoreWriter::Impl {
       }
     }
     // Closed and merged incidents, with their alert and timeline rows.
-    del("DELETE FROM incident_alerts WHERE incident IN (SELECT id FROM incidents WHERE status IN (3, 4)"
-        " AND updated_ms < ?1)", now - opts.incident_retention_ms, 4);
-    del("DELETE FROM incident_timeline WHERE incident IN (SELECT id FROM incidents WHERE status IN (3, 4)"
-        " AND updated_ms < ?1)", now - opts.incident_retention_ms, 4);
-    del("DELETE FROM incidents WHERE status IN (3, 4) AND updated_ms < ?1", now - opts.incident_retention_ms, 1);
-    del("DELETE FROM problems WHERE status=3 AND updated_ms < ?1", now - opts.incident_retention_ms, 2);
+    del("DELETE FROM incident_alerts WHERE incident IN (SELECT id FROM incidents WHERE status IN "
+        "(3, 4)"
+        " AND updated_ms < ?1)",
+        now - opts.incident_retention_ms, 4);
+    del("DELETE FROM incident_timeline WHERE incident IN (SELECT id FROM incidents WHERE status IN "
+        "(3, 4)"
+        " AND updated_ms < ?1)",
+        now - opts.incident_retention_ms, 4);
+    del("DELETE FROM incidents WHERE status IN (3, 4) AND updated_ms < ?1",
+        now - opts.incident_retention_ms, 1);
+    del("DELETE FROM problems WHERE status=3 AND updated_ms < ?1", now - opts.incident_retention_ms,
+        2);
     del("DELETE FROM silences WHERE ends_ms < ?1", now - opts.incident_retention_ms, 3);
     del("DELETE FROM outbox WHERE dead=1 AND created_ms < ?1", now - opts.incident_retention_ms, 5);
     // Service level history: transitions before the cutoff, except each service's last one
     // (its state at the cutoff); summaries and clocks of incidents resolved before it.
     int64_t sla_cut = now - opts.sla_retention_ms;
-    del("DELETE FROM sla_transitions WHERE at_ms < ?1 AND id NOT IN (SELECT MAX(id) FROM sla_transitions"
-        " WHERE at_ms < ?1 GROUP BY service)", sla_cut, 6);
-    del("DELETE FROM sla_clocks WHERE incident IN (SELECT id FROM sla_incidents WHERE resolved_ms != 0"
-        " AND resolved_ms < ?1)", sla_cut, 6);
+    del("DELETE FROM sla_transitions WHERE at_ms < ?1 AND id NOT IN (SELECT MAX(id) FROM "
+        "sla_transitions"
+        " WHERE at_ms < ?1 GROUP BY service)",
+        sla_cut, 6);
+    del("DELETE FROM sla_clocks WHERE incident IN (SELECT id FROM sla_incidents WHERE resolved_ms "
+        "!= 0"
+        " AND resolved_ms < ?1)",
+        sla_cut, 6);
     del("DELETE FROM sla_incidents WHERE resolved_ms != 0 AND resolved_ms < ?1", sla_cut, 6);
     del("DELETE FROM engine_gaps WHERE end_ms < ?1", sla_cut, 6);
   }
@@ -363,8 +441,9 @@ struct StoreWriter::Impl {
     int64_t next_prune = clock.nowMs() + opts.prune_interval_ms;
     bool stop_seen = false;
     while (true) {
-      size_t got = stop_seen ? queue.try_dequeue_bulk(items, 64)
-                             : queue.wait_dequeue_bulk_timed(items, 64, std::chrono::milliseconds(200));
+      size_t got = stop_seen
+                       ? queue.try_dequeue_bulk(items, 64)
+                       : queue.wait_dequeue_bulk_timed(items, 64, std::chrono::milliseconds(200));
       for (size_t k = 0; k < got; ++k) {
         if (items[k].stop)
           stop_seen = true;
@@ -405,11 +484,11 @@ struct StoreWriter::Impl {
   api::MetricsHub& hub;
   std::atomic<uint64_t>& commits_total;
   std::function<void(std::vector<OutboxEntry>)> outbox_sink;
-  Stmt insert_alert, update_alert, update_counter, upsert_incident, insert_member, insert_timeline, upsert_problem,
-      upsert_silence, insert_outbox, delete_outbox, dead_outbox, revive_outbox, upsert_meta, insert_transition,
-      upsert_clock, upsert_summary, upsert_heartbeat, upsert_gap, upsert_slo_minute, insert_capacity_sample,
-      upsert_capacity_state, upsert_window, delete_window, upsert_sequence, delete_sequence, prune_slo_minutes,
-      prune_capacity_samples;
+  Stmt insert_alert, update_alert, update_counter, upsert_incident, insert_member, insert_timeline,
+      upsert_problem, upsert_silence, insert_outbox, delete_outbox, dead_outbox, revive_outbox,
+      upsert_meta, insert_transition, upsert_clock, upsert_summary, upsert_heartbeat, upsert_gap,
+      upsert_slo_minute, insert_capacity_sample, upsert_capacity_state, upsert_window,
+      delete_window, upsert_sequence, delete_sequence, prune_slo_minutes, prune_capacity_samples;
   absl::flat_hash_map<uint64_t, int64_t> row_of;  // writer thread only
   int64_t next_row = 1;
   std::vector<uint64_t> added;  // fingerprints given rows in the transaction under way
@@ -426,7 +505,8 @@ struct StoreWriter::Impl {
   prometheus::Gauge* depth;
 };
 
-StoreWriter::StoreWriter(Store& store, StoreWriterOptions opts, const Clock& clock, api::MetricsHub& hub)
+StoreWriter::StoreWriter(Store& store, StoreWriterOptions opts, const Clock& clock,
+                         api::MetricsHub& hub)
     : impl_(std::make_unique<Impl>(store, opts, clock, hub, commits_)) {}
 
 StoreWriter::~StoreWriter() { stop(); }
@@ -451,7 +531,8 @@ void StoreWriter::submit(StoreUnit unit) {
   if (unit.empty()) return;
   if (!impl_->thread.joinable() || impl_->stopping.load(std::memory_order_acquire)) {
     // Not running (tests, or after stop): nothing will commit; say so rather than hang.
-    log::get("store")->error("store writer is not running: {} alert rows not stored", unit.alerts.size());
+    log::get("store")->error("store writer is not running: {} alert rows not stored",
+                             unit.alerts.size());
     return;
   }
   while (impl_->queued.load(std::memory_order_acquire) >= impl_->opts.queue_units)
@@ -462,7 +543,9 @@ void StoreWriter::submit(StoreUnit unit) {
   impl_->queue.enqueue(std::move(it));
 }
 
-void StoreWriter::onOutbox(std::function<void(std::vector<OutboxEntry>)> sink) { impl_->outbox_sink = std::move(sink); }
+void StoreWriter::onOutbox(std::function<void(std::vector<OutboxEntry>)> sink) {
+  impl_->outbox_sink = std::move(sink);
+}
 
 void StoreWriter::barrier(std::function<void()> fn) {
   StoreUnit u;
@@ -497,29 +580,37 @@ SlaRows loadSlaRows(Store& store, int64_t& last_alive_ms) {
   last_alive_ms = 0;
   each("SELECT value FROM meta WHERE key='last_alive'",
        [&](sqlite3_stmt* st) { last_alive_ms = std::strtoll(text(st, 0).c_str(), nullptr, 10); });
-  each("SELECT service, at_ms, status, incidents FROM sla_transitions ORDER BY id", [&](sqlite3_stmt* st) {
-    out.transitions.push_back({text(st, 0), sqlite3_column_int64(st, 1), static_cast<int>(sqlite3_column_int64(st, 2)),
-                                   text(st, 3)});
-  });
+  each("SELECT service, at_ms, status, incidents FROM sla_transitions ORDER BY id",
+       [&](sqlite3_stmt* st) {
+         out.transitions.push_back({text(st, 0), sqlite3_column_int64(st, 1),
+                                    static_cast<int>(sqlite3_column_int64(st, 2)), text(st, 3)});
+       });
   each("SELECT incident, agreement, target, record FROM sla_clocks", [&](sqlite3_stmt* st) {
     out.clocks.push_back({static_cast<uint64_t>(sqlite3_column_int64(st, 0)), text(st, 1),
-                              static_cast<int>(sqlite3_column_int64(st, 2)), text(st, 3)});
+                          static_cast<int>(sqlite3_column_int64(st, 2)), text(st, 3)});
   });
-  each("SELECT id, opened_ms, resolved_ms, record FROM sla_incidents ORDER BY id", [&](sqlite3_stmt* st) {
-    out.summaries.push_back({static_cast<uint64_t>(sqlite3_column_int64(st, 0)), sqlite3_column_int64(st, 1),
-                                 sqlite3_column_int64(st, 2), text(st, 3)});
-  });
+  each("SELECT id, opened_ms, resolved_ms, record FROM sla_incidents ORDER BY id",
+       [&](sqlite3_stmt* st) {
+         out.summaries.push_back({static_cast<uint64_t>(sqlite3_column_int64(st, 0)),
+                                  sqlite3_column_int64(st, 1), sqlite3_column_int64(st, 2),
+                                  text(st, 3)});
+       });
   each("SELECT name, record FROM heartbeats ORDER BY name",
        [&](sqlite3_stmt* st) { out.heartbeats.emplace_back(text(st, 0), text(st, 1)); });
-  each("SELECT start_ms, end_ms FROM engine_gaps ORDER BY start_ms",
-       [&](sqlite3_stmt* st) { out.gaps.emplace_back(sqlite3_column_int64(st, 0), sqlite3_column_int64(st, 1)); });
-  each("SELECT slo, minute, good, valid FROM slo_minutes ORDER BY slo, minute", [&](sqlite3_stmt* st) {
-    out.slo_minutes.push_back({text(st, 0), sqlite3_column_int64(st, 1), static_cast<uint64_t>(sqlite3_column_int64(st, 2)),
-                               static_cast<uint64_t>(sqlite3_column_int64(st, 3))});
+  each("SELECT start_ms, end_ms FROM engine_gaps ORDER BY start_ms", [&](sqlite3_stmt* st) {
+    out.gaps.emplace_back(sqlite3_column_int64(st, 0), sqlite3_column_int64(st, 1));
   });
-  each("SELECT rule, at_ms, value FROM capacity_samples ORDER BY rule, at_ms, id", [&](sqlite3_stmt* st) {
-    out.capacity_samples.push_back({text(st, 0), sqlite3_column_int64(st, 1), sqlite3_column_double(st, 2)});
-  });
+  each("SELECT slo, minute, good, valid FROM slo_minutes ORDER BY slo, minute",
+       [&](sqlite3_stmt* st) {
+         out.slo_minutes.push_back({text(st, 0), sqlite3_column_int64(st, 1),
+                                    static_cast<uint64_t>(sqlite3_column_int64(st, 2)),
+                                    static_cast<uint64_t>(sqlite3_column_int64(st, 3))});
+       });
+  each("SELECT rule, at_ms, value FROM capacity_samples ORDER BY rule, at_ms, id",
+       [&](sqlite3_stmt* st) {
+         out.capacity_samples.push_back(
+             {text(st, 0), sqlite3_column_int64(st, 1), sqlite3_column_double(st, 2)});
+       });
   each("SELECT rule, record FROM capacity_state ORDER BY rule",
        [&](sqlite3_stmt* st) { out.capacity_states.emplace_back(text(st, 0), text(st, 1)); });
   return out;
@@ -529,79 +620,101 @@ StoredState loadState(Store& store) {
   StoredState out;
   auto each = [&](const char* sql, auto&& f) { eachRow(store, sql, f); };
   auto text = columnText;
-  each("SELECT fingerprint, strings, first_seen_ms, last_seen_ms, time_ms, changed_ms, count, content_hash,"
-       " flap_history, severity, previous_severity, status, flapping FROM alerts WHERE strings IS NOT NULL"
-       " ORDER BY id",
-       [&](sqlite3_stmt* st) {
-         AlertRecord a;
-         a.fingerprint = static_cast<uint64_t>(sqlite3_column_int64(st, 0));
-         const void* b = sqlite3_column_blob(st, 1);
-         a.strings.assign(static_cast<const char*>(b), static_cast<size_t>(sqlite3_column_bytes(st, 1)));
-         a.first_seen_ms = sqlite3_column_int64(st, 2);
-         a.last_seen_ms = sqlite3_column_int64(st, 3);
-         a.time_ms = sqlite3_column_int64(st, 4);
-         a.changed_ms = sqlite3_column_int64(st, 5);
-         if (!a.changed_ms) a.changed_ms = a.first_seen_ms;
-         a.count = static_cast<uint64_t>(sqlite3_column_int64(st, 6));
-         a.content_hash = static_cast<uint64_t>(sqlite3_column_int64(st, 7));
-         a.flap_history = static_cast<uint32_t>(sqlite3_column_int64(st, 8));
-         a.severity = static_cast<api::Severity>(std::clamp<int64_t>(sqlite3_column_int64(st, 9), 0, 5));
-         a.previous_severity = static_cast<api::Severity>(std::clamp<int64_t>(sqlite3_column_int64(st, 10), 0, 5));
-         a.status = sqlite3_column_int64(st, 11) ? api::Status::kResolved : api::Status::kFiring;
-         a.flapping = sqlite3_column_int64(st, 12) != 0;
-         out.alerts.push_back(std::move(a));
-       });
+  each(
+      "SELECT fingerprint, strings, first_seen_ms, last_seen_ms, time_ms, changed_ms, count, "
+      "content_hash,"
+      " flap_history, severity, previous_severity, status, flapping FROM alerts WHERE strings IS "
+      "NOT NULL"
+      " ORDER BY id",
+      [&](sqlite3_stmt* st) {
+        AlertRecord a;
+        a.fingerprint = static_cast<uint64_t>(sqlite3_column_int64(st, 0));
+        const void* b = sqlite3_column_blob(st, 1);
+        a.strings.assign(static_cast<const char*>(b),
+                         static_cast<size_t>(sqlite3_column_bytes(st, 1)));
+        a.first_seen_ms = sqlite3_column_int64(st, 2);
+        a.last_seen_ms = sqlite3_column_int64(st, 3);
+        a.time_ms = sqlite3_column_int64(st, 4);
+        a.changed_ms = sqlite3_column_int64(st, 5);
+        if (!a.changed_ms) a.changed_ms = a.first_seen_ms;
+        a.count = static_cast<uint64_t>(sqlite3_column_int64(st, 6));
+        a.content_hash = static_cast<uint64_t>(sqlite3_column_int64(st, 7));
+        a.flap_history = static_cast<uint32_t>(sqlite3_column_int64(st, 8));
+        a.severity =
+            static_cast<api::Severity>(std::clamp<int64_t>(sqlite3_column_int64(st, 9), 0, 5));
+        a.previous_severity =
+            static_cast<api::Severity>(std::clamp<int64_t>(sqlite3_column_int64(st, 10), 0, 5));
+        a.status = sqlite3_column_int64(st, 11) ? api::Status::kResolved : api::Status::kFiring;
+        a.flapping = sqlite3_column_int64(st, 12) != 0;
+        out.alerts.push_back(std::move(a));
+      });
   absl::flat_hash_map<uint64_t, size_t> incident_at;
   each("SELECT id, record FROM incidents ORDER BY id", [&](sqlite3_stmt* st) {
     incident_at[static_cast<uint64_t>(sqlite3_column_int64(st, 0))] = out.incidents.size();
     out.incidents.push_back({text(st, 1), {}, {}});
   });
-  each("SELECT incident, seq, fingerprint, role FROM incident_alerts ORDER BY incident, seq", [&](sqlite3_stmt* st) {
-    auto it = incident_at.find(static_cast<uint64_t>(sqlite3_column_int64(st, 0)));
-    if (it == incident_at.end()) return;  // of a pruned incident
-    out.incidents[it->second].alerts.push_back({static_cast<uint32_t>(sqlite3_column_int64(st, 1)),
-                                                static_cast<uint64_t>(sqlite3_column_int64(st, 2)),
-                                                static_cast<int>(sqlite3_column_int64(st, 3))});
-  });
-  each("SELECT incident, seq, at_ms, actor, action, detail, alert FROM incident_timeline ORDER BY incident, seq",
+  each("SELECT incident, seq, fingerprint, role FROM incident_alerts ORDER BY incident, seq",
        [&](sqlite3_stmt* st) {
          auto it = incident_at.find(static_cast<uint64_t>(sqlite3_column_int64(st, 0)));
-         if (it == incident_at.end()) return;
-         out.incidents[it->second].timeline.push_back({static_cast<uint32_t>(sqlite3_column_int64(st, 1)),
-                                                       sqlite3_column_int64(st, 2), text(st, 3), text(st, 4),
-                                                       text(st, 5), static_cast<uint64_t>(sqlite3_column_int64(st, 6))});
+         if (it == incident_at.end()) return;  // of a pruned incident
+         out.incidents[it->second].alerts.push_back(
+             {static_cast<uint32_t>(sqlite3_column_int64(st, 1)),
+              static_cast<uint64_t>(sqlite3_column_int64(st, 2)),
+              static_cast<int>(sqlite3_column_int64(st, 3))});
        });
-  each("SELECT record FROM problems ORDER BY id", [&](sqlite3_stmt* st) { out.problems.push_back(text(st, 0)); });
-  each("SELECT record FROM silences ORDER BY id", [&](sqlite3_stmt* st) { out.silences.push_back(text(st, 0)); });
-  each("SELECT id, target, created_ms, subject, event, body, attempts, dead, last_error FROM outbox ORDER BY id",
+  each(
+      "SELECT incident, seq, at_ms, actor, action, detail, alert FROM incident_timeline ORDER BY "
+      "incident, seq",
+      [&](sqlite3_stmt* st) {
+        auto it = incident_at.find(static_cast<uint64_t>(sqlite3_column_int64(st, 0)));
+        if (it == incident_at.end()) return;
+        out.incidents[it->second].timeline.push_back(
+            {static_cast<uint32_t>(sqlite3_column_int64(st, 1)), sqlite3_column_int64(st, 2),
+             text(st, 3), text(st, 4), text(st, 5),
+             static_cast<uint64_t>(sqlite3_column_int64(st, 6))});
+      });
+  each("SELECT record FROM problems ORDER BY id",
+       [&](sqlite3_stmt* st) { out.problems.push_back(text(st, 0)); });
+  each("SELECT record FROM silences ORDER BY id",
+       [&](sqlite3_stmt* st) { out.silences.push_back(text(st, 0)); });
+  each(
+      "SELECT id, target, created_ms, subject, event, body, attempts, dead, last_error FROM outbox "
+      "ORDER BY id",
+      [&](sqlite3_stmt* st) {
+        OutboxEntry o;
+        o.id = static_cast<uint64_t>(sqlite3_column_int64(st, 0));
+        o.target = text(st, 1);
+        o.created_ms = sqlite3_column_int64(st, 2);
+        o.subject = text(st, 3);
+        o.event = text(st, 4);
+        o.body = text(st, 5);
+        o.attempts = static_cast<uint32_t>(sqlite3_column_int64(st, 6));
+        o.dead = sqlite3_column_int64(st, 7) != 0;
+        o.last_error = text(st, 8);
+        out.outbox.push_back(std::move(o));
+      });
+  each("SELECT key, value FROM meta WHERE key IN ('next_incident', 'next_problem')",
        [&](sqlite3_stmt* st) {
-         OutboxEntry o;
-         o.id = static_cast<uint64_t>(sqlite3_column_int64(st, 0));
-         o.target = text(st, 1);
-         o.created_ms = sqlite3_column_int64(st, 2);
-         o.subject = text(st, 3);
-         o.event = text(st, 4);
-         o.body = text(st, 5);
-         o.attempts = static_cast<uint32_t>(sqlite3_column_int64(st, 6));
-         o.dead = sqlite3_column_int64(st, 7) != 0;
-         o.last_error = text(st, 8);
-         out.outbox.push_back(std::move(o));
+         std::string k = text(st, 0);
+         uint64_t v = std::strtoull(text(st, 1).c_str(), nullptr, 10);
+         (k == "next_incident" ? out.next_incident : out.next_problem) = std::max<uint64_t>(1, v);
        });
-  each("SELECT key, value FROM meta WHERE key IN ('next_incident', 'next_problem')", [&](sqlite3_stmt* st) {
-    std::string k = text(st, 0);
-    uint64_t v = std::strtoull(text(st, 1).c_str(), nullptr, 10);
-    (k == "next_incident" ? out.next_incident : out.next_problem) = std::max<uint64_t>(1, v);
-  });
   each("SELECT hash, rule, seen FROM threshold_windows ORDER BY hash", [&](sqlite3_stmt* st) {
-    out.windows.push_back({static_cast<uint64_t>(sqlite3_column_int64(st, 0)), text(st, 1), text(st, 2)});
+    out.windows.push_back(
+        {static_cast<uint64_t>(sqlite3_column_int64(st, 0)), text(st, 1), text(st, 2)});
   });
   each("SELECT hash, rule, key, first, at_ms, active, strings FROM sequence_states ORDER BY hash",
        [&](sqlite3_stmt* st) {
-         SequenceState q{static_cast<uint64_t>(sqlite3_column_int64(st, 0)), text(st, 1), text(st, 2),
-                       static_cast<uint64_t>(sqlite3_column_int64(st, 3)), sqlite3_column_int64(st, 4),
-                       sqlite3_column_int64(st, 5) != 0, {}};
+         SequenceState q{static_cast<uint64_t>(sqlite3_column_int64(st, 0)),
+                         text(st, 1),
+                         text(st, 2),
+                         static_cast<uint64_t>(sqlite3_column_int64(st, 3)),
+                         sqlite3_column_int64(st, 4),
+                         sqlite3_column_int64(st, 5) != 0,
+                         {}};
          if (const void* b = sqlite3_column_blob(st, 6))
-           q.strings.assign(static_cast<const char*>(b), static_cast<size_t>(sqlite3_column_bytes(st, 6)));
+           q.strings.assign(static_cast<const char*>(b),
+                            static_cast<size_t>(sqlite3_column_bytes(st, 6)));
          out.sequences.push_back(std::move(q));
        });
   out.sla = loadSlaRows(store, out.last_alive_ms);

@@ -16,12 +16,12 @@
 #include <thread>
 #include <vector>
 
-#include "triaged/api/event.h"
-#include "triaged/api/metrics_hub.h"
-#include "dedup/alert_table.h"
 #include "common/clock.h"
 #include "correlate/rule_state.h"
+#include "dedup/alert_table.h"
 #include "store/store.h"
+#include "triaged/api/event.h"
+#include "triaged/api/metrics_hub.h"
 
 namespace triaged::engine {
 
@@ -99,15 +99,15 @@ struct SlaRows {
     int64_t at_ms;
     double value;
   };
-  std::vector<SloMinute> slo_minutes;                                 // upserted
-  std::vector<CapacitySample> capacity_samples;                       // appended
+  std::vector<SloMinute> slo_minutes;                                // upserted
+  std::vector<CapacitySample> capacity_samples;                      // appended
   std::vector<std::pair<std::string, std::string>> capacity_states;  // rule, record
   // Older than these (minute; ms) are deleted: each rule's window, from the rules.
   std::vector<std::pair<std::string, int64_t>> prune_slo, prune_capacity;
   bool empty() const {
-    return transitions.empty() && clocks.empty() && summaries.empty() && heartbeats.empty() && gaps.empty() &&
-           slo_minutes.empty() && capacity_samples.empty() && capacity_states.empty() && prune_slo.empty() &&
-           prune_capacity.empty();
+    return transitions.empty() && clocks.empty() && summaries.empty() && heartbeats.empty() &&
+           gaps.empty() && slo_minutes.empty() && capacity_samples.empty() &&
+           capacity_states.empty() && prune_slo.empty() && prune_capacity.empty();
   }
 };
 
@@ -117,7 +117,7 @@ struct StoreUnit {
     int status;
     int64_t updated_ms;
     std::string record;
-    std::vector<MemberRow> alerts;       // incidents: rows appended since the last write
+    std::vector<MemberRow> alerts;  // incidents: rows appended since the last write
     std::vector<TimelineRow> timeline;
   };
   struct SilenceRow {
@@ -133,22 +133,25 @@ struct StoreUnit {
   std::vector<WindowRow> windows;
   std::vector<SequenceState> sequences;  // an empty `rule` deletes the row
   SlaRows sla;
-  std::vector<OutboxEntry> outbox;                           // new notifications
-  std::vector<uint64_t> outbox_done;                         // delivered: deleted
+  std::vector<OutboxEntry> outbox;                            // new notifications
+  std::vector<uint64_t> outbox_done;                          // delivered: deleted
   std::vector<std::pair<uint64_t, std::string>> outbox_dead;  // dead-lettered, with the last error
-  std::vector<std::pair<uint64_t, int64_t>> outbox_revive;   // dead → pending again, from this time
+  std::vector<std::pair<uint64_t, int64_t>> outbox_revive;  // dead → pending again, from this time
   std::vector<std::function<void()>> committed;  // run after the commit, on the writer thread
   bool empty() const {
-    return alerts.empty() && counters.empty() && incidents.empty() && problems.empty() && silences.empty() &&
-           meta.empty() && windows.empty() && sequences.empty() && sla.empty() && outbox.empty() && outbox_done.empty() && outbox_dead.empty() && outbox_revive.empty() &&
-           committed.empty();
+    return alerts.empty() && counters.empty() && incidents.empty() && problems.empty() &&
+           silences.empty() && meta.empty() && windows.empty() && sequences.empty() &&
+           sla.empty() && outbox.empty() && outbox_done.empty() && outbox_dead.empty() &&
+           outbox_revive.empty() && committed.empty();
   }
 };
 
 struct StoreWriterOptions {
-  int64_t alert_retention_ms = 3'600'000;      // resolved alerts (the dedup tables' retention)
-  int64_t incident_retention_ms = 90 * 86'400'000LL;  // closed or merged incidents, closed problems, expired silences
-  int64_t sla_retention_ms = 400 * 86'400'000LL;  // service state history, summaries of ended incidents
+  int64_t alert_retention_ms = 3'600'000;  // resolved alerts (the dedup tables' retention)
+  int64_t incident_retention_ms =
+      90 * 86'400'000LL;  // closed or merged incidents, closed problems, expired silences
+  int64_t sla_retention_ms =
+      400 * 86'400'000LL;  // service state history, summaries of ended incidents
   int64_t prune_interval_ms = 60'000;
   size_t queue_units = 4096;  // submit() waits beyond this: back-pressure up to the inputs
 };
@@ -185,14 +188,14 @@ struct StoredIncident {
 };
 struct StoredState {
   std::vector<AlertRecord> alerts;
-  std::vector<StoredIncident> incidents;                   // by id
+  std::vector<StoredIncident> incidents;        // by id
   std::vector<std::string> problems, silences;  // records
-  std::vector<OutboxEntry> outbox;                  // by id, pending and dead
+  std::vector<OutboxEntry> outbox;              // by id, pending and dead
   std::vector<WindowRow> windows;
   std::vector<SequenceState> sequences;
   uint64_t next_incident = 1, next_problem = 1;
-  SlaRows sla;                 // transitions in order, with everything else of the ledgers
-  int64_t last_alive_ms = 0;   // the previous run's last sign of life
+  SlaRows sla;                // transitions in order, with everything else of the ledgers
+  int64_t last_alive_ms = 0;  // the previous run's last sign of life
 };
 StoredState loadState(Store& store);
 // Only the service level ledgers (for `triaged report`), and the last sign of life.

@@ -18,24 +18,30 @@ using api::Reject;
 const std::vector<std::pair<std::string, api::Severity>>& amSeverities() {
   using S = api::Severity;
   static const std::vector<std::pair<std::string, S>> kMap = {
-      {"critical", S::kCritical}, {"page", S::kCritical}, {"disaster", S::kCritical}, {"high", S::kMajor},
-      {"error", S::kMajor},       {"major", S::kMajor},   {"average", S::kMinor},     {"medium", S::kMinor},
-      {"minor", S::kMinor},       {"warning", S::kWarning}, {"warn", S::kWarning},    {"low", S::kWarning},
-      {"info", S::kInfo},         {"information", S::kInfo}, {"none", S::kInfo},      {"ok", S::kOk}};
+      {"critical", S::kCritical}, {"page", S::kCritical},
+      {"disaster", S::kCritical}, {"high", S::kMajor},
+      {"error", S::kMajor},       {"major", S::kMajor},
+      {"average", S::kMinor},     {"medium", S::kMinor},
+      {"minor", S::kMinor},       {"warning", S::kWarning},
+      {"warn", S::kWarning},      {"low", S::kWarning},
+      {"info", S::kInfo},         {"information", S::kInfo},
+      {"none", S::kInfo},         {"ok", S::kOk}};
   return kMap;
 }
 
 struct AmConfig {
   api::IngestOptions ingest;
   std::string path;
-  std::vector<std::string> resource_labels = {"instance", "host", "hostname", "node", "device", "pod", "job"};
+  std::vector<std::string> resource_labels = {"instance", "host", "hostname", "node",
+                                              "device",   "pod",  "job"};
   std::string check_label = "alertname";
   std::string severity_label = "severity";
   std::string service_label = "service";
   bool use_sender_fingerprint = false;
 };
 
-void parseWith(const config::PluginSection& s, config::ConfigErrors& errors, AmConfig& c, bool webhook) {
+void parseWith(const config::PluginSection& s, config::ConfigErrors& errors, AmConfig& c,
+               bool webhook) {
   c.path = webhook ? "/api/v1/alertmanager" : "/api/v2/alerts";
   // Alertmanager resends firing alerts only every repeat_interval (4h by default) and sends
   // resolutions itself, so the webhook input does not time alerts out unless told to.
@@ -47,11 +53,14 @@ void parseWith(const config::PluginSection& s, config::ConfigErrors& errors, AmC
     r.getString("severity_label", c.severity_label);
     r.getString("service_label", c.service_label);
     if (webhook) r.getBool("use_sender_fingerprint", c.use_sender_fingerprint);
-    if (c.path.empty() || c.path[0] != '/') r.sink().add(r.node()["path"], r.childPath("path"), "must start with /");
+    if (c.path.empty() || c.path[0] != '/')
+      r.sink().add(r.node()["path"], r.childPath("path"), "must start with /");
   });
 }
 
-std::string jsonError(simdjson::error_code ec) { return std::string("invalid JSON: ") + simdjson::error_message(ec); }
+std::string jsonError(simdjson::error_code ec) {
+  return std::string("invalid JSON: ") + simdjson::error_message(ec);
+}
 
 bool readTime(od::value v, api::BatchBuilder& b, const char* field, int64_t& out) {
   std::string_view s;
@@ -65,7 +74,8 @@ bool readTime(od::value v, api::BatchBuilder& b, const char* field, int64_t& out
   }
   auto ms = api::parseRfc3339(s);
   if (!ms) {
-    b.error(field, "invalid RFC 3339 time \"" + std::string(s.substr(0, 64)) + "\"", Reject::kInvalidValue);
+    b.error(field, "invalid RFC 3339 time \"" + std::string(s.substr(0, 64)) + "\"",
+            Reject::kInvalidValue);
     return false;
   }
   out = *ms;
@@ -80,9 +90,11 @@ void decodeAlert(od::object obj, api::BatchBuilder& b, const AmConfig& c, bool w
   bool have_labels = false, have_status = false;
   for (auto f : obj) {
     std::string_view key;
-    if (f.unescaped_key().get(key)) return b.error("", "invalid JSON object key", Reject::kInvalidJson);
+    if (f.unescaped_key().get(key))
+      return b.error("", "invalid JSON object key", Reject::kInvalidJson);
     od::value v;
-    if (f.value().get(v)) return b.error(std::string(key), "invalid JSON value", Reject::kInvalidJson);
+    if (f.value().get(v))
+      return b.error(std::string(key), "invalid JSON value", Reject::kInvalidJson);
     if (key == "labels") {
       have_labels = true;
       if (!decodeStringMap(v, b, "labels", true, &labels)) return;
@@ -94,24 +106,31 @@ void decodeAlert(od::object obj, api::BatchBuilder& b, const AmConfig& c, bool w
       if (!readTime(v, b, "endsAt", ends)) return;
     } else if (key == "generatorURL") {
       std::string_view s;
-      if (v.get_string().get(s)) return b.error("generatorURL", "expected a string", Reject::kWrongType);
+      if (v.get_string().get(s))
+        return b.error("generatorURL", "expected a string", Reject::kWrongType);
       if (!s.empty()) b.addAnnotation("generator_url", s);
     } else if (webhook && key == "status") {
       std::string_view s;
       if (v.get_string().get(s)) return b.error("status", "expected a string", Reject::kWrongType);
-      if (s == "firing") e.status = api::Status::kFiring;
-      else if (s == "resolved") e.status = api::Status::kResolved;
-      else return b.error("status", "expected firing or resolved, got \"" + std::string(s.substr(0, 64)) + "\"",
-                          Reject::kInvalidValue);
+      if (s == "firing")
+        e.status = api::Status::kFiring;
+      else if (s == "resolved")
+        e.status = api::Status::kResolved;
+      else
+        return b.error("status",
+                       "expected firing or resolved, got \"" + std::string(s.substr(0, 64)) + "\"",
+                       Reject::kInvalidValue);
       have_status = true;
     } else if (webhook && key == "fingerprint" && c.use_sender_fingerprint) {
       std::string_view s;
-      if (v.get_string().get(s)) return b.error("fingerprint", "expected a string", Reject::kWrongType);
+      if (v.get_string().get(s))
+        return b.error("fingerprint", "expected a string", Reject::kWrongType);
       e.dedup_key = b.keep(s);
     }
     // Anything else (Grafana's values, silenceURL, dashboardURL, ...) is tolerated and ignored.
   }
-  if (!have_labels || labels.empty()) return b.error("labels", "at least one label is required", Reject::kMissingField);
+  if (!have_labels || labels.empty())
+    return b.error("labels", "at least one label is required", Reject::kMissingField);
   if (webhook && !have_status) return b.error("status", "is required", Reject::kMissingField);
   auto find = [&](const std::vector<api::Label>& v, std::string_view name) -> std::string_view {
     for (const auto& l : v)
@@ -128,7 +147,8 @@ void decodeAlert(od::object obj, api::BatchBuilder& b, const AmConfig& c, bool w
   e.check = find(labels, c.check_label);
   if (e.check.empty()) e.check = "alert";
   e.service = find(labels, c.service_label);
-  if (auto sev = find(labels, c.severity_label); !sev.empty() && !b.options().mapSeverity(sev, e.severity))
+  if (auto sev = find(labels, c.severity_label);
+      !sev.empty() && !b.options().mapSeverity(sev, e.severity))
     e.severity = b.options().default_severity;  // an unknown scale is not the sender's error
   e.summary = find(annotations, "summary");
   e.description = find(annotations, "description");
@@ -138,22 +158,30 @@ void decodeAlert(od::object obj, api::BatchBuilder& b, const AmConfig& c, bool w
   } else {
     e.event_time_ms = starts ? starts : now;
     if (ends == 0) ends = now + b.options().resolve_timeout_ms;
-    if (ends <= now) e.status = api::Status::kResolved;
-    else e.ends_at_ms = ends;
+    if (ends <= now)
+      e.status = api::Status::kResolved;
+    else
+      e.ends_at_ms = ends;
   }
 }
 
 class AmInput final : public api::Input {
  public:
   AmInput(api::InputContext& ctx, bool webhook)
-      : webhook_(webhook), sink_(*ctx.sink), metrics_(ctx.metrics, ctx.section.name, ctx.config.server.io_threads) {
+      : webhook_(webhook),
+        sink_(*ctx.sink),
+        metrics_(ctx.metrics, ctx.section.name, ctx.config.server.io_threads) {
     cfg_.store(std::make_shared<AmConfig>(load(ctx.section)));
     auto c = cfg_.load();
-    auto group = c->ingest.bearer_tokens.empty() ? api::RouteGroup::kIngest : api::RouteGroup::kOpen;
-    ctx.router.add({api::Verb::post, c->path, group,
-                    [this](const api::HttpRequest& req, api::Responder r) { handle(req, std::move(r)); }});
+    auto group =
+        c->ingest.bearer_tokens.empty() ? api::RouteGroup::kIngest : api::RouteGroup::kOpen;
+    ctx.router.add(
+        {api::Verb::post, c->path, group,
+         [this](const api::HttpRequest& req, api::Responder r) { handle(req, std::move(r)); }});
   }
-  void reconfigure(const config::PluginSection& s) override { cfg_.store(std::make_shared<AmConfig>(load(s))); }
+  void reconfigure(const config::PluginSection& s) override {
+    cfg_.store(std::make_shared<AmConfig>(load(s)));
+  }
 
  private:
   AmConfig load(const config::PluginSection& s) {
@@ -172,9 +200,11 @@ class AmInput final : public api::Input {
     auto decode_start = std::chrono::steady_clock::now();
     api::BatchBuilder b(cfg->ingest, sink_.nowMs());
     decode(body, b, *cfg);
-    metrics_.decoded(std::chrono::duration<double>(std::chrono::steady_clock::now() - decode_start).count());
+    metrics_.decoded(
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - decode_start).count());
     metrics_.received(b.size() + b.errorCount());
-    if (b.errorCount()) return respond(rejectBatch(metrics_, b, "invalid alerts; nothing was applied"));
+    if (b.errorCount())
+      return respond(rejectBatch(metrics_, b, "invalid alerts; nothing was applied"));
     if (b.size() > cfg->ingest.max_batch_events) {
       metrics_.rejected(Reject::kTooLarge, b.size());
       return respond(api::HttpResponse::error(413, "too many alerts in one request"));
@@ -182,7 +212,8 @@ class AmInput final : public api::Input {
     bool webhook = webhook_;
     submitBatch(sink_, metrics_, b.take(), std::move(respond), [webhook](const api::BatchResult&) {
       // Alertmanager's own API answers 200 with an empty body; webhook senders ignore the body.
-      return webhook ? api::HttpResponse::json(200, "{\"status\":\"success\"}\n") : api::HttpResponse::json(200, "");
+      return webhook ? api::HttpResponse::json(200, "{\"status\":\"success\"}\n")
+                     : api::HttpResponse::json(200, "");
     });
   }
 
@@ -194,26 +225,34 @@ class AmInput final : public api::Input {
       b.error(field, why, r);
       b.finish();
     };
-    if (auto ec = parser.iterate(simdjson::padded_string_view(body.data(), body.size(), body.capacity())).get(doc))
+    if (auto ec =
+            parser.iterate(simdjson::padded_string_view(body.data(), body.size(), body.capacity()))
+                .get(doc))
       return fail("", jsonError(ec), Reject::kInvalidJson);
     od::array alerts;
     if (webhook_) {
       od::object top;
       if (auto ec = doc.get_object().get(top))
-        return fail("", ec == simdjson::INCORRECT_TYPE ? "expected a webhook payload object" : jsonError(ec),
-                    Reject::kWrongType);
+        return fail(
+            "",
+            ec == simdjson::INCORRECT_TYPE ? "expected a webhook payload object" : jsonError(ec),
+            Reject::kWrongType);
       bool found = false;
       for (auto f : top) {
         std::string_view key;
         if (f.unescaped_key().get(key)) return fail("", "invalid JSON", Reject::kInvalidJson);
         if (key == "version") {
           std::string_view v;
-          if (f.value().get_string().get(v)) return fail("version", "expected a string", Reject::kWrongType);
+          if (f.value().get_string().get(v))
+            return fail("version", "expected a string", Reject::kWrongType);
           if (v != "4" && v != "1")
-            return fail("version", "unsupported payload version \"" + std::string(v.substr(0, 16)) +
-                                       "\" (Alertmanager sends 4, Grafana 1)", Reject::kInvalidValue);
+            return fail("version",
+                        "unsupported payload version \"" + std::string(v.substr(0, 16)) +
+                            "\" (Alertmanager sends 4, Grafana 1)",
+                        Reject::kInvalidValue);
         } else if (key == "alerts") {
-          if (f.value().get_array().get(alerts)) return fail("alerts", "expected an array", Reject::kWrongType);
+          if (f.value().get_array().get(alerts))
+            return fail("alerts", "expected an array", Reject::kWrongType);
           found = true;
           decodeArray(alerts, b, c);
         }
@@ -222,7 +261,8 @@ class AmInput final : public api::Input {
       return;
     }
     if (auto ec = doc.get_array().get(alerts))
-      return fail("", ec == simdjson::INCORRECT_TYPE ? "expected an array of alerts" : jsonError(ec),
+      return fail("",
+                  ec == simdjson::INCORRECT_TYPE ? "expected an array of alerts" : jsonError(ec),
                   Reject::kWrongType);
     decodeArray(alerts, b, c);
   }
@@ -264,7 +304,9 @@ api::InputPlugin alertmanagerWebhookPlugin() {
             AmConfig c;
             parseWith(s, e, c, true);
           },
-          [](api::InputContext& ctx) -> std::unique_ptr<api::Input> { return std::make_unique<AmInput>(ctx, true); }};
+          [](api::InputContext& ctx) -> std::unique_ptr<api::Input> {
+            return std::make_unique<AmInput>(ctx, true);
+          }};
 }
 
 api::InputPlugin alertmanagerApiPlugin() {
@@ -273,7 +315,9 @@ api::InputPlugin alertmanagerApiPlugin() {
             AmConfig c;
             parseWith(s, e, c, false);
           },
-          [](api::InputContext& ctx) -> std::unique_ptr<api::Input> { return std::make_unique<AmInput>(ctx, false); }};
+          [](api::InputContext& ctx) -> std::unique_ptr<api::Input> {
+            return std::make_unique<AmInput>(ctx, false);
+          }};
 }
 
 }  // namespace triaged::plugins

@@ -4,17 +4,20 @@
 
 namespace triaged::plugins {
 
-void submitBatch(api::EventSink& sink, api::InputMetrics& metrics, std::unique_ptr<api::EventBatch> batch,
-                 api::Responder respond, std::function<api::HttpResponse(const api::BatchResult&)> ok,
+void submitBatch(api::EventSink& sink, api::InputMetrics& metrics,
+                 std::unique_ptr<api::EventBatch> batch, api::Responder respond,
+                 std::function<api::HttpResponse(const api::BatchResult&)> ok,
                  std::function<api::HttpResponse(int)> busy) {
   size_t n = batch->events.size();
   auto shared = std::make_shared<api::Responder>(std::move(respond));
-  auto status = sink.submit(batch, [shared, ok = std::move(ok), &metrics, n](const api::BatchResult& r) {
-    metrics.accepted(n);
-    (*shared)(ok(r));
-  });
+  auto status =
+      sink.submit(batch, [shared, ok = std::move(ok), &metrics, n](const api::BatchResult& r) {
+        metrics.accepted(n);
+        (*shared)(ok(r));
+      });
   switch (status) {
-    case api::SubmitStatus::kAccepted: return;
+    case api::SubmitStatus::kAccepted:
+      return;
     case api::SubmitStatus::kBusy:
       metrics.rejected(api::Reject::kBusy, n);
       (*shared)(busy(sink.retryAfterSeconds()));
@@ -26,21 +29,24 @@ void submitBatch(api::EventSink& sink, api::InputMetrics& metrics, std::unique_p
   }
 }
 
-bool authorizeInput(const api::IngestOptions& o, const api::HttpRequest& req, api::InputMetrics& metrics,
-                    api::Responder& respond) {
+bool authorizeInput(const api::IngestOptions& o, const api::HttpRequest& req,
+                    api::InputMetrics& metrics, api::Responder& respond) {
   if (api::inputAuthorized(o, req)) return true;
   metrics.rejected(api::Reject::kUnauthorized);
-  auto r = api::HttpResponse::error(401, "unauthorized", "\"a valid bearer token is required for this input\"");
+  auto r = api::HttpResponse::error(401, "unauthorized",
+                                    "\"a valid bearer token is required for this input\"");
   r.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"triaged\"");
   respond(std::move(r));
   return false;
 }
 
 void padBody(std::string& body) {
-  if (body.capacity() < body.size() + simdjson::SIMDJSON_PADDING) body.reserve(body.size() + simdjson::SIMDJSON_PADDING);
+  if (body.capacity() < body.size() + simdjson::SIMDJSON_PADDING)
+    body.reserve(body.size() + simdjson::SIMDJSON_PADDING);
 }
 
-api::HttpResponse rejectBatch(api::InputMetrics& metrics, api::BatchBuilder& b, std::string_view message) {
+api::HttpResponse rejectBatch(api::InputMetrics& metrics, api::BatchBuilder& b,
+                              std::string_view message) {
   auto& counts = b.rejectCounts();
   for (size_t i = 0; i < counts.size(); ++i)
     if (counts[i]) metrics.rejected(static_cast<api::Reject>(i), counts[i]);

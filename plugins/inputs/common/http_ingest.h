@@ -12,19 +12,21 @@
 namespace triaged::plugins {
 
 // `ok` builds the success answer from the pipeline's result (called on a shard thread).
-void submitBatch(api::EventSink& sink, api::InputMetrics& metrics, std::unique_ptr<api::EventBatch> batch,
-                 api::Responder respond, std::function<api::HttpResponse(const api::BatchResult&)> ok,
+void submitBatch(api::EventSink& sink, api::InputMetrics& metrics,
+                 std::unique_ptr<api::EventBatch> batch, api::Responder respond,
+                 std::function<api::HttpResponse(const api::BatchResult&)> ok,
                  std::function<api::HttpResponse(int)> busy = api::busyResponse);
 
 // Checks the input's own bearer token (when it has one). On failure answers 401 with
 // WWW-Authenticate, counts it, and returns false; `respond` is then used up.
-bool authorizeInput(const api::IngestOptions& o, const api::HttpRequest& req, api::InputMetrics& metrics,
-                    api::Responder& respond);
+bool authorizeInput(const api::IngestOptions& o, const api::HttpRequest& req,
+                    api::InputMetrics& metrics, api::Responder& respond);
 
 // The simdjson padding contract for a request body: grows capacity, never the content.
 void padBody(std::string& body);
 
 // Counts a rejected batch's events by reason and answers 400 with the first errors.
-api::HttpResponse rejectBatch(api::InputMetrics& metrics, api::BatchBuilder& b, std::string_view message);
+api::HttpResponse rejectBatch(api::InputMetrics& metrics, api::BatchBuilder& b,
+                              std::string_view message);
 
 }  // namespace triaged::plugins

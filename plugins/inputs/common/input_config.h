@@ -29,7 +29,8 @@ inline void readInputSection(const config::PluginSection& section, config::Confi
 // Parses a section known to be valid (after validation); throws on a surprise.
 template <class Config>
 Config parseValid(const config::PluginSection& section,
-                  const std::function<void(const config::PluginSection&, config::ConfigErrors&, Config&)>& parse) {
+                  const std::function<void(const config::PluginSection&, config::ConfigErrors&,
+                                           Config&)>& parse) {
   Config c;
   config::ConfigErrors errors;
   parse(section, errors, c);

@@ -10,11 +10,13 @@ namespace od = simdjson::ondemand;
 const std::vector<std::pair<std::string, api::Severity>>& nativeSeverities() {
   using S = api::Severity;
   static const std::vector<std::pair<std::string, S>> kMap = {
-      {"critical", S::kCritical}, {"major", S::kMajor},     {"minor", S::kMinor},   {"warning", S::kWarning},
-      {"info", S::kInfo},         {"ok", S::kOk},           {"crit", S::kCritical}, {"error", S::kMajor},
-      {"err", S::kMajor},         {"high", S::kMajor},      {"medium", S::kMinor},  {"low", S::kWarning},
-      {"warn", S::kWarning},      {"informational", S::kInfo}, {"notice", S::kInfo}, {"debug", S::kInfo},
-      {"normal", S::kOk},         {"clear", S::kOk},        {"cleared", S::kOk},
+      {"critical", S::kCritical}, {"major", S::kMajor},        {"minor", S::kMinor},
+      {"warning", S::kWarning},   {"info", S::kInfo},          {"ok", S::kOk},
+      {"crit", S::kCritical},     {"error", S::kMajor},        {"err", S::kMajor},
+      {"high", S::kMajor},        {"medium", S::kMinor},       {"low", S::kWarning},
+      {"warn", S::kWarning},      {"informational", S::kInfo}, {"notice", S::kInfo},
+      {"debug", S::kInfo},        {"normal", S::kOk},          {"clear", S::kOk},
+      {"cleared", S::kOk},
   };
   return kMap;
 }
@@ -75,9 +77,12 @@ bool decodeNativeObject(od::object obj, api::BatchBuilder& b) {
       return false;
     }
     bool ok = true;
-    if (key == "resource") ok = getString(v, b, "resource", e.resource);
-    else if (key == "check") ok = getString(v, b, "check", e.check);
-    else if (key == "source") ok = getString(v, b, "source", e.source);
+    if (key == "resource")
+      ok = getString(v, b, "resource", e.resource);
+    else if (key == "check")
+      ok = getString(v, b, "check", e.check);
+    else if (key == "source")
+      ok = getString(v, b, "source", e.source);
     else if (key == "severity") {
       std::string_view s;
       if (v.get_string().get(s)) {
@@ -85,8 +90,9 @@ bool decodeNativeObject(od::object obj, api::BatchBuilder& b) {
         return false;
       }
       if (!b.options().mapSeverity(s, e.severity)) {
-        b.error("severity", "unknown severity \"" + std::string(s.substr(0, 64)) +
-                                "\" (expected critical, major, minor, warning, info or ok)",
+        b.error("severity",
+                "unknown severity \"" + std::string(s.substr(0, 64)) +
+                    "\" (expected critical, major, minor, warning, info or ok)",
                 Reject::kInvalidValue);
         return false;
       }
@@ -96,19 +102,28 @@ bool decodeNativeObject(od::object obj, api::BatchBuilder& b) {
         b.error("status", "expected a string", Reject::kWrongType);
         return false;
       }
-      if (s == "firing") e.status = api::Status::kFiring;
-      else if (s == "resolved") e.status = api::Status::kResolved;
+      if (s == "firing")
+        e.status = api::Status::kFiring;
+      else if (s == "resolved")
+        e.status = api::Status::kResolved;
       else {
-        b.error("status", "expected firing or resolved, got \"" + std::string(s.substr(0, 64)) + "\"",
+        b.error("status",
+                "expected firing or resolved, got \"" + std::string(s.substr(0, 64)) + "\"",
                 Reject::kInvalidValue);
         return false;
       }
-    } else if (key == "service") ok = getString(v, b, "service", e.service);
-    else if (key == "summary") ok = getString(v, b, "summary", e.summary);
-    else if (key == "description") ok = getString(v, b, "description", e.description);
-    else if (key == "dedup_key") ok = getString(v, b, "dedup_key", e.dedup_key);
-    else if (key == "labels") ok = decodeStringMap(v, b, "labels", true);
-    else if (key == "annotations") ok = decodeStringMap(v, b, "annotations", false);
+    } else if (key == "service")
+      ok = getString(v, b, "service", e.service);
+    else if (key == "summary")
+      ok = getString(v, b, "summary", e.summary);
+    else if (key == "description")
+      ok = getString(v, b, "description", e.description);
+    else if (key == "dedup_key")
+      ok = getString(v, b, "dedup_key", e.dedup_key);
+    else if (key == "labels")
+      ok = decodeStringMap(v, b, "labels", true);
+    else if (key == "annotations")
+      ok = decodeStringMap(v, b, "annotations", false);
     else if (key == "value") {
       double d;
       if (v.get_double().get(d)) {
@@ -126,7 +141,8 @@ bool decodeNativeObject(od::object obj, api::BatchBuilder& b) {
       if (t == od::json_type::number) {
         int64_t ms;
         if (v.get_int64().get(ms) || ms < 0) {
-          b.error("timestamp", "expected epoch milliseconds (a non-negative integer) or an RFC 3339 string",
+          b.error("timestamp",
+                  "expected epoch milliseconds (a non-negative integer) or an RFC 3339 string",
                   Reject::kInvalidValue);
           return false;
         }
@@ -142,7 +158,8 @@ bool decodeNativeObject(od::object obj, api::BatchBuilder& b) {
         }
         e.event_time_ms = *ms;
       } else {
-        b.error("timestamp", "expected an RFC 3339 string or epoch milliseconds", Reject::kWrongType);
+        b.error("timestamp", "expected an RFC 3339 string or epoch milliseconds",
+                Reject::kWrongType);
         return false;
       }
     } else {
@@ -156,7 +173,9 @@ bool decodeNativeObject(od::object obj, api::BatchBuilder& b) {
 
 namespace {
 
-std::string jsonError(simdjson::error_code ec) { return std::string("invalid JSON: ") + simdjson::error_message(ec); }
+std::string jsonError(simdjson::error_code ec) {
+  return std::string("invalid JSON: ") + simdjson::error_message(ec);
+}
 
 // Decodes one document that must be an object.
 void decodeDocument(od::document& doc, api::BatchBuilder& b) {
@@ -168,7 +187,8 @@ void decodeDocument(od::document& doc, api::BatchBuilder& b) {
   } else if (decodeNativeObject(obj, b)) {
     // After the whole object the document must be at its end: `{...} junk` is an error.
     const char* rest = nullptr;
-    if (!doc.current_location().get(rest)) b.error("", "unexpected content after the event object", Reject::kInvalidJson);
+    if (!doc.current_location().get(rest))
+      b.error("", "unexpected content after the event object", Reject::kInvalidJson);
   }
 }
 
@@ -234,7 +254,8 @@ bool decodeNativeJson(const char* data, size_t len, size_t capacity, api::BatchB
   return true;
 }
 
-size_t decodeNdjson(const char* data, size_t len, size_t capacity, api::BatchBuilder& b, int64_t first_line) {
+size_t decodeNdjson(const char* data, size_t len, size_t capacity, api::BatchBuilder& b,
+                    int64_t first_line) {
   auto& parser = threadParser();
   const uint64_t max_event = b.options().max_event_bytes;
   size_t lines = 0;
@@ -260,9 +281,14 @@ size_t decodeNdjson(const char* data, size_t len, size_t capacity, api::BatchBui
         b.error("", "event larger than " + std::to_string(max_event) + " bytes", Reject::kTooLarge);
       } else {
         od::document doc;
-        auto ec = parser.iterate(simdjson::padded_string_view(p, n, static_cast<size_t>(data + capacity - p))).get(doc);
-        if (ec) b.error("", jsonError(ec), Reject::kInvalidJson);
-        else decodeDocument(doc, b);
+        auto ec = parser
+                      .iterate(simdjson::padded_string_view(
+                          p, n, static_cast<size_t>(data + capacity - p)))
+                      .get(doc);
+        if (ec)
+          b.error("", jsonError(ec), Reject::kInvalidJson);
+        else
+          decodeDocument(doc, b);
       }
       b.finish();
     }

@@ -13,8 +13,8 @@ namespace triaged::plugins {
 
 // An object of strings into the current event's labels or annotations, each copy also appended
 // to `collect` when given. Errors name `field` (and the key). Shared by every JSON input.
-bool decodeStringMap(simdjson::ondemand::value v, api::BatchBuilder& b, const char* field, bool labels,
-                     std::vector<api::Label>* collect = nullptr);
+bool decodeStringMap(simdjson::ondemand::value v, api::BatchBuilder& b, const char* field,
+                     bool labels, std::vector<api::Label>* collect = nullptr);
 
 // One event object. Returns false (error recorded in the builder) if it is invalid.
 bool decodeNativeObject(simdjson::ondemand::object obj, api::BatchBuilder& b);
@@ -27,7 +27,8 @@ bool decodeNativeJson(const char* data, size_t len, size_t capacity, api::BatchB
 // errors. Syntax errors are recorded per line; the other lines still decode. Returns the number
 // of lines seen, blank ones included (the newlines consumed, plus one for a last line without
 // its newline). `data` must have SIMDJSON_PADDING readable bytes after `len`.
-size_t decodeNdjson(const char* data, size_t len, size_t capacity, api::BatchBuilder& b, int64_t first_line = 1);
+size_t decodeNdjson(const char* data, size_t len, size_t capacity, api::BatchBuilder& b,
+                    int64_t first_line = 1);
 
 // Shared by every input: the native severity names and common aliases.
 const std::vector<std::pair<std::string, api::Severity>>& nativeSeverities();

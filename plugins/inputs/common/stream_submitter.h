@@ -23,12 +23,14 @@ namespace triaged::plugins {
 
 class StreamSubmitter {
  public:
-  StreamSubmitter(boost::asio::ip::tcp::socket& sock, api::EventSink& sink, api::InputMetrics& metrics)
+  StreamSubmitter(boost::asio::ip::tcp::socket& sock, api::EventSink& sink,
+                  api::InputMetrics& metrics)
       : sock_(sock), sink_(sink), metrics_(metrics), retry_(sock.get_executor()) {}
 
   // Offers `batch`; `next` runs once it is taken (now or after retries). While draining, the
   // batch is counted as refused and the connection closed instead.
-  void submit(std::unique_ptr<api::EventBatch> batch, std::shared_ptr<void> self, std::function<void()> next) {
+  void submit(std::unique_ptr<api::EventBatch> batch, std::shared_ptr<void> self,
+              std::function<void()> next) {
     pending_ = std::move(batch);
     self_ = std::move(self);
     next_ = std::move(next);

@@ -29,15 +29,17 @@ class TcpListener {
   // Gets the accepted socket and its slot (the connection keeps it while open).
   using Open = std::function<void(tcp::socket, std::unique_ptr<Slot>)>;
 
-  TcpListener(std::function<boost::asio::io_context&(size_t)> io, size_t io_count, const std::string& host,
-              uint16_t port, const std::string& listen, std::shared_ptr<spdlog::logger> log)
+  TcpListener(std::function<boost::asio::io_context&(size_t)> io, size_t io_count,
+              const std::string& host, uint16_t port, const std::string& listen,
+              std::shared_ptr<spdlog::logger> log)
       : io_(std::move(io)), io_count_(io_count), log_(std::move(log)) {
     auto& first = io_(0);
     acceptor_ = std::make_unique<tcp::acceptor>(first);
     boost::system::error_code ec;
     tcp::resolver resolver(first);
     auto results = resolver.resolve(host, std::to_string(port), tcp::resolver::passive, ec);
-    if (ec || results.empty()) throw std::runtime_error("cannot resolve " + listen + ": " + ec.message());
+    if (ec || results.empty())
+      throw std::runtime_error("cannot resolve " + listen + ": " + ec.message());
     auto ep = results.begin()->endpoint();
     acceptor_->open(ep.protocol(), ec);
     if (!ec) acceptor_->set_option(boost::asio::socket_base::reuse_address(true), ec);

@@ -1,8 +1,8 @@
 #include "native_json_input.h"
 
 #include <atomic>
-#include <chrono>
 #include <boost/asio/post.hpp>
+#include <chrono>
 
 #include "../common/http_ingest.h"
 #include "../common/input_config.h"
@@ -20,7 +20,8 @@ struct NativeJsonConfig {
 void parse(const config::PluginSection& s, config::ConfigErrors& errors, NativeJsonConfig& c) {
   readInputSection(s, errors, c.ingest, nativeSeverities(), [&](config::MapReader& r) {
     r.getString("path", c.path);
-    if (c.path.empty() || c.path[0] != '/') r.sink().add(r.node()["path"], r.childPath("path"), "must start with /");
+    if (c.path.empty() || c.path[0] != '/')
+      r.sink().add(r.node()["path"], r.childPath("path"), "must start with /");
   });
 }
 
@@ -40,9 +41,11 @@ class NativeJsonInput final : public api::Input {
         metrics_(ctx.metrics, ctx.section.name, ctx.config.server.io_threads),
         io_(ctx.io_context),
         coalesce_(ctx.io_context ? ctx.io_threads : 0) {
-    auto group = cfg_.load()->ingest.bearer_tokens.empty() ? api::RouteGroup::kIngest : api::RouteGroup::kOpen;
-    ctx.router.add({api::Verb::post, cfg_.load()->path, group,
-                    [this](const api::HttpRequest& req, api::Responder r) { handle(req, std::move(r)); }});
+    auto group = cfg_.load()->ingest.bearer_tokens.empty() ? api::RouteGroup::kIngest
+                                                           : api::RouteGroup::kOpen;
+    ctx.router.add(
+        {api::Verb::post, cfg_.load()->path, group,
+         [this](const api::HttpRequest& req, api::Responder r) { handle(req, std::move(r)); }});
   }
 
   void reconfigure(const config::PluginSection& s) override {
@@ -61,9 +64,11 @@ class NativeJsonInput final : public api::Input {
       decodeNdjson(body.data(), body.size(), body.capacity(), b);
     else
       decodeNativeJson(body.data(), body.size(), body.capacity(), b);
-    metrics_.decoded(std::chrono::duration<double>(std::chrono::steady_clock::now() - decode_start).count());
+    metrics_.decoded(
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - decode_start).count());
     metrics_.received(b.size() + b.errorCount());
-    if (b.errorCount() > 0) return respond(rejectBatch(metrics_, b, "invalid events; nothing was applied"));
+    if (b.errorCount() > 0)
+      return respond(rejectBatch(metrics_, b, "invalid events; nothing was applied"));
     if (b.size() == 0) {
       return respond(api::badRequest("no events in the request body", {}, 0));
     }
@@ -74,13 +79,15 @@ class NativeJsonInput final : public api::Input {
           "\"at most " + std::to_string(cfg->ingest.max_batch_events) + " events per request\""));
     }
     size_t io = api::ioThreadIndex();
-    if (b.size() <= kCoalesceMax && io < coalesce_.size()) return coalesce(io, b.take(), std::move(respond));
+    if (b.size() <= kCoalesceMax && io < coalesce_.size())
+      return coalesce(io, b.take(), std::move(respond));
     submitBatch(sink_, metrics_, b.take(), std::move(respond), [](const api::BatchResult& r) {
       return answer(r.events, r.new_alerts, r.changed, r.duplicates, r.resolved);
     });
   }
 
-  static api::HttpResponse answer(uint64_t n, uint64_t fresh, uint64_t changed, uint64_t dup, uint64_t resolved) {
+  static api::HttpResponse answer(uint64_t n, uint64_t fresh, uint64_t changed, uint64_t dup,
+                                  uint64_t resolved) {
     std::string out;
     api::JsonWriter w(out);
     w.beginObject().field("status", "success").field("accepted", n).field("new", fresh);
@@ -136,7 +143,8 @@ class NativeJsonInput final : public api::Input {
       }
     });
     if (st == api::SubmitStatus::kAccepted) return;
-    metrics_.rejected(st == api::SubmitStatus::kBusy ? api::Reject::kBusy : api::Reject::kDraining, n);
+    metrics_.rejected(st == api::SubmitStatus::kBusy ? api::Reject::kBusy : api::Reject::kDraining,
+                      n);
     for (auto& w : *waiters)
       w.respond(st == api::SubmitStatus::kBusy ? api::busyResponse(sink_.retryAfterSeconds())
                                                : api::drainingResponse(sink_.retryAfterSeconds()));
@@ -152,13 +160,16 @@ class NativeJsonInput final : public api::Input {
 }  // namespace
 
 api::InputPlugin nativeJsonPlugin() {
-  return {"native_json", "triaged's own JSON events over HTTP (object, array or NDJSON)",
-          [](const config::PluginSection& s, config::ConfigErrors& e) {
-            NativeJsonConfig c;
-            parse(s, e, c);
-          },
-          [](api::InputContext& ctx) -> std::unique_ptr<api::Input> { return std::make_unique<NativeJsonInput>(ctx); },
-          [](const config::PluginSection& s) { return parseValid<NativeJsonConfig>(s, parse).ingest; }};
+  return {
+      "native_json", "triaged's own JSON events over HTTP (object, array or NDJSON)",
+      [](const config::PluginSection& s, config::ConfigErrors& e) {
+        NativeJsonConfig c;
+        parse(s, e, c);
+      },
+      [](api::InputContext& ctx) -> std::unique_ptr<api::Input> {
+        return std::make_unique<NativeJsonInput>(ctx);
+      },
+      [](const config::PluginSection& s) { return parseValid<NativeJsonConfig>(s, parse).ingest; }};
 }
 
 }  // namespace triaged::plugins

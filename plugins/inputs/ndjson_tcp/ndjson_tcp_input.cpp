@@ -11,11 +11,11 @@
 #include <future>
 
 #include "../common/input_config.h"
+#include "../common/native_decoder.h"
 #include "../common/stream_submitter.h"
 #include "../common/tcp_listener.h"
-#include "../common/native_decoder.h"
-#include "triaged/config/loader.h"
 #include "triaged/api/log.h"
+#include "triaged/config/loader.h"
 
 namespace triaged::plugins {
 namespace {
@@ -41,10 +41,12 @@ void parse(const config::PluginSection& s, config::ConfigErrors& errors, TcpConf
     r.getUnsigned("max_connections", c.max_connections, 1'000'000);
     r.getUnsigned("read_buffer_bytes", c.read_buffer_bytes, 256 << 20);
     if (c.read_buffer_bytes < 4096)
-      r.sink().add(r.node()["read_buffer_bytes"], r.childPath("read_buffer_bytes"), "must be at least 4096");
+      r.sink().add(r.node()["read_buffer_bytes"], r.childPath("read_buffer_bytes"),
+                   "must be at least 4096");
   });
   if (c.ingest.max_event_bytes > c.read_buffer_bytes)
-    errors.push_back({s.file, s.line, 0, s.path() + ".max_event_bytes", "must not exceed read_buffer_bytes"});
+    errors.push_back(
+        {s.file, s.line, 0, s.path() + ".max_event_bytes", "must not exceed read_buffer_bytes"});
 }
 
 class TcpInput;
@@ -65,8 +67,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::shared_ptr<const TcpConfig> cfg_;
   std::vector<char> buf_;  // read buffer with simdjson padding after its usable size
   size_t filled_ = 0;
-  int64_t line_ = 1;     // line number of the first byte in buf_
-  bool skipping_ = false;  // discarding an oversized line up to its newline
+  int64_t line_ = 1;           // line number of the first byte in buf_
+  bool skipping_ = false;      // discarding an oversized line up to its newline
   StreamSubmitter submitter_;  // back-pressure, and the half-close acknowledgement
   bool eof_ = false;
   std::unique_ptr<TcpListener::Slot> slot_;  // counted against max_connections while open
@@ -79,13 +81,15 @@ class TcpInput final : public api::Input {
         sink_(*ctx.sink),
         metrics_(ctx.metrics, ctx.section.name, ctx.config.server.io_threads),
         log_(api::logger("input:" + ctx.section.name)),
-        listener_(ctx.io_context, ctx.io_threads, cfg_.load()->host, cfg_.load()->port, cfg_.load()->listen, log_) {}
+        listener_(ctx.io_context, ctx.io_threads, cfg_.load()->host, cfg_.load()->port,
+                  cfg_.load()->listen, log_) {}
 
   void start() override {
-    listener_.start([this] { return cfg_.load()->max_connections; },
-                    [this](tcp::socket s, std::unique_ptr<TcpListener::Slot> slot) {
-                      std::make_shared<Connection>(*this, std::move(s), cfg_.load(), std::move(slot))->start();
-                    });
+    listener_.start(
+        [this] { return cfg_.load()->max_connections; },
+        [this](tcp::socket s, std::unique_ptr<TcpListener::Slot> slot) {
+          std::make_shared<Connection>(*this, std::move(s), cfg_.load(), std::move(slot))->start();
+        });
   }
   void stop() override { listener_.stop(); }
   uint16_t boundPort() const override { return listener_.port(); }
@@ -106,8 +110,9 @@ class TcpInput final : public api::Input {
     if (now - last < 1'000'000'000 || !last_log_.compare_exchange_strong(last, now)) return;
     uint64_t n = suppressed_.exchange(0);
     if (!errors.empty())
-      log_->warn("skipped {} bad lines; latest: line {}: {}{}{}", n, errors.front().line, errors.front().field,
-                 errors.front().field.empty() ? "" : ": ", errors.front().reason);
+      log_->warn("skipped {} bad lines; latest: line {}: {}{}{}", n, errors.front().line,
+                 errors.front().field, errors.front().field.empty() ? "" : ": ",
+                 errors.front().reason);
   }
 
  private:
@@ -122,7 +127,10 @@ class TcpInput final : public api::Input {
 
 Connection::Connection(TcpInput& in, tcp::socket sock, std::shared_ptr<const TcpConfig> cfg,
                        std::unique_ptr<TcpListener::Slot> slot)
-    : in_(in), sock_(std::move(sock)), cfg_(std::move(cfg)), submitter_(sock_, in.sink(), in.metrics()),
+    : in_(in),
+      sock_(std::move(sock)),
+      cfg_(std::move(cfg)),
+      submitter_(sock_, in.sink(), in.metrics()),
       slot_(std::move(slot)) {
   buf_.resize(cfg_->read_buffer_bytes + simdjson::SIMDJSON_PADDING);
 }
@@ -177,8 +185,11 @@ void Connection::onData(size_t n) {
   int64_t first_line = line_;
   // The chunk ends with a newline, so the lines decoded are exactly the newlines consumed.
   auto decode_start = std::chrono::steady_clock::now();
-  if (end > start) line_ += static_cast<int64_t>(decodeNdjson(data + start, end - start, buf_.size() - start, b, first_line));
-  in_.metrics().decoded(std::chrono::duration<double>(std::chrono::steady_clock::now() - decode_start).count());
+  if (end > start)
+    line_ += static_cast<int64_t>(
+        decodeNdjson(data + start, end - start, buf_.size() - start, b, first_line));
+  in_.metrics().decoded(
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - decode_start).count());
   auto& m = in_.metrics();
   m.received(b.size() + b.errorCount());
   if (b.errorCount()) {
@@ -201,7 +212,9 @@ api::InputPlugin ndjsonTcpPlugin() {
             TcpConfig c;
             parse(s, e, c);
           },
-          [](api::InputContext& ctx) -> std::unique_ptr<api::Input> { return std::make_unique<TcpInput>(ctx); },
+          [](api::InputContext& ctx) -> std::unique_ptr<api::Input> {
+            return std::make_unique<TcpInput>(ctx);
+          },
           [](const config::PluginSection& s) { return parseValid<TcpConfig>(s, parse).ingest; }};
 }
 

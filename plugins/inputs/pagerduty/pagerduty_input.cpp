@@ -17,8 +17,10 @@ using api::Reject;
 
 const std::vector<std::pair<std::string, api::Severity>>& pdSeverities() {
   using S = api::Severity;
-  static const std::vector<std::pair<std::string, S>> kMap = {
-      {"critical", S::kCritical}, {"error", S::kMajor}, {"warning", S::kWarning}, {"info", S::kInfo}};
+  static const std::vector<std::pair<std::string, S>> kMap = {{"critical", S::kCritical},
+                                                              {"error", S::kMajor},
+                                                              {"warning", S::kWarning},
+                                                              {"info", S::kInfo}};
   return kMap;
 }
 
@@ -29,22 +31,30 @@ struct PdConfig {
 
 void parse(const config::PluginSection& s, config::ConfigErrors& errors, PdConfig& c) {
   c.ingest.resolve_timeout_ms = 0;  // PagerDuty alerts stay open until resolved
-  readInputSection(s, errors, c.ingest, pdSeverities(), [&](config::MapReader& r) { r.getString("path", c.path); });
+  readInputSection(s, errors, c.ingest, pdSeverities(),
+                   [&](config::MapReader& r) { r.getString("path", c.path); });
 }
 
-// PagerDuty's error body: {"status":"invalid event","message":"Event object is invalid","errors":[...]}.
+// PagerDuty's error body: {"status":"invalid event","message":"Event object is
+// invalid","errors":[...]}.
 api::HttpResponse pdInvalid(const std::vector<std::string>& errors) {
   std::string out;
   api::JsonWriter w(out);
-  w.beginObject().field("status", "invalid event").field("message", "Event object is invalid").key("errors").beginArray();
+  w.beginObject()
+      .field("status", "invalid event")
+      .field("message", "Event object is invalid")
+      .key("errors")
+      .beginArray();
   for (const auto& e : errors) w.value(e);
   w.endArray().endObject();
   return api::HttpResponse::json(400, std::move(out));
 }
 
 api::HttpResponse pdThrottled(int retry_after) {
-  auto r = api::HttpResponse::json(
-      429, "{\"status\":\"throttle exceeded\",\"message\":\"Requests for this service are arriving too quickly.  Please retry later.\"}");
+  auto r =
+      api::HttpResponse::json(429,
+                              "{\"status\":\"throttle exceeded\",\"message\":\"Requests for this "
+                              "service are arriving too quickly.  Please retry later.\"}");
   r.headers.emplace_back("Retry-After", std::to_string(retry_after));
   return r;
 }
@@ -67,9 +77,11 @@ class PdInput final : public api::Input {
     cfg_.store(std::make_shared<PdConfig>(parseValid<PdConfig>(ctx.section, parse)));
     // The routing key in the body is PagerDuty's credential; a bearer token may be required too.
     auto c = cfg_.load();
-    auto group = c->ingest.bearer_tokens.empty() ? api::RouteGroup::kIngest : api::RouteGroup::kOpen;
-    ctx.router.add({api::Verb::post, c->path, group,
-                    [this](const api::HttpRequest& req, api::Responder r) { handle(req, std::move(r)); }});
+    auto group =
+        c->ingest.bearer_tokens.empty() ? api::RouteGroup::kIngest : api::RouteGroup::kOpen;
+    ctx.router.add(
+        {api::Verb::post, c->path, group,
+         [this](const api::HttpRequest& req, api::Responder r) { handle(req, std::move(r)); }});
   }
   void reconfigure(const config::PluginSection& s) override {
     cfg_.store(std::make_shared<PdConfig>(parseValid<PdConfig>(s, parse)));
@@ -111,23 +123,29 @@ class PdInput final : public api::Input {
       return respond(pdInvalid({first.field + " " + first.reason}));
     }
     submitBatch(
-        sink_, metrics_, b.take(), std::move(respond), [dedup](const api::BatchResult&) { return accepted(dedup); },
-        pdThrottled);
+        sink_, metrics_, b.take(), std::move(respond),
+        [dedup](const api::BatchResult&) { return accepted(dedup); }, pdThrottled);
   }
 
   static api::HttpResponse accepted(const std::string& dedup) {
     std::string out;
-    api::JsonWriter(out).beginObject().field("status", "success").field("message", "Event processed")
-        .field("dedup_key", dedup).endObject();
+    api::JsonWriter(out)
+        .beginObject()
+        .field("status", "success")
+        .field("message", "Event processed")
+        .field("dedup_key", dedup)
+        .endObject();
     return api::HttpResponse::json(202, std::move(out));
   }
 
-  void decode(std::string& body, api::BatchBuilder& b, std::vector<std::string>& errors, std::string& action,
-              std::string& dedup) {
+  void decode(std::string& body, api::BatchBuilder& b, std::vector<std::string>& errors,
+              std::string& action, std::string& dedup) {
     thread_local od::parser parser;
     od::document doc;
     od::object top;
-    if (auto ec = parser.iterate(simdjson::padded_string_view(body.data(), body.size(), body.capacity())).get(doc);
+    if (auto ec =
+            parser.iterate(simdjson::padded_string_view(body.data(), body.size(), body.capacity()))
+                .get(doc);
         ec || doc.get_object().get(top)) {
       errors.push_back("Event object is not valid JSON");
       return;
@@ -142,7 +160,8 @@ class PdInput final : public api::Input {
       if (f.value().get(v)) return errors.push_back("Event object is not valid JSON");
       if (key == "routing_key") {
         std::string_view s;
-        if (v.get_string().get(s) || s.empty()) return errors.push_back("'routing_key' must be a non-empty string");
+        if (v.get_string().get(s) || s.empty())
+          return errors.push_back("'routing_key' must be a non-empty string");
         routing = true;
       } else if (key == "event_action") {
         std::string_view s;
@@ -172,19 +191,27 @@ class PdInput final : public api::Input {
               b.addAnnotation("custom_details", "(structured)");
             continue;
           }
-          if (pk != "summary" && pk != "source" && pk != "severity" && pk != "timestamp" && pk != "component" &&
-              pk != "group" && pk != "class")
+          if (pk != "summary" && pk != "source" && pk != "severity" && pk != "timestamp" &&
+              pk != "component" && pk != "group" && pk != "class")
             continue;
-          if (pv.get_string().get(s)) return errors.push_back("'payload." + std::string(pk) + "' must be a string");
-          if (pk == "summary") summary = b.keep(s);
-          else if (pk == "source") source = b.keep(s);
-          else if (pk == "severity") severity = b.keep(s);
-          else if (pk == "component") component = b.keep(s);
-          else if (pk == "group") group = b.keep(s);
-          else if (pk == "class") klass = b.keep(s);
+          if (pv.get_string().get(s))
+            return errors.push_back("'payload." + std::string(pk) + "' must be a string");
+          if (pk == "summary")
+            summary = b.keep(s);
+          else if (pk == "source")
+            source = b.keep(s);
+          else if (pk == "severity")
+            severity = b.keep(s);
+          else if (pk == "component")
+            component = b.keep(s);
+          else if (pk == "group")
+            group = b.keep(s);
+          else if (pk == "class")
+            klass = b.keep(s);
           else if (pk == "timestamp") {
             auto ms = api::parseRfc3339(s);
-            if (!ms) return errors.push_back("'payload.timestamp' must be a valid ISO 8601 timestamp");
+            if (!ms)
+              return errors.push_back("'payload.timestamp' must be a valid ISO 8601 timestamp");
             e.event_time_ms = *ms;
           }
         }
@@ -199,9 +226,11 @@ class PdInput final : public api::Input {
     if (action == "trigger") {
       if (!have_payload) errors.push_back("'payload' is missing");
       if (summary.empty()) errors.push_back("'payload.summary' is missing or blank");
-      if (summary.size() > 1024) errors.push_back("'payload.summary' must be 1024 characters or fewer");
+      if (summary.size() > 1024)
+        errors.push_back("'payload.summary' must be 1024 characters or fewer");
       if (source.empty()) errors.push_back("'payload.source' is missing or blank");
-      if (severity.empty()) errors.push_back("'payload.severity' is missing or blank");
+      if (severity.empty())
+        errors.push_back("'payload.severity' is missing or blank");
       else if (!b.options().mapSeverity(severity, e.severity))
         errors.push_back("'payload.severity' must be one of critical, error, warning or info");
     }
@@ -227,7 +256,9 @@ api::InputPlugin pagerdutyPlugin() {
             PdConfig c;
             parse(s, e, c);
           },
-          [](api::InputContext& ctx) -> std::unique_ptr<api::Input> { return std::make_unique<PdInput>(ctx); }};
+          [](api::InputContext& ctx) -> std::unique_ptr<api::Input> {
+            return std::make_unique<PdInput>(ctx);
+          }};
 }
 
 }  // namespace triaged::plugins

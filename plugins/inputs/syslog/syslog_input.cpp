@@ -11,8 +11,8 @@
 #include "../common/stream_submitter.h"
 #include "../common/tcp_listener.h"
 #include "syslog_parser.h"
-#include "triaged/config/loader.h"
 #include "triaged/api/log.h"
+#include "triaged/config/loader.h"
 
 namespace triaged::plugins {
 namespace {
@@ -45,14 +45,16 @@ void parse(const config::PluginSection& s, config::ConfigErrors& errors, SyslogC
   });
   if (c.listen_udp.empty() && c.listen_tcp.empty())
     errors.push_back({s.file, s.line, 0, s.path(), "set listen_udp, listen_tcp or both"});
-  if (c.rules.empty()) errors.push_back({s.file, s.line, 0, s.path() + ".rules", "at least one rule is required"});
+  if (c.rules.empty())
+    errors.push_back({s.file, s.line, 0, s.path() + ".rules", "at least one rule is required"});
 }
 
 class SyslogInput;
 
 // Decodes messages into a batch; counts what no rule wants.
 struct Decoder {
-  static void add(const SyslogConfig& c, api::BatchBuilder& b, std::string_view msg, api::InputMetrics& m) {
+  static void add(const SyslogConfig& c, api::BatchBuilder& b, std::string_view msg,
+                  api::InputMetrics& m) {
     std::string err;
     b.begin(static_cast<int64_t>(b.size()));
     auto parsed = parseSyslog(msg, b.now(), &err);
@@ -104,13 +106,15 @@ class SyslogInput final : public api::Input {
       boost::system::error_code ec;
       udp_->open(ep.protocol(), ec);
       if (!ec) udp_->bind(ep, ec);
-      if (ec) throw std::runtime_error("cannot listen on udp " + c->listen_udp + ": " + ec.message());
+      if (ec)
+        throw std::runtime_error("cannot listen on udp " + c->listen_udp + ": " + ec.message());
       udp_->non_blocking(true);
       udp_port_ = udp_->local_endpoint().port();
     }
     if (!c->listen_tcp.empty()) {
       config::parseListen(c->listen_tcp, host, port);
-      listener_ = std::make_unique<TcpListener>(io_, ctx.io_threads, host, port, "tcp " + c->listen_tcp, log_);
+      listener_ = std::make_unique<TcpListener>(io_, ctx.io_threads, host, port,
+                                                "tcp " + c->listen_tcp, log_);
     }
   }
 
@@ -173,8 +177,11 @@ class SyslogInput final : public api::Input {
         size_t n = b.size();
         auto batch = b.take();
         auto st = sink_.submit(batch, {});
-        if (st == api::SubmitStatus::kAccepted) metrics_.accepted(n);
-        else metrics_.rejected(st == api::SubmitStatus::kBusy ? api::Reject::kBusy : api::Reject::kDraining, n);
+        if (st == api::SubmitStatus::kAccepted)
+          metrics_.accepted(n);
+        else
+          metrics_.rejected(
+              st == api::SubmitStatus::kBusy ? api::Reject::kBusy : api::Reject::kDraining, n);
       }
       waitUdp();
     });
@@ -192,23 +199,28 @@ class SyslogInput final : public api::Input {
 };
 
 TcpConn::TcpConn(SyslogInput& in, tcp::socket s, std::unique_ptr<TcpListener::Slot> slot)
-    : in_(in), sock_(std::move(s)), submitter_(sock_, in.sink(), in.metrics()), slot_(std::move(slot)) {}
+    : in_(in),
+      sock_(std::move(s)),
+      submitter_(sock_, in.sink(), in.metrics()),
+      slot_(std::move(slot)) {}
 
 void TcpConn::read() {
   if (eof_) return submitter_.finish();
   if (in_.stopping()) return;
   size_t old = buf_.size();
   buf_.resize(old + 65536);
-  sock_.async_read_some(asio::buffer(buf_.data() + old, 65536), [self = shared_from_this(), old](boost::system::error_code ec, size_t n) {
-    self->buf_.resize(old + n);
-    if (ec) {
-      if (ec != asio::error::eof) return;
-      self->eof_ = true;
-      if (!self->buf_.empty() && self->buf_.back() != '\n' && !std::isdigit(static_cast<unsigned char>(self->buf_[0])))
-        self->buf_.push_back('\n');  // a last line without its newline counts
-    }
-    self->frames();
-  });
+  sock_.async_read_some(asio::buffer(buf_.data() + old, 65536),
+                        [self = shared_from_this(), old](boost::system::error_code ec, size_t n) {
+                          self->buf_.resize(old + n);
+                          if (ec) {
+                            if (ec != asio::error::eof) return;
+                            self->eof_ = true;
+                            if (!self->buf_.empty() && self->buf_.back() != '\n' &&
+                                !std::isdigit(static_cast<unsigned char>(self->buf_[0])))
+                              self->buf_.push_back('\n');  // a last line without its newline counts
+                          }
+                          self->frames();
+                        });
 }
 
 void TcpConn::frames() {
@@ -242,7 +254,8 @@ void TcpConn::frames() {
         }
         break;
       }
-      if (nl > pos) Decoder::add(*c, b, std::string_view(buf_).substr(pos, nl - pos), in_.metrics());
+      if (nl > pos)
+        Decoder::add(*c, b, std::string_view(buf_).substr(pos, nl - pos), in_.metrics());
       pos = nl + 1;
     }
   }
@@ -261,7 +274,9 @@ api::InputPlugin syslogPlugin() {
             SyslogConfig c;
             parse(s, e, c);
           },
-          [](api::InputContext& ctx) -> std::unique_ptr<api::Input> { return std::make_unique<SyslogInput>(ctx); }};
+          [](api::InputContext& ctx) -> std::unique_ptr<api::Input> {
+            return std::make_unique<SyslogInput>(ctx);
+          }};
 }
 
 }  // namespace triaged::plugins

@@ -9,7 +9,7 @@ api::Severity syslogSeverity(int s) {
   if (s <= 2) return api::Severity::kCritical;  // emergency, alert, critical
   if (s == 3) return api::Severity::kMajor;     // error
   if (s == 4) return api::Severity::kWarning;
-  return api::Severity::kInfo;                  // notice, informational, debug
+  return api::Severity::kInfo;  // notice, informational, debug
 }
 
 namespace {
@@ -27,7 +27,8 @@ std::string_view nil(std::string_view t) { return t == "-" ? std::string_view{} 
 std::optional<int64_t> bsdTime(std::string_view s, int64_t now_ms) {
   static const std::array<std::string_view, 12> kMon = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
                                                         "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
-  if (s.size() < 15 || s[3] != ' ' || s[6] != ' ' || s[9] != ':' || s[12] != ':') return std::nullopt;
+  if (s.size() < 15 || s[3] != ' ' || s[6] != ' ' || s[9] != ':' || s[12] != ':')
+    return std::nullopt;
   int mon = -1;
   for (int i = 0; i < 12; ++i)
     if (s.substr(0, 3) == kMon[i]) mon = i;
@@ -53,8 +54,10 @@ std::optional<int64_t> bsdTime(std::string_view s, int64_t now_ms) {
 
 }  // namespace
 
-std::optional<SyslogMessage> parseSyslog(std::string_view line, int64_t now_ms, std::string* error) {
-  while (!line.empty() && (line.back() == '\n' || line.back() == '\r' || line.back() == '\0')) line.remove_suffix(1);
+std::optional<SyslogMessage> parseSyslog(std::string_view line, int64_t now_ms,
+                                         std::string* error) {
+  while (!line.empty() && (line.back() == '\n' || line.back() == '\r' || line.back() == '\0'))
+    line.remove_suffix(1);
   SyslogMessage m;
   if (line.size() < 3 || line[0] != '<') {
     if (error) *error = "missing <PRI>";
@@ -129,7 +132,8 @@ std::optional<SyslogMessage> parseSyslog(std::string_view line, int64_t now_ms, 
   }
   size_t colon = rest.find(": ");
   size_t space = rest.find(' ');
-  if (colon != std::string_view::npos && colon < 48 && (space == std::string_view::npos || colon < space)) {
+  if (colon != std::string_view::npos && colon < 48 &&
+      (space == std::string_view::npos || colon < space)) {
     std::string_view tag = rest.substr(0, colon);
     size_t br = tag.find('[');
     if (br != std::string_view::npos && tag.back() == ']') {
@@ -158,39 +162,42 @@ std::vector<std::shared_ptr<const SyslogRule>> readSyslogRules(config::MapReader
       re.reset();
     }
   };
-  config::forEachInList(r.take("rules"), r.childPath("rules"), r.sink(), [&](const YAML::Node& n, const std::string& path) {
-    config::MapReader rr(n, path, r.sink());
-    auto rule = std::make_shared<SyslogRule>();
-    rr.getString("name", rule->name);
-    compile(rr, "match", rule->match);
-    if (!rr.has("match")) rr.sink().add(n, path + ".match", "is required");
-    compile(rr, "app", rule->app);
-    compile(rr, "hostname", rule->hostname);
-    rr.getString("check", rule->check, true);
-    rr.getString("resource", rule->resource);
-    rr.getString("summary", rule->summary);
-    rr.getString("service", rule->service);
-    std::string sev;
-    rr.getEnum("severity", sev, {"critical", "major", "minor", "warning", "info", "ok"});
-    if (!sev.empty()) {
-      api::Severity s;
-      api::parseSeverity(sev, s);
-      rule->severity = s;
-    }
-    std::string status = "firing";
-    rr.getEnum("status", status, {"firing", "resolved"});
-    rule->status = status == "resolved" ? api::Status::kResolved : api::Status::kFiring;
-    rr.getStringMap("labels", rule->labels);
-    rr.finish();
-    out.push_back(std::move(rule));
-  });
+  config::forEachInList(
+      r.take("rules"), r.childPath("rules"), r.sink(),
+      [&](const YAML::Node& n, const std::string& path) {
+        config::MapReader rr(n, path, r.sink());
+        auto rule = std::make_shared<SyslogRule>();
+        rr.getString("name", rule->name);
+        compile(rr, "match", rule->match);
+        if (!rr.has("match")) rr.sink().add(n, path + ".match", "is required");
+        compile(rr, "app", rule->app);
+        compile(rr, "hostname", rule->hostname);
+        rr.getString("check", rule->check, true);
+        rr.getString("resource", rule->resource);
+        rr.getString("summary", rule->summary);
+        rr.getString("service", rule->service);
+        std::string sev;
+        rr.getEnum("severity", sev, {"critical", "major", "minor", "warning", "info", "ok"});
+        if (!sev.empty()) {
+          api::Severity s;
+          api::parseSeverity(sev, s);
+          rule->severity = s;
+        }
+        std::string status = "firing";
+        rr.getEnum("status", status, {"firing", "resolved"});
+        rule->status = status == "resolved" ? api::Status::kResolved : api::Status::kFiring;
+        rr.getStringMap("labels", rule->labels);
+        rr.finish();
+        out.push_back(std::move(rule));
+      });
   return out;
 }
 
 namespace {
 
 // Expands $name and ${name} from the rule's groups or the message's fields.
-std::string expand(const std::string& tmpl, const SyslogMessage& m, const RE2& re, const std::vector<re2::StringPiece>& groups) {
+std::string expand(const std::string& tmpl, const SyslogMessage& m, const RE2& re,
+                   const std::vector<re2::StringPiece>& groups) {
   std::string out;
   for (size_t i = 0; i < tmpl.size(); ++i) {
     if (tmpl[i] != '$' || i + 1 >= tmpl.size()) {
@@ -208,14 +215,20 @@ std::string expand(const std::string& tmpl, const SyslogMessage& m, const RE2& r
       ++start;
     } else {
       end = start;
-      while (end < tmpl.size() && (std::isalnum(static_cast<unsigned char>(tmpl[end])) || tmpl[end] == '_')) ++end;
+      while (end < tmpl.size() &&
+             (std::isalnum(static_cast<unsigned char>(tmpl[end])) || tmpl[end] == '_'))
+        ++end;
     }
     std::string name = tmpl.substr(start, end - start);
     i = braces ? end : end - 1;
-    if (name == "hostname") out += m.hostname;
-    else if (name == "app") out += m.app;
-    else if (name == "message") out += m.message;
-    else if (name == "msgid") out += m.msgid;
+    if (name == "hostname")
+      out += m.hostname;
+    else if (name == "app")
+      out += m.app;
+    else if (name == "message")
+      out += m.message;
+    else if (name == "msgid")
+      out += m.msgid;
     else {
       auto it = re.NamedCapturingGroups().find(name);
       if (it != re.NamedCapturingGroups().end() && static_cast<size_t>(it->second) < groups.size())
@@ -227,14 +240,16 @@ std::string expand(const std::string& tmpl, const SyslogMessage& m, const RE2& r
 
 }  // namespace
 
-bool applySyslogRules(const std::vector<std::shared_ptr<const SyslogRule>>& rules, const SyslogMessage& m,
-                      api::BatchBuilder& b) {
+bool applySyslogRules(const std::vector<std::shared_ptr<const SyslogRule>>& rules,
+                      const SyslogMessage& m, api::BatchBuilder& b) {
   re2::StringPiece msg(m.message.data(), m.message.size());
   for (const auto& rp : rules) {
     const SyslogRule& r = *rp;
     if (!r.match) continue;
     if (r.app && !RE2::PartialMatch(re2::StringPiece(m.app.data(), m.app.size()), *r.app)) continue;
-    if (r.hostname && !RE2::PartialMatch(re2::StringPiece(m.hostname.data(), m.hostname.size()), *r.hostname)) continue;
+    if (r.hostname &&
+        !RE2::PartialMatch(re2::StringPiece(m.hostname.data(), m.hostname.size()), *r.hostname))
+      continue;
     int n = r.match->NumberOfCapturingGroups() + 1;
     std::vector<re2::StringPiece> groups(static_cast<size_t>(n));
     if (!r.match->Match(msg, 0, msg.size(), RE2::UNANCHORED, groups.data(), n)) continue;
@@ -248,7 +263,8 @@ bool applySyslogRules(const std::vector<std::shared_ptr<const SyslogRule>>& rule
     e.status = r.status;
     if (m.time_ms) e.event_time_ms = m.time_ms;
     for (const auto& [name, idx] : r.match->NamedCapturingGroups())
-      if (groups[idx].data()) b.addLabel(name, std::string_view(groups[idx].data(), groups[idx].size()));
+      if (groups[idx].data())
+        b.addLabel(name, std::string_view(groups[idx].data(), groups[idx].size()));
     for (const auto& [k, v] : r.labels) b.addLabel(k, expand(v, m, *r.match, groups));
     if (!m.app.empty()) b.addAnnotation("app", m.app);
     b.addAnnotation("syslog_message", m.message.substr(0, 1024));

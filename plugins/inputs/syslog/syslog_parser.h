@@ -17,8 +17,8 @@
 namespace triaged::plugins {
 
 struct SyslogMessage {
-  int facility = 1;  // user
-  int severity = 5;  // notice
+  int facility = 1;     // user
+  int severity = 5;     // notice
   int64_t time_ms = 0;  // 0: none in the message
   std::string_view hostname, app, procid, msgid, message;
   bool rfc5424 = false;
@@ -48,7 +48,7 @@ std::vector<std::shared_ptr<const SyslogRule>> readSyslogRules(config::MapReader
 
 // Applies the first matching rule; returns false when none matches. The builder's current
 // event (from begin()) is filled.
-bool applySyslogRules(const std::vector<std::shared_ptr<const SyslogRule>>& rules, const SyslogMessage& m,
-                      api::BatchBuilder& b);
+bool applySyslogRules(const std::vector<std::shared_ptr<const SyslogRule>>& rules,
+                      const SyslogMessage& m, api::BatchBuilder& b);
 
 }  // namespace triaged::plugins

@@ -29,8 +29,9 @@ bool resolves(std::string_view event) {
 }
 
 std::string describe(simdjson::dom::element inc, std::string_view event, std::string_view at) {
-  std::string out = "triaged: incident " + std::to_string(num(inc, "id")) + " " + std::string(action(event)) + " at " +
-                    std::string(at) + " (priority P" + std::to_string(num(inc, "priority")) + ", status " +
+  std::string out = "triaged: incident " + std::to_string(num(inc, "id")) + " " +
+                    std::string(action(event)) + " at " + std::string(at) + " (priority P" +
+                    std::to_string(num(inc, "priority")) + ", status " +
                     std::string(str(inc, "status"));
   std::string_view service = str(inc, "service");
   if (!service.empty()) out += ", service " + std::string(service);
@@ -40,7 +41,8 @@ std::string describe(simdjson::dom::element inc, std::string_view event, std::st
 
 bool ticketEvent(const api::Notification& n, EventView& view, TicketEvent& out) {
   // The link back to us is not news to the tool.
-  if (n.event.rfind("incident.", 0) != 0 || n.event == "incident.ticket_linked" || !n.incident) return false;
+  if (n.event.rfind("incident.", 0) != 0 || n.event == "incident.ticket_linked" || !n.incident)
+    return false;
   if (!view.parse(n.body) || !view.incident(out.incident)) return false;
   out.resolves = resolves(n.event);
   out.note = describe(out.incident, n.event, str(view.root(), "at"));
@@ -52,6 +54,8 @@ std::string trimmedUrl(std::string url) {
   return url;
 }
 
-bool refusedByTool(long status) { return status == 400 || status == 403 || status == 404 || status == 410; }
+bool refusedByTool(long status) {
+  return status == 400 || status == 403 || status == 404 || status == 410;
+}
 
 }  // namespace triaged::plugins::outputs

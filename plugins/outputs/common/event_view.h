@@ -4,11 +4,11 @@
 
 #include <simdjson.h>
 
-#include "triaged/api/output.h"
-
 #include <cstdint>
 #include <string>
 #include <string_view>
+
+#include "triaged/api/output.h"
 
 namespace triaged::plugins::outputs {
 

@@ -19,7 +19,8 @@ class JiraOutput : public api::Output {
         issue_type_(t.issue_type),
         resolve_transition_(t.resolve_transition) {}
 
-  std::optional<api::OutputRequest> request(const api::Notification& n, const std::string& ticket) override {
+  std::optional<api::OutputRequest> request(const api::Notification& n,
+                                            const std::string& ticket) override {
     outputs::TicketEvent te;
     if (!outputs::ticketEvent(n, view_, te)) return std::nullopt;
     simdjson::dom::element inc = te.incident;
@@ -34,8 +35,8 @@ class JiraOutput : public api::Output {
       std::string id = "triaged-incident-" + std::to_string(num(inc, "id"));
       w.beginObject().key("fields").beginObject();
       w.key("project").beginObject().field("key", project_).endObject();
-      w.field("summary",
-              "[P" + std::to_string(num(inc, "priority")) + "] " + std::string(str(inc, "title")).substr(0, 240));
+      w.field("summary", "[P" + std::to_string(num(inc, "priority")) + "] " +
+                             std::string(str(inc, "title")).substr(0, 240));
       w.field("description", note);
       w.key("issuetype").beginObject().field("name", issue_type_).endObject();
       w.key("labels").beginArray().value("triaged").value(id).endArray();
@@ -45,7 +46,13 @@ class JiraOutput : public api::Output {
     if (resolves && !resolve_transition_.empty()) {
       r.url = url_ + "/rest/api/2/issue/" + ticket + "/transitions";
       w.beginObject().key("transition").beginObject().field("id", resolve_transition_).endObject();
-      w.key("update").beginObject().key("comment").beginArray().beginObject().key("add").beginObject();
+      w.key("update")
+          .beginObject()
+          .key("comment")
+          .beginArray()
+          .beginObject()
+          .key("add")
+          .beginObject();
       w.field("body", note).endObject().endObject().endArray().endObject().endObject();
       return r;
     }
@@ -74,7 +81,8 @@ api::OutputPlugin jiraOutput() {
   api::OutputPlugin p;
   p.type = "jira";
   p.description = "Jira REST v2 (create issue, comment, resolve transition)";
-  p.validate = [](const config::NotificationTarget& t, std::vector<std::pair<std::string, std::string>>& problems) {
+  p.validate = [](const config::NotificationTarget& t,
+                  std::vector<std::pair<std::string, std::string>>& problems) {
     if (t.project.empty()) problems.emplace_back("project", "is required for a jira target");
   };
   p.create = [](const config::NotificationTarget& t) { return std::make_unique<JiraOutput>(t); };

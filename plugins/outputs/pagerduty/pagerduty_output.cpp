@@ -14,20 +14,27 @@ using outputs::str;
 // PagerDuty's four severities from the incident's priority.
 const char* severity(int64_t priority) {
   switch (priority) {
-    case 1: return "critical";
-    case 2: return "error";
-    case 3: return "warning";
-    default: return "info";
+    case 1:
+      return "critical";
+    case 2:
+      return "error";
+    case 3:
+      return "warning";
+    default:
+      return "info";
   }
 }
 
 class PagerDutyOutput : public api::Output {
  public:
-  explicit PagerDutyOutput(const config::NotificationTarget& t) : url_(t.url), routing_key_(t.routing_key) {}
+  explicit PagerDutyOutput(const config::NotificationTarget& t)
+      : url_(t.url), routing_key_(t.routing_key) {}
 
-  std::optional<api::OutputRequest> request(const api::Notification& n, const std::string&) override {
+  std::optional<api::OutputRequest> request(const api::Notification& n,
+                                            const std::string&) override {
     simdjson::dom::element inc;
-    if (n.event.rfind("incident.", 0) != 0 || !view_.parse(n.body) || !view_.incident(inc)) return std::nullopt;
+    if (n.event.rfind("incident.", 0) != 0 || !view_.parse(n.body) || !view_.incident(inc))
+      return std::nullopt;
     // trigger: opened, updated, reopened, priority changed; acknowledge; resolve: resolved,
     // closed, merged.
     std::string_view action = "trigger";
@@ -71,12 +78,17 @@ class PagerDutyOutput : public api::Output {
 api::OutputPlugin pagerdutyOutput() {
   api::OutputPlugin p;
   p.type = "pagerduty";
-  p.description = "PagerDuty Events v2 (trigger, acknowledge, resolve with one dedup_key per incident)";
+  p.description =
+      "PagerDuty Events v2 (trigger, acknowledge, resolve with one dedup_key per incident)";
   p.default_url = "https://events.pagerduty.com/v2/enqueue";
-  p.validate = [](const config::NotificationTarget& t, std::vector<std::pair<std::string, std::string>>& problems) {
-    if (t.routing_key.empty()) problems.emplace_back("routing_key", "is required for a pagerduty target");
+  p.validate = [](const config::NotificationTarget& t,
+                  std::vector<std::pair<std::string, std::string>>& problems) {
+    if (t.routing_key.empty())
+      problems.emplace_back("routing_key", "is required for a pagerduty target");
   };
-  p.create = [](const config::NotificationTarget& t) { return std::make_unique<PagerDutyOutput>(t); };
+  p.create = [](const config::NotificationTarget& t) {
+    return std::make_unique<PagerDutyOutput>(t);
+  };
   return p;
 }
 

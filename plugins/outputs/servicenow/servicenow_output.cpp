@@ -16,9 +16,11 @@ using outputs::str;
 
 class ServiceNowOutput : public api::Output {
  public:
-  explicit ServiceNowOutput(const config::NotificationTarget& t) : url_(outputs::trimmedUrl(t.url)) {}
+  explicit ServiceNowOutput(const config::NotificationTarget& t)
+      : url_(outputs::trimmedUrl(t.url)) {}
 
-  std::optional<api::OutputRequest> request(const api::Notification& n, const std::string& ticket) override {
+  std::optional<api::OutputRequest> request(const api::Notification& n,
+                                            const std::string& ticket) override {
     outputs::TicketEvent te;
     if (!outputs::ticketEvent(n, view_, te)) return std::nullopt;
     simdjson::dom::element inc = te.incident;
@@ -75,7 +77,9 @@ api::OutputPlugin servicenowOutput() {
   api::OutputPlugin p;
   p.type = "servicenow";
   p.description = "ServiceNow Table API (create with correlation_id, work notes, resolve)";
-  p.create = [](const config::NotificationTarget& t) { return std::make_unique<ServiceNowOutput>(t); };
+  p.create = [](const config::NotificationTarget& t) {
+    return std::make_unique<ServiceNowOutput>(t);
+  };
   return p;
 }
 

@@ -14,19 +14,21 @@ class SlackOutput : public api::Output {
  public:
   explicit SlackOutput(const config::NotificationTarget& t) : url_(t.url) {}
 
-  std::optional<api::OutputRequest> request(const api::Notification& n, const std::string&) override {
+  std::optional<api::OutputRequest> request(const api::Notification& n,
+                                            const std::string&) override {
     if (!view_.parse(n.body)) return std::nullopt;
     simdjson::dom::element root = view_.root(), inc, prob;
     std::string text;
     std::string action(outputs::action(n.event));
     if (view_.incident(inc)) {
-      text = "*[P" + std::to_string(num(inc, "priority")) + "] Incident " + std::to_string(num(inc, "id")) + " " +
-             action + "*: " + std::string(str(inc, "title"));
+      text = "*[P" + std::to_string(num(inc, "priority")) + "] Incident " +
+             std::to_string(num(inc, "id")) + " " + action + "*: " + std::string(str(inc, "title"));
       std::string_view service = str(inc, "service");
       if (!service.empty()) text += " (service " + std::string(service) + ")";
       text += " — " + std::string(str(inc, "status"));
     } else if (view_.problem(prob)) {
-      text = "*Problem " + std::to_string(num(prob, "id")) + " " + action + "*: " + std::string(str(prob, "title"));
+      text = "*Problem " + std::to_string(num(prob, "id")) + " " + action +
+             "*: " + std::string(str(prob, "title"));
     } else {
       // SLA and heartbeat events.
       text = "*" + std::string(n.event) + "*";
@@ -39,10 +41,14 @@ class SlackOutput : public api::Output {
     // Slack's mrkdwn: &, < and > are escaped.
     std::string escaped;
     for (char c : text) {
-      if (c == '&') escaped += "&amp;";
-      else if (c == '<') escaped += "&lt;";
-      else if (c == '>') escaped += "&gt;";
-      else escaped += c;
+      if (c == '&')
+        escaped += "&amp;";
+      else if (c == '<')
+        escaped += "&lt;";
+      else if (c == '>')
+        escaped += "&gt;";
+      else
+        escaped += c;
     }
     api::OutputRequest r;
     r.url = url_;

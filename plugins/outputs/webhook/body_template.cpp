@@ -9,7 +9,8 @@ namespace triaged::plugins::outputs {
 
 namespace {
 
-bool lookup(simdjson::dom::element e, const std::vector<std::string>& path, simdjson::dom::element& out) {
+bool lookup(simdjson::dom::element e, const std::vector<std::string>& path,
+            simdjson::dom::element& out) {
   for (const auto& key : path) {
     if (e.is_array()) {
       char* end = nullptr;
@@ -46,8 +47,10 @@ bool BodyTemplate::compile(std::string_view text, std::string* error) {
         return false;
       }
       std::string_view inner = text.substr(i + 2, close - i - 2);
-      while (!inner.empty() && std::isspace(static_cast<unsigned char>(inner.front()))) inner.remove_prefix(1);
-      while (!inner.empty() && std::isspace(static_cast<unsigned char>(inner.back()))) inner.remove_suffix(1);
+      while (!inner.empty() && std::isspace(static_cast<unsigned char>(inner.front())))
+        inner.remove_prefix(1);
+      while (!inner.empty() && std::isspace(static_cast<unsigned char>(inner.back())))
+        inner.remove_suffix(1);
       Part p;
       p.in_string = in_string;
       size_t start = 0;
@@ -56,10 +59,12 @@ bool BodyTemplate::compile(std::string_view text, std::string* error) {
         if (dot == std::string_view::npos) dot = inner.size();
         std::string key(inner.substr(start, dot - start));
         bool ok = !key.empty();
-        for (char c : key) ok &= std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-';
+        for (char c : key)
+          ok &= std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-';
         if (!ok) {
-          *error = "offset " + std::to_string(i) + ": \"{{" + std::string(inner) +
-                   "}}\" is not a field path (keys and indexes joined by dots, e.g. incident.title)";
+          *error =
+              "offset " + std::to_string(i) + ": \"{{" + std::string(inner) +
+              "}}\" is not a field path (keys and indexes joined by dots, e.g. incident.title)";
           return false;
         }
         p.path.push_back(std::move(key));
@@ -83,7 +88,8 @@ bool BodyTemplate::compile(std::string_view text, std::string* error) {
   simdjson::dom::element root;
   std::string sample = render(nullptr);
   if (auto err = parser.parse(sample).get(root)) {
-    *error = std::string("is not valid JSON with its placeholders filled: ") + simdjson::error_message(err);
+    *error = std::string("is not valid JSON with its placeholders filled: ") +
+             simdjson::error_message(err);
     return false;
   }
   return true;

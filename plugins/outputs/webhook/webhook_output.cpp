@@ -16,7 +16,8 @@ class WebhookOutput : public api::Output {
     }
   }
 
-  std::optional<api::OutputRequest> request(const api::Notification& n, const std::string&) override {
+  std::optional<api::OutputRequest> request(const api::Notification& n,
+                                            const std::string&) override {
     api::OutputRequest r;
     r.url = url_;
     if (!templated_) {
@@ -41,8 +42,10 @@ class WebhookOutput : public api::Output {
 api::OutputPlugin webhookOutput() {
   api::OutputPlugin p;
   p.type = "webhook";
-  p.description = "generic JSON webhook: the event JSON, or a body template with {{field}} placeholders";
-  p.validate = [](const config::NotificationTarget& t, std::vector<std::pair<std::string, std::string>>& problems) {
+  p.description =
+      "generic JSON webhook: the event JSON, or a body template with {{field}} placeholders";
+  p.validate = [](const config::NotificationTarget& t,
+                  std::vector<std::pair<std::string, std::string>>& problems) {
     if (t.body_template.empty()) return;
     outputs::BodyTemplate bt;
     std::string error;

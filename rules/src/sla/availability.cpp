@@ -1,5 +1,5 @@
-// The SLA arithmetic (triaged/rules/sla.h), part: Availability, error budgets and reliability (MTRS, MTBF, MTBSI).
-// Semantics and test vectors: docs/sla.md.
+// The SLA arithmetic (triaged/rules/sla.h), part: Availability, error budgets and reliability
+// (MTRS, MTBF, MTBSI). Semantics and test vectors: docs/sla.md.
 #include <date/date.h>
 #include <date/iso_week.h>
 #include <date/tz.h>
@@ -17,11 +17,16 @@ namespace triaged::rules::sla {
 
 const char* stateName(State s) {
   switch (s) {
-    case State::kOk: return "ok";
-    case State::kDegraded: return "degraded";
-    case State::kPartial: return "partial";
-    case State::kDown: return "down";
-    case State::kUnknown: return "unknown";
+    case State::kOk:
+      return "ok";
+    case State::kDegraded:
+      return "degraded";
+    case State::kPartial:
+      return "partial";
+    case State::kDown:
+      return "down";
+    case State::kUnknown:
+      return "unknown";
   }
   return "unknown";
 }
@@ -75,19 +80,29 @@ Availability availability(const AvailabilityInput& in) {
     net += static_cast<__int128>(kPpb) * r.unknown_ms;
     gross += static_cast<__int128>(kPpb) * totalLength(u_all);
     for (const auto& i : u_all)
-      r.downtime.push_back({i.a, i.b, State::kUnknown, !intersect(Intervals{i}, x).empty() && subtract(Intervals{i}, x).empty(), {}});
+      r.downtime.push_back(
+          {i.a,
+           i.b,
+           State::kUnknown,
+           !intersect(Intervals{i}, x).empty() && subtract(Intervals{i}, x).empty(),
+           {}});
   }
-  std::sort(r.downtime.begin(), r.downtime.end(), [](const auto& p, const auto& q) { return p.a < q.a; });
+  std::sort(r.downtime.begin(), r.downtime.end(),
+            [](const auto& p, const auto& q) { return p.a < q.a; });
   r.measured_ms = measured;
   r.downtime_net_ms = static_cast<double>(net) / kPpb;
   r.downtime_gross_ms = static_cast<double>(gross) / kPpb;
-  if (measured > 0) r.to_date = (static_cast<double>(measured) - r.downtime_net_ms) / static_cast<double>(measured);
+  if (measured > 0)
+    r.to_date = (static_cast<double>(measured) - r.downtime_net_ms) / static_cast<double>(measured);
   Ms all_minus_x = totalLength(subtract(m_all, x));
   if (all_minus_x > 0)
-    r.projected = (static_cast<double>(all_minus_x) - r.downtime_net_ms) / static_cast<double>(all_minus_x);
-  r.budget_total_ms = static_cast<int64_t>(static_cast<__int128>(all_minus_x) * (kPpb - in.slo_ppb) / kPpb);
+    r.projected =
+        (static_cast<double>(all_minus_x) - r.downtime_net_ms) / static_cast<double>(all_minus_x);
+  r.budget_total_ms =
+      static_cast<int64_t>(static_cast<__int128>(all_minus_x) * (kPpb - in.slo_ppb) / kPpb);
   r.budget_remaining_ms = static_cast<double>(r.budget_total_ms) - r.downtime_net_ms;
-  if (r.budget_total_ms > 0) r.budget_consumed = r.downtime_net_ms / static_cast<double>(r.budget_total_ms);
+  if (r.budget_total_ms > 0)
+    r.budget_consumed = r.downtime_net_ms / static_cast<double>(r.budget_total_ms);
   r.at_risk = r.budget_remaining_ms < 0;
   return r;
 }
@@ -109,11 +124,12 @@ Distribution distribution(std::vector<double> v) {
   return d;
 }
 
-Reliability reliability(const std::vector<StatePiece>& timeline, const Intervals& agreed, const Weights& w,
-                        int64_t threshold_ppb) {
+Reliability reliability(const std::vector<StatePiece>& timeline, const Intervals& agreed,
+                        const Weights& w, int64_t threshold_ppb) {
   Intervals failing;
   for (const auto& p : timeline)
-    if (p.state != State::kUnknown && w.of(p.state) >= threshold_ppb && w.of(p.state) > 0) failing.push_back({p.a, p.b});
+    if (p.state != State::kUnknown && w.of(p.state) >= threshold_ppb && w.of(p.state) > 0)
+      failing.push_back({p.a, p.b});
   // Adjacent failing pieces (DOWN then DOWN with another incident) are one failure.
   Intervals failures = intersect(normalize(std::move(failing)), normalize(agreed));
   Reliability r;

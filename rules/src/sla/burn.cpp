@@ -21,19 +21,23 @@ double burnThreshold(double budget_fraction, Ms period_ms, Ms long_window_ms) {
 
 std::vector<BurnWindow> defaultBurnWindows() {
   const Ms h = 3'600'000, m = 60'000;
-  return {{1 * h, 5 * m, 0.02, true}, {6 * h, 30 * m, 0.05, true}, {24 * h, 2 * h, 0.10, false},
+  return {{1 * h, 5 * m, 0.02, true},
+          {6 * h, 30 * m, 0.05, true},
+          {24 * h, 2 * h, 0.10, false},
           {72 * h, 6 * h, 0.10, false}};
 }
 
-SloBuckets::SloBuckets(Ms longest_window_ms) : minutes_(static_cast<size_t>(longest_window_ms / 60'000 + 2)) {}
+SloBuckets::SloBuckets(Ms longest_window_ms)
+    : minutes_(static_cast<size_t>(longest_window_ms / 60'000 + 2)) {}
 
 bool SloBuckets::add(Ms t, uint64_t good, uint64_t valid) {
   int64_t minute = t >= 0 ? t / 60'000 : (t - 59'999) / 60'000;
   size_t n = minutes_.size();
-  if (newest_ != INT64_MIN && minute <= newest_ - static_cast<int64_t>(n)) return false;  // older than the ring
+  if (newest_ != INT64_MIN && minute <= newest_ - static_cast<int64_t>(n))
+    return false;  // older than the ring
   newest_ = std::max(newest_, minute);
-  Bucket& b = minutes_[static_cast<size_t>(((minute % static_cast<int64_t>(n)) + static_cast<int64_t>(n)) %
-                                           static_cast<int64_t>(n))];
+  Bucket& b = minutes_[static_cast<size_t>(
+      ((minute % static_cast<int64_t>(n)) + static_cast<int64_t>(n)) % static_cast<int64_t>(n))];
   if (b.minute > minute) return false;  // older than the ring holds
   if (b.minute < minute) b = Bucket{minute, 0, 0};
   b.good += good;
@@ -44,7 +48,8 @@ bool SloBuckets::add(Ms t, uint64_t good, uint64_t valid) {
 SloBuckets::Sums SloBuckets::sum(Ms now, Ms window_ms) const {
   Sums s;
   int64_t last = now >= 0 ? now / 60'000 : (now - 59'999) / 60'000;
-  int64_t count = std::min<int64_t>((window_ms + 59'999) / 60'000, static_cast<int64_t>(minutes_.size()));
+  int64_t count =
+      std::min<int64_t>((window_ms + 59'999) / 60'000, static_cast<int64_t>(minutes_.size()));
   int64_t n = static_cast<int64_t>(minutes_.size());
   for (int64_t m = last - count + 1; m <= last; ++m) {
     const Bucket& b = minutes_[static_cast<size_t>(((m % n) + n) % n)];

@@ -1,5 +1,5 @@
-// The SLA arithmetic (triaged/rules/sla.h), part: Service-hour calendars: agreed time per local civil date, holidays.
-// Semantics and test vectors: docs/sla.md.
+// The SLA arithmetic (triaged/rules/sla.h), part: Service-hour calendars: agreed time per local
+// civil date, holidays. Semantics and test vectors: docs/sla.md.
 #include <date/date.h>
 #include <date/iso_week.h>
 #include <date/tz.h>
@@ -39,7 +39,8 @@ Intervals Calendar::agreed(Ms from, Ms to) const {
       for (const auto& h : hours) {
         if (!(h.days_mask & (1u << wd))) continue;
         Ms a = toUtc(zone, d, h.start_minute);
-        Ms b = h.end_minute > h.start_minute ? toUtc(zone, d, h.end_minute) : toUtc(zone, d + 1, h.end_minute);
+        Ms b = h.end_minute > h.start_minute ? toUtc(zone, d, h.end_minute)
+                                             : toUtc(zone, d + 1, h.end_minute);
         hours_iv.push_back({a, b});
       }
     }
@@ -57,8 +58,10 @@ Intervals Calendar::agreed(Ms from, Ms to) const {
 bool parseLocalDate(const std::string& text, int32_t& day) {
   int y, m, d;
   char tail;
-  if (text.size() != 10 || std::sscanf(text.c_str(), "%4d-%2d-%2d%c", &y, &m, &d, &tail) != 3) return false;
-  date::year_month_day v{date::year(y), date::month(static_cast<unsigned>(m)), date::day(static_cast<unsigned>(d))};
+  if (text.size() != 10 || std::sscanf(text.c_str(), "%4d-%2d-%2d%c", &y, &m, &d, &tail) != 3)
+    return false;
+  date::year_month_day v{date::year(y), date::month(static_cast<unsigned>(m)),
+                         date::day(static_cast<unsigned>(d))};
   if (!v.ok()) return false;
   day = dayOf(v);
   return true;

@@ -24,11 +24,14 @@ inline Ms toUtc(const date::time_zone* zone, int32_t day, int minute) {
   auto info = zone->get_info(lt);
   if (info.result == date::local_info::nonexistent)  // in a gap: the end of the gap
     return std::chrono::duration_cast<milliseconds>(info.first.end.time_since_epoch()).count();
-  return std::chrono::duration_cast<milliseconds>(zone->to_sys(lt, date::choose::earliest).time_since_epoch())
+  return std::chrono::duration_cast<milliseconds>(
+             zone->to_sys(lt, date::choose::earliest).time_since_epoch())
       .count();
 }
 
 inline date::year_month_day ymd(int32_t day) { return date::year_month_day(sys_days(days(day))); }
-inline int32_t dayOf(const date::year_month_day& d) { return static_cast<int32_t>(sys_days(d).time_since_epoch().count()); }
+inline int32_t dayOf(const date::year_month_day& d) {
+  return static_cast<int32_t>(sys_days(d).time_since_epoch().count());
+}
 
 }  // namespace triaged::rules::sla

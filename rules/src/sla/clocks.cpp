@@ -20,9 +20,11 @@ Ms businessTime(const Calendar& cal, Ms start, Ms t, const Intervals& pauses) {
   return totalLength(subtract(cal.agreed(start, t), normalize(pauses)));
 }
 
-Ms businessDeadline(const Calendar& cal, Ms start, Ms duration, const Intervals& pauses, Ms open_pause_from) {
+Ms businessDeadline(const Calendar& cal, Ms start, Ms duration, const Intervals& pauses,
+                    Ms open_pause_from) {
   Intervals p = normalize(pauses);
-  if (open_pause_from > 0) p = normalize([&] {
+  if (open_pause_from > 0)
+    p = normalize([&] {
       Intervals q = p;
       q.push_back({open_pause_from, INT64_MAX / 2});
       return q;

@@ -17,8 +17,8 @@ namespace triaged::rules::sla {
 
 namespace {
 
-bool cronField(std::string_view f, int lo, int hi, const char* const* names, uint64_t& bits, std::string& err,
-               const char* what) {
+bool cronField(std::string_view f, int lo, int hi, const char* const* names, uint64_t& bits,
+               std::string& err, const char* what) {
   auto number = [&](std::string_view t, int& v) {
     if (names) {
       for (int k = 0; names[k]; ++k) {
@@ -43,7 +43,8 @@ bool cronField(std::string_view f, int lo, int hi, const char* const* names, uin
   size_t start = 0;
   while (start <= f.size()) {
     size_t comma = f.find(',', start);
-    std::string_view part = f.substr(start, comma == std::string_view::npos ? std::string_view::npos : comma - start);
+    std::string_view part =
+        f.substr(start, comma == std::string_view::npos ? std::string_view::npos : comma - start);
     int step = 1, a = lo, b = hi;
     size_t slash = part.find('/');
     if (slash != std::string_view::npos) {
@@ -68,8 +69,8 @@ bool cronField(std::string_view f, int lo, int hi, const char* const* names, uin
     }
     int top = hi == 6 ? 7 : hi;  // day of week: 7 is Sunday too
     if (a < lo || b > top || a > b) {
-      err = std::string(what) + ": " + std::to_string(a) + "-" + std::to_string(b) + " is outside " +
-            std::to_string(lo) + "-" + std::to_string(top);
+      err = std::string(what) + ": " + std::to_string(a) + "-" + std::to_string(b) +
+            " is outside " + std::to_string(lo) + "-" + std::to_string(top);
       return false;
     }
     for (int v = a; v <= b; v += step) bits |= uint64_t{1} << (hi == 6 && v == 7 ? 0 : v);
@@ -82,10 +83,10 @@ bool cronField(std::string_view f, int lo, int hi, const char* const* names, uin
 }  // namespace
 
 bool parseCron(const std::string& text, Cron& out, std::string& err) {
-  static const std::pair<const char*, const char*> kMacros[] = {{"@hourly", "0 * * * *"},  {"@daily", "0 0 * * *"},
-                                                                {"@midnight", "0 0 * * *"}, {"@weekly", "0 0 * * 0"},
-                                                                {"@monthly", "0 0 1 * *"},  {"@yearly", "0 0 1 1 *"},
-                                                                {"@annually", "0 0 1 1 *"}};
+  static const std::pair<const char*, const char*> kMacros[] = {
+      {"@hourly", "0 * * * *"},  {"@daily", "0 0 * * *"},   {"@midnight", "0 0 * * *"},
+      {"@weekly", "0 0 * * 0"},  {"@monthly", "0 0 1 * *"}, {"@yearly", "0 0 1 1 *"},
+      {"@annually", "0 0 1 1 *"}};
   std::string spec = text;
   for (const auto& [m, e] : kMacros)
     if (text == m) spec = e;
@@ -100,10 +101,11 @@ bool parseCron(const std::string& text, Cron& out, std::string& err) {
     i = j;
   }
   if (fields.size() != 5) {
-    err = "expected 5 fields (minute hour day-of-month month day-of-week), got " + std::to_string(fields.size());
+    err = "expected 5 fields (minute hour day-of-month month day-of-week), got " +
+          std::to_string(fields.size());
     return false;
   }
-  static const char* const kMonths[] = {"jan", "feb", "mar", "apr", "may", "jun", "jul",
+  static const char* const kMonths[] = {"jan", "feb", "mar", "apr", "may", "jun",  "jul",
                                         "aug", "sep", "oct", "nov", "dec", nullptr};
   static const char* const kDays[] = {"sun", "mon", "tue", "wed", "thu", "fri", "sat", nullptr};
   uint64_t b = 0;
@@ -132,7 +134,10 @@ Ms nextFire(const Cron& c, const Calendar& cal, Ms after) {
     bool dom = c.days >> static_cast<unsigned>(ymd.day()) & 1;
     int dow = (cal.weekdayOf(d) + 1) % 7;  // 0 Sunday
     bool wd = c.weekdays >> dow & 1;
-    bool ok = c.any_day && c.any_weekday ? true : c.any_day ? wd : c.any_weekday ? dom : (dom || wd);
+    bool ok = c.any_day && c.any_weekday ? true
+              : c.any_day                ? wd
+              : c.any_weekday            ? dom
+                                         : (dom || wd);
     if (!ok) continue;
     for (int h = 0; h < 24; ++h) {
       if (!(c.hours >> h & 1)) continue;

@@ -22,7 +22,8 @@ std::optional<double> Forecast::timeLeftMs(double threshold) const {
   return t;
 }
 
-std::optional<Forecast> leastSquares(const std::vector<std::pair<Ms, double>>& samples, Ms now, size_t n_min) {
+std::optional<Forecast> leastSquares(const std::vector<std::pair<Ms, double>>& samples, Ms now,
+                                     size_t n_min) {
   if (samples.size() < std::max<size_t>(n_min, 2)) return std::nullopt;
   // Centre times on the first sample so products of epoch milliseconds stay exact enough.
   double t0 = static_cast<double>(samples.front().first);

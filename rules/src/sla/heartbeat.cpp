@@ -17,11 +17,16 @@ namespace triaged::rules::sla {
 
 const char* heartbeatStateName(HeartbeatState s) {
   switch (s) {
-    case HeartbeatState::kNew: return "new";
-    case HeartbeatState::kUp: return "up";
-    case HeartbeatState::kLate: return "late";
-    case HeartbeatState::kDown: return "down";
-    case HeartbeatState::kPaused: return "paused";
+    case HeartbeatState::kNew:
+      return "new";
+    case HeartbeatState::kUp:
+      return "up";
+    case HeartbeatState::kLate:
+      return "late";
+    case HeartbeatState::kDown:
+      return "down";
+    case HeartbeatState::kPaused:
+      return "paused";
   }
   return "new";
 }

@@ -1,5 +1,5 @@
-// The SLA arithmetic (triaged/rules/sla.h), part: Interval sets: normalize, intersect, subtract, clip.
-// Semantics and test vectors: docs/sla.md.
+// The SLA arithmetic (triaged/rules/sla.h), part: Interval sets: normalize, intersect, subtract,
+// clip. Semantics and test vectors: docs/sla.md.
 #include <date/date.h>
 #include <date/iso_week.h>
 #include <date/tz.h>
@@ -16,7 +16,8 @@ namespace triaged::rules::sla {
 // ---- Interval sets ----------------------------------------------------------------------
 
 Intervals normalize(Intervals v) {
-  v.erase(std::remove_if(v.begin(), v.end(), [](const Interval& i) { return i.b <= i.a; }), v.end());
+  v.erase(std::remove_if(v.begin(), v.end(), [](const Interval& i) { return i.b <= i.a; }),
+          v.end());
   std::sort(v.begin(), v.end(), [](const Interval& x, const Interval& y) { return x.a < y.a; });
   Intervals out;
   for (const auto& i : v) {

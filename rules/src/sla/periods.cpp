@@ -1,5 +1,5 @@
-// The SLA arithmetic (triaged/rules/sla.h), part: Reporting periods: day, ISO week, month, quarter, year, rolling; labels.
-// Semantics and test vectors: docs/sla.md.
+// The SLA arithmetic (triaged/rules/sla.h), part: Reporting periods: day, ISO week, month, quarter,
+// year, rolling; labels. Semantics and test vectors: docs/sla.md.
 #include <date/date.h>
 #include <date/iso_week.h>
 #include <date/tz.h>
@@ -40,7 +40,8 @@ Period weekPeriod(const Calendar& cal, int32_t monday) {
   p.end = cal.dayStart(monday + 7);
   iso_week::year_weeknum_weekday w{sys_days(days(monday))};
   char buf[32];
-  std::snprintf(buf, sizeof buf, "%04d-W%02u", static_cast<int>(w.year()), static_cast<unsigned>(w.weeknum()));
+  std::snprintf(buf, sizeof buf, "%04d-W%02u", static_cast<int>(w.year()),
+                static_cast<unsigned>(w.weeknum()));
   p.label = buf;
   return p;
 }
@@ -57,19 +58,26 @@ Period periodAt(const PeriodSpec& spec, const Calendar& cal, Ms t) {
   int y = static_cast<int>(d.year());
   unsigned m = static_cast<unsigned>(d.month());
   switch (spec.kind) {
-    case PeriodKind::kDay: return dayPeriod(cal, day);
-    case PeriodKind::kWeek: return weekPeriod(cal, day - cal.weekdayOf(day));
-    case PeriodKind::kMonth: return monthPeriod(cal, y, m, 1);
-    case PeriodKind::kQuarter: return monthPeriod(cal, y, (m - 1) / 3 * 3 + 1, 3);
-    case PeriodKind::kYear: return monthPeriod(cal, y, 1, 12);
+    case PeriodKind::kDay:
+      return dayPeriod(cal, day);
+    case PeriodKind::kWeek:
+      return weekPeriod(cal, day - cal.weekdayOf(day));
+    case PeriodKind::kMonth:
+      return monthPeriod(cal, y, m, 1);
+    case PeriodKind::kQuarter:
+      return monthPeriod(cal, y, (m - 1) / 3 * 3 + 1, 3);
+    case PeriodKind::kYear:
+      return monthPeriod(cal, y, 1, 12);
     case PeriodKind::kRolling:
-      return Period{t - spec.rolling_ms, t, "rolling-" + std::to_string(spec.rolling_ms / 86'400'000) + "d"};
+      return Period{t - spec.rolling_ms, t,
+                    "rolling-" + std::to_string(spec.rolling_ms / 86'400'000) + "d"};
   }
   return {};
 }
 
 Period previousPeriod(const PeriodSpec& spec, const Calendar& cal, const Period& p) {
-  if (spec.kind == PeriodKind::kRolling) return Period{p.start - spec.rolling_ms, p.start, p.label + "-previous"};
+  if (spec.kind == PeriodKind::kRolling)
+    return Period{p.start - spec.rolling_ms, p.start, p.label + "-previous"};
   return periodAt(spec, cal, p.start - 1);
 }
 
@@ -79,15 +87,19 @@ std::optional<Period> parsePeriod(const std::string& label, const Calendar& cal)
   char tail;
   int32_t day;
   if (parseLocalDate(label, day)) return dayPeriod(cal, day);
-  if (label.size() == 4 && std::sscanf(label.c_str(), "%4d%c", &y, &tail) == 1) return monthPeriod(cal, y, 1, 12);
-  if (label.size() == 7 && std::sscanf(label.c_str(), "%4d-Q%1u%c", &y, &n, &tail) == 2 && n >= 1 && n <= 4)
+  if (label.size() == 4 && std::sscanf(label.c_str(), "%4d%c", &y, &tail) == 1)
+    return monthPeriod(cal, y, 1, 12);
+  if (label.size() == 7 && std::sscanf(label.c_str(), "%4d-Q%1u%c", &y, &n, &tail) == 2 && n >= 1 &&
+      n <= 4)
     return monthPeriod(cal, y, (n - 1) * 3 + 1, 3);
-  if (label.size() == 8 && std::sscanf(label.c_str(), "%4d-W%2u%c", &y, &n, &tail) == 2 && n >= 1 && n <= 53) {
+  if (label.size() == 8 && std::sscanf(label.c_str(), "%4d-W%2u%c", &y, &n, &tail) == 2 && n >= 1 &&
+      n <= 53) {
     iso_week::year_weeknum_weekday w{iso_week::year(y), iso_week::weeknum(n), iso_week::mon};
     if (!w.ok()) return std::nullopt;
     return weekPeriod(cal, static_cast<int32_t>(sys_days(w).time_since_epoch().count()));
   }
-  if (label.size() == 7 && std::sscanf(label.c_str(), "%4d-%2u%c", &y, &n, &tail) == 2 && n >= 1 && n <= 12)
+  if (label.size() == 7 && std::sscanf(label.c_str(), "%4d-%2u%c", &y, &n, &tail) == 2 && n >= 1 &&
+      n <= 12)
     return monthPeriod(cal, y, n, 1);
   return std::nullopt;
 }

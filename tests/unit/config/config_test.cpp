@@ -1,12 +1,13 @@
+#include <unistd.h>
+
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
 #include <map>
-#include <unistd.h>
 
+#include "app/daemon.h"
 #include "builtin_plugins.h"
 #include "triaged/config/loader.h"
-#include "app/daemon.h"
 
 using namespace triaged;
 namespace fs = std::filesystem;
@@ -24,7 +25,8 @@ std::string expectedFor(const fs::path& file) {
 
 }  // namespace
 
-TEST_CASE("Every bad config file is rejected with the error its name and header promise", "[config]") {
+TEST_CASE("Every bad config file is rejected with the error its name and header promise",
+          "[config]") {
   auto plugins = plugins::builtinPlugins();
   size_t cases = 0;
   for (const auto& entry : fs::directory_iterator(fs::path(TRIAGED_TEST_DATA) / "config" / "bad")) {
@@ -83,7 +85,8 @@ TEST_CASE("Several errors in one file are all reported at once", "[config]") {
   auto dir = fs::temp_directory_path() / ("triaged-config-test-" + std::to_string(::getpid()));
   fs::create_directories(dir);
   auto file = dir / "many.yaml";
-  std::ofstream(file) << "server:\n  bogus: 1\n  max_connections: x\nlogging:\n  level: loud\nnope: 1\n";
+  std::ofstream(file)
+      << "server:\n  bogus: 1\n  max_connections: x\nlogging:\n  level: loud\nnope: 1\n";
   try {
     config::loadConfig(file.string());
     FAIL("expected an exception");
@@ -91,8 +94,10 @@ TEST_CASE("Several errors in one file are all reported at once", "[config]") {
     REQUIRE(e.errors().size() == 4);
     std::map<std::string, int> lines;
     for (const auto& err : e.errors()) lines[err.path] = err.line;
-    CHECK(lines == std::map<std::string, int>{
-                       {"server.bogus", 2}, {"server.max_connections", 3}, {"logging.level", 5}, {"nope", 6}});
+    CHECK(lines == std::map<std::string, int>{{"server.bogus", 2},
+                                              {"server.max_connections", 3},
+                                              {"logging.level", 5},
+                                              {"nope", 6}});
   }
 }
 

@@ -1,6 +1,6 @@
-#include <catch2/catch.hpp>
-
 #include "triaged/config/units.h"
+
+#include <catch2/catch.hpp>
 
 using triaged::config::Duration;
 using triaged::config::formatDuration;
@@ -16,7 +16,8 @@ TEST_CASE("Durations parse in Prometheus syntax", "[config]") {
 }
 
 TEST_CASE("Malformed durations are refused", "[config]") {
-  for (const char* bad : {"", "30", "s", "1.5s", "-1s", "1x", "1s1h", "1h1h", "10 s", " 1s", "99999999999999999999s"}) {
+  for (const char* bad : {"", "30", "s", "1.5s", "-1s", "1x", "1s1h", "1h1h", "10 s", " 1s",
+                          "99999999999999999999s"}) {
     INFO(bad);
     CHECK_FALSE(parseDuration(bad).has_value());
   }

@@ -1,7 +1,8 @@
+#include "dedup/alert_table.h"
+
 #include <catch2/catch.hpp>
 
 #include "triaged/api/ingest.h"
-#include "dedup/alert_table.h"
 
 using namespace triaged;
 using api::Severity;
@@ -74,7 +75,8 @@ TEST_CASE("A new fingerprint opens an alert; repeats only count", "[dedup]") {
   CHECK(t.table.firing() == 1);
 }
 
-TEST_CASE("Severity changes and resolution are changes; new annotations are kept quietly", "[dedup]") {
+TEST_CASE("Severity changes and resolution are changes; new annotations are kept quietly",
+          "[dedup]") {
   Timeline t;
   t.push("db1", Severity::kWarning);
   t.kinds();
@@ -99,7 +101,9 @@ TEST_CASE("A resolution for an alert never seen is ignored", "[dedup]") {
   CHECK(t.table.size() == 0);
 }
 
-TEST_CASE("A firing alert not refreshed within its resolve timeout resolves, exactly at the deadline", "[dedup][time]") {
+TEST_CASE(
+    "A firing alert not refreshed within its resolve timeout resolves, exactly at the deadline",
+    "[dedup][time]") {
   Timeline t;
   t.push("db1");
   t.kinds();
@@ -117,7 +121,8 @@ TEST_CASE("A firing alert not refreshed within its resolve timeout resolves, exa
   CHECK(t.table.size() == 0);
 }
 
-TEST_CASE("Alternating states start flapping, flag their changes, and stop when stable", "[dedup][flapping]") {
+TEST_CASE("Alternating states start flapping, flag their changes, and stop when stable",
+          "[dedup][flapping]") {
   Timeline t({true, 5.0, 20.0});
   t.push("db1", Severity::kWarning);
   t.kinds();
@@ -131,9 +136,11 @@ TEST_CASE("Alternating states start flapping, flag their changes, and stop when 
   CHECK(a->flapping);
   // Every change goes out (the correlator and the service state follow the alert's real
   // state); once flapping started, they are flagged so that nobody is told of each flip.
-  auto started = std::find_if(seen.begin(), seen.end(), [](const auto& c) { return c.kind == ChangeKind::kFlappingStarted; });
+  auto started = std::find_if(seen.begin(), seen.end(),
+                              [](const auto& c) { return c.kind == ChangeKind::kFlappingStarted; });
   REQUIRE(started != seen.end());
-  CHECK(std::count_if(seen.begin(), seen.end(), [](const auto& c) { return c.kind == ChangeKind::kFlappingStarted; }) == 1);
+  CHECK(std::count_if(seen.begin(), seen.end(),
+                      [](const auto& c) { return c.kind == ChangeKind::kFlappingStarted; }) == 1);
   CHECK(std::all_of(seen.begin(), started, [](const auto& c) { return !c.flapping; }));
   REQUIRE(started + 1 != seen.end());
   for (auto it = started + 1; it != seen.end(); ++it) {

@@ -1,13 +1,12 @@
 // The correlator on simulated time: at(t).push(event); expect incidents at t'.
 #include <catch2/catch.hpp>
-
 #include <filesystem>
 #include <fstream>
 
+#include "app/replay.h"
 #include "temp_config.h"
 #include "triaged/api/ingest.h"
 #include "triaged/config/loader.h"
-#include "app/replay.h"
 #include "triaged/rules/rule_set.h"
 
 using namespace triaged;
@@ -22,7 +21,9 @@ namespace fs = std::filesystem;
 using testing::configWith;
 
 struct Timeline {
-  explicit Timeline(config::ConfigPtr c) : config(std::move(c)), engine(*config) { opts.resolve_timeout_ms = 0; }
+  explicit Timeline(config::ConfigPtr c) : config(std::move(c)), engine(*config) {
+    opts.resolve_timeout_ms = 0;
+  }
   config::ConfigPtr config;
   engine::ReplayEngine engine;
   api::IngestOptions opts;
@@ -35,7 +36,8 @@ struct Timeline {
     return *this;
   }
   uint64_t push(const char* resource, const char* check, Severity sev = Severity::kWarning,
-                Status st = Status::kFiring, std::vector<std::pair<const char*, const char*>> labels = {}) {
+                Status st = Status::kFiring,
+                std::vector<std::pair<const char*, const char*>> labels = {}) {
     api::BatchBuilder b(opts, now);
     auto& e = b.begin(0);
     e.resource = b.keep(resource);
@@ -72,7 +74,8 @@ groups:
 
 }  // namespace
 
-TEST_CASE("Correlator opens one incident per group after group_wait, not a millisecond before", "[correlator]") {
+TEST_CASE("Correlator opens one incident per group after group_wait, not a millisecond before",
+          "[correlator]") {
   Timeline t(configWith(kGroupRules));
   t.at(0).push("web1", "http", Severity::kMajor, Status::kFiring, {{"service_label", "shop"}});
   t.at(29).push("web2", "http", Severity::kMajor, Status::kFiring, {{"service_label", "shop"}});
@@ -87,18 +90,22 @@ TEST_CASE("Correlator opens one incident per group after group_wait, not a milli
   t.at(40).push("web3", "http", Severity::kMajor, Status::kFiring, {{"service_label", "shop"}});
   t.at(45).push("web4", "http", Severity::kMajor, Status::kFiring, {{"service_label", "shop"}});
   size_t updates = 0;
-  for (auto& e : t.engine.takeEvents()) updates += e.type == engine::CorrelatorEvent::kIncidentUpdated;
+  for (auto& e : t.engine.takeEvents())
+    updates += e.type == engine::CorrelatorEvent::kIncidentUpdated;
   CHECK(updates == 0);
   t.at(90);
-  for (auto& e : t.engine.takeEvents()) updates += e.type == engine::CorrelatorEvent::kIncidentUpdated;
+  for (auto& e : t.engine.takeEvents())
+    updates += e.type == engine::CorrelatorEvent::kIncidentUpdated;
   CHECK(updates == 1);
   CHECK(t.live()[0]->alerts.size() == 4);
 }
 
-TEST_CASE("Correlator opens a new incident when the group's incident is older than max_age", "[correlator]") {
+TEST_CASE("Correlator opens a new incident when the group's incident is older than max_age",
+          "[correlator]") {
   Timeline t(configWith(kGroupRules));
   t.at(0).push("web1", "http", Severity::kMajor, Status::kFiring, {{"service_label", "shop"}});
-  t.at(3600 + 30).push("web2", "http", Severity::kMajor, Status::kFiring, {{"service_label", "shop"}});
+  t.at(3600 + 30).push("web2", "http", Severity::kMajor, Status::kFiring,
+                       {{"service_label", "shop"}});
   t.at(3600 + 60);
   CHECK(t.live().size() == 2);
 }
@@ -111,8 +118,9 @@ TEST_CASE("Alerts all resolved during group_wait open nothing", "[correlator]") 
   CHECK(t.live().empty());
 }
 
-TEST_CASE("Threshold counts an event exactly at the window end, and keeps its window across a reload",
-          "[correlator]") {
+TEST_CASE(
+    "Threshold counts an event exactly at the window end, and keeps its window across a reload",
+    "[correlator]") {
   const char* rules = R"(
 groups:
   - name: g
@@ -140,7 +148,8 @@ groups:
   CHECK(t.live().size() == 1);
 }
 
-TEST_CASE("Sequence pair opens on the second alert within the window, exactly at its end too", "[correlator]") {
+TEST_CASE("Sequence pair opens on the second alert within the window, exactly at its end too",
+          "[correlator]") {
   const char* rules = R"(
 groups:
   - name: g
@@ -163,8 +172,9 @@ groups:
   CHECK(t.live().size() == 1);
 }
 
-TEST_CASE("Incident lifecycle: acknowledge, assign, comment, priority, resolve, close, with a timeline",
-          "[correlator]") {
+TEST_CASE(
+    "Incident lifecycle: acknowledge, assign, comment, priority, resolve, close, with a timeline",
+    "[correlator]") {
   Timeline t(configWith("groups: []\n"));
   t.at(0).push("db1", "cpu", Severity::kCritical);
   REQUIRE(t.live().size() == 1);
@@ -184,14 +194,17 @@ TEST_CASE("Incident lifecycle: acknowledge, assign, comment, priority, resolve, 
   CHECK(c.incident(id)->status == IncidentStatus::kClosed);
   std::vector<std::string> actions;
   for (auto& e : c.incident(id)->timeline) actions.push_back(e.action);
-  CHECK(actions == std::vector<std::string>{"opened", "acknowledged", "assigned", "commented", "priority changed",
-                                            "ticket linked", "resolved", "closed"});
+  CHECK(actions == std::vector<std::string>{"opened", "acknowledged", "assigned", "commented",
+                                            "priority changed", "ticket linked", "resolved",
+                                            "closed"});
   CHECK(c.acknowledge(999, "x", t.now) == "no such incident");
 }
 
-TEST_CASE("A closed incident's group state is released; the next alert opens a new incident", "[correlator]") {
-  Timeline t(configWith("groups: []\n", "correlation:\n  resolve_hold_down: 1m\n  close_after: 1h\n"
-                                          "  reopen_window: 10m\n"));
+TEST_CASE("A closed incident's group state is released; the next alert opens a new incident",
+          "[correlator]") {
+  Timeline t(configWith("groups: []\n",
+                        "correlation:\n  resolve_hold_down: 1m\n  close_after: 1h\n"
+                        "  reopen_window: 10m\n"));
   t.at(0).push("db1", "cpu", Severity::kMajor);
   CHECK(t.c().groupStates() == 1);
   t.at(10).push("db1", "cpu", Severity::kMajor, Status::kResolved);
@@ -231,9 +244,9 @@ services:
   - {name: wiki, criticality: low, cis: [wiki1]}
 )";
   Timeline t(configWith(rules));
-  t.at(0).push("pay1", "down", Severity::kCritical);   // impact high, urgency high
-  t.at(1).push("wiki1", "slow", Severity::kWarning);   // impact low, urgency low
-  t.at(2).push("other", "disk", Severity::kMajor);     // no service: impact medium, urgency medium
+  t.at(0).push("pay1", "down", Severity::kCritical);  // impact high, urgency high
+  t.at(1).push("wiki1", "slow", Severity::kWarning);  // impact low, urgency low
+  t.at(2).push("other", "disk", Severity::kMajor);    // no service: impact medium, urgency medium
   auto live = t.live();
   REQUIRE(live.size() == 3);
   CHECK(live[0]->priority == 1);
@@ -244,10 +257,12 @@ services:
   CHECK(t.live()[1]->priority == 3);
 }
 
-TEST_CASE("Recurring incidents open a problem; its known error reaches later incidents", "[correlator]") {
-  Timeline t(configWith("groups: []\n", "correlation:\n  problem_incidents: 3\n  problem_window: 1h\n"
-                                          "  resolve_hold_down: 0s\n  reopen_window: 1m\n"
-                                          "pipeline:\n  flapping:\n    enabled: false\n"));
+TEST_CASE("Recurring incidents open a problem; its known error reaches later incidents",
+          "[correlator]") {
+  Timeline t(configWith("groups: []\n",
+                        "correlation:\n  problem_incidents: 3\n  problem_window: 1h\n"
+                        "  resolve_hold_down: 0s\n  reopen_window: 1m\n"
+                        "pipeline:\n  flapping:\n    enabled: false\n"));
   for (int i = 0; i < 3; ++i) {
     t.at(i * 600).push("db1", "deadlock", Severity::kMajor);
     t.at(i * 600 + 60).push("db1", "deadlock", Severity::kMajor, Status::kResolved);
@@ -263,7 +278,8 @@ TEST_CASE("Recurring incidents open a problem; its known error reaches later inc
   CHECK(live[3]->workaround == "restart the batch job");
 }
 
-TEST_CASE("A silence suppresses matching alerts until it expires; then they open incidents", "[correlator]") {
+TEST_CASE("A silence suppresses matching alerts until it expires; then they open incidents",
+          "[correlator]") {
   Timeline t(configWith("groups: []\n"));
   engine::Silence s;
   std::string err;
@@ -284,11 +300,15 @@ TEST_CASE("A silence suppresses matching alerts until it expires; then they open
 }
 
 TEST_CASE("Rule files with dependency cycles or unknown references are rejected", "[correlator]") {
-  CHECK_THROWS_AS(configWith("configuration_items:\n  - {name: a, depends_on: [b]}\n  - {name: b, depends_on: [a]}\n"),
-                  config::ConfigException);
-  CHECK_THROWS_AS(configWith("configuration_items:\n  - {name: g, members: [a, b]}\n  - {name: a}\n"),
-                  config::ConfigException);
-  CHECK_NOTHROW(configWith("configuration_items:\n  - {name: g, members: [a, b]}\n  - {name: a}\n  - {name: b}\n"));
+  CHECK_THROWS_AS(
+      configWith(
+          "configuration_items:\n  - {name: a, depends_on: [b]}\n  - {name: b, depends_on: [a]}\n"),
+      config::ConfigException);
+  CHECK_THROWS_AS(
+      configWith("configuration_items:\n  - {name: g, members: [a, b]}\n  - {name: a}\n"),
+      config::ConfigException);
+  CHECK_NOTHROW(configWith(
+      "configuration_items:\n  - {name: g, members: [a, b]}\n  - {name: a}\n  - {name: b}\n"));
 }
 
 TEST_CASE("Weekly maintenance windows follow the time zone across DST", "[correlator]") {

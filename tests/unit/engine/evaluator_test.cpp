@@ -1,22 +1,23 @@
 // The evaluator on a real correlator (replay engine, simulated clock): service timelines from
 // incidents, hierarchy propagation, response/resolution clocks firing at their exact
 // instants, heartbeats, maintenance exclusions and the period report.
-#include <catch2/catch.hpp>
+#include "evaluate/evaluator.h"
+
 #include <unistd.h>
 
+#include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
 
-#include "temp_config.h"
-#include "triaged/api/ingest.h"
-#include "triaged/config/loader.h"
-#include "evaluate/evaluator.h"
 #include "app/replay.h"
 #include "evaluate/samples.h"
 #include "rest/sla_api.h"
 #include "store/state_codec.h"
 #include "store/store.h"
 #include "store/store_writer.h"
+#include "temp_config.h"
+#include "triaged/api/ingest.h"
+#include "triaged/config/loader.h"
 
 using namespace triaged;
 using api::Severity;
@@ -61,7 +62,8 @@ struct World {
     ev.onIncidents(replay.correlator(), ids, now);
     for (auto& e : ev.takeEvents()) events.push_back(std::move(e));
   }
-  void push(const char* resource, Severity sev, Status st = Status::kFiring, const char* check = "http") {
+  void push(const char* resource, Severity sev, Status st = Status::kFiring,
+            const char* check = "http") {
     api::BatchBuilder b(opts, now);
     auto& e = b.begin(0);
     e.resource = b.keep(resource);
@@ -114,7 +116,8 @@ maintenance_windows:
 
 }  // namespace
 
-TEST_CASE("A service is down from its incident's first alert to the last alert's resolution", "[evaluator]") {
+TEST_CASE("A service is down from its incident's first alert to the last alert's resolution",
+          "[evaluator]") {
   World w(kRules);
   w.at(10 * kMin).push("web1", Severity::kCritical);
   REQUIRE(w.replay.correlator().incident(1));
@@ -147,7 +150,8 @@ TEST_CASE("A service is down from its incident's first alert to the last alert's
 }
 
 // docs/sla.md "Checked against an independent model": the vectors the model found.
-TEST_CASE("A service is as down as its incident's worst firing alert, not its worst alert ever", "[evaluator]") {
+TEST_CASE("A service is as down as its incident's worst firing alert, not its worst alert ever",
+          "[evaluator]") {
   World w(kRules);
   auto period = rules::sla::parsePeriod("2026-11", w.config->rule_set->calendars()[0]);
   w.at(9 * 60 * kMin).push("web1", Severity::kCritical, Status::kFiring, "disk");
@@ -168,7 +172,8 @@ TEST_CASE("A service is as down as its incident's worst firing alert, not its wo
   CHECK(r.reliability.failures == 1);
 }
 
-TEST_CASE("A firing minor beside a resolved critical is PARTIAL; a severity drop ends DOWN at once", "[evaluator]") {
+TEST_CASE("A firing minor beside a resolved critical is PARTIAL; a severity drop ends DOWN at once",
+          "[evaluator]") {
   World w(kRules);
   auto period = rules::sla::parsePeriod("2026-11", w.config->rule_set->calendars()[0]);
   w.at(0).push("web1", Severity::kCritical, Status::kFiring, "disk");
@@ -188,9 +193,11 @@ TEST_CASE("A firing minor beside a resolved critical is PARTIAL; a severity drop
   CHECK(r.reliability.failures == 2);
 }
 
-TEST_CASE("A flapping alert's flips change the service's state, not the incident's news", "[evaluator][flapping]") {
+TEST_CASE("A flapping alert's flips change the service's state, not the incident's news",
+          "[evaluator][flapping]") {
   World w(kRules);
-  for (int i = 0; i < 10; ++i) w.at(i * kMin).push("web1", i % 2 ? Severity::kWarning : Severity::kCritical);
+  for (int i = 0; i < 10; ++i)
+    w.at(i * kMin).push("web1", i % 2 ? Severity::kWarning : Severity::kCritical);
   bool flapping = false;
   w.replay.correlator().forEachAlert([&](const engine::CorrAlert& a) { flapping |= a.flapping; });
   REQUIRE(flapping);
@@ -204,7 +211,8 @@ TEST_CASE("A flapping alert's flips change the service's state, not the incident
   CHECK(flips < 9);  // not one entry per flip once flapping
 }
 
-TEST_CASE("Response clock: warnings at 50 and 75 percent and the breach, each at its instant", "[evaluator]") {
+TEST_CASE("Response clock: warnings at 50 and 75 percent and the breach, each at its instant",
+          "[evaluator]") {
   World w(kRules);
   w.at(0).push("web1", Severity::kCritical);
   w.at(4 * kMin + 59'999);
@@ -233,7 +241,8 @@ TEST_CASE("Acknowledging stops the response clock before its breach", "[evaluato
   w.at(2 * 60 * kMin);
   size_t response_breaches = 0, resolution_breaches = 0;
   for (const auto& e : w.events)
-    if (e.type == "sla.breach") ++(e.target == "response" ? response_breaches : resolution_breaches);
+    if (e.type == "sla.breach")
+      ++(e.target == "response" ? response_breaches : resolution_breaches);
   CHECK(response_breaches == 0);
   CHECK(resolution_breaches == 1);  // still firing after an hour
   auto period = rules::sla::parsePeriod("2026-11", w.config->rule_set->calendars()[0]);
@@ -243,7 +252,8 @@ TEST_CASE("Acknowledging stops the response clock before its breach", "[evaluato
   CHECK(r.ack_ms.mean == 6.0 * kMin);
 }
 
-TEST_CASE("A clock attached after its breach time reports one breach, not every threshold", "[evaluator]") {
+TEST_CASE("A clock attached after its breach time reports one breach, not every threshold",
+          "[evaluator]") {
   World w(kRules);
   w.at(0).push("web1", Severity::kCritical);
   // The evaluator sees the incident only at 30 minutes (as after a restart).
@@ -260,7 +270,8 @@ TEST_CASE("A clock attached after its breach time reports one breach, not every 
   CHECK(response == 1);
 }
 
-TEST_CASE("Heartbeats go LATE, then DOWN with an alert, and the next ping resolves it", "[evaluator]") {
+TEST_CASE("Heartbeats go LATE, then DOWN with an alert, and the next ping resolves it",
+          "[evaluator]") {
   World w(kRules);
   REQUIRE(w.ev.heartbeat("nightly", Evaluator::Signal::kPing, w.t0).empty());
   w.at(69 * kMin);
@@ -283,7 +294,8 @@ TEST_CASE("Heartbeats go LATE, then DOWN with an alert, and the next ping resolv
   CHECK(w.ev.heartbeats().count("adhoc") == 1);
 }
 
-TEST_CASE("Approved maintenance is excluded time; downtime inside it counts only gross", "[evaluator]") {
+TEST_CASE("Approved maintenance is excluded time; downtime inside it counts only gross",
+          "[evaluator]") {
   World w(kRules);
   int64_t day = 24 * 60 * kMin;
   w.at(day).push("db1", Severity::kCritical);  // 2026-11-02T00:00Z, inside db-patch
@@ -299,7 +311,8 @@ TEST_CASE("Approved maintenance is excluded time; downtime inside it counts only
   CHECK(r.availability.downtime_net_ms == 0);
 }
 
-TEST_CASE("Engine gaps are unknown time, excluded from the measured time by default", "[evaluator]") {
+TEST_CASE("Engine gaps are unknown time, excluded from the measured time by default",
+          "[evaluator]") {
   World w(kRules);
   Evaluator::Restored r;
   r.last_alive_ms = w.t0 + 60 * kMin;
@@ -312,7 +325,8 @@ TEST_CASE("Engine gaps are unknown time, excluded from the measured time by defa
   CHECK(rep.availability.measured_ms == 120 * kMin);
 }
 
-TEST_CASE("A reload that reorders services keeps each service's state and clocks by name", "[evaluator]") {
+TEST_CASE("A reload that reorders services keeps each service's state and clocks by name",
+          "[evaluator]") {
   World w(kRules);
   w.at(0).push("web1", Severity::kCritical);
   REQUIRE(w.ev.status(w.svc("web")) == 5);
@@ -329,7 +343,8 @@ TEST_CASE("A reload that reorders services keeps each service's state and clocks
   w.ev.onIncidents(w.replay.correlator(), ids, w.now + 1000);
   CHECK(w.ev.status(next->rule_set->serviceByName("web")) == 5);
   CHECK(w.ev.status(next->rule_set->serviceByName("db")) == -1);
-  CHECK(w.ev.timeline(next->rule_set->serviceByName("web")).size() == transitions);  // no new transition
+  CHECK(w.ev.timeline(next->rule_set->serviceByName("web")).size() ==
+        transitions);  // no new transition
   CHECK(w.ev.openClocks() == 2);
   // The response clock still breaches at its instant.
   w.ev.advance(w.t0 + 10 * kMin);
@@ -341,7 +356,8 @@ TEST_CASE("A reload that reorders services keeps each service's state and clocks
 
 namespace {
 
-std::string reportJson(const Evaluator& ev, uint32_t agreement, const rules::sla::Period& p, int64_t now) {
+std::string reportJson(const Evaluator& ev, uint32_t agreement, const rules::sla::Period& p,
+                       int64_t now) {
   std::string out;
   api::JsonWriter w(out);
   engine::writeReportJson(w, ev.report(agreement, p, now));
@@ -370,7 +386,8 @@ engine::StoredState throughStore(Evaluator& ev, const fs::path& dir, int64_t now
 
 }  // namespace
 
-TEST_CASE("Service levels survive a restart through the store: reports, clocks and heartbeats", "[evaluator][store]") {
+TEST_CASE("Service levels survive a restart through the store: reports, clocks and heartbeats",
+          "[evaluator][store]") {
   fs::path dir = fs::temp_directory_path() / ("triaged-eval-store-" + std::to_string(::getpid()));
   fs::remove_all(dir);
   World w(kRules);
@@ -421,17 +438,20 @@ TEST_CASE("Service levels survive a restart through the store: reports, clocks a
   fs::remove_all(dir);
 }
 
-TEST_CASE("Stored ledger rows that cannot be read are named by table and row", "[evaluator][store]") {
+TEST_CASE("Stored ledger rows that cannot be read are named by table and row",
+          "[evaluator][store]") {
   engine::SlaRows rows;
   rows.transitions.push_back({"web", 1, -1, ""});
   rows.transitions.push_back({"web", 2, 9, "1"});
-  CHECK_THROWS_WITH(engine::slaRestored(rows, 0), Catch::Contains("sla_transitions row 2") && Catch::Contains("status"));
+  CHECK_THROWS_WITH(engine::slaRestored(rows, 0),
+                    Catch::Contains("sla_transitions row 2") && Catch::Contains("status"));
   rows.transitions.pop_back();
   rows.transitions.push_back({"web", 2, 5, "1,,2"});
   CHECK_THROWS_WITH(engine::slaRestored(rows, 0), Catch::Contains("sla_transitions row 2"));
   rows.transitions.pop_back();
   rows.clocks.push_back({1, "web-sla", 0, R"({"incident":1})"});
-  CHECK_THROWS_WITH(engine::slaRestored(rows, 0), Catch::Contains("sla_clocks row 1") && Catch::Contains("target"));
+  CHECK_THROWS_WITH(engine::slaRestored(rows, 0),
+                    Catch::Contains("sla_clocks row 1") && Catch::Contains("target"));
   rows.clocks.clear();
   rows.heartbeats.emplace_back("x", "not json");
   CHECK_THROWS_WITH(engine::slaRestored(rows, 0), Catch::Contains("heartbeats row 1"));
@@ -463,13 +483,16 @@ capacity:
     forecast: {window: 1h, horizon: 24h, limit: 1.0, min_samples: 5, min_r_squared: 0.9}
 )";
 
-engine::Sample sample(const char* metric, double v, int64_t at, const char* k = "region", const char* val = "eu") {
+engine::Sample sample(const char* metric, double v, int64_t at, const char* k = "region",
+                      const char* val = "eu") {
   return engine::Sample{metric, {{k, val}}, v, at};
 }
 
 }  // namespace
 
-TEST_CASE("SLO burn rate: 1h/5m at 14.4 pages, no data neither raises nor clears, recovery resolves", "[evaluator][slo]") {
+TEST_CASE(
+    "SLO burn rate: 1h/5m at 14.4 pages, no data neither raises nor clears, recovery resolves",
+    "[evaluator][slo]") {
   World w(kSignals);
   int64_t t = w.t0;
   // An hour at 2 % errors: burn 20 on both windows of the first pair (threshold 14.4).
@@ -512,8 +535,10 @@ TEST_CASE("SLO burn rate: 1h/5m at 14.4 pages, no data neither raises nor clears
   CHECK(w.ev.slos().at("checkout-requests").budget_remaining == Approx(1 - 1200.0 / 70000 / 0.001));
 }
 
-TEST_CASE("Capacity: hysteresis raises after raise_for and clears after clear_for; the forecast opens before exhaustion",
-          "[evaluator][capacity]") {
+TEST_CASE(
+    "Capacity: hysteresis raises after raise_for and clears after clear_for; the forecast opens "
+    "before exhaustion",
+    "[evaluator][capacity]") {
   World w(kSignals);
   int64_t t = w.t0;
   auto feed = [&](double v) {
@@ -564,7 +589,8 @@ TEST_CASE("Samples: a bad request names the index and field and yields nothing",
   CHECK(ok[0].at_ms == 1'793'491'200'000);
   CHECK(ok[1].at_ms == 7);  // no timestamp: now
   CHECK(ok[0].labels == std::vector<std::pair<std::string, std::string>>{{"host", "db1"}});
-  auto bad = engine::parseSamples(R"([{"metric":"a","value":1},{"metric":"9x","value":"high"}])", 0, errors);
+  auto bad = engine::parseSamples(R"([{"metric":"a","value":1},{"metric":"9x","value":"high"}])", 0,
+                                  errors);
   CHECK(bad.empty());
   REQUIRE(errors.size() == 2);
   CHECK(errors[0] == "[1].metric: expected a metric name ([a-zA-Z_:][a-zA-Z0-9_:]*)");
@@ -579,14 +605,16 @@ TEST_CASE("Samples: a bad request names the index and field and yields nothing",
   // Oversized and hostile: more samples than a request may carry, too many labels, a
   // non-finite value, a body that is not an array or an object. Each named, nothing kept.
   std::string big = "[";
-  for (size_t i = 0; i <= engine::kMaxSamplesPerRequest; ++i) big += std::string(i ? "," : "") + R"({"metric":"m","value":1})";
+  for (size_t i = 0; i <= engine::kMaxSamplesPerRequest; ++i)
+    big += std::string(i ? "," : "") + R"({"metric":"m","value":1})";
   big += "]";
   errors.clear();
   CHECK(engine::parseSamples(big, 0, errors).empty());
   REQUIRE(errors.size() == 1);
   CHECK(errors[0].find("more than 10000") != std::string::npos);
   std::string labels = R"({"metric":"m","value":1,"labels":{)";
-  for (int i = 0; i < 65; ++i) labels += std::string(i ? "," : "") + "\"l" + std::to_string(i) + "\":\"v\"";
+  for (int i = 0; i < 65; ++i)
+    labels += std::string(i ? "," : "") + "\"l" + std::to_string(i) + "\":\"v\"";
   labels += "}}";
   errors.clear();
   CHECK(engine::parseSamples(labels, 0, errors).empty());
@@ -596,10 +624,12 @@ TEST_CASE("Samples: a bad request names the index and field and yields nothing",
   CHECK_FALSE(errors.empty());
   errors.clear();
   CHECK(engine::parseSamples("42", 0, errors).empty());
-  CHECK(errors == std::vector<std::string>{"body: expected an array of samples or one sample object"});
+  CHECK(errors ==
+        std::vector<std::string>{"body: expected an array of samples or one sample object"});
 }
 
-TEST_CASE("A cron heartbeat is due at the next fire time after its ping, in its time zone", "[evaluator][heartbeat]") {
+TEST_CASE("A cron heartbeat is due at the next fire time after its ping, in its time zone",
+          "[evaluator][heartbeat]") {
   World w(R"(
 services:
   - name: backup
@@ -625,7 +655,8 @@ heartbeats:
   CHECK(alerts[0].service == "backup");
 }
 
-TEST_CASE("SLO minutes and capacity samples survive a restart through the store", "[evaluator][store][slo]") {
+TEST_CASE("SLO minutes and capacity samples survive a restart through the store",
+          "[evaluator][store][slo]") {
   fs::path dir = fs::temp_directory_path() / ("triaged-eval-signals-" + std::to_string(::getpid()));
   fs::remove_all(dir);
   World w(kSignals);
@@ -665,8 +696,10 @@ TEST_CASE("SLO minutes and capacity samples survive a restart through the store"
   fs::remove_all(dir);
 }
 
-TEST_CASE("Clock start and stop conditions: start_when limits which incidents get clocks, stop_when stops them",
-          "[evaluator]") {
+TEST_CASE(
+    "Clock start and stop conditions: start_when limits which incidents get clocks, stop_when "
+    "stops them",
+    "[evaluator]") {
   World w(R"(
 configuration_items:
   - name: web1

@@ -77,7 +77,8 @@ class Client {
   Response request(const std::string& method, const std::string& path, const std::string& body = "",
                    const std::string& extra_headers = "") {
     std::string req = method + " " + path + " HTTP/1.1\r\nHost: t\r\n" + extra_headers;
-    if (!body.empty() || method == "POST") req += "Content-Length: " + std::to_string(body.size()) + "\r\n";
+    if (!body.empty() || method == "POST")
+      req += "Content-Length: " + std::to_string(body.size()) + "\r\n";
     req += "\r\n" + body;
     send(req);
     return read();

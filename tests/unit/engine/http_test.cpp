@@ -3,9 +3,9 @@
 #include <thread>
 
 #include "http_client.h"
+#include "server/http_server.h"
 #include "triaged/config/config.h"
 #include "triaged/config/loader.h"
-#include "server/http_server.h"
 
 using namespace triaged;
 using test::Client;
@@ -19,27 +19,36 @@ struct Fixture {
   prometheus::Registry registry;
   std::unique_ptr<engine::HttpServer> server;
   uint16_t port = 0;
-  std::thread worker;  // answers /deferred from another thread
+  std::thread worker;   // answers /deferred from another thread
   api::Responder held;  // /hold keeps its request in flight until the test answers it
   std::promise<void> held_promise;
 
   explicit Fixture(config::Config cfg = makeConfig()) {
     router.add({api::Verb::get, "/hello", api::RouteGroup::kRead,
-                [](const api::HttpRequest&, api::Responder r) { r(api::HttpResponse::text(200, "hello")); }});
-    router.add({api::Verb::post, "/size", api::RouteGroup::kIngest, [](const api::HttpRequest& q, api::Responder r) {
+                [](const api::HttpRequest&, api::Responder r) {
+                  r(api::HttpResponse::text(200, "hello"));
+                }});
+    router.add({api::Verb::post, "/size", api::RouteGroup::kIngest,
+                [](const api::HttpRequest& q, api::Responder r) {
                   r(api::HttpResponse::text(200, std::to_string(q.body->size())));
                 }});
-    router.add({api::Verb::post, "/-/reload", api::RouteGroup::kAdmin,
-                [](const api::HttpRequest&, api::Responder r) { r(api::HttpResponse::text(200, "ok")); }});
-    router.add({api::Verb::get, "/deferred", api::RouteGroup::kOpen, [this](const api::HttpRequest&, api::Responder r) {
-                  worker = std::thread([r = std::move(r)] { r(api::HttpResponse::text(202, "later")); });
+    router.add(
+        {api::Verb::post, "/-/reload", api::RouteGroup::kAdmin,
+         [](const api::HttpRequest&, api::Responder r) { r(api::HttpResponse::text(200, "ok")); }});
+    router.add({api::Verb::get, "/deferred", api::RouteGroup::kOpen,
+                [this](const api::HttpRequest&, api::Responder r) {
+                  worker =
+                      std::thread([r = std::move(r)] { r(api::HttpResponse::text(202, "later")); });
                 }});
-    router.add({api::Verb::get, "/hold", api::RouteGroup::kOpen, [this](const api::HttpRequest&, api::Responder r) {
+    router.add({api::Verb::get, "/hold", api::RouteGroup::kOpen,
+                [this](const api::HttpRequest&, api::Responder r) {
                   held = std::move(r);
                   held_promise.set_value();
                 }});
-    router.add({api::Verb::get, "/dropped", api::RouteGroup::kOpen, [](const api::HttpRequest&, api::Responder) {}});
-    router.add({api::Verb::get, "/items/{id}", api::RouteGroup::kOpen, [](const api::HttpRequest& q, api::Responder r) {
+    router.add({api::Verb::get, "/dropped", api::RouteGroup::kOpen,
+                [](const api::HttpRequest&, api::Responder) {}});
+    router.add({api::Verb::get, "/items/{id}", api::RouteGroup::kOpen,
+                [](const api::HttpRequest& q, api::Responder r) {
                   std::string v;
                   q.queryParam("x", v);
                   r(api::HttpResponse::text(200, std::string(q.param("id")) + "|" + v));
@@ -92,8 +101,10 @@ TEST_CASE("Keep-alive serves several requests on one connection", "[http]") {
 TEST_CASE("Pipelined requests are answered in order", "[http]") {
   Fixture f;
   Client c(f.port);
-  c.send("GET /hello HTTP/1.1\r\nHost: t\r\n\r\nPOST /size HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\n\r\nabc"
-         "GET /items/7?x=a%20b HTTP/1.1\r\nHost: t\r\n\r\n");
+  c.send(
+      "GET /hello HTTP/1.1\r\nHost: t\r\n\r\nPOST /size HTTP/1.1\r\nHost: t\r\nContent-Length: "
+      "3\r\n\r\nabc"
+      "GET /items/7?x=a%20b HTTP/1.1\r\nHost: t\r\n\r\n");
   CHECK(c.read().body == "hello");
   CHECK(c.read().body == "3");
   CHECK(c.read().body == "7|a b");
@@ -123,7 +134,7 @@ TEST_CASE("A client that sends headers too slowly gets 408", "[http][limits]") {
   Fixture f;
   Client c(f.port);
   c.send("GET /hello HTTP/1.1\r\nHost: t\r\n");  // and never the blank line
-  auto r = c.read();                              // the server's header timeout (300 ms) ends it
+  auto r = c.read();                             // the server's header timeout (300 ms) ends it
   CHECK(r.status == 408);
   CHECK(f.rejected("header_timeout") == 1);
 }
@@ -136,7 +147,8 @@ TEST_CASE("A client that stalls in the body gets 408", "[http][limits]") {
   CHECK(f.rejected("body_timeout") == 1);
 }
 
-TEST_CASE("An idle keep-alive connection is closed silently after the idle timeout", "[http][limits]") {
+TEST_CASE("An idle keep-alive connection is closed silently after the idle timeout",
+          "[http][limits]") {
   Fixture f;
   Client c(f.port);
   CHECK(c.request("GET", "/hello").status == 200);
@@ -162,10 +174,17 @@ TEST_CASE("Connections beyond the limit get 503", "[http][limits]") {
 TEST_CASE("Admin routes need one of the configured bearer tokens", "[http][auth]") {
   Fixture f;
   CHECK(Client(f.port).request("POST", "/-/reload").status == 401);
-  CHECK(Client(f.port).request("POST", "/-/reload", "", "Authorization: Bearer wrong\r\n").status == 401);
-  CHECK(Client(f.port).request("POST", "/-/reload", "", "Authorization: Basic czNjcmV0\r\n").status == 401);
-  CHECK(Client(f.port).request("POST", "/-/reload", "", "Authorization: Bearer s3cret\r\n").status == 200);
-  CHECK(Client(f.port).request("POST", "/-/reload", "", "Authorization: bearer rotated\r\n").status == 200);
+  CHECK(Client(f.port).request("POST", "/-/reload", "", "Authorization: Bearer wrong\r\n").status ==
+        401);
+  CHECK(
+      Client(f.port).request("POST", "/-/reload", "", "Authorization: Basic czNjcmV0\r\n").status ==
+      401);
+  CHECK(
+      Client(f.port).request("POST", "/-/reload", "", "Authorization: Bearer s3cret\r\n").status ==
+      200);
+  CHECK(
+      Client(f.port).request("POST", "/-/reload", "", "Authorization: bearer rotated\r\n").status ==
+      200);
   // Groups without tokens stay open.
   CHECK(Client(f.port).request("GET", "/hello").status == 200);
   CHECK(f.rejected("unauthorized") == 3);
@@ -232,7 +251,8 @@ TEST_CASE("Draining closes idle connections and lets in-flight requests finish",
   CHECK(idle.request("GET", "/hello").status == 200);
   Client busy(f.port);
   busy.send("GET /hold HTTP/1.1\r\nHost: t\r\n\r\n");
-  REQUIRE(f.held_promise.get_future().wait_for(std::chrono::seconds(5)) == std::future_status::ready);
+  REQUIRE(f.held_promise.get_future().wait_for(std::chrono::seconds(5)) ==
+          std::future_status::ready);
   f.server->beginDrain();
   CHECK(idle.closedByPeer());
   f.held(api::HttpResponse::text(200, "finished"));

@@ -1,7 +1,7 @@
+#include "triaged/api/json_writer.h"
+
 #include <catch2/catch.hpp>
 #include <cmath>
-
-#include "triaged/api/json_writer.h"
 
 using triaged::api::JsonWriter;
 

@@ -1,15 +1,20 @@
+#include "common/metrics.h"
+
 #include <catch2/catch.hpp>
 #include <thread>
-
-#include "common/metrics.h"
 
 using namespace triaged::engine;
 
 TEST_CASE("Hot counters sum every writer's slot at scrape time", "[metrics]") {
   auto fam = std::make_shared<HotCounterFamily>(
-      "triaged_test_total", "test", std::vector<std::vector<std::pair<std::string, std::string>>>{{{"k", "a"}}, {{"k", "b"}}}, 2);
-  std::thread t1([&] { for (int i = 0; i < 100000; ++i) fam->add(0, 0); });
-  std::thread t2([&] { for (int i = 0; i < 100000; ++i) fam->add(1, 0, 2); });
+      "triaged_test_total", "test",
+      std::vector<std::vector<std::pair<std::string, std::string>>>{{{"k", "a"}}, {{"k", "b"}}}, 2);
+  std::thread t1([&] {
+    for (int i = 0; i < 100000; ++i) fam->add(0, 0);
+  });
+  std::thread t2([&] {
+    for (int i = 0; i < 100000; ++i) fam->add(1, 0, 2);
+  });
   t1.join();
   t2.join();
   fam->add(1, 1, 5);
@@ -23,8 +28,9 @@ TEST_CASE("Hot counters sum every writer's slot at scrape time", "[metrics]") {
 TEST_CASE("Process metrics use the standard names and sane values", "[metrics]") {
   auto pc = std::make_shared<ProcessCollector>();
   auto text = serializeMetrics({pc});
-  for (const char* name : {"process_cpu_seconds_total", "process_resident_memory_bytes", "process_open_fds",
-                           "process_max_fds", "process_start_time_seconds", "process_virtual_memory_bytes"}) {
+  for (const char* name :
+       {"process_cpu_seconds_total", "process_resident_memory_bytes", "process_open_fds",
+        "process_max_fds", "process_start_time_seconds", "process_virtual_memory_bytes"}) {
     INFO(name);
     CHECK(text.find(std::string("\n") + name + " ") != std::string::npos);
   }

@@ -1,8 +1,9 @@
+#include "pipeline/pipeline.h"
+
 #include <catch2/catch.hpp>
 #include <future>
 
 #include "triaged/api/ingest.h"
-#include "pipeline/pipeline.h"
 
 using namespace triaged;
 
@@ -45,7 +46,8 @@ TEST_CASE("A batch is applied across shards and reported once, with exact counts
   for (int round = 0; round < 2; ++round) {
     std::promise<api::BatchResult> done;
     auto batch = batchOf(0, 1000, o);
-    REQUIRE(p.submit(batch, [&](const api::BatchResult& r) { done.set_value(r); }) == api::SubmitStatus::kAccepted);
+    REQUIRE(p.submit(batch, [&](const api::BatchResult& r) { done.set_value(r); }) ==
+            api::SubmitStatus::kAccepted);
     CHECK(batch == nullptr);
     auto r = done.get_future().get();
     CHECK(r.events == 1000);
@@ -80,7 +82,8 @@ TEST_CASE("A full shard queue refuses the whole batch and keeps it with the call
   o.name = "t";
   auto first = batchOf(0, 100, o);
   std::promise<void> first_done;
-  REQUIRE(p.submit(first, [&](const api::BatchResult&) { first_done.set_value(); }) == api::SubmitStatus::kAccepted);
+  REQUIRE(p.submit(first, [&](const api::BatchResult&) { first_done.set_value(); }) ==
+          api::SubmitStatus::kAccepted);
   auto second = batchOf(100, 100, o);
   CHECK(p.submit(second, {}) == api::SubmitStatus::kBusy);
   REQUIRE(second != nullptr);
@@ -91,7 +94,8 @@ TEST_CASE("A full shard queue refuses the whole batch and keeps it with the call
   // same second batch goes in.
   first_done.get_future().wait();
   std::promise<void> done;
-  REQUIRE(p.submit(second, [&](const api::BatchResult&) { done.set_value(); }) == api::SubmitStatus::kAccepted);
+  REQUIRE(p.submit(second, [&](const api::BatchResult&) { done.set_value(); }) ==
+          api::SubmitStatus::kAccepted);
   done.get_future().wait();
 }
 
@@ -129,7 +133,8 @@ TEST_CASE("Shards resolve expired alerts on the injected clock", "[pipeline][tim
         firing += t.firing();
         seen[i].set_value();
       });
-    for (auto& s : seen) REQUIRE(s.get_future().wait_for(std::chrono::seconds(30)) == std::future_status::ready);
+    for (auto& s : seen)
+      REQUIRE(s.get_future().wait_for(std::chrono::seconds(30)) == std::future_status::ready);
     return firing.load();
   };
   CHECK(firingNow() == 10);  // they fired, so that their expiry below means something

@@ -17,8 +17,10 @@ TEST_CASE("Routes match by segment and capture parameters", "[router]") {
   CHECK(m->pattern == "/api/v1/alerts/{fingerprint}");
   REQUIRE(params.size() == 1);
   CHECK(params[0].second == "abc");
-  CHECK(r.match(Verb::post, "/api/v1/alerts/abc", params, &mismatch, &allow)->group == RouteGroup::kAdmin);
-  CHECK(r.match(Verb::get, "/api/v1/alerts/", params, &mismatch, &allow)->pattern == "/api/v1/alerts");
+  CHECK(r.match(Verb::post, "/api/v1/alerts/abc", params, &mismatch, &allow)->group ==
+        RouteGroup::kAdmin);
+  CHECK(r.match(Verb::get, "/api/v1/alerts/", params, &mismatch, &allow)->pattern ==
+        "/api/v1/alerts");
   CHECK(r.match(Verb::get, "/api/v1/alerts/a/b", params, &mismatch, &allow) == nullptr);
   CHECK_FALSE(mismatch);
   CHECK(r.match(Verb::delete_, "/api/v1/alerts", params, &mismatch, &allow) == nullptr);

@@ -1,25 +1,26 @@
 // Durable state: the store writer on a real SQLite file (group commit, completions after the
 // commit, merge rules of rows, retention), and recovery: a correlator rebuilt from the stored
 // records behaves exactly as the one that wrote them, timers included.
-#include <catch2/catch.hpp>
-#include <future>
+#include "store/store.h"
+
 #include <sqlite3.h>
 
+#include <catch2/catch.hpp>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <mutex>
 
-#include "temp_config.h"
-#include "triaged/api/ingest.h"
-#include "triaged/config/loader.h"
+#include "app/replay.h"
 #include "correlate/correlation_json.h"
 #include "notify/notification_filter.h"
 #include "notify/notifier.h"
-#include "app/replay.h"
 #include "store/state_codec.h"
-#include "store/store.h"
 #include "store/store_writer.h"
+#include "temp_config.h"
+#include "triaged/api/ingest.h"
+#include "triaged/config/loader.h"
 #include "triaged/rules/rule_set.h"
 
 using namespace triaged;
@@ -144,9 +145,10 @@ correlation:
   push(a, kT0, "web1", "http", Status::kFiring, shop);
   push(a, kT0 + 10'000, "web2", "http", Status::kFiring, shop);
   a.advance(kT0 + 40'000);  // the shop incident opens at 30 s
-  push(a, kT0 + 50'000, "web3", "http", Status::kFiring, shop);  // an update waiting for group_interval
-  push(a, kT0 + 60'000, "vm1", "cpu", Status::kFiring);          // default rule: its own incident
-  push(a, kT0 + 61'000, "vm1", "cpu", Status::kResolved);        // hold-down runs to 5 min after this
+  push(a, kT0 + 50'000, "web3", "http", Status::kFiring,
+       shop);                                              // an update waiting for group_interval
+  push(a, kT0 + 60'000, "vm1", "cpu", Status::kFiring);    // default rule: its own incident
+  push(a, kT0 + 61'000, "vm1", "cpu", Status::kResolved);  // hold-down runs to 5 min after this
   std::string sid;
   {
     engine::Silence s;
@@ -214,7 +216,8 @@ TEST_CASE("An alert waiting in group_wait at the restart waits again from the re
   CHECK(b.correlator().openIncidents() == 1);
 }
 
-TEST_CASE("Closed and merged incidents leave memory after state.retention, to the millisecond", "[store]") {
+TEST_CASE("Closed and merged incidents leave memory after state.retention, to the millisecond",
+          "[store]") {
   auto config = configWith(kRules, "state:\n  retention: 1h\n");
   engine::ReplayEngine e(*config);
   push(e, kT0, "vm1", "cpu", Status::kFiring);
@@ -230,7 +233,7 @@ TEST_CASE("Closed and merged incidents leave memory after state.retention, to th
   CHECK(c.incidentBase() == 2);  // the front hole is gone from memory
   e.advance(kT0 + 20'000 + 3'600'000);
   CHECK(c.incident(3) == nullptr);
-  CHECK(c.incident(2) != nullptr);  // open: kept
+  CHECK(c.incident(2) != nullptr);   // open: kept
   CHECK(c.incidents().size() == 2);  // incident 2 and the hole of 3
   push(e, kT0 + 4'000'000, "vm4", "cpu", Status::kFiring);
   CHECK(c.incident(4) != nullptr);  // ids go on
@@ -247,10 +250,12 @@ TEST_CASE("A damaged record is refused with the field that is wrong", "[store]")
   engine::encodeIncident(rec, inc);
   CHECK_NOTHROW(engine::decodeIncident(rec));
   CHECK_THROWS_WITH(engine::decodeIncident(rec, {{1, 42, 0}}), Catch::Contains("row 0 is missing"));
-  CHECK_THROWS_WITH(engine::decodeSilence(R"({"id":"x","matchers":"{a=}"})"), Catch::Contains("matchers"));
+  CHECK_THROWS_WITH(engine::decodeSilence(R"({"id":"x","matchers":"{a=}"})"),
+                    Catch::Contains("matchers"));
 }
 
-TEST_CASE("Store writer commits before completing, merges rows, and prunes by retention", "[store]") {
+TEST_CASE("Store writer commits before completing, merges rows, and prunes by retention",
+          "[store]") {
   fs::path dir = tempDir("store");
   engine::ManualClock clock(kT0);
   api::MetricsHub hub;
@@ -287,15 +292,25 @@ TEST_CASE("Store writer commits before completing, merges rows, and prunes by re
     old.status = Status::kResolved;
     old.time_ms = kT0 - 7'200'000;  // resolved two hours ago: past retention
     u.alerts.push_back(old);
-    u.incidents.push_back({1, static_cast<int>(IncidentStatus::kClosed), kT0 - 2 * 86'400'000LL, "{}",
-                           {{0, 11, 0}}, {{0, kT0, "triaged", "opened", "", 0}}});
-    u.incidents.push_back({2, static_cast<int>(IncidentStatus::kOpen), kT0 - 2 * 86'400'000LL, "{}",
-                           {{0, 21, 0}, {1, 22, 2}}, {{0, kT0, "triaged", "opened", "", 0}}});
+    u.incidents.push_back({1,
+                           static_cast<int>(IncidentStatus::kClosed),
+                           kT0 - 2 * 86'400'000LL,
+                           "{}",
+                           {{0, 11, 0}},
+                           {{0, kT0, "triaged", "opened", "", 0}}});
+    u.incidents.push_back({2,
+                           static_cast<int>(IncidentStatus::kOpen),
+                           kT0 - 2 * 86'400'000LL,
+                           "{}",
+                           {{0, 21, 0}, {1, 22, 2}},
+                           {{0, kT0, "triaged", "opened", "", 0}}});
     u.meta.emplace_back("next_incident", "3");
     // Threshold windows: one kept (hash above INT64_MAX), one written and then deleted.
-    u.windows.push_back({0xfedcba9876543210ULL, "flaps", engine::encodeWindow({{kT0, 11}, {kT0 + 1, 12}})});
+    u.windows.push_back(
+        {0xfedcba9876543210ULL, "flaps", engine::encodeWindow({{kT0, 11}, {kT0 + 1, 12}})});
     u.windows.push_back({5, "flaps", engine::encodeWindow({{kT0, 13}})});
-    u.sequences.push_back({0xfedcba9876543210ULL, "backup", "resource=nas1", 21, kT0, true, strings("nas1")});
+    u.sequences.push_back(
+        {0xfedcba9876543210ULL, "backup", "resource=nas1", 21, kT0, true, strings("nas1")});
     u.sequences.push_back({6, "backup", "resource=nas2", 22, kT0, false, ""});
     u.sequences.push_back({7, "backup", "resource=nas3", 23, kT0, true, strings("nas3")});
     u.committed.push_back([&] {
@@ -355,8 +370,10 @@ TEST_CASE("Store writer commits before completing, merges rows, and prunes by re
   fs::remove_all(dir);
 }
 
-TEST_CASE("Notification targets filter by event, priority and matchers; signatures are HMAC-SHA256 of t.body",
-          "[notifier]") {
+TEST_CASE(
+    "Notification targets filter by event, priority and matchers; signatures are HMAC-SHA256 of "
+    "t.body",
+    "[notifier]") {
   config::NotificationTarget t;
   t.min_priority = 2;
   engine::Incident p1, p3;
@@ -393,7 +410,8 @@ TEST_CASE("Notification targets filter by event, priority and matchers; signatur
     p1.priority = 2;
     CHECK_FALSE(f.accepts("incident.opened", &p1));
   }
-  auto errors = engine::NotificationFilter::check({R"(service="a")", R"(team="ops")", R"(service=~"(")"});
+  auto errors =
+      engine::NotificationFilter::check({R"(service="a")", R"(team="ops")", R"(service=~"(")"});
   REQUIRE(errors.size() == 2);
   CHECK(errors[0].first == 1);
   CHECK(errors[0].second.find("unknown field \"team\"") != std::string::npos);
@@ -403,7 +421,8 @@ TEST_CASE("Notification targets filter by event, priority and matchers; signatur
         "t=1767225600,v1=7d4120fcebf444efab10ba7cd6c651bf463cefb039db5fad37ff9f7231ac8a4a");
 }
 
-TEST_CASE("Outbox ids never come back, even after every entry was delivered and across a restart", "[store]") {
+TEST_CASE("Outbox ids never come back, even after every entry was delivered and across a restart",
+          "[store]") {
   fs::path dir = tempDir("outbox-ids");
   engine::ManualClock clock(kT0);
   api::MetricsHub hub;
@@ -441,7 +460,8 @@ TEST_CASE("Outbox ids never come back, even after every entry was delivered and 
   fs::remove_all(dir);
 }
 
-TEST_CASE("Threshold windows and sequences count stored firings at their own times after a restart", "[store]") {
+TEST_CASE("Threshold windows and sequences count stored firings at their own times after a restart",
+          "[store]") {
   const char* rules = R"(
 groups:
   - name: g
@@ -489,9 +509,11 @@ groups:
     engine::ReplayEngine b(*config);
     restoreInto(a, b, kT0 + 120'000);
     REQUIRE(b.correlator().thresholdWindows().size() == 1);
-    CHECK(b.correlator().thresholdWindows()[0].seen.size() == 2);  // port 1 (firing) not counted twice
-    CHECK(b.correlator().thresholdWindows()[0].seen[1] == std::pair<int64_t, uint64_t>{
-                                                            kT0 + 60'000, a.correlator().thresholdWindows()[0].seen[1].second});
+    CHECK(b.correlator().thresholdWindows()[0].seen.size() ==
+          2);  // port 1 (firing) not counted twice
+    CHECK(b.correlator().thresholdWindows()[0].seen[1] ==
+          std::pair<int64_t, uint64_t>{kT0 + 60'000,
+                                       a.correlator().thresholdWindows()[0].seen[1].second});
     push(b, kT0 + 180'000, "sw1", "link", Status::kFiring, {{"port", "3"}});
     CHECK(b.correlator().openIncidents() == 1);
   }
@@ -505,7 +527,7 @@ groups:
   SECTION("an absence deadline survives the restart, and a satisfied one is not raised again") {
     push(a, kT0, "nas1", "backup_started", Status::kFiring);
     push(a, kT0 + 60'000, "nas1", "backup_started", Status::kResolved);  // a one-shot start event
-    push(a, kT0, "nas2", "backup_started", Status::kFiring);              // still firing...
+    push(a, kT0, "nas2", "backup_started", Status::kFiring);             // still firing...
     push(a, kT0 + 30 * 60'000, "nas2", "backup_finished", Status::kFiring);  // ...and finished
     REQUIRE(a.correlator().openIncidents() == 0);
     engine::ReplayEngine b(*config);
@@ -521,7 +543,8 @@ groups:
   SECTION("the window's firings leave it at their own times after the restart") {
     push(a, kT0 + 90'000, "sw1", "link", Status::kResolved, {{"port", "2"}});
     engine::ReplayEngine b(*config);
-    restoreInto(a, b, kT0 + 10 * 60'000 + 30'000);  // port 1's firing has left the window, port 2's not
+    restoreInto(a, b,
+                kT0 + 10 * 60'000 + 30'000);  // port 1's firing has left the window, port 2's not
     REQUIRE(b.correlator().thresholdWindows().size() == 1);
     push(b, kT0 + 10 * 60'000 + 40'000, "sw1", "link", Status::kFiring, {{"port", "3"}});
     CHECK(b.correlator().openIncidents() == 0);  // port 1 re-counted at its firing time (out), 2, 3
@@ -537,7 +560,8 @@ groups:
   }
 }
 
-TEST_CASE("Schema 6 keeps the pending outbox of a schema 5 database and continues its ids", "[store]") {
+TEST_CASE("Schema 6 keeps the pending outbox of a schema 5 database and continues its ids",
+          "[store]") {
   fs::path dir = tempDir("outbox-v5");
   {
     engine::Store store(dir.string());
@@ -545,11 +569,14 @@ TEST_CASE("Schema 6 keeps the pending outbox of a schema 5 database and continue
     const char* v5 =
         "DROP TABLE threshold_windows; DROP TABLE sequence_states;"  // schema 7's
         "DROP TABLE outbox;"
-        "CREATE TABLE outbox (id INTEGER PRIMARY KEY, target TEXT NOT NULL, created_ms INTEGER NOT NULL,"
-        " subject TEXT NOT NULL, event TEXT NOT NULL, body TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,"
+        "CREATE TABLE outbox (id INTEGER PRIMARY KEY, target TEXT NOT NULL, created_ms INTEGER NOT "
+        "NULL,"
+        " subject TEXT NOT NULL, event TEXT NOT NULL, body TEXT NOT NULL, attempts INTEGER NOT "
+        "NULL DEFAULT 0,"
         " dead INTEGER NOT NULL DEFAULT 0, last_error TEXT NOT NULL DEFAULT '');"
         "INSERT INTO outbox (id, target, created_ms, subject, event, body) VALUES"
-        " (1, 'hook', 1, 'incident 1', 'incident.opened', '{}'), (2, 'hook', 2, 'incident 1', 'incident.resolved', '{}'),"
+        " (1, 'hook', 1, 'incident 1', 'incident.opened', '{}'), (2, 'hook', 2, 'incident 1', "
+        "'incident.resolved', '{}'),"
         " (3, 'hook', 3, 'incident 2', 'incident.opened', '{}');"
         "PRAGMA user_version=5;";
     REQUIRE(sqlite3_exec(store.handle(), v5, nullptr, nullptr, nullptr) == SQLITE_OK);
@@ -560,9 +587,11 @@ TEST_CASE("Schema 6 keeps the pending outbox of a schema 5 database and continue
   REQUIRE(st.outbox.size() == 3);
   CHECK(st.outbox[1].event == "incident.resolved");
   // Every entry delivered, then a new one: id 4, not 1 again.
-  REQUIRE(sqlite3_exec(store.handle(), "DELETE FROM outbox", nullptr, nullptr, nullptr) == SQLITE_OK);
+  REQUIRE(sqlite3_exec(store.handle(), "DELETE FROM outbox", nullptr, nullptr, nullptr) ==
+          SQLITE_OK);
   REQUIRE(sqlite3_exec(store.handle(),
-                       "INSERT INTO outbox (target, created_ms, subject, event, body) VALUES ('hook', 4, 'incident 3', "
+                       "INSERT INTO outbox (target, created_ms, subject, event, body) VALUES "
+                       "('hook', 4, 'incident 3', "
                        "'incident.opened', '{}')",
                        nullptr, nullptr, nullptr) == SQLITE_OK);
   CHECK(sqlite3_last_insert_rowid(store.handle()) == 4);

@@ -1,19 +1,20 @@
 // Real payloads (shapes from Alertmanager, Grafana, Prometheus and PagerDuty) through the real
 // input plugins, over a real HTTP server on 127.0.0.1, into a real pipeline.
+#include <unistd.h>
+
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
 #include <future>
 #include <set>
-#include <unistd.h>
 
 #include "../engine/http_client.h"
-#include "builtin_plugins.h"
 #include "app/daemon.h"
-#include "triaged/config/loader.h"
+#include "builtin_plugins.h"
+#include "pipeline/pipeline.h"
 #include "rest/alerts_api.h"
 #include "server/http_server.h"
-#include "pipeline/pipeline.h"
+#include "triaged/config/loader.h"
 
 using namespace triaged;
 
@@ -32,7 +33,8 @@ struct Rig {
 
   explicit Rig(const std::string& inputs_yaml) {
     // One file per process: CTest runs test cases as parallel processes.
-    auto dir = std::filesystem::temp_directory_path() / ("triaged-plugin-test-" + std::to_string(::getpid()));
+    auto dir = std::filesystem::temp_directory_path() /
+               ("triaged-plugin-test-" + std::to_string(::getpid()));
     std::filesystem::create_directories(dir);
     auto file = dir / "c.yaml";
     std::ofstream(file) << "server: {io_threads: 1}\ninputs:\n" << inputs_yaml;
@@ -43,8 +45,13 @@ struct Rig {
     pipeline = std::make_unique<engine::Pipeline>(po, clock, hub);
     engine::addAlertRoutes(router, *pipeline);
     for (const auto& s : cfg->inputs) {
-      api::InputContext ctx{s, *cfg, router, [this](size_t) -> boost::asio::io_context& { return pool.context(0); }, 1,
-                            hub, pipeline.get()};
+      api::InputContext ctx{s,
+                            *cfg,
+                            router,
+                            [this](size_t) -> boost::asio::io_context& { return pool.context(0); },
+                            1,
+                            hub,
+                            pipeline.get()};
       inputs.push_back(plugins.findInput(s.type)->create(ctx));
     }
     server = std::make_unique<engine::HttpServer>(pool, router, hub.registry());
@@ -63,7 +70,9 @@ struct Rig {
   test::Response post(const std::string& path, const std::string& body) {
     return test::Client(port).request("POST", path, body, "Content-Type: application/json\r\n");
   }
-  std::string alerts(const std::string& query = "") { return test::Client(port).request("GET", "/api/v1/alerts" + query).body; }
+  std::string alerts(const std::string& query = "") {
+    return test::Client(port).request("GET", "/api/v1/alerts" + query).body;
+  }
 };
 
 const char* kAmWebhook = R"({
@@ -120,7 +129,8 @@ const char* kGrafana = R"json({
 
 }  // namespace
 
-TEST_CASE("Alertmanager v4 webhooks create, deduplicate and ignore unknown resolutions", "[alertmanager]") {
+TEST_CASE("Alertmanager v4 webhooks create, deduplicate and ignore unknown resolutions",
+          "[alertmanager]") {
   Rig rig("  - type: alertmanager\n");
   auto r = rig.post("/api/v1/alertmanager", kAmWebhook);
   REQUIRE(r.status == 200);
@@ -133,11 +143,13 @@ TEST_CASE("Alertmanager v4 webhooks create, deduplicate and ignore unknown resol
   CHECK(list.find("\"severity\":\"critical\"") != std::string::npos);
   CHECK(list.find("\"count\":2") != std::string::npos);
   CHECK(list.find("\"first_seen\":\"2023-02-06T13:08:45.828Z\"") != std::string::npos);
-  CHECK(list.find("\"generator_url\":\"http://prometheus.example:9090/graph?g0.expr=probe_success\"") !=
+  CHECK(list.find(
+            "\"generator_url\":\"http://prometheus.example:9090/graph?g0.expr=probe_success\"") !=
         std::string::npos);
   // Resolving web1 in a later notification.
   std::string resolved = kAmWebhook;
-  resolved.replace(resolved.find("\"status\": \"firing\",\n      \"labels\""), 19, "\"status\": \"resolved\",");
+  resolved.replace(resolved.find("\"status\": \"firing\",\n      \"labels\""), 19,
+                   "\"status\": \"resolved\",");
   REQUIRE(rig.post("/api/v1/alertmanager", resolved).status == 200);
   CHECK(rig.alerts("?status=resolved").find("\"matched\":1") != std::string::npos);
 }
@@ -147,11 +159,12 @@ TEST_CASE("Grafana version 1 webhooks are accepted with their extra fields", "[a
   REQUIRE(rig.post("/api/v1/alertmanager", kGrafana).status == 200);
   auto list = rig.alerts();
   CHECK(list.find("\"check\":\"High memory usage\"") != std::string::npos);
-  CHECK(list.find("\"resource\":\"global\"") != std::string::npos);  // no host label at all
+  CHECK(list.find("\"resource\":\"global\"") != std::string::npos);   // no host label at all
   CHECK(list.find("\"severity\":\"warning\"") != std::string::npos);  // no severity: the default
 }
 
-TEST_CASE("Webhook payloads that are not Alertmanager's are refused with the reason", "[alertmanager]") {
+TEST_CASE("Webhook payloads that are not Alertmanager's are refused with the reason",
+          "[alertmanager]") {
   Rig rig("  - type: alertmanager\n");
   auto r = rig.post("/api/v1/alertmanager", R"({"version":"7","alerts":[]})");
   CHECK(r.status == 400);
@@ -159,16 +172,20 @@ TEST_CASE("Webhook payloads that are not Alertmanager's are refused with the rea
   r = rig.post("/api/v1/alertmanager", R"({"version":"4"})");
   CHECK(r.status == 400);
   CHECK(r.body.find("\"field\":\"alerts\"") != std::string::npos);
-  r = rig.post("/api/v1/alertmanager", R"({"version":"4","alerts":[{"status":"firing","labels":{}}]})");
+  r = rig.post("/api/v1/alertmanager",
+               R"({"version":"4","alerts":[{"status":"firing","labels":{}}]})");
   CHECK(r.status == 400);
   CHECK(r.body.find("at least one label is required") != std::string::npos);
-  r = rig.post("/api/v1/alertmanager", R"({"version":"4","alerts":[{"status":"firing","labels":{"a":"b"},"startsAt":"soon"}]})");
+  r = rig.post(
+      "/api/v1/alertmanager",
+      R"({"version":"4","alerts":[{"status":"firing","labels":{"a":"b"},"startsAt":"soon"}]})");
   CHECK(r.status == 400);
   CHECK(r.body.find("\"field\":\"startsAt\"") != std::string::npos);
   CHECK(rig.alerts().find("\"matched\":0") != std::string::npos);
 }
 
-TEST_CASE("POST /api/v2/alerts honours startsAt and endsAt as Alertmanager does", "[alertmanager]") {
+TEST_CASE("POST /api/v2/alerts honours startsAt and endsAt as Alertmanager does",
+          "[alertmanager]") {
   Rig rig("  - type: alertmanager_api\n");
   // Now is 2026-01-01T10:00:00Z on the manual clock.
   auto r = rig.post("/api/v2/alerts", R"([
@@ -182,11 +199,13 @@ TEST_CASE("POST /api/v2/alerts honours startsAt and endsAt as Alertmanager does"
   auto firing = rig.alerts("?status=firing");
   CHECK(firing.find("\"matched\":2") != std::string::npos);
   CHECK(firing.find("\"ends_at\":\"2026-01-01T10:05:00.000Z\"") != std::string::npos);
-  CHECK(firing.find("\"ends_at\":\"2026-01-01T10:05:00.000Z\"") != firing.rfind("\"ends_at\""));  // NoTimes: now + 5m
+  CHECK(firing.find("\"ends_at\":\"2026-01-01T10:05:00.000Z\"") !=
+        firing.rfind("\"ends_at\""));  // NoTimes: now + 5m
   // "Old" had endsAt in the past: it resolves — but it was never firing here, so it is ignored.
   CHECK(firing.find("Old") == std::string::npos);
   // endsAt in the past for a known alert resolves it.
-  r = rig.post("/api/v2/alerts", R"([{"labels":{"alertname":"DiskFull","instance":"db1:9100","severity":"critical"},
+  r = rig.post("/api/v2/alerts",
+               R"([{"labels":{"alertname":"DiskFull","instance":"db1:9100","severity":"critical"},
      "annotations":{"summary":"full"},"startsAt":"2026-01-01T09:00:00Z","endsAt":"2026-01-01T09:59:00Z",
      "generatorURL":"http://prometheus/graph"}])");
   REQUIRE(r.status == 200);
@@ -195,9 +214,11 @@ TEST_CASE("POST /api/v2/alerts honours startsAt and endsAt as Alertmanager does"
   CHECK(rig.post("/api/v2/alerts", R"({"labels":{"a":"b"}})").status == 400);
 }
 
-TEST_CASE("PagerDuty Events v2: trigger, resolve, acknowledge and PagerDuty's own answers", "[pagerduty]") {
+TEST_CASE("PagerDuty Events v2: trigger, resolve, acknowledge and PagerDuty's own answers",
+          "[pagerduty]") {
   Rig rig("  - type: pagerduty\n");
-  auto r = rig.post("/v2/enqueue", R"({"routing_key":"0123456789abcdef0123456789abcdef","event_action":"trigger",
+  auto r = rig.post("/v2/enqueue",
+                    R"({"routing_key":"0123456789abcdef0123456789abcdef","event_action":"trigger",
     "dedup_key":"disk-db1","payload":{"summary":"DiskFull on db1","source":"db1.example","severity":"error",
     "timestamp":"2015-07-17T08:42:58.315+0000","component":"postgres","group":"prod-datapipe","class":"disk",
     "custom_details":{"free":"2%"}},"images":[{"src":"https://x"}],"links":[{"href":"https://y","text":"t"}],
@@ -209,22 +230,28 @@ TEST_CASE("PagerDuty Events v2: trigger, resolve, acknowledge and PagerDuty's ow
   CHECK(list.find("\"check\":\"disk\"") != std::string::npos);
   CHECK(list.find("\"severity\":\"major\"") != std::string::npos);
   CHECK(list.find("\"component\":\"postgres\"") != std::string::npos);
-  r = rig.post("/v2/enqueue", R"({"routing_key":"k","event_action":"acknowledge","dedup_key":"disk-db1"})");
+  r = rig.post("/v2/enqueue",
+               R"({"routing_key":"k","event_action":"acknowledge","dedup_key":"disk-db1"})");
   CHECK(r.status == 202);
-  r = rig.post("/v2/enqueue", R"({"routing_key":"k","event_action":"resolve","dedup_key":"disk-db1"})");
+  r = rig.post("/v2/enqueue",
+               R"({"routing_key":"k","event_action":"resolve","dedup_key":"disk-db1"})");
   CHECK(r.status == 202);
   CHECK(rig.alerts("?status=resolved").find("\"matched\":1") != std::string::npos);
   // Without a dedup_key, one is made up and returned.
-  r = rig.post("/v2/enqueue", R"({"routing_key":"k","event_action":"trigger","payload":{"summary":"s","source":"h","severity":"info"}})");
+  r = rig.post(
+      "/v2/enqueue",
+      R"({"routing_key":"k","event_action":"trigger","payload":{"summary":"s","source":"h","severity":"info"}})");
   CHECK(r.status == 202);
   CHECK(r.body.find("\"dedup_key\":\"") != std::string::npos);
 }
 
 TEST_CASE("PagerDuty validation errors come back in PagerDuty's shape", "[pagerduty]") {
   Rig rig("  - type: pagerduty\n");
-  auto r = rig.post("/v2/enqueue", R"({"event_action":"trigger","payload":{"summary":"s","severity":"fatal"}})");
+  auto r = rig.post("/v2/enqueue",
+                    R"({"event_action":"trigger","payload":{"summary":"s","severity":"fatal"}})");
   CHECK(r.status == 400);
-  CHECK(r.body.find(R"("status":"invalid event","message":"Event object is invalid","errors":[)") != std::string::npos);
+  CHECK(r.body.find(R"("status":"invalid event","message":"Event object is invalid","errors":[)") !=
+        std::string::npos);
   CHECK(r.body.find("'routing_key' is missing or blank") != std::string::npos);
   CHECK(r.body.find("'payload.source' is missing or blank") != std::string::npos);
   CHECK(r.body.find("'payload.severity' must be one of") != std::string::npos);
@@ -239,8 +266,10 @@ TEST_CASE("PagerDuty validation errors come back in PagerDuty's shape", "[pagerd
 TEST_CASE("Pagination walks every alert exactly once, whatever shard holds it", "[alerts-api]") {
   Rig rig("  - type: native_json\n");
   std::string body;
-  for (int i = 0; i < 2500; ++i) body += R"({"resource":"h)" + std::to_string(i) + R"(","check":"c"})" + "\n";
-  auto r = test::Client(rig.port).request("POST", "/api/v1/events", body, "Content-Type: application/x-ndjson\r\n");
+  for (int i = 0; i < 2500; ++i)
+    body += R"({"resource":"h)" + std::to_string(i) + R"(","check":"c"})" + "\n";
+  auto r = test::Client(rig.port).request("POST", "/api/v1/events", body,
+                                          "Content-Type: application/x-ndjson\r\n");
   REQUIRE(r.status == 200);
   std::set<std::string> seen;
   std::string after;
@@ -264,7 +293,9 @@ TEST_CASE("Pagination walks every alert exactly once, whatever shard holds it", 
   CHECK(rig.alerts("?filter={bad").find("\"parameter\":\"filter\"") != std::string::npos);
 }
 
-TEST_CASE("Small requests arriving together are applied as one batch, each answered with its own counts", "[native][coalesce]") {
+TEST_CASE(
+    "Small requests arriving together are applied as one batch, each answered with its own counts",
+    "[native][coalesce]") {
   Rig rig("  - type: native_json\n");
   std::vector<std::unique_ptr<test::Client>> clients;
   for (int i = 0; i < 20; ++i) clients.push_back(std::make_unique<test::Client>(rig.port));
@@ -272,8 +303,8 @@ TEST_CASE("Small requests arriving together are applied as one batch, each answe
   for (int i = 0; i < 20; ++i) {
     std::string body = i < 10 ? R"({"resource":"same","check":"c"})"
                               : R"({"resource":"r)" + std::to_string(i) + R"(","check":"c"})";
-    clients[i]->send("POST /api/v1/events HTTP/1.1\r\nHost: t\r\nContent-Length: " + std::to_string(body.size()) +
-                     "\r\n\r\n" + body);
+    clients[i]->send("POST /api/v1/events HTTP/1.1\r\nHost: t\r\nContent-Length: " +
+                     std::to_string(body.size()) + "\r\n\r\n" + body);
   }
   int fresh_same = 0, dup_same = 0, fresh_other = 0;
   for (int i = 0; i < 20; ++i) {
@@ -283,8 +314,10 @@ TEST_CASE("Small requests arriving together are applied as one batch, each answe
     bool is_new = r.body.find("\"new\":1") != std::string::npos;
     bool is_dup = r.body.find("\"duplicates\":1") != std::string::npos;
     CHECK(is_new != is_dup);
-    if (i < 10) (is_new ? fresh_same : dup_same)++;
-    else fresh_other += is_new;
+    if (i < 10)
+      (is_new ? fresh_same : dup_same)++;
+    else
+      fresh_other += is_new;
   }
   CHECK(fresh_same == 1);
   CHECK(dup_same == 9);
@@ -293,15 +326,25 @@ TEST_CASE("Small requests arriving together are applied as one batch, each answe
 }
 
 TEST_CASE("An input with its own bearer token refuses requests without it, with 401", "[auth]") {
-  Rig rig("  - type: pagerduty\n    bearer_token: s3cret\n  - type: native_json\n    bearer_token: other\n");
-  const std::string pd = R"({"routing_key":"k","event_action":"trigger","payload":{"summary":"s","source":"h","severity":"info"}})";
+  Rig rig(
+      "  - type: pagerduty\n    bearer_token: s3cret\n  - type: native_json\n    bearer_token: "
+      "other\n");
+  const std::string pd =
+      R"({"routing_key":"k","event_action":"trigger","payload":{"summary":"s","source":"h","severity":"info"}})";
   auto r = test::Client(rig.port).request("POST", "/v2/enqueue", pd);
   CHECK(r.status == 401);
   CHECK(r.head.find("WWW-Authenticate: Bearer") != std::string::npos);
-  CHECK(test::Client(rig.port).request("POST", "/v2/enqueue", pd, "Authorization: Bearer other\r\n").status == 401);
-  CHECK(test::Client(rig.port).request("POST", "/v2/enqueue", pd, "Authorization: Bearer s3cret\r\n").status == 202);
-  CHECK(test::Client(rig.port).request("POST", "/api/v1/events", R"({"resource":"a","check":"b"})").status == 401);
+  CHECK(test::Client(rig.port)
+            .request("POST", "/v2/enqueue", pd, "Authorization: Bearer other\r\n")
+            .status == 401);
+  CHECK(test::Client(rig.port)
+            .request("POST", "/v2/enqueue", pd, "Authorization: Bearer s3cret\r\n")
+            .status == 202);
+  CHECK(test::Client(rig.port)
+            .request("POST", "/api/v1/events", R"({"resource":"a","check":"b"})")
+            .status == 401);
   CHECK(rig.alerts().find("\"matched\":1") != std::string::npos);
-  CHECK(rig.hub.serialize().find("triaged_input_events_rejected_total{input=\"pagerduty\",reason=\"unauthorized\"} 2") !=
+  CHECK(rig.hub.serialize().find(
+            "triaged_input_events_rejected_total{input=\"pagerduty\",reason=\"unauthorized\"} 2") !=
         std::string::npos);
 }

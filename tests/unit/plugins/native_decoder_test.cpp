@@ -1,8 +1,8 @@
+#include "inputs/common/native_decoder.h"
+
 #include <simdjson.h>
 
 #include <catch2/catch.hpp>
-
-#include "inputs/common/native_decoder.h"
 
 using namespace triaged;
 
@@ -49,7 +49,8 @@ std::string label(const api::EventBatch& b, const api::Event& e, std::string_vie
 }  // namespace
 
 TEST_CASE("A native event decodes every field", "[decode][native]") {
-  auto d = json(R"({"source":"nagios","resource":"db1","check":"DiskFull","severity":"critical","status":"firing",
+  auto d = json(
+      R"({"source":"nagios","resource":"db1","check":"DiskFull","severity":"critical","status":"firing",
     "service":"billing","labels":{"team":"storage","dc":"fra"},"annotations":{"runbook":"http://x"},
     "summary":"/var 97%","description":"long","value":97.5,"timestamp":"2026-01-01T10:00:00.250Z","dedup_key":"k1"})");
   REQUIRE(d.error_count == 0);
@@ -73,7 +74,8 @@ TEST_CASE("A native event decodes every field", "[decode][native]") {
   CHECK(e.ends_at_ms == 1'000'000 + 5 * 60 * 1000);
 }
 
-TEST_CASE("Source defaults to the input's name and severity to the input's default", "[decode][native]") {
+TEST_CASE("Source defaults to the input's name and severity to the input's default",
+          "[decode][native]") {
   auto d = json(R"({"resource":"r","check":"c"})");
   REQUIRE(d.batch->events.size() == 1);
   CHECK(d.batch->events[0].source == "native");
@@ -90,7 +92,8 @@ TEST_CASE("Epoch-millisecond timestamps and severity aliases are accepted", "[de
   CHECK(d.batch->events[1].severity == api::Severity::kOk);
 }
 
-TEST_CASE("Every invalid event in an array is reported with its index and field", "[decode][native]") {
+TEST_CASE("Every invalid event in an array is reported with its index and field",
+          "[decode][native]") {
   auto d = json(R"([{"resource":"r","check":"c"},
                     {"resource":"r","check":"c","bogus":true},
                     {"check":"c"},
@@ -101,9 +104,12 @@ TEST_CASE("Every invalid event in an array is reported with its index and field"
                     "not an object"])");
   CHECK(d.error_count == 7);
   REQUIRE(d.errors.size() == 7);
-  CHECK((d.errors[0].index == 1 && d.errors[0].field == "bogus" && d.errors[0].reason == "unknown field"));
-  CHECK((d.errors[1].index == 2 && d.errors[1].field == "resource" && d.errors[1].reason == "is required"));
-  CHECK((d.errors[2].index == 3 && d.errors[2].field == "resource" && d.errors[2].reason == "expected a string"));
+  CHECK((d.errors[0].index == 1 && d.errors[0].field == "bogus" &&
+         d.errors[0].reason == "unknown field"));
+  CHECK((d.errors[1].index == 2 && d.errors[1].field == "resource" &&
+         d.errors[1].reason == "is required"));
+  CHECK((d.errors[2].index == 3 && d.errors[2].field == "resource" &&
+         d.errors[2].reason == "expected a string"));
   CHECK((d.errors[3].index == 4 && d.errors[3].field == "labels.a"));
   CHECK((d.errors[4].index == 5 && d.errors[4].field == "status"));
   CHECK((d.errors[5].index == 6 && d.errors[5].field == "timestamp"));
@@ -112,20 +118,23 @@ TEST_CASE("Every invalid event in an array is reported with its index and field"
 }
 
 TEST_CASE("Truncated and malformed JSON bodies are errors, not crashes", "[decode][native]") {
-  for (const char* bad : {"", "{", "[{\"resource\":\"r\",", "{\"resource\":\"r\" \"check\":1}", "nul", "[1,2",
-                          "{\"resource\":\"\\u12\"}", "\"just a string\"", "42", "[{\"resource\":\"r\",\"check\":\"c\"},"}) {
+  for (const char* bad : {"", "{", "[{\"resource\":\"r\",", "{\"resource\":\"r\" \"check\":1}",
+                          "nul", "[1,2", "{\"resource\":\"\\u12\"}", "\"just a string\"", "42",
+                          "[{\"resource\":\"r\",\"check\":\"c\"},"}) {
     INFO(bad);
     auto d = json(bad);
     CHECK(d.error_count >= 1);
   }
 }
 
-TEST_CASE("NDJSON lines decode with line numbers in errors, bad lines skipped", "[decode][ndjson]") {
-  auto d = ndjson("{\"resource\":\"n1\",\"check\":\"c\"}\n"
-                  "\n"
-                  "{\"resource\":\"n2\",\"check\":\"c\"\n"
-                  "{\"resource\":\"n3\",\"check\":\"c\",\"labels\":{\"a\":1}}\n"
-                  "{\"resource\":\"n4\",\"check\":\"c\"}");
+TEST_CASE("NDJSON lines decode with line numbers in errors, bad lines skipped",
+          "[decode][ndjson]") {
+  auto d = ndjson(
+      "{\"resource\":\"n1\",\"check\":\"c\"}\n"
+      "\n"
+      "{\"resource\":\"n2\",\"check\":\"c\"\n"
+      "{\"resource\":\"n3\",\"check\":\"c\",\"labels\":{\"a\":1}}\n"
+      "{\"resource\":\"n4\",\"check\":\"c\"}");
   CHECK(d.batch->events.size() == 2);
   CHECK(d.batch->events[0].resource == "n1");
   CHECK(d.batch->events[1].resource == "n4");
@@ -137,8 +146,9 @@ TEST_CASE("NDJSON lines decode with line numbers in errors, bad lines skipped", 
 }
 
 TEST_CASE("Content after an event object on its line is an error", "[decode][ndjson]") {
-  auto d = ndjson("{\"resource\":\"a\",\"check\":\"b\"}   \n{\"resource\":\"c\",\"check\":\"d\"} junk\n"
-                  "{\"resource\":\"e\",\"check\":\"f\"}{\"resource\":\"g\",\"check\":\"h\"}\n");
+  auto d = ndjson(
+      "{\"resource\":\"a\",\"check\":\"b\"}   \n{\"resource\":\"c\",\"check\":\"d\"} junk\n"
+      "{\"resource\":\"e\",\"check\":\"f\"}{\"resource\":\"g\",\"check\":\"h\"}\n");
   CHECK(d.batch->events.size() == 1);
   REQUIRE(d.errors.size() == 2);
   CHECK(d.errors[0].line == 2);  // simdjson itself refuses the stray token
@@ -161,8 +171,10 @@ TEST_CASE("Limits: oversized events, too many labels, long label values", "[deco
   o.max_event_bytes = 100;
   o.max_labels = 2;
   o.max_label_value_bytes = 5;
-  auto d = ndjson("{\"resource\":\"r\",\"check\":\"c\",\"summary\":\"" + std::string(200, 'x') + "\"}\n" +
-                      "{\"resource\":\"r\",\"check\":\"c\",\"labels\":{\"a\":\"1\",\"b\":\"2\",\"c\":\"3\"}}\n" +
+  auto d = ndjson("{\"resource\":\"r\",\"check\":\"c\",\"summary\":\"" + std::string(200, 'x') +
+                      "\"}\n" +
+                      "{\"resource\":\"r\",\"check\":\"c\",\"labels\":{\"a\":\"1\",\"b\":\"2\","
+                      "\"c\":\"3\"}}\n" +
                       "{\"resource\":\"r\",\"check\":\"c\",\"labels\":{\"a\":\"123456\"}}\n" +
                       "{\"resource\":\"r\",\"check\":\"c\",\"labels\":{\"a\":\"12345\"}}\n",
                   o);
@@ -184,7 +196,8 @@ TEST_CASE("Label order never changes a fingerprint; label values and fields do",
   CHECK(a.batch->events[0].fingerprint != d.batch->events[0].fingerprint);
 }
 
-TEST_CASE("Volatile labels can be left out of the fingerprint; an explicit dedup key wins", "[fingerprint]") {
+TEST_CASE("Volatile labels can be left out of the fingerprint; an explicit dedup key wins",
+          "[fingerprint]") {
   auto o = opts();
   o.fingerprint.ignore_labels = {"pod"};
   auto a = json(R"({"resource":"r","check":"c","labels":{"pod":"a-1"}})", o);

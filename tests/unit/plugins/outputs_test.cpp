@@ -1,5 +1,6 @@
-#include <catch2/catch.hpp>
 #include <simdjson.h>
+
+#include <catch2/catch.hpp>
 
 #include "builtin_plugins.h"
 #include "outputs/webhook/body_template.h"
@@ -30,24 +31,30 @@ std::string compileError(const std::string& text) {
 
 }  // namespace
 
-TEST_CASE("Body templates fill JSON values outside strings and escaped text inside them", "[outputs]") {
+TEST_CASE("Body templates fill JSON values outside strings and escaped text inside them",
+          "[outputs]") {
   CHECK(render(R"({"id": {{incident.id}}, "title": {{incident.title}}})") ==
         R"({"id": 7, "title": "disk \"full\" on db1"})");
-  CHECK(render(R"j({"text": "P{{incident.priority}}: {{ incident.title }} ({{incident.services.1}})"})j") ==
-        R"j({"text": "P2: disk \"full\" on db1 (storage)"})j");
+  CHECK(
+      render(
+          R"j({"text": "P{{incident.priority}}: {{ incident.title }} ({{incident.services.1}})"})j") ==
+      R"j({"text": "P2: disk \"full\" on db1 (storage)"})j");
   // Absent fields: null as a value, nothing inside a string; objects as JSON (escaped in strings).
-  CHECK(render(R"({"x": {{incident.nope}}, "y": "<{{nope.deeper}}>", "z": {{incident.tags}}, "w": "{{incident.tags}}"})") ==
-        R"({"x": null, "y": "<>", "z": {"a":1}, "w": "{\"a\":1}"})");
+  CHECK(
+      render(
+          R"({"x": {{incident.nope}}, "y": "<{{nope.deeper}}>", "z": {{incident.tags}}, "w": "{{incident.tags}}"})") ==
+      R"({"x": null, "y": "<>", "z": {"a":1}, "w": "{\"a\":1}"})");
   // An escaped quote in the template does not end its string.
   CHECK(render(R"({"t": "a \"{{incident.id}}\" b"})") == R"({"t": "a \"7\" b"})");
   // Every rendering is valid JSON, whatever the event holds.
   simdjson::dom::parser parser;
   simdjson::dom::element root;
-  CHECK_FALSE(parser.parse(render(R"({"a": [{{incident.services}}, {{event}}], "b": "{{at}}"})")).get(root));
+  CHECK_FALSE(parser.parse(render(R"({"a": [{{incident.services}}, {{event}}], "b": "{{at}}"})"))
+                  .get(root));
 }
 
 TEST_CASE("Body templates that cannot give JSON are refused with the offset", "[outputs]") {
-  CHECK(compileError(R"({"a": {{incident.id})") .find("without a closing") != std::string::npos);
+  CHECK(compileError(R"({"a": {{incident.id})").find("without a closing") != std::string::npos);
   CHECK(compileError(R"({"a": {{incident title}}})").find("offset 6") != std::string::npos);
   CHECK(compileError(R"({"a": {{incident.id}})").find("not valid JSON") != std::string::npos);
   CHECK(compileError(R"("{{x}}" extra)").find("not valid JSON") != std::string::npos);
@@ -55,7 +62,8 @@ TEST_CASE("Body templates that cannot give JSON are refused with the offset", "[
 
 TEST_CASE("Output plugins check their own keys and build their requests", "[outputs]") {
   auto registry = plugins::builtinPlugins();
-  for (const char* type : {"webhook", "pagerduty", "slack", "servicenow", "jira"}) REQUIRE(registry.findOutput(type));
+  for (const char* type : {"webhook", "pagerduty", "slack", "servicenow", "jira"})
+    REQUIRE(registry.findOutput(type));
   config::NotificationTarget t;
   std::vector<std::pair<std::string, std::string>> problems;
   t.type = "pagerduty";

@@ -13,7 +13,8 @@ const int64_t kNow = 1'767'261'600'000;  // 2026-01-01T10:00:00Z
 TEST_CASE("RFC 5424 messages parse with structured data and a BOM", "[syslog]") {
   std::string err;
   auto m = parseSyslog(
-      "<165>1 2026-01-01T09:59:58.123Z router1 ifmgr 1234 LINK [exampleSDID@32473 iut=\"3\" eventSource=\"Application]\"] "
+      "<165>1 2026-01-01T09:59:58.123Z router1 ifmgr 1234 LINK [exampleSDID@32473 iut=\"3\" "
+      "eventSource=\"Application]\"] "
       "\xEF\xBB\xBFInterface Gi0/1, changed state to down",
       kNow, &err);
   REQUIRE(m);
@@ -35,7 +36,9 @@ TEST_CASE("RFC 5424 messages parse with structured data and a BOM", "[syslog]") 
 
 TEST_CASE("RFC 3164 messages parse with a tag and pid, in the current year", "[syslog]") {
   std::string err;
-  auto m = parseSyslog("<34>Jan  1 09:58:00 mymachine su[230]: 'su root' failed for lonvick on /dev/pts/8", kNow, &err);
+  auto m = parseSyslog(
+      "<34>Jan  1 09:58:00 mymachine su[230]: 'su root' failed for lonvick on /dev/pts/8", kNow,
+      &err);
   REQUIRE(m);
   CHECK_FALSE(m->rfc5424);
   CHECK(m->severity == 2);
@@ -56,8 +59,11 @@ TEST_CASE("RFC 3164 messages parse with a tag and pid, in the current year", "[s
 }
 
 TEST_CASE("Malformed priorities are errors that say what is wrong", "[syslog]") {
-  for (auto [line, why] : {std::pair{"no pri", "missing <PRI>"}, {"<>x", "malformed <PRI>"},
-                           {"<1a>x", "malformed <PRI>"}, {"<999>x", "<PRI> out of range"}, {"<12345>x", "malformed <PRI>"}}) {
+  for (auto [line, why] : {std::pair{"no pri", "missing <PRI>"},
+                           {"<>x", "malformed <PRI>"},
+                           {"<1a>x", "malformed <PRI>"},
+                           {"<999>x", "<PRI> out of range"},
+                           {"<12345>x", "malformed <PRI>"}}) {
     std::string err;
     INFO(line);
     CHECK_FALSE(parseSyslog(line, kNow, &err));
@@ -65,7 +71,8 @@ TEST_CASE("Malformed priorities are errors that say what is wrong", "[syslog]") 
   }
 }
 
-TEST_CASE("Extraction rules turn matching lines into events with named groups as labels", "[syslog]") {
+TEST_CASE("Extraction rules turn matching lines into events with named groups as labels",
+          "[syslog]") {
   auto node = YAML::Load(R"(
 rules:
   - name: link-down
@@ -88,11 +95,14 @@ rules:
   o.name = "syslog";
   api::BatchBuilder b(o, kNow);
   std::string err;
-  auto m = parseSyslog("<163>1 2026-01-01T09:59:00Z router1 ifmgr - - - Interface Gi0/1, changed state to down", kNow, &err);
+  auto m = parseSyslog(
+      "<163>1 2026-01-01T09:59:00Z router1 ifmgr - - - Interface Gi0/1, changed state to down",
+      kNow, &err);
   b.begin(0);
   REQUIRE(plugins::applySyslogRules(rules, *m, b));
   REQUIRE(b.finish());
-  auto up = parseSyslog("<165>1 - router1 other - - - Interface Gi0/1, changed state to up", kNow, &err);
+  auto up =
+      parseSyslog("<165>1 - router1 other - - - Interface Gi0/1, changed state to up", kNow, &err);
   b.begin(1);
   REQUIRE(plugins::applySyslogRules(rules, *up, b));
   REQUIRE(b.finish());
@@ -110,7 +120,8 @@ rules:
   std::map<std::string, std::string> labels;
   for (uint32_t i = 0; i < e.labels_count; ++i)
     labels[std::string(batch->labelsOf(e)[i].name)] = std::string(batch->labelsOf(e)[i].value);
-  CHECK(labels == std::map<std::string, std::string>{{"interface", "Gi0/1"}, {"layer", "l2"}, {"port", "Gi0/1"}});
+  CHECK(labels == std::map<std::string, std::string>{
+                      {"interface", "Gi0/1"}, {"layer", "l2"}, {"port", "Gi0/1"}});
   // The "up" line resolves the same alert: same check, resource and labels.
   CHECK(batch->events[1].status == api::Status::kResolved);
   CHECK(batch->events[1].fingerprint != e.fingerprint);  // extra labels differ (layer, port)

@@ -1,6 +1,6 @@
-#include <catch2/catch.hpp>
-
 #include "triaged/rules/matcher.h"
+
+#include <catch2/catch.hpp>
 
 using namespace triaged::rules;
 
@@ -40,10 +40,11 @@ TEST_CASE("Bad matchers name what is wrong and where", "[rules]") {
     const char* text;
     const char* expect;
   };
-  for (auto c : {Case{"{a=}", "expected a quoted value"}, Case{"{a~\"x\"}", "expected one of"},
-                 Case{"{a=\"x\"", "expected }"}, Case{"{a=\"x}", "unterminated"},
-                 Case{"{a=~\"(\"}", "invalid regular expression"}, Case{"{=\"x\"}", "expected a label name"},
-                 Case{"{a=\"x\"} junk", "unexpected text"}}) {
+  for (auto c :
+       {Case{"{a=}", "expected a quoted value"}, Case{"{a~\"x\"}", "expected one of"},
+        Case{"{a=\"x\"", "expected }"}, Case{"{a=\"x}", "unterminated"},
+        Case{"{a=~\"(\"}", "invalid regular expression"}, Case{"{=\"x\"}", "expected a label name"},
+        Case{"{a=\"x\"} junk", "unexpected text"}}) {
     Matchers m;
     std::string err;
     INFO(c.text);

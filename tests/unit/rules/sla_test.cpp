@@ -1,14 +1,15 @@
 // The SLA arithmetic against the test vectors of docs/sla.md (numbered as there), plus month
 // boundaries, overlapping incidents, leap years and both DST transitions in two time zones.
-#include <catch2/catch.hpp>
+#include "triaged/rules/sla.h"
+
 #include <unistd.h>
 
+#include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
 
 #include "triaged/rules/rule_set.h"
 #include "triaged/rules/schedule.h"
-#include "triaged/rules/sla.h"
 
 using namespace triaged::rules;
 using namespace triaged::rules::sla;
@@ -37,7 +38,8 @@ constexpr uint8_t kWeekdays = 0x1f;
 TEST_CASE("Interval sets merge, intersect and subtract as half-open intervals", "[sla]") {
   CHECK(normalize({{5, 10}, {0, 3}, {3, 4}, {8, 12}, {20, 20}}) == Intervals{{0, 4}, {5, 12}});
   CHECK(intersect({{0, 10}, {20, 30}}, {{5, 25}}) == Intervals{{5, 10}, {20, 25}});
-  CHECK(subtract({{0, 10}, {20, 30}}, {{5, 22}, {25, 26}}) == Intervals{{0, 5}, {22, 25}, {26, 30}});
+  CHECK(subtract({{0, 10}, {20, 30}}, {{5, 22}, {25, 26}}) ==
+        Intervals{{0, 5}, {22, 25}, {26, 30}});
   CHECK(subtract({{0, 10}}, {{0, 10}}).empty());
   CHECK(totalLength({{0, 4}, {5, 12}}) == 11);
 }
@@ -49,8 +51,10 @@ TEST_CASE("Vector 1: burn-rate thresholds for 30 and 28 day periods", "[sla]") {
   double ratio30[] = {0.0144, 0.006, 0.003, 0.001};
   for (size_t i = 0; i < 4; ++i) {
     CHECK(burnThreshold(w[i].budget_fraction, 30 * kDay, w[i].long_ms) == Approx(expect30[i]));
-    CHECK(burnThreshold(w[i].budget_fraction, 28 * kDay, w[i].long_ms) == Approx(expect28[i]).epsilon(1e-4));
-    CHECK(burnThreshold(w[i].budget_fraction, 30 * kDay, w[i].long_ms) * 0.001 == Approx(ratio30[i]));
+    CHECK(burnThreshold(w[i].budget_fraction, 28 * kDay, w[i].long_ms) ==
+          Approx(expect28[i]).epsilon(1e-4));
+    CHECK(burnThreshold(w[i].budget_fraction, 30 * kDay, w[i].long_ms) * 0.001 ==
+          Approx(ratio30[i]));
     CHECK(w[i].short_ms * 12 == w[i].long_ms);
   }
   // Burning at 14.4 exhausts a 30-day budget in 50 hours.
@@ -166,7 +170,8 @@ TEST_CASE("Vector 7: MTRS, MTBF, MTBSI and availability from failures", "[sla]")
   CHECK(r.restore_ms.median == 1.0 * kHour);
   CHECK(r.restore_ms.p90 == 2.0 * kHour);
   // Back-to-back DOWN pieces caused by different incidents are one failure.
-  std::vector<StatePiece> joined = {{t0, t0 + kHour, State::kDown, {1}}, {t0 + kHour, t0 + 2 * kHour, State::kDown, {2}}};
+  std::vector<StatePiece> joined = {{t0, t0 + kHour, State::kDown, {1}},
+                                    {t0 + kHour, t0 + 2 * kHour, State::kDown, {2}}};
   CHECK(reliability(joined, {{t0, t0 + 720 * kHour}}, Weights{}).failures == 1);
   CHECK_FALSE(reliability({}, {{t0, t0 + kHour}}, Weights{}).mtbf_ms);
 }
@@ -262,7 +267,8 @@ TEST_CASE("Month boundaries, leap years and ISO weeks in local time", "[sla]") {
   CHECK(parsePeriod("2026-Q4", utc)->start == ts("2026-10-01T00:00:00Z"));
   CHECK(parsePeriod("2026-Q4", utc)->end == ts("2027-01-01T00:00:00Z"));
   CHECK(parsePeriod("2026-W01", utc)->start == ts("2025-12-29T00:00:00Z"));
-  CHECK(parsePeriod("2026-W53", utc)->start == ts("2026-12-28T00:00:00Z"));  // 2026 has 53 ISO weeks
+  CHECK(parsePeriod("2026-W53", utc)->start ==
+        ts("2026-12-28T00:00:00Z"));          // 2026 has 53 ISO weeks
   CHECK_FALSE(parsePeriod("2027-W53", utc));  // 2027 has 52
   CHECK_FALSE(parsePeriod("2026-13", utc));
   CHECK_FALSE(parsePeriod("2026-02-30", utc));
@@ -274,7 +280,8 @@ TEST_CASE("Month boundaries, leap years and ISO weeks in local time", "[sla]") {
   // In Tokyo, 2026-10-31T16:00Z is already November.
   Calendar tokyo = zoneCalendar("Asia/Tokyo");
   CHECK(periodAt(month, tokyo, ts("2026-10-31T16:00:00Z")).label == "2026-11");
-  CHECK(previousPeriod(month, utc, periodAt(month, utc, ts("2026-01-15T00:00:00Z"))).label == "2025-12");
+  CHECK(previousPeriod(month, utc, periodAt(month, utc, ts("2026-01-15T00:00:00Z"))).label ==
+        "2025-12");
   CHECK(periodAt({PeriodKind::kWeek, 0}, utc, ts("2026-11-21T12:00:00Z")).label == "2026-W47");
   CHECK(periodAt({PeriodKind::kQuarter, 0}, utc, ts("2026-11-21T12:00:00Z")).label == "2026-Q4");
   // 29 February of a leap year is a day like any other in a 24x7 year.
@@ -350,7 +357,8 @@ TEST_CASE("Unknown time: excluded by default, or counted up or down", "[sla]") {
   Ms t0 = ts("2026-10-01T00:00:00Z");
   AvailabilityInput in;
   in.agreed_all = {{t0, t0 + 10 * kHour}};
-  in.timeline = {{t0, t0 + 4 * kHour, State::kOk, {}}, {t0 + 5 * kHour, t0 + 10 * kHour, State::kOk, {}}};
+  in.timeline = {{t0, t0 + 4 * kHour, State::kOk, {}},
+                 {t0 + 5 * kHour, t0 + 10 * kHour, State::kOk, {}}};
   in.now = t0 + 10 * kHour;
   auto a = availability(in);
   CHECK(a.unknown_ms == kHour);
@@ -370,7 +378,8 @@ TEST_CASE("Mid-period: to date, projected and a budget that may go negative", "[
   Ms t0 = ts("2026-11-01T00:00:00Z");
   AvailabilityInput in;
   in.agreed_all = {{t0, t0 + 30 * kDay}};
-  in.timeline = {{t0, t0 + kDay, State::kOk, {}}, {t0 + kDay, t0 + kDay + kHour, State::kDown, {1}},
+  in.timeline = {{t0, t0 + kDay, State::kOk, {}},
+                 {t0 + kDay, t0 + kDay + kHour, State::kDown, {1}},
                  {t0 + kDay + kHour, t0 + 2 * kDay, State::kOk, {}}};
   in.now = t0 + 2 * kDay;
   auto a = availability(in);
@@ -410,7 +419,8 @@ TEST_CASE("Availability targets are exact parts per billion", "[sla]") {
 
 TEST_CASE("The example rule file's calendars, agreements and heartbeats load as written", "[sla]") {
   triaged::config::ConfigErrors errors;
-  auto rs = RuleSet::load({std::string(TRIAGED_SOURCE_DIR) + "/rules/examples/datacenter.yaml"}, errors);
+  auto rs =
+      RuleSet::load({std::string(TRIAGED_SOURCE_DIR) + "/rules/examples/datacenter.yaml"}, errors);
   REQUIRE(errors.empty());
   REQUIRE(rs);
   REQUIRE(rs->calendars().size() == 3);  // 24x7 + two
@@ -452,7 +462,8 @@ TEST_CASE("The example rule file's calendars, agreements and heartbeats load as 
 
 TEST_CASE("A service hierarchy orders children before parents", "[sla]") {
   namespace fs = std::filesystem;
-  fs::path file = fs::temp_directory_path() / ("triaged-sla-" + std::to_string(::getpid()) + ".yaml");
+  fs::path file =
+      fs::temp_directory_path() / ("triaged-sla-" + std::to_string(::getpid()) + ".yaml");
   std::ofstream(file) << R"(services:
   - name: shop
     children: [web, db]
@@ -484,18 +495,22 @@ TEST_CASE("A service hierarchy orders children before parents", "[sla]") {
   CHECK(db.parents == std::vector<uint32_t>{rs->serviceByName("shop")});
 }
 
-TEST_CASE("Cron schedules: fields, names, macros, the day-of-month/weekday rule, and DST in Berlin", "[sla][cron]") {
+TEST_CASE("Cron schedules: fields, names, macros, the day-of-month/weekday rule, and DST in Berlin",
+          "[sla][cron]") {
   Cron c;
   std::string err;
   Calendar utc;
   REQUIRE(parseCron("*/15 9-17 * * mon-fri", c, err));
   // Friday 2026-11-20 17:50Z: next is Monday 09:00.
   CHECK(nextFire(c, utc, ts("2026-11-20T17:50:00Z")) == ts("2026-11-23T09:00:00Z"));
-  CHECK(nextFire(c, utc, ts("2026-11-23T09:00:00Z")) == ts("2026-11-23T09:15:00Z"));  // strictly after
+  CHECK(nextFire(c, utc, ts("2026-11-23T09:00:00Z")) ==
+        ts("2026-11-23T09:15:00Z"));  // strictly after
   // Both day fields restricted: the 13th or any Friday (Vixie cron).
   REQUIRE(parseCron("0 0 13 * 5", c, err));
-  CHECK(nextFire(c, utc, ts("2026-11-01T00:00:00Z")) == ts("2026-11-06T00:00:00Z"));  // Friday the 6th
-  CHECK(nextFire(c, utc, ts("2026-11-06T00:00:00Z")) == ts("2026-11-13T00:00:00Z"));  // the 13th (a Friday too)
+  CHECK(nextFire(c, utc, ts("2026-11-01T00:00:00Z")) ==
+        ts("2026-11-06T00:00:00Z"));  // Friday the 6th
+  CHECK(nextFire(c, utc, ts("2026-11-06T00:00:00Z")) ==
+        ts("2026-11-13T00:00:00Z"));  // the 13th (a Friday too)
   CHECK(nextFire(c, utc, ts("2026-11-13T00:00:00Z")) == ts("2026-11-20T00:00:00Z"));
   REQUIRE(parseCron("@monthly", c, err));
   CHECK(nextFire(c, utc, ts("2026-12-15T00:00:00Z")) == ts("2027-01-01T00:00:00Z"));
@@ -524,15 +539,17 @@ TEST_CASE("Cron schedules: fields, names, macros, the day-of-month/weekday rule,
   CHECK(err.find("step") != std::string::npos);
 }
 
-TEST_CASE("Timestamps in rule files: RFC 3339 only, garbage refused without reaching the parser", "[schedule]") {
+TEST_CASE("Timestamps in rule files: RFC 3339 only, garbage refused without reaching the parser",
+          "[schedule]") {
   int64_t out = 0;
   CHECK(triaged::rules::parseTimestamp("2026-01-01T02:00:00Z", out));
   CHECK(out == 1'767'232'800'000);
   CHECK(triaged::rules::parseTimestamp("2026-01-01T03:00:00.5+01:00", out));
   CHECK(out == 1'767'232'800'500);
   // Found by fuzz_rules: bytes in the seconds made the date library's conversion overflow.
-  for (const char* bad : {"2026-01-01T\xff\xff\xff\xff\xff\xff\xff\xffZ", "2026-01-01T02:00:9999999999999999999Z",
-                          "2026-01-01T02:00:00", "2026-01-01 02:00:00Z", "2026-01-01T02:00:00.Z",
-                          "2026-01-01T02:00:00+0100", "2026-01-01T02:00:00Zjunk"})
+  for (const char* bad :
+       {"2026-01-01T\xff\xff\xff\xff\xff\xff\xff\xffZ", "2026-01-01T02:00:9999999999999999999Z",
+        "2026-01-01T02:00:00", "2026-01-01 02:00:00Z", "2026-01-01T02:00:00.Z",
+        "2026-01-01T02:00:00+0100", "2026-01-01T02:00:00Zjunk"})
     CHECK_FALSE(triaged::rules::parseTimestamp(bad, out));
 }

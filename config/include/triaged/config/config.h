@@ -54,25 +54,26 @@ struct AuthConfig {
 };
 
 struct StateConfig {
-  std::string directory = "data";  // relative paths are relative to the working directory
+  std::string directory = "data";   // relative paths are relative to the working directory
   std::string durability = "sync";  // sync | async
   Duration checkpoint_interval = std::chrono::seconds(10);  // duplicates' counters to disk
-  Duration retention = std::chrono::hours(24 * 90);  // closed incidents and problems, expired silences
+  Duration retention =
+      std::chrono::hours(24 * 90);  // closed incidents and problems, expired silences
   Duration sla_retention = std::chrono::hours(24 * 400);  // service level history for reports
 };
 
 // One destination of incident and problem events (generic JSON webhook).
 struct NotificationTarget {
   std::string name, type = "webhook", url;  // type: an output plugin (plugins/outputs/)
-  std::vector<std::string> events;  // event types ("incident.opened", ...); empty = all
-  int min_priority = 5;             // incidents of priority 1..min_priority (problems always)
+  std::vector<std::string> events;          // event types ("incident.opened", ...); empty = all
+  int min_priority = 5;  // incidents of priority 1..min_priority (problems always)
   // Prometheus-style matchers on the incident's fields (engine::IncidentFacts); all must
   // match. Checked by the engine (NotificationFilter::check).
   std::vector<std::string> matchers;
-  unsigned concurrency = 4;         // requests in flight at once (one per incident at a time)
-  std::string proxy;                // HTTP(S) proxy URL for this target ("" = libcurl's environment)
-  std::string body_template;        // webhook: a JSON body with {{path}} fields of the event
-  std::string file;                 // where the target is configured, for errors
+  unsigned concurrency = 4;   // requests in flight at once (one per incident at a time)
+  std::string proxy;          // HTTP(S) proxy URL for this target ("" = libcurl's environment)
+  std::string body_template;  // webhook: a JSON body with {{path}} fields of the event
+  std::string file;           // where the target is configured, for errors
   int line = 0;
   Duration timeout = std::chrono::seconds(10);
   Duration max_age = std::chrono::hours(24);  // then the entry is dead-lettered
@@ -82,8 +83,8 @@ struct NotificationTarget {
   std::string routing_key;                // pagerduty: the integration key (a secret)
   std::string username, password;         // basic auth (password a secret)
   std::string project, issue_type = "Incident", resolve_transition;  // jira
-  double rate_limit = 0;                  // requests per second (burst: one second's worth); 0 = none
-  unsigned circuit_failures = 5;          // consecutive failures that open the circuit (0 = never)
+  double rate_limit = 0;          // requests per second (burst: one second's worth); 0 = none
+  unsigned circuit_failures = 5;  // consecutive failures that open the circuit (0 = never)
   Duration circuit_open_for = std::chrono::seconds(30);  // then one probe request
   bool tls_insecure_skip_verify = false;
 };
@@ -98,10 +99,10 @@ struct ShutdownConfig {
 };
 
 struct PipelineConfig {
-  unsigned shards = 0;             // dedup shard threads; 0: one per core
-  uint64_t queue_batches = 1024;   // capacity of each shard queue, in batches
+  unsigned shards = 0;            // dedup shard threads; 0: one per core
+  uint64_t queue_batches = 1024;  // capacity of each shard queue, in batches
   uint64_t max_batch_events = 4096;
-  Duration retry_after = 1s;       // advertised in 429 responses
+  Duration retry_after = 1s;         // advertised in 429 responses
   Duration resolved_retention = 1h;  // resolved alerts stay visible this long
   bool flapping_enabled = true;
   double flapping_low_percent = 5.0;
@@ -111,17 +112,17 @@ struct PipelineConfig {
 // Correlation defaults and the incident lifecycle (rules live in the rule files).
 struct CorrelationConfig {
   Duration resolve_hold_down = std::chrono::minutes(5);  // all alerts resolved this long: resolve
-  Duration reopen_window = std::chrono::hours(1);    // a recurrence within this reopens the incident
-  Duration close_after = std::chrono::hours(24);     // resolved incidents close after this
-  Duration max_lateness = std::chrono::minutes(5);   // replay: how far event time may go back
+  Duration reopen_window = std::chrono::hours(1);   // a recurrence within this reopens the incident
+  Duration close_after = std::chrono::hours(24);    // resolved incidents close after this
+  Duration max_lateness = std::chrono::minutes(5);  // replay: how far event time may go back
   std::vector<std::string> default_group_by = {"service", "resource"};
   Duration default_group_wait = Duration{0};
   Duration default_group_interval = std::chrono::minutes(5);
   // ITIL priority matrix: rows impact high/medium/low, columns urgency high/medium/low; 1..5.
   int priority_matrix[3][3] = {{1, 2, 3}, {2, 3, 4}, {3, 4, 5}};
-  unsigned impact_services = 3;  // this many affected services raise impact one level
-  unsigned impact_cis = 10;      // as do this many affected CIs
-  unsigned problem_incidents = 3;                     // recurring incidents that open a problem
+  unsigned impact_services = 3;    // this many affected services raise impact one level
+  unsigned impact_cis = 10;        // as do this many affected CIs
+  unsigned problem_incidents = 3;  // recurring incidents that open a problem
   Duration problem_window = std::chrono::hours(24 * 7);  // within this window
   unsigned timeline_max_entries = 1000;  // per incident; later entries are counted, not kept
 };
@@ -146,7 +147,7 @@ struct Config {
   LoggingConfig logging;
   ShutdownConfig shutdown;
   PipelineConfig pipeline;
-  std::vector<std::string> rule_files;     // globs as written
+  std::vector<std::string> rule_files;           // globs as written
   std::vector<std::string> rule_files_resolved;  // files they matched, sorted
   std::vector<PluginSection> inputs;
   CorrelationConfig correlation;

@@ -10,8 +10,8 @@ namespace triaged::config {
 
 struct ConfigError {
   std::string file;
-  int line = 0;    // 1-based; 0 when unknown
-  int column = 0;  // 1-based; 0 when unknown
+  int line = 0;      // 1-based; 0 when unknown
+  int column = 0;    // 1-based; 0 when unknown
   std::string path;  // key path, e.g. "server.max_body_bytes" or "inputs[2].type"
   std::string message;
 

@@ -88,7 +88,8 @@ bool readTextFile(const std::filesystem::path& path, std::string& out, std::stri
 
 // Reads a YAML file into a node, reporting syntax errors with their position.
 // Returns an undefined node on failure.
-YAML::Node loadYamlFile(const std::string& path, ConfigErrors& errors, std::string* contents = nullptr);
+YAML::Node loadYamlFile(const std::string& path, ConfigErrors& errors,
+                        std::string* contents = nullptr);
 
 // Iterates a sequence node, calling fn(element, "path[i]") for each; reports a non-sequence.
 void forEachInList(const YAML::Node& node, const std::string& path, ErrorSink& sink,

@@ -88,7 +88,7 @@ struct EventBatch {
   std::vector<Label> labels;  // labels and annotations of all events, sorted by name per event
   Arena arena;
   std::vector<Arena> more_arenas;  // arenas of batches merged into this one
-  std::string input;  // name of the input, for metrics and logs
+  std::string input;               // name of the input, for metrics and logs
   bool want_outcomes = false;
 
   // Appends another batch's events (their strings stay in its arena, now owned here).

@@ -4,7 +4,6 @@
 #pragma once
 
 #include <boost/beast/http/verb.hpp>
-
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -25,11 +24,11 @@ struct HttpRequest {
   Verb method = Verb::get;
   std::string_view target;  // path and query as received
   std::string_view path;
-  std::string_view query;   // without '?'
+  std::string_view query;  // without '?'
   std::string_view content_type;
   std::string* body = nullptr;  // owned by the connection; handlers may move from it
   std::vector<std::pair<std::string_view, std::string_view>> params;  // {name} in the route
-  std::function<std::string_view(std::string_view)> header;          // "" when absent
+  std::function<std::string_view(std::string_view)> header;           // "" when absent
 
   std::string_view param(std::string_view name) const;
   // Value of a query parameter, percent-decoded; nullopt-like empty with found=false.
@@ -57,7 +56,11 @@ using Handler = std::function<void(const HttpRequest&, Responder)>;
 
 struct Route {
   Route(Verb m, std::string p, RouteGroup g, Handler h, std::string metric = {})
-      : method(m), pattern(std::move(p)), group(g), handler(std::move(h)), metric_name(std::move(metric)) {}
+      : method(m),
+        pattern(std::move(p)),
+        group(g),
+        handler(std::move(h)),
+        metric_name(std::move(metric)) {}
   Verb method;
   std::string pattern;  // "/api/v1/alerts/{fingerprint}"
   RouteGroup group;

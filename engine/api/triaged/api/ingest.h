@@ -43,7 +43,8 @@ struct IngestOptions {
 
   // Reads the common keys from an input's section; the plugin reads its own keys first.
   // `severity_defaults` is the input's own scale, extended/overridden by `severity_map:`.
-  void read(config::MapReader& r, const std::vector<std::pair<std::string, Severity>>& severity_defaults);
+  void read(config::MapReader& r,
+            const std::vector<std::pair<std::string, Severity>>& severity_defaults);
   bool mapSeverity(std::string_view name, Severity& out) const;
 };
 
@@ -58,8 +59,19 @@ struct DecodeError {
 
 // Rejection reasons counted per input; stable label values of rejected{reason}.
 enum class Reject : uint8_t {
-  kInvalidJson, kMissingField, kWrongType, kUnknownField, kInvalidValue, kTooLarge,
-  kTooManyLabels, kBatchInvalid, kBusy, kDraining, kUnauthorized, kNoRule, kCount
+  kInvalidJson,
+  kMissingField,
+  kWrongType,
+  kUnknownField,
+  kInvalidValue,
+  kTooLarge,
+  kTooManyLabels,
+  kBatchInvalid,
+  kBusy,
+  kDraining,
+  kUnauthorized,
+  kNoRule,
+  kCount
 };
 const char* rejectName(Reject r);
 
@@ -115,7 +127,9 @@ class BatchBuilder {
   void rollback(const Mark& m);
   const std::vector<DecodeError>& errors() const { return errors_; }
   uint64_t errorCount() const { return error_count_; }
-  std::array<uint64_t, static_cast<size_t>(Reject::kCount)>& rejectCounts() { return reject_counts_; }
+  std::array<uint64_t, static_cast<size_t>(Reject::kCount)>& rejectCounts() {
+    return reject_counts_;
+  }
   std::unique_ptr<EventBatch> take();
   const IngestOptions& options() const { return opts_; }
   int64_t now() const { return now_ms_; }

@@ -8,9 +8,9 @@
 
 #include <initializer_list>
 #include <memory>
-#include <string_view>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace triaged::api {
@@ -32,7 +32,8 @@ class MetricsHub {
   // Exposition helpers for such blocks.
   static void family(std::string& out, const char* name, const char* type, const char* help);
   static void sample(std::string& out, const char* name,
-                     std::initializer_list<std::pair<const char*, std::string_view>> labels, double value);
+                     std::initializer_list<std::pair<const char*, std::string_view>> labels,
+                     double value);
 
  private:
   std::shared_ptr<prometheus::Registry> registry_;

@@ -18,11 +18,11 @@ namespace triaged::api {
 
 // One outbox entry as a plugin sees it.
 struct Notification {
-  uint64_t id = 0;             // the outbox id (the Idempotency-Key is derived from it)
-  std::string_view event;      // "incident.opened", "sla.breach", ...
-  std::string_view subject;    // "incident 12", "problem 3", "heartbeat backup"
-  std::string_view body;       // the neutral event JSON (docs/api.md, "Notification bodies")
-  uint64_t incident = 0;       // the incident of an "incident N" subject, else 0
+  uint64_t id = 0;           // the outbox id (the Idempotency-Key is derived from it)
+  std::string_view event;    // "incident.opened", "sla.breach", ...
+  std::string_view subject;  // "incident 12", "problem 3", "heartbeat backup"
+  std::string_view body;     // the neutral event JSON (docs/api.md, "Notification bodies")
+  uint64_t incident = 0;     // the incident of an "incident N" subject, else 0
 };
 
 struct OutputRequest {
@@ -41,7 +41,8 @@ class Output {
   // The request for an entry; `ticket` is the id this target already has for the entry's
   // incident ("" none). nullopt: the type has nothing to send for this event (done, counted
   // as skipped).
-  virtual std::optional<OutputRequest> request(const Notification& n, const std::string& ticket) = 0;
+  virtual std::optional<OutputRequest> request(const Notification& n,
+                                               const std::string& ticket) = 0;
   // The ticket in the answer to a request that `creates`.
   virtual OutputTicket ticket(std::string_view /*response*/) { return {}; }
   // An answer that retrying cannot change: the entry is dead-lettered at once.
@@ -53,7 +54,9 @@ struct OutputPlugin {
   std::string description;  // one line, for docs
   std::string default_url;  // used when a target sets no url ("" = url required)
   // Checks the type's own keys of a target; each problem as (key, message).
-  std::function<void(const config::NotificationTarget&, std::vector<std::pair<std::string, std::string>>&)> validate;
+  std::function<void(const config::NotificationTarget&,
+                     std::vector<std::pair<std::string, std::string>>&)>
+      validate;
   // Builds the output of a validated target.
   std::function<std::unique_ptr<Output>(const config::NotificationTarget&)> create;
 };

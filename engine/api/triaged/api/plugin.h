@@ -1,8 +1,7 @@
-// The plugin API: what an input or output plugin (triaged/api/output.h) implements and what the engine gives it.
-// Plugins include only headers under engine/api/. Registration is one explicit list
-// (plugins/builtin_plugins.cpp), never static self-registration.
-// A plugin instance is created and stopped on the control thread; its own handlers run on the
-// I/O threads it is given.
+// The plugin API: what an input or output plugin (triaged/api/output.h) implements and what the
+// engine gives it. Plugins include only headers under engine/api/. Registration is one explicit
+// list (plugins/builtin_plugins.cpp), never static self-registration. A plugin instance is created
+// and stopped on the control thread; its own handlers run on the I/O threads it is given.
 #pragma once
 
 #include <prometheus/registry.h>
@@ -41,11 +40,12 @@ class Input {
 struct InputContext {
   const config::PluginSection& section;
   const config::Config& config;
-  Router& router;                                  // add HTTP routes here
-  std::function<boost::asio::io_context&(size_t)> io_context;  // I/O thread i's context, for own listeners
+  Router& router;  // add HTTP routes here
+  std::function<boost::asio::io_context&(size_t)>
+      io_context;  // I/O thread i's context, for own listeners
   size_t io_threads = 1;
   MetricsHub& metrics;
-  EventSink* sink = nullptr;                       // where decoded events go
+  EventSink* sink = nullptr;  // where decoded events go
 };
 
 struct InputPlugin {
@@ -63,7 +63,8 @@ struct InputPlugin {
 
 // Decodes NDJSON of the native event format into a batch (for `triaged replay` and
 // `triaged test-rules`); returns the number of non-blank lines. Errors go to the builder.
-using NdjsonDecoder = std::function<size_t(const char* data, size_t len, size_t capacity, BatchBuilder& b)>;
+using NdjsonDecoder =
+    std::function<size_t(const char* data, size_t len, size_t capacity, BatchBuilder& b)>;
 
 class PluginRegistry {
  public:

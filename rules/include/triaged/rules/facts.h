@@ -1,7 +1,8 @@
 // What rules see of an alert: a name -> value lookup over its canonical fields (source,
 // resource, check, service, severity, status, summary) and its labels. The canonical fields
 // win over labels of the same name: they are what ingest normalized (a "severity" label of
-// "P1" became the canonical severity "critical"). Implementations are views owned by the caller; no threading concerns.
+// "P1" became the canonical severity "critical"). Implementations are views owned by the caller; no
+// threading concerns.
 #pragma once
 
 #include <string_view>

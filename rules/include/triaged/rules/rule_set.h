@@ -46,17 +46,17 @@ struct Rule {
   std::string group;  // the rule group's name
   Origin origin;
   RuleType type = RuleType::kGroup;
-  Matchers match;                      // which alerts the rule takes (sequence: the first)
+  Matchers match;                     // which alerts the rule takes (sequence: the first)
   std::vector<std::string> group_by;  // labels or fields; "..." = every label (one per alert)
-  Ms group_wait = 0;                   // gather alerts this long before the incident opens
-  Ms group_interval = 300'000;         // joins are announced at most this often
-  Ms max_age = 0;                      // an incident older than this takes no new alerts; 0 = no limit
-  uint32_t count = 0;                  // threshold: this many firings
-  Ms window = 0;                       // threshold: within this sliding window
-  Matchers then_match;                 // sequence: the second alert
+  Ms group_wait = 0;                  // gather alerts this long before the incident opens
+  Ms group_interval = 300'000;        // joins are announced at most this often
+  Ms max_age = 0;       // an incident older than this takes no new alerts; 0 = no limit
+  uint32_t count = 0;   // threshold: this many firings
+  Ms window = 0;        // threshold: within this sliding window
+  Matchers then_match;  // sequence: the second alert
   SequenceMode mode = SequenceMode::kPair;
-  Ms within = 0;                       // sequence window
-  bool continue_matching = false;      // let later rules see the alert too
+  Ms within = 0;                   // sequence window
+  bool continue_matching = false;  // let later rules see the alert too
   IncidentTemplate incident;
 
   bool matches(const Facts& f) const { return matchesAll(match, f); }
@@ -75,9 +75,9 @@ struct MaintenanceWindow {
   std::string name;
   std::string change_id;
   Origin origin;
-  Matchers match;                      // alerts it covers (empty: use cis/services only)
-  std::vector<uint32_t> cis;           // covers alerts on these CIs
-  std::vector<uint32_t> services;      // and on these services
+  Matchers match;                  // alerts it covers (empty: use cis/services only)
+  std::vector<uint32_t> cis;       // covers alerts on these CIs
+  std::vector<uint32_t> services;  // and on these services
   Schedule schedule;
 };
 
@@ -96,7 +96,7 @@ struct ConfigurationItem {
   Origin origin;
   std::vector<std::pair<std::string, std::string>> labels;
   std::vector<std::string> aliases;  // other resource names that mean this CI
-  Matchers match;                   // alerts that belong to this CI, besides by resource name
+  Matchers match;                    // alerts that belong to this CI, besides by resource name
   std::vector<uint32_t> depends_on;  // upstream CIs
   std::vector<uint32_t> members;     // a redundancy group: down only when every member is
   std::vector<uint32_t> services;    // services that run on this CI
@@ -164,9 +164,9 @@ class RuleSet {
   std::vector<SloDef> slos_;
   std::vector<CapacityDef> capacity_;
   std::vector<uint32_t> service_order_;
-  std::vector<std::pair<std::string, uint32_t>> ci_names_;  // name or alias -> CI, sorted
+  std::vector<std::pair<std::string, uint32_t>> ci_names_;       // name or alias -> CI, sorted
   std::vector<std::pair<std::string, uint32_t>> service_names_;  // sorted
-  std::vector<uint32_t> ci_matchers_;                        // CIs with matchers
+  std::vector<uint32_t> ci_matchers_;                            // CIs with matchers
   std::vector<uint32_t> topo_;
   Matchers empty_matchers_;
   MatcherIndex rule_index_, inhibit_source_index_, inhibit_target_index_, maintenance_index_;

@@ -19,8 +19,8 @@ struct ServiceHierarchy {
   std::vector<uint32_t> children;  // service indexes
   sla::Algorithm algorithm = sla::Algorithm::kMostCriticalOfChildren;
   std::vector<sla::StatusRule> status_rules;
-  int64_t weight = 1;              // as a child, for weight rules
-  sla::Propagation propagation;    // as a child
+  int64_t weight = 1;            // as a child, for weight rules
+  sla::Propagation propagation;  // as a child
 };
 
 enum class AgreementType : uint8_t { kSla, kOla, kUc };
@@ -43,20 +43,20 @@ struct Agreement {
   AgreementType type = AgreementType::kSla;
   std::string counterparty;
   uint32_t service = 0;
-  std::string target_text;    // as written, e.g. "99.95"
-  int64_t slo_ppb = 0;        // 0: no availability target
+  std::string target_text;  // as written, e.g. "99.95"
+  int64_t slo_ppb = 0;      // 0: no availability target
   sla::PeriodSpec period;
-  uint32_t calendar = 0;      // index into RuleSet::calendars() (0 = 24x7 UTC)
-  sla::Ms effective_ms = 0;   // counts from then
+  uint32_t calendar = 0;          // index into RuleSet::calendars() (0 = 24x7 UTC)
+  sla::Ms effective_ms = 0;       // counts from then
   int down_from_severity = 4;     // major and above: DOWN
   int partial_from_severity = 3;  // minor: PARTIAL; lower non-OK: DEGRADED
   sla::Weights weights;
   sla::UnknownPolicy unknown = sla::UnknownPolicy::kExclude;
   ClockTarget response, resolution;
-  uint32_t clock_calendar = 0;    // business hours of the clocks (default: calendar)
-  Matchers pause_when;            // over the incident's fields: clocks pause while it matches
-  Matchers start_when;            // a clock starts only for incidents that match (empty: all)
-  Matchers stop_when;             // a clock also stops when the incident matches (e.g. assigned)
+  uint32_t clock_calendar = 0;  // business hours of the clocks (default: calendar)
+  Matchers pause_when;          // over the incident's fields: clocks pause while it matches
+  Matchers start_when;          // a clock starts only for incidents that match (empty: all)
+  Matchers stop_when;           // a clock also stops when the incident matches (e.g. assigned)
   std::vector<int> warn_at = {50, 75};
   std::vector<sla::BurnWindow> burn_windows;  // time-based burn-rate alerting
   bool burn_alerts = false;                   // raise burn-rate alerts on the availability target
@@ -76,7 +76,8 @@ struct HeartbeatDef {
   int line = 0;
   uint32_t service = UINT32_MAX;  // none
   sla::Ms period_ms = 0, grace_ms = 0, max_latency_ms = 0;
-  bool has_schedule = false;  // a cron schedule instead of a period: a ping is due at each fire time
+  bool has_schedule =
+      false;  // a cron schedule instead of a period: a ping is due at each fire time
   sla::Cron schedule;
   std::string schedule_text;
   sla::Calendar schedule_zone;  // only its zone is used

@@ -90,7 +90,10 @@ const char* stateName(State s);
 struct Weights {
   int64_t down_ppb = kPpb, partial_ppb = 300'000'000, degraded_ppb = 0;
   int64_t of(State s) const {
-    return s == State::kDown ? down_ppb : s == State::kPartial ? partial_ppb : s == State::kDegraded ? degraded_ppb : 0;
+    return s == State::kDown       ? down_ppb
+           : s == State::kPartial  ? partial_ppb
+           : s == State::kDegraded ? degraded_ppb
+                                   : 0;
   }
 };
 enum class UnknownPolicy : uint8_t { kExclude, kCountUp, kCountDown };
@@ -106,9 +109,9 @@ struct ExcludedInterval {
   std::string change_id;  // maintenance must reference its change
 };
 struct AvailabilityInput {
-  Intervals agreed_all;                  // M_all: the whole period's agreed time, from the start
+  Intervals agreed_all;                    // M_all: the whole period's agreed time, from the start
   std::vector<ExcludedInterval> excluded;  // X
-  std::vector<StatePiece> timeline;      // sorted, non-overlapping; time not covered is UNKNOWN
+  std::vector<StatePiece> timeline;        // sorted, non-overlapping; time not covered is UNKNOWN
   Ms now = 0;
   int64_t slo_ppb = 999'000'000;
   Weights weights;
@@ -125,15 +128,15 @@ struct Availability {
   Ms agreed_total_ms = 0;  // |M_all|
   Ms excluded_ms = 0;      // |M_now ∩ X|
   std::vector<std::pair<std::string, Ms>> excluded_by_reason;
-  Ms unknown_ms = 0;       // UNKNOWN time in M_now \ X
-  Ms measured_ms = 0;      // |M_now \ X \ U|
+  Ms unknown_ms = 0;                                  // UNKNOWN time in M_now \ X
+  Ms measured_ms = 0;                                 // |M_now \ X \ U|
   double downtime_net_ms = 0, downtime_gross_ms = 0;  // weighted
-  std::optional<double> to_date;   // nullopt: no data (measured = 0)
+  std::optional<double> to_date;                      // nullopt: no data (measured = 0)
   std::optional<double> projected;
   int64_t budget_total_ms = 0;
   double budget_remaining_ms = 0;  // may be negative
   std::optional<double> budget_consumed;
-  bool at_risk = false;            // budget_remaining < 0
+  bool at_risk = false;                    // budget_remaining < 0
   std::vector<DowntimeInterval> downtime;  // pieces with weight > 0 inside agreed time
 };
 Availability availability(const AvailabilityInput& in);
@@ -146,12 +149,12 @@ struct Distribution {
 Distribution distribution(std::vector<double> v);
 struct Reliability {
   size_t failures = 0;
-  Distribution restore_ms;             // MTRS and its median, p90
+  Distribution restore_ms;                                // MTRS and its median, p90
   std::optional<double> mtbf_ms, mtbsi_ms, availability;  // n = 0: none
 };
 // Failures: maximal runs of pieces whose weight is at least `threshold_ppb`, inside `agreed`.
-Reliability reliability(const std::vector<StatePiece>& timeline, const Intervals& agreed, const Weights& w,
-                        int64_t threshold_ppb = kPpb);
+Reliability reliability(const std::vector<StatePiece>& timeline, const Intervals& agreed,
+                        const Weights& w, int64_t threshold_ppb = kPpb);
 
 // ---- Zabbix-compatible status propagation --------------------------------------------------
 // Status: -1 OK, 0 not classified .. 5 disaster (triaged severities info 1 .. critical 5).
@@ -176,7 +179,8 @@ struct ChildStatus {
 int propagate(int status, const Propagation& p);
 bool ruleHolds(const StatusRule& r, const std::vector<ChildStatus>& children);
 // final = max(main algorithm, every rule that holds); all children ignored -> OK.
-int serviceStatus(Algorithm alg, const std::vector<ChildStatus>& children, const std::vector<StatusRule>& rules);
+int serviceStatus(Algorithm alg, const std::vector<ChildStatus>& children,
+                  const std::vector<StatusRule>& rules);
 
 // ---- Event-based SLOs and burn rates --------------------------------------------------------
 // Burn-rate threshold of a window pair: budget_fraction · period / long_window.
@@ -224,7 +228,8 @@ Burn burn(const SloBuckets::Sums& s, int64_t slo_ppb);
 Ms businessTime(const Calendar& cal, Ms start, Ms t, const Intervals& pauses);
 // The instant at which businessTime(start, ·) reaches `duration` (walking agreed intervals
 // forward); INT64_MAX if not within ~10 years. `open_pause_from` > 0: paused from then on.
-Ms businessDeadline(const Calendar& cal, Ms start, Ms duration, const Intervals& pauses, Ms open_pause_from = 0);
+Ms businessDeadline(const Calendar& cal, Ms start, Ms duration, const Intervals& pauses,
+                    Ms open_pause_from = 0);
 
 // ---- Capacity --------------------------------------------------------------------------------
 struct Forecast {
@@ -235,7 +240,8 @@ struct Forecast {
   std::optional<double> timeLeftMs(double threshold) const;
 };
 // Ordinary least squares over (t, x) samples, evaluated at now (PromQL predict_linear).
-std::optional<Forecast> leastSquares(const std::vector<std::pair<Ms, double>>& samples, Ms now, size_t n_min = 2);
+std::optional<Forecast> leastSquares(const std::vector<std::pair<Ms, double>>& samples, Ms now,
+                                     size_t n_min = 2);
 // Hysteresis: raised when x >= hi for `for_ms`, cleared when x <= lo for `clear_ms`.
 struct Hysteresis {
   double hi = 0, lo = 0;
@@ -251,7 +257,7 @@ struct Hysteresis {
 // month and weekday names (7 is Sunday too), or @hourly/@daily/@weekly/@monthly/@yearly.
 // As in Vixie cron, when both day fields are restricted a day matching either one fires.
 struct Cron {
-  uint64_t minutes = 0;  // bit m
+  uint64_t minutes = 0;          // bit m
   uint32_t hours = 0, days = 0;  // bit h; bit d (1..31)
   uint16_t months = 0;           // bit m (1..12)
   uint8_t weekdays = 0;          // bit 0 Sunday .. 6 Saturday
