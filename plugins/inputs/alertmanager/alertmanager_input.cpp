@@ -6,6 +6,7 @@
 #include <chrono>
 
 #include "../common/http_ingest.h"
+#include "../common/http_input.h"
 #include "../common/input_config.h"
 #include "../common/native_decoder.h"
 
@@ -165,38 +166,26 @@ void decodeAlert(od::object obj, api::BatchBuilder& b, const AmConfig& c, bool w
   }
 }
 
-class AmInput final : public api::Input {
+class AmInput final : public HttpInput<AmConfig> {
  public:
   AmInput(api::InputContext& ctx, bool webhook)
-      : webhook_(webhook),
-        sink_(*ctx.sink),
-        metrics_(ctx.metrics, ctx.section.name, ctx.config.server.io_threads) {
-    cfg_.store(std::make_shared<AmConfig>(load(ctx.section)));
-    auto c = cfg_.load();
-    auto group =
-        c->ingest.bearer_tokens.empty() ? api::RouteGroup::kIngest : api::RouteGroup::kOpen;
-    ctx.router.add(
-        {api::Verb::post, c->path, group,
-         [this](const api::HttpRequest& req, api::Responder r) { handle(req, std::move(r)); }});
-  }
-  void reconfigure(const config::PluginSection& s) override {
-    cfg_.store(std::make_shared<AmConfig>(load(s)));
+      : HttpInput(ctx, [webhook](const config::PluginSection& s) { return load(s, webhook); }),
+        webhook_(webhook) {
+    serve(ctx);
   }
 
  private:
-  AmConfig load(const config::PluginSection& s) {
+  static AmConfig load(const config::PluginSection& s, bool webhook) {
     AmConfig c;
     config::ConfigErrors errors;
-    parseWith(s, errors, c, webhook_);
+    parseWith(s, errors, c, webhook);
     if (!errors.empty()) throw config::ConfigException(std::move(errors));
     return c;
   }
 
-  void handle(const api::HttpRequest& req, api::Responder respond) {
-    auto cfg = cfg_.load();
-    if (!authorizeInput(cfg->ingest, req, metrics_, respond)) return;
+  void handle(const api::HttpRequest& req, api::Responder respond,
+              std::shared_ptr<const AmConfig> cfg) override {
     std::string& body = *req.body;
-    padBody(body);
     auto decode_start = std::chrono::steady_clock::now();
     api::BatchBuilder b(cfg->ingest, sink_.nowMs());
     decode(body, b, *cfg);
@@ -291,33 +280,34 @@ class AmInput final : public api::Input {
   }
 
   bool webhook_;
-  std::atomic<std::shared_ptr<const AmConfig>> cfg_;
-  api::EventSink& sink_;
-  api::InputMetrics metrics_;
 };
 
 }  // namespace
 
 api::InputPlugin alertmanagerWebhookPlugin() {
-  return {"alertmanager", "Alertmanager (version 4) and Grafana (version 1) webhook receiver",
+  return {"alertmanager",
+          "Alertmanager (version 4) and Grafana (version 1) webhook receiver",
           [](const config::PluginSection& s, config::ConfigErrors& e) {
             AmConfig c;
             parseWith(s, e, c, true);
           },
           [](api::InputContext& ctx) -> std::unique_ptr<api::Input> {
             return std::make_unique<AmInput>(ctx, true);
-          }};
+          },
+          {}};  // not the native event format: replay cannot decode as this input
 }
 
 api::InputPlugin alertmanagerApiPlugin() {
-  return {"alertmanager_api", "POST /api/v2/alerts, as Prometheus sends to an Alertmanager",
+  return {"alertmanager_api",
+          "POST /api/v2/alerts, as Prometheus sends to an Alertmanager",
           [](const config::PluginSection& s, config::ConfigErrors& e) {
             AmConfig c;
             parseWith(s, e, c, false);
           },
           [](api::InputContext& ctx) -> std::unique_ptr<api::Input> {
             return std::make_unique<AmInput>(ctx, false);
-          }};
+          },
+          {}};  // not the native event format: replay cannot decode as this input
 }
 
 }  // namespace triaged::plugins

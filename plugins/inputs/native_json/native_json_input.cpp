@@ -5,6 +5,7 @@
 #include <chrono>
 
 #include "../common/http_ingest.h"
+#include "../common/http_input.h"
 #include "../common/input_config.h"
 #include "../common/native_decoder.h"
 #include "triaged/api/json_writer.h"
@@ -33,31 +34,21 @@ bool isNdjson(std::string_view ct) {
          ct == "application/x-jsonlines";
 }
 
-class NativeJsonInput final : public api::Input {
+class NativeJsonInput final : public HttpInput<NativeJsonConfig> {
  public:
   explicit NativeJsonInput(api::InputContext& ctx)
-      : cfg_(std::make_shared<NativeJsonConfig>(parseValid<NativeJsonConfig>(ctx.section, parse))),
-        sink_(*ctx.sink),
-        metrics_(ctx.metrics, ctx.section.name, ctx.config.server.io_threads),
+      : HttpInput(
+            ctx,
+            [](const config::PluginSection& s) { return parseValid<NativeJsonConfig>(s, parse); }),
         io_(ctx.io_context),
         coalesce_(ctx.io_context ? ctx.io_threads : 0) {
-    auto group = cfg_.load()->ingest.bearer_tokens.empty() ? api::RouteGroup::kIngest
-                                                           : api::RouteGroup::kOpen;
-    ctx.router.add(
-        {api::Verb::post, cfg_.load()->path, group,
-         [this](const api::HttpRequest& req, api::Responder r) { handle(req, std::move(r)); }});
-  }
-
-  void reconfigure(const config::PluginSection& s) override {
-    cfg_.store(std::make_shared<NativeJsonConfig>(parseValid<NativeJsonConfig>(s, parse)));
+    serve(ctx);
   }
 
  private:
-  void handle(const api::HttpRequest& req, api::Responder respond) {
-    auto cfg = cfg_.load();
-    if (!authorizeInput(cfg->ingest, req, metrics_, respond)) return;
+  void handle(const api::HttpRequest& req, api::Responder respond,
+              std::shared_ptr<const NativeJsonConfig> cfg) override {
     std::string& body = *req.body;
-    padBody(body);
     auto decode_start = std::chrono::steady_clock::now();
     api::BatchBuilder b(cfg->ingest, sink_.nowMs());
     if (isNdjson(req.content_type))
@@ -150,9 +141,6 @@ class NativeJsonInput final : public api::Input {
                                                : api::drainingResponse(sink_.retryAfterSeconds()));
   }
 
-  std::atomic<std::shared_ptr<const NativeJsonConfig>> cfg_;
-  api::EventSink& sink_;
-  api::InputMetrics metrics_;
   std::function<boost::asio::io_context&(size_t)> io_;
   std::vector<Pending> coalesce_;  // one per I/O thread; empty without I/O contexts
 };

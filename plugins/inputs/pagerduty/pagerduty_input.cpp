@@ -6,6 +6,7 @@
 #include <random>
 
 #include "../common/http_ingest.h"
+#include "../common/http_input.h"
 #include "../common/input_config.h"
 #include "triaged/api/json_writer.h"
 
@@ -70,29 +71,19 @@ std::string randomKey() {
   return s;
 }
 
-class PdInput final : public api::Input {
+class PdInput final : public HttpInput<PdConfig> {
  public:
+  // The routing key in the body is PagerDuty's credential; a bearer token may be required too.
   explicit PdInput(api::InputContext& ctx)
-      : sink_(*ctx.sink), metrics_(ctx.metrics, ctx.section.name, ctx.config.server.io_threads) {
-    cfg_.store(std::make_shared<PdConfig>(parseValid<PdConfig>(ctx.section, parse)));
-    // The routing key in the body is PagerDuty's credential; a bearer token may be required too.
-    auto c = cfg_.load();
-    auto group =
-        c->ingest.bearer_tokens.empty() ? api::RouteGroup::kIngest : api::RouteGroup::kOpen;
-    ctx.router.add(
-        {api::Verb::post, c->path, group,
-         [this](const api::HttpRequest& req, api::Responder r) { handle(req, std::move(r)); }});
-  }
-  void reconfigure(const config::PluginSection& s) override {
-    cfg_.store(std::make_shared<PdConfig>(parseValid<PdConfig>(s, parse)));
+      : HttpInput(ctx,
+                  [](const config::PluginSection& s) { return parseValid<PdConfig>(s, parse); }) {
+    serve(ctx);
   }
 
  private:
-  void handle(const api::HttpRequest& req, api::Responder respond) {
-    auto cfg = cfg_.load();
-    if (!authorizeInput(cfg->ingest, req, metrics_, respond)) return;
+  void handle(const api::HttpRequest& req, api::Responder respond,
+              std::shared_ptr<const PdConfig> cfg) override {
     std::string& body = *req.body;
-    padBody(body);
     metrics_.received(1);
     api::BatchBuilder b(cfg->ingest, sink_.nowMs());
     std::vector<std::string> errors;
@@ -242,23 +233,21 @@ class PdInput final : public api::Input {
     if (!group.empty()) b.addLabel("group", group);
     if (!klass.empty()) b.addLabel("class", klass);
   }
-
-  std::atomic<std::shared_ptr<const PdConfig>> cfg_;
-  api::EventSink& sink_;
-  api::InputMetrics metrics_;
 };
 
 }  // namespace
 
 api::InputPlugin pagerdutyPlugin() {
-  return {"pagerduty", "PagerDuty Events API v2 (POST /v2/enqueue)",
+  return {"pagerduty",
+          "PagerDuty Events API v2 (POST /v2/enqueue)",
           [](const config::PluginSection& s, config::ConfigErrors& e) {
             PdConfig c;
             parse(s, e, c);
           },
           [](api::InputContext& ctx) -> std::unique_ptr<api::Input> {
             return std::make_unique<PdInput>(ctx);
-          }};
+          },
+          {}};  // not the native event format: replay cannot decode as this input
 }
 
 }  // namespace triaged::plugins

@@ -269,14 +269,16 @@ void TcpConn::frames() {
 }  // namespace
 
 api::InputPlugin syslogPlugin() {
-  return {"syslog", "syslog (RFC 5424, RFC 3164) over UDP and TCP, with RE2 extraction rules",
+  return {"syslog",
+          "syslog (RFC 5424, RFC 3164) over UDP and TCP, with RE2 extraction rules",
           [](const config::PluginSection& s, config::ConfigErrors& e) {
             SyslogConfig c;
             parse(s, e, c);
           },
           [](api::InputContext& ctx) -> std::unique_ptr<api::Input> {
             return std::make_unique<SyslogInput>(ctx);
-          }};
+          },
+          {}};  // not the native event format: replay cannot decode as this input
 }
 
 }  // namespace triaged::plugins
