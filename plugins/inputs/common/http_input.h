@@ -35,13 +35,15 @@ class HttpInput : public api::Input {
   // Called last by the derived constructor: from then on requests reach handle().
   void serve(api::InputContext& ctx) {
     auto c = cfg_.load();
-    auto group = c->ingest.bearer_tokens.empty() ? api::RouteGroup::kIngest : api::RouteGroup::kOpen;
-    ctx.router.add({api::Verb::post, c->path, group, [this](const api::HttpRequest& req, api::Responder r) {
-                      auto cfg = cfg_.load();
-                      if (!authorizeInput(cfg->ingest, req, metrics_, r)) return;
-                      padBody(*req.body);
-                      handle(req, std::move(r), cfg);
-                    }});
+    auto group =
+        c->ingest.bearer_tokens.empty() ? api::RouteGroup::kIngest : api::RouteGroup::kOpen;
+    ctx.router.add(
+        {api::Verb::post, c->path, group, [this](const api::HttpRequest& req, api::Responder r) {
+           auto cfg = cfg_.load();
+           if (!authorizeInput(cfg->ingest, req, metrics_, r)) return;
+           padBody(*req.body);
+           handle(req, std::move(r), cfg);
+         }});
   }
 
   // A request to this input's path, authorized, its body padded.

@@ -1,6 +1,7 @@
 // PagerDuty Events v2: one PagerDuty alert per incident (its dedup_key), triggered when the
 // incident opens or changes, acknowledged and resolved with it. Incidents only.
 #include "outputs/common/event_view.h"
+#include "outputs/common/output_plugin.h"
 #include "outputs/outputs.h"
 #include "triaged/api/json_writer.h"
 
@@ -76,18 +77,14 @@ class PagerDutyOutput : public api::Output {
 }  // namespace
 
 api::OutputPlugin pagerdutyOutput() {
-  api::OutputPlugin p;
-  p.type = "pagerduty";
-  p.description =
-      "PagerDuty Events v2 (trigger, acknowledge, resolve with one dedup_key per incident)";
+  auto p = outputPlugin<PagerDutyOutput>(
+      "pagerduty",
+      "PagerDuty Events v2 (trigger, acknowledge, resolve with one dedup_key per incident)");
   p.default_url = "https://events.pagerduty.com/v2/enqueue";
   p.validate = [](const config::NotificationTarget& t,
                   std::vector<std::pair<std::string, std::string>>& problems) {
     if (t.routing_key.empty())
       problems.emplace_back("routing_key", "is required for a pagerduty target");
-  };
-  p.create = [](const config::NotificationTarget& t) {
-    return std::make_unique<PagerDutyOutput>(t);
   };
   return p;
 }

@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "outputs/common/event_view.h"
+#include "outputs/common/ticketing_output.h"
 #include "outputs/outputs.h"
 #include "triaged/api/json_writer.h"
 
@@ -14,48 +15,44 @@ namespace {
 using outputs::num;
 using outputs::str;
 
-class ServiceNowOutput : public api::Output {
+class ServiceNowOutput : public TicketingOutput {
  public:
-  explicit ServiceNowOutput(const config::NotificationTarget& t)
-      : url_(outputs::trimmedUrl(t.url)) {}
+  explicit ServiceNowOutput(const config::NotificationTarget& t) : TicketingOutput(t) {}
 
-  std::optional<api::OutputRequest> request(const api::Notification& n,
-                                            const std::string& ticket) override {
-    outputs::TicketEvent te;
-    if (!outputs::ticketEvent(n, view_, te)) return std::nullopt;
+ protected:
+  void create(const outputs::TicketEvent& te, api::OutputRequest& r) override {
     simdjson::dom::element inc = te.incident;
-    bool resolves = te.resolves;
-    const std::string& note = te.note;
-    api::OutputRequest r;
+    r.url = url_ + "/api/now/table/incident";
+    // Impact and urgency 1..3 from the priority (P1 = 1/1 .. P5 = 3/3).
+    int64_t level = std::clamp<int64_t>((num(inc, "priority") + 1) / 2, 1, 3);
     api::JsonWriter w(r.body);
-    if (ticket.empty()) {
-      if (resolves) return std::nullopt;  // nothing was opened there: nothing to resolve
-      r.url = url_ + "/api/now/table/incident";
-      r.creates = true;
-      // Impact and urgency 1..3 from the priority (P1 = 1/1 .. P5 = 3/3).
-      int64_t level = std::clamp<int64_t>((num(inc, "priority") + 1) / 2, 1, 3);
-      w.beginObject().field("short_description", std::string(str(inc, "title")).substr(0, 160));
-      w.field("description", note);
-      w.field("correlation_id", "triaged-incident-" + std::to_string(num(inc, "id")));
-      w.field("correlation_display", "triaged");
-      w.field("impact", std::to_string(level)).field("urgency", std::to_string(level));
-      std::string_view category = str(inc, "category");
-      if (!category.empty()) w.field("category", category);
-      w.endObject();
-      return r;
-    }
+    w.beginObject().field("short_description", std::string(str(inc, "title")).substr(0, 160));
+    w.field("description", te.note);
+    w.field("correlation_id", "triaged-incident-" + std::to_string(num(inc, "id")));
+    w.field("correlation_display", "triaged");
+    w.field("impact", std::to_string(level)).field("urgency", std::to_string(level));
+    std::string_view category = str(inc, "category");
+    if (!category.empty()) w.field("category", category);
+    w.endObject();
+  }
+
+  void update(const api::Notification& n, const outputs::TicketEvent& te, const std::string& ticket,
+              api::OutputRequest& r) override {
     r.method = "PATCH";
     r.url = url_ + "/api/now/table/incident/" + ticket;
-    w.beginObject().field("work_notes", note);
-    if (resolves) {
-      w.field("state", "6").field("close_code", "Solved (Permanently)").field("close_notes", note);
+    api::JsonWriter w(r.body);
+    w.beginObject().field("work_notes", te.note);
+    if (te.resolves) {
+      w.field("state", "6")
+          .field("close_code", "Solved (Permanently)")
+          .field("close_notes", te.note);
     } else if (n.event == "incident.acknowledged" || n.event == "incident.reopened") {
       w.field("state", "2");
     }
     w.endObject();
-    return r;
   }
 
+ public:
   api::OutputTicket ticket(std::string_view response) override {
     simdjson::dom::element result;
     if (!view_.parse(response) || view_.root()["result"].get(result)) return {};
@@ -63,24 +60,13 @@ class ServiceNowOutput : public api::Output {
     if (sys_id.empty()) return {};
     return {sys_id, url_ + "/nav_to.do?uri=incident.do?sys_id=" + sys_id};
   }
-
-  bool refused(long status) const override { return outputs::refusedByTool(status); }
-
- private:
-  std::string url_;
-  outputs::EventView view_;
 };
 
 }  // namespace
 
 api::OutputPlugin servicenowOutput() {
-  api::OutputPlugin p;
-  p.type = "servicenow";
-  p.description = "ServiceNow Table API (create with correlation_id, work notes, resolve)";
-  p.create = [](const config::NotificationTarget& t) {
-    return std::make_unique<ServiceNowOutput>(t);
-  };
-  return p;
+  return outputPlugin<ServiceNowOutput>(
+      "servicenow", "ServiceNow Table API (create with correlation_id, work notes, resolve)");
 }
 
 }  // namespace triaged::plugins

@@ -1,5 +1,6 @@
 // Slack incoming webhook: one mrkdwn line per event.
 #include "outputs/common/event_view.h"
+#include "outputs/common/output_plugin.h"
 #include "outputs/outputs.h"
 #include "triaged/api/json_writer.h"
 
@@ -66,11 +67,7 @@ class SlackOutput : public api::Output {
 }  // namespace
 
 api::OutputPlugin slackOutput() {
-  api::OutputPlugin p;
-  p.type = "slack";
-  p.description = "Slack incoming webhook (one message per event)";
-  p.create = [](const config::NotificationTarget& t) { return std::make_unique<SlackOutput>(t); };
-  return p;
+  return outputPlugin<SlackOutput>("slack", "Slack incoming webhook (one message per event)");
 }
 
 }  // namespace triaged::plugins

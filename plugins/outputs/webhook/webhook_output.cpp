@@ -1,5 +1,6 @@
 // Generic JSON webhook: the event JSON as it is, or the target's body template filled in.
 #include "outputs/common/event_view.h"
+#include "outputs/common/output_plugin.h"
 #include "outputs/outputs.h"
 #include "outputs/webhook/body_template.h"
 
@@ -40,10 +41,9 @@ class WebhookOutput : public api::Output {
 }  // namespace
 
 api::OutputPlugin webhookOutput() {
-  api::OutputPlugin p;
-  p.type = "webhook";
-  p.description =
-      "generic JSON webhook: the event JSON, or a body template with {{field}} placeholders";
+  auto p = outputPlugin<WebhookOutput>(
+      "webhook",
+      "generic JSON webhook: the event JSON, or a body template with {{field}} placeholders");
   p.validate = [](const config::NotificationTarget& t,
                   std::vector<std::pair<std::string, std::string>>& problems) {
     if (t.body_template.empty()) return;
@@ -51,7 +51,6 @@ api::OutputPlugin webhookOutput() {
     std::string error;
     if (!bt.compile(t.body_template, &error)) problems.emplace_back("template", error);
   };
-  p.create = [](const config::NotificationTarget& t) { return std::make_unique<WebhookOutput>(t); };
   return p;
 }
 
