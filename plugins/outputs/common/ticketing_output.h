@@ -17,13 +17,15 @@ namespace triaged::plugins {
 
 class TicketingOutput : public api::Output {
  public:
-  explicit TicketingOutput(const config::NotificationTarget& t) : url_(outputs::trimmedUrl(t.url)) {}
+  explicit TicketingOutput(const config::NotificationTarget& t)
+      : url_(outputs::trimmedUrl(t.url)) {}
 
   std::optional<api::OutputRequest> request(const api::Notification& n,
                                             const std::string& ticket) final {
     outputs::TicketEvent te;
     if (!outputs::ticketEvent(n, view_, te)) return std::nullopt;
-    if (ticket.empty() && te.resolves) return std::nullopt;  // nothing opened there: nothing to resolve
+    if (ticket.empty() && te.resolves)
+      return std::nullopt;  // nothing opened there: nothing to resolve
     api::OutputRequest r;
     if (ticket.empty()) {
       r.creates = true;
@@ -40,8 +42,8 @@ class TicketingOutput : public api::Output {
   // The request that creates the incident's ticket (url, body; method when not POST).
   virtual void create(const outputs::TicketEvent& te, api::OutputRequest& r) = 0;
   // The request that reports a later event of the incident on `ticket`.
-  virtual void update(const api::Notification& n, const outputs::TicketEvent& te, const std::string& ticket,
-                      api::OutputRequest& r) = 0;
+  virtual void update(const api::Notification& n, const outputs::TicketEvent& te,
+                      const std::string& ticket, api::OutputRequest& r) = 0;
 
   std::string url_;  // the tool's base URL, without trailing slashes
   outputs::EventView view_;

@@ -8,7 +8,7 @@
 #include <future>
 #include <set>
 
-#include "../engine/http_client.h"
+#include "../server/http_client.h"
 #include "app/daemon.h"
 #include "builtin_plugins.h"
 #include "pipeline/pipeline.h"

@@ -1,0 +1,121 @@
+// The batch builder every input uses: required fields, the input's limits (each refusal names
+// the field and counts its reason), defaults, label order, fingerprints, the error cap, and
+// rolling back to a mark.
+#include <catch2/catch.hpp>
+
+#include "triaged/api/ingest.h"
+
+using namespace triaged;
+using api::Reject;
+
+namespace {
+
+api::IngestOptions options() {
+  api::IngestOptions o;
+  o.name = "in";
+  o.max_labels = 3;
+  o.max_label_name_bytes = 8;
+  o.max_label_value_bytes = 16;
+  o.resolve_timeout_ms = 60'000;
+  return o;
+}
+
+size_t rejected(api::BatchBuilder& b, Reject r) { return b.rejectCounts()[static_cast<size_t>(r)]; }
+
+}  // namespace
+
+TEST_CASE("BatchBuilder refuses events that break a limit, naming the field", "[ingest]") {
+  auto o = options();
+  api::BatchBuilder b(o, 1'000);
+  b.begin(0).check = "c";  // no resource
+  CHECK_FALSE(b.finish());
+  auto& e1 = b.begin(1);
+  e1.resource = "r";
+  e1.check = "c";
+  for (const char* n : {"a", "b", "c", "d"}) b.addLabel(n, "v");
+  CHECK_FALSE(b.finish());
+  auto& e2 = b.begin(2);
+  e2.resource = "r";
+  e2.check = "c";
+  b.addLabel("much_too_long_name", "v");
+  CHECK_FALSE(b.finish());
+  auto& e3 = b.begin(3);
+  e3.resource = "r";
+  e3.check = "c";
+  b.addLabel("team", "a value longer than sixteen bytes");
+  CHECK_FALSE(b.finish());
+  auto& e4 = b.begin(4);
+  e4.resource = "r";
+  e4.check = "c";
+  b.addLabel("team", "a");
+  b.addLabel("team", "b");
+  CHECK_FALSE(b.finish());
+  CHECK(b.size() == 0);
+  REQUIRE(b.errors().size() == 5);
+  CHECK(b.errors()[0].index == 0);
+  CHECK(b.errors()[0].field == "resource");
+  CHECK(b.errors()[0].reason == "is required");
+  CHECK(b.errors()[1].field == "labels");
+  CHECK(b.errors()[2].field == "labels.much_too_long_name");
+  CHECK(b.errors()[2].reason == "name longer than 8 bytes");
+  CHECK(b.errors()[3].field == "labels.team");
+  CHECK(b.errors()[3].reason == "value longer than 16 bytes");
+  CHECK(b.errors()[4].reason == "duplicate name");
+  CHECK(rejected(b, Reject::kMissingField) == 1);
+  CHECK(rejected(b, Reject::kTooManyLabels) == 1);
+  CHECK(rejected(b, Reject::kTooLarge) == 2);
+  CHECK(rejected(b, Reject::kInvalidValue) == 1);
+  CHECK(b.errorCount() == 5);
+}
+
+TEST_CASE("BatchBuilder fills defaults, sorts labels, and keys by fingerprint", "[ingest]") {
+  auto o = options();
+  api::BatchBuilder b(o, 5'000);
+  for (int i = 0; i < 2; ++i) {
+    auto& e = b.begin(i);
+    e.resource = "db1";
+    e.check = "down";
+    if (i == 0) {
+      b.addLabel("z", "1");
+      b.addLabel("a", "2");
+    } else {
+      b.addLabel("a", "2");
+      b.addLabel("z", "1");
+    }
+    REQUIRE(b.finish());
+  }
+  auto batch = b.take();
+  REQUIRE(batch->events.size() == 2);
+  const auto& e = batch->events[0];
+  CHECK(e.source == "in");  // the input's name
+  CHECK(e.receive_time_ms == 5'000);
+  CHECK(e.event_time_ms == 5'000);
+  CHECK(e.ends_at_ms == 65'000);  // resolve_timeout
+  CHECK(batch->labels[e.labels_begin].name == "a");
+  // Label order never changes the identity.
+  CHECK(e.fingerprint == batch->events[1].fingerprint);
+  CHECK(e.content_hash == batch->events[1].content_hash);
+}
+
+TEST_CASE("BatchBuilder keeps at most max_errors messages but counts every error; rollback forgets", "[ingest]") {
+  auto o = options();
+  api::BatchBuilder b(o, 0, 2);
+  for (int i = 0; i < 5; ++i) {
+    b.begin(i).check = "c";
+    CHECK_FALSE(b.finish());
+  }
+  CHECK(b.errors().size() == 2);
+  CHECK(b.errorCount() == 5);
+  auto m = b.mark();
+  auto& e = b.begin(5);
+  e.resource = "r";
+  e.check = "c";
+  REQUIRE(b.finish());
+  b.begin(6).check = "c";
+  CHECK_FALSE(b.finish());
+  CHECK(b.size() == 1);
+  b.rollback(m);
+  CHECK(b.size() == 0);
+  CHECK(b.errorCount() == 5);
+  CHECK(rejected(b, Reject::kMissingField) == 5);
+}
