@@ -135,14 +135,15 @@ class Daemon:
 
     def close(self):
         """Stops a daemon still running with SIGTERM and checks that it exits 0; in any case
-        checks its stderr for sanitizer reports (ASan, UBSan, LSan), so that an error after a
+        checks its stderr for sanitizer reports (ASan, UBSan, LSan, TSan), so that an error after a
         test's last request is not lost. A daemon a test killed on purpose is not judged."""
         try:
             code = None
             if self.proc and self.proc.poll() is None:
                 code = self.stop()
             log = self.log() if os.path.exists(self.stderr_path) else ""
-            for marker in ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:"):
+            for marker in ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:",
+                           "WARNING: ThreadSanitizer"):
                 if marker in log:
                     raise AssertionError(f"sanitizer report in triaged's stderr:\n{log[-6000:]}")
             if code is not None and code != 0:
