@@ -1,10 +1,10 @@
 // `triaged replay` as a function: the same events give the same output; decoding uses the
 // configured input's settings; bad and late lines are named by number and change nothing.
-#include <catch2/catch.hpp>
+#include "app/replay.h"
 
+#include <catch2/catch.hpp>
 #include <sstream>
 
-#include "app/replay.h"
 #include "builtin_plugins.h"
 #include "temp_config.h"
 
@@ -33,15 +33,17 @@ Run replay(const config::Config& c, const std::string& events, engine::ReplayOpt
 }  // namespace
 
 TEST_CASE("Replay is deterministic and decodes as the configured input does", "[replay]") {
-  auto c = testing::configWith("configuration_items: [{name: db1}]\n",
-                               "inputs:\n  - type: native_json\n    name: events\n    resolve_timeout: 1h\n"
-                               "correlation:\n  resolve_hold_down: 0s\n");
+  auto c = testing::configWith(
+      "configuration_items: [{name: db1}]\n",
+      "inputs:\n  - type: native_json\n    name: events\n    resolve_timeout: 1h\n"
+      "correlation:\n  resolve_hold_down: 0s\n");
   auto a = replay(*c, kEvents), b = replay(*c, kEvents);
   CHECK(a.code == 0);
   CHECK(a.out == b.out);
   CHECK(a.err.find("decoding as input \"events\" (native_json") != std::string::npos);
   // With a 1 h timeout the alert resolves by its event at 00:20, not by a 5-minute timeout.
-  CHECK(a.out.find("\"type\":\"incident.resolved\",\"at\":\"2026-01-01T00:20:00.000Z\"") != std::string::npos);
+  CHECK(a.out.find("\"type\":\"incident.resolved\",\"at\":\"2026-01-01T00:20:00.000Z\"") !=
+        std::string::npos);
   CHECK(a.out.find("\"source\":\"events\"") != std::string::npos);
 }
 

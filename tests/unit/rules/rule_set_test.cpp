@@ -1,12 +1,12 @@
 // Rule files that are wrong: every error names the file, the line and the key path, and all
 // of them are reported at once (a rule set is never half loaded).
-#include <catch2/catch.hpp>
+#include "triaged/rules/rule_set.h"
+
 #include <unistd.h>
 
+#include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
-
-#include "triaged/rules/rule_set.h"
 
 using namespace triaged;
 
@@ -14,8 +14,9 @@ namespace {
 
 std::vector<config::ConfigError> errorsOf(const std::string& yaml) {
   static int n = 0;
-  auto path = std::filesystem::temp_directory_path() /
-              ("triaged-ruleset-" + std::to_string(::getpid()) + "-" + std::to_string(n++) + ".yaml");
+  auto path =
+      std::filesystem::temp_directory_path() /
+      ("triaged-ruleset-" + std::to_string(::getpid()) + "-" + std::to_string(n++) + ".yaml");
   std::ofstream(path) << yaml;
   std::vector<config::ConfigError> errors;
   auto rs = rules::RuleSet::load({path.string()}, errors);
@@ -23,8 +24,8 @@ std::vector<config::ConfigError> errorsOf(const std::string& yaml) {
   return errors;
 }
 
-bool has(const std::vector<config::ConfigError>& errors, const std::string& path, const std::string& text,
-         int line) {
+bool has(const std::vector<config::ConfigError>& errors, const std::string& path,
+         const std::string& text, int line) {
   for (const auto& e : errors)
     if (e.path == path && e.message.find(text) != std::string::npos && e.line == line) return true;
   return false;

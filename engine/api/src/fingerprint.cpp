@@ -1,0 +1,61 @@
+// The plugin API's ingest helpers (triaged/api/ingest.h), part: Fingerprints and content hashes of events (xxHash, chained).
+#include "triaged/api/ingest.h"
+
+// Inlined: most inputs are a few bytes, where a library call costs more than the hash.
+#define XXH_INLINE_ALL
+#include <xxhash.h>
+
+namespace triaged::api {
+
+namespace {
+
+// Hashes are chained: each string is hashed with the running hash (and its length) as the seed.
+// No buffer is assembled and every string is read once; the length in the seed keeps
+// ("ab","c") and ("a","bc") apart.
+inline uint64_t chain(uint64_t h, std::string_view s) {
+  return XXH3_64bits_withSeed(s.data(), s.size(), h ^ (s.size() * 0x9E3779B97F4A7C15ULL));
+}
+
+bool contains(const std::vector<std::string>& v, std::string_view s) {
+  for (const auto& x : v)
+    if (x == s) return true;
+  return false;
+}
+
+}  // namespace
+
+uint64_t fingerprintOf(const EventBatch& b, const Event& e, const FingerprintOptions& o) {
+  if (!e.dedup_key.empty()) {
+    // An explicit key (PagerDuty dedup_key, Alertmanager fingerprint) wins; scoped by source
+    // so that two inputs never collide.
+    return chain(chain(0x01, e.source), e.dedup_key);
+  }
+  uint64_t h = 0x02;
+  h = chain(h, o.source ? e.source : std::string_view{});
+  h = chain(h, o.resource ? e.resource : std::string_view{});
+  h = chain(h, o.check ? e.check : std::string_view{});
+  const Label* l = b.labelsOf(e);
+  const bool filter = !o.all_labels || !o.ignore_labels.empty();
+  for (uint32_t i = 0; i < e.labels_count; ++i) {  // sorted by name: order-independent
+    if (filter &&
+        (o.all_labels ? contains(o.ignore_labels, l[i].name) : !contains(o.labels, l[i].name)))
+      continue;
+    h = chain(chain(h, l[i].name), l[i].value);
+  }
+  return h;
+}
+
+uint64_t contentHashOf(const EventBatch& b, const Event& e) {
+  static const FingerprintOptions kEverything;
+  return contentHashOf(b, e, fingerprintOf(b, e, kEverything));
+}
+
+uint64_t contentHashOf(const EventBatch& b, const Event& e, uint64_t identity) {
+  uint64_t h = identity;
+  for (auto s : {e.service, e.summary, e.description, e.dedup_key}) h = chain(h, s);
+  const Label* a = b.annotationsOf(e);
+  for (uint32_t i = 0; i < e.annotations_count; ++i) h = chain(chain(h, a[i].name), a[i].value);
+  return h;
+}
+
+}  // namespace triaged::api
