@@ -241,6 +241,13 @@ class Tls(unittest.TestCase):
             s = d.connect()
             s.sendall(b"GET /-/healthy HTTP/1.1\r\nHost: t\r\n\r\n")
             self.assertEqual(read_response(s)[0], 0)
+            s.close()
+            c = http.client.HTTPSConnection("127.0.0.1", d.port, context=ctx, timeout=10)
+            c.request("GET", "/metrics")
+            r = c.getresponse()
+            metrics = r.read().decode()
+            c.close()
+            self.assertIn('triaged_http_rejected_total{reason="tls_handshake"} 1', metrics)
             d.signal(signal.SIGTERM)
             self.assertEqual(d.proc.wait(20), 0)
         finally:

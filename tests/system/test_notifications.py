@@ -259,7 +259,10 @@ notifications:
             self.assertEqual({g["dedup_key"] for g in got}, {"triaged-incident-1"})
             self.assertEqual({g["routing_key"] for g in got}, {"R0UT1NGKEY"})
             payload = got[0]["payload"]
-            self.assertIn(payload["severity"], ("critical", "error", "warning", "info"))
+            # PagerDuty's severity follows the incident's priority (P1 critical, P2 error, ...).
+            priority = d.get_json("/api/v1/incidents/1")["priority"]
+            expected = {1: "critical", 2: "error", 3: "warning"}.get(priority, "info")
+            self.assertEqual(payload["severity"], expected)
             self.assertTrue(payload["summary"].startswith("[P"))
             self.assertEqual(payload["custom_details"]["id"], 1)
             self.assertNotIn("payload", got[1])  # acknowledge and resolve carry only the key

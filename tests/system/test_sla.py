@@ -157,6 +157,14 @@ class Sla(unittest.TestCase):
         self.assertEqual(json.loads(body)["state"], "down")
         m = d.metrics()
         self.assertEqual(m['triaged_heartbeat_state{heartbeat="nightly"}'], 3)
+        # ... and its alert (check=heartbeat, resource=nightly) went through the pipeline.
+        deadline = time.monotonic() + 10
+        while True:
+            alerts = d.get_json('/api/v1/alerts?filter={check="heartbeat"}')["data"]
+            if alerts or time.monotonic() > deadline:
+                break
+            time.sleep(0.05)  # the alert goes through the pipeline asynchronously (bounded wait)
+        self.assertEqual([(a["resource"], a["status"]) for a in alerts], [("nightly", "firing")])
 
     def test_history_survives_a_restart_and_the_report_command_reads_it(self):
         d = self.d

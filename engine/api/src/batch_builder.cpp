@@ -1,7 +1,8 @@
-// The plugin API's ingest helpers (triaged/api/ingest.h), part: The batch builder: validation against the input's limits, defaults, label order.
-#include "triaged/api/ingest.h"
-
+// The plugin API's ingest helpers (triaged/api/ingest.h), part: The batch builder: validation
+// against the input's limits, defaults, label order.
 #include <algorithm>
+
+#include "triaged/api/ingest.h"
 
 namespace triaged::api {
 

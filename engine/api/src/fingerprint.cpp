@@ -1,4 +1,5 @@
-// The plugin API's ingest helpers (triaged/api/ingest.h), part: Fingerprints and content hashes of events (xxHash, chained).
+// The plugin API's ingest helpers (triaged/api/ingest.h), part: Fingerprints and content hashes of
+// events (xxHash, chained).
 #include "triaged/api/ingest.h"
 
 // Inlined: most inputs are a few bytes, where a library call costs more than the hash.

@@ -1,7 +1,7 @@
-// The plugin API's ingest helpers (triaged/api/ingest.h), part: The HTTP answers inputs give: rejections, back-pressure, draining, authorization.
-#include "triaged/api/ingest.h"
-
+// The plugin API's ingest helpers (triaged/api/ingest.h), part: The HTTP answers inputs give:
+// rejections, back-pressure, draining, authorization.
 #include "server/http_server.h"  // checkBearer
+#include "triaged/api/ingest.h"
 #include "triaged/api/json_writer.h"
 
 namespace triaged::api {

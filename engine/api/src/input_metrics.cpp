@@ -1,9 +1,9 @@
-// The plugin API's ingest helpers (triaged/api/ingest.h), part: Per-input counters, a per-thread slot each, summed at scrape time.
-#include "triaged/api/ingest.h"
-
+// The plugin API's ingest helpers (triaged/api/ingest.h), part: Per-input counters, a per-thread
+// slot each, summed at scrape time.
 #include <prometheus/histogram.h>
 
 #include "common/metrics.h"
+#include "triaged/api/ingest.h"
 
 namespace triaged::api {
 

@@ -1,7 +1,8 @@
-// The plugin API's ingest helpers (triaged/api/ingest.h), part: RFC 3339 parsing and formatting, to the millisecond.
-#include "triaged/api/ingest.h"
-
+// The plugin API's ingest helpers (triaged/api/ingest.h), part: RFC 3339 parsing and formatting, to
+// the millisecond.
 #include <cstdio>
+
+#include "triaged/api/ingest.h"
 
 namespace triaged::api {
 

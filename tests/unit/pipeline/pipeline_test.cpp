@@ -49,7 +49,9 @@ TEST_CASE("A batch is applied across shards and reported once, with exact counts
     REQUIRE(p.submit(batch, [&](const api::BatchResult& r) { done.set_value(r); }) ==
             api::SubmitStatus::kAccepted);
     CHECK(batch == nullptr);
-    auto r = done.get_future().get();
+    auto future = done.get_future();
+    REQUIRE(future.wait_for(std::chrono::seconds(30)) == std::future_status::ready);
+    auto r = future.get();
     CHECK(r.events == 1000);
     CHECK(r.new_alerts == (round == 0 ? 1000u : 0u));
     CHECK(r.duplicates == (round == 0 ? 0u : 1000u));
@@ -64,7 +66,8 @@ TEST_CASE("A batch is applied across shards and reported once, with exact counts
       CHECK(t.size() > 200);
       seen[i].set_value();
     });
-  for (auto& s : seen) s.get_future().wait();
+  for (auto& s : seen)
+    REQUIRE(s.get_future().wait_for(std::chrono::seconds(30)) == std::future_status::ready);
   CHECK(total == 1000);
   auto text = hub.serialize();
   CHECK(text.find("triaged_alerts_active{status=\"firing\"} 1000") != std::string::npos);
@@ -92,11 +95,11 @@ TEST_CASE("A full shard queue refuses the whole batch and keeps it with the call
   p.start();
   // Once the shards have taken the first batch (its room is freed before it reports), the
   // same second batch goes in.
-  first_done.get_future().wait();
+  REQUIRE(first_done.get_future().wait_for(std::chrono::seconds(30)) == std::future_status::ready);
   std::promise<void> done;
   REQUIRE(p.submit(second, [&](const api::BatchResult&) { done.set_value(); }) ==
           api::SubmitStatus::kAccepted);
-  done.get_future().wait();
+  REQUIRE(done.get_future().wait_for(std::chrono::seconds(30)) == std::future_status::ready);
 }
 
 TEST_CASE("A draining pipeline refuses batches", "[pipeline]") {

@@ -438,7 +438,7 @@ TEST_CASE("Outbox ids never come back, even after every entry was delivered and 
     u.outbox.push_back(e);
     w.submit(std::move(u));
     w.barrier([&] { committed.set_value(); });
-    committed.get_future().wait();
+    REQUIRE(committed.get_future().wait_for(std::chrono::seconds(30)) == std::future_status::ready);
     engine::StoreUnit done;
     done.outbox_done.push_back(ids.back());  // delivered: the table is empty again
     w.submit(std::move(done));
