@@ -17,7 +17,7 @@ from fractions import Fraction
 from zoneinfo import ZoneInfo
 
 import sla_model as M
-from harness import BIN
+from harness import BASE_CONFIG, BIN, Daemon
 
 BERLIN = ZoneInfo("Europe/Berlin")
 CIS = ["ci-a", "ci-b"]
@@ -225,6 +225,51 @@ class SlaModel(unittest.TestCase):
                 failed.append(f"seed {seed}:\n  " + "\n  ".join(diffs))
         self.assertEqual(failed, [], "\n".join(failed[:5]) + f"\n({len(failed)} histories disagree; "
                          "rerun one with TRIAGED_SLA_SEED=N)")
+
+
+class LiveDaemon(unittest.TestCase):
+    """The same model checks the live daemon: events posted over HTTP on the daemon's test clock
+    (TRIAGED_TEST_CLOCK, moved by POST /-/test/clock to every instant where something is due:
+    each event, each resolve timeout, each window's start and end) give the same report as
+    the model, and so as the replay. TRIAGED_SLA_LIVE sets how many histories (default 3)."""
+
+    def test_the_live_daemon_agrees_with_the_model(self):
+        failed = []
+        for seed in range(int(os.environ.get("TRIAGED_SLA_LIVE", "3"))):
+            h, year, month, rules, hold, _, _ = generate(seed)
+            diffs = self.live(h, year, month, rules, hold)
+            if diffs:
+                failed.append(f"seed {seed}:\n  " + "\n  ".join(diffs))
+        self.assertEqual(failed, [], "\n".join(failed))
+
+    def live(self, h, year, month, rules, hold):
+        t0 = h.events[0][0]
+        with tempfile.TemporaryDirectory() as tmp:
+            with open(os.path.join(tmp, "rules.yaml"), "w") as f:
+                f.write(rules)
+            config = BASE_CONFIG.replace("rule_files: []", f"rule_files: [{tmp}/rules.yaml]") + (
+                f"inputs:\n  - type: native_json\n    resolve_timeout: {h.resolve_timeout_ms // 60000}m\n"
+                f"correlation:\n  resolve_hold_down: {hold}\n")
+            d = Daemon(config, env={"TRIAGED_TEST_CLOCK": rfc3339(t0)}).start()
+            try:
+                by_time = {}
+                for t, ci, check, sev, status in h.events:
+                    by_time.setdefault(t, []).append({"resource": ci, "check": check, "severity": sev,
+                                                      "status": status})
+                due = set(by_time) | {h.now}
+                due |= {t + h.resolve_timeout_ms for t, *_, status in h.events if status == "firing"}
+                due |= {w.start for w in h.windows} | {w.end for w in h.windows}
+                for t in sorted(x for x in due if t0 <= x <= h.now):
+                    status, _, body = d.request("POST", "/-/test/clock?to=" + rfc3339(t))
+                    self.assertEqual(status, 200, body)
+                    if t in by_time:
+                        status, _, body = d.request("POST", "/api/v1/events", json.dumps(by_time[t]),
+                                                    {"Content-Type": "application/json"})
+                        self.assertEqual(status, 200, body)
+                got = d.get_json(f"/api/v1/reports/sla?period={year}-{month:02d}")
+            finally:
+                d.close()
+        return compare(h, year, month, got)
 
 
 if __name__ == "__main__":

@@ -142,7 +142,13 @@ class Daemon {
   std::unique_ptr<Store> store_;
   std::unique_ptr<StoreWriter> store_writer_;
   std::unique_ptr<Notifier> notifier_;
-  SystemClock clock_;
+  // The system clock, or (TRIAGED_TEST_CLOCK, tests only) a manual one moved by
+  // POST /-/test/clock: then the daemon's time is exactly what a test says, as in replay.
+  SystemClock system_clock_;
+  ManualClock manual_clock_;
+  const bool manual_ = std::getenv("TRIAGED_TEST_CLOCK") && *std::getenv("TRIAGED_TEST_CLOCK");
+  const Clock& clock_ = manual_ ? static_cast<const Clock&>(manual_clock_) : system_clock_;
+  void addTestClockRoute();
   std::unique_ptr<CorrelatorStage> correlator_;
   std::unique_ptr<Pipeline> pipeline_;
   std::vector<std::unique_ptr<api::Input>> inputs_;
@@ -206,6 +212,13 @@ int Daemon::run() {
 
   std::shared_ptr<const HttpSettings> settings;
   try {
+    if (manual_) {
+      const char* t = std::getenv("TRIAGED_TEST_CLOCK");
+      auto start = api::parseRfc3339(t);
+      if (!start) throw std::runtime_error(std::string("TRIAGED_TEST_CLOCK: not an RFC 3339 time: ") + t);
+      manual_clock_.set(*start);
+      log_->warn("running on a manual test clock from {} (TRIAGED_TEST_CLOCK): not for production", t);
+    }
     store_ = std::make_unique<Store>(config_->state.directory);
     log::get("store")->info("state in {} (schema version {})", store_->path(),
                             store_->schemaVersion());
@@ -365,6 +378,40 @@ int Daemon::run() {
   return 0;
 }
 
+// POST /-/test/clock?to=<RFC 3339> (TRIAGED_TEST_CLOCK only): moves the manual clock forward
+// and answers once everything due by then has happened: each shard has expired its alerts and
+// handed the changes on, and the correlator has applied them and run its timers and the
+// evaluator's at the new time.
+void Daemon::addTestClockRoute() {
+  using api::HttpResponse;
+  router_.add({api::Verb::post, "/-/test/clock", api::RouteGroup::kAdmin,
+               [this](const api::HttpRequest& req, api::Responder r) {
+                 std::string to;
+                 req.queryParam("to", to);
+                 auto t = api::parseRfc3339(to);
+                 if (!t || *t < manual_clock_.nowMs())
+                   return r(HttpResponse::error(400, "invalid clock", "\"to: an RFC 3339 time not before now\""));
+                 manual_clock_.set(*t);
+                 pipeline_->expireNow();
+                 auto respond = std::make_shared<api::Responder>(std::move(r));
+                 auto left = std::make_shared<std::atomic<size_t>>(pipeline_->shards());
+                 auto applied = [this, respond] {
+                   // The first task runs after the shards' changes; the loop then runs the
+                   // timers at the new time; the second task answers after that.
+                   correlator_->run([this, respond](Correlator&, int64_t) {
+                     correlator_->run([respond](Correlator&, int64_t now) {
+                       (*respond)(HttpResponse::json(
+                           200, "{\"now\":\"" + api::formatRfc3339Ms(now) + "\"}\n"));
+                     });
+                   });
+                 };
+                 for (size_t i = 0; i < pipeline_->shards(); ++i)
+                   pipeline_->runOnShard(i, [left, applied](const AlertTable&) {
+                     if (left->fetch_sub(1) == 1) applied();
+                   });
+               }});
+}
+
 void Daemon::addCoreRoutes() {
   using api::HttpResponse;
   using api::RouteGroup;
@@ -391,6 +438,7 @@ void Daemon::addCoreRoutes() {
     });
   };
   router_.add({Verb::post, "/-/reload", RouteGroup::kAdmin, reload_handler});
+  if (manual_) addTestClockRoute();
   router_.add({Verb::put, "/-/reload", RouteGroup::kAdmin, reload_handler});
   router_.add(
       {Verb::get, "/metrics", RouteGroup::kRead, [this](const api::HttpRequest&, api::Responder r) {
