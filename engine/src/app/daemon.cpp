@@ -215,9 +215,11 @@ int Daemon::run() {
     if (manual_) {
       const char* t = std::getenv("TRIAGED_TEST_CLOCK");
       auto start = api::parseRfc3339(t);
-      if (!start) throw std::runtime_error(std::string("TRIAGED_TEST_CLOCK: not an RFC 3339 time: ") + t);
+      if (!start)
+        throw std::runtime_error(std::string("TRIAGED_TEST_CLOCK: not an RFC 3339 time: ") + t);
       manual_clock_.set(*start);
-      log_->warn("running on a manual test clock from {} (TRIAGED_TEST_CLOCK): not for production", t);
+      log_->warn("running on a manual test clock from {} (TRIAGED_TEST_CLOCK): not for production",
+                 t);
     }
     store_ = std::make_unique<Store>(config_->state.directory);
     log::get("store")->info("state in {} (schema version {})", store_->path(),
@@ -390,7 +392,8 @@ void Daemon::addTestClockRoute() {
                  req.queryParam("to", to);
                  auto t = api::parseRfc3339(to);
                  if (!t || *t < manual_clock_.nowMs())
-                   return r(HttpResponse::error(400, "invalid clock", "\"to: an RFC 3339 time not before now\""));
+                   return r(HttpResponse::error(400, "invalid clock",
+                                                "\"to: an RFC 3339 time not before now\""));
                  manual_clock_.set(*t);
                  pipeline_->expireNow();
                  auto respond = std::make_shared<api::Responder>(std::move(r));
