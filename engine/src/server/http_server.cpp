@@ -373,9 +373,15 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
     auto once = std::make_shared<ResponseOnce>();
     // The pending response keeps the connection alive until it is delivered.
     auto self = this->shared_from_this();
-    once->deliver = [self](api::HttpResponse res) {
-      asio::post(self->ctx_,
-                 [self, res = std::move(res)]() mutable { self->respond(std::move(res)); });
+    // The reference moves into the posted handler, so the last one is always released on the
+    // connection's own I/O thread, never on the thread that answered (a shard, the
+    // correlator): the session's destructor touches its I/O thread's session set (found by
+    // ThreadSanitizer).
+    once->deliver = [self](api::HttpResponse res) mutable {
+      auto& ctx = self->ctx_;
+      asio::post(ctx, [self = std::move(self), res = std::move(res)]() mutable {
+        self->respond(std::move(res));
+      });
     };
     api::Responder responder = [once](api::HttpResponse res) {
       if (once->done.exchange(true)) return;
