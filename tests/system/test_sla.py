@@ -59,12 +59,21 @@ correlation:
 
 class Sla(unittest.TestCase):
     def setUp(self):
-        self.d = Daemon("")
-        rules = os.path.join(self.d.dir, "sla.rules")
+        self.d = self.daemon()
+
+    def daemon(self, env=None):
+        d = Daemon("", env=env)
+        rules = os.path.join(d.dir, "sla.rules")
         with open(rules, "w") as f:
             f.write(RULES)
-        self.d.write_config(config(rules))
-        self.d.start()
+        d.write_config(config(rules))
+        return d.start()
+
+    def move_clock(self, to_ms):
+        status, _, body = self.d.request(
+            "POST", "/-/test/clock?to=" + time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(to_ms // 1000))
+            + f".{to_ms % 1000:03d}Z")
+        self.assertEqual(status, 200, body)
 
     def tearDown(self):
         self.d.close()
@@ -75,12 +84,17 @@ class Sla(unittest.TestCase):
         self.assertEqual(status, 200, body)
 
     def test_a_service_follows_its_incident_and_the_reports_agree(self):
-        d = self.d
+        # On the daemon's test clock: a minute of downtime exactly, and the 10 s refresh of the
+        # availability gauges happens when the clock says so, not after a wait.
+        self.d.close()
+        t0 = (int(time.time()) // 60) * 60 * 1000
+        self.d = d = self.daemon({"TRIAGED_TEST_CLOCK": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t0 // 1000))})
         self.send(resource="web1", check="http", severity="critical")
         services = {s["name"]: s for s in d.get_json("/api/v1/services")["services"]}
         self.assertEqual(services["web"]["status"], "critical")
         self.assertEqual(services["web"]["incidents"], [1])
         self.assertEqual(services["shop"]["status"], "critical")  # most critical of its children
+        self.move_clock(t0 + 60_000)
         self.send(resource="web1", check="http", severity="critical", status="resolved")
         services = {s["name"]: s for s in d.get_json("/api/v1/services")["services"]}
         self.assertEqual(services["web"]["status"], "ok")
@@ -91,7 +105,7 @@ class Sla(unittest.TestCase):
         self.assertEqual(rep["target"], "99.9")
         self.assertEqual(len(rep["downtime"]), 1)
         self.assertEqual(rep["downtime"][0]["incidents"], [1])
-        self.assertGreater(rep["seconds"]["downtime_net"], 0)
+        self.assertEqual(rep["seconds"]["downtime_net"], 60)
         self.assertEqual(rep["incidents"]["ids"], [1])
         self.assertEqual(rep["response"]["met"] + rep["response"]["in_progress"] + rep["response"]["breached"], 1)
 
@@ -113,15 +127,13 @@ class Sla(unittest.TestCase):
         # Metrics for the current period and the service state.
         m = d.metrics()
         self.assertEqual(m['triaged_service_state{service="web"}'], -1)
-        # Availability gauges refresh every 10 s (documented): a bounded wait for the next one.
-        deadline = time.monotonic() + 15
-        while True:
-            ratio = [k for k in d.metrics() if k.startswith("triaged_sla_availability_ratio{")
-                     and 'period="current"' in k and 'basis="to_date"' in k]
-            if ratio or time.monotonic() > deadline:
-                break
-            time.sleep(0.2)  # polling for the daemon's own 10 s refresh timer
+        # Availability gauges refresh every 10 s (documented): the next refresh, on the clock.
+        self.move_clock(t0 + 60_000 + 10_000)
+        ratio = {k: v for k, v in d.metrics().items() if k.startswith("triaged_sla_availability_ratio{")
+                 and 'period="current"' in k and 'basis="to_date"' in k}
         self.assertEqual(len(ratio), 1, ratio)
+        # Measured since the service was first known (the daemon's start, t0): 70 s, 60 of them down.
+        self.assertAlmostEqual(list(ratio.values())[0], 10 / 70, places=9)
 
     def test_bad_parameters_are_named(self):
         d = self.d

@@ -1,13 +1,13 @@
 // The notifier against a real receiver on 127.0.0.1 (the engine's own HTTP server): events of
 // different incidents go out concurrently, but never two of one incident at once nor one ahead
 // of an earlier one of the same incident; each request carries its entry's Idempotency-Key.
-#include <catch2/catch.hpp>
+#include "notify/notifier.h"
 
+#include <catch2/catch.hpp>
 #include <condition_variable>
 #include <mutex>
 
 #include "builtin_plugins.h"
-#include "notify/notifier.h"
 #include "server/http_server.h"
 #include "server/io_pool.h"
 #include "store/store.h"
@@ -72,7 +72,8 @@ engine::OutboxEntry entry(uint64_t id, uint64_t incident, const std::string& eve
 
 }  // namespace
 
-TEST_CASE("Notifier: incidents in parallel, each incident's events in order, one at a time", "[notify]") {
+TEST_CASE("Notifier: incidents in parallel, each incident's events in order, one at a time",
+          "[notify]") {
   Receiver rx;
   auto dir = testing::tempDir("notifier");
   engine::Store store(dir.string());

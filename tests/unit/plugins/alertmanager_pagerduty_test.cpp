@@ -2,6 +2,7 @@
 // input plugins, over a real HTTP server on 127.0.0.1, into a real pipeline.
 #include <unistd.h>
 
+#include <boost/asio/post.hpp>
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
@@ -299,6 +300,24 @@ TEST_CASE(
   Rig rig("  - type: native_json\n");
   std::vector<std::unique_ptr<test::Client>> clients;
   for (int i = 0; i < 20; ++i) clients.push_back(std::make_unique<test::Client>(rig.port));
+  // Every connection is open and waiting for its next request (one exchange each) ...
+  for (auto& c : clients) REQUIRE(c->request("GET", "/api/v1/alerts?limit=1").status == 200);
+  auto batches = [&] {
+    auto text = rig.hub.serialize();
+    auto at = text.find("triaged_pipeline_batch_latency_seconds_count");
+    REQUIRE(at != std::string::npos);
+    return std::stol(text.substr(text.find(' ', at) + 1));
+  };
+  long before = batches();
+  // ... and the I/O thread is held while the twenty requests arrive, so that one pass of its
+  // event loop reads them all: they must travel to the shards as one batch.
+  std::promise<void> release;
+  std::promise<void> holding;
+  boost::asio::post(rig.pool.context(0), [&] {
+    holding.set_value();
+    release.get_future().wait();
+  });
+  REQUIRE(holding.get_future().wait_for(std::chrono::seconds(30)) == std::future_status::ready);
   // Ten clients send the same event, ten send distinct ones; all are sent before any is read.
   for (int i = 0; i < 20; ++i) {
     std::string body = i < 10 ? R"({"resource":"same","check":"c"})"
@@ -306,6 +325,7 @@ TEST_CASE(
     clients[i]->send("POST /api/v1/events HTTP/1.1\r\nHost: t\r\nContent-Length: " +
                      std::to_string(body.size()) + "\r\n\r\n" + body);
   }
+  release.set_value();
   int fresh_same = 0, dup_same = 0, fresh_other = 0;
   for (int i = 0; i < 20; ++i) {
     auto r = clients[i]->read();
@@ -322,6 +342,7 @@ TEST_CASE(
   CHECK(fresh_same == 1);
   CHECK(dup_same == 9);
   CHECK(fresh_other == 10);
+  CHECK(batches() - before == 1);  // coalesced: twenty requests, one batch
   CHECK(rig.alerts().find("\"matched\":11") != std::string::npos);
 }
 
