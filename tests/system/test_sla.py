@@ -57,6 +57,18 @@ correlation:
 """
 
 
+def generated(fetch, timeout=10):
+    """What fetch() returns once it is not empty: an alert the daemon raises itself (heartbeat,
+    capacity) is submitted to the pipeline after the request that caused it was answered, so
+    it is awaited (bounded) rather than assumed."""
+    deadline = time.monotonic() + timeout
+    while True:
+        got = fetch()
+        if got or time.monotonic() > deadline:
+            return got
+        time.sleep(0.05)
+
+
 class Sla(unittest.TestCase):
     def setUp(self):
         self.d = self.daemon()
@@ -170,12 +182,7 @@ class Sla(unittest.TestCase):
         m = d.metrics()
         self.assertEqual(m['triaged_heartbeat_state{heartbeat="nightly"}'], 3)
         # ... and its alert (check=heartbeat, resource=nightly) went through the pipeline.
-        deadline = time.monotonic() + 10
-        while True:
-            alerts = d.get_json('/api/v1/alerts?filter={check="heartbeat"}')["data"]
-            if alerts or time.monotonic() > deadline:
-                break
-            time.sleep(0.05)  # the alert goes through the pipeline asynchronously (bounded wait)
+        alerts = generated(lambda: d.get_json('/api/v1/alerts?filter={check="heartbeat"}')["data"])
         self.assertEqual([(a["resource"], a["status"]) for a in alerts], [("nightly", "firing")])
 
     def test_history_survives_a_restart_and_the_report_command_reads_it(self):
@@ -239,12 +246,7 @@ class Sla(unittest.TestCase):
         self.assertEqual(status, 200, body)
         self.assertEqual(json.loads(body), {"received": 4, "used": 3, "unmatched": 1})
         # The capacity alert is ingested and correlated like any other alert.
-        deadline = time.monotonic() + 10
-        while True:
-            incidents = d.get_json("/api/v1/incidents")["incidents"]
-            if incidents or time.monotonic() > deadline:
-                break
-            time.sleep(0.05)  # the alert goes through the pipeline asynchronously (bounded wait)
+        incidents = generated(lambda: d.get_json("/api/v1/incidents")["incidents"])
         self.assertEqual(len(incidents), 1, incidents)
         self.assertIn("disk_used_ratio", incidents[0]["title"] + json.dumps(incidents[0]))
         services = {s["name"]: s for s in d.get_json("/api/v1/services")["services"]}
