@@ -242,6 +242,33 @@ class LiveDaemon(unittest.TestCase):
                 failed.append(f"seed {seed}:\n  " + "\n  ".join(diffs))
         self.assertEqual(failed, [], "\n".join(failed))
 
+    def test_the_test_clock_refuses_bad_times_and_exists_only_when_asked_for(self):
+        d = Daemon(BASE_CONFIG, env={"TRIAGED_TEST_CLOCK": "2026-03-02T00:00:00Z"}).start()
+        try:
+            for bad in ("", "yesterday", "2026-03-01T23:59:59Z", "2026-03-02T00:00:00"):
+                status, _, body = d.request("POST", "/-/test/clock?to=" + bad)
+                self.assertEqual(status, 400, bad)
+                self.assertIn("to: an RFC 3339 time not before now", body)
+            # Nothing moved: a valid time equal to the start is still accepted, and answered.
+            status, _, body = d.request("POST", "/-/test/clock?to=2026-03-02T00:00:00Z")
+            self.assertEqual((status, json.loads(body)["now"]), (200, "2026-03-02T00:00:00.000Z"))
+            self.assertEqual(d.metrics()['triaged_http_requests_total{code="4xx",route="/-/test/clock"}'], 4)
+            self.assertIn("running on a manual test clock", d.log())
+        finally:
+            d.close()
+        plain = Daemon(BASE_CONFIG).start()
+        try:
+            self.assertEqual(plain.request("POST", "/-/test/clock?to=2099-01-01T00:00:00Z")[0], 404)
+        finally:
+            plain.close()
+        bad = Daemon(BASE_CONFIG, env={"TRIAGED_TEST_CLOCK": "soon"})
+        try:
+            with self.assertRaises(AssertionError):
+                bad.start(timeout=10)  # exits instead of starting
+            self.assertIn("TRIAGED_TEST_CLOCK: not an RFC 3339 time: soon", bad.log())
+        finally:
+            bad.close()
+
     def live(self, h, year, month, rules, hold):
         t0 = h.events[0][0]
         with tempfile.TemporaryDirectory() as tmp:
