@@ -6,6 +6,7 @@
 #include <map>
 #include <sstream>
 
+#include "app/daemon.h"
 #include "app/replay.h"
 #include "correlate/correlation_json.h"
 #include "rest/alerts_api.h"
@@ -94,7 +95,7 @@ void compareIncidents(const YAML::Node& expected, const Correlator& c, Check& ch
       else if (key == "alerts")
         check.eq(p + ".alerts", want, std::to_string(inc.alerts.size()));
       else if (key == "firing")
-        check.eq(p + ".firing", want, std::to_string(inc.firing));
+        check.eq(p + ".firing", want, std::to_string(inc.firing()));
       else if (key == "service")
         check.eq(p + ".service", want, inc.service);
       else if (key == "rule")
@@ -173,18 +174,7 @@ int runFile(const std::string& file, const api::PluginRegistry& plugins, std::os
   }
   config::ConfigPtr config;
   try {
-    config = config::loadConfig(tmp.string(), [&](config::Config& c, config::ConfigErrors& errors) {
-      c.rule_set = rules::RuleSet::load(c.rule_files_resolved, errors);
-      for (const auto& s : c.inputs) {
-        const auto* p = plugins.findInput(s.type);
-        if (!p) {
-          errors.push_back(
-              {file, s.line, 0, s.path() + ".type", "unknown input type \"" + s.type + "\""});
-          continue;
-        }
-        p->validate(s, errors);
-      }
-    });
+    config = loadFullConfig(tmp.string(), plugins);  // validated as the daemon's is
   } catch (const config::ConfigException& e) {
     fs::remove(tmp);
     for (const auto& err : e.errors()) out << "  " << err.str() << "\n";

@@ -84,7 +84,7 @@ void writeIncidentJson(std::string& out, const Correlator& c, const Incident& in
   time(w, "closed_at", inc.closed_ms);
   time(w, "updated_at", inc.updated_ms);
   w.field("alert_count", static_cast<uint64_t>(inc.alerts.size()));
-  w.field("firing", inc.firing);
+  w.field("firing", inc.firing());
   if (inc.root_cause)
     w.field("root_cause", fingerprintHex(inc.root_cause));
   else

@@ -241,14 +241,7 @@ void Correlator::onChange(CorrelatorInput& in, int64_t now) {
       break;
     case ChangeKind::kFlappingStarted:
     case ChangeKind::kFlappingStopped:
-      // The change carries the alert's state: follow it if this side missed a flip.
-      if (c.status == api::Status::kFiring && a->status != api::Status::kFiring) {
-        a->status = api::Status::kFiring;
-        onFiring(*a, now);
-      } else if (c.status == api::Status::kResolved && a->status == api::Status::kFiring) {
-        a->status = api::Status::kResolved;
-        onResolved(*a, now);
-      }
+      // (Every flip before it reached this side as a change of its own: only news here.)
       if (Incident* inc = mutableIncident(a->incident))
         note(*inc, now, "triaged",
              c.kind == ChangeKind::kFlappingStarted ? "alert flapping" : "alert stable", {},
@@ -298,7 +291,7 @@ void Correlator::onResolved(CorrAlert& a, int64_t now) {
     touch(*inc);
   else
     note(*inc, now, "triaged", "alert resolved", {}, a.fingerprint);
-  if (inc->firing == 0) {
+  if (inc->firing() == 0) {
     ++inc->gen;
     schedule(now + opts_.settings.resolve_hold_down.count(), kHoldDown, inc->id, inc->gen);
   } else if (!a.flapping) {
@@ -309,13 +302,11 @@ void Correlator::onResolved(CorrAlert& a, int64_t now) {
 void Correlator::countFiring(Incident& inc, CorrAlert& a) {
   if (a.counted_severity >= 0) return;
   a.counted_severity = static_cast<int8_t>(std::clamp(static_cast<int>(a.severity), 0, 5));
-  ++inc.firing;
   ++inc.firing_by_severity[a.counted_severity];
 }
 
 void Correlator::uncountFiring(Incident& inc, CorrAlert& a) {
   if (a.counted_severity < 0) return;
-  if (inc.firing) --inc.firing;
   if (inc.firing_by_severity[a.counted_severity]) --inc.firing_by_severity[a.counted_severity];
   a.counted_severity = -1;
 }
@@ -400,7 +391,7 @@ void Correlator::fire(const Timer& t, int64_t now) {
     }
     case kHoldDown: {
       Incident* inc = mutableIncident(t.id);
-      if (!inc || inc->gen != t.gen || inc->firing) return;
+      if (!inc || inc->gen != t.gen || inc->firing()) return;
       if (inc->status == IncidentStatus::kOpen || inc->status == IncidentStatus::kAcknowledged)
         markResolved(*inc, "triaged", "all alerts resolved", now);
       return;

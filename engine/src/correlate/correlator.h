@@ -66,11 +66,15 @@ struct Incident {
   int64_t opened_ms = 0, acknowledged_ms = 0, resolved_ms = 0, closed_ms = 0, updated_ms = 0;
   std::string assignee;
   std::vector<uint64_t> alerts;  // fingerprints, in the order they joined
-  uint32_t firing = 0;           // how many of them fire now (unsuppressed)
-  // The firing alerts by severity (0..5). The incident's current severity, severity(), is its
-  // worst firing alert's: service states and downtime follow it. max_severity is the peak
-  // over its life: priority and reports use that.
+  // The firing (unsuppressed) alerts by severity (0..5). The incident's current severity,
+  // severity(), is its worst firing alert's: service states and downtime follow it.
+  // max_severity is the peak over its life: priority and reports use that.
   std::array<uint32_t, 6> firing_by_severity{};
+  uint32_t firing() const {  // how many of its alerts fire now
+    uint32_t n = 0;
+    for (uint32_t c : firing_by_severity) n += c;
+    return n;
+  }
   int severity() const {
     for (int s = 5; s >= 0; --s)
       if (firing_by_severity[s]) return s;

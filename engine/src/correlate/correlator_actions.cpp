@@ -113,7 +113,6 @@ std::string Correlator::merge(uint64_t from, uint64_t into, const std::string& b
     a.counted_severity = -1;  // src's counts are dropped whole below
     addAlert(*dst, a, a.role, now, false);
   }
-  src->firing = 0;
   src->firing_by_severity = {};
   src->status = IncidentStatus::kMerged;
   src->merged_into = into;

@@ -119,7 +119,6 @@ void Correlator::restore(Restored st, int64_t now) {
         if (inc.id > m.first)
           m = {inc.id, i < st.roles[k].size() ? st.roles[k][i] : AlertRole::kMember};
       }
-    inc.firing = 0;
     inc.firing_by_severity = {};
     inc.dirty = false;
     inc.gen = 0;
@@ -247,7 +246,7 @@ void Correlator::restore(Restored st, int64_t now) {
       schedule(inc.resolved_ms + c.close_after.count(), kClose, inc.id, inc.gen);
       continue;
     }
-    if (inc.firing == 0) {
+    if (inc.firing() == 0) {
       // Its last alert resolved before the restart: the hold-down runs from then.
       int64_t last = inc.updated_ms;
       for (uint64_t fp : inc.alerts)

@@ -144,7 +144,7 @@ void Evaluator::onIncidents(const Correlator& c, const std::vector<uint64_t>& id
     // The service is as down as the incident's worst *firing* alert (not its peak: a resolved
     // critical beside a firing warning leaves a warning), and up again when the last alert
     // resolved, not when the hold-down later resolves the incident.
-    int severity = live && inc->firing > 0 ? inc->severity() : -1;
+    int severity = live ? inc->severity() : -1;  // -1 when none fires
     if (!svcs.empty()) {
       auto& sum = summaries_[id];
       bool changed = sum.id == 0 || sum.priority != inc->priority ||

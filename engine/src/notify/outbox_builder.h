@@ -19,7 +19,6 @@ namespace triaged::engine {
 class OutboxBuilder {
  public:
   void setTargets(std::vector<config::NotificationTarget> targets);
-  bool empty() const { return targets_.empty(); }
   // Appends the entries for a round's correlator and SLA events to `out`.
   void build(const Correlator& c, const std::vector<CorrelatorEvent>& events,
              const std::vector<SlaEvent>& sla, std::vector<OutboxEntry>& out) const;

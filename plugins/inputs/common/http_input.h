@@ -50,8 +50,6 @@ class HttpInput : public api::Input {
   virtual void handle(const api::HttpRequest& req, api::Responder respond,
                       std::shared_ptr<const Config> cfg) = 0;
 
-  std::shared_ptr<const Config> settings() const { return cfg_.load(); }
-
   Parse parse_;
   std::atomic<std::shared_ptr<const Config>> cfg_;
   api::EventSink& sink_;

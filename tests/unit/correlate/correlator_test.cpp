@@ -229,7 +229,7 @@ TEST_CASE("Merging moves alerts and marks the source merged", "[correlator]") {
   CHECK(t.c().incident(b)->status == IncidentStatus::kMerged);
   CHECK(t.c().incident(b)->merged_into == a);
   CHECK(t.c().incident(a)->alerts.size() == 2);
-  CHECK(t.c().incident(a)->firing == 2);
+  CHECK(t.c().incident(a)->firing() == 2);
   CHECK(t.c().merge(a, a, "x", t.now) == "cannot merge an incident into itself");
   CHECK_FALSE(t.c().merge(b, a, "x", t.now).empty());
 }
