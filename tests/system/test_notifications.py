@@ -9,78 +9,8 @@ import signal
 import threading
 import time
 import unittest
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from harness import BASE_CONFIG, Daemon
-
-
-class Receiver:
-    """Answers with the scripted statuses in order, then with `default`; records every request."""
-
-    def __init__(self, script=(), default=200, delay=0.0):
-        self.script, self.default, self.delay = list(script), default, delay
-        self.requests = []
-        self.active = self.max_active = 0  # requests being answered at once
-        self.cond = threading.Condition()
-        outer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"  # keep-alive, as real receivers
-
-            def do_POST(self):
-                body = self.rfile.read(int(self.headers.get("Content-Length", 0))).decode()
-                started = time.monotonic()
-                if outer.delay:
-                    with outer.cond:
-                        outer.active += 1
-                        outer.max_active = max(outer.max_active, outer.active)
-                    time.sleep(outer.delay)  # the receiver is slow (bounded, per request)
-                    with outer.cond:
-                        outer.active -= 1
-                with outer.cond:
-                    status = outer.script.pop(0) if outer.script else outer.default
-                    extra, answer = {}, b""
-                    if isinstance(status, tuple):
-                        status, extra, *rest = status
-                        answer = rest[0].encode() if rest else b""
-                    outer.requests.append({"headers": dict(self.headers), "body": body, "status": status,
-                                           "method": self.command, "path": self.path,
-                                           "started": started, "at": time.monotonic()})
-                    outer.cond.notify_all()
-                self.send_response(status)
-                for k, v in extra.items():
-                    self.send_header(k, v)
-                self.send_header("Content-Length", str(len(answer)))
-                self.end_headers()
-                if answer:
-                    self.wfile.write(answer)
-
-            do_PATCH = do_POST
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.port = self.server.server_address[1]
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def delivered(self):
-        with self.cond:
-            return [r for r in self.requests if 200 <= r["status"] < 300]
-
-    def wait_delivered(self, n, timeout=20):
-        deadline = time.monotonic() + timeout
-        with self.cond:
-            while len([r for r in self.requests if 200 <= r["status"] < 300]) < n:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    raise AssertionError(f"{n} deliveries expected within {timeout}s; got {self.requests}")
-                self.cond.wait(left)
-        return self.delivered()
-
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
+from harness import BASE_CONFIG, Daemon, Receiver
 
 
 def config(port, extra=""):

@@ -95,7 +95,9 @@ void compareIncidents(const YAML::Node& expected, const Correlator& c, Check& ch
       else if (key == "alerts")
         check.eq(p + ".alerts", want, std::to_string(inc.alerts.size()));
       else if (key == "firing")
-        check.eq(p + ".firing", want, std::to_string(inc.firing()));
+        check.eq(p + ".firing", want, std::to_string(inc.firingAll()));
+      else if (key == "held")
+        check.eq(p + ".held", want, inc.held ? "true" : "false");
       else if (key == "service")
         check.eq(p + ".service", want, inc.service);
       else if (key == "rule")
@@ -117,7 +119,7 @@ void compareIncidents(const YAML::Node& expected, const Correlator& c, Check& ch
       } else {
         throw std::runtime_error(
             p + "." + key +
-            ": unknown field (title, status, priority, alerts, firing, service, rule, "
+            ": unknown field (title, status, priority, alerts, firing, held, service, rule, "
             "category, root_cause, problem, known_error, resources)");
       }
     }

@@ -56,9 +56,21 @@ void writeCorrelatedAlertJson(std::string& out, const CorrAlert& a) {
   else
     w.key("incident").null();
   w.field("suppressed", suppressionName(a.suppressed));
-  if (a.suppressed != Suppression::kNone) {
-    w.field("suppressed_by", a.suppressed_by);
-    time(w, "suppressed_until", a.suppressed_until);
+  if (a.why) {
+    const SuppressionReasons& why = *a.why;
+    // The first reason (compatibility), then each: Alertmanager's silencedBy/inhibitedBy.
+    w.field("suppressed_by", !why.silences.empty()       ? why.silences.front()
+                             : !why.maintenance.empty()  ? why.maintenance
+                             : !why.inhibited_by.empty() ? fingerprintHex(why.inhibited_by.front())
+                                                         : std::string());
+    time(w, "suppressed_until", why.until);
+    w.key("silenced_by").beginArray();
+    for (const auto& id : why.silences) w.value(id);
+    w.endArray();
+    if (!why.maintenance.empty()) w.field("maintenance", why.maintenance);
+    w.key("inhibited_by").beginArray();
+    for (uint64_t src : why.inhibited_by) w.value(fingerprintHex(src));
+    w.endArray();
   }
   time(w, "first_seen", a.first_seen_ms);
   w.endObject();
@@ -84,7 +96,25 @@ void writeIncidentJson(std::string& out, const Correlator& c, const Incident& in
   time(w, "closed_at", inc.closed_ms);
   time(w, "updated_at", inc.updated_ms);
   w.field("alert_count", static_cast<uint64_t>(inc.alerts.size()));
-  w.field("firing", inc.firing());
+  w.field("firing", inc.firingAll());
+  bool live = inc.status == IncidentStatus::kOpen || inc.status == IncidentStatus::kAcknowledged;
+  w.field("suppressed", live && inc.held);
+  if (live && inc.held) time(w, "held_since", inc.held_since_ms);
+  if (live && inc.firing_suppressed) {
+    w.field("firing_suppressed", inc.firing_suppressed);
+    auto why = c.suppressionOf(inc);
+    w.key("suppression").beginObject();
+    w.key("silences").beginArray();
+    for (const auto& id : why.silences) w.value(id);
+    w.endArray();
+    w.key("maintenance").beginArray();
+    for (const auto& m : why.windows) w.value(m);
+    w.endArray();
+    w.key("inhibited_by").beginArray();
+    for (uint64_t src : why.inhibited_by) w.value(fingerprintHex(src));
+    w.endArray();
+    w.endObject();
+  }
   if (inc.root_cause)
     w.field("root_cause", fingerprintHex(inc.root_cause));
   else

@@ -98,7 +98,7 @@ void Correlator::reload(std::shared_ptr<const RuleSet> rules, CorrelatorOptions 
   // CI indices and inhibition indices refer to the old rule set: rebuild them from the alerts.
   ci_firing_.assign(cis.size(), {});
   inhibit_sources_.assign(rules_->inhibitRules().size(), {});
-  inhibited_.assign(rules_->inhibitRules().size(), {});
+  inhibit_targets_.assign(rules_->inhibitRules().size(), {});
   for (uint64_t fp : alert_order_) {
     auto it = alerts_.find(fp);
     if (it == alerts_.end()) continue;
@@ -106,9 +106,14 @@ void Correlator::reload(std::shared_ptr<const RuleSet> rules, CorrelatorOptions 
     a.ci = rules_->ciOf(AlertFacts(a));
     a.counted_on_ci = false;
     if (a.status != api::Status::kFiring) continue;
-    if (a.suppressed == Suppression::kNone) ciCount(a, true);
+    ciCount(a, true);
     inhibitIndex(a, true, last_now_);
   }
+  // Windows and inhibit rules may have changed: every firing alert is held (or released) by
+  // the new ones at once; the windows' timers start over.
+  ++windows_gen_;
+  scheduleMaintenance(last_now_);
+  resuppressAll(last_now_);
 }
 
 const rules::Rule& Correlator::ruleAt(uint32_t i) const {
@@ -124,7 +129,12 @@ uint32_t Correlator::ruleIndex(std::string_view name) const {
 
 void Correlator::emit(CorrelatorEvent::Type t, int64_t now, uint64_t incident, uint64_t problem,
                       uint64_t alert) {
-  events_.push_back({t, now, incident, problem, alert});
+  bool held = false;
+  if (Incident* inc = incident ? mutableIncident(incident) : nullptr) {
+    held = inc->held;
+    if (t == CorrelatorEvent::kIncidentOpened && !held) inc->opening_notified = true;
+  }
+  events_.push_back({t, now, incident, problem, alert, held});
 }
 
 void Correlator::note(Incident& inc, int64_t now, std::string actor, const char* action,
@@ -230,7 +240,7 @@ void Correlator::onChange(CorrelatorInput& in, int64_t now) {
         }
         inc->max_severity = std::max(inc->max_severity, static_cast<int>(a->severity));
         recompute(*inc, now, "triaged");
-        if (a->flapping) {
+        if (a->flapping || a->suppressed != Suppression::kNone) {
           touch(*inc);  // a flapping alert's flips change state, not the news
         } else {
           note(*inc, now, "triaged", "alert severity changed",
@@ -250,9 +260,11 @@ void Correlator::onChange(CorrelatorInput& in, int64_t now) {
   }
 }
 
+// A suppressed alert is correlated as any other (its incident is held while all its firing
+// alerts are suppressed): suppression decides who is told, not what happened.
 void Correlator::onFiring(CorrAlert& a, int64_t now) {
   inhibitIndex(a, true, now);
-  if (checkSuppression(a, now)) return;
+  setSuppression(a, now);
   ciCount(a, true);
   bool became_down = a.ci != RuleSet::kNone && ci_firing_[a.ci].size() == 1;
   if (Incident* inc = mutableIncident(a.incident)) {
@@ -262,12 +274,13 @@ void Correlator::onFiring(CorrAlert& a, int64_t now) {
     if (inc->status == IncidentStatus::kOpen || inc->status == IncidentStatus::kAcknowledged) {
       countFiring(*inc, a);
       ++inc->gen;  // cancels a pending hold-down
+      refreshHeld(*inc, now);
       if (a.flapping) {
         touch(*inc);  // counted, but a flapping alert's flips are not announced one by one
         return;
       }
       note(*inc, now, "triaged", "alert fired again", {}, a.fingerprint);
-      announce(*inc, now);
+      if (a.suppressed == Suppression::kNone) announce(*inc, now);
       return;
     }
     uncountFiring(*inc, a);  // it leaves an incident that ended
@@ -279,22 +292,27 @@ void Correlator::onFiring(CorrAlert& a, int64_t now) {
 
 void Correlator::onResolved(CorrAlert& a, int64_t now) {
   inhibitIndex(a, false, now);
-  bool counted = a.suppressed == Suppression::kNone;
   ciCount(a, false);
   forget_.emplace_back(now + opts_.settings.reopen_window.count(), a.fingerprint);
-  if (!counted) return;
   Incident* inc = mutableIncident(a.incident);
+  if (inc) uncountFiring(*inc, a);
+  bool suppressed = a.suppressed != Suppression::kNone;
+  if (suppressed) {  // only a firing alert is suppressed: it is not released, it resolved
+    a.suppressed = Suppression::kNone;
+    a.why.reset();
+    --suppressed_firing_;
+  }
   if (!inc) return;
-  uncountFiring(*inc, a);
   if (inc->status != IncidentStatus::kOpen && inc->status != IncidentStatus::kAcknowledged) return;
   if (a.flapping)
     touch(*inc);
   else
     note(*inc, now, "triaged", "alert resolved", {}, a.fingerprint);
-  if (inc->firing() == 0) {
+  refreshHeld(*inc, now);
+  if (inc->firingAll() == 0) {
     ++inc->gen;
     schedule(now + opts_.settings.resolve_hold_down.count(), kHoldDown, inc->id, inc->gen);
-  } else if (!a.flapping) {
+  } else if (!a.flapping && !suppressed) {
     announce(*inc, now);
   }
 }
@@ -302,13 +320,22 @@ void Correlator::onResolved(CorrAlert& a, int64_t now) {
 void Correlator::countFiring(Incident& inc, CorrAlert& a) {
   if (a.counted_severity >= 0) return;
   a.counted_severity = static_cast<int8_t>(std::clamp(static_cast<int>(a.severity), 0, 5));
-  ++inc.firing_by_severity[a.counted_severity];
+  a.counted_maintenance = a.why && !a.why->maintenance.empty();
+  a.counted_suppressed = a.suppressed != Suppression::kNone;
+  if (a.counted_maintenance)
+    ++inc.firing_maintenance;  // a window holds it: no downtime
+  else
+    ++inc.firing_by_severity[a.counted_severity];
+  if (a.counted_suppressed) ++inc.firing_suppressed;
 }
 
 void Correlator::uncountFiring(Incident& inc, CorrAlert& a) {
   if (a.counted_severity < 0) return;
-  if (inc.firing_by_severity[a.counted_severity]) --inc.firing_by_severity[a.counted_severity];
+  auto dec = [](uint32_t& n) { n -= n > 0; };
+  dec(a.counted_maintenance ? inc.firing_maintenance : inc.firing_by_severity[a.counted_severity]);
+  if (a.counted_suppressed) dec(inc.firing_suppressed);
   a.counted_severity = -1;
+  a.counted_maintenance = a.counted_suppressed = false;
 }
 
 void Correlator::forget(uint64_t fp) {
@@ -364,12 +391,7 @@ void Correlator::fire(const Timer& t, int64_t now) {
         auto at = alerts_.find(fp);
         if (at == alerts_.end()) continue;
         CorrAlert& a = *at->second;
-        if (a.status != api::Status::kFiring || a.incident || a.suppressed != Suppression::kNone)
-          continue;
-        if (checkSuppression(a, now)) {  // inhibited or silenced while it waited
-          ciCount(a, false);
-          continue;
-        }
+        if (a.status != api::Status::kFiring || a.incident) continue;
         fps.push_back(fp);
       }
       g.pending.clear();
@@ -391,7 +413,7 @@ void Correlator::fire(const Timer& t, int64_t now) {
     }
     case kHoldDown: {
       Incident* inc = mutableIncident(t.id);
-      if (!inc || inc->gen != t.gen || inc->firing()) return;
+      if (!inc || inc->gen != t.gen || inc->firingAll()) return;
       if (inc->status == IncidentStatus::kOpen || inc->status == IncidentStatus::kAcknowledged)
         markResolved(*inc, "triaged", "all alerts resolved", now);
       return;
@@ -417,6 +439,7 @@ void Correlator::fire(const Timer& t, int64_t now) {
       if (ended + opts_.retention_ms > now)
         return;  // reopened and closed again later: a later timer
       pruneGroup(*inc);
+      held_ids_.erase(inc->id);
       *inc = Incident{};  // frees it; the id stays a hole until the front is pruned
       while (!incidents_.empty() && !incidents_.front().id) {
         incidents_.pop_front();
@@ -442,15 +465,10 @@ void Correlator::fire(const Timer& t, int64_t now) {
       openIncident(rule_index, s.key, fps, now, &proto);
       return;
     }
-    case kSuppressionEnd: {
-      auto it = alerts_.find(t.id);
-      if (it == alerts_.end()) return;
-      CorrAlert& a = *it->second;
-      if (a.suppressed == Suppression::kNone || a.suppressed_until != static_cast<int64_t>(t.gen))
-        return;
-      releaseSuppressed({t.id}, now);
+    case kSilenceEdge:
+    case kMaintenanceEdge:
+      fireSuppressionTimer(t, now);
       return;
-    }
     case kForget: {
       auto it = alerts_.find(t.id);
       if (it == alerts_.end()) return;

@@ -98,7 +98,17 @@ struct Incident {
   uint64_t gen = 0;  // bumps when the incident's pending timers become stale
   int64_t announced_ms = 0;
   bool update_pending = false;
-  bool suppressed_any = false;
+  // Suppression (docs/suppression.md). Firing alerts a maintenance window holds count in
+  // firing_maintenance, not in firing_by_severity: they cause no downtime. firing_suppressed
+  // counts the firing alerts suppressed for any reason (silence, maintenance, inhibition).
+  // An incident is held while every alert of it that fires is suppressed: it notifies no one
+  // and its response clock stands still. It stays held when its last alert resolves, until
+  // an unsuppressed alert fires in it.
+  uint32_t firing_maintenance = 0, firing_suppressed = 0;
+  bool held = false;
+  int64_t held_since_ms = 0;
+  bool opening_notified = false;  // its opening reached the notification targets
+  uint32_t firingAll() const { return firing() + firing_maintenance; }
   bool dirty = false;  // changed since the store last took it
   // How many of `alerts` and `timeline` the store holds (they only grow; the rest is appended).
   uint32_t stored_alerts = 0, stored_timeline = 0;
@@ -116,6 +126,7 @@ struct Problem {
 
 struct Silence {
   std::string id;
+  uint64_t seq = 0;  // the correlator's handle for its timers (not stored)
   rules::Matchers matchers;
   std::string matchers_json;  // as given, Alertmanager v2 form
   int64_t starts_ms = 0, ends_ms = 0, updated_ms = 0;
@@ -154,8 +165,19 @@ struct CorrelatorEvent {
   uint64_t incident = 0;
   uint64_t problem = 0;
   uint64_t alert = 0;
+  bool held = false;  // the incident was held when this happened: no one is notified
 };
 const char* correlatorEventName(CorrelatorEvent::Type t);
+
+// Why a firing alert is suppressed: every silence, the maintenance window and the inhibiting
+// alerts that hold it now.
+struct SuppressionReasons {
+  std::vector<std::string> silences;   // ids of the active silences that match it
+  std::string maintenance;             // "window" or "window (change id)"
+  std::vector<uint64_t> inhibited_by;  // firing source alerts (the first 8)
+  int64_t until = 0;  // when its silences and window all end; 0 while inhibition holds it
+  bool operator==(const SuppressionReasons&) const = default;
+};
 
 // The correlator's view of one active (or recently resolved) alert.
 struct CorrAlert {
@@ -169,11 +191,13 @@ struct CorrAlert {
   uint32_t rule = UINT32_MAX;  // the rule that took it
   uint64_t incident = 0;
   AlertRole role = AlertRole::kMember;
+  // The first reason that holds it (silence, then maintenance, then inhibition); the whole
+  // story in `why` (null when not suppressed). Only a firing alert is suppressed.
   Suppression suppressed = Suppression::kNone;
-  std::string suppressed_by;  // silence id, window name or inhibiting alert
-  int64_t suppressed_until = 0;
+  std::unique_ptr<SuppressionReasons> why;
   bool counted_on_ci = false;
   int8_t counted_severity = -1;  // the severity it counts at in its incident's firing, -1 if not
+  bool counted_maintenance = false, counted_suppressed = false;  // how it counts there
 };
 
 struct CorrelatorOptions {
@@ -269,8 +293,20 @@ class Correlator {
   std::string setProblemStatus(uint64_t problem, ProblemStatus s, const std::string& by,
                                int64_t now);
   // Silences (Alertmanager v2 semantics). An empty id creates; an existing id updates.
+  // Either takes effect at once on every matching firing alert (and on their incidents).
   std::string putSilence(Silence s, int64_t now, std::string* id_out);
   std::string expireSilence(const std::string& id, int64_t now);
+  // Incidents held now (open or acknowledged, every firing alert suppressed).
+  size_t heldIncidents() const;
+  // What suppresses an incident's firing alerts now: silences, windows, inhibiting alerts
+  // (each once, in the order of its alerts; at most 20 of each).
+  struct IncidentSuppression {
+    std::vector<std::string> silences, windows;
+    std::vector<uint64_t> inhibited_by;
+  };
+  IncidentSuppression suppressionOf(const Incident& inc) const;
+  // The same as one line, for timelines.
+  std::string heldReasons(const Incident& inc) const;
 
   // Incidents by id, from incidentBase(): id N is incidents()[N - incidentBase()] (ids are never
   // reused; older ones were pruned by retention; an entry with id 0 is a pruned one).
@@ -328,7 +364,8 @@ class Correlator {
     kHoldDown,
     kClose,
     kAbsence,
-    kSuppressionEnd,
+    kSilenceEdge,      // a silence starts or ends (id: its seq)
+    kMaintenanceEdge,  // a maintenance window starts or ends (id: its index, gen: windows_gen_)
     kForget,
     kPrune
   };
@@ -336,7 +373,20 @@ class Correlator {
   void onChange(CorrelatorInput& in, int64_t now);
   void onFiring(CorrAlert& a, int64_t now);
   void onResolved(CorrAlert& a, int64_t now);
-  bool checkSuppression(CorrAlert& a, int64_t now);
+  // Suppression (suppression.cpp): what holds an alert now; applying it, to one alert or to
+  // every firing alert a predicate picks; an incident's held state; the timers of silences
+  // and windows.
+  Suppression suppressionAt(const CorrAlert& a, int64_t now, SuppressionReasons& why);
+  void setSuppression(CorrAlert& a, int64_t now);
+  template <class Pred>
+  void resuppressWhere(int64_t now, Pred pred);
+  void resuppressAll(int64_t now);
+  void refreshHeld(Incident& inc, int64_t now);
+  void release(Incident& inc, int64_t now);
+  void scheduleSilence(const Silence& s, int64_t now);
+  void scheduleMaintenance(int64_t now);
+  void fireSuppressionTimer(const Timer& t, int64_t now);
+  bool windowCovers(const rules::MaintenanceWindow& w, const CorrAlert& a) const;
   void route(CorrAlert& a, int64_t now);
   bool joinUpstream(CorrAlert& a, int64_t now);
   void adoptDownstream(uint64_t incident_id, uint32_t ci, int64_t now);
@@ -356,7 +406,6 @@ class Correlator {
   void pruneGroup(const Incident& inc);
   void attachKnownError(Incident& inc, int64_t now);
   void inhibitIndex(CorrAlert& a, bool add, int64_t now);
-  void releaseSuppressed(std::vector<uint64_t> fps, int64_t now);
   void ciCount(CorrAlert& a, bool add);
   // An alert starts or stops counting in its incident's firing alerts (at most once each way).
   static void countFiring(Incident& inc, CorrAlert& a);
@@ -402,9 +451,10 @@ class Correlator {
   absl::flat_hash_map<uint64_t, std::unique_ptr<Group>> groups_;
   absl::flat_hash_map<uint64_t, std::unique_ptr<Threshold>> thresholds_;
   absl::flat_hash_map<uint64_t, std::unique_ptr<Sequence>> sequences_;
-  // Inhibition: per inhibit rule, firing source alerts and the targets they hold, by the
-  // values of the `equal` labels.
-  std::vector<absl::flat_hash_map<std::string, std::vector<uint64_t>>> inhibit_sources_, inhibited_;
+  // Inhibition: per inhibit rule, its firing source alerts and its firing target alerts
+  // (inhibited or not), by the values of the `equal` labels.
+  std::vector<absl::flat_hash_map<std::string, std::vector<uint64_t>>> inhibit_sources_,
+      inhibit_targets_;
   struct Recurrence {
     std::deque<std::pair<int64_t, uint64_t>> opened;  // (time, incident)
     uint64_t problem = 0;
@@ -427,6 +477,10 @@ class Correlator {
   std::vector<uint8_t> below_mark_;  // adoptDownstream's visited set, all zero between calls
   std::unique_ptr<rules::MatcherIndex> silence_index_;  // rebuilt after silences change
   std::vector<const Silence*> silence_ids_;
+  absl::flat_hash_map<uint64_t, std::string> silence_by_seq_;
+  uint64_t windows_gen_ = 0;                // bumps on reload: older maintenance timers are stale
+  size_t suppressed_firing_ = 0;            // firing alerts suppressed now
+  absl::flat_hash_set<uint64_t> held_ids_;  // incidents with `held` set (live or not)
 };
 
 }  // namespace triaged::engine

@@ -1,6 +1,4 @@
-// What people and ticketing tools do to incidents, problems and silences.
-#include <xxhash.h>
-
+// What people and ticketing tools do to incidents and problems (silences: suppression.cpp).
 #include <algorithm>
 #include <cstdio>
 
@@ -111,9 +109,11 @@ std::string Correlator::merge(uint64_t from, uint64_t into, const std::string& b
     CorrAlert& a = *it->second;
     a.incident = 0;
     a.counted_severity = -1;  // src's counts are dropped whole below
+    a.counted_maintenance = a.counted_suppressed = false;
     addAlert(*dst, a, a.role, now, false);
   }
   src->firing_by_severity = {};
+  src->firing_maintenance = src->firing_suppressed = 0;
   src->status = IncidentStatus::kMerged;
   src->merged_into = into;
   ++src->gen;
@@ -122,6 +122,7 @@ std::string Correlator::merge(uint64_t from, uint64_t into, const std::string& b
   schedulePrune(*src);
   note(*dst, now, by, "merged in", "incident " + std::to_string(from) + " (" + src->title + ")");
   recompute(*dst, now, by);
+  refreshHeld(*dst, now);
   emit(CorrelatorEvent::kIncidentMerged, now, from);
   emit(CorrelatorEvent::kIncidentUpdated, now, into);
   return "";
@@ -174,63 +175,6 @@ std::string Correlator::setProblemStatus(uint64_t id, ProblemStatus s, const std
   emit(s == ProblemStatus::kResolved ? CorrelatorEvent::kProblemResolved
                                      : CorrelatorEvent::kProblemClosed,
        now, 0, id);
-  return "";
-}
-
-std::string Correlator::putSilence(Silence s, int64_t now, std::string* id_out) {
-  if (s.matchers.empty()) return "at least one matcher is required";
-  if (s.ends_ms <= s.starts_ms) return "endsAt must be after startsAt";
-  if (s.ends_ms <= now) return "endsAt is in the past";
-  if (s.id.empty()) {
-    uint64_t seed[3] = {static_cast<uint64_t>(now), next_silence_++,
-                        reinterpret_cast<uintptr_t>(this)};
-    XXH128_hash_t h = XXH3_128bits(seed, sizeof seed);
-    char buf[40];
-    std::snprintf(buf, sizeof buf, "%08llx-%04llx-4%03llx-8%03llx-%012llx",
-                  static_cast<unsigned long long>(h.high64 >> 32),
-                  static_cast<unsigned long long>((h.high64 >> 16) & 0xffff),
-                  static_cast<unsigned long long>(h.high64 & 0xfff),
-                  static_cast<unsigned long long>(h.low64 >> 52),
-                  static_cast<unsigned long long>(h.low64 & 0xffffffffffffULL));
-    s.id = buf;
-  } else if (!silences_.count(s.id)) {
-    return "no such silence";
-  }
-  s.updated_ms = now;
-  *id_out = s.id;
-  // Alerts this silence held until its old end now follow its new end.
-  int64_t ends = s.ends_ms;
-  std::string id = s.id;
-  silences_[id] = std::move(s);
-  silence_index_.reset();
-  touchSilence(id);
-  for (uint64_t fp : alert_order_) {
-    auto it = alerts_.find(fp);
-    if (it == alerts_.end() || it->second->suppressed != Suppression::kSilenced ||
-        it->second->suppressed_by != id)
-      continue;
-    it->second->suppressed_until = ends;
-    schedule(ends, kSuppressionEnd, fp, static_cast<uint64_t>(ends));
-  }
-  return "";
-}
-
-std::string Correlator::expireSilence(const std::string& id, int64_t now) {
-  auto it = silences_.find(id);
-  if (it == silences_.end()) return "no such silence";
-  if (it->second.ends_ms <= now) return "silence is already expired";
-  it->second.ends_ms = std::max(now, it->second.starts_ms);
-  silence_index_.reset();
-  touchSilence(id);
-  it->second.updated_ms = now;
-  std::vector<uint64_t> release;
-  for (uint64_t fp : alert_order_) {
-    auto at = alerts_.find(fp);
-    if (at != alerts_.end() && at->second->suppressed == Suppression::kSilenced &&
-        at->second->suppressed_by == id)
-      release.push_back(fp);
-  }
-  releaseSuppressed(std::move(release), now);
   return "";
 }
 

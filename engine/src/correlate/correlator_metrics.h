@@ -40,6 +40,8 @@ class CorrelatorMetrics {
     suppressed_ = gauge("triaged_alerts_suppressed",
                         "Firing alerts suppressed by a silence, maintenance or inhibition.");
     silences_ = gauge("triaged_silences_active", "Silences in effect now.");
+    held_ = gauge("triaged_incidents_held",
+                  "Incidents open or acknowledged whose firing alerts are all suppressed.");
     queue_depth_ =
         gauge("triaged_correlator_queue_tasks", "Tasks waiting for the correlator thread.");
   }
@@ -53,6 +55,7 @@ class CorrelatorMetrics {
     open_problems_->Set(static_cast<double>(c.openProblems()));
     alerts_->Set(static_cast<double>(c.alertCount()));
     suppressed_->Set(static_cast<double>(c.suppressedCount()));
+    held_->Set(static_cast<double>(c.heldIncidents()));
     size_t n = 0;
     for (const auto& [id, s] : c.silences())
       if (now >= s.starts_ms && now < s.ends_ms) ++n;
@@ -63,7 +66,7 @@ class CorrelatorMetrics {
  private:
   prometheus::Counter* changes_;
   prometheus::Counter* events_[CorrelatorEvent::kAlertUnsuppressed + 1];
-  prometheus::Gauge *open_incidents_, *open_problems_, *alerts_, *suppressed_, *silences_,
+  prometheus::Gauge *open_incidents_, *open_problems_, *alerts_, *suppressed_, *silences_, *held_,
       *queue_depth_;
 };
 

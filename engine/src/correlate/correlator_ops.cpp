@@ -1,6 +1,4 @@
-// Incidents, problems, suppression and the operations people and ticketing tools perform.
-#include <xxhash.h>
-
+// Incidents, problems and the operations people and ticketing tools perform.
 #include <algorithm>
 
 #include "correlate/correlator.h"
@@ -27,28 +25,12 @@ bool insertSorted(std::vector<std::string>& v, std::string_view s, bool* truncat
   return true;
 }
 
-std::string equalKey(const rules::InhibitRule& r, const rules::Facts& f) {
-  std::string k;
-  for (const auto& name : r.equal) {
-    k += f.get(name);
-    k += '\x1f';
-  }
-  return k;
-}
-
 }  // namespace
 
 size_t Correlator::openProblems() const {
   size_t n = 0;
   for (const auto& [id, p] : problems_)
     if (p.status == ProblemStatus::kOpen || p.status == ProblemStatus::kKnownError) ++n;
-  return n;
-}
-
-size_t Correlator::suppressedCount() const {
-  size_t n = 0;
-  for (const auto& [fp, a] : alerts_)
-    if (a->suppressed != Suppression::kNone && a->status == api::Status::kFiring) ++n;
   return n;
 }
 
@@ -117,6 +99,7 @@ Incident& Correlator::openIncident(uint32_t rule_index, const std::string& key,
   }
   note(inc, now, rule_index < rules_->rules().size() ? "rule:" + rule.name : "triaged", "opened",
        std::to_string(inc.alerts.size()) + (inc.alerts.size() == 1 ? " alert" : " alerts"));
+  refreshHeld(inc, now);  // opened with only suppressed alerts: held from the start
   recompute(inc, now, "");
   ++open_incidents_;
   emit(CorrelatorEvent::kIncidentOpened, now, id);
@@ -131,7 +114,7 @@ void Correlator::addAlert(Incident& inc, CorrAlert& a, AlertRole role, int64_t n
   a.incident = inc.id;
   if (a.role != AlertRole::kRootCause) a.role = role;
   inc.alerts.push_back(a.fingerprint);
-  if (a.status == api::Status::kFiring && a.suppressed == Suppression::kNone) {
+  if (a.status == api::Status::kFiring) {
     countFiring(inc, a);
     ++inc.gen;  // cancels a pending hold-down
   }
@@ -156,7 +139,8 @@ void Correlator::addAlert(Incident& inc, CorrAlert& a, AlertRole role, int64_t n
   note(inc, now, "triaged", role == AlertRole::kSymptom ? "symptom joined" : "alert joined", {},
        a.fingerprint);
   recompute(inc, now, "triaged");
-  announce(inc, now);
+  refreshHeld(inc, now);
+  if (a.suppressed == Suppression::kNone) announce(inc, now);
 }
 
 void Correlator::recompute(Incident& inc, int64_t now, const std::string& actor) {
@@ -199,6 +183,9 @@ void Correlator::reopen(Incident& inc, int64_t now, uint64_t fp) {
   inc.acknowledged_ms = 0;
   ++inc.gen;
   ++open_incidents_;
+  // Reopened by an alert no one suppresses: the targets hear of it.
+  if (const CorrAlert* a = alert(fp); inc.held && (!a || a->suppressed == Suppression::kNone))
+    release(inc, now);
   note(inc, now, "triaged", "reopened", "an alert recurred", fp);
   emit(CorrelatorEvent::kIncidentReopened, now, inc.id);
 }
@@ -286,111 +273,6 @@ void Correlator::linkProblem(Incident& inc, int64_t now) {
   r.opened.clear();
   r.problem = id;
   emit(CorrelatorEvent::kProblemOpened, now, inc.id, id);
-}
-
-bool Correlator::checkSuppression(CorrAlert& a, int64_t now) {
-  AlertFacts f(a);
-  auto suppress = [&](Suppression kind, std::string by, int64_t until) {
-    a.suppressed = kind;
-    a.suppressed_by = std::move(by);
-    a.suppressed_until = until;
-    emit(CorrelatorEvent::kAlertSuppressed, now, 0, 0, a.fingerprint);
-    if (until) schedule(until, kSuppressionEnd, a.fingerprint, static_cast<uint64_t>(until));
-    return true;
-  };
-  if (!silence_index_) {
-    silence_index_ = std::make_unique<rules::MatcherIndex>();
-    silence_ids_.clear();
-    for (const auto& [id, s] : silences_) {
-      if (s.ends_ms <= now) continue;
-      silence_index_->add(static_cast<uint32_t>(silence_ids_.size()), s.matchers);
-      silence_ids_.push_back(&s);
-    }
-    silence_index_->build();
-  }
-  silence_index_->candidates(f, scratch2_);
-  for (uint32_t i : scratch2_) {
-    const Silence& s = *silence_ids_[i];
-    if (now >= s.starts_ms && now < s.ends_ms && matchesAll(s.matchers, f))
-      return suppress(Suppression::kSilenced, s.id, s.ends_ms);
-  }
-  rules_->maintenanceIndex().candidates(f, scratch2_);
-  for (uint32_t wi : scratch2_) {
-    const auto& w = rules_->maintenance()[wi];
-    int64_t until = w.schedule.activeUntil(now);
-    if (!until) continue;
-    bool covered = !w.match.empty() && matchesAll(w.match, f);
-    if (!covered && a.ci != RuleSet::kNone) {
-      covered = std::find(w.cis.begin(), w.cis.end(), a.ci) != w.cis.end();
-      for (uint32_t s : rules_->cis()[a.ci].services)
-        covered = covered || std::find(w.services.begin(), w.services.end(), s) != w.services.end();
-    }
-    if (!covered && !w.services.empty()) {
-      uint32_t s = rules_->serviceByName(f.get("service"));
-      covered = s != RuleSet::kNone &&
-                std::find(w.services.begin(), w.services.end(), s) != w.services.end();
-    }
-    if (covered)
-      return suppress(Suppression::kMaintenance,
-                      w.change_id.empty() ? w.name : w.name + " (" + w.change_id + ")", until);
-  }
-  const auto& inhibit = rules_->inhibitRules();
-  rules_->inhibitTargetIndex().candidates(f, scratch2_);
-  for (uint32_t i : scratch2_) {
-    if (!matchesAll(inhibit[i].target, f)) continue;
-    std::string key = equalKey(inhibit[i], f);
-    auto it = inhibit_sources_[i].find(key);
-    if (it == inhibit_sources_[i].end()) continue;
-    for (uint64_t src : it->second) {
-      if (src == a.fingerprint) continue;  // an alert never inhibits itself
-      inhibited_[i][key].push_back(a.fingerprint);
-      return suppress(Suppression::kInhibited, fingerprintHex(src), 0);
-    }
-  }
-  return false;
-}
-
-void Correlator::inhibitIndex(CorrAlert& a, bool add, int64_t now) {
-  const auto& inhibit = rules_->inhibitRules();
-  if (inhibit.empty()) return;
-  AlertFacts f(a);
-  std::vector<uint32_t> candidates;
-  rules_->inhibitSourceIndex().candidates(f, candidates);
-  for (uint32_t i : candidates) {
-    if (!matchesAll(inhibit[i].source, f)) continue;
-    std::string key = equalKey(inhibit[i], f);
-    auto& sources = inhibit_sources_[i][key];
-    auto at = std::find(sources.begin(), sources.end(), a.fingerprint);
-    if (add) {
-      if (at == sources.end()) sources.push_back(a.fingerprint);
-      continue;
-    }
-    if (at != sources.end()) sources.erase(at);
-    if (!sources.empty()) continue;
-    inhibit_sources_[i].erase(key);
-    auto held = inhibited_[i].find(key);
-    if (held == inhibited_[i].end()) continue;
-    std::vector<uint64_t> targets = std::move(held->second);
-    inhibited_[i].erase(held);
-    std::vector<uint64_t> release;
-    for (uint64_t fp : targets)
-      if (const CorrAlert* t = alert(fp); t && t->suppressed == Suppression::kInhibited)
-        release.push_back(fp);
-    releaseSuppressed(std::move(release), now);
-  }
-}
-
-void Correlator::releaseSuppressed(std::vector<uint64_t> fps, int64_t now) {
-  for (uint64_t fp : fps) {
-    auto it = alerts_.find(fp);
-    if (it == alerts_.end()) continue;
-    CorrAlert& a = *it->second;
-    a.suppressed = Suppression::kNone;
-    a.suppressed_by.clear();
-    a.suppressed_until = 0;
-    emit(CorrelatorEvent::kAlertUnsuppressed, now, 0, 0, fp);
-    if (a.status == api::Status::kFiring) onFiring(a, now);
-  }
 }
 
 }  // namespace triaged::engine

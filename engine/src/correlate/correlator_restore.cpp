@@ -120,6 +120,7 @@ void Correlator::restore(Restored st, int64_t now) {
           m = {inc.id, i < st.roles[k].size() ? st.roles[k][i] : AlertRole::kMember};
       }
     inc.firing_by_severity = {};
+    inc.firing_maintenance = inc.firing_suppressed = 0;
     inc.dirty = false;
     inc.gen = 0;
     uint64_t id = inc.id;
@@ -139,7 +140,12 @@ void Correlator::restore(Restored st, int64_t now) {
   }
   next_problem_ = std::max({next_problem_, st.next_problem, top_problem + 1});
   silences_.clear();
-  for (auto& s : st.silences) silences_[s.id] = std::move(s);
+  silence_by_seq_.clear();
+  for (auto& s : st.silences) {
+    s.seq = next_silence_++;
+    silence_by_seq_[s.seq] = s.id;
+    silences_[s.id] = std::move(s);
+  }
   silence_index_.reset();
 
   // Alerts: members of live incidents come back as they were; the others are routed again.
@@ -148,6 +154,7 @@ void Correlator::restore(Restored st, int64_t now) {
   alert_order_stale_ = 0;
   forget_.clear();
   std::vector<uint64_t> reroute;
+  std::vector<std::pair<uint64_t, uint64_t>> counted;  // (incident, alert) firing in it
   std::sort(st.alerts.begin(), st.alerts.end(), [](const RestoredAlert& a, const RestoredAlert& b) {
     return a.first_seen_ms != b.first_seen_ms ? a.first_seen_ms < b.first_seen_ms
                                               : a.fingerprint < b.fingerprint;
@@ -178,7 +185,7 @@ void Correlator::restore(Restored st, int64_t now) {
       a->rule = ruleIndex(inc->rule);
       if (firing &&
           (inc->status == IncidentStatus::kOpen || inc->status == IncidentStatus::kAcknowledged))
-        countFiring(*mutableIncident(inc->id), *a);
+        counted.emplace_back(inc->id, r.fingerprint);  // once its suppression is known
     }
     if (again) {
       a->status = api::Status::kResolved;  // becomes firing when routed below
@@ -191,17 +198,29 @@ void Correlator::restore(Restored st, int64_t now) {
   }
   std::sort(forget_.begin(), forget_.end());
 
-  // CI and inhibition indexes from the firing members (reload's rebuild).
+  // CI and inhibition indexes from the firing members (reload's rebuild); then what holds
+  // each firing member now (silences, windows and inhibition are state, not history), and
+  // the incidents' counts.
   const auto& cis = rules_->cis();
   ci_firing_.assign(cis.size(), {});
   inhibit_sources_.assign(rules_->inhibitRules().size(), {});
-  inhibited_.assign(rules_->inhibitRules().size(), {});
+  inhibit_targets_.assign(rules_->inhibitRules().size(), {});
   for (uint64_t fp : alert_order_) {
     CorrAlert& a = *alerts_.find(fp)->second;
     if (a.status != api::Status::kFiring) continue;
     ciCount(a, true);
     inhibitIndex(a, true, now);
   }
+  suppressed_firing_ = 0;
+  for (uint64_t fp : alert_order_) {
+    CorrAlert& a = *alerts_.find(fp)->second;
+    SuppressionReasons why;
+    a.suppressed = suppressionAt(a, now, why);
+    if (a.suppressed == Suppression::kNone) continue;
+    a.why = std::make_unique<SuppressionReasons>(std::move(why));
+    ++suppressed_firing_;
+  }
+  for (auto [id, fp] : counted) countFiring(*mutableIncident(id), *alerts_.find(fp)->second);
 
   // Groups, threshold windows and recurrences of the live incidents; their timers.
   groups_.clear();
@@ -209,6 +228,8 @@ void Correlator::restore(Restored st, int64_t now) {
   sequences_.clear();
   recurrences_.clear();
   timers_ = {};
+  for (const auto& [id, s] : silences_) scheduleSilence(s, now);
+  scheduleMaintenance(now);
   for (auto& inc : incidents_) {
     if (!inc.id) continue;
     if (!inc.signature.empty() && inc.opened_ms >= now - c.problem_window.count() &&
@@ -246,7 +267,7 @@ void Correlator::restore(Restored st, int64_t now) {
       schedule(inc.resolved_ms + c.close_after.count(), kClose, inc.id, inc.gen);
       continue;
     }
-    if (inc.firing() == 0) {
+    if (inc.firingAll() == 0) {
       // Its last alert resolved before the restart: the hold-down runs from then.
       int64_t last = inc.updated_ms;
       for (uint64_t fp : inc.alerts)
@@ -321,6 +342,12 @@ void Correlator::restore(Restored st, int64_t now) {
   std::stable_sort(reroute.begin(), reroute.end(), [this](uint64_t x, uint64_t y) {
     return alerts_.find(x)->second->changed_ms < alerts_.find(y)->second->changed_ms;
   });
+  // Held states as the suppression of now says (a silence may have ended during the stop).
+  held_ids_.clear();
+  for (auto& inc : incidents_) {
+    if (inc.id && inc.held) held_ids_.insert(inc.id);
+    if (inc.id) refreshHeld(inc, now);
+  }
   rerouting_ = true;
   for (uint64_t fp : reroute) {
     CorrAlert& a = *alerts_.find(fp)->second;

@@ -4,6 +4,7 @@
 
 #include <array>
 #include <deque>
+#include <future>
 
 #include "common/log.h"
 #include "correlate/correlator_metrics.h"
@@ -288,13 +289,20 @@ bool CorrelatorStage::samples(std::vector<Sample> samples,
 void CorrelatorStage::countRejectedSamples(size_t n) { impl_->sla_metrics.countRejectedSamples(n); }
 
 void CorrelatorStage::reload(std::shared_ptr<const rules::RuleSet> rules, CorrelatorOptions opts) {
-  run([this, rules = std::move(rules), opts = std::move(opts)](Correlator& c, int64_t now) mutable {
+  // Returns once the new rules are in effect: a read after a reload's answer sees them (the
+  // queue is FIFO per producer only, so waiting is what orders them).
+  auto applied = std::make_shared<std::promise<void>>();
+  auto done = applied->get_future();
+  bool queued = run([this, applied, rules = std::move(rules), opts = std::move(opts)](
+                        Correlator& c, int64_t now) mutable {
     impl_->sla_retention_ms = opts.sla_retention_ms;
     impl_->evaluator.reload(rules, now);
     c.reload(std::move(rules), std::move(opts));
     impl_->evaluator.onIncidents(c, c.liveIncidentIds(), now);
     log::get("correlator")->info("rule set reloaded ({} rules)", c.ruleSet().rules().size());
+    applied->set_value();
   });
+  if (queued && impl_->thread.joinable()) done.wait();
 }
 
 }  // namespace triaged::engine

@@ -87,7 +87,9 @@ void Evaluator::updateClocks(const Incident& inc, int64_t now) {
           c.priority = inc.priority;
           changed = true;
         }
-        bool pause = !ag.pause_when.empty() && rules::matchesAll(ag.pause_when, facts);
+        // A held incident's response clock stands still: no one was asked to respond.
+        bool pause = (t == ClockTarget::kResponse && inc.held) ||
+                     (!ag.pause_when.empty() && rules::matchesAll(ag.pause_when, facts));
         if (pause && c.stage == ClockStage::kInProgress) {
           c.stage = ClockStage::kPaused;
           c.paused_since = now;

@@ -68,6 +68,11 @@ void OutboxBuilder::build(const Correlator& c, const std::vector<CorrelatorEvent
     if (about_incident) {
       inc = c.incident(e.incident);
       if (!inc) continue;
+      // A held incident tells no one, except the end of one whose opening they were told.
+      bool ending = e.type == CorrelatorEvent::kIncidentResolved ||
+                    e.type == CorrelatorEvent::kIncidentClosed ||
+                    e.type == CorrelatorEvent::kIncidentMerged;
+      if (e.held && !(ending && inc->opening_notified)) continue;
       subject = "incident " + std::to_string(e.incident);
     } else {
       subject = "problem " + std::to_string(e.problem);
@@ -81,6 +86,7 @@ void OutboxBuilder::build(const Correlator& c, const std::vector<CorrelatorEvent
   }
   for (const auto& e : sla) {
     const Incident* inc = e.incident ? c.incident(e.incident) : nullptr;
+    if (inc && inc->held) continue;  // its clocks' warnings wait for its release
     std::string body;
     for (const auto& [t, filter] : targets_) {
       if (!filter.accepts(e.type, inc)) continue;

@@ -61,6 +61,8 @@ struct Reader {
       throw std::runtime_error(std::string("field \"") + key + "\" is not an integer");
     return v;
   }
+  bool has(const char* key) const { return root[key].error() != simdjson::NO_SUCH_FIELD; }
+  bool flagOr(const char* key, bool fallback) const { return has(key) ? flag(key) : fallback; }
   bool flag(const char* key) const {
     bool v;
     if (at(key).get_bool().get(v))
@@ -167,7 +169,9 @@ void encodeIncident(std::string& out, const Incident& inc) {
   w.field("threshold_group", inc.threshold_group).field("max_severity", inc.max_severity);
   w.field("criticality", inc.criticality);
   w.field("timeline_dropped", inc.timeline_dropped).field("announced", inc.announced_ms);
-  w.field("update_pending", inc.update_pending).field("suppressed_any", inc.suppressed_any);
+  w.field("update_pending", inc.update_pending);
+  w.field("held", inc.held).field("held_since", inc.held_since_ms);
+  w.field("opening_notified", inc.opening_notified);
   w.endObject();
 }
 
@@ -240,7 +244,11 @@ IncidentRecord decodeIncident(std::string_view record, const std::vector<MemberR
   inc.timeline_dropped = r.u64("timeline_dropped");
   inc.announced_ms = r.i64("announced");
   inc.update_pending = r.flag("update_pending");
-  inc.suppressed_any = r.flag("suppressed_any");
+  // Rows written before suppression became a state have no held state, and
+  // their incidents' openings were notified.
+  inc.held = r.flagOr("held", false);
+  inc.held_since_ms = r.has("held_since") ? r.i64("held_since") : 0;
+  inc.opening_notified = r.flagOr("opening_notified", true);
   return out;
 }
 

@@ -4,6 +4,7 @@
 #include <fstream>
 
 #include "app/replay.h"
+#include "correlation_timeline.h"
 #include "temp_config.h"
 #include "triaged/api/ingest.h"
 #include "triaged/config/loader.h"
@@ -13,52 +14,13 @@ using namespace triaged;
 using api::Severity;
 using api::Status;
 using engine::IncidentStatus;
+using testing::Timeline;
 
 namespace {
 
 namespace fs = std::filesystem;
 
 using testing::configWith;
-
-struct Timeline {
-  explicit Timeline(config::ConfigPtr c) : config(std::move(c)), engine(*config) {
-    opts.resolve_timeout_ms = 0;
-  }
-  config::ConfigPtr config;
-  engine::ReplayEngine engine;
-  api::IngestOptions opts;
-  int64_t t0 = 1'767'225'600'000;  // 2026-01-01T00:00:00Z
-  int64_t now = t0;
-
-  Timeline& at(int64_t seconds) {
-    now = t0 + seconds * 1000;
-    engine.advance(now);
-    return *this;
-  }
-  uint64_t push(const char* resource, const char* check, Severity sev = Severity::kWarning,
-                Status st = Status::kFiring,
-                std::vector<std::pair<const char*, const char*>> labels = {}) {
-    api::BatchBuilder b(opts, now);
-    auto& e = b.begin(0);
-    e.resource = b.keep(resource);
-    e.check = b.keep(check);
-    e.severity = sev;
-    e.status = st;
-    for (auto& [k, v] : labels) b.addLabel(k, v);
-    REQUIRE(b.finish());
-    auto batch = b.take();
-    uint64_t fp = batch->events[0].fingerprint;
-    engine.apply(*batch, now);
-    return fp;
-  }
-  engine::Correlator& c() { return engine.correlator(); }
-  std::vector<const engine::Incident*> live() {
-    std::vector<const engine::Incident*> v;
-    for (auto& inc : c().incidents())
-      if (inc.status != IncidentStatus::kMerged) v.push_back(&inc);
-    return v;
-  }
-};
 
 const char* kGroupRules = R"(
 groups:
@@ -276,27 +238,6 @@ TEST_CASE("Recurring incidents open a problem; its known error reaches later inc
   REQUIRE(live.size() == 4);
   CHECK(live[3]->problem == p.id);
   CHECK(live[3]->workaround == "restart the batch job");
-}
-
-TEST_CASE("A silence suppresses matching alerts until it expires; then they open incidents",
-          "[correlator]") {
-  Timeline t(configWith("groups: []\n"));
-  engine::Silence s;
-  std::string err;
-  REQUIRE(rules::parseMatchers("{resource=\"db1\"}", s.matchers, &err));
-  s.starts_ms = t.now;
-  s.ends_ms = t.now + 600'000;
-  s.created_by = "alice";
-  std::string id;
-  REQUIRE(t.c().putSilence(std::move(s), t.now, &id).empty());
-  t.at(10).push("db1", "cpu");
-  t.at(11).push("db2", "cpu");
-  CHECK(t.live().size() == 1);
-  REQUIRE(t.c().suppressedCount() == 1);
-  CHECK(t.c().expireSilence(id, t.now).empty());
-  CHECK(t.c().suppressedCount() == 0);
-  CHECK(t.live().size() == 2);
-  CHECK(t.c().expireSilence(id, t.now) == "silence is already expired");
 }
 
 TEST_CASE("Rule files with dependency cycles or unknown references are rejected", "[correlator]") {

@@ -1,0 +1,372 @@
+// Suppression as a state: silences, maintenance windows and inhibition hold firing alerts, and
+// they are evaluated again whenever anything that suppresses changes (a silence put, expired
+// or reaching its start or end; a window starting or ending; an inhibiting alert starting or
+// stopping to fire; a reload), not only when an alert starts firing. An incident whose firing
+// alerts are all suppressed is held. docs/suppression.md says what each reason does.
+#include <xxhash.h>
+
+#include <algorithm>
+#include <cstdio>
+
+#include "correlator_internal.h"
+#include "triaged/api/ingest.h"
+
+namespace triaged::engine {
+
+using rules::RuleSet;
+
+namespace {
+
+std::string equalKey(const rules::InhibitRule& r, const rules::Facts& f) {
+  std::string k;
+  for (const auto& name : r.equal) {
+    k += f.get(name);
+    k += '\x1f';
+  }
+  return k;
+}
+
+constexpr size_t kMaxInhibitors = 8;  // listed per alert; one is enough to hold it
+
+// The next start or end of a window's schedule after now, or INT64_MAX.
+int64_t nextEdge(const rules::Schedule& sc, int64_t now) {
+  int64_t next = INT64_MAX;
+  auto consider = [&](int64_t t) {
+    if (t > now) next = std::min(next, t);
+  };
+  if (!sc.weekly) {
+    consider(sc.start_ms);
+    consider(sc.end_ms);
+  } else {
+    for (auto [s, e] : sc.occurrences(now, now + 8 * 86'400'000LL)) {
+      consider(s);
+      consider(e);
+    }
+  }
+  return next;
+}
+
+bool live(const Incident& inc) {
+  return inc.status == IncidentStatus::kOpen || inc.status == IncidentStatus::kAcknowledged;
+}
+
+}  // namespace
+
+size_t Correlator::suppressedCount() const { return suppressed_firing_; }
+
+size_t Correlator::heldIncidents() const {
+  size_t n = 0;
+  for (uint64_t id : held_ids_)
+    if (const Incident* inc = incident(id); inc && inc->held && live(*inc)) ++n;
+  return n;
+}
+
+bool Correlator::windowCovers(const rules::MaintenanceWindow& w, const CorrAlert& a) const {
+  AlertFacts f(a);
+  if (!w.match.empty() && matchesAll(w.match, f)) return true;
+  if (a.ci != RuleSet::kNone) {
+    if (std::find(w.cis.begin(), w.cis.end(), a.ci) != w.cis.end()) return true;
+    for (uint32_t s : rules_->cis()[a.ci].services)
+      if (std::find(w.services.begin(), w.services.end(), s) != w.services.end()) return true;
+  }
+  if (w.services.empty()) return false;
+  uint32_t s = rules_->serviceByName(f.get("service"));
+  return s != RuleSet::kNone &&
+         std::find(w.services.begin(), w.services.end(), s) != w.services.end();
+}
+
+Suppression Correlator::suppressionAt(const CorrAlert& a, int64_t now, SuppressionReasons& why) {
+  why = {};
+  if (a.status != api::Status::kFiring) return Suppression::kNone;
+  AlertFacts f(a);
+  if (!silence_index_) {
+    silence_index_ = std::make_unique<rules::MatcherIndex>();
+    silence_ids_.clear();
+    for (const auto& [id, s] : silences_) {
+      if (s.ends_ms <= now) continue;
+      silence_index_->add(static_cast<uint32_t>(silence_ids_.size()), s.matchers);
+      silence_ids_.push_back(&s);
+    }
+    silence_index_->build();
+  }
+  silence_index_->candidates(f, scratch2_);
+  for (uint32_t i : scratch2_) {  // ascending index: silences in id order
+    const Silence& s = *silence_ids_[i];
+    if (now >= s.starts_ms && now < s.ends_ms && matchesAll(s.matchers, f)) {
+      why.silences.push_back(s.id);
+      why.until = std::max(why.until, s.ends_ms);
+    }
+  }
+  rules_->maintenanceIndex().candidates(f, scratch2_);
+  for (uint32_t wi : scratch2_) {
+    const auto& w = rules_->maintenance()[wi];
+    int64_t until = w.schedule.activeUntil(now);
+    if (!until || !windowCovers(w, a)) continue;
+    why.maintenance = w.change_id.empty() ? w.name : w.name + " (" + w.change_id + ")";
+    why.until = std::max(why.until, until);
+    break;
+  }
+  const auto& inhibit = rules_->inhibitRules();
+  rules_->inhibitTargetIndex().candidates(f, scratch2_);
+  for (uint32_t i : scratch2_) {
+    if (!matchesAll(inhibit[i].target, f)) continue;
+    auto it = inhibit_sources_[i].find(equalKey(inhibit[i], f));
+    if (it == inhibit_sources_[i].end()) continue;
+    for (uint64_t src : it->second) {
+      if (src == a.fingerprint) continue;  // an alert never inhibits itself
+      if (why.inhibited_by.size() < kMaxInhibitors &&
+          std::find(why.inhibited_by.begin(), why.inhibited_by.end(), src) ==
+              why.inhibited_by.end())
+        why.inhibited_by.push_back(src);
+    }
+  }
+  if (!why.inhibited_by.empty()) why.until = 0;  // held as long as its source fires
+  return !why.silences.empty()       ? Suppression::kSilenced
+         : !why.maintenance.empty()  ? Suppression::kMaintenance
+         : !why.inhibited_by.empty() ? Suppression::kInhibited
+                                     : Suppression::kNone;
+}
+
+// Recomputes what holds `a` and applies the difference: its incident's counts (a window's
+// alerts stop counting for downtime) and held state, the alert events.
+void Correlator::setSuppression(CorrAlert& a, int64_t now) {
+  SuppressionReasons why;
+  Suppression kind = suppressionAt(a, now, why);
+  if (kind == a.suppressed && (kind == Suppression::kNone || *a.why == why)) return;
+  Incident* inc = a.counted_severity >= 0 ? mutableIncident(a.incident) : nullptr;
+  if (inc) uncountFiring(*inc, a);
+  bool was = a.suppressed != Suppression::kNone;
+  a.suppressed = kind;
+  if (kind == Suppression::kNone)
+    a.why.reset();
+  else if (a.why)
+    *a.why = std::move(why);
+  else
+    a.why = std::make_unique<SuppressionReasons>(std::move(why));
+  bool is = kind != Suppression::kNone;
+  if (was != is) {
+    is ? ++suppressed_firing_ : --suppressed_firing_;
+    emit(is ? CorrelatorEvent::kAlertSuppressed : CorrelatorEvent::kAlertUnsuppressed, now, 0, 0,
+         a.fingerprint);
+  }
+  if (!inc) return;
+  countFiring(*inc, a);
+  touch(*inc);
+  refreshHeld(*inc, now);
+}
+
+// Applies suppression again to every firing alert pred picks, in arrival order.
+template <class Pred>
+void Correlator::resuppressWhere(int64_t now, Pred pred) {
+  for (uint64_t fp : alert_order_) {
+    auto it = alerts_.find(fp);
+    if (it == alerts_.end() || it->second->status != api::Status::kFiring) continue;
+    if (pred(*it->second)) setSuppression(*it->second, now);
+  }
+}
+
+Correlator::IncidentSuppression Correlator::suppressionOf(const Incident& inc) const {
+  IncidentSuppression out;
+  auto add = [](auto& v, const auto& x) {
+    if (v.size() < 20 && std::find(v.begin(), v.end(), x) == v.end()) v.push_back(x);
+  };
+  for (uint64_t fp : inc.alerts) {
+    const CorrAlert* a = alert(fp);
+    if (!a || a->incident != inc.id || !a->why) continue;
+    for (const auto& s : a->why->silences) add(out.silences, s);
+    if (!a->why->maintenance.empty()) add(out.windows, a->why->maintenance);
+    for (uint64_t src : a->why->inhibited_by) add(out.inhibited_by, src);
+  }
+  return out;
+}
+
+void Correlator::resuppressAll(int64_t now) {
+  resuppressWhere(now, [](const CorrAlert&) { return true; });
+}
+
+std::string Correlator::heldReasons(const Incident& inc) const {
+  IncidentSuppression s = suppressionOf(inc);
+  std::string out;
+  auto add = [&](const std::string& part) { out += (out.empty() ? "" : ", ") + part; };
+  for (const auto& id : s.silences) add("silence " + id);
+  for (const auto& w : s.windows) add("maintenance " + w);
+  for (uint64_t src : s.inhibited_by) add("inhibited by " + fingerprintHex(src));
+  return out;
+}
+
+// Held while every firing alert is suppressed (and something fired suppressed); released when
+// an unsuppressed alert fires in it.
+void Correlator::refreshHeld(Incident& inc, int64_t now) {
+  if (!live(inc)) return;
+  bool unsuppressed = inc.firingAll() > inc.firing_suppressed;
+  if (!inc.held && !unsuppressed && inc.firing_suppressed > 0) {
+    inc.held = true;
+    inc.held_since_ms = now;
+    held_ids_.insert(inc.id);
+    note(inc, now, "triaged", "held", heldReasons(inc));
+  } else if (inc.held && unsuppressed) {
+    release(inc, now);
+  }
+}
+
+// A release tells the targets at once: the opening if they never heard of the incident, else
+// an update.
+void Correlator::release(Incident& inc, int64_t now) {
+  inc.held = false;
+  held_ids_.erase(inc.id);
+  note(inc, now, "triaged", "released", "held since " + api::formatRfc3339Ms(inc.held_since_ms));
+  inc.held_since_ms = 0;
+  // At once, not at the next group_interval: what was held is news now.
+  inc.update_pending = false;
+  inc.announced_ms = now;
+  emit(inc.opening_notified ? CorrelatorEvent::kIncidentUpdated : CorrelatorEvent::kIncidentOpened,
+       now, inc.id);
+}
+
+// ---- Inhibition ---------------------------------------------------------------------------
+
+// A firing alert enters (add) or leaves the inhibition indexes; when the first source of an
+// `equal` group starts firing, or its last stops, the group's targets are evaluated again.
+void Correlator::inhibitIndex(CorrAlert& a, bool add, int64_t now) {
+  const auto& inhibit = rules_->inhibitRules();
+  if (inhibit.empty()) return;
+  AlertFacts f(a);
+  auto enter = [&](std::vector<uint64_t>& v) {
+    if (std::find(v.begin(), v.end(), a.fingerprint) == v.end()) v.push_back(a.fingerprint);
+  };
+  auto leave = [&](auto& map, const std::string& key) {
+    auto it = map.find(key);
+    if (it == map.end()) return;
+    auto& v = it->second;
+    v.erase(std::remove(v.begin(), v.end(), a.fingerprint), v.end());
+    if (v.empty()) map.erase(it);
+  };
+  std::vector<uint32_t> candidates;
+  rules_->inhibitTargetIndex().candidates(f, candidates);
+  for (uint32_t i : candidates) {
+    if (!matchesAll(inhibit[i].target, f)) continue;
+    std::string key = equalKey(inhibit[i], f);
+    add ? enter(inhibit_targets_[i][key]) : leave(inhibit_targets_[i], key);
+  }
+  rules_->inhibitSourceIndex().candidates(f, candidates);
+  for (uint32_t i : candidates) {
+    if (!matchesAll(inhibit[i].source, f)) continue;
+    std::string key = equalKey(inhibit[i], f);
+    auto& sources = inhibit_sources_[i];
+    auto it = sources.find(key);
+    size_t before = it == sources.end() ? 0 : it->second.size();
+    add ? enter(sources[key]) : leave(sources, key);
+    it = sources.find(key);
+    size_t after = it == sources.end() ? 0 : it->second.size();
+    if (before == after) continue;
+    auto targets = inhibit_targets_[i].find(key);
+    if (targets == inhibit_targets_[i].end()) continue;
+    std::vector<uint64_t> fps = targets->second;  // setSuppression leaves the index alone
+    for (uint64_t fp : fps)
+      if (fp != a.fingerprint)
+        if (auto t = alerts_.find(fp); t != alerts_.end()) setSuppression(*t->second, now);
+  }
+}
+
+// ---- Silences -----------------------------------------------------------------------------
+
+void Correlator::scheduleSilence(const Silence& s, int64_t now) {
+  if (s.starts_ms > now) schedule(s.starts_ms, kSilenceEdge, s.seq, s.starts_ms);
+  if (s.ends_ms > now) schedule(s.ends_ms, kSilenceEdge, s.seq, s.ends_ms);
+}
+
+std::string Correlator::putSilence(Silence s, int64_t now, std::string* id_out) {
+  if (s.matchers.empty()) return "at least one matcher is required";
+  if (s.ends_ms <= s.starts_ms) return "endsAt must be after startsAt";
+  if (s.ends_ms <= now) return "endsAt is in the past";
+  if (s.id.empty()) {
+    uint64_t seed[3] = {static_cast<uint64_t>(now), next_silence_,
+                        reinterpret_cast<uintptr_t>(this)};
+    XXH128_hash_t h = XXH3_128bits(seed, sizeof seed);
+    char buf[40];
+    std::snprintf(buf, sizeof buf, "%08llx-%04llx-4%03llx-8%03llx-%012llx",
+                  static_cast<unsigned long long>(h.high64 >> 32),
+                  static_cast<unsigned long long>((h.high64 >> 16) & 0xffff),
+                  static_cast<unsigned long long>(h.high64 & 0xfff),
+                  static_cast<unsigned long long>(h.low64 >> 52),
+                  static_cast<unsigned long long>(h.low64 & 0xffffffffffffULL));
+    s.id = buf;
+  } else if (!silences_.count(s.id)) {
+    return "no such silence";
+  }
+  s.updated_ms = now;
+  s.seq = next_silence_++;
+  *id_out = s.id;
+  std::string id = s.id;
+  if (auto old = silences_.find(id); old != silences_.end()) silence_by_seq_.erase(old->second.seq);
+  Silence& put = silences_[id] = std::move(s);
+  silence_by_seq_[put.seq] = id;
+  silence_index_.reset();
+  touchSilence(id);
+  scheduleSilence(put, now);
+  // Alerts it held before (an update may have changed its matchers) and alerts it matches now.
+  const Silence* sp = &put;
+  resuppressWhere(now, [&](const CorrAlert& a) {
+    if (a.why && std::find(a.why->silences.begin(), a.why->silences.end(), id) !=
+                     a.why->silences.end())
+      return true;
+    return now >= sp->starts_ms && matchesAll(sp->matchers, AlertFacts(a));
+  });
+  return "";
+}
+
+std::string Correlator::expireSilence(const std::string& id, int64_t now) {
+  auto it = silences_.find(id);
+  if (it == silences_.end()) return "no such silence";
+  if (it->second.ends_ms <= now) return "silence is already expired";
+  it->second.ends_ms = std::max(now, it->second.starts_ms);
+  it->second.updated_ms = now;
+  silence_index_.reset();
+  touchSilence(id);
+  resuppressWhere(now, [&](const CorrAlert& a) {
+    return a.why &&
+           std::find(a.why->silences.begin(), a.why->silences.end(), id) != a.why->silences.end();
+  });
+  return "";
+}
+
+// ---- Maintenance windows ------------------------------------------------------------------
+
+// A timer at each window's next start or end (after now); reload() makes older ones stale.
+void Correlator::scheduleMaintenance(int64_t now) {
+  const auto& windows = rules_->maintenance();
+  for (uint32_t i = 0; i < windows.size(); ++i)
+    if (int64_t next = nextEdge(windows[i].schedule, now); next != INT64_MAX)
+      schedule(next, kMaintenanceEdge, i, windows_gen_);
+}
+
+void Correlator::fireSuppressionTimer(const Timer& t, int64_t now) {
+  if (t.kind == kSilenceEdge) {
+    auto it = silence_by_seq_.find(t.id);
+    if (it == silence_by_seq_.end()) return;
+    auto s = silences_.find(it->second);
+    if (s == silences_.end() || s->second.seq != t.id) return;
+    const Silence& sil = s->second;
+    if (static_cast<int64_t>(t.gen) != sil.starts_ms && static_cast<int64_t>(t.gen) != sil.ends_ms)
+      return;  // the silence was changed since
+    silence_index_.reset();
+    const std::string& id = sil.id;
+    resuppressWhere(now, [&](const CorrAlert& a) {
+      if (a.why && std::find(a.why->silences.begin(), a.why->silences.end(), id) !=
+                       a.why->silences.end())
+        return true;
+      return matchesAll(sil.matchers, AlertFacts(a));
+    });
+    return;
+  }
+  // A window's edge.
+  if (t.gen != windows_gen_ || t.id >= rules_->maintenance().size()) return;
+  const auto& w = rules_->maintenance()[t.id];
+  resuppressWhere(now, [&](const CorrAlert& a) {
+    return (a.why && !a.why->maintenance.empty()) || windowCovers(w, a);
+  });
+  if (int64_t next = nextEdge(w.schedule, now); next != INT64_MAX)
+    schedule(next, kMaintenanceEdge, t.id, windows_gen_);
+}
+
+}  // namespace triaged::engine

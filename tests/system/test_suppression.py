@@ -1,0 +1,202 @@
+"""Suppression as a state on the real binary: silences, maintenance windows (from their schedule
+on the daemon's test clock, and from a reload) act on alerts that already fire; an incident
+whose firing alerts are all suppressed is held and tells a local receiver nothing until it is
+released. Delivery is ordered per incident, so the first delivery after a release proves that
+nothing was sent while the incident was held; no test sleeps."""
+import json
+import os
+import time
+import unittest
+
+from harness import BASE_CONFIG, Daemon, Receiver
+
+T0 = 1_780_000_000_000  # 2026-05-28T20:26:40Z
+
+
+def rfc3339(ms):
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ms // 1000)) + f".{ms % 1000:03d}Z"
+
+
+def config(port, rules=""):
+    return BASE_CONFIG.replace("rule_files: []", f"rule_files: [{rules}]" if rules else "rule_files: []") + f"""inputs:
+  - type: native_json
+    resolve_timeout: 0
+correlation:
+  resolve_hold_down: 0s
+notifications:
+  targets:
+    - name: hook
+      url: http://127.0.0.1:{port}/hook
+      retry_initial: 50ms
+      retry_max: 200ms
+"""
+
+
+class Suppression(unittest.TestCase):
+    def setUp(self):
+        self.rx = Receiver()
+        self.d = None
+
+    def tearDown(self):
+        if self.d:
+            self.d.close()
+        self.rx.close()
+
+    def start(self, rules_text="", env=None):
+        self.d = Daemon("", env=env)
+        rules = ""
+        if rules_text:
+            rules = os.path.join(self.d.dir, "windows.rules")
+            with open(rules, "w") as f:
+                f.write(rules_text)
+        self.d.write_config(config(self.rx.port, rules))
+        self.d.start()
+        return self.d
+
+    def send(self, **event):
+        status, _, body = self.d.request("POST", "/api/v1/events", json.dumps([event]),
+                                         {"Content-Type": "application/json"})
+        self.assertEqual(status, 200, body)
+
+    def post(self, path, body, expect=200):
+        status, _, text = self.d.request("POST", path, json.dumps(body), {"Content-Type": "application/json"})
+        self.assertEqual(status, expect, text)
+        return json.loads(text)
+
+    def silence(self, value, **extra):
+        body = {"matchers": [{"name": "resource", "value": value, "isRegex": False}],
+                "startsAt": "2020-01-01T00:00:00Z", "endsAt": "2099-01-01T00:00:00Z",
+                "createdBy": "alice", "comment": "outage"}
+        body.update(extra)
+        return self.post("/api/v2/silences", body)["silenceID"]
+
+    def wait_metrics(self, want, timeout=10):
+        """The gauges are published once a second by the daemon's own timer: a bounded poll."""
+        deadline = time.monotonic() + timeout
+        while True:
+            m = self.d.metrics()
+            if all(m.get(k) == v for k, v in want.items()):
+                return
+            if time.monotonic() > deadline:
+                raise AssertionError(f"metrics {want} expected; got {[(k, m.get(k)) for k in want]}")
+            time.sleep(0.05)
+
+    def incident(self, n=1):
+        return self.d.get_json(f"/api/v1/incidents/{n}")
+
+    def events_for(self, n, count):
+        """The first `count` deliveries about incident n, as (type, incident status)."""
+        deadline = time.monotonic() + 20
+        while True:
+            got = [json.loads(r["body"]) for r in self.rx.delivered()]
+            mine = [(e["type"], e["incident"]["status"]) for e in got if e.get("incident", {}).get("id") == n]
+            if len(mine) >= count:
+                return mine
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{count} deliveries for incident {n} expected; got {got}")
+            with self.rx.cond:
+                self.rx.cond.wait(0.5)
+
+    def test_a_silence_holds_an_incident_that_already_pages_and_its_expiry_releases_it(self):
+        self.start()
+        self.send(resource="db7", check="cpu", severity="critical")
+        self.assertEqual(self.events_for(1, 1), [("incident.opened", "open")])
+        self.assertFalse(self.incident()["suppressed"])
+        sid = self.silence("db7")
+        inc = self.incident()
+        self.assertTrue(inc["suppressed"])
+        self.assertEqual(inc["suppression"]["silences"], [sid])
+        self.assertEqual(inc["timeline"][-1]["action"], "held")
+        self.assertIn(sid, inc["timeline"][-1]["detail"])
+        alert = self.d.get_json("/api/v1/suppressed")["alerts"]
+        self.assertEqual([(a["resource"], a["suppressed"], a["silenced_by"]) for a in alert],
+                         [("db7", "silenced", [sid])])
+        self.wait_metrics({"triaged_incidents_held": 1, "triaged_alerts_suppressed": 1})
+        # Updates of the held incident tell no one; the service is still down (a silence does
+        # not change availability).
+        self.send(resource="db7", check="cpu", severity="major")
+        self.send(resource="db7", check="mem", severity="critical")  # joins, suppressed too
+        self.assertTrue(self.incident()["suppressed"])
+        status, _, _ = self.d.request("DELETE", f"/api/v2/silence/{sid}")
+        self.assertEqual(status, 200)
+        inc = self.incident()
+        self.assertFalse(inc["suppressed"])
+        self.assertEqual(inc["timeline"][-1]["action"], "released")
+        self.assertEqual(self.d.get_json("/api/v1/suppressed")["alerts"], [])
+        # The release is the next thing its targets hear: nothing was sent while it was held.
+        self.assertEqual(self.events_for(1, 2), [("incident.opened", "open"), ("incident.updated", "open")])
+
+    def test_an_incident_opened_under_a_silence_is_announced_when_released(self):
+        self.start()
+        sid = self.silence("db8")
+        self.send(resource="db8", check="disk", severity="major")
+        inc = self.incident()
+        self.assertTrue(inc["suppressed"])
+        self.assertEqual([e["action"] for e in inc["timeline"]], ["opened", "held"])
+        # An unsuppressed alert joining releases it; its opening is then announced, once.
+        self.send(resource="web8", check="http", severity="major")  # another incident: a fence
+        self.assertEqual(self.events_for(2, 1), [("incident.opened", "open")])
+        self.post(f"/api/v2/silences", {"id": sid, "matchers": [{"name": "resource", "value": "nothing"}],
+                                        "startsAt": "2020-01-01T00:00:00Z", "endsAt": "2099-01-01T00:00:00Z"})
+        self.assertFalse(self.incident()["suppressed"])  # the update no longer matches db8
+        self.assertEqual(self.events_for(1, 1), [("incident.opened", "open")])
+        # Resolved and closed while held: no one hears of an incident they were never told of.
+        self.silence("db9")
+        self.send(resource="db9", check="disk", severity="major")
+        self.send(resource="db9", check="disk", severity="major", status="resolved")
+        self.assertEqual(self.incident(3)["status"], "resolved")
+        self.send(resource="web9", check="http", severity="major")
+        self.assertEqual(self.events_for(4, 1), [("incident.opened", "open")])
+        got = [json.loads(r["body"]) for r in self.rx.delivered()]
+        self.assertNotIn(3, [e.get("incident", {}).get("id") for e in got])
+
+    def test_a_window_that_starts_while_alerts_fire_holds_them_on_its_schedule(self):
+        start, end = T0 + 3_600_000, T0 + 7_200_000
+        rules = f"""maintenance_windows:
+  - name: db-upgrade
+    change_id: CHG-42
+    match: '{{resource="db1"}}'
+    start: {rfc3339(start)}
+    end: {rfc3339(end)}
+"""
+        self.start(rules, env={"TRIAGED_TEST_CLOCK": rfc3339(T0)})
+        self.send(resource="db1", check="cpu", severity="critical")
+        self.assertFalse(self.incident()["suppressed"])
+
+        def move(to):
+            status, _, body = self.d.request("POST", "/-/test/clock?to=" + rfc3339(to))
+            self.assertEqual(status, 200, body)
+
+        move(start)
+        inc = self.incident()
+        self.assertTrue(inc["suppressed"])
+        self.assertEqual(inc["suppression"]["maintenance"], ["db-upgrade (CHG-42)"])
+        self.assertEqual(inc["held_since"], rfc3339(start))
+        alert = inc["alerts"][0]
+        self.assertEqual((alert["suppressed"], alert["maintenance"], alert["suppressed_until"]),
+                         ("maintenance", "db-upgrade (CHG-42)", rfc3339(end)))
+        move(end)
+        inc = self.incident()
+        self.assertFalse(inc["suppressed"])
+        self.assertEqual([e["action"] for e in inc["timeline"]], ["opened", "held", "released"])
+        self.assertEqual(inc["timeline"][2]["at"], rfc3339(end))
+
+    def test_a_reload_that_adds_a_window_holds_firing_alerts_at_once(self):
+        d = self.start()
+        self.send(resource="db2", check="cpu", severity="critical")
+        rules = os.path.join(d.dir, "later.rules")
+        with open(rules, "w") as f:
+            f.write("maintenance_windows:\n  - name: now\n    match: '{resource=\"db2\"}'\n"
+                    "    start: 2020-01-01T00:00:00Z\n    end: 2099-01-01T00:00:00Z\n")
+        d.write_config(config(self.rx.port, rules))
+        status, _, body = d.request("POST", "/-/reload")
+        self.assertEqual(status, 200, body)
+        self.assertTrue(self.incident()["suppressed"])
+        d.write_config(config(self.rx.port))
+        status, _, body = d.request("POST", "/-/reload")
+        self.assertEqual(status, 200, body)
+        self.assertFalse(self.incident()["suppressed"])
+
+
+if __name__ == "__main__":
+    unittest.main()
