@@ -45,8 +45,8 @@ int main(int argc, char** argv) {
       "correlation:\n  resolve_hold_down: 1m\n");
   engine::Correlator corr(c->rule_set, engine::CorrelatorOptions{c->correlation});
   int64_t now = 1'767'225'600'000;
-  const char* names[] = {"NodeDown",     "DiskFull",    "HighLatency", "ErrorRate",
-                         "PodCrashLoop", "CertExpiry",  "QueueBacklog", "MemoryPressure"};
+  const char* names[] = {"NodeDown",     "DiskFull",   "HighLatency",  "ErrorRate",
+                         "PodCrashLoop", "CertExpiry", "QueueBacklog", "MemoryPressure"};
   std::mt19937_64 rng(7);
   api::IngestOptions io;
   io.name = "bench";
@@ -73,8 +73,13 @@ int main(int argc, char** argv) {
       if (!b.finish()) return 2;
       auto eb = b.take();
       engine::CorrelatorInput in;
-      in.change = {eb->events[0].fingerprint, engine::ChangeKind::kNew, api::Severity::kMajor,
-                   api::Severity::kMajor, api::Status::kFiring, false, now};
+      in.change = {eb->events[0].fingerprint,
+                   engine::ChangeKind::kNew,
+                   api::Severity::kMajor,
+                   api::Severity::kMajor,
+                   api::Status::kFiring,
+                   false,
+                   now};
       in.strings = engine::AlertStrings::pack(*eb, eb->events[0]);
       batch.push_back(std::move(in));
     }

@@ -307,8 +307,8 @@ std::string Correlator::putSilence(Silence s, int64_t now, std::string* id_out) 
   // Alerts it held before (an update may have changed its matchers) and alerts it matches now.
   const Silence* sp = &put;
   resuppressWhere(now, [&](const CorrAlert& a) {
-    if (a.why && std::find(a.why->silences.begin(), a.why->silences.end(), id) !=
-                     a.why->silences.end())
+    if (a.why &&
+        std::find(a.why->silences.begin(), a.why->silences.end(), id) != a.why->silences.end())
       return true;
     return now >= sp->starts_ms && matchesAll(sp->matchers, AlertFacts(a));
   });
@@ -352,8 +352,8 @@ void Correlator::fireSuppressionTimer(const Timer& t, int64_t now) {
     silence_index_.reset();
     const std::string& id = sil.id;
     resuppressWhere(now, [&](const CorrAlert& a) {
-      if (a.why && std::find(a.why->silences.begin(), a.why->silences.end(), id) !=
-                       a.why->silences.end())
+      if (a.why &&
+          std::find(a.why->silences.begin(), a.why->silences.end(), id) != a.why->silences.end())
         return true;
       return matchesAll(sil.matchers, AlertFacts(a));
     });

@@ -3,7 +3,6 @@
 #pragma once
 
 #include <catch2/catch.hpp>
-
 #include <utility>
 #include <vector>
 
@@ -28,8 +27,8 @@ struct Timeline {
     engine.advance(now);
     return *this;
   }
-  uint64_t push(const char* resource, const char* check, api::Severity sev = api::Severity::kWarning,
-                api::Status st = api::Status::kFiring,
+  uint64_t push(const char* resource, const char* check,
+                api::Severity sev = api::Severity::kWarning, api::Status st = api::Status::kFiring,
                 std::vector<std::pair<const char*, const char*>> labels = {}) {
     api::BatchBuilder b(opts, now);
     auto& e = b.begin(0);

@@ -1,9 +1,8 @@
 // Suppression as a state on simulated time: silences, windows and inhibition act on alerts that
 // already fire, at the instant they change; an incident whose firing alerts are all suppressed
 // is held, and its events are marked so no one is notified.
-#include <catch2/catch.hpp>
-
 #include <algorithm>
+#include <catch2/catch.hpp>
 
 #include "correlation_timeline.h"
 #include "temp_config.h"
