@@ -18,7 +18,7 @@ test_pkgs=(
   catch2 libbenchmark-dev curl python3 systemd clang clang-format libclang-rt-14-dev sqlite3 openssl
 )
 e2e_pkgs=(
-  prometheus prometheus-alertmanager wrk chromium
+  prometheus prometheus-alertmanager golang-github-prometheus-alertmanager-dev python3-jsonschema wrk chromium
 )
 
 case "$what" in

@@ -3,6 +3,7 @@
 #include <glob.h>
 
 #include <algorithm>
+#include <cctype>
 #include <filesystem>
 #include <set>
 #include <sstream>
@@ -323,6 +324,27 @@ ConfigPtr loadConfigOrThrow(const std::string& path, const SectionValidator& val
   {
     MapReader r(root.take("correlation"), "correlation", sink);
     readCorrelation(r, c->correlation);
+    r.finish();
+  }
+  {
+    MapReader r(root.take("alertmanager_api"), "alertmanager_api", sink);
+    YAML::Node labels = r.node()["labels"];
+    r.getStringMap("labels", c->alertmanager_api.labels);
+    static const char* kFields[] = {"source",  "resource", "check",
+                                    "service", "severity", "summary"};
+    for (const auto& [name, field] : c->alertmanager_api.labels) {
+      bool label_ok = !name.empty() && !std::isdigit(static_cast<unsigned char>(name[0]));
+      for (char ch : name)
+        label_ok = label_ok && (std::isalnum(static_cast<unsigned char>(ch)) || ch == '_');
+      if (!label_ok)
+        sink.add(labels[name], "alertmanager_api.labels." + name,
+                 "is not a label name ([a-zA-Z_][a-zA-Z0-9_]*)");
+      if (std::find(std::begin(kFields), std::end(kFields), field) == std::end(kFields))
+        sink.add(
+            labels[name], "alertmanager_api.labels." + name,
+            "must name a field: source, resource, check, service, severity or summary (got \"" +
+                field + "\")");
+    }
     r.finish();
   }
   YAML::Node rf_node = root.node()["rule_files"];

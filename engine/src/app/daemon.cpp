@@ -10,6 +10,8 @@
 #include <boost/asio/steady_timer.hpp>
 #include <chrono>
 #include <ctime>
+#include <fstream>
+#include <sstream>
 
 #include "common/clock.h"
 #include "common/log.h"
@@ -18,6 +20,7 @@
 #include "notify/notification_filter.h"
 #include "notify/notifier.h"
 #include "pipeline/pipeline.h"
+#include "rest/alertmanager_api.h"
 #include "rest/alerts_api.h"
 #include "rest/incidents_api.h"
 #include "rest/notifications_api.h"
@@ -81,6 +84,20 @@ config::ConfigPtr loadFullConfig(const std::string& path, const api::PluginRegis
 }
 
 namespace {
+
+// What the Alertmanager API shows: its label mapping and the configuration file (redacted).
+AlertmanagerApi::Settings alertmanagerSettings(const config::Config& c,
+                                               std::vector<config::NotificationTarget> targets) {
+  AlertmanagerApi::Settings s;
+  s.labels = c.alertmanager_api.labels;
+  s.targets = std::move(targets);
+  std::ifstream in(c.source_file);
+  std::stringstream text;
+  if (!c.source_file.empty() && in) text << in.rdbuf();
+  s.config_text = c.source_file.empty() ? "# the embedded defaults (no configuration file)\n"
+                                        : AlertmanagerApi::redact(text.str());
+  return s;
+}
 
 std::string rfc3339(std::chrono::system_clock::time_point tp) {
   std::time_t t = std::chrono::system_clock::to_time_t(tp);
@@ -150,6 +167,7 @@ class Daemon {
   const Clock& clock_ = manual_ ? static_cast<const Clock&>(manual_clock_) : system_clock_;
   void addTestClockRoute();
   std::unique_ptr<CorrelatorStage> correlator_;
+  std::unique_ptr<AlertmanagerApi> alertmanager_api_;
   std::unique_ptr<Pipeline> pipeline_;
   std::vector<std::unique_ptr<api::Input>> inputs_;
   std::atomic<bool> ready_{false};
@@ -290,6 +308,12 @@ int Daemon::run() {
   addCoreRoutes();
   addAlertRoutes(router_, *pipeline_);
   addIncidentRoutes(router_, *correlator_);
+  alertmanager_api_ = std::make_unique<AlertmanagerApi>(
+      *correlator_,
+      std::chrono::duration_cast<std::chrono::milliseconds>(started_at_.time_since_epoch())
+          .count());
+  alertmanager_api_->configure(alertmanagerSettings(*config_, config_->notification_targets));
+  alertmanager_api_->addRoutes(router_);
   addNotificationRoutes(router_, *notifier_);
   addSlaRoutes(router_, *correlator_);
   for (const auto& section : config_->inputs) {
@@ -542,6 +566,9 @@ bool Daemon::reload(std::string* error_detail) {
   correlator_->reload(next->rule_set,
                       CorrelatorOptions{next->correlation, next->state.retention.count(),
                                         next->state.sla_retention.count()});
+  // The Alertmanager API's labels and configuration text follow; its receivers are the
+  // targets the notifier runs (read at start).
+  alertmanager_api_->configure(alertmanagerSettings(*next, alertmanager_api_->settings()->targets));
   config_ = next;
   published_config_.store(next);
   applyLogging(*next);

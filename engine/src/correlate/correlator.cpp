@@ -99,6 +99,7 @@ void Correlator::reload(std::shared_ptr<const RuleSet> rules, CorrelatorOptions 
   ci_firing_.assign(cis.size(), {});
   inhibit_sources_.assign(rules_->inhibitRules().size(), {});
   inhibit_targets_.assign(rules_->inhibitRules().size(), {});
+  inhibit_entries_.clear();
   for (uint64_t fp : alert_order_) {
     auto it = alerts_.find(fp);
     if (it == alerts_.end()) continue;

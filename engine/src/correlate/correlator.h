@@ -8,6 +8,7 @@
 
 #include <absl/container/flat_hash_map.h>
 #include <absl/container/flat_hash_set.h>
+#include <absl/container/inlined_vector.h>
 
 #include <array>
 #include <cstdint>
@@ -452,9 +453,17 @@ class Correlator {
   absl::flat_hash_map<uint64_t, std::unique_ptr<Threshold>> thresholds_;
   absl::flat_hash_map<uint64_t, std::unique_ptr<Sequence>> sequences_;
   // Inhibition: per inhibit rule, its firing source alerts and its firing target alerts
-  // (inhibited or not), by the values of the `equal` labels.
-  std::vector<absl::flat_hash_map<std::string, std::vector<uint64_t>>> inhibit_sources_,
-      inhibit_targets_;
+  // (inhibited or not), by a 64-bit hash of the values of the rule's `equal` labels (as
+  // Prometheus and Alertmanager identify label sets); and per firing alert, where it is filed,
+  // so that neither its suppression nor its resolution matches the rules again.
+  using AlertList = absl::InlinedVector<uint64_t, 1>;
+  std::vector<absl::flat_hash_map<uint64_t, AlertList>> inhibit_sources_, inhibit_targets_;
+  struct InhibitEntry {
+    uint32_t rule;
+    bool source;
+    uint64_t key;
+  };
+  absl::flat_hash_map<uint64_t, absl::InlinedVector<InhibitEntry, 2>> inhibit_entries_;
   struct Recurrence {
     std::deque<std::pair<int64_t, uint64_t>> opened;  // (time, incident)
     uint64_t problem = 0;

@@ -205,6 +205,7 @@ void Correlator::restore(Restored st, int64_t now) {
   ci_firing_.assign(cis.size(), {});
   inhibit_sources_.assign(rules_->inhibitRules().size(), {});
   inhibit_targets_.assign(rules_->inhibitRules().size(), {});
+  inhibit_entries_.clear();
   for (uint64_t fp : alert_order_) {
     CorrAlert& a = *alerts_.find(fp)->second;
     if (a.status != api::Status::kFiring) continue;

@@ -17,13 +17,13 @@ using rules::RuleSet;
 
 namespace {
 
-std::string equalKey(const rules::InhibitRule& r, const rules::Facts& f) {
-  std::string k;
+uint64_t equalHash(const rules::InhibitRule& r, const rules::Facts& f) {
+  uint64_t h = 0x9e3779b97f4a7c15ULL;
   for (const auto& name : r.equal) {
-    k += f.get(name);
-    k += '\x1f';
+    std::string_view v = f.get(name);
+    h = XXH3_64bits_withSeed(v.data(), v.size(), h) * 31 + v.size();
   }
-  return k;
+  return h;
 }
 
 constexpr size_t kMaxInhibitors = 8;  // listed per alert; one is enough to hold it
@@ -44,6 +44,13 @@ int64_t nextEdge(const rules::Schedule& sc, int64_t now) {
     }
   }
   return next;
+}
+
+bool sameMatchers(const Silence& a, const Silence& b) {
+  if (a.matchers.size() != b.matchers.size()) return false;
+  for (size_t i = 0; i < a.matchers.size(); ++i)
+    if (a.matchers[i]->str() != b.matchers[i]->str()) return false;
+  return true;
 }
 
 bool live(const Incident& inc) {
@@ -106,20 +113,19 @@ Suppression Correlator::suppressionAt(const CorrAlert& a, int64_t now, Suppressi
     why.until = std::max(why.until, until);
     break;
   }
-  const auto& inhibit = rules_->inhibitRules();
-  rules_->inhibitTargetIndex().candidates(f, scratch2_);
-  for (uint32_t i : scratch2_) {
-    if (!matchesAll(inhibit[i].target, f)) continue;
-    auto it = inhibit_sources_[i].find(equalKey(inhibit[i], f));
-    if (it == inhibit_sources_[i].end()) continue;
-    for (uint64_t src : it->second) {
-      if (src == a.fingerprint) continue;  // an alert never inhibits itself
-      if (why.inhibited_by.size() < kMaxInhibitors &&
-          std::find(why.inhibited_by.begin(), why.inhibited_by.end(), src) ==
-              why.inhibited_by.end())
-        why.inhibited_by.push_back(src);
+  if (auto it = inhibit_entries_.find(a.fingerprint); it != inhibit_entries_.end())
+    for (const auto& e : it->second) {
+      if (e.source) continue;
+      auto src = inhibit_sources_[e.rule].find(e.key);
+      if (src == inhibit_sources_[e.rule].end()) continue;
+      for (uint64_t fp : src->second) {
+        if (fp == a.fingerprint) continue;  // an alert never inhibits itself
+        if (why.inhibited_by.size() < kMaxInhibitors &&
+            std::find(why.inhibited_by.begin(), why.inhibited_by.end(), fp) ==
+                why.inhibited_by.end())
+          why.inhibited_by.push_back(fp);
+      }
     }
-  }
   if (!why.inhibited_by.empty()) why.until = 0;  // held as long as its source fires
   return !why.silences.empty()       ? Suppression::kSilenced
          : !why.maintenance.empty()  ? Suppression::kMaintenance
@@ -225,43 +231,52 @@ void Correlator::release(Incident& inc, int64_t now) {
 
 // ---- Inhibition ---------------------------------------------------------------------------
 
-// A firing alert enters (add) or leaves the inhibition indexes; when the first source of an
-// `equal` group starts firing, or its last stops, the group's targets are evaluated again.
+// A firing alert enters (add) or leaves the inhibition indexes (matching the rules once, when
+// it starts firing); when the sources of an `equal` group change, the group's targets are
+// evaluated again (their inhibited_by names the sources).
 void Correlator::inhibitIndex(CorrAlert& a, bool add, int64_t now) {
   const auto& inhibit = rules_->inhibitRules();
   if (inhibit.empty()) return;
-  AlertFacts f(a);
-  auto enter = [&](std::vector<uint64_t>& v) {
-    if (std::find(v.begin(), v.end(), a.fingerprint) == v.end()) v.push_back(a.fingerprint);
-  };
-  auto leave = [&](auto& map, const std::string& key) {
-    auto it = map.find(key);
-    if (it == map.end()) return;
-    auto& v = it->second;
-    v.erase(std::remove(v.begin(), v.end(), a.fingerprint), v.end());
-    if (v.empty()) map.erase(it);
-  };
-  std::vector<uint32_t> candidates;
-  rules_->inhibitTargetIndex().candidates(f, candidates);
-  for (uint32_t i : candidates) {
-    if (!matchesAll(inhibit[i].target, f)) continue;
-    std::string key = equalKey(inhibit[i], f);
-    add ? enter(inhibit_targets_[i][key]) : leave(inhibit_targets_[i], key);
+  std::vector<std::pair<uint32_t, uint64_t>> changed;  // (rule, key) whose sources changed
+  if (add) {
+    if (inhibit_entries_.contains(a.fingerprint)) return;
+    AlertFacts f(a);
+    absl::InlinedVector<InhibitEntry, 2> entries;
+    rules_->inhibitTargetIndex().candidates(f, scratch2_);
+    for (uint32_t i : scratch2_)
+      if (matchesAll(inhibit[i].target, f)) {
+        uint64_t key = equalHash(inhibit[i], f);
+        entries.push_back({i, false, key});
+        inhibit_targets_[i][key].push_back(a.fingerprint);
+      }
+    rules_->inhibitSourceIndex().candidates(f, scratch2_);
+    for (uint32_t i : scratch2_)
+      if (matchesAll(inhibit[i].source, f)) {
+        uint64_t key = equalHash(inhibit[i], f);
+        entries.push_back({i, true, key});
+        inhibit_sources_[i][key].push_back(a.fingerprint);
+        changed.emplace_back(i, key);
+      }
+    if (entries.empty()) return;
+    inhibit_entries_.emplace(a.fingerprint, std::move(entries));
+  } else {
+    auto it = inhibit_entries_.find(a.fingerprint);
+    if (it == inhibit_entries_.end()) return;
+    for (const auto& e : it->second) {
+      auto& map = e.source ? inhibit_sources_[e.rule] : inhibit_targets_[e.rule];
+      auto at = map.find(e.key);
+      if (at == map.end()) continue;
+      auto& v = at->second;
+      v.erase(std::remove(v.begin(), v.end(), a.fingerprint), v.end());
+      if (v.empty()) map.erase(at);
+      if (e.source) changed.emplace_back(e.rule, e.key);
+    }
+    inhibit_entries_.erase(it);
   }
-  rules_->inhibitSourceIndex().candidates(f, candidates);
-  for (uint32_t i : candidates) {
-    if (!matchesAll(inhibit[i].source, f)) continue;
-    std::string key = equalKey(inhibit[i], f);
-    auto& sources = inhibit_sources_[i];
-    auto it = sources.find(key);
-    size_t before = it == sources.end() ? 0 : it->second.size();
-    add ? enter(sources[key]) : leave(sources, key);
-    it = sources.find(key);
-    size_t after = it == sources.end() ? 0 : it->second.size();
-    if (before == after) continue;
-    auto targets = inhibit_targets_[i].find(key);
-    if (targets == inhibit_targets_[i].end()) continue;
-    std::vector<uint64_t> fps = targets->second;  // setSuppression leaves the index alone
+  for (auto [rule, key] : changed) {
+    auto targets = inhibit_targets_[rule].find(key);
+    if (targets == inhibit_targets_[rule].end()) continue;
+    std::vector<uint64_t> fps(targets->second.begin(), targets->second.end());
     for (uint64_t fp : fps)
       if (fp != a.fingerprint)
         if (auto t = alerts_.find(fp); t != alerts_.end()) setSuppression(*t->second, now);
@@ -279,7 +294,22 @@ std::string Correlator::putSilence(Silence s, int64_t now, std::string* id_out) 
   if (s.matchers.empty()) return "at least one matcher is required";
   if (s.ends_ms <= s.starts_ms) return "endsAt must be after startsAt";
   if (s.ends_ms <= now) return "endsAt is in the past";
+  if (!s.id.empty()) {
+    auto prev = silences_.find(s.id);
+    if (prev == silences_.end()) return "no such silence";
+    // Alertmanager's rule: a silence is updated in place only if its matchers are the same,
+    // and then an active one keeps its start and a pending one does not start in the past; an
+    // expired one never changes. Otherwise the old one is expired and a new one made.
+    const Silence& p = prev->second;
+    bool in_place = sameMatchers(p, s) && p.ends_ms > now &&
+                    (p.starts_ms <= now ? s.starts_ms == p.starts_ms : s.starts_ms >= now);
+    if (!in_place) {
+      if (p.ends_ms > now) expireSilence(s.id, now);
+      s.id.clear();
+    }
+  }
   if (s.id.empty()) {
+    if (s.starts_ms < now) s.starts_ms = now;
     uint64_t seed[3] = {static_cast<uint64_t>(now), next_silence_,
                         reinterpret_cast<uintptr_t>(this)};
     XXH128_hash_t h = XXH3_128bits(seed, sizeof seed);
@@ -291,8 +321,6 @@ std::string Correlator::putSilence(Silence s, int64_t now, std::string* id_out) 
                   static_cast<unsigned long long>(h.low64 >> 52),
                   static_cast<unsigned long long>(h.low64 & 0xffffffffffffULL));
     s.id = buf;
-  } else if (!silences_.count(s.id)) {
-    return "no such silence";
   }
   s.updated_ms = now;
   s.seq = next_silence_++;

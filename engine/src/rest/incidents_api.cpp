@@ -5,6 +5,7 @@
 #include <charconv>
 
 #include "correlate/correlation_json.h"
+#include "rest/json_body.h"
 #include "triaged/api/ingest.h"
 #include "triaged/api/json_writer.h"
 
@@ -21,63 +22,6 @@ namespace {
 bool parseId(std::string_view s, uint64_t& out) {
   auto r = std::from_chars(s.data(), s.data() + s.size(), out);
   return r.ec == std::errc() && r.ptr == s.data() + s.size() && out > 0;
-}
-
-// A small JSON object body: string fields by name. Errors name the field.
-struct Body {
-  simdjson::dom::parser parser;
-  simdjson::dom::element root;
-  std::string error;
-
-  bool parse(const HttpRequest& req) {
-    std::string_view text = req.body ? std::string_view(*req.body) : std::string_view();
-    if (text.find_first_not_of(" \t\r\n") == std::string_view::npos) text = "{}";
-    auto r = parser.parse(text.data(), text.size());
-    if (r.error()) {
-      error = std::string("body is not valid JSON: ") + simdjson::error_message(r.error());
-      return false;
-    }
-    root = r.value();
-    if (!root.is_object()) {
-      error = "body must be a JSON object";
-      return false;
-    }
-    return true;
-  }
-  // Returns false (and sets error) when present but not a string.
-  bool str(const char* key, std::string& out, bool required = false) {
-    auto f = root[key];
-    if (f.error() == simdjson::NO_SUCH_FIELD) {
-      if (required) error = std::string("field \"") + key + "\" is required";
-      return !required;
-    }
-    std::string_view v;
-    if (f.get_string().get(v)) {
-      error = std::string("field \"") + key + "\" must be a string";
-      return false;
-    }
-    out = std::string(v);
-    return true;
-  }
-  bool integer(const char* key, int64_t& out, bool required) {
-    auto f = root[key];
-    if (f.error() == simdjson::NO_SUCH_FIELD) {
-      if (required) error = std::string("field \"") + key + "\" is required";
-      return !required;
-    }
-    if (f.get_int64().get(out)) {
-      error = std::string("field \"") + key + "\" must be an integer";
-      return false;
-    }
-    return true;
-  }
-};
-
-HttpResponse opError(const std::string& err) {
-  unsigned status = err.rfind("no such", 0) == 0            ? 404
-                    : err.find(" is ") != std::string::npos ? 409
-                                                            : 400;
-  return HttpResponse::error(status, err);
 }
 
 std::string actor(Body& b, const HttpRequest&) {
@@ -311,113 +255,6 @@ void addProblemRoutes(api::Router& router, CorrelatorStage& stage) {
   });
 }
 
-// Alertmanager v2 PostableSilence: {"id"?, "matchers": [{"name","value","isRegex","isEqual"}],
-// "startsAt", "endsAt", "createdBy", "comment"}; "changeId" is ours.
-bool parseSilence(Body& b, Silence& s) {
-  simdjson::dom::array ms;
-  if (b.root["matchers"].get_array().get(ms)) {
-    b.error = "field \"matchers\" must be a non-empty array";
-    return false;
-  }
-  size_t i = 0;
-  for (auto m : ms) {
-    std::string where = "matchers[" + std::to_string(i++) + "]";
-    std::string_view name, value;
-    bool regex = false, equal = true;
-    if (m["name"].get_string().get(name) || m["value"].get_string().get(value)) {
-      b.error = where + ": name and value must be strings";
-      return false;
-    }
-    if (m["isRegex"].error() != simdjson::NO_SUCH_FIELD && m["isRegex"].get_bool().get(regex)) {
-      b.error = where + ".isRegex must be a boolean";
-      return false;
-    }
-    if (m["isEqual"].error() != simdjson::NO_SUCH_FIELD && m["isEqual"].get_bool().get(equal)) {
-      b.error = where + ".isEqual must be a boolean";
-      return false;
-    }
-    auto op = regex ? (equal ? rules::MatchOp::kRegex : rules::MatchOp::kNotRegex)
-                    : (equal ? rules::MatchOp::kEqual : rules::MatchOp::kNotEqual);
-    std::string err;
-    auto matcher = rules::Matcher::create(std::string(name), op, std::string(value), &err);
-    if (!matcher) {
-      b.error = where + ": " + err;
-      return false;
-    }
-    s.matchers.push_back(std::move(matcher));
-  }
-  std::string starts, ends;
-  if (!b.str("startsAt", starts, true) || !b.str("endsAt", ends, true)) return false;
-  auto st = api::parseRfc3339(starts), en = api::parseRfc3339(ends);
-  if (!st) {
-    b.error = "field \"startsAt\" is not an RFC 3339 time";
-    return false;
-  }
-  if (!en) {
-    b.error = "field \"endsAt\" is not an RFC 3339 time";
-    return false;
-  }
-  s.starts_ms = *st;
-  s.ends_ms = *en;
-  return b.str("id", s.id) && b.str("createdBy", s.created_by) && b.str("comment", s.comment) &&
-         b.str("changeId", s.change_id);
-}
-
-void addSilenceRoutes(api::Router& router, CorrelatorStage& stage) {
-  router.add(
-      {Verb::get, "/api/v2/silences", RouteGroup::kRead, [&stage](const HttpRequest&, Responder r) {
-         stage.run([r](Correlator& c, int64_t now) {
-           std::string out = "[";
-           bool first = true;
-           for (const auto& [id, s] : c.silences()) {
-             if (!first) out += ',';
-             first = false;
-             writeSilenceJson(out, s, now);
-           }
-           out += "]\n";
-           r(HttpResponse::json(200, std::move(out)));
-         });
-       }});
-  router.add({Verb::post, "/api/v2/silences", RouteGroup::kAdmin,
-              [&stage](const HttpRequest& req, Responder r) {
-                auto body = std::make_shared<Body>();
-                auto s = std::make_shared<Silence>();
-                if (!body->parse(req) || !parseSilence(*body, *s))
-                  return r(HttpResponse::error(400, body->error));
-                stage.run([s, r, &stage](Correlator& c, int64_t now) {
-                  if (s->starts_ms < now) s->starts_ms = now;
-                  std::string id;
-                  std::string err = c.putSilence(std::move(*s), now, &id);
-                  if (!err.empty()) return r(opError(err));
-                  auto out = std::make_shared<std::string>("{\"silenceID\":");
-                  api::appendJsonString(*out, id);
-                  *out += "}\n";
-                  stage.whenDurable([r, out] { r(HttpResponse::json(200, std::move(*out))); });
-                });
-              }});
-  router.add({Verb::get, "/api/v2/silence/{id}", RouteGroup::kRead,
-              [&stage](const HttpRequest& req, Responder r) {
-                std::string id(req.param("id"));
-                stage.run([id, r](Correlator& c, int64_t now) {
-                  auto it = c.silences().find(id);
-                  if (it == c.silences().end())
-                    return r(HttpResponse::error(404, "no such silence"));
-                  std::string out;
-                  writeSilenceJson(out, it->second, now);
-                  r(HttpResponse::json(200, std::move(out)));
-                });
-              }});
-  router.add({Verb::delete_, "/api/v2/silence/{id}", RouteGroup::kAdmin,
-              [&stage](const HttpRequest& req, Responder r) {
-                std::string id(req.param("id"));
-                stage.run([id, r, &stage](Correlator& c, int64_t now) {
-                  std::string err = c.expireSilence(id, now);
-                  if (!err.empty()) return r(opError(err));
-                  stage.whenDurable([r] { r(HttpResponse::json(200, "{}\n")); });
-                });
-              }});
-}
-
 }  // namespace
 
 void addIncidentRoutes(api::Router& router, CorrelatorStage& stage) {
@@ -470,7 +307,6 @@ void addIncidentRoutes(api::Router& router, CorrelatorStage& stage) {
         return c.linkTicket(id, std::move(t), by, now);
       });
   addProblemRoutes(router, stage);
-  addSilenceRoutes(router, stage);
 }
 
 }  // namespace triaged::engine

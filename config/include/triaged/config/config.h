@@ -138,6 +138,16 @@ struct PluginSection {
   std::string path() const { return "inputs[" + std::to_string(index) + "]"; }
 };
 
+// The Alertmanager API v2 compatibility (GET /api/v2/alerts and /alerts/groups): the label
+// an Alertmanager client sees for each triaged field, added when the alert has no label of
+// that name. *reload*
+struct AlertmanagerApiConfig {
+  std::vector<std::pair<std::string, std::string>> labels = {{"alertname", "check"},
+                                                             {"instance", "resource"},
+                                                             {"severity", "severity"},
+                                                             {"service", "service"}};
+};
+
 struct Config {
   std::string source_file;  // the file this was loaded from ("" for embedded defaults)
   std::string hash;         // sha256 over the config file and every rule file
@@ -152,6 +162,7 @@ struct Config {
   std::vector<PluginSection> inputs;
   CorrelationConfig correlation;
   std::vector<NotificationTarget> notification_targets;
+  AlertmanagerApiConfig alertmanager_api;
   // The parsed rule files; built by the rules module during loading (see loadConfig's
   // validator), immutable, shared with the correlator.
   std::shared_ptr<const rules::RuleSet> rule_set;
