@@ -12,8 +12,8 @@
 #include "rest/json_body.h"
 #include "triaged/api/ingest.h"
 #include "triaged/api/json_writer.h"
-#include "triaged/rules/facts.h"
 #include "triaged/build_info.h"
+#include "triaged/rules/facts.h"
 #include "triaged/rules/matcher.h"
 
 namespace triaged::engine {
@@ -51,13 +51,12 @@ LabelSet alertLabels(const CorrAlert& a, const AlertmanagerApi::Settings& s) {
   for (const auto& [name, field] : s.labels) {
     std::string_view unused;
     if (v.findLabel(name, unused)) continue;
-    std::string value = field == "severity" ? api::severityName(a.severity)
-                        : field == "source" ? std::string(v.field(AlertStrings::kSource))
-                        : field == "resource"
-                            ? std::string(v.field(AlertStrings::kResource))
-                        : field == "check"   ? std::string(v.field(AlertStrings::kCheck))
-                        : field == "service" ? std::string(v.field(AlertStrings::kService))
-                                             : std::string(v.field(AlertStrings::kSummary));
+    std::string value = field == "severity"   ? api::severityName(a.severity)
+                        : field == "source"   ? std::string(v.field(AlertStrings::kSource))
+                        : field == "resource" ? std::string(v.field(AlertStrings::kResource))
+                        : field == "check"    ? std::string(v.field(AlertStrings::kCheck))
+                        : field == "service"  ? std::string(v.field(AlertStrings::kService))
+                                              : std::string(v.field(AlertStrings::kSummary));
     if (!value.empty()) out.emplace_back(name, std::move(value));
   }
   std::sort(out.begin(), out.end());
@@ -105,8 +104,8 @@ bool parseFilters(const HttpRequest& req, rules::Matchers& out, std::string* err
       }
     }
     if (!ok || one.size() != 1) {
-      *error = "filter[" + std::to_string(i) + "] \"" + f + "\": " +
-               (ok ? std::string("one matcher per filter") : err);
+      *error = "filter[" + std::to_string(i) + "] \"" + f +
+               "\": " + (ok ? std::string("one matcher per filter") : err);
       return false;
     }
     out.push_back(std::move(one.front()));
@@ -146,8 +145,8 @@ struct AlertQuery {
       o.set_log_errors(false);
       receiver = std::make_unique<RE2>("^(?:" + r + ")$", o);
       if (!receiver->ok()) {
-        *error = "query parameter \"receiver\" is not a valid regular expression: " +
-                 receiver->error();
+        *error =
+            "query parameter \"receiver\" is not a valid regular expression: " + receiver->error();
         return false;
       }
     }
@@ -274,9 +273,11 @@ bool parseSilence(Body& b, Silence& s) {
       return false;
     }
     bool label = !name.empty() && !std::isdigit(static_cast<unsigned char>(name[0]));
-    for (char ch : name) label = label && (std::isalnum(static_cast<unsigned char>(ch)) || ch == '_');
+    for (char ch : name)
+      label = label && (std::isalnum(static_cast<unsigned char>(ch)) || ch == '_');
     if (!label) {
-      b.error = where + ".name \"" + std::string(name) + "\" is not a label name ([a-zA-Z_][a-zA-Z0-9_]*)";
+      b.error = where + ".name \"" + std::string(name) +
+                "\" is not a label name ([a-zA-Z_][a-zA-Z0-9_]*)";
       return false;
     }
     if (m["isRegex"].error() != simdjson::NO_SUCH_FIELD && m["isRegex"].get_bool().get(regex)) {
@@ -394,7 +395,7 @@ std::shared_ptr<const AlertmanagerApi::Settings> AlertmanagerApi::settings() con
 
 std::string AlertmanagerApi::redact(const std::string& yaml) {
   static const RE2 secret_key(
-      R"((?i)^(\s*(?:-\s+)?)([A-Za-z0-9_]*(?:token|secret|password|passwd|api_key|routing_key|private_key|credentials)[A-Za-z0-9_]*)(\s*:\s*)(.*)$)");
+      R"((?i)^(\s*(?:-\s+)?)([A-Za-z0-9_]*(?:token|secret|password|passwd|api_key|routing_key|private_key|credentials|authorization)[A-Za-z0-9_]*)(\s*:\s*)(.*)$)");
   std::string out;
   size_t start = 0;
   int secret_indent = -1;  // the indentation of a secret key whose value is a block below it
@@ -424,6 +425,13 @@ std::string AlertmanagerApi::redact(const std::string& yaml) {
       }
       continue;
     }
+    // An inline mapping that carries an Authorization header: the whole value.
+    static const RE2 inline_auth(R"((?i)^(\s*(?:-\s+)?[A-Za-z0-9_-]+\s*:\s*)\{.*authorization.*$)");
+    std::string head;
+    if (RE2::FullMatch(line, inline_auth, &head)) {
+      out += head + "<secret>\n";
+      continue;
+    }
     out += line + "\n";
   }
   return out;
@@ -432,134 +440,132 @@ std::string AlertmanagerApi::redact(const std::string& yaml) {
 void AlertmanagerApi::addRoutes(api::Router& router) {
   addSilenceRoutes(router, stage_);
   auto& stage = stage_;
+  router.add({Verb::get, "/api/v2/alerts", RouteGroup::kRead,
+              [this, &stage](const HttpRequest& req, Responder r) {
+                auto q = std::make_shared<AlertQuery>();
+                std::string err;
+                if (!q->parse(req, &err)) return r(HttpResponse::error(400, err));
+                auto st = state();
+                stage.run([r, q, st](Correlator& c, int64_t) {
+                  // Sorted by fingerprint, as Alertmanager answers.
+                  std::map<std::string, std::string> rows;
+                  c.forEachAlert([&](const CorrAlert& a) {
+                    if (a.status != api::Status::kFiring) return;
+                    LabelSet labels = alertLabels(a, st->settings);
+                    if (!q->takes(a, labels)) return;
+                    auto receivers = receiversOf(*st, c, a);
+                    if (q->receiver &&
+                        std::none_of(receivers.begin(), receivers.end(),
+                                     [&](const std::string& n) { return q->takesReceiver(n); }))
+                      return;
+                    std::string one;
+                    JsonWriter w(one);
+                    writeGettableAlert(w, a, labels, receivers);
+                    rows.emplace(fingerprintHex(a.fingerprint), std::move(one));
+                  });
+                  std::string out = "[";
+                  for (const auto& [fp, one] : rows) {
+                    if (out.size() > 1) out += ',';
+                    out += one;
+                  }
+                  out += "]\n";
+                  r(HttpResponse::json(200, std::move(out)));
+                });
+              }});
+  router.add({Verb::get, "/api/v2/alerts/groups", RouteGroup::kRead,
+              [this, &stage](const HttpRequest& req, Responder r) {
+                auto q = std::make_shared<AlertQuery>();
+                std::string err;
+                if (!q->parse(req, &err)) return r(HttpResponse::error(400, err));
+                auto st = state();
+                stage.run([r, q, st](Correlator& c, int64_t) {
+                  // One group per incident and receiver (alerts in no incident yet: one group with
+                  // no labels), in incident order.
+                  struct Group {
+                    LabelSet labels;
+                    std::string receiver;
+                    std::vector<std::string> alerts;
+                  };
+                  std::map<std::pair<uint64_t, std::string>, Group> groups;
+                  c.forEachAlert([&](const CorrAlert& a) {
+                    if (a.status != api::Status::kFiring) return;
+                    LabelSet labels = alertLabels(a, st->settings);
+                    if (!q->takes(a, labels)) return;
+                    auto receivers = receiversOf(*st, c, a);
+                    const Incident* inc = a.incident ? c.incident(a.incident) : nullptr;
+                    for (const auto& name : receivers) {
+                      if (!q->takesReceiver(name)) continue;
+                      auto& g = groups[{inc ? inc->id : 0, name}];
+                      if (g.receiver.empty()) {
+                        g.receiver = name;
+                        g.labels = groupLabels(inc);
+                      }
+                      std::string one;
+                      JsonWriter w(one);
+                      writeGettableAlert(w, a, labels, receivers);
+                      g.alerts.push_back(std::move(one));
+                    }
+                  });
+                  std::string out = "[";
+                  for (const auto& [key, g] : groups) {
+                    if (out.size() > 1) out += ',';
+                    JsonWriter w(out);
+                    w.beginObject();
+                    w.key("labels").beginObject();
+                    for (const auto& [k, v] : g.labels) w.field(k, v);
+                    w.endObject();
+                    w.key("receiver").beginObject().field("name", g.receiver).endObject();
+                    w.key("alerts").beginArray();
+                    for (const auto& a : g.alerts) w.raw(a);
+                    w.endArray();
+                    w.endObject();
+                  }
+                  out += "]\n";
+                  r(HttpResponse::json(200, std::move(out)));
+                });
+              }});
   router.add(
-      {Verb::get, "/api/v2/alerts", RouteGroup::kRead, [this, &stage](const HttpRequest& req,
-                                                                        Responder r) {
-         auto q = std::make_shared<AlertQuery>();
-         std::string err;
-         if (!q->parse(req, &err)) return r(HttpResponse::error(400, err));
-         auto st = state();
-         stage.run([r, q, st](Correlator& c, int64_t) {
-           // Sorted by fingerprint, as Alertmanager answers.
-           std::map<std::string, std::string> rows;
-           c.forEachAlert([&](const CorrAlert& a) {
-             if (a.status != api::Status::kFiring) return;
-             LabelSet labels = alertLabels(a, st->settings);
-             if (!q->takes(a, labels)) return;
-             auto receivers = receiversOf(*st, c, a);
-             if (q->receiver &&
-                 std::none_of(receivers.begin(), receivers.end(),
-                              [&](const std::string& n) { return q->takesReceiver(n); }))
-               return;
-             std::string one;
-             JsonWriter w(one);
-             writeGettableAlert(w, a, labels, receivers);
-             rows.emplace(fingerprintHex(a.fingerprint), std::move(one));
-           });
-           std::string out = "[";
-           for (const auto& [fp, one] : rows) {
-             if (out.size() > 1) out += ',';
-             out += one;
-           }
-           out += "]\n";
-           r(HttpResponse::json(200, std::move(out)));
-         });
+      {Verb::get, "/api/v2/receivers", RouteGroup::kRead, [this](const HttpRequest&, Responder r) {
+         auto s = settings();
+         std::string out;
+         JsonWriter w(out);
+         w.beginArray();
+         for (const auto& t : s->targets) w.beginObject().field("name", t.name).endObject();
+         w.beginObject().field("name", kLocalReceiver).endObject();
+         w.endArray();
+         out += "\n";
+         r(HttpResponse::json(200, std::move(out)));
        }});
   router.add(
-      {Verb::get, "/api/v2/alerts/groups", RouteGroup::kRead, [this, &stage](const HttpRequest& req,
-                                                                               Responder r) {
-         auto q = std::make_shared<AlertQuery>();
-         std::string err;
-         if (!q->parse(req, &err)) return r(HttpResponse::error(400, err));
-         auto st = state();
-         stage.run([r, q, st](Correlator& c, int64_t) {
-           // One group per incident and receiver (alerts in no incident yet: one group with no
-           // labels), in incident order.
-           struct Group {
-             LabelSet labels;
-             std::string receiver;
-             std::vector<std::string> alerts;
-           };
-           std::map<std::pair<uint64_t, std::string>, Group> groups;
-           c.forEachAlert([&](const CorrAlert& a) {
-             if (a.status != api::Status::kFiring) return;
-             LabelSet labels = alertLabels(a, st->settings);
-             if (!q->takes(a, labels)) return;
-             auto receivers = receiversOf(*st, c, a);
-             const Incident* inc = a.incident ? c.incident(a.incident) : nullptr;
-             for (const auto& name : receivers) {
-               if (!q->takesReceiver(name)) continue;
-               auto& g = groups[{inc ? inc->id : 0, name}];
-               if (g.receiver.empty()) {
-                 g.receiver = name;
-                 g.labels = groupLabels(inc);
-               }
-               std::string one;
-               JsonWriter w(one);
-               writeGettableAlert(w, a, labels, receivers);
-               g.alerts.push_back(std::move(one));
-             }
-           });
-           std::string out = "[";
-           for (const auto& [key, g] : groups) {
-             if (out.size() > 1) out += ',';
-             JsonWriter w(out);
-             w.beginObject();
-             w.key("labels").beginObject();
-             for (const auto& [k, v] : g.labels) w.field(k, v);
-             w.endObject();
-             w.key("receiver").beginObject().field("name", g.receiver).endObject();
-             w.key("alerts").beginArray();
-             for (const auto& a : g.alerts) w.raw(a);
-             w.endArray();
-             w.endObject();
-           }
-           out += "]\n";
-           r(HttpResponse::json(200, std::move(out)));
-         });
+      {Verb::get, "/api/v2/status", RouteGroup::kRead, [this](const HttpRequest&, Responder r) {
+         auto s = settings();
+         std::string out;
+         JsonWriter w(out);
+         w.beginObject();
+         // One node: a cluster of one, always ready (HA is a shared database, not gossip).
+         w.key("cluster")
+             .beginObject()
+             .field("name", "triaged")
+             .field("status", "ready")
+             .key("peers")
+             .beginArray()
+             .endArray()
+             .endObject();
+         w.key("versionInfo")
+             .beginObject()
+             .field("version", build::kVersion)
+             .field("revision", build::kGitCommit)
+             .field("branch", "")
+             .field("buildUser", "")
+             .field("buildDate", "")
+             .field("goVersion", "none (triaged is C++)")
+             .endObject();
+         w.key("config").beginObject().field("original", s->config_text).endObject();
+         w.field("uptime", api::formatRfc3339Ms(started_));
+         w.endObject();
+         out += "\n";
+         r(HttpResponse::json(200, std::move(out)));
        }});
-  router.add({Verb::get, "/api/v2/receivers", RouteGroup::kRead,
-              [this](const HttpRequest&, Responder r) {
-                auto s = settings();
-                std::string out;
-                JsonWriter w(out);
-                w.beginArray();
-                for (const auto& t : s->targets) w.beginObject().field("name", t.name).endObject();
-                w.beginObject().field("name", kLocalReceiver).endObject();
-                w.endArray();
-                out += "\n";
-                r(HttpResponse::json(200, std::move(out)));
-              }});
-  router.add({Verb::get, "/api/v2/status", RouteGroup::kRead,
-              [this](const HttpRequest&, Responder r) {
-                auto s = settings();
-                std::string out;
-                JsonWriter w(out);
-                w.beginObject();
-                // One node: a cluster of one, always ready (HA is a shared database, not gossip).
-                w.key("cluster")
-                    .beginObject()
-                    .field("name", "triaged")
-                    .field("status", "ready")
-                    .key("peers")
-                    .beginArray()
-                    .endArray()
-                    .endObject();
-                w.key("versionInfo")
-                    .beginObject()
-                    .field("version", build::kVersion)
-                    .field("revision", build::kGitCommit)
-                    .field("branch", "")
-                    .field("buildUser", "")
-                    .field("buildDate", "")
-                    .field("goVersion", "none (triaged is C++)")
-                    .endObject();
-                w.key("config").beginObject().field("original", s->config_text).endObject();
-                w.field("uptime", api::formatRfc3339Ms(started_));
-                w.endObject();
-                out += "\n";
-                r(HttpResponse::json(200, std::move(out)));
-              }});
 }
 
 }  // namespace triaged::engine

@@ -26,7 +26,8 @@ class AlertmanagerApi {
     std::string config_text;  // the configuration file as loaded, secrets redacted
   };
   struct State;  // the settings with the targets' filters compiled (alertmanager_api.cpp)
-  AlertmanagerApi(CorrelatorStage& stage, int64_t started_ms) : stage_(stage), started_(started_ms) {}
+  AlertmanagerApi(CorrelatorStage& stage, int64_t started_ms)
+      : stage_(stage), started_(started_ms) {}
   // Registers the routes; they read the settings current at each request.
   void addRoutes(api::Router& router);
   // At start and on each reload (labels and config text follow a reload; the targets are

@@ -67,6 +67,8 @@ TEST_CASE("A config with every section set loads with those values", "[config]")
   CHECK(c->logging.format == "json");
   CHECK(c->pipeline.shards == 3);
   CHECK(c->pipeline.retry_after == std::chrono::seconds(2));
+  CHECK(c->alertmanager_api.labels == std::vector<std::pair<std::string, std::string>>{
+                                          {"alertname", "check"}, {"host", "resource"}});
   CHECK(c->hash.size() == 64);
 }
 
