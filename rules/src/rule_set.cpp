@@ -4,6 +4,7 @@
 #include <functional>
 #include <map>
 
+#include "maintenance_loader.h"
 #include "service_levels_loader.h"
 #include "triaged/config/reader.h"
 
@@ -276,66 +277,13 @@ class RuleSetLoader {
     if (!r.valid()) return;
     MaintenanceWindow w;
     w.origin = origin(n, sink);
-    r.getString("name", w.name, true);
-    r.getString("change_id", w.change_id);
-    matchers(r, "match", w.match);
     uint32_t idx = static_cast<uint32_t>(rs_.maintenance_.size());
     std::vector<PendingRef> cis, svcs;
-    readRefs(r, "cis", cis);
-    readRefs(r, "services", svcs);
+    readMaintenanceWindow(r, p, w, cis, svcs);
     for (auto& c : cis) mw_cis_.emplace_back(idx, std::move(c));
     for (auto& s : svcs) mw_services_.emplace_back(idx, std::move(s));
-    if (w.match.empty() && cis.empty() && svcs.empty())
-      sink.add(n, p, "covers nothing: give match, cis or services");
-    std::string start, end;
-    YAML::Node sn = n["start"], en = n["end"];
-    r.getString("start", start);
-    r.getString("end", end);
-    bool one_off = !start.empty() || !end.empty();
-    if (r.has("weekly")) {
-      if (one_off) sink.add(n, p, "give either start/end or weekly, not both");
-      weekly(r, w.schedule);
-    } else if (one_off) {
-      if (!parseTimestamp(start, w.schedule.start_ms))
-        sink.add(sn, p + ".start", "expected an RFC 3339 timestamp, got \"" + start + "\"");
-      if (!parseTimestamp(end, w.schedule.end_ms))
-        sink.add(en, p + ".end", "expected an RFC 3339 timestamp, got \"" + end + "\"");
-      else if (w.schedule.end_ms <= w.schedule.start_ms)
-        sink.add(en, p + ".end", "must be after start");
-    } else {
-      sink.add(n, p, "needs a schedule: start and end, or weekly");
-    }
     r.finish();
     rs_.maintenance_.push_back(std::move(w));
-  }
-
-  void weekly(MapReader& parent, Schedule& s) {
-    MapReader r(parent.take("weekly"), parent.childPath("weekly"), parent.sink());
-    if (!r.valid()) return;
-    s.weekly = true;
-    s.days_mask = ServiceLevelsLoader::daysMask(r);
-    std::string start;
-    YAML::Node start_node = r.node()["start"];
-    r.getString("start", start, true);
-    int h = -1, m = -1;
-    char colon = 0;
-    if (!start.empty()) {
-      if (std::sscanf(start.c_str(), "%d%c%d", &h, &colon, &m) != 3 || colon != ':' || h < 0 ||
-          h > 23 || m < 0 || m > 59)
-        r.sink().add(start_node, r.childPath("start"), "expected HH:MM, got \"" + start + "\"");
-      else
-        s.start_minute = h * 60 + m;
-    }
-    config::Duration d{0};
-    r.getDuration("duration", d, config::Duration{1});
-    s.duration_ms = d.count();
-    if (!r.has("duration")) r.sink().add(r.node(), r.childPath("duration"), "is required");
-    std::string zone = "UTC";
-    YAML::Node zone_node = r.node()["time_zone"];
-    r.getString("time_zone", zone);
-    if (!findZone(zone, s.zone))
-      r.sink().add(zone_node, r.childPath("time_zone"), "unknown time zone \"" + zone + "\"");
-    r.finish();
   }
 
   void knownError(const YAML::Node& n, const std::string& p, ErrorSink& sink) {

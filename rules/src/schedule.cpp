@@ -37,23 +37,39 @@ date::local_days localDay(const date::time_zone* zone, int64_t ms) {
   return date::floor<date::days>(local);
 }
 
-bool onDay(uint8_t mask, date::local_days day) {
-  unsigned wd = date::weekday(date::sys_days(day.time_since_epoch())).iso_encoding();  // 1=Mon
-  return mask & (1u << (wd - 1));
+bool occursOn(const Schedule& s, date::local_days day) {
+  date::sys_days d(day.time_since_epoch());
+  unsigned wd = date::weekday(d).iso_encoding();  // 1 = Monday
+  if (s.weekly) return s.days_mask & (1u << (wd - 1));
+  date::year_month_day ymd(d);
+  unsigned dom = static_cast<unsigned>(ymd.day());
+  if (s.month_day) return dom == static_cast<unsigned>(s.month_day);
+  if (static_cast<int>(wd) != s.weekday) return false;
+  if (s.nth > 0) return static_cast<int>((dom - 1) / 7 + 1) == s.nth;
+  unsigned last = static_cast<unsigned>((ymd.year() / ymd.month() / date::last).day());
+  return dom + 7 > last;  // the last such weekday of the month
+}
+
+bool valid(const Schedule& s) {
+  if (s.duration_ms <= 0) return false;
+  if (s.weekly) return s.days_mask != 0;
+  return s.month_day
+             ? s.month_day >= 1 && s.month_day <= 31
+             : s.weekday >= 1 && s.weekday <= 7 && (s.nth == -1 || (s.nth >= 1 && s.nth <= 5));
 }
 
 }  // namespace
 
 int64_t Schedule::activeUntil(int64_t now_ms) const {
-  if (!weekly) return now_ms >= start_ms && now_ms < end_ms ? end_ms : 0;
-  if (!days_mask || duration_ms <= 0) return 0;
+  if (!recurring()) return now_ms >= start_ms && now_ms < end_ms ? end_ms : 0;
+  if (!valid(*this)) return 0;
   auto today = localDay(zone, now_ms);
   // An occurrence that covers now started at most duration (+1 day of slack) ago.
   int64_t back = duration_ms / 86'400'000 + 1;
   int64_t best = 0;
   for (int64_t d = back; d >= 0; --d) {
     auto day = today - date::days(d);
-    if (!onDay(days_mask, day)) continue;
+    if (!occursOn(*this, day)) continue;
     int64_t start = occurrenceStart(zone, day, start_minute);
     if (now_ms >= start && now_ms < start + duration_ms) best = std::max(best, start + duration_ms);
   }
@@ -63,20 +79,39 @@ int64_t Schedule::activeUntil(int64_t now_ms) const {
 std::vector<std::pair<int64_t, int64_t>> Schedule::occurrences(int64_t from_ms,
                                                                int64_t to_ms) const {
   std::vector<std::pair<int64_t, int64_t>> out;
-  if (!weekly) {
+  if (!recurring()) {
     if (start_ms < to_ms && end_ms > from_ms) out.emplace_back(start_ms, end_ms);
     return out;
   }
-  if (!days_mask || duration_ms <= 0 || to_ms <= from_ms) return out;
+  if (!valid(*this) || to_ms <= from_ms) return out;
   auto first = localDay(zone, from_ms) - date::days(duration_ms / 86'400'000 + 1);
   auto last = localDay(zone, to_ms - 1);
   for (auto day = first; day <= last; day += date::days(1)) {
-    if (!onDay(days_mask, day)) continue;
+    if (!occursOn(*this, day)) continue;
     int64_t start = occurrenceStart(zone, day, start_minute);
     if (start < to_ms && start + duration_ms > from_ms)
       out.emplace_back(start, start + duration_ms);
   }
   return out;
+}
+
+int64_t Schedule::nextEdge(int64_t now_ms) const {
+  int64_t next = INT64_MAX;
+  auto consider = [&](int64_t t) {
+    if (t > now_ms) next = std::min(next, t);
+  };
+  if (!recurring()) {
+    consider(start_ms);
+    consider(end_ms);
+    return next;
+  }
+  constexpr int64_t kStep = 32 * 86'400'000LL;  // a month at most between occurrences
+  for (int k = 0; k < 13 && next == INT64_MAX; ++k)
+    for (auto [s, e] : occurrences(now_ms + k * kStep, now_ms + (k + 1) * kStep)) {
+      consider(s);
+      consider(e);
+    }
+  return next;
 }
 
 namespace {

@@ -198,5 +198,70 @@ class Suppression(unittest.TestCase):
         self.assertFalse(self.incident()["suppressed"])
 
 
+    def test_maintenance_windows_through_the_api_hold_at_once_follow_their_schedule_and_survive_a_restart(self):
+        rules = """configuration_items:
+  - {name: db1}
+services:
+  - {name: shop, cis: [db1]}
+"""
+        d = self.start(rules, env={"TRIAGED_TEST_CLOCK": rfc3339(T0)})
+        self.send(resource="db1", check="cpu", severity="critical")
+        self.send(resource="web1", check="http", severity="major")
+
+        def move(to):
+            status, _, body = d.request("POST", "/-/test/clock?to=" + rfc3339(to))
+            self.assertEqual(status, 200, body)
+
+        # A one-off window made now holds db1 at once; the incident says by what.
+        w = self.post("/api/v1/maintenance", {"name": "db-upgrade", "change_id": "CHG-42", "cis": ["db1"],
+                                              "start": rfc3339(T0 - 60_000), "end": rfc3339(T0 + 3_600_000),
+                                              "created_by": "alice", "comment": "minor upgrade"})
+        self.assertEqual((w["state"], w["origin"], len(w["holding"])), ("active", "api", 1))
+        inc = self.incident(1)
+        self.assertTrue(inc["suppressed"])
+        self.assertEqual(inc["suppression"]["maintenance"], ["db-upgrade (CHG-42)"])
+        self.assertFalse(self.incident(2)["suppressed"])
+        # A monthly one (the second Tuesday, Berlin time), pending.
+        m = self.post("/api/v1/maintenance", {"name": "patching", "services": ["shop"],
+                                              "monthly": {"nth": "2", "weekday": "tue", "start": "22:00",
+                                                          "duration": "4h", "time_zone": "Europe/Berlin"}})
+        self.assertEqual(m["state"], "pending")
+        self.assertEqual(m["schedule"], {"kind": "monthly", "nth": "2", "weekday": "tue", "start": "22:00",
+                                         "duration": "4h", "time_zone": "Europe/Berlin"})
+        # Bad bodies name the field and change nothing.
+        for body, field in [({"name": "x", "cis": ["nope"], "start": rfc3339(T0), "end": rfc3339(T0 + 1000)}, "cis[0]"),
+                            ({"name": "x", "match": "{a=\"b\"}", "weekly": {"days": ["mon"], "start": "25:00",
+                                                                              "duration": "1h"}}, "weekly.start"),
+                            ({"name": "x", "match": "{a=\"b\"}", "monthly": {"nth": "9", "weekday": "tue",
+                                                                               "start": "01:00", "duration": "1h"}}, "monthly.nth"),
+                            ({"name": "x", "match": "{a=~\"(\"}", "start": rfc3339(T0), "end": rfc3339(T0 + 1000)}, "match"),
+                            ({"name": "x", "match": "{a=\"b\"}", "start": rfc3339(T0 + 1000), "end": rfc3339(T0)}, "end"),
+                            ({"name": "x", "match": "{a=\"b\"}", "start": rfc3339(T0), "end": rfc3339(T0 + 1000),
+                              "colour": "red"}, "colour")]:
+            err = self.post("/api/v1/maintenance", body, expect=400)["error"]
+            self.assertTrue(err.startswith(field), (field, err))
+        self.post("/api/v1/maintenance", {"id": "nope", "name": "x", "match": "{a=\"b\"}",
+                                          "start": rfc3339(T0), "end": rfc3339(T0 + 1000)}, expect=404)
+        self.assertEqual(len(d.get_json("/api/v1/maintenance")["windows"]), 2)
+        # It survives a restart, still holding db1.
+        d.stop()
+        d.start()
+        windows = {w["name"]: w for w in d.get_json("/api/v1/maintenance")["windows"]}
+        self.assertEqual(sorted(windows), ["db-upgrade", "patching"])
+        self.assertEqual(len(windows["db-upgrade"]["holding"]), 1)
+        self.assertTrue(self.incident(1)["suppressed"])
+        # Its end releases db1 on the clock; DELETE ends one at once.
+        move(T0 + 3_600_000)
+        self.assertFalse(self.incident(1)["suppressed"])
+        self.assertEqual(d.get_json("/api/v1/maintenance/" + w["id"])["state"], "ended")
+        status, _, body = d.request("DELETE", "/api/v1/maintenance/" + m["id"])
+        self.assertEqual(status, 200, body)
+        self.assertEqual(json.loads(body)["state"], "ended")
+        status, _, _ = d.request("DELETE", "/api/v1/maintenance/" + m["id"])
+        self.assertEqual(status, 409)
+        status, _, _ = d.request("DELETE", "/api/v1/maintenance/nope")
+        self.assertEqual(status, 404)
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -23,6 +23,7 @@
 #include "rest/alertmanager_api.h"
 #include "rest/alerts_api.h"
 #include "rest/incidents_api.h"
+#include "rest/maintenance_api.h"
 #include "rest/notifications_api.h"
 #include "rest/sla_api.h"
 #include "server/http_server.h"
@@ -308,6 +309,7 @@ int Daemon::run() {
   addCoreRoutes();
   addAlertRoutes(router_, *pipeline_);
   addIncidentRoutes(router_, *correlator_);
+  addMaintenanceRoutes(router_, *correlator_);
   alertmanager_api_ = std::make_unique<AlertmanagerApi>(
       *correlator_,
       std::chrono::duration_cast<std::chrono::milliseconds>(started_at_.time_since_epoch())

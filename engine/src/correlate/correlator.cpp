@@ -114,6 +114,7 @@ void Correlator::reload(std::shared_ptr<const RuleSet> rules, CorrelatorOptions 
   // the new ones at once; the windows' timers start over.
   ++windows_gen_;
   scheduleMaintenance(last_now_);
+  resolveApiWindows();
   resuppressAll(last_now_);
 }
 
@@ -468,6 +469,7 @@ void Correlator::fire(const Timer& t, int64_t now) {
     }
     case kSilenceEdge:
     case kMaintenanceEdge:
+    case kApiWindowEdge:
       fireSuppressionTimer(t, now);
       return;
     case kForget: {

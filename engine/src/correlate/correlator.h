@@ -9,6 +9,7 @@
 #include <absl/container/flat_hash_map.h>
 #include <absl/container/flat_hash_set.h>
 #include <absl/container/inlined_vector.h>
+#include <absl/functional/function_ref.h>
 
 #include <array>
 #include <cstdint>
@@ -135,6 +136,29 @@ struct Silence {
   bool expired_by_delete = false;
   const char* state(int64_t now) const {
     return now < starts_ms ? "pending" : now < ends_ms ? "active" : "expired";
+  }
+};
+
+// A maintenance window made through the API (rule files' windows live in the rule set).
+// `spec` is the body as given; it is read again (rules::parseMaintenanceWindow) when the rule
+// set changes, so its CIs and services always refer to the running rule set.
+struct MaintenanceRecord {
+  std::string id;
+  uint64_t seq = 0;  // the correlator's handle for its timers (not stored)
+  std::string spec;
+  rules::MaintenanceWindow window;
+  std::vector<std::string> cis, services;  // as named in spec
+  std::string created_by, comment;
+  int64_t created_ms = 0, updated_ms = 0, ended_ms = 0;  // ended_ms: ended through the API
+  // "active", "pending" (a later occurrence) or "ended".
+  const char* state(int64_t now) const {
+    if (ended_ms) return "ended";
+    if (window.schedule.activeUntil(now)) return "active";
+    return window.schedule.nextEdge(now) != INT64_MAX ? "pending" : "ended";
+  }
+  // The label alerts it holds carry (SuppressionReasons::maintenance).
+  std::string label() const {
+    return window.change_id.empty() ? window.name : window.name + " (" + window.change_id + ")";
   }
 };
 
@@ -273,6 +297,7 @@ class Correlator {
     std::vector<std::vector<AlertRole>> roles;  // per incident, per alert
     std::vector<Problem> problems;
     std::vector<Silence> silences;
+    std::vector<MaintenanceRecord> maintenance;
     std::vector<RestoredAlert> alerts;
     std::vector<ThresholdWindow> windows;
     std::vector<SequenceState> sequences;
@@ -297,6 +322,12 @@ class Correlator {
   // Either takes effect at once on every matching firing alert (and on their incidents).
   std::string putSilence(Silence s, int64_t now, std::string* id_out);
   std::string expireSilence(const std::string& id, int64_t now);
+  // Maintenance windows through the API (maintenance.cpp): `m.spec` parsed into m.window by
+  // the caller. An empty id creates; an existing id replaces. Both take effect at once.
+  std::string putMaintenance(MaintenanceRecord m, int64_t now, std::string* id_out);
+  std::string endMaintenance(const std::string& id, int64_t now);
+  const std::map<std::string, MaintenanceRecord>& maintenance() const { return maintenance_; }
+  void takeDirtyMaintenance(std::vector<std::string>& ids);
   // Incidents held now (open or acknowledged, every firing alert suppressed).
   size_t heldIncidents() const;
   // What suppresses an incident's firing alerts now: silences, windows, inhibiting alerts
@@ -367,6 +398,7 @@ class Correlator {
     kAbsence,
     kSilenceEdge,      // a silence starts or ends (id: its seq)
     kMaintenanceEdge,  // a maintenance window starts or ends (id: its index, gen: windows_gen_)
+    kApiWindowEdge,    // an API window starts or ends (id: its seq, gen: the edge's time)
     kForget,
     kPrune
   };
@@ -379,14 +411,16 @@ class Correlator {
   // and windows.
   Suppression suppressionAt(const CorrAlert& a, int64_t now, SuppressionReasons& why);
   void setSuppression(CorrAlert& a, int64_t now);
-  template <class Pred>
-  void resuppressWhere(int64_t now, Pred pred);
+  void resuppressWhere(int64_t now, absl::FunctionRef<bool(const CorrAlert&)> pred);
   void resuppressAll(int64_t now);
   void refreshHeld(Incident& inc, int64_t now);
   void release(Incident& inc, int64_t now);
   void scheduleSilence(const Silence& s, int64_t now);
   void scheduleMaintenance(int64_t now);
   void fireSuppressionTimer(const Timer& t, int64_t now);
+  void scheduleApiWindow(const MaintenanceRecord& m, int64_t now);
+  void resolveApiWindows();  // parses every API window's spec against the rule set
+  std::string newUuid(int64_t now);
   bool windowCovers(const rules::MaintenanceWindow& w, const CorrAlert& a) const;
   void route(CorrAlert& a, int64_t now);
   bool joinUpstream(CorrAlert& a, int64_t now);
@@ -487,6 +521,9 @@ class Correlator {
   std::unique_ptr<rules::MatcherIndex> silence_index_;  // rebuilt after silences change
   std::vector<const Silence*> silence_ids_;
   absl::flat_hash_map<uint64_t, std::string> silence_by_seq_;
+  std::map<std::string, MaintenanceRecord> maintenance_;
+  absl::flat_hash_map<uint64_t, std::string> maintenance_by_seq_;
+  std::vector<std::string> dirty_maintenance_;
   uint64_t windows_gen_ = 0;                // bumps on reload: older maintenance timers are stale
   size_t suppressed_firing_ = 0;            // firing alerts suppressed now
   absl::flat_hash_set<uint64_t> held_ids_;  // incidents with `held` set (live or not)

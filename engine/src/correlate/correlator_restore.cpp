@@ -147,6 +147,14 @@ void Correlator::restore(Restored st, int64_t now) {
     silences_[s.id] = std::move(s);
   }
   silence_index_.reset();
+  maintenance_.clear();
+  maintenance_by_seq_.clear();
+  for (auto& m : st.maintenance) {
+    m.seq = next_silence_++;
+    maintenance_by_seq_[m.seq] = m.id;
+    maintenance_[m.id] = std::move(m);
+  }
+  resolveApiWindows();
 
   // Alerts: members of live incidents come back as they were; the others are routed again.
   alerts_.clear();
@@ -230,6 +238,7 @@ void Correlator::restore(Restored st, int64_t now) {
   recurrences_.clear();
   timers_ = {};
   for (const auto& [id, s] : silences_) scheduleSilence(s, now);
+  for (const auto& [id, m] : maintenance_) scheduleApiWindow(m, now);
   scheduleMaintenance(now);
   for (auto& inc : incidents_) {
     if (!inc.id) continue;
@@ -285,6 +294,7 @@ void Correlator::restore(Restored st, int64_t now) {
   }
   dirty_incidents_.clear();
   dirty_silences_.clear();
+  dirty_maintenance_.clear();
   dirty_windows_.clear();
   dirty_sequences_.clear();
   events_.clear();

@@ -28,24 +28,6 @@ uint64_t equalHash(const rules::InhibitRule& r, const rules::Facts& f) {
 
 constexpr size_t kMaxInhibitors = 8;  // listed per alert; one is enough to hold it
 
-// The next start or end of a window's schedule after now, or INT64_MAX.
-int64_t nextEdge(const rules::Schedule& sc, int64_t now) {
-  int64_t next = INT64_MAX;
-  auto consider = [&](int64_t t) {
-    if (t > now) next = std::min(next, t);
-  };
-  if (!sc.weekly) {
-    consider(sc.start_ms);
-    consider(sc.end_ms);
-  } else {
-    for (auto [s, e] : sc.occurrences(now, now + 8 * 86'400'000LL)) {
-      consider(s);
-      consider(e);
-    }
-  }
-  return next;
-}
-
 bool sameMatchers(const Silence& a, const Silence& b) {
   if (a.matchers.size() != b.matchers.size()) return false;
   for (size_t i = 0; i < a.matchers.size(); ++i)
@@ -113,6 +95,15 @@ Suppression Correlator::suppressionAt(const CorrAlert& a, int64_t now, Suppressi
     why.until = std::max(why.until, until);
     break;
   }
+  if (why.maintenance.empty())
+    for (const auto& [id, m] : maintenance_) {
+      if (m.ended_ms) continue;
+      int64_t until = m.window.schedule.activeUntil(now);
+      if (!until || !windowCovers(m.window, a)) continue;
+      why.maintenance = m.label();
+      why.until = std::max(why.until, until);
+      break;
+    }
   if (auto it = inhibit_entries_.find(a.fingerprint); it != inhibit_entries_.end())
     for (const auto& e : it->second) {
       if (e.source) continue;
@@ -162,8 +153,7 @@ void Correlator::setSuppression(CorrAlert& a, int64_t now) {
 }
 
 // Applies suppression again to every firing alert pred picks, in arrival order.
-template <class Pred>
-void Correlator::resuppressWhere(int64_t now, Pred pred) {
+void Correlator::resuppressWhere(int64_t now, absl::FunctionRef<bool(const CorrAlert&)> pred) {
   for (uint64_t fp : alert_order_) {
     auto it = alerts_.find(fp);
     if (it == alerts_.end() || it->second->status != api::Status::kFiring) continue;
@@ -285,6 +275,22 @@ void Correlator::inhibitIndex(CorrAlert& a, bool add, int64_t now) {
 
 // ---- Silences -----------------------------------------------------------------------------
 
+// A random-looking RFC 4122 version 4 id (silences and maintenance windows), unique per
+// correlator (the counter) and per process (its address).
+std::string Correlator::newUuid(int64_t now) {
+  uint64_t seed[3] = {static_cast<uint64_t>(now), next_silence_++,
+                      reinterpret_cast<uintptr_t>(this)};
+  XXH128_hash_t h = XXH3_128bits(seed, sizeof seed);
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "%08llx-%04llx-4%03llx-8%03llx-%012llx",
+                static_cast<unsigned long long>(h.high64 >> 32),
+                static_cast<unsigned long long>((h.high64 >> 16) & 0xffff),
+                static_cast<unsigned long long>(h.high64 & 0xfff),
+                static_cast<unsigned long long>(h.low64 >> 52),
+                static_cast<unsigned long long>(h.low64 & 0xffffffffffffULL));
+  return buf;
+}
+
 void Correlator::scheduleSilence(const Silence& s, int64_t now) {
   if (s.starts_ms > now) schedule(s.starts_ms, kSilenceEdge, s.seq, s.starts_ms);
   if (s.ends_ms > now) schedule(s.ends_ms, kSilenceEdge, s.seq, s.ends_ms);
@@ -310,17 +316,7 @@ std::string Correlator::putSilence(Silence s, int64_t now, std::string* id_out) 
   }
   if (s.id.empty()) {
     if (s.starts_ms < now) s.starts_ms = now;
-    uint64_t seed[3] = {static_cast<uint64_t>(now), next_silence_,
-                        reinterpret_cast<uintptr_t>(this)};
-    XXH128_hash_t h = XXH3_128bits(seed, sizeof seed);
-    char buf[40];
-    std::snprintf(buf, sizeof buf, "%08llx-%04llx-4%03llx-8%03llx-%012llx",
-                  static_cast<unsigned long long>(h.high64 >> 32),
-                  static_cast<unsigned long long>((h.high64 >> 16) & 0xffff),
-                  static_cast<unsigned long long>(h.high64 & 0xfff),
-                  static_cast<unsigned long long>(h.low64 >> 52),
-                  static_cast<unsigned long long>(h.low64 & 0xffffffffffffULL));
-    s.id = buf;
+    s.id = newUuid(now);
   }
   s.updated_ms = now;
   s.seq = next_silence_++;
@@ -364,7 +360,7 @@ std::string Correlator::expireSilence(const std::string& id, int64_t now) {
 void Correlator::scheduleMaintenance(int64_t now) {
   const auto& windows = rules_->maintenance();
   for (uint32_t i = 0; i < windows.size(); ++i)
-    if (int64_t next = nextEdge(windows[i].schedule, now); next != INT64_MAX)
+    if (int64_t next = windows[i].schedule.nextEdge(now); next != INT64_MAX)
       schedule(next, kMaintenanceEdge, i, windows_gen_);
 }
 
@@ -387,13 +383,25 @@ void Correlator::fireSuppressionTimer(const Timer& t, int64_t now) {
     });
     return;
   }
+  if (t.kind == kApiWindowEdge) {
+    auto it = maintenance_by_seq_.find(t.id);
+    if (it == maintenance_by_seq_.end()) return;
+    auto m = maintenance_.find(it->second);
+    if (m == maintenance_.end() || m->second.seq != t.id || m->second.ended_ms) return;
+    const MaintenanceRecord& w = m->second;
+    resuppressWhere(now, [&](const CorrAlert& a) {
+      return (a.why && !a.why->maintenance.empty()) || windowCovers(w.window, a);
+    });
+    scheduleApiWindow(w, now);
+    return;
+  }
   // A window's edge.
   if (t.gen != windows_gen_ || t.id >= rules_->maintenance().size()) return;
   const auto& w = rules_->maintenance()[t.id];
   resuppressWhere(now, [&](const CorrAlert& a) {
     return (a.why && !a.why->maintenance.empty()) || windowCovers(w, a);
   });
-  if (int64_t next = nextEdge(w.schedule, now); next != INT64_MAX)
+  if (int64_t next = w.schedule.nextEdge(now); next != INT64_MAX)
     schedule(next, kMaintenanceEdge, t.id, windows_gen_);
 }
 

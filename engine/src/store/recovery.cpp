@@ -48,6 +48,15 @@ RecoveryStats recoverState(Store& store, Pipeline& pipeline, CorrelatorStage& co
                                e.what());
     }
   }
+  for (size_t i = 0; i < st.records.size(); ++i) {
+    const auto& [kind, record] = st.records[i];
+    try {
+      if (kind == "maintenance") r.maintenance.push_back(decodeMaintenance(record));
+    } catch (const std::exception& e) {
+      throw std::runtime_error(store.path() + ": records row " + std::to_string(i + 1) + " (" +
+                               kind + "): " + e.what());
+    }
+  }
   for (size_t i = 0; i < st.windows.size(); ++i) {
     Correlator::ThresholdWindow w{st.windows[i].hash, st.windows[i].rule, {}};
     try {

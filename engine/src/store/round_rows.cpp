@@ -27,6 +27,8 @@ void RoundRows::collect(Correlator& c, const std::vector<uint64_t>& dirty_incide
                         const std::vector<CorrelatorEvent>& events, StoreUnit* unit) {
   windows_.clear();
   c.takeDirtyWindows(windows_);
+  maintenance_.clear();
+  c.takeDirtyMaintenance(maintenance_);
   if (!unit) {
     sequences_.clear();
     c.takeDirtySequences(sequences_);
@@ -61,6 +63,18 @@ void RoundRows::collect(Correlator& c, const std::vector<uint64_t>& dirty_incide
     std::string rec;
     encodeSilence(rec, it->second);
     unit->silences.push_back({id, it->second.ends_ms, std::move(rec)});
+  }
+  for (const auto& id : maintenance_) {
+    auto it = c.maintenance().find(id);
+    if (it == c.maintenance().end()) continue;
+    const MaintenanceRecord& m = it->second;
+    std::string rec;
+    encodeMaintenance(rec, m);
+    // Retention counts from its end: ended through the API, or a one-off's end.
+    int64_t ends = m.ended_ms                      ? m.ended_ms
+                   : m.window.schedule.recurring() ? 0
+                                                   : m.window.schedule.end_ms;
+    unit->records.push_back({"maintenance", id, ends, std::move(rec)});
   }
   if (c.nextIncidentId() != next_incident_) {
     next_incident_ = c.nextIncidentId();

@@ -332,6 +332,38 @@ Silence decodeSilence(std::string_view record) {
   return s;
 }
 
+void encodeMaintenance(std::string& out, const MaintenanceRecord& m) {
+  JsonWriter w(out);
+  w.beginObject();
+  w.field("id", m.id).field("spec", m.spec).field("created_by", m.created_by);
+  w.field("comment", m.comment).field("created", m.created_ms).field("updated", m.updated_ms);
+  w.field("ended", m.ended_ms);
+  w.key("cis").beginArray();
+  for (const auto& c : m.cis) w.value(c);
+  w.endArray();
+  w.key("services").beginArray();
+  for (const auto& s : m.services) w.value(s);
+  w.endArray();
+  w.endObject();
+}
+
+MaintenanceRecord decodeMaintenance(std::string_view record) {
+  thread_local simdjson::dom::parser parser;
+  Reader r = parse(parser, record);
+  MaintenanceRecord m;
+  m.id = r.str("id");
+  m.spec = r.str("spec");
+  m.created_by = r.str("created_by");
+  m.comment = r.str("comment");
+  m.created_ms = r.i64("created");
+  m.updated_ms = r.i64("updated");
+  m.ended_ms = r.i64("ended");
+  m.cis = r.strings("cis");
+  m.services = r.strings("services");
+  if (m.id.empty()) throw std::runtime_error("field \"id\" is empty");
+  return m;
+}
+
 // ---- Service level ledgers ----------------------------------------------------------------
 
 void encodeClock(std::string& out, const TaskClock& c) {

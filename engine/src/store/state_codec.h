@@ -21,6 +21,9 @@ void incidentRows(const Correlator& c, const Incident& inc, size_t alerts_from,
                   std::vector<TimelineRow>& timeline);
 void encodeProblem(std::string& out, const Problem& p);
 void encodeSilence(std::string& out, const Silence& s);
+// A maintenance window made through the API: its spec and bookkeeping (the window itself is
+// read again from the spec at restore, against the rule set of that time).
+void encodeMaintenance(std::string& out, const MaintenanceRecord& m);
 
 // A decoded incident, and the role of each of its alerts (same order as inc.alerts).
 struct IncidentRecord {
@@ -31,6 +34,7 @@ IncidentRecord decodeIncident(std::string_view record, const std::vector<MemberR
                               const std::vector<TimelineRow>& timeline = {});
 Problem decodeProblem(std::string_view record);
 Silence decodeSilence(std::string_view record);
+MaintenanceRecord decodeMaintenance(std::string_view record);
 
 // Service level ledgers (the evaluator's state). A clock's agreement and a summary's services
 // are stored by name, so that a reload that reorders them cannot misattribute history.

@@ -87,6 +87,10 @@ const char* const kMigrations[] = {
     "NULL);"
     "CREATE TABLE sequence_states (hash INTEGER PRIMARY KEY, rule TEXT NOT NULL, key TEXT NOT NULL,"
     " first INTEGER NOT NULL, at_ms INTEGER NOT NULL, active INTEGER NOT NULL, strings BLOB);",
+    // 8: records the API makes, by kind: maintenance windows (kind "maintenance") and changes
+    // ("change"); ends_ms is when the record stops mattering (0: not yet), for retention.
+    "CREATE TABLE records (kind TEXT NOT NULL, id TEXT NOT NULL, ends_ms INTEGER NOT NULL,"
+    " record TEXT NOT NULL, PRIMARY KEY (kind, id)) WITHOUT ROWID;",
 };
 
 }  // namespace

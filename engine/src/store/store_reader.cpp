@@ -133,6 +133,8 @@ StoredState loadState(Store& store) {
        [&](sqlite3_stmt* st) { out.problems.push_back(text(st, 0)); });
   each("SELECT record FROM silences ORDER BY id",
        [&](sqlite3_stmt* st) { out.silences.push_back(text(st, 0)); });
+  each("SELECT kind, record FROM records ORDER BY kind, id",
+       [&](sqlite3_stmt* st) { out.records.emplace_back(text(st, 0), text(st, 1)); });
   each(
       "SELECT id, target, created_ms, subject, event, body, attempts, dead, last_error FROM outbox "
       "ORDER BY id",

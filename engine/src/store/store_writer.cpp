@@ -113,6 +113,10 @@ struct StoreWriter::Impl {
             s.handle(),
             "INSERT INTO silences(id, ends_ms, record) VALUES(?1,?2,?3)"
             " ON CONFLICT(id) DO UPDATE SET ends_ms=excluded.ends_ms, record=excluded.record"),
+        upsert_record(s.handle(),
+                      "INSERT INTO records(kind, id, ends_ms, record) VALUES(?1,?2,?3,?4)"
+                      " ON CONFLICT(kind, id) DO UPDATE SET ends_ms=excluded.ends_ms,"
+                      " record=excluded.record"),
         insert_outbox(
             s.handle(),
             "INSERT INTO outbox(target, created_ms, subject, event, body) VALUES(?1,?2,?3,?4,?5)"),
@@ -184,8 +188,8 @@ struct StoreWriter::Impl {
                          .Name("triaged_store_rows_pruned_total")
                          .Help("Rows removed by retention, by table.")
                          .Register(reg);
-    for (const char* t :
-         {"alerts", "incidents", "problems", "silences", "incident_rows", "outbox", "sla"})
+    for (const char* t : {"alerts", "incidents", "problems", "silences", "incident_rows", "outbox",
+                          "sla", "records"})
       pruned.push_back(&pruned_family->Add({{"table", t}}));
     latency_family = &prometheus::BuildHistogram()
                           .Name("triaged_store_commit_seconds")
@@ -271,6 +275,8 @@ struct StoreWriter::Impl {
       upsert_problem.u(1, r.id).i(2, r.status).i(3, r.updated_ms).text(4, r.record).run();
     for (const auto& r : u.silences)
       upsert_silence.text(1, r.id).i(2, r.ends_ms).text(3, r.record).run();
+    for (const auto& r : u.records)
+      upsert_record.text(1, r.kind).text(2, r.id).i(3, r.ends_ms).text(4, r.record).run();
     for (const auto& [k, v] : u.meta) upsert_meta.text(1, k).text(2, v).run();
     for (const auto& w : u.windows) {
       if (w.seen.empty())
@@ -418,6 +424,8 @@ struct StoreWriter::Impl {
     del("DELETE FROM problems WHERE status=3 AND updated_ms < ?1", now - opts.incident_retention_ms,
         2);
     del("DELETE FROM silences WHERE ends_ms < ?1", now - opts.incident_retention_ms, 3);
+    del("DELETE FROM records WHERE ends_ms > 0 AND ends_ms < ?1", now - opts.incident_retention_ms,
+        7);
     del("DELETE FROM outbox WHERE dead=1 AND created_ms < ?1", now - opts.incident_retention_ms, 5);
     // Service level history: transitions before the cutoff, except each service's last one
     // (its state at the cutoff); summaries and clocks of incidents resolved before it.
@@ -485,9 +493,9 @@ struct StoreWriter::Impl {
   std::atomic<uint64_t>& commits_total;
   std::function<void(std::vector<OutboxEntry>)> outbox_sink;
   Stmt insert_alert, update_alert, update_counter, upsert_incident, insert_member, insert_timeline,
-      upsert_problem, upsert_silence, insert_outbox, delete_outbox, dead_outbox, revive_outbox,
-      upsert_meta, insert_transition, upsert_clock, upsert_summary, upsert_heartbeat, upsert_gap,
-      upsert_slo_minute, insert_capacity_sample, upsert_capacity_state, upsert_window,
+      upsert_problem, upsert_silence, upsert_record, insert_outbox, delete_outbox, dead_outbox,
+      revive_outbox, upsert_meta, insert_transition, upsert_clock, upsert_summary, upsert_heartbeat,
+      upsert_gap, upsert_slo_minute, insert_capacity_sample, upsert_capacity_state, upsert_window,
       delete_window, upsert_sequence, delete_sequence, prune_slo_minutes, prune_capacity_samples;
   absl::flat_hash_map<uint64_t, int64_t> row_of;  // writer thread only
   int64_t next_row = 1;

@@ -129,6 +129,12 @@ struct StoreUnit {
   std::vector<CounterRecord> counters;
   std::vector<Row> incidents, problems;
   std::vector<SilenceRow> silences;
+  struct RecordRow {
+    std::string kind, id;
+    int64_t ends_ms;  // 0: still in use
+    std::string record;
+  };
+  std::vector<RecordRow> records;  // upserted by (kind, id)
   std::vector<std::pair<std::string, std::string>> meta;
   std::vector<WindowRow> windows;
   std::vector<SequenceState> sequences;  // an empty `rule` deletes the row
@@ -140,9 +146,9 @@ struct StoreUnit {
   std::vector<std::function<void()>> committed;  // run after the commit, on the writer thread
   bool empty() const {
     return alerts.empty() && counters.empty() && incidents.empty() && problems.empty() &&
-           silences.empty() && meta.empty() && windows.empty() && sequences.empty() &&
-           sla.empty() && outbox.empty() && outbox_done.empty() && outbox_dead.empty() &&
-           outbox_revive.empty() && committed.empty();
+           silences.empty() && records.empty() && meta.empty() && windows.empty() &&
+           sequences.empty() && sla.empty() && outbox.empty() && outbox_done.empty() &&
+           outbox_dead.empty() && outbox_revive.empty() && committed.empty();
   }
 };
 
@@ -188,9 +194,10 @@ struct StoredIncident {
 };
 struct StoredState {
   std::vector<AlertRecord> alerts;
-  std::vector<StoredIncident> incidents;        // by id
-  std::vector<std::string> problems, silences;  // records
-  std::vector<OutboxEntry> outbox;              // by id, pending and dead
+  std::vector<StoredIncident> incidents;                     // by id
+  std::vector<std::string> problems, silences;               // records
+  std::vector<std::pair<std::string, std::string>> records;  // (kind, record), by kind and id
+  std::vector<OutboxEntry> outbox;                           // by id, pending and dead
   std::vector<WindowRow> windows;
   std::vector<SequenceState> sequences;
   uint64_t next_incident = 1, next_problem = 1;

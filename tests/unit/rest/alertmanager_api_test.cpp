@@ -1,8 +1,8 @@
 // The Alertmanager API's redaction of the configuration it shows (GET /api/v2/status,
 // `amtool config show`): secrets never leave the daemon; everything else is shown as written.
-#include <catch2/catch.hpp>
-
 #include "rest/alertmanager_api.h"
+
+#include <catch2/catch.hpp>
 
 using triaged::engine::AlertmanagerApi;
 
@@ -37,9 +37,8 @@ notifications:
         Authorization: Basic dXNlcjpwYXNz
 )";
   std::string out = AlertmanagerApi::redact(in);
-  for (const char* secret :
-       {"s3cret-admin", "R0UT1NG", "multi-line", "secret\n", "p@ss", "k1", "one", "two",
-        "glpat-123", "dXNlcjpwYXNz"})
+  for (const char* secret : {"s3cret-admin", "R0UT1NG", "multi-line", "secret\n", "p@ss", "k1",
+                             "one", "two", "glpat-123", "dXNlcjpwYXNz"})
     CHECK(out.find(secret) == std::string::npos);
   CHECK(out.find("bearer_token: <secret>") != std::string::npos);
   CHECK(out.find("bearer_token_file: /etc/triaged/admin.token") != std::string::npos);

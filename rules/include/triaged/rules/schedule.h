@@ -1,6 +1,6 @@
-// When a maintenance window is active: a one-off interval, or a weekly recurrence of local
-// times in an IANA time zone (DST-correct: each occurrence starts at its local wall time and
-// lasts `duration` of real time). Immutable; safe to share.
+// When a maintenance window is active: a one-off interval, or a weekly or monthly recurrence
+// of local times in an IANA time zone (DST-correct: each occurrence starts at its local wall
+// time and lasts `duration` of real time). Immutable; safe to share.
 #pragma once
 
 #include <cstdint>
@@ -25,11 +25,19 @@ struct Schedule {
   int start_minute = 0;
   int64_t duration_ms = 0;
   const date::time_zone* zone = nullptr;  // null: UTC
+  // Monthly (start_minute, duration_ms and zone as weekly): on day `month_day` of each month
+  // (1..31; a month without that day has none), or on the `nth` (1..5, or -1 for the last)
+  // ISO `weekday` (1 = Monday .. 7 = Sunday) of each month.
+  bool monthly = false;
+  int month_day = 0, nth = 0, weekday = 0;
 
+  bool recurring() const { return weekly || monthly; }
   // End of the occurrence that covers now_ms, or 0 when none does.
   int64_t activeUntil(int64_t now_ms) const;
   // Every occurrence overlapping [from_ms, to_ms), as [start, end) pairs in time order.
   std::vector<std::pair<int64_t, int64_t>> occurrences(int64_t from_ms, int64_t to_ms) const;
+  // The next start or end after now_ms (within about 13 months), or INT64_MAX.
+  int64_t nextEdge(int64_t now_ms) const;
 };
 
 // "2026-11-21T10:00:00Z" or with an offset; false on error.

@@ -1,0 +1,215 @@
+#include "rest/maintenance_api.h"
+
+#include <date/tz.h>
+
+#include <map>
+
+#include "rest/alerts_api.h"
+#include "rest/json_body.h"
+#include "triaged/api/ingest.h"
+#include "triaged/api/json_writer.h"
+#include "triaged/config/units.h"
+#include "triaged/rules/maintenance.h"
+
+namespace triaged::engine {
+
+using api::HttpRequest;
+using api::HttpResponse;
+using api::JsonWriter;
+using api::Responder;
+using api::RouteGroup;
+using api::Verb;
+
+namespace {
+
+void time(JsonWriter& w, const char* key, int64_t ms) {
+  if (ms && ms != INT64_MAX)
+    w.field(key, api::formatRfc3339Ms(ms));
+  else
+    w.key(key).null();
+}
+
+std::string clock(int minute) {
+  char buf[8];
+  std::snprintf(buf, sizeof buf, "%02d:%02d", minute / 60, minute % 60);
+  return buf;
+}
+
+void writeSchedule(JsonWriter& w, const rules::Schedule& s) {
+  static const char* kDays[] = {"mon", "tue", "wed", "thu", "fri", "sat", "sun"};
+  w.key("schedule").beginObject();
+  if (!s.recurring()) {
+    w.field("kind", "once");
+    time(w, "start", s.start_ms);
+    time(w, "end", s.end_ms);
+  } else {
+    w.field("kind", s.weekly ? "weekly" : "monthly");
+    if (s.weekly) {
+      w.key("days").beginArray();
+      for (int d = 0; d < 7; ++d)
+        if (s.days_mask & (1u << d)) w.value(kDays[d]);
+      w.endArray();
+    } else if (s.month_day) {
+      w.field("day", s.month_day);
+    } else {
+      w.field("nth", s.nth < 0 ? std::string("last") : std::to_string(s.nth));
+      w.field("weekday", s.weekday >= 1 && s.weekday <= 7 ? kDays[s.weekday - 1] : "");
+    }
+    w.field("start", clock(s.start_minute));
+    w.field("duration", config::formatDuration(config::Duration(s.duration_ms)));
+    w.field("time_zone", s.zone ? std::string(s.zone->name()) : std::string("UTC"));
+  }
+  w.endObject();
+}
+
+std::string label(const rules::MaintenanceWindow& w) {
+  return w.change_id.empty() ? w.name : w.name + " (" + w.change_id + ")";
+}
+
+// Firing alerts by the window label that holds them.
+std::map<std::string, std::vector<uint64_t>> holding(const Correlator& c) {
+  std::map<std::string, std::vector<uint64_t>> out;
+  c.forEachAlert([&](const CorrAlert& a) {
+    if (a.status == api::Status::kFiring && a.why && !a.why->maintenance.empty())
+      out[a.why->maintenance].push_back(a.fingerprint);
+  });
+  return out;
+}
+
+void writeWindow(std::string& out, const Correlator& c, const rules::MaintenanceWindow& w,
+                 const MaintenanceRecord* m, const std::vector<uint64_t>* held, int64_t now) {
+  const auto& rs = c.ruleSet();
+  JsonWriter j(out);
+  j.beginObject();
+  j.field("id", m ? m->id : w.name);
+  j.field("name", w.name);
+  j.field("origin", m ? "api" : "rules");
+  j.field("change_id", w.change_id);
+  const char* state = m                                ? m->state(now)
+                      : w.schedule.activeUntil(now)    ? "active"
+                      : w.schedule.nextEdge(now) != INT64_MAX ? "pending"
+                                                              : "ended";
+  j.field("state", state);
+  bool active = std::string_view(state) == "active";
+  time(j, "active_until", active ? w.schedule.activeUntil(now) : 0);
+  time(j, "next_change", std::string_view(state) == "ended" ? 0 : w.schedule.nextEdge(now));
+  std::string match;
+  for (const auto& x : w.match) match += (match.empty() ? "" : ",") + x->str();
+  j.field("match", match.empty() ? "" : "{" + match + "}");
+  j.key("cis").beginArray();
+  if (m)
+    for (const auto& n : m->cis) j.value(n);
+  else
+    for (uint32_t i : w.cis) j.value(rs.cis()[i].name);
+  j.endArray();
+  j.key("services").beginArray();
+  if (m)
+    for (const auto& n : m->services) j.value(n);
+  else
+    for (uint32_t i : w.services) j.value(rs.services()[i].name);
+  j.endArray();
+  writeSchedule(j, w.schedule);
+  if (m) {
+    j.field("created_by", m->created_by).field("comment", m->comment);
+    time(j, "created_at", m->created_ms);
+    time(j, "updated_at", m->updated_ms);
+    time(j, "ended_at", m->ended_ms);
+  }
+  j.key("holding").beginArray();
+  if (held)
+    for (uint64_t fp : *held) j.value(fingerprintHex(fp));
+  j.endArray();
+  j.endObject();
+}
+
+void writeOne(std::string& out, const Correlator& c, const std::string& id, int64_t now) {
+  auto held = holding(c);
+  auto it = c.maintenance().find(id);
+  if (it == c.maintenance().end()) return;
+  auto h = held.find(it->second.label());
+  writeWindow(out, c, it->second.window, &it->second, h == held.end() ? nullptr : &h->second, now);
+}
+
+}  // namespace
+
+void addMaintenanceRoutes(api::Router& router, CorrelatorStage& stage) {
+  router.add({Verb::get, "/api/v1/maintenance", RouteGroup::kRead,
+              [&stage](const HttpRequest&, Responder r) {
+                stage.run([r](Correlator& c, int64_t now) {
+                  auto held = holding(c);
+                  std::string out = "{\"windows\":[";
+                  bool first = true;
+                  auto add = [&](const rules::MaintenanceWindow& w, const MaintenanceRecord* m) {
+                    if (!first) out += ',';
+                    first = false;
+                    auto h = held.find(label(w));
+                    writeWindow(out, c, w, m, h == held.end() ? nullptr : &h->second, now);
+                  };
+                  for (const auto& w : c.ruleSet().maintenance()) add(w, nullptr);
+                  for (const auto& [id, m] : c.maintenance()) add(m.window, &m);
+                  out += "]}\n";
+                  r(HttpResponse::json(200, std::move(out)));
+                });
+              }});
+  router.add({Verb::get, "/api/v1/maintenance/{id}", RouteGroup::kRead,
+              [&stage](const HttpRequest& req, Responder r) {
+                std::string id(req.param("id"));
+                stage.run([id, r](Correlator& c, int64_t now) {
+                  std::string out;
+                  writeOne(out, c, id, now);
+                  if (out.empty()) {
+                    for (const auto& w : c.ruleSet().maintenance())
+                      if (w.name == id) {
+                        auto held = holding(c);
+                        auto h = held.find(label(w));
+                        writeWindow(out, c, w, nullptr, h == held.end() ? nullptr : &h->second,
+                                    now);
+                        break;
+                      }
+                  }
+                  if (out.empty()) return r(HttpResponse::error(404, "no such maintenance window"));
+                  r(HttpResponse::json(200, std::move(out)));
+                });
+              }});
+  router.add(
+      {Verb::post, "/api/v1/maintenance", RouteGroup::kAdmin,
+       [&stage](const HttpRequest& req, Responder r) {
+         auto body = std::make_shared<Body>();
+         if (!body->parse(req)) return r(HttpResponse::error(400, body->error));
+         auto m = std::make_shared<MaintenanceRecord>();
+         if (!body->str("id", m->id) || !body->str("comment", m->comment) ||
+             !body->str("created_by", m->created_by))
+           return r(HttpResponse::error(400, body->error));
+         m->spec = std::string(*req.body);
+         stage.run([m, r, &stage](Correlator& c, int64_t now) {
+           std::string err;
+           if (!rules::parseMaintenanceWindow(m->spec, c.ruleSet(), m->window, m->cis,
+                                              m->services, &err))
+             return r(HttpResponse::error(400, err));
+           std::string id;
+           err = c.putMaintenance(std::move(*m), now, &id);
+           if (!err.empty()) return r(opError(err));
+           auto out = std::make_shared<std::string>();
+           writeOne(*out, c, id, now);
+           stage.whenDurable([r, out] { r(HttpResponse::json(200, std::move(*out))); });
+         });
+       }});
+  router.add(
+      {Verb::delete_, "/api/v1/maintenance/{id}", RouteGroup::kAdmin,
+       [&stage](const HttpRequest& req, Responder r) {
+         std::string id(req.param("id"));
+         stage.run([id, r, &stage](Correlator& c, int64_t now) {
+           for (const auto& w : c.ruleSet().maintenance())
+             if (w.name == id && !c.maintenance().count(id))
+               return r(HttpResponse::error(
+                   409, "maintenance window " + id + " is defined in a rule file: end it there"));
+           std::string err = c.endMaintenance(id, now);
+           if (!err.empty()) return r(opError(err));
+           auto out = std::make_shared<std::string>();
+           writeOne(*out, c, id, now);
+           stage.whenDurable([r, out] { r(HttpResponse::json(200, std::move(*out))); });
+         });
+       }});
+}
+
+}  // namespace triaged::engine
