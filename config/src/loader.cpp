@@ -194,6 +194,7 @@ void readNotifications(MapReader& root, Config& c) {
 void readCorrelation(MapReader& r, CorrelationConfig& c) {
   r.getDuration("resolve_hold_down", c.resolve_hold_down);
   r.getDuration("reopen_window", c.reopen_window);
+  r.getDuration("change_window", c.change_window);
   r.getDuration("close_after", c.close_after);
   r.getDuration("max_lateness", c.max_lateness);
   r.getStringList("default_group_by", c.default_group_by);

@@ -109,7 +109,8 @@ void readMaintenanceWindow(MapReader& r, const std::string& path, MaintenanceWin
     monthly(r, w.schedule);
   } else if (one_off) {
     if (!parseTimestamp(start, w.schedule.start_ms))
-      r.sink().add(sn, r.childPath("start"), "expected an RFC 3339 timestamp, got \"" + start + "\"");
+      r.sink().add(sn, r.childPath("start"),
+                   "expected an RFC 3339 timestamp, got \"" + start + "\"");
     if (!parseTimestamp(end, w.schedule.end_ms))
       r.sink().add(en, r.childPath("end"), "expected an RFC 3339 timestamp, got \"" + end + "\"");
     else if (w.schedule.end_ms <= w.schedule.start_ms)

@@ -22,6 +22,7 @@
 #include "pipeline/pipeline.h"
 #include "rest/alertmanager_api.h"
 #include "rest/alerts_api.h"
+#include "rest/changes_api.h"
 #include "rest/incidents_api.h"
 #include "rest/maintenance_api.h"
 #include "rest/notifications_api.h"
@@ -310,6 +311,7 @@ int Daemon::run() {
   addAlertRoutes(router_, *pipeline_);
   addIncidentRoutes(router_, *correlator_);
   addMaintenanceRoutes(router_, *correlator_);
+  addChangeRoutes(router_, *correlator_);
   alertmanager_api_ = std::make_unique<AlertmanagerApi>(
       *correlator_,
       std::chrono::duration_cast<std::chrono::milliseconds>(started_at_.time_since_epoch())

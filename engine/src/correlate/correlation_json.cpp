@@ -136,6 +136,9 @@ void writeIncidentJson(std::string& out, const Correlator& c, const Incident& in
   w.endArray();
   if (inc.cis_truncated) w.field("cis_truncated", true);  // the lists hold the first 1000
   if (inc.services_truncated) w.field("services_truncated", true);
+  w.key("changes").beginArray();
+  for (const auto& ch : inc.changes) w.value(ch);
+  w.endArray();
   w.key("tickets").beginArray();
   for (const auto& t : inc.tickets) {
     w.beginObject();

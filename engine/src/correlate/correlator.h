@@ -88,6 +88,7 @@ struct Incident {
   std::string known_error, workaround;
   std::vector<TicketLink> tickets;
   std::vector<std::string> cis, services;  // affected CIs and services by name, sorted
+  std::vector<std::string> changes;        // changes it was opened during or shortly after
   bool cis_truncated = false, services_truncated = false;  // more than the lists' bound (1000)
   int64_t interval_ms = 300'000;                           // the opening rule's group_interval
   uint64_t group_hash = 0;  // the group (or threshold window) that opened it
@@ -160,6 +161,19 @@ struct MaintenanceRecord {
   std::string label() const {
     return window.change_id.empty() ? window.name : window.name + " (" + window.change_id + ")";
   }
+};
+
+// A change (ISO/IEC 20000-1 8.5.1) as a change tool reports it; incidents opened on its CIs or
+// services during it or within correlation.change_window after it are linked to it.
+struct ChangeRecord {
+  std::string id, summary, status,
+      url;  // status: planned, in_progress, completed, failed, cancelled
+  std::vector<std::string> cis, services;
+  int64_t planned_start = 0, planned_end = 0, actual_start = 0, actual_end = 0;  // 0: unknown
+  int64_t created_ms = 0, updated_ms = 0;
+  std::vector<uint64_t> incidents;  // linked, in the order they opened
+  int64_t start() const { return actual_start ? actual_start : planned_start; }
+  int64_t end() const { return actual_end ? actual_end : planned_end; }
 };
 
 // What the correlator reports as it goes: the evaluator, the store and the notifier (and
@@ -298,6 +312,7 @@ class Correlator {
     std::vector<Problem> problems;
     std::vector<Silence> silences;
     std::vector<MaintenanceRecord> maintenance;
+    std::vector<ChangeRecord> changes;
     std::vector<RestoredAlert> alerts;
     std::vector<ThresholdWindow> windows;
     std::vector<SequenceState> sequences;
@@ -328,6 +343,11 @@ class Correlator {
   std::string endMaintenance(const std::string& id, int64_t now);
   const std::map<std::string, MaintenanceRecord>& maintenance() const { return maintenance_; }
   void takeDirtyMaintenance(std::vector<std::string>& ids);
+  // Changes (changes.cpp): created or updated by id; incidents already open are not linked
+  // again, later ones are.
+  std::string putChange(ChangeRecord c, int64_t now);
+  const std::map<std::string, ChangeRecord>& changes() const { return changes_; }
+  void takeDirtyChanges(std::vector<std::string>& ids);
   // Incidents held now (open or acknowledged, every firing alert suppressed).
   size_t heldIncidents() const;
   // What suppresses an incident's firing alerts now: silences, windows, inhibiting alerts
@@ -375,6 +395,7 @@ class Correlator {
   size_t groupStates() const { return groups_.size() + thresholds_.size(); }
   void countLate() { ++late_; }
   uint64_t changesApplied() const { return changes_applied_; }
+  uint64_t incidentsLinkedToChanges() const { return changes_linked_; }
 
  private:
   struct Group;
@@ -421,6 +442,7 @@ class Correlator {
   void scheduleApiWindow(const MaintenanceRecord& m, int64_t now);
   void resolveApiWindows();  // parses every API window's spec against the rule set
   std::string newUuid(int64_t now);
+  void linkChanges(Incident& inc, int64_t now);
   bool windowCovers(const rules::MaintenanceWindow& w, const CorrAlert& a) const;
   void route(CorrAlert& a, int64_t now);
   bool joinUpstream(CorrAlert& a, int64_t now);
@@ -524,6 +546,9 @@ class Correlator {
   std::map<std::string, MaintenanceRecord> maintenance_;
   absl::flat_hash_map<uint64_t, std::string> maintenance_by_seq_;
   std::vector<std::string> dirty_maintenance_;
+  std::map<std::string, ChangeRecord> changes_;
+  std::vector<std::string> dirty_changes_;
+  uint64_t changes_linked_ = 0;
   uint64_t windows_gen_ = 0;                // bumps on reload: older maintenance timers are stale
   size_t suppressed_firing_ = 0;            // firing alerts suppressed now
   absl::flat_hash_set<uint64_t> held_ids_;  // incidents with `held` set (live or not)

@@ -44,6 +44,15 @@ class CorrelatorMetrics {
                   "Incidents open or acknowledged whose firing alerts are all suppressed.");
     queue_depth_ =
         gauge("triaged_correlator_queue_tasks", "Tasks waiting for the correlator thread.");
+    changes_active_ = gauge("triaged_changes_in_progress",
+                            "Changes started and not ended (not cancelled), on the changes API.");
+    after_change_ = &prometheus::BuildCounter()
+                         .Name("triaged_incidents_after_change_total")
+                         .Help(
+                             "Incidents opened during a change or within change_window after it "
+                             "on its CIs or services.")
+                         .Register(reg)
+                         .Add({});
   }
 
   void applied(size_t changes) { changes_->Increment(static_cast<double>(changes)); }
@@ -61,13 +70,23 @@ class CorrelatorMetrics {
       if (now >= s.starts_ms && now < s.ends_ms) ++n;
     silences_->Set(static_cast<double>(n));
     queue_depth_->Set(static_cast<double>(queued));
+    size_t active = 0;
+    for (const auto& [id, ch] : c.changes())
+      if (ch.status != "cancelled" && ch.start() && ch.start() <= now &&
+          (!ch.end() || ch.end() > now))
+        ++active;
+    changes_active_->Set(static_cast<double>(active));
+    uint64_t linked = c.incidentsLinkedToChanges();
+    if (linked > linked_) after_change_->Increment(static_cast<double>(linked - linked_));
+    linked_ = linked;
   }
 
  private:
-  prometheus::Counter* changes_;
+  prometheus::Counter *changes_, *after_change_;
+  uint64_t linked_ = 0;
   prometheus::Counter* events_[CorrelatorEvent::kAlertUnsuppressed + 1];
   prometheus::Gauge *open_incidents_, *open_problems_, *alerts_, *suppressed_, *silences_, *held_,
-      *queue_depth_;
+      *queue_depth_, *changes_active_;
 };
 
 }  // namespace triaged::engine

@@ -99,6 +99,7 @@ Incident& Correlator::openIncident(uint32_t rule_index, const std::string& key,
   }
   note(inc, now, rule_index < rules_->rules().size() ? "rule:" + rule.name : "triaged", "opened",
        std::to_string(inc.alerts.size()) + (inc.alerts.size() == 1 ? " alert" : " alerts"));
+  linkChanges(inc, now);
   refreshHeld(inc, now);  // opened with only suppressed alerts: held from the start
   recompute(inc, now, "");
   ++open_incidents_;

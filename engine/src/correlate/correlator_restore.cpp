@@ -155,6 +155,8 @@ void Correlator::restore(Restored st, int64_t now) {
     maintenance_[m.id] = std::move(m);
   }
   resolveApiWindows();
+  changes_.clear();
+  for (auto& ch : st.changes) changes_[ch.id] = std::move(ch);
 
   // Alerts: members of live incidents come back as they were; the others are routed again.
   alerts_.clear();
@@ -295,6 +297,7 @@ void Correlator::restore(Restored st, int64_t now) {
   dirty_incidents_.clear();
   dirty_silences_.clear();
   dirty_maintenance_.clear();
+  dirty_changes_.clear();
   dirty_windows_.clear();
   dirty_sequences_.clear();
   events_.clear();

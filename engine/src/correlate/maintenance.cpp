@@ -1,9 +1,10 @@
 // Maintenance windows made through the API: kept, timed and applied like the rule files'
 // windows (suppression.cpp evaluates both), stored as records, read again on every reload.
+#include "triaged/rules/maintenance.h"
+
 #include <algorithm>
 
 #include "correlator_internal.h"
-#include "triaged/rules/maintenance.h"
 
 namespace triaged::engine {
 

@@ -85,8 +85,8 @@ void writeWindow(std::string& out, const Correlator& c, const rules::Maintenance
   j.field("name", w.name);
   j.field("origin", m ? "api" : "rules");
   j.field("change_id", w.change_id);
-  const char* state = m                                ? m->state(now)
-                      : w.schedule.activeUntil(now)    ? "active"
+  const char* state = m                                       ? m->state(now)
+                      : w.schedule.activeUntil(now)           ? "active"
                       : w.schedule.nextEdge(now) != INT64_MAX ? "pending"
                                                               : "ended";
   j.field("state", state);
@@ -171,29 +171,28 @@ void addMaintenanceRoutes(api::Router& router, CorrelatorStage& stage) {
                   r(HttpResponse::json(200, std::move(out)));
                 });
               }});
-  router.add(
-      {Verb::post, "/api/v1/maintenance", RouteGroup::kAdmin,
-       [&stage](const HttpRequest& req, Responder r) {
-         auto body = std::make_shared<Body>();
-         if (!body->parse(req)) return r(HttpResponse::error(400, body->error));
-         auto m = std::make_shared<MaintenanceRecord>();
-         if (!body->str("id", m->id) || !body->str("comment", m->comment) ||
-             !body->str("created_by", m->created_by))
-           return r(HttpResponse::error(400, body->error));
-         m->spec = std::string(*req.body);
-         stage.run([m, r, &stage](Correlator& c, int64_t now) {
-           std::string err;
-           if (!rules::parseMaintenanceWindow(m->spec, c.ruleSet(), m->window, m->cis,
-                                              m->services, &err))
-             return r(HttpResponse::error(400, err));
-           std::string id;
-           err = c.putMaintenance(std::move(*m), now, &id);
-           if (!err.empty()) return r(opError(err));
-           auto out = std::make_shared<std::string>();
-           writeOne(*out, c, id, now);
-           stage.whenDurable([r, out] { r(HttpResponse::json(200, std::move(*out))); });
-         });
-       }});
+  router.add({Verb::post, "/api/v1/maintenance", RouteGroup::kAdmin,
+              [&stage](const HttpRequest& req, Responder r) {
+                auto body = std::make_shared<Body>();
+                if (!body->parse(req)) return r(HttpResponse::error(400, body->error));
+                auto m = std::make_shared<MaintenanceRecord>();
+                if (!body->str("id", m->id) || !body->str("comment", m->comment) ||
+                    !body->str("created_by", m->created_by))
+                  return r(HttpResponse::error(400, body->error));
+                m->spec = std::string(*req.body);
+                stage.run([m, r, &stage](Correlator& c, int64_t now) {
+                  std::string err;
+                  if (!rules::parseMaintenanceWindow(m->spec, c.ruleSet(), m->window, m->cis,
+                                                     m->services, &err))
+                    return r(HttpResponse::error(400, err));
+                  std::string id;
+                  err = c.putMaintenance(std::move(*m), now, &id);
+                  if (!err.empty()) return r(opError(err));
+                  auto out = std::make_shared<std::string>();
+                  writeOne(*out, c, id, now);
+                  stage.whenDurable([r, out] { r(HttpResponse::json(200, std::move(*out))); });
+                });
+              }});
   router.add(
       {Verb::delete_, "/api/v1/maintenance/{id}", RouteGroup::kAdmin,
        [&stage](const HttpRequest& req, Responder r) {

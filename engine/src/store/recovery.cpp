@@ -52,6 +52,7 @@ RecoveryStats recoverState(Store& store, Pipeline& pipeline, CorrelatorStage& co
     const auto& [kind, record] = st.records[i];
     try {
       if (kind == "maintenance") r.maintenance.push_back(decodeMaintenance(record));
+      if (kind == "change") r.changes.push_back(decodeChange(record));
     } catch (const std::exception& e) {
       throw std::runtime_error(store.path() + ": records row " + std::to_string(i + 1) + " (" +
                                kind + "): " + e.what());

@@ -29,6 +29,8 @@ void RoundRows::collect(Correlator& c, const std::vector<uint64_t>& dirty_incide
   c.takeDirtyWindows(windows_);
   maintenance_.clear();
   c.takeDirtyMaintenance(maintenance_);
+  changes_.clear();
+  c.takeDirtyChanges(changes_);
   if (!unit) {
     sequences_.clear();
     c.takeDirtySequences(sequences_);
@@ -75,6 +77,13 @@ void RoundRows::collect(Correlator& c, const std::vector<uint64_t>& dirty_incide
                    : m.window.schedule.recurring() ? 0
                                                    : m.window.schedule.end_ms;
     unit->records.push_back({"maintenance", id, ends, std::move(rec)});
+  }
+  for (const auto& id : changes_) {
+    auto it = c.changes().find(id);
+    if (it == c.changes().end()) continue;
+    std::string rec;
+    encodeChange(rec, it->second);
+    unit->records.push_back({"change", id, it->second.end(), std::move(rec)});
   }
   if (c.nextIncidentId() != next_incident_) {
     next_incident_ = c.nextIncidentId();

@@ -32,7 +32,7 @@ class RoundRows {
   uint64_t next_incident_ = 1, next_problem_ = 1;
   std::vector<ThresholdWindow> windows_;
   std::vector<SequenceState> sequences_;
-  std::vector<std::string> maintenance_;
+  std::vector<std::string> maintenance_, changes_;
 };
 
 }  // namespace triaged::engine

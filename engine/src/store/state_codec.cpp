@@ -164,6 +164,7 @@ void encodeIncident(std::string& out, const Incident& inc) {
   w.endArray();
   writeStrings(w, "cis", inc.cis);
   writeStrings(w, "services", inc.services);
+  writeStrings(w, "changes", inc.changes);
   w.field("cis_truncated", inc.cis_truncated).field("services_truncated", inc.services_truncated);
   w.field("interval", inc.interval_ms).field("group_hash", inc.group_hash);
   w.field("threshold_group", inc.threshold_group).field("max_severity", inc.max_severity);
@@ -226,6 +227,7 @@ IncidentRecord decodeIncident(std::string_view record, const std::vector<MemberR
   }
   inc.cis = r.strings("cis");
   inc.services = r.strings("services");
+  if (r.has("changes")) inc.changes = r.strings("changes");
   inc.cis_truncated = r.flag("cis_truncated");
   inc.services_truncated = r.flag("services_truncated");
   inc.interval_ms = r.i64("interval");
@@ -345,6 +347,46 @@ void encodeMaintenance(std::string& out, const MaintenanceRecord& m) {
   for (const auto& s : m.services) w.value(s);
   w.endArray();
   w.endObject();
+}
+
+void encodeChange(std::string& out, const ChangeRecord& c) {
+  JsonWriter w(out);
+  w.beginObject();
+  w.field("id", c.id).field("summary", c.summary).field("status", c.status).field("url", c.url);
+  writeStrings(w, "cis", c.cis);
+  writeStrings(w, "services", c.services);
+  w.field("planned_start", c.planned_start).field("planned_end", c.planned_end);
+  w.field("actual_start", c.actual_start).field("actual_end", c.actual_end);
+  w.field("created", c.created_ms).field("updated", c.updated_ms);
+  w.key("incidents").beginArray();
+  for (uint64_t i : c.incidents) w.value(i);
+  w.endArray();
+  w.endObject();
+}
+
+ChangeRecord decodeChange(std::string_view record) {
+  thread_local simdjson::dom::parser parser;
+  Reader r = parse(parser, record);
+  ChangeRecord c;
+  c.id = r.str("id");
+  c.summary = r.str("summary");
+  c.status = r.str("status");
+  c.url = r.str("url");
+  c.cis = r.strings("cis");
+  c.services = r.strings("services");
+  c.planned_start = r.i64("planned_start");
+  c.planned_end = r.i64("planned_end");
+  c.actual_start = r.i64("actual_start");
+  c.actual_end = r.i64("actual_end");
+  c.created_ms = r.i64("created");
+  c.updated_ms = r.i64("updated");
+  for (auto e : r.arr("incidents")) {
+    uint64_t id;
+    if (e.get_uint64().get(id)) throw std::runtime_error("field \"incidents\" holds a non-id");
+    c.incidents.push_back(id);
+  }
+  if (c.id.empty()) throw std::runtime_error("field \"id\" is empty");
+  return c;
 }
 
 MaintenanceRecord decodeMaintenance(std::string_view record) {

@@ -24,6 +24,7 @@ void encodeSilence(std::string& out, const Silence& s);
 // A maintenance window made through the API: its spec and bookkeeping (the window itself is
 // read again from the spec at restore, against the rule set of that time).
 void encodeMaintenance(std::string& out, const MaintenanceRecord& m);
+void encodeChange(std::string& out, const ChangeRecord& c);
 
 // A decoded incident, and the role of each of its alerts (same order as inc.alerts).
 struct IncidentRecord {
@@ -35,6 +36,7 @@ IncidentRecord decodeIncident(std::string_view record, const std::vector<MemberR
 Problem decodeProblem(std::string_view record);
 Silence decodeSilence(std::string_view record);
 MaintenanceRecord decodeMaintenance(std::string_view record);
+ChangeRecord decodeChange(std::string_view record);
 
 // Service level ledgers (the evaluator's state). A clock's agreement and a summary's services
 // are stored by name, so that a reload that reorders them cannot misattribute history.

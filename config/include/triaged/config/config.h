@@ -125,6 +125,9 @@ struct CorrelationConfig {
   unsigned problem_incidents = 3;  // recurring incidents that open a problem
   Duration problem_window = std::chrono::hours(24 * 7);  // within this window
   unsigned timeline_max_entries = 1000;  // per incident; later entries are counted, not kept
+  // An incident opened on a change's CIs or services during the change or this long after it
+  // is linked to the change.
+  Duration change_window = std::chrono::hours(1);
 };
 
 // One `inputs:` entry; the plugin named by `type` validates and reads the rest of `node`.
