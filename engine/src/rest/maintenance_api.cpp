@@ -30,8 +30,8 @@ void time(JsonWriter& w, const char* key, int64_t ms) {
 }
 
 std::string clock(int minute) {
-  char buf[8];
-  std::snprintf(buf, sizeof buf, "%02d:%02d", minute / 60, minute % 60);
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "%02d:%02d", minute / 60 % 100, minute % 60);
   return buf;
 }
 
@@ -94,8 +94,12 @@ void writeWindow(std::string& out, const Correlator& c, const rules::Maintenance
   time(j, "active_until", active ? w.schedule.activeUntil(now) : 0);
   time(j, "next_change", std::string_view(state) == "ended" ? 0 : w.schedule.nextEdge(now));
   std::string match;
-  for (const auto& x : w.match) match += (match.empty() ? "" : ",") + x->str();
-  j.field("match", match.empty() ? "" : "{" + match + "}");
+  for (const auto& x : w.match) {
+    match += match.empty() ? '{' : ',';
+    match += x->str();
+  }
+  if (!match.empty()) match += '}';
+  j.field("match", match);
   j.key("cis").beginArray();
   if (m)
     for (const auto& n : m->cis) j.value(n);
