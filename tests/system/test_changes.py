@@ -3,6 +3,7 @@ tool posts changes (one, an array, or NDJSON); incidents opened on their CIs or 
 a change or within correlation.change_window after it are linked, shown on both sides, counted,
 and kept across a restart. Bad changes are refused whole, naming the line and field."""
 import json
+import os
 import time
 import unittest
 
@@ -15,6 +16,15 @@ def rfc3339(ms):
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ms // 1000)) + f".{ms % 1000:03d}Z"
 
 
+RULES = """configuration_items:
+  - {name: db1}
+  - {name: db2}
+services:
+  - {name: shop, cis: [db1]}
+agreements:
+  - {name: shop-sla, service: shop, availability: "99.9", period: month}
+"""
+
 CONFIG = BASE_CONFIG + """inputs:
   - type: native_json
     resolve_timeout: 0
@@ -25,7 +35,12 @@ correlation:
 
 class Changes(unittest.TestCase):
     def setUp(self):
-        self.d = Daemon(CONFIG, env={"TRIAGED_TEST_CLOCK": rfc3339(T0)}).start()
+        self.d = Daemon("", env={"TRIAGED_TEST_CLOCK": rfc3339(T0)})
+        rules = os.path.join(self.d.dir, "service.rules")
+        with open(rules, "w") as f:
+            f.write(RULES)
+        self.d.write_config(CONFIG.replace("rule_files: []", f"rule_files: [{rules}]"))
+        self.d.start()
 
     def tearDown(self):
         self.d.close()
@@ -82,6 +97,14 @@ class Changes(unittest.TestCase):
                          ["CHG-42", "CHG-43", "CHG-44"])
         self.assertEqual(self.d.get_json("/api/v1/changes/CHG-42")["incidents"][0]["id"], 1)
         self.assertEqual(self.d.get_json("/api/v1/incidents/1")["changes"], ["CHG-42"])
+        # The service report counts the changes on the service (CHG-42 on its CI db1, followed
+        # by an incident; CHG-43 on it by name, not begun, starts later this month).
+        rep = self.d.get_json("/api/v1/reports/sla?period=current")["reports"][0]
+        self.assertEqual(rep["changes"], {"total": 1, "failed": 1, "incidents_after_changes": 1,
+                                          "success_percent": 0.0})
+        csv = self.d.request("GET", "/api/v1/reports/sla?period=current&format=csv")[2]
+        self.assertTrue(csv.splitlines()[0].endswith("changes,changes_failed,incidents_after_changes"))
+        self.assertTrue(csv.splitlines()[1].endswith(",1,1,1"))
 
     def test_bad_changes_are_refused_whole_naming_the_line_and_field(self):
         good = {"id": "CHG-1", "cis": ["db1"], "planned_start": rfc3339(T0), "planned_end": rfc3339(T0 + 60_000)}

@@ -165,7 +165,13 @@ int runMain(int argc, char** argv, const api::PluginRegistry& plugins) {
       SlaRows rows = loadSlaRows(store, last_alive);
       Evaluator ev(c->rule_set, now);
       ev.restore(slaRestored(rows, last_alive), now);
-      RenderedReport rep = renderReports(ev, report_period, report_service, report_format, now);
+      std::map<std::string, ChangeRecord> changes;
+      for (const auto& rec : loadRecords(store, "change")) {
+        ChangeRecord ch = decodeChange(rec);
+        changes[ch.id] = std::move(ch);
+      }
+      RenderedReport rep =
+          renderReports(ev, report_period, report_service, report_format, now, &changes);
       if (rep.status != 200) {
         std::cerr << rep.body << "\n";
         return 2;

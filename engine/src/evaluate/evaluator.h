@@ -309,6 +309,12 @@ struct Evaluator::Report {
   } response, resolution;
   std::vector<std::pair<uint64_t, size_t>> problems;  // top recurring problems (id, incidents)
   std::vector<uint64_t> incident_ids;
+  // Changes on the service (its name or one of its CIs) that started in the period
+  // (ISO/IEC 20000-1 8.5.1): how many, how many were followed by incidents or failed, and
+  // those incidents. Filled by renderReports from the changes the correlator holds.
+  struct Changes {
+    size_t total = 0, failed = 0, incidents = 0;  // failed: status failed or any incident after it
+  } changes;
 };
 
 }  // namespace triaged::engine

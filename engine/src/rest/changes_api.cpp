@@ -48,8 +48,8 @@ bool readChange(simdjson::dom::element e, const std::string& where, ChangeRecord
       }
     } else if (key == "planned_start" || key == "planned_end" || key == "actual_start" ||
                key == "actual_end") {
-      int64_t& t = key == "planned_start" ? c.planned_start
-                   : key == "planned_end" ? c.planned_end
+      int64_t& t = key == "planned_start"  ? c.planned_start
+                   : key == "planned_end"  ? c.planned_end
                    : key == "actual_start" ? c.actual_start
                                            : c.actual_end;
       if (value.is_null()) continue;
@@ -58,15 +58,18 @@ bool readChange(simdjson::dom::element e, const std::string& where, ChangeRecord
         return fail(key, "expected an RFC 3339 time");
       t = *ms;
     } else {
-      return fail(key, "unknown field (id, summary, status, url, cis, services, planned_start, "
-                       "planned_end, actual_start, actual_end)");
+      return fail(key,
+                  "unknown field (id, summary, status, url, cis, services, planned_start, "
+                  "planned_end, actual_start, actual_end)");
     }
   }
   if (c.id.empty()) return fail("id", "is required");
-  if (c.status.empty()) c.status = c.actual_end ? "completed" : c.actual_start ? "in_progress" : "planned";
+  if (c.status.empty())
+    c.status = c.actual_end ? "completed" : c.actual_start ? "in_progress" : "planned";
   if (std::find(std::begin(kStatuses), std::end(kStatuses), c.status) == std::end(kStatuses))
-    return fail("status", "\"" + c.status +
-                              "\" is not one of planned, in_progress, completed, failed, cancelled");
+    return fail(
+        "status",
+        "\"" + c.status + "\" is not one of planned, in_progress, completed, failed, cancelled");
   if (c.planned_start && c.planned_end && c.planned_end < c.planned_start)
     return fail("planned_end", "is before planned_start");
   if (c.actual_start && c.actual_end && c.actual_end < c.actual_start)
@@ -168,31 +171,29 @@ void addChangeRoutes(api::Router& router, CorrelatorStage& stage) {
               [&stage](const HttpRequest& req, Responder r) {
                 auto changes = std::make_shared<std::vector<ChangeRecord>>();
                 std::string err;
-                if (!readChanges(req.body ? std::string(*req.body) : std::string(), *changes,
-                                 &err))
+                if (!readChanges(req.body ? std::string(*req.body) : std::string(), *changes, &err))
                   return r(HttpResponse::error(400, err));
                 stage.run([changes, r, &stage](Correlator& c, int64_t now) {
                   for (auto& ch : *changes) c.putChange(std::move(ch), now);
-                  auto out = std::make_shared<std::string>(
-                      "{\"status\":\"success\",\"changes\":" + std::to_string(changes->size()) +
-                      "}\n");
+                  auto out = std::make_shared<std::string>("{\"status\":\"success\",\"changes\":" +
+                                                           std::to_string(changes->size()) + "}\n");
                   stage.whenDurable([r, out] { r(HttpResponse::json(200, std::move(*out))); });
                 });
               }});
-  router.add({Verb::get, "/api/v1/changes", RouteGroup::kRead,
-              [&stage](const HttpRequest&, Responder r) {
-                stage.run([r](Correlator& c, int64_t) {
-                  std::string out = "{\"changes\":[";
-                  bool first = true;
-                  for (const auto& [id, ch] : c.changes()) {
-                    if (!first) out += ',';
-                    first = false;
-                    writeChange(out, c, ch, false);
-                  }
-                  out += "]}\n";
-                  r(HttpResponse::json(200, std::move(out)));
-                });
-              }});
+  router.add(
+      {Verb::get, "/api/v1/changes", RouteGroup::kRead, [&stage](const HttpRequest&, Responder r) {
+         stage.run([r](Correlator& c, int64_t) {
+           std::string out = "{\"changes\":[";
+           bool first = true;
+           for (const auto& [id, ch] : c.changes()) {
+             if (!first) out += ',';
+             first = false;
+             writeChange(out, c, ch, false);
+           }
+           out += "]}\n";
+           r(HttpResponse::json(200, std::move(out)));
+         });
+       }});
   router.add({Verb::get, "/api/v1/changes/{id}", RouteGroup::kRead,
               [&stage](const HttpRequest& req, Responder r) {
                 std::string id(req.param("id"));

@@ -81,8 +81,35 @@ bool durationParam(const HttpRequest& req, const char* name, int64_t& out, std::
 
 }  // namespace
 
+namespace {
+
+// The changes on the report's service (by name, or on one of its CIs) that started in its
+// period (up to now), and the incidents that followed them.
+void countChanges(const rules::RuleSet& rs, const std::map<std::string, ChangeRecord>& changes,
+                  Evaluator::Report& r) {
+  uint32_t svc = rs.serviceByName(r.service);
+  std::vector<std::string> cis;
+  if (svc != rules::RuleSet::kNone)
+    for (uint32_t ci : rs.services()[svc].cis) cis.push_back(rs.cis()[ci].name);
+  for (const auto& [id, ch] : changes) {
+    int64_t start = ch.start();
+    int64_t until = r.evaluated_to ? std::min(r.period_end, r.evaluated_to) : r.period_end;
+    if (ch.status == "cancelled" || !start || start < r.period_start || start >= until)
+      continue;  // cancelled, or not (yet) begun in the period
+    bool on = std::find(ch.services.begin(), ch.services.end(), r.service) != ch.services.end();
+    for (const auto& ci : ch.cis) on = on || std::find(cis.begin(), cis.end(), ci) != cis.end();
+    if (!on) continue;
+    ++r.changes.total;
+    if (ch.status == "failed" || !ch.incidents.empty()) ++r.changes.failed;
+    r.changes.incidents += ch.incidents.size();
+  }
+}
+
+}  // namespace
+
 RenderedReport renderReports(const Evaluator& ev, const std::string& period,
-                             const std::string& service, const std::string& format, int64_t now) {
+                             const std::string& service, const std::string& format, int64_t now,
+                             const std::map<std::string, ChangeRecord>* changes) {
   RenderedReport out;
   if (format != "json" && format != "csv" && format != "html")
     return {400, "format: expected json, csv or html, got \"" + format + "\"", ""};
@@ -96,6 +123,7 @@ RenderedReport renderReports(const Evaluator& ev, const std::string& period,
     std::string err = resolvePeriod(rs, a, period, now, p);
     if (!err.empty()) return {400, err, ""};
     reports.push_back(ev.report(a, p, now));
+    if (changes) countChanges(rs, *changes, reports.back());
   }
   if (format == "csv") return {200, reportsCsv(reports), "text/csv; charset=utf-8"};
   if (format == "html") return {200, reportsHtml(reports, now), "text/html; charset=utf-8"};
@@ -184,8 +212,9 @@ void addSlaRoutes(api::Router& router, CorrelatorStage& stage) {
                 if (format != "json" && format != "csv" && format != "html")
                   return r(HttpResponse::error(
                       400, "format: expected json, csv or html, got \"" + format + "\""));
-                bool ok = stage.evaluate([=](Evaluator& ev, Correlator&, int64_t now) {
-                  RenderedReport rep = renderReports(ev, period, service, format, now);
+                bool ok = stage.evaluate([=](Evaluator& ev, Correlator& c, int64_t now) {
+                  RenderedReport rep =
+                      renderReports(ev, period, service, format, now, &c.changes());
                   if (rep.status != 200) return r(HttpResponse::error(rep.status, rep.body));
                   HttpResponse res = HttpResponse::json(200, std::move(rep.body));
                   res.content_type = rep.content_type;

@@ -29,7 +29,9 @@ struct RenderedReport {
   int status = 200;
   std::string body, content_type;
 };
+// `changes`: the changes to count in each report (none when null).
 RenderedReport renderReports(const Evaluator& ev, const std::string& period,
-                             const std::string& service, const std::string& format, int64_t now_ms);
+                             const std::string& service, const std::string& format, int64_t now_ms,
+                             const std::map<std::string, ChangeRecord>* changes = nullptr);
 
 }  // namespace triaged::engine

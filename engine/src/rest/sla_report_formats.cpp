@@ -101,6 +101,18 @@ void writeReportJson(JsonWriter& w, const Evaluator::Report& r) {
         .field("in_progress", static_cast<uint64_t>(c->in_progress))
         .endObject();
   }
+  w.key("changes")
+      .beginObject()
+      .field("total", static_cast<uint64_t>(r.changes.total))
+      .field("failed", static_cast<uint64_t>(r.changes.failed))
+      .field("incidents_after_changes", static_cast<uint64_t>(r.changes.incidents));
+  w.key("success_percent");
+  if (r.changes.total)
+    w.value(100.0 * static_cast<double>(r.changes.total - r.changes.failed) /
+            static_cast<double>(r.changes.total));
+  else
+    w.null();
+  w.endObject();
   w.key("top_problems").beginArray();
   for (const auto& [id, n] : r.problems)
     w.beginObject().field("problem", id).field("incidents", static_cast<uint64_t>(n)).endObject();
@@ -115,26 +127,27 @@ std::string reportsCsv(const std::vector<Evaluator::Report>& reports) {
       "excluded_seconds,unknown_seconds,downtime_net_seconds,downtime_gross_seconds,budget_total_"
       "seconds,"
       "budget_remaining_seconds,incidents,failures,mtrs_seconds,mtta_seconds,response_breached,"
-      "resolution_breached\n";
+      "resolution_breached,changes,changes_failed,incidents_after_changes\n";
   auto quote = [](const std::string& s) {
     if (s.find_first_of(",\"\n") == std::string::npos) return s;
     std::string q = "\"";
     for (char c : s) q += c == '"' ? std::string("\"\"") : std::string(1, c);
     return q + "\"";
   };
-  char buf[512];
+  char buf[600];
   for (const auto& r : reports) {
     const auto& a = r.availability;
-    std::snprintf(buf, sizeof buf,
-                  ",%s,%s,%s,%s,%.3f,%.3f,%.3f,%.3f,%.3f,%.3f,%.3f,%zu,%zu,%.3f,%.3f,%zu,%zu\n",
-                  r.slo_ppb ? r.target_text.c_str() : "",
-                  a.to_date ? percent(*a.to_date, 6).c_str() : "",
-                  a.projected ? percent(*a.projected, 6).c_str() : "", r.met ? "true" : "false",
-                  a.agreed_ms / 1000.0, a.excluded_ms / 1000.0, a.unknown_ms / 1000.0,
-                  a.downtime_net_ms / 1000.0, a.downtime_gross_ms / 1000.0,
-                  a.budget_total_ms / 1000.0, a.budget_remaining_ms / 1000.0, r.incidents,
-                  r.reliability.failures, r.reliability.restore_ms.mean / 1000,
-                  r.ack_ms.mean / 1000, r.response.breached, r.resolution.breached);
+    std::snprintf(
+        buf, sizeof buf,
+        ",%s,%s,%s,%s,%.3f,%.3f,%.3f,%.3f,%.3f,%.3f,%.3f,%zu,%zu,%.3f,%.3f,%zu,%zu,%zu,%zu,"
+        "%zu\n",
+        r.slo_ppb ? r.target_text.c_str() : "", a.to_date ? percent(*a.to_date, 6).c_str() : "",
+        a.projected ? percent(*a.projected, 6).c_str() : "", r.met ? "true" : "false",
+        a.agreed_ms / 1000.0, a.excluded_ms / 1000.0, a.unknown_ms / 1000.0,
+        a.downtime_net_ms / 1000.0, a.downtime_gross_ms / 1000.0, a.budget_total_ms / 1000.0,
+        a.budget_remaining_ms / 1000.0, r.incidents, r.reliability.failures,
+        r.reliability.restore_ms.mean / 1000, r.ack_ms.mean / 1000, r.response.breached,
+        r.resolution.breached, r.changes.total, r.changes.failed, r.changes.incidents);
     out += quote(r.agreement) + "," + r.type + "," + quote(r.service) + "," + r.period + buf;
   }
   return out;
@@ -208,6 +221,9 @@ void htmlSection(std::string& o, const Evaluator::Report& r, size_t idx) {
       (a.budget_remaining_ms < 0 ? "&minus;" : "") + duration(std::fabs(a.budget_remaining_ms)) +
           " of " + duration(static_cast<double>(a.budget_total_ms)));
   row("incidents", "Incidents opened", std::to_string(r.incidents));
+  row("changes", "Changes (followed by incidents or failed / incidents after them)",
+      std::to_string(r.changes.total) + " (" + std::to_string(r.changes.failed) + " / " +
+          std::to_string(r.changes.incidents) + ")");
   row("mtta", "Time to acknowledge (mean / median / p90)",
       r.ack_ms.n ? duration(r.ack_ms.mean) + " / " + duration(r.ack_ms.median) + " / " +
                        duration(r.ack_ms.p90)

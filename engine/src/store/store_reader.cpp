@@ -29,6 +29,14 @@ std::string columnText(sqlite3_stmt* st, int k) {
 
 }  // namespace
 
+std::vector<std::string> loadRecords(Store& store, const std::string& kind) {
+  std::vector<std::string> out;
+  // The kind is one of ours (a fixed word), never user input.
+  eachRow(store, ("SELECT record FROM records WHERE kind='" + kind + "' ORDER BY id").c_str(),
+          [&](sqlite3_stmt* st) { out.push_back(columnText(st, 0)); });
+  return out;
+}
+
 SlaRows loadSlaRows(Store& store, int64_t& last_alive_ms) {
   SlaRows out;
   auto each = [&](const char* sql, auto&& f) { eachRow(store, sql, f); };

@@ -207,5 +207,7 @@ struct StoredState {
 StoredState loadState(Store& store);
 // Only the service level ledgers (for `triaged report`), and the last sign of life.
 SlaRows loadSlaRows(Store& store, int64_t& last_alive_ms);
+// The records of one kind ("maintenance", "change"), by id.
+std::vector<std::string> loadRecords(Store& store, const std::string& kind);
 
 }  // namespace triaged::engine
