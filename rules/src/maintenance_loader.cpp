@@ -101,9 +101,13 @@ void readMaintenanceWindow(MapReader& r, const std::string& path, MaintenanceWin
   r.getString("start", start);
   r.getString("end", end);
   bool one_off = !start.empty() || !end.empty();
-  int kinds = one_off + r.has("weekly") + r.has("monthly");
-  if (kinds > 1) r.sink().add(n, path, "give one schedule: start and end, weekly, or monthly");
-  if (r.has("weekly")) {
+  r.getString("during_change", w.during_change);
+  int kinds = one_off + r.has("weekly") + r.has("monthly") + !w.during_change.empty();
+  if (kinds > 1)
+    r.sink().add(n, path, "give one schedule: start and end, weekly, monthly, or during_change");
+  if (!w.during_change.empty()) {
+    // active while the change runs
+  } else if (r.has("weekly")) {
     weekly(r, w.schedule);
   } else if (r.has("monthly")) {
     monthly(r, w.schedule);
@@ -116,7 +120,7 @@ void readMaintenanceWindow(MapReader& r, const std::string& path, MaintenanceWin
     else if (w.schedule.end_ms <= w.schedule.start_ms)
       r.sink().add(en, r.childPath("end"), "must be after start");
   } else {
-    r.sink().add(n, path, "needs a schedule: start and end, weekly, or monthly");
+    r.sink().add(n, path, "needs a schedule: start and end, weekly, monthly, or during_change");
   }
 }
 

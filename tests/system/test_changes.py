@@ -106,6 +106,29 @@ class Changes(unittest.TestCase):
         self.assertTrue(csv.splitlines()[0].endswith("changes,changes_failed,incidents_after_changes"))
         self.assertTrue(csv.splitlines()[1].endswith(",1,1,1"))
 
+    def test_a_maintenance_window_that_follows_a_change_starts_and_ends_with_it(self):
+        self.send(resource="db1", check="cpu", severity="critical")
+        w = self.post("/api/v1/maintenance", {"name": "with-chg-7", "cis": ["db1"], "during_change": "CHG-7"})
+        self.assertEqual((w["state"], w["schedule"]), ("pending", {"kind": "change", "change": "CHG-7"}))
+        self.assertFalse(self.d.get_json("/api/v1/incidents/1")["suppressed"])
+        # Planned to start in 10 minutes: held from its start, on the daemon's clock.
+        self.post("/api/v1/changes", {"id": "CHG-7", "cis": ["db9"], "planned_start": rfc3339(T0 + 600_000),
+                                      "planned_end": rfc3339(T0 + 3_600_000)})
+        self.assertFalse(self.d.get_json("/api/v1/incidents/1")["suppressed"])
+        status, _, body = self.d.request("POST", "/-/test/clock?to=" + rfc3339(T0 + 600_000))
+        self.assertEqual(status, 200, body)
+        inc = self.d.get_json("/api/v1/incidents/1")
+        self.assertTrue(inc["suppressed"])
+        self.assertEqual(inc["suppression"]["maintenance"], ["with-chg-7"])
+        self.assertEqual(self.d.get_json("/api/v1/maintenance/" + w["id"])["state"], "active")
+        # The change tool reports it finished early: released at once.
+        self.post("/api/v1/changes", {"id": "CHG-7", "cis": ["db9"], "status": "completed",
+                                      "actual_start": rfc3339(T0 + 600_000), "actual_end": rfc3339(T0 + 600_000 + 1)})
+        status, _, body = self.d.request("POST", "/-/test/clock?to=" + rfc3339(T0 + 600_000 + 1))
+        self.assertEqual(status, 200, body)
+        self.assertFalse(self.d.get_json("/api/v1/incidents/1")["suppressed"])
+        self.assertEqual(self.d.get_json("/api/v1/maintenance/" + w["id"])["state"], "ended")
+
     def test_bad_changes_are_refused_whole_naming_the_line_and_field(self):
         good = {"id": "CHG-1", "cis": ["db1"], "planned_start": rfc3339(T0), "planned_end": rfc3339(T0 + 60_000)}
         cases = [

@@ -11,14 +11,46 @@ std::string Correlator::putChange(ChangeRecord c, int64_t now) {
   if (auto prev = changes_.find(c.id); prev != changes_.end()) {
     c.created_ms = prev->second.created_ms;
     c.incidents = std::move(prev->second.incidents);  // links stay: they were facts then
+    change_by_seq_.erase(prev->second.seq);
   } else {
     c.created_ms = now;
   }
   c.updated_ms = now;
+  c.seq = next_silence_++;
   std::string id = c.id;
-  changes_[id] = std::move(c);
+  ChangeRecord& put = changes_[id] = std::move(c);
+  change_by_seq_[put.seq] = id;
   dirty_changes_.push_back(id);
+  scheduleChange(put, now);
+  changeEdge(id, now);  // windows that follow it hold or release at once
   return "";
+}
+
+int64_t Correlator::windowActiveUntil(const rules::MaintenanceWindow& w, int64_t now) const {
+  if (w.during_change.empty()) return w.schedule.activeUntil(now);
+  auto it = changes_.find(w.during_change);
+  return it == changes_.end() ? 0 : it->second.runningUntil(now);
+}
+
+void Correlator::scheduleChange(const ChangeRecord& c, int64_t now) {
+  for (int64_t t : {c.start(), c.end()})
+    if (t > now) schedule(t, kChangeEdge, c.seq, static_cast<uint64_t>(t));
+}
+
+// The windows that follow this change: what they hold and what they cover, evaluated again.
+void Correlator::changeEdge(const std::string& change, int64_t now) {
+  std::vector<const rules::MaintenanceWindow*> following;
+  for (const auto& w : rules_->maintenance())
+    if (w.during_change == change) following.push_back(&w);
+  for (const auto& [id, m] : maintenance_)
+    if (m.window.during_change == change && !m.ended_ms) following.push_back(&m.window);
+  if (following.empty()) return;
+  resuppressWhere(now, [&](const CorrAlert& a) {
+    if (a.why && !a.why->maintenance.empty()) return true;
+    for (const auto* w : following)
+      if (windowCovers(*w, a)) return true;
+    return false;
+  });
 }
 
 void Correlator::takeDirtyChanges(std::vector<std::string>& ids) {

@@ -470,6 +470,7 @@ void Correlator::fire(const Timer& t, int64_t now) {
     case kSilenceEdge:
     case kMaintenanceEdge:
     case kApiWindowEdge:
+    case kChangeEdge:
       fireSuppressionTimer(t, now);
       return;
     case kForget: {

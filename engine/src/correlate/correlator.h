@@ -151,12 +151,7 @@ struct MaintenanceRecord {
   std::vector<std::string> cis, services;  // as named in spec
   std::string created_by, comment;
   int64_t created_ms = 0, updated_ms = 0, ended_ms = 0;  // ended_ms: ended through the API
-  // "active", "pending" (a later occurrence) or "ended".
-  const char* state(int64_t now) const {
-    if (ended_ms) return "ended";
-    if (window.schedule.activeUntil(now)) return "active";
-    return window.schedule.nextEdge(now) != INT64_MAX ? "pending" : "ended";
-  }
+  bool ended() const { return ended_ms != 0; }
   // The label alerts it holds carry (SuppressionReasons::maintenance).
   std::string label() const {
     return window.change_id.empty() ? window.name : window.name + " (" + window.change_id + ")";
@@ -166,14 +161,22 @@ struct MaintenanceRecord {
 // A change (ISO/IEC 20000-1 8.5.1) as a change tool reports it; incidents opened on its CIs or
 // services during it or within correlation.change_window after it are linked to it.
 struct ChangeRecord {
-  std::string id, summary, status,
-      url;  // status: planned, in_progress, completed, failed, cancelled
+  std::string id, summary, url;
+  std::string status;  // planned, in_progress, completed, failed, cancelled
+  uint64_t seq = 0;    // the correlator's handle for its timers (not stored)
   std::vector<std::string> cis, services;
   int64_t planned_start = 0, planned_end = 0, actual_start = 0, actual_end = 0;  // 0: unknown
   int64_t created_ms = 0, updated_ms = 0;
   std::vector<uint64_t> incidents;  // linked, in the order they opened
   int64_t start() const { return actual_start ? actual_start : planned_start; }
   int64_t end() const { return actual_end ? actual_end : planned_end; }
+  // When a window that follows it holds alerts: [start, end), or from start while it has no
+  // end; never when cancelled. Returns the end (INT64_MAX: none yet), 0 when not running.
+  int64_t runningUntil(int64_t now) const {
+    if (status == "cancelled" || !start() || now < start()) return 0;
+    if (end()) return now < end() ? end() : 0;
+    return status == "completed" || status == "failed" ? 0 : INT64_MAX;
+  }
 };
 
 // What the correlator reports as it goes: the evaluator, the store and the notifier (and
@@ -348,6 +351,9 @@ class Correlator {
   std::string putChange(ChangeRecord c, int64_t now);
   const std::map<std::string, ChangeRecord>& changes() const { return changes_; }
   void takeDirtyChanges(std::vector<std::string>& ids);
+  // The end of the occurrence of window w that covers now (0: none; INT64_MAX: a change it
+  // follows has no end yet), whatever its kind: schedule or change.
+  int64_t windowActiveUntil(const rules::MaintenanceWindow& w, int64_t now) const;
   // Incidents held now (open or acknowledged, every firing alert suppressed).
   size_t heldIncidents() const;
   // What suppresses an incident's firing alerts now: silences, windows, inhibiting alerts
@@ -420,6 +426,7 @@ class Correlator {
     kSilenceEdge,      // a silence starts or ends (id: its seq)
     kMaintenanceEdge,  // a maintenance window starts or ends (id: its index, gen: windows_gen_)
     kApiWindowEdge,    // an API window starts or ends (id: its seq, gen: the edge's time)
+    kChangeEdge,       // a change starts or ends (id: its seq, gen: the edge's time)
     kForget,
     kPrune
   };
@@ -443,6 +450,8 @@ class Correlator {
   void resolveApiWindows();  // parses every API window's spec against the rule set
   std::string newUuid(int64_t now);
   void linkChanges(Incident& inc, int64_t now);
+  void scheduleChange(const ChangeRecord& c, int64_t now);
+  void changeEdge(const std::string& change, int64_t now);
   bool windowCovers(const rules::MaintenanceWindow& w, const CorrAlert& a) const;
   void route(CorrAlert& a, int64_t now);
   bool joinUpstream(CorrAlert& a, int64_t now);
@@ -548,6 +557,7 @@ class Correlator {
   std::vector<std::string> dirty_maintenance_;
   std::map<std::string, ChangeRecord> changes_;
   std::vector<std::string> dirty_changes_;
+  absl::flat_hash_map<uint64_t, std::string> change_by_seq_;
   uint64_t changes_linked_ = 0;
   uint64_t windows_gen_ = 0;                // bumps on reload: older maintenance timers are stale
   size_t suppressed_firing_ = 0;            // firing alerts suppressed now

@@ -156,7 +156,12 @@ void Correlator::restore(Restored st, int64_t now) {
   }
   resolveApiWindows();
   changes_.clear();
-  for (auto& ch : st.changes) changes_[ch.id] = std::move(ch);
+  change_by_seq_.clear();
+  for (auto& ch : st.changes) {
+    ch.seq = next_silence_++;
+    change_by_seq_[ch.seq] = ch.id;
+    changes_[ch.id] = std::move(ch);
+  }
 
   // Alerts: members of live incidents come back as they were; the others are routed again.
   alerts_.clear();
@@ -241,6 +246,7 @@ void Correlator::restore(Restored st, int64_t now) {
   timers_ = {};
   for (const auto& [id, s] : silences_) scheduleSilence(s, now);
   for (const auto& [id, m] : maintenance_) scheduleApiWindow(m, now);
+  for (const auto& [id, ch] : changes_) scheduleChange(ch, now);
   scheduleMaintenance(now);
   for (auto& inc : incidents_) {
     if (!inc.id) continue;

@@ -89,7 +89,7 @@ Suppression Correlator::suppressionAt(const CorrAlert& a, int64_t now, Suppressi
   rules_->maintenanceIndex().candidates(f, scratch2_);
   for (uint32_t wi : scratch2_) {
     const auto& w = rules_->maintenance()[wi];
-    int64_t until = w.schedule.activeUntil(now);
+    int64_t until = windowActiveUntil(w, now);
     if (!until || !windowCovers(w, a)) continue;
     why.maintenance = w.change_id.empty() ? w.name : w.name + " (" + w.change_id + ")";
     why.until = std::max(why.until, until);
@@ -98,7 +98,7 @@ Suppression Correlator::suppressionAt(const CorrAlert& a, int64_t now, Suppressi
   if (why.maintenance.empty())
     for (const auto& [id, m] : maintenance_) {
       if (m.ended_ms) continue;
-      int64_t until = m.window.schedule.activeUntil(now);
+      int64_t until = windowActiveUntil(m.window, now);
       if (!until || !windowCovers(m.window, a)) continue;
       why.maintenance = m.label();
       why.until = std::max(why.until, until);
@@ -117,7 +117,9 @@ Suppression Correlator::suppressionAt(const CorrAlert& a, int64_t now, Suppressi
           why.inhibited_by.push_back(fp);
       }
     }
-  if (!why.inhibited_by.empty()) why.until = 0;  // held as long as its source fires
+  // 0 while the end is not known: inhibition lasts as long as its source fires, a change
+  // followed by a window may have no end yet.
+  if (!why.inhibited_by.empty() || why.until == INT64_MAX) why.until = 0;
   return !why.silences.empty()       ? Suppression::kSilenced
          : !why.maintenance.empty()  ? Suppression::kMaintenance
          : !why.inhibited_by.empty() ? Suppression::kInhibited
@@ -381,6 +383,14 @@ void Correlator::fireSuppressionTimer(const Timer& t, int64_t now) {
         return true;
       return matchesAll(sil.matchers, AlertFacts(a));
     });
+    return;
+  }
+  if (t.kind == kChangeEdge) {
+    auto it = change_by_seq_.find(t.id);
+    if (it == change_by_seq_.end()) return;
+    auto ch = changes_.find(it->second);
+    if (ch == changes_.end() || ch->second.seq != t.id) return;
+    changeEdge(ch->first, now);
     return;
   }
   if (t.kind == kApiWindowEdge) {

@@ -35,10 +35,13 @@ std::string clock(int minute) {
   return buf;
 }
 
-void writeSchedule(JsonWriter& w, const rules::Schedule& s) {
+void writeSchedule(JsonWriter& w, const rules::MaintenanceWindow& mw) {
   static const char* kDays[] = {"mon", "tue", "wed", "thu", "fri", "sat", "sun"};
+  const rules::Schedule& s = mw.schedule;
   w.key("schedule").beginObject();
-  if (!s.recurring()) {
+  if (!mw.during_change.empty()) {
+    w.field("kind", "change").field("change", mw.during_change);
+  } else if (!s.recurring()) {
     w.field("kind", "once");
     time(w, "start", s.start_ms);
     time(w, "end", s.end_ms);
@@ -85,14 +88,29 @@ void writeWindow(std::string& out, const Correlator& c, const rules::Maintenance
   j.field("name", w.name);
   j.field("origin", m ? "api" : "rules");
   j.field("change_id", w.change_id);
-  const char* state = m                                       ? m->state(now)
-                      : w.schedule.activeUntil(now)           ? "active"
-                      : w.schedule.nextEdge(now) != INT64_MAX ? "pending"
-                                                              : "ended";
+  // Its state: from its schedule, or from the change it follows.
+  int64_t until = m && m->ended() ? 0 : c.windowActiveUntil(w, now);
+  int64_t next = w.schedule.nextEdge(now);
+  if (!w.during_change.empty()) {
+    auto ch = c.changes().find(w.during_change);
+    next = INT64_MAX;
+    if (ch != c.changes().end() && ch->second.status != "cancelled") {
+      int64_t s = ch->second.start(), e = ch->second.end();
+      if (until)
+        next = e ? e : INT64_MAX;
+      else if (!s || s > now)
+        next = s ? s : INT64_MAX - 1;  // not begun (or no start yet): pending
+    } else if (ch == c.changes().end()) {
+      next = INT64_MAX - 1;  // the change is not known yet: pending
+    }
+  }
+  const char* state = until                                    ? "active"
+                      : (m && m->ended()) || next == INT64_MAX ? "ended"
+                                                               : "pending";
   j.field("state", state);
-  bool active = std::string_view(state) == "active";
-  time(j, "active_until", active ? w.schedule.activeUntil(now) : 0);
-  time(j, "next_change", std::string_view(state) == "ended" ? 0 : w.schedule.nextEdge(now));
+  time(j, "active_until", until == INT64_MAX ? 0 : until);
+  time(j, "next_change", std::string_view(state) == "ended" || next >= INT64_MAX - 1 ? 0 : next);
+  if (!w.during_change.empty()) j.field("during_change", w.during_change);
   std::string match;
   for (const auto& x : w.match) {
     match += match.empty() ? '{' : ',';
@@ -112,7 +130,7 @@ void writeWindow(std::string& out, const Correlator& c, const rules::Maintenance
   else
     for (uint32_t i : w.services) j.value(rs.services()[i].name);
   j.endArray();
-  writeSchedule(j, w.schedule);
+  writeSchedule(j, w);
   if (m) {
     j.field("created_by", m->created_by).field("comment", m->comment);
     time(j, "created_at", m->created_ms);

@@ -79,6 +79,9 @@ struct MaintenanceWindow {
   std::vector<uint32_t> cis;       // covers alerts on these CIs
   std::vector<uint32_t> services;  // and on these services
   Schedule schedule;
+  // Instead of a schedule: active while this change (POST /api/v1/changes) runs, from its
+  // actual (else planned) start to its actual (else planned) end.
+  std::string during_change;
 };
 
 struct KnownError {
