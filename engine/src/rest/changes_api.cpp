@@ -78,8 +78,10 @@ bool readChange(simdjson::dom::element e, const std::string& where, ChangeRecord
   return true;
 }
 
+}  // namespace
+
 // The body: one object, an array of them, or NDJSON (one per line).
-bool readChanges(const std::string& body, std::vector<ChangeRecord>& out, std::string* error) {
+bool parseChanges(const std::string& body, std::vector<ChangeRecord>& out, std::string* error) {
   simdjson::dom::parser parser;
   simdjson::dom::element root;
   if (!parser.parse(body).get(root)) {
@@ -118,6 +120,8 @@ bool readChanges(const std::string& body, std::vector<ChangeRecord>& out, std::s
   if (out.empty()) *error = "body holds no change";
   return !out.empty();
 }
+
+namespace {
 
 void time(JsonWriter& w, const char* key, int64_t ms) {
   if (ms)
@@ -167,19 +171,20 @@ void writeChange(std::string& out, const Correlator& c, const ChangeRecord& ch, 
 }  // namespace
 
 void addChangeRoutes(api::Router& router, CorrelatorStage& stage) {
-  router.add({Verb::post, "/api/v1/changes", RouteGroup::kAdmin,
-              [&stage](const HttpRequest& req, Responder r) {
-                auto changes = std::make_shared<std::vector<ChangeRecord>>();
-                std::string err;
-                if (!readChanges(req.body ? std::string(*req.body) : std::string(), *changes, &err))
-                  return r(HttpResponse::error(400, err));
-                stage.run([changes, r, &stage](Correlator& c, int64_t now) {
-                  for (auto& ch : *changes) c.putChange(std::move(ch), now);
-                  auto out = std::make_shared<std::string>("{\"status\":\"success\",\"changes\":" +
-                                                           std::to_string(changes->size()) + "}\n");
-                  stage.whenDurable([r, out] { r(HttpResponse::json(200, std::move(*out))); });
-                });
-              }});
+  router.add(
+      {Verb::post, "/api/v1/changes", RouteGroup::kAdmin,
+       [&stage](const HttpRequest& req, Responder r) {
+         auto changes = std::make_shared<std::vector<ChangeRecord>>();
+         std::string err;
+         if (!parseChanges(req.body ? std::string(*req.body) : std::string(), *changes, &err))
+           return r(HttpResponse::error(400, err));
+         stage.run([changes, r, &stage](Correlator& c, int64_t now) {
+           for (auto& ch : *changes) c.putChange(std::move(ch), now);
+           auto out = std::make_shared<std::string>(
+               "{\"status\":\"success\",\"changes\":" + std::to_string(changes->size()) + "}\n");
+           stage.whenDurable([r, out] { r(HttpResponse::json(200, std::move(*out))); });
+         });
+       }});
   router.add(
       {Verb::get, "/api/v1/changes", RouteGroup::kRead, [&stage](const HttpRequest&, Responder r) {
          stage.run([r](Correlator& c, int64_t) {

@@ -9,5 +9,8 @@
 namespace triaged::engine {
 
 void addChangeRoutes(api::Router& router, CorrelatorStage& stage);
+// The body of POST /api/v1/changes: one change, an array, or NDJSON. False with *error naming
+// the change (index or line) and the field.
+bool parseChanges(const std::string& body, std::vector<ChangeRecord>& out, std::string* error);
 
 }  // namespace triaged::engine
