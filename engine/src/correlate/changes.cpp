@@ -54,11 +54,7 @@ void Correlator::changeEdge(const std::string& change, int64_t now) {
 }
 
 void Correlator::takeDirtyChanges(std::vector<std::string>& ids) {
-  std::sort(dirty_changes_.begin(), dirty_changes_.end());
-  dirty_changes_.erase(std::unique(dirty_changes_.begin(), dirty_changes_.end()),
-                       dirty_changes_.end());
-  for (auto& id : dirty_changes_) ids.push_back(std::move(id));
-  dirty_changes_.clear();
+  takeEachOnce(dirty_changes_, ids);
 }
 
 // At its opening: every change that has started, touches one of its CIs or services and ended

@@ -1,6 +1,7 @@
 // Pieces shared by the correlator's source files. Internal to the engine.
 #pragma once
 
+#include <algorithm>
 #include <cstdio>
 #include <deque>
 #include <string>
@@ -20,6 +21,14 @@ class AlertFacts final : public rules::Facts {
  private:
   const CorrAlert& a_;
 };
+
+// Moves the ids in `dirty` to `out`, each once, sorted (what changed since the store last took).
+inline void takeEachOnce(std::vector<std::string>& dirty, std::vector<std::string>& out) {
+  std::sort(dirty.begin(), dirty.end());
+  dirty.erase(std::unique(dirty.begin(), dirty.end()), dirty.end());
+  for (auto& id : dirty) out.push_back(std::move(id));
+  dirty.clear();
+}
 
 // "P3 -> P2" for timelines.
 inline std::string priorityChange(int before, int after) {

@@ -25,11 +25,7 @@ void Correlator::takeDirty(std::vector<uint64_t>& incidents, std::vector<std::st
     incidents.push_back(id);
   }
   dirty_incidents_.clear();
-  std::sort(dirty_silences_.begin(), dirty_silences_.end());
-  dirty_silences_.erase(std::unique(dirty_silences_.begin(), dirty_silences_.end()),
-                        dirty_silences_.end());
-  for (auto& s : dirty_silences_) silences.push_back(std::move(s));
-  dirty_silences_.clear();
+  takeEachOnce(dirty_silences_, silences);
 }
 
 // The stored form of a window or sequence, by hash: an empty one when it is gone.

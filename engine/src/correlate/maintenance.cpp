@@ -79,11 +79,7 @@ std::string Correlator::endMaintenance(const std::string& id, int64_t now) {
 }
 
 void Correlator::takeDirtyMaintenance(std::vector<std::string>& ids) {
-  std::sort(dirty_maintenance_.begin(), dirty_maintenance_.end());
-  dirty_maintenance_.erase(std::unique(dirty_maintenance_.begin(), dirty_maintenance_.end()),
-                           dirty_maintenance_.end());
-  for (auto& id : dirty_maintenance_) ids.push_back(std::move(id));
-  dirty_maintenance_.clear();
+  takeEachOnce(dirty_maintenance_, ids);
 }
 
 }  // namespace triaged::engine
