@@ -44,6 +44,7 @@ void parse(const config::PluginSection& s, config::ConfigErrors& errors, TcpConf
       r.sink().add(r.node()["read_buffer_bytes"], r.childPath("read_buffer_bytes"),
                    "must be at least 4096");
   });
+  refuseBearerToken(s, errors);
   if (c.ingest.max_event_bytes > c.read_buffer_bytes)
     errors.push_back(
         {s.file, s.line, 0, s.path() + ".max_event_bytes", "must not exceed read_buffer_bytes"});

@@ -43,6 +43,7 @@ void parse(const config::PluginSection& s, config::ConfigErrors& errors, SyslogC
     r.getUnsigned("max_connections", c.max_connections, 1'000'000);
     c.rules = readSyslogRules(r);
   });
+  refuseBearerToken(s, errors);
   if (c.listen_udp.empty() && c.listen_tcp.empty())
     errors.push_back({s.file, s.line, 0, s.path(), "set listen_udp, listen_tcp or both"});
   if (c.rules.empty())
