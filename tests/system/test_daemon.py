@@ -62,6 +62,15 @@ class Endpoints(unittest.TestCase):
         self.assertEqual(self.d.request("GET", "/-/healthy")[0], 200)
         self.assertEqual(self.d.request("GET", "/-/ready")[0], 200)
 
+    def test_a_bad_report_period_is_refused_whether_or_not_agreements_exist(self):
+        # With no agreement configured, the period is still checked: the same request answers
+        # the same way whatever the data (it used to answer 200 here and 400 with agreements).
+        status, _, body = self.d.request("GET", "/api/v1/reports/sla?period=2026-13")
+        self.assertEqual(status, 400, body)
+        self.assertIn('period: expected current, previous', json.loads(body)["error"])
+        status, _, body = self.d.request("GET", "/api/v1/reports/sla?period=2026-12")
+        self.assertEqual((status, json.loads(body)["reports"]), (200, []))
+
     def test_status_reports_version_uptime_and_config_hash(self):
         s = self.d.get_json("/api/v1/status")
         self.assertRegex(s["version"], r"^\d+\.\d+\.\d+$")

@@ -22,6 +22,16 @@ namespace sla = rules::sla;
 using namespace report;
 
 // A period label, "current" (default) or "previous", for an agreement; "" on success.
+namespace {
+
+std::string periodError(const std::string& label) {
+  return "period: expected current, previous, YYYY, YYYY-Qn, YYYY-MM, YYYY-Www or YYYY-MM-DD, "
+         "got \"" +
+         label + "\"";
+}
+
+}  // namespace
+
 std::string resolvePeriod(const rules::RuleSet& rs, uint32_t agreement, const std::string& label,
                           int64_t now, sla::Period& out) {
   const auto& ag = rs.agreements()[agreement];
@@ -33,10 +43,7 @@ std::string resolvePeriod(const rules::RuleSet& rs, uint32_t agreement, const st
     out = sla::previousPeriod(ag.period, cal, cur);
   } else {
     auto p = sla::parsePeriod(label, cal);
-    if (!p)
-      return "period: expected current, previous, YYYY, YYYY-Qn, YYYY-MM, YYYY-Www or YYYY-MM-DD, "
-             "got \"" +
-             label + "\"";
+    if (!p) return periodError(label);
     out = *p;
   }
   return {};
@@ -116,6 +123,11 @@ RenderedReport renderReports(const Evaluator& ev, const std::string& period,
   const auto& rs = ev.ruleSet();
   if (!service.empty() && rs.serviceByName(service) == rules::RuleSet::kNone)
     return {404, "no such service \"" + service + "\"", ""};
+  // The period's syntax is checked whatever the agreements: the same request answers the
+  // same way with or without them.
+  if (!period.empty() && period != "current" && period != "previous" &&
+      !sla::parsePeriod(period, sla::Calendar{}))
+    return {400, periodError(period), ""};
   std::vector<Evaluator::Report> reports;
   for (uint32_t a = 0; a < rs.agreements().size(); ++a) {
     if (!service.empty() && rs.services()[rs.agreements()[a].service].name != service) continue;
