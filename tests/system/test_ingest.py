@@ -5,7 +5,7 @@ import json
 import socket
 import unittest
 
-from harness import BASE_CONFIG, Daemon
+from harness import BASE_CONFIG, Daemon, read_response
 
 CONFIG = BASE_CONFIG + """pipeline:
   shards: 2
@@ -170,3 +170,45 @@ class ConnectionLimits(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class InputTokens(unittest.TestCase):
+    """An HTTP input with its own token: checked at the headers, before any body is read; when a
+    reload removes it, the ingest group's tokens apply (the route never becomes open)."""
+
+    CONFIG = BASE_CONFIG + """auth:
+  ingest:
+    bearer_token: group-token
+inputs:
+  - type: native_json
+    bearer_token: input-token
+"""
+
+    def setUp(self):
+        self.d = Daemon(self.CONFIG).start()
+
+    def tearDown(self):
+        self.d.close()
+
+    def post(self, token):
+        headers = {"Content-Type": "application/json"}
+        if token:
+            headers["Authorization"] = "Bearer " + token
+        return self.d.request("POST", "/api/v1/events", json.dumps({"resource": "a", "check": "b"}), headers)[0]
+
+    def test_the_token_is_checked_before_the_body_and_a_reload_never_opens_the_route(self):
+        # Headers announcing 16 MiB and a wrong token: the 401 comes without a byte of the body.
+        s = self.d.connect()
+        s.sendall(b"POST /api/v1/events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer wrong\r\n"
+                  b"Content-Type: application/json\r\nContent-Length: 16777216\r\n\r\n")
+        status, head, _ = read_response(s)
+        s.close()
+        self.assertEqual(status, 401, head)
+        self.assertEqual((self.post("input-token"), self.post("group-token"), self.post(None)), (200, 401, 401))
+        m = self.d.metrics()
+        self.assertEqual(m['triaged_input_events_rejected_total{input="native_json",reason="unauthorized"}'], 3)
+        # The reload removes the input's own token: the ingest group's token is now required.
+        self.d.write_config(self.CONFIG.replace("    bearer_token: input-token\n", ""))
+        status, _, body = self.d.request("POST", "/-/reload")
+        self.assertEqual(status, 200, body)
+        self.assertEqual((self.post(None), self.post("input-token"), self.post("group-token")), (401, 401, 200))

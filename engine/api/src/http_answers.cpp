@@ -35,8 +35,12 @@ HttpResponse drainingResponse(int retry_after) {
 }
 
 bool inputAuthorized(const IngestOptions& o, const HttpRequest& req) {
+  return inputAuthorized(o, req.header("Authorization"));
+}
+
+bool inputAuthorized(const IngestOptions& o, std::string_view authorization) {
   if (o.bearer_tokens.empty()) return true;
-  return engine::checkBearer(req.header("Authorization"), o.bearer_tokens);
+  return engine::checkBearer(authorization, o.bearer_tokens);
 }
 
 }  // namespace triaged::api

@@ -266,8 +266,19 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
       return respond(std::move(r));
     }
     auto auth = req[http::field::authorization];
-    if (!checkBearer(std::string_view(auth.data(), auth.size()),
-                     settings_->token_digests[static_cast<int>(route_->group)])) {
+    std::string_view authorization(auth.data(), auth.size());
+    api::RouteAuth own =
+        route_->authorize ? route_->authorize(authorization) : api::RouteAuth::kUseGroup;
+    if (own == api::RouteAuth::kDeny) {
+      server_.metrics().reject("unauthorized");
+      auto r = api::HttpResponse::error(401, "unauthorized",
+                                        "\"a valid bearer token is required for this input\"");
+      r.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"triaged\"");
+      r.close = body_pending;
+      return respond(std::move(r));
+    }
+    if (own == api::RouteAuth::kUseGroup &&
+        !checkBearer(authorization, settings_->token_digests[static_cast<int>(route_->group)])) {
       server_.metrics().reject("unauthorized");
       auto r = api::HttpResponse::error(401, "unauthorized",
                                         "\"a valid bearer token is required for the " +

@@ -29,17 +29,6 @@ void submitBatch(api::EventSink& sink, api::InputMetrics& metrics,
   }
 }
 
-bool authorizeInput(const api::IngestOptions& o, const api::HttpRequest& req,
-                    api::InputMetrics& metrics, api::Responder& respond) {
-  if (api::inputAuthorized(o, req)) return true;
-  metrics.rejected(api::Reject::kUnauthorized);
-  auto r = api::HttpResponse::error(401, "unauthorized",
-                                    "\"a valid bearer token is required for this input\"");
-  r.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"triaged\"");
-  respond(std::move(r));
-  return false;
-}
-
 void padBody(std::string& body) {
   if (body.capacity() < body.size() + simdjson::SIMDJSON_PADDING)
     body.reserve(body.size() + simdjson::SIMDJSON_PADDING);

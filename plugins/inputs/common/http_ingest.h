@@ -17,11 +17,6 @@ void submitBatch(api::EventSink& sink, api::InputMetrics& metrics,
                  std::function<api::HttpResponse(const api::BatchResult&)> ok,
                  std::function<api::HttpResponse(int)> busy = api::busyResponse);
 
-// Checks the input's own bearer token (when it has one). On failure answers 401 with
-// WWW-Authenticate, counts it, and returns false; `respond` is then used up.
-bool authorizeInput(const api::IngestOptions& o, const api::HttpRequest& req,
-                    api::InputMetrics& metrics, api::Responder& respond);
-
 // The simdjson padding contract for a request body: grows capacity, never the content.
 void padBody(std::string& body);
 

@@ -33,17 +33,24 @@ class HttpInput : public api::Input {
 
  protected:
   // Called last by the derived constructor: from then on requests reach handle().
+  // Its own tokens, when it has them, are checked at the headers, before the body is read;
+  // without them (also after a reload removed them) the ingest group's tokens apply.
   void serve(api::InputContext& ctx) {
     auto c = cfg_.load();
-    auto group =
-        c->ingest.bearer_tokens.empty() ? api::RouteGroup::kIngest : api::RouteGroup::kOpen;
-    ctx.router.add(
-        {api::Verb::post, c->path, group, [this](const api::HttpRequest& req, api::Responder r) {
-           auto cfg = cfg_.load();
-           if (!authorizeInput(cfg->ingest, req, metrics_, r)) return;
-           padBody(*req.body);
-           handle(req, std::move(r), cfg);
-         }});
+    api::Route route(api::Verb::post, c->path, api::RouteGroup::kIngest,
+                     [this](const api::HttpRequest& req, api::Responder r) {
+                       auto cfg = cfg_.load();
+                       padBody(*req.body);
+                       handle(req, std::move(r), cfg);
+                     });
+    route.authorize = [this](std::string_view authorization) {
+      auto cfg = cfg_.load();
+      if (cfg->ingest.bearer_tokens.empty()) return api::RouteAuth::kUseGroup;
+      if (api::inputAuthorized(cfg->ingest, authorization)) return api::RouteAuth::kAllow;
+      metrics_.rejected(api::Reject::kUnauthorized);
+      return api::RouteAuth::kDeny;
+    };
+    ctx.router.add(std::move(route));
   }
 
   // A request to this input's path, authorized, its body padded.

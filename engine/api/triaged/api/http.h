@@ -54,6 +54,11 @@ struct HttpResponse {
 using Responder = std::function<void(HttpResponse)>;
 using Handler = std::function<void(const HttpRequest&, Responder)>;
 
+// A route's own say on who may call it, asked when the request's headers are complete (before
+// any body is read), with its Authorization header: kUseGroup leaves it to the group's tokens.
+enum class RouteAuth : uint8_t { kUseGroup, kAllow, kDeny };
+using RouteAuthorizer = std::function<RouteAuth(std::string_view authorization)>;
+
 struct Route {
   Route(Verb m, std::string p, RouteGroup g, Handler h, std::string metric = {})
       : method(m),
@@ -65,7 +70,8 @@ struct Route {
   std::string pattern;  // "/api/v1/alerts/{fingerprint}"
   RouteGroup group;
   Handler handler;
-  std::string metric_name;  // bounded label for metrics; defaults to the pattern
+  std::string metric_name;    // bounded label for metrics; defaults to the pattern
+  RouteAuthorizer authorize;  // optional: an input with its own tokens
 };
 
 // Routes registered at start-up, then read-only. Matching is by path segments.

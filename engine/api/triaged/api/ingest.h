@@ -166,5 +166,7 @@ HttpResponse busyResponse(int retry_after_seconds);
 HttpResponse drainingResponse(int retry_after_seconds);
 // Checks a per-input token list (if any) against the Authorization header.
 bool inputAuthorized(const IngestOptions& o, const HttpRequest& req);
+// The same from the Authorization header alone (at the headers, before the body).
+bool inputAuthorized(const IngestOptions& o, std::string_view authorization);
 
 }  // namespace triaged::api
