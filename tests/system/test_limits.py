@@ -36,6 +36,18 @@ class Limits(unittest.TestCase):
         self.assertIn("4096", body)
         self.assertEqual(self.rejected("body_too_large"), before + 1)
 
+    def test_a_client_still_sending_a_refused_body_reads_the_413(self):
+        # 8 MiB announced and sent whole (more than the socket buffers hold): the daemon answers
+        # 413 after 4 KiB, then reads and drops the rest (lingering close), so the client's
+        # send completes and it reads the answer instead of a reset or a broken pipe.
+        s = self.d.connect(timeout=20)
+        s.sendall(b"POST /-/reload HTTP/1.1\r\nHost: t\r\nContent-Length: 8388608\r\n\r\n")
+        s.sendall(b"x" * 8388608)
+        status, _, body = read_response(s)
+        s.close()
+        self.assertEqual(status, 413)
+        self.assertIn("4096", body)
+
     def test_oversized_headers_get_431(self):
         before = self.rejected("header_too_large")
         s = self.d.connect()

@@ -453,8 +453,22 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
     } else {
       beast::error_code ec;
       stream_.shutdown(tcp::socket::shutdown_send, ec);
-      closeNow();
+      // Lingering close: what the client still sends (a body refused with 413, say) is read
+      // and dropped for up to 2 s and 64 MiB, so that it reads our answer instead of a reset.
+      arm(std::chrono::milliseconds(2000));
+      linger(0);
     }
+  }
+
+  void linger(size_t dropped) {
+    if (dropped > (size_t{64} << 20)) return closeNow();
+    buffer_.consume(buffer_.size());
+    stream_.async_read_some(buffer_.prepare(65536), [self = this->shared_from_this(), dropped](
+                                                        beast::error_code ec, size_t n) {
+      if (ec) return self->closeNow();  // the client closed, or 2 s passed
+      self->buffer_.commit(n);
+      self->linger(dropped + n);
+    });
   }
 
   void closeNow() {
