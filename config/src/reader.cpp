@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <cstring>
@@ -34,6 +35,7 @@ std::string quoted(const YAML::Node& n) {
 }  // namespace
 
 bool readTextFile(const std::filesystem::path& path, std::string& out, std::string& why) {
+  constexpr size_t kMaxTextFileBytes = size_t{16} << 20;
   // POSIX calls, not iostreams: libstdc++'s filebuf opens a directory and then throws from
   // its first read, and a stream cannot say why it failed.
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
@@ -48,12 +50,17 @@ bool readTextFile(const std::filesystem::path& path, std::string& out, std::stri
     return false;
   }
   std::string text;
-  text.reserve(static_cast<size_t>(st.st_size));
+  text.reserve(std::min(static_cast<size_t>(st.st_size), kMaxTextFileBytes + 1));
   char buf[65536];
   for (;;) {
     ssize_t n = ::read(fd, buf, sizeof buf);
     if (n > 0) {
       text.append(buf, static_cast<size_t>(n));
+      if (text.size() > kMaxTextFileBytes) {  // a glob that matched a log or /proc, say
+        why = "is larger than 16 MiB";
+        ::close(fd);
+        return false;
+      }
     } else if (n == 0) {
       break;
     } else if (errno != EINTR) {

@@ -1,6 +1,12 @@
 #include "triaged/config/units.h"
 
+#include <unistd.h>
+
 #include <catch2/catch.hpp>
+#include <filesystem>
+#include <fstream>
+
+#include "triaged/config/reader.h"
 
 using triaged::config::Duration;
 using triaged::config::formatDuration;
@@ -29,4 +35,23 @@ TEST_CASE("Formatted durations parse back to themselves", "[config]") {
     CHECK(parseDuration(s) == Duration{ms});
   }
   CHECK(formatDuration(Duration{90'000}) == "1m30s");
+}
+
+TEST_CASE("A text file over 16 MiB is refused, naming why, without reading it all", "[config]") {
+  auto dir = std::filesystem::temp_directory_path() / ("triaged-big-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  auto path = dir / "big.rules";
+  {
+    std::ofstream out(path, std::ios::binary);
+    std::string mib(1 << 20, 'x');
+    for (int i = 0; i < 17; ++i) out << mib;
+  }
+  std::string text, why;
+  CHECK_FALSE(triaged::config::readTextFile(path, text, why));
+  CHECK(why == "is larger than 16 MiB");
+  CHECK(text.empty());
+  std::filesystem::resize_file(path, 16 << 20);
+  CHECK(triaged::config::readTextFile(path, text, why));
+  CHECK(text.size() == (16u << 20));
+  std::filesystem::remove_all(dir);
 }

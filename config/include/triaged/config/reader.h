@@ -82,8 +82,10 @@ class MapReader {
   bool valid_ = true;
 };
 
-// Reads a whole regular file (symlinks followed). On failure returns false and sets `why` to
-// the reason ("is a directory", "No such file or directory", ...); never throws.
+// Reads a whole regular file (symlinks followed) of at most 16 MiB (configuration, rule,
+// token and secret files are small; a glob that matched a log or /proc must not exhaust
+// memory). On failure returns false and sets `why` to the reason ("is a directory", "is larger
+// than 16 MiB", "No such file or directory", ...); never throws.
 bool readTextFile(const std::filesystem::path& path, std::string& out, std::string& why);
 
 // Reads a YAML file into a node, reporting syntax errors with their position.
