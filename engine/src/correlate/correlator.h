@@ -140,6 +140,12 @@ struct Silence {
   }
 };
 
+// What an alert a window holds carries (SuppressionReasons::maintenance): "name" or
+// "name (change id)".
+inline std::string windowLabel(const rules::MaintenanceWindow& w) {
+  return w.change_id.empty() ? w.name : w.name + " (" + w.change_id + ")";
+}
+
 // A maintenance window made through the API (rule files' windows live in the rule set).
 // `spec` is the body as given; it is read again (rules::parseMaintenanceWindow) when the rule
 // set changes, so its CIs and services always refer to the running rule set.
@@ -153,9 +159,7 @@ struct MaintenanceRecord {
   int64_t created_ms = 0, updated_ms = 0, ended_ms = 0;  // ended_ms: ended through the API
   bool ended() const { return ended_ms != 0; }
   // The label alerts it holds carry (SuppressionReasons::maintenance).
-  std::string label() const {
-    return window.change_id.empty() ? window.name : window.name + " (" + window.change_id + ")";
-  }
+  std::string label() const { return windowLabel(window); }
 };
 
 // A change (ISO/IEC 20000-1 8.5.1) as a change tool reports it; incidents opened on its CIs or
@@ -445,6 +449,8 @@ class Correlator {
   void release(Incident& inc, int64_t now);
   void scheduleSilence(const Silence& s, int64_t now);
   void scheduleMaintenance(int64_t now);
+  // Evaluates again what windows hold and what window w covers (one of its edges).
+  void resuppressForWindow(const rules::MaintenanceWindow& w, int64_t now);
   void fireSuppressionTimer(const Timer& t, int64_t now);
   void scheduleApiWindow(const MaintenanceRecord& m, int64_t now);
   void resolveApiWindows();  // parses every API window's spec against the rule set

@@ -28,6 +28,11 @@ uint64_t equalHash(const rules::InhibitRule& r, const rules::Facts& f) {
 
 constexpr size_t kMaxInhibitors = 8;  // listed per alert; one is enough to hold it
 
+bool heldBySilence(const CorrAlert& a, const std::string& id) {
+  return a.why &&
+         std::find(a.why->silences.begin(), a.why->silences.end(), id) != a.why->silences.end();
+}
+
 bool sameMatchers(const Silence& a, const Silence& b) {
   if (a.matchers.size() != b.matchers.size()) return false;
   for (size_t i = 0; i < a.matchers.size(); ++i)
@@ -91,7 +96,7 @@ Suppression Correlator::suppressionAt(const CorrAlert& a, int64_t now, Suppressi
     const auto& w = rules_->maintenance()[wi];
     int64_t until = windowActiveUntil(w, now);
     if (!until || !windowCovers(w, a)) continue;
-    why.maintenance = w.change_id.empty() ? w.name : w.name + " (" + w.change_id + ")";
+    why.maintenance = windowLabel(w);
     why.until = std::max(why.until, until);
     break;
   }
@@ -333,10 +338,8 @@ std::string Correlator::putSilence(Silence s, int64_t now, std::string* id_out) 
   // Alerts it held before (an update may have changed its matchers) and alerts it matches now.
   const Silence* sp = &put;
   resuppressWhere(now, [&](const CorrAlert& a) {
-    if (a.why &&
-        std::find(a.why->silences.begin(), a.why->silences.end(), id) != a.why->silences.end())
-      return true;
-    return now >= sp->starts_ms && matchesAll(sp->matchers, AlertFacts(a));
+    return heldBySilence(a, id) ||
+           (now >= sp->starts_ms && matchesAll(sp->matchers, AlertFacts(a)));
   });
   return "";
 }
@@ -349,10 +352,7 @@ std::string Correlator::expireSilence(const std::string& id, int64_t now) {
   it->second.updated_ms = now;
   silence_index_.reset();
   touchSilence(id);
-  resuppressWhere(now, [&](const CorrAlert& a) {
-    return a.why &&
-           std::find(a.why->silences.begin(), a.why->silences.end(), id) != a.why->silences.end();
-  });
+  resuppressWhere(now, [&](const CorrAlert& a) { return heldBySilence(a, id); });
   return "";
 }
 
@@ -364,6 +364,12 @@ void Correlator::scheduleMaintenance(int64_t now) {
   for (uint32_t i = 0; i < windows.size(); ++i)
     if (int64_t next = windows[i].schedule.nextEdge(now); next != INT64_MAX)
       schedule(next, kMaintenanceEdge, i, windows_gen_);
+}
+
+void Correlator::resuppressForWindow(const rules::MaintenanceWindow& w, int64_t now) {
+  resuppressWhere(now, [&](const CorrAlert& a) {
+    return (a.why && !a.why->maintenance.empty()) || windowCovers(w, a);
+  });
 }
 
 void Correlator::fireSuppressionTimer(const Timer& t, int64_t now) {
@@ -378,10 +384,7 @@ void Correlator::fireSuppressionTimer(const Timer& t, int64_t now) {
     silence_index_.reset();
     const std::string& id = sil.id;
     resuppressWhere(now, [&](const CorrAlert& a) {
-      if (a.why &&
-          std::find(a.why->silences.begin(), a.why->silences.end(), id) != a.why->silences.end())
-        return true;
-      return matchesAll(sil.matchers, AlertFacts(a));
+      return heldBySilence(a, id) || matchesAll(sil.matchers, AlertFacts(a));
     });
     return;
   }
@@ -399,18 +402,14 @@ void Correlator::fireSuppressionTimer(const Timer& t, int64_t now) {
     auto m = maintenance_.find(it->second);
     if (m == maintenance_.end() || m->second.seq != t.id || m->second.ended_ms) return;
     const MaintenanceRecord& w = m->second;
-    resuppressWhere(now, [&](const CorrAlert& a) {
-      return (a.why && !a.why->maintenance.empty()) || windowCovers(w.window, a);
-    });
+    resuppressForWindow(w.window, now);
     scheduleApiWindow(w, now);
     return;
   }
   // A window's edge.
   if (t.gen != windows_gen_ || t.id >= rules_->maintenance().size()) return;
   const auto& w = rules_->maintenance()[t.id];
-  resuppressWhere(now, [&](const CorrAlert& a) {
-    return (a.why && !a.why->maintenance.empty()) || windowCovers(w, a);
-  });
+  resuppressForWindow(w, now);
   if (int64_t next = w.schedule.nextEdge(now); next != INT64_MAX)
     schedule(next, kMaintenanceEdge, t.id, windows_gen_);
 }

@@ -222,6 +222,22 @@ void writeGettableAlert(JsonWriter& w, const CorrAlert& a, const LabelSet& label
   w.endObject();
 }
 
+// The firing alerts a query selects, each written once as a GettableAlert and handed to fn
+// with its receivers, in arrival order.
+template <class F>
+void forEachSelected(const Correlator& c, const State& st, const AlertQuery& q, F&& fn) {
+  c.forEachAlert([&](const CorrAlert& a) {
+    if (a.status != api::Status::kFiring) return;
+    LabelSet labels = alertLabels(a, st.settings);
+    if (!q.takes(a, labels)) return;
+    auto receivers = receiversOf(st, c, a);
+    std::string one;
+    JsonWriter w(one);
+    writeGettableAlert(w, a, labels, receivers);
+    fn(a, std::move(one), receivers);
+  });
+}
+
 // A group's labels: its incident's group key ("name=value,...") as labels, and `incident`.
 LabelSet groupLabels(const Incident* inc) {
   LabelSet out;
@@ -440,90 +456,82 @@ std::string AlertmanagerApi::redact(const std::string& yaml) {
 void AlertmanagerApi::addRoutes(api::Router& router) {
   addSilenceRoutes(router, stage_);
   auto& stage = stage_;
-  router.add({Verb::get, "/api/v2/alerts", RouteGroup::kRead,
-              [this, &stage](const HttpRequest& req, Responder r) {
-                auto q = std::make_shared<AlertQuery>();
-                std::string err;
-                if (!q->parse(req, &err)) return r(HttpResponse::error(400, err));
-                auto st = state();
-                stage.run([r, q, st](Correlator& c, int64_t) {
-                  // Sorted by fingerprint, as Alertmanager answers.
-                  std::map<std::string, std::string> rows;
-                  c.forEachAlert([&](const CorrAlert& a) {
-                    if (a.status != api::Status::kFiring) return;
-                    LabelSet labels = alertLabels(a, st->settings);
-                    if (!q->takes(a, labels)) return;
-                    auto receivers = receiversOf(*st, c, a);
-                    if (q->receiver &&
-                        std::none_of(receivers.begin(), receivers.end(),
-                                     [&](const std::string& n) { return q->takesReceiver(n); }))
-                      return;
-                    std::string one;
-                    JsonWriter w(one);
-                    writeGettableAlert(w, a, labels, receivers);
-                    rows.emplace(fingerprintHex(a.fingerprint), std::move(one));
-                  });
-                  std::string out = "[";
-                  for (const auto& [fp, one] : rows) {
-                    if (out.size() > 1) out += ',';
-                    out += one;
-                  }
-                  out += "]\n";
-                  r(HttpResponse::json(200, std::move(out)));
-                });
-              }});
-  router.add({Verb::get, "/api/v2/alerts/groups", RouteGroup::kRead,
-              [this, &stage](const HttpRequest& req, Responder r) {
-                auto q = std::make_shared<AlertQuery>();
-                std::string err;
-                if (!q->parse(req, &err)) return r(HttpResponse::error(400, err));
-                auto st = state();
-                stage.run([r, q, st](Correlator& c, int64_t) {
-                  // One group per incident and receiver (alerts in no incident yet: one group with
-                  // no labels), in incident order.
-                  struct Group {
-                    LabelSet labels;
-                    std::string receiver;
-                    std::vector<std::string> alerts;
-                  };
-                  std::map<std::pair<uint64_t, std::string>, Group> groups;
-                  c.forEachAlert([&](const CorrAlert& a) {
-                    if (a.status != api::Status::kFiring) return;
-                    LabelSet labels = alertLabels(a, st->settings);
-                    if (!q->takes(a, labels)) return;
-                    auto receivers = receiversOf(*st, c, a);
-                    const Incident* inc = a.incident ? c.incident(a.incident) : nullptr;
-                    for (const auto& name : receivers) {
-                      if (!q->takesReceiver(name)) continue;
-                      auto& g = groups[{inc ? inc->id : 0, name}];
-                      if (g.receiver.empty()) {
-                        g.receiver = name;
-                        g.labels = groupLabels(inc);
-                      }
-                      std::string one;
-                      JsonWriter w(one);
-                      writeGettableAlert(w, a, labels, receivers);
-                      g.alerts.push_back(std::move(one));
-                    }
-                  });
-                  std::string out = "[";
-                  for (const auto& [key, g] : groups) {
-                    if (out.size() > 1) out += ',';
-                    JsonWriter w(out);
-                    w.beginObject();
-                    w.key("labels").beginObject();
-                    for (const auto& [k, v] : g.labels) w.field(k, v);
-                    w.endObject();
-                    w.key("receiver").beginObject().field("name", g.receiver).endObject();
-                    w.key("alerts").beginArray();
-                    for (const auto& a : g.alerts) w.raw(a);
-                    w.endArray();
-                    w.endObject();
-                  }
-                  out += "]\n";
-                  r(HttpResponse::json(200, std::move(out)));
-                });
-              }});
+  router.add(
+      {Verb::get, "/api/v2/alerts", RouteGroup::kRead,
+       [this, &stage](const HttpRequest& req, Responder r) {
+         auto q = std::make_shared<AlertQuery>();
+         std::string err;
+         if (!q->parse(req, &err)) return r(HttpResponse::error(400, err));
+         auto st = state();
+         stage.run([r, q, st](Correlator& c, int64_t) {
+           // Sorted by fingerprint, as Alertmanager answers.
+           std::map<std::string, std::string> rows;
+           forEachSelected(
+               c, *st, *q,
+               [&](const CorrAlert& a, std::string one, const std::vector<std::string>& receivers) {
+                 if (q->receiver &&
+                     std::none_of(receivers.begin(), receivers.end(),
+                                  [&](const std::string& n) { return q->takesReceiver(n); }))
+                   return;
+                 rows.emplace(fingerprintHex(a.fingerprint), std::move(one));
+               });
+           std::string out = "[";
+           for (const auto& [fp, one] : rows) {
+             if (out.size() > 1) out += ',';
+             out += one;
+           }
+           out += "]\n";
+           r(HttpResponse::json(200, std::move(out)));
+         });
+       }});
+  router.add(
+      {Verb::get, "/api/v2/alerts/groups", RouteGroup::kRead,
+       [this, &stage](const HttpRequest& req, Responder r) {
+         auto q = std::make_shared<AlertQuery>();
+         std::string err;
+         if (!q->parse(req, &err)) return r(HttpResponse::error(400, err));
+         auto st = state();
+         stage.run([r, q, st](Correlator& c, int64_t) {
+           // One group per incident and receiver (alerts in no incident yet: one group with
+           // no labels), in incident order.
+           struct Group {
+             LabelSet labels;
+             std::string receiver;
+             std::vector<std::string> alerts;
+           };
+           std::map<std::pair<uint64_t, std::string>, Group> groups;
+           forEachSelected(
+               c, *st, *q,
+               [&](const CorrAlert& a, std::string one, const std::vector<std::string>& receivers) {
+                 const Incident* inc = a.incident ? c.incident(a.incident) : nullptr;
+                 for (const auto& name : receivers) {
+                   if (!q->takesReceiver(name)) continue;
+                   auto& g = groups[{inc ? inc->id : 0, name}];
+                   if (g.receiver.empty()) {
+                     g.receiver = name;
+                     g.labels = groupLabels(inc);
+                   }
+                   g.alerts.push_back(one);  // written once, listed in each receiver's group
+                 }
+               });
+           std::string out = "[";
+           for (const auto& [key, g] : groups) {
+             if (out.size() > 1) out += ',';
+             JsonWriter w(out);
+             w.beginObject();
+             w.key("labels").beginObject();
+             for (const auto& [k, v] : g.labels) w.field(k, v);
+             w.endObject();
+             w.key("receiver").beginObject().field("name", g.receiver).endObject();
+             w.key("alerts").beginArray();
+             for (const auto& a : g.alerts) w.raw(a);
+             w.endArray();
+             w.endObject();
+           }
+           out += "]\n";
+           r(HttpResponse::json(200, std::move(out)));
+         });
+       }});
   router.add(
       {Verb::get, "/api/v2/receivers", RouteGroup::kRead, [this](const HttpRequest&, Responder r) {
          auto s = settings();

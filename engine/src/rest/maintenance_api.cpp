@@ -65,10 +65,6 @@ void writeSchedule(JsonWriter& w, const rules::MaintenanceWindow& mw) {
   w.endObject();
 }
 
-std::string label(const rules::MaintenanceWindow& w) {
-  return w.change_id.empty() ? w.name : w.name + " (" + w.change_id + ")";
-}
-
 // Firing alerts by the window label that holds them.
 std::map<std::string, std::vector<uint64_t>> holding(const Correlator& c) {
   std::map<std::string, std::vector<uint64_t>> out;
@@ -144,12 +140,25 @@ void writeWindow(std::string& out, const Correlator& c, const rules::Maintenance
   j.endObject();
 }
 
+// The window `id` names (an API window's id, else a rule file window's name) with the alerts
+// it holds; nothing when there is none.
 void writeOne(std::string& out, const Correlator& c, const std::string& id, int64_t now) {
+  const rules::MaintenanceWindow* w = nullptr;
+  const MaintenanceRecord* m = nullptr;
+  if (auto it = c.maintenance().find(id); it != c.maintenance().end()) {
+    m = &it->second;
+    w = &m->window;
+  } else {
+    for (const auto& rw : c.ruleSet().maintenance())
+      if (rw.name == id) {
+        w = &rw;
+        break;
+      }
+  }
+  if (!w) return;
   auto held = holding(c);
-  auto it = c.maintenance().find(id);
-  if (it == c.maintenance().end()) return;
-  auto h = held.find(it->second.label());
-  writeWindow(out, c, it->second.window, &it->second, h == held.end() ? nullptr : &h->second, now);
+  auto h = held.find(windowLabel(*w));
+  writeWindow(out, c, *w, m, h == held.end() ? nullptr : &h->second, now);
 }
 
 }  // namespace
@@ -164,7 +173,7 @@ void addMaintenanceRoutes(api::Router& router, CorrelatorStage& stage) {
                   auto add = [&](const rules::MaintenanceWindow& w, const MaintenanceRecord* m) {
                     if (!first) out += ',';
                     first = false;
-                    auto h = held.find(label(w));
+                    auto h = held.find(windowLabel(w));
                     writeWindow(out, c, w, m, h == held.end() ? nullptr : &h->second, now);
                   };
                   for (const auto& w : c.ruleSet().maintenance()) add(w, nullptr);
@@ -179,16 +188,6 @@ void addMaintenanceRoutes(api::Router& router, CorrelatorStage& stage) {
                 stage.run([id, r](Correlator& c, int64_t now) {
                   std::string out;
                   writeOne(out, c, id, now);
-                  if (out.empty()) {
-                    for (const auto& w : c.ruleSet().maintenance())
-                      if (w.name == id) {
-                        auto held = holding(c);
-                        auto h = held.find(label(w));
-                        writeWindow(out, c, w, nullptr, h == held.end() ? nullptr : &h->second,
-                                    now);
-                        break;
-                      }
-                  }
                   if (out.empty()) return r(HttpResponse::error(404, "no such maintenance window"));
                   r(HttpResponse::json(200, std::move(out)));
                 });
