@@ -3,6 +3,12 @@
 // batches, Alertmanager webhooks, PagerDuty events or single-event requests. It checks the
 // result (alert count, and the count of every fingerprint) before it reports a figure, and
 // reports the parse-only ceiling (simdjson alone over the same bytes, one thread) alongside.
+//
+// Two profiles: `duplicate` (the ceiling: every repeat byte-identical to the alert it repeats)
+// and `realistic` (see realistic.h: values and summaries that change, resolutions and
+// re-firings, a flapping subset, new keys arriving over time, ten labels); `--passes` replays
+// the stream into the same daemon and reports every pass, and the realistic verification
+// checks each alert's count, status, last summary and last value.
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -21,6 +27,8 @@
 #include <thread>
 #include <vector>
 
+#include "realistic.h"
+
 using Clock = std::chrono::steady_clock;
 
 namespace {
@@ -34,6 +42,9 @@ struct Options {
   bool verify = true;
   unsigned timeout_s = 300;
   uint64_t events_max = 0;  // verify mode: events sent (answered or not)
+  std::string profile = "duplicate";
+  unsigned passes = 1;
+  uint64_t seed = 1;
 };
 
 int connectTo(uint16_t port) {
@@ -167,14 +178,17 @@ double metric(uint16_t port, const std::string& name) {
   return sum;
 }
 
-// Pages through GET /api/v1/alerts and checks every alert's count against what was sent.
-bool verify(const Options& o, uint64_t expect_total_events) {
+// Pages through GET /api/v1/alerts and checks every alert against what was sent: its count,
+// and with `content` its status, last summary and last value.
+bool verify(const Options& o, const std::vector<loadgen::Expected>& expected, bool content) {
   Http h(o.port);
   std::string after;
-  uint64_t alerts = 0, counted = 0, wrong = 0;
+  uint64_t alerts = 0, counted = 0, wrong = 0, want_alerts = 0, want_events = 0;
+  for (const auto& e : expected) {
+    want_alerts += e.count > 0;
+    want_events += e.count;
+  }
   simdjson::dom::parser parser;
-  std::map<uint64_t, uint64_t> expected;  // per host
-  uint64_t per = expect_total_events / o.distinct, extra = expect_total_events % o.distinct;
   while (true) {
     std::string body;
     int st = h.get("/api/v1/alerts?limit=10000" + (after.empty() ? "" : "&after=" + after), &body);
@@ -189,19 +203,40 @@ bool verify(const Options& o, uint64_t expect_total_events) {
       counted += c;
       std::string_view res = a["resource"].get_string().value();
       uint64_t host = std::stoull(std::string(res.substr(5, 7)));
-      uint64_t want = per + (host < extra ? 1 : 0);
-      if (c != want) ++wrong;
+      if (host >= expected.size()) {
+        ++wrong;
+        continue;
+      }
+      const auto& e = expected[host];
+      bool ok = c == e.count;
+      if (content) {
+        std::string_view status, summary;
+        double value = -1;
+        ok = ok && !a["status"].get(status) && status == (e.firing ? "firing" : "resolved") &&
+             !a["summary"].get(summary) && summary == e.summary && !a["value"].get(value) &&
+             value == e.value;
+      }
+      if (!ok && wrong++ < 3)
+        std::fprintf(stderr, "verify: wrong alert %s\n", simdjson::minify(a).c_str());
     }
     auto next = doc["next"];
     if (next.is_null()) break;
     after = std::string(next.get_string().value());
   }
-  bool ok = alerts == o.distinct && counted == expect_total_events && wrong == 0;
-  std::printf(
-      "verify: %llu alerts (want %llu), counts sum %llu (want %llu), %llu with a wrong count: %s\n",
-      (unsigned long long)alerts, (unsigned long long)o.distinct, (unsigned long long)counted,
-      (unsigned long long)expect_total_events, (unsigned long long)wrong, ok ? "OK" : "FAILED");
+  bool ok = alerts == want_alerts && counted == want_events && wrong == 0;
+  std::printf("verify: %llu alerts (want %llu), counts sum %llu (want %llu), %llu wrong%s: %s\n",
+              (unsigned long long)alerts, (unsigned long long)want_alerts,
+              (unsigned long long)counted, (unsigned long long)want_events,
+              (unsigned long long)wrong, content ? " (count, status, summary, value)" : " (count)",
+              ok ? "OK" : "FAILED");
   return ok;
+}
+
+// What the duplicate profile expects: `total` events spread evenly over the keys.
+std::vector<loadgen::Expected> uniform(uint64_t distinct, uint64_t total) {
+  std::vector<loadgen::Expected> v(distinct);
+  for (uint64_t k = 0; k < distinct; ++k) v[k].count = total / distinct + (k < total % distinct);
+  return v;
 }
 
 // Waits (bounded) until the dedup shards have processed `n` events.
@@ -232,6 +267,8 @@ double parseBaseline(const std::vector<std::string>& lines) {
         auto v = f.value();
         if (v.type() == simdjson::ondemand::json_type::object) {
           for (auto g : v.get_object()) sink += std::string_view(g.value().get_string()).size();
+        } else if (v.type() == simdjson::ondemand::json_type::number) {
+          sink += static_cast<uint64_t>(double(v.get_double()));
         } else {
           sink += std::string_view(v.get_string()).size();
         }
@@ -260,11 +297,15 @@ int main(int argc, char** argv) {
   app.add_flag("!--no-verify", o.verify, "skip the correctness check");
   app.add_option("--timeout", o.timeout_s, "give up after this many seconds");
   app.add_option("--events-max", o.events_max, "verify mode: events sent, some perhaps unanswered");
+  app.add_option("--profile", o.profile,
+                 "duplicate (repeats byte-identical: the ceiling) | realistic (realistic.h)");
+  app.add_option("--passes", o.passes, "send the stream this many times into the same daemon");
+  app.add_option("--seed", o.seed, "realistic profile: the stream's seed");
   CLI11_PARSE(app, argc, argv);
   if (o.distinct == 0 || o.distinct > o.events) o.distinct = o.events;
   if (o.mode == "verify") {
     // Only the correctness check, after another generator (wrk) sent --events events.
-    if (o.events_max == 0) return verify(o, o.events) ? 0 : 1;
+    if (o.events_max == 0) return verify(o, uniform(o.distinct, o.events), false) ? 0 : 1;
     // wrk stops with requests in flight that may or may not have been applied: check the alert
     // count, and that the counts add up to between the answered and the sent requests.
     Http h(o.port);
@@ -313,123 +354,163 @@ int main(int argc, char** argv) {
   }
 
   // Pre-generate everything before timing.
+  const bool realistic = o.profile == "realistic";
+  if (!realistic && o.profile != "duplicate") {
+    std::fprintf(stderr, "--profile: expected duplicate or realistic, got %s\n", o.profile.c_str());
+    return 2;
+  }
+  if (realistic && o.mode != "tcp" && o.mode != "http-ndjson" && o.mode != "single") {
+    std::fprintf(stderr, "--profile realistic: modes tcp, http-ndjson and single only\n");
+    return 2;
+  }
+  if (o.passes == 0) o.passes = 1;
   std::vector<std::string> lines(o.events);
-  for (uint64_t i = 0; i < o.events; ++i)
-    lines[i] = (o.mode == "am-v2" || o.mode == "am-webhook") ? amAlert(hostOf(i, o))
-                                                             : nativeEvent(hostOf(i, o));
+  std::vector<loadgen::Expected> expected;
+  if (realistic) {
+    expected.resize(o.distinct);
+    for (unsigned c = 0; c < o.connections; ++c)
+      loadgen::RealisticStream::generate(o.distinct, c, o.connections, o.seed, lines,
+                                         o.events * c / o.connections,
+                                         o.events * (c + 1) / o.connections, expected);
+    for (auto& e : expected) e.count *= o.passes;
+  } else {
+    for (uint64_t i = 0; i < o.events; ++i)
+      lines[i] = (o.mode == "am-v2" || o.mode == "am-webhook") ? amAlert(hostOf(i, o))
+                                                               : nativeEvent(hostOf(i, o));
+    expected = uniform(o.distinct, o.events * o.passes);
+  }
   size_t total_bytes = 0;
   for (auto& l : lines) total_bytes += l.size() + 1;
   double baseline = parseBaseline(std::vector<std::string>(
       lines.begin(), lines.begin() + std::min<size_t>(lines.size(), 200000)));
 
-  double before = metric(o.port, "triaged_dedup_events_total");
   double rss_before = metric(o.port, "process_resident_memory_bytes");
   std::vector<std::vector<double>> lat(o.connections);
   std::atomic<uint64_t> refused{0};
   auto deadline = Clock::now() + std::chrono::seconds(o.timeout_s);
-  auto t0 = Clock::now();
-  std::vector<std::thread> threads;
-  for (unsigned c = 0; c < o.connections; ++c) {
-    threads.emplace_back([&, c] {
-      uint64_t from = o.events * c / o.connections, to = o.events * (c + 1) / o.connections;
-      if (o.mode == "tcp") {
-        int fd = connectTo(o.tcp_port);
-        std::string chunk;
-        for (uint64_t i = from; i < to; ++i) {
-          chunk += lines[i];
-          chunk.push_back('\n');
-          if (chunk.size() > (1 << 20) || i + 1 == to) {
-            writeAll(fd, chunk.data(), chunk.size());
-            chunk.clear();
+  std::vector<double> pass_rates;
+  for (unsigned pass = 0; pass < o.passes; ++pass) {
+    double before = metric(o.port, "triaged_dedup_events_total");
+    auto t0 = Clock::now();
+    std::vector<std::thread> threads;
+    for (unsigned c = 0; c < o.connections; ++c) {
+      threads.emplace_back([&, c] {
+        uint64_t from = o.events * c / o.connections, to = o.events * (c + 1) / o.connections;
+        if (o.mode == "tcp") {
+          int fd = connectTo(o.tcp_port);
+          std::string chunk;
+          for (uint64_t i = from; i < to; ++i) {
+            chunk += lines[i];
+            chunk.push_back('\n');
+            if (chunk.size() > (1 << 20) || i + 1 == to) {
+              writeAll(fd, chunk.data(), chunk.size());
+              chunk.clear();
+            }
           }
-        }
-        ::shutdown(fd, SHUT_WR);
-        char tmp[16];
-        while (::recv(fd, tmp, sizeof tmp, 0) > 0) {
-        }
-        ::close(fd);
-        return;
-      }
-      Http h(o.port);
-      unsigned per = o.mode == "single" || o.mode == "pagerduty" ? 1 : o.batch;
-      double interval = o.rate > 0 ? per / (o.rate / o.connections) : 0;
-      auto next = Clock::now();
-      for (uint64_t i = from; i < to && Clock::now() < deadline; i += per) {
-        uint64_t end = std::min<uint64_t>(to, i + per);
-        std::string body, path, ctype = "application/json";
-        if (o.mode == "http-ndjson") {
-          path = "/api/v1/events";
-          ctype = "application/x-ndjson";
-          for (uint64_t k = i; k < end; ++k) body += lines[k] + "\n";
-        } else if (o.mode == "single") {
-          path = "/api/v1/events";
-          body = lines[i];
-        } else if (o.mode == "am-v2") {
-          path = "/api/v2/alerts";
-          body = "[";
-          for (uint64_t k = i; k < end; ++k) body += (k > i ? "," : "") + lines[k];
-          body += "]";
-        } else if (o.mode == "am-webhook") {
-          path = "/api/v1/alertmanager";
-          body =
-              R"({"version":"4","status":"firing","receiver":"bench","groupLabels":{},"commonLabels":{},)"
-              R"("commonAnnotations":{},"externalURL":"http://am","alerts":[)";
-          for (uint64_t k = i; k < end; ++k) {
-            std::string a = lines[k];
-            a.insert(1, "\"status\":\"firing\",");
-            body += (k > i ? "," : "") + a;
+          ::shutdown(fd, SHUT_WR);
+          char tmp[16];
+          while (::recv(fd, tmp, sizeof tmp, 0) > 0) {
           }
-          body += "]}";
-        } else if (o.mode == "pagerduty") {
-          path = "/v2/enqueue";
-          char buf[600];
-          std::snprintf(
-              buf, sizeof buf,
-              R"({"routing_key":"0123456789abcdef0123456789abcdef","event_action":"trigger",)"
-              R"("dedup_key":"host-%07llu","payload":{"summary":"Filesystem /var is 97%% full",)"
-              R"("source":"host-%07llu.dc1.example.com","severity":"critical","component":"disk"}})",
-              (unsigned long long)hostOf(i, o), (unsigned long long)hostOf(i, o));
-          body = buf;
+          ::close(fd);
+          return;
         }
-        if (interval > 0) {
-          next +=
-              std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(interval));
-          std::this_thread::sleep_until(next);
+        Http h(o.port);
+        unsigned per = o.mode == "single" || o.mode == "pagerduty" ? 1 : o.batch;
+        double interval = o.rate > 0 ? per / (o.rate / o.connections) : 0;
+        auto next = Clock::now();
+        for (uint64_t i = from; i < to && Clock::now() < deadline; i += per) {
+          uint64_t end = std::min<uint64_t>(to, i + per);
+          std::string body, path, ctype = "application/json";
+          if (o.mode == "http-ndjson") {
+            path = "/api/v1/events";
+            ctype = "application/x-ndjson";
+            for (uint64_t k = i; k < end; ++k) body += lines[k] + "\n";
+          } else if (o.mode == "single") {
+            path = "/api/v1/events";
+            body = lines[i];
+          } else if (o.mode == "am-v2") {
+            path = "/api/v2/alerts";
+            body = "[";
+            for (uint64_t k = i; k < end; ++k) body += (k > i ? "," : "") + lines[k];
+            body += "]";
+          } else if (o.mode == "am-webhook") {
+            path = "/api/v1/alertmanager";
+            body =
+                R"({"version":"4","status":"firing","receiver":"bench","groupLabels":{},"commonLabels":{},)"
+                R"("commonAnnotations":{},"externalURL":"http://am","alerts":[)";
+            for (uint64_t k = i; k < end; ++k) {
+              std::string a = lines[k];
+              a.insert(1, "\"status\":\"firing\",");
+              body += (k > i ? "," : "") + a;
+            }
+            body += "]}";
+          } else if (o.mode == "pagerduty") {
+            path = "/v2/enqueue";
+            char buf[600];
+            std::snprintf(
+                buf, sizeof buf,
+                R"({"routing_key":"0123456789abcdef0123456789abcdef","event_action":"trigger",)"
+                R"("dedup_key":"host-%07llu","payload":{"summary":"Filesystem /var is 97%% full",)"
+                R"("source":"host-%07llu.dc1.example.com","severity":"critical","component":"disk"}})",
+                (unsigned long long)hostOf(i, o), (unsigned long long)hostOf(i, o));
+            body = buf;
+          }
+          if (interval > 0) {
+            next += std::chrono::duration_cast<Clock::duration>(
+                std::chrono::duration<double>(interval));
+            std::this_thread::sleep_until(next);
+          }
+          auto s = Clock::now();
+          int st;
+          while ((st = h.post(path, ctype, body)) == 429) ++refused;  // back-pressure: resend
+          if (st / 100 != 2) {
+            std::fprintf(stderr, "request answered %d\n", st);
+            std::exit(1);
+          }
+          lat[c].push_back(std::chrono::duration<double, std::milli>(Clock::now() - s).count());
         }
-        auto s = Clock::now();
-        int st;
-        while ((st = h.post(path, ctype, body)) == 429) ++refused;  // back-pressure: resend
-        if (st / 100 != 2) {
-          std::fprintf(stderr, "request answered %d\n", st);
-          std::exit(1);
-        }
-        lat[c].push_back(std::chrono::duration<double, std::milli>(Clock::now() - s).count());
-      }
-    });
+      });
+    }
+    for (auto& t : threads) t.join();
+    // TCP: each connection's EOF (after our half-close) already means its events were applied.
+    bool done =
+        o.mode != "tcp" || waitProcessed(o, before + static_cast<double>(o.events), deadline);
+    double secs = std::chrono::duration<double>(Clock::now() - t0).count();
+    if (!done) {
+      std::fprintf(stderr, "timed out before every event was processed\n");
+      return 1;
+    }
+    pass_rates.push_back(static_cast<double>(o.events) / secs);
+    if (o.passes > 1)
+      std::printf("pass %u: %.0f events/s in %.3f s; RSS %.1f MiB\n", pass + 1, pass_rates.back(),
+                  secs, metric(o.port, "process_resident_memory_bytes") / 1048576.0);
   }
-  for (auto& t : threads) t.join();
-  // TCP: each connection's EOF (after our half-close) already means its events were applied.
-  bool done = o.mode != "tcp" || waitProcessed(o, before + static_cast<double>(o.events), deadline);
-  double secs = std::chrono::duration<double>(Clock::now() - t0).count();
-  if (!done) {
-    std::fprintf(stderr, "timed out before every event was processed\n");
-    return 1;
+  // The figure: the first pass alone, or the passes after it (steady state) when there are more.
+  double rate = pass_rates[0];
+  if (pass_rates.size() > 1) {
+    double sum = 0;
+    for (size_t i = 1; i < pass_rates.size(); ++i) sum += 1.0 / pass_rates[i];
+    rate = static_cast<double>(pass_rates.size() - 1) / sum;
   }
+  double secs = static_cast<double>(o.events) / rate;
   std::vector<double> all;
   for (auto& l : lat) all.insert(all.end(), l.begin(), l.end());
   auto p = percentiles(all);
-  double rate = static_cast<double>(o.events) / secs;
-  if (o.verify && !verify(o, o.events)) return 1;
+  if (o.verify && !verify(o, expected, realistic)) return 1;
   double rss_after = metric(o.port, "process_resident_memory_bytes");
   double active = metric(o.port, "triaged_alerts_active");
   std::printf(
-      "mode=%s events=%llu distinct=%llu duplicates=%.1f%% batch=%u connections=%u bytes=%zu\n",
-      o.mode.c_str(), (unsigned long long)o.events, (unsigned long long)o.distinct,
+      "mode=%s profile=%s passes=%u events=%llu distinct=%llu duplicates=%.1f%% batch=%u "
+      "connections=%u bytes=%zu\n",
+      o.mode.c_str(), o.profile.c_str(), o.passes, (unsigned long long)o.events,
+      (unsigned long long)o.distinct,
       100.0 * (1.0 - static_cast<double>(o.distinct) / static_cast<double>(o.events)), o.batch,
       o.connections, total_bytes);
   std::printf(
-      "result: %.0f events/s in %.3f s; parse-only baseline %.0f events/s (1 thread); ratio %.2f\n",
-      rate, secs, baseline, rate / baseline);
+      "result: %.0f events/s%s in %.3f s; parse-only baseline %.0f events/s (1 thread); ratio "
+      "%.2f\n",
+      rate, pass_rates.size() > 1 ? " (passes after the first)" : "", secs, baseline,
+      rate / baseline);
   std::printf(
       "memory: RSS %.1f MiB before, %.1f MiB after, %.0f active alerts: %.0f bytes per alert "
       "beyond the base\n",

@@ -62,6 +62,14 @@ for s in "${scenarios[@]}"; do
     storm) run storm --mode tcp --events "$(n 1000000 10000)" --distinct "$(n 1000000 10000)" --connections 2 ;;
     latency) run latency --mode http-ndjson --events "$(n 1000000 10000)" --distinct "$(n 100000 1000)" --batch 1000 --connections 1 --rate 100000 ;;
     memory) run memory --mode tcp --events "$(n 1000000 10000)" --distinct "$(n 1000000 10000)" --connections 2 ;;
+    # The realistic profile (bench/realistic.h): changing values and summaries, resolutions,
+    # re-firings, flapping, keys arriving over time. Pass 1 creates the alerts; the figure is
+    # the passes after it (steady state), each pass's rate and RSS printed.
+    realistic) run realistic --mode tcp --profile realistic --events "$(n 1000000 20000)" --distinct "$(n 41000 1000)" --connections 2 --passes "$(n 6 2)" ;;
+    realistic-http) run realistic-http --mode http-ndjson --profile realistic --events "$(n 1000000 20000)" --distinct "$(n 41000 1000)" --batch 1000 --connections 2 --passes "$(n 6 2)" ;;
+    # RSS must follow the alerts, not the events: 50 passes of the realistic million (bounded
+    # by --timeout); compare the RSS printed after pass 10 and after pass 50.
+    soak) run soak --mode tcp --profile realistic --events "$(n 1000000 20000)" --distinct "$(n 41000 1000)" --connections 2 --passes "$(n 50 3)" --timeout 900 ;;
     single-wrk)
       # The same single-event load from wrk (one epoll thread) instead of 32 blocking threads,
       # so that less of the 2 cores goes to the generator; then the same correctness check.

@@ -87,6 +87,7 @@ void readAuthGroup(MapReader& parent, const char* key, AuthGroup& g) {
 void readPipeline(MapReader& r, PipelineConfig& p) {
   r.getUnsigned("shards", p.shards, 256);
   r.getUnsigned("queue_batches", p.queue_batches, 1 << 20);
+  r.getUnsigned("queue_bytes", p.queue_bytes, uint64_t{1} << 40);
   r.getUnsigned("max_batch_events", p.max_batch_events, 1 << 20);
   r.getDuration("retry_after", p.retry_after, Duration{1000});
   r.getDuration("resolved_retention", p.resolved_retention);
@@ -101,6 +102,9 @@ void readPipeline(MapReader& r, PipelineConfig& p) {
   }
   if (p.queue_batches == 0)
     r.sink().add(r.node()["queue_batches"], r.childPath("queue_batches"), "must be at least 1");
+  if (p.queue_bytes < (1u << 20))
+    r.sink().add(r.node()["queue_bytes"], r.childPath("queue_bytes"),
+                 "must be at least 1048576 (1 MiB)");
   if (p.max_batch_events == 0)
     r.sink().add(r.node()["max_batch_events"], r.childPath("max_batch_events"),
                  "must be at least 1");
@@ -205,6 +209,10 @@ void readCorrelation(MapReader& r, CorrelationConfig& c) {
   r.getUnsigned("problem_incidents", c.problem_incidents, 1'000'000);
   r.getDuration("problem_window", c.problem_window, Duration{1});
   r.getUnsigned("timeline_max_entries", c.timeline_max_entries, 1'000'000);
+  r.getUnsigned("timeline_max_bytes", c.timeline_max_bytes, uint64_t{1} << 30);
+  if (c.timeline_max_bytes < 4096)
+    r.sink().add(r.node()["timeline_max_bytes"], r.childPath("timeline_max_bytes"),
+                 "must be at least 4096");
   if (c.problem_incidents < 1)
     r.sink().add(r.node()["problem_incidents"], r.childPath("problem_incidents"),
                  "must be at least 1");

@@ -60,11 +60,11 @@ char* Arena::allocate(size_t n) {
     blocks_.push_back(std::make_unique_for_overwrite<char[]>(size));
     cur_ = blocks_.back().get();
     left_ = size;
+    total_ += size;
   }
   char* p = cur_;
   cur_ += n;
   left_ -= n;
-  total_ += n;
   return p;
 }
 

@@ -254,6 +254,7 @@ int Daemon::run() {
   PipelineOptions popts;
   popts.shards = config_->pipeline.shards;
   popts.queue_batches = config_->pipeline.queue_batches;
+  popts.queue_bytes = config_->pipeline.queue_bytes;
   popts.retry_after_seconds = static_cast<int>(
       std::chrono::duration_cast<std::chrono::seconds>(config_->pipeline.retry_after).count());
   popts.flap = {config_->pipeline.flapping_enabled, config_->pipeline.flapping_low_percent,

@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "correlator_internal.h"
+#include "triaged/api/ingest.h"
 
 namespace triaged::engine {
 
@@ -143,11 +144,55 @@ void Correlator::note(Incident& inc, int64_t now, std::string actor, const char*
                       std::string detail, uint64_t alert) {
   inc.updated_ms = now;
   touch(inc);
-  if (inc.timeline.size() >= opts_.settings.timeline_max_entries) {
+  TimelineEntry e{now, std::move(actor), action, std::move(detail), alert};
+  if (inc.timeline.size() >= opts_.settings.timeline_max_entries ||
+      inc.timeline_bytes + e.bytes() > opts_.settings.timeline_max_bytes) {
     ++inc.timeline_dropped;
     return;
   }
-  inc.timeline.push_back({now, std::move(actor), action, std::move(detail), alert});
+  inc.timeline_bytes += static_cast<uint32_t>(e.bytes());
+  inc.timeline.push_back(std::move(e));
+}
+
+namespace {
+constexpr const char* kFlapped = "alert flapped";
+}  // namespace
+
+bool isFlipAction(std::string_view action) {
+  return action == "alert resolved" || action == "alert fired again" ||
+         action == "alert severity changed" || action == std::string_view(kFlapped);
+}
+
+// An alert that resolves, fires again or changes severity in an open incident: its first
+// change is an entry of its own, every later one updates that entry in place ("alert
+// flapped", "5 state changes between <first> and <last>, now firing critical"), so that an
+// alert's flips cost its incident no memory and the store one row, however long it stays open.
+void Correlator::noteFlip(Incident& inc, CorrAlert& a, int64_t now, const char* action,
+                          std::string detail) {
+  size_t i = a.flip_entry - 1;  // (0 - 1 is out of range)
+  if (a.flip_entry == 0 || i >= inc.timeline.size() || inc.timeline[i].alert != a.fingerprint ||
+      !isFlipAction(inc.timeline[i].action)) {
+    size_t before = inc.timeline.size();
+    note(inc, now, "triaged", action, std::move(detail), a.fingerprint);
+    a.flip_entry = inc.timeline.size() > before ? static_cast<uint32_t>(inc.timeline.size()) : 0;
+    return;
+  }
+  TimelineEntry& e = inc.timeline[i];
+  uint64_t changes = 1;
+  if (std::string_view(e.action) == kFlapped)
+    changes = std::strtoull(e.detail.c_str(), nullptr, 10);
+  inc.timeline_bytes -= static_cast<uint32_t>(e.bytes());
+  e.action = kFlapped;
+  e.detail = std::to_string(changes + 1) + " state changes between " +
+             api::formatRfc3339Ms(e.at_ms) + " and " + api::formatRfc3339Ms(now) + ", now " +
+             (a.status == api::Status::kFiring ? "firing " : "resolved ") +
+             severityName(a.severity);
+  inc.timeline_bytes += static_cast<uint32_t>(e.bytes());
+  if (i < inc.stored_timeline &&
+      (inc.timeline_rewritten.empty() || inc.timeline_rewritten.back() != i))
+    inc.timeline_rewritten.push_back(static_cast<uint32_t>(i));
+  inc.updated_ms = now;
+  touch(inc);
 }
 
 void Correlator::schedulePrune(const Incident& inc) {
@@ -182,9 +227,13 @@ void Correlator::advance(int64_t now) {
     auto [at, fp] = forget_.front();
     forget_.pop_front();
     auto it = alerts_.find(fp);
-    if (it == alerts_.end() || it->second->status != api::Status::kResolved ||
-        it->second->changed_ms + opts_.settings.reopen_window.count() > at)
+    if (it == alerts_.end()) continue;
+    it->second->forget_queued = false;
+    if (it->second->status != api::Status::kResolved) continue;
+    if (int64_t due = it->second->changed_ms + opts_.settings.reopen_window.count(); due > at) {
+      queueForget(*it->second, due);  // resolved again since: its entry moves, not a new one
       continue;
+    }
     // A member of an open incident is kept (if it fires again it is the same member, not a
     // new one); it is queued again when its incident resolves.
     if (const Incident* inc = incident(it->second->incident);
@@ -193,6 +242,15 @@ void Correlator::advance(int64_t now) {
       continue;
     forget(fp);
   }
+}
+
+// forget_ stays in time order (every entry is pushed at its time or later) and holds one entry
+// per alert, however often it resolves: an alert whose entry comes due while its reopen window
+// still runs is queued again at the window's end.
+void Correlator::queueForget(CorrAlert& a, int64_t at) {
+  if (a.forget_queued) return;
+  a.forget_queued = true;
+  forget_.emplace_back(forget_.empty() ? at : std::max(at, forget_.back().first), a.fingerprint);
 }
 
 void Correlator::onChange(CorrelatorInput& in, int64_t now) {
@@ -245,8 +303,8 @@ void Correlator::onChange(CorrelatorInput& in, int64_t now) {
         if (a->flapping || a->suppressed != Suppression::kNone) {
           touch(*inc);  // a flapping alert's flips change state, not the news
         } else {
-          note(*inc, now, "triaged", "alert severity changed",
-               std::string(severityName(before)) + " -> " + severityName(a->severity));
+          noteFlip(*inc, *a, now, "alert severity changed",
+                   std::string(severityName(before)) + " -> " + severityName(a->severity));
           announce(*inc, now);
         }
       }
@@ -281,7 +339,7 @@ void Correlator::onFiring(CorrAlert& a, int64_t now) {
         touch(*inc);  // counted, but a flapping alert's flips are not announced one by one
         return;
       }
-      note(*inc, now, "triaged", "alert fired again", {}, a.fingerprint);
+      noteFlip(*inc, a, now, "alert fired again");
       if (a.suppressed == Suppression::kNone) announce(*inc, now);
       return;
     }
@@ -295,7 +353,7 @@ void Correlator::onFiring(CorrAlert& a, int64_t now) {
 void Correlator::onResolved(CorrAlert& a, int64_t now) {
   inhibitIndex(a, false, now);
   ciCount(a, false);
-  forget_.emplace_back(now + opts_.settings.reopen_window.count(), a.fingerprint);
+  queueForget(a, now + opts_.settings.reopen_window.count());
   Incident* inc = mutableIncident(a.incident);
   if (inc) uncountFiring(*inc, a);
   bool suppressed = a.suppressed != Suppression::kNone;
@@ -309,7 +367,7 @@ void Correlator::onResolved(CorrAlert& a, int64_t now) {
   if (a.flapping)
     touch(*inc);
   else
-    note(*inc, now, "triaged", "alert resolved", {}, a.fingerprint);
+    noteFlip(*inc, a, now, "alert resolved");
   refreshHeld(*inc, now);
   if (inc->firingAll() == 0) {
     ++inc->gen;
@@ -442,6 +500,13 @@ void Correlator::fire(const Timer& t, int64_t now) {
         return;  // reopened and closed again later: a later timer
       pruneGroup(*inc);
       held_ids_.erase(inc->id);
+      // Its signature's recurrence, once nothing of it counts any more.
+      if (auto r = recurrences_.find(inc->signature);
+          r != recurrences_.end() && !problems_.count(r->second.problem) &&
+          std::all_of(r->second.opened.begin(), r->second.opened.end(), [&](const auto& o) {
+            return o.first < now - opts_.settings.problem_window.count();
+          }))
+        recurrences_.erase(r);
       *inc = Incident{};  // frees it; the id stays a hole until the front is pruned
       while (!incidents_.empty() && !incidents_.front().id) {
         incidents_.pop_front();

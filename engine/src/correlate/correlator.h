@@ -50,6 +50,7 @@ struct TimelineEntry {
   const char* action;  // a fixed phrase ("opened", "alert joined", ...)
   std::string detail;
   uint64_t alert = 0;  // the alert concerned, if any
+  size_t bytes() const { return sizeof(TimelineEntry) + actor.capacity() + detail.capacity(); }
 };
 
 struct TicketLink {
@@ -97,6 +98,10 @@ struct Incident {
   int criticality = 0;  // highest (lowest number) of its services'; 0 = none known
   std::vector<TimelineEntry> timeline;
   uint64_t timeline_dropped = 0;
+  uint32_t timeline_bytes = 0;  // what `timeline` holds (TimelineEntry::bytes), bounded
+  // Entries below stored_timeline changed in place since the store last took the incident
+  // (an alert's flips: one entry that counts them).
+  std::vector<uint32_t> timeline_rewritten;
   // Timers and announcements.
   uint64_t gen = 0;  // bumps when the incident's pending timers become stale
   int64_t announced_ms = 0;
@@ -244,6 +249,9 @@ struct CorrAlert {
   bool counted_on_ci = false;
   int8_t counted_severity = -1;  // the severity it counts at in its incident's firing, -1 if not
   bool counted_maintenance = false, counted_suppressed = false;  // how it counts there
+  bool forget_queued = false;  // it has an entry in forget_ (one at most: O(1) per alert)
+  // 1 + the index of the timeline entry of its incident that counts its flips (0: none yet).
+  uint32_t flip_entry = 0;
 };
 
 struct CorrelatorOptions {
@@ -490,6 +498,9 @@ class Correlator {
             uint64_t alert = 0);
   void note(Incident& inc, int64_t now, std::string actor, const char* action,
             std::string detail = {}, uint64_t alert = 0);
+  void queueForget(CorrAlert& a, int64_t at);
+  void noteFlip(Incident& inc, CorrAlert& a, int64_t now, const char* action,
+                std::string detail = {});
   std::string groupKey(const rules::Rule* rule, const CorrAlert& a) const;
   uint64_t groupHash(const rules::Rule& rule, const CorrAlert& a) const;
   const rules::Rule& ruleAt(uint32_t i) const;
@@ -535,9 +546,12 @@ class Correlator {
     uint64_t key;
   };
   absl::flat_hash_map<uint64_t, absl::InlinedVector<InhibitEntry, 2>> inhibit_entries_;
+  // Per signature (one per incident that may recur, so kept small: an empty std::deque
+  // costs 600 bytes): the recent incidents, at most problem_incidents, oldest first.
   struct Recurrence {
-    std::deque<std::pair<int64_t, uint64_t>> opened;  // (time, incident)
+    absl::InlinedVector<std::pair<int64_t, uint64_t>, 1> opened;  // (time, incident)
     uint64_t problem = 0;
+    void dropOldest() { opened.erase(opened.begin()); }
   };
   absl::flat_hash_map<std::string, Recurrence> recurrences_;
   std::priority_queue<Timer, std::vector<Timer>, std::greater<Timer>> timers_;

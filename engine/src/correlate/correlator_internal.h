@@ -30,6 +30,9 @@ inline void takeEachOnce(std::vector<std::string>& dirty, std::vector<std::strin
   dirty.clear();
 }
 
+// A timeline entry that counts an alert's flips (resolved, fired again, flapped).
+bool isFlipAction(std::string_view action);
+
 // "P3 -> P2" for timelines.
 inline std::string priorityChange(int before, int after) {
   char buf[32];

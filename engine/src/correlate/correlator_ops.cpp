@@ -211,7 +211,7 @@ void Correlator::queueForget(const Incident& inc, int64_t now) {
                                     it->second->status == api::Status::kResolved &&
                                     it->second->incident == inc.id) {
       it->second->changed_ms = now;
-      forget_.emplace_back(now + opts_.settings.reopen_window.count(), fp);
+      queueForget(*it->second, now + opts_.settings.reopen_window.count());
     }
 }
 
@@ -252,8 +252,8 @@ void Correlator::linkProblem(Incident& inc, int64_t now) {
   }
   r.opened.emplace_back(now, inc.id);
   while (!r.opened.empty() && r.opened.front().first < now - c.problem_window.count())
-    r.opened.pop_front();
-  while (r.opened.size() > c.problem_incidents) r.opened.pop_front();
+    r.dropOldest();
+  while (r.opened.size() > c.problem_incidents) r.dropOldest();
   if (r.opened.size() < c.problem_incidents) return;
   uint64_t id = next_problem_++;
   Problem& p = problems_[id];

@@ -203,11 +203,21 @@ void Correlator::restore(Restored st, int64_t now) {
       reroute.push_back(r.fingerprint);
     } else if (!firing) {
       forget_.emplace_back(r.changed_ms + c.reopen_window.count(), r.fingerprint);
+      a->forget_queued = true;
     }
     alert_order_.push_back(r.fingerprint);
     alerts_.emplace(r.fingerprint, std::move(a));
   }
   std::sort(forget_.begin(), forget_.end());
+  // Each member's flips go on counting in the entry that counted them before.
+  for (auto& inc : incidents_) {
+    if (inc.status != IncidentStatus::kOpen && inc.status != IncidentStatus::kAcknowledged)
+      continue;
+    for (size_t i = 0; i < inc.timeline.size(); ++i)
+      if (const auto& e = inc.timeline[i]; e.alert && isFlipAction(e.action))
+        if (auto it = alerts_.find(e.alert); it != alerts_.end() && it->second->incident == inc.id)
+          it->second->flip_entry = static_cast<uint32_t>(i + 1);
+  }
 
   // CI and inhibition indexes from the firing members (reload's rebuild); then what holds
   // each firing member now (silences, windows and inhibition are state, not history), and
@@ -253,7 +263,7 @@ void Correlator::restore(Restored st, int64_t now) {
         rec.problem = inc.problem;
       } else {
         rec.opened.emplace_back(inc.opened_ms, inc.id);
-        while (rec.opened.size() > c.problem_incidents) rec.opened.pop_front();
+        while (rec.opened.size() > c.problem_incidents) rec.dropOldest();
       }
     }
     bool live = inc.status == IncidentStatus::kOpen ||

@@ -15,11 +15,17 @@ namespace triaged::engine {
 
 namespace {
 
-// One batch shared by the shards it was split across; the last shard to finish reports.
+// One batch shared by the shards it was split across; the last shard to finish reports. The
+// batch itself (its events and strings) is freed as soon as every shard has applied its part:
+// with sync durability the report waits for the commit, and a batch held until then is most
+// of the process's memory under load (the alerts keep their own copies).
 struct BatchCtx {
   std::unique_ptr<api::EventBatch> batch;
+  uint64_t events = 0;
   std::function<void(const api::BatchResult&)> done;
   std::atomic<int> remaining{0};
+  std::atomic<int> applying{0};  // shards still reading `batch`
+  uint64_t bytes = 0;            // its heap, counted in Pipeline::queued_bytes_
   std::atomic<uint64_t> new_alerts{0}, changed{0}, duplicates{0}, resolved{0};
   std::vector<uint8_t> outcomes;  // per event, when asked for; each shard writes its own indices
   std::chrono::steady_clock::time_point submitted;
@@ -32,11 +38,19 @@ struct Task {
   bool expire = false;
 };
 
+// The heap a batch holds: its vectors' capacity and its arenas.
+uint64_t batchBytes(const api::EventBatch& b) {
+  uint64_t n = b.events.capacity() * sizeof(api::Event) + b.labels.capacity() * sizeof(api::Label) +
+               b.arena.bytes();
+  for (const auto& a : b.more_arenas) n += a.bytes();
+  return n;
+}
+
 // A sub-batch is done; the last one reports the batch.
 void finishPart(BatchCtx& c) {
   if (c.remaining.fetch_sub(1, std::memory_order_acq_rel) != 1 || !c.done) return;
   api::BatchResult r;
-  r.events = c.batch->events.size();
+  r.events = c.events;
   r.new_alerts = c.new_alerts.load();
   r.changed = c.changed.load();
   r.duplicates = c.duplicates.load();
@@ -177,6 +191,12 @@ api::SubmitStatus Pipeline::submit(std::unique_ptr<api::EventBatch>& batch,
                                    std::function<void(const api::BatchResult&)> done) {
   if (draining_.load(std::memory_order_acquire)) return api::SubmitStatus::kDraining;
   size_t n = shards_.size();
+  const uint64_t bytes = batchBytes(*batch);
+  uint64_t queued = queued_bytes_.load(std::memory_order_acquire);
+  if (queued != 0 && queued + bytes > opts_.queue_bytes) {
+    metrics_->busy->add(0, 0);
+    return api::SubmitStatus::kBusy;
+  }
   // Route: split the batch by fingerprint.
   thread_local std::vector<std::vector<uint32_t>> parts;
   parts.resize(n);
@@ -202,6 +222,9 @@ api::SubmitStatus Pipeline::submit(std::unique_ptr<api::EventBatch>& batch,
   }
   auto ctx = std::make_shared<BatchCtx>();
   if (batch->want_outcomes) ctx->outcomes.resize(batch->events.size());
+  ctx->events = batch->events.size();
+  ctx->bytes = bytes;
+  queued_bytes_.fetch_add(bytes, std::memory_order_acq_rel);
   ctx->batch = std::move(batch);
   ctx->done = std::move(done);
   ctx->submitted = std::chrono::steady_clock::now();
@@ -212,6 +235,7 @@ api::SubmitStatus Pipeline::submit(std::unique_ptr<api::EventBatch>& batch,
     return api::SubmitStatus::kAccepted;
   }
   ctx->remaining.store(touched, std::memory_order_release);
+  ctx->applying.store(touched, std::memory_order_release);
   for (size_t i = 0; i < n; ++i) {
     if (parts[i].empty()) continue;
     Task t;
@@ -289,6 +313,10 @@ void Pipeline::run(Shard& s, size_t index) {
         }
         for (size_t o = 0; o < 5; ++o)
           if (counts[o]) metrics_->outcomes->add(index, o, counts[o]);
+        if (t.ctx->applying.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+          t.ctx->batch.reset();
+          queued_bytes_.fetch_sub(t.ctx->bytes, std::memory_order_acq_rel);
+        }
         // Durability sync: a sub-batch that changed something completes after the commit.
         bool wait = opts_.wait_for_commit && changes_ && !changes.empty();
         flushChanges(wait ? std::function<void()>([ctx = t.ctx] { finishPart(*ctx); }) : nullptr);

@@ -37,6 +37,9 @@ class ChangeSink {
 struct PipelineOptions {
   unsigned shards = 1;
   uint64_t queue_batches = 1024;
+  // Bytes of the batches not yet applied by every shard (all shards): beyond it submit()
+  // answers busy, unless nothing is queued (a batch larger than the bound still gets through).
+  uint64_t queue_bytes = 64ull << 20;
   int retry_after_seconds = 1;
   FlapOptions flap;
   int64_t resolved_retention_ms = 3'600'000;
@@ -80,6 +83,7 @@ class Pipeline final : public api::EventSink {
   bool restore(const AlertRecord& r);
 
   struct Shard;
+  std::atomic<uint64_t> queued_bytes_{0};
 
  private:
   void run(Shard& s, size_t index);

@@ -71,10 +71,13 @@ void incidentRows(const Correlator& c, const Incident& inc, size_t alerts_from,
                                                   : AlertRole::kMember;
     alerts.push_back({static_cast<uint32_t>(i), fp, static_cast<int>(role)});
   }
-  for (size_t i = timeline_from; i < inc.timeline.size(); ++i) {
+  auto row = [&](size_t i) {
     const auto& e = inc.timeline[i];
     timeline.push_back({static_cast<uint32_t>(i), e.at_ms, e.actor, e.action, e.detail, e.alert});
-  }
+  };
+  for (uint32_t i : inc.timeline_rewritten)  // changed in place: the row is replaced
+    if (i < timeline_from && i < inc.timeline.size()) row(i);
+  for (size_t i = timeline_from; i < inc.timeline.size(); ++i) row(i);
 }
 
 void encodeIncident(std::string& out, const Incident& inc) {
@@ -179,6 +182,7 @@ IncidentRecord decodeIncident(std::string_view record, const std::vector<MemberR
     if (t.seq != i)
       throw std::runtime_error("timeline rows: row " + std::to_string(i) + " is missing");
     inc.timeline.push_back({t.at_ms, t.actor, internAction(t.action), t.detail, t.alert});
+    inc.timeline_bytes += static_cast<uint32_t>(inc.timeline.back().bytes());
   }
   inc.stored_alerts = static_cast<uint32_t>(inc.alerts.size());
   inc.stored_timeline = static_cast<uint32_t>(inc.timeline.size());

@@ -99,8 +99,9 @@ struct ShutdownConfig {
 };
 
 struct PipelineConfig {
-  unsigned shards = 0;            // dedup shard threads; 0: one per core
-  uint64_t queue_batches = 1024;  // capacity of each shard queue, in batches
+  unsigned shards = 0;                 // dedup shard threads; 0: one per core
+  uint64_t queue_batches = 1024;       // capacity of each shard queue, in batches
+  uint64_t queue_bytes = 64ull << 20;  // memory of the batches waiting for the shards, in all
   uint64_t max_batch_events = 4096;
   Duration retry_after = 1s;         // advertised in 429 responses
   Duration resolved_retention = 1h;  // resolved alerts stay visible this long
@@ -124,7 +125,8 @@ struct CorrelationConfig {
   unsigned impact_cis = 10;        // as do this many affected CIs
   unsigned problem_incidents = 3;  // recurring incidents that open a problem
   Duration problem_window = std::chrono::hours(24 * 7);  // within this window
-  unsigned timeline_max_entries = 1000;  // per incident; later entries are counted, not kept
+  unsigned timeline_max_entries = 1000;      // per incident; later entries are counted, not kept
+  uint64_t timeline_max_bytes = 256 * 1024;  // the same bound in bytes (entries and their text)
   // An incident opened on a change's CIs or services during the change or this long after it
   // is linked to the change.
   Duration change_window = std::chrono::hours(1);

@@ -42,7 +42,7 @@ class Arena {
     return {p, s.size()};
   }
   char* allocate(size_t n);
-  size_t bytes() const { return total_; }
+  size_t bytes() const { return total_; }  // allocated: every block in full
 
  private:
   static constexpr size_t kBlock = 64 * 1024;
