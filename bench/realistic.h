@@ -53,15 +53,14 @@ class RealisticStream {
     for (uint64_t i = 0; i < n; ++i) {
       // Keys beyond `start` arrive evenly: key j at event (j - start) * n / (keys - start).
       uint64_t k;
-      if (arrived < keys.size() &&
-          i >= (arrived - start) * n / (keys.size() - start)) {
+      if (arrived < keys.size() && i >= (arrived - start) * n / (keys.size() - start)) {
         k = arrived++;  // a new alert: its first event fires
       } else {
         k = next() % arrived;
         State& s = state[k];
         uint64_t r = next() % 100;
         if (s.seen && keys[k] % 50 == 0)  // (an alert's first event fires)
-          s.firing = !s.firing;          // the flapping subset
+          s.firing = !s.firing;           // the flapping subset
         else if (s.seen)
           s.firing = s.firing ? r >= 3 : r < 20;
         if (next() % 100 == 0) s.critical = !s.critical;

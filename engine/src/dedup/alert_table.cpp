@@ -27,9 +27,19 @@ const char* changeKindName(ChangeKind k) {
   return "unknown";
 }
 
-// Layout: u32 total bytes, u16 labels, u16 annotations, then per string a LEB128 length (one
-// byte below 128) and the bytes.
+// Layout: u32 total bytes, u16 labels, u16 annotations (its top bit: a value follows), the
+// value (a double) when there is one, then per string a LEB128 length (one byte below 128) and
+// the bytes. A blob's allocation is its size rounded up to 16 (allocBlob): a new text that
+// fits is written over the old one, and a new value always is, without allocating.
 namespace {
+
+constexpr uint16_t kHasValue = 0x8000;
+
+size_t roundUp(size_t n) { return (n + 15) & ~size_t{15}; }
+
+std::unique_ptr<char[]> allocBlob(size_t n) {
+  return std::make_unique_for_overwrite<char[]>(roundUp(n));
+}
 
 size_t varintSize(size_t n) {
   size_t k = 1;
@@ -71,18 +81,31 @@ const char* skip(const char* p, uint32_t count) {
 
 }  // namespace
 
-std::unique_ptr<char[]> AlertStrings::pack(const EventBatch& b, const Event& e) {
+size_t AlertStrings::packedSize(const EventBatch& b, const Event& e) {
   std::string_view fields[kFieldCount] = {e.source,  e.resource,    e.check,    e.service,
                                           e.summary, e.description, e.dedup_key};
-  size_t n = 8;
+  size_t n = e.has_value ? 16 : 8;
   auto add = [&](std::string_view s) { n += varintSize(s.size()) + s.size(); };
   for (auto f : fields) add(f);
   const api::Label* l = b.labelsOf(e);
   const api::Label* a = b.annotationsOf(e);
   for (uint32_t i = 0; i < e.labels_count; ++i) add(l[i].name), add(l[i].value);
   for (uint32_t i = 0; i < e.annotations_count; ++i) add(a[i].name), add(a[i].value);
-  auto blob = std::make_unique_for_overwrite<char[]>(n);
-  char* p = blob.get();
+  return n;
+}
+
+std::unique_ptr<char[]> AlertStrings::pack(const EventBatch& b, const Event& e) {
+  size_t n = packedSize(b, e);
+  auto blob = allocBlob(n);
+  packInto(blob.get(), n, b, e);
+  return blob;
+}
+
+void AlertStrings::packInto(char* p, size_t n, const EventBatch& b, const Event& e) {
+  std::string_view fields[kFieldCount] = {e.source,  e.resource,    e.check,    e.service,
+                                          e.summary, e.description, e.dedup_key};
+  const api::Label* l = b.labelsOf(e);
+  const api::Label* a = b.annotationsOf(e);
   auto put = [&](std::string_view s) {
     p = putVarint(p, s.size());
     if (!s.empty()) std::memcpy(p, s.data(), s.size());  // an empty view may have no data
@@ -90,22 +113,41 @@ std::unique_ptr<char[]> AlertStrings::pack(const EventBatch& b, const Event& e) 
   };
   uint32_t total = static_cast<uint32_t>(n);
   uint16_t nl = static_cast<uint16_t>(e.labels_count),
-           na = static_cast<uint16_t>(e.annotations_count);
+           na = static_cast<uint16_t>(e.annotations_count | (e.has_value ? kHasValue : 0));
   std::memcpy(p, &total, 4);
   std::memcpy(p + 4, &nl, 2);
   std::memcpy(p + 6, &na, 2);
   p += 8;
+  if (e.has_value) {
+    std::memcpy(p, &e.value, 8);
+    p += 8;
+  }
   for (auto f : fields) put(f);
   for (uint32_t i = 0; i < e.labels_count; ++i) put(l[i].name), put(l[i].value);
   for (uint32_t i = 0; i < e.annotations_count; ++i) put(a[i].name), put(a[i].value);
-  return blob;
 }
+
+bool AlertStrings::value(double& out) const {
+  if (!hasValue()) return false;
+  std::memcpy(&out, p_ + 8, 8);
+  return true;
+}
+
+bool AlertStrings::hasValue() const {
+  uint16_t v;
+  std::memcpy(&v, p_ + 6, 2);
+  return v & kHasValue;
+}
+
+void AlertStrings::setValue(char* blob, double v) { std::memcpy(blob + 8, &v, 8); }
+
+size_t AlertStrings::capacity() const { return roundUp(bytes()); }
 
 bool AlertStrings::wellFormed(std::string_view blob) {
   uint32_t n = 0;
   if (blob.size() < 8) return false;
   std::memcpy(&n, blob.data(), 4);
-  return n == blob.size();
+  return n == blob.size() && (!AlertStrings(blob.data()).hasValue() || n >= 16);
 }
 
 size_t AlertStrings::bytes() const {
@@ -121,12 +163,12 @@ uint32_t AlertStrings::labelCount() const {
 uint32_t AlertStrings::annotationCount() const {
   uint16_t v;
   std::memcpy(&v, p_ + 6, 2);
-  return v;
+  return v & ~kHasValue;
 }
 
 std::string_view AlertStrings::at(uint32_t idx) const {
   std::string_view out;
-  getString(skip(p_ + 8, idx), out);
+  getString(skip(first(), idx), out);
   return out;
 }
 
@@ -134,12 +176,12 @@ std::string_view AlertStrings::field(Field f) const { return at(f); }
 
 api::Label AlertStrings::label(uint32_t i) const {
   api::Label l;
-  getString(getString(skip(p_ + 8, kFieldCount + 2 * i), l.name), l.value);
+  getString(getString(skip(first(), kFieldCount + 2 * i), l.name), l.value);
   return l;
 }
 
 bool AlertStrings::findLabel(std::string_view name, std::string_view& value) const {
-  const char* p = skip(p_ + 8, kFieldCount);
+  const char* p = skip(first(), kFieldCount);
   for (uint32_t i = 0, n = labelCount(); i < n; ++i) {
     std::string_view k;
     p = getString(getString(p, k), value);
@@ -225,7 +267,7 @@ bool AlertTable::restore(const AlertRecord& r) {
   a.time_ms = r.time_ms;
   a.count = std::max<uint64_t>(1, r.count);
   a.content_hash = r.content_hash;
-  a.strings = std::make_unique_for_overwrite<char[]>(n);
+  a.strings = allocBlob(n);
   std::memcpy(a.strings.get(), r.strings.data(), n);
   string_bytes_ += n;
   a.flap_history = r.flap_history;
@@ -239,8 +281,46 @@ bool AlertTable::restore(const AlertRecord& r) {
   return true;
 }
 
+namespace {
+
+// An alert's content hash is its strings' (the event's content_hash) mixed with its value's
+// bits, so that a new value is a change (checkpointed) but the strings need not be compared.
+uint64_t valueMix(bool has, double v) {
+  if (!has) return 0;
+  uint64_t x;
+  std::memcpy(&x, &v, 8);
+  x ^= x >> 33;
+  x *= 0xff51afd7ed558ccdULL;
+  x ^= x >> 33;
+  return x | 1;
+}
+
+}  // namespace
+
+// A changed alert: when only the value changed it is written in its slot; new texts are packed
+// over the old ones when they fit (the usual case: a summary quoting a new number), and only
+// otherwise into a new allocation.
+void AlertTable::rewrite(Alert& a, const EventBatch& b, const Event& e, uint64_t content) {
+  AlertStrings v = a.view();
+  double old = 0;
+  bool had = v.value(old);
+  if (e.has_value && had && (a.content_hash ^ valueMix(true, old)) == e.content_hash) {
+    AlertStrings::setValue(a.strings.get(), e.value);
+  } else {
+    size_t n = AlertStrings::packedSize(b, e);
+    string_bytes_ -= v.bytes();
+    if (n <= v.capacity())
+      AlertStrings::packInto(a.strings.get(), n, b, e);
+    else
+      a.strings = AlertStrings::pack(b, e);
+    string_bytes_ += n;
+  }
+  a.content_hash = content;
+}
+
 Outcome AlertTable::apply(const EventBatch& b, const Event& e, int64_t now,
                           std::vector<AlertChange>& out) {
+  const uint64_t content = e.content_hash ^ valueMix(e.has_value, e.value);
   auto it = index_.find(e.fingerprint);
   if (it == index_.end()) {
     if (e.status == Status::kResolved) return Outcome::kIgnored;  // resolving what we never saw
@@ -251,7 +331,7 @@ Outcome AlertTable::apply(const EventBatch& b, const Event& e, int64_t now,
     a.first_seen_ms = a.last_seen_ms = e.event_time_ms;
     a.time_ms = e.ends_at_ms;
     a.count = 1;
-    a.content_hash = e.content_hash;
+    a.content_hash = content;
     a.strings = AlertStrings::pack(b, e);
     string_bytes_ += a.view().bytes();
     a.severity = a.previous_severity = e.severity;
@@ -264,14 +344,9 @@ Outcome AlertTable::apply(const EventBatch& b, const Event& e, int64_t now,
   Alert& a = at(it->second);
   ++a.count;
   if (e.event_time_ms > a.last_seen_ms) a.last_seen_ms = e.event_time_ms;
-  bool content = a.content_hash != e.content_hash;
-  if (content) {
-    string_bytes_ -= a.view().bytes();
-    a.strings = AlertStrings::pack(b, e);
-    string_bytes_ += a.view().bytes();
-    a.content_hash = e.content_hash;
-  }
-  Outcome result = content ? Outcome::kChanged : Outcome::kDuplicate;
+  const bool changed = a.content_hash != content;
+  if (changed) rewrite(a, b, e, content);
+  Outcome result = changed ? Outcome::kChanged : Outcome::kDuplicate;
   if (e.status != a.status) {
     a.status = e.status;
     if (e.status == Status::kResolved) {

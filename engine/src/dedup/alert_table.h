@@ -43,11 +43,17 @@ struct AlertChange {
   int64_t at_ms;
 };
 
-// The strings of an alert, packed in one allocation: source, resource, check, service, summary,
-// description, dedup_key, then labels and annotations as name/value pairs.
+// The strings of an alert, packed in one allocation: its value (a number, when it has one),
+// source, resource, check, service, summary, description, dedup_key, then labels and
+// annotations as name/value pairs.
 class AlertStrings {
  public:
   static std::unique_ptr<char[]> pack(const api::EventBatch& b, const api::Event& e);
+  static size_t packedSize(const api::EventBatch& b, const api::Event& e);
+  // Writes the packed form (packedSize bytes) at p.
+  static void packInto(char* p, size_t n, const api::EventBatch& b, const api::Event& e);
+  // The value in a blob that has one.
+  static void setValue(char* blob, double v);
   explicit AlertStrings(const char* blob) : p_(blob) {}
   enum Field {
     kSource,
@@ -68,11 +74,15 @@ class AlertStrings {
   // Value of a label, or nullopt-like {found=false}.
   bool findLabel(std::string_view name, std::string_view& value) const;
   size_t bytes() const;
+  size_t capacity() const;  // of its allocation: a rewrite up to this size needs none
+  bool hasValue() const;
+  bool value(double& out) const;  // false when the alert has no value
   // Whether a stored copy is whole: at least the header, and as long as its length says.
   static bool wellFormed(std::string_view blob);
 
  private:
   std::string_view at(uint32_t i) const;
+  const char* first() const { return p_ + (hasValue() ? 16 : 8); }  // the first string
   const char* p_;
 };
 
@@ -181,6 +191,7 @@ class AlertTable {
   const Alert& at(uint32_t i) const { return chunks_[i >> kChunkBits][i & (kChunk - 1)]; }
   uint32_t allocate();
   void release(uint32_t i);
+  void rewrite(Alert& a, const api::EventBatch& b, const api::Event& e, uint64_t content);
   void observe(Alert& a, bool changed, uint64_t fp, int64_t now, std::vector<AlertChange>& out);
 
   FlapOptions flap_;

@@ -54,6 +54,7 @@ void writeAlertJson(std::string& out, uint64_t fp, const Alert& a) {
   if (a.status == api::Status::kResolved)
     w.field("resolved_at", api::formatRfc3339Ms(a.resolvedAt()));
   if (auto s = v.field(AlertStrings::kSummary); !s.empty()) w.field("summary", s);
+  if (double value; v.value(value)) w.field("value", value);
   if (auto s = v.field(AlertStrings::kDescription); !s.empty()) w.field("description", s);
   if (auto s = v.field(AlertStrings::kDedupKey); !s.empty()) w.field("dedup_key", s);
   writeLabelsJson(w, v);

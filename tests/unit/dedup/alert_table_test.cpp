@@ -25,7 +25,7 @@ struct Timeline {
     opts.resolve_timeout_ms = 10'000;
   }
   Outcome push(const char* resource, Severity sev = Severity::kWarning, Status st = Status::kFiring,
-               const char* summary = "") {
+               const char* summary = "", const double* value = nullptr) {
     api::BatchBuilder b(opts, now);
     auto& e = b.begin(0);
     e.resource = b.keep(resource);
@@ -33,6 +33,10 @@ struct Timeline {
     e.severity = sev;
     e.status = st;
     e.summary = b.keep(summary);
+    if (value) {
+      e.has_value = true;
+      e.value = *value;
+    }
     b.addLabel("team", "ops");
     REQUIRE(b.finish());
     auto batch = b.take();
@@ -198,4 +202,58 @@ TEST_CASE("Packed alert strings round-trip fields, labels and annotations", "[de
   CHECK(s.findLabel("b", v));
   CHECK(v == "2");
   CHECK_FALSE(s.findLabel("zzz", v));
+}
+
+TEST_CASE(
+    "A new value or a new text of the same size is written in place: exact, and without "
+    "allocating",
+    "[dedup]") {
+  Timeline t;
+  double v1 = 97.5, v2 = 98.25, v3 = 98.25;
+  REQUIRE(t.push("db1", Severity::kWarning, Status::kFiring, "disk 97.5% full", &v1) ==
+          Outcome::kNew);
+  uint64_t fp = t.fp("db1");
+  const char* blob = t.table.find(fp)->strings.get();
+  uint64_t saved = 0;
+  t.table.forEachUnsaved([&](const engine::Alert&, bool) { ++saved; });
+  // Only the value changes: a change, checkpointed, in the same allocation.
+  const std::string summary = "disk 97.5% full";
+  CHECK(t.push("db1", Severity::kWarning, Status::kFiring, summary.c_str(), &v2) ==
+        Outcome::kChanged);
+  double got = 0;
+  REQUIRE(t.table.find(fp)->view().value(got));
+  CHECK(got == 98.25);
+  CHECK(t.table.find(fp)->strings.get() == blob);
+  bool content = false;
+  t.table.forEachUnsaved([&](const engine::Alert&, bool c) { content = c; });
+  CHECK(content);
+  // The same value again is a duplicate.
+  CHECK(t.push("db1", Severity::kWarning, Status::kFiring, summary.c_str(), &v3) ==
+        Outcome::kDuplicate);
+  // A new summary of the same length, and the value: repacked over the old blob.
+  CHECK(t.push("db1", Severity::kWarning, Status::kFiring, "disk 98.2% full", &v1) ==
+        Outcome::kChanged);
+  const auto* a = t.table.find(fp);
+  CHECK(a->strings.get() == blob);
+  CHECK(a->view().field(engine::AlertStrings::kSummary) == "disk 98.2% full");
+  CHECK(a->view().label(0).value == "ops");
+  REQUIRE(a->view().value(got));
+  CHECK(got == 97.5);
+  // A much longer one needs a new allocation, and the value may go away.
+  std::string longer(200, 'x');
+  CHECK(t.push("db1", Severity::kWarning, Status::kFiring, longer.c_str()) == Outcome::kChanged);
+  a = t.table.find(fp);
+  CHECK(a->view().field(engine::AlertStrings::kSummary) == longer);
+  CHECK_FALSE(a->view().value(got));
+  // The stored form keeps the value (and refuses a blob cut short).
+  double v4 = -0.5;
+  t.push("db1", Severity::kWarning, Status::kFiring, "short", &v4);
+  auto rec = engine::AlertRecord::of(*t.table.find(fp), true);
+  CHECK(engine::AlertStrings::wellFormed(rec.strings));
+  CHECK_FALSE(engine::AlertStrings::wellFormed(rec.strings.substr(0, 12)));
+  AlertTable other;
+  REQUIRE(other.restore(rec));
+  REQUIRE(other.find(fp)->view().value(got));
+  CHECK(got == -0.5);
+  CHECK(other.find(fp)->view().field(engine::AlertStrings::kSummary) == "short");
 }

@@ -598,3 +598,89 @@ TEST_CASE("Schema 6 keeps the pending outbox of a schema 5 database and continue
   CHECK(sqlite3_last_insert_rowid(store.handle()) == 4);
   fs::remove_all(dir);
 }
+
+TEST_CASE(
+    "An alert's flips are one timeline entry, updated in place in memory, in the store's rows and "
+    "after a restart",
+    "[store]") {
+  auto config = configWith(kRules, R"(
+pipeline:
+  flapping: {enabled: false}
+correlation:
+  resolve_hold_down: 5m
+)");
+  engine::ReplayEngine a(*config);
+  std::vector<std::pair<const char*, const char*>> shop = {{"team", "shop"}};
+  push(a, kT0, "web1", "http", Status::kFiring, shop);
+  push(a, kT0 + 1000, "web2", "http", Status::kFiring, shop);
+  a.advance(kT0 + 30'000);
+  engine::Incident* inc = a.correlator().mutableIncidentForStore(1);
+  REQUIRE(inc);
+  // What the store took so far (as RoundRows does).
+  auto takeRows = [&](engine::Incident& i) {
+    std::vector<engine::MemberRow> alerts;
+    std::vector<engine::TimelineRow> rows;
+    engine::incidentRows(a.correlator(), i, i.stored_alerts, i.stored_timeline, alerts, rows);
+    i.stored_alerts = static_cast<uint32_t>(i.alerts.size());
+    i.stored_timeline = static_cast<uint32_t>(i.timeline.size());
+    i.timeline_rewritten.clear();
+    return rows;
+  };
+  takeRows(*inc);
+  size_t entries = inc->timeline.size();
+  int64_t now = kT0 + 60'000;
+  push(a, now, "web1", "http", Status::kResolved, shop);
+  REQUIRE(inc->timeline.size() == entries + 1);
+  CHECK(std::string(inc->timeline.back().action) == "alert resolved");
+  auto rows = takeRows(*inc);
+  REQUIRE(rows.size() == 1);
+  uint32_t seq = rows[0].seq;
+  for (int i = 1; i < 10; ++i) {
+    now += 60'000;
+    push(a, now, "web1", "http", i % 2 ? Status::kFiring : Status::kResolved, shop);
+  }
+  // Ten state changes, one entry, rewritten in place: the store replaces its row.
+  REQUIRE(inc->timeline.size() == entries + 1);
+  const auto& e = inc->timeline[seq];
+  CHECK(std::string(e.action) == "alert flapped");
+  CHECK(e.detail == "10 state changes between " + api::formatRfc3339Ms(kT0 + 60'000) + " and " +
+                        api::formatRfc3339Ms(now) + ", now firing major");
+  rows = takeRows(*inc);
+  REQUIRE(rows.size() == 1);
+  CHECK(rows[0].seq == seq);
+  CHECK(rows[0].action == "alert flapped");
+  // Another alert's change is an entry of its own; the first one's count goes on after a
+  // restart.
+  push(a, now + 1000, "web2", "http", Status::kResolved, shop);
+  CHECK(inc->timeline.size() == entries + 2);
+  now += 2000;
+  engine::ReplayEngine b(*config);
+  restoreInto(a, b, now);
+  REQUIRE(state(b.correlator(), now) == state(a.correlator(), now));
+  for (auto* e2 : {&a, &b}) push(*e2, now + 1000, "web1", "http", Status::kResolved, shop);
+  REQUIRE(state(b.correlator(), now) == state(a.correlator(), now));
+  const auto* after = b.correlator().incident(1);
+  REQUIRE(after->timeline.size() == entries + 2);
+  CHECK(after->timeline[seq].detail.rfind("11 state changes between ", 0) == 0);
+}
+
+TEST_CASE("An incident's timeline is bounded in bytes as well as in entries", "[store]") {
+  auto config = configWith(kRules, R"(
+correlation:
+  timeline_max_bytes: 4096
+)");
+  engine::ReplayEngine a(*config);
+  push(a, kT0, "web1", "http", Status::kFiring, {{"team", "shop"}});
+  a.advance(kT0 + 30'000);
+  std::string text(200, 'x');
+  for (int i = 0; i < 100; ++i)
+    REQUIRE(a.correlator().comment(1, text, "alice", kT0 + 31'000 + i).empty());
+  const auto* inc = a.correlator().incident(1);
+  size_t bytes = 0;
+  for (const auto& e : inc->timeline) bytes += e.bytes();
+  CHECK(bytes == inc->timeline_bytes);
+  CHECK(bytes <= 4096);
+  CHECK(bytes > 4096 - 400);
+  CHECK(inc->timeline_dropped > 0);
+  CHECK(inc->timeline.size() + inc->timeline_dropped >= 100);
+}
