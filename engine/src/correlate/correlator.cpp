@@ -298,10 +298,16 @@ void Correlator::onChange(CorrelatorInput& in, int64_t now) {
           uncountFiring(*inc, *a);
           countFiring(*inc, *a);
         }
+        int peak = inc->max_severity;
         inc->max_severity = std::max(inc->max_severity, static_cast<int>(a->severity));
         recompute(*inc, now, "triaged");
         if (a->flapping || a->suppressed != Suppression::kNone) {
-          touch(*inc);  // a flapping alert's flips change state, not the news
+          // A flapping alert's flips change state, not the news (nor the stored record, unless
+          // the peak moved).
+          if (inc->max_severity != peak)
+            touch(*inc);
+          else
+            touchState(*inc);
         } else {
           noteFlip(*inc, *a, now, "alert severity changed",
                    std::string(severityName(before)) + " -> " + severityName(a->severity));
@@ -336,7 +342,7 @@ void Correlator::onFiring(CorrAlert& a, int64_t now) {
       ++inc->gen;  // cancels a pending hold-down
       refreshHeld(*inc, now);
       if (a.flapping) {
-        touch(*inc);  // counted, but a flapping alert's flips are not announced one by one
+        touchState(*inc);  // counted, but a flapping alert's flips are not announced one by one
         return;
       }
       noteFlip(*inc, a, now, "alert fired again");
@@ -365,7 +371,7 @@ void Correlator::onResolved(CorrAlert& a, int64_t now) {
   if (!inc) return;
   if (inc->status != IncidentStatus::kOpen && inc->status != IncidentStatus::kAcknowledged) return;
   if (a.flapping)
-    touch(*inc);
+    touchState(*inc);
   else
     noteFlip(*inc, a, now, "alert resolved");
   refreshHeld(*inc, now);

@@ -117,7 +117,8 @@ struct Incident {
   int64_t held_since_ms = 0;
   bool opening_notified = false;  // its opening reached the notification targets
   uint32_t firingAll() const { return firing() + firing_maintenance; }
-  bool dirty = false;  // changed since the store last took it
+  bool dirty = false;    // changed since the evaluator and the store last took it
+  bool persist = false;  // and the change is one the store keeps (touch, not touchState)
   // How many of `alerts` and `timeline` the store holds (they only grow; the rest is appended).
   uint32_t stored_alerts = 0, stored_timeline = 0;
 };
@@ -507,7 +508,14 @@ class Correlator {
   uint32_t ruleIndex(std::string_view name) const;
   Incident* mutableIncident(uint64_t id) { return const_cast<Incident*>(incident(id)); }
   void schedulePrune(const Incident& inc);
+  // A change the store keeps (and the evaluator sees).
   void touch(Incident& inc) {
+    inc.persist = true;
+    touchState(inc);
+  }
+  // A change of state only (firing counts: recomputed from the alerts at a restart), for the
+  // evaluator: a flapping alert's flip rewrites no incident row.
+  void touchState(Incident& inc) {
     if (!inc.dirty) {
       inc.dirty = true;
       dirty_incidents_.push_back(inc.id);

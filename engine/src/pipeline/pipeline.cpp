@@ -281,7 +281,8 @@ void Pipeline::run(Shard& s, size_t index) {
       metrics_->changes->add(index, static_cast<size_t>(c.kind));
       if (opts_.store)
         s.table.markSaved(c.fingerprint,
-                          c.kind == ChangeKind::kNew || c.kind == ChangeKind::kRefired);
+                          (c.kind == ChangeKind::kNew || c.kind == ChangeKind::kRefired) &&
+                              !c.flapping);  // as alertRecords() writes it
     }
     if (changes_) changes_->consume(index, s.table, changes, std::move(committed));
     changes.clear();

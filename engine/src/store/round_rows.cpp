@@ -11,7 +11,8 @@ void alertRecords(const AlertTable& table, const std::vector<AlertChange>& chang
     const Alert* a = table.find(c.fingerprint);
     if (!a) continue;
     bool fired = c.kind == ChangeKind::kNew || c.kind == ChangeKind::kRefired;
-    AlertRecord r = AlertRecord::of(*a, fired);
+    // A flapping alert's flips rewrite its state, not its texts (the checkpoint saves those).
+    AlertRecord r = AlertRecord::of(*a, fired && !c.flapping);
     r.changed_ms = fired || c.kind == ChangeKind::kResolved ? c.at_ms : 0;
     out.push_back(std::move(r));
   }
@@ -40,7 +41,8 @@ void RoundRows::collect(Correlator& c, const std::vector<uint64_t>& dirty_incide
   for (const auto& w : windows_) unit->windows.push_back({w.hash, w.rule, encodeWindow(w.seen)});
   for (uint64_t id : dirty_incidents) {
     Incident* inc = c.mutableIncidentForStore(id);
-    if (!inc) continue;
+    if (!inc || !inc->persist) continue;
+    inc->persist = false;
     StoreUnit::Row row{id, static_cast<int>(inc->status), inc->updated_ms, {}, {}, {}};
     encodeIncident(row.record, *inc);
     incidentRows(c, *inc, inc->stored_alerts, inc->stored_timeline, row.alerts, row.timeline);
