@@ -2,7 +2,8 @@
 # Runs the pipeline benchmarks: for each scenario a fresh triaged (bench config, ports picked by
 # the kernel) and triaged-loadgen against it, on this machine. Prints each figure with its
 # command. --smoke runs every scenario tiny (used by the test suite). BENCH_SHARDS=N sets
-# pipeline.shards (default: one per core).
+# pipeline.shards (default: one per core); TRIAGED_PRELOAD=lib preloads a library into the
+# daemon only (an allocator, to compare: bench/RESULTS.md).
 # Usage: bench/run.sh [--smoke] [scenario...]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -35,7 +36,8 @@ inputs:
   - type: pagerduty
 YAML
   rm -f "$work/ports"
-  TRIAGED_PORT_FILE="$work/ports" "$build/triaged" --config "$work/bench.yaml" 2>"$work/log" &
+  TRIAGED_PORT_FILE="$work/ports" LD_PRELOAD="${TRIAGED_PRELOAD:-}" \
+    "$build/triaged" --config "$work/bench.yaml" 2>"$work/log" &
   echo $! > "$work/pid"
   for _ in $(seq 1 500); do [ -s "$work/ports" ] && [ "$(wc -l < "$work/ports")" -ge 2 ] && break; sleep 0.02; done
   http=$(sed -n 1p "$work/ports"); tcp=$(sed -n 2p "$work/ports")
