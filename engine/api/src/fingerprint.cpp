@@ -47,8 +47,12 @@ uint64_t fingerprintOf(const EventBatch& b, const Event& e, const FingerprintOpt
 }
 
 uint64_t contentHashOf(const EventBatch& b, const Event& e) {
+  // Every field and label, also when an explicit key (which wins in fingerprintOf) is the
+  // identity: under the same dedup_key the labels may change, and that is a change.
   static const FingerprintOptions kEverything;
-  return contentHashOf(b, e, fingerprintOf(b, e, kEverything));
+  Event all = e;
+  all.dedup_key = {};
+  return contentHashOf(b, e, fingerprintOf(b, all, kEverything));
 }
 
 uint64_t contentHashOf(const EventBatch& b, const Event& e, uint64_t identity) {

@@ -63,6 +63,7 @@ struct CorrelatorStage::Impl {
       int64_t now = clock.nowMs();
       int64_t deadline =
           std::min({correlator.nextDeadline(), evaluator.nextDeadline(), now + 1000});
+      if (sla_metrics.slaPending()) deadline = now;  // the refresh's next slice is due
       auto wait = std::chrono::milliseconds(std::max<int64_t>(1, deadline - now));
       size_t got = stopping ? queue.try_dequeue_bulk(tasks.begin(), tasks.size())
                             : queue.wait_dequeue_bulk_timed(tasks.begin(), tasks.size(), wait);
@@ -97,6 +98,9 @@ struct CorrelatorStage::Impl {
       if (now >= next_publish || stopping) {
         publish(now);
         next_publish = now + 1000;
+      }
+      // One slice of the SLA refresh per turn (a stopping stage finishes it).
+      while (sla_metrics.stepSla(evaluator, now) && stopping) {
       }
     }
     for (auto& t : deferred) t.fn(correlator, clock.nowMs());  // everything is applied by now
@@ -156,7 +160,7 @@ struct CorrelatorStage::Impl {
         evaluator);  // SLO and capacity gauges: every second (cheap, per rule)
     if (now >= next_sla_publish) {
       evaluator.prune(now - sla_retention_ms);
-      sla_metrics.publishSla(evaluator, now);
+      sla_metrics.startSla(evaluator, now);  // sliced: see the loop
       next_sla_publish = now + 10'000;
     }
   }

@@ -1,5 +1,7 @@
 #include "dedup/alert_table.h"
 
+#include <xxhash.h>
+
 #include <bit>
 #include <cstring>
 
@@ -190,6 +192,49 @@ bool AlertStrings::findLabel(std::string_view name, std::string_view& value) con
   return false;
 }
 
+void LabelSig::add(std::string_view name, std::string_view value) {
+  uint64_t h = XXH3_64bits_withSeed(value.data(), value.size(),
+                                    XXH3_64bits(name.data(), name.size()) + value.size());
+  for (int k = 0; k < 2; ++k, h >>= 7) w[(h >> 6) & 1] |= uint64_t{1} << (h & 63);
+}
+
+std::string_view LabelSig::fieldKey(AlertStrings::Field f) {
+  static constexpr std::string_view kKeys[] = {"\x01source",   "\x01resource", "\x01check",
+                                               "\x01service",  "\x01summary",  "\x01description",
+                                               "\x01dedup_key"};
+  return kKeys[f];
+}
+
+LabelSig LabelSig::of(const AlertStrings& v) {
+  LabelSig s;
+  for (auto f : {AlertStrings::kSource, AlertStrings::kResource, AlertStrings::kCheck,
+                 AlertStrings::kService})
+    s.add(fieldKey(f), v.field(f));
+  for (uint32_t i = 0, n = v.labelCount(); i < n; ++i) {
+    auto l = v.label(i);
+    s.add(l.name, l.value);
+  }
+  return s;
+}
+
+namespace {
+
+// Whether the event has the signed strings (labels, source, resource, check, service) of `v`.
+bool sameSigned(const AlertStrings& v, const EventBatch& b, const Event& e) {
+  if (v.labelCount() != e.labels_count || v.field(AlertStrings::kSource) != e.source ||
+      v.field(AlertStrings::kResource) != e.resource || v.field(AlertStrings::kCheck) != e.check ||
+      v.field(AlertStrings::kService) != e.service)
+    return false;
+  const api::Label* l = b.labelsOf(e);
+  for (uint32_t i = 0; i < e.labels_count; ++i) {
+    auto x = v.label(i);
+    if (x.name != l[i].name || x.value != l[i].value) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
 double Alert::flapPercent() const {
   // 21 observations give 20 transitions; bit i (0 = newest) is transition 19-i in age order,
   // weighted 0.8 + 0.02 * (19 - i)... i.e. newer transitions weigh more. In integer form the
@@ -229,11 +274,13 @@ uint32_t AlertTable::allocate() {
     return i;
   }
   if ((used_ & (kChunk - 1)) == 0) chunks_.push_back(std::make_unique<Alert[]>(kChunk));
+  sigs_.resize(used_ + 1);
   return used_++;
 }
 
 void AlertTable::release(uint32_t i) {
   at(i) = Alert{};
+  sigs_[i] = {};
   if (i < saved_.size()) saved_[i] = {};
   free_.push_back(i);
 }
@@ -269,6 +316,7 @@ bool AlertTable::restore(const AlertRecord& r) {
   a.content_hash = r.content_hash;
   a.strings = allocBlob(n);
   std::memcpy(a.strings.get(), r.strings.data(), n);
+  sigs_[slot] = LabelSig::of(a.view());
   string_bytes_ += n;
   a.flap_history = r.flap_history;
   a.severity = r.severity;
@@ -300,7 +348,8 @@ uint64_t valueMix(bool has, double v) {
 // A changed alert: when only the value changed it is written in its slot; new texts are packed
 // over the old ones when they fit (the usual case: a summary quoting a new number), and only
 // otherwise into a new allocation.
-void AlertTable::rewrite(Alert& a, const EventBatch& b, const Event& e, uint64_t content) {
+void AlertTable::rewrite(uint32_t slot, const EventBatch& b, const Event& e, uint64_t content) {
+  Alert& a = at(slot);
   AlertStrings v = a.view();
   double old = 0;
   bool had = v.value(old);
@@ -308,12 +357,14 @@ void AlertTable::rewrite(Alert& a, const EventBatch& b, const Event& e, uint64_t
     AlertStrings::setValue(a.strings.get(), e.value);
   } else {
     size_t n = AlertStrings::packedSize(b, e);
+    const bool resign = !sameSigned(v, b, e);  // (before the old strings are overwritten)
     string_bytes_ -= v.bytes();
     if (n <= v.capacity())
       AlertStrings::packInto(a.strings.get(), n, b, e);
     else
       a.strings = AlertStrings::pack(b, e);
     string_bytes_ += n;
+    if (resign) sigs_[slot] = LabelSig::of(a.view());
   }
   a.content_hash = content;
 }
@@ -333,6 +384,7 @@ Outcome AlertTable::apply(const EventBatch& b, const Event& e, int64_t now,
     a.count = 1;
     a.content_hash = content;
     a.strings = AlertStrings::pack(b, e);
+    sigs_[slot] = LabelSig::of(a.view());
     string_bytes_ += a.view().bytes();
     a.severity = a.previous_severity = e.severity;
     a.status = Status::kFiring;
@@ -345,7 +397,7 @@ Outcome AlertTable::apply(const EventBatch& b, const Event& e, int64_t now,
   ++a.count;
   if (e.event_time_ms > a.last_seen_ms) a.last_seen_ms = e.event_time_ms;
   const bool changed = a.content_hash != content;
-  if (changed) rewrite(a, b, e, content);
+  if (changed) rewrite(it->second, b, e, content);
   Outcome result = changed ? Outcome::kChanged : Outcome::kDuplicate;
   if (e.status != a.status) {
     a.status = e.status;
@@ -409,7 +461,8 @@ const Alert* AlertTable::find(uint64_t fp) const {
 
 size_t AlertTable::memoryBytes() const {
   return index_.capacity() * (sizeof(std::pair<uint64_t, uint32_t>) + 1) +
-         chunks_.size() * kChunk * sizeof(Alert) + string_bytes_;
+         chunks_.size() * kChunk * sizeof(Alert) + string_bytes_ +
+         sigs_.capacity() * sizeof(LabelSig);
 }
 
 }  // namespace triaged::engine

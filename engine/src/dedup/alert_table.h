@@ -86,6 +86,21 @@ class AlertStrings {
   const char* p_;
 };
 
+// A 128-bit Bloom signature of an alert's labels (name=value pairs, two bits each) and of its
+// canonical fields: a filtered listing tests it first, scanning 16 bytes per alert in order,
+// and reads an alert's strings only when every pair the query asks for may be there.
+struct LabelSig {
+  uint64_t w[2] = {0, 0};
+  void add(std::string_view name, std::string_view value);
+  bool contains(const LabelSig& need) const {
+    return (w[0] & need.w[0]) == need.w[0] && (w[1] & need.w[1]) == need.w[1];
+  }
+  bool empty() const { return !w[0] && !w[1]; }
+  static LabelSig of(const AlertStrings& v);
+  // The name a canonical field is signed under (apart from any label of the same name).
+  static std::string_view fieldKey(AlertStrings::Field f);
+};
+
 // 64 bytes, one cache line. Alerts sit in fixed chunks, in insertion order; `count` is 0 in a
 // free slot.
 struct Alert {
@@ -178,6 +193,17 @@ class AlertTable {
       if (a.count) f(a.fingerprint, a);
     }
   }
+  // Visits the alerts whose signature contains `need` (a superset of those that have every
+  // pair of it; an empty `need` visits all), in storage order.
+  template <class F>
+  void forEachMaybe(const LabelSig& need, F&& f) const {
+    if (need.empty()) return forEach(f);
+    for (uint32_t i = 0; i < used_; ++i) {
+      if (!sigs_[i].contains(need)) continue;
+      const Alert& a = at(i);
+      if (a.count) f(a.fingerprint, a);
+    }
+  }
   // Approximate heap bytes: index slots, alert chunks and packed strings.
   size_t memoryBytes() const;
 
@@ -191,7 +217,7 @@ class AlertTable {
   const Alert& at(uint32_t i) const { return chunks_[i >> kChunkBits][i & (kChunk - 1)]; }
   uint32_t allocate();
   void release(uint32_t i);
-  void rewrite(Alert& a, const api::EventBatch& b, const api::Event& e, uint64_t content);
+  void rewrite(uint32_t slot, const api::EventBatch& b, const api::Event& e, uint64_t content);
   void observe(Alert& a, bool changed, uint64_t fp, int64_t now, std::vector<AlertChange>& out);
 
   FlapOptions flap_;
@@ -205,7 +231,8 @@ class AlertTable {
   struct Saved {
     uint64_t count = 0, hash = 0;
   };
-  std::vector<Saved> saved_;  // per slot, what the last checkpoint saw
+  std::vector<Saved> saved_;    // per slot, what the last checkpoint saw
+  std::vector<LabelSig> sigs_;  // per slot (used_ of them)
 };
 
 }  // namespace triaged::engine

@@ -216,6 +216,10 @@ class Evaluator {
   // per agreement.
   std::vector<Report> reports(const std::vector<std::pair<uint32_t, rules::sla::Period>>& wanted,
                               int64_t now_ms) const;
+  // Only the availability figures of report() (what the metrics refresh shows): no incident
+  // lists, distributions or reliability.
+  rules::sla::Availability periodAvailability(uint32_t agreement, const rules::sla::Period& period,
+                                              int64_t now_ms) const;
 
  private:
   struct ServiceState {

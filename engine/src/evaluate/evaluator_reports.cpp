@@ -58,6 +58,11 @@ sla::Availability Evaluator::window(uint32_t a, int64_t from, int64_t to) const 
   return sla::availability(availabilityInput(a, from, to, to));
 }
 
+sla::Availability Evaluator::periodAvailability(uint32_t a, const sla::Period& p,
+                                                int64_t now) const {
+  return sla::availability(availabilityInput(a, p.start, p.end, std::min(now, p.end)));
+}
+
 Evaluator::Report Evaluator::report(uint32_t a, const sla::Period& p, int64_t now) const {
   return report(a, p, now, nullptr);
 }

@@ -121,54 +121,122 @@ void SlaMetrics::observeIncidents(const Evaluator& ev, const Evaluator::Dirty& c
           .Increment();
 }
 
-void SlaMetrics::publishSla(const Evaluator& ev, int64_t now) {
-  using api::MetricsHub;
+void SlaMetrics::startSla(const Evaluator& ev, int64_t now) {
+  if (refresh_.active) return;
   const auto& rs = ev.ruleSet();
   for (uint32_t s = 0; s < rs.services().size(); ++s)
     service_state_->Add({{"service", rs.services()[s].name}}).Set(ev.status(s));
-  std::vector<std::pair<uint32_t, rules::sla::Period>> wanted;
-  for (uint32_t a = 0; a < rs.agreements().size(); ++a) {
-    const auto& ag = rs.agreements()[a];
-    if (!ag.slo_ppb) continue;
-    const auto& cal = rs.calendars()[ag.calendar];
-    auto cur = rules::sla::periodAt(ag.period, cal, now);
-    wanted.emplace_back(a, cur);
-    wanted.emplace_back(a, rules::sla::previousPeriod(ag.period, cal, cur));
+  Refresh r;
+  r.active = true;
+  r.number = refresh_.number + 1;
+  r.rules = &rs;
+  r.started = now;
+  refresh_ = std::move(r);
+}
+
+bool SlaMetrics::stepSla(const Evaluator& ev, int64_t now) {
+  if (!refresh_.active) return false;
+  const auto& rs = ev.ruleSet();
+  if (refresh_.rules != &rs) {  // reloaded: the agreements are others
+    refresh_.active = false;
+    startSla(ev, now);
   }
-  auto reports = ev.reports(wanted, now);
+  uint32_t n = static_cast<uint32_t>(rs.agreements().size());
+  uint32_t end = std::min(n, refresh_.next + kSliceAgreements);
+  for (uint32_t a = refresh_.next; a < end; ++a) sliceAgreement(ev, a, now);
+  refresh_.next = end;
+  if (end < n) return true;
+  finishSla(ev, now);
+  return false;
+}
+
+void SlaMetrics::sliceAgreement(const Evaluator& ev, uint32_t a, int64_t now) {
+  using api::MetricsHub;
+  const auto& rs = ev.ruleSet();
+  const auto& ag = rs.agreements()[a];
+  if (!ag.slo_ppb) return;
+  const std::string& svc = rs.services()[ag.service].name;
+  const auto& cal = rs.calendars()[ag.calendar];
+  auto cur = rules::sla::periodAt(ag.period, cal, now);
+  auto prev = rules::sla::previousPeriod(ag.period, cal, cur);
+  auto c = ev.periodAvailability(a, cur, now), p = ev.periodAvailability(a, prev, now);
+  auto& out = refresh_.availability;
+  if (c.to_date)
+    MetricsHub::sample(
+        out, "triaged_sla_availability_ratio",
+        {{"sla", ag.name}, {"service", svc}, {"period", "current"}, {"basis", "to_date"}},
+        *c.to_date);
+  if (c.projected)
+    MetricsHub::sample(
+        out, "triaged_sla_availability_ratio",
+        {{"sla", ag.name}, {"service", svc}, {"period", "current"}, {"basis", "projected"}},
+        *c.projected);
+  if (p.to_date)  // (a period that has ended has nothing to project)
+    MetricsHub::sample(
+        out, "triaged_sla_availability_ratio",
+        {{"sla", ag.name}, {"service", svc}, {"period", "previous"}, {"basis", "to_date"}},
+        *p.to_date);
+  MetricsHub::sample(refresh_.budget, "triaged_sla_error_budget_remaining_seconds",
+                     {{"sla", ag.name}, {"service", svc}, {"period", "current"}},
+                     c.budget_remaining_ms / 1000.0);
+  // The counters: agreed time since this agreement's last slice (or since the last refresh,
+  // for an agreement new since); the first refresh only marks where counting starts.
+  auto key = std::make_pair(ag.name, svc);
+  if (counted_to_ == 0 && !sla_counters_.count(key)) {
+    sla_counters_[key].counted_to = now;
+    return;
+  }
+  auto& k = sla_counters_[key];
+  int64_t from = k.counted_to ? k.counted_to : counted_to_;
+  if (from < now) {
+    auto w = ev.window(a, from, now);
+    k.agreed += w.agreed_ms / 1000.0;
+    k.unknown += w.unknown_ms / 1000.0;
+    k.net += w.downtime_net_ms / 1000.0;
+    k.gross += w.downtime_gross_ms / 1000.0;
+    for (const auto& [reason, ms] : w.excluded_by_reason) k.excluded[reason] += ms / 1000.0;
+    k.counted_to = now;
+  }
+  k.shown = true;
+  renderCounters(key, k);
+}
+
+void SlaMetrics::renderCounters(const std::pair<std::string, std::string>& key, SlaCounters& c) {
+  using api::MetricsHub;
+  c.rendered = refresh_.number;
+  MetricsHub::sample(refresh_.agreed, "triaged_sla_agreed_seconds_total",
+                     {{"sla", key.first}, {"service", key.second}}, c.agreed);
+  MetricsHub::sample(refresh_.unknown, "triaged_sla_unknown_seconds_total",
+                     {{"sla", key.first}, {"service", key.second}}, c.unknown);
+  for (const auto& [reason, v] : c.excluded)
+    MetricsHub::sample(refresh_.excluded, "triaged_sla_excluded_seconds_total",
+                       {{"sla", key.first}, {"service", key.second}, {"reason", reason}}, v);
+  MetricsHub::sample(refresh_.downtime, "triaged_sla_downtime_seconds_total",
+                     {{"sla", key.first}, {"service", key.second}, {"kind", "net"}}, c.net);
+  MetricsHub::sample(refresh_.downtime, "triaged_sla_downtime_seconds_total",
+                     {{"sla", key.first}, {"service", key.second}, {"kind", "gross"}}, c.gross);
+}
+
+void SlaMetrics::finishSla(const Evaluator& ev, int64_t now) {
+  using api::MetricsHub;
+  const auto& rs = ev.ruleSet();
+  // Counters keep every series they ever had (an agreement removed by a reload stays, frozen).
+  for (auto& [k, c] : sla_counters_)
+    if (c.shown && c.rendered != refresh_.number) renderCounters(k, c);
+  counted_to_ = refresh_.started;
   auto text = std::make_shared<std::string>();
   std::string& out = *text;
-  out.reserve(reports.size() * 400 + rs.agreements().size() * 600);
+  out.reserve(refresh_.availability.size() + refresh_.budget.size() + refresh_.agreed.size() +
+              refresh_.unknown.size() + refresh_.excluded.size() + refresh_.downtime.size() +
+              rs.agreements().size() * 400 + 4096);
   MetricsHub::family(
       out, "triaged_sla_availability_ratio", "gauge",
       "Availability of an agreement's service for the current or previous period, to date or "
       "projected to the period end (no sample while nothing is measured).");
-  for (size_t k = 0; k < reports.size(); ++k) {
-    const auto& r = reports[k];
-    const auto& ag = rs.agreements()[wanted[k].first];
-    const std::string& svc = rs.services()[ag.service].name;
-    const char* label = k % 2 == 0 ? "current" : "previous";
-    if (r.availability.to_date)
-      MetricsHub::sample(
-          out, "triaged_sla_availability_ratio",
-          {{"sla", ag.name}, {"service", svc}, {"period", label}, {"basis", "to_date"}},
-          *r.availability.to_date);
-    // A period that has ended has nothing to project.
-    if (r.availability.projected && k % 2 == 0)
-      MetricsHub::sample(
-          out, "triaged_sla_availability_ratio",
-          {{"sla", ag.name}, {"service", svc}, {"period", label}, {"basis", "projected"}},
-          *r.availability.projected);
-  }
+  out += refresh_.availability;
   MetricsHub::family(out, "triaged_sla_error_budget_remaining_seconds", "gauge",
                      "Downtime budget left in the current period (negative once overspent).");
-  for (size_t k = 0; k < reports.size(); k += 2) {
-    const auto& ag = rs.agreements()[wanted[k].first];
-    MetricsHub::sample(
-        out, "triaged_sla_error_budget_remaining_seconds",
-        {{"sla", ag.name}, {"service", rs.services()[ag.service].name}, {"period", "current"}},
-        reports[k].availability.budget_remaining_ms / 1000.0);
-  }
+  out += refresh_.budget;
   std::vector<std::array<double, 4>> active(rs.agreements().size(), {0, 0, 0, 0});
   for (const auto& [key, c] : ev.clocks())
     if ((c.stage == ClockStage::kInProgress || c.stage == ClockStage::kPaused) &&
@@ -192,52 +260,22 @@ void SlaMetrics::publishSla(const Evaluator& ev, int64_t now) {
   }
   for (const auto& [name, h] : ev.heartbeats())
     heartbeat_state_->Add({{"heartbeat", name}}).Set(static_cast<double>(h.clock.at(now)));
-  publishCounters(ev, now, out);
-  hub_.setText("sla", std::move(text));
-}
-
-void SlaMetrics::publishCounters(const Evaluator& ev, int64_t now, std::string& out) {
-  using api::MetricsHub;
-  const auto& rs = ev.ruleSet();
-  if (counted_to_ != 0 && counted_to_ < now) {
-    for (uint32_t a = 0; a < rs.agreements().size(); ++a) {
-      const auto& ag = rs.agreements()[a];
-      if (!ag.slo_ppb) continue;
-      auto w = ev.window(a, counted_to_, now);
-      auto& c = sla_counters_[{ag.name, rs.services()[ag.service].name}];
-      c.agreed += w.agreed_ms / 1000.0;
-      c.unknown += w.unknown_ms / 1000.0;
-      c.net += w.downtime_net_ms / 1000.0;
-      c.gross += w.downtime_gross_ms / 1000.0;
-      for (const auto& [reason, ms] : w.excluded_by_reason) c.excluded[reason] += ms / 1000.0;
-    }
-  }
-  counted_to_ = now;
-  // Counters keep every series they ever had (an agreement removed by a reload stays, frozen).
   MetricsHub::family(out, "triaged_sla_agreed_seconds_total", "counter",
                      "Agreed service time elapsed, per agreement.");
-  for (const auto& [k, c] : sla_counters_)
-    MetricsHub::sample(out, "triaged_sla_agreed_seconds_total",
-                       {{"sla", k.first}, {"service", k.second}}, c.agreed);
+  out += refresh_.agreed;
   MetricsHub::family(out, "triaged_sla_unknown_seconds_total", "counter",
                      "Agreed time not measured (the engine was not running).");
-  for (const auto& [k, c] : sla_counters_)
-    MetricsHub::sample(out, "triaged_sla_unknown_seconds_total",
-                       {{"sla", k.first}, {"service", k.second}}, c.unknown);
+  out += refresh_.unknown;
   MetricsHub::family(out, "triaged_sla_excluded_seconds_total", "counter",
                      "Agreed time excluded (approved maintenance), by reason.");
-  for (const auto& [k, c] : sla_counters_)
-    for (const auto& [reason, v] : c.excluded)
-      MetricsHub::sample(out, "triaged_sla_excluded_seconds_total",
-                         {{"sla", k.first}, {"service", k.second}, {"reason", reason}}, v);
+  out += refresh_.excluded;
   MetricsHub::family(out, "triaged_sla_downtime_seconds_total", "counter",
                      "Weighted downtime in agreed time: net (exclusions removed) and gross.");
-  for (const auto& [k, c] : sla_counters_) {
-    MetricsHub::sample(out, "triaged_sla_downtime_seconds_total",
-                       {{"sla", k.first}, {"service", k.second}, {"kind", "net"}}, c.net);
-    MetricsHub::sample(out, "triaged_sla_downtime_seconds_total",
-                       {{"sla", k.first}, {"service", k.second}, {"kind", "gross"}}, c.gross);
-  }
+  out += refresh_.downtime;
+  hub_.setText("sla", std::move(text));
+  uint64_t number = refresh_.number;
+  refresh_ = Refresh{};
+  refresh_.number = number;
 }
 
 void SlaMetrics::publishSignals(const Evaluator& ev) {

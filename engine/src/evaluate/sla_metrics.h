@@ -32,22 +32,46 @@ class SlaMetrics {
                const Evaluator::Dirty& changed, int64_t now);
   // SLO and capacity gauges (every second: cheap, per rule).
   void publishSignals(const Evaluator& ev);
-  // Reports of every agreement for the current and previous period, open clocks, and the
+  // Availability of every agreement for the current and previous period, open clocks, and the
   // agreed/unknown/excluded/downtime counters (every 10 s). With thousands of agreements they
   // are most of /metrics: rendered here as text once per refresh, and a scrape copies them
-  // (MetricsHub::setText) rather than walking 100,000 series.
-  void publishSla(const Evaluator& ev, int64_t now);
+  // (MetricsHub::setText) rather than walking 100,000 series. A refresh is done in slices of
+  // kSliceAgreements agreements, one per turn of the correlator thread, so that it never
+  // holds the correlator for long (10,000 agreements: 40 slices); each agreement's figures are
+  // as of its slice, and the text is published when the last slice is done.
+  static constexpr uint32_t kSliceAgreements = 250;
+  void startSla(const Evaluator& ev, int64_t now);  // unless one is under way
+  bool stepSla(const Evaluator& ev, int64_t now);   // one slice; false when none remains
+  bool slaPending() const { return refresh_.active; }
+  void publishSla(const Evaluator& ev, int64_t now) {  // a whole refresh at once
+    startSla(ev, now);
+    while (stepSla(ev, now)) {
+    }
+  }
   void countSamples(size_t used, size_t unmatched);
   void countRejectedSamples(size_t n);
 
  private:
   void observeIncidents(const Evaluator& ev, const Evaluator::Dirty& changed);
-  void publishCounters(const Evaluator& ev, int64_t now, std::string& out);
 
   struct SlaCounters {
     double agreed = 0, unknown = 0, net = 0, gross = 0;
     std::map<std::string, double> excluded;
+    int64_t counted_to = 0;  // agreed time counted up to here (this agreement's last slice)
+    bool shown = false;      // a series since its first counted window
+    uint64_t rendered = 0;   // the refresh that rendered it last
   };
+  struct Refresh {
+    bool active = false;
+    uint64_t number = 0;
+    const rules::RuleSet* rules = nullptr;  // a reload starts the refresh again
+    int64_t started = 0;
+    uint32_t next = 0;  // the next agreement
+    std::string availability, budget, agreed, unknown, excluded, downtime;
+  };
+  void sliceAgreement(const Evaluator& ev, uint32_t a, int64_t now);
+  void renderCounters(const std::pair<std::string, std::string>& key, SlaCounters& c);
+  void finishSla(const Evaluator& ev, int64_t now);
   api::MetricsHub& hub_;
   int64_t started_ms_;
   prometheus::Family<prometheus::Gauge>*service_state_, *heartbeat_state_;
@@ -58,10 +82,11 @@ class SlaMetrics {
   prometheus::Family<prometheus::Histogram>*ack_seconds_, *restore_seconds_;
   prometheus::Counter *samples_used_, *samples_unmatched_, *samples_rejected_;
   std::map<std::pair<std::string, std::string>, SlaCounters> sla_counters_;  // (sla, service)
-  int64_t counted_to_ = 0;  // SLA counters cover agreed time up to here
+  int64_t counted_to_ = 0;  // the last refresh's start: 0 before the first
   std::map<std::string, std::pair<uint64_t, uint64_t>> slo_counted_;  // good, valid already counted
   absl::flat_hash_map<uint64_t, std::pair<bool, bool>>
-      observed_;  // incident: ack, restore observed
+      observed_;     // incident: ack, restore observed
+  Refresh refresh_;  // the refresh under way
 };
 
 }  // namespace triaged::engine

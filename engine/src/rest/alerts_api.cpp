@@ -80,6 +80,28 @@ struct Query {
   size_t limit = 100;
   uint64_t after = 0;
   bool has_after = false;
+  LabelSig need;  // the pairs every match has (equality on a label or a field): the prefilter
+
+  void sign() {
+    const std::pair<AlertStrings::Field, const std::string*> fields[] = {
+        {AlertStrings::kService, &service},
+        {AlertStrings::kResource, &resource},
+        {AlertStrings::kSource, &source},
+        {AlertStrings::kCheck, &check}};
+    for (auto [f, v] : fields)
+      if (!v->empty()) need.add(LabelSig::fieldKey(f), *v);
+    for (const auto& m : matchers) {
+      // A canonical name means the label, or the field when there is no such label: either
+      // pair may be the one, so it does not narrow the search.
+      static constexpr std::string_view kCanonical[] = {"source",  "resource", "check",
+                                                        "service", "severity", "status"};
+      if (m->op() != rules::MatchOp::kEqual || m->value().empty() ||
+          std::find(std::begin(kCanonical), std::end(kCanonical), m->name()) !=
+              std::end(kCanonical))
+        continue;
+      need.add(m->name(), m->value());
+    }
+  }
 
   bool matches(uint64_t fp, const Alert& a) const {
     if (has_after && fp <= after) return false;
@@ -164,6 +186,7 @@ bool parseQuery(const api::HttpRequest& req, Query& q, HttpResponse& err) {
       return bad("after", "expected a fingerprint (hex), got \"" + v + "\"");
     q.has_after = true;
   }
+  q.sign();
   return true;
 }
 
@@ -193,7 +216,7 @@ void addAlertRoutes(api::Router& router, Pipeline& pipeline) {
                     const Query& q = *st->q;
                     std::vector<std::pair<uint64_t, const Alert*>> hits;
                     uint64_t matched = 0;
-                    t.forEach([&](uint64_t fp, const Alert& a) {
+                    t.forEachMaybe(q.need, [&](uint64_t fp, const Alert& a) {
                       if (!q.matches(fp, a)) return;
                       ++matched;
                       hits.emplace_back(fp, &a);

@@ -257,3 +257,48 @@ TEST_CASE(
   CHECK(got == -0.5);
   CHECK(other.find(fp)->view().field(engine::AlertStrings::kSummary) == "short");
 }
+
+TEST_CASE("The label signature finds every alert with the asked pairs, and follows new labels",
+          "[dedup]") {
+  Timeline t;
+  api::IngestOptions opts;
+  opts.name = "test";
+  auto push = [&](const char* key, const char* resource, const char* team) {
+    api::BatchBuilder b(opts, t.now);
+    auto& e = b.begin(0);
+    e.resource = b.keep(resource);
+    e.check = "check";
+    e.dedup_key = b.keep(key);  // the identity: the labels may change
+    b.addLabel("team", team);
+    b.addLabel("env", "prod");
+    REQUIRE(b.finish());
+    auto batch = b.take();
+    t.table.apply(*batch, batch->events[0], t.now, t.changes);
+  };
+  for (int i = 0; i < 1000; ++i) {
+    std::string key = "k" + std::to_string(i), res = "host" + std::to_string(i);
+    push(key.c_str(), res.c_str(), i % 10 ? "ops" : "db");
+  }
+  auto visit = [&](engine::LabelSig need, std::string_view team) {
+    size_t visited = 0, matching = 0;
+    t.table.forEachMaybe(need, [&](uint64_t, const engine::Alert& a) {
+      ++visited;
+      std::string_view v;
+      matching += a.view().findLabel("team", v) && v == team;
+    });
+    return std::pair{visited, matching};
+  };
+  engine::LabelSig db;
+  db.add("team", "db");
+  auto [visited, matching] = visit(db, "db");
+  CHECK(matching == 100);  // none missed
+  CHECK(visited < 150);    // and few others read
+  engine::LabelSig one;
+  one.add(engine::LabelSig::fieldKey(engine::AlertStrings::kResource), "host7");
+  CHECK(visit(one, "ops").first < 10);
+  // host7 moves to team db: its signature follows.
+  push("k7", "host7", "db");
+  CHECK(visit(db, "db").second == 101);
+  engine::LabelSig all;  // an empty signature visits everything
+  CHECK(visit(all, "db").first == 1000);
+}
