@@ -58,7 +58,16 @@ SlaMetrics::SlaMetrics(api::MetricsHub& hub, int64_t started_ms)
                                 "Time from an incident opening to its resolution.");
 }
 
-SlaMetrics::~SlaMetrics() { hub_.setText("sla", nullptr); }
+namespace {
+// The SLA families' texts, in the order they are registered with the hub (Refresh::Part).
+constexpr const char* kPartKeys[] = {"sla.availability", "sla.budget",  "sla.active",
+                                     "sla.agreed",       "sla.unknown", "sla.excluded",
+                                     "sla.downtime"};
+}  // namespace
+
+SlaMetrics::~SlaMetrics() {
+  for (const char* k : kPartKeys) hub_.setText(k, nullptr);
+}
 
 void SlaMetrics::onRound(const Evaluator& ev, const std::vector<SlaEvent>& events,
                          const Evaluator::Dirty& changed, int64_t now) {
@@ -122,15 +131,44 @@ void SlaMetrics::observeIncidents(const Evaluator& ev, const Evaluator::Dirty& c
 }
 
 void SlaMetrics::startSla(const Evaluator& ev, int64_t now) {
+  using api::MetricsHub;
   if (refresh_.active) return;
   const auto& rs = ev.ruleSet();
-  for (uint32_t s = 0; s < rs.services().size(); ++s)
-    service_state_->Add({{"service", rs.services()[s].name}}).Set(ev.status(s));
+  if (gauges_for_ != &rs) {  // (finding a series by its labels is what costs: once per reload)
+    service_gauges_.clear();
+    for (const auto& svc : rs.services())
+      service_gauges_.push_back(&service_state_->Add({{"service", svc.name}}));
+    gauges_for_ = &rs;
+  }
+  for (uint32_t s = 0; s < rs.services().size(); ++s) service_gauges_[s]->Set(ev.status(s));
   Refresh r;
   r.active = true;
   r.number = refresh_.number + 1;
   r.rules = &rs;
   r.started = now;
+  auto& p = r.parts;
+  MetricsHub::family(
+      p[Refresh::kAvailability], "triaged_sla_availability_ratio", "gauge",
+      "Availability of an agreement's service for the current or previous period, to date or "
+      "projected to the period end (no sample while nothing is measured).");
+  MetricsHub::family(p[Refresh::kBudget], "triaged_sla_error_budget_remaining_seconds", "gauge",
+                     "Downtime budget left in the current period (negative once overspent).");
+  MetricsHub::family(p[Refresh::kActive], "triaged_task_sla_active", "gauge",
+                     "Response and resolution clocks running or paused.");
+  MetricsHub::family(p[Refresh::kAgreed], "triaged_sla_agreed_seconds_total", "counter",
+                     "Agreed service time elapsed, per agreement.");
+  MetricsHub::family(p[Refresh::kUnknown], "triaged_sla_unknown_seconds_total", "counter",
+                     "Agreed time not measured (the engine was not running).");
+  MetricsHub::family(p[Refresh::kExcluded], "triaged_sla_excluded_seconds_total", "counter",
+                     "Agreed time excluded (approved maintenance), by reason.");
+  MetricsHub::family(p[Refresh::kDowntime], "triaged_sla_downtime_seconds_total", "counter",
+                     "Weighted downtime in agreed time: net (exclusions removed) and gross.");
+  r.clocks.assign(rs.agreements().size(), {0, 0, 0, 0});
+  for (const auto& [key, c] : ev.clocks())
+    if ((c.stage == ClockStage::kInProgress || c.stage == ClockStage::kPaused) &&
+        c.agreement < r.clocks.size())
+      r.clocks[c.agreement][static_cast<size_t>(c.target) * 2 + (c.stage == ClockStage::kPaused)] +=
+          1;
   refresh_ = std::move(r);
 }
 
@@ -154,13 +192,23 @@ void SlaMetrics::sliceAgreement(const Evaluator& ev, uint32_t a, int64_t now) {
   using api::MetricsHub;
   const auto& rs = ev.ruleSet();
   const auto& ag = rs.agreements()[a];
+  for (size_t t = 0; t < 2; ++t) {
+    const auto& targets = t == 0 ? ag.response : ag.resolution;
+    if (!targets.any()) continue;
+    for (size_t st = 0; st < 2; ++st)
+      MetricsHub::sample(refresh_.parts[Refresh::kActive], "triaged_task_sla_active",
+                         {{"agreement", ag.name},
+                          {"target", t == 0 ? "response" : "resolution"},
+                          {"stage", st == 0 ? "in_progress" : "paused"}},
+                         refresh_.clocks[a][t * 2 + st]);
+  }
   if (!ag.slo_ppb) return;
   const std::string& svc = rs.services()[ag.service].name;
   const auto& cal = rs.calendars()[ag.calendar];
   auto cur = rules::sla::periodAt(ag.period, cal, now);
   auto prev = rules::sla::previousPeriod(ag.period, cal, cur);
   auto c = ev.periodAvailability(a, cur, now), p = ev.periodAvailability(a, prev, now);
-  auto& out = refresh_.availability;
+  auto& out = refresh_.parts[Refresh::kAvailability];
   if (c.to_date)
     MetricsHub::sample(
         out, "triaged_sla_availability_ratio",
@@ -176,7 +224,7 @@ void SlaMetrics::sliceAgreement(const Evaluator& ev, uint32_t a, int64_t now) {
         out, "triaged_sla_availability_ratio",
         {{"sla", ag.name}, {"service", svc}, {"period", "previous"}, {"basis", "to_date"}},
         *p.to_date);
-  MetricsHub::sample(refresh_.budget, "triaged_sla_error_budget_remaining_seconds",
+  MetricsHub::sample(refresh_.parts[Refresh::kBudget], "triaged_sla_error_budget_remaining_seconds",
                      {{"sla", ag.name}, {"service", svc}, {"period", "current"}},
                      c.budget_remaining_ms / 1000.0);
   // The counters: agreed time since this agreement's last slice (or since the last refresh,
@@ -204,75 +252,29 @@ void SlaMetrics::sliceAgreement(const Evaluator& ev, uint32_t a, int64_t now) {
 void SlaMetrics::renderCounters(const std::pair<std::string, std::string>& key, SlaCounters& c) {
   using api::MetricsHub;
   c.rendered = refresh_.number;
-  MetricsHub::sample(refresh_.agreed, "triaged_sla_agreed_seconds_total",
+  auto& p = refresh_.parts;
+  MetricsHub::sample(p[Refresh::kAgreed], "triaged_sla_agreed_seconds_total",
                      {{"sla", key.first}, {"service", key.second}}, c.agreed);
-  MetricsHub::sample(refresh_.unknown, "triaged_sla_unknown_seconds_total",
+  MetricsHub::sample(p[Refresh::kUnknown], "triaged_sla_unknown_seconds_total",
                      {{"sla", key.first}, {"service", key.second}}, c.unknown);
   for (const auto& [reason, v] : c.excluded)
-    MetricsHub::sample(refresh_.excluded, "triaged_sla_excluded_seconds_total",
+    MetricsHub::sample(p[Refresh::kExcluded], "triaged_sla_excluded_seconds_total",
                        {{"sla", key.first}, {"service", key.second}, {"reason", reason}}, v);
-  MetricsHub::sample(refresh_.downtime, "triaged_sla_downtime_seconds_total",
+  MetricsHub::sample(p[Refresh::kDowntime], "triaged_sla_downtime_seconds_total",
                      {{"sla", key.first}, {"service", key.second}, {"kind", "net"}}, c.net);
-  MetricsHub::sample(refresh_.downtime, "triaged_sla_downtime_seconds_total",
+  MetricsHub::sample(p[Refresh::kDowntime], "triaged_sla_downtime_seconds_total",
                      {{"sla", key.first}, {"service", key.second}, {"kind", "gross"}}, c.gross);
 }
 
 void SlaMetrics::finishSla(const Evaluator& ev, int64_t now) {
-  using api::MetricsHub;
-  const auto& rs = ev.ruleSet();
   // Counters keep every series they ever had (an agreement removed by a reload stays, frozen).
   for (auto& [k, c] : sla_counters_)
     if (c.shown && c.rendered != refresh_.number) renderCounters(k, c);
   counted_to_ = refresh_.started;
-  auto text = std::make_shared<std::string>();
-  std::string& out = *text;
-  out.reserve(refresh_.availability.size() + refresh_.budget.size() + refresh_.agreed.size() +
-              refresh_.unknown.size() + refresh_.excluded.size() + refresh_.downtime.size() +
-              rs.agreements().size() * 400 + 4096);
-  MetricsHub::family(
-      out, "triaged_sla_availability_ratio", "gauge",
-      "Availability of an agreement's service for the current or previous period, to date or "
-      "projected to the period end (no sample while nothing is measured).");
-  out += refresh_.availability;
-  MetricsHub::family(out, "triaged_sla_error_budget_remaining_seconds", "gauge",
-                     "Downtime budget left in the current period (negative once overspent).");
-  out += refresh_.budget;
-  std::vector<std::array<double, 4>> active(rs.agreements().size(), {0, 0, 0, 0});
-  for (const auto& [key, c] : ev.clocks())
-    if ((c.stage == ClockStage::kInProgress || c.stage == ClockStage::kPaused) &&
-        c.agreement < active.size())
-      active[c.agreement][static_cast<size_t>(c.target) * 2 + (c.stage == ClockStage::kPaused)] +=
-          1;
-  MetricsHub::family(out, "triaged_task_sla_active", "gauge",
-                     "Response and resolution clocks running or paused.");
-  for (uint32_t a = 0; a < rs.agreements().size(); ++a) {
-    const auto& ag = rs.agreements()[a];
-    for (size_t t = 0; t < 2; ++t) {
-      const auto& targets = t == 0 ? ag.response : ag.resolution;
-      if (!targets.any()) continue;
-      for (size_t st = 0; st < 2; ++st)
-        MetricsHub::sample(out, "triaged_task_sla_active",
-                           {{"agreement", ag.name},
-                            {"target", t == 0 ? "response" : "resolution"},
-                            {"stage", st == 0 ? "in_progress" : "paused"}},
-                           active[a][t * 2 + st]);
-    }
-  }
   for (const auto& [name, h] : ev.heartbeats())
     heartbeat_state_->Add({{"heartbeat", name}}).Set(static_cast<double>(h.clock.at(now)));
-  MetricsHub::family(out, "triaged_sla_agreed_seconds_total", "counter",
-                     "Agreed service time elapsed, per agreement.");
-  out += refresh_.agreed;
-  MetricsHub::family(out, "triaged_sla_unknown_seconds_total", "counter",
-                     "Agreed time not measured (the engine was not running).");
-  out += refresh_.unknown;
-  MetricsHub::family(out, "triaged_sla_excluded_seconds_total", "counter",
-                     "Agreed time excluded (approved maintenance), by reason.");
-  out += refresh_.excluded;
-  MetricsHub::family(out, "triaged_sla_downtime_seconds_total", "counter",
-                     "Weighted downtime in agreed time: net (exclusions removed) and gross.");
-  out += refresh_.downtime;
-  hub_.setText("sla", std::move(text));
+  for (size_t i = 0; i < Refresh::kParts; ++i)
+    hub_.setText(kPartKeys[i], std::make_shared<const std::string>(std::move(refresh_.parts[i])));
   uint64_t number = refresh_.number;
   refresh_ = Refresh{};
   refresh_.number = number;

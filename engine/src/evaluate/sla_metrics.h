@@ -9,6 +9,7 @@
 #include <prometheus/gauge.h>
 #include <prometheus/histogram.h>
 
+#include <array>
 #include <cstdint>
 #include <map>
 #include <string>
@@ -37,9 +38,9 @@ class SlaMetrics {
   // are most of /metrics: rendered here as text once per refresh, and a scrape copies them
   // (MetricsHub::setText) rather than walking 100,000 series. A refresh is done in slices of
   // kSliceAgreements agreements, one per turn of the correlator thread, so that it never
-  // holds the correlator for long (10,000 agreements: 40 slices); each agreement's figures are
+  // holds the correlator for long (10,000 agreements: 100 slices); each agreement's figures are
   // as of its slice, and the text is published when the last slice is done.
-  static constexpr uint32_t kSliceAgreements = 250;
+  static constexpr uint32_t kSliceAgreements = 100;
   void startSla(const Evaluator& ev, int64_t now);  // unless one is under way
   bool stepSla(const Evaluator& ev, int64_t now);   // one slice; false when none remains
   bool slaPending() const { return refresh_.active; }
@@ -67,7 +68,10 @@ class SlaMetrics {
     const rules::RuleSet* rules = nullptr;  // a reload starts the refresh again
     int64_t started = 0;
     uint32_t next = 0;  // the next agreement
-    std::string availability, budget, agreed, unknown, excluded, downtime;
+    // One text per family, each published under its own key (no 10 MB concatenation).
+    enum Part { kAvailability, kBudget, kActive, kAgreed, kUnknown, kExcluded, kDowntime, kParts };
+    std::array<std::string, kParts> parts;
+    std::vector<std::array<double, 4>> clocks;  // running, paused: per agreement, at the start
   };
   void sliceAgreement(const Evaluator& ev, uint32_t a, int64_t now);
   void renderCounters(const std::pair<std::string, std::string>& key, SlaCounters& c);
@@ -85,8 +89,10 @@ class SlaMetrics {
   int64_t counted_to_ = 0;  // the last refresh's start: 0 before the first
   std::map<std::string, std::pair<uint64_t, uint64_t>> slo_counted_;  // good, valid already counted
   absl::flat_hash_map<uint64_t, std::pair<bool, bool>>
-      observed_;     // incident: ack, restore observed
-  Refresh refresh_;  // the refresh under way
+      observed_;                                    // incident: ack, restore observed
+  Refresh refresh_;                                 // the refresh under way
+  const rules::RuleSet* gauges_for_ = nullptr;      // the rule set service_gauges_ are for
+  std::vector<prometheus::Gauge*> service_gauges_;  // triaged_service_state, per service
 };
 
 }  // namespace triaged::engine
