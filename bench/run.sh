@@ -84,6 +84,35 @@ for s in "${scenarios[@]}"; do
       "$build/bench/triaged-loadgen" --mode verify --port "$http" --events "$answered" --events-max "$sent" \
         --distinct "$(( answered < 10000 ? answered : 10000 ))"
       stop ;;
+    single-nginx)
+      # Single-event POSTs from wrk (one thread, 32 connections) to triaged and to Debian's
+      # nginx answering a static 200 to the same requests, alternated in one run: the ceiling
+      # of an HTTP server on this machine. Then triaged's correctness check.
+      if ! command -v nginx >/dev/null; then echo "### single-nginx: skipped (nginx is not installed: apt-get install nginx)"; continue; fi
+      mkdir -p "$work/nginx"
+      nport=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+      cat > "$work/nginx/nginx.conf" <<NGINX
+daemon off; master_process off; worker_processes 1; error_log stderr error; pid $work/nginx/pid;
+events { worker_connections 1024; }
+http { access_log off; client_body_temp_path $work/nginx;
+  server { listen 127.0.0.1:$nport; location / { return 200 "ok"; } } }
+NGINX
+      nginx -p "$work/nginx" -c "$work/nginx/nginx.conf" 2>"$work/nginx/log" &
+      npid=$!
+      start
+      total=0; sent_total=0
+      for round in 1 2; do
+        out=$(wrk -t1 -c32 -d"$(n 10 1)"s -s bench/single.lua "http://127.0.0.1:$nport/")
+        echo "nginx (static 200), round $round: $(echo "$out" | grep Requests/sec)"
+        out=$(wrk -t1 -c32 -d"$(n 10 1)"s -s bench/single.lua "http://127.0.0.1:$http/")
+        echo "triaged, round $round: $(echo "$out" | grep Requests/sec)"
+        total=$(( total + $(echo "$out" | sed -n 's/^wrk: \([0-9]*\) answered.*/\1/p') ))
+        sent_total=$(( sent_total + $(echo "$out" | sed -n 's/^wrk: [0-9]* answered, \([0-9]*\) sent.*/\1/p') ))
+      done
+      kill $npid; wait $npid 2>/dev/null || true
+      "$build/bench/triaged-loadgen" --mode verify --port "$http" --events "$total" --events-max "$sent_total" \
+        --distinct "$(( total < 10000 ? total : 10000 ))"
+      stop ;;
     durable)
       # Every event a new alert (a state change) opening its own incident, over HTTP, 8
       # connections: each 2xx waits for the commit of the alert and its incident.

@@ -160,7 +160,8 @@ constexpr const char* kFlapped = "alert flapped";
 
 bool isFlipAction(std::string_view action) {
   return action == "alert resolved" || action == "alert fired again" ||
-         action == "alert severity changed" || action == std::string_view(kFlapped);
+         action == "alert severity changed" || action == "alert flapping" ||
+         action == "alert stable" || action == std::string_view(kFlapped);
 }
 
 // An alert that resolves, fires again or changes severity in an open incident: its first
@@ -186,13 +187,24 @@ void Correlator::noteFlip(Incident& inc, CorrAlert& a, int64_t now, const char* 
   e.detail = std::to_string(changes + 1) + " state changes between " +
              api::formatRfc3339Ms(e.at_ms) + " and " + api::formatRfc3339Ms(now) + ", now " +
              (a.status == api::Status::kFiring ? "firing " : "resolved ") +
-             severityName(a.severity);
+             severityName(a.severity) + (a.flapping ? ", flapping" : "");
   inc.timeline_bytes += static_cast<uint32_t>(e.bytes());
   if (i < inc.stored_timeline &&
       (inc.timeline_rewritten.empty() || inc.timeline_rewritten.back() != i))
     inc.timeline_rewritten.push_back(static_cast<uint32_t>(i));
   inc.updated_ms = now;
   touch(inc);
+}
+
+// One hold-down timer per incident at most, however often its alerts resolve and fire again
+// (a timer per resolution made the heap grow with the events, by the thousand per second
+// under a realistic stream): a later deadline only moves `hold_down_due`, and the timer,
+// when it comes, waits again until then.
+void Correlator::scheduleHoldDown(Incident& inc, int64_t due) {
+  inc.hold_down_due = due;
+  if (inc.hold_down_queued) return;
+  inc.hold_down_queued = true;
+  schedule(due, kHoldDown, inc.id, 0);
 }
 
 void Correlator::schedulePrune(const Incident& inc) {
@@ -317,11 +329,12 @@ void Correlator::onChange(CorrelatorInput& in, int64_t now) {
       break;
     case ChangeKind::kFlappingStarted:
     case ChangeKind::kFlappingStopped:
-      // (Every flip before it reached this side as a change of its own: only news here.)
+      // (Every flip before it reached this side as a change of its own: only news here, and
+      // counted in the alert's one entry like its flips: an alert that starts and stops
+      // flapping all day costs its incident one entry.)
       if (Incident* inc = mutableIncident(a->incident))
-        note(*inc, now, "triaged",
-             c.kind == ChangeKind::kFlappingStarted ? "alert flapping" : "alert stable", {},
-             a->fingerprint);
+        noteFlip(*inc, *a, now,
+                 c.kind == ChangeKind::kFlappingStarted ? "alert flapping" : "alert stable");
       break;
   }
 }
@@ -377,7 +390,7 @@ void Correlator::onResolved(CorrAlert& a, int64_t now) {
   refreshHeld(*inc, now);
   if (inc->firingAll() == 0) {
     ++inc->gen;
-    schedule(now + opts_.settings.resolve_hold_down.count(), kHoldDown, inc->id, inc->gen);
+    scheduleHoldDown(*inc, now + opts_.settings.resolve_hold_down.count());
   } else if (!a.flapping && !suppressed) {
     announce(*inc, now);
   }
@@ -479,7 +492,13 @@ void Correlator::fire(const Timer& t, int64_t now) {
     }
     case kHoldDown: {
       Incident* inc = mutableIncident(t.id);
-      if (!inc || inc->gen != t.gen || inc->firingAll()) return;
+      if (!inc) return;
+      inc->hold_down_queued = false;
+      if (inc->firingAll()) return;    // an alert fired again: no hold-down runs
+      if (inc->hold_down_due > now) {  // resolved again since: the hold-down runs from then
+        scheduleHoldDown(*inc, inc->hold_down_due);
+        return;
+      }
       if (inc->status == IncidentStatus::kOpen || inc->status == IncidentStatus::kAcknowledged)
         markResolved(*inc, "triaged", "all alerts resolved", now);
       return;

@@ -103,7 +103,9 @@ struct Incident {
   // (an alert's flips: one entry that counts them).
   std::vector<uint32_t> timeline_rewritten;
   // Timers and announcements.
-  uint64_t gen = 0;  // bumps when the incident's pending timers become stale
+  uint64_t gen = 0;               // bumps when the incident's pending timers become stale
+  int64_t hold_down_due = 0;      // when its hold-down ends (all its alerts resolved)
+  bool hold_down_queued = false;  // a kHoldDown timer is in the heap (one at most)
   int64_t announced_ms = 0;
   bool update_pending = false;
   // Suppression (docs/suppression.md). Firing alerts a maintenance window holds count in
@@ -408,6 +410,7 @@ class Correlator {
   size_t openIncidents() const { return open_incidents_; }
   size_t openProblems() const;
   size_t alertCount() const { return alerts_.size(); }
+  size_t timerCount() const { return timers_.size(); }
   size_t suppressedCount() const;
   uint64_t late() const { return late_; }
   // Group and threshold-window states held (bounded by the groups in use).
@@ -499,6 +502,7 @@ class Correlator {
             uint64_t alert = 0);
   void note(Incident& inc, int64_t now, std::string actor, const char* action,
             std::string detail = {}, uint64_t alert = 0);
+  void scheduleHoldDown(Incident& inc, int64_t due);
   void queueForget(CorrAlert& a, int64_t at);
   void noteFlip(Incident& inc, CorrAlert& a, int64_t now, const char* action,
                 std::string detail = {});

@@ -37,6 +37,9 @@ class CorrelatorMetrics {
     open_problems_ = gauge("triaged_problems_open", "Problems open or known errors.");
     alerts_ = gauge("triaged_correlator_alerts",
                     "Alerts the correlator tracks (firing and recently resolved).");
+    timers_ = gauge("triaged_correlator_timers",
+                    "Timers pending on the correlator (group waits, announcements, hold-downs, "
+                    "closes, window edges): at most a few per incident, whatever the event rate.");
     suppressed_ = gauge("triaged_alerts_suppressed",
                         "Firing alerts suppressed by a silence, maintenance or inhibition.");
     silences_ = gauge("triaged_silences_active", "Silences in effect now.");
@@ -63,6 +66,7 @@ class CorrelatorMetrics {
     open_incidents_->Set(static_cast<double>(c.openIncidents()));
     open_problems_->Set(static_cast<double>(c.openProblems()));
     alerts_->Set(static_cast<double>(c.alertCount()));
+    timers_->Set(static_cast<double>(c.timerCount()));
     suppressed_->Set(static_cast<double>(c.suppressedCount()));
     held_->Set(static_cast<double>(c.heldIncidents()));
     size_t n = 0;
@@ -85,8 +89,8 @@ class CorrelatorMetrics {
   prometheus::Counter *changes_, *after_change_;
   uint64_t linked_ = 0;
   prometheus::Counter* events_[CorrelatorEvent::kAlertUnsuppressed + 1];
-  prometheus::Gauge *open_incidents_, *open_problems_, *alerts_, *suppressed_, *silences_, *held_,
-      *queue_depth_, *changes_active_;
+  prometheus::Gauge *open_incidents_, *open_problems_, *alerts_, *timers_, *suppressed_, *silences_,
+      *held_, *queue_depth_, *changes_active_;
 };
 
 }  // namespace triaged::engine

@@ -297,7 +297,7 @@ void Correlator::restore(Restored st, int64_t now) {
       for (uint64_t fp : inc.alerts)
         if (const CorrAlert* a = alert(fp); a && a->incident == inc.id)
           last = std::max(last, a->changed_ms);
-      schedule(last + c.resolve_hold_down.count(), kHoldDown, inc.id, inc.gen);
+      scheduleHoldDown(inc, last + c.resolve_hold_down.count());
     }
     if (inc.update_pending) schedule(inc.announced_ms + inc.interval_ms, kAnnounce, inc.id, 0);
   }

@@ -684,3 +684,78 @@ correlation:
   CHECK(inc->timeline_dropped > 0);
   CHECK(inc->timeline.size() + inc->timeline_dropped >= 100);
 }
+
+TEST_CASE("A flapping alert's flips change its incident's state, not its stored record",
+          "[store]") {
+  auto config = configWith(kRules, R"(
+correlation:
+  resolve_hold_down: 5m
+)");
+  engine::ReplayEngine a(*config);
+  std::vector<std::pair<const char*, const char*>> shop = {{"team", "shop"}};
+  push(a, kT0, "web1", "http", Status::kFiring, shop);
+  push(a, kT0 + 1000, "web2", "http", Status::kFiring, shop);
+  a.advance(kT0 + 30'000);
+  engine::Incident* inc = a.correlator().mutableIncidentForStore(1);
+  REQUIRE(inc);
+  int64_t now = kT0 + 60'000;
+  bool firing = true;
+  // Flip web1 until it flaps (Nagios: 20 % weighted changes of the last 21 observations).
+  auto web1 = [&] {
+    const engine::CorrAlert* found = nullptr;
+    a.correlator().forEachAlert([&](const engine::CorrAlert& x) {
+      std::string_view r =
+          engine::AlertStrings(x.strings.get()).field(engine::AlertStrings::kResource);
+      if (r == "web1") found = &x;
+    });
+    return found;
+  };
+  for (int i = 0; i < 30 && !web1()->flapping; ++i) {
+    now += 60'000;
+    firing = !firing;
+    push(a, now, "web1", "http", firing ? Status::kFiring : Status::kResolved, shop);
+  }
+  REQUIRE(web1()->flapping);
+  size_t entries = inc->timeline.size();
+  for (int i = 0; i < 4; ++i) {
+    inc->persist = false;
+    now += 60'000;
+    firing = !firing;
+    push(a, now, "web1", "http", firing ? Status::kFiring : Status::kResolved, shop);
+    CHECK(inc->firing() == (firing ? 2u : 1u));  // the state follows every flip
+    CHECK_FALSE(inc->persist);                   // but no incident row is written for it
+    CHECK(inc->timeline.size() == entries);
+  }
+}
+
+TEST_CASE(
+    "An alert that resolves and fires again all day leaves its incident one hold-down timer, "
+    "and the hold-down still runs from its last resolution",
+    "[store]") {
+  auto config = configWith(kRules, R"(
+pipeline:
+  flapping: {enabled: false}
+correlation:
+  resolve_hold_down: 5m
+)");
+  engine::ReplayEngine a(*config);
+  std::vector<std::pair<const char*, const char*>> shop = {{"team", "shop"}};
+  push(a, kT0, "web1", "http", Status::kFiring, shop);
+  a.advance(kT0 + 30'000);
+  size_t timers = a.correlator().timerCount();
+  int64_t now = kT0 + 30'000;
+  for (int i = 0; i < 2000; ++i) {  // a flip every second: 1,000 resolutions within 5 minutes
+    now += 1000;
+    push(a, now, "web1", "http", i % 2 ? Status::kFiring : Status::kResolved, shop);
+  }
+  CHECK(a.correlator().timerCount() <= timers + 2);
+  // The last flip fired it; it resolves at `last`, and its incident 5 min later, not a ms
+  // before.
+  int64_t last = now + 1000;
+  push(a, last, "web1", "http", Status::kResolved, shop);
+  a.advance(last + 300'000 - 1);
+  CHECK(a.correlator().incident(1)->status == IncidentStatus::kOpen);
+  a.advance(last + 300'000);
+  CHECK(a.correlator().incident(1)->status == IncidentStatus::kResolved);
+  CHECK(a.correlator().timerCount() <= timers + 2);
+}
