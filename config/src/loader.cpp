@@ -311,6 +311,9 @@ ConfigPtr loadConfigOrThrow(const std::string& path, const SectionValidator& val
     r.getDuration("checkpoint_interval", c->state.checkpoint_interval, Duration{100});
     r.getDuration("retention", c->state.retention, Duration{1000});
     r.getDuration("sla_retention", c->state.sla_retention, Duration{1000});
+    r.getUnsigned("cache_bytes", c->state.cache_bytes, uint64_t{1} << 40);
+    if (c->state.cache_bytes < (1u << 20))
+      sink.add(r.node()["cache_bytes"], "state.cache_bytes", "must be at least 1048576 (1 MiB)");
     if (c->state.directory.empty()) sink.add(r.node(), "state.directory", "must not be empty");
     r.finish();
   }

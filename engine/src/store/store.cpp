@@ -97,7 +97,7 @@ const char* const kMigrations[] = {
 
 int Store::latestSchemaVersion() { return static_cast<int>(std::size(kMigrations)); }
 
-Store::Store(const std::string& directory) {
+Store::Store(const std::string& directory, uint64_t cache_bytes) : cache_bytes_(cache_bytes) {
   std::error_code ec;
   std::filesystem::create_directories(directory, ec);
   if (ec)
@@ -125,8 +125,10 @@ void Store::migrate() {
   exec("PRAGMA journal_mode=WAL;");
   exec("PRAGMA synchronous=FULL;");  // a commit survives power loss, not only a crash
   // The writer's working set (random fingerprints touch pages all over the alerts table):
-  // 128 MiB of page cache, and the database mapped so reads do not copy through the kernel.
-  exec("PRAGMA cache_size=-131072;");
+  // state.cache_bytes of page cache, and the database mapped so reads do not copy through
+  // the kernel.
+  exec(("PRAGMA cache_size=-" + std::to_string(std::max<uint64_t>(1024, cache_bytes_ >> 10)) + ";")
+           .c_str());
   exec("PRAGMA mmap_size=1073741824;");
   // Checkpoint the WAL into the database every 16 MiB rather than every 4 MiB.
   exec("PRAGMA wal_autocheckpoint=4096;");

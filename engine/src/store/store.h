@@ -13,7 +13,7 @@ class Store {
  public:
   // Creates the directory if missing, opens <dir>/triaged.db and migrates it to the current
   // schema. Throws std::runtime_error naming the file and SQLite's reason.
-  explicit Store(const std::string& directory);
+  explicit Store(const std::string& directory, uint64_t cache_bytes = 32ull << 20);
   ~Store();
   Store(const Store&) = delete;
   Store& operator=(const Store&) = delete;
@@ -36,6 +36,7 @@ class Store {
   sqlite3* db_ = nullptr;
   std::string path_;
   int version_ = 0;
+  uint64_t cache_bytes_;
 };
 
 }  // namespace triaged::engine

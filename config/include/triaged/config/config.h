@@ -60,6 +60,7 @@ struct StateConfig {
   Duration retention =
       std::chrono::hours(24 * 90);  // closed incidents and problems, expired silences
   Duration sla_retention = std::chrono::hours(24 * 400);  // service level history for reports
+  uint64_t cache_bytes = 32ull << 20;  // SQLite's page cache (the writer's working set)
 };
 
 // One destination of incident and problem events (generic JSON webhook).
