@@ -47,6 +47,10 @@ std::string MetricsHub::serialize() const {
     std::lock_guard lk(mu_);
     for (const auto& [k, t] : texts_) texts.push_back(t);
   }
+  size_t n = out.size();
+  for (const auto& t : texts)
+    if (t) n += t->size();
+  out.reserve(n);  // one allocation for megabytes of rendered texts, not one per append
   for (const auto& t : texts)
     if (t) out += *t;
   return out;
