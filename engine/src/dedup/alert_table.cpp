@@ -199,9 +199,9 @@ void LabelSig::add(std::string_view name, std::string_view value) {
 }
 
 std::string_view LabelSig::fieldKey(AlertStrings::Field f) {
-  static constexpr std::string_view kKeys[] = {"\x01source",   "\x01resource", "\x01check",
-                                               "\x01service",  "\x01summary",  "\x01description",
-                                               "\x01dedup_key"};
+  static constexpr std::string_view kKeys[] = {"\001source",   "\001resource", "\001check",
+                                               "\001service",  "\001summary",  "\001description",
+                                               "\001dedup_key"};
   return kKeys[f];
 }
 

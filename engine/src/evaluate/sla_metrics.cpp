@@ -146,23 +146,26 @@ void SlaMetrics::startSla(const Evaluator& ev, int64_t now) {
   r.number = refresh_.number + 1;
   r.rules = &rs;
   r.started = now;
-  auto& p = r.parts;
-  MetricsHub::family(
-      p[Refresh::kAvailability], "triaged_sla_availability_ratio", "gauge",
-      "Availability of an agreement's service for the current or previous period, to date or "
-      "projected to the period end (no sample while nothing is measured).");
-  MetricsHub::family(p[Refresh::kBudget], "triaged_sla_error_budget_remaining_seconds", "gauge",
-                     "Downtime budget left in the current period (negative once overspent).");
-  MetricsHub::family(p[Refresh::kActive], "triaged_task_sla_active", "gauge",
-                     "Response and resolution clocks running or paused.");
-  MetricsHub::family(p[Refresh::kAgreed], "triaged_sla_agreed_seconds_total", "counter",
-                     "Agreed service time elapsed, per agreement.");
-  MetricsHub::family(p[Refresh::kUnknown], "triaged_sla_unknown_seconds_total", "counter",
-                     "Agreed time not measured (the engine was not running).");
-  MetricsHub::family(p[Refresh::kExcluded], "triaged_sla_excluded_seconds_total", "counter",
-                     "Agreed time excluded (approved maintenance), by reason.");
-  MetricsHub::family(p[Refresh::kDowntime], "triaged_sla_downtime_seconds_total", "counter",
-                     "Weighted downtime in agreed time: net (exclusions removed) and gross.");
+  struct Family {
+    const char *name, *type, *help;
+  };
+  static constexpr Family kFamilies[Refresh::kParts] = {
+      {"triaged_sla_availability_ratio", "gauge",
+       "Availability of an agreement's service for the current or previous period, to date or "
+       "projected to the period end (no sample while nothing is measured)."},
+      {"triaged_sla_error_budget_remaining_seconds", "gauge",
+       "Downtime budget left in the current period (negative once overspent)."},
+      {"triaged_task_sla_active", "gauge", "Response and resolution clocks running or paused."},
+      {"triaged_sla_agreed_seconds_total", "counter",
+       "Agreed service time elapsed, per agreement."},
+      {"triaged_sla_unknown_seconds_total", "counter",
+       "Agreed time not measured (the engine was not running)."},
+      {"triaged_sla_excluded_seconds_total", "counter",
+       "Agreed time excluded (approved maintenance), by reason."},
+      {"triaged_sla_downtime_seconds_total", "counter",
+       "Weighted downtime in agreed time: net (exclusions removed) and gross."}};
+  for (size_t i = 0; i < Refresh::kParts; ++i)
+    MetricsHub::family(r.parts[i], kFamilies[i].name, kFamilies[i].type, kFamilies[i].help);
   r.clocks.assign(rs.agreements().size(), {0, 0, 0, 0});
   for (const auto& [key, c] : ev.clocks())
     if ((c.stage == ClockStage::kInProgress || c.stage == ClockStage::kPaused) &&

@@ -119,6 +119,17 @@ void restoreInto(engine::ReplayEngine& from, engine::ReplayEngine& to, int64_t n
   to.advance(now);
 }
 
+// The shop incident (web1 and web2 firing), open at kT0 + 30 s.
+engine::Incident* openShop(engine::ReplayEngine& a) {
+  std::vector<std::pair<const char*, const char*>> shop = {{"team", "shop"}};
+  push(a, kT0, "web1", "http", Status::kFiring, shop);
+  push(a, kT0 + 1000, "web2", "http", Status::kFiring, shop);
+  a.advance(kT0 + 30'000);
+  engine::Incident* inc = a.correlator().mutableIncidentForStore(1);
+  REQUIRE(inc);
+  return inc;
+}
+
 const char* kRules = R"(
 groups:
   - name: g
@@ -610,12 +621,8 @@ correlation:
   resolve_hold_down: 5m
 )");
   engine::ReplayEngine a(*config);
-  std::vector<std::pair<const char*, const char*>> shop = {{"team", "shop"}};
-  push(a, kT0, "web1", "http", Status::kFiring, shop);
-  push(a, kT0 + 1000, "web2", "http", Status::kFiring, shop);
-  a.advance(kT0 + 30'000);
-  engine::Incident* inc = a.correlator().mutableIncidentForStore(1);
-  REQUIRE(inc);
+  engine::Incident* inc = openShop(a);
+  const std::vector<std::pair<const char*, const char*>> shop = {{"team", "shop"}};
   // What the store took so far (as RoundRows does).
   auto takeRows = [&](engine::Incident& i) {
     std::vector<engine::MemberRow> alerts;
@@ -692,12 +699,8 @@ correlation:
   resolve_hold_down: 5m
 )");
   engine::ReplayEngine a(*config);
-  std::vector<std::pair<const char*, const char*>> shop = {{"team", "shop"}};
-  push(a, kT0, "web1", "http", Status::kFiring, shop);
-  push(a, kT0 + 1000, "web2", "http", Status::kFiring, shop);
-  a.advance(kT0 + 30'000);
-  engine::Incident* inc = a.correlator().mutableIncidentForStore(1);
-  REQUIRE(inc);
+  engine::Incident* inc = openShop(a);
+  const std::vector<std::pair<const char*, const char*>> shop = {{"team", "shop"}};
   int64_t now = kT0 + 60'000;
   bool firing = true;
   // Flip web1 until it flaps (Nagios: 20 % weighted changes of the last 21 observations).
