@@ -119,6 +119,14 @@ void restoreInto(engine::ReplayEngine& from, engine::ReplayEngine& to, int64_t n
   to.advance(now);
 }
 
+// Flips are flips, not flapping (a hold-down of 5 minutes).
+const char* kNoFlapping = R"(
+pipeline:
+  flapping: {enabled: false}
+correlation:
+  resolve_hold_down: 5m
+)";
+
 // The shop incident (web1 and web2 firing), open at kT0 + 30 s.
 engine::Incident* openShop(engine::ReplayEngine& a) {
   std::vector<std::pair<const char*, const char*>> shop = {{"team", "shop"}};
@@ -614,12 +622,7 @@ TEST_CASE(
     "An alert's flips are one timeline entry, updated in place in memory, in the store's rows and "
     "after a restart",
     "[store]") {
-  auto config = configWith(kRules, R"(
-pipeline:
-  flapping: {enabled: false}
-correlation:
-  resolve_hold_down: 5m
-)");
+  auto config = configWith(kRules, kNoFlapping);
   engine::ReplayEngine a(*config);
   engine::Incident* inc = openShop(a);
   const std::vector<std::pair<const char*, const char*>> shop = {{"team", "shop"}};
@@ -735,12 +738,7 @@ TEST_CASE(
     "An alert that resolves and fires again all day leaves its incident one hold-down timer, "
     "and the hold-down still runs from its last resolution",
     "[store]") {
-  auto config = configWith(kRules, R"(
-pipeline:
-  flapping: {enabled: false}
-correlation:
-  resolve_hold_down: 5m
-)");
+  auto config = configWith(kRules, kNoFlapping);
   engine::ReplayEngine a(*config);
   std::vector<std::pair<const char*, const char*>> shop = {{"team", "shop"}};
   push(a, kT0, "web1", "http", Status::kFiring, shop);
