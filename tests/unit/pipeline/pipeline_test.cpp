@@ -107,6 +107,36 @@ TEST_CASE("A full shard queue refuses the whole batch and keeps it with the call
   REQUIRE(done.get_future().wait_for(std::chrono::seconds(30)) == std::future_status::ready);
 }
 
+TEST_CASE(
+    "The queue is bounded in bytes too: batches beyond queue_bytes wait, one batch always goes "
+    "in, and a batch's memory is given back once applied",
+    "[pipeline]") {
+  engine::ManualClock clock(1000);
+  api::MetricsHub hub;
+  engine::PipelineOptions po;
+  po.shards = 1;
+  po.queue_bytes = 1 << 20;
+  engine::Pipeline p(po, clock, hub);  // not started: nothing drains the queue
+  api::IngestOptions o;
+  o.name = "t";
+  // A batch of 8,000 events holds more than 1 MiB (its events alone): alone it goes in.
+  auto big = batchOf(0, 8000, o);
+  std::promise<void> big_done;
+  REQUIRE(p.submit(big, [&](const api::BatchResult&) { big_done.set_value(); }) ==
+          api::SubmitStatus::kAccepted);
+  auto small = batchOf(8000, 10, o);
+  CHECK(p.submit(small, {}) == api::SubmitStatus::kBusy);
+  REQUIRE(small != nullptr);
+  p.start();
+  REQUIRE(big_done.get_future().wait_for(std::chrono::seconds(30)) == std::future_status::ready);
+  std::promise<api::BatchResult> done;
+  REQUIRE(p.submit(small, [&](const api::BatchResult& r) { done.set_value(r); }) ==
+          api::SubmitStatus::kAccepted);
+  auto f = done.get_future();
+  REQUIRE(f.wait_for(std::chrono::seconds(30)) == std::future_status::ready);
+  CHECK(f.get().events == 10);  // reported from the context: the batch itself is gone
+}
+
 TEST_CASE("A draining pipeline refuses batches", "[pipeline]") {
   engine::ManualClock clock(1000);
   api::MetricsHub hub;
