@@ -189,9 +189,9 @@ void Correlator::noteFlip(Incident& inc, CorrAlert& a, int64_t now, const char* 
              (a.status == api::Status::kFiring ? "firing " : "resolved ") +
              severityName(a.severity) + (a.flapping ? ", flapping" : "");
   inc.timeline_bytes += static_cast<uint32_t>(e.bytes());
-  if (i < inc.stored_timeline &&
-      (inc.timeline_rewritten.empty() || inc.timeline_rewritten.back() != i))
-    inc.timeline_rewritten.push_back(static_cast<uint32_t>(i));
+  auto& rw = inc.timeline_rewritten;  // (emptied by every store round; once per entry)
+  if (i < inc.stored_timeline && std::find(rw.begin(), rw.end(), i) == rw.end())
+    rw.push_back(static_cast<uint32_t>(i));
   inc.updated_ms = now;
   touch(inc);
 }
