@@ -456,82 +456,83 @@ std::string AlertmanagerApi::redact(const std::string& yaml) {
 void AlertmanagerApi::addRoutes(api::Router& router) {
   addSilenceRoutes(router, stage_);
   auto& stage = stage_;
-  router.add(
-      {Verb::get, "/api/v2/alerts", RouteGroup::kRead,
-       [this, &stage](const HttpRequest& req, Responder r) {
-         auto q = std::make_shared<AlertQuery>();
-         std::string err;
-         if (!q->parse(req, &err)) return r(HttpResponse::error(400, err));
-         auto st = state();
-         stage.run([r, q, st](Correlator& c, int64_t) {
-           // Sorted by fingerprint, as Alertmanager answers.
-           std::map<std::string, std::string> rows;
-           forEachSelected(
-               c, *st, *q,
-               [&](const CorrAlert& a, std::string one, const std::vector<std::string>& receivers) {
-                 if (q->receiver &&
-                     std::none_of(receivers.begin(), receivers.end(),
-                                  [&](const std::string& n) { return q->takesReceiver(n); }))
-                   return;
-                 rows.emplace(fingerprintHex(a.fingerprint), std::move(one));
-               });
-           std::string out = "[";
-           for (const auto& [fp, one] : rows) {
-             if (out.size() > 1) out += ',';
-             out += one;
-           }
-           out += "]\n";
-           r(HttpResponse::json(200, std::move(out)));
-         });
-       }});
+  // The reads of alerts: the query parsed (400 when it is not), then `answer(c, state,
+  // query)` on the correlator thread gives the body.
+  auto selected = [this, &stage](auto answer) {
+    return [this, &stage, answer](const HttpRequest& req, Responder r) {
+      auto q = std::make_shared<AlertQuery>();
+      std::string err;
+      if (!q->parse(req, &err)) return r(HttpResponse::error(400, err));
+      auto st = state();
+      stage.run([r, q, st, answer](Correlator& c, int64_t) {
+        r(HttpResponse::json(200, answer(c, *st, *q)));
+      });
+    };
+  };
+  router.add({Verb::get, "/api/v2/alerts", RouteGroup::kRead,
+              selected([](Correlator& c, const State& st, const AlertQuery& q) {
+                // Sorted by fingerprint, as Alertmanager answers.
+                std::map<std::string, std::string> rows;
+                forEachSelected(c, st, q,
+                                [&](const CorrAlert& a, std::string one,
+                                    const std::vector<std::string>& receivers) {
+                                  if (q.receiver && std::none_of(receivers.begin(), receivers.end(),
+                                                                 [&](const std::string& n) {
+                                                                   return q.takesReceiver(n);
+                                                                 }))
+                                    return;
+                                  rows.emplace(fingerprintHex(a.fingerprint), std::move(one));
+                                });
+                std::string out = "[";
+                for (const auto& [fp, one] : rows) {
+                  if (out.size() > 1) out += ',';
+                  out += one;
+                }
+                out += "]\n";
+                return out;
+              })});
   router.add(
       {Verb::get, "/api/v2/alerts/groups", RouteGroup::kRead,
-       [this, &stage](const HttpRequest& req, Responder r) {
-         auto q = std::make_shared<AlertQuery>();
-         std::string err;
-         if (!q->parse(req, &err)) return r(HttpResponse::error(400, err));
-         auto st = state();
-         stage.run([r, q, st](Correlator& c, int64_t) {
-           // One group per incident and receiver (alerts in no incident yet: one group with
-           // no labels), in incident order.
-           struct Group {
-             LabelSet labels;
-             std::string receiver;
-             std::vector<std::string> alerts;
-           };
-           std::map<std::pair<uint64_t, std::string>, Group> groups;
-           forEachSelected(
-               c, *st, *q,
-               [&](const CorrAlert& a, std::string one, const std::vector<std::string>& receivers) {
-                 const Incident* inc = a.incident ? c.incident(a.incident) : nullptr;
-                 for (const auto& name : receivers) {
-                   if (!q->takesReceiver(name)) continue;
-                   auto& g = groups[{inc ? inc->id : 0, name}];
-                   if (g.receiver.empty()) {
-                     g.receiver = name;
-                     g.labels = groupLabels(inc);
-                   }
-                   g.alerts.push_back(one);  // written once, listed in each receiver's group
+       selected([](Correlator& c, const State& st, const AlertQuery& q) {
+         // One group per incident and receiver (alerts in no incident yet: one group with
+         // no labels), in incident order.
+         struct Group {
+           LabelSet labels;
+           std::string receiver;
+           std::vector<std::string> alerts;
+         };
+         std::map<std::pair<uint64_t, std::string>, Group> groups;
+         forEachSelected(
+             c, st, q,
+             [&](const CorrAlert& a, std::string one, const std::vector<std::string>& receivers) {
+               const Incident* inc = a.incident ? c.incident(a.incident) : nullptr;
+               for (const auto& name : receivers) {
+                 if (!q.takesReceiver(name)) continue;
+                 auto& g = groups[{inc ? inc->id : 0, name}];
+                 if (g.receiver.empty()) {
+                   g.receiver = name;
+                   g.labels = groupLabels(inc);
                  }
-               });
-           std::string out = "[";
-           for (const auto& [key, g] : groups) {
-             if (out.size() > 1) out += ',';
-             JsonWriter w(out);
-             w.beginObject();
-             w.key("labels").beginObject();
-             for (const auto& [k, v] : g.labels) w.field(k, v);
-             w.endObject();
-             w.key("receiver").beginObject().field("name", g.receiver).endObject();
-             w.key("alerts").beginArray();
-             for (const auto& a : g.alerts) w.raw(a);
-             w.endArray();
-             w.endObject();
-           }
-           out += "]\n";
-           r(HttpResponse::json(200, std::move(out)));
-         });
-       }});
+                 g.alerts.push_back(one);  // written once, listed in each receiver's group
+               }
+             });
+         std::string out = "[";
+         for (const auto& [key, g] : groups) {
+           if (out.size() > 1) out += ',';
+           JsonWriter w(out);
+           w.beginObject();
+           w.key("labels").beginObject();
+           for (const auto& [k, v] : g.labels) w.field(k, v);
+           w.endObject();
+           w.key("receiver").beginObject().field("name", g.receiver).endObject();
+           w.key("alerts").beginArray();
+           for (const auto& a : g.alerts) w.raw(a);
+           w.endArray();
+           w.endObject();
+         }
+         out += "]\n";
+         return out;
+       })});
   router.add(
       {Verb::get, "/api/v2/receivers", RouteGroup::kRead, [this](const HttpRequest&, Responder r) {
          auto s = settings();

@@ -97,11 +97,7 @@ ChangeRecord decodeChange(std::string_view record) {
   c.actual_end = r.i64("actual_end");
   c.created_ms = r.i64("created");
   c.updated_ms = r.i64("updated");
-  for (auto e : r.arr("incidents")) {
-    uint64_t id;
-    if (e.get_uint64().get(id)) throw std::runtime_error("field \"incidents\" holds a non-id");
-    c.incidents.push_back(id);
-  }
+  c.incidents = r.ids("incidents");
   if (c.id.empty()) throw std::runtime_error("field \"id\" is empty");
   return c;
 }

@@ -62,6 +62,16 @@ struct Reader {
       throw std::runtime_error(std::string("field \"") + key + "\" is not an array");
     return a;
   }
+  std::vector<uint64_t> ids(const char* key) const {
+    std::vector<uint64_t> out;
+    for (auto e : arr(key)) {
+      uint64_t v;
+      if (e.get_uint64().get(v))
+        throw std::runtime_error(std::string("field \"") + key + "\" holds a non-integer");
+      out.push_back(v);
+    }
+    return out;
+  }
   std::vector<std::string> strings(const char* key) const {
     std::vector<std::string> out;
     for (auto e : arr(key)) {

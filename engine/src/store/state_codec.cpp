@@ -225,11 +225,7 @@ Problem decodeProblem(std::string_view record) {
   if (status < 0 || status > static_cast<int>(ProblemStatus::kClosed))
     throw std::runtime_error("field \"status\" is out of range");
   p.status = static_cast<ProblemStatus>(status);
-  for (auto e : r.arr("incidents")) {
-    uint64_t id;
-    if (e.get_uint64().get(id)) throw std::runtime_error("field \"incidents\" holds a non-integer");
-    p.incidents.push_back(id);
-  }
+  p.incidents = r.ids("incidents");
   p.root_cause = r.str("root_cause");
   p.workaround = r.str("workaround");
   p.known_error = r.str("known_error");
