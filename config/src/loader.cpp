@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cctype>
 #include <filesystem>
+#include <map>
 #include <set>
 #include <sstream>
 #include <thread>
@@ -54,11 +55,11 @@ void readServer(MapReader& r, ServerConfig& s) {
   r.finish();
 }
 
-void readAuthGroup(MapReader& parent, const char* key, AuthGroup& g) {
-  MapReader r(parent.take(key), parent.childPath(key), parent.sink());
+// bearer_token / bearer_token_file / bearer_tokens_files of an auth group or a user.
+void readTokens(MapReader& r, std::vector<std::string>& tokens) {
   std::string single;
   r.getSecret("bearer_token", single);
-  if (!single.empty()) g.bearer_tokens.push_back(single);
+  if (!single.empty()) tokens.push_back(single);
   std::vector<std::string> files;
   YAML::Node files_node = r.node()["bearer_tokens_files"];
   r.getStringList("bearer_tokens_files", files);
@@ -78,8 +79,80 @@ void readAuthGroup(MapReader& parent, const char* key, AuthGroup& g) {
     std::string line;
     while (std::getline(in, line)) {
       while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
-      if (!line.empty() && line[0] != '#') g.bearer_tokens.push_back(line);
+      if (!line.empty() && line[0] != '#') tokens.push_back(line);
     }
+  }
+}
+
+void readAuthGroup(MapReader& parent, const char* key, AuthGroup& g) {
+  MapReader r(parent.take(key), parent.childPath(key), parent.sink());
+  readTokens(r, g.bearer_tokens);
+  r.finish();
+}
+
+void readUsers(MapReader& auth, AuthConfig& a) {
+  YAML::Node list = auth.take("users");
+  auto& sink = auth.sink();
+  std::set<std::string> names;
+  forEachInList(list, "auth.users", sink, [&](const YAML::Node& n, const std::string& path) {
+    MapReader r(n, path, sink);
+    User u;
+    u.file = sink.file();
+    u.line = n.Mark().line + 1;
+    r.getString("name", u.name, true);
+    r.getEnum("role", u.role, {"viewer", "operator", "admin"});
+    readTokens(r, u.bearer_tokens);
+    if (!u.name.empty() && !names.insert(u.name).second)
+      sink.add(n["name"], path + ".name", "user \"" + u.name + "\" is defined twice");
+    if (u.bearer_tokens.empty())
+      sink.add(n, path, "has no token (bearer_token, bearer_token_file or bearer_tokens_files)");
+    r.finish();
+    a.users.push_back(std::move(u));
+  });
+  // One token, one identity: a token shared by two users (or a user and a group) would make
+  // the actor on the timeline a guess.
+  std::map<std::string, std::string> owner;
+  auto claim = [&](const std::string& token, const std::string& who) {
+    auto [it, fresh] = owner.emplace(token, who);
+    if (!fresh && it->second != who)
+      sink.add(list, "auth.users",
+               "a token of " + who + " is also a token of " + it->second +
+                   "; each token must name one identity");
+  };
+  for (const auto& t : a.read.bearer_tokens) claim(t, "auth.read");
+  for (const auto& t : a.admin.bearer_tokens) claim(t, "auth.admin");
+  for (const auto& t : a.ingest.bearer_tokens) claim(t, "auth.ingest");
+  for (const auto& u : a.users)
+    for (const auto& t : u.bearer_tokens) claim(t, "user \"" + u.name + "\"");
+}
+
+void readStream(MapReader& r, StreamConfig& s) {
+  r.getUnsigned("max_clients", s.max_clients, 100000);
+  r.getUnsigned("buffer_events", s.buffer_events, 10'000'000);
+  r.getUnsigned("client_buffer_bytes", s.client_buffer_bytes, uint64_t{1} << 34);
+  r.getDuration("heartbeat_interval", s.heartbeat_interval, Duration{1000});
+  r.getDuration("flush_interval", s.flush_interval);
+  if (s.buffer_events < 16)
+    r.sink().add(r.node()["buffer_events"], r.childPath("buffer_events"), "must be at least 16");
+  if (s.client_buffer_bytes < 65536)
+    r.sink().add(r.node()["client_buffer_bytes"], r.childPath("client_buffer_bytes"),
+                 "must be at least 65536 (64 KiB)");
+  if (s.flush_interval > Duration{1000})
+    r.sink().add(r.node()["flush_interval"], r.childPath("flush_interval"),
+                 "must be at most 1s (the console's live updates wait this long at most)");
+  r.finish();
+}
+
+void readConsole(MapReader& r, ConsoleConfig& c) {
+  r.getBool("enabled", c.enabled);
+  YAML::Node fa = r.node()["frame_ancestors"];
+  r.getStringList("frame_ancestors", c.frame_ancestors);
+  for (size_t i = 0; i < c.frame_ancestors.size(); ++i) {
+    const auto& v = c.frame_ancestors[i];
+    // A source expression of CSP: no separators that would end the directive.
+    if (v.empty() || v.find_first_of(";, \t\r\n\"") != std::string::npos)
+      r.sink().add(fa[i], r.childPath("frame_ancestors") + "[" + std::to_string(i) + "]",
+                   "is not a CSP source (e.g. 'self' or https://wall.example.org)");
   }
   r.finish();
 }
@@ -302,7 +375,16 @@ ConfigPtr loadConfigOrThrow(const std::string& path, const SectionValidator& val
     readAuthGroup(r, "ingest", c->auth.ingest);
     readAuthGroup(r, "read", c->auth.read);
     readAuthGroup(r, "admin", c->auth.admin);
+    readUsers(r, c->auth);
     r.finish();
+  }
+  {
+    MapReader r(root.take("stream"), "stream", sink);
+    readStream(r, c->stream);
+  }
+  {
+    MapReader r(root.take("console"), "console", sink);
+    readConsole(r, c->console);
   }
   {
     MapReader r(root.take("state"), "state", sink);

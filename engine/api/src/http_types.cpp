@@ -13,10 +13,25 @@ const char* routeGroupName(RouteGroup g) {
       return "ingest";
     case RouteGroup::kRead:
       return "read";
+    case RouteGroup::kOperate:
+      return "operate";
     case RouteGroup::kAdmin:
       return "admin";
   }
   return "unknown";
+}
+
+const char* roleNeeded(RouteGroup g) {
+  switch (g) {
+    case RouteGroup::kRead:
+      return "viewer";
+    case RouteGroup::kOperate:
+      return "operator";
+    case RouteGroup::kAdmin:
+      return "admin";
+    default:
+      return "";
+  }
 }
 
 std::string percentDecode(std::string_view s) {

@@ -16,6 +16,7 @@
 #include "common/clock.h"
 #include "common/log.h"
 #include "common/metrics.h"
+#include "console/console_routes.h"
 #include "correlate/correlator_stage.h"
 #include "notify/notification_filter.h"
 #include "notify/notifier.h"
@@ -27,11 +28,13 @@
 #include "rest/maintenance_api.h"
 #include "rest/notifications_api.h"
 #include "rest/sla_api.h"
+#include "rest/stream_api.h"
 #include "server/http_server.h"
 #include "server/io_pool.h"
 #include "store/recovery.h"
 #include "store/store.h"
 #include "store/store_writer.h"
+#include "stream/event_hub.h"
 #include "triaged/api/json_writer.h"
 #include "triaged/build_info.h"
 #include "triaged/config/loader.h"
@@ -155,6 +158,9 @@ class Daemon {
   asio::io_context ctrl_{1};
   std::unique_ptr<asio::signal_set> signals_;
   std::unique_ptr<asio::steady_timer> drain_timer_, watchdog_timer_;
+  // Declared before the I/O pool: stream clients' handlers use it until the pool is gone.
+  std::unique_ptr<EventHub> event_hub_;
+  ConsoleRoutes console_;
   std::unique_ptr<IoPool> pool_;
   api::Router router_;
   std::unique_ptr<HttpServer> server_;
@@ -278,6 +284,11 @@ int Daemon::run() {
                                          clock_, hub_);
   correlator_->setTargets(config_->notification_targets);
   correlator_->setAlertSink(pipeline_.get());
+  event_hub_ = std::make_unique<EventHub>(
+      config_->stream, *registry_,
+      std::chrono::duration_cast<std::chrono::milliseconds>(started_at_.time_since_epoch())
+          .count());
+  correlator_->setEventHub(event_hub_.get());
   store_writer_->onOutbox(
       [n = notifier_.get()](std::vector<OutboxEntry> v) { n->enqueue(std::move(v)); });
   // A ticket a tool created is linked to its incident (stored with it, shown by the API).
@@ -321,6 +332,9 @@ int Daemon::run() {
   alertmanager_api_->addRoutes(router_);
   addNotificationRoutes(router_, *notifier_);
   addSlaRoutes(router_, *correlator_);
+  addStreamRoutes(router_, *event_hub_);
+  console_.configure(config_->console);
+  console_.addRoutes(router_);
   for (const auto& section : config_->inputs) {
     const auto* plugin = plugins_.findInput(section.type);
     api::InputContext ctx{section,
@@ -568,6 +582,9 @@ bool Daemon::reload(std::string* error_detail) {
         "restart");
   }
   server_->setSettings(settings);
+  event_hub_->setConfig(next->stream);
+  console_.configure(next->console);
+  warn_restart("stream.buffer_events", next->stream.buffer_events != config_->stream.buffer_events);
   correlator_->reload(next->rule_set,
                       CorrelatorOptions{next->correlation, next->state.retention.count(),
                                         next->state.sla_retention.count()});

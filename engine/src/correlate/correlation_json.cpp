@@ -76,7 +76,8 @@ void writeCorrelatedAlertJson(std::string& out, const CorrAlert& a) {
   w.endObject();
 }
 
-void writeIncidentJson(std::string& out, const Correlator& c, const Incident& inc, bool detail) {
+void writeIncidentJson(std::string& out, const Correlator& c, const Incident& inc, bool detail,
+                       const std::function<void(api::JsonWriter&)>& extra) {
   api::JsonWriter w(out);
   w.beginObject();
   w.field("id", inc.id);
@@ -97,6 +98,8 @@ void writeIncidentJson(std::string& out, const Correlator& c, const Incident& in
   time(w, "updated_at", inc.updated_ms);
   w.field("alert_count", static_cast<uint64_t>(inc.alerts.size()));
   w.field("firing", inc.firingAll());
+  w.field("severity", api::severityName(static_cast<api::Severity>(
+                          inc.firing() ? inc.severity() : inc.max_severity)));
   bool live = inc.status == IncidentStatus::kOpen || inc.status == IncidentStatus::kAcknowledged;
   w.field("suppressed", live && inc.held);
   if (live && inc.held) time(w, "held_since", inc.held_since_ms);
@@ -164,6 +167,7 @@ void writeIncidentJson(std::string& out, const Correlator& c, const Incident& in
     timeline(w, inc.timeline);
     if (inc.timeline_dropped) w.field("timeline_dropped", inc.timeline_dropped);
   }
+  if (extra) extra(w);
   w.endObject();
 }
 

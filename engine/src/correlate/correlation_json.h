@@ -2,14 +2,18 @@
 // `triaged replay` and `triaged test-rules`. Read-only over a Correlator; call on its thread.
 #pragma once
 
+#include <functional>
 #include <string>
 
 #include "correlate/correlator.h"
+#include "triaged/api/json_writer.h"
 
 namespace triaged::engine {
 
 // detail: include alerts and the timeline.
-void writeIncidentJson(std::string& out, const Correlator& c, const Incident& inc, bool detail);
+// extra, when given, writes more fields before the object closes (the API adds SLA clocks).
+void writeIncidentJson(std::string& out, const Correlator& c, const Incident& inc, bool detail,
+                       const std::function<void(api::JsonWriter&)>& extra = nullptr);
 void writeProblemJson(std::string& out, const Problem& p, bool detail);
 // Alertmanager v2 GettableSilence.
 void writeSilenceJson(std::string& out, const Silence& s, int64_t now_ms);

@@ -14,6 +14,7 @@
 #include "store/round_rows.h"
 #include "store/state_codec.h"
 #include "store/store_writer.h"
+#include "stream/stream_events.h"
 
 namespace triaged::engine {
 
@@ -75,6 +76,7 @@ struct CorrelatorStage::Impl {
         if (!t.changes.empty()) {
           metrics.applied(t.changes.size());
           correlator.apply(t.changes, now);
+          if (hub) appendAlertEvents(correlator, t.changes, stream_events);
           ++applied[t.shard];
           for (auto& r : t.records) unit.alerts.push_back(std::move(r));
           if (t.committed) whenDurable(std::move(t.committed));
@@ -129,6 +131,17 @@ struct CorrelatorStage::Impl {
       }
     }
     rows.collect(correlator, dirty_incidents, dirty_silences, evs, store ? &unit : nullptr);
+    if (hub) {
+      // Published once this round is committed: a client never sees what a crash takes back.
+      appendRoundEvents(correlator, evaluator,
+                        {dirty_incidents, dirty_silences, rows.maintenanceTaken(), evs, sla}, now,
+                        stream_events);
+      if (!stream_events.empty())
+        whenDurable([hub = hub, events = std::move(stream_events)]() mutable {
+          hub->publish(std::move(events));
+        });
+      stream_events = {};
+    }
     if (store) {
       outbox.build(correlator, evs, sla, unit.outbox);
       if (!unit.empty()) store->submit(std::move(unit));
@@ -178,6 +191,8 @@ struct CorrelatorStage::Impl {
   OutboxBuilder outbox;
   RoundRows rows;
   api::EventSink* alert_sink = nullptr;
+  EventHub* hub = nullptr;
+  std::vector<StreamEvent> stream_events;  // this round's, until it is handed to the store
   std::vector<GeneratedAlert> generated_alerts;
   int64_t next_sla_publish = 0, next_alive = 0;
   int64_t sla_retention_ms = 400 * 86'400'000LL;
@@ -269,6 +284,8 @@ bool CorrelatorStage::evaluate(std::function<void(Evaluator&, Correlator&, int64
 }
 
 void CorrelatorStage::setAlertSink(api::EventSink* sink) { impl_->alert_sink = sink; }
+
+void CorrelatorStage::setEventHub(EventHub* hub) { impl_->hub = hub; }
 
 bool CorrelatorStage::samples(std::vector<Sample> samples,
                               std::function<void(size_t used, size_t unmatched)> done) {

@@ -17,6 +17,8 @@
 
 namespace triaged::engine {
 
+class EventHub;
+
 class CorrelatorStage final : public ChangeSink {
  public:
   // With a store, every change (alert rows, incidents, problems, silences) is written through
@@ -39,6 +41,8 @@ class CorrelatorStage final : public ChangeSink {
   bool evaluate(std::function<void(Evaluator&, Correlator&, int64_t now_ms)> fn);
   // Before start(): where heartbeat alerts are ingested (they enter correlation like any
   // other alert). A busy pipeline is retried on the next round; nothing is dropped.
+  // Where committed rounds' events go (the live stream); before start().
+  void setEventHub(EventHub* hub);
   void setAlertSink(api::EventSink* sink);
   // Metric samples for SLOs and capacity rules (at_ms INT64_MIN: now), on the correlator
   // thread; `done` gets how many fed a rule and how many matched none. False when stopping.

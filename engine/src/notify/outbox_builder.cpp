@@ -3,6 +3,7 @@
 #include <cstdint>
 
 #include "correlate/correlation_json.h"
+#include "evaluate/evaluator_json.h"
 #include "triaged/api/ingest.h"
 #include "triaged/api/json_writer.h"
 
@@ -15,34 +16,6 @@ void OutboxBuilder::setTargets(std::vector<config::NotificationTarget> targets) 
     targets_.emplace_back(std::move(t), std::move(f));
   }
 }
-
-namespace {
-
-// An SLA event (warning, breach, heartbeat down/up) as targets receive it.
-void writeSlaEventJson(std::string& body, const SlaEvent& e, const Incident* inc) {
-  api::JsonWriter w(body);
-  w.beginObject().field("event", e.type).field("at", api::formatRfc3339Ms(e.at_ms));
-  if (!e.agreement.empty())
-    w.field("agreement", e.agreement)
-        .field("target", e.target)
-        .field("percent", static_cast<int64_t>(e.percent));
-  if (e.deadline_ms && e.deadline_ms != INT64_MAX)
-    w.field("deadline", api::formatRfc3339Ms(e.deadline_ms));
-  if (!e.heartbeat.empty()) w.field("heartbeat", e.heartbeat);
-  if (inc) {
-    w.key("incident")
-        .beginObject()
-        .field("id", inc->id)
-        .field("title", inc->title)
-        .field("service", inc->service)
-        .field("priority", static_cast<int64_t>(inc->priority))
-        .field("status", incidentStatusName(inc->status))
-        .endObject();
-  }
-  w.endObject();
-}
-
-}  // namespace
 
 void OutboxBuilder::build(const Correlator& c, const std::vector<CorrelatorEvent>& events,
                           const std::vector<SlaEvent>& sla, std::vector<OutboxEntry>& out) const {

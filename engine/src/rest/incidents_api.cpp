@@ -5,6 +5,7 @@
 #include <charconv>
 
 #include "correlate/correlation_json.h"
+#include "evaluate/evaluator_json.h"
 #include "rest/json_body.h"
 #include "triaged/api/ingest.h"
 #include "triaged/api/json_writer.h"
@@ -24,9 +25,12 @@ bool parseId(std::string_view s, uint64_t& out) {
   return r.ec == std::errc() && r.ptr == s.data() + s.size() && out > 0;
 }
 
-std::string actor(Body& b, const HttpRequest&) {
+// The timeline's actor: the named user who called (auth.users); a `by` field is the client's
+// word and counts only where no user is known (group tokens, or no auth at all).
+std::string actor(Body& b, const HttpRequest& req) {
   std::string by = "api";
   b.str("by", by);
+  if (!req.user.empty()) return std::string(req.user);
   return by.empty() ? "api" : by;
 }
 
@@ -81,7 +85,7 @@ void addIncidentOp(api::Router& router, CorrelatorStage& stage, const std::strin
                               });
               },
               "/api/v1/tickets/{system}/{ticket}/" + action});
-  router.add({Verb::post, "/api/v1/incidents/{id}/" + action, RouteGroup::kAdmin,
+  router.add({Verb::post, "/api/v1/incidents/{id}/" + action, RouteGroup::kOperate,
               [&stage, op](const HttpRequest& req, Responder r) {
                 uint64_t id = 0;
                 if (!parseId(req.param("id"), id))
@@ -129,7 +133,7 @@ void addIncidentReads(api::Router& router, CorrelatorStage& stage) {
            if (s != "open" && s != "acknowledged" && s != "resolved" && s != "closed" &&
                s != "merged")
              return r(HttpResponse::error(400, "status: unknown status \"" + s + "\""));
-         stage.run([=](Correlator& c, int64_t) {
+         stage.evaluate([=](Evaluator& ev, Correlator& c, int64_t) {
            std::string out = "{\"incidents\":[";
            uint64_t n = 0, last = 0;
            bool more = false;
@@ -151,7 +155,8 @@ void addIncidentReads(api::Router& router, CorrelatorStage& stage) {
                break;
              }
              if (n++) out += ',';
-             writeIncidentJson(out, c, inc, false);
+             writeIncidentJson(out, c, inc, false,
+                               [&](api::JsonWriter& w) { writeIncidentClocks(w, ev, inc.id); });
              last = inc.id;
            }
            out += "],\"next\":";
@@ -165,11 +170,12 @@ void addIncidentReads(api::Router& router, CorrelatorStage& stage) {
                 uint64_t id = 0;
                 if (!parseId(req.param("id"), id))
                   return r(HttpResponse::error(400, "invalid incident id"));
-                stage.run([id, r](Correlator& c, int64_t) {
+                stage.evaluate([id, r](Evaluator& ev, Correlator& c, int64_t) {
                   const Incident* inc = c.incident(id);
                   if (!inc) return r(HttpResponse::error(404, "no such incident"));
                   std::string out;
-                  writeIncidentJson(out, c, *inc, true);
+                  writeIncidentJson(out, c, *inc, true,
+                                    [&](api::JsonWriter& w) { writeIncidentClocks(w, ev, id); });
                   r(HttpResponse::json(200, std::move(out)));
                 });
               }});

@@ -192,7 +192,7 @@ void addMaintenanceRoutes(api::Router& router, CorrelatorStage& stage) {
                   r(HttpResponse::json(200, std::move(out)));
                 });
               }});
-  router.add({Verb::post, "/api/v1/maintenance", RouteGroup::kAdmin,
+  router.add({Verb::post, "/api/v1/maintenance", RouteGroup::kOperate,
               [&stage](const HttpRequest& req, Responder r) {
                 auto body = std::make_shared<Body>();
                 if (!body->parse(req)) return r(HttpResponse::error(400, body->error));
@@ -200,6 +200,7 @@ void addMaintenanceRoutes(api::Router& router, CorrelatorStage& stage) {
                 if (!body->str("id", m->id) || !body->str("comment", m->comment) ||
                     !body->str("created_by", m->created_by))
                   return r(HttpResponse::error(400, body->error));
+                if (!req.user.empty()) m->created_by = req.user;  // a named user is the author
                 m->spec = std::string(*req.body);
                 stage.run([m, r, &stage](Correlator& c, int64_t now) {
                   std::string err;
@@ -215,7 +216,7 @@ void addMaintenanceRoutes(api::Router& router, CorrelatorStage& stage) {
                 });
               }});
   router.add(
-      {Verb::delete_, "/api/v1/maintenance/{id}", RouteGroup::kAdmin,
+      {Verb::delete_, "/api/v1/maintenance/{id}", RouteGroup::kOperate,
        [&stage](const HttpRequest& req, Responder r) {
          std::string id(req.param("id"));
          stage.run([id, r, &stage](Correlator& c, int64_t now) {

@@ -23,51 +23,6 @@ namespace http = beast::http;
 using tcp = asio::ip::tcp;
 
 // ---------------------------------------------------------------------------------------------
-// Settings and auth
-
-std::shared_ptr<const HttpSettings> HttpSettings::fromConfig(const config::Config& c) {
-  auto s = std::make_shared<HttpSettings>();
-  s->server = c.server;
-  auto digests = [](const config::AuthGroup& g) {
-    std::vector<std::string> out;
-    for (const auto& t : g.bearer_tokens) out.push_back(config::sha256Hex(t));
-    return out;
-  };
-  s->token_digests[static_cast<int>(api::RouteGroup::kIngest)] = digests(c.auth.ingest);
-  s->token_digests[static_cast<int>(api::RouteGroup::kRead)] = digests(c.auth.read);
-  s->token_digests[static_cast<int>(api::RouteGroup::kAdmin)] = digests(c.auth.admin);
-  if (c.server.tls.enabled()) {
-    auto ctx = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_server);
-    ctx->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
-                     asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 |
-                     asio::ssl::context::no_tlsv1_1 | asio::ssl::context::single_dh_use);
-    // Throws boost::system::system_error with OpenSSL's reason on a bad file: a config error.
-    ctx->use_certificate_chain_file(c.server.tls.cert_file);
-    ctx->use_private_key_file(c.server.tls.key_file, asio::ssl::context::pem);
-    s->tls = std::move(ctx);
-  }
-  return s;
-}
-
-bool checkBearer(std::string_view header, const std::vector<std::string>& digests) {
-  if (digests.empty()) return true;
-  constexpr std::string_view kScheme = "bearer ";
-  if (header.size() <= kScheme.size()) return false;
-  for (size_t i = 0; i < kScheme.size(); ++i)
-    if (std::tolower(static_cast<unsigned char>(header[i])) != kScheme[i]) return false;
-  std::string_view token = header.substr(kScheme.size());
-  while (!token.empty() && token.front() == ' ') token.remove_prefix(1);
-  // Compare fixed-size digests so neither the token's length nor its content leaks in timing;
-  // every configured token is compared, with no early exit.
-  std::string presented = config::sha256Hex(std::string(token));
-  int match = 0;
-  for (const auto& d : digests)
-    match |=
-        (d.size() == presented.size() && CRYPTO_memcmp(d.data(), presented.data(), d.size()) == 0);
-  return match != 0;
-}
-
-// ---------------------------------------------------------------------------------------------
 // Metrics
 
 struct HttpServer::Metrics {
@@ -109,7 +64,7 @@ struct HttpServer::Metrics {
                      .Add({})) {
     for (const char* reason : {"connection_limit", "header_too_large", "body_too_large",
                                "header_timeout", "body_timeout", "idle_timeout", "write_timeout",
-                               "bad_request", "unauthorized", "tls_handshake"})
+                               "bad_request", "unauthorized", "forbidden", "tls_handshake"})
       reasons[reason] = &rejected.Add({{"reason", reason}});
   }
 
@@ -139,7 +94,17 @@ class SessionBase {
   virtual void closeIfIdle() = 0;
 };
 
-enum class Phase { kHandshake, kIdle, kHeader, kBody, kHandler, kWrite, kClosing, kClosed };
+enum class Phase {
+  kHandshake,
+  kIdle,
+  kHeader,
+  kBody,
+  kHandler,
+  kWrite,
+  kStream,
+  kClosing,
+  kClosed
+};
 
 // Calls the responder with a 500 if a handler drops it without answering, so that no
 // connection ever hangs on a lost response.
@@ -180,6 +145,7 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
   }
 
   void closeIfIdle() override {
+    if (phase_ == Phase::kStream) return closeNow();  // an event stream ends at a drain
     if (phase_ == Phase::kIdle) {
       timed_out_ = true;
       drain_close_ = true;
@@ -269,25 +235,9 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
     std::string_view authorization(auth.data(), auth.size());
     api::RouteAuth own =
         route_->authorize ? route_->authorize(authorization) : api::RouteAuth::kUseGroup;
-    if (own == api::RouteAuth::kDeny) {
-      server_.metrics().reject("unauthorized");
-      auto r = api::HttpResponse::error(401, "unauthorized",
-                                        "\"a valid bearer token is required for this input\"");
-      r.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"triaged\"");
-      r.close = body_pending;
-      return respond(std::move(r));
-    }
-    if (own == api::RouteAuth::kUseGroup &&
-        !checkBearer(authorization, settings_->token_digests[static_cast<int>(route_->group)])) {
-      server_.metrics().reject("unauthorized");
-      auto r = api::HttpResponse::error(401, "unauthorized",
-                                        "\"a valid bearer token is required for the " +
-                                            std::string(api::routeGroupName(route_->group)) +
-                                            " routes\"");
-      r.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"triaged\"");
-      r.close = body_pending;
-      return respond(std::move(r));
-    }
+    if (own == api::RouteAuth::kDeny)
+      return refuse(401, "a valid bearer token is required for this input", body_pending);
+    if (own == api::RouteAuth::kUseGroup && !authorize(authorization, body_pending)) return;
     if (!body_pending) return dispatch();
     auto expect = req[http::field::expect];
     if (beast::iequals(expect, "100-continue")) {
@@ -304,6 +254,49 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
       return;
     }
     readBody();
+  }
+
+  // Who is calling, and may they call this route? Answers 401 (no valid token) or 403 (a valid
+  // token whose role is too low, naming the role needed) and returns false when not.
+  bool authorize(std::string_view authorization, bool body_pending) {
+    user_.clear();
+    role_ = nullptr;
+    const auto& s = *settings_;
+    api::RouteGroup group = route_->group;
+    if (group == api::RouteGroup::kIngest) {
+      if (checkBearer(authorization, s.ingest_digests)) return true;
+      refuse(401, "a valid bearer token is required for the ingest routes", body_pending);
+      return false;
+    }
+    const Credential* who = authorization.empty() ? nullptr : s.identify(authorization);
+    int level = who ? std::max(who->level, s.openLevel()) : s.openLevel();
+    if (who) user_ = who->user;
+    role_ = level ? roleName(level) : nullptr;
+    int needed = routeLevel(group);
+    if (needed == 0 || s.open[static_cast<int>(group)] || level >= needed) return true;
+    if (!who) {
+      refuse(401,
+             "a valid bearer token is required for the " + std::string(api::routeGroupName(group)) +
+                 " routes",
+             body_pending);
+      return false;
+    }
+    std::string whom = who->user.empty() ? "this token" : who->user;
+    refuse(403,
+           "the " + std::string(roleName(needed)) + " role is needed; " + whom + " is " +
+               (who->level == 2 ? "an " : "a ") + roleName(who->level),
+           body_pending);
+    return false;
+  }
+
+  void refuse(unsigned status, const std::string& why, bool body_pending) {
+    server_.metrics().reject(status == 401 ? "unauthorized" : "forbidden");
+    std::string detail;
+    api::appendJsonString(detail, why);
+    auto r = api::HttpResponse::error(status, status == 401 ? "unauthorized" : "forbidden", detail);
+    if (status == 401) r.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"triaged\"");
+    r.close = body_pending;
+    respond(std::move(r));
   }
 
   void readBody() {
@@ -377,6 +370,8 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
     r.content_type = std::string_view(ct.data(), ct.size());
     r.body = &req.body();
     r.params = params_;
+    r.user = user_;
+    if (role_) r.role = role_;
     r.header = [&req](std::string_view name) {
       auto v = req[beast::string_view(name.data(), name.size())];
       return std::string_view(v.data(), v.size());
@@ -417,6 +412,7 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
       rm.duration->Observe(
           std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count());
     }
+    if (r.stream) return startStream(std::move(r));
     bool head = parser_ && parser_->is_header_done() && parser_->get().method() == http::verb::head;
     unsigned version = parser_ && parser_->is_header_done() ? parser_->get().version() : 11;
     keep_alive_ = !r.close && !server_.draining() && parser_ && parser_->is_done() &&
@@ -426,6 +422,10 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
     res_.result(r.status);
     res_.set(http::field::content_type, r.content_type);
     for (auto& [k, v] : r.headers) res_.set(k, v);
+    // Nothing the API answers is meant to run or be framed; the console sets its own policy.
+    if (res_.find("Content-Security-Policy") == res_.end())
+      res_.set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'");
+    res_.set("X-Content-Type-Options", "nosniff");
     res_.body() = std::move(r.body);
     res_.keep_alive(keep_alive_);
     res_.prepare_payload();
@@ -441,6 +441,79 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
                         }
                         if (!self->keep_alive_) return self->closeGracefully();
                         self->readRequest();
+                      });
+  }
+
+  // ---- An open-ended response (Server-Sent Events): the head without a length, then the
+  // producer's writes until either side closes. The peer is watched by a read that only ends
+  // when it goes away.
+  class Writer final : public api::StreamWriter {
+   public:
+    explicit Writer(std::shared_ptr<Session> s) : s_(std::move(s)) {}
+    asio::io_context& context() override { return s_->ctx_; }
+    void write(std::vector<std::string_view> parts, std::shared_ptr<const void> keep,
+               std::function<void(bool)> done) override {
+      s_->streamWrite(parts, std::move(keep), std::move(done));
+    }
+    void close() override { s_->closeNow(); }
+    void onClosed(std::function<void()> fn) override {
+      if (s_->phase_ == Phase::kClosed) return fn();
+      s_->on_stream_closed_ = std::move(fn);
+    }
+
+   private:
+    std::shared_ptr<Session> s_;
+  };
+
+  void startStream(api::HttpResponse r) {
+    std::string head = "HTTP/1.1 " + std::to_string(r.status) + " " +
+                       std::string(http::obsolete_reason(http::int_to_status(r.status))) +
+                       "\r\nContent-Type: " + r.content_type +
+                       "\r\nCache-Control: no-store\r\nConnection: close\r\n"
+                       "X-Content-Type-Options: nosniff\r\nX-Accel-Buffering: no\r\n";
+    for (auto& [k, v] : r.headers) head += k + ": " + v + "\r\n";
+    head += "\r\n";
+    parser_.reset();
+    phase_ = Phase::kStream;
+    stream_head_ = std::move(head);
+    arm(settings_->server.write_timeout);
+    asio::async_write(stream_, asio::buffer(stream_head_),
+                      [self = this->shared_from_this(), open = std::move(r.stream)](
+                          beast::error_code ec, size_t) {
+                        if (ec || self->phase_ == Phase::kClosed) return self->closeNow();
+                        self->disarm();
+                        self->watchPeer();
+                        open(std::make_shared<Writer>(self));
+                      });
+  }
+
+  void watchPeer() {
+    buffer_.consume(buffer_.size());
+    stream_.async_read_some(buffer_.prepare(4096),
+                            [self = this->shared_from_this()](beast::error_code ec, size_t n) {
+                              if (ec) return self->closeNow();
+                              self->buffer_.commit(n);  // a client has nothing to say: dropped
+                              self->watchPeer();
+                            });
+  }
+
+  void streamWrite(const std::vector<std::string_view>& parts, std::shared_ptr<const void> keep,
+                   std::function<void(bool)> done) {
+    if (phase_ != Phase::kStream) return done(false);
+    std::vector<asio::const_buffer> bufs;
+    bufs.reserve(parts.size());
+    for (auto p : parts) bufs.emplace_back(p.data(), p.size());
+    arm(settings_->server.write_timeout);
+    asio::async_write(stream_, bufs,
+                      [self = this->shared_from_this(), keep = std::move(keep),
+                       done = std::move(done)](beast::error_code ec, size_t) {
+                        if (ec || self->phase_ != Phase::kStream) {
+                          if (self->timed_out_) self->server_.metrics().reject("write_timeout");
+                          self->closeNow();
+                          return done(false);
+                        }
+                        self->disarm();
+                        done(true);
                       });
   }
 
@@ -476,6 +549,11 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
     disarm();
     beast::error_code ec;
     lowest().close(ec);
+    if (on_stream_closed_) {
+      auto f = std::move(on_stream_closed_);
+      on_stream_closed_ = nullptr;
+      f();
+    }
   }
 
   HttpServer& server_;
@@ -491,9 +569,13 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
   std::optional<http::request_parser<http::string_body>> parser_;
   std::shared_ptr<const HttpSettings> settings_;
   const api::Route* route_ = nullptr;
+  std::string user_;
+  const char* role_ = nullptr;
   std::string path_;
   std::vector<std::pair<std::string_view, std::string_view>> params_;
   http::response<http::string_body> res_;
+  std::string stream_head_;
+  std::function<void()> on_stream_closed_;
   std::chrono::steady_clock::time_point started_;
 };
 

@@ -27,15 +27,35 @@
 
 namespace triaged::engine {
 
+// A token that reaches the read, operate or admin routes: its SHA-256 digest, the user it
+// names ("" for auth.read and auth.admin tokens) and its role (1 viewer, 2 operator, 3 admin).
+struct Credential {
+  std::string digest;
+  std::string user;
+  int level = 0;
+};
+
 // What a request needs from the current config, swapped as a whole on reload.
 struct HttpSettings {
   config::ServerConfig server;
-  // SHA-256 digests of the accepted bearer tokens per route group (index: RouteGroup).
-  std::vector<std::string> token_digests[4];
+  std::vector<std::string> ingest_digests;  // auth.ingest
+  std::vector<Credential> credentials;      // auth.read, auth.admin, auth.users
+  // Per RouteGroup: no token is needed (the group has none configured).
+  bool open[5] = {true, true, true, true, true};
   std::shared_ptr<boost::asio::ssl::context> tls;  // null when TLS is off
+
+  // The credential an Authorization header presents (every one compared, constant time), or
+  // null. *level is the role the request acts with in `group` (0: none, refuse it).
+  const Credential* identify(std::string_view authorization) const;
+  // The role level that needs no token in `group`'s neighbourhood: an open admin group makes
+  // every caller an admin, an open read group a viewer.
+  int openLevel() const;
 
   static std::shared_ptr<const HttpSettings> fromConfig(const config::Config& c);
 };
+
+const char* roleName(int level);    // "viewer", "operator", "admin", "" for 0
+int routeLevel(api::RouteGroup g);  // what a group needs: 1..3, 0 for open and ingest
 
 // Constant-time check of an Authorization header against a group's token digests.
 // Returns true when the group needs no token.

@@ -27,6 +27,8 @@ class RoundRows {
   void collect(Correlator& c, const std::vector<uint64_t>& dirty_incidents,
                const std::vector<std::string>& dirty_silences,
                const std::vector<CorrelatorEvent>& events, StoreUnit* unit);
+  // The maintenance windows the last collect() took (changed or ended that round).
+  const std::vector<std::string>& maintenanceTaken() const { return maintenance_; }
 
  private:
   uint64_t next_incident_ = 1, next_problem_ = 1;

@@ -47,10 +47,39 @@ struct AuthGroup {
   bool required() const { return !bearer_tokens.empty(); }
 };
 
+// A named person (or tool) of the console and the API: a role and its bearer tokens (several
+// for rotation). viewer: read; operator: read + incident, silence and maintenance actions;
+// admin: everything, reload and redelivery included.
+struct User {
+  std::string name;
+  std::string role = "viewer";  // viewer | operator | admin
+  std::vector<std::string> bearer_tokens;
+  std::string file;  // where it was defined, for messages
+  int line = 0;
+};
+
 struct AuthConfig {
   AuthGroup ingest;  // event inputs on the HTTP port
-  AuthGroup read;    // GET /api/..., /metrics
-  AuthGroup admin;   // /-/reload and mutating API calls
+  AuthGroup read;    // GET /api/..., /metrics (a token of the viewer role, without a name)
+  AuthGroup admin;   // /-/reload and mutating API calls (the admin role, without a name)
+  std::vector<User> users;
+};
+
+// GET /api/v1/stream (Server-Sent Events). *reload* except buffer_events.
+struct StreamConfig {
+  uint64_t max_clients = 256;
+  uint64_t buffer_events = 10000;           // replay ring for Last-Event-ID. *restart*
+  uint64_t client_buffer_bytes = 4u << 20;  // how far behind a client may fall, then cut off
+  Duration heartbeat_interval = std::chrono::seconds(15);
+  Duration flush_interval = std::chrono::milliseconds(50);  // at most one write per client per
+};
+
+// The operator console served at /. *reload*
+struct ConsoleConfig {
+  bool enabled = true;
+  // Content-Security-Policy frame-ancestors: who may frame the console (a wall display's
+  // dashboard page). Empty: 'none'.
+  std::vector<std::string> frame_ancestors;
 };
 
 struct StateConfig {
@@ -169,6 +198,8 @@ struct Config {
   CorrelationConfig correlation;
   std::vector<NotificationTarget> notification_targets;
   AlertmanagerApiConfig alertmanager_api;
+  StreamConfig stream;
+  ConsoleConfig console;
   // The parsed rule files; built by the rules module during loading (see loadConfig's
   // validator), immutable, shared with the correlator.
   std::shared_ptr<const rules::RuleSet> rule_set;

@@ -12,13 +12,22 @@
 #include <utility>
 #include <vector>
 
+namespace boost::asio {
+class io_context;
+}
+
 namespace triaged::api {
 
 using Verb = boost::beast::http::verb;
 
-// Who may call a route: each group has its own bearer tokens (auth.ingest/read/admin).
-enum class RouteGroup { kOpen, kIngest, kRead, kAdmin };
+// Who may call a route. Ingest has its own tokens (auth.ingest); the others are reached by
+// role: kRead by viewers, kOperate (incident, silence and maintenance actions) by operators,
+// kAdmin by admins; each role includes the ones before it. auth.read tokens are viewers,
+// auth.admin tokens admins, auth.users name theirs.
+enum class RouteGroup { kOpen, kIngest, kRead, kOperate, kAdmin };
 const char* routeGroupName(RouteGroup g);
+// The role a group needs: "viewer", "operator", "admin" ("" for open and ingest).
+const char* roleNeeded(RouteGroup g);
 
 struct HttpRequest {
   Verb method = Verb::get;
@@ -29,6 +38,11 @@ struct HttpRequest {
   std::string* body = nullptr;  // owned by the connection; handlers may move from it
   std::vector<std::pair<std::string_view, std::string_view>> params;  // {name} in the route
   std::function<std::string_view(std::string_view)> header;           // "" when absent
+  // Who called: the user's name when the token is a named user's (auth.users), else ""; the
+  // role the request acts with ("viewer", "operator", "admin"; a group without tokens acts as
+  // its own role), "" on open and ingest routes.
+  std::string_view user;
+  std::string_view role;
 
   std::string_view param(std::string_view name) const;
   // Value of a query parameter, percent-decoded; nullopt-like empty with found=false.
@@ -37,18 +51,37 @@ struct HttpRequest {
   std::vector<std::string> queryParams(std::string_view name) const;
 };
 
+class StreamWriter;
+
 struct HttpResponse {
   unsigned status = 200;
   std::string content_type = "application/json";
   std::string body;
   std::vector<std::pair<std::string, std::string>> headers;
   bool close = false;  // close the connection after this response
+  // Set: an open-ended response. The status and headers are written without a length, then
+  // `stream` is called with the connection, which stays open until either side closes it.
+  std::function<void(std::shared_ptr<StreamWriter>)> stream;
 
   static HttpResponse json(unsigned status, std::string body);
   static HttpResponse text(unsigned status, std::string body);
   // {"error": message, "detail": detail_json}; detail_json must be valid JSON ("null" if none).
   static HttpResponse error(unsigned status, std::string_view message,
                             std::string_view detail_json = "null");
+};
+
+// The connection under an open-ended response (Server-Sent Events). Every call is made on the
+// connection's I/O thread (context()), one write at a time.
+class StreamWriter {
+ public:
+  virtual ~StreamWriter() = default;
+  virtual boost::asio::io_context& context() = 0;
+  // Writes the parts in order (`keep` holds their memory until done), then done(ok).
+  virtual void write(std::vector<std::string_view> parts, std::shared_ptr<const void> keep,
+                     std::function<void(bool ok)> done) = 0;
+  virtual void close() = 0;
+  // Called once when the connection ends (the peer left, a write failed, the server drains).
+  virtual void onClosed(std::function<void()> fn) = 0;
 };
 
 using Responder = std::function<void(HttpResponse)>;
