@@ -105,9 +105,9 @@ class Daemon:
         assert status == 200, (status, body)
         return json.loads(body)
 
-    def metrics(self):
+    def metrics(self, headers=None):
         """Parses /metrics into {'name{labels}': value}."""
-        status, headers, body = self.request("GET", "/metrics")
+        status, headers, body = self.request("GET", "/metrics", headers=headers)
         assert status == 200, body
         out = {}
         for line in body.splitlines():

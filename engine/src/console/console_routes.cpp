@@ -74,20 +74,20 @@ void ConsoleRoutes::addRoutes(api::Router& router) {
   router.add({Verb::get, "/console/{file}", RouteGroup::kOpen,
               [serve](const HttpRequest& req, Responder r) { serve(req.param("file"), r); },
               "/console/{file}"});
-  router.add({Verb::get, "/api/v1/whoami", RouteGroup::kRead,
-              [](const HttpRequest& req, Responder r) {
-                std::string out;
-                api::JsonWriter w(out);
-                w.beginObject();
-                if (req.user.empty())
-                  w.key("user").null();
-                else
-                  w.field("user", req.user);
-                w.field("role", req.role);
-                w.endObject();
-                out += '\n';
-                r(HttpResponse::json(200, std::move(out)));
-              }});
+  router.add(
+      {Verb::get, "/api/v1/whoami", RouteGroup::kRead, [](const HttpRequest& req, Responder r) {
+         std::string out;
+         api::JsonWriter w(out);
+         w.beginObject();
+         if (req.user.empty())
+           w.key("user").null();
+         else
+           w.field("user", req.user);
+         w.field("role", req.role);
+         w.endObject();
+         out += '\n';
+         r(HttpResponse::json(200, std::move(out)));
+       }});
 }
 
 }  // namespace triaged::engine

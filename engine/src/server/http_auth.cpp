@@ -13,7 +13,8 @@ namespace asio = boost::asio;
 std::shared_ptr<const HttpSettings> HttpSettings::fromConfig(const config::Config& c) {
   auto s = std::make_shared<HttpSettings>();
   s->server = c.server;
-  for (const auto& t : c.auth.ingest.bearer_tokens) s->ingest_digests.push_back(config::sha256Hex(t));
+  for (const auto& t : c.auth.ingest.bearer_tokens)
+    s->ingest_digests.push_back(config::sha256Hex(t));
   auto add = [&](const std::vector<std::string>& tokens, const std::string& user, int level) {
     for (const auto& t : tokens) s->credentials.push_back({config::sha256Hex(t), user, level});
   };

@@ -14,8 +14,8 @@ namespace asio = boost::asio;
 
 namespace {
 
-constexpr const char* kTypeNames[kStreamTypes] = {"incident", "problem",     "alert",    "silence",
-                                                  "maintenance", "sla", "heartbeat"};
+constexpr const char* kTypeNames[kStreamTypes] = {"incident",    "problem", "alert",    "silence",
+                                                  "maintenance", "sla",     "heartbeat"};
 // One write takes at most this many frames (the kernel's IOV_MAX is 1024).
 constexpr size_t kMaxParts = 512;
 const std::string kKeepalive = ": keepalive\n\n";
@@ -236,8 +236,8 @@ void EventHub::attach(std::shared_ptr<api::StreamWriter> writer, uint8_t mask,
       // A fresh client gets the current id, so a reconnect resumes from here; a resuming one
       // keeps its own until the replayed frames carry theirs.
       bool resumed = !last_event_id.empty();
-      std::string data = "{\"id\":\"" + idOf(head) + "\",\"resumed\":" +
-                         (resumed ? "true" : "false") + "}";
+      std::string data =
+          "{\"id\":\"" + idOf(head) + "\",\"resumed\":" + (resumed ? "true" : "false") + "}";
       first = std::string("retry: 2000\n") + (resumed ? "" : "id: " + idOf(head) + "\n") +
               "event: hello\ndata: " + data + "\n\n";
     }

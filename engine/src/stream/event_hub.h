@@ -69,7 +69,7 @@ class EventHub {
               std::string_view last_event_id);
 
   size_t clients() const;
-  uint64_t lastId() const;  // the id of the newest event (0 before the first)
+  uint64_t lastId() const;               // the id of the newest event (0 before the first)
   std::string idOf(uint64_t seq) const;  // "<run>-<seq>"
 
  private:

@@ -40,8 +40,8 @@ void appendAlertEvents(const Correlator& c, const std::vector<CorrelatorInput>& 
   }
 }
 
-void appendRoundEvents(const Correlator& c, const Evaluator& ev, const RoundChanges& r,
-                       int64_t now, std::vector<StreamEvent>& out) {
+void appendRoundEvents(const Correlator& c, const Evaluator& ev, const RoundChanges& r, int64_t now,
+                       std::vector<StreamEvent>& out) {
   // What happened to each incident this round: its last event (an action, opened, resolved).
   auto lastEvent = [&](uint64_t id) -> const char* {
     for (auto it = r.events.rbegin(); it != r.events.rend(); ++it)

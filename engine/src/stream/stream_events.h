@@ -25,7 +25,7 @@ struct RoundChanges {
   const std::vector<CorrelatorEvent>& events;
   const std::vector<SlaEvent>& sla;
 };
-void appendRoundEvents(const Correlator& c, const Evaluator& ev, const RoundChanges& r,
-                       int64_t now, std::vector<StreamEvent>& out);
+void appendRoundEvents(const Correlator& c, const Evaluator& ev, const RoundChanges& r, int64_t now,
+                       std::vector<StreamEvent>& out);
 
 }  // namespace triaged::engine

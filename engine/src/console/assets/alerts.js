@@ -3,12 +3,12 @@
 // "Silence this", which opens the silence form prefilled from the alert.
 import { h, api, can, age, table, badge, replaceParams, parseMatchers, matcherText } from './util.js';
 
-// The matchers a silence needs to hold this alert, in the labels silences see (the
-// Alertmanager view: alertname is the check, instance the resource).
+// The matchers a silence needs to hold this alert: silences match the canonical fields
+// (check, resource, ...) and the labels, as correlation rules do (docs/suppression.md).
 export function silenceMatchersFor(a) {
-  const ms = [{ name: 'alertname', op: '=', value: a.check }, { name: 'instance', op: '=', value: a.resource }];
+  const ms = [{ name: 'check', op: '=', value: a.check }, { name: 'resource', op: '=', value: a.resource }];
   for (const [k, v] of Object.entries(a.labels || {}))
-    if (k !== 'alertname' && k !== 'instance') ms.push({ name: k, op: '=', value: v });
+    if (k !== 'check' && k !== 'resource') ms.push({ name: k, op: '=', value: v });
   return ms;
 }
 
@@ -40,7 +40,7 @@ export function alerts(root, r) {
     try {
       const [list, held] = await Promise.all([api('/api/v1/alerts?' + q), api('/api/v1/suppressed')]);
       const suppressed = new Map(held.alerts.map((a) => [a.fingerprint, a]));
-      const rows = list.alerts.map((a) => {
+      const rows = list.data.map((a) => {
         const s = suppressed.get(a.fingerprint);
         return h('tr', { class: a.status },
           h('td', {}, a.status), h('td', {}, h('span', { class: 'sev ' + a.severity }, a.severity)),
@@ -52,7 +52,7 @@ export function alerts(root, r) {
             ? h('a', { class: 'button', href: '#/silences?new=1&matchers=' + encodeURIComponent(matcherText(silenceMatchersFor(a))) }, 'Silence this')
             : null));
       });
-      out.replaceChildren(h('p', { role: 'status' }, `${list.alerts.length} alert(s)` + (list.next ? ' (first 500)' : '')),
+      out.replaceChildren(h('p', { role: 'status' }, `${list.matched ?? list.data.length} alert(s)` + (list.next ? `, the first ${list.data.length} shown` : '')),
         table(['Status', 'Severity', 'Resource', 'Check', 'Service', 'Summary', 'Count', 'Last seen', 'Marks', ''], rows));
       out.dataset.loaded = 'true';
     } catch (e) {

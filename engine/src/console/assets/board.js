@@ -187,7 +187,7 @@ export function board(root, r) {
     const by = [0, 0, 0, 0, 0, 0];
     for (const inc of rows) by[inc.priority] = (by[inc.priority] || 0) + 1;
     kioskHead.replaceChildren(h('span', { class: 'kiosk-title' }, 'Open incidents'),
-      [1, 2, 3, 4, 5].map((p) => h('span', { class: `kp p${p}` }, `P${p} `, h('strong', {}, by[p]))),
+      ...[1, 2, 3, 4, 5].map((p) => h('span', { class: `kp p${p}` }, `P${p} `, h('strong', {}, by[p]))),
       h('span', { class: 'clock' }, new Date().toISOString().slice(11, 19) + 'Z'));
   }
 

@@ -31,7 +31,11 @@ export function incident(root, r) {
   function actions(inc) {
     if (!can('operator')) return null;
     const live = inc.status === 'open' || inc.status === 'acknowledged';
-    const post = (action, body, done) => act(() => api(`/api/v1/incidents/${id}/${action}`, { method: 'POST', body }), done).then(load);
+    const post = async (action, body, done, form) => {
+      const ok = await act(() => api(`/api/v1/incidents/${id}/${action}`, { method: 'POST', body }), done);
+      if (ok && form) form.reset();
+      await load();
+    };
     const prio = h('select', {}, [1, 2, 3, 4, 5].map((p) => h('option', { value: String(p), selected: p === inc.priority }, 'P' + p)));
     const assignee = h('input', { type: 'text', value: inc.assignee, size: 14 });
     const comment = h('textarea', { rows: 2, cols: 40 });
@@ -44,7 +48,7 @@ export function incident(root, r) {
       const f = h('form', { class: 'action', 'aria-label': name }, controls, h('button', { type: 'submit' }, button));
       f.addEventListener('submit', (e) => {
         e.preventDefault();
-        fn();
+        fn(f);
       });
       f.addEventListener('focusin', () => (openForm = name));
       return f;
@@ -54,13 +58,13 @@ export function incident(root, r) {
       h('div', { class: 'buttons' },
         live && inc.status === 'open' ? h('button', { type: 'button', class: 'primary', onclick: () => post('acknowledge', {}, 'Acknowledged') }, 'Acknowledge') : null,
         inc.status === 'resolved' ? h('button', { type: 'button', onclick: () => post('close', {}, 'Closed') }, 'Close') : null),
-      form('Comment', field('Comment', comment), 'Add comment', () => post('comment', { text: comment.value }, 'Comment added').then(() => (comment.value = ''))),
+      form('Comment', field('Comment', comment), 'Add comment', (f) => post('comment', { text: comment.value }, 'Comment added', f)),
       form('Assign', field('Owner', assignee), 'Assign', () => post('assign', { assignee: assignee.value }, 'Assigned')),
       form('Priority', field('Priority', prio), 'Set priority', () => post('priority', { priority: Number(prio.value) }, 'Priority set')),
-      live ? form('Resolve', field('Resolution note', note), 'Resolve', () => post('resolve', { note: note.value }, 'Resolved')) : null,
-      live ? form('Merge', field('Merge into incident #', into), 'Merge', () => post('merge', { into: Number(into.value) }, 'Merged')) : null,
+      live ? form('Resolve', field('Resolution note', note), 'Resolve', (f) => post('resolve', { note: note.value }, 'Resolved', f)) : null,
+      live ? form('Merge', field('Merge into incident #', into), 'Merge', (f) => post('merge', { into: Number(into.value) }, 'Merged', f)) : null,
       form('Link a ticket', [field('System', tsys), field('Ticket id', tid), field('URL', turl)], 'Link ticket',
-        () => post('tickets', { system: tsys.value, id: tid.value, url: turl.value }, 'Ticket linked')));
+        (f) => post('tickets', { system: tsys.value, id: tid.value, url: turl.value }, 'Ticket linked', f)));
   }
 
   function clocks(inc) {
@@ -116,6 +120,10 @@ export function incident(root, r) {
       return;
     }
     const focused = document.activeElement && view.contains(document.activeElement) ? openForm : null;
+    // What the user typed in the action forms survives a reload (a live update, another action).
+    const typed = new Map();
+    for (const f of view.querySelectorAll('.actions form'))
+      typed.set(f.getAttribute('aria-label'), [...f.querySelectorAll('input, textarea')].map((e) => (e.value !== e.defaultValue ? e.value : null)));
     const alertRows = inc.alerts.map((a) => h('tr', { class: a.status },
       h('td', {}, ROLE_TEXT[a.role] || a.role || ''), h('td', {}, a.status), h('td', {}, h('span', { class: 'sev ' + a.severity }, a.severity || '')),
       h('td', {}, a.resource || ''), h('td', {}, a.check || ''), h('td', {}, a.summary || ''),
@@ -141,6 +149,12 @@ export function incident(root, r) {
       h('section', { 'aria-label': 'Tickets' }, h('h2', {}, 'Tickets'), tickets),
       h('section', { 'aria-label': 'Notifications' }, h('h2', {}, 'Notifications'), await notifications(inc)),
       await problem(inc));
+    for (const f of view.querySelectorAll('.actions form')) {
+      const values = typed.get(f.getAttribute('aria-label'));
+      if (values) f.querySelectorAll('input, textarea').forEach((e, i) => {
+        if (values[i] !== null && values[i] !== undefined) e.value = values[i];
+      });
+    }
     view.dataset.loaded = 'true';
     if (focused) {
       const f = view.querySelector(`form[aria-label="${focused}"] input, form[aria-label="${focused}"] textarea`);
@@ -150,10 +164,6 @@ export function incident(root, r) {
 
   const off = stream.on('incident', (ev) => {
     if (ev.incident.id !== id) return;
-    // Reload unless the user is typing in a form: their input must not be lost.
-    const typing = document.activeElement && view.contains(document.activeElement) &&
-      /INPUT|TEXTAREA|SELECT/.test(document.activeElement.tagName) && document.activeElement.value;
-    if (typing) return;
     clearTimeout(timer);
     timer = setTimeout(load, 200);
   });

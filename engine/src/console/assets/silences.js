@@ -26,7 +26,7 @@ export function silences(root, r) {
   root.append(windows);
 
   function createForm(params) {
-    const matchIn = h('input', { type: 'text', size: 60, required: true, value: params.get('matchers') || '', placeholder: 'alertname="cpu", instance=~"db.*"' });
+    const matchIn = h('input', { type: 'text', size: 60, required: true, value: params.get('matchers') || '', placeholder: 'check="cpu", resource=~"db.*"' });
     const hours = h('select', {}, [['1', '1 hour'], ['2', '2 hours'], ['4', '4 hours'], ['8', '8 hours'], ['24', '1 day'], ['168', '1 week']]
       .map(([v, t]) => h('option', { value: v }, t)));
     const comment = h('input', { type: 'text', size: 40, required: true });
@@ -49,12 +49,12 @@ export function silences(root, r) {
           preview.textContent = 'Add a matcher to see the alerts it will silence.';
           return;
         }
-        const q = new URLSearchParams();
-        for (const m of ms) q.append('filter', matcherText([m]));
+        // The same matching as silences: canonical fields and labels of firing alerts.
+        const q = new URLSearchParams({ status: 'firing', limit: '20', filter: '{' + matcherText(ms) + '}' });
         try {
-          const got = await api('/api/v2/alerts?' + q);
-          preview.replaceChildren(h('p', {}, `Will silence ${got.length} firing alert(s) now:`),
-            h('ul', {}, got.slice(0, 20).map((a) => h('li', {}, Object.entries(a.labels).map(([k, v]) => `${k}=${v}`).join(' ')))));
+          const got = await api('/api/v1/alerts?' + q);
+          preview.replaceChildren(h('p', {}, `Will silence ${got.matched} firing alert(s) now:`),
+            h('ul', {}, got.data.map((a) => h('li', {}, `${a.resource} / ${a.check}`, a.summary ? ` — ${a.summary}` : ''))));
         } catch (e) {
           preview.textContent = e.message;
         }

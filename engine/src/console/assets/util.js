@@ -9,7 +9,10 @@ export function h(tag, attrs, ...children) {
     if (v === undefined || v === null || v === false) continue;
     if (k === 'class') el.className = v;
     else if (k.startsWith('on') && typeof v === 'function') el.addEventListener(k.slice(2), v);
-    else if (k === 'value') el.value = v;
+    else if (k === 'value') {
+      if ('defaultValue' in el) el.defaultValue = v; // what a form reset returns to
+      el.value = v;
+    }
     else el.setAttribute(k, v === true ? '' : String(v));
   }
   append(el, children);
