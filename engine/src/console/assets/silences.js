@@ -82,7 +82,7 @@ export function silences(root, r) {
   }
 
   function maintenanceForm() {
-    const spec = h('textarea', { rows: 4, cols: 70, placeholder: '{"name": "db upgrade", "start": "2026-12-02T22:00:00Z", "duration": "2h", "services": ["db"], "comment": "..."}' });
+    const spec = h('textarea', { rows: 4, cols: 70, placeholder: '{"name": "db-upgrade", "match": "{resource=\\"db1\\"}", "monthly": {"nth": "2", "weekday": "tue", "start": "22:00", "duration": "4h", "time_zone": "Europe/Berlin"}}' });
     const form = h('form', { class: 'create', 'aria-label': 'New maintenance window' }, h('h2', {}, 'New maintenance window'),
       field('Window (JSON, as POST /api/v1/maintenance takes it)', spec), h('button', { type: 'submit' }, 'Create window'));
     form.addEventListener('submit', async (e) => {

@@ -1,0 +1,257 @@
+#!/usr/bin/env python3
+"""Benchmarks of the live stream and the console (issue #15), each against a fresh triaged:
+
+  fanout  the daemon's CPU while 10,000 changes/s are ingested (new alerts over HTTP, each
+          an alert event and an incident event on the stream), with 0 and with 100 stream
+          clients reading everything, alternated; and ingest throughput (the realistic TCP
+          million) with 0 and with 100 idle clients connected.
+  board   headless Chromium: the incident board with 10,000 open incidents (first render),
+          then 100 incident updates/s for 10 s: long tasks (> 50 ms) and the longest one,
+          from the browser's performance API.
+
+Usage: bench/console.py [--smoke] [fanout] [board]   (TRIAGED_BUILD=build dir, default
+build/release). The board needs python3-selenium, chromium and chromium-driver (Debian), run
+with /usr/bin/python3. Every loop is bounded in count and time."""
+import json
+import os
+import selectors
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BUILD = os.environ.get("TRIAGED_BUILD", os.path.join(ROOT, "build", "release"))
+SMOKE = "--smoke" in sys.argv
+WHAT = [a for a in sys.argv[1:] if not a.startswith("--")] or ["fanout", "board"]
+
+
+class Triaged:
+    def __init__(self, extra=""):
+        self.dir = tempfile.mkdtemp(prefix="triaged-bench-")
+        with open(os.path.join(self.dir, "c.yaml"), "w") as f:
+            f.write(f"""server: {{listen: "127.0.0.1:0", max_body_bytes: 134217728}}
+state: {{directory: {self.dir}/state}}
+logging: {{level: warn}}
+pipeline: {{queue_batches: 256}}
+stream: {{max_clients: 1000}}
+rule_files: []
+inputs:
+  - type: native_json
+    resolve_timeout: 1h
+  - type: ndjson_tcp
+    listen: "127.0.0.1:0"
+    resolve_timeout: 1h
+{extra}""")
+        ports = os.path.join(self.dir, "ports")
+        env = dict(os.environ, TRIAGED_PORT_FILE=ports)
+        self.log = open(os.path.join(self.dir, "log"), "wb")
+        self.proc = subprocess.Popen([os.path.join(BUILD, "triaged"), "--config", os.path.join(self.dir, "c.yaml")],
+                                     env=env, stdout=subprocess.DEVNULL, stderr=self.log)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            if os.path.exists(ports) and len(open(ports).read().split()) >= 2:
+                break
+            time.sleep(0.02)
+        self.http, self.tcp = (int(x) for x in open(ports).read().split()[:2])
+
+    def cpu_seconds(self):
+        with open(f"/proc/{self.proc.pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def metric(self, name):
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.http}/metrics", timeout=10) as r:
+            for line in r.read().decode().splitlines():
+                if line.startswith(name + " ") or line.startswith(name + "{"):
+                    return float(line.rsplit(" ", 1)[1])
+        return 0.0
+
+    def stop(self):
+        self.proc.terminate()
+        self.proc.wait(30)
+        self.log.close()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class Readers:
+    """n SSE clients on one thread, reading and counting (bounded by stop())."""
+
+    def __init__(self, port, n, types=""):
+        self.sel = selectors.DefaultSelector()
+        self.bytes = 0
+        self.events = 0
+        self.socks = []
+        for _ in range(n):
+            s = socket.create_connection(("127.0.0.1", port), timeout=10)
+            q = f"?types={types}" if types else ""
+            s.sendall(f"GET /api/v1/stream{q} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+            head = b""
+            while b"\r\n\r\n" not in head:
+                head += s.recv(4096)
+            assert head.startswith(b"HTTP/1.1 200"), head[:100]
+            s.setblocking(False)
+            self.sel.register(s, selectors.EVENT_READ)
+            self.socks.append(s)
+        self.running = True
+        self.thread = threading.Thread(target=self.loop, daemon=True)
+        self.thread.start()
+
+    def loop(self):
+        while self.running:
+            for key, _ in self.sel.select(0.2):
+                try:
+                    data = key.fileobj.recv(1 << 20)
+                except BlockingIOError:
+                    continue
+                self.bytes += len(data)
+                self.events += data.count(b"\nevent: ")
+
+    def stop(self):
+        self.running = False
+        self.thread.join(5)
+        for s in self.socks:
+            s.close()
+
+
+def loadgen(*args):
+    out = subprocess.run([os.path.join(BUILD, "bench", "triaged-loadgen"), *args], capture_output=True, text=True, timeout=900)
+    if out.returncode != 0:
+        raise RuntimeError(out.stdout + out.stderr)
+    return out.stdout
+
+
+def fanout():
+    n_clients = 10 if SMOKE else 100
+    seconds = 1 if SMOKE else 10
+    rate = 10000
+    print(f"### fanout: {rate} new alerts/s over HTTP for {seconds} s, daemon CPU with 0 and {n_clients} stream clients "
+          f"(cores: {os.cpu_count()})")
+    results = {0: [], n_clients: []}
+    for rnd in range(1 if SMOKE else 3):
+        for clients in (0, n_clients):
+            t = Triaged()
+            try:
+                readers = Readers(t.http, clients) if clients else None
+                c0, w0 = t.cpu_seconds(), time.monotonic()
+                loadgen("--mode", "http-ndjson", "--port", str(t.http), "--events", str(rate * seconds),
+                        "--distinct", str(rate * seconds), "--rate", str(rate), "--batch", "100",
+                        "--connections", "2", "--no-verify", "--timeout", "120")
+                cpu, wall = t.cpu_seconds() - c0, time.monotonic() - w0
+                got = 0
+                if readers:
+                    # Drained: every client has what was published (bounded wait).
+                    published = t.metric('triaged_stream_events_total{type="alert"}') + t.metric('triaged_stream_events_total{type="incident"}')
+                    deadline = time.monotonic() + 30
+                    while readers.events < published * clients and time.monotonic() < deadline:
+                        time.sleep(0.05)
+                    cpu, wall = t.cpu_seconds() - c0, time.monotonic() - w0
+                    got = readers.events
+                    readers.stop()
+                dropped = t.metric('triaged_stream_clients_dropped_total')
+                results[clients].append(cpu / wall)
+                print(f"round {rnd + 1}, {clients:3d} clients: daemon CPU {cpu:.2f} s over {wall:.2f} s = "
+                      f"{100 * cpu / wall:.1f} % of a core; events delivered {got}, clients dropped {dropped:.0f}")
+            finally:
+                t.stop()
+    base = sorted(results[0])[len(results[0]) // 2]
+    with_clients = sorted(results[n_clients])[len(results[n_clients]) // 2]
+    print(f"median: {100 * base:.1f} % without clients, {100 * with_clients:.1f} % with {n_clients}: "
+          f"the stream costs {100 * (with_clients - base):.1f} % of one core")
+
+    events = 20000 if SMOKE else 1000000
+    print(f"### fanout-ingest: realistic TCP stream ({events} events, 2 passes), 0 vs {n_clients} idle clients")
+    for rnd in range(1 if SMOKE else 3):
+        for clients in (0, n_clients):
+            t = Triaged()
+            try:
+                readers = Readers(t.http, clients, types="heartbeat") if clients else None
+                out = loadgen("--mode", "tcp", "--tcp-port", str(t.tcp), "--port", str(t.http), "--profile", "realistic",
+                              "--events", str(events), "--distinct", str(max(1000, events // 25)), "--connections", "2",
+                              "--passes", "2")
+                rates = [l for l in out.splitlines() if "events/s" in l]
+                print(f"round {rnd + 1}, {clients:3d} idle clients: " + " | ".join(x.strip() for x in rates[-2:]))
+                if readers:
+                    readers.stop()
+            finally:
+                t.stop()
+
+
+def board():
+    try:
+        from selenium import webdriver
+        from selenium.webdriver.chrome.service import Service
+    except ImportError:
+        print("### board: skipped (python3-selenium is not installed; run with /usr/bin/python3)")
+        return
+    n = 500 if SMOKE else 10000
+    t = Triaged()
+    try:
+        # n open incidents: n alerts on n resources (the default rule: one incident each).
+        events = [{"resource": f"host-{i:05d}", "check": "ping", "severity": "critical" if i % 7 == 0 else "major",
+                   "service": f"svc-{i % 40}", "summary": f"host-{i:05d} does not answer"} for i in range(n)]
+        req = urllib.request.Request(f"http://127.0.0.1:{t.http}/api/v1/events", json.dumps(events).encode(),
+                                     {"Content-Type": "application/json"})
+        urllib.request.urlopen(req, timeout=120).read()
+        o = webdriver.ChromeOptions()
+        o.binary_location = shutil.which("chromium")
+        for a in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1600,1000"):
+            o.add_argument(a)
+        b = webdriver.Chrome(service=Service(shutil.which("chromedriver")), options=o)
+        try:
+            b.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": """
+              window.__long = [];
+              new PerformanceObserver((l) => { for (const e of l.getEntries()) window.__long.push(e.duration); })
+                .observe({ type: 'longtask', buffered: true });"""})
+            renders = []
+            for _ in range(1 if SMOKE else 5):
+                b.get(f"http://127.0.0.1:{t.http}/#/board")
+                b.refresh()
+                deadline = time.monotonic() + 30
+                ready = None
+                while time.monotonic() < deadline:
+                    ready = b.execute_script("const m = performance.getEntriesByName('triaged:board-ready'); return m.length ? m[0].startTime : null")
+                    if ready is not None:
+                        break
+                    time.sleep(0.02)
+                count = b.execute_script("return document.querySelector('.filters .count').textContent")
+                renders.append(ready)
+                print(f"first render with {count}: {ready:.0f} ms after navigation start")
+            print(f"### board: median first render {sorted(renders)[len(renders) // 2]:.0f} ms ({n} open incidents, cores: {os.cpu_count()})")
+            b.execute_script("window.__long = []")
+            seconds = 2 if SMOKE else 10
+            # 100 incident updates a second: severity flips of 100 alerts (each updates its incident).
+            sent = 0
+            start = time.monotonic()
+            for tick in range(seconds * 10):
+                batch = [{"resource": f"host-{(tick * 10 + j) % n:05d}", "check": "ping",
+                          "severity": "critical" if tick % 2 else "minor", "service": f"svc-{((tick * 10 + j) % n) % 40}",
+                          "summary": "flip"} for j in range(10)]
+                req = urllib.request.Request(f"http://127.0.0.1:{t.http}/api/v1/events", json.dumps(batch).encode(),
+                                             {"Content-Type": "application/json"})
+                urllib.request.urlopen(req, timeout=10).read()
+                sent += len(batch)
+                wait = start + (tick + 1) * 0.1 - time.monotonic()
+                if wait > 0:
+                    time.sleep(wait)
+            time.sleep(1)
+            longs = b.execute_script("return window.__long")
+            incident_events = t.metric('triaged_stream_events_total{type="incident"}')
+            print(f"### board-updates: {sent} alert changes in {seconds} s ({sent / seconds:.0f}/s, "
+                  f"{incident_events:.0f} incident events on the stream in all): {len(longs)} long tasks, "
+                  f"longest {max(longs) if longs else 0:.0f} ms, over 100 ms: {sum(1 for x in longs if x > 100)}")
+        finally:
+            b.quit()
+    finally:
+        t.stop()
+
+
+if __name__ == "__main__":
+    if "fanout" in WHAT:
+        fanout()
+    if "board" in WHAT:
+        board()
