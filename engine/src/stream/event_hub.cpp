@@ -270,11 +270,11 @@ void EventHub::drop(const std::shared_ptr<Client>& c) {
   m_clients_.Set(static_cast<double>(n));
 }
 
-void EventHub::pump(const std::shared_ptr<Client>& c) {
+void EventHub::pump(const std::shared_ptr<Client>& c, bool force) {
   if (c->writing) return;  // its completion pumps again
   int64_t now = steadyMs();
   int64_t flush = flush_ms_.load(std::memory_order_relaxed);
-  if (!c->first && flush > 0 && now - c->last_write_ms < flush) {
+  if (!force && !c->first && flush > 0 && now - c->last_write_ms < flush) {
     // At most one write per flush interval: under load, frames gather into fewer writes.
     if (!c->flush_armed) {
       c->flush_armed = true;
@@ -288,6 +288,7 @@ void EventHub::pump(const std::shared_ptr<Client>& c) {
   }
   auto keep = std::make_shared<std::vector<std::shared_ptr<const std::string>>>();
   std::vector<std::string_view> parts;
+  bool backlog = false;
   if (c->first) {
     parts.push_back(*c->first);
     keep->push_back(std::move(c->first));
@@ -308,25 +309,32 @@ void EventHub::pump(const std::shared_ptr<Client>& c) {
         parts.push_back(*f.text);
         keep->push_back(f.text);
       }
-      if (i < ring_.size()) c->wake_pending = true;  // more to take after this write
+      backlog = i < ring_.size();
+      if (backlog) c->wake_pending = true;  // more to take after this write
     }
   }
   if (parts.empty()) return;
   size_t bytes = 0;
   for (auto p : parts) bytes += p.size();
   c->writing = true;
-  c->writer->write(std::move(parts), keep, [this, c, bytes](bool ok) {
-    c->writing = false;
-    if (!ok) return;
-    m_bytes_.Increment(static_cast<double>(bytes));
-    c->last_write_ms = steadyMs();
-    bool pending;
-    {
-      std::lock_guard lock(mu_);
-      pending = c->wake_pending && !c->gone;
-    }
-    if (pending) pump(c);
+  c->writer->write(std::move(parts), keep, [this, c, bytes, backlog](bool ok) {
+    written(c, ok, bytes, backlog);
   });
+}
+
+void EventHub::written(const std::shared_ptr<Client>& c, bool ok, size_t bytes, bool backlog) {
+  c->writing = false;
+  if (!ok) return;
+  m_bytes_.Increment(static_cast<double>(bytes));
+  c->last_write_ms = steadyMs();
+  bool pending;
+  {
+    std::lock_guard lock(mu_);
+    pending = c->wake_pending && !c->gone;
+  }
+  // A client catching up writes again at once; one that is up to date waits for the flush
+  // interval, so that a burst goes out as one write.
+  if (pending) pump(c, backlog);
 }
 
 void EventHub::heartbeat(const std::shared_ptr<Client>& c) {
@@ -341,17 +349,8 @@ void EventHub::heartbeat(const std::shared_ptr<Client>& c) {
     // A comment line, so proxies and clients see a live connection when nothing happens.
     if (!c->writing && steadyMs() - c->last_write_ms >= every) {
       c->writing = true;
-      c->writer->write({kKeepalive}, nullptr, [this, c](bool ok) {
-        c->writing = false;
-        if (!ok) return;
-        c->last_write_ms = steadyMs();
-        bool pending;
-        {
-          std::lock_guard lock(mu_);
-          pending = c->wake_pending && !c->gone;
-        }
-        if (pending) pump(c);
-      });
+      c->writer->write({kKeepalive}, nullptr,
+                       [this, c](bool ok) { written(c, ok, kKeepalive.size(), false); });
     }
     heartbeat(c);
   });

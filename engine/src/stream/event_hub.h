@@ -80,7 +80,9 @@ class EventHub {
   };
   struct Client;
   void wake(const std::shared_ptr<Client>& c);
-  void pump(const std::shared_ptr<Client>& c);
+  // force: write now, even within the flush interval (the client has a backlog to catch up).
+  void pump(const std::shared_ptr<Client>& c, bool force = false);
+  void written(const std::shared_ptr<Client>& c, bool ok, size_t bytes, bool backlog);
   void heartbeat(const std::shared_ptr<Client>& c);
   void drop(const std::shared_ptr<Client>& c);
   uint64_t wantedBytes(uint8_t mask) const;  // cumulative bytes of those types (locked)

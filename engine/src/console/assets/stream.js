@@ -65,7 +65,13 @@ async function connect() {
   controller = new AbortController();
   const headers = authHeaders({ Accept: 'text/event-stream' });
   if (lastId) headers['Last-Event-ID'] = lastId;
-  const res = await fetch('/api/v1/stream', { headers, signal: controller.signal, cache: 'no-store' });
+  // Not `alert`: every alert change is one, the console's views do not need them live, and
+  // at high rates they are most of the stream's bytes.
+  const res = await fetch('/api/v1/stream?types=incident,problem,silence,maintenance,sla,heartbeat', {
+    headers,
+    signal: controller.signal,
+    cache: 'no-store',
+  });
   if (!res.ok) throw new Error('stream: ' + res.status);
   setState('live');
   const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
