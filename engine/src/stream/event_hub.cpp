@@ -317,9 +317,8 @@ void EventHub::pump(const std::shared_ptr<Client>& c, bool force) {
   size_t bytes = 0;
   for (auto p : parts) bytes += p.size();
   c->writing = true;
-  c->writer->write(std::move(parts), keep, [this, c, bytes, backlog](bool ok) {
-    written(c, ok, bytes, backlog);
-  });
+  c->writer->write(std::move(parts), keep,
+                   [this, c, bytes, backlog](bool ok) { written(c, ok, bytes, backlog); });
 }
 
 void EventHub::written(const std::shared_ptr<Client>& c, bool ok, size_t bytes, bool backlog) {

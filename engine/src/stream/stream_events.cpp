@@ -58,11 +58,32 @@ void appendRoundEvents(const Correlator& c, const Evaluator& ev, const RoundChan
     const Incident* inc = c.incident(id);
     if (!inc) continue;
     StreamEvent e{StreamType::kIncident, {}};
+    const char* what = lastEvent(id);
     e.data = "{\"event\":\"";
-    e.data += lastEvent(id);
-    e.data += "\",\"incident\":";
-    writeIncidentJson(e.data, c, *inc, false,
-                      [&](api::JsonWriter& w) { writeIncidentClocks(w, ev, id); });
+    e.data += what;
+    if (std::string_view(what) == "incident.changed") {
+      // What an alert's flips change (most of the stream at high rates): the counts, the
+      // severity and suppression, not the whole incident. "partial": merge into what you have.
+      e.data += "\",\"partial\":true,\"incident\":";
+      api::JsonWriter w(e.data);
+      bool live =
+          inc->status == IncidentStatus::kOpen || inc->status == IncidentStatus::kAcknowledged;
+      w.beginObject()
+          .field("id", inc->id)
+          .field("status", incidentStatusName(inc->status))
+          .field("severity", api::severityName(static_cast<api::Severity>(
+                                 inc->firing() ? inc->severity() : inc->max_severity)))
+          .field("firing", inc->firingAll())
+          .field("alert_count", static_cast<uint64_t>(inc->alerts.size()))
+          .field("suppressed", live && inc->held)
+          .field("updated_at", api::formatRfc3339Ms(inc->updated_ms));
+      writeIncidentClocks(w, ev, id);
+      w.endObject();
+    } else {
+      e.data += "\",\"incident\":";
+      writeIncidentJson(e.data, c, *inc, false,
+                        [&](api::JsonWriter& w) { writeIncidentClocks(w, ev, id); });
+    }
     e.data += '}';
     out.push_back(std::move(e));
   }

@@ -327,8 +327,9 @@ export function board(root, r) {
 
   const offs = [
     stream.on('incident', (ev) => {
-      const inc = ev.incident;
-      const known = incidents.has(inc.id);
+      const known = incidents.has(ev.incident.id);
+      if (ev.partial && !known) return; // a change to an incident this view does not hold
+      const inc = ev.partial ? Object.assign(incidents.get(ev.incident.id), ev.incident) : ev.incident;
       if (filters.status.includes(inc.status)) incidents.set(inc.id, inc);
       else incidents.delete(inc.id);
       if (sound && !known && ev.event === 'incident.opened' && inc.priority <= 2) beep();
