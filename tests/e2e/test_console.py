@@ -7,13 +7,12 @@ TRIAGED_SCREENSHOTS=<folder>, every view is saved there (docs/console.md uses th
 import json
 import os
 import shutil
-import socket
 import sys
 import time
 import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "system"))
-from harness import BASE_CONFIG, Daemon  # noqa: E402
+from harness import BASE_CONFIG, Daemon, free_port  # noqa: E402
 
 try:
     from selenium import webdriver
@@ -29,14 +28,6 @@ CHROMIUM = shutil.which("chromium")
 DRIVER = shutil.which("chromedriver")
 MISSING = ("python3-selenium" if webdriver is None else
            "chromium" if not CHROMIUM else "chromium-driver" if not DRIVER else None)
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 CONFIG = """

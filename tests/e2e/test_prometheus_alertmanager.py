@@ -8,7 +8,6 @@ observable state with a deadline; it is the only test that does."""
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -17,20 +16,12 @@ import unittest
 import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "system"))
-from harness import BASE_CONFIG, Daemon, Receiver  # noqa: E402
+from harness import BASE_CONFIG, Daemon, Receiver, free_port  # noqa: E402
 import am_openapi  # noqa: E402
 
 PROMETHEUS = shutil.which("prometheus")
 ALERTMANAGER = shutil.which("prometheus-alertmanager")
 AMTOOL = shutil.which("amtool")  # shipped with prometheus-alertmanager
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
 
 
 def wait_for(what, fn, timeout=90):

@@ -32,6 +32,15 @@ rule_files: []
 """
 
 
+def free_port():
+    """A port free on 127.0.0.1 now, for a peer (or a restart) that needs a fixed one."""
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
 class Daemon:
     def __init__(self, config=BASE_CONFIG, args=(), env=None):
         self.dir = tempfile.mkdtemp(prefix="triaged-system-")

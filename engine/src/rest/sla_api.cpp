@@ -177,9 +177,17 @@ void addSlaRoutes(api::Router& router, CorrelatorStage& stage) {
                    .field("period", p.label);
                if (ag.slo_ppb) w.field("target", ag.target_text);
                optionalRatio(w, "availability", rep.availability.to_date);
-               w.field("budget_remaining_seconds", rep.availability.budget_remaining_ms / 1000.0)
-                   .field("met", rep.met)
-                   .endObject();
+               w.field("budget_remaining_seconds", rep.availability.budget_remaining_ms / 1000.0);
+               // The budget's burn rate over the period so far: the share of the budget spent
+               // over the share of the period's agreed time gone (1 spends it exactly by the end).
+               const auto& av = rep.availability;
+               if (av.budget_consumed && av.agreed_ms > 0 && av.agreed_total_ms > 0) {
+                 w.field("budget_consumed", *av.budget_consumed);
+                 w.field("burn_rate",
+                         *av.budget_consumed / (static_cast<double>(av.agreed_ms) /
+                                                static_cast<double>(av.agreed_total_ms)));
+               }
+               w.field("met", rep.met).endObject();
              }
              w.endArray().endObject();
            }

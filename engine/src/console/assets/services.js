@@ -47,7 +47,8 @@ export function services(root) {
           h('td', {}, fmtTime(x.since)), h('td', {}, x.incidents.map((id) => h('a', { href: `#/incident/${id}` }, `#${id} `))),
           h('td', {}, x.agreements.map((a) => h('div', { class: 'agreement' + (a.met === false ? ' missed' : '') },
             `${a.name} (${a.type}, ${a.period}): ${pct(a.availability)}`, a.target ? ` of ${a.target}` : '',
-            `, budget left ${duration((a.budget_remaining_seconds || 0) * 1000)}`)))));
+            `, budget left ${duration((a.budget_remaining_seconds || 0) * 1000)}`,
+            typeof a.burn_rate === 'number' ? h('span', { class: a.burn_rate > 1 ? 'breached' : '' }, `, burn rate ×${a.burn_rate.toFixed(2)}`) : null)))));
         for (const c of x.children) if (byName.has(c)) walk(byName.get(c), depth + 1);
       };
       for (const x of s.services) if (!children.has(x.name)) walk(x, 0);
