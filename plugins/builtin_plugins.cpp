@@ -23,6 +23,7 @@ api::PluginRegistry builtinPlugins() {
   r.addOutput(slackOutput());
   r.addOutput(servicenowOutput());
   r.addOutput(jiraOutput());
+  r.addOutput(ticketOutput());
   r.setNdjsonDecoder([](const char* data, size_t len, size_t capacity,
                         api::BatchBuilder& b) { return decodeNdjson(data, len, capacity, b); },
                      nativeSeverities());

@@ -184,6 +184,55 @@ void readPipeline(MapReader& r, PipelineConfig& p) {
   r.finish();
 }
 
+// `header_files`: headers whose values are secrets kept in files (an API key), one value per
+// file, trailing whitespace dropped.
+void readHeaderFiles(MapReader& t, NotificationTarget& x) {
+  std::vector<std::pair<std::string, std::string>> files;
+  YAML::Node node = t.node()["header_files"];
+  t.getStringMap("header_files", files);
+  for (const auto& [name, file] : files) {
+    std::filesystem::path p(file);
+    if (p.is_relative()) p = t.sink().baseDir() / p;
+    std::string value, why;
+    if (!readTextFile(p, value, why)) {
+      t.sink().add(node[name], t.childPath("header_files") + "." + name,
+                   "cannot read header file \"" + file + "\": " + why);
+      continue;
+    }
+    while (!value.empty() && std::isspace(static_cast<unsigned char>(value.back())))
+      value.pop_back();
+    x.headers.emplace_back(name, std::move(value));
+  }
+}
+
+// `ticket:` of a notification target: the requests of a two-way ticket (type ticket only; the
+// plugin checks that create is there and that the bodies are valid templates).
+void readTicketActions(MapReader& target, NotificationTarget& x) {
+  YAML::Node node = target.node()["ticket"];
+  if (!node.IsDefined()) return;
+  MapReader r(target.take("ticket"), target.childPath("ticket"), target.sink());
+  r.getString("id_pointer", x.ticket_id_pointer);
+  r.getString("link", x.ticket_link);
+  if (!x.ticket_id_pointer.empty() && x.ticket_id_pointer[0] != '/')
+    r.sink().add(r.node()["id_pointer"], r.childPath("id_pointer"),
+                 "must be a JSON pointer (RFC 6901), starting with /");
+  for (const char* action : {"create", "update", "acknowledge", "resolve", "close"}) {
+    if (!r.node()[action].IsDefined()) continue;
+    MapReader a(r.take(action), r.childPath(action), r.sink());
+    TicketAction t;
+    a.getString("method", t.method);
+    if (!t.method.empty() && t.method != "POST" && t.method != "PUT" && t.method != "PATCH" &&
+        t.method != "DELETE")
+      a.sink().add(a.node()["method"], a.childPath("method"),
+                   "expected one of POST, PUT, PATCH, DELETE");
+    a.getString("path", t.path, true);
+    a.getInlineOrFile("body", t.body, "body");
+    a.finish();
+    x.ticket_actions.emplace_back(action, std::move(t));
+  }
+  r.finish();
+}
+
 void readInputs(MapReader& root, Config& c) {
   YAML::Node list = root.take("inputs");
   std::set<std::string> names;
@@ -257,9 +306,12 @@ void readNotifications(MapReader& root, Config& c) {
         t.getDuration("retry_initial", x.retry_initial, Duration{1});
         t.getDuration("retry_max", x.retry_max, Duration{1});
         t.getStringMap("headers", x.headers);
+        readHeaderFiles(t, x);
         t.getSecret("bearer_token", x.bearer_token);
         t.getSecret("hmac_secret", x.hmac_secret);
         t.getBool("tls_insecure_skip_verify", x.tls_insecure_skip_verify);
+        t.getSecret("callback_token", x.callback_token);
+        readTicketActions(t, x);
         t.finish();
         if (!x.name.empty() && !names.insert(x.name).second)
           root.sink().add(n, path + ".name", "duplicate target name \"" + x.name + "\"");

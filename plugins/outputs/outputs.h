@@ -10,5 +10,6 @@ api::OutputPlugin pagerdutyOutput();   // PagerDuty Events v2
 api::OutputPlugin slackOutput();       // Slack incoming webhook
 api::OutputPlugin servicenowOutput();  // ServiceNow Table API
 api::OutputPlugin jiraOutput();        // Jira REST v2
+api::OutputPlugin ticketOutput();      // any ticketing tool, by templates
 
 }  // namespace triaged::plugins

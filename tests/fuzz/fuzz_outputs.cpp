@@ -9,7 +9,7 @@
 #include <string>
 
 #include "builtin_plugins.h"
-#include "outputs/webhook/body_template.h"
+#include "outputs/common/body_template.h"
 
 using namespace triaged;
 

@@ -1,6 +1,7 @@
 """System tests of the daemon: CLI, endpoints, metrics, reload, systemd notify, shutdown."""
 import json
 import os
+import re
 import signal
 import subprocess
 import tempfile
@@ -28,6 +29,26 @@ class CheckConfig(unittest.TestCase):
             self.assertIn("3 errors found", r.stderr)
         finally:
             os.unlink(f.name)
+
+    def test_shipped_examples_are_valid(self):
+        # config/examples/*.yaml with their secret files (under /etc/triaged) made here.
+        folder = os.path.join(SOURCE, "config", "examples")
+        examples = sorted(f for f in os.listdir(folder) if f.endswith(".yaml"))
+        self.assertIn("redmine.yaml", examples)
+        with tempfile.TemporaryDirectory() as d:
+            for name in examples:
+                with open(os.path.join(folder, name)) as f:
+                    text = f.read()
+                for secret in set(re.findall(r"/etc/triaged/[\w.-]+", text)):
+                    local = os.path.join(d, os.path.basename(secret))
+                    with open(local, "w") as f:
+                        f.write("secret\n")
+                    text = text.replace(secret, local)
+                path = os.path.join(d, name)
+                with open(path, "w") as f:
+                    f.write(text)
+                r = run(["--check-config", "--config", path])
+                self.assertEqual(r.returncode, 0, f"{name}: {r.stderr}")
 
     def test_missing_file_is_an_error(self):
         r = run(["--check-config", "--config", "/nonexistent/triaged.yaml"])

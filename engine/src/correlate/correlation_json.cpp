@@ -227,6 +227,16 @@ void writeEventJson(std::string& out, const Correlator& c, const CorrelatorEvent
       std::string one;
       writeIncidentJson(one, c, *inc, false);
       w.key("incident").raw(one);
+      // What a person (or tool) did, when the event is their action: the timeline entry of
+      // that instant (who, and the comment, note or assignee).
+      for (auto it = inc->timeline.rbegin(); it != inc->timeline.rend() && it->at_ms >= e.at_ms;
+           ++it) {
+        if (it->at_ms != e.at_ms || it->alert) continue;
+        w.key("entry").beginObject().field("actor", it->actor).field("action", it->action);
+        if (!it->detail.empty()) w.field("detail", it->detail);
+        w.endObject();
+        break;
+      }
     }
   }
   if (e.problem) {

@@ -50,7 +50,7 @@ struct Notifier::Impl {
     uint64_t id = 0, incident = 0;
     CURL* easy = nullptr;
     curl_slist* headers = nullptr;
-    std::string body, response;
+    std::string body, response, location;
     bool creating = false;  // the answer carries a new ticket's id
     std::chrono::steady_clock::time_point started;
   };
@@ -184,6 +184,23 @@ struct Notifier::Impl {
     return size * n;
   }
 
+  // The Location header of an answer (the last one, after redirects), trimmed.
+  static size_t location(char* p, size_t size, size_t n, void* user) {
+    std::string_view line(p, size * n);
+    constexpr std::string_view kName = "location:";
+    if (line.size() > kName.size() &&
+        std::equal(kName.begin(), kName.end(), line.begin(), [](char a, char b) {
+          return a == std::tolower(static_cast<unsigned char>(b));
+        })) {
+      line.remove_prefix(kName.size());
+      while (!line.empty() && (line.front() == ' ' || line.front() == '\t')) line.remove_prefix(1);
+      while (!line.empty() && (line.back() == '\r' || line.back() == '\n' || line.back() == ' '))
+        line.remove_suffix(1);
+      static_cast<std::string*>(user)->assign(line.substr(0, 2048));
+    }
+    return size * n;
+  }
+
   static uint64_t incidentOf(const OutboxEntry& e) {
     return e.subject.rfind("incident ", 0) == 0 ? std::strtoull(e.subject.c_str() + 9, nullptr, 10)
                                                 : 0;
@@ -255,6 +272,13 @@ struct Notifier::Impl {
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, &Impl::collect);
     curl_easy_setopt(h, CURLOPT_WRITEDATA, &f->response);
+    if (f->creating) {  // a tool may answer a creation with the new ticket's Location
+      curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, &Impl::location);
+      curl_easy_setopt(h, CURLOPT_HEADERDATA, &f->location);
+    } else {  // (a reused handle: no stale pointer to an earlier flight's header)
+      curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, nullptr);
+      curl_easy_setopt(h, CURLOPT_HEADERDATA, nullptr);
+    }
     curl_easy_setopt(h, CURLOPT_PRIVATE, f.get());
     if (c.tls_insecure_skip_verify) {
       curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
@@ -282,7 +306,7 @@ struct Notifier::Impl {
     if (rc == CURLE_OK && status >= 200 && status < 300) {
       t.ok->Increment();
       if (f.creating) {
-        auto ticket = t.output->ticket(f.response);
+        auto ticket = t.output->ticket(f.response, f.location);
         if (!ticket.id.empty()) {
           t.tickets[f.incident] = ticket.id;
           if (on_ticket) on_ticket(t.cfg.name, f.incident, ticket.id, ticket.url);

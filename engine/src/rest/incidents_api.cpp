@@ -71,20 +71,23 @@ void runIncidentOp(CorrelatorStage& stage, const IncidentOp& op, const HttpReque
 
 void addIncidentOp(api::Router& router, CorrelatorStage& stage, const std::string& action,
                    IncidentOp op) {
-  // Ticketing tools call back with their own ticket id: /api/v1/tickets/{system}/{id}/resolve.
-  router.add({Verb::post, "/api/v1/tickets/{system}/{ticket}/" + action, RouteGroup::kAdmin,
-              [&stage, op](const HttpRequest& req, Responder r) {
-                std::string system(req.param("system")), ticket(req.param("ticket"));
-                runIncidentOp(stage, op, req, std::move(r),
-                              [system, ticket](const Correlator& c, std::string* missing) {
-                                uint64_t id = incidentByTicket(c, system, ticket);
-                                if (!id)
-                                  *missing =
-                                      "no incident is linked to " + system + " ticket " + ticket;
-                                return id;
-                              });
-              },
-              "/api/v1/tickets/{system}/{ticket}/" + action});
+  // Ticketing tools call back with their own ticket id: /api/v1/tickets/{system}/{id}/resolve,
+  // with an admin's token or the target's own `callback_token`.
+  api::Route callback(
+      Verb::post, "/api/v1/tickets/{system}/{ticket}/" + action, RouteGroup::kAdmin,
+      [&stage, op](const HttpRequest& req, Responder r) {
+        std::string system(req.param("system")), ticket(req.param("ticket"));
+        runIncidentOp(stage, op, req, std::move(r),
+                      [system, ticket](const Correlator& c, std::string* missing) {
+                        uint64_t id = incidentByTicket(c, system, ticket);
+                        if (!id)
+                          *missing = "no incident is linked to " + system + " ticket " + ticket;
+                        return id;
+                      });
+      },
+      "/api/v1/tickets/{system}/{ticket}/" + action);
+  callback.callback_param = "system";
+  router.add(std::move(callback));
   router.add({Verb::post, "/api/v1/incidents/{id}/" + action, RouteGroup::kOperate,
               [&stage, op](const HttpRequest& req, Responder r) {
                 uint64_t id = 0;

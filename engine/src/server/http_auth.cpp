@@ -22,6 +22,9 @@ std::shared_ptr<const HttpSettings> HttpSettings::fromConfig(const config::Confi
   add(c.auth.admin.bearer_tokens, "", 3);
   for (const auto& u : c.auth.users)
     add(u.bearer_tokens, u.name, u.role == "admin" ? 3 : u.role == "operator" ? 2 : 1);
+  for (const auto& t : c.notification_targets)
+    if (!t.callback_token.empty())
+      s->callback_digests.emplace_back(t.name, config::sha256Hex(t.callback_token));
   bool users = !c.auth.users.empty();
   s->open[static_cast<int>(api::RouteGroup::kIngest)] = c.auth.ingest.bearer_tokens.empty();
   s->open[static_cast<int>(api::RouteGroup::kRead)] = c.auth.read.bearer_tokens.empty() && !users;
@@ -88,6 +91,16 @@ const Credential* HttpSettings::identify(std::string_view authorization) const {
   for (const auto& c : credentials)
     if (sameDigest(c.digest, presented)) found = &c;
   return found;
+}
+
+bool HttpSettings::callbackOf(std::string_view system, std::string_view authorization) const {
+  std::string_view token;
+  if (callback_digests.empty() || !bearerToken(authorization, token)) return false;
+  std::string presented = config::sha256Hex(std::string(token));
+  int match = 0;
+  for (const auto& [name, digest] : callback_digests)
+    match |= (name == system) & sameDigest(digest, presented);
+  return match != 0;
 }
 
 int HttpSettings::openLevel() const {

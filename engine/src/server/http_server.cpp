@@ -268,6 +268,15 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
       refuse(401, "a valid bearer token is required for the ingest routes", body_pending);
       return false;
     }
+    if (!route_->callback_param.empty() && !authorization.empty()) {
+      // A ticketing tool with its own token, for its own tickets only.
+      for (const auto& [name, value] : params_)
+        if (name == route_->callback_param && s.callbackOf(value, authorization)) {
+          user_ = value;
+          role_ = "callback";
+          return true;
+        }
+    }
     const Credential* who = authorization.empty() ? nullptr : s.identify(authorization);
     int level = who ? std::max(who->level, s.openLevel()) : s.openLevel();
     if (who) user_ = who->user;

@@ -40,6 +40,10 @@ struct HttpSettings {
   config::ServerConfig server;
   std::vector<std::string> ingest_digests;  // auth.ingest
   std::vector<Credential> credentials;      // auth.read, auth.admin, auth.users
+  // Notification targets' callback tokens: (target name, SHA-256 digest).
+  std::vector<std::pair<std::string, std::string>> callback_digests;
+  // Whether `authorization` carries the callback token of target `system`.
+  bool callbackOf(std::string_view system, std::string_view authorization) const;
   // Per RouteGroup: no token is needed (the group has none configured).
   bool open[5] = {true, true, true, true, true};
   std::shared_ptr<boost::asio::ssl::context> tls;  // null when TLS is off

@@ -46,6 +46,13 @@ bool ticketEvent(const api::Notification& n, EventView& view, TicketEvent& out) 
   if (!view.parse(n.body) || !view.incident(out.incident)) return false;
   out.resolves = resolves(n.event);
   out.note = describe(out.incident, n.event, str(view.root(), "at"));
+  simdjson::dom::element entry;
+  if (!view.root()["entry"].get(entry)) {
+    // Who did it, and what they wrote (a comment, a resolution note, the assignee).
+    std::string_view actor = str(entry, "actor"), detail = str(entry, "detail");
+    if (!actor.empty()) out.note += " by " + std::string(actor);
+    if (!detail.empty()) out.note += ": " + std::string(detail);
+  }
   return true;
 }
 

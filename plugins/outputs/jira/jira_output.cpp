@@ -57,7 +57,7 @@ class JiraOutput : public TicketingOutput {
   }
 
  public:
-  api::OutputTicket ticket(std::string_view response) override {
+  api::OutputTicket ticket(std::string_view response, std::string_view) override {
     if (!view_.parse(response)) return {};
     std::string key(str(view_.root(), "key"));
     if (key.empty()) return {};

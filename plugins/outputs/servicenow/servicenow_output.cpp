@@ -53,7 +53,7 @@ class ServiceNowOutput : public TicketingOutput {
   }
 
  public:
-  api::OutputTicket ticket(std::string_view response) override {
+  api::OutputTicket ticket(std::string_view response, std::string_view) override {
     simdjson::dom::element result;
     if (!view_.parse(response) || view_.root()["result"].get(result)) return {};
     std::string sys_id(str(result, "sys_id"));

@@ -1,8 +1,8 @@
 // Generic JSON webhook: the event JSON as it is, or the target's body template filled in.
+#include "outputs/common/body_template.h"
 #include "outputs/common/event_view.h"
 #include "outputs/common/output_plugin.h"
 #include "outputs/outputs.h"
-#include "outputs/webhook/body_template.h"
 
 namespace triaged::plugins {
 

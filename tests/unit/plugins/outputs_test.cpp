@@ -3,7 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include "builtin_plugins.h"
-#include "outputs/webhook/body_template.h"
+#include "outputs/common/body_template.h"
 
 using namespace triaged;
 
@@ -87,7 +87,7 @@ TEST_CASE("Output plugins check their own keys and build their requests", "[outp
   CHECK(req->creates);
   CHECK(req->url == "https://sn.example/api/now/table/incident");
   CHECK(req->body.find(R"("correlation_id":"triaged-incident-7")") != std::string::npos);
-  auto ticket = out->ticket(R"({"result":{"sys_id":"abc123","number":"INC0010001"}})");
+  auto ticket = out->ticket(R"({"result":{"sys_id":"abc123","number":"INC0010001"}})", "");
   CHECK(ticket.id == "abc123");
   req = out->request(n, "abc123");
   REQUIRE(req);
@@ -98,4 +98,74 @@ TEST_CASE("Output plugins check their own keys and build their requests", "[outp
   // Not about an incident: nothing to send to a ticketing tool.
   api::Notification p{2, "problem.opened", "problem 1", R"({"problem":{"id":1}})", 0};
   CHECK_FALSE(out->request(p, ""));
+}
+
+TEST_CASE("Ticket targets send templated requests to the ticket the incident's first event made",
+          "[outputs]") {
+  auto registry = plugins::builtinPlugins();
+  config::NotificationTarget t;
+  t.type = "ticket";
+  t.url = "http://tickets.example/";
+  t.ticket_id_pointer = "/issue/id";
+  t.ticket_link = "http://tickets.example/issues/{{ticket.id}}";
+  t.ticket_actions = {
+      {"create",
+       {"", "/issues.json", R"({"subject": "[P{{incident.priority}}] {{incident.title}}"})"}},
+      {"update", {"", "/issues/{{ticket.id}}.json", R"({"notes": "{{note}}"})"}},
+      {"resolve",
+       {"PATCH", "/issues/{{ticket.id}}.json", R"({"status": 5, "notes": "{{note}}"})"}}};
+  std::vector<std::pair<std::string, std::string>> problems;
+  registry.findOutput("ticket")->validate(t, problems);
+  CHECK(problems.empty());
+  auto out = registry.findOutput("ticket")->create(t);
+
+  api::Notification opened{1, "incident.opened", "incident 7", kEvent, 7};
+  auto req = out->request(opened, "");
+  REQUIRE(req);
+  CHECK(req->creates);
+  CHECK(req->method == "POST");
+  CHECK(req->url == "http://tickets.example/issues.json");
+  CHECK(req->body == R"({"subject": "[P2] disk \"full\" on db1"})");
+  // The id from the answer (a number), and the link for people.
+  auto ticket = out->ticket(R"({"issue":{"id":42,"subject":"x"}})", "");
+  CHECK(ticket.id == "42");
+  CHECK(ticket.url == "http://tickets.example/issues/42");
+  CHECK(out->ticket(R"({"other":1})", "").id.empty());  // counted and logged by the notifier
+
+  // Later events: their own action, else update; the ticket's id is in the path.
+  std::string ack = kEvent;
+  ack.replace(ack.find("incident.opened"), 15, "incident.acknowledged");
+  ack.insert(ack.size() - 1, R"(,"entry":{"actor":"olivia","action":"acknowledged"})");
+  req = out->request({2, "incident.acknowledged", "incident 7", ack, 7}, "42");
+  REQUIRE(req);
+  CHECK_FALSE(req->creates);
+  CHECK(req->method == "PUT");
+  CHECK(req->url == "http://tickets.example/issues/42.json");
+  CHECK(req->body.find("acknowledged at 2026-11-21T10:00:00.000Z") != std::string::npos);
+  CHECK(req->body.find("by olivia") != std::string::npos);
+  std::string resolved = kEvent;
+  resolved.replace(resolved.find("incident.opened"), 15, "incident.resolved");
+  req = out->request({3, "incident.resolved", "incident 7", resolved, 7}, "a/b");
+  REQUIRE(req);
+  CHECK(req->method == "PATCH");
+  CHECK(req->url == "http://tickets.example/issues/a%2Fb.json");  // an id stays one segment
+  // A resolution of an incident that never got a ticket: nothing to close there.
+  CHECK_FALSE(out->request({4, "incident.resolved", "incident 7", resolved, 7}, ""));
+  // The link back to us is not news to the tool.
+  CHECK_FALSE(out->request({5, "incident.ticket_linked", "incident 7", kEvent, 7}, "42"));
+
+  // Without a pointer, the Location header's last segment is the id.
+  t.ticket_id_pointer.clear();
+  out = registry.findOutput("ticket")->create(t);
+  CHECK(out->ticket("", "http://tickets.example/issues/77.json?x=1").id == "77");
+  CHECK(out->ticket("", "").id.empty());
+
+  // Bad templates and a missing create are configuration errors naming the key.
+  t.ticket_actions = {{"update", {"", "/x/{{ticket id}}", R"({"a": {{note})"}}};
+  problems.clear();
+  registry.findOutput("ticket")->validate(t, problems);
+  REQUIRE(problems.size() == 3);
+  CHECK(problems[0].first == "ticket.update.path");
+  CHECK(problems[1].first == "ticket.update.body");
+  CHECK(problems[2].first == "ticket.create");
 }

@@ -92,6 +92,15 @@ struct StateConfig {
   uint64_t cache_bytes = 32ull << 20;  // SQLite's page cache (the writer's working set)
 };
 
+// One request of a `ticket` target (two-way tickets with any tool): method, a path after the
+// target's url and a JSON body template, both with {{path}} placeholders over the event and
+// the remembered ticket ({{ticket.id}}).
+struct TicketAction {
+  std::string method;  // default: POST for create, PUT for the others
+  std::string path;
+  std::string body;  // "" = no body
+};
+
 // One destination of incident and problem events (generic JSON webhook).
 struct NotificationTarget {
   std::string name, type = "webhook", url;  // type: an output plugin (plugins/outputs/)
@@ -108,15 +117,23 @@ struct NotificationTarget {
   Duration timeout = std::chrono::seconds(10);
   Duration max_age = std::chrono::hours(24);  // then the entry is dead-lettered
   Duration retry_initial = std::chrono::seconds(1), retry_max = std::chrono::minutes(5);
-  std::vector<std::pair<std::string, std::string>> headers;
-  std::string bearer_token, hmac_secret;  // secrets (inline or *_file)
-  std::string routing_key;                // pagerduty: the integration key (a secret)
-  std::string username, password;         // basic auth (password a secret)
+  std::vector<std::pair<std::string, std::string>> headers;  // with header_files' values
+  std::string bearer_token, hmac_secret;                     // secrets (inline or *_file)
+  std::string routing_key;         // pagerduty: the integration key (a secret)
+  std::string username, password;  // basic auth (password a secret)
   std::string project, issue_type = "Incident", resolve_transition;  // jira
   double rate_limit = 0;          // requests per second (burst: one second's worth); 0 = none
   unsigned circuit_failures = 5;  // consecutive failures that open the circuit (0 = never)
   Duration circuit_open_for = std::chrono::seconds(30);  // then one probe request
   bool tls_insecure_skip_verify = false;
+  // type ticket: the requests by action (create, update, acknowledge, resolve, close), where
+  // the create answer holds the id (a JSON pointer; "" = the Location header's last segment)
+  // and a link for people ({{ticket.id}}).
+  std::vector<std::pair<std::string, TicketAction>> ticket_actions;
+  std::string ticket_id_pointer, ticket_link;
+  // POST /api/v1/tickets/<name>/<ticket>/<action> accepts this token (a secret) instead of an
+  // admin's; the actor on the timeline is the target's name.
+  std::string callback_token;
 };
 
 struct LoggingConfig {

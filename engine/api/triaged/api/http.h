@@ -105,6 +105,9 @@ struct Route {
   Handler handler;
   std::string metric_name;    // bounded label for metrics; defaults to the pattern
   RouteAuthorizer authorize;  // optional: an input with its own tokens
+  // When set: the path parameter naming a notification target whose `callback_token` is
+  // accepted too (a ticketing tool calling back); the request's user is then the target.
+  std::string callback_param;
 };
 
 // Routes registered at start-up, then read-only. Matching is by path segments.

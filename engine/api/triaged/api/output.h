@@ -43,8 +43,11 @@ class Output {
   // as skipped).
   virtual std::optional<OutputRequest> request(const Notification& n,
                                                const std::string& ticket) = 0;
-  // The ticket in the answer to a request that `creates`.
-  virtual OutputTicket ticket(std::string_view /*response*/) { return {}; }
+  // The ticket in the answer to a request that `creates`: its body, and its Location header
+  // ("" when none).
+  virtual OutputTicket ticket(std::string_view /*response*/, std::string_view /*location*/) {
+    return {};
+  }
   // An answer that retrying cannot change: the entry is dead-lettered at once.
   virtual bool refused(long /*status*/) const { return false; }
 };

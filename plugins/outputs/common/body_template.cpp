@@ -1,4 +1,4 @@
-#include "outputs/webhook/body_template.h"
+#include "outputs/common/body_template.h"
 
 #include <cctype>
 #include <cstdlib>
@@ -33,9 +33,45 @@ std::string escapedText(std::string_view s) {
   return quoted.substr(1, quoted.size() - 2);
 }
 
+// Everything but RFC 3986's unreserved characters, so a value stays one path segment.
+std::string percentEncoded(std::string_view s) {
+  static const char* kHex = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : s) {
+    if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
+      out += static_cast<char>(c);
+    } else {
+      out += '%';
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    }
+  }
+  return out;
+}
+
 }  // namespace
 
+bool BodyTemplate::compilePath(std::string_view text, std::string* error) {
+  path_ = true;
+  return parse(text, error);
+}
+
 bool BodyTemplate::compile(std::string_view text, std::string* error) {
+  path_ = false;
+  if (!parse(text, error)) return false;
+  // Valid JSON whatever the event holds: check with every placeholder absent.
+  simdjson::dom::parser parser;
+  simdjson::dom::element root;
+  std::string sample = render(nullptr);
+  if (auto err = parser.parse(sample).get(root)) {
+    *error = std::string("is not valid JSON with its placeholders filled: ") +
+             simdjson::error_message(err);
+    return false;
+  }
+  return true;
+}
+
+bool BodyTemplate::parse(std::string_view text, std::string* error) {
   parts_.clear();
   bool in_string = false;
   std::string literal;
@@ -83,15 +119,6 @@ bool BodyTemplate::compile(std::string_view text, std::string* error) {
     ++i;
   }
   if (!literal.empty()) parts_.push_back({std::move(literal), {}, false});
-  // Valid JSON whatever the event holds: check with every placeholder absent.
-  simdjson::dom::parser parser;
-  simdjson::dom::element root;
-  std::string sample = render(nullptr);
-  if (auto err = parser.parse(sample).get(root)) {
-    *error = std::string("is not valid JSON with its placeholders filled: ") +
-             simdjson::error_message(err);
-    return false;
-  }
   return true;
 }
 
@@ -104,6 +131,13 @@ std::string BodyTemplate::render(const simdjson::dom::element* event) const {
     }
     simdjson::dom::element v;
     bool found = event && lookup(*event, p.path, v);
+    if (path_) {
+      if (found && !v.is_null()) {
+        std::string_view s;
+        out += percentEncoded(!v.get_string().get(s) ? std::string(s) : simdjson::minify(v));
+      }
+      continue;
+    }
     if (!p.in_string) {
       out += found ? simdjson::minify(v) : std::string("null");
       continue;
