@@ -74,6 +74,15 @@ class Notifications(unittest.TestCase):
             m = d.metrics()
             self.assertEqual(m['triaged_notifications_total{result="retry",target="hook"}'], 3)
             self.assertEqual(m['triaged_notifications_total{result="success",target="hook"}'], 3)
+            # What was sent for the incident: each event, delivered, with its attempts; and the
+            # acknowledgement carries who did it.
+            sent = d.get_json("/api/v1/incidents/1/notifications")["notifications"]
+            self.assertEqual([(n["event"], n["status"], n["attempts"]) for n in sent],
+                             [("incident.opened", "delivered", 4), ("incident.acknowledged", "delivered", 1),
+                              ("incident.resolved", "delivered", 1)])
+            self.assertEqual(sent[0]["last_error"], "HTTP 429")
+            self.assertEqual(json.loads(got[1]["body"])["entry"]["actor"], "alice")
+            self.assertEqual(d.get_json("/api/v1/incidents/2/notifications"), {"notifications": []})
         finally:
             d.close()
             rx.close()

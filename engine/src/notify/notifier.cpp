@@ -229,6 +229,7 @@ struct Notifier::Impl {
     auto req = t.output->request(n, known == t.tickets.end() ? std::string() : known->second);
     if (!req) {
       t.skipped->Increment();
+      record(t, s.e, "skipped", now, s.e.attempts);
       markDone(t, s);
       return false;
     }
@@ -319,7 +320,10 @@ struct Notifier::Impl {
                   t.cfg.name, f.incident, f.response.substr(0, 200));
         }
       }
-      if (s) markDone(t, *s);
+      if (s) {
+        record(t, s->e, "delivered", now, s->e.attempts + 1);  // the failed ones, and this
+        markDone(t, *s);
+      }
       t.failures = 0;
       if (t.circuit_open) {
         t.circuit_open = false;
@@ -398,7 +402,15 @@ struct Notifier::Impl {
         ->error("{}: outbox entry {} ({} of {}) dead-lettered after {} attempts: {}", t.cfg.name,
                 e.id, e.event, e.subject, e.attempts, e.last_error);
     unit.outbox_dead.emplace_back(e.id, e.last_error);
+    record(t, e, "dead", clock.nowMs(), e.attempts);
     t.dead.push_back(std::move(e));
+  }
+
+  void record(const Target& t, const OutboxEntry& e, const char* status, int64_t now,
+              uint32_t attempts) {
+    uint64_t incident = incidentOf(e);
+    if (!incident) return;  // the log answers per incident
+    log_.add({e.id, incident, t.cfg.name, e.event, status, attempts, now, e.last_error});
   }
 
   // Drops done slots: those at the front at once; those behind a slow one when they outnumber
@@ -547,6 +559,7 @@ struct Notifier::Impl {
   std::map<std::string, Target> targets;  // notifier thread only
   std::function<void(const std::string&, uint64_t, std::string, std::string)> on_ticket;
   std::vector<OutboxEntry> orphans;
+  DeliveryLog log_;  // recent outcomes per incident (GET /api/v1/incidents/{id}/notifications)
   StoreUnit unit;  // outbox changes not yet submitted (flushUnit)
   int64_t flushed_ms = 0;
   absl::flat_hash_set<std::string_view> blocked;  // scratch of schedule()
@@ -638,6 +651,32 @@ void Notifier::redeliver(uint64_t id, std::function<void(bool)> done) {
       return done(true);
     }
     done(false);
+  };
+  impl_->push(std::move(t));
+}
+
+void Notifier::deliveries(uint64_t incident,
+                          std::function<void(const std::vector<DeliveryLog::Record>&)> fn) {
+  Impl::Task t;
+  t.fn = [this, incident, fn = std::move(fn)] {
+    std::vector<DeliveryLog::Record> out;
+    impl_->log_.forIncident(incident, out);
+    for (auto& [n, tg] : impl_->targets) {
+      for (const auto& s : tg.pending)
+        if (!s.done && Impl::incidentOf(s.e) == incident)
+          out.push_back({s.e.id, incident, n, s.e.event, s.e.attempts ? "retrying" : "pending",
+                         s.e.attempts, s.e.created_ms, s.e.last_error});
+      for (const auto& e : tg.dead)
+        if (Impl::incidentOf(e) == incident &&
+            std::none_of(out.begin(), out.end(), [&](const DeliveryLog::Record& r) {
+              return r.id == e.id && r.target == n;
+            }))
+          out.push_back({e.id, incident, n, e.event, "dead", e.attempts, e.created_ms,
+                         e.last_error});
+    }
+    std::stable_sort(out.begin(), out.end(),
+                     [](const auto& a, const auto& b) { return a.id < b.id; });
+    fn(out);
   };
   impl_->push(std::move(t));
 }

@@ -17,6 +17,7 @@
 #include <tuple>
 #include <vector>
 
+#include "notify/delivery_log.h"
 #include "common/clock.h"
 #include "store/store_writer.h"
 #include "triaged/api/metrics_hub.h"
@@ -51,6 +52,10 @@ class Notifier {
     int64_t oldest_age_ms = 0;
   };
   void targets(std::function<void(const std::vector<TargetState>&)> fn);
+  // Runs fn on the notifier thread with what was sent for an incident: recent outcomes, then
+  // what is pending, then its dead letters, in outbox order.
+  void deliveries(uint64_t incident,
+                  std::function<void(const std::vector<DeliveryLog::Record>&)> fn);
 
   // The X-Triaged-Signature value for a body at a time: "t=<unix seconds>,v1=<hex HMAC-SHA256
   // of "<t>.<body>" with the secret>".

@@ -32,6 +32,33 @@ void addNotificationRoutes(api::Router& router, Notifier& notifier) {
                   r(HttpResponse::json(200, std::move(out)));
                 });
               }});
+  router.add({Verb::get, "/api/v1/incidents/{id}/notifications", RouteGroup::kRead,
+              [&notifier](const HttpRequest& req, Responder r) {
+                uint64_t id = 0;
+                auto p = req.param("id");
+                auto res = std::from_chars(p.data(), p.data() + p.size(), id);
+                if (res.ec != std::errc() || res.ptr != p.data() + p.size() || !id)
+                  return r(HttpResponse::error(400, "invalid incident id"));
+                notifier.deliveries(id, [r](const std::vector<DeliveryLog::Record>& rs) {
+                  std::string out;
+                  api::JsonWriter w(out);
+                  w.beginObject().key("notifications").beginArray();
+                  for (const auto& x : rs) {
+                    w.beginObject()
+                        .field("id", x.id)
+                        .field("target", x.target)
+                        .field("event", x.event)
+                        .field("status", x.status)
+                        .field("attempts", static_cast<uint64_t>(x.attempts))
+                        .field("at", api::formatRfc3339Ms(x.at_ms));
+                    if (!x.error.empty()) w.field("last_error", x.error);
+                    w.endObject();
+                  }
+                  w.endArray().endObject();
+                  out += '\n';
+                  r(HttpResponse::json(200, std::move(out)));
+                });
+              }});
   router.add({Verb::get, "/api/v1/notifications/dead", RouteGroup::kRead,
               [&notifier](const HttpRequest&, Responder r) {
                 notifier.deadLetters([r](const std::vector<OutboxEntry>& dead) {

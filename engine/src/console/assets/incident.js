@@ -81,12 +81,13 @@ export function incident(root, r) {
   async function notifications(inc) {
     const box = h('div', {}, 'Loading…');
     try {
-      const dead = await api('/api/v1/notifications/dead');
-      const mine = dead.dead.filter((d) => d.subject === `incident ${inc.id}`);
-      box.replaceChildren(mine.length
-        ? table(['Target', 'Event', 'Attempts', 'Last error', 'Created'], mine.map((d) =>
-          h('tr', {}, h('td', {}, d.target), h('td', {}, d.event), h('td', {}, d.attempts), h('td', {}, d.last_error), h('td', {}, fmtTime(d.created_at)))), 'Undelivered notifications')
-        : h('p', {}, 'No undelivered notification for this incident.'));
+      const got = await api(`/api/v1/incidents/${inc.id}/notifications`);
+      box.replaceChildren(got.notifications.length
+        ? table(['Target', 'Event', 'Status', 'Attempts', 'At', 'Last error'], got.notifications.map((n) =>
+          h('tr', { class: n.status }, h('td', {}, n.target), h('td', {}, n.event),
+            h('td', {}, badge(n.status, n.status === 'dead' ? 'critical' : n.status === 'delivered' ? 'ok' : '')),
+            h('td', {}, n.attempts), h('td', {}, fmtTime(n.at)), h('td', {}, n.last_error || ''))), 'Notifications for this incident')
+        : h('p', {}, 'No notification was sent for this incident (since the daemon started).'));
     } catch (e) {
       box.textContent = e.message;
     }
