@@ -144,11 +144,13 @@ class Console(unittest.TestCase):
         self.wait(lambda: any("web-1 is down" in t for t in self.row_titles()), timeout=5, what="the new incident")
         self.assertLess(time.monotonic() - t0, 1.0, "the incident took more than 1 s to appear")
         self.shot("board")
+        self.post("web-1", summary="web-1 is down")  # a duplicate: counted in the shards
         # Keyboard: the grid takes focus, arrows move, Enter opens.
         grid = self.css(".viewport")[0]
         grid.click()
         grid.send_keys(Keys.HOME, Keys.ENTER)
         self.wait(lambda: self.css(".incident[data-loaded]"), what="the incident page")
+        self.assertIn("1 alert(s), 2 events, 1 duplicates", self.texts("p.facts")[0])
         self.wait(lambda: self.css(".actions button.primary")[0].click() or True, what="the acknowledge button")
         self.wait(lambda: any("acknowledged" in t and "olivia" in t for t in self.texts(".timeline li")),
                   what="the acknowledgement on the timeline")

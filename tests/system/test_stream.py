@@ -159,6 +159,19 @@ class StreamAndRoles(unittest.TestCase):
         got = self.d.get_json(f"/api/v2/silence/{sid}", auth("vic-token"))
         self.assertEqual(got["createdBy"], "alice")
 
+    def test_incidents_count_their_duplicates_on_request(self):
+        for _ in range(3):
+            self.post_alert("dups-db")
+        inc = self.incident_of("dups-db")
+        self.assertNotIn("duplicates", inc)  # not without asking: it needs the shards
+        listed = self.d.get_json("/api/v1/incidents?limit=10000&duplicates=true", auth("vic-token"))["incidents"]
+        mine = [i for i in listed if i["id"] == inc["id"]][0]
+        self.assertEqual((mine["events"], mine["duplicates"]), (3, 2))
+        one = self.d.get_json(f"/api/v1/incidents/{inc['id']}", auth("vic-token"))
+        self.assertEqual((one["alert_counts"], one["events"], one["duplicates"]), ([3], 3, 2))
+        status, _, _ = self.d.request("GET", "/api/v1/incidents?duplicates=yes", None, auth("vic-token"))
+        self.assertEqual(status, 400)
+
     # ---- the stream
     def test_events_arrive_as_committed_with_ids_and_types(self):
         s = Sse(self.d, "/api/v1/stream?types=incident,alert")

@@ -324,7 +324,7 @@ int Daemon::run() {
   }
   addCoreRoutes();
   addAlertRoutes(router_, *pipeline_);
-  addIncidentRoutes(router_, *correlator_);
+  addIncidentRoutes(router_, *correlator_, pipeline_.get());
   addMaintenanceRoutes(router_, *correlator_);
   addChangeRoutes(router_, *correlator_);
   alertmanager_api_ = std::make_unique<AlertmanagerApi>(

@@ -560,7 +560,7 @@ struct Notifier::Impl {
   std::function<void(const std::string&, uint64_t, std::string, std::string)> on_ticket;
   std::vector<OutboxEntry> orphans;
   DeliveryLog log_;  // recent outcomes per incident (GET /api/v1/incidents/{id}/notifications)
-  StoreUnit unit;  // outbox changes not yet submitted (flushUnit)
+  StoreUnit unit;    // outbox changes not yet submitted (flushUnit)
   int64_t flushed_ms = 0;
   absl::flat_hash_set<std::string_view> blocked;  // scratch of schedule()
   CURLM* multi = nullptr;
@@ -671,8 +671,8 @@ void Notifier::deliveries(uint64_t incident,
             std::none_of(out.begin(), out.end(), [&](const DeliveryLog::Record& r) {
               return r.id == e.id && r.target == n;
             }))
-          out.push_back({e.id, incident, n, e.event, "dead", e.attempts, e.created_ms,
-                         e.last_error});
+          out.push_back(
+              {e.id, incident, n, e.event, "dead", e.attempts, e.created_ms, e.last_error});
     }
     std::stable_sort(out.begin(), out.end(),
                      [](const auto& a, const auto& b) { return a.id < b.id; });

@@ -17,8 +17,8 @@
 #include <tuple>
 #include <vector>
 
-#include "notify/delivery_log.h"
 #include "common/clock.h"
+#include "notify/delivery_log.h"
 #include "store/store_writer.h"
 #include "triaged/api/metrics_hub.h"
 #include "triaged/api/plugin.h"

@@ -1,6 +1,7 @@
 #include "rest/alerts_api.h"
 
 #include <algorithm>
+#include <atomic>
 #include <charconv>
 #include <mutex>
 
@@ -286,6 +287,36 @@ void addAlertRoutes(api::Router& router, Pipeline& pipeline) {
              }))
            (*shared)(HttpResponse::error(503, "shutting down"));
        }});
+}
+
+void alertCounts(Pipeline& pipeline, std::vector<uint64_t> fingerprints,
+                 std::function<void(std::shared_ptr<AlertCounts>)> done) {
+  struct Gather {
+    std::mutex mu;
+    std::shared_ptr<AlertCounts> counts = std::make_shared<AlertCounts>();
+    std::atomic<size_t> left{0};
+    std::function<void(std::shared_ptr<AlertCounts>)> done;
+  };
+  std::vector<std::vector<uint64_t>> by_shard(pipeline.shards());
+  for (uint64_t fp : fingerprints) by_shard[pipeline.shardOf(fp)].push_back(fp);
+  auto g = std::make_shared<Gather>();
+  g->done = std::move(done);
+  size_t asked = 0;
+  for (const auto& v : by_shard) asked += v.empty() ? 0 : 1;
+  if (asked == 0) return g->done(g->counts);
+  g->left = asked;
+  for (size_t i = 0; i < by_shard.size(); ++i) {
+    if (by_shard[i].empty()) continue;
+    bool queued = pipeline.runOnShard(i, [g, fps = std::move(by_shard[i])](const AlertTable& t) {
+      {
+        std::lock_guard lock(g->mu);
+        for (uint64_t fp : fps)
+          if (const Alert* a = t.find(fp)) (*g->counts)[fp] = a->count;
+      }
+      if (g->left.fetch_sub(1) == 1) g->done(g->counts);
+    });
+    if (!queued && g->left.fetch_sub(1) == 1) g->done(g->counts);  // stopping: what there is
+  }
 }
 
 }  // namespace triaged::engine

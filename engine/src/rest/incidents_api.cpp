@@ -6,6 +6,7 @@
 
 #include "correlate/correlation_json.h"
 #include "evaluate/evaluator_json.h"
+#include "rest/alerts_api.h"
 #include "rest/json_body.h"
 #include "triaged/api/ingest.h"
 #include "triaged/api/json_writer.h"
@@ -112,75 +113,171 @@ bool listParam(const HttpRequest& req, const char* name, std::vector<std::string
   return !out.empty();
 }
 
-void addIncidentReads(api::Router& router, CorrelatorStage& stage) {
-  router.add(
-      {Verb::get, "/api/v1/incidents", RouteGroup::kRead,
-       [&stage](const HttpRequest& req, Responder r) {
-         std::vector<std::string> statuses, services;
-         listParam(req, "status", statuses);
-         listParam(req, "service", services);
-         std::string v;
-         uint64_t after = 0, limit = 100;
-         int64_t priority = 0;
-         if (req.queryParam("after", v) && !parseId(v, after))
-           return r(HttpResponse::error(400, "after: expected an incident id"));
-         if (req.queryParam("limit", v) && (!parseId(v, limit) || limit > 10000))
-           return r(HttpResponse::error(400, "limit: expected 1..10000"));
-         if (req.queryParam("priority", v)) {
-           uint64_t p = 0;
-           if (!parseId(v, p) || p > 5)
-             return r(HttpResponse::error(400, "priority: expected 1..5"));
-           priority = static_cast<int64_t>(p);
-         }
-         for (const auto& s : statuses)
-           if (s != "open" && s != "acknowledged" && s != "resolved" && s != "closed" &&
-               s != "merged")
-             return r(HttpResponse::error(400, "status: unknown status \"" + s + "\""));
-         stage.evaluate([=](Evaluator& ev, Correlator& c, int64_t) {
-           std::string out = "{\"incidents\":[";
-           uint64_t n = 0, last = 0;
-           bool more = false;
-           uint64_t base = c.incidentBase();
-           for (size_t k = after + 1 > base ? after + 1 - base : 0; k < c.incidents().size(); ++k) {
-             const Incident& inc = c.incidents()[k];
-             if (!inc.id) continue;  // pruned
-             if (!statuses.empty() && std::find(statuses.begin(), statuses.end(),
-                                                incidentStatusName(inc.status)) == statuses.end())
-               continue;
-             if (priority && inc.priority > priority) continue;
-             if (!services.empty() &&
-                 std::none_of(services.begin(), services.end(), [&](const std::string& s) {
-                   return std::binary_search(inc.services.begin(), inc.services.end(), s);
-                 }))
-               continue;
-             if (n == limit) {
-               more = true;
-               break;
-             }
-             if (n++) out += ',';
-             writeIncidentJson(out, c, inc, false,
-                               [&](api::JsonWriter& w) { writeIncidentClocks(w, ev, inc.id); });
-             last = inc.id;
-           }
-           out += "],\"next\":";
-           out += more ? std::to_string(last) : "null";
-           out += "}\n";
-           r(HttpResponse::json(200, std::move(out)));
-         });
-       }});
+// What GET /api/v1/incidents asks for.
+struct ListQuery {
+  std::vector<std::string> statuses, services;
+  uint64_t after = 0, limit = 100;
+  int64_t priority = 0;
+  bool duplicates = false;
+};
+
+// The ids of the incidents a list page shows, by id; *next: the next page's `after`, or 0.
+std::vector<uint64_t> selectIncidents(const Correlator& c, const ListQuery& q, uint64_t* next) {
+  std::vector<uint64_t> ids;
+  *next = 0;
+  uint64_t base = c.incidentBase();
+  for (size_t k = q.after + 1 > base ? q.after + 1 - base : 0; k < c.incidents().size(); ++k) {
+    const Incident& inc = c.incidents()[k];
+    if (!inc.id) continue;  // pruned
+    if (!q.statuses.empty() && std::find(q.statuses.begin(), q.statuses.end(),
+                                         incidentStatusName(inc.status)) == q.statuses.end())
+      continue;
+    if (q.priority && inc.priority > q.priority) continue;
+    if (!q.services.empty() &&
+        std::none_of(q.services.begin(), q.services.end(), [&](const std::string& s) {
+          return std::binary_search(inc.services.begin(), inc.services.end(), s);
+        }))
+      continue;
+    if (ids.size() == q.limit) {
+      *next = ids.back();
+      break;
+    }
+    ids.push_back(inc.id);
+  }
+  return ids;
+}
+
+// The incident with its SLA clocks and, when counts are given, `events` (every event its
+// alerts received, duplicates included) and `duplicates` (those beyond the first of each).
+void writeListed(std::string& out, const Correlator& c, const Evaluator& ev, const Incident& inc,
+                 const AlertCounts* counts) {
+  writeIncidentJson(out, c, inc, false, [&](api::JsonWriter& w) {
+    writeIncidentClocks(w, ev, inc.id);
+    if (!counts) return;
+    uint64_t events = 0, known = 0;
+    for (uint64_t fp : inc.alerts)
+      if (auto it = counts->find(fp); it != counts->end()) {
+        events += it->second;
+        ++known;
+      }
+    w.field("events", events).field("duplicates", events - known);
+  });
+}
+
+// Runs `then` on the correlator thread with the counts of the given incidents' alerts, read
+// from the shards that own them.
+void withCounts(CorrelatorStage& stage, Pipeline& pipeline, std::vector<uint64_t> ids,
+                std::function<void(Evaluator&, Correlator&, const AlertCounts&)> then) {
+  stage.run(
+      [&stage, &pipeline, ids = std::move(ids), then = std::move(then)](Correlator& c, int64_t) {
+        std::vector<uint64_t> fps;
+        for (uint64_t id : ids)
+          if (const Incident* inc = c.incident(id))
+            fps.insert(fps.end(), inc->alerts.begin(), inc->alerts.end());
+        alertCounts(pipeline, std::move(fps), [&stage, then](std::shared_ptr<AlertCounts> counts) {
+          stage.evaluate(
+              [then, counts](Evaluator& ev, Correlator& c, int64_t) { then(ev, c, *counts); });
+        });
+      });
+}
+
+void addIncidentReads(api::Router& router, CorrelatorStage& stage, Pipeline* pipeline) {
+  router.add({Verb::get, "/api/v1/incidents", RouteGroup::kRead,
+              [&stage, pipeline](const HttpRequest& req, Responder r) {
+                ListQuery q;
+                listParam(req, "status", q.statuses);
+                listParam(req, "service", q.services);
+                std::string v;
+                if (req.queryParam("after", v) && !parseId(v, q.after))
+                  return r(HttpResponse::error(400, "after: expected an incident id"));
+                if (req.queryParam("limit", v) && (!parseId(v, q.limit) || q.limit > 10000))
+                  return r(HttpResponse::error(400, "limit: expected 1..10000"));
+                if (req.queryParam("priority", v)) {
+                  uint64_t p = 0;
+                  if (!parseId(v, p) || p > 5)
+                    return r(HttpResponse::error(400, "priority: expected 1..5"));
+                  q.priority = static_cast<int64_t>(p);
+                }
+                if (req.queryParam("duplicates", v)) {
+                  if (v != "true" && v != "false")
+                    return r(HttpResponse::error(400, "duplicates: expected true or false"));
+                  q.duplicates = v == "true" && pipeline;
+                }
+                for (const auto& s : q.statuses)
+                  if (s != "open" && s != "acknowledged" && s != "resolved" && s != "closed" &&
+                      s != "merged")
+                    return r(HttpResponse::error(400, "status: unknown status \"" + s + "\""));
+                auto answer = [r](const Evaluator& ev, const Correlator& c,
+                                  const std::vector<uint64_t>& ids, uint64_t next,
+                                  const AlertCounts* counts) {
+                  std::string out = "{\"incidents\":[";
+                  bool first = true;
+                  for (uint64_t id : ids)
+                    if (const Incident* inc = c.incident(id)) {
+                      if (!first) out += ',';
+                      first = false;
+                      writeListed(out, c, ev, *inc, counts);
+                    }
+                  out += "],\"next\":";
+                  out += next ? std::to_string(next) : "null";
+                  out += "}\n";
+                  r(HttpResponse::json(200, std::move(out)));
+                };
+                if (!q.duplicates) {
+                  stage.evaluate([q, answer](Evaluator& ev, Correlator& c, int64_t) {
+                    uint64_t next = 0;
+                    auto ids = selectIncidents(c, q, &next);
+                    answer(ev, c, ids, next, nullptr);
+                  });
+                  return;
+                }
+                // The counts live in the shards: select, ask them, then write.
+                stage.run([&stage, pipeline, q, answer](Correlator& c, int64_t) {
+                  uint64_t next = 0;
+                  auto ids = selectIncidents(c, q, &next);
+                  withCounts(
+                      stage, *pipeline, ids,
+                      [ids, next, answer](Evaluator& ev, Correlator& c, const AlertCounts& n) {
+                        answer(ev, c, ids, next, &n);
+                      });
+                });
+              }});
   router.add({Verb::get, "/api/v1/incidents/{id}", RouteGroup::kRead,
-              [&stage](const HttpRequest& req, Responder r) {
+              [&stage, pipeline](const HttpRequest& req, Responder r) {
                 uint64_t id = 0;
                 if (!parseId(req.param("id"), id))
                   return r(HttpResponse::error(400, "invalid incident id"));
-                stage.evaluate([id, r](Evaluator& ev, Correlator& c, int64_t) {
+                auto answer = [id, r](const Evaluator& ev, const Correlator& c,
+                                      const AlertCounts* counts) {
                   const Incident* inc = c.incident(id);
                   if (!inc) return r(HttpResponse::error(404, "no such incident"));
                   std::string out;
-                  writeIncidentJson(out, c, *inc, true,
-                                    [&](api::JsonWriter& w) { writeIncidentClocks(w, ev, id); });
+                  writeIncidentJson(out, c, *inc, true, [&](api::JsonWriter& w) {
+                    writeIncidentClocks(w, ev, id);
+                    if (!counts) return;
+                    // Each alert's count, in the order of `alerts`.
+                    uint64_t events = 0, known = 0;
+                    w.key("alert_counts").beginArray();
+                    for (uint64_t fp : inc->alerts) {
+                      auto it = counts->find(fp);
+                      uint64_t n = it == counts->end() ? 0 : it->second;
+                      w.value(n);
+                      events += n;
+                      known += n ? 1 : 0;
+                    }
+                    w.endArray().field("events", events).field("duplicates", events - known);
+                  });
                   r(HttpResponse::json(200, std::move(out)));
-                });
+                };
+                if (!pipeline) {
+                  stage.evaluate(
+                      [answer](Evaluator& ev, Correlator& c, int64_t) { answer(ev, c, nullptr); });
+                  return;
+                }
+                withCounts(stage, *pipeline, {id},
+                           [answer](Evaluator& ev, Correlator& c, const AlertCounts& n) {
+                             answer(ev, c, &n);
+                           });
               }});
   router.add({Verb::get, "/api/v1/suppressed", RouteGroup::kRead,
               [&stage](const HttpRequest&, Responder r) {
@@ -266,8 +363,8 @@ void addProblemRoutes(api::Router& router, CorrelatorStage& stage) {
 
 }  // namespace
 
-void addIncidentRoutes(api::Router& router, CorrelatorStage& stage) {
-  addIncidentReads(router, stage);
+void addIncidentRoutes(api::Router& router, CorrelatorStage& stage, Pipeline* pipeline) {
+  addIncidentReads(router, stage, pipeline);
   addIncidentOp(router, stage, "acknowledge",
                 [](Correlator& c, uint64_t id, Body&, const std::string& by, int64_t now) {
                   return c.acknowledge(id, by, now);

@@ -5,10 +5,13 @@
 #pragma once
 
 #include "correlate/correlator_stage.h"
+#include "pipeline/pipeline.h"
 #include "triaged/api/http.h"
 
 namespace triaged::engine {
 
-void addIncidentRoutes(api::Router& router, CorrelatorStage& stage);
+// With a pipeline, lists can carry each incident's event and duplicate counts (read from the
+// shards that own its alerts: ?duplicates=true) and one incident always does.
+void addIncidentRoutes(api::Router& router, CorrelatorStage& stage, Pipeline* pipeline);
 
 }  // namespace triaged::engine

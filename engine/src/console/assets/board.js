@@ -15,6 +15,7 @@ const COLUMNS = [
   ['cis', 'CIs'],
   ['age', 'Age'],
   ['alerts', 'Alerts'],
+  ['dups', 'Dups'],
   ['assignee', 'Owner'],
   ['sla', 'SLA'],
   ['state', 'State'],
@@ -39,6 +40,7 @@ const SORTS = {
   service: (a, b) => a.service.localeCompare(b.service) || a.priority - b.priority,
   sla: (a, b) => (nextDeadline(a)?.t ?? Infinity) - (nextDeadline(b)?.t ?? Infinity),
   id: (a, b) => a.id - b.id,
+  dups: (a, b) => (b.duplicates || 0) - (a.duplicates || 0) || a.priority - b.priority,
 };
 
 // Matchers over an incident's fields (ci and service match any of its CIs and services).
@@ -207,7 +209,9 @@ export function board(root, r) {
       case 'age':
         return age(inc.opened_at);
       case 'alerts':
-        return `${inc.firing}/${inc.alert_count}`;
+        return h('span', { title: 'firing / all alerts' }, `${inc.firing}/${inc.alert_count}`);
+      case 'dups':
+        return inc.duplicates === undefined ? '' : h('span', { title: `${inc.events} events` }, String(inc.duplicates));
       case 'assignee':
         return inc.assignee;
       case 'sla': {
@@ -309,7 +313,7 @@ export function board(root, r) {
     let after = 0;
     try {
       for (;;) {
-        const page = await api(`/api/v1/incidents?status=${encodeURIComponent(statuses)}&limit=10000` + (after ? `&after=${after}` : ''));
+        const page = await api(`/api/v1/incidents?status=${encodeURIComponent(statuses)}&limit=10000&duplicates=true` + (after ? `&after=${after}` : ''));
         if (loading !== token) return;
         for (const inc of page.incidents) got.set(inc.id, inc);
         if (page.next === null) break;
@@ -329,7 +333,10 @@ export function board(root, r) {
     stream.on('incident', (ev) => {
       const known = incidents.has(ev.incident.id);
       if (ev.partial && !known) return; // a change to an incident this view does not hold
-      const inc = ev.partial ? Object.assign(incidents.get(ev.incident.id), ev.incident) : ev.incident;
+      const old = incidents.get(ev.incident.id);
+      const inc = ev.partial ? Object.assign(old, ev.incident) : ev.incident;
+      // Duplicate counts come with loads (the shards count them), not with each event.
+      if (old && inc.duplicates === undefined) Object.assign(inc, { duplicates: old.duplicates, events: old.events });
       if (filters.status.includes(inc.status)) incidents.set(inc.id, inc);
       else incidents.delete(inc.id);
       if (sound && !known && ev.event === 'incident.opened' && inc.priority <= 2) beep();

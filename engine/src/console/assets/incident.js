@@ -125,9 +125,10 @@ export function incident(root, r) {
     const typed = new Map();
     for (const f of view.querySelectorAll('.actions form'))
       typed.set(f.getAttribute('aria-label'), [...f.querySelectorAll('input, textarea')].map((e) => (e.value !== e.defaultValue ? e.value : null)));
-    const alertRows = inc.alerts.map((a) => h('tr', { class: a.status },
+    const counts = inc.alert_counts || [];
+    const alertRows = inc.alerts.map((a, i) => h('tr', { class: a.status },
       h('td', {}, ROLE_TEXT[a.role] || a.role || ''), h('td', {}, a.status), h('td', {}, h('span', { class: 'sev ' + a.severity }, a.severity || '')),
-      h('td', {}, a.resource || ''), h('td', {}, a.check || ''), h('td', {}, a.summary || ''),
+      h('td', {}, a.resource || ''), h('td', {}, a.check || ''), h('td', {}, a.summary || ''), h('td', {}, counts[i] ?? ''),
       h('td', {}, a.suppressed && a.suppressed !== 'none' ? badge(a.suppressed, 'held') : ''),
       h('td', {}, h('a', { href: `#/alerts?match=${encodeURIComponent(`resource="${a.resource}", check="${a.check}"`)}` }, a.fingerprint))));
     const timeline = h('ol', { class: 'timeline' }, inc.timeline.slice().reverse().map((t) =>
@@ -139,12 +140,13 @@ export function incident(root, r) {
       h('h1', {}, h('span', { class: `prio p${inc.priority}` }, 'P' + inc.priority), ` #${inc.id} `, inc.title),
       h('p', { class: 'facts' }, badge(inc.status), ' ', h('span', { class: 'sev ' + inc.severity }, inc.severity), ' ',
         inc.suppressed ? badge('suppressed', 'held') : null, ` opened ${age(inc.opened_at)} ago`,
-        inc.assignee ? ` · owner ${inc.assignee}` : '', inc.service ? ` · service ${inc.service}` : ''),
+        inc.assignee ? ` · owner ${inc.assignee}` : '', inc.service ? ` · service ${inc.service}` : '',
+        inc.events !== undefined ? ` · ${inc.alert_count} alert(s), ${inc.events} events, ${inc.duplicates} duplicates` : ''),
       actions(inc),
       h('section', { 'aria-label': 'Why correlated' }, h('h2', {}, 'Why these alerts are one incident'), why(inc)),
       h('section', { 'aria-label': 'SLA' }, h('h2', {}, 'Service levels'), clocks(inc)),
       h('section', { 'aria-label': 'Alerts' }, h('h2', {}, `Alerts (${inc.alert_count})`),
-        table(['Role', 'Status', 'Severity', 'Resource', 'Check', 'Summary', 'Suppressed', 'Fingerprint'], alertRows)),
+        table(['Role', 'Status', 'Severity', 'Resource', 'Check', 'Summary', 'Events', 'Suppressed', 'Fingerprint'], alertRows)),
       h('section', { 'aria-label': 'Timeline' }, h('h2', {}, 'Timeline'), timeline,
         inc.timeline_dropped ? h('p', {}, `${inc.timeline_dropped} older entries were not kept.`) : null),
       h('section', { 'aria-label': 'Tickets' }, h('h2', {}, 'Tickets'), tickets),
