@@ -5,6 +5,7 @@ import os
 import socket
 import time
 import unittest
+import urllib.parse
 
 from harness import BASE_CONFIG, SOURCE, Daemon
 
@@ -171,6 +172,18 @@ class StreamAndRoles(unittest.TestCase):
         self.assertEqual((one["alert_counts"], one["events"], one["duplicates"]), ([3], 3, 2))
         status, _, _ = self.d.request("GET", "/api/v1/incidents?duplicates=yes", None, auth("vic-token"))
         self.assertEqual(status, 400)
+
+    def test_incidents_filtered_by_their_alerts_labels(self):
+        for resource, team in (("lbl-db", "storage"), ("lbl-web", "web")):
+            body = json.dumps({"resource": resource, "check": "disk", "severity": "major", "labels": {"team": team}})
+            self.assertEqual(self.d.request("POST", "/api/v1/events", body)[0], 200)
+        q = urllib.parse.quote('{team="storage",resource=~"lbl-.*"}')
+        got = self.d.get_json(f"/api/v1/incidents?limit=10000&alert_filter={q}", auth("vic-token"))["incidents"]
+        self.assertEqual([i["cis"] for i in got], [["lbl-db"]])
+        status, _, body = self.d.request("GET", "/api/v1/incidents?alert_filter=" + urllib.parse.quote("{team="), None,
+                                         auth("vic-token"))
+        self.assertEqual(status, 400)
+        self.assertIn("alert_filter:", body)
 
     # ---- the stream
     def test_events_arrive_as_committed_with_ids_and_types(self):

@@ -5,11 +5,13 @@
 #include <charconv>
 
 #include "correlate/correlation_json.h"
+#include "correlate/correlator_internal.h"
 #include "evaluate/evaluator_json.h"
 #include "rest/alerts_api.h"
 #include "rest/json_body.h"
 #include "triaged/api/ingest.h"
 #include "triaged/api/json_writer.h"
+#include "triaged/rules/matcher.h"
 
 namespace triaged::engine {
 
@@ -119,7 +121,22 @@ struct ListQuery {
   uint64_t after = 0, limit = 100;
   int64_t priority = 0;
   bool duplicates = false;
+  // alert_filter: incidents with at least one alert that every matcher matches (its labels
+  // and canonical fields, as correlation rules see them).
+  std::shared_ptr<const rules::Matchers> alerts;
 };
+
+bool anyAlertMatches(const Correlator& c, const Incident& inc, const rules::Matchers& ms) {
+  for (uint64_t fp : inc.alerts) {
+    const CorrAlert* a = c.alert(fp);
+    if (!a) continue;
+    AlertFacts f(*a);
+    if (std::all_of(ms.begin(), ms.end(),
+                    [&](const auto& m) { return m->matches(f.get(m->name())); }))
+      return true;
+  }
+  return false;
+}
 
 // The ids of the incidents a list page shows, by id; *next: the next page's `after`, or 0.
 std::vector<uint64_t> selectIncidents(const Correlator& c, const ListQuery& q, uint64_t* next) {
@@ -138,6 +155,7 @@ std::vector<uint64_t> selectIncidents(const Correlator& c, const ListQuery& q, u
           return std::binary_search(inc.services.begin(), inc.services.end(), s);
         }))
       continue;
+    if (q.alerts && !anyAlertMatches(c, inc, *q.alerts)) continue;
     if (ids.size() == q.limit) {
       *next = ids.back();
       break;
@@ -197,6 +215,17 @@ void addIncidentReads(api::Router& router, CorrelatorStage& stage, Pipeline* pip
                   if (!parseId(v, p) || p > 5)
                     return r(HttpResponse::error(400, "priority: expected 1..5"));
                   q.priority = static_cast<int64_t>(p);
+                }
+                // Several alert_filter parameters: all of them, on the same alert.
+                auto filters = req.queryParams("alert_filter");
+                if (!filters.empty()) {
+                  auto ms = std::make_shared<rules::Matchers>();
+                  for (const auto& f : filters) {
+                    std::string err;
+                    if (!rules::parseMatchers(f, *ms, &err))
+                      return r(HttpResponse::error(400, "alert_filter: " + err));
+                  }
+                  q.alerts = std::move(ms);
                 }
                 if (req.queryParam("duplicates", v)) {
                   if (v != "true" && v != "false")

@@ -81,11 +81,12 @@ export function board(root, r) {
   const serviceIn = h('input', { type: 'text', name: 'service', placeholder: 'any', size: 14 });
   const textIn = h('input', { type: 'search', name: 'q', placeholder: 'title, CI, owner…', size: 20 });
   const matchIn = h('input', { type: 'text', name: 'match', placeholder: 'category="network", ci=~"db.*"', size: 28 });
+  const alertIn = h('input', { type: 'text', name: 'alert', placeholder: 'team="storage"', size: 22 });
   const count = h('span', { class: 'count', role: 'status' });
   const labelled = (text, el) => h('label', {}, h('span', {}, text), el);
   const controls = h('form', { class: 'filters', role: 'search', 'aria-label': 'Filter incidents' },
     labelled('Status', statusSel), labelled('Priority', prioSel), labelled('Service', serviceIn),
-    labelled('Text', textIn), labelled('Matchers', matchIn), count,
+    labelled('Text', textIn), labelled('Matchers', matchIn), labelled('Alert labels', alertIn), count,
     h('a', { href: '#/board?kiosk=1', class: 'kiosk-link' }, 'Kiosk'));
   controls.addEventListener('submit', (e) => e.preventDefault());
 
@@ -107,6 +108,7 @@ export function board(root, r) {
       service: params.get('service') || '',
       q: (params.get('q') || '').toLowerCase(),
       match: params.get('match') || '',
+      alert: params.get('alert') || '',
       sort: SORTS[params.get('sort')] ? params.get('sort') : 'priority',
       matchers: [],
       error: null,
@@ -126,6 +128,7 @@ export function board(root, r) {
     if (document.activeElement !== serviceIn) serviceIn.value = filters.service;
     if (document.activeElement !== textIn) textIn.value = filters.q;
     if (document.activeElement !== matchIn) matchIn.value = filters.match;
+    if (document.activeElement !== alertIn) alertIn.value = filters.alert;
     matchIn.setCustomValidity(filters.error || '');
     for (const b of head.querySelectorAll('button.sort'))
       b.setAttribute('aria-pressed', String(b.dataset.sort === filters.sort));
@@ -139,16 +142,25 @@ export function board(root, r) {
     if (serviceIn.value.trim()) p.set('service', serviceIn.value.trim());
     if (textIn.value.trim()) p.set('q', textIn.value.trim());
     if (matchIn.value.trim()) p.set('match', matchIn.value.trim());
+    if (alertIn.value.trim()) p.set('alert', alertIn.value.trim());
     if (filters.sort !== 'priority') p.set('sort', filters.sort);
     replaceParams(p);
-    const statusChanged = st !== filters.status.join(',');
+    // Status and alert labels are asked of the server; the rest is filtered here.
+    const reload = st !== filters.status.join(',') || alertIn.value.trim() !== filters.alert;
     filters = readFilters(p);
     syncControls();
-    if (statusChanged) load();
+    if (reload) reloadSoon();
     else schedule(true);
   }
+  let reloadTimer = 0;
+  function reloadSoon() {
+    if (!reloadTimer) reloadTimer = setTimeout(() => {
+      reloadTimer = 0;
+      load();
+    }, 300);
+  }
   for (const el of [statusSel, prioSel]) el.addEventListener('change', writeParams);
-  for (const el of [serviceIn, textIn, matchIn]) el.addEventListener('input', writeParams);
+  for (const el of [serviceIn, textIn, matchIn, alertIn]) el.addEventListener('input', writeParams);
   head.addEventListener('click', (e) => {
     const b = e.target.closest('button.sort');
     if (!b) return;
@@ -313,7 +325,8 @@ export function board(root, r) {
     let after = 0;
     try {
       for (;;) {
-        const page = await api(`/api/v1/incidents?status=${encodeURIComponent(statuses)}&limit=10000&duplicates=true` + (after ? `&after=${after}` : ''));
+        const page = await api(`/api/v1/incidents?status=${encodeURIComponent(statuses)}&limit=10000&duplicates=true` +
+          (filters.alert ? `&alert_filter=${encodeURIComponent(filters.alert)}` : '') + (after ? `&after=${after}` : ''));
         if (loading !== token) return;
         for (const inc of page.incidents) got.set(inc.id, inc);
         if (page.next === null) break;
@@ -333,6 +346,8 @@ export function board(root, r) {
     stream.on('incident', (ev) => {
       const known = incidents.has(ev.incident.id);
       if (ev.partial && !known) return; // a change to an incident this view does not hold
+      // Alert labels are the server's to match: a new incident means asking again.
+      if (filters.alert && !known) return reloadSoon();
       const old = incidents.get(ev.incident.id);
       const inc = ev.partial ? Object.assign(old, ev.incident) : ev.incident;
       // Duplicate counts come with loads (the shards count them), not with each event.

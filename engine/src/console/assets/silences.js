@@ -98,6 +98,18 @@ export function silences(root, r) {
     return form;
   }
 
+  // A one-off window made through the API, an hour longer: the same window posted again
+  // with its id and a later end.
+  async function extendWindow(w) {
+    const body = { id: w.id, name: w.name, comment: w.comment, created_by: w.created_by,
+      start: w.schedule.start, end: new Date(Math.max(Date.parse(w.schedule.end), Date.now()) + 3600e3).toISOString() };
+    if (w.match) body.match = w.match;
+    if (w.cis.length) body.cis = w.cis;
+    if (w.services.length) body.services = w.services;
+    if (w.change_id) body.change_id = w.change_id;
+    if (await act(() => api('/api/v1/maintenance', { method: 'POST', body }), 'Extended by 1 hour')) load();
+  }
+
   async function load() {
     try {
       const [sil, mw] = await Promise.all([api('/api/v2/silences'), api('/api/v1/maintenance')]);
@@ -120,7 +132,8 @@ export function silences(root, r) {
         h('tr', {}, h('td', {}, w.name), h('td', {}, w.origin), h('td', {}, badge(w.state)), h('td', { class: 'mono' }, typeof w.match === 'string' ? w.match : JSON.stringify(w.match)),
           h('td', {}, w.created_by || ''), h('td', {}, w.comment || ''),
           h('td', {}, can('operator') && w.origin === 'api' && w.state !== 'ended'
-            ? h('button', { type: 'button', onclick: async () => { if (await act(() => api(`/api/v1/maintenance/${encodeURIComponent(w.id)}`, { method: 'DELETE' }), 'Window ended')) load(); } }, 'End')
+            ? [w.schedule && w.schedule.kind === 'once' ? h('button', { type: 'button', onclick: () => extendWindow(w) }, 'Extend 1h') : null, ' ',
+              h('button', { type: 'button', onclick: async () => { if (await act(() => api(`/api/v1/maintenance/${encodeURIComponent(w.id)}`, { method: 'DELETE' }), 'Window ended')) load(); } }, 'End')]
             : null))), `${mw.windows.length} window(s)`));
       root.dataset.loaded = 'true';
     } catch (e) {
