@@ -7,8 +7,10 @@
 //   ones answered 503 and closed) while entries keep coming at --rate per second; then it comes
 //   back, and the time until every entry is delivered is the catch-up.
 // In the end the outbox table must be empty. Exit 1 on any loss, reordering or leftover.
+//   --type ticket: the same through a two-way ticket target (the first entry of an incident
+//   creates its ticket, POST /hook answered with its id; the others update it, PUT /hook/<id>).
 // Usage: triaged-outbox [--notifications 200000] [--incidents 10000] [--concurrency 4]
-//                       [--outage 0] [--rate 1000] [--circuit-open-for 30]
+//                       [--outage 0] [--rate 1000] [--circuit-open-for 30] [--type webhook]
 #include <sqlite3.h>
 
 #include <CLI/CLI.hpp>
@@ -62,6 +64,7 @@ int main(int argc, char** argv) {
   uint64_t notifications = 200'000, incidents = 10'000, rate = 1000;
   unsigned concurrency = 4;
   double outage = 0, open_for = 30;
+  std::string type = "webhook";
   app.add_option("--notifications", notifications, "entries of the throughput run");
   app.add_option("--incidents", incidents,
                  "incidents the entries are about (order is checked per incident)");
@@ -69,6 +72,8 @@ int main(int argc, char** argv) {
   app.add_option("--outage", outage, "seconds the receiver is down (0: no outage run)");
   app.add_option("--rate", rate, "entries per second written during the outage");
   app.add_option("--circuit-open-for", open_for, "the target's circuit_open_for, seconds");
+  app.add_option("--type", type, "webhook | ticket (two-way tickets: create, then update)")
+      ->check(CLI::IsMember({"webhook", "ticket"}));
   CLI11_PARSE(app, argc, argv);
   std::setvbuf(stdout, nullptr, _IOLBF, 0);
   engine::log::setup("error", "text");
@@ -81,8 +86,7 @@ int main(int argc, char** argv) {
   std::atomic<bool> down{false};
   engine::IoPool pool(1);
   api::Router router;
-  router.add({api::Verb::post, "/hook", api::RouteGroup::kOpen,
-              [&](const api::HttpRequest& q, api::Responder r) {
+  auto receive = [&](const api::HttpRequest& q, api::Responder r) {
                 if (down.load(std::memory_order_acquire)) {
                   auto res = api::HttpResponse::text(503, "down");
                   res.close = true;
@@ -105,8 +109,11 @@ int main(int argc, char** argv) {
                   }
                 }
                 tally.cv.notify_all();
-                r(api::HttpResponse::json(200, "{}"));
-              }});
+                // A ticket's id: its incident's (what a two-way target reads back).
+                r(api::HttpResponse::json(200, "{\"id\":" + std::to_string(incident) + "}"));
+  };
+  router.add({api::Verb::post, "/hook", api::RouteGroup::kOpen, receive});
+  router.add({api::Verb::put, "/hook/{id}", api::RouteGroup::kOpen, receive});
   config::Config server_cfg;
   server_cfg.server.max_connections = 1024;
   prometheus::Registry server_registry;
@@ -126,6 +133,14 @@ int main(int argc, char** argv) {
   target.name = "hook";
   target.url = "http://127.0.0.1:" + std::to_string(port) + "/hook";
   target.concurrency = concurrency;
+  if (type == "ticket") {
+    target.type = "ticket";
+    target.url = "http://127.0.0.1:" + std::to_string(port);
+    target.ticket_id_pointer = "/id";
+    const char* body = R"({"incident": {"id": {{incident.id}}}, "seq": {{seq}}})";
+    target.ticket_actions = {{"create", {"", "/hook", body}},
+                             {"update", {"", "/hook/{{ticket.id}}", body}}};
+  }
   target.circuit_open_for = std::chrono::milliseconds(static_cast<int64_t>(open_for * 1000));
   engine::Notifier notifier({target}, plugins, writer, clock, hub);
   writer.onOutbox([&](std::vector<engine::OutboxEntry> v) { notifier.enqueue(std::move(v)); });

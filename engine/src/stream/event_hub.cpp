@@ -125,22 +125,28 @@ void EventHub::publish(std::vector<StreamEvent> events) {
   std::vector<std::shared_ptr<Client>> wake, cut;
   {
     std::lock_guard lock(mu_);
+    auto block = std::make_shared<std::string>();
+    size_t bytes = 0;
+    for (const auto& e : events) bytes += e.data.size() + 64;
+    block->reserve(bytes);
+    size_t first_frame = ring_.size();
     for (auto& e : events) {
       uint64_t seq = next_seq_++;
-      auto text = std::make_shared<std::string>();
-      const char* name = kTypeNames[static_cast<int>(e.type)];
-      text->reserve(e.data.size() + 48);
-      *text += "id: ";
-      *text += idOf(seq);
-      *text += "\nevent: ";
-      *text += name;
-      *text += "\ndata: ";
-      *text += e.data;
-      *text += "\n\n";
-      cum_bytes_[static_cast<int>(e.type)] += text->size();
+      size_t at = block->size();
+      *block += "id: ";
+      *block += idOf(seq);
+      *block += "\nevent: ";
+      *block += kTypeNames[static_cast<int>(e.type)];
+      *block += "\ndata: ";
+      *block += e.data;
+      *block += "\n\n";
+      uint32_t size = static_cast<uint32_t>(block->size() - at);
+      cum_bytes_[static_cast<int>(e.type)] += size;
       m_events_[static_cast<int>(e.type)]->Increment();
-      ring_.push_back({seq, e.type, std::move(text)});
+      ring_.push_back({seq, e.type, nullptr, static_cast<uint32_t>(at), size});
     }
+    std::shared_ptr<const std::string> shared = std::move(block);
+    for (size_t i = first_frame; i < ring_.size(); ++i) ring_[i].block = shared;
     while (ring_.size() > capacity_) ring_.pop_front();
     uint64_t limit = client_buffer_bytes_.load(std::memory_order_relaxed);
     uint64_t first = ring_.front().seq;
@@ -222,7 +228,7 @@ void EventHub::attach(std::shared_ptr<api::StreamWriter> writer, uint8_t mask,
     }
     uint64_t after = 0;
     for (auto it = ring_.rbegin(); it != ring_.rend() && it->seq > from; ++it)
-      if (mask & (1u << static_cast<int>(it->type))) after += it->text->size();
+      if (mask & (1u << static_cast<int>(it->type))) after += it->size;
     c->cursor = from;
     c->taken = wantedBytes(mask) - after;
     std::string first;
@@ -287,6 +293,7 @@ void EventHub::pump(const std::shared_ptr<Client>& c, bool force) {
     return;
   }
   auto keep = std::make_shared<std::vector<std::shared_ptr<const std::string>>>();
+  const std::string* last_block = nullptr;
   std::vector<std::string_view> parts;
   bool backlog = false;
   if (c->first) {
@@ -305,9 +312,18 @@ void EventHub::pump(const std::shared_ptr<Client>& c, bool force) {
         const Frame& f = ring_[i];
         c->cursor = f.seq;
         if (!(c->mask & (1u << static_cast<int>(f.type)))) continue;
-        c->taken += f.text->size();
-        parts.push_back(*f.text);
-        keep->push_back(f.text);
+        c->taken += f.size;
+        std::string_view t = f.text();
+        if (!parts.empty() && f.block.get() == last_block &&
+            parts.back().data() + parts.back().size() == t.data()) {
+          parts.back() = std::string_view(parts.back().data(), parts.back().size() + t.size());
+          continue;  // the next frame of the same block: one piece
+        }
+        parts.push_back(t);
+        if (f.block.get() != last_block) {
+          keep->push_back(f.block);
+          last_block = f.block.get();
+        }
       }
       backlog = i < ring_.size();
       if (backlog) c->wake_pending = true;  // more to take after this write

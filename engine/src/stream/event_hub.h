@@ -73,10 +73,15 @@ class EventHub {
   std::string idOf(uint64_t seq) const;  // "<run>-<seq>"
 
  private:
+  // The frames of one publish() are one string, so that a client's write references a
+  // block, not each frame: no reference count touched per frame, and consecutive frames it
+  // wants go out as one piece.
   struct Frame {
     uint64_t seq;
     StreamType type;
-    std::shared_ptr<const std::string> text;  // "id: …\nevent: …\ndata: …\n\n"
+    std::shared_ptr<const std::string> block;  // "id: …\nevent: …\ndata: …\n\n" …
+    uint32_t offset, size;
+    std::string_view text() const { return std::string_view(*block).substr(offset, size); }
   };
   struct Client;
   void wake(const std::shared_ptr<Client>& c);
