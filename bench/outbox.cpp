@@ -87,30 +87,30 @@ int main(int argc, char** argv) {
   engine::IoPool pool(1);
   api::Router router;
   auto receive = [&](const api::HttpRequest& q, api::Responder r) {
-                if (down.load(std::memory_order_acquire)) {
-                  auto res = api::HttpResponse::text(503, "down");
-                  res.close = true;
-                  std::lock_guard<std::mutex> l(tally.mu);
-                  ++tally.refused;
-                  return r(std::move(res));
-                }
-                std::string_view key = q.header("Idempotency-Key");
-                uint64_t id = key.size() > 8 ? std::strtoull(key.data() + 8, nullptr, 10) : 0;
-                uint64_t incident = field(*q.body, "\"id\":"), seq = field(*q.body, "\"seq\":");
-                {
-                  std::lock_guard<std::mutex> l(tally.mu);
-                  ++tally.requests;
-                  if (!tally.keys.insert(id).second) {
-                    ++tally.duplicates;  // at-least-once: allowed, counted
-                  } else {
-                    auto& last = tally.last_seq[incident];
-                    if (seq <= last) ++tally.out_of_order;
-                    last = seq;
-                  }
-                }
-                tally.cv.notify_all();
-                // A ticket's id: its incident's (what a two-way target reads back).
-                r(api::HttpResponse::json(200, "{\"id\":" + std::to_string(incident) + "}"));
+    if (down.load(std::memory_order_acquire)) {
+      auto res = api::HttpResponse::text(503, "down");
+      res.close = true;
+      std::lock_guard<std::mutex> l(tally.mu);
+      ++tally.refused;
+      return r(std::move(res));
+    }
+    std::string_view key = q.header("Idempotency-Key");
+    uint64_t id = key.size() > 8 ? std::strtoull(key.data() + 8, nullptr, 10) : 0;
+    uint64_t incident = field(*q.body, "\"id\":"), seq = field(*q.body, "\"seq\":");
+    {
+      std::lock_guard<std::mutex> l(tally.mu);
+      ++tally.requests;
+      if (!tally.keys.insert(id).second) {
+        ++tally.duplicates;  // at-least-once: allowed, counted
+      } else {
+        auto& last = tally.last_seq[incident];
+        if (seq <= last) ++tally.out_of_order;
+        last = seq;
+      }
+    }
+    tally.cv.notify_all();
+    // A ticket's id: its incident's (what a two-way target reads back).
+    r(api::HttpResponse::json(200, "{\"id\":" + std::to_string(incident) + "}"));
   };
   router.add({api::Verb::post, "/hook", api::RouteGroup::kOpen, receive});
   router.add({api::Verb::put, "/hook/{id}", api::RouteGroup::kOpen, receive});

@@ -193,6 +193,27 @@ class Console(unittest.TestCase):
         self.b.get(self.base + "#/alerts?match=" + "resource%3D%22db-7%22")
         self.wait(lambda: "silenced" in self.texts(".results .badge"), what="the silenced mark")
 
+    def test_3b_maintenance_window_extended_from_the_console(self):
+        self.login("olivia-token")
+        now = time.time()
+        fmt = lambda t: time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t))
+        status, text = self.api("POST", "/api/v1/maintenance", "olivia-token",
+                                {"name": "switch swap", "match": '{resource="sw1"}', "start": fmt(now - 60),
+                                 "end": fmt(now + 1800), "comment": "rack 4"})
+        self.assertEqual(status, 200, text)
+        window = json.loads(text)
+        self.assertEqual(window["created_by"], "olivia")
+        self.b.get(self.base + "#/silences")
+        self.wait(lambda: any("switch swap" in t for t in self.texts("table.grid tr")), what="the window")
+        self.wait(lambda: self.b.find_element(
+            By.XPATH, "//tr[td[contains(., 'switch swap')]]//button[text()='Extend 1h']").click() or True,
+            what="the window's extend button")
+        def extended():
+            got = json.loads(self.api("GET", f"/api/v1/maintenance/{window['id']}", "olivia-token")[1])
+            return got["schedule"]["end"] > window["schedule"]["end"] and got
+        got = self.wait(extended, what="the later end")
+        self.assertEqual(got["id"], window["id"])
+
     def test_4_viewer_sees_no_actions_and_the_api_refuses_them(self):
         self.login("victor-token")
         self.post("view-1")

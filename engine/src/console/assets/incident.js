@@ -112,7 +112,9 @@ export function incident(root, r) {
     return out;
   }
 
+  let generation = 0;
   async function load() {
+    const mine = ++generation; // a newer load wins: an older one that ends later draws nothing
     let inc;
     try {
       inc = await api(`/api/v1/incidents/${id}`);
@@ -120,6 +122,11 @@ export function incident(root, r) {
       view.replaceChildren(h('p', { class: 'error', role: 'alert' }, e.message), h('a', { href: '#/board' }, 'Back to the board'));
       return;
     }
+    // Everything that is awaited comes first: what the user types meanwhile is read just
+    // before the page is replaced, and survives it.
+    const sent = await notifications(inc);
+    const prob = await problem(inc);
+    if (mine !== generation) return;
     const focused = document.activeElement && view.contains(document.activeElement) ? openForm : null;
     // What the user typed in the action forms survives a reload (a live update, another action).
     const typed = new Map();
@@ -150,8 +157,8 @@ export function incident(root, r) {
       h('section', { 'aria-label': 'Timeline' }, h('h2', {}, 'Timeline'), timeline,
         inc.timeline_dropped ? h('p', {}, `${inc.timeline_dropped} older entries were not kept.`) : null),
       h('section', { 'aria-label': 'Tickets' }, h('h2', {}, 'Tickets'), tickets),
-      h('section', { 'aria-label': 'Notifications' }, h('h2', {}, 'Notifications'), await notifications(inc)),
-      await problem(inc));
+      h('section', { 'aria-label': 'Notifications' }, h('h2', {}, 'Notifications'), sent),
+      prob);
     for (const f of view.querySelectorAll('.actions form')) {
       const values = typed.get(f.getAttribute('aria-label'));
       if (values) f.querySelectorAll('input, textarea').forEach((e, i) => {
