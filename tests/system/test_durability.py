@@ -38,6 +38,9 @@ def without_counters(snap):
         a.pop("count", None)
         a.pop("last_seen", None)
         a.pop("ends_at", None)  # a duplicate moves the resolve-by-timeout deadline
+    for inc in snap.get("incidents", []):  # the same counters, summed per incident
+        for key in ("alert_counts", "events", "duplicates"):
+            inc.pop(key, None)
     return snap
 
 
