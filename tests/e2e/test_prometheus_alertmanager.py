@@ -16,26 +16,12 @@ import unittest
 import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "system"))
-from harness import BASE_CONFIG, Daemon, Receiver, free_port  # noqa: E402
+from harness import BASE_CONFIG, Daemon, Receiver, free_port, wait_for  # noqa: E402
 import am_openapi  # noqa: E402
 
 PROMETHEUS = shutil.which("prometheus")
 ALERTMANAGER = shutil.which("prometheus-alertmanager")
 AMTOOL = shutil.which("amtool")  # shipped with prometheus-alertmanager
-
-
-def wait_for(what, fn, timeout=90):
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        try:
-            last = fn()
-            if last:
-                return last
-        except Exception as e:  # a peer still starting
-            last = e
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}; last: {last}")
 
 
 @unittest.skipUnless(PROMETHEUS and ALERTMANAGER, "prometheus and prometheus-alertmanager are not installed")

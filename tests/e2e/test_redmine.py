@@ -18,11 +18,10 @@ import sys
 import tempfile
 import time
 import unittest
-import urllib.error
 import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "system"))
-from harness import BASE_CONFIG, SOURCE, Daemon, free_port  # noqa: E402
+from harness import BASE_CONFIG, SOURCE, Daemon, free_port, wait_for  # noqa: E402
 
 REDMINE = "/usr/share/redmine"
 RACKUP = shutil.which("rackup")
@@ -33,20 +32,6 @@ admin = User.find_by_login('admin')
 Project.create!(name: 'NOC', identifier: 'noc', is_public: true, tracker_ids: [Tracker.first.id])
 puts "KEY=#{admin.api_key}"
 """
-
-
-def wait_for(what, fn, timeout=60):
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        try:
-            got = fn()
-            if got:
-                return got
-        except (OSError, urllib.error.URLError, ValueError, KeyError) as e:
-            last = e
-        time.sleep(0.2)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what} (last error: {last})")
 
 
 @unittest.skipIf(MISSING, f"{MISSING} is not installed (scripts/install-deps.sh e2e installs it)")

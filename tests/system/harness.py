@@ -32,6 +32,22 @@ rule_files: []
 """
 
 
+def wait_for(what, fn, timeout=90):
+    """For end-to-end tests with peers on their own clocks (Prometheus, Redmine, retries): polls
+    fn until it returns something true, each call's exception taken as "not yet"; bounded."""
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        try:
+            last = fn()
+            if last:
+                return last
+        except Exception as e:  # a peer still starting
+            last = e
+        time.sleep(0.2)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}; last: {last}")
+
+
 def free_port():
     """A port free on 127.0.0.1 now, for a peer (or a restart) that needs a fixed one."""
     s = socket.socket()
