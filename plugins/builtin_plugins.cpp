@@ -24,6 +24,7 @@ api::PluginRegistry builtinPlugins() {
   r.addOutput(servicenowOutput());
   r.addOutput(jiraOutput());
   r.addOutput(ticketOutput());
+  r.addOutput(emailOutput());
   r.setNdjsonDecoder([](const char* data, size_t len, size_t capacity,
                         api::BatchBuilder& b) { return decodeNdjson(data, len, capacity, b); },
                      nativeSeverities());

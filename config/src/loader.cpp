@@ -265,58 +265,65 @@ void readNotifications(MapReader& root, Config& c) {
   MapReader r(root.take("notifications"), "notifications", root.sink());
   YAML::Node list = r.take("targets");
   std::set<std::string> names;
-  forEachInList(
-      list, "notifications.targets", root.sink(),
-      [&](const YAML::Node& n, const std::string& path) {
-        MapReader t(n, path, root.sink());
-        NotificationTarget x;
-        x.file = root.sink().file();
-        x.line = n.Mark().line + 1;
-        t.getString("name", x.name, true);
-        // The type names an output plugin; the engine checks it and the plugin's own keys
-        // (required url, routing_key, project, template) against the plugin registry.
-        t.getString("type", x.type);
-        t.getString("url", x.url);
-        t.getSecret("routing_key", x.routing_key);
-        t.getString("username", x.username);
-        t.getSecret("password", x.password);
-        t.getString("project", x.project);
-        t.getString("issue_type", x.issue_type);
-        t.getString("resolve_transition", x.resolve_transition);
-        t.getDouble("rate_limit", x.rate_limit, 0, 1e6);
-        t.getUnsigned("circuit_failures", x.circuit_failures, 1'000'000);
-        t.getDuration("circuit_open_for", x.circuit_open_for, Duration{1});
-        t.getUnsigned("concurrency", x.concurrency, 1024);
-        if (x.concurrency == 0)
-          root.sink().add(n["concurrency"], path + ".concurrency", "must be at least 1");
-        t.getString("proxy", x.proxy);
-        t.getStringList("matchers", x.matchers);
-        t.getInlineOrFile("template", x.body_template, "template");
-        if (!x.url.empty() && x.url.rfind("http://", 0) != 0 && x.url.rfind("https://", 0) != 0)
-          root.sink().add(n["url"], path + ".url", "must be an http:// or https:// URL");
-        if (!x.proxy.empty() && x.proxy.find("://") == std::string::npos)
-          root.sink().add(n["proxy"], path + ".proxy",
-                          "must be a URL with a scheme (http://host:port)");
-        t.getStringList("events", x.events);
-        int64_t p = x.min_priority;
-        t.getInt("min_priority", p, 1, 5);
-        x.min_priority = static_cast<int>(p);
-        t.getDuration("timeout", x.timeout, Duration{1});
-        t.getDuration("max_age", x.max_age, Duration{1});
-        t.getDuration("retry_initial", x.retry_initial, Duration{1});
-        t.getDuration("retry_max", x.retry_max, Duration{1});
-        t.getStringMap("headers", x.headers);
-        readHeaderFiles(t, x);
-        t.getSecret("bearer_token", x.bearer_token);
-        t.getSecret("hmac_secret", x.hmac_secret);
-        t.getBool("tls_insecure_skip_verify", x.tls_insecure_skip_verify);
-        t.getSecret("callback_token", x.callback_token);
-        readTicketActions(t, x);
-        t.finish();
-        if (!x.name.empty() && !names.insert(x.name).second)
-          root.sink().add(n, path + ".name", "duplicate target name \"" + x.name + "\"");
-        c.notification_targets.push_back(std::move(x));
-      });
+  forEachInList(list, "notifications.targets", root.sink(),
+                [&](const YAML::Node& n, const std::string& path) {
+                  MapReader t(n, path, root.sink());
+                  NotificationTarget x;
+                  x.file = root.sink().file();
+                  x.line = n.Mark().line + 1;
+                  t.getString("name", x.name, true);
+                  // The type names an output plugin; the engine checks it and the plugin's own keys
+                  // (required url, routing_key, project, template) against the plugin registry.
+                  t.getString("type", x.type);
+                  t.getString("url", x.url);
+                  t.getSecret("routing_key", x.routing_key);
+                  t.getString("username", x.username);
+                  t.getSecret("password", x.password);
+                  t.getString("project", x.project);
+                  t.getString("issue_type", x.issue_type);
+                  t.getString("resolve_transition", x.resolve_transition);
+                  t.getDouble("rate_limit", x.rate_limit, 0, 1e6);
+                  t.getUnsigned("circuit_failures", x.circuit_failures, 1'000'000);
+                  t.getDuration("circuit_open_for", x.circuit_open_for, Duration{1});
+                  t.getUnsigned("concurrency", x.concurrency, 1024);
+                  if (x.concurrency == 0)
+                    root.sink().add(n["concurrency"], path + ".concurrency", "must be at least 1");
+                  t.getString("proxy", x.proxy);
+                  t.getStringList("matchers", x.matchers);
+                  t.getInlineOrFile("template", x.body_template, "template");
+                  bool smtp = x.url.rfind("smtp://", 0) == 0 || x.url.rfind("smtps://", 0) == 0;
+                  if (!x.url.empty() && x.url.rfind("http://", 0) != 0 &&
+                      x.url.rfind("https://", 0) != 0 && !smtp)
+                    root.sink().add(
+                        n["url"], path + ".url",
+                        "must be an http:// or https:// URL (smtp:// or smtps:// for email)");
+                  if (!x.proxy.empty() && x.proxy.find("://") == std::string::npos)
+                    root.sink().add(n["proxy"], path + ".proxy",
+                                    "must be a URL with a scheme (http://host:port)");
+                  t.getStringList("events", x.events);
+                  int64_t p = x.min_priority;
+                  t.getInt("min_priority", p, 1, 5);
+                  x.min_priority = static_cast<int>(p);
+                  t.getDuration("timeout", x.timeout, Duration{1});
+                  t.getDuration("max_age", x.max_age, Duration{1});
+                  t.getDuration("retry_initial", x.retry_initial, Duration{1});
+                  t.getDuration("retry_max", x.retry_max, Duration{1});
+                  t.getStringMap("headers", x.headers);
+                  readHeaderFiles(t, x);
+                  t.getSecret("bearer_token", x.bearer_token);
+                  t.getSecret("hmac_secret", x.hmac_secret);
+                  t.getBool("tls_insecure_skip_verify", x.tls_insecure_skip_verify);
+                  t.getSecret("callback_token", x.callback_token);
+                  t.getString("mail_from", x.mail_from);
+                  t.getStringList("mail_to", x.mail_to);
+                  t.getEnum("starttls", x.starttls, {"required", "optional", "off"});
+                  t.getString("console_url", x.console_url);
+                  readTicketActions(t, x);
+                  t.finish();
+                  if (!x.name.empty() && !names.insert(x.name).second)
+                    root.sink().add(n, path + ".name", "duplicate target name \"" + x.name + "\"");
+                  c.notification_targets.push_back(std::move(x));
+                });
   r.finish();
 }
 

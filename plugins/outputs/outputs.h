@@ -11,5 +11,6 @@ api::OutputPlugin slackOutput();       // Slack incoming webhook
 api::OutputPlugin servicenowOutput();  // ServiceNow Table API
 api::OutputPlugin jiraOutput();        // Jira REST v2
 api::OutputPlugin ticketOutput();      // any ticketing tool, by templates
+api::OutputPlugin emailOutput();       // SMTP
 
 }  // namespace triaged::plugins

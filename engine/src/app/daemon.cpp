@@ -82,6 +82,18 @@ config::ConfigPtr loadFullConfig(const std::string& path, const api::PluginRegis
       if ((!t.ticket_actions.empty() || !t.ticket_id_pointer.empty() || !t.ticket_link.empty()) &&
           t.type != "ticket")
         error("ticket", "is only for ticket targets (type: ticket)");
+      bool email = t.type == "email";
+      bool smtp = t.url.rfind("smtp://", 0) == 0 || t.url.rfind("smtps://", 0) == 0;
+      if (!email && (!t.mail_from.empty() || !t.mail_to.empty() || !t.console_url.empty() ||
+                     !t.starttls.empty()))
+        error(!t.mail_from.empty()     ? "mail_from"
+              : !t.mail_to.empty()     ? "mail_to"
+              : !t.console_url.empty() ? "console_url"
+                                       : "starttls",
+              "is only for email targets (type: email)");
+      if (email != smtp && !t.url.empty())
+        error("url", email ? "an email target needs an smtp:// or smtps:// url"
+                           : "smtp:// and smtps:// urls are for email targets");
       std::vector<std::pair<std::string, std::string>> problems;
       if (p->validate) p->validate(t, problems);
       for (const auto& [key, message] : problems) error(key, message);

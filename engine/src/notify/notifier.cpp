@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstring>
 #include <deque>
 #include <map>
 #include <random>
@@ -52,6 +53,10 @@ struct Notifier::Impl {
     curl_slist* headers = nullptr;
     std::string body, response, location;
     bool creating = false;  // the answer carries a new ticket's id
+    bool mail = false;      // SMTP: success is the server's acceptance, not a 2xx
+    curl_slist* rcpt = nullptr;
+    size_t read_at = 0;  // what of the message SMTP has read
+    char error[CURL_ERROR_SIZE] = {};
     std::chrono::steady_clock::time_point started;
   };
   struct Target {
@@ -175,6 +180,8 @@ struct Notifier::Impl {
     }
     curl_slist_free_all(f.headers);
     f.headers = nullptr;
+    curl_slist_free_all(f.rcpt);
+    f.rcpt = nullptr;
   }
 
   static size_t collect(char* p, size_t size, size_t n, void* user) {
@@ -182,6 +189,14 @@ struct Notifier::Impl {
     // Enough for a ServiceNow record (the create's answer carries the whole incident).
     if (s->size() < 65536) s->append(p, std::min(size * n, 65536 - s->size()));
     return size * n;
+  }
+
+  static size_t readMessage(char* buf, size_t size, size_t n, void* user) {
+    auto* f = static_cast<Flight*>(user);
+    size_t k = std::min(size * n, f->body.size() - f->read_at);
+    std::memcpy(buf, f->body.data() + f->read_at, k);
+    f->read_at += k;
+    return k;
   }
 
   // The Location header of an answer (the last one, after redirects), trimmed.
@@ -257,16 +272,34 @@ struct Notifier::Impl {
       add("X-Triaged-Signature: " + Notifier::signature(c.hmac_secret, now / 1000, f->body));
     CURL* h = f->easy;
     curl_easy_setopt(h, CURLOPT_URL, req->url.c_str());
-    curl_easy_setopt(h, CURLOPT_POST, 1L);
-    if (req->method != "POST") curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, req->method.c_str());
     if (!c.username.empty()) {
       curl_easy_setopt(h, CURLOPT_USERNAME, c.username.c_str());
       curl_easy_setopt(h, CURLOPT_PASSWORD, c.password.c_str());
     }
     if (!c.proxy.empty()) curl_easy_setopt(h, CURLOPT_PROXY, c.proxy.c_str());
-    curl_easy_setopt(h, CURLOPT_POSTFIELDS, f->body.data());
-    curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, static_cast<long>(f->body.size()));
-    curl_easy_setopt(h, CURLOPT_HTTPHEADER, f->headers);
+    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, f->error);
+    if (!req->mail_to.empty()) {
+      // SMTP: the envelope, then the message read from the body.
+      f->mail = true;
+      for (const auto& r : req->mail_to)
+        f->rcpt = curl_slist_append(f->rcpt, ("<" + r + ">").c_str());
+      curl_easy_setopt(h, CURLOPT_MAIL_FROM, ("<" + req->mail_from + ">").c_str());
+      curl_easy_setopt(h, CURLOPT_MAIL_RCPT, f->rcpt);
+      curl_easy_setopt(h, CURLOPT_UPLOAD, 1L);
+      curl_easy_setopt(h, CURLOPT_READFUNCTION, &Impl::readMessage);
+      curl_easy_setopt(h, CURLOPT_READDATA, f.get());
+      curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE, static_cast<curl_off_t>(f->body.size()));
+      curl_easy_setopt(h, CURLOPT_USE_SSL,
+                       req->starttls == 2   ? static_cast<long>(CURLUSESSL_ALL)
+                       : req->starttls == 1 ? static_cast<long>(CURLUSESSL_TRY)
+                                            : static_cast<long>(CURLUSESSL_NONE));
+    } else {
+      curl_easy_setopt(h, CURLOPT_POST, 1L);
+      if (req->method != "POST") curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, req->method.c_str());
+      curl_easy_setopt(h, CURLOPT_POSTFIELDS, f->body.data());
+      curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, static_cast<long>(f->body.size()));
+      curl_easy_setopt(h, CURLOPT_HTTPHEADER, f->headers);
+    }
     curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, static_cast<long>(c.timeout.count()));
     curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,
                      static_cast<long>(std::min<int64_t>(c.timeout.count(), 10000)));
@@ -304,7 +337,8 @@ struct Notifier::Impl {
     release(f);
     Slot* s = slotOf(t, f.id);
     if (s && s->done) s = nullptr;
-    if (rc == CURLE_OK && status >= 200 && status < 300) {
+    // HTTP: a 2xx; SMTP: the server took the message (its last reply, 250, is not a 2xx).
+    if (rc == CURLE_OK && (f.mail || (status >= 200 && status < 300))) {
       t.ok->Increment();
       if (f.creating) {
         auto ticket = t.output->ticket(f.response, f.location);
@@ -338,10 +372,11 @@ struct Notifier::Impl {
     OutboxEntry& e = s->e;
     ++e.attempts;
     e.last_error = rc != CURLE_OK
-                       ? std::string(curl_easy_strerror(rc))
+                       ? std::string(f.error[0] ? f.error : curl_easy_strerror(rc))
                        : "HTTP " + std::to_string(status) +
                              (f.response.empty() ? "" : ": " + f.response.substr(0, 200));
-    if (rc == CURLE_OK && t.output->refused(status)) {
+    // A permanent refusal: the tool's (HTTP) or the mail server's (a 5xx reply to SMTP).
+    if ((rc == CURLE_OK || f.mail) && t.output->refused(status)) {
       deadLetter(t, *s);  // the tool refused this event: retrying cannot change that
       return;
     }

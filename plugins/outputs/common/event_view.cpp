@@ -39,20 +39,26 @@ std::string describe(simdjson::dom::element inc, std::string_view event, std::st
   return out;
 }
 
+std::string describeAction(const EventView& view, simdjson::dom::element incident,
+                           std::string_view event) {
+  std::string out = describe(incident, event, str(view.root(), "at"));
+  simdjson::dom::element entry;
+  if (!view.root()["entry"].get(entry)) {
+    // Who did it, and what they wrote (a comment, a resolution note, the assignee).
+    std::string_view actor = str(entry, "actor"), detail = str(entry, "detail");
+    if (!actor.empty()) out += " by " + std::string(actor);
+    if (!detail.empty()) out += ": " + std::string(detail);
+  }
+  return out;
+}
+
 bool ticketEvent(const api::Notification& n, EventView& view, TicketEvent& out) {
   // The link back to us is not news to the tool.
   if (n.event.rfind("incident.", 0) != 0 || n.event == "incident.ticket_linked" || !n.incident)
     return false;
   if (!view.parse(n.body) || !view.incident(out.incident)) return false;
   out.resolves = resolves(n.event);
-  out.note = describe(out.incident, n.event, str(view.root(), "at"));
-  simdjson::dom::element entry;
-  if (!view.root()["entry"].get(entry)) {
-    // Who did it, and what they wrote (a comment, a resolution note, the assignee).
-    std::string_view actor = str(entry, "actor"), detail = str(entry, "detail");
-    if (!actor.empty()) out.note += " by " + std::string(actor);
-    if (!detail.empty()) out.note += ": " + std::string(detail);
-  }
+  out.note = describeAction(view, out.incident, n.event);
   return true;
 }
 

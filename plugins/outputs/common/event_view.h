@@ -37,6 +37,9 @@ std::string_view action(std::string_view event);
 bool resolves(std::string_view event);
 // One line for a ticket's work notes or comments.
 std::string describe(simdjson::dom::element incident, std::string_view event, std::string_view at);
+// describe(), then who did it and what they wrote, from the event's timeline `entry`.
+std::string describeAction(const EventView& view, simdjson::dom::element incident,
+                           std::string_view event);
 // What a ticketing tool (servicenow, jira) gets of an event: the incident, when the event is
 // about one (incident events other than the link back to us); false: nothing to send.
 struct TicketEvent {

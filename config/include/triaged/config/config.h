@@ -131,6 +131,10 @@ struct NotificationTarget {
   // and a link for people ({{ticket.id}}).
   std::vector<std::pair<std::string, TicketAction>> ticket_actions;
   std::string ticket_id_pointer, ticket_link;
+  // type email: the envelope and headers' sender and recipients, STARTTLS (required, optional,
+  // off) and the console's address for links in the mails.
+  std::string mail_from, starttls, console_url;  // starttls "" = optional
+  std::vector<std::string> mail_to;
   // POST /api/v1/tickets/<name>/<ticket>/<action> accepts this token (a secret) instead of an
   // admin's; the actor on the timeline is the target's name.
   std::string callback_token;

@@ -29,6 +29,10 @@ struct OutputRequest {
   std::string method = "POST", url, body;
   std::string content_type = "application/json";
   bool creates = false;  // the answer carries a new ticket's id (see Output::ticket)
+  // Mail (an smtp:// or smtps:// url): the envelope; `body` is then the whole message.
+  std::string mail_from;
+  std::vector<std::string> mail_to;
+  int starttls = 1;  // 0 off, 1 when offered, 2 required
 };
 
 struct OutputTicket {
