@@ -116,6 +116,24 @@ class Ingest(unittest.TestCase):
         self.assertEqual(status, 404)
 
 
+    def test_pagerduty_acknowledge_acknowledges_the_incident_of_its_dedup_key(self):
+        def pd(action, key, **payload):
+            body = {"routing_key": "k", "event_action": action, "dedup_key": key}
+            if payload:
+                body["payload"] = payload
+            status, _, text = self.d.request("POST", "/v2/enqueue", json.dumps(body), {"Content-Type": "application/json"})
+            self.assertEqual(status, 202, text)
+            self.assertEqual(json.loads(text)["dedup_key"], key)
+        pd("trigger", "ack-me", summary="raid degraded", source="nas1", severity="error")
+        # Answered once the acknowledgement is applied: a read after it sees it.
+        pd("acknowledge", "ack-me")
+        incs = [i for i in self.d.get_json("/api/v1/incidents?limit=10000")["incidents"] if i["title"] == "raid degraded"]
+        self.assertEqual(len(incs), 1)
+        self.assertEqual(incs[0]["status"], "acknowledged")
+        one = self.d.get_json(f"/api/v1/incidents/{incs[0]['id']}")
+        self.assertEqual((one["timeline"][-1]["actor"], one["timeline"][-1]["action"]), ("pagerduty", "acknowledged"))
+        pd("acknowledge", "no-such-key")  # as PagerDuty: accepted, nothing to do
+
     def test_syslog_over_tcp_with_both_framings(self):
         down = "<163>1 2026-01-01T09:59:00Z router1 ifmgr - - - Interface Gi0/1, changed state to down"
         other = "<165>Jan  1 09:59:00 router2 sshd[1]: Accepted publickey for root"

@@ -154,6 +154,8 @@ class Daemon {
     log::setLevel(opts_.log_level.empty() ? c.logging.level : opts_.log_level);
   }
   void addCoreRoutes();
+  // An input's acknowledgement (PagerDuty): the incident of that alert, if open.
+  void acknowledgeAlert(uint64_t fingerprint, std::string actor, std::function<void(bool)> done);
   bool reload(std::string* error_detail);
   void onSignal(int sig);
   void shutdown();
@@ -352,13 +354,17 @@ int Daemon::run() {
   console_.addRoutes(router_);
   for (const auto& section : config_->inputs) {
     const auto* plugin = plugins_.findInput(section.type);
-    api::InputContext ctx{section,
-                          *config_,
-                          router_,
-                          [this](size_t i) -> asio::io_context& { return pool_->context(i % pool_->size()); },
-                          pool_->size(),
-                          hub_,
-                          pipeline_.get()};
+    api::InputContext ctx{
+        section,
+        *config_,
+        router_,
+        [this](size_t i) -> asio::io_context& { return pool_->context(i % pool_->size()); },
+        pool_->size(),
+        hub_,
+        pipeline_.get(),
+        [this](uint64_t fp, std::string actor, std::function<void(bool)> done) {
+          acknowledgeAlert(fp, std::move(actor), std::move(done));
+        }};
     try {
       inputs_.push_back(plugin->create(ctx));
     } catch (const std::exception& e) {
@@ -471,6 +477,19 @@ void Daemon::addTestClockRoute() {
                      if (left->fetch_sub(1) == 1) applied();
                    });
                }});
+}
+
+void Daemon::acknowledgeAlert(uint64_t fingerprint, std::string actor,
+                              std::function<void(bool)> done) {
+  bool queued = correlator_->run(
+      [this, fingerprint, actor = std::move(actor), done](Correlator& c, int64_t now) mutable {
+        const CorrAlert* a = c.alert(fingerprint);
+        const Incident* inc = a && a->incident ? c.incident(a->incident) : nullptr;
+        if (!inc || inc->status != IncidentStatus::kOpen) return done(false);
+        bool ok = c.acknowledge(inc->id, actor, now).empty();
+        correlator_->whenDurable([done, ok] { done(ok); });
+      });
+  if (!queued) done(false);
 }
 
 void Daemon::addCoreRoutes() {

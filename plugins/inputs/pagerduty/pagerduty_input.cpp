@@ -72,11 +72,14 @@ std::string randomKey() {
 }
 
 class PdInput final : public HttpInput<PdConfig> {
+  std::function<void(uint64_t, std::string, std::function<void(bool)>)> acknowledge_;
+
  public:
   // The routing key in the body is PagerDuty's credential; a bearer token may be required too.
   explicit PdInput(api::InputContext& ctx)
       : HttpInput(ctx,
-                  [](const config::PluginSection& s) { return parseValid<PdConfig>(s, parse); }) {
+                  [](const config::PluginSection& s) { return parseValid<PdConfig>(s, parse); }),
+        acknowledge_(ctx.acknowledge) {
     serve(ctx);
   }
 
@@ -98,10 +101,18 @@ class PdInput final : public HttpInput<PdConfig> {
     }
     api::Event& e = b.events().back();
     if (action == "acknowledge") {
-      // Acknowledgement belongs to incidents; the alert itself does not change.
-      b.finish();
+      // Acknowledgement belongs to incidents: the alert itself does not change, the incident
+      // its dedup_key belongs to is acknowledged (answered once that is committed; 202 as
+      // PagerDuty answers, found or not).
+      e.dedup_key = b.keep(dedup);
+      if (e.resource.empty()) e.resource = "unknown";  // an acknowledge carries no payload
+      if (e.check.empty()) e.check = "event";
+      bool ok = b.finish();
       metrics_.accepted(1);
-      return respond(accepted(dedup));
+      if (!acknowledge_ || !ok || e.fingerprint == 0) return respond(accepted(dedup));
+      acknowledge_(e.fingerprint, "pagerduty",
+                   [respond, dedup](bool) { respond(accepted(dedup)); });
+      return;
     }
     if (dedup.empty()) dedup = randomKey();
     e.dedup_key = b.keep(dedup);

@@ -118,7 +118,8 @@ class EmailOutput : public api::Output {
               ? thread
               : "<triaged.outbox-" + std::to_string(n.id) + "@" + domain_ + ">") +
          "\r\n";
-    if (!thread.empty() && !first) m += "In-Reply-To: " + thread + "\r\nReferences: " + thread + "\r\n";
+    if (!thread.empty() && !first)
+      m += "In-Reply-To: " + thread + "\r\nReferences: " + thread + "\r\n";
     m += "X-Triaged-Event: " + event + "\r\n";
     m += "MIME-Version: 1.0\r\nContent-Type: multipart/alternative; boundary=\"" + boundary +
          "\"\r\n\r\n";
@@ -185,8 +186,8 @@ class EmailOutput : public api::Output {
 }  // namespace
 
 api::OutputPlugin emailOutput() {
-  auto p = outputPlugin<EmailOutput>(
-      "email", "email through SMTP: one thread per incident, text and HTML");
+  auto p = outputPlugin<EmailOutput>("email",
+                                     "email through SMTP: one thread per incident, text and HTML");
   p.validate = [](const config::NotificationTarget& t,
                   std::vector<std::pair<std::string, std::string>>& problems) {
     auto address = [](const std::string& a) {

@@ -46,6 +46,11 @@ struct InputContext {
   size_t io_threads = 1;
   MetricsHub& metrics;
   EventSink* sink = nullptr;  // where decoded events go
+  // Acknowledges the incident of the alert with this fingerprint, as `actor` (an input whose
+  // protocol has acknowledgement: PagerDuty's event_action acknowledge). `done(found)` runs
+  // once it is committed (found: the alert is in an open incident), on some other thread.
+  std::function<void(uint64_t fingerprint, std::string actor, std::function<void(bool)> done)>
+      acknowledge;
 };
 
 struct InputPlugin {
