@@ -291,6 +291,7 @@ void readNotifications(MapReader& root, Config& c) {
                   t.getString("proxy", x.proxy);
                   t.getStringList("matchers", x.matchers);
                   t.getInlineOrFile("template", x.body_template, "template");
+                  t.getInlineOrFile("fields", x.ticket_fields, "fields");
                   bool smtp = x.url.rfind("smtp://", 0) == 0 || x.url.rfind("smtps://", 0) == 0;
                   if (!x.url.empty() && x.url.rfind("http://", 0) != 0 &&
                       x.url.rfind("https://", 0) != 0 && !smtp)

@@ -79,6 +79,8 @@ config::ConfigPtr loadFullConfig(const std::string& path, const api::PluginRegis
       if (t.url.empty()) error("url", "is required for a " + t.type + " target");
       if (!t.body_template.empty() && t.type != "webhook")
         error("template", "is only for webhook targets");
+      if (!t.ticket_fields.empty() && t.type != "servicenow" && t.type != "jira")
+        error("fields", "is only for servicenow and jira targets");
       if ((!t.ticket_actions.empty() || !t.ticket_id_pointer.empty() || !t.ticket_link.empty()) &&
           t.type != "ticket")
         error("ticket", "is only for ticket targets (type: ticket)");

@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 
+#include "outputs/common/body_template.h"
 #include "outputs/common/event_view.h"
 #include "outputs/common/output_plugin.h"
 #include "triaged/api/output.h"
@@ -17,8 +18,23 @@ namespace triaged::plugins {
 
 class TicketingOutput : public api::Output {
  public:
-  explicit TicketingOutput(const config::NotificationTarget& t)
-      : url_(outputs::trimmedUrl(t.url)) {}
+  explicit TicketingOutput(const config::NotificationTarget& t) : url_(outputs::trimmedUrl(t.url)) {
+    std::string error;
+    has_fields_ = !t.ticket_fields.empty() && fields_.compile(t.ticket_fields, &error);
+  }
+
+  // The target's `fields`: a JSON object template; each problem as (key, message).
+  static void validateFields(const config::NotificationTarget& t,
+                             std::vector<std::pair<std::string, std::string>>& problems) {
+    if (t.ticket_fields.empty()) return;
+    outputs::BodyTemplate bt;
+    std::string error;
+    if (!bt.compile(t.ticket_fields, &error))
+      problems.emplace_back("fields", error);
+    else if (bt.render(nullptr).find_first_not_of(" \t\r\n") == std::string::npos ||
+             bt.render(nullptr)[bt.render(nullptr).find_first_not_of(" \t\r\n")] != '{')
+      problems.emplace_back("fields", "must be a JSON object of the ticket's fields");
+  }
 
   std::optional<api::OutputRequest> request(const api::Notification& n,
                                             const std::string& ticket) final {
@@ -45,8 +61,23 @@ class TicketingOutput : public api::Output {
   virtual void update(const api::Notification& n, const outputs::TicketEvent& te,
                       const std::string& ticket, api::OutputRequest& r) = 0;
 
+  // Adds the `fields` (rendered for this event) to the JSON object of `body` that closes
+  // `depth` characters before its end (1: the outer object).
+  void addFields(std::string& body, size_t depth) const {
+    if (!has_fields_) return;
+    simdjson::dom::element root = view_.root();
+    std::string f = fields_.render(&root);
+    size_t open = f.find('{'), close = f.rfind('}');
+    if (open == std::string::npos || close == std::string::npos || close <= open + 1) return;
+    std::string members = f.substr(open + 1, close - open - 1);
+    if (members.find_first_not_of(" \t\r\n") == std::string::npos) return;
+    body.insert(body.size() - depth, "," + members);
+  }
+
   std::string url_;  // the tool's base URL, without trailing slashes
   outputs::EventView view_;
+  outputs::BodyTemplate fields_;
+  bool has_fields_ = false;
 };
 
 }  // namespace triaged::plugins

@@ -34,6 +34,7 @@ class JiraOutput : public TicketingOutput {
     w.key("issuetype").beginObject().field("name", issue_type_).endObject();
     w.key("labels").beginArray().value("triaged").value(id).endArray();
     w.endObject().endObject();
+    addFields(r.body, 2);  // into "fields": components, custom fields
   }
 
   void update(const api::Notification&, const outputs::TicketEvent& te, const std::string& ticket,
@@ -76,6 +77,7 @@ api::OutputPlugin jiraOutput() {
   p.validate = [](const config::NotificationTarget& t,
                   std::vector<std::pair<std::string, std::string>>& problems) {
     if (t.project.empty()) problems.emplace_back("project", "is required for a jira target");
+    TicketingOutput::validateFields(t, problems);
   };
   return p;
 }

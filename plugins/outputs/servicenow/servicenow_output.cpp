@@ -34,6 +34,7 @@ class ServiceNowOutput : public TicketingOutput {
     std::string_view category = str(inc, "category");
     if (!category.empty()) w.field("category", category);
     w.endObject();
+    addFields(r.body, 1);  // assignment_group, cmdb_ci, custom fields
   }
 
   void update(const api::Notification& n, const outputs::TicketEvent& te, const std::string& ticket,
@@ -65,8 +66,10 @@ class ServiceNowOutput : public TicketingOutput {
 }  // namespace
 
 api::OutputPlugin servicenowOutput() {
-  return outputPlugin<ServiceNowOutput>(
+  auto p = outputPlugin<ServiceNowOutput>(
       "servicenow", "ServiceNow Table API (create with correlation_id, work notes, resolve)");
+  p.validate = TicketingOutput::validateFields;
+  return p;
 }
 
 }  // namespace triaged::plugins

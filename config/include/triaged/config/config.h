@@ -122,6 +122,9 @@ struct NotificationTarget {
   std::string routing_key;         // pagerduty: the integration key (a secret)
   std::string username, password;  // basic auth (password a secret)
   std::string project, issue_type = "Incident", resolve_transition;  // jira
+  // servicenow and jira: more fields of the created ticket, a JSON object template
+  // (assignment group, CMDB CI from the CI's name, custom fields).
+  std::string ticket_fields;
   double rate_limit = 0;          // requests per second (burst: one second's worth); 0 = none
   unsigned circuit_failures = 5;  // consecutive failures that open the circuit (0 = never)
   Duration circuit_open_for = std::chrono::seconds(30);  // then one probe request
