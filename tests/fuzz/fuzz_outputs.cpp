@@ -33,6 +33,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     std::abort();  // a refusal names what is wrong
   }
 
+  // The same text as a URL path template: never fails to render once compiled.
+  plugins::outputs::BodyTemplate path;
+  if (path.compilePath(text, &error)) (void)path.render(event_ok ? &root : nullptr);
+
   static auto registry = plugins::builtinPlugins();
   for (const auto& p : registry.outputs()) {
     config::NotificationTarget target;
@@ -40,11 +44,17 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     target.url = "https://tools.example";
     target.routing_key = "k";
     target.project = "OPS";
+    target.ticket_id_pointer = "/id";
+    target.ticket_actions = {
+        {"create", {"", "/i", R"({"t": {{incident.title}}, "n": "{{note}}"})"}},
+        {"update", {"", "/i/{{ticket.id}}", R"({"n": "{{note}}"})"}}};
+    target.mail_from = "triaged@example.org";
+    target.mail_to = {"noc@example.org"};
     auto output = p.create(target);
     api::Notification n{1, "incident.opened", "incident 1", event, 1};
     auto req = output->request(n, "");
     if (req) output->request(n, "T-1");
-    output->ticket(event);
+    output->ticket(event, event);  // the answer, and the same bytes as a Location header
   }
   return 0;
 }

@@ -701,10 +701,11 @@ void Notifier::deliveries(uint64_t incident,
         if (!s.done && Impl::incidentOf(s.e) == incident)
           out.push_back({s.e.id, incident, n, s.e.event, s.e.attempts ? "retrying" : "pending",
                          s.e.attempts, s.e.created_ms, s.e.last_error});
+      const std::string& name = n;  // (clang 14 does not capture structured bindings)
       for (const auto& e : tg.dead)
         if (Impl::incidentOf(e) == incident &&
             std::none_of(out.begin(), out.end(), [&](const DeliveryLog::Record& r) {
-              return r.id == e.id && r.target == n;
+              return r.id == e.id && r.target == name;
             }))
           out.push_back(
               {e.id, incident, n, e.event, "dead", e.attempts, e.created_ms, e.last_error});

@@ -99,7 +99,7 @@ bool HttpSettings::callbackOf(std::string_view system, std::string_view authoriz
   std::string presented = config::sha256Hex(std::string(token));
   int match = 0;
   for (const auto& [name, digest] : callback_digests)
-    match |= (name == system) & sameDigest(digest, presented);
+    match |= static_cast<int>(name == system) & static_cast<int>(sameDigest(digest, presented));
   return match != 0;
 }
 
