@@ -16,7 +16,8 @@ from harness import BASE_CONFIG, Daemon, free_port  # noqa: E402
 
 try:
     from selenium import webdriver
-    from selenium.common.exceptions import StaleElementReferenceException, TimeoutException
+    from selenium.common.exceptions import (ElementNotInteractableException,
+                                            StaleElementReferenceException, TimeoutException)
     from selenium.webdriver.chrome.service import Service
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
@@ -98,7 +99,10 @@ class Console(unittest.TestCase):
     def wait(self, fn, timeout=10, what="the page"):
         try:
             return WebDriverWait(self.b, timeout, poll_frequency=0.05,
-                                 ignored_exceptions=(StaleElementReferenceException,)).until(lambda _: fn())
+                                 # Live pages replace their elements: a handle may be gone, or
+                                 # not yet interactable, for a moment.
+                                 ignored_exceptions=(StaleElementReferenceException,
+                                                     ElementNotInteractableException)).until(lambda _: fn())
         except TimeoutException:
             raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
