@@ -244,6 +244,15 @@ class StreamAndRoles(unittest.TestCase):
             self.assertIn("restarted", json.loads(s.event("resync")["data"])["reason"])
         finally:
             s.close()
+        # Garbage, or an id from the future: a resync naming why, counted; never a crash.
+        for bad, why in (("not-an-id", "not an id"), ("x" * 4000, "not an id"),
+                         (first["id"].split("-")[0] + "-99999999", "ahead")):
+            s = Sse(self.d, "/api/v1/stream", headers=[("Last-Event-ID", bad)])
+            try:
+                self.assertIn(why, json.loads(s.event("resync")["data"])["reason"])
+            finally:
+                s.close()
+        self.assertGreaterEqual(self.d.metrics(auth("vic-token"))["triaged_stream_resyncs_total"], 4)
 
     def test_heartbeat_comment_keeps_an_idle_stream_alive(self):
         s = Sse(self.d, "/api/v1/stream?types=heartbeat")

@@ -29,10 +29,13 @@ class TicketingOutput : public api::Output {
     if (t.ticket_fields.empty()) return;
     outputs::BodyTemplate bt;
     std::string error;
-    if (!bt.compile(t.ticket_fields, &error))
+    if (!bt.compile(t.ticket_fields, &error)) {
       problems.emplace_back("fields", error);
-    else if (bt.render(nullptr).find_first_not_of(" \t\r\n") == std::string::npos ||
-             bt.render(nullptr)[bt.render(nullptr).find_first_not_of(" \t\r\n")] != '{')
+      return;
+    }
+    std::string sample = bt.render(nullptr);  // valid JSON: compile() checked it
+    size_t first = sample.find_first_not_of(" \t\r\n");
+    if (first == std::string::npos || sample[first] != '{')
       problems.emplace_back("fields", "must be a JSON object of the ticket's fields");
   }
 
