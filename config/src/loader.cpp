@@ -260,6 +260,58 @@ void readInputs(MapReader& root, Config& c) {
   });
 }
 
+void readPolicies(MapReader& r, Config& c) {
+  std::set<std::string> names;
+  forEachInList(
+      r.take("policies"), "notifications.policies", r.sink(),
+      [&](const YAML::Node& n, const std::string& path) {
+        MapReader p(n, path, r.sink());
+        if (!p.valid()) return;
+        NotificationPolicy x;
+        x.file = r.sink().file();
+        x.line = n.Mark().line + 1;
+        x.name = "policy " + std::to_string(c.notification_policies.size() + 1);
+        p.getString("name", x.name);
+        if (!names.insert(x.name).second)
+          r.sink().add(n, path + ".name", "duplicate policy name \"" + x.name + "\"");
+        p.getStringList("matchers", x.matchers);
+        p.getStringList("events", x.events);
+        p.getBool("continue", x.continue_matching);
+        p.getString("calendar", x.calendar);
+        p.getDuration("repeat_interval", x.repeat_interval);
+        if (x.repeat_interval.count() > 0 && x.repeat_interval < std::chrono::minutes(1))
+          r.sink().add(n["repeat_interval"], path + ".repeat_interval", "must be at least 1m");
+        forEachInList(p.take("steps"), path + ".steps", r.sink(),
+                      [&](const YAML::Node& sn, const std::string& sp) {
+                        MapReader st(sn, sp, r.sink());
+                        if (!st.valid()) return;
+                        EscalationStep step;
+                        step.line = sn.Mark().line + 1;
+                        st.getDuration("after", step.after);
+                        st.getStringList("targets", step.targets);
+                        st.getStringList("out_of_hours", step.out_of_hours);
+                        st.finish();
+                        if (step.targets.empty())
+                          r.sink().add(sn, sp + ".targets",
+                                       "is required (target names or schedule:<name>)");
+                        if (!x.steps.empty() && step.after <= x.steps.back().after)
+                          r.sink().add(sn["after"], sp + ".after",
+                                       "must be later than the step before (" +
+                                           std::to_string(x.steps.back().after.count() / 1000) +
+                                           "s)");
+                        x.steps.push_back(std::move(step));
+                      });
+        if (x.steps.empty()) r.sink().add(n, path + ".steps", "is required (at least one step)");
+        bool out_of_hours = std::any_of(x.steps.begin(), x.steps.end(),
+                                        [](const auto& s) { return !s.out_of_hours.empty(); });
+        if (out_of_hours && x.calendar.empty())
+          r.sink().add(n, path + ".calendar",
+                       "is required when a step has out_of_hours (the calendar of the hours)");
+        p.finish();
+        c.notification_policies.push_back(std::move(x));
+      });
+}
+
 void readNotifications(MapReader& root, Config& c) {
   if (!root.has("notifications")) return;
   MapReader r(root.take("notifications"), "notifications", root.sink());
@@ -325,6 +377,7 @@ void readNotifications(MapReader& root, Config& c) {
                     root.sink().add(n, path + ".name", "duplicate target name \"" + x.name + "\"");
                   c.notification_targets.push_back(std::move(x));
                 });
+  readPolicies(r, c);
   r.finish();
 }
 

@@ -5,6 +5,7 @@
 #include <map>
 
 #include "maintenance_loader.h"
+#include "oncall_loader.h"
 #include "service_levels_loader.h"
 #include "triaged/config/reader.h"
 
@@ -20,7 +21,7 @@ const char* severityText(int level) {
 
 class RuleSetLoader {
  public:
-  explicit RuleSetLoader(RuleSet& rs) : rs_(rs), levels_(rs) {}
+  explicit RuleSetLoader(RuleSet& rs) : rs_(rs), levels_(rs), oncall_(rs) {}
 
   void file(const std::string& path, const YAML::Node& doc, config::ConfigErrors& errors) {
     ErrorSink sink(path, errors);
@@ -67,6 +68,9 @@ class RuleSetLoader {
     config::forEachInList(
         root.take("capacity"), "capacity", sink,
         [&](const YAML::Node& n, const std::string& p) { levels_.capacity(n, p, sink); });
+    config::forEachInList(
+        root.take("oncall_schedules"), "oncall_schedules", sink,
+        [&](const YAML::Node& n, const std::string& p) { oncall_.schedule(n, p, sink); });
     root.finish();
   }
 
@@ -128,6 +132,7 @@ class RuleSetLoader {
       if (!rs_.cis_[i].match.empty()) rs_.ci_matchers_.push_back(i);
     checkCycles(errors);
     levels_.link(svc_names, errors);
+    oncall_.link(errors);
   }
 
  private:
@@ -336,6 +341,7 @@ class RuleSetLoader {
 
   RuleSet& rs_;
   ServiceLevelsLoader levels_;
+  OncallLoader oncall_;
   std::vector<std::pair<uint32_t, PendingRef>> ci_depends_, ci_members_, svc_cis_, mw_cis_,
       mw_services_;
   std::vector<std::pair<std::string, PendingRef>> template_services_;

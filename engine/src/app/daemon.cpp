@@ -18,6 +18,7 @@
 #include "common/metrics.h"
 #include "console/console_routes.h"
 #include "correlate/correlator_stage.h"
+#include "notify/escalation.h"
 #include "notify/notification_filter.h"
 #include "notify/notifier.h"
 #include "pipeline/pipeline.h"
@@ -27,6 +28,7 @@
 #include "rest/incidents_api.h"
 #include "rest/maintenance_api.h"
 #include "rest/notifications_api.h"
+#include "rest/oncall_api.h"
 #include "rest/sla_api.h"
 #include "rest/stream_api.h"
 #include "server/http_server.h"
@@ -45,6 +47,64 @@ namespace triaged::engine {
 
 namespace asio = boost::asio;
 using Steady = std::chrono::steady_clock;
+
+// Notification policies and on-call schedules refer to targets, schedules and calendars.
+static void checkPolicies(const config::Config& c, config::ConfigErrors& errors) {
+  auto target = [&](const std::string& n) {
+    for (const auto& t : c.notification_targets)
+      if (t.name == n) return true;
+    return false;
+  };
+  std::string names;
+  for (const auto& t : c.notification_targets) names += (names.empty() ? "" : ", ") + t.name;
+  if (names.empty()) names = "none configured";
+  if (c.rule_set)
+    for (const auto& s : c.rule_set->oncallSchedules())
+      for (size_t i = 0; i < s.people.size(); ++i)
+        for (size_t j = 0; j < s.people[i].targets.size(); ++j)
+          if (!target(s.people[i].targets[j]))
+            errors.push_back({s.file, s.line, 0,
+                              "oncall_schedules." + s.name + ".people[" + std::to_string(i) +
+                                  "].targets[" + std::to_string(j) + "]",
+                              "unknown notification target \"" + s.people[i].targets[j] +
+                                  "\" (targets: " + names + ")"});
+  for (size_t i = 0; i < c.notification_policies.size(); ++i) {
+    const auto& p = c.notification_policies[i];
+    std::string path = "notifications.policies[" + std::to_string(i) + "]";
+    for (const auto& [index, message] : PolicyFacts::check(p.matchers))
+      errors.push_back({p.file, p.line, 0, path + ".matchers[" + std::to_string(index) + "]",
+                        message});
+    if (!p.calendar.empty() && c.rule_set) {
+      bool found = false;
+      for (const auto& cal : c.rule_set->calendars()) found = found || cal.name == p.calendar;
+      if (!found)
+        errors.push_back({p.file, p.line, 0, path + ".calendar",
+                          "unknown calendar \"" + p.calendar + "\" (calendars are in rule files)"});
+    }
+    for (size_t j = 0; j < p.steps.size(); ++j) {
+      const auto& st = p.steps[j];
+      auto check = [&](const std::vector<std::string>& list, const char* key) {
+        for (size_t k = 0; k < list.size(); ++k) {
+          const std::string& n = list[k];
+          std::string where = path + ".steps[" + std::to_string(j) + "]." + key + "[" +
+                              std::to_string(k) + "]";
+          if (n.rfind("schedule:", 0) == 0) {
+            if (c.rule_set && !c.rule_set->oncallSchedule(n.substr(9)))
+              errors.push_back({p.file, st.line, 0, where,
+                                "unknown on-call schedule \"" + n.substr(9) +
+                                    "\" (oncall_schedules are in rule files)"});
+          } else if (!target(n)) {
+            errors.push_back({p.file, st.line, 0, where,
+                              "unknown notification target \"" + n + "\" (targets: " + names +
+                                  "; or schedule:<name>)"});
+          }
+        }
+      };
+      check(st.targets, "targets");
+      check(st.out_of_hours, "out_of_hours");
+    }
+  }
+}
 
 config::ConfigPtr loadFullConfig(const std::string& path, const api::PluginRegistry& plugins) {
   return config::loadConfig(path, [&](config::Config& c, config::ConfigErrors& errors) {
@@ -102,6 +162,7 @@ config::ConfigPtr loadFullConfig(const std::string& path, const api::PluginRegis
       for (const auto& [index, message] : NotificationFilter::check(t.matchers))
         error("matchers[" + std::to_string(index) + "]", message);
     }
+    checkPolicies(c, errors);
   });
 }
 
@@ -302,6 +363,8 @@ int Daemon::run() {
   notifier_ = std::make_unique<Notifier>(config_->notification_targets, plugins_, *store_writer_,
                                          clock_, hub_);
   correlator_->setTargets(config_->notification_targets);
+  correlator_->setPolicies(config_->notification_policies,
+                           loadRecords(*store_, "oncall_override"));
   correlator_->setAlertSink(pipeline_.get());
   event_hub_ = std::make_unique<EventHub>(
       config_->stream, *registry_,
@@ -343,6 +406,7 @@ int Daemon::run() {
   addIncidentRoutes(router_, *correlator_, pipeline_.get());
   addMaintenanceRoutes(router_, *correlator_);
   addChangeRoutes(router_, *correlator_);
+  addOncallRoutes(router_, *correlator_);
   alertmanager_api_ = std::make_unique<AlertmanagerApi>(
       *correlator_,
       std::chrono::duration_cast<std::chrono::milliseconds>(started_at_.time_since_epoch())

@@ -149,6 +149,24 @@ void writeIncidentJson(std::string& out, const Correlator& c, const Incident& in
     w.endObject();
   }
   w.endArray();
+  if (!inc.escalation.empty()) {
+    // Per policy: the steps notified, the state (escalating, paused while held, stopped), when
+    // the next step is due (while escalating) and the targets reached.
+    w.key("escalation").beginArray();
+    for (const auto& e : inc.escalation) {
+      w.beginObject().field("policy", e.policy).field("steps_notified", uint64_t{e.next});
+      if (e.repeats) w.field("repeats", uint64_t{e.repeats});
+      w.field("state", !e.active || !live ? "stopped"
+                       : inc.held         ? "paused"
+                       : e.armed_at       ? "escalating"
+                                          : "done");
+      if (e.active && e.armed_at) time(w, "next_step_at", e.armed_at);
+      w.key("reached").beginArray();
+      for (const auto& t : e.reached) w.value(t);
+      w.endArray().endObject();
+    }
+    w.endArray();
+  }
   if (detail) {
     w.key("alerts").beginArray();
     for (uint64_t fp : inc.alerts) {

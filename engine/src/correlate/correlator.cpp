@@ -31,9 +31,10 @@ const char* correlatorEventName(CorrelatorEvent::Type t) {
       "incident.opened",   "incident.updated",       "incident.acknowledged",
       "incident.assigned", "incident.commented",     "incident.priority_changed",
       "incident.resolved", "incident.reopened",      "incident.closed",
-      "incident.merged",   "incident.ticket_linked", "problem.opened",
-      "problem.updated",   "problem.known_error",    "problem.resolved",
-      "problem.closed",    "alert.suppressed",       "alert.unsuppressed",
+      "incident.merged",   "incident.ticket_linked", "incident.escalated",
+      "problem.opened",    "problem.updated",        "problem.known_error",
+      "problem.resolved",  "problem.closed",         "alert.suppressed",
+      "alert.unsuppressed",
   };
   return k[t];
 }

@@ -57,6 +57,22 @@ struct TicketLink {
   std::string system, id, url;
 };
 
+// Where an incident's escalation under one notification policy stands. notify/escalation.cpp
+// decides; the incident keeps it, so it is stored (and restored) with the incident.
+// Escalation time is the incident's time not held (Incident::activeMs): held time does not
+// count towards a step.
+struct EscalationState {
+  std::string policy;
+  uint32_t next = 0;     // the step due next (steps notified: next); == steps: repeating
+  uint32_t repeats = 0;  // repetitions of the last step so far
+  int64_t started = 0;   // activeMs() when it (re)started
+  bool active = false;   // false once acknowledged, resolved, closed or merged
+  std::vector<std::string> reached;  // targets told so far: they hear of its later events
+  // Not stored: the escalator's handle for its timer, and when that is due (0: none).
+  mutable uint32_t timer_gen = 0;
+  mutable int64_t armed_at = 0;
+};
+
 struct Incident {
   uint64_t id = 0;
   std::string title, service, category;
@@ -119,6 +135,12 @@ struct Incident {
   int64_t held_since_ms = 0;
   bool opening_notified = false;  // its opening reached the notification targets
   uint32_t firingAll() const { return firing() + firing_maintenance; }
+  int64_t held_total_ms = 0;  // how long it was held before (held_since_ms: the hold now)
+  // Time not held since the epoch: the clock escalation runs on.
+  int64_t activeMs(int64_t now) const {
+    return now - held_total_ms - (held ? now - held_since_ms : 0);
+  }
+  std::vector<EscalationState> escalation;  // one per notification policy that took it
   bool dirty = false;    // changed since the evaluator and the store last took it
   bool persist = false;  // and the change is one the store keeps (touch, not touchState)
   // How many of `alerts` and `timeline` the store holds (they only grow; the rest is appended).
@@ -206,6 +228,7 @@ struct CorrelatorEvent {
     kIncidentClosed,
     kIncidentMerged,
     kIncidentTicketLinked,
+    kIncidentEscalated,
     kProblemOpened,
     kProblemUpdated,
     kProblemKnownError,
@@ -347,6 +370,13 @@ class Correlator {
   std::string close(uint64_t id, const std::string& by, int64_t now);
   std::string merge(uint64_t from, uint64_t into, const std::string& by, int64_t now);
   std::string linkTicket(uint64_t id, TicketLink link, const std::string& by, int64_t now);
+  // Escalation (notify/escalation.cpp decides): the incident's states to change in place (the
+  // incident is stored again), and a step on its timeline reported as incident.escalated.
+  std::vector<EscalationState>* escalationOf(uint64_t id);
+  // `report`: as incident.escalated (else a timeline entry only: the steps told by the event
+  // that started the escalation).
+  void noteEscalation(uint64_t id, const char* action, std::string detail, bool report,
+                      int64_t now);
   std::string setKnownError(uint64_t problem, const std::string& root_cause,
                             const std::string& workaround, const std::string& by, int64_t now);
   std::string setProblemStatus(uint64_t problem, ProblemStatus s, const std::string& by,

@@ -178,4 +178,19 @@ std::string Correlator::setProblemStatus(uint64_t id, ProblemStatus s, const std
   return "";
 }
 
+std::vector<EscalationState>* Correlator::escalationOf(uint64_t id) {
+  Incident* inc = mutableIncident(id);
+  if (!inc) return nullptr;
+  touch(*inc);
+  return &inc->escalation;
+}
+
+void Correlator::noteEscalation(uint64_t id, const char* action, std::string detail, bool report,
+                                int64_t now) {
+  Incident* inc = mutableIncident(id);
+  if (!inc) return;
+  note(*inc, now, "triaged", action, std::move(detail));
+  if (report) emit(CorrelatorEvent::kIncidentEscalated, now, id);
+}
+
 }  // namespace triaged::engine

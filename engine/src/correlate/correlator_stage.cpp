@@ -10,6 +10,7 @@
 #include "correlate/correlator_metrics.h"
 #include "evaluate/generated_alerts.h"
 #include "evaluate/sla_metrics.h"
+#include "notify/escalation.h"
 #include "notify/outbox_builder.h"
 #include "store/round_rows.h"
 #include "store/state_codec.h"
@@ -51,6 +52,7 @@ struct CorrelatorStage::Impl {
         clock(c),
         metrics(hub),
         sla_metrics(hub, c.nowMs()),
+        escalator(&hub),
         sla_retention_ms(opts.sla_retention_ms),
         capacity(cap),
         store(st) {}
@@ -63,7 +65,8 @@ struct CorrelatorStage::Impl {
     while (true) {
       int64_t now = clock.nowMs();
       int64_t deadline =
-          std::min({correlator.nextDeadline(), evaluator.nextDeadline(), now + 1000});
+          std::min({correlator.nextDeadline(), evaluator.nextDeadline(),
+                    escalator.nextDeadline(), now + 1000});
       if (sla_metrics.slaPending()) deadline = now;  // the refresh's next slice is due
       auto wait = std::chrono::milliseconds(std::max<int64_t>(1, deadline - now));
       size_t got = stopping ? queue.try_dequeue_bulk(tasks.begin(), tasks.size())
@@ -94,7 +97,7 @@ struct CorrelatorStage::Impl {
       runDeferred(now);
       correlator.advance(now);
       evaluator.advance(now);
-      auto evs = correlator.takeEvents();
+      auto evs = takeEvents(now);
       metrics.events(evs);
       round(evs, now);
       if (now >= next_publish || stopping) {
@@ -108,8 +111,18 @@ struct CorrelatorStage::Impl {
     for (auto& t : deferred) t.fn(correlator, clock.nowMs());  // everything is applied by now
     deferred.clear();
     next_alive = 0;  // the last sign of life: a clean stop leaves no gap beyond it
-    round(correlator.takeEvents(), clock.nowMs());
+    round(takeEvents(clock.nowMs()), clock.nowMs());
     publish(clock.nowMs());
+  }
+
+  // The round's events, with the escalation steps they start, stop or make due.
+  std::vector<CorrelatorEvent> takeEvents(int64_t now) {
+    auto evs = correlator.takeEvents();
+    if (!escalator.enabled()) return evs;
+    escalator.observe(correlator, evs, now);
+    escalator.advance(correlator, now);
+    for (const auto& e : correlator.takeEvents()) evs.push_back(e);
+    return evs;
   }
 
   // After each correlator round: the evaluator sees the incidents that changed, then the
@@ -142,8 +155,11 @@ struct CorrelatorStage::Impl {
         });
       stream_events = {};
     }
+    auto fired = escalator.takeFired();
     if (store) {
-      outbox.build(correlator, evs, sla, unit.outbox);
+      for (auto& r : escalator.takeDirtyOverrides())
+        unit.records.push_back({"oncall_override", std::move(r.id), r.ends_ms, std::move(r.record)});
+      outbox.build(correlator, evs, sla, escalator, fired, unit.outbox);
       if (!unit.empty()) store->submit(std::move(unit));
       unit = StoreUnit{};
     }
@@ -188,6 +204,7 @@ struct CorrelatorStage::Impl {
   const Clock& clock;
   CorrelatorMetrics metrics;
   SlaMetrics sla_metrics;
+  Escalator escalator;
   OutboxBuilder outbox;
   RoundRows rows;
   api::EventSink* alert_sink = nullptr;
@@ -270,17 +287,29 @@ void CorrelatorStage::setTargets(std::vector<config::NotificationTarget> targets
 void CorrelatorStage::restore(Correlator::Restored state, Evaluator::Restored sla, int64_t now_ms) {
   impl_->evaluator.restore(std::move(sla), now_ms);
   impl_->correlator.restore(std::move(state), now_ms);
+  impl_->escalator.restore(impl_->correlator, now_ms);
   impl_->rows.stored(impl_->correlator);
   // Alerts routed again during the restore may have opened incidents: store them. The
   // evaluator sees every live incident once, which rebuilds service states and clocks.
   impl_->evaluator.onIncidents(impl_->correlator, impl_->correlator.liveIncidentIds(), now_ms);
-  impl_->round(impl_->correlator.takeEvents(), now_ms);
+  impl_->round(impl_->takeEvents(now_ms), now_ms);
   impl_->publish(now_ms);
 }
 
 bool CorrelatorStage::evaluate(std::function<void(Evaluator&, Correlator&, int64_t)> fn) {
   return run(
       [this, fn = std::move(fn)](Correlator& c, int64_t now) { fn(impl_->evaluator, c, now); });
+}
+
+void CorrelatorStage::setPolicies(std::vector<config::NotificationPolicy> policies,
+                                  const std::vector<std::string>& override_records) {
+  impl_->escalator.configure(std::move(policies));
+  impl_->escalator.restoreOverrides(override_records);
+}
+
+bool CorrelatorStage::escalation(std::function<void(Escalator&, Correlator&, int64_t)> fn) {
+  return run(
+      [this, fn = std::move(fn)](Correlator& c, int64_t now) { fn(impl_->escalator, c, now); });
 }
 
 void CorrelatorStage::setAlertSink(api::EventSink* sink) { impl_->alert_sink = sink; }

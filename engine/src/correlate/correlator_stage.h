@@ -18,6 +18,7 @@
 namespace triaged::engine {
 
 class EventHub;
+class Escalator;
 
 class CorrelatorStage final : public ChangeSink {
  public:
@@ -55,6 +56,12 @@ class CorrelatorStage final : public ChangeSink {
   // Before start(): the notification targets; each incident and problem event a target
   // accepts becomes an outbox entry in the same unit (transaction) as the change.
   void setTargets(std::vector<config::NotificationTarget> targets);
+  // Before start(): the notification policies (escalation) and the on-call overrides made
+  // through the API, as stored.
+  void setPolicies(std::vector<config::NotificationPolicy> policies,
+                   const std::vector<std::string>& override_records);
+  // Runs fn with the escalator (policies, on-call overrides) on the correlator thread.
+  bool escalation(std::function<void(Escalator&, Correlator&, int64_t now_ms)> fn);
   // Before start(): the correlator's state from the store (see Correlator::restore).
   // The evaluator's state from the store comes with it (see Evaluator::restore).
   void restore(Correlator::Restored state, Evaluator::Restored sla, int64_t now_ms);

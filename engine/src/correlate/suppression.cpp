@@ -218,6 +218,7 @@ void Correlator::release(Incident& inc, int64_t now) {
   inc.held = false;
   held_ids_.erase(inc.id);
   note(inc, now, "triaged", "released", "held since " + api::formatRfc3339Ms(inc.held_since_ms));
+  inc.held_total_ms += now - inc.held_since_ms;
   inc.held_since_ms = 0;
   // At once, not at the next group_interval: what was held is news now.
   inc.update_pending = false;

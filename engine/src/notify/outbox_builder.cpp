@@ -17,8 +17,38 @@ void OutboxBuilder::setTargets(std::vector<config::NotificationTarget> targets) 
   }
 }
 
+const OutboxBuilder::Target* OutboxBuilder::find(const std::string& name) const {
+  for (const auto& t : targets_)
+    if (t.first.name == name) return &t;
+  return nullptr;
+}
+
+namespace {
+
+// The escalation step, after the event's own fields.
+void writeEscalation(std::string& body, const Escalator::Fired& f) {
+  if (body.empty() || body.back() != '}') return;
+  std::string x;
+  api::JsonWriter w(x);
+  w.beginObject().field("policy", f.policy).field("step", uint64_t{f.step});
+  w.field("repeat", uint64_t{f.repeat}).field("out_of_hours", f.out_of_hours);
+  w.key("targets").beginArray();
+  for (const auto& t : f.targets) w.value(t);
+  w.endArray();
+  w.key("on_call").beginArray();
+  for (const auto& [schedule, person] : f.on_call)
+    w.beginObject().field("schedule", schedule).field("person", person).endObject();
+  w.endArray().endObject();
+  body.pop_back();
+  body += ",\"escalation\":" + x + "}";
+}
+
+}  // namespace
+
 void OutboxBuilder::build(const Correlator& c, const std::vector<CorrelatorEvent>& events,
-                          const std::vector<SlaEvent>& sla, std::vector<OutboxEntry>& out) const {
+                          const std::vector<SlaEvent>& sla, Escalator& escalator,
+                          const std::vector<Escalator::Fired>& fired,
+                          std::vector<OutboxEntry>& out) const {
   if (targets_.empty()) return;
   auto add = [&](const config::NotificationTarget& t, int64_t at, std::string subject,
                  const char* event, const std::string& body) {
@@ -32,7 +62,8 @@ void OutboxBuilder::build(const Correlator& c, const std::vector<CorrelatorEvent
   };
   for (const auto& e : events) {
     if (e.type == CorrelatorEvent::kAlertSuppressed ||
-        e.type == CorrelatorEvent::kAlertUnsuppressed)
+        e.type == CorrelatorEvent::kAlertUnsuppressed ||
+        e.type == CorrelatorEvent::kIncidentEscalated)  // sent as `fired`, below
       continue;
     std::string name = correlatorEventName(e.type);
     bool about_incident = name.rfind("incident.", 0) == 0;
@@ -52,20 +83,53 @@ void OutboxBuilder::build(const Correlator& c, const std::vector<CorrelatorEvent
     }
     std::string body;
     for (const auto& [t, filter] : targets_) {
-      if (!filter.accepts(name, inc)) continue;
+      if ((inc && escalator.routed(c, t.name)) || !filter.accepts(name, inc)) continue;
       if (body.empty()) writeEventJson(body, c, e);
       add(t, e.at_ms, subject, name.c_str(), body);
+    }
+    if (!inc || !escalator.enabled()) continue;
+    reached_.clear();
+    escalator.targetsFor(*inc, name, reached_);
+    for (const std::string* n : reached_) {
+      const Target* t = find(*n);
+      if (!t || !t->second.accepts(name, inc)) continue;
+      if (body.empty()) writeEventJson(body, c, e);
+      add(t->first, e.at_ms, subject, name.c_str(), body);
+    }
+  }
+  for (const auto& f : fired) {
+    const Incident* inc = c.incident(f.incident);
+    if (!inc) continue;
+    std::string body;
+    for (const auto& n : f.targets) {
+      const Target* t = find(n);
+      if (!t || !t->second.accepts("incident.escalated", inc)) continue;
+      if (body.empty()) {
+        writeEventJson(body, c, {CorrelatorEvent::kIncidentEscalated, f.at, f.incident});
+        writeEscalation(body, f);
+      }
+      add(t->first, f.at, "incident " + std::to_string(f.incident), "incident.escalated", body);
     }
   }
   for (const auto& e : sla) {
     const Incident* inc = e.incident ? c.incident(e.incident) : nullptr;
     if (inc && inc->held) continue;  // its clocks' warnings wait for its release
     std::string body;
+    std::string subject =
+        inc ? "incident " + std::to_string(inc->id) : "heartbeat " + e.heartbeat;
     for (const auto& [t, filter] : targets_) {
-      if (!filter.accepts(e.type, inc)) continue;
+      if ((inc && escalator.routed(c, t.name)) || !filter.accepts(e.type, inc)) continue;
       if (body.empty()) writeSlaEventJson(body, e, inc);
-      add(t, e.at_ms, inc ? "incident " + std::to_string(inc->id) : "heartbeat " + e.heartbeat,
-          e.type.c_str(), body);
+      add(t, e.at_ms, subject, e.type.c_str(), body);
+    }
+    if (!inc || !escalator.enabled()) continue;
+    reached_.clear();
+    escalator.targetsFor(*inc, e.type, reached_);
+    for (const std::string* n : reached_) {
+      const Target* t = find(*n);
+      if (!t || !t->second.accepts(e.type, inc)) continue;
+      if (body.empty()) writeSlaEventJson(body, e, inc);
+      add(t->first, e.at_ms, subject, e.type.c_str(), body);
     }
   }
 }

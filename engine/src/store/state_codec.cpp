@@ -114,7 +114,16 @@ void encodeIncident(std::string& out, const Incident& inc) {
   w.field("timeline_dropped", inc.timeline_dropped).field("announced", inc.announced_ms);
   w.field("update_pending", inc.update_pending);
   w.field("held", inc.held).field("held_since", inc.held_since_ms);
-  w.field("opening_notified", inc.opening_notified);
+  w.field("opening_notified", inc.opening_notified).field("held_total", inc.held_total_ms);
+  // [policy, next step, repeats, started, active, [targets reached]]
+  w.key("escalation").beginArray();
+  for (const auto& e : inc.escalation) {
+    w.beginArray().value(e.policy).value(uint64_t{e.next}).value(uint64_t{e.repeats});
+    w.value(e.started).value(e.active).beginArray();
+    for (const auto& t : e.reached) w.value(t);
+    w.endArray().endArray();
+  }
+  w.endArray();
   w.endObject();
 }
 
@@ -194,6 +203,33 @@ IncidentRecord decodeIncident(std::string_view record, const std::vector<MemberR
   inc.held = r.flagOr("held", false);
   inc.held_since_ms = r.has("held_since") ? r.i64("held_since") : 0;
   inc.opening_notified = r.flagOr("opening_notified", true);
+  inc.held_total_ms = r.has("held_total") ? r.i64("held_total") : 0;
+  if (r.has("escalation"))
+    for (auto e : r.arr("escalation")) {
+      simdjson::dom::array a, reached;
+      std::string_view policy;
+      uint64_t next = 0, repeats = 0;
+      int64_t started = 0;
+      bool active = false;
+      if (e.get_array().get(a) || a.size() != 6 || a.at(0).get_string().get(policy) ||
+          a.at(1).get_uint64().get(next) || a.at(2).get_uint64().get(repeats) ||
+          a.at(3).get_int64().get(started) || a.at(4).get_bool().get(active) ||
+          a.at(5).get_array().get(reached) || next > UINT32_MAX || repeats > UINT32_MAX)
+        throw std::runtime_error("field \"escalation\" holds a malformed entry");
+      EscalationState st;
+      st.policy = std::string(policy);
+      st.next = static_cast<uint32_t>(next);
+      st.repeats = static_cast<uint32_t>(repeats);
+      st.started = started;
+      st.active = active;
+      for (auto t : reached) {
+        std::string_view name;
+        if (t.get_string().get(name))
+          throw std::runtime_error("field \"escalation\" holds a malformed target");
+        st.reached.emplace_back(name);
+      }
+      inc.escalation.push_back(std::move(st));
+    }
   return out;
 }
 

@@ -45,13 +45,13 @@ void appendRoundEvents(const Correlator& c, const Evaluator& ev, const RoundChan
   // What happened to each incident this round: its last event (an action, opened, resolved).
   auto lastEvent = [&](uint64_t id) -> const char* {
     for (auto it = r.events.rbegin(); it != r.events.rend(); ++it)
-      if (it->incident == id && it->type <= CorrelatorEvent::kIncidentTicketLinked)
+      if (it->incident == id && it->type <= CorrelatorEvent::kIncidentEscalated)
         return correlatorEventName(it->type);
     return "incident.changed";
   };
   std::vector<uint64_t> ids = r.incidents;
   for (const auto& e : r.events)
-    if (e.incident && e.type <= CorrelatorEvent::kIncidentTicketLinked) ids.push_back(e.incident);
+    if (e.incident && e.type <= CorrelatorEvent::kIncidentEscalated) ids.push_back(e.incident);
   std::sort(ids.begin(), ids.end());
   ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
   for (uint64_t id : ids) {

@@ -143,6 +143,31 @@ struct NotificationTarget {
   std::string callback_token;
 };
 
+// One step of an escalation: who is told `after` the escalation started (the incident opened,
+// reopened or was released), unless it was acknowledged by then.
+struct EscalationStep {
+  Duration after{0};
+  std::vector<std::string> targets;       // target names, or "schedule:<name>" (who is on call)
+  std::vector<std::string> out_of_hours;  // instead of targets outside the policy's calendar
+  int line = 0;
+};
+
+// A notification policy (notifications.policies): which incidents it takes (matchers on their
+// fields), which of their events the targets it reached hear of, and its escalation steps.
+// Policies are tried in order; the first that matches takes the incident unless it says
+// `continue`.
+struct NotificationPolicy {
+  std::string name;
+  std::vector<std::string> matchers;  // engine::PolicyFacts; all must match
+  std::vector<std::string> events;    // empty = all
+  bool continue_matching = false;     // `continue`
+  std::string calendar;               // a rule files' calendar: its agreed time is "in hours"
+  std::vector<EscalationStep> steps;
+  Duration repeat_interval{0};  // then the last step again this often until acknowledged
+  std::string file;
+  int line = 0;
+};
+
 struct LoggingConfig {
   std::string level = "info";   // trace debug info warn error critical off
   std::string format = "text";  // text | json
@@ -221,6 +246,7 @@ struct Config {
   std::vector<PluginSection> inputs;
   CorrelationConfig correlation;
   std::vector<NotificationTarget> notification_targets;
+  std::vector<NotificationPolicy> notification_policies;
   AlertmanagerApiConfig alertmanager_api;
   StreamConfig stream;
   ConsoleConfig console;

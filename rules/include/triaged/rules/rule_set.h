@@ -14,6 +14,7 @@
 #include "triaged/rules/facts.h"
 #include "triaged/rules/matcher.h"
 #include "triaged/rules/matcher_index.h"
+#include "triaged/rules/oncall.h"
 #include "triaged/rules/schedule.h"
 #include "triaged/rules/service_levels.h"
 
@@ -135,6 +136,13 @@ class RuleSet {
   const std::vector<HeartbeatDef>& heartbeats() const { return heartbeats_; }
   const std::vector<SloDef>& slos() const { return slos_; }
   const std::vector<CapacityDef>& capacity() const { return capacity_; }
+  // On-call schedules (oncall.h), in file order.
+  const std::vector<OncallSchedule>& oncallSchedules() const { return oncall_; }
+  const OncallSchedule* oncallSchedule(std::string_view name) const {
+    for (const auto& s : oncall_)
+      if (s.name == name) return &s;
+    return nullptr;
+  }
   // Services in an order where every child comes before its parents.
   const std::vector<uint32_t>& serviceOrder() const { return service_order_; }
 
@@ -155,6 +163,7 @@ class RuleSet {
  private:
   friend class RuleSetLoader;
   friend class ServiceLevelsLoader;
+  friend class OncallLoader;
   std::vector<Rule> rules_;
   std::vector<InhibitRule> inhibit_;
   std::vector<MaintenanceWindow> maintenance_;
@@ -166,6 +175,7 @@ class RuleSet {
   std::vector<HeartbeatDef> heartbeats_;
   std::vector<SloDef> slos_;
   std::vector<CapacityDef> capacity_;
+  std::vector<OncallSchedule> oncall_;
   std::vector<uint32_t> service_order_;
   std::vector<std::pair<std::string, uint32_t>> ci_names_;       // name or alias -> CI, sorted
   std::vector<std::pair<std::string, uint32_t>> service_names_;  // sorted
