@@ -36,9 +36,9 @@ std::string_view PolicyFacts::get(std::string_view n) const {
       return c_.ruleSet().cis()[root_->ci].name;
     return i_.cis.empty() ? std::string_view() : std::string_view(i_.cis.front());
   }
-  if (n.rfind("labels.", 0) == 0) {
+  if (n.rfind("label_", 0) == 0) {
     std::string_view v;
-    if (root_ && AlertStrings(root_->strings.get()).findLabel(n.substr(7), v)) return v;
+    if (root_ && AlertStrings(root_->strings.get()).findLabel(n.substr(6), v)) return v;
     return {};
   }
   if (n == "priority") return priority_;
@@ -58,12 +58,12 @@ std::vector<std::pair<size_t, std::string>> PolicyFacts::check(
     }
     for (const auto& x : m) {
       const std::string& name = x->name();
-      if (name == "ci" || (name.rfind("labels.", 0) == 0 && name.size() > 7) ||
+      if (name == "ci" || (name.rfind("label_", 0) == 0 && name.size() > 6) ||
           std::find(known.begin(), known.end(), name) != known.end())
         continue;
       std::string list;
       for (const auto& f : known) list += f + ", ";
-      out.emplace_back(i, "unknown field \"" + name + "\" (known: " + list + "ci, labels.<name>)");
+      out.emplace_back(i, "unknown field \"" + name + "\" (known: " + list + "ci, label_<name>)");
     }
   }
   return out;

@@ -26,7 +26,7 @@
 namespace triaged::engine {
 
 // What a policy's matchers see: the incident's fields (IncidentFacts), "ci" (its root cause's
-// CI, else its first) and "labels.<name>" (a label of its root-cause alert, else of its first
+// CI, else its first) and "label_<name>" (a label of its root-cause alert, else of its first
 // alert).
 class PolicyFacts final : public rules::Facts {
  public:
