@@ -281,26 +281,25 @@ void readPolicies(MapReader& r, Config& c) {
         p.getDuration("repeat_interval", x.repeat_interval);
         if (x.repeat_interval.count() > 0 && x.repeat_interval < std::chrono::minutes(1))
           r.sink().add(n["repeat_interval"], path + ".repeat_interval", "must be at least 1m");
-        forEachInList(p.take("steps"), path + ".steps", r.sink(),
-                      [&](const YAML::Node& sn, const std::string& sp) {
-                        MapReader st(sn, sp, r.sink());
-                        if (!st.valid()) return;
-                        EscalationStep step;
-                        step.line = sn.Mark().line + 1;
-                        st.getDuration("after", step.after);
-                        st.getStringList("targets", step.targets);
-                        st.getStringList("out_of_hours", step.out_of_hours);
-                        st.finish();
-                        if (step.targets.empty())
-                          r.sink().add(sn, sp + ".targets",
-                                       "is required (target names or schedule:<name>)");
-                        if (!x.steps.empty() && step.after <= x.steps.back().after)
-                          r.sink().add(sn["after"], sp + ".after",
-                                       "must be later than the step before (" +
-                                           std::to_string(x.steps.back().after.count() / 1000) +
-                                           "s)");
-                        x.steps.push_back(std::move(step));
-                      });
+        forEachInList(
+            p.take("steps"), path + ".steps", r.sink(),
+            [&](const YAML::Node& sn, const std::string& sp) {
+              MapReader st(sn, sp, r.sink());
+              if (!st.valid()) return;
+              EscalationStep step;
+              step.line = sn.Mark().line + 1;
+              st.getDuration("after", step.after);
+              st.getStringList("targets", step.targets);
+              st.getStringList("out_of_hours", step.out_of_hours);
+              st.finish();
+              if (step.targets.empty())
+                r.sink().add(sn, sp + ".targets", "is required (target names or schedule:<name>)");
+              if (!x.steps.empty() && step.after <= x.steps.back().after)
+                r.sink().add(sn["after"], sp + ".after",
+                             "must be later than the step before (" +
+                                 std::to_string(x.steps.back().after.count() / 1000) + "s)");
+              x.steps.push_back(std::move(step));
+            });
         if (x.steps.empty()) r.sink().add(n, path + ".steps", "is required (at least one step)");
         bool out_of_hours = std::any_of(x.steps.begin(), x.steps.end(),
                                         [](const auto& s) { return !s.out_of_hours.empty(); });

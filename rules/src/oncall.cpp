@@ -28,8 +28,7 @@ int64_t toUtc(const date::time_zone* zone, int64_t local_ms) {
   auto info = zone->get_info(lt);
   if (info.result == date::local_info::nonexistent)
     return duration_cast<milliseconds>(info.first.end.time_since_epoch()).count();
-  return duration_cast<milliseconds>(
-             zone->to_sys(lt, date::choose::earliest).time_since_epoch())
+  return duration_cast<milliseconds>(zone->to_sys(lt, date::choose::earliest).time_since_epoch())
       .count();
 }
 
@@ -103,8 +102,8 @@ int64_t OncallSchedule::nextEdge(int64_t t, const std::vector<OncallOverride>& e
     best = std::min(best, handoff(l, zone, shiftAt(l, zone, t) + 1));
     if (l.calendar >= 0 && static_cast<size_t>(l.calendar) < calendars.size()) {
       auto agreed = calendars[l.calendar].agreed(t + 1, t + 8 * kDay);
-      if (!agreed.empty()) best = std::min(best, agreed.front().a > t + 1 ? agreed.front().a
-                                                                          : agreed.front().b);
+      if (!agreed.empty())
+        best = std::min(best, agreed.front().a > t + 1 ? agreed.front().a : agreed.front().b);
       else
         best = std::min(best, t + 8 * kDay);
     }
@@ -137,9 +136,10 @@ OncallShift OncallSchedule::at(int64_t t, const std::vector<OncallOverride>& ext
 
 bool parseScheduleTime(const std::string& text, const date::time_zone* zone, int64_t& utc_ms,
                        int64_t* local_ms) {
-  bool offset = !text.empty() && (text.back() == 'Z' || text.back() == 'z' ||
-                                  (text.size() > 19 && (text[text.size() - 6] == '+' ||
-                                                        text[text.size() - 6] == '-')));
+  bool offset =
+      !text.empty() &&
+      (text.back() == 'Z' || text.back() == 'z' ||
+       (text.size() > 19 && (text[text.size() - 6] == '+' || text[text.size() - 6] == '-')));
   if (offset) {
     if (!parseTimestamp(text, utc_ms)) return false;
     if (local_ms) *local_ms = toLocal(zone, utc_ms);

@@ -40,8 +40,7 @@ void OncallLoader::schedule(const YAML::Node& n, const std::string& p, ErrorSink
                           pr.finish();
                           if (person.name.empty()) return;
                           if (s.person(person.name) >= 0)
-                            sink.add(pn, pp + ".name",
-                                     "duplicate person \"" + person.name + "\"");
+                            sink.add(pn, pp + ".name", "duplicate person \"" + person.name + "\"");
                           else
                             s.people.push_back(std::move(person));
                         });
@@ -55,7 +54,8 @@ void OncallLoader::schedule(const YAML::Node& n, const std::string& p, ErrorSink
         lr.getString("name", l.name);
         std::vector<std::string> members;
         lr.getStringList("members", members);
-        if (members.empty()) sink.add(ln, lp + ".members", "is required (people, in rotation order)");
+        if (members.empty())
+          sink.add(ln, lp + ".members", "is required (people, in rotation order)");
         for (size_t i = 0; i < members.size(); ++i) {
           int idx = s.person(members[i]);
           if (idx < 0)
@@ -112,10 +112,11 @@ void OncallLoader::schedule(const YAML::Node& n, const std::string& p, ErrorSink
         if (o.end_ms <= o.start_ms) return sink.add(on["end"], op + ".end", "must be after start");
         int other = overlappingOverride(s.overrides, o.start_ms, o.end_ms);
         if (other >= 0)
-          return sink.add(on, op,
-                          "overlaps " + describe(s.overrides[static_cast<size_t>(other)],
-                                                 static_cast<size_t>(other)) +
-                              ": one person covers a time");
+          return sink.add(
+              on, op,
+              "overlaps " +
+                  describe(s.overrides[static_cast<size_t>(other)], static_cast<size_t>(other)) +
+                  ": one person covers a time");
         s.overrides.push_back(std::move(o));
       });
   r.finish();
@@ -128,15 +129,15 @@ void OncallLoader::link(config::ConfigErrors& errors) {
   std::set<std::string> names;
   for (const auto& s : rs_.oncall_)
     if (!s.name.empty() && !names.insert(s.name).second)
-      errors.push_back({s.file, s.line, 0, "oncall_schedules",
-                        "duplicate on-call schedule \"" + s.name + "\""});
+      errors.push_back(
+          {s.file, s.line, 0, "oncall_schedules", "duplicate on-call schedule \"" + s.name + "\""});
   for (auto& [where, ref] : layer_calendars_) {
     const auto& cals = rs_.calendars_;
     auto it = std::find_if(cals.begin(), cals.end(),
                            [&](const sla::Calendar& c) { return c.name == ref.name; });
     if (it == cals.end()) {
-      errors.push_back({ref.origin.file, ref.origin.line, 0, ref.path,
-                        "unknown calendar \"" + ref.name + "\""});
+      errors.push_back(
+          {ref.origin.file, ref.origin.line, 0, ref.path, "unknown calendar \"" + ref.name + "\""});
       continue;
     }
     rs_.oncall_[where.first].layers[where.second].calendar =

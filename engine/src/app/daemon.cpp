@@ -72,8 +72,8 @@ static void checkPolicies(const config::Config& c, config::ConfigErrors& errors)
     const auto& p = c.notification_policies[i];
     std::string path = "notifications.policies[" + std::to_string(i) + "]";
     for (const auto& [index, message] : PolicyFacts::check(p.matchers))
-      errors.push_back({p.file, p.line, 0, path + ".matchers[" + std::to_string(index) + "]",
-                        message});
+      errors.push_back(
+          {p.file, p.line, 0, path + ".matchers[" + std::to_string(index) + "]", message});
     if (!p.calendar.empty() && c.rule_set) {
       bool found = false;
       for (const auto& cal : c.rule_set->calendars()) found = found || cal.name == p.calendar;
@@ -86,8 +86,8 @@ static void checkPolicies(const config::Config& c, config::ConfigErrors& errors)
       auto check = [&](const std::vector<std::string>& list, const char* key) {
         for (size_t k = 0; k < list.size(); ++k) {
           const std::string& n = list[k];
-          std::string where = path + ".steps[" + std::to_string(j) + "]." + key + "[" +
-                              std::to_string(k) + "]";
+          std::string where =
+              path + ".steps[" + std::to_string(j) + "]." + key + "[" + std::to_string(k) + "]";
           if (n.rfind("schedule:", 0) == 0) {
             if (c.rule_set && !c.rule_set->oncallSchedule(n.substr(9)))
               errors.push_back({p.file, st.line, 0, where,
@@ -363,8 +363,7 @@ int Daemon::run() {
   notifier_ = std::make_unique<Notifier>(config_->notification_targets, plugins_, *store_writer_,
                                          clock_, hub_);
   correlator_->setTargets(config_->notification_targets);
-  correlator_->setPolicies(config_->notification_policies,
-                           loadRecords(*store_, "oncall_override"));
+  correlator_->setPolicies(config_->notification_policies, loadRecords(*store_, "oncall_override"));
   correlator_->setAlertSink(pipeline_.get());
   event_hub_ = std::make_unique<EventHub>(
       config_->stream, *registry_,

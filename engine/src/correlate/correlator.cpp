@@ -28,12 +28,12 @@ const char* suppressionName(Suppression s) {
 }
 const char* correlatorEventName(CorrelatorEvent::Type t) {
   static const char* k[] = {
-      "incident.opened",   "incident.updated",       "incident.acknowledged",
-      "incident.assigned", "incident.commented",     "incident.priority_changed",
-      "incident.resolved", "incident.reopened",      "incident.closed",
-      "incident.merged",   "incident.ticket_linked", "incident.escalated",
-      "problem.opened",    "problem.updated",        "problem.known_error",
-      "problem.resolved",  "problem.closed",         "alert.suppressed",
+      "incident.opened",    "incident.updated",       "incident.acknowledged",
+      "incident.assigned",  "incident.commented",     "incident.priority_changed",
+      "incident.resolved",  "incident.reopened",      "incident.closed",
+      "incident.merged",    "incident.ticket_linked", "incident.escalated",
+      "problem.opened",     "problem.updated",        "problem.known_error",
+      "problem.resolved",   "problem.closed",         "alert.suppressed",
       "alert.unsuppressed",
   };
   return k[t];

@@ -64,9 +64,8 @@ struct CorrelatorStage::Impl {
     bool stopping = false;
     while (true) {
       int64_t now = clock.nowMs();
-      int64_t deadline =
-          std::min({correlator.nextDeadline(), evaluator.nextDeadline(),
-                    escalator.nextDeadline(), now + 1000});
+      int64_t deadline = std::min({correlator.nextDeadline(), evaluator.nextDeadline(),
+                                   escalator.nextDeadline(), now + 1000});
       if (sla_metrics.slaPending()) deadline = now;  // the refresh's next slice is due
       auto wait = std::chrono::milliseconds(std::max<int64_t>(1, deadline - now));
       size_t got = stopping ? queue.try_dequeue_bulk(tasks.begin(), tasks.size())
@@ -158,7 +157,8 @@ struct CorrelatorStage::Impl {
     auto fired = escalator.takeFired();
     if (store) {
       for (auto& r : escalator.takeDirtyOverrides())
-        unit.records.push_back({"oncall_override", std::move(r.id), r.ends_ms, std::move(r.record)});
+        unit.records.push_back(
+            {"oncall_override", std::move(r.id), r.ends_ms, std::move(r.record)});
       outbox.build(correlator, evs, sla, escalator, fired, unit.outbox);
       if (!unit.empty()) store->submit(std::move(unit));
       unit = StoreUnit{};

@@ -232,8 +232,7 @@ void Escalator::advance(Correlator& c, int64_t now) {
     const Policy* p = policy(s.policy);
     // Held: paused until news of its release (observe) arms it again.
     if (!p || !s.active || !live(*inc) || inc->held) continue;
-    if (inc->activeMs(now) - s.started >= dueOffset(*p, s))
-      notify(c, inc->id, t.state, now, false);
+    if (inc->activeMs(now) - s.started >= dueOffset(*p, s)) notify(c, inc->id, t.state, now, false);
     arm(*inc, t.state, now);
   }
   if (pending_) pending_->Set(static_cast<double>(armed_));
@@ -245,8 +244,9 @@ void Escalator::restore(Correlator& c, int64_t now) {
     const Incident* inc = c.incident(id);
     for (size_t i = 0; inc && i < inc->escalation.size(); ++i) {
       if (!policy(inc->escalation[i].policy) && inc->escalation[i].active) {
-        log::get("notify")->warn("incident {}: notification policy \"{}\" is gone; its escalation stops",
-                                 id, inc->escalation[i].policy);
+        log::get("notify")->warn(
+            "incident {}: notification policy \"{}\" is gone; its escalation stops", id,
+            inc->escalation[i].policy);
         (*c.escalationOf(id))[i].active = false;
         continue;
       }
@@ -261,8 +261,9 @@ std::vector<std::string> Escalator::resolve(const Correlator& c, const Policy& p
   const auto& cals = rules.calendars();
   const auto& st = p.cfg.steps[step];
   if (!p.cfg.calendar.empty() && !st.out_of_hours.empty()) {
-    auto cal = std::find_if(cals.begin(), cals.end(),
-                            [&](const rules::sla::Calendar& x) { return x.name == p.cfg.calendar; });
+    auto cal = std::find_if(cals.begin(), cals.end(), [&](const rules::sla::Calendar& x) {
+      return x.name == p.cfg.calendar;
+    });
     f.out_of_hours = cal != cals.end() && cal->agreed(now, now + 1).empty();
   }
   std::vector<std::string> out;
@@ -356,8 +357,7 @@ void Escalator::targetsFor(const Incident& inc, std::string_view event,
     const Policy* p = policy(s.policy);
     if (!p) continue;
     const auto& events = p->cfg.events;
-    if (!events.empty() && std::find(events.begin(), events.end(), event) == events.end())
-      continue;
+    if (!events.empty() && std::find(events.begin(), events.end(), event) == events.end()) continue;
     for (const auto& t : s.reached)
       if (std::none_of(out.begin(), out.end(), [&](const std::string* x) { return *x == t; }))
         out.push_back(&t);
@@ -386,7 +386,8 @@ std::string Escalator::addOverride(const rules::RuleSet& rules, const std::strin
     int k = rules::overlappingOverride(*others, o.start_ms, o.end_ms);
     if (k < 0) continue;
     const auto& x = (*others)[static_cast<size_t>(k)];
-    return "overlaps " + (x.id.empty() ? std::string("an override of the rule file") : "override " + x.id) +
+    return "overlaps " +
+           (x.id.empty() ? std::string("an override of the rule file") : "override " + x.id) +
            " (" + x.person + ", " + timeText(x.start_ms) + " to " + timeText(x.end_ms) + ")";
   }
   o.id = "ovr-" + std::to_string(next_override_++);
@@ -438,8 +439,8 @@ void Escalator::restoreOverrides(const std::vector<std::string>& records) {
     if (e["comment"].get(comment)) comment = {};
     if (e["deleted"].get(deleted)) deleted = false;
     if (id.rfind("ovr-", 0) == 0)
-      next_override_ = std::max<uint64_t>(next_override_,
-                                          std::strtoull(std::string(id.substr(4)).c_str(), nullptr, 10) + 1);
+      next_override_ = std::max<uint64_t>(
+          next_override_, std::strtoull(std::string(id.substr(4)).c_str(), nullptr, 10) + 1);
     if (deleted) continue;
     o.id = std::string(id);
     o.person = std::string(person);

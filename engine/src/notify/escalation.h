@@ -111,7 +111,9 @@ class Escalator {
     uint64_t incident;
     uint32_t state, gen;
     bool operator>(const Timer& o) const {
-      return at != o.at ? at > o.at : incident != o.incident ? incident > o.incident : state > o.state;
+      return at != o.at               ? at > o.at
+             : incident != o.incident ? incident > o.incident
+                                      : state > o.state;
     }
   };
   const Policy* policy(const std::string& name) const;

@@ -115,8 +115,7 @@ void OutboxBuilder::build(const Correlator& c, const std::vector<CorrelatorEvent
     const Incident* inc = e.incident ? c.incident(e.incident) : nullptr;
     if (inc && inc->held) continue;  // its clocks' warnings wait for its release
     std::string body;
-    std::string subject =
-        inc ? "incident " + std::to_string(inc->id) : "heartbeat " + e.heartbeat;
+    std::string subject = inc ? "incident " + std::to_string(inc->id) : "heartbeat " + e.heartbeat;
     for (const auto& [t, filter] : targets_) {
       if ((inc && escalator.routed(c, t.name)) || !filter.accepts(e.type, inc)) continue;
       if (body.empty()) writeSlaEventJson(body, e, inc);

@@ -97,7 +97,8 @@ void addOncallRoutes(api::Router& router, CorrelatorStage& stage) {
                 }
                 stage.escalation([r, at](Escalator& e, Correlator& c, int64_t now) {
                   int64_t when = at == INT64_MIN ? now : at;
-                  std::string out = "{\"at\":\"" + api::formatRfc3339Ms(when) + "\",\"schedules\":[";
+                  std::string out =
+                      "{\"at\":\"" + api::formatRfc3339Ms(when) + "\",\"schedules\":[";
                   bool first = true;
                   for (const auto& s : c.ruleSet().oncallSchedules()) {
                     if (!first) out += ',';

@@ -2,10 +2,11 @@
 // acknowledgement, none while held (held time does not count), a reopening restarts it; on-call
 // schedules hand off at local wall time across DST, overrides win, and a step that names a
 // schedule notifies whoever is on call then.
+#include "notify/escalation.h"
+
 #include <catch2/catch.hpp>
 
 #include "../correlate/correlation_timeline.h"
-#include "notify/escalation.h"
 #include "notify/outbox_builder.h"
 #include "temp_config.h"
 #include "triaged/config/errors.h"
@@ -92,9 +93,8 @@ TEST_CASE("Escalation notifies each step at its instant and stops when acknowled
   // Acknowledged: everyone it reached hears of it, and nothing escalates any more.
   f.t.at(100 * 60);
   REQUIRE(f.t.c().acknowledge(1, "alice", f.t.now).empty());
-  CHECK(f.round() ==
-        Lines{"team incident.acknowledged", "oncall incident.acknowledged",
-              "boss incident.acknowledged"});
+  CHECK(f.round() == Lines{"team incident.acknowledged", "oncall incident.acknowledged",
+                           "boss incident.acknowledged"});
   CHECK(f.esc.pending() == 0);
   CHECK(f.at(10 * 3600).empty());
   CHECK_FALSE(f.inc(1).escalation.at(0).active);
@@ -113,7 +113,7 @@ TEST_CASE("A held incident does not escalate; its held time does not count", "[e
   s.ends_ms = f.t.now + 20 * 60'000;
   REQUIRE(f.t.c().putSilence(std::move(s), f.t.now, &id).empty());
   CHECK(f.round().empty());
-  CHECK(f.at(15 * 60).empty());  // step 2 would be due: held
+  CHECK(f.at(15 * 60).empty());                            // step 2 would be due: held
   CHECK(f.at(25 * 60) == Lines{"team incident.updated"});  // released
   // 5 minutes ran before the hold: step 2 comes 10 minutes after the release.
   CHECK(f.at(35 * 60 - 1).empty());
@@ -201,7 +201,7 @@ TEST_CASE("On-call rotations hand off at local wall time across a DST change", "
     int p = s->personAt(utc(t), {}, cals);
     return p < 0 ? std::string("-") : s->people[static_cast<size_t>(p)].name;
   };
-  CHECK(who("2026-03-27T07:59:59Z") == "bob");  // before the first hand-off: the one before
+  CHECK(who("2026-03-27T07:59:59Z") == "bob");    // before the first hand-off: the one before
   CHECK(who("2026-03-27T08:00:00Z") == "alice");  // 09:00 CET
   CHECK(who("2026-03-28T08:00:00Z") == "bob");
   // The night of the change is 23 hours long: the hand-off stays at 09:00 local, 07:00 UTC.

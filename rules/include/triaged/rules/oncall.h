@@ -28,7 +28,7 @@ struct OncallLayer {
   std::string name;
   std::vector<uint32_t> members;  // indexes into OncallSchedule::people, in rotation order
   int64_t rotation_ms = 0;
-  bool wall_clock = false;  // rotation is whole days: hand-offs at start_local's wall time
+  bool wall_clock = false;     // rotation is whole days: hand-offs at start_local's wall time
   int64_t start_local_ms = 0;  // the first hand-off (to members[0]) as local wall time
   int64_t start_ms = 0;        // the same instant in UTC
   int32_t calendar = -1;       // index into RuleSet::calendars(); -1: always
@@ -43,8 +43,8 @@ struct OncallOverride {
 };
 
 struct OncallShift {
-  int person = -1;           // index into people; -1: no one
-  std::string source;        // "override", or the layer's name
+  int person = -1;            // index into people; -1: no one
+  std::string source;         // "override", or the layer's name
   int64_t until = INT64_MAX;  // when someone else takes over (searched up to 400 days ahead)
   int next_person = -1;       // who does
 };
