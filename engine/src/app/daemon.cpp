@@ -48,6 +48,24 @@ namespace triaged::engine {
 namespace asio = boost::asio;
 using Steady = std::chrono::steady_clock;
 
+// The policies as text, to tell a reload that changed them.
+static std::string policiesText(const std::vector<config::NotificationPolicy>& policies) {
+  std::string out;
+  for (const auto& p : policies) {
+    out += p.name + "|" + p.calendar + "|" + (p.continue_matching ? "c" : "") + "|" +
+           std::to_string(p.repeat_interval.count());
+    for (const auto& m : p.matchers) out += "|m" + m;
+    for (const auto& e : p.events) out += "|e" + e;
+    for (const auto& st : p.steps) {
+      out += "|s" + std::to_string(st.after.count());
+      for (const auto& t : st.targets) out += "|t" + t;
+      for (const auto& t : st.out_of_hours) out += "|o" + t;
+    }
+    out += "\n";
+  }
+  return out;
+}
+
 // Notification policies and on-call schedules refer to targets, schedules and calendars.
 static void checkPolicies(const config::Config& c, config::ConfigErrors& errors) {
   auto target = [&](const std::string& n) {
@@ -662,6 +680,9 @@ bool Daemon::reload(std::string* error_detail) {
   warn_restart("server.tls (on/off)", next->server.tls.enabled() != config_->server.tls.enabled());
   warn_restart("state.directory", next->state.directory != config_->state.directory);
   warn_restart("pipeline.shards", next->pipeline.shards != config_->pipeline.shards);
+  warn_restart("notifications.policies",
+               policiesText(next->notification_policies) !=
+                   policiesText(config_->notification_policies));
   if (!config_->server.tls.enabled() || !next->server.tls.enabled()) {
     auto copy = std::make_shared<HttpSettings>(*settings);
     copy->tls = server_->settings()->tls;
