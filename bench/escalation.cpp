@@ -8,6 +8,8 @@
 // the same process, alternating, so the ratio is measured on one machine state.
 // Checks the outcome (exact step counts) before it reports a figure.
 // Usage: triaged-escalation [--incidents N] [--minutes M] [--changes-per-second C] [--runs R]
+#include "notify/escalation.h"
+
 #include <sys/resource.h>
 
 #include <CLI/CLI.hpp>
@@ -16,7 +18,6 @@
 #include <random>
 
 #include "correlate/correlator.h"
-#include "notify/escalation.h"
 #include "notify/outbox_builder.h"
 #include "temp_config.h"
 #include "triaged/api/ingest.h"
@@ -99,8 +100,13 @@ Result scenario(bool policies, uint64_t incidents, int minutes, int changes_per_
       if (!b.finish()) std::exit(2);
       auto eb = b.take();
       engine::CorrelatorInput in;
-      in.change = {eb->events[0].fingerprint, engine::ChangeKind::kNew, api::Severity::kCritical,
-                   api::Severity::kCritical, api::Status::kFiring, false, now};
+      in.change = {eb->events[0].fingerprint,
+                   engine::ChangeKind::kNew,
+                   api::Severity::kCritical,
+                   api::Severity::kCritical,
+                   api::Status::kFiring,
+                   false,
+                   now};
       in.strings = engine::AlertStrings::pack(*eb, eb->events[0]);
       fps.push_back(eb->events[0].fingerprint);
       batch.push_back(std::move(in));
@@ -113,8 +119,8 @@ Result scenario(bool policies, uint64_t incidents, int minutes, int changes_per_
       auto sev = a->severity == api::Severity::kCritical ? api::Severity::kMajor
                                                          : api::Severity::kCritical;
       engine::CorrelatorInput in;
-      in.change = {fp, engine::ChangeKind::kSeverity, sev, a->severity, api::Status::kFiring,
-                   false, now};
+      in.change = {fp, engine::ChangeKind::kSeverity, sev, a->severity, api::Status::kFiring, false,
+                   now};
       batch.push_back(std::move(in));
     }
     auto t = Clock::now();
@@ -166,8 +172,8 @@ Result scenario(bool policies, uint64_t incidents, int minutes, int changes_per_
     std::exit(1);
   }
   if (corr.openIncidents() + r.acknowledged < incidents) {
-    std::cerr << "escalation: expected " << incidents << " incidents, got "
-              << corr.openIncidents() << " open + " << r.acknowledged << " acknowledged\n";
+    std::cerr << "escalation: expected " << incidents << " incidents, got " << corr.openIncidents()
+              << " open + " << r.acknowledged << " acknowledged\n";
     std::exit(1);
   }
   return r;
@@ -201,11 +207,11 @@ int main(int argc, char** argv) {
               << " % of the thread), outbox " << a.outbox_s << " s; " << a.steps
               << " steps notified, " << a.entries << " outbox entries, " << a.pending_peak
               << " escalations pending at most\n"
-              << "  timers alone (rounds without a step due): " << a.steady_escalation_s
-              << " s of " << a.steady_total_s << " s ("
+              << "  timers alone (rounds without a step due): " << a.steady_escalation_s << " s of "
+              << a.steady_total_s << " s ("
               << 100 * a.steady_escalation_s / std::max(1e-9, a.steady_total_s) << " %)\n"
-              << "  without policies: correlator " << b.correlator_s << " s, outbox "
-              << b.outbox_s << " s; " << b.entries << " outbox entries\n"
+              << "  without policies: correlator " << b.correlator_s << " s, outbox " << b.outbox_s
+              << " s; " << b.entries << " outbox entries\n"
               << "  thread time with / without: " << total_a / total_b << "\n";
   }
   std::cout << "max RSS " << maxRssMb() << " MB\n";

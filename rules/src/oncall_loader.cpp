@@ -67,6 +67,10 @@ void OncallLoader::schedule(const YAML::Node& n, const std::string& p, ErrorSink
         config::Duration rotation{0};
         lr.getDuration("rotation", rotation, config::Duration{60'000});
         if (rotation.count() == 0) sink.add(ln, lp + ".rotation", "is required (e.g. 1d, 1w, 12h)");
+        if (rotation > std::chrono::hours(24 * 366)) {
+          sink.add(ln["rotation"], lp + ".rotation", "must be at most 366d");
+          rotation = config::Duration{0};
+        }
         l.rotation_ms = rotation.count();
         l.wall_clock = l.rotation_ms > 0 && l.rotation_ms % kDay == 0;
         std::string start;

@@ -1,6 +1,7 @@
 // libFuzzer harness for rule files: any bytes as a rule file must give a rule set or a list of
 // errors, never a crash; a rule set that loads then correlates a few alerts, and its service
-// levels are evaluated and reported on for the current and previous periods.
+// levels are evaluated and reported on for the current and previous periods, and who is on
+// call is asked of each on-call schedule.
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -70,6 +71,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     auto p = rules::sla::periodAt(ag.period, cal, now);
     ev.report(a, p, now + 86'400'000);
     ev.report(a, rules::sla::previousPeriod(ag.period, cal, p), now + 86'400'000);
+  }
+  // Who is on call, and until when, for every schedule.
+  for (const auto& s : rs->oncallSchedules()) {
+    auto shift = s.at(now, {}, rs->calendars());
+    if (shift.person >= static_cast<int>(s.people.size())) std::abort();
+    if (shift.until != INT64_MAX && shift.until <= now) std::abort();
   }
   return 0;
 }

@@ -680,9 +680,8 @@ bool Daemon::reload(std::string* error_detail) {
   warn_restart("server.tls (on/off)", next->server.tls.enabled() != config_->server.tls.enabled());
   warn_restart("state.directory", next->state.directory != config_->state.directory);
   warn_restart("pipeline.shards", next->pipeline.shards != config_->pipeline.shards);
-  warn_restart("notifications.policies",
-               policiesText(next->notification_policies) !=
-                   policiesText(config_->notification_policies));
+  warn_restart("notifications.policies", policiesText(next->notification_policies) !=
+                                             policiesText(config_->notification_policies));
   if (!config_->server.tls.enabled() || !next->server.tls.enabled()) {
     auto copy = std::make_shared<HttpSettings>(*settings);
     copy->tls = server_->settings()->tls;

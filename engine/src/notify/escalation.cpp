@@ -125,6 +125,9 @@ void Escalator::observe(Correlator& c, const std::vector<CorrelatorEvent>& event
     if (!inc) continue;
     switch (e.type) {
       case CorrelatorEvent::kIncidentOpened:
+        // An incident that opens held starts its escalation when it is released (which
+        // reports it opened then).
+        if (e.held) continue;
         if (inc->escalation.empty()) {
           start(c, *inc, false, now);
           continue;

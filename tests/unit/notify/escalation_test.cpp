@@ -285,3 +285,20 @@ TEST_CASE("A step naming a schedule notifies whoever is on call; out of hours ch
   CHECK(f.round() == Lines{"bob-mail incident.opened"});
   CHECK(f.inc(2).timeline.back().detail == "step 1 of p1 (out of hours): bob (on call for noc)");
 }
+
+TEST_CASE("An incident that opens held starts escalating when it is released", "[escalation]") {
+  Fixture f("groups: []\n", kLadder);
+  engine::Silence s;
+  std::string err, id;
+  REQUIRE(rules::parseMatchers("{resource=\"db1\"}", s.matchers, &err));
+  s.starts_ms = f.t.t0;
+  s.ends_ms = f.t.t0 + 20 * 60'000;
+  REQUIRE(f.t.c().putSilence(std::move(s), f.t.t0, &id).empty());
+  f.t.at(0).push("db1", "cpu", Severity::kCritical);
+  CHECK(f.round().empty());
+  CHECK(f.inc(1).escalation.empty());
+  CHECK(f.at(15 * 60).empty());
+  CHECK(f.at(20 * 60) == Lines{"team incident.opened"});  // the silence ends: released
+  CHECK(f.at(35 * 60 - 1).empty());
+  CHECK(f.at(35 * 60) == Lines{"oncall incident.escalated"});
+}

@@ -1,5 +1,6 @@
 // One incident: what it is, why its alerts were put together, its alerts, SLA clocks,
-// timeline, tickets, notifications, problem and known error, and what an operator can do.
+// timeline, escalation, tickets, notifications, problem and known error, and what an operator
+// can do.
 import { h, api, act, can, age, duration, fmtTime, parseTime, table, badge, safeUrl, field } from './util.js';
 import * as stream from './stream.js';
 
@@ -78,6 +79,17 @@ export function incident(root, r) {
     return rows.length ? table(['Agreement', 'Target', 'Stage', 'Deadline', ''], rows, 'SLA clocks') : h('p', {}, 'No agreement covers this incident.');
   }
 
+  // Per notification policy: the steps notified, the state, the next step and who was reached.
+  function escalation(inc) {
+    if (!inc.escalation || !inc.escalation.length) return null;
+    const rows = inc.escalation.map((e) => h('tr', {}, h('td', {}, e.policy), h('td', {}, e.steps_notified + (e.repeats ? ` (+${e.repeats} repeats)` : '')),
+      h('td', {}, badge(e.state, e.state === 'escalating' ? 'critical' : e.state === 'paused' ? 'held' : '')),
+      h('td', {}, e.next_step_at ? `${fmtTime(e.next_step_at)} (in ${duration(parseTime(e.next_step_at) - Date.now())})` : ''),
+      h('td', {}, e.reached.join(', '))));
+    return h('section', { 'aria-label': 'Escalation' }, h('h2', {}, 'Escalation'),
+      table(['Policy', 'Steps notified', 'State', 'Next step', 'Reached'], rows, 'Escalation'));
+  }
+
   async function notifications(inc) {
     const box = h('div', {}, 'Loading…');
     try {
@@ -152,6 +164,7 @@ export function incident(root, r) {
       actions(inc),
       h('section', { 'aria-label': 'Why correlated' }, h('h2', {}, 'Why these alerts are one incident'), why(inc)),
       h('section', { 'aria-label': 'SLA' }, h('h2', {}, 'Service levels'), clocks(inc)),
+      escalation(inc),
       h('section', { 'aria-label': 'Alerts' }, h('h2', {}, `Alerts (${inc.alert_count})`),
         table(['Role', 'Status', 'Severity', 'Resource', 'Check', 'Summary', 'Events', 'Suppressed', 'Fingerprint'], alertRows)),
       h('section', { 'aria-label': 'Timeline' }, h('h2', {}, 'Timeline'), timeline,

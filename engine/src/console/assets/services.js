@@ -29,15 +29,20 @@ export function services(root) {
   const hb = h('div', {});
   const probs = h('div', {});
   const targets = h('div', {});
+  const oncall = h('div', {});
   root.append(h('h1', {}, 'Services and service levels'),
     h('p', {}, h('button', { type: 'button', onclick: downloadReport }, 'Download the SLA report (HTML)')),
-    svc, h('h2', {}, 'Heartbeats'), hb, h('h2', {}, 'Problems and known errors'), probs,
+    svc, h('h2', {}, 'On call'), oncall, h('h2', {}, 'Heartbeats'), hb, h('h2', {}, 'Problems and known errors'), probs,
     h('h2', {}, 'Notification targets'), targets);
 
   async function load() {
     try {
-      const [s, b, p, t, d] = await Promise.all([api('/api/v1/services'), api('/api/v1/heartbeats'), api('/api/v1/problems'),
-        api('/api/v1/notifications'), api('/api/v1/notifications/dead')]);
+      const [s, b, p, t, d, o] = await Promise.all([api('/api/v1/services'), api('/api/v1/heartbeats'), api('/api/v1/problems'),
+        api('/api/v1/notifications'), api('/api/v1/notifications/dead'), api('/api/v1/oncall')]);
+      oncall.replaceChildren(o.schedules.length ? table(['Schedule', 'On call', 'From', 'Until', 'Next'], o.schedules.map((x) =>
+        h('tr', {}, h('td', {}, x.name), h('td', {}, x.on_call ? h('strong', {}, x.on_call.person) : 'no one'),
+          h('td', {}, x.on_call ? x.on_call.source : ''), h('td', {}, x.until ? fmtTime(x.until) : ''),
+          h('td', {}, x.next ? x.next.person : '')))) : h('p', {}, 'No on-call schedule.'));
       const byName = new Map(s.services.map((x) => [x.name, x]));
       const children = new Set(s.services.flatMap((x) => x.children));
       const rows = [];
