@@ -366,6 +366,7 @@ void readNotifications(MapReader& root, Config& c) {
                   t.getSecret("hmac_secret", x.hmac_secret);
                   t.getBool("tls_insecure_skip_verify", x.tls_insecure_skip_verify);
                   t.getSecret("callback_token", x.callback_token);
+                  t.getSecret("callback_hmac_secret", x.callback_hmac_secret);
                   t.getString("mail_from", x.mail_from);
                   t.getStringList("mail_to", x.mail_to);
                   t.getEnum("starttls", x.starttls, {"required", "optional", "off"});

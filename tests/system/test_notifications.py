@@ -87,6 +87,44 @@ class Notifications(unittest.TestCase):
             d.close()
             rx.close()
 
+    def test_a_ticketing_tool_acts_back_with_a_signed_callback(self):
+        rx = Receiver()
+        d = Daemon(config(rx.port, """    - name: desk
+      url: http://127.0.0.1:9/desk
+      events: [problem.opened]
+      callback_hmac_secret: desk-secret
+auth:
+  admin:
+    bearer_token: admin-token
+""")).start()
+        try:
+            self.send(d, {"resource": "vm1", "check": "cpu", "severity": "critical"})
+            status, _, body = d.request("POST", "/api/v1/incidents/1/tickets",
+                                        json.dumps({"system": "desk", "id": "T-7"}),
+                                        {"Authorization": "Bearer admin-token"})
+            self.assertEqual(status, 200, body)
+
+            def call(action, secret="desk-secret", t=None, system="desk", body=b'{"note": "done"}'):
+                t = int(time.time()) if t is None else t
+                mac = hmac.new(secret.encode(), f"{t}.".encode() + body, hashlib.sha256).hexdigest()
+                return d.request("POST", f"/api/v1/tickets/{system}/T-7/{action}", body,
+                                 {"X-Triaged-Signature": f"t={t},v1={mac}"})
+
+            for bad in (dict(secret="guess"), dict(t=int(time.time()) - 3600)):
+                status, _, body = call("acknowledge", **bad)
+                self.assertEqual(status, 401, body)
+                self.assertIn("X-Triaged-Signature", body)
+            status, _, body = call("acknowledge", system="hook")  # hook has no callback secret
+            self.assertEqual(status, 401, body)
+            status, _, body = call("acknowledge")
+            self.assertEqual(status, 200, body)
+            inc = d.get_json("/api/v1/incidents/1")
+            self.assertEqual(inc["status"], "acknowledged")
+            self.assertEqual([(e["actor"], e["action"]) for e in inc["timeline"]][-1], ("desk", "acknowledged"))
+        finally:
+            d.close()
+            rx.close()
+
     def test_concurrent_deliveries_keep_each_incidents_order(self):
         # A slow receiver (100 ms per request) and 4 requests in flight: 6 incidents' events
         # overlap across incidents, never within one, and arrive in the order they happened.

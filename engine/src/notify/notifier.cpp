@@ -3,7 +3,6 @@
 #include <absl/container/flat_hash_set.h>
 #include <concurrentqueue/concurrentqueue.h>
 #include <curl/curl.h>
-#include <openssl/hmac.h>
 #include <prometheus/counter.h>
 #include <prometheus/gauge.h>
 #include <prometheus/histogram.h>
@@ -18,24 +17,13 @@
 #include <thread>
 
 #include "common/log.h"
+#include "common/signature.h"
 
 namespace triaged::engine {
 
 std::string Notifier::signature(const std::string& secret, int64_t unix_seconds,
                                 const std::string& body) {
-  std::string t = std::to_string(unix_seconds);
-  std::string msg = t + "." + body;
-  unsigned char mac[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()),
-       reinterpret_cast<const unsigned char*>(msg.data()), msg.size(), mac, &len);
-  static const char* hex = "0123456789abcdef";
-  std::string out = "t=" + t + ",v1=";
-  for (unsigned i = 0; i < len; ++i) {
-    out += hex[mac[i] >> 4];
-    out += hex[mac[i] & 15];
-  }
-  return out;
+  return signatureOf(secret, unix_seconds, body);
 }
 
 struct Notifier::Impl {

@@ -25,6 +25,9 @@ std::shared_ptr<const HttpSettings> HttpSettings::fromConfig(const config::Confi
   for (const auto& t : c.notification_targets)
     if (!t.callback_token.empty())
       s->callback_digests.emplace_back(t.name, config::sha256Hex(t.callback_token));
+  for (const auto& t : c.notification_targets)
+    if (!t.callback_hmac_secret.empty())
+      s->callback_secrets.emplace_back(t.name, t.callback_hmac_secret);
   bool users = !c.auth.users.empty();
   s->open[static_cast<int>(api::RouteGroup::kIngest)] = c.auth.ingest.bearer_tokens.empty();
   s->open[static_cast<int>(api::RouteGroup::kRead)] = c.auth.read.bearer_tokens.empty() && !users;

@@ -12,6 +12,7 @@
 #include <future>
 
 #include "common/log.h"
+#include "common/signature.h"
 #include "server/http_metrics.h"
 #include "triaged/api/json_writer.h"
 #include "triaged/config/loader.h"
@@ -208,14 +209,25 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
       refuse(401, "a valid bearer token is required for the ingest routes", body_pending);
       return false;
     }
-    if (!route_->callback_param.empty() && !authorization.empty()) {
-      // A ticketing tool with its own token, for its own tickets only.
-      for (const auto& [name, value] : params_)
-        if (name == route_->callback_param && s.callbackOf(value, authorization)) {
+    signed_by_.clear();
+    if (!route_->callback_param.empty()) {
+      // A ticketing tool with its own token, or its signature (checked once the body is read),
+      // for its own tickets only.
+      auto sig = parser_->get()["X-Triaged-Signature"];
+      for (const auto& [name, value] : params_) {
+        if (name != route_->callback_param) continue;
+        if (!authorization.empty() && s.callbackOf(value, authorization)) {
           user_ = value;
           role_ = "callback";
           return true;
         }
+        if (!sig.empty() && authorization.empty() && s.callbackSecret(value)) {
+          signed_by_ = value;
+          user_ = value;
+          role_ = "callback";
+          return true;
+        }
+      }
     }
     const Credential* who = authorization.empty() ? nullptr : s.identify(authorization);
     int level = who ? std::max(who->level, s.openLevel()) : s.openLevel();
@@ -309,6 +321,19 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
     phase_ = Phase::kHandler;
     disarm();
     auto& req = parser_->get();
+    if (!signed_by_.empty()) {
+      const std::string* secret = settings_->callbackSecret(signed_by_);
+      auto sig = req["X-Triaged-Signature"];
+      int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
+                        std::chrono::system_clock::now().time_since_epoch())
+                        .count();
+      if (!secret ||
+          !signatureValid(*secret, std::string_view(sig.data(), sig.size()), req.body(), now))
+        return refuse(401,
+                      "X-Triaged-Signature is not a valid signature of this body by " + signed_by_ +
+                          " made in the last 5 minutes",
+                      false);
+    }
     api::HttpRequest r;
     r.method = req.method();
     r.target = std::string_view(req.target().data(), req.target().size());
@@ -519,6 +544,7 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
   std::shared_ptr<const HttpSettings> settings_;
   const api::Route* route_ = nullptr;
   std::string user_;
+  std::string signed_by_;  // a callback signed by this system: verified once the body is read
   const char* role_ = nullptr;
   std::string path_;
   std::vector<std::pair<std::string_view, std::string_view>> params_;

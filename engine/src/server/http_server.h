@@ -44,6 +44,13 @@ struct HttpSettings {
   std::vector<std::pair<std::string, std::string>> callback_digests;
   // Whether `authorization` carries the callback token of target `system`.
   bool callbackOf(std::string_view system, std::string_view authorization) const;
+  // Notification targets' callback HMAC secrets: (target name, secret).
+  std::vector<std::pair<std::string, std::string>> callback_secrets;
+  const std::string* callbackSecret(std::string_view system) const {
+    for (const auto& [name, secret] : callback_secrets)
+      if (name == system) return &secret;
+    return nullptr;
+  }
   // Per RouteGroup: no token is needed (the group has none configured).
   bool open[5] = {true, true, true, true, true};
   std::shared_ptr<boost::asio::ssl::context> tls;  // null when TLS is off

@@ -139,8 +139,9 @@ struct NotificationTarget {
   std::string mail_from, starttls, console_url;  // starttls "" = optional
   std::vector<std::string> mail_to;
   // POST /api/v1/tickets/<name>/<ticket>/<action> accepts this token (a secret) instead of an
-  // admin's; the actor on the timeline is the target's name.
-  std::string callback_token;
+  // admin's, or a request signed with callback_hmac_secret (X-Triaged-Signature); the actor on
+  // the timeline is the target's name.
+  std::string callback_token, callback_hmac_secret;
 };
 
 // One step of an escalation: who is told `after` the escalation started (the incident opened,
