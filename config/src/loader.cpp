@@ -230,6 +230,22 @@ void readTicketActions(MapReader& target, NotificationTarget& x) {
     a.finish();
     x.ticket_actions.emplace_back(action, std::move(t));
   }
+  if (r.node()["session"].IsDefined()) {
+    MapReader a(r.take("session"), r.childPath("session"), r.sink());
+    auto& t = x.ticket_session;
+    t.method = "POST";
+    a.getEnum("method", t.method, {"GET", "POST"});
+    a.getString("path", t.path, true);
+    a.getInlineOrFile("body", t.body, "body");
+    a.getString("token_pointer", x.ticket_session_pointer, true);
+    a.getString("header", x.ticket_session_header, true);
+    if (!x.ticket_session_pointer.empty() && x.ticket_session_pointer[0] != '/')
+      a.sink().add(a.node()["token_pointer"], a.childPath("token_pointer"),
+                   "must be a JSON pointer (RFC 6901), starting with /");
+    if (t.method == "GET" && !t.body.empty())
+      a.sink().add(a.node()["body"], a.childPath("body"), "a GET login has no body");
+    a.finish();
+  }
   r.finish();
 }
 

@@ -248,7 +248,7 @@ class Receiver:
                 if answer:
                     self.wfile.write(answer)
 
-            do_PATCH = do_POST
+            do_PATCH = do_PUT = do_GET = do_POST
 
             def log_message(self, *args):
                 pass

@@ -125,6 +125,46 @@ auth:
             d.close()
             rx.close()
 
+    def test_a_ticket_target_logs_in_first_and_again_when_its_session_ends(self):
+        # GLPI's legacy REST API: GET /initSession answers a session token, which every later
+        # request carries in Session-Token; a 401 means the session ended.
+        rx = Receiver(script=[
+            (200, {}, '{"session_token": "S1"}'),
+            (201, {}, '{"id": 15, "message": ""}'),
+            401,
+            (200, {}, '{"session_token": "S2"}'),
+        ])
+        glpi = """    - name: glpi
+      type: ticket
+      url: http://127.0.0.1:PORT/apirest.php
+      retry_initial: 50ms
+      headers: {{App-Token: app}}
+      ticket:
+        session: {{method: GET, path: /initSession, token_pointer: /session_token, header: Session-Token}}
+        id_pointer: /id
+        create: {{path: /Ticket, body: '{{"input": {{"name": "{{{{incident.title}}}}"}}}}'}}
+        update: {{path: "/Ticket/{{{{ticket.id}}}}", body: '{{"input": {{"content": "{{{{note}}}}"}}}}'}}
+""".replace("PORT", str(rx.port))
+        d = Daemon(config(rx.port, glpi).replace(
+            "      hmac_secret: s3cret\n", "      hmac_secret: s3cret\n      events: [problem.opened]\n", 1)).start()
+        try:
+            self.send(d, {"resource": "vm1", "check": "cpu", "severity": "critical"})
+            status, _, body = d.request("POST", "/api/v1/incidents/1/acknowledge", "{}")
+            self.assertEqual(status, 200, body)
+            got = rx.wait_delivered(4)
+            seen = [(r["method"], r["path"], r["headers"].get("Session-Token"), r["status"]) for r in rx.requests]
+            self.assertEqual(seen, [("GET", "/apirest.php/initSession", None, 200),
+                                    ("POST", "/apirest.php/Ticket", "S1", 201),
+                                    ("PUT", "/apirest.php/Ticket/15", "S1", 401),
+                                    ("GET", "/apirest.php/initSession", None, 200),
+                                    ("PUT", "/apirest.php/Ticket/15", "S2", 200)])
+            self.assertTrue(all(r["headers"].get("App-Token") == "app" for r in got))
+            inc = d.get_json("/api/v1/incidents/1")
+            self.assertEqual([(t["system"], t["id"]) for t in inc["tickets"]], [("glpi", "15")])
+        finally:
+            d.close()
+            rx.close()
+
     def test_concurrent_deliveries_keep_each_incidents_order(self):
         # A slow receiver (100 ms per request) and 4 requests in flight: 6 incidents' events
         # overlap across incidents, never within one, and arrive in the order they happened.

@@ -159,7 +159,8 @@ config::ConfigPtr loadFullConfig(const std::string& path, const api::PluginRegis
         error("template", "is only for webhook targets");
       if (!t.ticket_fields.empty() && t.type != "servicenow" && t.type != "jira")
         error("fields", "is only for servicenow and jira targets");
-      if ((!t.ticket_actions.empty() || !t.ticket_id_pointer.empty() || !t.ticket_link.empty()) &&
+      if ((!t.ticket_actions.empty() || !t.ticket_id_pointer.empty() || !t.ticket_link.empty() ||
+           !t.ticket_session.path.empty()) &&
           t.type != "ticket")
         error("ticket", "is only for ticket targets (type: ticket)");
       bool email = t.type == "email";

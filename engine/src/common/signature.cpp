@@ -35,7 +35,8 @@ bool signatureValid(std::string_view secret, std::string_view header, std::strin
   if (ec != std::errc() || end != digits.data() + digits.size()) return false;
   if (t < now_s - tolerance_s || t > now_s + tolerance_s) return false;
   std::string want = signatureOf(secret, t, body);
-  return want.size() == header.size() && CRYPTO_memcmp(want.data(), header.data(), want.size()) == 0;
+  return want.size() == header.size() &&
+         CRYPTO_memcmp(want.data(), header.data(), want.size()) == 0;
 }
 
 }  // namespace triaged::engine

@@ -41,6 +41,7 @@ struct Notifier::Impl {
     curl_slist* headers = nullptr;
     std::string body, response, location;
     bool creating = false;  // the answer carries a new ticket's id
+    bool session = false;   // a login (Output::session)
     bool mail = false;      // SMTP: success is the server's acceptance, not a 2xx
     curl_slist* rcpt = nullptr;
     size_t read_at = 0;  // what of the message SMTP has read
@@ -242,6 +243,7 @@ struct Notifier::Impl {
     f->incident = n.incident;
     f->body = std::move(req->body);
     f->creating = req->creates;
+    f->session = req->session;
     if (!t.idle.empty()) {
       f->easy = t.idle.back();
       t.idle.pop_back();
@@ -255,6 +257,7 @@ struct Notifier::Impl {
     add("X-Triaged-Event: " + e.event);
     add("Expect:");
     for (const auto& [k, v] : c.headers) add(k + ": " + v);
+    for (const auto& [k, v] : req->headers) add(k + ": " + v);
     if (!c.bearer_token.empty()) add("Authorization: Bearer " + c.bearer_token);
     if (!c.hmac_secret.empty())
       add("X-Triaged-Signature: " + Notifier::signature(c.hmac_secret, now / 1000, f->body));
@@ -281,9 +284,14 @@ struct Notifier::Impl {
                        req->starttls == 2   ? static_cast<long>(CURLUSESSL_ALL)
                        : req->starttls == 1 ? static_cast<long>(CURLUSESSL_TRY)
                                             : static_cast<long>(CURLUSESSL_NONE));
+    } else if (req->method == "GET") {  // a login (ticket sessions)
+      curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
+      curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, nullptr);
+      curl_easy_setopt(h, CURLOPT_HTTPHEADER, f->headers);
     } else {
       curl_easy_setopt(h, CURLOPT_POST, 1L);
-      if (req->method != "POST") curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, req->method.c_str());
+      curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST,
+                       req->method != "POST" ? req->method.c_str() : nullptr);
       curl_easy_setopt(h, CURLOPT_POSTFIELDS, f->body.data());
       curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, static_cast<long>(f->body.size()));
       curl_easy_setopt(h, CURLOPT_HTTPHEADER, f->headers);
@@ -326,7 +334,21 @@ struct Notifier::Impl {
     Slot* s = slotOf(t, f.id);
     if (s && s->done) s = nullptr;
     // HTTP: a 2xx; SMTP: the server took the message (its last reply, 250, is not a 2xx).
-    if (rc == CURLE_OK && (f.mail || (status >= 200 && status < 300))) {
+    bool ok = rc == CURLE_OK && (f.mail || (status >= 200 && status < 300));
+    if (ok && f.session) {
+      // Logged in: the entry is asked for again, now with the session (no backoff).
+      if (t.output->session(f.response)) {
+        if (s) s->in_flight = false;
+        return;
+      }
+      ok = false;
+      status = 0;
+      std::snprintf(f.error, sizeof f.error, "the login answer holds no session: %s",
+                    f.response.substr(0, 150).c_str());
+      rc = CURLE_WEIRD_SERVER_REPLY;
+    }
+    if (rc == CURLE_OK && status == 401) t.output->unauthorized();
+    if (ok) {
       t.ok->Increment();
       if (f.creating) {
         auto ticket = t.output->ticket(f.response, f.location);

@@ -3,7 +3,9 @@
 // an incident creates its ticket; the id is read from the answer (a JSON pointer, or the
 // Location header) and remembered with the incident, so every later event of the incident
 // goes to that ticket, across restarts. Incidents only. Templates see the event JSON plus
-// `ticket.id`, `ticket.url` and `note` (one line describing the event). docs/configuration.md.
+// `ticket.id`, `ticket.url` and `note` (one line describing the event). A tool whose API needs
+// a session (GLPI) logs in first (`session`): the token from the login's answer goes in a
+// header of every later request, and a 401 logs in again. docs/configuration.md.
 #include <simdjson.h>
 
 #include "outputs/common/body_template.h"
@@ -54,7 +56,28 @@ class TicketOutput : public api::Output {
     compileActions(t, actions_, nullptr);  // validated before
     std::string error;
     has_link_ = !t.ticket_link.empty() && link_.compilePath(t.ticket_link, &error);
+    if (!t.ticket_session.path.empty()) {
+      login_.set = true;
+      login_.method = t.ticket_session.method;
+      login_.path.compilePath(t.ticket_session.path, &error);
+      login_.has_body = !t.ticket_session.body.empty();
+      if (login_.has_body) login_.body.compile(t.ticket_session.body, &error);
+      session_pointer_ = t.ticket_session_pointer;
+      session_header_ = t.ticket_session_header;
+    }
   }
+
+  bool session(std::string_view response) override {
+    simdjson::dom::element v;
+    std::string_view s;
+    if (!view_.parse(response) || view_.root().at_pointer(session_pointer_).get(v) ||
+        v.get_string().get(s) || s.empty())
+      return false;
+    token_ = std::string(s);
+    return true;
+  }
+
+  void unauthorized() override { token_.clear(); }
 
   std::optional<api::OutputRequest> request(const api::Notification& n,
                                             const std::string& ticket) override {
@@ -70,6 +93,11 @@ class TicketOutput : public api::Output {
       a = pick(n.event);
     }
     if (!a || !a->set) return std::nullopt;
+    if (login_.set && token_.empty()) {  // log in first; the entry comes again after
+      a = &login_;
+      r.creates = false;
+      r.session = true;
+    }
     // The context: the event, and what the templates add to it.
     std::string ctx = "{\"ticket\":";
     api::JsonWriter w(ctx);
@@ -83,6 +111,7 @@ class TicketOutput : public api::Output {
     r.method = a->method;
     r.url = url_ + a->path.render(&root);
     if (a->has_body) r.body = a->body.render(&root);
+    if (!r.session && !token_.empty()) r.headers.emplace_back(session_header_, token_);
     return r;
   }
 
@@ -141,6 +170,8 @@ class TicketOutput : public api::Output {
 
   std::string url_, id_pointer_;
   Action actions_[kKinds];
+  Action login_;
+  std::string session_pointer_, session_header_, token_;
   BodyTemplate link_;
   bool has_link_ = false;
   outputs::EventView view_, context_;
@@ -162,6 +193,13 @@ api::OutputPlugin ticketOutput() {
     std::string error;
     if (!t.ticket_link.empty() && !link.compilePath(t.ticket_link, &error))
       problems.emplace_back("ticket.link", error);
+    if (!t.ticket_session.path.empty()) {
+      BodyTemplate path, body;
+      if (!path.compilePath(t.ticket_session.path, &error))
+        problems.emplace_back("ticket.session.path", error);
+      if (!t.ticket_session.body.empty() && !body.compile(t.ticket_session.body, &error))
+        problems.emplace_back("ticket.session.body", error);
+    }
   };
   return p;
 }

@@ -134,6 +134,11 @@ struct NotificationTarget {
   // and a link for people ({{ticket.id}}).
   std::vector<std::pair<std::string, TicketAction>> ticket_actions;
   std::string ticket_id_pointer, ticket_link;
+  // A tool whose API needs a session first (GLPI): the login request, where its answer holds
+  // the token (a JSON pointer) and the header that carries it in the later requests. A 401
+  // logs in again.
+  TicketAction ticket_session;
+  std::string ticket_session_pointer, ticket_session_header;
   // type email: the envelope and headers' sender and recipients, STARTTLS (required, optional,
   // off) and the console's address for links in the mails.
   std::string mail_from, starttls, console_url;  // starttls "" = optional

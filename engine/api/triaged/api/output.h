@@ -29,6 +29,10 @@ struct OutputRequest {
   std::string method = "POST", url, body;
   std::string content_type = "application/json";
   bool creates = false;  // the answer carries a new ticket's id (see Output::ticket)
+  // A login: its answer goes to Output::session, then the same entry is asked for again (the
+  // tool's session token in a header of the later requests).
+  bool session = false;
+  std::vector<std::pair<std::string, std::string>> headers;  // the type's own, beside the target's
   // Mail (an smtp:// or smtps:// url): the envelope; `body` is then the whole message.
   std::string mail_from;
   std::vector<std::string> mail_to;
@@ -54,6 +58,11 @@ class Output {
   }
   // An answer that retrying cannot change: the entry is dead-lettered at once.
   virtual bool refused(long /*status*/) const { return false; }
+  // The answer to a `session` request; false when it holds no session (then retried as a
+  // failure).
+  virtual bool session(std::string_view /*response*/) { return false; }
+  // A request was answered 401: a session the type holds has ended.
+  virtual void unauthorized() {}
 };
 
 struct OutputPlugin {
