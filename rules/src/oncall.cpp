@@ -4,7 +4,6 @@
 #include <date/tz.h>
 
 #include <algorithm>
-#include <sstream>
 
 #include "triaged/rules/schedule.h"
 
@@ -145,19 +144,30 @@ bool parseScheduleTime(const std::string& text, const date::time_zone* zone, int
     if (local_ms) *local_ms = toLocal(zone, utc_ms);
     return true;
   }
-  for (const char* fmt : {"%FT%T", "%FT%R"}) {
-    std::istringstream in(text);
-    date::local_time<milliseconds> lt;
-    in >> date::parse(fmt, lt);
-    if (in.fail()) continue;
-    in.peek();
-    if (!in.eof()) continue;
-    int64_t l = lt.time_since_epoch().count();
-    if (local_ms) *local_ms = l;
-    utc_ms = toUtc(zone, l);
+  // YYYY-MM-DDTHH:MM or YYYY-MM-DDTHH:MM:SS, read by hand (date::parse of a time without
+  // seconds reads past what it checks).
+  if (text.size() != 16 && text.size() != 19) return false;
+  auto num = [&](size_t at, size_t n, int& out) {
+    out = 0;
+    for (size_t i = at; i < at + n; ++i) {
+      if (text[i] < '0' || text[i] > '9') return false;
+      out = out * 10 + (text[i] - '0');
+    }
     return true;
-  }
-  return false;
+  };
+  int y, mo, d, h, mi, sec = 0;
+  if (!num(0, 4, y) || text[4] != '-' || !num(5, 2, mo) || text[7] != '-' || !num(8, 2, d) ||
+      text[10] != 'T' || !num(11, 2, h) || text[13] != ':' || !num(14, 2, mi))
+    return false;
+  if (text.size() == 19 && (text[16] != ':' || !num(17, 2, sec))) return false;
+  date::year_month_day ymd{date::year(y), date::month(static_cast<unsigned>(mo)),
+                           date::day(static_cast<unsigned>(d))};
+  if (!ymd.ok() || h > 23 || mi > 59 || sec > 59) return false;
+  int64_t l = static_cast<int64_t>(date::sys_days(ymd).time_since_epoch().count()) * kDay +
+              ((h * 60 + mi) * 60 + sec) * int64_t{1000};
+  if (local_ms) *local_ms = l;
+  utc_ms = toUtc(zone, l);
+  return true;
 }
 
 int overlappingOverride(const std::vector<OncallOverride>& list, int64_t start, int64_t end) {

@@ -135,7 +135,9 @@ void OncallLoader::link(config::ConfigErrors& errors) {
     if (!s.name.empty() && !names.insert(s.name).second)
       errors.push_back(
           {s.file, s.line, 0, "oncall_schedules", "duplicate on-call schedule \"" + s.name + "\""});
-  for (auto& [where, ref] : layer_calendars_) {
+  for (auto& pending : layer_calendars_) {
+    const auto& where = pending.first;
+    const PendingRef& ref = pending.second;
     const auto& cals = rs_.calendars_;
     auto it = std::find_if(cals.begin(), cals.end(),
                            [&](const sla::Calendar& c) { return c.name == ref.name; });
