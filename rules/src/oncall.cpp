@@ -5,6 +5,7 @@
 
 #include <algorithm>
 
+#include "sla/civil_time.h"
 #include "triaged/rules/schedule.h"
 
 namespace triaged::rules {
@@ -19,16 +20,8 @@ constexpr int64_t kHorizon = 400 * kDay;
 
 int64_t floorDiv(int64_t a, int64_t b) { return a / b - ((a % b != 0) && ((a < 0) != (b < 0))); }
 
-// Local wall time (as if UTC) to UTC: a time in a DST gap moves to the gap's end, an
-// ambiguous one takes the earlier instant.
 int64_t toUtc(const date::time_zone* zone, int64_t local_ms) {
-  if (!zone) return local_ms;
-  date::local_time<milliseconds> lt{milliseconds(local_ms)};
-  auto info = zone->get_info(lt);
-  if (info.result == date::local_info::nonexistent)
-    return duration_cast<milliseconds>(info.first.end.time_since_epoch()).count();
-  return duration_cast<milliseconds>(zone->to_sys(lt, date::choose::earliest).time_since_epoch())
-      .count();
+  return sla::localToUtc(zone, local_ms);
 }
 
 int64_t toLocal(const date::time_zone* zone, int64_t utc_ms) {
