@@ -7,6 +7,7 @@
 #include "common/log.h"
 #include "correlate/incident_facts.h"
 #include "dedup/alert_table.h"
+#include "notify/notification_filter.h"
 #include "triaged/api/ingest.h"
 #include "triaged/api/json_writer.h"
 
@@ -47,26 +48,12 @@ std::string_view PolicyFacts::get(std::string_view n) const {
 
 std::vector<std::pair<size_t, std::string>> PolicyFacts::check(
     const std::vector<std::string>& matchers) {
-  std::vector<std::pair<size_t, std::string>> out;
-  const auto& known = IncidentFacts::fields();
-  for (size_t i = 0; i < matchers.size(); ++i) {
-    rules::Matchers m;
-    std::string error;
-    if (!rules::parseMatchers(matchers[i], m, &error)) {
-      out.emplace_back(i, error);
-      continue;
-    }
-    for (const auto& x : m) {
-      const std::string& name = x->name();
-      if (name == "ci" || (name.rfind("label_", 0) == 0 && name.size() > 6) ||
-          std::find(known.begin(), known.end(), name) != known.end())
-        continue;
-      std::string list;
-      for (const auto& f : known) list += f + ", ";
-      out.emplace_back(i, "unknown field \"" + name + "\" (known: " + list + "ci, label_<name>)");
-    }
-  }
-  return out;
+  return NotificationFilter::check(
+      matchers,
+      [](const std::string& name) {
+        return name == "ci" || (name.rfind("label_", 0) == 0 && name.size() > 6);
+      },
+      "ci, label_<name>");
 }
 
 // ---- Policies and steps -------------------------------------------------------------------

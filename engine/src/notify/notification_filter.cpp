@@ -17,7 +17,8 @@ class NoFacts final : public rules::Facts {
 }  // namespace
 
 std::vector<std::pair<size_t, std::string>> NotificationFilter::check(
-    const std::vector<std::string>& matchers) {
+    const std::vector<std::string>& matchers, bool (*extra)(const std::string&),
+    const char* extra_text) {
   std::vector<std::pair<size_t, std::string>> out;
   const auto& known = IncidentFacts::fields();
   for (size_t i = 0; i < matchers.size(); ++i) {
@@ -29,8 +30,10 @@ std::vector<std::pair<size_t, std::string>> NotificationFilter::check(
     }
     for (const auto& x : m) {
       if (std::find(known.begin(), known.end(), x->name()) != known.end()) continue;
+      if (extra && extra(x->name())) continue;
       std::string list;
       for (const auto& f : known) list += (list.empty() ? "" : ", ") + f;
+      if (*extra_text) list += std::string(", ") + extra_text;
       out.emplace_back(i, "unknown field \"" + x->name() + "\" (known: " + list + ")");
     }
   }

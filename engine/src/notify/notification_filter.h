@@ -19,9 +19,11 @@ class NotificationFilter {
   // `incident`: the incident the event is about, or nullptr (problems, heartbeats), which the
   // priority filter lets through and the matchers see with every field "".
   bool accepts(const std::string& event, const Incident* incident) const;
-  // Errors of a target's matchers, as (index, message); empty when all are good.
+  // Errors of a target's matchers, as (index, message); empty when all are good. `extra`:
+  // more names the matchers may use (a predicate), described in errors as `extra_text`.
   static std::vector<std::pair<size_t, std::string>> check(
-      const std::vector<std::string>& matchers);
+      const std::vector<std::string>& matchers, bool (*extra)(const std::string&) = nullptr,
+      const char* extra_text = "");
 
  private:
   std::vector<std::string> events_;

@@ -123,13 +123,6 @@ bool parseChanges(const std::string& body, std::vector<ChangeRecord>& out, std::
 
 namespace {
 
-void time(JsonWriter& w, const char* key, int64_t ms) {
-  if (ms)
-    w.field(key, api::formatRfc3339Ms(ms));
-  else
-    w.key(key).null();
-}
-
 void writeChange(std::string& out, const Correlator& c, const ChangeRecord& ch, bool detail) {
   JsonWriter w(out);
   w.beginObject();
@@ -140,12 +133,12 @@ void writeChange(std::string& out, const Correlator& c, const ChangeRecord& ch, 
   w.key("services").beginArray();
   for (const auto& x : ch.services) w.value(x);
   w.endArray();
-  time(w, "planned_start", ch.planned_start);
-  time(w, "planned_end", ch.planned_end);
-  time(w, "actual_start", ch.actual_start);
-  time(w, "actual_end", ch.actual_end);
-  time(w, "created_at", ch.created_ms);
-  time(w, "updated_at", ch.updated_ms);
+  writeTime(w, "planned_start", ch.planned_start);
+  writeTime(w, "planned_end", ch.planned_end);
+  writeTime(w, "actual_start", ch.actual_start);
+  writeTime(w, "actual_end", ch.actual_end);
+  writeTime(w, "created_at", ch.created_ms);
+  writeTime(w, "updated_at", ch.updated_ms);
   w.key("incidents").beginArray();
   for (uint64_t id : ch.incidents) {
     const Incident* inc = detail ? c.incident(id) : nullptr;

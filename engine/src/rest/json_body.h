@@ -1,5 +1,6 @@
 // The JSON object body of a REST change request, read field by field with errors that name
-// the field; and the HTTP status of a correlator operation's error. Internal to engine/src/rest.
+// the field; a time field of an answer; and the HTTP status of a correlator operation's error.
+// Internal to engine/src/rest.
 #pragma once
 
 #include <simdjson.h>
@@ -8,6 +9,8 @@
 #include <string_view>
 
 #include "triaged/api/http.h"
+#include "triaged/api/ingest.h"
+#include "triaged/api/json_writer.h"
 
 namespace triaged::engine {
 
@@ -60,6 +63,14 @@ struct Body {
     return true;
   }
 };
+
+// A time field: RFC 3339, or null when unset (0) or unbounded (INT64_MAX).
+inline void writeTime(api::JsonWriter& w, const char* key, int64_t ms) {
+  if (ms && ms != INT64_MAX)
+    w.field(key, api::formatRfc3339Ms(ms));
+  else
+    w.key(key).null();
+}
 
 inline api::HttpResponse opError(const std::string& err) {
   unsigned status = err.rfind("no such", 0) == 0            ? 404

@@ -22,13 +22,6 @@ using api::Verb;
 
 namespace {
 
-void time(JsonWriter& w, const char* key, int64_t ms) {
-  if (ms && ms != INT64_MAX)
-    w.field(key, api::formatRfc3339Ms(ms));
-  else
-    w.key(key).null();
-}
-
 std::string clock(int minute) {
   char buf[16];
   std::snprintf(buf, sizeof buf, "%02d:%02d", minute / 60 % 100, minute % 60);
@@ -43,8 +36,8 @@ void writeSchedule(JsonWriter& w, const rules::MaintenanceWindow& mw) {
     w.field("kind", "change").field("change", mw.during_change);
   } else if (!s.recurring()) {
     w.field("kind", "once");
-    time(w, "start", s.start_ms);
-    time(w, "end", s.end_ms);
+    writeTime(w, "start", s.start_ms);
+    writeTime(w, "end", s.end_ms);
   } else {
     w.field("kind", s.weekly ? "weekly" : "monthly");
     if (s.weekly) {
@@ -104,8 +97,9 @@ void writeWindow(std::string& out, const Correlator& c, const rules::Maintenance
                       : (m && m->ended()) || next == INT64_MAX ? "ended"
                                                                : "pending";
   j.field("state", state);
-  time(j, "active_until", until == INT64_MAX ? 0 : until);
-  time(j, "next_change", std::string_view(state) == "ended" || next >= INT64_MAX - 1 ? 0 : next);
+  writeTime(j, "active_until", until == INT64_MAX ? 0 : until);
+  writeTime(j, "next_change",
+            std::string_view(state) == "ended" || next >= INT64_MAX - 1 ? 0 : next);
   if (!w.during_change.empty()) j.field("during_change", w.during_change);
   std::string match;
   for (const auto& x : w.match) {
@@ -129,9 +123,9 @@ void writeWindow(std::string& out, const Correlator& c, const rules::Maintenance
   writeSchedule(j, w);
   if (m) {
     j.field("created_by", m->created_by).field("comment", m->comment);
-    time(j, "created_at", m->created_ms);
-    time(j, "updated_at", m->updated_ms);
-    time(j, "ended_at", m->ended_ms);
+    writeTime(j, "created_at", m->created_ms);
+    writeTime(j, "updated_at", m->updated_ms);
+    writeTime(j, "ended_at", m->ended_ms);
   }
   j.key("holding").beginArray();
   if (held)

@@ -16,22 +16,15 @@ using api::Verb;
 
 namespace {
 
-void time(JsonWriter& w, const char* key, int64_t ms) {
-  if (ms && ms != INT64_MAX)
-    w.field(key, api::formatRfc3339Ms(ms));
-  else
-    w.key(key).null();
-}
-
 void writeOverride(JsonWriter& w, const rules::OncallOverride& o, bool api) {
   w.beginObject();
   if (api) w.field("id", o.id);
   w.field("source", api ? "api" : "rule_file").field("person", o.person);
-  time(w, "start", o.start_ms);
-  time(w, "end", o.end_ms);
+  writeTime(w, "start", o.start_ms);
+  writeTime(w, "end", o.end_ms);
   if (api) {
     w.field("created_by", o.created_by);
-    time(w, "created", o.created_ms);
+    writeTime(w, "created", o.created_ms);
   }
   if (!o.comment.empty()) w.field("comment", o.comment);
   w.endObject();
@@ -54,7 +47,7 @@ void writeSchedule(std::string& out, const Correlator& c, const Escalator& e,
     for (const auto& t : p.targets) w.value(t);
     w.endArray().endObject();
   }
-  time(w, "until", shift.until);
+  writeTime(w, "until", shift.until);
   w.key("next");
   if (shift.until == INT64_MAX)
     w.null();
@@ -70,7 +63,7 @@ void writeSchedule(std::string& out, const Correlator& c, const Escalator& e,
     for (uint32_t m : l.members) w.value(s.people[m].name);
     w.endArray();
     w.field("rotation", config::formatDuration(config::Duration{l.rotation_ms}));
-    time(w, "start", l.start_ms);
+    writeTime(w, "start", l.start_ms);
     if (l.calendar >= 0) w.field("calendar", cals[static_cast<size_t>(l.calendar)].name);
     w.endObject();
   }
