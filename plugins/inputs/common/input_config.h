@@ -28,16 +28,17 @@ inline void readInputSection(const config::PluginSection& section, config::Confi
 
 // Stream inputs (ndjson_tcp, syslog) have no request that could carry a token: a bearer_token
 // there would look like protection and do nothing, so it is refused, naming the key.
-inline void refuseBearerToken(const config::PluginSection& s, config::ConfigErrors& errors) {
+inline void refuseBearerToken(const config::PluginSection& s, config::ConfigErrors& errors,
+                              const char* instead) {
   for (const char* key : {"bearer_token", "bearer_token_file"}) {
     YAML::Node n = s.node[key];
     if (!n.IsDefined()) continue;
     bool mark = !n.Mark().is_null();
     errors.push_back({s.file, mark ? n.Mark().line + 1 : s.line, mark ? n.Mark().column + 1 : 0,
                       s.path() + "." + key,
-                      "is not supported by this input: a TCP or UDP stream carries no "
-                      "Authorization header, so a token would protect nothing; restrict who can "
-                      "connect (a private listen address, a firewall)"});
+                      std::string("is not supported by this input: a stream carries no "
+                                  "Authorization header, so a token would protect nothing; ") +
+                          instead});
   }
 }
 

@@ -16,6 +16,7 @@
 #include <functional>
 #include <memory>
 
+#include "stream_socket.h"
 #include "triaged/api/event.h"
 #include "triaged/api/ingest.h"
 
@@ -23,8 +24,7 @@ namespace triaged::plugins {
 
 class StreamSubmitter {
  public:
-  StreamSubmitter(boost::asio::ip::tcp::socket& sock, api::EventSink& sink,
-                  api::InputMetrics& metrics)
+  StreamSubmitter(StreamSocket& sock, api::EventSink& sink, api::InputMetrics& metrics)
       : sock_(sock), sink_(sink), metrics_(metrics), retry_(sock.get_executor()) {}
 
   // Offers `batch`; `next` runs once it is taken (now or after retries). While draining, the
@@ -68,8 +68,7 @@ class StreamSubmitter {
       pending_.reset();
       self_.reset();
       closed_ = true;
-      boost::system::error_code ec;
-      sock_.close(ec);
+      sock_.close();
       return;
     }
     // Full: nothing is refused or lost, the wait shows in triaged_pipeline_queue_full_total.
@@ -83,12 +82,10 @@ class StreamSubmitter {
   void maybeClose() {
     if (closed_ || !eof_ || pending_ || inflight_.load(std::memory_order_acquire) != 0) return;
     closed_ = true;
-    boost::system::error_code ec;
-    sock_.shutdown(boost::asio::ip::tcp::socket::shutdown_both, ec);
-    sock_.close(ec);
+    sock_.close();
   }
 
-  boost::asio::ip::tcp::socket& sock_;
+  StreamSocket& sock_;
   api::EventSink& sink_;
   api::InputMetrics& metrics_;
   boost::asio::steady_timer retry_;

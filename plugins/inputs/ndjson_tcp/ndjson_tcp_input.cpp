@@ -1,5 +1,6 @@
 #include "ndjson_tcp_input.h"
 
+#include <openssl/crypto.h>
 #include <simdjson.h>
 
 #include <atomic>
@@ -12,6 +13,7 @@
 
 #include "../common/input_config.h"
 #include "../common/native_decoder.h"
+#include "../common/stream_socket.h"
 #include "../common/stream_submitter.h"
 #include "../common/tcp_listener.h"
 #include "triaged/api/log.h"
@@ -30,7 +32,13 @@ struct TcpConfig {
   uint16_t port = 9471;
   uint64_t max_connections = 1024;
   uint64_t read_buffer_bytes = 1 << 20;
+  StreamTls tls;                          // TLS, and mutual TLS as authentication
+  std::string handshake_token;            // token_handshake: the first line must carry it
+  int64_t handshake_timeout_ms = 10'000;  // server.handshake_timeout: TLS and the token line
 };
+
+// The first line of a connection with token_handshake.
+constexpr std::string_view kTokenLine = "Authorization: Bearer ";
 
 void parse(const config::PluginSection& s, config::ConfigErrors& errors, TcpConfig& c) {
   readInputSection(s, errors, c.ingest, nativeSeverities(), [&](config::MapReader& r) {
@@ -43,8 +51,19 @@ void parse(const config::PluginSection& s, config::ConfigErrors& errors, TcpConf
     if (c.read_buffer_bytes < 4096)
       r.sink().add(r.node()["read_buffer_bytes"], r.childPath("read_buffer_bytes"),
                    "must be at least 4096");
+    readStreamTls(r, c.tls);
+    if (r.has("token_handshake")) {
+      config::MapReader t(r.take("token_handshake"), r.childPath("token_handshake"), r.sink());
+      t.getSecret("bearer_token", c.handshake_token);
+      t.finish();
+      if (c.handshake_token.empty())
+        t.sink().add(t.node(), t.childPath("bearer_token"),
+                     "is required (bearer_token or bearer_token_file)");
+    }
   });
-  refuseBearerToken(s, errors);
+  refuseBearerToken(s, errors,
+                    "use tls.client_ca_file (mutual TLS) or token_handshake (a first line "
+                    "\"Authorization: Bearer <token>\")");
   if (c.ingest.max_event_bytes > c.read_buffer_bytes)
     errors.push_back(
         {s.file, s.line, 0, s.path() + ".max_event_bytes", "must not exceed read_buffer_bytes"});
@@ -57,14 +76,18 @@ class Connection : public std::enable_shared_from_this<Connection> {
   Connection(TcpInput& in, tcp::socket sock, std::shared_ptr<const TcpConfig> cfg,
              std::unique_ptr<TcpListener::Slot> slot);
   ~Connection();
-  void start() { read(); }
+  void start();
 
  private:
   void read();
   void onData(size_t n);
+  void refuse(StreamRefusals::Reason r, const char* why, const std::string& detail);
+  bool checkToken();  // the first line (token_handshake): false to wait for more
 
   TcpInput& in_;
-  tcp::socket sock_;
+  StreamSocket sock_;
+  asio::steady_timer deadline_;  // TLS handshake and token line
+  bool awaiting_token_ = false;
   std::shared_ptr<const TcpConfig> cfg_;
   std::vector<char> buf_;  // read buffer with simdjson padding after its usable size
   size_t filled_ = 0;
@@ -83,7 +106,8 @@ class TcpInput final : public api::Input {
         metrics_(ctx.metrics, ctx.section.name, ctx.config.server.io_threads),
         log_(api::logger("input:" + ctx.section.name)),
         listener_(ctx.io_context, ctx.io_threads, cfg_.load()->host, cfg_.load()->port,
-                  cfg_.load()->listen, log_) {}
+                  cfg_.load()->listen, log_),
+        refusals_(ctx.metrics, ctx.section.name, log_) {}
 
   void start() override {
     listener_.start(
@@ -96,8 +120,12 @@ class TcpInput final : public api::Input {
   uint16_t boundPort() const override { return listener_.port(); }
 
   void reconfigure(const config::PluginSection& s) override {
-    cfg_.store(std::make_shared<TcpConfig>(parseValid<TcpConfig>(s, parse)));
+    auto c = std::make_shared<TcpConfig>(parseValid<TcpConfig>(s, parse));
+    c->handshake_timeout_ms = handshake_timeout_ms_;
+    cfg_.store(std::move(c));
   }
+
+  StreamRefusals& refusals() { return refusals_; }
 
   api::EventSink& sink() { return sink_; }
   api::InputMetrics& metrics() { return metrics_; }
@@ -124,12 +152,23 @@ class TcpInput final : public api::Input {
   TcpListener listener_;
   std::atomic<int64_t> last_log_{0};
   std::atomic<uint64_t> suppressed_{0};
+  StreamRefusals refusals_;
+  int64_t handshake_timeout_ms_ = 10'000;
+
+ public:
+  void setHandshakeTimeout(int64_t ms) {
+    handshake_timeout_ms_ = ms;
+    auto c = std::make_shared<TcpConfig>(*cfg_.load());
+    c->handshake_timeout_ms = ms;
+    cfg_.store(std::move(c));
+  }
 };
 
 Connection::Connection(TcpInput& in, tcp::socket sock, std::shared_ptr<const TcpConfig> cfg,
                        std::unique_ptr<TcpListener::Slot> slot)
     : in_(in),
-      sock_(std::move(sock)),
+      sock_(std::move(sock), cfg->tls.ctx),
+      deadline_(sock_.get_executor()),
       cfg_(std::move(cfg)),
       submitter_(sock_, in.sink(), in.metrics()),
       slot_(std::move(slot)) {
@@ -138,6 +177,60 @@ Connection::Connection(TcpInput& in, tcp::socket sock, std::shared_ptr<const Tcp
 
 Connection::~Connection() = default;
 
+void Connection::start() {
+  awaiting_token_ = !cfg_->handshake_token.empty();
+  if (!sock_.tls() && !awaiting_token_) return read();
+  // A client that neither completes TLS nor sends its token line in time is dropped.
+  deadline_.expires_after(std::chrono::milliseconds(cfg_->handshake_timeout_ms));
+  deadline_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
+    if (!ec) self->refuse(StreamRefusals::kTimeout, "no TLS handshake or token line in time", "");
+  });
+  if (!sock_.tls()) return read();
+  sock_.handshake([self = shared_from_this()](boost::system::error_code ec) {
+    if (ec) return self->refuse(StreamRefusals::kTls, "TLS handshake failed", ec.message());
+    std::string name;
+    if (!self->sock_.peerAllowed(self->cfg_->tls.subjects, &name))
+      return self->refuse(StreamRefusals::kCertificate, "client certificate not allowed",
+                          "CN=" + name);
+    if (!self->awaiting_token_) self->deadline_.cancel();
+    self->read();
+  });
+}
+
+void Connection::refuse(StreamRefusals::Reason r, const char* why, const std::string& detail) {
+  deadline_.cancel();
+  in_.refusals().refused(r, sock_.remote(),
+                         detail.empty() ? why : std::string(why) + ": " + detail);
+  sock_.close();
+}
+
+bool Connection::checkToken() {
+  char* data = buf_.data();
+  const char* nl = static_cast<const char*>(std::memchr(data, '\n', filled_));
+  if (!nl) {
+    if (filled_ >= 4096)
+      refuse(StreamRefusals::kToken, "no token line", "the first line is longer than 4 KiB");
+    return false;
+  }
+  std::string_view line(data, static_cast<size_t>(nl - data));
+  if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+  const std::string& want = cfg_->handshake_token;
+  bool ok = line.size() == kTokenLine.size() + want.size() &&
+            line.substr(0, kTokenLine.size()) == kTokenLine &&
+            CRYPTO_memcmp(line.data() + kTokenLine.size(), want.data(), want.size()) == 0;
+  if (!ok) {
+    refuse(StreamRefusals::kToken, "wrong or missing token line", "");
+    return false;
+  }
+  size_t used = static_cast<size_t>(nl - data) + 1;
+  std::memmove(data, data + used, filled_ - used);
+  filled_ -= used;
+  ++line_;  // lines of errors count from the connection's first line
+  awaiting_token_ = false;
+  deadline_.cancel();
+  return true;
+}
+
 void Connection::read() {
   if (eof_) return submitter_.finish();
   if (in_.stopping()) return;
@@ -145,7 +238,8 @@ void Connection::read() {
   sock_.async_read_some(asio::buffer(buf_.data() + filled_, room),
                         [self = shared_from_this()](boost::system::error_code ec, size_t n) {
                           if (ec) {
-                            if (ec != asio::error::eof) return;  // reset: nothing to acknowledge
+                            // A reset: nothing to acknowledge.
+                            if (!StreamSocket::endOfStream(ec) || self->awaiting_token_) return;
                             self->eof_ = true;
                             // End of stream: a last line without its newline still counts.
                             if (self->filled_ > 0 && !self->skipping_) {
@@ -160,6 +254,10 @@ void Connection::read() {
 
 void Connection::onData(size_t n) {
   filled_ += n;
+  if (awaiting_token_ && !checkToken()) {
+    if (awaiting_token_ && filled_ < 4096) read();  // more of the first line to come
+    return;
+  }
   char* data = buf_.data();
   // Complete lines end at the last newline.
   const char* last_nl = static_cast<const char*>(memrchr(data, '\n', filled_));
@@ -208,13 +306,15 @@ void Connection::onData(size_t n) {
 }  // namespace
 
 api::InputPlugin ndjsonTcpPlugin() {
-  return {"ndjson_tcp", "native events as NDJSON over plain TCP, streamed",
+  return {"ndjson_tcp", "native events as NDJSON over TCP or TLS, streamed",
           [](const config::PluginSection& s, config::ConfigErrors& e) {
             TcpConfig c;
             parse(s, e, c);
           },
           [](api::InputContext& ctx) -> std::unique_ptr<api::Input> {
-            return std::make_unique<TcpInput>(ctx);
+            auto in = std::make_unique<TcpInput>(ctx);
+            in->setHandshakeTimeout(ctx.config.server.handshake_timeout.count());
+            return in;
           },
           [](const config::PluginSection& s) { return parseValid<TcpConfig>(s, parse).ingest; }};
 }

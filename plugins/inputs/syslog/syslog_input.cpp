@@ -26,6 +26,7 @@ struct SyslogConfig {
   std::string listen_udp, listen_tcp;  // "" = off
   uint64_t max_connections = 1024;
   std::vector<std::shared_ptr<const SyslogRule>> rules;
+  StreamTls tls;  // listen_tcp over TLS (RFC 5425), mutual TLS as authentication
 };
 
 void parse(const config::PluginSection& s, config::ConfigErrors& errors, SyslogConfig& c) {
@@ -42,8 +43,14 @@ void parse(const config::PluginSection& s, config::ConfigErrors& errors, SyslogC
     }
     r.getUnsigned("max_connections", c.max_connections, 1'000'000);
     c.rules = readSyslogRules(r);
+    readStreamTls(r, c.tls);
   });
-  refuseBearerToken(s, errors);
+  refuseBearerToken(s, errors,
+                    "use tls with client_ca_file (mutual TLS) for listen_tcp, or a private listen "
+                    "address");
+  if (c.tls.enabled() && c.listen_tcp.empty())
+    errors.push_back({s.file, s.line, 0, s.path() + ".tls",
+                      "is for listen_tcp (syslog over TLS, RFC 5425); set listen_tcp"});
   if (c.listen_udp.empty() && c.listen_tcp.empty())
     errors.push_back({s.file, s.line, 0, s.path(), "set listen_udp, listen_tcp or both"});
   if (c.rules.empty())
@@ -76,14 +83,19 @@ struct Decoder {
 
 class TcpConn : public std::enable_shared_from_this<TcpConn> {
  public:
-  TcpConn(SyslogInput& in, tcp::socket s, std::unique_ptr<TcpListener::Slot> slot);
+  TcpConn(SyslogInput& in, tcp::socket s, std::shared_ptr<const SyslogConfig> cfg,
+          std::unique_ptr<TcpListener::Slot> slot);
+  void start();
   void read();
 
  private:
   void frames();
+  void refuse(StreamRefusals::Reason r, const std::string& why);
   SyslogInput& in_;
-  tcp::socket sock_;
-  StreamSubmitter submitter_;  // back-pressure, and the half-close acknowledgement
+  std::shared_ptr<const SyslogConfig> cfg_;
+  StreamSocket sock_;
+  asio::steady_timer deadline_;  // the TLS handshake
+  StreamSubmitter submitter_;    // back-pressure, and the half-close acknowledgement
   std::string buf_;
   bool eof_ = false;
   std::unique_ptr<TcpListener::Slot> slot_;  // counted against max_connections while open
@@ -95,7 +107,9 @@ class SyslogInput final : public api::Input {
       : sink_(*ctx.sink),
         metrics_(ctx.metrics, ctx.section.name, ctx.config.server.io_threads),
         io_(ctx.io_context),
-        log_(api::logger("input:" + ctx.section.name)) {
+        log_(api::logger("input:" + ctx.section.name)),
+        refusals_(ctx.metrics, ctx.section.name, log_),
+        handshake_timeout_ms_(ctx.config.server.handshake_timeout.count()) {
     cfg_.store(std::make_shared<SyslogConfig>(parseValid<SyslogConfig>(ctx.section, parse)));
     auto c = cfg_.load();
     std::string host;
@@ -122,10 +136,11 @@ class SyslogInput final : public api::Input {
   void start() override {
     if (udp_) asio::post(udp_->get_executor(), [this] { waitUdp(); });
     if (listener_)
-      listener_->start([this] { return cfg_.load()->max_connections; },
-                       [this](tcp::socket s, std::unique_ptr<TcpListener::Slot> slot) {
-                         std::make_shared<TcpConn>(*this, std::move(s), std::move(slot))->read();
-                       });
+      listener_->start(
+          [this] { return cfg_.load()->max_connections; },
+          [this](tcp::socket s, std::unique_ptr<TcpListener::Slot> slot) {
+            std::make_shared<TcpConn>(*this, std::move(s), cfg_.load(), std::move(slot))->start();
+          });
   }
 
   void stop() override {
@@ -197,13 +212,45 @@ class SyslogInput final : public api::Input {
   std::unique_ptr<TcpListener> listener_;
   uint16_t udp_port_ = 0;
   std::atomic<bool> stopping_{false};
+  StreamRefusals refusals_;
+  int64_t handshake_timeout_ms_;
+
+ public:
+  StreamRefusals& refusals() { return refusals_; }
+  int64_t handshakeTimeoutMs() const { return handshake_timeout_ms_; }
 };
 
-TcpConn::TcpConn(SyslogInput& in, tcp::socket s, std::unique_ptr<TcpListener::Slot> slot)
+TcpConn::TcpConn(SyslogInput& in, tcp::socket s, std::shared_ptr<const SyslogConfig> cfg,
+                 std::unique_ptr<TcpListener::Slot> slot)
     : in_(in),
-      sock_(std::move(s)),
+      cfg_(std::move(cfg)),
+      sock_(std::move(s), cfg_->tls.ctx),
+      deadline_(sock_.get_executor()),
       submitter_(sock_, in.sink(), in.metrics()),
       slot_(std::move(slot)) {}
+
+void TcpConn::start() {
+  if (!sock_.tls()) return read();
+  deadline_.expires_after(std::chrono::milliseconds(in_.handshakeTimeoutMs()));
+  deadline_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
+    if (!ec) self->refuse(StreamRefusals::kTimeout, "no TLS handshake in time");
+  });
+  sock_.handshake([self = shared_from_this()](boost::system::error_code ec) {
+    if (ec) return self->refuse(StreamRefusals::kTls, "TLS handshake failed: " + ec.message());
+    std::string name;
+    if (!self->sock_.peerAllowed(self->cfg_->tls.subjects, &name))
+      return self->refuse(StreamRefusals::kCertificate,
+                          "client certificate not allowed: CN=" + name);
+    self->deadline_.cancel();
+    self->read();
+  });
+}
+
+void TcpConn::refuse(StreamRefusals::Reason r, const std::string& why) {
+  deadline_.cancel();
+  in_.refusals().refused(r, sock_.remote(), why);
+  sock_.close();
+}
 
 void TcpConn::read() {
   if (eof_) return submitter_.finish();
@@ -214,7 +261,7 @@ void TcpConn::read() {
                         [self = shared_from_this(), old](boost::system::error_code ec, size_t n) {
                           self->buf_.resize(old + n);
                           if (ec) {
-                            if (ec != asio::error::eof) return;
+                            if (!StreamSocket::endOfStream(ec)) return;
                             self->eof_ = true;
                             if (!self->buf_.empty() && self->buf_.back() != '\n' &&
                                 !std::isdigit(static_cast<unsigned char>(self->buf_[0])))
