@@ -13,6 +13,8 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <simdjson.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -45,7 +47,22 @@ struct Options {
   std::string profile = "duplicate";
   unsigned passes = 1;
   uint64_t seed = 1;
+  std::string tls_ca, tls_cert, tls_key;  // tcp mode over TLS (mutual with cert and key)
 };
+
+// A TLS client context for the tcp mode: the server verified against `ca`, and a client
+// certificate when given (mutual TLS).
+SSL_CTX* tlsContext(const Options& o) {
+  SSL_CTX* ctx = SSL_CTX_new(TLS_client_method());
+  if (!ctx || SSL_CTX_load_verify_locations(ctx, o.tls_ca.c_str(), nullptr) != 1)
+    throw std::runtime_error("cannot load --tls-ca " + o.tls_ca);
+  SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, nullptr);
+  if (!o.tls_cert.empty() &&
+      (SSL_CTX_use_certificate_chain_file(ctx, o.tls_cert.c_str()) != 1 ||
+       SSL_CTX_use_PrivateKey_file(ctx, o.tls_key.c_str(), SSL_FILETYPE_PEM) != 1))
+    throw std::runtime_error("cannot load --tls-cert/--tls-key");
+  return ctx;
+}
 
 int connectTo(uint16_t port) {
   int fd = ::socket(AF_INET, SOCK_STREAM, 0);
@@ -301,6 +318,9 @@ int main(int argc, char** argv) {
                  "duplicate (repeats byte-identical: the ceiling) | realistic (realistic.h)");
   app.add_option("--passes", o.passes, "send the stream this many times into the same daemon");
   app.add_option("--seed", o.seed, "realistic profile: the stream's seed");
+  app.add_option("--tls-ca", o.tls_ca, "tcp mode over TLS: the CA that signed triaged's certificate");
+  app.add_option("--tls-cert", o.tls_cert, "tcp mode: a client certificate (mutual TLS)");
+  app.add_option("--tls-key", o.tls_key, "tcp mode: the client certificate's key");
   CLI11_PARSE(app, argc, argv);
   if (o.distinct == 0 || o.distinct > o.events) o.distinct = o.events;
   if (o.mode == "verify") {
@@ -394,6 +414,7 @@ int main(int argc, char** argv) {
   std::vector<std::vector<double>> lat(o.connections);
   std::atomic<uint64_t> refused{0};
   auto deadline = Clock::now() + std::chrono::seconds(o.timeout_s);
+  SSL_CTX* tls = o.tls_ca.empty() ? nullptr : tlsContext(o);
   std::vector<double> pass_rates;
   for (unsigned pass = 0; pass < o.passes; ++pass) {
     double before = metric(o.port, "triaged_dedup_events_total");
@@ -404,18 +425,45 @@ int main(int argc, char** argv) {
         uint64_t from = o.events * c / o.connections, to = o.events * (c + 1) / o.connections;
         if (o.mode == "tcp") {
           int fd = connectTo(o.tcp_port);
+          SSL* ssl = nullptr;
+          if (tls) {
+            ssl = SSL_new(tls);
+            SSL_set_fd(ssl, fd);
+            if (SSL_connect(ssl) != 1) {
+              std::fprintf(stderr, "TLS handshake failed\n");
+              std::exit(1);
+            }
+          }
           std::string chunk;
           for (uint64_t i = from; i < to; ++i) {
             chunk += lines[i];
             chunk.push_back('\n');
             if (chunk.size() > (1 << 20) || i + 1 == to) {
-              writeAll(fd, chunk.data(), chunk.size());
+              if (ssl) {
+                for (size_t off = 0; off < chunk.size();) {
+                  int w = SSL_write(ssl, chunk.data() + off, static_cast<int>(chunk.size() - off));
+                  if (w <= 0) {
+                    std::fprintf(stderr, "TLS write failed\n");
+                    std::exit(1);
+                  }
+                  off += static_cast<size_t>(w);
+                }
+              } else {
+                writeAll(fd, chunk.data(), chunk.size());
+              }
               chunk.clear();
             }
           }
-          ::shutdown(fd, SHUT_WR);
           char tmp[16];
-          while (::recv(fd, tmp, sizeof tmp, 0) > 0) {
+          if (ssl) {  // close_notify: triaged closes once everything is applied
+            SSL_shutdown(ssl);
+            while (SSL_read(ssl, tmp, sizeof tmp) > 0) {
+            }
+            SSL_free(ssl);
+          } else {
+            ::shutdown(fd, SHUT_WR);
+            while (::recv(fd, tmp, sizeof tmp, 0) > 0) {
+            }
           }
           ::close(fd);
           return;

@@ -11,7 +11,7 @@ build="${TRIAGED_BUILD:-build/release}"
 smoke=0
 if [ "${1:-}" = "--smoke" ]; then smoke=1; shift; fi
 scenarios=("$@")
-[ ${#scenarios[@]} -gt 0 ] || scenarios=(tcp http-ndjson am-v2 single storm latency memory)
+[ ${#scenarios[@]} -gt 0 ] || scenarios=(tcp tcp-mtls http-ndjson am-v2 single storm latency memory)
 
 work=$(mktemp -d)
 trap 'kill $(cat "$work/pid" 2>/dev/null) 2>/dev/null || true; rm -rf "$work"' EXIT
@@ -31,6 +31,7 @@ inputs:
   - type: ndjson_tcp
     listen: "127.0.0.1:0"
     resolve_timeout: 1h
+${BENCH_TCP_TLS:-}
   - type: alertmanager_api
   - type: alertmanager
   - type: pagerduty
@@ -55,9 +56,29 @@ run() {  # name, loadgen args...
 
 n() { if [ $smoke = 1 ]; then echo "$2"; else echo "$1"; fi; }
 
+# Certificates for the TLS scenarios (a CA, triaged's, a client's), made here with openssl.
+pki() {
+  local d="$work/pki"
+  mkdir -p "$d"
+  local ec=(-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes)
+  openssl req -x509 "${ec[@]}" -keyout "$d/ca.key" -out "$d/ca.pem" -days 2 -subj /CN=bench-ca 2>/dev/null
+  echo "subjectAltName=IP:127.0.0.1" > "$d/san.ext"
+  for who in server client; do
+    openssl req "${ec[@]}" -keyout "$d/$who.key" -out "$d/$who.csr" -subj "/CN=$who" 2>/dev/null
+    openssl x509 -req -in "$d/$who.csr" -CA "$d/ca.pem" -CAkey "$d/ca.key" -CAcreateserial \
+      -out "$d/$who.pem" -days 2 -extfile "$d/san.ext" 2>/dev/null
+  done
+}
+
 for s in "${scenarios[@]}"; do
   case $s in
     tcp) run tcp --mode tcp --events "$(n 4000000 20000)" --distinct "$(n 100000 1000)" --connections 2 ;;
+    # The same stream over mutual TLS (client certificate from the CA, one allowed subject).
+    tcp-mtls)
+      pki
+      BENCH_TCP_TLS="    tls: {cert_file: $work/pki/server.pem, key_file: $work/pki/server.key, client_ca_file: $work/pki/ca.pem, client_subjects: [client]}" \
+        run tcp-mtls --mode tcp --events "$(n 4000000 20000)" --distinct "$(n 100000 1000)" --connections 2 \
+        --tls-ca "$work/pki/ca.pem" --tls-cert "$work/pki/client.pem" --tls-key "$work/pki/client.key" ;;
     http-ndjson) run http-ndjson --mode http-ndjson --events "$(n 2000000 20000)" --distinct "$(n 100000 1000)" --batch 1000 --connections 2 ;;
     am-v2) run am-v2 --mode am-v2 --events "$(n 2000000 20000)" --distinct "$(n 100000 1000)" --batch 100 --connections 4 ;;
     single) run single --mode single --events "$(n 300000 2000)" --distinct "$(n 10000 100)" --connections "$(n 32 4)" ;;
