@@ -67,11 +67,32 @@ class Escalation(unittest.TestCase):
         self.assertEqual(status, 200, body)
 
     def received(self):
-        return [(r["path"], json.loads(r["body"])["type"]) for r in self.rx.delivered()]
+        """What was delivered, once per Idempotency-Key: delivery is at least once, and an entry
+        the receiver got just before a kill -9 may come again after the restart."""
+        seen, out = set(), []
+        for r in self.rx.delivered():
+            key = r["headers"]["Idempotency-Key"]
+            if key not in seen:
+                seen.add(key)
+                out.append((r["path"], json.loads(r["body"])["type"]))
+        return out
 
-    def wait_received(self, n):
-        self.rx.wait_delivered(n)
+    def wait_received(self, n, timeout=20):
+        deadline = time.monotonic() + timeout
+        with self.rx.cond:
+            while len(self.received_locked()) < n:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise AssertionError(f"{n} notifications expected; got {self.received_locked()}")
+                self.rx.cond.wait(left)
         return self.received()
+
+    def received_locked(self):
+        keys = []
+        for r in self.rx.requests:
+            if 200 <= r["status"] < 300 and r["headers"]["Idempotency-Key"] not in keys:
+                keys.append(r["headers"]["Idempotency-Key"])
+        return keys
 
     def escalations(self, incident=1):
         inc = self.d.get_json(f"/api/v1/incidents/{incident}")
@@ -87,7 +108,7 @@ class Escalation(unittest.TestCase):
         self.clock(T0 + 15 * 60_000)
         # Thursday 2026-05-28: the weekly layer began on Monday 25th with alice.
         self.assertEqual(self.wait_received(2)[1], ("/alice", "incident.escalated"))
-        body = json.loads(self.rx.delivered()[1]["body"])
+        body = json.loads(next(r["body"] for r in self.rx.delivered() if r["path"] == "/alice"))
         self.assertEqual(body["escalation"], {"policy": "critical", "step": 2, "repeat": 0,
                                               "out_of_hours": False, "targets": ["alice"],
                                               "on_call": [{"schedule": "noc", "person": "alice"}]})
@@ -120,7 +141,7 @@ class Escalation(unittest.TestCase):
         self.clock(T0 + 10 * 3_600_000)
         self.assertEqual(len(self.escalations()), 4)
         self.assertEqual(self.d.get_json("/api/v1/incidents/1")["escalation"][0]["state"], "stopped")
-        self.assertEqual(len(self.rx.delivered()), 7)
+        self.assertEqual(len(self.received()), 7)
         self.assertEqual([p for p, _ in self.received()].count("/alice"), 2)
 
     def test_who_is_on_call_and_overrides_through_the_api(self):
