@@ -12,9 +12,9 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <simdjson.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
+#include <simdjson.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -318,7 +318,8 @@ int main(int argc, char** argv) {
                  "duplicate (repeats byte-identical: the ceiling) | realistic (realistic.h)");
   app.add_option("--passes", o.passes, "send the stream this many times into the same daemon");
   app.add_option("--seed", o.seed, "realistic profile: the stream's seed");
-  app.add_option("--tls-ca", o.tls_ca, "tcp mode over TLS: the CA that signed triaged's certificate");
+  app.add_option("--tls-ca", o.tls_ca,
+                 "tcp mode over TLS: the CA that signed triaged's certificate");
   app.add_option("--tls-cert", o.tls_cert, "tcp mode: a client certificate (mutual TLS)");
   app.add_option("--tls-key", o.tls_key, "tcp mode: the client certificate's key");
   CLI11_PARSE(app, argc, argv);

@@ -38,7 +38,12 @@ void readServer(MapReader& r, ServerConfig& s) {
   MapReader tls(r.take("tls"), r.childPath("tls"), r.sink());
   tls.getString("cert_file", s.tls.cert_file);
   tls.getString("key_file", s.tls.key_file);
+  tls.getString("client_ca_file", s.tls.client_ca_file);
+  tls.getEnum("client_certs", s.tls.client_certs, {"optional", "required"});
   tls.finish();
+  if (!s.tls.client_ca_file.empty() && s.tls.cert_file.empty())
+    r.sink().add(r.node()["tls"], r.childPath("tls.client_ca_file"),
+                 "needs cert_file and key_file (mutual TLS is TLS)");
   if (s.tls.cert_file.empty() != s.tls.key_file.empty()) {
     r.sink().add(r.node()["tls"], r.childPath("tls"), "cert_file and key_file go together");
   }
@@ -48,7 +53,8 @@ void readServer(MapReader& r, ServerConfig& s) {
   };
   resolve(s.tls.cert_file);
   resolve(s.tls.key_file);
-  for (const auto* f : {&s.tls.cert_file, &s.tls.key_file}) {
+  resolve(s.tls.client_ca_file);
+  for (const auto* f : {&s.tls.cert_file, &s.tls.key_file, &s.tls.client_ca_file}) {
     if (!f->empty() && !std::filesystem::exists(*f))
       r.sink().add(r.node()["tls"], r.childPath("tls"), "file \"" + *f + "\" does not exist");
   }
@@ -87,6 +93,7 @@ void readTokens(MapReader& r, std::vector<std::string>& tokens) {
 void readAuthGroup(MapReader& parent, const char* key, AuthGroup& g) {
   MapReader r(parent.take(key), parent.childPath(key), parent.sink());
   readTokens(r, g.bearer_tokens);
+  r.getStringList("client_names", g.client_names);
   r.finish();
 }
 
@@ -102,10 +109,13 @@ void readUsers(MapReader& auth, AuthConfig& a) {
     r.getString("name", u.name, true);
     r.getEnum("role", u.role, {"viewer", "operator", "admin"});
     readTokens(r, u.bearer_tokens);
+    r.getStringList("client_names", u.client_names);
     if (!u.name.empty() && !names.insert(u.name).second)
       sink.add(n["name"], path + ".name", "user \"" + u.name + "\" is defined twice");
-    if (u.bearer_tokens.empty())
-      sink.add(n, path, "has no token (bearer_token, bearer_token_file or bearer_tokens_files)");
+    if (u.bearer_tokens.empty() && u.client_names.empty())
+      sink.add(n, path,
+               "has no token (bearer_token, bearer_token_file or bearer_tokens_files) and no "
+               "client_names");
     r.finish();
     a.users.push_back(std::move(u));
   });
@@ -124,6 +134,20 @@ void readUsers(MapReader& auth, AuthConfig& a) {
   for (const auto& t : a.ingest.bearer_tokens) claim(t, "auth.ingest");
   for (const auto& u : a.users)
     for (const auto& t : u.bearer_tokens) claim(t, "user \"" + u.name + "\"");
+  // The same for client certificates' names.
+  std::map<std::string, std::string> cn_owner;
+  auto claimName = [&](const std::string& cn, const std::string& who) {
+    auto [it, fresh] = cn_owner.emplace(cn, who);
+    if (!fresh && it->second != who)
+      sink.add(list, "auth",
+               "client name \"" + cn + "\" is given to " + who + " and to " + it->second +
+                   "; each must name one identity");
+  };
+  for (const auto& n : a.read.client_names) claimName(n, "auth.read");
+  for (const auto& n : a.admin.client_names) claimName(n, "auth.admin");
+  for (const auto& n : a.ingest.client_names) claimName(n, "auth.ingest");
+  for (const auto& u : a.users)
+    for (const auto& n : u.client_names) claimName(n, "user \"" + u.name + "\"");
 }
 
 void readStream(MapReader& r, StreamConfig& s) {
@@ -505,6 +529,13 @@ ConfigPtr loadConfigOrThrow(const std::string& path, const SectionValidator& val
     readAuthGroup(r, "read", c->auth.read);
     readAuthGroup(r, "admin", c->auth.admin);
     readUsers(r, c->auth);
+    bool names = !c->auth.ingest.client_names.empty() || !c->auth.read.client_names.empty() ||
+                 !c->auth.admin.client_names.empty();
+    for (const auto& u : c->auth.users) names = names || !u.client_names.empty();
+    if (names && c->server.tls.client_ca_file.empty())
+      sink.add(r.node(), "auth",
+               "client_names need server.tls.client_ca_file (mutual TLS): without it no client "
+               "certificate is asked for, and the names would match nothing");
     r.finish();
   }
   {

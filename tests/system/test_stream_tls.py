@@ -202,5 +202,78 @@ class StreamTls(unittest.TestCase):
             d.close()
 
 
+@unittest.skipUnless(shutil.which("openssl"), "openssl (Debian package openssl) is not installed")
+class HttpMutualTls(unittest.TestCase):
+    """server.tls.client_ca_file: a client certificate identifies a user or the ingest group by
+    its common name; tokens still work beside it."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.pki = tempfile.mkdtemp(prefix="triaged-pki-")
+        make_ca(cls.pki, "ca")
+        make_cert(cls.pki, "server", "127.0.0.1")
+        for name in ("robot1", "collector1", "nobody"):
+            make_cert(cls.pki, name, name)
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.pki, ignore_errors=True)
+
+    def p(self, name):
+        return os.path.join(self.pki, name)
+
+    def request(self, method, path, body=None, cert=None, token=None):
+        import http.client
+        ctx = ssl.create_default_context(cafile=self.p("ca.pem"))
+        if cert:
+            ctx.load_cert_chain(self.p(cert + ".pem"), self.p(cert + ".key"))
+        c = http.client.HTTPSConnection("127.0.0.1", self.d.port, context=ctx, timeout=10)
+        try:
+            c.request(method, path, body=body,
+                      headers={"Authorization": f"Bearer {token}"} if token else {})
+            r = c.getresponse()
+            return r.status, r.read().decode()
+        finally:
+            c.close()
+
+    def test_client_certificates_identify_users_and_the_ingest_group(self):
+        self.d = Daemon(BASE_CONFIG.replace("  listen: 127.0.0.1:0\n", f"""  listen: 127.0.0.1:0
+  tls:
+    cert_file: {self.p("server.pem")}
+    key_file: {self.p("server.key")}
+    client_ca_file: {self.p("ca.pem")}
+""") + """auth:
+  ingest: {{client_names: [collector1]}}
+  users:
+    - {{name: robot, role: operator, client_names: [robot1]}}
+    - {{name: olivia, role: admin, bearer_token: olivia-token}}
+inputs:
+  - type: native_json
+""")
+        try:
+            self.d.start()
+            status, body = self.request("GET", "/api/v1/whoami", cert="robot1")
+            self.assertEqual(status, 200, body)
+            self.assertEqual((json.loads(body)["user"], json.loads(body)["role"]), ("robot", "operator"))
+            event = json.dumps({"resource": "db1", "check": "cpu"})
+            self.assertEqual(self.request("POST", "/api/v1/events", event, cert="collector1")[0], 200)
+            for cert in (None, "robot1", "nobody"):  # not the ingest group's
+                self.assertEqual(self.request("POST", "/api/v1/events", event, cert=cert)[0], 401)
+            self.assertEqual(self.request("GET", "/api/v1/whoami", cert="nobody")[0], 401)
+            status, body = self.request("GET", "/api/v1/whoami", cert="robot1", token="olivia-token")
+            self.assertEqual(json.loads(body)["user"], "olivia")  # a token, when sent, decides
+        finally:
+            self.d.close()
+
+    def test_client_names_without_a_client_ca_are_refused(self):
+        d = Daemon(BASE_CONFIG + "auth:\n  ingest: {{client_names: [collector1]}}\n")
+        try:
+            r = run(["--check-config", "--config", d.config_path])
+            self.assertEqual(r.returncode, 1)
+            self.assertIn("auth: client_names need server.tls.client_ca_file", r.stderr)
+        finally:
+            d.close()
+
+
 if __name__ == "__main__":
     unittest.main()

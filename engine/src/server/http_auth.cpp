@@ -22,6 +22,14 @@ std::shared_ptr<const HttpSettings> HttpSettings::fromConfig(const config::Confi
   add(c.auth.admin.bearer_tokens, "", 3);
   for (const auto& u : c.auth.users)
     add(u.bearer_tokens, u.name, u.role == "admin" ? 3 : u.role == "operator" ? 2 : 1);
+  auto names = [&](const std::vector<std::string>& cns, const std::string& user, int level) {
+    for (const auto& cn : cns) s->cert_credentials.push_back({cn, {"", user, level}});
+  };
+  names(c.auth.read.client_names, "", 1);
+  names(c.auth.admin.client_names, "", 3);
+  for (const auto& u : c.auth.users)
+    names(u.client_names, u.name, u.role == "admin" ? 3 : u.role == "operator" ? 2 : 1);
+  s->cert_ingest = c.auth.ingest.client_names;
   for (const auto& t : c.notification_targets)
     if (!t.callback_token.empty())
       s->callback_digests.emplace_back(t.name, config::sha256Hex(t.callback_token));
@@ -29,9 +37,9 @@ std::shared_ptr<const HttpSettings> HttpSettings::fromConfig(const config::Confi
     if (!t.callback_hmac_secret.empty())
       s->callback_secrets.emplace_back(t.name, t.callback_hmac_secret);
   bool users = !c.auth.users.empty();
-  s->open[static_cast<int>(api::RouteGroup::kIngest)] = c.auth.ingest.bearer_tokens.empty();
-  s->open[static_cast<int>(api::RouteGroup::kRead)] = c.auth.read.bearer_tokens.empty() && !users;
-  bool admin_open = c.auth.admin.bearer_tokens.empty() && !users;
+  s->open[static_cast<int>(api::RouteGroup::kIngest)] = !c.auth.ingest.required();
+  s->open[static_cast<int>(api::RouteGroup::kRead)] = !c.auth.read.required() && !users;
+  bool admin_open = !c.auth.admin.required() && !users;
   s->open[static_cast<int>(api::RouteGroup::kOperate)] = admin_open;
   s->open[static_cast<int>(api::RouteGroup::kAdmin)] = admin_open;
   if (c.server.tls.enabled()) {
@@ -42,6 +50,12 @@ std::shared_ptr<const HttpSettings> HttpSettings::fromConfig(const config::Confi
     // Throws boost::system::system_error with OpenSSL's reason on a bad file: a config error.
     ctx->use_certificate_chain_file(c.server.tls.cert_file);
     ctx->use_private_key_file(c.server.tls.key_file, asio::ssl::context::pem);
+    if (!c.server.tls.client_ca_file.empty()) {
+      ctx->load_verify_file(c.server.tls.client_ca_file);
+      ctx->set_verify_mode(c.server.tls.client_certs == "required"
+                               ? asio::ssl::verify_peer | asio::ssl::verify_fail_if_no_peer_cert
+                               : asio::ssl::verify_peer);
+    }
     s->tls = std::move(ctx);
   }
   return s;

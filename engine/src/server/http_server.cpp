@@ -1,6 +1,8 @@
 #include "server/http_server.h"
 
 #include <openssl/crypto.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
 
 #include <boost/asio/post.hpp>
 #include <boost/asio/ssl/stream.hpp>
@@ -28,6 +30,18 @@ using tcp = asio::ip::tcp;
 // Connections
 
 namespace {
+
+// The common name of a client certificate that verified against server.tls.client_ca_file
+// ("" when none was presented or it did not verify).
+std::string peerName(SSL* ssl) {
+  if (SSL_get_verify_result(ssl) != X509_V_OK) return {};
+  X509* cert = SSL_get1_peer_certificate(ssl);
+  if (!cert) return {};
+  char cn[256] = {};
+  X509_NAME_get_text_by_NID(X509_get_subject_name(cert), NID_commonName, cn, sizeof cn);
+  X509_free(cert);
+  return cn;
+}
 
 class SessionBase {
  public:
@@ -78,6 +92,7 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
                                   self->server_.metrics().reject("tls_handshake");
                                   return self->closeNow();
                                 }
+                                self->cert_name_ = peerName(self->stream_.native_handle());
                                 self->readRequest();
                               });
     } else {
@@ -205,7 +220,9 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
     const auto& s = *settings_;
     api::RouteGroup group = route_->group;
     if (group == api::RouteGroup::kIngest) {
-      if (checkBearer(authorization, s.ingest_digests)) return true;
+      if (s.open[static_cast<int>(api::RouteGroup::kIngest)]) return true;
+      if (!s.ingest_digests.empty() && checkBearer(authorization, s.ingest_digests)) return true;
+      if (authorization.empty() && s.certIngest(cert_name_)) return true;
       refuse(401, "a valid bearer token is required for the ingest routes", body_pending);
       return false;
     }
@@ -229,7 +246,8 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
         }
       }
     }
-    const Credential* who = authorization.empty() ? nullptr : s.identify(authorization);
+    const Credential* who =
+        authorization.empty() ? s.identifyCert(cert_name_) : s.identify(authorization);
     int level = who ? std::max(who->level, s.openLevel()) : s.openLevel();
     if (who) user_ = who->user;
     role_ = level ? roleName(level) : nullptr;
@@ -544,7 +562,9 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
   std::shared_ptr<const HttpSettings> settings_;
   const api::Route* route_ = nullptr;
   std::string user_;
-  std::string signed_by_;  // a callback signed by this system: verified once the body is read
+  std::string signed_by_;
+  std::string cert_name_;  // a verified client certificate's common name (mutual TLS)  // a
+                           // callback signed by this system: verified once the body is read
   const char* role_ = nullptr;
   std::string path_;
   std::vector<std::pair<std::string_view, std::string_view>> params_;

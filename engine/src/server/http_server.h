@@ -40,6 +40,20 @@ struct HttpSettings {
   config::ServerConfig server;
   std::vector<std::string> ingest_digests;  // auth.ingest
   std::vector<Credential> credentials;      // auth.read, auth.admin, auth.users
+  // Client certificates' common names (mutual TLS): the identity of each, and the names of
+  // the ingest group.
+  std::vector<std::pair<std::string, Credential>> cert_credentials;
+  std::vector<std::string> cert_ingest;
+  const Credential* identifyCert(std::string_view cn) const {
+    for (const auto& [name, c] : cert_credentials)
+      if (!cn.empty() && name == cn) return &c;
+    return nullptr;
+  }
+  bool certIngest(std::string_view cn) const {
+    for (const auto& n : cert_ingest)
+      if (!cn.empty() && n == cn) return true;
+    return false;
+  }
   // Notification targets' callback tokens: (target name, SHA-256 digest).
   std::vector<std::pair<std::string, std::string>> callback_digests;
   // Whether `authorization` carries the callback token of target `system`.

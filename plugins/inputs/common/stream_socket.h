@@ -7,7 +7,6 @@
 
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
-
 #include <prometheus/counter.h>
 #include <spdlog/spdlog.h>
 
@@ -28,7 +27,7 @@ namespace triaged::plugins {
 struct StreamTls {
   std::shared_ptr<boost::asio::ssl::context> ctx;  // null: plain TCP
   bool client_certs = false;                       // mutual TLS: a certificate is required
-  std::vector<std::string> subjects;  // allowed common names; empty: any the CA signed
+  std::vector<std::string> subjects;               // allowed common names; empty: any the CA signed
   bool enabled() const { return ctx != nullptr; }
 };
 
@@ -89,7 +88,8 @@ class StreamRefusals {
                        .Help("Connections a stream input refused before reading events from them.")
                        .Register(hub.registry());
     static const char* kNames[] = {"tls", "certificate", "token", "timeout"};
-    for (int i = 0; i < kReasons; ++i) counters_[i] = &family.Add({{"input", input}, {"reason", kNames[i]}});
+    for (int i = 0; i < kReasons; ++i)
+      counters_[i] = &family.Add({{"input", input}, {"reason", kNames[i]}});
   }
   void refused(Reason r, const std::string& remote, const std::string& why) {
     counters_[r]->Increment();
@@ -97,8 +97,8 @@ class StreamRefusals {
     auto now = std::chrono::steady_clock::now().time_since_epoch().count();
     int64_t last = last_.load();
     if (now - last < 1'000'000'000 || !last_.compare_exchange_strong(last, now)) return;
-    log_->warn("refused a connection from {}: {} ({} refused since the last message)", remote,
-               why, since_.exchange(0));
+    log_->warn("refused a connection from {}: {} ({} refused since the last message)", remote, why,
+               since_.exchange(0));
   }
 
  private:

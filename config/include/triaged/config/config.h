@@ -22,6 +22,10 @@ using namespace std::chrono_literals;
 struct TlsConfig {
   std::string cert_file;  // PEM certificate chain; TLS is on when both files are set
   std::string key_file;   // PEM private key
+  // Mutual TLS: client certificates this CA signed identify users and groups by their common
+  // name (auth.*.client_names); `client_certs` optional (tokens still work) or required.
+  std::string client_ca_file;
+  std::string client_certs = "optional";
   bool enabled() const { return !cert_file.empty(); }
 };
 
@@ -44,7 +48,8 @@ struct ServerConfig {
 // Bearer tokens of one route group. Empty: the group is open.
 struct AuthGroup {
   std::vector<std::string> bearer_tokens;
-  bool required() const { return !bearer_tokens.empty(); }
+  std::vector<std::string> client_names;  // client certificates' common names (mutual TLS)
+  bool required() const { return !bearer_tokens.empty() || !client_names.empty(); }
 };
 
 // A named person (or tool) of the console and the API: a role and its bearer tokens (several
@@ -54,7 +59,8 @@ struct User {
   std::string name;
   std::string role = "viewer";  // viewer | operator | admin
   std::vector<std::string> bearer_tokens;
-  std::string file;  // where it was defined, for messages
+  std::vector<std::string> client_names;  // client certificates' common names (mutual TLS)
+  std::string file;                       // where it was defined, for messages
   int line = 0;
 };
 
