@@ -48,82 +48,6 @@ namespace triaged::engine {
 namespace asio = boost::asio;
 using Steady = std::chrono::steady_clock;
 
-// The policies as text, to tell a reload that changed them.
-static std::string policiesText(const std::vector<config::NotificationPolicy>& policies) {
-  std::string out;
-  for (const auto& p : policies) {
-    out += p.name + "|" + p.calendar + "|" + (p.continue_matching ? "c" : "") + "|" +
-           std::to_string(p.repeat_interval.count());
-    for (const auto& m : p.matchers) out += "|m" + m;
-    for (const auto& e : p.events) out += "|e" + e;
-    for (const auto& st : p.steps) {
-      out += "|s" + std::to_string(st.after.count());
-      for (const auto& t : st.targets) out += "|t" + t;
-      for (const auto& t : st.out_of_hours) out += "|o" + t;
-    }
-    out += "\n";
-  }
-  return out;
-}
-
-// Notification policies and on-call schedules refer to targets, schedules and calendars.
-static void checkPolicies(const config::Config& c, config::ConfigErrors& errors) {
-  auto target = [&](const std::string& n) {
-    for (const auto& t : c.notification_targets)
-      if (t.name == n) return true;
-    return false;
-  };
-  std::string names;
-  for (const auto& t : c.notification_targets) names += (names.empty() ? "" : ", ") + t.name;
-  if (names.empty()) names = "none configured";
-  if (c.rule_set)
-    for (const auto& s : c.rule_set->oncallSchedules())
-      for (size_t i = 0; i < s.people.size(); ++i)
-        for (size_t j = 0; j < s.people[i].targets.size(); ++j)
-          if (!target(s.people[i].targets[j]))
-            errors.push_back({s.file, s.line, 0,
-                              "oncall_schedules." + s.name + ".people[" + std::to_string(i) +
-                                  "].targets[" + std::to_string(j) + "]",
-                              "unknown notification target \"" + s.people[i].targets[j] +
-                                  "\" (targets: " + names + ")"});
-  for (size_t i = 0; i < c.notification_policies.size(); ++i) {
-    const auto& p = c.notification_policies[i];
-    std::string path = "notifications.policies[" + std::to_string(i) + "]";
-    for (const auto& [index, message] : PolicyFacts::check(p.matchers))
-      errors.push_back(
-          {p.file, p.line, 0, path + ".matchers[" + std::to_string(index) + "]", message});
-    if (!p.calendar.empty() && c.rule_set) {
-      bool found = false;
-      for (const auto& cal : c.rule_set->calendars()) found = found || cal.name == p.calendar;
-      if (!found)
-        errors.push_back({p.file, p.line, 0, path + ".calendar",
-                          "unknown calendar \"" + p.calendar + "\" (calendars are in rule files)"});
-    }
-    for (size_t j = 0; j < p.steps.size(); ++j) {
-      const auto& st = p.steps[j];
-      auto check = [&](const std::vector<std::string>& list, const char* key) {
-        for (size_t k = 0; k < list.size(); ++k) {
-          const std::string& n = list[k];
-          std::string where =
-              path + ".steps[" + std::to_string(j) + "]." + key + "[" + std::to_string(k) + "]";
-          if (n.rfind("schedule:", 0) == 0) {
-            if (c.rule_set && !c.rule_set->oncallSchedule(n.substr(9)))
-              errors.push_back({p.file, st.line, 0, where,
-                                "unknown on-call schedule \"" + n.substr(9) +
-                                    "\" (oncall_schedules are in rule files)"});
-          } else if (!target(n)) {
-            errors.push_back({p.file, st.line, 0, where,
-                              "unknown notification target \"" + n + "\" (targets: " + names +
-                                  "; or schedule:<name>)"});
-          }
-        }
-      };
-      check(st.targets, "targets");
-      check(st.out_of_hours, "out_of_hours");
-    }
-  }
-}
-
 config::ConfigPtr loadFullConfig(const std::string& path, const api::PluginRegistry& plugins) {
   return config::loadConfig(path, [&](config::Config& c, config::ConfigErrors& errors) {
     c.rule_set = rules::RuleSet::load(c.rule_files_resolved, errors);
@@ -181,7 +105,7 @@ config::ConfigPtr loadFullConfig(const std::string& path, const api::PluginRegis
       for (const auto& [index, message] : NotificationFilter::check(t.matchers))
         error("matchers[" + std::to_string(index) + "]", message);
     }
-    checkPolicies(c, errors);
+    Escalator::check(c, errors);
   });
 }
 
@@ -681,8 +605,8 @@ bool Daemon::reload(std::string* error_detail) {
   warn_restart("server.tls (on/off)", next->server.tls.enabled() != config_->server.tls.enabled());
   warn_restart("state.directory", next->state.directory != config_->state.directory);
   warn_restart("pipeline.shards", next->pipeline.shards != config_->pipeline.shards);
-  warn_restart("notifications.policies", policiesText(next->notification_policies) !=
-                                             policiesText(config_->notification_policies));
+  warn_restart("notifications.policies", Escalator::describe(next->notification_policies) !=
+                                             Escalator::describe(config_->notification_policies));
   if (!config_->server.tls.enabled() || !next->server.tls.enabled()) {
     auto copy = std::make_shared<HttpSettings>(*settings);
     copy->tls = server_->settings()->tls;

@@ -58,6 +58,11 @@ class Escalator {
   };
 
   explicit Escalator(api::MetricsHub* hub = nullptr) : hub_(hub) {}
+  // At load: policies and on-call schedules name targets, schedules and calendars that exist,
+  // and policies' matchers use known fields; each problem as an error naming the key.
+  static void check(const config::Config& c, config::ConfigErrors& errors);
+  // The policies as text, to tell whether a reload changed them.
+  static std::string describe(const std::vector<config::NotificationPolicy>& policies);
   // Before use: the policies (checked at load against targets, schedules and calendars).
   void configure(std::vector<config::NotificationPolicy> policies);
   bool enabled() const { return !policies_.empty(); }
