@@ -274,40 +274,14 @@ void TcpConn::read() {
 void TcpConn::frames() {
   auto c = in_.cfg();
   api::BatchBuilder b(c->ingest, in_.sink().nowMs());
-  size_t pos = 0;
-  while (pos < buf_.size()) {
-    if (std::isdigit(static_cast<unsigned char>(buf_[pos]))) {  // octet counting: "LEN SP MSG"
-      size_t sp = buf_.find(' ', pos);
-      if (sp == std::string::npos || sp - pos > 7) {
-        if (sp == std::string::npos && buf_.size() - pos <= 7) break;  // length not complete yet
-        pos = buf_.size();  // garbage: drop the rest of the buffer
-        in_.metrics().rejected(api::Reject::kInvalidValue);
-        break;
-      }
-      size_t len = std::stoul(buf_.substr(pos, sp - pos));
-      if (len > c->ingest.max_event_bytes) {
-        in_.metrics().rejected(api::Reject::kTooLarge);
-        pos = buf_.size();
-        break;
-      }
-      if (buf_.size() - sp - 1 < len) break;  // incomplete frame
-      Decoder::add(*c, b, std::string_view(buf_).substr(sp + 1, len), in_.metrics());
-      pos = sp + 1 + len;
-    } else {
-      size_t nl = buf_.find('\n', pos);
-      if (nl == std::string::npos) {
-        if (buf_.size() - pos > c->ingest.max_event_bytes) {
-          in_.metrics().rejected(api::Reject::kTooLarge);
-          pos = buf_.size();
-        }
-        break;
-      }
-      if (nl > pos)
-        Decoder::add(*c, b, std::string_view(buf_).substr(pos, nl - pos), in_.metrics());
-      pos = nl + 1;
-    }
-  }
-  buf_.erase(0, pos);
+  FrameDrop dropped;
+  size_t used = splitSyslogFrames(
+      buf_, c->ingest.max_event_bytes,
+      [&](std::string_view msg) { Decoder::add(*c, b, msg, in_.metrics()); }, &dropped);
+  if (dropped != FrameDrop::kNone)
+    in_.metrics().rejected(dropped == FrameDrop::kTooLarge ? api::Reject::kTooLarge
+                                                           : api::Reject::kInvalidValue);
+  buf_.erase(0, used);
   in_.metrics().received(b.size() + b.errorCount());
   in_.countErrors(b);
   if (b.size() == 0) return read();

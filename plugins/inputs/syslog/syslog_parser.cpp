@@ -1,6 +1,7 @@
 #include "syslog_parser.h"
 
 #include <array>
+#include <charconv>
 #include <ctime>
 
 namespace triaged::plugins {
@@ -272,6 +273,47 @@ bool applySyslogRules(const std::vector<std::shared_ptr<const SyslogRule>>& rule
     return true;
   }
   return false;
+}
+
+size_t splitSyslogFrames(std::string_view buf, uint64_t max_bytes,
+                         const std::function<void(std::string_view)>& message, FrameDrop* dropped) {
+  *dropped = FrameDrop::kNone;
+  size_t pos = 0;
+  while (pos < buf.size()) {
+    if (std::isdigit(static_cast<unsigned char>(buf[pos]))) {  // octet counting: "LEN SP MSG"
+      size_t sp = buf.find(' ', pos);
+      if (sp == std::string_view::npos || sp - pos > 7) {
+        if (sp == std::string_view::npos && buf.size() - pos <= 7) break;  // length incomplete
+        *dropped = FrameDrop::kInvalid;  // garbage: drop the rest of the buffer
+        return buf.size();
+      }
+      size_t len = 0;
+      auto [end, ec] = std::from_chars(buf.data() + pos, buf.data() + sp, len);
+      if (ec != std::errc() || end != buf.data() + sp) {
+        *dropped = FrameDrop::kInvalid;
+        return buf.size();
+      }
+      if (len > max_bytes) {
+        *dropped = FrameDrop::kTooLarge;
+        return buf.size();
+      }
+      if (buf.size() - sp - 1 < len) break;  // incomplete frame
+      message(buf.substr(sp + 1, len));
+      pos = sp + 1 + len;
+    } else {
+      size_t nl = buf.find('\n', pos);
+      if (nl == std::string_view::npos) {
+        if (buf.size() - pos > max_bytes) {
+          *dropped = FrameDrop::kTooLarge;
+          return buf.size();
+        }
+        break;
+      }
+      if (nl > pos) message(buf.substr(pos, nl - pos));
+      pos = nl + 1;
+    }
+  }
+  return pos;
 }
 
 }  // namespace triaged::plugins

@@ -4,6 +4,7 @@
 
 #include <re2/re2.h>
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -50,5 +51,14 @@ std::vector<std::shared_ptr<const SyslogRule>> readSyslogRules(config::MapReader
 // event (from begin()) is filled.
 bool applySyslogRules(const std::vector<std::shared_ptr<const SyslogRule>>& rules,
                       const SyslogMessage& m, api::BatchBuilder& b);
+
+// A TCP syslog stream's framing (RFC 6587): octet counting ("LEN SP MSG", RFC 5425) or
+// newline-delimited messages. Calls `message` for each complete message of `buf` and returns
+// how many bytes it consumed; the rest is an incomplete frame that the next read completes. A
+// malformed length, or a frame or line over `max_bytes`, drops the rest of the buffer
+// (`dropped` says why; kNone otherwise).
+enum class FrameDrop { kNone, kInvalid, kTooLarge };
+size_t splitSyslogFrames(std::string_view buf, uint64_t max_bytes,
+                         const std::function<void(std::string_view)>& message, FrameDrop* dropped);
 
 }  // namespace triaged::plugins
