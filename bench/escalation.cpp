@@ -137,9 +137,7 @@ Result scenario(bool policies, uint64_t incidents, int minutes, int changes_per_
     double c_s = since(t);
     t = Clock::now();
     size_t before = evs.size();
-    esc.observe(corr, evs, now);
-    esc.advance(corr, now);
-    for (const auto& e : corr.takeEvents()) evs.push_back(e);
+    esc.round(corr, evs, now);
     auto fired = esc.takeFired();
     double e_s = since(t);
     t = Clock::now();

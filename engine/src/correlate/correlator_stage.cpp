@@ -118,9 +118,7 @@ struct CorrelatorStage::Impl {
   std::vector<CorrelatorEvent> takeEvents(int64_t now) {
     auto evs = correlator.takeEvents();
     if (!escalator.enabled()) return evs;
-    escalator.observe(correlator, evs, now);
-    escalator.advance(correlator, now);
-    for (const auto& e : correlator.takeEvents()) evs.push_back(e);
+    escalator.round(correlator, evs, now);
     return evs;
   }
 

@@ -72,6 +72,13 @@ class Escalator {
   void observe(Correlator& c, const std::vector<CorrelatorEvent>& events, int64_t now);
   // Notifies the steps due by now (each notes the timeline and reports incident.escalated).
   void advance(Correlator& c, int64_t now);
+  // A round as the correlator stage runs it: observe `events`, notify what is due, and append
+  // the events that made to `events`.
+  void round(Correlator& c, std::vector<CorrelatorEvent>& events, int64_t now) {
+    observe(c, events, now);
+    advance(c, now);
+    for (const auto& e : c.takeEvents()) events.push_back(e);
+  }
   int64_t nextDeadline() const { return timers_.empty() ? INT64_MAX : timers_.top().at; }
   // After the correlator's restore: timers for the escalations of live incidents.
   void restore(Correlator& c, int64_t now);

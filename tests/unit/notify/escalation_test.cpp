@@ -43,9 +43,7 @@ struct Fixture {
   Lines round() {
     auto& c = t.c();
     auto evs = c.takeEvents();
-    esc.observe(c, evs, t.now);
-    esc.advance(c, t.now);
-    for (const auto& e : c.takeEvents()) evs.push_back(e);
+    esc.round(c, evs, t.now);
     auto fired = esc.takeFired();
     std::vector<engine::OutboxEntry> out;
     outbox.build(c, evs, {}, esc, fired, out);
