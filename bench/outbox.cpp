@@ -30,7 +30,7 @@
 #include "notify/notifier.h"
 #include "server/http_server.h"
 #include "server/io_pool.h"
-#include "store/store.h"
+#include "store/sqlite/sqlite_store.h"
 #include "store/store_writer.h"
 
 using namespace triaged;
@@ -127,7 +127,7 @@ int main(int argc, char** argv) {
   auto plugins = plugins::builtinPlugins();
   api::MetricsHub hub;
   engine::SystemClock clock;
-  engine::Store store(dir);
+  engine::SqliteStore store(dir);
   engine::StoreWriter writer(store, {}, clock, hub);
   config::NotificationTarget target;
   target.name = "hook";

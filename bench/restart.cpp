@@ -12,6 +12,7 @@
 #include "app/replay.h"
 #include "correlate/correlator_stage.h"
 #include "store/recovery.h"
+#include "store/sqlite/sqlite_store.h"
 #include "store/state_codec.h"
 #include "store/store_writer.h"
 #include "triaged/api/ingest.h"
@@ -79,7 +80,7 @@ int main(int argc, char** argv) {
   api::MetricsHub hub;
   engine::SystemClock clock;
   {
-    engine::Store store(config->state.directory);
+    engine::SqliteStore store(config->state.directory);
     engine::StoreWriter w(store, {}, clock, hub);
     w.start();
     engine::StoreUnit u;
@@ -103,7 +104,7 @@ int main(int argc, char** argv) {
   std::printf("stored in %.2f s (%.0f MiB)\n", since(t), bytes / 1048576.0);
   // 3. Recovery, timed as the daemon does it at start-up.
   t = Clock::now();
-  engine::Store store(config->state.directory);
+  engine::SqliteStore store(config->state.directory);
   engine::StoreWriter writer(store, {}, clock, hub);  // loads its row index, as at start-up
   engine::PipelineOptions po;
   po.shards = 2;

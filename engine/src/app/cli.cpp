@@ -8,8 +8,8 @@
 #include "app/replay.h"
 #include "common/log.h"
 #include "rest/sla_api.h"
+#include "store/sqlite/sqlite_store.h"
 #include "store/state_codec.h"
-#include "store/store.h"
 #include "store/store_writer.h"
 #include "triaged/api/ingest.h"
 #include "triaged/build_info.h"
@@ -160,7 +160,7 @@ int runMain(int argc, char** argv, const api::PluginRegistry& plugins) {
       return 1;
     }
     try {
-      Store store(c->state.directory);
+      SqliteStore store(c->state.directory);
       int64_t last_alive = 0;
       SlaRows rows = loadSlaRows(store, last_alive);
       Evaluator ev(c->rule_set, now);
@@ -197,7 +197,7 @@ int runMain(int argc, char** argv, const api::PluginRegistry& plugins) {
     config::ConfigPtr c = loadOrReport();
     if (!c) return 2;
     try {
-      int pages = Store::backup(c->state.directory, backup_file);
+      int pages = SqliteStore::backup(c->state.directory, backup_file);
       std::cout << "backed up " << c->state.directory << "/triaged.db to " << backup_file << " ("
                 << pages << " pages)\n";
       return 0;

@@ -270,8 +270,8 @@ int Daemon::run() {
       log_->warn("running on a manual test clock from {} (TRIAGED_TEST_CLOCK): not for production",
                  t);
     }
-    store_ = std::make_unique<Store>(config_->state.directory, config_->state.cache_bytes);
-    log::get("store")->info("state in {} (schema version {})", store_->path(),
+    store_ = openStore(config_->state);
+    log::get("store")->info("state in {} {} (schema version {})", store_->backend(), store_->path(),
                             store_->schemaVersion());
     settings = HttpSettings::fromConfig(*config_);
   } catch (const std::exception& e) {

@@ -12,8 +12,8 @@
 #include "app/replay.h"
 #include "evaluate/samples.h"
 #include "rest/sla_api.h"
+#include "store/sqlite/sqlite_store.h"
 #include "store/state_codec.h"
-#include "store/store.h"
 #include "store/store_writer.h"
 #include "temp_config.h"
 #include "triaged/api/ingest.h"
@@ -368,7 +368,7 @@ std::string reportJson(const Evaluator& ev, uint32_t agreement, const rules::sla
 // read back as at start-up.
 engine::StoredState throughStore(Evaluator& ev, const fs::path& dir, int64_t now) {
   {
-    engine::Store store(dir.string());
+    engine::SqliteStore store(dir.string());
     engine::ManualClock clock(now);
     api::MetricsHub hub;
     engine::StoreWriter w(store, {}, clock, hub);
@@ -380,7 +380,7 @@ engine::StoredState throughStore(Evaluator& ev, const fs::path& dir, int64_t now
     w.submit(std::move(u));
     w.stop();
   }
-  engine::Store store(dir.string());
+  engine::SqliteStore store(dir.string());
   return engine::loadState(store);
 }
 

@@ -10,7 +10,7 @@
 #include "builtin_plugins.h"
 #include "server/http_server.h"
 #include "server/io_pool.h"
-#include "store/store.h"
+#include "store/sqlite/sqlite_store.h"
 #include "temp_config.h"
 
 using namespace triaged;
@@ -76,7 +76,7 @@ TEST_CASE("Notifier: incidents in parallel, each incident's events in order, one
           "[notify]") {
   Receiver rx;
   auto dir = testing::tempDir("notifier");
-  engine::Store store(dir.string());
+  engine::SqliteStore store(dir.string());
   engine::SystemClock clock;
   api::MetricsHub hub;
   engine::StoreWriter writer(store, {}, clock, hub);

@@ -1,8 +1,6 @@
 // Durable state: the store writer on a real SQLite file (group commit, completions after the
 // commit, merge rules of rows, retention), and recovery: a correlator rebuilt from the stored
 // records behaves exactly as the one that wrote them, timers included.
-#include "store/store.h"
-
 #include <sqlite3.h>
 
 #include <catch2/catch.hpp>
@@ -16,6 +14,7 @@
 #include "correlate/correlation_json.h"
 #include "notify/notification_filter.h"
 #include "notify/notifier.h"
+#include "store/sqlite/sqlite_store.h"
 #include "store/state_codec.h"
 #include "store/store_writer.h"
 #include "temp_config.h"
@@ -290,7 +289,7 @@ TEST_CASE("Store writer commits before completing, merges rows, and prunes by re
     return std::string(blob.get(), engine::AlertStrings(blob.get()).bytes());
   };
   {
-    engine::Store store(dir.string());
+    engine::SqliteStore store(dir.string());
     engine::StoreWriterOptions o;
     o.alert_retention_ms = 3'600'000;
     o.incident_retention_ms = 86'400'000;
@@ -359,7 +358,7 @@ TEST_CASE("Store writer commits before completing, merges rows, and prunes by re
     CHECK(order == std::vector<int>{1, 2});
     CHECK(w.commits() >= 1);
   }
-  engine::Store store(dir.string());
+  engine::SqliteStore store(dir.string());
   auto st = engine::loadState(store);
   REQUIRE(st.alerts.size() == 1);  // the old resolved one was pruned
   CHECK(st.alerts[0].fingerprint == 0xfedcba9876543210ULL);
@@ -463,8 +462,8 @@ TEST_CASE("Outbox ids never come back, even after every entry was delivered and 
     w.submit(std::move(done));
   };
   for (int restart = 0; restart < 2; ++restart) {
-    engine::Store store(dir.string());
-    CHECK(store.schemaVersion() == engine::Store::latestSchemaVersion());
+    engine::SqliteStore store(dir.string());
+    CHECK(store.schemaVersion() == engine::latestSchemaVersion());
     engine::StoreWriter w(store, {}, clock, hub);
     w.onOutbox([&](std::vector<engine::OutboxEntry> v) {
       for (auto& e : v) ids.push_back(e.id);
@@ -583,7 +582,7 @@ TEST_CASE("Schema 6 keeps the pending outbox of a schema 5 database and continue
           "[store]") {
   fs::path dir = tempDir("outbox-v5");
   {
-    engine::Store store(dir.string());
+    engine::SqliteStore store(dir.string());
     // The outbox as schema 5 had it (a plain rowid table), with entries 1..3 pending.
     const char* v5 =
         "DROP TABLE threshold_windows; DROP TABLE sequence_states;"  // schema 7's
@@ -601,8 +600,8 @@ TEST_CASE("Schema 6 keeps the pending outbox of a schema 5 database and continue
         "PRAGMA user_version=5;";
     REQUIRE(sqlite3_exec(store.handle(), v5, nullptr, nullptr, nullptr) == SQLITE_OK);
   }
-  engine::Store store(dir.string());
-  CHECK(store.schemaVersion() == engine::Store::latestSchemaVersion());
+  engine::SqliteStore store(dir.string());
+  CHECK(store.schemaVersion() == engine::latestSchemaVersion());
   auto st = engine::loadState(store);
   REQUIRE(st.outbox.size() == 3);
   CHECK(st.outbox[1].event == "incident.resolved");

@@ -1,25 +1,26 @@
-// Reading the stored state at start (loadState) and the service level ledgers (loadSlaRows,
-// also for `triaged report`): one query per table, rows in the order recovery needs them.
+// The SQLite backend's reading side: the stored state at start (loadState) and the service
+// level ledgers (loadSlaRows, also for `triaged report`): one query per table, rows in the order
+// recovery needs them.
 #include <absl/container/flat_hash_map.h>
 
 #include <stdexcept>
 
 #include "common/log.h"
-#include "store/store_writer.h"
+#include "store/sqlite/sqlite_store.h"
 
 namespace triaged::engine {
 
 namespace {
 
-void eachRow(Store& store, const char* sql, const std::function<void(sqlite3_stmt*)>& f) {
-  sqlite3* db = store.handle();
+void eachRow(sqlite3* db, const std::string& path, const char* sql,
+             const std::function<void(sqlite3_stmt*)>& f) {
   sqlite3_stmt* st = nullptr;
   if (sqlite3_prepare_v2(db, sql, -1, &st, nullptr) != SQLITE_OK)
-    throw std::runtime_error(store.path() + ": " + sqlite3_errmsg(db));
+    throw std::runtime_error(path + ": " + sqlite3_errmsg(db));
   int rc;
   while ((rc = sqlite3_step(st)) == SQLITE_ROW) f(st);
   sqlite3_finalize(st);
-  if (rc != SQLITE_DONE) throw std::runtime_error(store.path() + ": " + sqlite3_errmsg(db));
+  if (rc != SQLITE_DONE) throw std::runtime_error(path + ": " + sqlite3_errmsg(db));
 }
 
 std::string columnText(sqlite3_stmt* st, int k) {
@@ -29,17 +30,17 @@ std::string columnText(sqlite3_stmt* st, int k) {
 
 }  // namespace
 
-std::vector<std::string> loadRecords(Store& store, const std::string& kind) {
+std::vector<std::string> SqliteStore::loadRecords(const std::string& kind) {
   std::vector<std::string> out;
   // The kind is one of ours (a fixed word), never user input.
-  eachRow(store, ("SELECT record FROM records WHERE kind='" + kind + "' ORDER BY id").c_str(),
+  eachRow(db_, path_, ("SELECT record FROM records WHERE kind='" + kind + "' ORDER BY id").c_str(),
           [&](sqlite3_stmt* st) { out.push_back(columnText(st, 0)); });
   return out;
 }
 
-SlaRows loadSlaRows(Store& store, int64_t& last_alive_ms) {
+SlaRows SqliteStore::loadSlaRows(int64_t& last_alive_ms) {
   SlaRows out;
-  auto each = [&](const char* sql, auto&& f) { eachRow(store, sql, f); };
+  auto each = [&](const char* sql, auto&& f) { eachRow(db_, path_, sql, f); };
   auto text = columnText;
   last_alive_ms = 0;
   each("SELECT value FROM meta WHERE key='last_alive'",
@@ -80,9 +81,9 @@ SlaRows loadSlaRows(Store& store, int64_t& last_alive_ms) {
   return out;
 }
 
-StoredState loadState(Store& store) {
+StoredState SqliteStore::loadState() {
   StoredState out;
-  auto each = [&](const char* sql, auto&& f) { eachRow(store, sql, f); };
+  auto each = [&](const char* sql, auto&& f) { eachRow(db_, path_, sql, f); };
   auto text = columnText;
   each(
       "SELECT fingerprint, strings, first_seen_ms, last_seen_ms, time_ms, changed_ms, count, "
@@ -183,7 +184,7 @@ StoredState loadState(Store& store) {
                             static_cast<size_t>(sqlite3_column_bytes(st, 6)));
          out.sequences.push_back(std::move(q));
        });
-  out.sla = loadSlaRows(store, out.last_alive_ms);
+  out.sla = loadSlaRows(out.last_alive_ms);
   return out;
 }
 

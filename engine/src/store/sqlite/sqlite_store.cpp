@@ -1,0 +1,216 @@
+#include "store/sqlite/sqlite_store.h"
+
+#include <filesystem>
+#include <stdexcept>
+
+namespace triaged::engine {
+namespace {
+
+// Each entry moves the schema from version i to i+1. Never edit a released entry: add one.
+const char* const kMigrations[] = {
+    // 1: bookkeeping of the daemon itself.
+    "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+    "INSERT INTO meta(key, value) VALUES ('created_by', 'triaged');",
+    // 2: the daemon's state. Alerts are keyed by a row id the store writer hands out in
+    // arrival order (new alerts append; random fingerprints as keys would touch a random page
+    // per row); fingerprints are stored as signed 64-bit integers (the same bits).
+    "CREATE TABLE alerts (id INTEGER PRIMARY KEY, fingerprint INTEGER NOT NULL, strings BLOB,"
+    " first_seen_ms INTEGER NOT NULL, last_seen_ms INTEGER NOT NULL, time_ms INTEGER NOT NULL,"
+    " changed_ms INTEGER NOT NULL, count INTEGER NOT NULL, content_hash INTEGER NOT NULL,"
+    " flap_history INTEGER NOT NULL, severity INTEGER NOT NULL, previous_severity INTEGER NOT NULL,"
+    " status INTEGER NOT NULL, flapping INTEGER NOT NULL);"
+    "CREATE TABLE incidents (id INTEGER PRIMARY KEY, status INTEGER NOT NULL, updated_ms INTEGER "
+    "NOT NULL,"
+    " record TEXT NOT NULL);"
+    // An incident's alerts and timeline only grow: rows are appended as they do, so a change
+    // to a large incident writes what changed, not the whole incident.
+    "CREATE TABLE incident_alerts (incident INTEGER NOT NULL, seq INTEGER NOT NULL,"
+    " fingerprint INTEGER NOT NULL, role INTEGER NOT NULL, PRIMARY KEY (incident, seq)) WITHOUT "
+    "ROWID;"
+    "CREATE TABLE incident_timeline (incident INTEGER NOT NULL, seq INTEGER NOT NULL, at_ms "
+    "INTEGER NOT NULL,"
+    " actor TEXT NOT NULL, action TEXT NOT NULL, detail TEXT NOT NULL, alert INTEGER NOT NULL,"
+    " PRIMARY KEY (incident, seq)) WITHOUT ROWID;"
+    "CREATE TABLE problems (id INTEGER PRIMARY KEY, status INTEGER NOT NULL, updated_ms INTEGER "
+    "NOT NULL,"
+    " record TEXT NOT NULL);"
+    "CREATE TABLE silences (id TEXT PRIMARY KEY, ends_ms INTEGER NOT NULL, record TEXT NOT NULL);",
+    // 3: the outbox: notifications written with the change that caused them, deleted once
+    // delivered; dead ones (too old) stay, listed and redeliverable, until retention.
+    "CREATE TABLE outbox (id INTEGER PRIMARY KEY, target TEXT NOT NULL, created_ms INTEGER NOT "
+    "NULL,"
+    " subject TEXT NOT NULL, event TEXT NOT NULL, body TEXT NOT NULL, attempts INTEGER NOT NULL "
+    "DEFAULT 0,"
+    " dead INTEGER NOT NULL DEFAULT 0, last_error TEXT NOT NULL DEFAULT '');",
+    // 4: service level ledgers. Service state transitions only append (by service name, so a
+    // reload that reorders services cannot misattribute them); clocks, incident summaries and
+    // heartbeats are upserted; engine gaps are the intervals when no triaged was running.
+    "CREATE TABLE sla_transitions (id INTEGER PRIMARY KEY, service TEXT NOT NULL, at_ms INTEGER "
+    "NOT NULL,"
+    " status INTEGER NOT NULL, incidents TEXT NOT NULL);"
+    "CREATE INDEX sla_transitions_at ON sla_transitions(at_ms);"
+    "CREATE TABLE sla_clocks (incident INTEGER NOT NULL, agreement TEXT NOT NULL, target INTEGER "
+    "NOT NULL,"
+    " record TEXT NOT NULL, PRIMARY KEY (incident, agreement, target)) WITHOUT ROWID;"
+    "CREATE TABLE sla_incidents (id INTEGER PRIMARY KEY, opened_ms INTEGER NOT NULL, resolved_ms "
+    "INTEGER NOT NULL,"
+    " record TEXT NOT NULL);"
+    "CREATE TABLE heartbeats (name TEXT PRIMARY KEY, record TEXT NOT NULL);"
+    "CREATE TABLE engine_gaps (start_ms INTEGER PRIMARY KEY, end_ms INTEGER NOT NULL);",
+    // 5: what SLOs and capacity rules have seen: good/valid counts per minute (upserted as
+    // samples arrive), forecast samples and hysteresis states; pruned to each rule's window.
+    "CREATE TABLE slo_minutes (slo TEXT NOT NULL, minute INTEGER NOT NULL, good INTEGER NOT NULL,"
+    " valid INTEGER NOT NULL, PRIMARY KEY (slo, minute)) WITHOUT ROWID;"
+    "CREATE TABLE capacity_samples (id INTEGER PRIMARY KEY, rule TEXT NOT NULL, at_ms INTEGER NOT "
+    "NULL,"
+    " value REAL NOT NULL);"
+    "CREATE INDEX capacity_samples_rule ON capacity_samples(rule, at_ms);"
+    "CREATE TABLE capacity_state (rule TEXT PRIMARY KEY, record TEXT NOT NULL);",
+    // 6: outbox ids never come back. They make the Idempotency-Key, and a plain rowid table
+    // hands out the ids of deleted (delivered) rows again once the table is empty: a receiver
+    // deduplicating on the key would drop a new event. AUTOINCREMENT continues from the
+    // highest id ever used (seeded with the highest one present).
+    "CREATE TABLE outbox_v6 (id INTEGER PRIMARY KEY AUTOINCREMENT, target TEXT NOT NULL,"
+    " created_ms INTEGER NOT NULL, subject TEXT NOT NULL, event TEXT NOT NULL, body TEXT NOT NULL,"
+    " attempts INTEGER NOT NULL DEFAULT 0, dead INTEGER NOT NULL DEFAULT 0, last_error TEXT NOT "
+    "NULL DEFAULT '');"
+    "INSERT INTO outbox_v6 SELECT id, target, created_ms, subject, event, body, attempts, dead, "
+    "last_error FROM outbox;"
+    "DROP TABLE outbox;"
+    "ALTER TABLE outbox_v6 RENAME TO outbox;",
+    // 7: what threshold and sequence rules have seen, which the firing alerts alone cannot
+    // rebuild (alerts that fired and resolved before a restart). Threshold windows: per group
+    // (its hash), the rule and the firings counted so far ("time,fingerprint,..."), deleted when
+    // emptied. Sequences: per group, the first alert, when it fired, whether the rule still
+    // waits, and the first alert's strings while it does (they name an absence incident).
+    "CREATE TABLE threshold_windows (hash INTEGER PRIMARY KEY, rule TEXT NOT NULL, seen TEXT NOT "
+    "NULL);"
+    "CREATE TABLE sequence_states (hash INTEGER PRIMARY KEY, rule TEXT NOT NULL, key TEXT NOT NULL,"
+    " first INTEGER NOT NULL, at_ms INTEGER NOT NULL, active INTEGER NOT NULL, strings BLOB);",
+    // 8: records the API makes, by kind: maintenance windows (kind "maintenance") and changes
+    // ("change"); ends_ms is when the record stops mattering (0: not yet), for retention.
+    "CREATE TABLE records (kind TEXT NOT NULL, id TEXT NOT NULL, ends_ms INTEGER NOT NULL,"
+    " record TEXT NOT NULL, PRIMARY KEY (kind, id)) WITHOUT ROWID;",
+};
+
+}  // namespace
+
+int SqliteStore::latestSchemaVersion() { return static_cast<int>(std::size(kMigrations)); }
+
+SqliteStore::SqliteStore(const std::string& directory, uint64_t cache_bytes)
+    : cache_bytes_(cache_bytes) {
+  std::error_code ec;
+  std::filesystem::create_directories(directory, ec);
+  if (ec)
+    throw std::runtime_error("cannot create state directory " + directory + ": " + ec.message());
+  path_ = (std::filesystem::path(directory) / "triaged.db").string();
+  if (sqlite3_open_v2(path_.c_str(), &db_,
+                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                      nullptr) != SQLITE_OK) {
+    std::string why = db_ ? sqlite3_errmsg(db_) : "out of memory";
+    sqlite3_close(db_);
+    db_ = nullptr;
+    throw std::runtime_error("cannot open " + path_ + ": " + why);
+  }
+  try {
+    migrate();
+  } catch (...) {
+    sqlite3_close_v2(db_);
+    db_ = nullptr;
+    throw;
+  }
+}
+
+void SqliteStore::migrate() {
+  sqlite3_busy_timeout(db_, 5000);
+  exec("PRAGMA journal_mode=WAL;");
+  exec("PRAGMA synchronous=FULL;");  // a commit survives power loss, not only a crash
+  // The writer's working set (random fingerprints touch pages all over the alerts table):
+  // state.cache_bytes of page cache, and the database mapped so reads do not copy through
+  // the kernel.
+  exec(("PRAGMA cache_size=-" + std::to_string(std::max<uint64_t>(1024, cache_bytes_ >> 10)) + ";")
+           .c_str());
+  exec("PRAGMA mmap_size=1073741824;");
+  // Checkpoint the WAL into the database every 16 MiB rather than every 4 MiB.
+  exec("PRAGMA wal_autocheckpoint=4096;");
+  exec("PRAGMA foreign_keys=ON;");
+  sqlite3_stmt* st = nullptr;
+  sqlite3_prepare_v2(db_, "PRAGMA user_version;", -1, &st, nullptr);
+  if (sqlite3_step(st) == SQLITE_ROW) version_ = sqlite3_column_int(st, 0);
+  sqlite3_finalize(st);
+  if (version_ > latestSchemaVersion()) {
+    throw std::runtime_error(path_ + " has schema version " + std::to_string(version_) +
+                             ", newer than this triaged (" + std::to_string(latestSchemaVersion()) +
+                             "); refusing to downgrade");
+  }
+  while (version_ < latestSchemaVersion()) {
+    exec("BEGIN IMMEDIATE;");
+    try {
+      exec(kMigrations[version_]);
+      exec(("PRAGMA user_version=" + std::to_string(version_ + 1) + ";").c_str());
+      exec("COMMIT;");
+    } catch (...) {
+      sqlite3_exec(db_, "ROLLBACK;", nullptr, nullptr, nullptr);
+      throw;
+    }
+    ++version_;
+  }
+}
+
+SqliteStore::~SqliteStore() {
+  writer_.reset();  // statements before the connection
+  if (db_) sqlite3_close_v2(db_);
+}
+
+void SqliteStore::exec(const char* sql) {
+  char* err = nullptr;
+  if (sqlite3_exec(db_, sql, nullptr, nullptr, &err) != SQLITE_OK) {
+    std::string why = err ? err : "unknown error";
+    sqlite3_free(err);
+    throw std::runtime_error(path_ + ": " + why);
+  }
+}
+
+int SqliteStore::backup(const std::string& directory, const std::string& dest) {
+  std::string src_path = (std::filesystem::path(directory) / "triaged.db").string();
+  if (!std::filesystem::exists(src_path))
+    throw std::runtime_error(src_path + ": no database there");
+  if (std::filesystem::exists(dest))
+    throw std::runtime_error(dest + ": already exists; not overwriting it");
+  sqlite3* src = nullptr;
+  sqlite3* dst = nullptr;
+  std::string tmp = dest + ".partial";
+  auto fail = [&](const std::string& why) {
+    if (dst) sqlite3_close_v2(dst);
+    if (src) sqlite3_close_v2(src);
+    std::filesystem::remove(tmp);
+    throw std::runtime_error(why);
+  };
+  if (sqlite3_open_v2(src_path.c_str(), &src, SQLITE_OPEN_READWRITE, nullptr) != SQLITE_OK)
+    fail(src_path + ": " + (src ? sqlite3_errmsg(src) : "cannot open"));
+  sqlite3_busy_timeout(src, 5000);
+  std::filesystem::remove(tmp);
+  if (sqlite3_open_v2(tmp.c_str(), &dst, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr) !=
+      SQLITE_OK)
+    fail(dest + ": " + (dst ? sqlite3_errmsg(dst) : "cannot create"));
+  sqlite3_backup* b = sqlite3_backup_init(dst, "main", src, "main");
+  if (!b) fail(dest + ": " + sqlite3_errmsg(dst));
+  int rc = sqlite3_backup_step(b, -1);  // one step: a consistent snapshot (WAL lets writers go on)
+  int pages = sqlite3_backup_pagecount(b);
+  sqlite3_backup_finish(b);
+  if (rc != SQLITE_DONE) fail(dest + ": backup failed: " + sqlite3_errstr(rc));
+  // The copy is a self-contained file: no WAL beside it.
+  sqlite3_exec(dst, "PRAGMA journal_mode=DELETE;", nullptr, nullptr, nullptr);
+  sqlite3_close_v2(dst);
+  dst = nullptr;
+  sqlite3_close_v2(src);
+  src = nullptr;
+  std::filesystem::rename(tmp, dest);
+  return pages;
+}
+
+void SqliteStore::flush() {
+  sqlite3_wal_checkpoint_v2(db_, nullptr, SQLITE_CHECKPOINT_TRUNCATE, nullptr, nullptr);
+}
+
+}  // namespace triaged::engine

@@ -1,0 +1,58 @@
+// The embedded backend: one SQLite database (WAL, synchronous=FULL) at
+// <state.directory>/triaged.db, with schema migrations versioned in code (PRAGMA user_version).
+#pragma once
+
+#include <sqlite3.h>
+
+#include <memory>
+#include <string>
+
+#include "store/store.h"
+
+namespace triaged::engine {
+
+class SqliteStore final : public Store {
+ public:
+  // Creates the directory if missing, opens <dir>/triaged.db and migrates it to the current
+  // schema. Throws std::runtime_error naming the file and SQLite's reason.
+  explicit SqliteStore(const std::string& directory, uint64_t cache_bytes = 32ull << 20);
+  ~SqliteStore() override;
+  SqliteStore(const SqliteStore&) = delete;
+  SqliteStore& operator=(const SqliteStore&) = delete;
+
+  const std::string& path() const override { return path_; }
+  int schemaVersion() const override { return version_; }
+  const char* backend() const override { return "sqlite"; }
+  void loadAlertRows(AlertRowIds& rows) override;
+  void commit(std::vector<StoreUnit*>& units, AlertRowIds& rows) override;
+  PruneCounts prune(const PruneCutoffs& before, AlertRowIds& rows) override;
+  // Checkpoints the WAL into the main file; called at shutdown.
+  void flush() override;
+  StoredState loadState() override;
+  SlaRows loadSlaRows(int64_t& last_alive_ms) override;
+  std::vector<std::string> loadRecords(const std::string& kind) override;
+
+  sqlite3* handle() { return db_; }
+
+  static int latestSchemaVersion();
+  // Online backup (SQLite's backup API) of the database under `directory` into the new file
+  // `dest`, consistent as of one moment, while a daemon may be writing. Throws naming the
+  // reason; refuses to overwrite. Returns the pages copied.
+  static int backup(const std::string& directory, const std::string& dest);
+
+ private:
+  struct Writer;  // the prepared statements of commit(), made on first use (sqlite_writer.cpp)
+  struct WriterDeleter {
+    void operator()(Writer* w) const;
+  };
+  void exec(const char* sql);
+  void migrate();
+  Writer& writer();
+  sqlite3* db_ = nullptr;
+  std::string path_;
+  int version_ = 0;
+  uint64_t cache_bytes_;
+  std::unique_ptr<Writer, WriterDeleter> writer_;
+};
+
+}  // namespace triaged::engine
