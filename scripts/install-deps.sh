@@ -10,12 +10,13 @@ build_pkgs=(
   build-essential cmake ninja-build pkg-config git ccache
   libboost-dev libboost-system-dev
   libsimdjson-dev libconcurrentqueue-dev prometheus-cpp-dev libyaml-cpp-dev
-  libsqlite3-dev libcurl4-openssl-dev libspdlog-dev libfmt-dev libcli11-dev
+  libsqlite3-dev libpq-dev libcurl4-openssl-dev libspdlog-dev libfmt-dev libcli11-dev
   libhowardhinnant-date-dev tzdata libxxhash-dev libre2-dev libabsl-dev libsystemd-dev
   libssl-dev zlib1g-dev
 )
 test_pkgs=(
   catch2 libbenchmark-dev curl python3 systemd clang clang-format libclang-rt-14-dev sqlite3 openssl
+  postgresql postgresql-client
 )
 e2e_pkgs=(
   prometheus prometheus-alertmanager golang-github-prometheus-alertmanager-dev python3-jsonschema wrk chromium

@@ -548,6 +548,25 @@ ConfigPtr loadConfigOrThrow(const std::string& path, const SectionValidator& val
   }
   {
     MapReader r(root.take("state"), "state", sink);
+    r.getEnum("backend", c->state.backend, {"sqlite", "postgresql"});
+    bool pg = c->state.backend == "postgresql";
+    if (r.has("postgresql") && !pg)
+      sink.add(r.node()["postgresql"], "state.postgresql",
+               "is read only with backend: postgresql (backend is " + c->state.backend + ")");
+    if (pg) {
+      for (const char* k : {"directory", "cache_bytes"})
+        if (r.has(k))
+          sink.add(r.node()[k], std::string("state.") + k,
+                   "is SQLite's; with backend: postgresql the state is in the server of "
+                   "state.postgresql.url (remove this key)");
+      if (!r.has("postgresql"))
+        sink.add(r.node(), "state.postgresql.url", "is required with backend: postgresql");
+      MapReader p(r.take("postgresql"), "state.postgresql", sink);
+      p.getString("url", c->state.postgresql.url, true);
+      p.getSecret("password", c->state.postgresql.password);
+      p.getDuration("connect_timeout", c->state.postgresql.connect_timeout, Duration{1000});
+      p.finish();
+    }
     r.getString("directory", c->state.directory);
     r.getEnum("durability", c->state.durability, {"sync", "async"});
     r.getDuration("checkpoint_interval", c->state.checkpoint_interval, Duration{100});

@@ -32,8 +32,7 @@ inline constexpr PruneStatement kPruneStatements[] = {
     {"DELETE FROM problems WHERE status=3 AND updated_ms < ?1", Cutoff::kIncidents,
      kPrunedProblems},
     {"DELETE FROM silences WHERE ends_ms < ?1", Cutoff::kIncidents, kPrunedSilences},
-    {"DELETE FROM records WHERE ends_ms > 0 AND ends_ms < ?1", Cutoff::kIncidents,
-     kPrunedRecords},
+    {"DELETE FROM records WHERE ends_ms > 0 AND ends_ms < ?1", Cutoff::kIncidents, kPrunedRecords},
     {"DELETE FROM outbox WHERE dead=1 AND created_ms < ?1", Cutoff::kIncidents, kPrunedOutbox},
     // Service level history: transitions before the cutoff, except each service's last one
     // (its state at the cutoff); summaries and clocks of incidents resolved before it.

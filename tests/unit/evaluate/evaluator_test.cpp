@@ -16,6 +16,7 @@
 #include "store/state_codec.h"
 #include "store/store_writer.h"
 #include "temp_config.h"
+#include "test_store.h"
 #include "triaged/api/ingest.h"
 #include "triaged/config/loader.h"
 
@@ -364,14 +365,14 @@ std::string reportJson(const Evaluator& ev, uint32_t agreement, const rules::sla
   return out;
 }
 
-// Everything the evaluator changed, written by the store writer to a real SQLite file and
+// Everything the evaluator changed, written by the store writer to a real store and
 // read back as at start-up.
 engine::StoredState throughStore(Evaluator& ev, const fs::path& dir, int64_t now) {
   {
-    engine::SqliteStore store(dir.string());
+    auto store = testing::openStore(dir);
     engine::ManualClock clock(now);
     api::MetricsHub hub;
-    engine::StoreWriter w(store, {}, clock, hub);
+    engine::StoreWriter w(*store, {}, clock, hub);
     w.start();
     engine::StoreUnit u;
     auto d = ev.takeDirty();
@@ -380,8 +381,7 @@ engine::StoredState throughStore(Evaluator& ev, const fs::path& dir, int64_t now
     w.submit(std::move(u));
     w.stop();
   }
-  engine::SqliteStore store(dir.string());
-  return engine::loadState(store);
+  return engine::loadState(*testing::openStore(dir));
 }
 
 }  // namespace

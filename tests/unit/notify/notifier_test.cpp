@@ -10,8 +10,8 @@
 #include "builtin_plugins.h"
 #include "server/http_server.h"
 #include "server/io_pool.h"
-#include "store/sqlite/sqlite_store.h"
 #include "temp_config.h"
+#include "test_store.h"
 
 using namespace triaged;
 
@@ -76,10 +76,10 @@ TEST_CASE("Notifier: incidents in parallel, each incident's events in order, one
           "[notify]") {
   Receiver rx;
   auto dir = testing::tempDir("notifier");
-  engine::SqliteStore store(dir.string());
+  auto store = testing::openStore(dir);
   engine::SystemClock clock;
   api::MetricsHub hub;
-  engine::StoreWriter writer(store, {}, clock, hub);
+  engine::StoreWriter writer(*store, {}, clock, hub);
   writer.start();
   config::NotificationTarget t;
   t.name = "hook";

@@ -18,6 +18,7 @@
 #include "store/state_codec.h"
 #include "store/store_writer.h"
 #include "temp_config.h"
+#include "test_store.h"
 #include "triaged/api/ingest.h"
 #include "triaged/config/loader.h"
 #include "triaged/rules/rule_set.h"
@@ -289,12 +290,12 @@ TEST_CASE("Store writer commits before completing, merges rows, and prunes by re
     return std::string(blob.get(), engine::AlertStrings(blob.get()).bytes());
   };
   {
-    engine::SqliteStore store(dir.string());
+    auto store = testing::openStore(dir);
     engine::StoreWriterOptions o;
     o.alert_retention_ms = 3'600'000;
     o.incident_retention_ms = 86'400'000;
     o.prune_interval_ms = 0;  // every round
-    engine::StoreWriter w(store, o, clock, hub);
+    engine::StoreWriter w(*store, o, clock, hub);
     w.start();
     std::mutex mu;
     std::vector<int> order;
@@ -358,8 +359,8 @@ TEST_CASE("Store writer commits before completing, merges rows, and prunes by re
     CHECK(order == std::vector<int>{1, 2});
     CHECK(w.commits() >= 1);
   }
-  engine::SqliteStore store(dir.string());
-  auto st = engine::loadState(store);
+  auto store = testing::openStore(dir);
+  auto st = engine::loadState(*store);
   REQUIRE(st.alerts.size() == 1);  // the old resolved one was pruned
   CHECK(st.alerts[0].fingerprint == 0xfedcba9876543210ULL);
   CHECK(st.alerts[0].strings == strings("web1"));
@@ -462,9 +463,9 @@ TEST_CASE("Outbox ids never come back, even after every entry was delivered and 
     w.submit(std::move(done));
   };
   for (int restart = 0; restart < 2; ++restart) {
-    engine::SqliteStore store(dir.string());
-    CHECK(store.schemaVersion() == engine::latestSchemaVersion());
-    engine::StoreWriter w(store, {}, clock, hub);
+    auto store = testing::openStore(dir);
+    CHECK(store->schemaVersion() == engine::latestSchemaVersion());
+    engine::StoreWriter w(*store, {}, clock, hub);
     w.onOutbox([&](std::vector<engine::OutboxEntry> v) {
       for (auto& e : v) ids.push_back(e.id);
     });
@@ -579,7 +580,7 @@ groups:
 }
 
 TEST_CASE("Schema 6 keeps the pending outbox of a schema 5 database and continues its ids",
-          "[store]") {
+          "[store][sqlite]") {
   fs::path dir = tempDir("outbox-v5");
   {
     engine::SqliteStore store(dir.string());

@@ -88,8 +88,17 @@ struct ConsoleConfig {
   std::vector<std::string> frame_ancestors;
 };
 
+// state.postgresql: the server of the postgresql backend.
+struct PostgresConfig {
+  std::string url;       // libpq connection URI or key=value string
+  std::string password;  // from password / password_file ("" = libpq's own: .pgpass, URL)
+  Duration connect_timeout = std::chrono::seconds(5);
+};
+
 struct StateConfig {
-  std::string directory = "data";   // relative paths are relative to the working directory
+  std::string backend = "sqlite";   // sqlite | postgresql
+  PostgresConfig postgresql;        // backend postgresql
+  std::string directory = "data";   // sqlite: relative paths are relative to the working dir
   std::string durability = "sync";  // sync | async
   Duration checkpoint_interval = std::chrono::seconds(10);  // duplicates' counters to disk
   Duration retention =

@@ -101,8 +101,7 @@ struct SqliteStore::Writer {
         delete_outbox(db, "DELETE FROM outbox WHERE id=?1"),
         dead_outbox(db, "UPDATE outbox SET dead=1, last_error=?2 WHERE id=?1"),
         revive_outbox(
-            db,
-            "UPDATE outbox SET dead=0, attempts=0, last_error='', created_ms=?2 WHERE id=?1"),
+            db, "UPDATE outbox SET dead=0, attempts=0, last_error='', created_ms=?2 WHERE id=?1"),
         upsert_meta(db,
                     "INSERT INTO meta(key, value) VALUES(?1,?2) ON CONFLICT(key) DO UPDATE SET "
                     "value=excluded.value"),
@@ -137,8 +136,7 @@ struct SqliteStore::Writer {
             "INSERT INTO capacity_state(rule, record) VALUES(?1,?2) ON CONFLICT(rule) DO UPDATE SET"
             " record=excluded.record"),
         upsert_window(
-            db,
-            "INSERT OR REPLACE INTO threshold_windows(hash, rule, seen) VALUES(?1,?2,?3)"),
+            db, "INSERT OR REPLACE INTO threshold_windows(hash, rule, seen) VALUES(?1,?2,?3)"),
         delete_window(db, "DELETE FROM threshold_windows WHERE hash=?1"),
         upsert_sequence(
             db,
@@ -146,8 +144,7 @@ struct SqliteStore::Writer {
             " VALUES(?1,?2,?3,?4,?5,?6,?7)"),
         delete_sequence(db, "DELETE FROM sequence_states WHERE hash=?1"),
         prune_slo_minutes(db, "DELETE FROM slo_minutes WHERE slo=?1 AND minute < ?2"),
-        prune_capacity_samples(db,
-                               "DELETE FROM capacity_samples WHERE rule=?1 AND at_ms < ?2") {}
+        prune_capacity_samples(db, "DELETE FROM capacity_samples WHERE rule=?1 AND at_ms < ?2") {}
 
   void write(const StoreUnit& u, AlertRowIds& rows) {
     for (const auto& a : u.alerts) {

@@ -1,0 +1,432 @@
+// The postgresql backend's writing side. A group's rows are folded per key (the last write of a
+// key wins, with the merge rules of the SQLite backend's statements: an alert's strings stay
+// when a change carries none, counters and last-seen never go back, a counter after a change
+// moves the firing alert's time), copied into session-local staging tables with COPY, and
+// merged into the tables with one statement each. Appends (service transitions, capacity
+// samples, outbox entries) are copied straight into their tables.
+#include <absl/container/flat_hash_map.h>
+
+#include <algorithm>
+#include <tuple>
+
+#include "store/postgres/pg_store.h"
+
+namespace triaged::engine {
+
+namespace {
+
+template <class K, class V>
+struct Fold {
+  absl::flat_hash_map<K, size_t> at;
+  std::vector<V> rows;
+  V* find(const K& k) {
+    auto it = at.find(k);
+    return it == at.end() ? nullptr : &rows[it->second];
+  }
+  void put(const K& k, V v) {
+    auto [it, fresh] = at.try_emplace(k, rows.size());
+    if (fresh)
+      rows.push_back(std::move(v));
+    else
+      rows[it->second] = std::move(v);
+  }
+  bool empty() const { return rows.empty(); }
+  void clear() {
+    at.clear();
+    rows.clear();
+  }
+};
+
+struct FoldedAlert {
+  int64_t row;
+  AlertRecord rec;
+};
+struct FoldedCounter {
+  int64_t row;
+  uint64_t count;
+  int64_t last_seen_ms, time_ms;
+  bool live;
+};
+
+// A stage: the staging table, its COPY and the statement that merges it.
+struct Stage {
+  const char* table;  // staging table
+  const char* merge;
+  pg::CopyRows rows;
+};
+
+enum StageId {
+  kAlerts,
+  kCounters,
+  kIncidents,
+  kMembers,
+  kTimeline,
+  kProblems,
+  kSilences,
+  kRecords,
+  kMeta,
+  kWindows,
+  kSequences,
+  kClocks,
+  kSummaries,
+  kHeartbeats,
+  kGaps,
+  kSloMinutes,
+  kCapacityState,
+  kOutboxOps,
+  kPrunes,
+  kStages
+};
+
+// Staging tables (session-local, emptied at every commit) and their merges, by StageId.
+const char* const kStageTables[kStages][3] = {
+    {"s_alerts", "(LIKE alerts)",
+     "INSERT INTO alerts AS a SELECT * FROM s_alerts ON CONFLICT (id) DO UPDATE SET"
+     " strings = COALESCE(excluded.strings, a.strings), first_seen_ms = excluded.first_seen_ms,"
+     " last_seen_ms = GREATEST(a.last_seen_ms, excluded.last_seen_ms), time_ms = excluded.time_ms,"
+     " changed_ms = CASE WHEN excluded.changed_ms = 0 THEN a.changed_ms ELSE excluded.changed_ms"
+     " END, count = GREATEST(a.count, excluded.count), content_hash = excluded.content_hash,"
+     " flap_history = excluded.flap_history, severity = excluded.severity,"
+     " previous_severity = excluded.previous_severity, status = excluded.status,"
+     " flapping = excluded.flapping"},
+    {"s_counters", "(id BIGINT, count BIGINT, last_seen_ms BIGINT, time_ms BIGINT)",
+     "UPDATE alerts AS a SET count = GREATEST(a.count, c.count),"
+     " last_seen_ms = GREATEST(a.last_seen_ms, c.last_seen_ms),"
+     " time_ms = CASE WHEN a.status = 0 THEN c.time_ms ELSE a.time_ms END"
+     " FROM s_counters c WHERE a.id = c.id"},
+    {"s_incidents", "(LIKE incidents)",
+     "INSERT INTO incidents SELECT * FROM s_incidents ON CONFLICT (id) DO UPDATE SET"
+     " status = excluded.status, updated_ms = excluded.updated_ms, record = excluded.record"},
+    {"s_incident_alerts", "(LIKE incident_alerts)",
+     "INSERT INTO incident_alerts SELECT * FROM s_incident_alerts ON CONFLICT (incident, seq) DO"
+     " UPDATE SET fingerprint = excluded.fingerprint, role = excluded.role"},
+    {"s_incident_timeline", "(LIKE incident_timeline)",
+     "INSERT INTO incident_timeline SELECT * FROM s_incident_timeline ON CONFLICT (incident, seq)"
+     " DO UPDATE SET at_ms = excluded.at_ms, actor = excluded.actor, action = excluded.action,"
+     " detail = excluded.detail, alert = excluded.alert"},
+    {"s_problems", "(LIKE problems)",
+     "INSERT INTO problems SELECT * FROM s_problems ON CONFLICT (id) DO UPDATE SET"
+     " status = excluded.status, updated_ms = excluded.updated_ms, record = excluded.record"},
+    {"s_silences", "(LIKE silences)",
+     "INSERT INTO silences SELECT * FROM s_silences ON CONFLICT (id) DO UPDATE SET"
+     " ends_ms = excluded.ends_ms, record = excluded.record"},
+    {"s_records", "(LIKE records)",
+     "INSERT INTO records SELECT * FROM s_records ON CONFLICT (kind, id) DO UPDATE SET"
+     " ends_ms = excluded.ends_ms, record = excluded.record"},
+    {"s_meta", "(LIKE meta)",
+     "INSERT INTO meta SELECT * FROM s_meta ON CONFLICT (key) DO UPDATE SET"
+     " value = excluded.value"},
+    {"s_windows", "(hash BIGINT, rule TEXT, seen TEXT)",
+     "DELETE FROM threshold_windows w USING s_windows s WHERE w.hash = s.hash AND s.rule IS NULL;"
+     "INSERT INTO threshold_windows SELECT * FROM s_windows WHERE rule IS NOT NULL"
+     " ON CONFLICT (hash) DO UPDATE SET rule = excluded.rule, seen = excluded.seen"},
+    {"s_sequences",
+     "(hash BIGINT, rule TEXT, key TEXT, first BIGINT, at_ms BIGINT, active INTEGER,"
+     " strings BYTEA)",
+     "DELETE FROM sequence_states q USING s_sequences s WHERE q.hash = s.hash AND s.rule IS NULL;"
+     "INSERT INTO sequence_states SELECT * FROM s_sequences WHERE rule IS NOT NULL"
+     " ON CONFLICT (hash) DO UPDATE SET rule = excluded.rule, key = excluded.key,"
+     " first = excluded.first, at_ms = excluded.at_ms, active = excluded.active,"
+     " strings = excluded.strings"},
+    {"s_clocks", "(LIKE sla_clocks)",
+     "INSERT INTO sla_clocks SELECT * FROM s_clocks ON CONFLICT (incident, agreement, target)"
+     " DO UPDATE SET record = excluded.record"},
+    {"s_summaries", "(LIKE sla_incidents)",
+     "INSERT INTO sla_incidents SELECT * FROM s_summaries ON CONFLICT (id) DO UPDATE SET"
+     " opened_ms = excluded.opened_ms, resolved_ms = excluded.resolved_ms,"
+     " record = excluded.record"},
+    {"s_heartbeats", "(LIKE heartbeats)",
+     "INSERT INTO heartbeats SELECT * FROM s_heartbeats ON CONFLICT (name) DO UPDATE SET"
+     " record = excluded.record"},
+    {"s_gaps", "(LIKE engine_gaps)",
+     "INSERT INTO engine_gaps AS g SELECT * FROM s_gaps ON CONFLICT (start_ms) DO UPDATE SET"
+     " end_ms = GREATEST(g.end_ms, excluded.end_ms)"},
+    {"s_slo_minutes", "(LIKE slo_minutes)",
+     "INSERT INTO slo_minutes SELECT * FROM s_slo_minutes ON CONFLICT (slo, minute) DO UPDATE SET"
+     " good = excluded.good, valid = excluded.valid"},
+    {"s_capacity_state", "(LIKE capacity_state)",
+     "INSERT INTO capacity_state SELECT * FROM s_capacity_state ON CONFLICT (rule) DO UPDATE SET"
+     " record = excluded.record"},
+    // op 0: delivered (deleted), 1: dead with the error, 2: pending again from `at`.
+    {"s_outbox_ops", "(id BIGINT, op INTEGER, at BIGINT, err TEXT)",
+     "DELETE FROM outbox o USING s_outbox_ops s WHERE o.id = s.id AND s.op = 0;"
+     "UPDATE outbox o SET dead = 1, last_error = s.err FROM s_outbox_ops s"
+     " WHERE o.id = s.id AND s.op = 1;"
+     "UPDATE outbox o SET dead = 0, attempts = 0, last_error = '', created_ms = s.at"
+     " FROM s_outbox_ops s WHERE o.id = s.id AND s.op = 2"},
+    // kind 0: SLO minutes, 1: capacity samples, older than `before` of the named rule.
+    {"s_prunes", "(name TEXT, kind INTEGER, before BIGINT)",
+     "DELETE FROM slo_minutes m USING s_prunes p WHERE p.kind = 0 AND m.slo = p.name"
+     " AND m.minute < p.before;"
+     "DELETE FROM capacity_samples c USING s_prunes p WHERE p.kind = 1 AND c.rule = p.name"
+     " AND c.at_ms < p.before"},
+};
+
+using Key2 = std::pair<std::string, std::string>;
+
+}  // namespace
+
+struct PostgresStore::Staging {
+  Fold<uint64_t, FoldedAlert> alerts;
+  Fold<uint64_t, FoldedCounter> counters;
+  Fold<uint64_t, const StoreUnit::Row*> incidents, problems;
+  Fold<std::pair<uint64_t, uint32_t>, std::pair<uint64_t, const MemberRow*>> members;
+  Fold<std::pair<uint64_t, uint32_t>, std::pair<uint64_t, const TimelineRow*>> timeline;
+  Fold<std::string, const StoreUnit::SilenceRow*> silences;
+  Fold<Key2, const StoreUnit::RecordRow*> records;
+  Fold<std::string, const std::string*> meta;
+  Fold<uint64_t, const WindowRow*> windows;
+  Fold<uint64_t, const SequenceState*> sequences;
+  Fold<std::tuple<uint64_t, std::string, int>, const SlaRows::Clock*> clocks;
+  Fold<uint64_t, const SlaRows::Summary*> summaries;
+  Fold<std::string, const std::string*> heartbeats, capacity_states;
+  Fold<int64_t, int64_t> gaps;
+  Fold<std::pair<std::string, int64_t>, const SlaRows::SloMinute*> slo_minutes;
+  Fold<uint64_t, std::tuple<int, int64_t, const std::string*>> outbox_ops;
+  pg::CopyRows transitions, samples, outbox;
+  std::vector<std::tuple<const std::string*, int, int64_t>> prunes;
+  std::vector<Stage> stages;
+
+  Staging() {
+    for (const auto& s : kStageTables) stages.push_back({s[0], s[2], {}});
+  }
+
+  void clear() {
+    alerts.clear();
+    counters.clear();
+    incidents.clear();
+    problems.clear();
+    members.clear();
+    timeline.clear();
+    silences.clear();
+    records.clear();
+    meta.clear();
+    windows.clear();
+    sequences.clear();
+    clocks.clear();
+    summaries.clear();
+    heartbeats.clear();
+    capacity_states.clear();
+    gaps.clear();
+    slo_minutes.clear();
+    outbox_ops.clear();
+    transitions.clear();
+    samples.clear();
+    outbox.clear();
+    prunes.clear();
+    for (auto& s : stages) s.rows.clear();
+  }
+
+  void alert(const AlertRecord& a, AlertRowIds& rows) {
+    FoldedAlert* f = alerts.find(a.fingerprint);
+    if (!f) {
+      FoldedAlert n{rows.assign(a.fingerprint).first, a};
+      if (FoldedCounter* c = counters.find(a.fingerprint); c && c->live) {
+        // A counter before the change: its maxima stay, the change sets the time.
+        n.rec.count = std::max(n.rec.count, c->count);
+        n.rec.last_seen_ms = std::max(n.rec.last_seen_ms, c->last_seen_ms);
+        c->live = false;
+      }
+      alerts.put(a.fingerprint, std::move(n));
+      return;
+    }
+    AlertRecord& r = f->rec;
+    std::string strings = a.strings.empty() ? std::move(r.strings) : a.strings;
+    int64_t changed = a.changed_ms ? a.changed_ms : r.changed_ms;
+    uint64_t count = std::max(r.count, a.count);
+    int64_t last_seen = std::max(r.last_seen_ms, a.last_seen_ms);
+    r = a;
+    r.strings = std::move(strings);
+    r.changed_ms = changed;
+    r.count = count;
+    r.last_seen_ms = last_seen;
+  }
+
+  void counter(const CounterRecord& c, AlertRowIds& rows) {
+    if (FoldedAlert* f = alerts.find(c.fingerprint)) {
+      f->rec.count = std::max(f->rec.count, c.count);
+      f->rec.last_seen_ms = std::max(f->rec.last_seen_ms, c.last_seen_ms);
+      if (f->rec.status == api::Status::kFiring) f->rec.time_ms = c.time_ms;
+      return;
+    }
+    int64_t row = rows.find(c.fingerprint);
+    if (!row) return;  // not stored yet: its change will carry the counters
+    if (FoldedCounter* f = counters.find(c.fingerprint)) {
+      f->count = std::max(f->count, c.count);
+      f->last_seen_ms = std::max(f->last_seen_ms, c.last_seen_ms);
+      f->time_ms = c.time_ms;
+      f->live = true;
+      return;
+    }
+    counters.put(c.fingerprint, {row, c.count, c.last_seen_ms, c.time_ms, true});
+  }
+
+  void unit(StoreUnit& u, AlertRowIds& rows) {
+    for (const auto& a : u.alerts) alert(a, rows);
+    for (const auto& c : u.counters) counter(c, rows);
+    for (const auto& r : u.incidents) {
+      incidents.put(r.id, &r);
+      for (const auto& m : r.alerts) members.put({r.id, m.seq}, {r.id, &m});
+      for (const auto& t : r.timeline) timeline.put({r.id, t.seq}, {r.id, &t});
+    }
+    for (const auto& r : u.problems) problems.put(r.id, &r);
+    for (const auto& r : u.silences) silences.put(r.id, &r);
+    for (const auto& r : u.records) records.put({r.kind, r.id}, &r);
+    for (const auto& [k, v] : u.meta) meta.put(k, &v);
+    for (const auto& w : u.windows) windows.put(w.hash, &w);
+    for (const auto& q : u.sequences) sequences.put(q.hash, &q);
+    for (const auto& t : u.sla.transitions)
+      transitions.text(t.service).i(t.at_ms).i(t.status).text(t.incidents).end();
+    for (const auto& c : u.sla.clocks) clocks.put({c.incident, c.agreement, c.target}, &c);
+    for (const auto& m : u.sla.summaries) summaries.put(m.id, &m);
+    for (const auto& [name, rec] : u.sla.heartbeats) heartbeats.put(name, &rec);
+    for (const auto& [a, b] : u.sla.gaps) {
+      int64_t* e = gaps.find(a);
+      gaps.put(a, e ? std::max(*e, b) : b);
+    }
+    for (const auto& m : u.sla.slo_minutes) slo_minutes.put({m.slo, m.minute}, &m);
+    for (const auto& c : u.sla.capacity_samples) samples.text(c.rule).i(c.at_ms).d(c.value).end();
+    for (const auto& [rule, rec] : u.sla.capacity_states) capacity_states.put(rule, &rec);
+    for (const auto& [slo, before] : u.sla.prune_slo) prunes.emplace_back(&slo, 0, before);
+    for (const auto& [rule, before] : u.sla.prune_capacity) prunes.emplace_back(&rule, 1, before);
+    for (uint64_t id : u.outbox_done) outbox_ops.put(id, {0, 0, nullptr});
+    for (const auto& [id, err] : u.outbox_dead) outbox_ops.put(id, {1, 0, &err});
+    for (const auto& [id, at] : u.outbox_revive) outbox_ops.put(id, {2, at, nullptr});
+  }
+
+  void encode() {
+    auto& s = stages;
+    for (const auto& f : alerts.rows) {
+      const AlertRecord& a = f.rec;
+      s[kAlerts]
+          .rows.i(f.row)
+          .u(a.fingerprint)
+          .bytea(a.strings)
+          .i(a.first_seen_ms)
+          .i(a.last_seen_ms)
+          .i(a.time_ms)
+          .i(a.changed_ms)
+          .u(a.count)
+          .u(a.content_hash)
+          .i(a.flap_history)
+          .i(static_cast<int>(a.severity))
+          .i(static_cast<int>(a.previous_severity))
+          .i(static_cast<int>(a.status))
+          .i(a.flapping)
+          .end();
+    }
+    for (const auto& c : counters.rows)
+      if (c.live) s[kCounters].rows.i(c.row).u(c.count).i(c.last_seen_ms).i(c.time_ms).end();
+    auto record = [](pg::CopyRows& out, const StoreUnit::Row* r) {
+      out.u(r->id).i(r->status).i(r->updated_ms).text(r->record).end();
+    };
+    for (auto* r : incidents.rows) record(s[kIncidents].rows, r);
+    for (auto* r : problems.rows) record(s[kProblems].rows, r);
+    for (auto [id, m] : members.rows) s[kMembers].rows.u(id).i(m->seq).u(m->fingerprint).i(m->role).end();
+    for (auto [id, t] : timeline.rows)
+      s[kTimeline]
+          .rows.u(id)
+          .i(t->seq)
+          .i(t->at_ms)
+          .text(t->actor)
+          .text(t->action)
+          .text(t->detail)
+          .u(t->alert)
+          .end();
+    for (auto* r : silences.rows) s[kSilences].rows.text(r->id).i(r->ends_ms).text(r->record).end();
+    for (auto* r : records.rows)
+      s[kRecords].rows.text(r->kind).text(r->id).i(r->ends_ms).text(r->record).end();
+    for (const auto& [k, at] : meta.at) s[kMeta].rows.text(k).text(*meta.rows[at]).end();
+    for (auto* w : windows.rows) {
+      auto& o = s[kWindows].rows.u(w->hash);
+      if (w->seen.empty())
+        o.null().null();
+      else
+        o.text(w->rule).text(w->seen);
+      o.end();
+    }
+    for (auto* q : sequences.rows) {
+      auto& o = s[kSequences].rows.u(q->hash);
+      if (q->rule.empty())
+        o.null().null().null().null().null().null();
+      else
+        o.text(q->rule).text(q->key).u(q->first).i(q->at).i(q->active).bytea(q->strings);
+      o.end();
+    }
+    for (auto* c : clocks.rows)
+      s[kClocks].rows.u(c->incident).text(c->agreement).i(c->target).text(c->record).end();
+    for (auto* m : summaries.rows)
+      s[kSummaries].rows.u(m->id).i(m->opened_ms).i(m->resolved_ms).text(m->record).end();
+    for (const auto& [name, at] : heartbeats.at)
+      s[kHeartbeats].rows.text(name).text(*heartbeats.rows[at]).end();
+    for (const auto& [a, at] : gaps.at) s[kGaps].rows.i(a).i(gaps.rows[at]).end();
+    for (auto* m : slo_minutes.rows)
+      s[kSloMinutes].rows.text(m->slo).i(m->minute).u(m->good).u(m->valid).end();
+    for (const auto& [rule, at] : capacity_states.at)
+      s[kCapacityState].rows.text(rule).text(*capacity_states.rows[at]).end();
+    for (const auto& [id, at] : outbox_ops.at) {
+      auto [op, when, err] = outbox_ops.rows[at];
+      auto& o = s[kOutboxOps].rows.u(id).i(op).i(when);
+      if (err)
+        o.text(*err);
+      else
+        o.null();
+      o.end();
+    }
+    for (auto [name, kind, before] : prunes) s[kPrunes].rows.text(*name).i(kind).i(before).end();
+  }
+};
+
+void PostgresStore::StagingDeleter::operator()(Staging* s) const { delete s; }
+
+void PostgresStore::prepareSession() {
+  std::string sql;
+  for (const auto& s : kStageTables)
+    sql += std::string("CREATE TEMP TABLE IF NOT EXISTS ") + s[0] + " " + s[1] +
+           " ON COMMIT DELETE ROWS;";
+  conn_->exec(sql);
+  if (!staging_) staging_.reset(new Staging());
+  session_ready_ = true;
+}
+
+void PostgresStore::write(std::vector<StoreUnit*>& units, AlertRowIds& rows) {
+  Staging& st = *staging_;
+  st.clear();
+  for (StoreUnit* u : units) st.unit(*u, rows);
+  st.encode();
+  // Outbox entries get their ids now (kept if this attempt fails and the next one writes them).
+  std::vector<OutboxEntry*> fresh;
+  for (StoreUnit* u : units)
+    for (auto& o : u->outbox)
+      if (!o.id) fresh.push_back(&o);
+  if (!fresh.empty()) {
+    auto r = conn_->exec("SELECT nextval('outbox_ids') FROM generate_series(1, " +
+                         std::to_string(fresh.size()) + ")");
+    std::vector<uint64_t> ids;
+    for (int k = 0; k < r.rows(); ++k) ids.push_back(r.u64(k, 0));
+    std::sort(ids.begin(), ids.end());
+    for (size_t k = 0; k < fresh.size() && k < ids.size(); ++k) fresh[k]->id = ids[k];
+  }
+  for (StoreUnit* u : units)
+    for (const auto& o : u->outbox)
+      st.outbox.u(o.id).text(o.target).i(o.created_ms).text(o.subject).text(o.event).text(o.body).end();
+  std::string merges;
+  for (auto& s : st.stages) {
+    if (s.rows.empty()) continue;
+    conn_->copyIn(std::string("COPY ") + s.table + " FROM STDIN", s.rows.data());
+    merges += s.merge;
+    merges += ';';
+  }
+  // Appends go straight into their tables, after the merges' prunes of the same group.
+  if (!merges.empty()) conn_->exec(merges);
+  if (!st.transitions.empty())
+    conn_->copyIn("COPY sla_transitions(service, at_ms, status, incidents) FROM STDIN",
+                  st.transitions.data());
+  if (!st.samples.empty())
+    conn_->copyIn("COPY capacity_samples(rule, at_ms, value) FROM STDIN", st.samples.data());
+  if (!st.outbox.empty())
+    conn_->copyIn("COPY outbox(id, target, created_ms, subject, event, body) FROM STDIN",
+                  st.outbox.data());
+}
+
+}  // namespace triaged::engine

@@ -1,0 +1,18 @@
+// The store a test writes to: SQLite under the test's folder, or — when TRIAGED_TEST_PG is set
+// (tests/postgres.py sets it to a libpq key=value string of a server it started) — a PostgreSQL
+// database of the test's own, named after the folder and made empty at its first use in this
+// process. So every store test runs against both backends.
+#pragma once
+
+#include <filesystem>
+#include <memory>
+
+#include "store/store.h"
+
+namespace triaged::testing {
+
+std::unique_ptr<engine::Store> openStore(const std::filesystem::path& dir);
+// True when the tests run against PostgreSQL.
+bool onPostgres();
+
+}  // namespace triaged::testing
