@@ -57,9 +57,32 @@ def free_port():
     return port
 
 
+# Set by postgres.py (a server of the tests' own): every Daemon keeps its state in a PostgreSQL
+# database of its own instead of a SQLite file, so a system test runs on either backend.
+PG = os.environ.get("TRIAGED_TEST_PG", "")
+
+
+def on_postgres():
+    return bool(PG)
+
+
+def state_on_postgres(text, dbname):
+    """The configuration with `directory: {state}` replaced by the postgresql backend."""
+    def repl(m):
+        ind = m.group(1)
+        return (f"{ind}backend: postgresql\n{ind}postgresql:\n"
+                f"{ind}  url: \"{PG} dbname={dbname}\"\n")
+    return re.sub(r"(?m)^([ \t]*)directory: \{state\}\n", repl, text)
+
+
 class Daemon:
     def __init__(self, config=BASE_CONFIG, args=(), env=None):
         self.dir = tempfile.mkdtemp(prefix="triaged-system-")
+        self.pg_db = None
+        if PG:
+            self.pg_db = "d_" + re.sub(r"[^a-z0-9]", "_", os.path.basename(self.dir).lower())
+            subprocess.run(["psql", "-X", "-q", PG + " dbname=postgres", "-c",
+                            f"CREATE DATABASE {self.pg_db}"], check=True, capture_output=True)
         self.config_path = os.path.join(self.dir, "triaged.yaml")
         self.write_config(config)
         self.notify_path = os.path.join(self.dir, "notify.sock")
@@ -77,6 +100,8 @@ class Daemon:
         self.stderr_path = os.path.join(self.dir, "stderr.log")
 
     def write_config(self, text):
+        if self.pg_db:
+            text = state_on_postgres(text, self.pg_db)
         with open(self.config_path, "w") as f:
             f.write(text.format(state=os.path.join(self.dir, "state")))
 

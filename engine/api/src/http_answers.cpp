@@ -34,6 +34,25 @@ HttpResponse drainingResponse(int retry_after) {
   return r;
 }
 
+HttpResponse unavailableResponse(int retry_after) {
+  auto r = HttpResponse::error(503, "state store unavailable",
+                               "\"the state store cannot commit; nothing was taken, retry later\"");
+  r.headers.emplace_back("Retry-After", std::to_string(retry_after));
+  return r;
+}
+
+Reject refusalReason(SubmitStatus st) {
+  return st == SubmitStatus::kBusy       ? Reject::kBusy
+         : st == SubmitStatus::kDraining ? Reject::kDraining
+                                         : Reject::kUnavailable;
+}
+
+HttpResponse refusalResponse(SubmitStatus st, int retry_after) {
+  return st == SubmitStatus::kBusy       ? busyResponse(retry_after)
+         : st == SubmitStatus::kDraining ? drainingResponse(retry_after)
+                                         : unavailableResponse(retry_after);
+}
+
 bool inputAuthorized(const IngestOptions& o, const HttpRequest& req) {
   return inputAuthorized(o, req.header("Authorization"));
 }

@@ -100,6 +100,8 @@ const char* rejectName(Reject r) {
       return "draining";
     case Reject::kUnauthorized:
       return "unauthorized";
+    case Reject::kUnavailable:
+      return "store_unavailable";
     case Reject::kNoRule:
       return "no_rule";
     case Reject::kCount:

@@ -510,7 +510,9 @@ void Daemon::addCoreRoutes() {
        }});
   router_.add(
       {Verb::get, "/-/ready", RouteGroup::kOpen, [this](const api::HttpRequest&, api::Responder r) {
-         if (ready_.load())
+         if (ready_.load() && !store_writer_->healthy())
+           r(HttpResponse::text(503, "triaged is not ready: the state store cannot commit.\n"));
+         else if (ready_.load())
            r(HttpResponse::text(200, "triaged is ready.\n"));
          else
            r(HttpResponse::text(503, "triaged is not ready.\n"));

@@ -207,6 +207,7 @@ void Pipeline::stop() {
 api::SubmitStatus Pipeline::submit(std::unique_ptr<api::EventBatch>& batch,
                                    std::function<void(const api::BatchResult&)> done) {
   if (draining_.load(std::memory_order_acquire)) return api::SubmitStatus::kDraining;
+  if (opts_.store && !opts_.store->healthy()) return api::SubmitStatus::kUnavailable;
   size_t n = shards_.size();
   const uint64_t bytes = batchBytes(*batch);
   uint64_t queued = queued_bytes_.load(std::memory_order_acquire);

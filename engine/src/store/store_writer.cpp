@@ -17,8 +17,8 @@ struct StoreWriter::Impl {
   };
 
   Impl(Store& s, StoreWriterOptions o, const Clock& c, api::MetricsHub& h,
-       std::atomic<uint64_t>& commits)
-      : store(s), opts(o), clock(c), hub(h), commits_total(commits) {
+       std::atomic<uint64_t>& commits, std::atomic<bool>& healthy)
+      : store(s), opts(o), clock(c), hub(h), commits_total(commits), healthy(healthy) {
     store.loadAlertRows(rows);
     auto& reg = hub.registry();
     commits_family = &prometheus::BuildCounter()
@@ -52,6 +52,14 @@ struct StoreWriter::Impl {
                         .Help("Units of change waiting for the store writer.")
                         .Register(reg);
     depth = &depth_family->Add({});
+    up_family = &prometheus::BuildGauge()
+                     .Name("triaged_store_up")
+                     .Help(
+                         "1 while the state store commits; 0 from a failed commit until one "
+                         "succeeds again (ingest answers 503 meanwhile).")
+                     .Register(reg);
+    up = &up_family->Add({{"backend", s.backend()}});
+    up->Set(1);
   }
 
   ~Impl() {
@@ -61,6 +69,7 @@ struct StoreWriter::Impl {
     reg.Remove(*pruned_family);
     reg.Remove(*latency_family);
     reg.Remove(*depth_family);
+    reg.Remove(*up_family);
   }
 
   // Commits the group; retries (holding everything back) until it succeeds or the writer stops.
@@ -76,6 +85,8 @@ struct StoreWriter::Impl {
       } catch (const std::exception& e) {
         rows.rollback();  // the rows it gave out were not stored after all
         failed->Increment();
+        healthy.store(false, std::memory_order_release);
+        up->Set(0);
         log::get("store")->error(
             "commit failed ({}), retrying: {} units wait; no acknowledgement is sent meanwhile",
             e.what(), group.size());
@@ -90,6 +101,10 @@ struct StoreWriter::Impl {
       }
     }
     ok->Increment();
+    if (!healthy.exchange(true, std::memory_order_acq_rel)) {
+      up->Set(1);
+      log::get("store")->info("{} {}: commits succeed again", store.backend(), store.path());
+    }
     commits_total.fetch_add(1, std::memory_order_relaxed);
     latency->Observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
     size_t n[5] = {0, 0, 0, 0, 0};
@@ -167,6 +182,7 @@ struct StoreWriter::Impl {
   const Clock& clock;
   api::MetricsHub& hub;
   std::atomic<uint64_t>& commits_total;
+  std::atomic<bool>& healthy;
   std::function<void(std::vector<OutboxEntry>)> outbox_sink;
   AlertRowIds rows;               // writer thread only
   std::vector<StoreUnit*> units;  // the group being committed
@@ -176,16 +192,16 @@ struct StoreWriter::Impl {
   std::thread thread;
   prometheus::Family<prometheus::Counter>*commits_family, *rows_family, *pruned_family;
   prometheus::Family<prometheus::Histogram>* latency_family;
-  prometheus::Family<prometheus::Gauge>* depth_family;
+  prometheus::Family<prometheus::Gauge>*depth_family, *up_family;
   prometheus::Counter *ok, *failed;
   std::vector<prometheus::Counter*> written, pruned;
   prometheus::Histogram* latency;
-  prometheus::Gauge* depth;
+  prometheus::Gauge *depth, *up;
 };
 
 StoreWriter::StoreWriter(Store& store, StoreWriterOptions opts, const Clock& clock,
                          api::MetricsHub& hub)
-    : impl_(std::make_unique<Impl>(store, opts, clock, hub, commits_)) {}
+    : impl_(std::make_unique<Impl>(store, opts, clock, hub, commits_, healthy_)) {}
 
 StoreWriter::~StoreWriter() { stop(); }
 

@@ -49,6 +49,9 @@ class StoreWriter {
   // Runs fn after everything submitted before it is committed (tests, backup).
   void barrier(std::function<void()> fn);
   uint64_t commits() const { return commits_.load(std::memory_order_relaxed); }
+  // False from a failed commit until the next one succeeds (the database is away): the
+  // pipeline takes no new events meanwhile (503), /-/ready says so.
+  bool healthy() const { return healthy_.load(std::memory_order_acquire); }
   // Before start(): where new outbox entries go once committed (with their ids).
   void onOutbox(std::function<void(std::vector<OutboxEntry>)> sink);
 
@@ -56,6 +59,7 @@ class StoreWriter {
   struct Impl;
   std::unique_ptr<Impl> impl_;
   std::atomic<uint64_t> commits_{0};
+  std::atomic<bool> healthy_{true};
 };
 
 }  // namespace triaged::engine

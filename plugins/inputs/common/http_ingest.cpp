@@ -23,8 +23,9 @@ void submitBatch(api::EventSink& sink, api::InputMetrics& metrics,
       (*shared)(busy(sink.retryAfterSeconds()));
       return;
     case api::SubmitStatus::kDraining:
-      metrics.rejected(api::Reject::kDraining, n);
-      (*shared)(api::drainingResponse(sink.retryAfterSeconds()));
+    case api::SubmitStatus::kUnavailable:
+      metrics.rejected(api::refusalReason(status), n);
+      (*shared)(api::refusalResponse(status, sink.retryAfterSeconds()));
       return;
   }
 }

@@ -71,7 +71,8 @@ class StreamSubmitter {
       sock_.close();
       return;
     }
-    // Full: nothing is refused or lost, the wait shows in triaged_pipeline_queue_full_total.
+    // Full, or the store cannot commit: nothing is refused or lost, the stream waits (TCP
+    // pushes back on the sender); the wait shows in triaged_pipeline_queue_full_total.
     retry_.expires_after(backoff_);
     backoff_ = std::min(backoff_ * 2, std::chrono::milliseconds(50));
     retry_.async_wait([this, self](boost::system::error_code ec) {

@@ -134,11 +134,8 @@ class NativeJsonInput final : public HttpInput<NativeJsonConfig> {
       }
     });
     if (st == api::SubmitStatus::kAccepted) return;
-    metrics_.rejected(st == api::SubmitStatus::kBusy ? api::Reject::kBusy : api::Reject::kDraining,
-                      n);
-    for (auto& w : *waiters)
-      w.respond(st == api::SubmitStatus::kBusy ? api::busyResponse(sink_.retryAfterSeconds())
-                                               : api::drainingResponse(sink_.retryAfterSeconds()));
+    metrics_.rejected(api::refusalReason(st), n);
+    for (auto& w : *waiters) w.respond(api::refusalResponse(st, sink_.retryAfterSeconds()));
   }
 
   std::function<boost::asio::io_context&(size_t)> io_;

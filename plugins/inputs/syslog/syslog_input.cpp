@@ -196,8 +196,7 @@ class SyslogInput final : public api::Input {
         if (st == api::SubmitStatus::kAccepted)
           metrics_.accepted(n);
         else
-          metrics_.rejected(
-              st == api::SubmitStatus::kBusy ? api::Reject::kBusy : api::Reject::kDraining, n);
+          metrics_.rejected(api::refusalReason(st), n);
       }
       waitUdp();
     });

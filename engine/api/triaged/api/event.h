@@ -99,7 +99,9 @@ struct EventBatch {
   const Label* annotationsOf(const Event& e) const { return labels.data() + e.annotations_begin; }
 };
 
-enum class SubmitStatus { kAccepted, kBusy, kDraining };
+// kUnavailable: the state store cannot commit (its database is away); nothing is taken until
+// it can, so nothing is acknowledged that was not stored.
+enum class SubmitStatus { kAccepted, kBusy, kDraining, kUnavailable };
 
 // The pipeline's entry. submit() either takes the whole batch (all or nothing; `batch` is then
 // moved from) and later calls `done` exactly once from a shard thread, or refuses it without

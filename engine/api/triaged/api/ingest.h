@@ -70,6 +70,7 @@ enum class Reject : uint8_t {
   kBusy,
   kDraining,
   kUnauthorized,
+  kUnavailable,
   kNoRule,
   kCount
 };
@@ -164,6 +165,11 @@ HttpResponse badRequest(std::string_view message, const std::vector<DecodeError>
                         uint64_t total_errors);
 HttpResponse busyResponse(int retry_after_seconds);
 HttpResponse drainingResponse(int retry_after_seconds);
+// 503: the state store cannot commit now.
+HttpResponse unavailableResponse(int retry_after_seconds);
+// A refused submit's reason and answer (busy, draining, unavailable).
+Reject refusalReason(SubmitStatus st);
+HttpResponse refusalResponse(SubmitStatus st, int retry_after_seconds);
 // Checks a per-input token list (if any) against the Authorization header.
 bool inputAuthorized(const IngestOptions& o, const HttpRequest& req);
 // The same from the Authorization header alone (at the headers, before the body).

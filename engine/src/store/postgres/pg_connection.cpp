@@ -48,11 +48,24 @@ void appendText(std::string& out, std::string_view v) {
       continue;
     }
     switch (c) {
-      case '\\': out += "\\\\"; ++k; continue;
-      case '\n': out += "\\n"; ++k; continue;
-      case '\r': out += "\\r"; ++k; continue;
-      case '\t': out += "\\t"; ++k; continue;
-      default: break;
+      case '\\':
+        out += "\\\\";
+        ++k;
+        continue;
+      case '\n':
+        out += "\\n";
+        ++k;
+        continue;
+      case '\r':
+        out += "\\r";
+        ++k;
+        continue;
+      case '\t':
+        out += "\\t";
+        ++k;
+        continue;
+      default:
+        break;
     }
     size_t len = utf8Length(p + k, n - k);
     if (len == 0) {
@@ -125,8 +138,7 @@ std::string Result::bytes(int row, int col) const {
 Connection::Connection(const std::string& url, const std::string& password,
                        std::chrono::milliseconds connect_timeout) {
   std::string timeout = std::to_string(std::max<int64_t>(1, connect_timeout.count() / 1000));
-  std::vector<const char*> keys{"dbname", "connect_timeout", "application_name",
-                                "client_encoding"};
+  std::vector<const char*> keys{"dbname", "connect_timeout", "application_name", "client_encoding"};
   std::vector<const char*> values{url.c_str(), timeout.c_str(), "triaged", "UTF8"};
   if (!password.empty()) {
     keys.push_back("password");
@@ -148,8 +160,9 @@ Connection::Connection(const std::string& url, const std::string& password,
     conn_ = nullptr;
     throw std::runtime_error("cannot connect to postgresql at " + where_ + ": " + why);
   }
-  exec("SET bytea_output = 'hex'; SET synchronous_commit = on; SET extra_float_digits = 3;"
-       " SET client_min_messages = warning");
+  exec(
+      "SET bytea_output = 'hex'; SET synchronous_commit = on; SET extra_float_digits = 3;"
+      " SET client_min_messages = warning");
 }
 
 Connection::~Connection() {
@@ -165,8 +178,9 @@ void Connection::fail(const std::string& what) {
 void Connection::reset() {
   PQreset(conn_);
   if (PQstatus(conn_) != CONNECTION_OK) fail("reconnecting");
-  exec("SET bytea_output = 'hex'; SET synchronous_commit = on; SET extra_float_digits = 3;"
-       " SET client_min_messages = warning");
+  exec(
+      "SET bytea_output = 'hex'; SET synchronous_commit = on; SET extra_float_digits = 3;"
+      " SET client_min_messages = warning");
 }
 
 Result Connection::exec(const std::string& sql) {

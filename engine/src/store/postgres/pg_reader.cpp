@@ -53,8 +53,9 @@ SlaRows readSla(pg::Connection& c, int64_t& last_alive_ms) {
           [&](const pg::Result& r, int k) {
             out.summaries.push_back({r.u64(k, 0), r.i64(k, 1), r.i64(k, 2), r.str(k, 3)});
           });
-  eachRow(c, "SELECT name, record FROM heartbeats ORDER BY name",
-          [&](const pg::Result& r, int k) { out.heartbeats.emplace_back(r.str(k, 0), r.str(k, 1)); });
+  eachRow(c, "SELECT name, record FROM heartbeats ORDER BY name", [&](const pg::Result& r, int k) {
+    out.heartbeats.emplace_back(r.str(k, 0), r.str(k, 1));
+  });
   eachRow(c, "SELECT start_ms, end_ms FROM engine_gaps ORDER BY start_ms",
           [&](const pg::Result& r, int k) { out.gaps.emplace_back(r.i64(k, 0), r.i64(k, 1)); });
   eachRow(c, "SELECT slo, minute, good, valid FROM slo_minutes ORDER BY slo, minute",
@@ -121,7 +122,8 @@ StoredState PostgresStore::loadState() {
       incident_at[r.u64(k, 0)] = out.incidents.size();
       out.incidents.push_back({r.str(k, 1), {}, {}});
     });
-    eachRow(c, "SELECT incident, seq, fingerprint, role FROM incident_alerts ORDER BY incident, seq",
+    eachRow(c,
+            "SELECT incident, seq, fingerprint, role FROM incident_alerts ORDER BY incident, seq",
             [&](const pg::Result& r, int k) {
               auto it = incident_at.find(r.u64(k, 0));
               if (it == incident_at.end()) return;  // of a pruned incident
@@ -134,16 +136,17 @@ StoredState PostgresStore::loadState() {
             [&](const pg::Result& r, int k) {
               auto it = incident_at.find(r.u64(k, 0));
               if (it == incident_at.end()) return;
-              out.incidents[it->second].timeline.push_back(
-                  {static_cast<uint32_t>(r.i64(k, 1)), r.i64(k, 2), r.str(k, 3), r.str(k, 4),
-                   r.str(k, 5), r.u64(k, 6)});
+              out.incidents[it->second].timeline.push_back({static_cast<uint32_t>(r.i64(k, 1)),
+                                                            r.i64(k, 2), r.str(k, 3), r.str(k, 4),
+                                                            r.str(k, 5), r.u64(k, 6)});
             });
     eachRow(c, "SELECT record FROM problems ORDER BY id",
             [&](const pg::Result& r, int k) { out.problems.push_back(r.str(k, 0)); });
     eachRow(c, "SELECT record FROM silences ORDER BY id",
             [&](const pg::Result& r, int k) { out.silences.push_back(r.str(k, 0)); });
-    eachRow(c, "SELECT kind, record FROM records ORDER BY kind, id",
-            [&](const pg::Result& r, int k) { out.records.emplace_back(r.str(k, 0), r.str(k, 1)); });
+    eachRow(
+        c, "SELECT kind, record FROM records ORDER BY kind, id",
+        [&](const pg::Result& r, int k) { out.records.emplace_back(r.str(k, 0), r.str(k, 1)); });
     eachRow(c,
             "SELECT id, target, created_ms, subject, event, body, attempts, dead, last_error FROM"
             " outbox ORDER BY id",

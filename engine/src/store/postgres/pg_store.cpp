@@ -82,12 +82,25 @@ std::string dollarParams(const char* sql) {
 }  // namespace
 
 const std::vector<std::string>& PostgresStore::tables() {
-  static const std::vector<std::string> t{
-      "meta",           "alerts",        "incidents",         "incident_alerts",
-      "incident_timeline", "problems",    "silences",          "outbox",
-      "sla_transitions", "sla_clocks",   "sla_incidents",     "heartbeats",
-      "engine_gaps",    "slo_minutes",   "capacity_samples",  "capacity_state",
-      "threshold_windows", "sequence_states", "records"};
+  static const std::vector<std::string> t{"meta",
+                                          "alerts",
+                                          "incidents",
+                                          "incident_alerts",
+                                          "incident_timeline",
+                                          "problems",
+                                          "silences",
+                                          "outbox",
+                                          "sla_transitions",
+                                          "sla_clocks",
+                                          "sla_incidents",
+                                          "heartbeats",
+                                          "engine_gaps",
+                                          "slo_minutes",
+                                          "capacity_samples",
+                                          "capacity_state",
+                                          "threshold_windows",
+                                          "sequence_states",
+                                          "records"};
   return t;
 }
 
@@ -190,7 +203,8 @@ void PostgresStore::commit(std::vector<StoreUnit*>& units, AlertRowIds& rows) {
     commit_seq_ = seq;
     for (StoreUnit* u : units)
       for (const auto& a : u->alerts)
-        if (int64_t row = rows.find(a.fingerprint)) uncertain_rows_.emplace_back(a.fingerprint, row);
+        if (int64_t row = rows.find(a.fingerprint))
+          uncertain_rows_.emplace_back(a.fingerprint, row);
   }
   throw std::runtime_error("postgresql " + conn_->where() + ": COMMIT: " + why);
 }

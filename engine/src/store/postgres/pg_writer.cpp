@@ -322,7 +322,8 @@ struct PostgresStore::Staging {
     };
     for (auto* r : incidents.rows) record(s[kIncidents].rows, r);
     for (auto* r : problems.rows) record(s[kProblems].rows, r);
-    for (auto [id, m] : members.rows) s[kMembers].rows.u(id).i(m->seq).u(m->fingerprint).i(m->role).end();
+    for (auto [id, m] : members.rows)
+      s[kMembers].rows.u(id).i(m->seq).u(m->fingerprint).i(m->role).end();
     for (auto [id, t] : timeline.rows)
       s[kTimeline]
           .rows.u(id)
@@ -409,7 +410,13 @@ void PostgresStore::write(std::vector<StoreUnit*>& units, AlertRowIds& rows) {
   }
   for (StoreUnit* u : units)
     for (const auto& o : u->outbox)
-      st.outbox.u(o.id).text(o.target).i(o.created_ms).text(o.subject).text(o.event).text(o.body).end();
+      st.outbox.u(o.id)
+          .text(o.target)
+          .i(o.created_ms)
+          .text(o.subject)
+          .text(o.event)
+          .text(o.body)
+          .end();
   std::string merges;
   for (auto& s : st.stages) {
     if (s.rows.empty()) continue;
