@@ -3,7 +3,10 @@
 # the kernel) and triaged-loadgen against it, on this machine. Prints each figure with its
 # command. --smoke runs every scenario tiny (used by the test suite). BENCH_SHARDS=N sets
 # pipeline.shards (default: one per core); TRIAGED_PRELOAD=lib preloads a library into the
-# daemon only (an allocator, to compare: bench/RESULTS.md).
+# daemon only (an allocator, to compare: bench/RESULTS.md). BENCH_BACKEND=postgresql keeps the
+# state in PostgreSQL instead of SQLite: run under tests/system/postgres.py, which starts a server
+# and sets TRIAGED_TEST_PG (each scenario gets an empty database of its own), e.g.
+#   python3 tests/system/postgres.py --fsync -- env BENCH_BACKEND=postgresql bench/run.sh durable-grouped
 # Usage: bench/run.sh [--smoke] [scenario...]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,11 +19,18 @@ scenarios=("$@")
 work=$(mktemp -d)
 trap 'kill $(cat "$work/pid" 2>/dev/null) 2>/dev/null || true; rm -rf "$work"' EXIT
 
+dbs=0
 start() {
   rm -rf "$work/state"  # each scenario starts empty (state is durable across restarts)
+  local state="{directory: $work/state}"
+  if [ "${BENCH_BACKEND:-sqlite}" = postgresql ]; then
+    dbs=$((dbs + 1))
+    psql -X -q "$TRIAGED_TEST_PG dbname=postgres" -c "CREATE DATABASE bench_$dbs" >/dev/null
+    state="{backend: postgresql, postgresql: {url: \"$TRIAGED_TEST_PG dbname=bench_$dbs\"}}"
+  fi
   cat > "$work/bench.yaml" <<YAML
 server: {listen: "127.0.0.1:0", max_body_bytes: 134217728}
-state: {directory: $work/state}
+state: $state
 logging: {level: warn}
 pipeline: {queue_batches: 256, shards: ${BENCH_SHARDS:-0}}
 rule_files: []
@@ -45,10 +55,24 @@ YAML
 }
 stop() { kill "$(cat "$work/pid")"; wait "$(cat "$work/pid")" 2>/dev/null || true; }
 
+# After stop: the rows the store holds, checked against what the generator sent (the loadgen's
+# verify reads the API, i.e. memory; this reads the database).
+stored() {  # expected alert rows
+  local q="SELECT (SELECT count(*) FROM alerts) || ' alert rows, ' || (SELECT count(*) FROM incident_alerts) || ' incident member rows'"
+  local got
+  if [ "${BENCH_BACKEND:-sqlite}" = postgresql ]; then
+    got=$(psql -X -A -t "$TRIAGED_TEST_PG dbname=bench_$dbs" -c "$q")
+  else
+    got=$(sqlite3 "$work/state/triaged.db" "$q")
+  fi
+  echo "stored: $got (want $1 alert rows)"
+  case "$got" in "$1 alert rows"*) ;; *) echo "stored rows differ" >&2; exit 1 ;; esac
+}
+
 run() {  # name, loadgen args...
   local name=$1; shift
   start
-  echo "### $name: triaged-loadgen $* (cores: $(nproc))"
+  echo "### $name: triaged-loadgen $* (cores: $(nproc), state: ${BENCH_BACKEND:-sqlite})"
   "$build/bench/triaged-loadgen" --port "$http" --tcp-port "$tcp" "$@"
   if [ "$name" = memory ]; then "$build/bench/triaged-loadgen" --mode probe --port "$http"; fi
   stop
@@ -137,12 +161,14 @@ NGINX
     durable)
       # Every event a new alert (a state change) opening its own incident, over HTTP, 8
       # connections: each 2xx waits for the commit of the alert and its incident.
-      run durable --mode http-ndjson --events "$(n 1000000 10000)" --distinct "$(n 1000000 10000)" --batch 1000 --connections 8 ;;
+      run durable --mode http-ndjson --events "$(n 1000000 10000)" --distinct "$(n 1000000 10000)" --batch 1000 --connections 8
+      stored "$(n 1000000 10000)" ;;
     durable-grouped)
       # The same, with the alerts grouping into incidents (an alert storm): each new alert is an
       # alert row, an incident alert row, a timeline row (up to its bound) and an incident update.
       BENCH_EXTRA="correlation: {default_group_by: [check]}" \
-        run durable-grouped --mode http-ndjson --events "$(n 1000000 10000)" --distinct "$(n 1000000 10000)" --batch 1000 --connections 8 ;;
+        run durable-grouped --mode http-ndjson --events "$(n 1000000 10000)" --distinct "$(n 1000000 10000)" --batch 1000 --connections 8
+      stored "$(n 1000000 10000)" ;;
     webhook) run webhook --mode am-webhook --events "$(n 1000000 10000)" --distinct "$(n 100000 1000)" --batch 100 --connections 4 ;;
     pagerduty) run pagerduty --mode pagerduty --events "$(n 200000 2000)" --distinct "$(n 10000 100)" --connections 4 ;;
     *) echo "unknown scenario $s" >&2; exit 2 ;;

@@ -71,7 +71,7 @@ class Postgres:
             raise RuntimeError("initdb failed: " + r.stderr[-2000:])
         opts = (f"-p {self.port} -k {self.sock} -c listen_addresses=127.0.0.1 "
                 f"-c fsync={'on' if self.fsync else 'off'} -c max_connections=50 "
-                "-c shared_buffers=128MB")
+                "-c shared_buffers=128MB " + os.environ.get("TRIAGED_PG_OPTIONS", ""))
         r = self._run([os.path.join(self.bin, "pg_ctl"), "-D", self.data, "-o", opts, "-w",
                        "-t", "60", "-l", os.path.join(self.dir, "server.log"), "start"],
                       check=False)

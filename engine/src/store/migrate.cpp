@@ -69,9 +69,15 @@ void copyTable(sqlite3* db, pg::Connection& to, const std::string& table) {
   while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
     for (int k = 0; k < n; ++k) {
       switch (sqlite3_column_type(st, k)) {
-        case SQLITE_INTEGER: rows.i(sqlite3_column_int64(st, k)); break;
-        case SQLITE_FLOAT: rows.d(sqlite3_column_double(st, k)); break;
-        case SQLITE_NULL: rows.null(); break;
+        case SQLITE_INTEGER:
+          rows.i(sqlite3_column_int64(st, k));
+          break;
+        case SQLITE_FLOAT:
+          rows.d(sqlite3_column_double(st, k));
+          break;
+        case SQLITE_NULL:
+          rows.null();
+          break;
         default: {
           const auto* p = static_cast<const char*>(sqlite3_column_blob(st, k));
           std::string_view v(p ? p : "", static_cast<size_t>(sqlite3_column_bytes(st, k)));
@@ -120,8 +126,9 @@ std::vector<MigratedTable> migrateToPostgres(SqliteStore& from, PostgresStore& t
     }
     // Ids of appended rows continue after the highest ever used (the outbox's make the
     // Idempotency-Key: SQLite remembers its highest even when the table is empty).
-    int64_t outbox = std::max(sqliteScalar(db, "SELECT max(id) FROM outbox"),
-                              sqliteScalar(db, "SELECT seq FROM sqlite_sequence WHERE name='outbox'"));
+    int64_t outbox =
+        std::max(sqliteScalar(db, "SELECT max(id) FROM outbox"),
+                 sqliteScalar(db, "SELECT seq FROM sqlite_sequence WHERE name='outbox'"));
     auto setval = [&](const char* seq, int64_t v) {
       if (v > 0) c.exec(std::string("SELECT setval('") + seq + "', " + std::to_string(v) + ")");
     };

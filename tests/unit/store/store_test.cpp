@@ -440,6 +440,113 @@ TEST_CASE(
         "t=1767225600,v1=7d4120fcebf444efab10ba7cd6c651bf463cefb039db5fad37ff9f7231ac8a4a");
 }
 
+TEST_CASE("Units committed in one group store what they store committed one by one", "[store]") {
+  // The postgresql backend folds a group's rows per key before it writes them; SQLite writes
+  // them in order. Either way the result must be that of the units one after the other.
+  auto units = [] {
+    std::vector<engine::StoreUnit> v(4);
+    engine::AlertRecord a;
+    a.fingerprint = 0xfedcba9876543210ULL;
+    a.first_seen_ms = a.last_seen_ms = a.time_ms = kT0;
+    a.count = 1;
+    a.strings = std::string("\x01\x02\x00\x03strings", 11);
+    v[0].alerts.push_back(a);
+    engine::AlertRecord b = a;
+    b.fingerprint = 42;
+    v[0].alerts.push_back(b);
+    v[0].windows.push_back({5, "flaps", engine::encodeWindow({{kT0, 13}})});
+    v[0].meta.emplace_back("next_incident", "2");
+    v[0].incidents.push_back(
+        {1, 0, kT0, "{\"v\":1}", {{0, 42, 0}}, {{0, kT0, "triaged", "opened", "caf\xc3\xa9", 0}}});
+    v[0].sla.gaps.emplace_back(kT0, kT0 + 10);
+    // A change without strings, then counters after it (the firing alert's time moves).
+    engine::AlertRecord c = a;
+    c.strings.clear();
+    c.count = 3;
+    c.last_seen_ms = kT0 + 5;
+    c.changed_ms = 0;
+    c.severity = Severity::kCritical;
+    v[1].alerts.push_back(c);
+    v[1].counters.push_back({a.fingerprint, 7, kT0 + 9, kT0 + 9});
+    v[1].counters.push_back({b.fingerprint, 2, kT0 + 3, kT0 + 3});
+    v[1].windows.push_back({5, "", ""});  // deleted
+    v[1].incidents.push_back({1,
+                              1,
+                              kT0 + 1,
+                              "{\"v\":2}",
+                              {{1, 7, 2}},
+                              {{0, kT0 + 1, "alice", "edited", "in place", 0}}});
+    v[1].sla.gaps.emplace_back(kT0, kT0 + 5);  // never shortens
+    // A counter before a change of the same alert: the maxima stay, the change sets the time.
+    v[2].counters.push_back({b.fingerprint, 9, kT0 + 20, kT0 + 20});
+    engine::AlertRecord d = b;
+    d.strings.clear();
+    d.count = 4;
+    d.time_ms = kT0 + 15;
+    d.status = Status::kResolved;
+    v[2].alerts.push_back(d);
+    v[2].windows.push_back({5, "flaps", engine::encodeWindow({{kT0 + 2, 14}})});  // again
+    v[2].meta.emplace_back("next_incident", "3");
+    v[3].sequences.push_back({9, "backup", "k", 1, kT0, true, "s"});
+    v[3].sequences.push_back({9, "", "", 0, 0, false, ""});
+    // Text PostgreSQL cannot hold (NUL, invalid UTF-8) is stored, not refused.
+    v[3].incidents.push_back(
+        {2, 0, kT0, "{}", {}, {{0, kT0, "x", "y", std::string("a\0b\xff", 4), 0}}});
+    return v;
+  };
+  auto stored = [&](bool together) {
+    fs::path dir = tempDir(together ? "fold-together" : "fold-apart");
+    {
+      auto store = testing::openStore(dir);
+      engine::AlertRowIds rows;
+      store->loadAlertRows(rows);
+      auto v = units();
+      if (together) {
+        std::vector<engine::StoreUnit*> all;
+        for (auto& u : v) all.push_back(&u);
+        store->commit(all, rows);
+      } else {
+        for (auto& u : v) {
+          std::vector<engine::StoreUnit*> one{&u};
+          store->commit(one, rows);
+        }
+      }
+    }
+    auto st = testing::openStore(dir)->loadState();
+    std::string out;
+    for (const auto& a : st.alerts)
+      out += std::to_string(a.fingerprint) + " " + std::to_string(a.count) + " " +
+             std::to_string(a.last_seen_ms - kT0) + " " + std::to_string(a.time_ms - kT0) + " " +
+             std::to_string(a.changed_ms - kT0) + " " + std::to_string(int(a.severity)) + " " +
+             std::to_string(int(a.status)) + " " + std::to_string(a.strings.size()) + "\n";
+    for (const auto& i : st.incidents) {
+      out += i.record + "\n";
+      for (const auto& m : i.alerts) out += "m " + std::to_string(m.fingerprint) + "\n";
+      for (const auto& t : i.timeline) out += "t " + t.actor + " " + t.detail + "\n";
+    }
+    for (const auto& w : st.windows) out += "w " + std::to_string(w.hash) + " " + w.seen + "\n";
+    out += "seq " + std::to_string(st.sequences.size()) + "\n";
+    out += "next " + std::to_string(st.next_incident) + "\n";
+    for (auto [a, b] : st.sla.gaps) out += "gap " + std::to_string(b - a) + "\n";
+    fs::remove_all(dir);
+    return out;
+  };
+  std::string apart = stored(false);
+  INFO(apart);
+  CHECK(stored(true) == apart);
+  // What the units say, spelled out (strings kept by the change without any; counters).
+  CHECK(apart.find("18364758544493064720 7 9 9 0 5 0 11\n") != std::string::npos);
+  CHECK(apart.find("42 9 20 15 0 2 1 11\n") != std::string::npos);
+  CHECK(apart.find("{\"v\":2}\nm 42\nm 7\nt alice in place\n") != std::string::npos);
+  CHECK(apart.find("gap 10\n") != std::string::npos);
+  CHECK(apart.find("next 3\n") != std::string::npos);
+  CHECK(apart.find("seq 0\n") != std::string::npos);
+  // SQLite keeps the bytes; PostgreSQL's text keeps U+FFFD in their place.
+  CHECK(apart.find(testing::onPostgres() ? "t x a\xEF\xBF\xBD"
+                                           "b\xEF\xBF\xBD\n"
+                                         : std::string("t x a\0b\xff\n", 9)) != std::string::npos);
+}
+
 TEST_CASE("Outbox ids never come back, even after every entry was delivered and across a restart",
           "[store]") {
   fs::path dir = tempDir("outbox-ids");

@@ -285,6 +285,64 @@ CopyRows& CopyRows::bytea(std::string_view v) {
   return *this;
 }
 
+void BinaryRows::be(uint64_t v, int bytes) {
+  for (int k = bytes - 1; k >= 0; --k) buf_.push_back(static_cast<char>((v >> (8 * k)) & 0xFF));
+}
+
+BinaryRows& BinaryRows::row(int16_t fields) {
+  be(static_cast<uint16_t>(fields), 2);
+  ++rows_;
+  return *this;
+}
+
+BinaryRows& BinaryRows::i8(int64_t v) {
+  be(8, 4);
+  be(static_cast<uint64_t>(v), 8);
+  return *this;
+}
+
+BinaryRows& BinaryRows::i4(int32_t v) {
+  be(4, 4);
+  be(static_cast<uint32_t>(v), 4);
+  return *this;
+}
+
+BinaryRows& BinaryRows::text(std::string_view v) {
+  bool plain = true;
+  for (unsigned char c : v)
+    if (c == 0 || c >= 0x80) {
+      plain = false;
+      break;
+    }
+  if (!plain) {
+    std::string valid = validUtf8(v);
+    be(valid.size(), 4);
+    buf_ += valid;
+    return *this;
+  }
+  be(v.size(), 4);
+  buf_.append(v.data(), v.size());
+  return *this;
+}
+
+BinaryRows& BinaryRows::bytea(std::string_view v) {
+  if (v.empty()) {
+    be(0xFFFFFFFFu, 4);  // NULL
+    return *this;
+  }
+  be(v.size(), 4);
+  buf_.append(v.data(), v.size());
+  return *this;
+}
+
+std::string BinaryRows::data() const {
+  static constexpr char kHeader[] = "PGCOPY\n\xff\r\n\0\0\0\0\0\0\0\0\0";
+  std::string out(kHeader, sizeof kHeader - 1);
+  out += buf_;
+  out += "\xff\xff";
+  return out;
+}
+
 CopyRows& CopyRows::end() {
   buf_.push_back('\n');
   ++rows_;

@@ -111,6 +111,33 @@ class CopyRows {
   bool first_ = true;
 };
 
+// Rows in COPY's binary format (about twice as fast for the server to take as text: no hex
+// bytea, no number parsing). Each value must be of its column's exact type: i8 for BIGINT, i4
+// for INTEGER. Text is made valid UTF-8 as CopyRows does.
+class BinaryRows {
+ public:
+  BinaryRows& row(int16_t fields);
+  BinaryRows& i8(int64_t v);
+  BinaryRows& u8(uint64_t v) { return i8(static_cast<int64_t>(v)); }
+  BinaryRows& i4(int32_t v);
+  BinaryRows& text(std::string_view v);
+  // bytea; an empty value is NULL (as the SQLite backend binds it).
+  BinaryRows& bytea(std::string_view v);
+  size_t rows() const { return rows_; }
+  bool empty() const { return rows_ == 0; }
+  // The whole COPY data: header, rows, trailer.
+  std::string data() const;
+  void clear() {
+    buf_.clear();
+    rows_ = 0;
+  }
+
+ private:
+  void be(uint64_t v, int bytes);
+  std::string buf_;
+  size_t rows_ = 0;
+};
+
 // `v` with NUL bytes and invalid UTF-8 replaced by U+FFFD (what a UTF-8 text column accepts).
 std::string validUtf8(std::string_view v);
 

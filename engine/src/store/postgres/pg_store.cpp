@@ -170,6 +170,7 @@ void PostgresStore::commit(std::vector<StoreUnit*>& units, AlertRowIds& rows) {
     int64_t stored = r.rows() ? std::strtoll(r.str(0, 0).c_str(), nullptr, 10) : 0;
     int64_t seq = uncertain_seq_;
     uncertain_seq_ = 0;
+    committed(false);  // what is stored of incidents: read again either way
     if (stored == seq) {
       for (auto [fp, row] : uncertain_rows_) rows.loaded(fp, row);
       uncertain_rows_.clear();
@@ -189,13 +190,16 @@ void PostgresStore::commit(std::vector<StoreUnit*>& units, AlertRowIds& rows) {
                 "') ON CONFLICT (key) DO UPDATE SET value = excluded.value");
   } catch (...) {
     if (conn_->ok()) PQclear(PQexec(conn_->raw(), "ROLLBACK"));
+    committed(false);
     throw;
   }
   pg::Result r(PQexec(conn_->raw(), "COMMIT"));
   if (PQresultStatus(r.r) == PGRES_COMMAND_OK) {
     commit_seq_ = seq;
+    committed(true);
     return;
   }
+  committed(false);
   std::string why = PQerrorMessage(conn_->raw());
   if (!conn_->ok()) {
     // The outcome is unknown: the retry asks the database before writing anything.

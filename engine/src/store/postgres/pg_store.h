@@ -52,6 +52,8 @@ class PostgresStore final : public Store {
   void migrate();
   void prepareSession();
   void write(std::vector<StoreUnit*>& units, AlertRowIds& rows);
+  // After COMMIT: what the group stored becomes known (ok), or is read again (not ok).
+  void committed(bool ok);
   std::unique_ptr<pg::Connection> conn_;
   std::unique_ptr<Staging, StagingDeleter> staging_;
   int version_ = 0;

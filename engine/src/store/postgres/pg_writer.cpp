@@ -7,6 +7,7 @@
 #include <absl/container/flat_hash_map.h>
 
 #include <algorithm>
+#include <deque>
 #include <tuple>
 
 #include "store/postgres/pg_store.h"
@@ -37,9 +38,13 @@ struct Fold {
   }
 };
 
+// The unit's record as it is (no copy), or a merged copy once a second change or a counter of
+// the same alert in the group changes it.
 struct FoldedAlert {
   int64_t row;
-  AlertRecord rec;
+  bool fresh;  // a new row: copied straight into the table
+  const AlertRecord* rec;
+  bool owned = false;  // rec is our copy in Staging::merged
 };
 struct FoldedCounter {
   int64_t row;
@@ -168,6 +173,7 @@ using Key2 = std::pair<std::string, std::string>;
 
 struct PostgresStore::Staging {
   Fold<uint64_t, FoldedAlert> alerts;
+  std::deque<AlertRecord> merged;  // stable addresses for FoldedAlert::rec
   Fold<uint64_t, FoldedCounter> counters;
   Fold<uint64_t, const StoreUnit::Row*> incidents, problems;
   Fold<std::pair<uint64_t, uint32_t>, std::pair<uint64_t, const MemberRow*>> members;
@@ -184,6 +190,14 @@ struct PostgresStore::Staging {
   Fold<std::pair<std::string, int64_t>, const SlaRows::SloMinute*> slo_minutes;
   Fold<uint64_t, std::tuple<int, int64_t, const std::string*>> outbox_ops;
   pg::CopyRows transitions, samples, outbox;
+  // Rows no stored row has the key of (new alerts; an incident's members and timeline entries
+  // past what is stored of it): straight into their tables, without a merge.
+  pg::BinaryRows new_alerts, new_members, new_timeline;
+  // Per incident, how many member and timeline rows are stored (seq below it), and what this
+  // group adds (applied once it commits).
+  absl::flat_hash_map<uint64_t, uint32_t> members_stored, timeline_stored;
+  std::vector<std::pair<uint64_t, uint32_t>> members_after, timeline_after;
+  bool stored_known = false;
   std::vector<std::tuple<const std::string*, int, int64_t>> prunes;
   std::vector<Stage> stages;
 
@@ -193,6 +207,7 @@ struct PostgresStore::Staging {
 
   void clear() {
     alerts.clear();
+    merged.clear();
     counters.clear();
     incidents.clear();
     problems.clear();
@@ -212,25 +227,40 @@ struct PostgresStore::Staging {
     outbox_ops.clear();
     transitions.clear();
     samples.clear();
+    new_alerts.clear();
+    new_members.clear();
+    new_timeline.clear();
+    members_after.clear();
+    timeline_after.clear();
     outbox.clear();
     prunes.clear();
     for (auto& s : stages) s.rows.clear();
   }
 
+  AlertRecord& own(FoldedAlert& f) {
+    if (!f.owned) {
+      merged.push_back(*f.rec);
+      f.rec = &merged.back();
+      f.owned = true;
+    }
+    return const_cast<AlertRecord&>(*f.rec);
+  }
+
   void alert(const AlertRecord& a, AlertRowIds& rows) {
     FoldedAlert* f = alerts.find(a.fingerprint);
     if (!f) {
-      FoldedAlert n{rows.assign(a.fingerprint).first, a};
+      auto [row, fresh] = rows.assign(a.fingerprint);
+      alerts.put(a.fingerprint, FoldedAlert{row, fresh, &a, false});
       if (FoldedCounter* c = counters.find(a.fingerprint); c && c->live) {
         // A counter before the change: its maxima stay, the change sets the time.
-        n.rec.count = std::max(n.rec.count, c->count);
-        n.rec.last_seen_ms = std::max(n.rec.last_seen_ms, c->last_seen_ms);
+        AlertRecord& r = own(*alerts.find(a.fingerprint));
+        r.count = std::max(r.count, c->count);
+        r.last_seen_ms = std::max(r.last_seen_ms, c->last_seen_ms);
         c->live = false;
       }
-      alerts.put(a.fingerprint, std::move(n));
       return;
     }
-    AlertRecord& r = f->rec;
+    AlertRecord& r = own(*f);
     std::string strings = a.strings.empty() ? std::move(r.strings) : a.strings;
     int64_t changed = a.changed_ms ? a.changed_ms : r.changed_ms;
     uint64_t count = std::max(r.count, a.count);
@@ -244,9 +274,10 @@ struct PostgresStore::Staging {
 
   void counter(const CounterRecord& c, AlertRowIds& rows) {
     if (FoldedAlert* f = alerts.find(c.fingerprint)) {
-      f->rec.count = std::max(f->rec.count, c.count);
-      f->rec.last_seen_ms = std::max(f->rec.last_seen_ms, c.last_seen_ms);
-      if (f->rec.status == api::Status::kFiring) f->rec.time_ms = c.time_ms;
+      AlertRecord& r = own(*f);
+      r.count = std::max(r.count, c.count);
+      r.last_seen_ms = std::max(r.last_seen_ms, c.last_seen_ms);
+      if (r.status == api::Status::kFiring) r.time_ms = c.time_ms;
       return;
     }
     int64_t row = rows.find(c.fingerprint);
@@ -297,7 +328,25 @@ struct PostgresStore::Staging {
   void encode() {
     auto& s = stages;
     for (const auto& f : alerts.rows) {
-      const AlertRecord& a = f.rec;
+      const AlertRecord& a = *f.rec;
+      if (f.fresh) {
+        new_alerts.row(14)
+            .i8(f.row)
+            .u8(a.fingerprint)
+            .bytea(a.strings)
+            .i8(a.first_seen_ms)
+            .i8(a.last_seen_ms)
+            .i8(a.time_ms)
+            .i8(a.changed_ms)
+            .u8(a.count)
+            .u8(a.content_hash)
+            .i8(a.flap_history)
+            .i4(static_cast<int>(a.severity))
+            .i4(static_cast<int>(a.previous_severity))
+            .i4(static_cast<int>(a.status))
+            .i4(a.flapping);
+        continue;
+      }
       s[kAlerts]
           .rows.i(f.row)
           .u(a.fingerprint)
@@ -322,18 +371,42 @@ struct PostgresStore::Staging {
     };
     for (auto* r : incidents.rows) record(s[kIncidents].rows, r);
     for (auto* r : problems.rows) record(s[kProblems].rows, r);
-    for (auto [id, m] : members.rows)
-      s[kMembers].rows.u(id).i(m->seq).u(m->fingerprint).i(m->role).end();
-    for (auto [id, t] : timeline.rows)
-      s[kTimeline]
-          .rows.u(id)
-          .i(t->seq)
-          .i(t->at_ms)
-          .text(t->actor)
-          .text(t->action)
-          .text(t->detail)
-          .u(t->alert)
-          .end();
+    // Past what is stored of the incident: new rows (the fold made each key unique).
+    auto split = [](absl::flat_hash_map<uint64_t, uint32_t>& stored, uint64_t id, uint32_t seq,
+                    std::vector<std::pair<uint64_t, uint32_t>>& after) {
+      auto it = stored.find(id);
+      uint32_t have = it == stored.end() ? 0 : it->second;
+      if (seq < have) return false;
+      after.emplace_back(id, seq + 1);
+      return true;
+    };
+    for (auto [id, m] : members.rows) {
+      if (split(members_stored, id, m->seq, members_after))
+        new_members.row(4).u8(id).i8(m->seq).u8(m->fingerprint).i4(m->role);
+      else
+        s[kMembers].rows.u(id).i(m->seq).u(m->fingerprint).i(m->role).end();
+    }
+    for (auto [id, t] : timeline.rows) {
+      if (split(timeline_stored, id, t->seq, timeline_after))
+        new_timeline.row(7)
+            .u8(id)
+            .i8(t->seq)
+            .i8(t->at_ms)
+            .text(t->actor)
+            .text(t->action)
+            .text(t->detail)
+            .u8(t->alert);
+      else
+        s[kTimeline]
+            .rows.u(id)
+            .i(t->seq)
+            .i(t->at_ms)
+            .text(t->actor)
+            .text(t->action)
+            .text(t->detail)
+            .u(t->alert)
+            .end();
+    }
     for (auto* r : silences.rows) s[kSilences].rows.text(r->id).i(r->ends_ms).text(r->record).end();
     for (auto* r : records.rows)
       s[kRecords].rows.text(r->kind).text(r->id).i(r->ends_ms).text(r->record).end();
@@ -380,6 +453,23 @@ struct PostgresStore::Staging {
 
 void PostgresStore::StagingDeleter::operator()(Staging* s) const { delete s; }
 
+void PostgresStore::committed(bool ok) {
+  if (!staging_) return;
+  Staging& st = *staging_;
+  if (!ok) {
+    st.stored_known = false;  // read again before the next write
+    return;
+  }
+  for (auto [id, n] : st.members_after) {
+    auto& v = st.members_stored[id];
+    v = std::max(v, n);
+  }
+  for (auto [id, n] : st.timeline_after) {
+    auto& v = st.timeline_stored[id];
+    v = std::max(v, n);
+  }
+}
+
 void PostgresStore::prepareSession() {
   std::string sql;
   for (const auto& s : kStageTables)
@@ -393,6 +483,19 @@ void PostgresStore::prepareSession() {
 void PostgresStore::write(std::vector<StoreUnit*>& units, AlertRowIds& rows) {
   Staging& st = *staging_;
   st.clear();
+  if (!st.stored_known) {
+    // What is stored of each incident (once, and again after a failed commit).
+    st.members_stored.clear();
+    st.timeline_stored.clear();
+    auto load = [&](const char* table, absl::flat_hash_map<uint64_t, uint32_t>& into) {
+      auto r = conn_->exec(std::string("SELECT incident, max(seq) + 1 FROM ") + table +
+                           " GROUP BY incident");
+      for (int k = 0; k < r.rows(); ++k) into[r.u64(k, 0)] = static_cast<uint32_t>(r.i64(k, 1));
+    };
+    load("incident_alerts", st.members_stored);
+    load("incident_timeline", st.timeline_stored);
+    st.stored_known = true;
+  }
   for (StoreUnit* u : units) st.unit(*u, rows);
   st.encode();
   // Outbox entries get their ids now (kept if this attempt fails and the next one writes them).
@@ -424,8 +527,23 @@ void PostgresStore::write(std::vector<StoreUnit*>& units, AlertRowIds& rows) {
     merges += s.merge;
     merges += ';';
   }
-  // Appends go straight into their tables, after the merges' prunes of the same group.
   if (!merges.empty()) conn_->exec(merges);
+  if (!st.new_alerts.empty())
+    conn_->copyIn(
+        "COPY alerts(id, fingerprint, strings, first_seen_ms, last_seen_ms, time_ms, changed_ms,"
+        " count, content_hash, flap_history, severity, previous_severity, status, flapping)"
+        " FROM STDIN (FORMAT binary)",
+        st.new_alerts.data());
+  if (!st.new_members.empty())
+    conn_->copyIn(
+        "COPY incident_alerts(incident, seq, fingerprint, role) FROM STDIN (FORMAT binary)",
+        st.new_members.data());
+  if (!st.new_timeline.empty())
+    conn_->copyIn(
+        "COPY incident_timeline(incident, seq, at_ms, actor, action, detail, alert) FROM STDIN"
+        " (FORMAT binary)",
+        st.new_timeline.data());
+  // Appends go straight into their tables, after the merges' prunes of the same group.
   if (!st.transitions.empty())
     conn_->copyIn("COPY sla_transitions(service, at_ms, status, incidents) FROM STDIN",
                   st.transitions.data());
