@@ -550,9 +550,11 @@ ConfigPtr loadConfigOrThrow(const std::string& path, const SectionValidator& val
     MapReader r(root.take("state"), "state", sink);
     r.getEnum("backend", c->state.backend, {"sqlite", "postgresql"});
     bool pg = c->state.backend == "postgresql";
-    if (r.has("postgresql") && !pg)
+    if (r.has("postgresql") && !pg) {
       sink.add(r.node()["postgresql"], "state.postgresql",
                "is read only with backend: postgresql (backend is " + c->state.backend + ")");
+      r.take("postgresql");
+    }
     if (pg) {
       for (const char* k : {"directory", "cache_bytes"})
         if (r.has(k))
