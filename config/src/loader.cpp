@@ -1,6 +1,7 @@
 #include "triaged/config/loader.h"
 
 #include <glob.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cctype>
@@ -578,6 +579,33 @@ ConfigPtr loadConfigOrThrow(const std::string& path, const SectionValidator& val
     if (c->state.cache_bytes < (1u << 20))
       sink.add(r.node()["cache_bytes"], "state.cache_bytes", "must be at least 1048576 (1 MiB)");
     if (c->state.directory.empty()) sink.add(r.node(), "state.directory", "must not be empty");
+    r.finish();
+  }
+  {
+    MapReader r(root.take("ha"), "ha", sink);
+    auto& h = c->ha;
+    r.getBool("enabled", h.enabled);
+    r.getString("node", h.node);
+    r.getString("advertise_url", h.advertise_url);
+    r.getDuration("lease", h.lease, Duration{2000});
+    r.getDuration("renew_interval", h.renew_interval, Duration{100});
+    if (h.enabled) {
+      if (c->state.backend != "postgresql")
+        sink.add(r.node()["enabled"], "ha.enabled",
+                 "needs state.backend: postgresql (the nodes share the database and its lease)");
+      if (h.advertise_url.empty())
+        sink.add(r.node(), "ha.advertise_url",
+                 "is required with ha.enabled: where clients reach this node (standbys send "
+                 "them to the leader's)");
+      if (h.renew_interval * 2 >= h.lease)
+        sink.add(r.node()["renew_interval"], "ha.renew_interval",
+                 "must be less than half of ha.lease (a renewal may be late once)");
+      if (h.node.empty()) {
+        char host[256] = {};
+        gethostname(host, sizeof host - 1);
+        h.node = host;
+      }
+    }
     r.finish();
   }
   {

@@ -137,6 +137,18 @@ class PostgresBackend(unittest.TestCase):
         r = run(["--check-config", "--config", d.config_path])
         self.assertNotEqual(r.returncode, 0)
         self.assertIn("state.postgresql.url", r.stderr)
+        # HA needs the shared database, an advertised URL and a renewal well inside the lease.
+        d.write_config(SQLITE_CONFIG + "ha:\n  enabled: true\n")
+        r = run(["--check-config", "--config", d.config_path])
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("needs state.backend: postgresql", r.stderr)
+        self.assertIn("ha.advertise_url", r.stderr)
+        d.write_config(on_postgres(SQLITE_CONFIG, "postgresql://x/y") +
+                       "ha:\n  enabled: true\n  advertise_url: http://n1:9470\n"
+                       "  lease: 2s\n  renew_interval: 1s\n")
+        r = run(["--check-config", "--config", d.config_path])
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("must be less than half of ha.lease", r.stderr)
         d.close()
 
     def test_a_database_lost_while_running_turns_ingest_into_503_and_recovers(self):

@@ -174,6 +174,10 @@ const Route* Router::match(Verb method, std::string_view path,
     *method_mismatch = false;
     return r.get();
   }
+  if (fallback_) {
+    *method_mismatch = false;
+    return fallback_.get();
+  }
   return nullptr;
 }
 

@@ -5,6 +5,7 @@
 #include <iostream>
 
 #include "app/daemon.h"
+#include "app/ha_node.h"
 #include "app/replay.h"
 #include "common/log.h"
 #include "rest/sla_api.h"
@@ -78,6 +79,7 @@ int runMigrate(const std::string& from, const std::string& to, const std::string
 }  // namespace
 
 int runMain(int argc, char** argv, const api::PluginRegistry& plugins) {
+  HaNode::rememberArguments(argc, argv);
   CLI::App app{"triaged: event correlation and SLA engine"};
   app.set_version_flag("--version", std::string("triaged ") + build::kVersion + " (revision " +
                                         build::kGitCommit + ", " + build::kBuildType + ", " +

@@ -13,6 +13,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "app/ha_node.h"
 #include "common/clock.h"
 #include "common/log.h"
 #include "common/metrics.h"
@@ -33,6 +34,7 @@
 #include "rest/stream_api.h"
 #include "server/http_server.h"
 #include "server/io_pool.h"
+#include "store/postgres/pg_store.h"
 #include "store/recovery.h"
 #include "store/store.h"
 #include "store/store_writer.h"
@@ -187,6 +189,7 @@ class Daemon {
   std::unique_ptr<IoPool> pool_;
   api::Router router_;
   std::unique_ptr<HttpServer> server_;
+  std::unique_ptr<HaNode> ha_;
   std::unique_ptr<Store> store_;
   std::unique_ptr<StoreWriter> store_writer_;
   std::unique_ptr<Notifier> notifier_;
@@ -270,10 +273,21 @@ int Daemon::run() {
       log_->warn("running on a manual test clock from {} (TRIAGED_TEST_CLOCK): not for production",
                  t);
     }
+    settings = HttpSettings::fromConfig(*config_);
+    if (config_->ha.enabled) {
+      ha_ = std::make_unique<HaNode>(*config_, hub_);
+      if (!ha_->waitForLease(settings)) {
+        log_->info("stopped (a standby)");
+        return 0;
+      }
+    }
     store_ = openStore(config_->state);
     log::get("store")->info("state in {} {} (schema version {})", store_->backend(), store_->path(),
                             store_->schemaVersion());
-    settings = HttpSettings::fromConfig(*config_);
+    if (ha_)
+      static_cast<PostgresStore&>(*store_).fence(ha_->epoch(), [] {
+        HaNode::becomeStandby("a commit was fenced: another node holds the lease");
+      });
   } catch (const std::exception& e) {
     log_->critical("{}", e.what());
     return 1;
@@ -429,6 +443,7 @@ int Daemon::run() {
 
   sd_notifyf(0, "READY=1\nSTATUS=listening on %s\nMAINPID=%lu", where.c_str(),
              static_cast<unsigned long>(getpid()));
+  if (ha_) ha_->startRenewing();
   if (sd_watchdog_enabled(0, &watchdog_usec_) > 0 && watchdog_usec_ > 0) {
     watchdog_timer_ = std::make_unique<asio::steady_timer>(ctrl_);
     watchdogTick();
@@ -445,6 +460,7 @@ int Daemon::run() {
   correlator_->stop();    // and what the shards handed on
   notifier_->stop();      // requests in flight finish; the rest stays in the outbox
   store_writer_->stop();  // commits it, and answers what waited for it
+  if (ha_) ha_->stop();   // gives the lease up: a standby takes over at once
   pool_->shutdown();
   for (auto& in : inputs_) in.reset();
   if (store_) store_->flush();

@@ -12,8 +12,10 @@
 
 #include "app/replay.h"
 #include "correlate/correlation_json.h"
+#include "ha/lease.h"
 #include "notify/notification_filter.h"
 #include "notify/notifier.h"
+#include "store/postgres/pg_store.h"
 #include "store/sqlite/sqlite_store.h"
 #include "store/state_codec.h"
 #include "store/store_writer.h"
@@ -545,6 +547,31 @@ TEST_CASE("Units committed in one group store what they store committed one by o
   CHECK(apart.find(testing::onPostgres() ? "t x a\xEF\xBF\xBD"
                                            "b\xEF\xBF\xBD\n"
                                          : std::string("t x a\0b\xff\n", 9)) != std::string::npos);
+}
+
+TEST_CASE("A fenced commit writes nothing and says so (postgresql)", "[store]") {
+  if (!testing::onPostgres()) return;  // the lease is PostgreSQL's (store.postgresql runs it)
+  fs::path dir = tempDir("fenced");
+  auto store = testing::openStore(dir);
+  auto& pg = dynamic_cast<engine::PostgresStore&>(*store);
+  pg.connection().exec(engine::Lease::tableSql());
+  pg.connection().exec(
+      "INSERT INTO ha_lease VALUES (1, 'a', 'http://a', 1, now() + interval '1 minute')");
+  int fenced = 0;
+  pg.fence(1, [&] { ++fenced; });
+  engine::AlertRowIds rows;
+  engine::StoreUnit u;
+  u.meta.emplace_back("k", "1");
+  std::vector<engine::StoreUnit*> one{&u};
+  store->commit(one, rows);  // epoch 1 is the lease's: written
+  pg.connection().exec("UPDATE ha_lease SET epoch = 2, node = 'b'");  // b took over
+  engine::StoreUnit v;
+  v.meta.emplace_back("k", "2");
+  std::vector<engine::StoreUnit*> two{&v};
+  CHECK_THROWS_WITH(store->commit(two, rows), Catch::Contains("fenced"));
+  CHECK(fenced == 1);
+  CHECK(pg.connection().exec("SELECT value FROM meta WHERE key = 'k'").str(0, 0) == "1");
+  fs::remove_all(dir);
 }
 
 TEST_CASE("Outbox ids never come back, even after every entry was delivered and across a restart",

@@ -95,6 +95,15 @@ struct PostgresConfig {
   Duration connect_timeout = std::chrono::seconds(5);
 };
 
+// ha: active/standby over the postgresql backend (docs/operations.md, "High availability").
+struct HaConfig {
+  bool enabled = false;
+  std::string node;           // this node's name (default: the host name)
+  std::string advertise_url;  // where clients reach this node; standbys send them to the leader's
+  Duration lease = std::chrono::seconds(10);
+  Duration renew_interval = std::chrono::seconds(2);
+};
+
 struct StateConfig {
   std::string backend = "sqlite";   // sqlite | postgresql
   PostgresConfig postgresql;        // backend postgresql
@@ -259,6 +268,7 @@ struct Config {
   ServerConfig server;
   AuthConfig auth;
   StateConfig state;
+  HaConfig ha;
   LoggingConfig logging;
   ShutdownConfig shutdown;
   PipelineConfig pipeline;

@@ -120,9 +120,12 @@ class Router {
                      std::vector<std::pair<std::string_view, std::string_view>>& params,
                      bool* method_mismatch, std::string* allow) const;
   const std::vector<std::unique_ptr<Route>>& routes() const { return routes_; }
+  // A route for every path and method no other route takes (a standby's 503).
+  void setFallback(Route route) { fallback_ = std::make_unique<Route>(std::move(route)); }
 
  private:
   std::vector<std::unique_ptr<Route>> routes_;
+  std::unique_ptr<Route> fallback_;
 };
 
 std::string percentDecode(std::string_view s);

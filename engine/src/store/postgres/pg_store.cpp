@@ -185,6 +185,16 @@ void PostgresStore::commit(std::vector<StoreUnit*>& units, AlertRowIds& rows) {
   int64_t seq = commit_seq_ + 1;
   try {
     conn_->exec("BEGIN");
+    if (fence_epoch_) {
+      auto f = conn_->exec("SELECT epoch FROM ha_lease WHERE id = 1 FOR SHARE");
+      int64_t now = f.rows() ? f.i64(0, 0) : 0;
+      if (now != fence_epoch_) {
+        if (on_fenced_) on_fenced_();
+        throw std::runtime_error("fenced: the lease's epoch is " + std::to_string(now) +
+                                 ", not this leader's " + std::to_string(fence_epoch_) +
+                                 " (another node took over); nothing written");
+      }
+    }
     write(units, rows);
     conn_->exec("INSERT INTO meta(key, value) VALUES ('commit_seq', '" + std::to_string(seq) +
                 "') ON CONFLICT (key) DO UPDATE SET value = excluded.value");

@@ -10,6 +10,7 @@
 // nor repeats it.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -41,6 +42,13 @@ class PostgresStore final : public Store {
   std::vector<std::string> loadRecords(const std::string& kind) override;
 
   pg::Connection& connection() { return *conn_; }
+  // HA: every later transaction first checks (and share-locks) the lease row; when its epoch
+  // is no longer `epoch` the transaction is rolled back, `on_fenced` runs (the daemon becomes
+  // a standby) and commit() throws. A takeover waits for a transaction holding the lock.
+  void fence(int64_t epoch, std::function<void()> on_fenced) {
+    fence_epoch_ = epoch;
+    on_fenced_ = std::move(on_fenced);
+  }
   // The tables every backend has, in the order `triaged migrate` copies them (parents first).
   static const std::vector<std::string>& tables();
 
@@ -59,6 +67,8 @@ class PostgresStore final : public Store {
   int version_ = 0;
   bool session_ready_ = false;
   int64_t commit_seq_ = 0;
+  int64_t fence_epoch_ = 0;
+  std::function<void()> on_fenced_;
   // The attempt whose COMMIT went unanswered: its sequence number and the alert rows it gave
   // out (restored if it turns out to have committed).
   int64_t uncertain_seq_ = 0;
