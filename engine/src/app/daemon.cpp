@@ -280,6 +280,7 @@ int Daemon::run() {
         log_->info("stopped (a standby)");
         return 0;
       }
+      ha_->startRenewing();  // from now on: recovery may take longer than the lease
     }
     store_ = openStore(config_->state);
     log::get("store")->info("state in {} {} (schema version {})", store_->backend(), store_->path(),
@@ -443,7 +444,6 @@ int Daemon::run() {
 
   sd_notifyf(0, "READY=1\nSTATUS=listening on %s\nMAINPID=%lu", where.c_str(),
              static_cast<unsigned long>(getpid()));
-  if (ha_) ha_->startRenewing();
   if (sd_watchdog_enabled(0, &watchdog_usec_) > 0 && watchdog_usec_ > 0) {
     watchdog_timer_ = std::make_unique<asio::steady_timer>(ctrl_);
     watchdogTick();

@@ -35,9 +35,7 @@ struct Leader {
 
 }  // namespace
 
-void HaNode::rememberArguments(int argc, char** argv) {
-  arguments().assign(argv, argv + argc);
-}
+void HaNode::rememberArguments(int argc, char** argv) { arguments().assign(argv, argv + argc); }
 
 void HaNode::becomeStandby(const std::string& why) {
   log::get("ha")->critical("{}: becoming a standby (starting again as one)", why);
@@ -59,9 +57,9 @@ void HaNode::becomeStandby(const std::string& why) {
 
 HaNode::HaNode(const config::Config& c, api::MetricsHub& hub)
     : cfg_(c.ha), server_(c.server), hub_(hub) {
-  lease_ = std::make_unique<Lease>(
-      c.state.postgresql, cfg_.node, cfg_.advertise_url,
-      std::chrono::duration_cast<std::chrono::milliseconds>(cfg_.lease));
+  lease_ =
+      std::make_unique<Lease>(c.state.postgresql, cfg_.node, cfg_.advertise_url,
+                              std::chrono::duration_cast<std::chrono::milliseconds>(cfg_.lease));
   auto& reg = hub.registry();
   leader_family_ = &prometheus::BuildGauge()
                         .Name("triaged_ha_leader")
@@ -70,8 +68,9 @@ HaNode::HaNode(const config::Config& c, api::MetricsHub& hub)
   leader_ = &leader_family_->Add({{"node", cfg_.node}});
   epoch_family_ = &prometheus::BuildGauge()
                        .Name("triaged_ha_epoch")
-                       .Help("The lease's epoch as this node last saw it (raised by each "
-                             "takeover).")
+                       .Help(
+                           "The lease's epoch as this node last saw it (raised by each "
+                           "takeover).")
                        .Register(reg);
   epoch_gauge_ = &epoch_family_->Add({});
   failovers_family_ = &prometheus::BuildCounter()
@@ -153,8 +152,8 @@ bool HaNode::waitForLease(std::shared_ptr<const HttpSettings> settings) {
   uint16_t port = server->listen(server_.host, server_.port);
   server->startAccepting();
   pool.start();
-  std::string status = "READY=1\nSTATUS=listening on " + server_.host + ":" +
-                       std::to_string(port) + " (a standby)";
+  std::string status =
+      "READY=1\nSTATUS=listening on " + server_.host + ":" + std::to_string(port) + " (a standby)";
   sd_notify(0, status.c_str());
 
   boost::asio::io_context ctrl;
@@ -218,11 +217,11 @@ void HaNode::renewLoop() {
       log::get("ha")->warn("renewing the lease: {}", e.what());
       // Not renewed within the lease: another node may hold it now.
       if (std::chrono::steady_clock::now() - last_ok >= cfg_.lease)
-        becomeStandby("the lease could not be renewed for " +
-                      std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                         cfg_.lease)
-                                         .count()) +
-                      " ms");
+        becomeStandby(
+            "the lease could not be renewed for " +
+            std::to_string(
+                std::chrono::duration_cast<std::chrono::milliseconds>(cfg_.lease).count()) +
+            " ms");
     }
     l.lock();
   }
