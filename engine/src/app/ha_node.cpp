@@ -145,6 +145,9 @@ bool HaNode::waitForLease(std::shared_ptr<const HttpSettings> settings) {
                         r(unavailable("a standby; send this to the leader"));
                       },
                       "standby"});
+  // Signals first: once READY=1 is out, a stop request must find its handler.
+  boost::asio::io_context ctrl;
+  boost::asio::signal_set signals(ctrl, SIGTERM, SIGINT);
   prometheus::Registry own;  // the standby server's own metrics, not exported
   IoPool pool(1);
   auto server = std::make_unique<HttpServer>(pool, router, own);
@@ -156,8 +159,6 @@ bool HaNode::waitForLease(std::shared_ptr<const HttpSettings> settings) {
       "READY=1\nSTATUS=listening on " + server_.host + ":" + std::to_string(port) + " (a standby)";
   sd_notify(0, status.c_str());
 
-  boost::asio::io_context ctrl;
-  boost::asio::signal_set signals(ctrl, SIGTERM, SIGINT);
   bool acquired = false;
   signals.async_wait([&](const boost::system::error_code& ec, int) {
     if (!ec) ctrl.stop();
