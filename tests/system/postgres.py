@@ -18,6 +18,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import unittest
 
 SKIP = 77
 
@@ -135,6 +136,23 @@ class Postgres:
 
     def __exit__(self, *exc):
         self.cleanup()
+
+
+class ServerTestCase(unittest.TestCase):
+    """A test class with one PostgreSQL server of its own (cls.pg), skipped with the reason
+    where the server is not installed."""
+
+    @classmethod
+    def setUpClass(cls):
+        try:
+            cls.pg = Postgres()
+        except Unavailable as e:
+            raise unittest.SkipTest(str(e))
+        cls.pg.start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.pg.cleanup()
 
 
 def main(argv):

@@ -91,12 +91,12 @@ backend nodes
         # HAProxy up and its health check passed for the leader.
         wait_for("HAProxy to route to the leader", lambda: self.get("/-/ready")[0] == 200, 30)
 
-    def send(self, events, timeout=10):
+    def through_lb(self, method, path, body=None, timeout=10):
+        """(status, body) of a request through HAProxy; (0, why) when it got no answer."""
         import http.client
         c = http.client.HTTPConnection("127.0.0.1", self.lb_port, timeout=timeout)
         try:
-            c.request("POST", "/api/v1/events", json.dumps(events),
-                      {"Content-Type": "application/json"})
+            c.request(method, path, body, {"Content-Type": "application/json"} if body else {})
             r = c.getresponse()
             return r.status, r.read().decode()
         except OSError as e:
@@ -104,17 +104,11 @@ backend nodes
         finally:
             c.close()
 
+    def send(self, events):
+        return self.through_lb("POST", "/api/v1/events", json.dumps(events))
+
     def get(self, path):
-        import http.client
-        c = http.client.HTTPConnection("127.0.0.1", self.lb_port, timeout=10)
-        try:
-            c.request("GET", path)
-            r = c.getresponse()
-            return r.status, r.read().decode()
-        except OSError as e:
-            return 0, str(e)
-        finally:
-            c.close()
+        return self.through_lb("GET", path)
 
     def leader(self):
         for d in self.nodes:

@@ -10,7 +10,7 @@ import time
 import unittest
 
 from harness import BASE_CONFIG, Daemon, free_port
-from postgres import Postgres, Unavailable
+from postgres import ServerTestCase
 
 LEASE = "2s"
 RENEW = "400ms"
@@ -35,19 +35,7 @@ def event(i):
             "labels": {"service": "shop"}}
 
 
-class HighAvailability(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        try:
-            cls.pg = Postgres()
-        except Unavailable as e:
-            raise unittest.SkipTest(str(e))
-        cls.pg.start()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.pg.cleanup()
-
+class HighAvailability(ServerTestCase):
     def pair(self, db):
         url = self.pg.createdb(db)
         pa, pb = free_port(), free_port()

@@ -14,7 +14,7 @@ import time
 import unittest
 
 from harness import BASE_CONFIG, SOURCE, Daemon, free_port, run
-from postgres import Postgres, Unavailable
+from postgres import ServerTestCase
 import test_durability
 from test_durability import differences, snapshot
 
@@ -37,19 +37,7 @@ def event(i, status="firing", resource=None):
             "status": status, "labels": {"service": "shop", "team": "web"}}
 
 
-class PostgresBackend(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        try:
-            cls.pg = Postgres()
-        except Unavailable as e:
-            raise unittest.SkipTest(str(e))
-        cls.pg.start()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.pg.cleanup()
-
+class PostgresBackend(ServerTestCase):
     def daemon(self, db, config=SQLITE_CONFIG):
         url = self.pg.createdb(db)
         return Daemon(on_postgres(config, url))

@@ -183,8 +183,7 @@ void Connection::reset() {
       " SET client_min_messages = warning");
 }
 
-Result Connection::exec(const std::string& sql) {
-  Result r(PQexec(conn_, sql.c_str()));
+Result Connection::checked(Result r) {
   ExecStatusType st = PQresultStatus(r.r);
   if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
     std::string why = r.r ? PQresultErrorMessage(r.r) : PQerrorMessage(conn_);
@@ -194,18 +193,15 @@ Result Connection::exec(const std::string& sql) {
   return r;
 }
 
+Result Connection::exec(const std::string& sql) {
+  return checked(Result(PQexec(conn_, sql.c_str())));
+}
+
 Result Connection::exec(const std::string& sql, std::initializer_list<std::string> params) {
   std::vector<const char*> p;
   for (const auto& s : params) p.push_back(s.c_str());
-  Result r(PQexecParams(conn_, sql.c_str(), static_cast<int>(p.size()), nullptr, p.data(), nullptr,
-                        nullptr, 0));
-  ExecStatusType st = PQresultStatus(r.r);
-  if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
-    std::string why = r.r ? PQresultErrorMessage(r.r) : PQerrorMessage(conn_);
-    while (!why.empty() && (why.back() == '\n' || why.back() == ' ')) why.pop_back();
-    throw std::runtime_error("postgresql " + where_ + ": " + why);
-  }
-  return r;
+  return checked(Result(PQexecParams(conn_, sql.c_str(), static_cast<int>(p.size()), nullptr,
+                                     p.data(), nullptr, nullptr, 0)));
 }
 
 void Connection::copyIn(const std::string& copy_sql, const std::string& data) {

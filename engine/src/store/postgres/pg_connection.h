@@ -72,6 +72,8 @@ class Connection {
 
  private:
   [[noreturn]] void fail(const std::string& what);
+  // r, or an exception with the server's reason when it is not a success.
+  Result checked(Result r);
   PGconn* conn_ = nullptr;
   std::string where_;
 };
