@@ -1,14 +1,21 @@
-// libFuzzer harness for the framing of syslog over TCP (RFC 6587 octet counting and newline
-// frames), as a connection reads it: the input arrives in reads of sizes the first bytes choose,
-// each read appended to what the previous left over. Invariants: a split never consumes more
-// than it was given; every message lies inside the buffer; a split
-// that drops consumes everything; the whole stream read at once yields the same messages as
-// read in pieces when nothing was dropped.
+// libFuzzer harness for the framing of the stream inputs as a connection reads them: the input
+// arrives in reads of sizes the first bytes choose, each read appended to what the previous left
+// over.
+// - syslog over TCP (RFC 6587 octet counting and newline frames): a split never consumes more
+//   than it was given; every message lies inside the buffer; a split that drops consumes
+//   everything; the whole stream read at once yields the same messages as read in pieces when
+//   nothing was dropped.
+// - NDJSON over TCP, into a buffer of a size the input chooses: the lines decoded, with their
+//   line numbers, and the lines dropped as too large are exactly those of splitting the whole
+//   stream at its newlines (a line is dropped when it is at least as long as the buffer).
+#include <algorithm>
 #include <cstdint>
 #include <cstdlib>
+#include <cstring>
 #include <string>
 #include <vector>
 
+#include "inputs/ndjson_tcp/ndjson_framing.h"
 #include "inputs/syslog/syslog_parser.h"
 
 using namespace triaged::plugins;
@@ -47,6 +54,70 @@ std::vector<std::string> split(std::string_view data, const std::vector<size_t>&
   return out;
 }
 
+using Line = std::pair<int64_t, std::string>;  // line number, text
+
+// NDJSON read in pieces into a buffer of `cap` bytes, as ndjson_tcp's connection does: each
+// read is framed; at the end of the stream a last line without its newline gets one.
+std::vector<Line> ndjsonPieces(std::string_view data, const std::vector<size_t>& reads, size_t cap,
+                               size_t* dropped) {
+  std::vector<Line> out;
+  std::vector<char> buf(cap + 1);
+  size_t filled = 0, at = 0, r = 0;
+  bool skipping = false;
+  int64_t line = 1;
+  *dropped = 0;
+  auto frame = [&] {
+    NdjsonFrames f = nextNdjsonFrames(buf.data(), filled, cap, skipping);
+    if (f.new_oversized) ++*dropped;
+    if (f.discard_all) filled = 0;
+    if (f.end == 0) return;
+    if (f.start > f.end || f.end > filled) std::abort();
+    if (f.skip_ended) ++line;
+    size_t from = f.start;
+    for (size_t k = f.start; k < f.end; ++k)
+      if (buf[k] == '\n') {
+        out.emplace_back(line++, std::string(buf.data() + from, k - from));
+        from = k + 1;
+      }
+    std::memmove(buf.data(), buf.data() + f.end, filled - f.end);
+    filled -= f.end;
+  };
+  while (at < data.size()) {
+    size_t room = cap - filled;
+    if (room == 0) std::abort();  // the framing left no room to read into
+    size_t n = reads.empty() ? room : std::max<size_t>(1, reads[r++ % reads.size()]);
+    n = std::min({n, room, data.size() - at});
+    std::memcpy(buf.data() + filled, data.data() + at, n);
+    filled += n;
+    at += n;
+    frame();
+  }
+  if (filled > 0 && !skipping) {
+    buf[filled++] = '\n';
+    frame();
+  }
+  return out;
+}
+
+// The same from the whole stream at once: lines at least `cap` long are dropped.
+std::vector<Line> ndjsonWhole(std::string_view data, size_t cap, size_t* dropped) {
+  std::vector<Line> out;
+  *dropped = 0;
+  int64_t line = 1;
+  size_t from = 0;
+  while (from < data.size()) {
+    size_t nl = data.find('\n', from);
+    size_t end = nl == std::string_view::npos ? data.size() : nl;
+    if (end - from >= cap)
+      ++*dropped;
+    else
+      out.emplace_back(line, std::string(data.substr(from, end - from)));
+    ++line;
+    from = end + 1;
+  }
+  return out;
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -59,5 +130,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   auto pieces = split(text, reads, &drop_pieces);
   auto whole = split(text, {}, &drop_whole);
   if (!drop_pieces && !drop_whole && pieces != whole) std::abort();
+  size_t cap = 8 + data[size - 1] % 120;
+  size_t dropped_pieces = 0, dropped_whole = 0;
+  if (ndjsonPieces(text, reads, cap, &dropped_pieces) != ndjsonWhole(text, cap, &dropped_whole) ||
+      dropped_pieces != dropped_whole)
+    std::abort();
   return 0;
 }

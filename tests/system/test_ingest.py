@@ -22,6 +22,11 @@ inputs:
     rules:
       - match: 'Interface (?P<interface>\\S+), changed state to down'
         check: LinkDown
+  - type: ndjson_tcp
+    name: small
+    listen: 127.0.0.1:0
+    read_buffer_bytes: 4096
+    max_event_bytes: 4096
 """
 
 
@@ -38,6 +43,7 @@ class Ingest(unittest.TestCase):
             ports = [int(x) for x in f.read().split()]
         self.tcp_port = ports[1]
         self.syslog_port = ports[2]
+        self.small_port = ports[3]
 
     def tearDown(self):
         self.d.close()
@@ -72,6 +78,18 @@ class Ingest(unittest.TestCase):
         self.assertEqual(m['triaged_dedup_events_total{outcome="duplicate"}'], 900)
         self.assertEqual(m['triaged_alerts_active{status="firing"}'], 101)
         self.assertIn("line 501", self.d.log())
+
+    def test_a_tcp_line_longer_than_the_buffer_is_dropped_and_the_lines_after_it_count_on(self):
+        long_line = event(7, summary="x" * 10000)  # 2.5 buffers of 4 KiB
+        lines = [event(1), long_line, event(2), '{"resource":"broken"', event(3)]
+        self.stream("\n".join(lines).encode(), port=self.small_port)
+        page = self.alerts("?limit=100&source=small")
+        self.assertEqual(sorted(a["resource"] for a in page["data"]), ["host-1", "host-2", "host-3"])
+        m = self.d.metrics()
+        self.assertEqual(m['triaged_input_events_rejected_total{input="small",reason="too_large"}'], 1)
+        self.assertEqual(m['triaged_input_events_rejected_total{input="small",reason="invalid_json"}'], 1)
+        self.assertEqual(m['triaged_input_events_accepted_total{input="small"}'], 3)
+        self.assertIn("line 4", self.d.log())  # numbering goes on past the dropped line
 
     def test_http_batches_are_all_or_nothing(self):
         body = "\n".join(event(i) for i in range(50))

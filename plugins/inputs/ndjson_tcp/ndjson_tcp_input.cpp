@@ -16,6 +16,7 @@
 #include "../common/stream_socket.h"
 #include "../common/stream_submitter.h"
 #include "../common/tcp_listener.h"
+#include "ndjson_framing.h"
 #include "triaged/api/log.h"
 #include "triaged/config/loader.h"
 
@@ -259,27 +260,15 @@ void Connection::onData(size_t n) {
     return;
   }
   char* data = buf_.data();
-  // Complete lines end at the last newline.
-  const char* last_nl = static_cast<const char*>(memrchr(data, '\n', filled_));
-  if (!last_nl) {
-    if (filled_ == cfg_->read_buffer_bytes) {  // a line longer than the buffer
-      if (!skipping_) {
-        in_.metrics().received(1);
-        in_.metrics().rejected(api::Reject::kTooLarge);
-      }
-      skipping_ = true;
-      filled_ = 0;
-    }
-    return read();
+  NdjsonFrames f = nextNdjsonFrames(data, filled_, cfg_->read_buffer_bytes, skipping_);
+  if (f.new_oversized) {
+    in_.metrics().received(1);
+    in_.metrics().rejected(api::Reject::kTooLarge);
   }
-  size_t start = 0;
-  if (skipping_) {  // drop the rest of the oversized line
-    const char* nl = static_cast<const char*>(std::memchr(data, '\n', filled_));
-    start = static_cast<size_t>(nl - data) + 1;
-    ++line_;
-    skipping_ = false;
-  }
-  size_t end = static_cast<size_t>(last_nl - data) + 1;
+  if (f.discard_all) filled_ = 0;
+  if (f.end == 0) return read();
+  if (f.skip_ended) ++line_;
+  size_t start = f.start, end = f.end;
   api::BatchBuilder b(cfg_->ingest, in_.sink().nowMs());
   int64_t first_line = line_;
   // The chunk ends with a newline, so the lines decoded are exactly the newlines consumed.
