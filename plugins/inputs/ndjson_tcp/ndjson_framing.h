@@ -10,8 +10,8 @@
 namespace triaged::plugins {
 
 struct NdjsonFrames {
-  size_t start = 0, end = 0;  // decode [start, end): complete lines, each ending in '\n'
-  bool discard_all = false;   // the buffer holds only part of an oversized line: empty it
+  size_t start = 0, end = 0;   // decode [start, end): complete lines, each ending in '\n'
+  bool discard_all = false;    // the buffer holds only part of an oversized line: empty it
   bool new_oversized = false;  // a line longer than the buffer began (count it once)
   bool skip_ended = false;     // the dropped line ended in this read (it had a line number)
 };
