@@ -7,7 +7,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 cf=$(command -v clang-format-14 || command -v clang-format || true)
 [ -n "$cf" ] || { echo "format: clang-format is not installed (scripts/install-deps.sh test)" >&2; exit 2; }
-mapfile -t files < <(git ls-files '*.cpp' '*.h' | grep -v '^tests/fuzz/corpus/')
+# Tracked files and new ones not yet added (a new file must not wait for its commit to be seen).
+mapfile -t files < <(git ls-files --cached --others --exclude-standard '*.cpp' '*.h' |
+  grep -v '^tests/fuzz/corpus/' | sort -u)
 if [ "${1:-}" = "--check" ]; then
   bad=()
   for f in "${files[@]}"; do
