@@ -137,7 +137,7 @@ std::vector<MigratedTable> migrateToPostgres(SqliteStore& from, PostgresStore& t
     setval("capacity_sample_ids", sqliteScalar(db, "SELECT max(id) FROM capacity_samples"));
     c.exec("COMMIT");
   } catch (...) {
-    if (c.ok()) PQclear(PQexec(c.raw(), "ROLLBACK"));
+    c.rollback();
     sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
     throw;
   }

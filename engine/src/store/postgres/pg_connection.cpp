@@ -36,6 +36,23 @@ size_t utf8Length(const unsigned char* p, size_t left) {
 
 constexpr std::string_view kReplacement = "\xEF\xBF\xBD";
 
+// Appends the UTF-8 sequence at v[k] (or U+FFFD for a byte that starts none); returns the
+// bytes consumed.
+size_t appendUtf8(std::string& out, std::string_view v, size_t k) {
+  size_t len = utf8Length(reinterpret_cast<const unsigned char*>(v.data()) + k, v.size() - k);
+  if (len == 0) {
+    out += kReplacement;
+    return 1;
+  }
+  out.append(v.data() + k, len);
+  return len;
+}
+
+// Settings of every session (at connect and after a reconnect).
+constexpr const char* kSessionSettings =
+    "SET bytea_output = 'hex'; SET synchronous_commit = on; SET extra_float_digits = 3;"
+    " SET client_min_messages = warning";
+
 // Appends v, escaped for COPY's text format, made valid UTF-8.
 void appendText(std::string& out, std::string_view v) {
   const auto* p = reinterpret_cast<const unsigned char*>(v.data());
@@ -67,14 +84,7 @@ void appendText(std::string& out, std::string_view v) {
       default:
         break;
     }
-    size_t len = utf8Length(p + k, n - k);
-    if (len == 0) {
-      out += kReplacement;
-      ++k;
-    } else {
-      out.append(v.data() + k, len);
-      k += len;
-    }
+    k += appendUtf8(out, v, k);
   }
 }
 
@@ -83,17 +93,7 @@ void appendText(std::string& out, std::string_view v) {
 std::string validUtf8(std::string_view v) {
   std::string out;
   out.reserve(v.size());
-  const auto* p = reinterpret_cast<const unsigned char*>(v.data());
-  for (size_t k = 0; k < v.size();) {
-    size_t len = utf8Length(p + k, v.size() - k);
-    if (len == 0) {
-      out += kReplacement;
-      ++k;
-    } else {
-      out.append(v.data() + k, len);
-      k += len;
-    }
-  }
+  for (size_t k = 0; k < v.size();) k += appendUtf8(out, v, k);
   return out;
 }
 
@@ -160,9 +160,7 @@ Connection::Connection(const std::string& url, const std::string& password,
     conn_ = nullptr;
     throw std::runtime_error("cannot connect to postgresql at " + where_ + ": " + why);
   }
-  exec(
-      "SET bytea_output = 'hex'; SET synchronous_commit = on; SET extra_float_digits = 3;"
-      " SET client_min_messages = warning");
+  exec(kSessionSettings);
 }
 
 Connection::~Connection() {
@@ -175,12 +173,14 @@ void Connection::fail(const std::string& what) {
   throw std::runtime_error("postgresql " + where_ + ": " + what + ": " + why);
 }
 
+void Connection::rollback() noexcept {
+  if (ok()) PQclear(PQexec(conn_, "ROLLBACK"));
+}
+
 void Connection::reset() {
   PQreset(conn_);
   if (PQstatus(conn_) != CONNECTION_OK) fail("reconnecting");
-  exec(
-      "SET bytea_output = 'hex'; SET synchronous_commit = on; SET extra_float_digits = 3;"
-      " SET client_min_messages = warning");
+  exec(kSessionSettings);
 }
 
 Result Connection::checked(Result r) {

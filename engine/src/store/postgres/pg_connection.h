@@ -58,6 +58,8 @@ class Connection {
   // host:port/database, for messages.
   const std::string& where() const { return where_; }
   bool ok() const { return PQstatus(conn_) == CONNECTION_OK; }
+  // Ends the transaction under way without its changes (when the connection still works).
+  void rollback() noexcept;
   // Reconnects a broken connection (same parameters). Throws when the server is still away.
   void reset();
   // Runs one or more statements; returns the last result. Throws with the server's reason.

@@ -21,7 +21,7 @@ void readOnly(pg::Connection& c, F&& f) {
     f();
     c.exec("COMMIT");
   } catch (...) {
-    if (c.ok()) PQclear(PQexec(c.raw(), "ROLLBACK"));
+    c.rollback();
     throw;
   }
 }

@@ -146,7 +146,7 @@ void PostgresStore::migrate() {
     }
     conn_->exec("COMMIT");
   } catch (...) {
-    if (conn_->ok()) PQclear(PQexec(conn_->raw(), "ROLLBACK"));
+    conn_->rollback();
     throw;
   }
 }
@@ -199,7 +199,7 @@ void PostgresStore::commit(std::vector<StoreUnit*>& units, AlertRowIds& rows) {
     conn_->exec("INSERT INTO meta(key, value) VALUES ('commit_seq', '" + std::to_string(seq) +
                 "') ON CONFLICT (key) DO UPDATE SET value = excluded.value");
   } catch (...) {
-    if (conn_->ok()) PQclear(PQexec(conn_->raw(), "ROLLBACK"));
+    conn_->rollback();
     committed(false);
     throw;
   }
