@@ -6,6 +6,7 @@
 // anything, and timers due at the same instant fire in the order they were set.
 #pragma once
 
+#include <algorithm>
 #include <absl/container/flat_hash_map.h>
 #include <absl/container/flat_hash_set.h>
 #include <absl/container/inlined_vector.h>
@@ -437,7 +438,13 @@ class Correlator {
     }
   }
   const rules::RuleSet& ruleSet() const { return *rules_; }
-  size_t openIncidents() const { return open_incidents_; }
+  size_t openIncidents() const {
+    size_t n = 0;
+    for (int p = 1; p <= 5; ++p) n += open_by_priority_[p];
+    return n;
+  }
+  // Incidents open or acknowledged of one priority (1..5).
+  size_t openIncidents(int priority) const { return open_by_priority_[priority]; }
   size_t openProblems() const;
   size_t alertCount() const { return alerts_.size(); }
   size_t timerCount() const { return timers_.size(); }
@@ -603,7 +610,13 @@ class Correlator {
   absl::flat_hash_set<uint64_t> dirty_windows_;    // threshold windows (by hash), each once
   absl::flat_hash_set<uint64_t> dirty_sequences_;  // sequence states (by hash), each once
   uint64_t next_incident_ = 1, next_problem_ = 1, next_silence_ = 1, timer_seq_ = 0;
-  size_t open_incidents_ = 0;
+  // Open or acknowledged incidents by priority (index 1..5), kept as incidents open, resolve,
+  // close, merge and change priority.
+  std::array<size_t, 6> open_by_priority_{};
+  void countOpen(const Incident& inc, int delta) {
+    size_t& n = open_by_priority_[std::clamp(inc.priority, 1, 5)];
+    n = delta > 0 ? n + 1 : (n ? n - 1 : 0);
+  }
   uint64_t late_ = 0, changes_applied_ = 0;
   int64_t last_now_ = 0;
   // While restore() routes the firing alerts of no live incident again: threshold windows and

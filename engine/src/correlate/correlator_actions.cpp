@@ -53,7 +53,9 @@ std::string Correlator::setPriority(uint64_t id, int priority, const std::string
   if (!inc) return "no such incident";
   if (priority < 1 || priority > 5) return "priority must be 1..5";
   int before = inc->priority;
+  if (active(*inc)) countOpen(*inc, -1);
   inc->priority = priority;
+  if (active(*inc)) countOpen(*inc, +1);
   inc->priority_fixed = true;
   note(*inc, now, by, "priority changed", priorityChange(before, priority));
   emit(CorrelatorEvent::kIncidentPriorityChanged, now, id);
@@ -76,7 +78,7 @@ std::string Correlator::close(uint64_t id, const std::string& by, int64_t now) {
   if (inc->status == IncidentStatus::kClosed) return "";
   if (inc->status == IncidentStatus::kMerged) return "incident is merged";
   if (active(*inc)) {
-    if (open_incidents_) --open_incidents_;
+    countOpen(*inc, -1);
     queueForget(*inc, now);
   }
   if (!inc->resolved_ms) inc->resolved_ms = now;
@@ -101,7 +103,7 @@ std::string Correlator::merge(uint64_t from, uint64_t into, const std::string& b
   if (dst->status == IncidentStatus::kMerged || dst->status == IncidentStatus::kClosed)
     return std::string("incident ") + std::to_string(into) + " is " +
            incidentStatusName(dst->status);
-  if (active(*src) && open_incidents_) --open_incidents_;
+  if (active(*src)) countOpen(*src, -1);
   if (dst->status == IncidentStatus::kResolved) reopen(*dst, now, 0);
   for (uint64_t fp : src->alerts) {
     auto it = alerts_.find(fp);

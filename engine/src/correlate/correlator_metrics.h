@@ -8,6 +8,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <string>
 
 #include "correlate/correlator.h"
 #include "triaged/api/metrics_hub.h"
@@ -33,7 +34,11 @@ class CorrelatorMetrics {
     auto gauge = [&](const char* name, const char* help) {
       return &prometheus::BuildGauge().Name(name).Help(help).Register(reg).Add({});
     };
-    open_incidents_ = gauge("triaged_incidents_open", "Incidents open or acknowledged.");
+    auto& open = prometheus::BuildGauge()
+                     .Name("triaged_incidents_open")
+                     .Help("Incidents open or acknowledged, by priority (1 highest).")
+                     .Register(reg);
+    for (int p = 1; p <= 5; ++p) open_incidents_[p] = &open.Add({{"priority", std::to_string(p)}});
     open_problems_ = gauge("triaged_problems_open", "Problems open or known errors.");
     alerts_ = gauge("triaged_correlator_alerts",
                     "Alerts the correlator tracks (firing and recently resolved).");
@@ -63,7 +68,7 @@ class CorrelatorMetrics {
     for (const auto& e : evs) events_[e.type]->Increment();
   }
   void publish(const Correlator& c, size_t queued, int64_t now) {
-    open_incidents_->Set(static_cast<double>(c.openIncidents()));
+    for (int p = 1; p <= 5; ++p) open_incidents_[p]->Set(static_cast<double>(c.openIncidents(p)));
     open_problems_->Set(static_cast<double>(c.openProblems()));
     alerts_->Set(static_cast<double>(c.alertCount()));
     timers_->Set(static_cast<double>(c.timerCount()));
@@ -89,7 +94,8 @@ class CorrelatorMetrics {
   prometheus::Counter *changes_, *after_change_;
   uint64_t linked_ = 0;
   prometheus::Counter* events_[CorrelatorEvent::kAlertUnsuppressed + 1];
-  prometheus::Gauge *open_incidents_, *open_problems_, *alerts_, *timers_, *suppressed_, *silences_,
+  prometheus::Gauge* open_incidents_[6]{};
+  prometheus::Gauge *open_problems_, *alerts_, *timers_, *suppressed_, *silences_,
       *held_, *queue_depth_, *changes_active_;
 };
 

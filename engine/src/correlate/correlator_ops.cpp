@@ -102,7 +102,7 @@ Incident& Correlator::openIncident(uint32_t rule_index, const std::string& key,
   linkChanges(inc, now);
   refreshHeld(inc, now);  // opened with only suppressed alerts: held from the start
   recompute(inc, now, "");
-  ++open_incidents_;
+  countOpen(inc, +1);
   emit(CorrelatorEvent::kIncidentOpened, now, id);
   attachKnownError(inc, now);
   linkProblem(inc, now);
@@ -159,8 +159,15 @@ void Correlator::recompute(Incident& inc, int64_t now, const std::string& actor)
   inc.urgency = urgency;
   if (priority == inc.priority) return;
   int before = inc.priority;
+  if (actor.empty()) {  // being opened: counted once open
+    inc.priority = priority;
+    return;
+  }
+  bool counted =
+      inc.status == IncidentStatus::kOpen || inc.status == IncidentStatus::kAcknowledged;
+  if (counted) countOpen(inc, -1);
   inc.priority = priority;
-  if (actor.empty()) return;  // being opened
+  if (counted) countOpen(inc, +1);
   note(inc, now, actor, "priority changed", priorityChange(before, priority));
   emit(CorrelatorEvent::kIncidentPriorityChanged, now, inc.id);
 }
@@ -183,7 +190,7 @@ void Correlator::reopen(Incident& inc, int64_t now, uint64_t fp) {
   inc.resolved_ms = 0;
   inc.acknowledged_ms = 0;
   ++inc.gen;
-  ++open_incidents_;
+  countOpen(inc, +1);
   // Reopened by an alert no one suppresses: the targets hear of it.
   if (const CorrAlert* a = alert(fp); inc.held && (!a || a->suppressed == Suppression::kNone))
     release(inc, now);
@@ -197,7 +204,7 @@ void Correlator::markResolved(Incident& inc, const std::string& by, const std::s
   inc.resolved_ms = now;
   inc.update_pending = false;
   ++inc.gen;
-  if (open_incidents_) --open_incidents_;
+  countOpen(inc, -1);
   note(inc, now, by, "resolved", detail);
   emit(CorrelatorEvent::kIncidentResolved, now, inc.id);
   queueForget(inc, now);

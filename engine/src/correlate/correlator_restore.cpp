@@ -122,11 +122,11 @@ void Correlator::restore(Restored st, int64_t now) {
     uint64_t id = inc.id;
     incidents_[id - incident_base_] = std::move(inc);
   }
-  open_incidents_ = 0;
+  open_by_priority_ = {};
   for (const auto& inc : incidents_)
     if (inc.id &&
         (inc.status == IncidentStatus::kOpen || inc.status == IncidentStatus::kAcknowledged))
-      ++open_incidents_;
+      countOpen(inc, +1);
 
   uint64_t top_problem = 0;
   problems_.clear();

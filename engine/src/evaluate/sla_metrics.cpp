@@ -21,6 +21,11 @@ SlaMetrics::SlaMetrics(api::MetricsHub& hub, int64_t started_ms)
                              "Response and resolution clocks that reached 100 percent.");
   heartbeat_state_ =
       gauges("triaged_heartbeat_state", "Heartbeat state: 0 new, 1 up, 2 late, 3 down, 4 paused.");
+  last_refresh_ =
+      &gauges("triaged_sla_last_refresh_timestamp_seconds",
+              "When the service level figures were last refreshed in full (Unix time, the "
+              "machine's clock): stale means the correlator thread is stuck.")
+           ->Add({});
   sla_events_ = counters("triaged_sla_events_total",
                          "SLA warnings and breaches, heartbeat downs and ups, by type.");
   clock_completed_ =
@@ -278,6 +283,7 @@ void SlaMetrics::finishSla(const Evaluator& ev, int64_t now) {
     heartbeat_state_->Add({{"heartbeat", name}}).Set(static_cast<double>(h.clock.at(now)));
   for (size_t i = 0; i < Refresh::kParts; ++i)
     hub_.setText(kPartKeys[i], std::make_shared<const std::string>(std::move(refresh_.parts[i])));
+  last_refresh_->SetToCurrentTime();
   uint64_t number = refresh_.number;
   refresh_ = Refresh{};
   refresh_.number = number;

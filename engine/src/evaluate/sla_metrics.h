@@ -79,6 +79,7 @@ class SlaMetrics {
   api::MetricsHub& hub_;
   int64_t started_ms_;
   prometheus::Family<prometheus::Gauge>*service_state_, *heartbeat_state_;
+  prometheus::Gauge* last_refresh_ = nullptr;
   prometheus::Family<prometheus::Counter>*clock_breaches_, *sla_events_, *clock_completed_,
       *slo_events_;
   prometheus::Family<prometheus::Gauge>*slo_burn_, *slo_budget_, *slo_alert_, *capacity_left_,

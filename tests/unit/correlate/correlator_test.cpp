@@ -219,6 +219,61 @@ services:
   CHECK(t.live()[1]->priority == 3);
 }
 
+TEST_CASE("Open incidents by priority follow opening, priority changes, resolve, reopen, merge, close",
+          "[correlator]") {
+  const char* rules = R"(
+configuration_items:
+  - {name: pay1}
+  - {name: wiki1}
+services:
+  - {name: payments, criticality: high, cis: [pay1]}
+  - {name: wiki, criticality: low, cis: [wiki1]}
+)";
+  Timeline t(configWith(rules, "correlation:\n  resolve_hold_down: 0s\n  reopen_window: 10m\n"));
+  auto& c = t.c();
+  // What the gauges show must equal a count of the incidents themselves, after every step.
+  auto check = [&](const char* step) {
+    size_t by[6] = {};
+    for (const auto& inc : c.incidents())
+      if (inc.id &&
+          (inc.status == IncidentStatus::kOpen || inc.status == IncidentStatus::kAcknowledged))
+        ++by[inc.priority];
+    INFO(step);
+    for (int p = 1; p <= 5; ++p) CHECK(c.openIncidents(p) == by[p]);
+  };
+  t.at(0).push("pay1", "down", Severity::kCritical);
+  t.at(1).push("wiki1", "slow", Severity::kWarning);
+  t.at(2).push("other", "disk", Severity::kMajor);
+  check("opened");
+  CHECK(c.openIncidents(1) == 1);
+  CHECK(c.openIncidents(5) == 1);
+  CHECK(c.openIncidents() == 3);
+  auto live = t.live();
+  REQUIRE(live.size() == 3);
+  uint64_t pay = live[0]->id, wiki = live[1]->id, other = live[2]->id;
+  t.at(3).push("wiki1", "slow", Severity::kCritical);  // recomputed: 5 -> 3
+  check("severity raised");
+  CHECK(c.openIncidents(3) == 2);
+  CHECK(c.setPriority(other, 2, "bob", t.now).empty());
+  check("priority set");
+  CHECK(c.acknowledge(pay, "bob", t.now).empty());
+  t.at(4).push("pay1", "down", Severity::kCritical, Status::kResolved);
+  t.at(5);
+  REQUIRE(c.incident(pay)->status == IncidentStatus::kResolved);
+  check("resolved");
+  CHECK(c.setPriority(pay, 4, "bob", t.now).empty());  // not open: counted nowhere
+  check("priority of a resolved incident");
+  t.at(6).push("pay1", "down", Severity::kCritical);
+  REQUIRE(c.incident(pay)->status == IncidentStatus::kOpen);
+  check("reopened");
+  CHECK(c.merge(other, wiki, "bob", t.now).empty());
+  check("merged");
+  CHECK(c.resolve(wiki, "bob", "", t.now).empty());
+  CHECK(c.close(wiki, "bob", t.now).empty());
+  check("closed");
+  CHECK(c.openIncidents() == 1);
+}
+
 TEST_CASE("Recurring incidents open a problem; its known error reaches later incidents",
           "[correlator]") {
   Timeline t(configWith("groups: []\n",
