@@ -67,7 +67,7 @@ namespace {
 // The SLA families' texts, in the order they are registered with the hub (Refresh::Part).
 constexpr const char* kPartKeys[] = {"sla.availability", "sla.budget",  "sla.active",
                                      "sla.agreed",       "sla.unknown", "sla.excluded",
-                                     "sla.downtime"};
+                                     "sla.downtime",     "sla.objective", "sla.budget_ratio"};
 }  // namespace
 
 SlaMetrics::~SlaMetrics() {
@@ -168,7 +168,12 @@ void SlaMetrics::startSla(const Evaluator& ev, int64_t now) {
       {"triaged_sla_excluded_seconds_total", "counter",
        "Agreed time excluded (approved maintenance), by reason."},
       {"triaged_sla_downtime_seconds_total", "counter",
-       "Weighted downtime in agreed time: net (exclusions removed) and gross."}};
+       "Weighted downtime in agreed time: net (exclusions removed) and gross."},
+      {"triaged_sla_objective_ratio", "gauge",
+       "The availability an agreement promises (0.999 for \"99.9\")."},
+      {"triaged_sla_error_budget_remaining_ratio", "gauge",
+       "Share of the current period's downtime budget left: 1 untouched, 0 spent, negative "
+       "overspent."}};
   for (size_t i = 0; i < Refresh::kParts; ++i)
     MetricsHub::family(r.parts[i], kFamilies[i].name, kFamilies[i].type, kFamilies[i].help);
   r.clocks.assign(rs.agreements().size(), {0, 0, 0, 0});
@@ -235,6 +240,13 @@ void SlaMetrics::sliceAgreement(const Evaluator& ev, uint32_t a, int64_t now) {
   MetricsHub::sample(refresh_.parts[Refresh::kBudget], "triaged_sla_error_budget_remaining_seconds",
                      {{"sla", ag.name}, {"service", svc}, {"period", "current"}},
                      c.budget_remaining_ms / 1000.0);
+  MetricsHub::sample(refresh_.parts[Refresh::kObjective], "triaged_sla_objective_ratio",
+                     {{"sla", ag.name}, {"service", svc}}, ag.slo_ppb / 1e9);
+  if (c.budget_total_ms > 0)
+    MetricsHub::sample(refresh_.parts[Refresh::kBudgetRatio],
+                       "triaged_sla_error_budget_remaining_ratio",
+                       {{"sla", ag.name}, {"service", svc}, {"period", "current"}},
+                       c.budget_remaining_ms / static_cast<double>(c.budget_total_ms));
   // The counters: agreed time since this agreement's last slice (or since the last refresh,
   // for an agreement new since); the first refresh only marks where counting starts.
   auto key = std::make_pair(ag.name, svc);

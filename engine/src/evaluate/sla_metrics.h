@@ -69,7 +69,18 @@ class SlaMetrics {
     int64_t started = 0;
     uint32_t next = 0;  // the next agreement
     // One text per family, each published under its own key (no 10 MB concatenation).
-    enum Part { kAvailability, kBudget, kActive, kAgreed, kUnknown, kExcluded, kDowntime, kParts };
+    enum Part {
+      kAvailability,
+      kBudget,
+      kActive,
+      kAgreed,
+      kUnknown,
+      kExcluded,
+      kDowntime,
+      kObjective,
+      kBudgetRatio,
+      kParts
+    };
     std::array<std::string, kParts> parts;
     std::vector<std::array<double, 4>> clocks;  // running, paused: per agreement, at the start
   };
