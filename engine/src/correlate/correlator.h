@@ -6,12 +6,12 @@
 // anything, and timers due at the same instant fire in the order they were set.
 #pragma once
 
-#include <algorithm>
 #include <absl/container/flat_hash_map.h>
 #include <absl/container/flat_hash_set.h>
 #include <absl/container/inlined_vector.h>
 #include <absl/functional/function_ref.h>
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <deque>

@@ -95,8 +95,8 @@ class CorrelatorMetrics {
   uint64_t linked_ = 0;
   prometheus::Counter* events_[CorrelatorEvent::kAlertUnsuppressed + 1];
   prometheus::Gauge* open_incidents_[6]{};
-  prometheus::Gauge *open_problems_, *alerts_, *timers_, *suppressed_, *silences_,
-      *held_, *queue_depth_, *changes_active_;
+  prometheus::Gauge *open_problems_, *alerts_, *timers_, *suppressed_, *silences_, *held_,
+      *queue_depth_, *changes_active_;
 };
 
 }  // namespace triaged::engine

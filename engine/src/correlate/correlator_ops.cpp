@@ -163,8 +163,7 @@ void Correlator::recompute(Incident& inc, int64_t now, const std::string& actor)
     inc.priority = priority;
     return;
   }
-  bool counted =
-      inc.status == IncidentStatus::kOpen || inc.status == IncidentStatus::kAcknowledged;
+  bool counted = inc.status == IncidentStatus::kOpen || inc.status == IncidentStatus::kAcknowledged;
   if (counted) countOpen(inc, -1);
   inc.priority = priority;
   if (counted) countOpen(inc, +1);

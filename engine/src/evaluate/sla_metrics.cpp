@@ -65,8 +65,8 @@ SlaMetrics::SlaMetrics(api::MetricsHub& hub, int64_t started_ms)
 
 namespace {
 // The SLA families' texts, in the order they are registered with the hub (Refresh::Part).
-constexpr const char* kPartKeys[] = {"sla.availability", "sla.budget",  "sla.active",
-                                     "sla.agreed",       "sla.unknown", "sla.excluded",
+constexpr const char* kPartKeys[] = {"sla.availability", "sla.budget",    "sla.active",
+                                     "sla.agreed",       "sla.unknown",   "sla.excluded",
                                      "sla.downtime",     "sla.objective", "sla.budget_ratio"};
 }  // namespace
 

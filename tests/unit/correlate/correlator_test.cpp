@@ -219,8 +219,9 @@ services:
   CHECK(t.live()[1]->priority == 3);
 }
 
-TEST_CASE("Open incidents by priority follow opening, priority changes, resolve, reopen, merge, close",
-          "[correlator]") {
+TEST_CASE(
+    "Open incidents by priority follow opening, priority changes, resolve, reopen, merge, close",
+    "[correlator]") {
   const char* rules = R"(
 configuration_items:
   - {name: pay1}
