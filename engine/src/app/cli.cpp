@@ -4,6 +4,7 @@
 #include <fstream>
 #include <iostream>
 
+#include "app/ctl.h"
 #include "app/daemon.h"
 #include "app/ha_node.h"
 #include "app/replay.h"
@@ -152,17 +153,20 @@ int runMain(int argc, char** argv, const api::PluginRegistry& plugins) {
       ->required();
   migrate->add_option("--password-file", migrate_password_file,
                       "read the database password from this file");
+  CtlCommand ctl(app);
   // --config is accepted after the subcommand too, as users type it.
   for (auto* sub : {replay, report, backup})
     sub->add_option("-c,--config", config_path, "configuration file (as before the subcommand)");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    // --help and --version exit 0; unusable arguments exit 2, as every subcommand documents.
+    return app.exit(e) == 0 ? 0 : 2;
   }
   if (config_path.empty()) config_path = defaultConfigPath();
   opts.config_path = config_path;
 
+  if (ctl.selected()) return ctl.run(std::cout, std::cerr);
   if (*test_rules) return runRuleTests(test_files, plugins, std::cout, replay_input);
   if (*migrate) return runMigrate(migrate_from, migrate_to, migrate_password_file);
   // The configuration for a subcommand, or nullptr after printing every error.
