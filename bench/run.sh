@@ -11,6 +11,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build="${TRIAGED_BUILD:-build/release}"
+daemon="${TRIAGED_DAEMON:-$build/triaged}"  # another daemon binary (e.g. the package build) with this build's loadgen
 smoke=0
 if [ "${1:-}" = "--smoke" ]; then smoke=1; shift; fi
 scenarios=("$@")
@@ -48,7 +49,7 @@ ${BENCH_TCP_TLS:-}
 YAML
   rm -f "$work/ports"
   TRIAGED_PORT_FILE="$work/ports" LD_PRELOAD="${TRIAGED_PRELOAD:-}" \
-    "$build/triaged" --config "$work/bench.yaml" 2>"$work/log" &
+    "$daemon" --config "$work/bench.yaml" 2>"$work/log" &
   echo $! > "$work/pid"
   for _ in $(seq 1 500); do [ -s "$work/ports" ] && [ "$(wc -l < "$work/ports")" -ge 2 ] && break; sleep 0.02; done
   http=$(sed -n 1p "$work/ports"); tcp=$(sed -n 2p "$work/ports")

@@ -10,7 +10,7 @@ install(FILES ${CMAKE_SOURCE_DIR}/docs/api.md ${CMAKE_SOURCE_DIR}/docs/configura
               ${CMAKE_SOURCE_DIR}/docs/operations.md ${CMAKE_SOURCE_DIR}/docs/monitoring.md
               ${CMAKE_SOURCE_DIR}/docs/runbook.md ${CMAKE_SOURCE_DIR}/docs/sla.md
               ${CMAKE_SOURCE_DIR}/docs/suppression.md ${CMAKE_SOURCE_DIR}/docs/escalation.md
-              ${CMAKE_SOURCE_DIR}/docs/console.md
+              ${CMAKE_SOURCE_DIR}/docs/console.md ${CMAKE_SOURCE_DIR}/docs/openapi.yaml
         DESTINATION ${CMAKE_INSTALL_DOCDIR})
 install(DIRECTORY ${CMAKE_SOURCE_DIR}/config/examples/ DESTINATION ${CMAKE_INSTALL_DOCDIR}/examples/config)
 install(DIRECTORY ${CMAKE_SOURCE_DIR}/rules/examples/ DESTINATION ${CMAKE_INSTALL_DOCDIR}/examples/rules)
