@@ -20,7 +20,7 @@ test_pkgs=(
 )
 e2e_pkgs=(
   prometheus prometheus-alertmanager golang-github-prometheus-alertmanager-dev python3-jsonschema wrk chromium
-  chromium-driver python3-selenium redmine redmine-sqlite ruby-webrick python3-aiosmtpd haproxy lintian
+  chromium-driver python3-selenium redmine redmine-sqlite ruby-webrick python3-aiosmtpd haproxy lintian qemu-user
 )
 
 case "$what" in

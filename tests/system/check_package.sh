@@ -45,6 +45,26 @@ if command -v objdump >/dev/null && dpkg-deb --fsys-tarfile "$deb" | tar -xO ./u
   [ "$ymm" -eq 0 ] || fail "the packaged binary uses AVX registers ($ymm instructions): not the x86-64-v2 baseline"
 fi
 
+# On a CPU without the baseline (qemu's user-mode emulator playing one: qemu64 lacks SSE4.2)
+# the packaged binary refuses to start, saying why, with exit 78; on one with it (Nehalem,
+# the first x86-64-v2 CPU) it runs.
+if command -v qemu-x86_64 >/dev/null; then
+  bin=$(mktemp)
+  dpkg-deb --fsys-tarfile "$deb" | tar -xO ./usr/bin/triaged > "$bin"
+  chmod +x "$bin"
+  set +e
+  msg=$(qemu-x86_64 -cpu qemu64 "$bin" --version 2>&1)
+  rc=$?
+  set -e
+  [ "$rc" -eq 78 ] || { rm -f "$bin"; fail "on a CPU without x86-64-v2: exit $rc, want 78 ($msg)"; }
+  echo "$msg" | grep -q 'this build needs an x86-64-v2 CPU' || { rm -f "$bin"; fail "no clear message: $msg"; }
+  qemu-x86_64 -cpu Nehalem "$bin" --version >/dev/null || { rm -f "$bin"; fail "does not run on an x86-64-v2 CPU"; }
+  rm -f "$bin"
+  echo "baseline: refused on qemu64 (exit 78, with the reason), runs on Nehalem"
+else
+  echo "qemu-x86_64 (qemu-user) is not installed: the refusal on an older CPU is not checked"
+fi
+
 run=$(mktemp -d)
 pid=""
 cleanup() {
