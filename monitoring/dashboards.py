@@ -286,10 +286,13 @@ def service_levels():
             [qa('triaged_sla_availability_ratio{{A},period="current",basis="projected"}', "{{sla}}"),
              qa('triaged_sla_objective_ratio{{A}}', "{{sla}} objective")],
             w=12, unit="percentunit", decimals=4)
-    b.panel("timeseries", "Downtime rate (net, weighted)",
-            [qa('sum by (sla) (rate(triaged_sla_downtime_seconds_total{{A},kind="net"}[{R}]))', "{{sla}}")],
-            w=12, unit="percentunit",
-            description="Downtime seconds per second of wall time: the budget's burn as it happens.")
+    b.panel("timeseries", "Burn rate (agreements)",
+            [qa('(sum by (sla) (rate(triaged_sla_downtime_seconds_total{{A},kind="net"}[{R}])) / '
+                'sum by (sla) (rate(triaged_sla_agreed_seconds_total{{A}}[{R}]))) / on (sla) '
+                '(1 - max by (sla) (triaged_sla_objective_ratio{{A}}))', "{{sla}}")],
+            w=12, description="Downtime's share of agreed time over what the objective allows: 1 spends "
+                              "the budget exactly by the period's end; the alerts page at 14.4 (1h and 5m) "
+                              "and 6 (6h and 30m).")
     b.panel("timeseries", "Response and resolution clocks",
             [{"expr": 'sum by (agreement, target, stage) (triaged_task_sla_active{job=~"$job",instance=~"$instance",agreement=~"$sla"})',
               "legend": "{{agreement}} {{target}} {{stage}}", "instant": False}], w=12)
