@@ -17,6 +17,7 @@ pkg_check_modules(RE2 REQUIRED IMPORTED_TARGET re2)
 pkg_check_modules(SYSTEMD REQUIRED IMPORTED_TARGET libsystemd)
 pkg_check_modules(ABSL REQUIRED IMPORTED_TARGET absl_flat_hash_map absl_hash)
 pkg_check_modules(LIBPQ REQUIRED IMPORTED_TARGET libpq)   # the postgresql state backend
+pkg_check_modules(RDKAFKA REQUIRED IMPORTED_TARGET rdkafka)  # the kafka input (and its mock cluster in tests)
 
 find_path(CONCURRENTQUEUE_INCLUDE_DIR concurrentqueue/concurrentqueue.h REQUIRED)
 add_library(concurrentqueue INTERFACE)

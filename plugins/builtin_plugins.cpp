@@ -2,6 +2,7 @@
 
 #include "inputs/alertmanager/alertmanager_input.h"
 #include "inputs/common/native_decoder.h"
+#include "inputs/kafka/kafka_input.h"
 #include "inputs/native_json/native_json_input.h"
 #include "inputs/ndjson_tcp/ndjson_tcp_input.h"
 #include "inputs/pagerduty/pagerduty_input.h"
@@ -18,6 +19,7 @@ api::PluginRegistry builtinPlugins() {
   r.addInput(alertmanagerApiPlugin());
   r.addInput(pagerdutyPlugin());
   r.addInput(syslogPlugin());
+  r.addInput(kafkaPlugin());
   r.addOutput(webhookOutput());
   r.addOutput(pagerdutyOutput());
   r.addOutput(slackOutput());

@@ -10,7 +10,7 @@ build_pkgs=(
   build-essential cmake ninja-build pkg-config git ccache
   libboost-dev libboost-system-dev
   libsimdjson-dev libconcurrentqueue-dev prometheus-cpp-dev libyaml-cpp-dev
-  libsqlite3-dev libpq-dev libcurl4-openssl-dev libspdlog-dev libfmt-dev libcli11-dev
+  libsqlite3-dev libpq-dev librdkafka-dev libcurl4-openssl-dev libspdlog-dev libfmt-dev libcli11-dev
   libhowardhinnant-date-dev tzdata libxxhash-dev libre2-dev libabsl-dev libsystemd-dev
   libssl-dev zlib1g-dev
 )

@@ -166,6 +166,77 @@ void decodeAlert(od::object obj, api::BatchBuilder& b, const AmConfig& c, bool w
   }
 }
 
+void decodeArray(od::array alerts, api::BatchBuilder& b, const AmConfig& c, bool webhook) {
+  int64_t index = 0;
+  for (auto item : alerts) {
+    b.begin(index++);
+    od::value v;
+    od::object obj;
+    if (auto ec = item.get(v)) {
+      b.error("", jsonError(ec), Reject::kInvalidJson);
+      b.finish();
+      return;
+    }
+    if (auto ec = v.get_object().get(obj)) {
+      b.error("", ec == simdjson::INCORRECT_TYPE ? "expected an alert object" : jsonError(ec),
+              ec == simdjson::INCORRECT_TYPE ? Reject::kWrongType : Reject::kInvalidJson);
+      b.finish();
+      if (ec != simdjson::INCORRECT_TYPE) return;
+      continue;
+    }
+    decodeAlert(obj, b, c, webhook);
+    b.finish();
+  }
+}
+
+void decodeBody(std::string& body, api::BatchBuilder& b, const AmConfig& c, bool webhook) {
+  thread_local od::parser parser;
+  od::document doc;
+  auto fail = [&](const std::string& field, const std::string& why, Reject r) {
+    b.begin(0);
+    b.error(field, why, r);
+    b.finish();
+  };
+  if (auto ec =
+          parser.iterate(simdjson::padded_string_view(body.data(), body.size(), body.capacity()))
+              .get(doc))
+    return fail("", jsonError(ec), Reject::kInvalidJson);
+  od::array alerts;
+  if (webhook) {
+    od::object top;
+    if (auto ec = doc.get_object().get(top))
+      return fail(
+          "", ec == simdjson::INCORRECT_TYPE ? "expected a webhook payload object" : jsonError(ec),
+          Reject::kWrongType);
+    bool found = false;
+    for (auto f : top) {
+      std::string_view key;
+      if (f.unescaped_key().get(key)) return fail("", "invalid JSON", Reject::kInvalidJson);
+      if (key == "version") {
+        std::string_view v;
+        if (f.value().get_string().get(v))
+          return fail("version", "expected a string", Reject::kWrongType);
+        if (v != "4" && v != "1")
+          return fail("version",
+                      "unsupported payload version \"" + std::string(v.substr(0, 16)) +
+                          "\" (Alertmanager sends 4, Grafana 1)",
+                      Reject::kInvalidValue);
+      } else if (key == "alerts") {
+        if (f.value().get_array().get(alerts))
+          return fail("alerts", "expected an array", Reject::kWrongType);
+        found = true;
+        decodeArray(alerts, b, c, webhook);
+      }
+    }
+    if (!found) return fail("alerts", "is required", Reject::kMissingField);
+    return;
+  }
+  if (auto ec = doc.get_array().get(alerts))
+    return fail("", ec == simdjson::INCORRECT_TYPE ? "expected an array of alerts" : jsonError(ec),
+                Reject::kWrongType);
+  decodeArray(alerts, b, c, webhook);
+}
+
 class AmInput final : public HttpInput<AmConfig> {
  public:
   AmInput(api::InputContext& ctx, bool webhook)
@@ -188,7 +259,7 @@ class AmInput final : public HttpInput<AmConfig> {
     std::string& body = *req.body;
     auto decode_start = std::chrono::steady_clock::now();
     api::BatchBuilder b(cfg->ingest, sink_.nowMs());
-    decode(body, b, *cfg);
+    decodeBody(body, b, *cfg, webhook_);
     metrics_.decoded(
         std::chrono::duration<double>(std::chrono::steady_clock::now() - decode_start).count());
     metrics_.received(b.size() + b.errorCount());
@@ -206,83 +277,23 @@ class AmInput final : public HttpInput<AmConfig> {
     });
   }
 
-  void decode(std::string& body, api::BatchBuilder& b, const AmConfig& c) {
-    thread_local od::parser parser;
-    od::document doc;
-    auto fail = [&](const std::string& field, const std::string& why, Reject r) {
-      b.begin(0);
-      b.error(field, why, r);
-      b.finish();
-    };
-    if (auto ec =
-            parser.iterate(simdjson::padded_string_view(body.data(), body.size(), body.capacity()))
-                .get(doc))
-      return fail("", jsonError(ec), Reject::kInvalidJson);
-    od::array alerts;
-    if (webhook_) {
-      od::object top;
-      if (auto ec = doc.get_object().get(top))
-        return fail(
-            "",
-            ec == simdjson::INCORRECT_TYPE ? "expected a webhook payload object" : jsonError(ec),
-            Reject::kWrongType);
-      bool found = false;
-      for (auto f : top) {
-        std::string_view key;
-        if (f.unescaped_key().get(key)) return fail("", "invalid JSON", Reject::kInvalidJson);
-        if (key == "version") {
-          std::string_view v;
-          if (f.value().get_string().get(v))
-            return fail("version", "expected a string", Reject::kWrongType);
-          if (v != "4" && v != "1")
-            return fail("version",
-                        "unsupported payload version \"" + std::string(v.substr(0, 16)) +
-                            "\" (Alertmanager sends 4, Grafana 1)",
-                        Reject::kInvalidValue);
-        } else if (key == "alerts") {
-          if (f.value().get_array().get(alerts))
-            return fail("alerts", "expected an array", Reject::kWrongType);
-          found = true;
-          decodeArray(alerts, b, c);
-        }
-      }
-      if (!found) return fail("alerts", "is required", Reject::kMissingField);
-      return;
-    }
-    if (auto ec = doc.get_array().get(alerts))
-      return fail("",
-                  ec == simdjson::INCORRECT_TYPE ? "expected an array of alerts" : jsonError(ec),
-                  Reject::kWrongType);
-    decodeArray(alerts, b, c);
-  }
-
-  void decodeArray(od::array alerts, api::BatchBuilder& b, const AmConfig& c) {
-    int64_t index = 0;
-    for (auto item : alerts) {
-      b.begin(index++);
-      od::value v;
-      od::object obj;
-      if (auto ec = item.get(v)) {
-        b.error("", jsonError(ec), Reject::kInvalidJson);
-        b.finish();
-        return;
-      }
-      if (auto ec = v.get_object().get(obj)) {
-        b.error("", ec == simdjson::INCORRECT_TYPE ? "expected an alert object" : jsonError(ec),
-                ec == simdjson::INCORRECT_TYPE ? Reject::kWrongType : Reject::kInvalidJson);
-        b.finish();
-        if (ec != simdjson::INCORRECT_TYPE) return;
-        continue;
-      }
-      decodeAlert(obj, b, c, webhook_);
-      b.finish();
-    }
-  }
-
   bool webhook_;
 };
 
 }  // namespace
+
+const std::vector<std::pair<std::string, api::Severity>>& alertmanagerSeverities() {
+  return amSeverities();
+}
+
+void decodeAlertmanagerWebhook(std::string& body, api::BatchBuilder& b) {
+  static const AmConfig defaults = [] {
+    AmConfig c;
+    c.ingest.resolve_timeout_ms = 0;
+    return c;
+  }();
+  decodeBody(body, b, defaults, true);
+}
 
 api::InputPlugin alertmanagerWebhookPlugin() {
   return {"alertmanager",

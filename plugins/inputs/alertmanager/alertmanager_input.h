@@ -7,11 +7,22 @@
 //   now + resolve_timeout.
 #pragma once
 
+#include <string>
+#include <utility>
+#include <vector>
+
 #include "triaged/api/plugin.h"
 
 namespace triaged::plugins {
 
 api::InputPlugin alertmanagerWebhookPlugin();
+
+// The webhook payload (Alertmanager version 4, Grafana version 1) decoded with the webhook
+// input's default label mapping, for inputs that carry such payloads (Kafka). `body` must have
+// SIMDJSON_PADDING bytes of capacity beyond its size. The builder's options should take the
+// severity names of alertmanagerSeverities().
+void decodeAlertmanagerWebhook(std::string& body, api::BatchBuilder& b);
+const std::vector<std::pair<std::string, api::Severity>>& alertmanagerSeverities();
 api::InputPlugin alertmanagerApiPlugin();
 
 }  // namespace triaged::plugins

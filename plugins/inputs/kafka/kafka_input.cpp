@@ -1,0 +1,640 @@
+#include "kafka_input.h"
+
+#include <librdkafka/rdkafka.h>
+#include <prometheus/counter.h>
+#include <prometheus/gauge.h>
+#include <simdjson.h>
+
+#include <atomic>
+#include <cctype>
+#include <chrono>
+#include <deque>
+#include <map>
+#include <mutex>
+#include <thread>
+
+#include "../alertmanager/alertmanager_input.h"
+#include "../common/input_config.h"
+#include "../common/native_decoder.h"
+#include "kafka_offsets.h"
+#include "triaged/api/event.h"
+#include "triaged/api/log.h"
+
+namespace triaged::plugins {
+namespace {
+
+using api::Reject;
+using Clock = std::chrono::steady_clock;
+using kafka::Partition;
+
+enum class Format : uint8_t { kNative, kAlertmanager };
+
+struct TopicConfig {
+  std::string name;
+  Format format = Format::kNative;
+};
+
+struct KafkaConfig {
+  api::IngestOptions ingest;     // native topics
+  api::IngestOptions am_ingest;  // alertmanager topics: the same limits, Alertmanager's severities
+  std::vector<std::string> brokers;
+  std::string group_id = "triaged";
+  std::vector<TopicConfig> topics;
+  std::string dead_letter_topic;
+  std::string start_from = "earliest";
+  uint64_t batch_events = 4096;
+  int64_t batch_wait_ms = 5;
+  std::vector<std::pair<std::string, std::string>> properties;  // librdkafka's, passed through
+};
+
+// librdkafka properties triaged sets itself: at-least-once depends on them.
+const std::vector<std::string>& ownedProperties() {
+  static const std::vector<std::string> k = {
+      "bootstrap.servers",  "metadata.broker.list",     "group.id",
+      "enable.auto.commit", "enable.auto.offset.store", "partition.assignment.strategy",
+      "auto.offset.reset",  "enable.partition.eof",     "group.protocol"};
+  return k;
+}
+
+// A librdkafka configuration with the passed-through properties; nullptr and `why` on the
+// first one it refuses.
+rd_kafka_conf_t* makeConf(const KafkaConfig& c, std::string& why) {
+  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  char err[512];
+  for (const auto& [k, v] : c.properties)
+    if (rd_kafka_conf_set(conf, k.c_str(), v.c_str(), err, sizeof err) != RD_KAFKA_CONF_OK) {
+      why = "properties." + k + ": " + err;
+      rd_kafka_conf_destroy(conf);
+      return nullptr;
+    }
+  std::string brokers;
+  for (const auto& b : c.brokers) brokers += (brokers.empty() ? "" : ",") + b;
+  rd_kafka_conf_set(conf, "bootstrap.servers", brokers.c_str(), err, sizeof err);
+  return conf;
+}
+
+void parse(const config::PluginSection& s, config::ConfigErrors& errors, KafkaConfig& c) {
+  refuseBearerToken(s, errors, "authenticate to the brokers with properties (sasl.*, ssl.*)");
+  readInputSection(s, errors, c.ingest, nativeSeverities(), [&](config::MapReader& r) {
+    r.getStringList("brokers", c.brokers);
+    if (c.brokers.empty())
+      r.sink().add(r.node(), r.childPath("brokers"), "at least one broker (host:port) is required");
+    for (size_t i = 0; i < c.brokers.size(); ++i) {
+      const auto& b = c.brokers[i];
+      auto colon = b.rfind(':');
+      if (colon == std::string::npos || colon == 0 || colon + 1 == b.size() ||
+          b.find_first_not_of("0123456789", colon + 1) != std::string::npos)
+        r.sink().add(r.node()["brokers"], r.childPath("brokers") + "[" + std::to_string(i) + "]",
+                     "expected host:port, got \"" + b + "\"");
+    }
+    r.getString("group_id", c.group_id);
+    if (c.group_id.empty())
+      r.sink().add(r.node()["group_id"], r.childPath("group_id"), "must not be empty");
+    if (r.has("topics")) {
+      config::forEachInList(r.take("topics"), r.childPath("topics"), r.sink(),
+                            [&](const YAML::Node& n, const std::string& path) {
+                              TopicConfig t;
+                              if (n.IsScalar()) {
+                                t.name = n.as<std::string>();
+                              } else {
+                                config::MapReader tr(n, path, r.sink());
+                                tr.getString("name", t.name, true);
+                                std::string format = "native";
+                                tr.getEnum("format", format, {"native", "alertmanager"});
+                                t.format = format == "alertmanager" ? Format::kAlertmanager
+                                                                    : Format::kNative;
+                                tr.finish();
+                              }
+                              if (t.name.empty()) r.sink().add(n, path, "a topic name is required");
+                              c.topics.push_back(std::move(t));
+                            });
+    }
+    if (c.topics.empty())
+      r.sink().add(r.node(), r.childPath("topics"), "at least one topic is required");
+    r.getString("dead_letter_topic", c.dead_letter_topic);
+    r.getEnum("start_from", c.start_from, {"earliest", "latest"});
+    r.getUnsigned("batch_events", c.batch_events, 100000);
+    if (c.batch_events == 0)
+      r.sink().add(r.node()["batch_events"], r.childPath("batch_events"), "must be at least 1");
+    config::Duration wait{c.batch_wait_ms};
+    r.getDuration("batch_wait", wait);
+    c.batch_wait_ms = wait.count();
+    r.getStringMap("properties", c.properties);
+    for (const auto& [k, v] : c.properties)
+      for (const auto& owned : ownedProperties())
+        if (k == owned)
+          r.sink().add(r.node()["properties"], r.childPath("properties") + "." + k,
+                       "is set by triaged (at-least-once delivery depends on it); use " +
+                           std::string(k == "group.id"            ? "group_id"
+                                       : k == "auto.offset.reset" ? "start_from"
+                                       : k == "bootstrap.servers" || k == "metadata.broker.list"
+                                           ? "brokers"
+                                           : "the input's own keys"));
+  });
+  std::string why;
+  if (errors.empty()) {
+    if (rd_kafka_conf_t* conf = makeConf(c, why)) {
+      rd_kafka_conf_destroy(conf);
+    } else {
+      errors.push_back({s.file, s.line, 0, s.path() + "." + why.substr(0, why.find(':')),
+                        why.substr(why.find(':') + 2)});
+    }
+  }
+  c.am_ingest = c.ingest;
+  c.am_ingest.severity_map = alertmanagerSeverities();
+  c.am_ingest.resolve_timeout_ms = 0;  // Alertmanager sends its resolutions itself
+}
+
+class KafkaInput final : public api::Input {
+ public:
+  explicit KafkaInput(api::InputContext& ctx)
+      : sink_(*ctx.sink),
+        metrics_(ctx.metrics, ctx.section.name, 1),
+        log_(api::logger("input:" + ctx.section.name)),
+        name_(ctx.section.name) {
+    cfg_ = std::make_shared<KafkaConfig>(parseValid<KafkaConfig>(ctx.section, parse));
+    auto& reg = ctx.metrics.registry();
+    messages_ = &prometheus::BuildCounter()
+                     .Name("triaged_kafka_messages_total")
+                     .Help(
+                         "Kafka messages consumed, by topic and result (applied: its events went "
+                         "to the pipeline; malformed: skipped, logged, dead-lettered if set).")
+                     .Register(reg);
+    lag_ = &prometheus::BuildGauge()
+                .Name("triaged_kafka_consumer_lag")
+                .Help(
+                    "Messages of a partition after the last offset stored for commit (the "
+                    "partition's high watermark minus it), per assigned partition.")
+                .Register(reg);
+    auto gauge = [&](const char* n, const char* h) {
+      return &prometheus::BuildGauge().Name(n).Help(h).Register(reg).Add({{"input", name_}});
+    };
+    assigned_ = gauge("triaged_kafka_partitions_assigned", "Partitions assigned to this consumer.");
+    paused_gauge_ =
+        gauge("triaged_kafka_paused",
+              "1 while the assigned partitions are paused because the pipeline is full.");
+    auto& reb = prometheus::BuildCounter()
+                    .Name("triaged_kafka_rebalances_total")
+                    .Help("Partitions assigned and revoked by the consumer group, by kind.")
+                    .Register(reg);
+    assigns_ = &reb.Add({{"input", name_}, {"kind", "assign"}});
+    revokes_ = &reb.Add({{"input", name_}, {"kind", "revoke"}});
+    auto& errs = prometheus::BuildCounter()
+                     .Name("triaged_kafka_errors_total")
+                     .Help("Errors of the Kafka client: consume, commit, dead_letter.")
+                     .Register(reg);
+    for (const char* k : {"consume", "commit", "dead_letter"})
+      errors_[k] = &errs.Add({{"input", name_}, {"kind", k}});
+    for (const auto& t : cfg_->topics) {
+      formats_[t.name] = t.format;
+      for (const char* r : {"applied", "malformed"})
+        counted_[t.name + "/" + r] =
+            &messages_->Add({{"input", name_}, {"topic", t.name}, {"result", r}});
+    }
+  }
+
+  ~KafkaInput() override { stop(); }
+
+  void start() override {
+    std::string why;
+    rd_kafka_conf_t* conf = makeConf(*cfg_, why);
+    if (!conf) throw std::runtime_error(why);
+    char err[512];
+    auto set = [&](const char* k, const std::string& v) {
+      if (rd_kafka_conf_set(conf, k, v.c_str(), err, sizeof err) != RD_KAFKA_CONF_OK)
+        throw std::runtime_error(std::string(k) + ": " + err);
+    };
+    set("group.id", cfg_->group_id);
+    set("enable.auto.commit", "true");  // commits what was stored, every auto.commit.interval.ms
+    set("enable.auto.offset.store", "false");  // stored only once applied
+    set("partition.assignment.strategy", "cooperative-sticky");
+    set("auto.offset.reset", cfg_->start_from);
+    bool user_queue = false;
+    for (const auto& [k, v] : cfg_->properties)
+      if (k == "queued.max.messages.kbytes") user_queue = true;
+    if (!user_queue) set("queued.max.messages.kbytes", "16384");  // what a pause can leave fetched
+    if (!cfg_->dead_letter_topic.empty()) {
+      std::string pwhy;
+      rd_kafka_conf_t* pconf = makeConf(*cfg_, pwhy);
+      producer_ = rd_kafka_new(RD_KAFKA_PRODUCER, pconf, err, sizeof err);
+      if (!producer_) throw std::runtime_error(std::string("dead-letter producer: ") + err);
+    }
+    rd_kafka_conf_set_opaque(conf, this);
+    rd_kafka_conf_set_rebalance_cb(conf, &KafkaInput::rebalanceCb);
+    rk_ = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err);
+    if (!rk_) throw std::runtime_error(std::string("kafka consumer: ") + err);
+    rd_kafka_poll_set_consumer(rk_);
+    rd_kafka_topic_partition_list_t* topics =
+        rd_kafka_topic_partition_list_new(static_cast<int>(cfg_->topics.size()));
+    for (const auto& t : cfg_->topics)
+      rd_kafka_topic_partition_list_add(topics, t.name.c_str(), RD_KAFKA_PARTITION_UA);
+    rd_kafka_resp_err_t e = rd_kafka_subscribe(rk_, topics);
+    rd_kafka_topic_partition_list_destroy(topics);
+    if (e) throw std::runtime_error(std::string("kafka subscribe: ") + rd_kafka_err2str(e));
+    log_->info("consuming {} topic(s) from {} as group {}", cfg_->topics.size(),
+               cfg_->brokers.front(), cfg_->group_id);
+    thread_ = std::thread([this] { run(); });
+  }
+
+  void stop() override {
+    if (!thread_.joinable()) return;
+    stopping_ = true;
+    thread_.join();
+  }
+
+  void reconfigure(const config::PluginSection& s) override {
+    auto next = std::make_shared<KafkaConfig>(parseValid<KafkaConfig>(s, parse));
+    std::lock_guard lk(cfg_mu_);
+    if (next->brokers != cfg_->brokers || next->group_id != cfg_->group_id ||
+        next->properties != cfg_->properties ||
+        next->dead_letter_topic != cfg_->dead_letter_topic ||
+        next->topics.size() != cfg_->topics.size())
+      log_->warn(
+          "brokers, group_id, topics, dead_letter_topic and properties apply at the next restart");
+    next->brokers = cfg_->brokers;
+    next->topics = cfg_->topics;
+    next_cfg_ = std::move(next);  // the ingest options and batching, from the next batch on
+  }
+
+ private:
+  struct Builder {
+    std::unique_ptr<api::BatchBuilder> b;
+    std::shared_ptr<const KafkaConfig> cfg;  // keeps the options the builder refers to
+  };
+
+  // --- the consumer thread --------------------------------------------------------------
+
+  void run() {
+    auto last_lag = Clock::now();
+    while (!stopping_) {
+      drainCompleted();
+      if (pending_ && !offerPending()) pause(true);
+      if (!pending_ && paused_) pause(false);
+      rd_kafka_message_t* m = rd_kafka_consumer_poll(rk_, pending_ ? 10 : 50);
+      if (m) {
+        handle(m);
+        rd_kafka_message_destroy(m);
+      }
+      if (producer_) rd_kafka_poll(producer_, 0);
+      bool due = events() >= batchEvents() ||
+                 (open_ && Clock::now() - batch_start_ >= std::chrono::milliseconds(batchWait())) ||
+                 !m;
+      if (due && !pending_) flush();
+      if (Clock::now() - last_lag >= std::chrono::seconds(1)) {
+        updateLag();
+        last_lag = Clock::now();
+      }
+    }
+    // Drain: what was read goes in; offsets of what is applied are committed.
+    flushBlocking(std::chrono::seconds(10));
+    waitApplied(std::chrono::seconds(10));
+    commitSync();
+    rd_kafka_consumer_close(rk_);
+    rd_kafka_destroy(rk_);
+    rk_ = nullptr;
+    if (producer_) {
+      rd_kafka_flush(producer_, 5000);
+      rd_kafka_destroy(producer_);
+      producer_ = nullptr;
+    }
+  }
+
+  size_t events() const {
+    size_t n = 0;
+    for (const auto& b : builders_)
+      if (b.b) n += b.b->size();
+    return n;
+  }
+  uint64_t batchEvents() const { return current()->batch_events; }
+  int64_t batchWait() const { return current()->batch_wait_ms; }
+  std::shared_ptr<const KafkaConfig> current() const {
+    std::lock_guard lk(cfg_mu_);
+    return next_cfg_ ? next_cfg_ : cfg_;
+  }
+
+  api::BatchBuilder& builder(Format f) {
+    auto& slot = builders_[static_cast<size_t>(f)];
+    if (!slot.b) {
+      slot.cfg = current();
+      slot.b = std::make_unique<api::BatchBuilder>(
+          f == Format::kAlertmanager ? slot.cfg->am_ingest : slot.cfg->ingest, sink_.nowMs());
+      if (!open_) batch_start_ = Clock::now();
+      open_ = true;
+    }
+    return *slot.b;
+  }
+
+  void handle(rd_kafka_message_t* m) {
+    if (m->err) {
+      if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) return;
+      errors_["consume"]->Increment();
+      log_->warn("kafka: {}", rd_kafka_message_errstr(m));
+      return;
+    }
+    std::string topic = rd_kafka_topic_name(m->rkt);
+    auto fit = formats_.find(topic);
+    Format f = fit == formats_.end() ? Format::kNative : fit->second;
+    api::BatchBuilder& b = builder(f);
+    // simdjson reads past the end: the payload goes into a buffer with room for its padding.
+    body_.assign(static_cast<const char*>(m->payload), m->len);
+    body_.reserve(m->len + simdjson::SIMDJSON_PADDING);
+    auto mark = b.mark();
+    size_t before = b.size();
+    if (f == Format::kAlertmanager) {
+      decodeAlertmanagerWebhook(body_, b);
+    } else {
+      size_t i = 0;
+      while (i < body_.size() && std::isspace(static_cast<unsigned char>(body_[i]))) ++i;
+      if (i < body_.size() && body_[i] == '[')
+        decodeNativeJson(body_.data(), body_.size(), body_.capacity(), b);
+      else
+        decodeNdjson(body_.data(), body_.size(), body_.capacity(), b, 1);
+    }
+    Partition p{topic, m->partition};
+    tracker_.add(seq_, p, m->offset);
+    if (b.errorCount() > mark.errors) {
+      // A message is the unit: one bad event skips the whole message (the sender can fix and
+      // resend it); the rest of the stream goes on.
+      std::string why = b.errors().size() > mark.errors_listed
+                            ? describe(b.errors()[mark.errors_listed])
+                            : "invalid";
+      uint64_t events = (b.size() - before) + (b.errorCount() - mark.errors);
+      metrics_.received(events);
+      auto& counts = b.rejectCounts();
+      for (size_t k = 0; k < counts.size(); ++k)
+        if (counts[k] > mark.rejects[k])
+          metrics_.rejected(static_cast<Reject>(k), counts[k] - mark.rejects[k]);
+      b.rollback(mark);
+      counted_[topic + "/malformed"]->Increment();
+      if (log_budget_.take())
+        log_->warn("{} [{}] offset {}: skipped, {}", topic, m->partition, m->offset, why);
+      deadLetter(m, topic, why);
+      return;
+    }
+    metrics_.received(b.size() - before);
+    counted_[topic + "/applied"]->Increment();
+  }
+
+  static std::string describe(const api::DecodeError& e) {
+    std::string s;
+    if (e.line > 0) s += "line " + std::to_string(e.line) + ": ";
+    if (!e.field.empty()) s += e.field + ": ";
+    return s + e.reason;
+  }
+
+  void deadLetter(rd_kafka_message_t* m, const std::string& topic, const std::string& why) {
+    if (!producer_) return;
+    std::string source =
+        topic + "/" + std::to_string(m->partition) + "/" + std::to_string(m->offset);
+    rd_kafka_resp_err_t e = rd_kafka_producev(
+        producer_, RD_KAFKA_V_TOPIC(cfg_->dead_letter_topic.c_str()),
+        RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_VALUE(m->payload, m->len),
+        RD_KAFKA_V_KEY(m->key, m->key_len),
+        RD_KAFKA_V_HEADER("triaged-error", why.c_str(), why.size()),
+        RD_KAFKA_V_HEADER("triaged-source", source.c_str(), source.size()), RD_KAFKA_V_END);
+    if (e) {
+      errors_["dead_letter"]->Increment();
+      log_->warn("dead letter for {}: {}", source, rd_kafka_err2str(e));
+    }
+  }
+
+  // Hands the batches built so far to the pipeline (one per format), or keeps them pending.
+  void flush() {
+    if (!open_) return;
+    open_ = false;
+    uint64_t seq = seq_++;
+    inflight_parts_ = 0;
+    for (auto& slot : builders_) {
+      if (!slot.b) continue;
+      if (slot.b->size()) {
+        queue_.emplace_back(seq, slot.b->take());
+        ++inflight_parts_;
+      }
+      slot.b.reset();
+      slot.cfg.reset();
+    }
+    parts_left_[seq] = inflight_parts_;
+    if (!inflight_parts_) {  // only malformed messages: their offsets may move at once
+      parts_left_.erase(seq);
+      complete(seq);
+      return;
+    }
+    pending_ = true;
+    offerPending();
+  }
+
+  // Offers the queued batches; false while the pipeline refuses them.
+  bool offerPending() {
+    while (!queue_.empty()) {
+      auto& [seq, batch] = queue_.front();
+      size_t n = batch->events.size();
+      auto st = sink_.submit(batch, [this, seq = seq](const api::BatchResult&) {
+        std::lock_guard lk(done_mu_);
+        done_.push_back(seq);
+      });
+      if (st != api::SubmitStatus::kAccepted) return false;  // full, unavailable or draining
+      metrics_.accepted(n);
+      queue_.pop_front();
+    }
+    pending_ = false;
+    return true;
+  }
+
+  void flushBlocking(std::chrono::seconds bound) {
+    flush();
+    auto deadline = Clock::now() + bound;
+    while (pending_ && Clock::now() < deadline) {
+      if (offerPending()) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    if (pending_) {  // not taken: read again after the restart or by the partition's next owner
+      log_->warn("{} batch(es) not applied before the stop; they will be read again",
+                 queue_.size());
+      queue_.clear();
+      pending_ = false;
+    }
+  }
+
+  void drainCompleted() {
+    std::vector<uint64_t> done;
+    {
+      std::lock_guard lk(done_mu_);
+      done.swap(done_);
+    }
+    for (uint64_t seq : done) {
+      auto it = parts_left_.find(seq);
+      if (it == parts_left_.end() || --it->second > 0) continue;
+      parts_left_.erase(it);
+      complete(seq);
+    }
+  }
+
+  void complete(uint64_t seq) {
+    auto moved = tracker_.done(seq);
+    if (moved.empty()) return;
+    rd_kafka_topic_partition_list_t* l =
+        rd_kafka_topic_partition_list_new(static_cast<int>(moved.size()));
+    for (const auto& [p, next] : moved) {
+      rd_kafka_topic_partition_list_add(l, p.first.c_str(), p.second)->offset = next;
+      stored_[p] = next;
+    }
+    if (rd_kafka_resp_err_t e = rd_kafka_offsets_store(rk_, l)) {
+      errors_["commit"]->Increment();
+      log_->warn("storing offsets: {}", rd_kafka_err2str(e));
+    }
+    rd_kafka_topic_partition_list_destroy(l);
+  }
+
+  void waitApplied(std::chrono::seconds bound) {
+    auto deadline = Clock::now() + bound;
+    while (!parts_left_.empty() && Clock::now() < deadline) {
+      drainCompleted();
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+    drainCompleted();
+  }
+
+  void commitSync() {
+    rd_kafka_resp_err_t e = rd_kafka_commit(rk_, nullptr, 0);
+    if (e && e != RD_KAFKA_RESP_ERR__NO_OFFSET) {
+      errors_["commit"]->Increment();
+      log_->warn("commit: {}", rd_kafka_err2str(e));
+    }
+  }
+
+  void pause(bool on) {
+    if (on == paused_) return;
+    rd_kafka_topic_partition_list_t* parts = nullptr;
+    if (rd_kafka_assignment(rk_, &parts) || !parts) return;
+    if (on)
+      rd_kafka_pause_partitions(rk_, parts);
+    else
+      rd_kafka_resume_partitions(rk_, parts);
+    rd_kafka_topic_partition_list_destroy(parts);
+    paused_ = on;
+    paused_gauge_->Set(on ? 1 : 0);
+  }
+
+  void updateLag() {
+    rd_kafka_topic_partition_list_t* parts = nullptr;
+    if (rd_kafka_assignment(rk_, &parts) || !parts) return;
+    assigned_->Set(parts->cnt);
+    for (int i = 0; i < parts->cnt; ++i) {
+      const auto& tp = parts->elems[i];
+      int64_t lo = 0, hi = 0;
+      if (rd_kafka_get_watermark_offsets(rk_, tp.topic, tp.partition, &lo, &hi) || hi < 0) continue;
+      Partition p{tp.topic, tp.partition};
+      auto it = stored_.find(p);
+      int64_t from = it != stored_.end() ? it->second : lo;
+      lag_->Add({{"input", name_}, {"topic", p.first}, {"partition", std::to_string(p.second)}})
+          .Set(static_cast<double>(std::max<int64_t>(0, hi - from)));
+    }
+    rd_kafka_topic_partition_list_destroy(parts);
+  }
+
+  static void rebalanceCb(rd_kafka_t* rk, rd_kafka_resp_err_t err,
+                          rd_kafka_topic_partition_list_t* parts, void* opaque) {
+    static_cast<KafkaInput*>(opaque)->rebalance(rk, err, parts);
+  }
+
+  void rebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* parts) {
+    bool cooperative = std::string_view(rd_kafka_rebalance_protocol(rk)) == "COOPERATIVE";
+    if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+      assigns_->Increment(parts->cnt);
+      if (cooperative)
+        rd_kafka_incremental_assign(rk, parts);
+      else
+        rd_kafka_assign(rk, parts);
+      if (paused_) rd_kafka_pause_partitions(rk, parts);
+      log_->info("assigned {} partition(s)", parts->cnt);
+      return;
+    }
+    // Revoked: what was read of them goes in first, and their offsets are committed, so the
+    // next owner starts after what is applied (what could not be applied in time is read
+    // again: at least once).
+    revokes_->Increment(parts->cnt);
+    flushBlocking(std::chrono::seconds(10));
+    waitApplied(std::chrono::seconds(10));
+    commitSync();
+    for (int i = 0; i < parts->cnt; ++i) {
+      Partition p{parts->elems[i].topic, parts->elems[i].partition};
+      tracker_.forget(p);
+      stored_.erase(p);
+      lag_->Remove(&lag_->Add(
+          {{"input", name_}, {"topic", p.first}, {"partition", std::to_string(p.second)}}));
+    }
+    if (cooperative)
+      rd_kafka_incremental_unassign(rk, parts);
+    else
+      rd_kafka_assign(rk, nullptr);
+    log_->info("revoked {} partition(s)", parts->cnt);
+  }
+
+  // At most a few warnings per second for malformed messages (a poison stream must not flood
+  // the log); the counter has them all.
+  struct LogBudget {
+    Clock::time_point window;
+    int used = 0;
+    bool take() {
+      auto now = Clock::now();
+      if (now - window > std::chrono::seconds(1)) {
+        window = now;
+        used = 0;
+      }
+      return ++used <= 5;
+    }
+  };
+
+  api::EventSink& sink_;
+  api::InputMetrics metrics_;
+  std::shared_ptr<spdlog::logger> log_;
+  std::string name_;
+  mutable std::mutex cfg_mu_;
+  std::shared_ptr<const KafkaConfig> cfg_, next_cfg_;
+  std::map<std::string, Format> formats_;
+  rd_kafka_t* rk_ = nullptr;
+  rd_kafka_t* producer_ = nullptr;
+  std::thread thread_;
+  std::atomic<bool> stopping_{false};
+  // Consumer thread only:
+  Builder builders_[2];
+  bool open_ = false;
+  Clock::time_point batch_start_;
+  std::string body_;
+  kafka::OffsetTracker tracker_;
+  uint64_t seq_ = 1;
+  size_t inflight_parts_ = 0;
+  std::map<uint64_t, size_t> parts_left_;  // batch sequence → its parts not yet applied
+  // Batches (with their sequence) refused so far, offered again in order.
+  std::deque<std::pair<uint64_t, std::unique_ptr<api::EventBatch>>> queue_;
+  bool pending_ = false, paused_ = false;
+  std::map<Partition, int64_t> stored_;
+  LogBudget log_budget_;
+  // Completions, from the pipeline's threads:
+  std::mutex done_mu_;
+  std::vector<uint64_t> done_;
+  // Metrics:
+  prometheus::Family<prometheus::Counter>* messages_;
+  prometheus::Family<prometheus::Gauge>* lag_;
+  prometheus::Gauge *assigned_, *paused_gauge_;
+  prometheus::Counter *assigns_, *revokes_;
+  std::map<std::string, prometheus::Counter*> errors_, counted_;
+};
+
+}  // namespace
+
+api::InputPlugin kafkaPlugin() {
+  return {
+      "kafka",
+      "a Kafka consumer group (native events or Alertmanager payloads per topic), at least once",
+      [](const config::PluginSection& s, config::ConfigErrors& e) {
+        KafkaConfig c;
+        parse(s, e, c);
+      },
+      [](api::InputContext& ctx) -> std::unique_ptr<api::Input> {
+        return std::make_unique<KafkaInput>(ctx);
+      },
+      {}};
+}
+
+}  // namespace triaged::plugins

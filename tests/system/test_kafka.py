@@ -1,0 +1,141 @@
+"""The Kafka input against real Kafka protocol peers: librdkafka's mock cluster
+(triaged-kafka-mock) and the real binary. At least once: every produced event is applied,
+offsets are committed only for what was applied (a kill -9 loses nothing; a stop commits
+exactly what was read), a malformed message is skipped, counted, logged and dead-lettered, two
+daemons of one group share the partitions and hand them over. The consumer runs on its own
+thread and clock, so the tests wait (bounded) for what they can observe."""
+import json
+import signal
+import unittest
+
+from harness import BASE_CONFIG, Daemon, run, wait_for, BIN
+from kafka import KafkaCluster
+
+
+def kafka_config(bootstrap, extra="", topics="[alerts]", state_extra=""):
+    return BASE_CONFIG.replace("shutdown:", state_extra + "shutdown:") + f"""inputs:
+  - type: kafka
+    brokers: ["{bootstrap}"]
+    group_id: noc
+    topics: {topics}
+{extra}"""
+
+
+def events(n, distinct, prefix="h"):
+    return [json.dumps({"resource": f"{prefix}{i % distinct}", "check": "Disk", "severity": "major",
+                        "value": i}) for i in range(n)]
+
+
+class Kafka(unittest.TestCase):
+    def setUp(self):
+        self.kafka = KafkaCluster({"alerts": 3, "am": 1, "dead": 1, "wide": 6})
+        self.daemons = []
+
+    def tearDown(self):
+        for d in self.daemons:
+            d.close()
+        self.kafka.close()
+
+    def daemon(self, config):
+        d = Daemon(config).start()
+        self.daemons.append(d)
+        return d
+
+    def accepted(self, d):
+        return d.metrics().get('triaged_input_events_accepted_total{input="kafka"}', 0)
+
+    def matched(self, d):
+        return d.get_json("/api/v1/alerts?limit=1")["matched"]
+
+    def test_every_partition_applied_malformed_dead_lettered_offsets_committed(self):
+        k = self.kafka
+        d = self.daemon(kafka_config(k.bootstrap, topics="[alerts, {{name: am, format: alertmanager}}]",
+                                     extra="    dead_letter_topic: dead\n"))
+        lines = events(3000, 1000)
+        lines.insert(1500, '{"resource": "db1", "check": "Down", "colour": "red"}')  # unknown field
+        self.assertEqual(k.produce("alerts", lines, partitions=3), 3001)
+        k.produce("am", [json.dumps({"version": "4", "status": "firing", "alerts": [
+            {"status": "firing", "labels": {"alertname": "Hot", "instance": "web1", "severity": "page"}}]})])
+        wait_for("3001 events (the 3000 valid ones and the Alertmanager alert) applied",
+                 lambda: self.accepted(d) == 3001, timeout=60)
+        self.assertEqual(self.matched(d), 1001)
+        hot = d.get_json("/api/v1/alerts?check=Hot")["data"][0]
+        self.assertEqual(hot["resource"], "web1")
+        self.assertEqual(hot["severity"], "critical")  # Alertmanager's "page"
+        counts = sum(a["count"] for a in d.get_json("/api/v1/alerts?check=Disk&limit=1000")["data"])
+        self.assertEqual(counts, 3000)
+        m = d.metrics()
+        self.assertEqual(m['triaged_input_events_rejected_total{input="kafka",reason="unknown_field"}'], 1)
+        self.assertEqual(m['triaged_kafka_messages_total{input="kafka",result="malformed",topic="alerts"}'], 1)
+        self.assertEqual(m['triaged_kafka_messages_total{input="kafka",result="applied",topic="alerts"}'], 3000)
+        self.assertEqual(m['triaged_kafka_partitions_assigned{input="kafka"}'], 4)
+        (dead,) = k.consume("dead", 1)
+        self.assertIn('"colour"', dead["value"])
+        self.assertIn("colour", dead["headers"]["triaged-error"])
+        topic, part, offset = dead["headers"]["triaged-source"].split("/")
+        self.assertEqual(topic, "alerts")
+        self.assertIn(f"alerts [{part}] offset {offset}: skipped", d.log())
+        # A stop commits what was applied: every message of every partition, the malformed one too.
+        d.stop()
+        self.assertEqual(k.committed("noc", "alerts", 3), {0: 1001, 1: 1000, 2: 1000})
+        self.assertEqual(k.committed("noc", "am", 1), {0: 1})
+
+    def test_kill_9_while_consuming_loses_nothing(self):
+        k = self.kafka
+        n = 30000
+        k.produce("alerts", events(n, n), partitions=3)
+        config = kafka_config(k.bootstrap, extra="    batch_events: 500\n",
+                              state_extra="pipeline:\n  queue_batches: 4\n")
+        d = self.daemon(config)
+        wait_for("some events applied", lambda: self.accepted(d) >= 3000, timeout=60)
+        d.signal(signal.SIGKILL)
+        d.proc.wait(10)
+        d.start()
+        # Everything the first run applied is still there (committed state), and what it read
+        # but had not committed the offsets of is read again: all present, each alert once.
+        wait_for(f"all {n} alerts", lambda: self.matched(d) == n, timeout=120)
+        d.stop()
+        self.assertEqual(sum(k.committed("noc", "alerts", 3).values()), n)
+
+    def test_two_daemons_of_one_group_share_the_partitions_and_hand_them_over(self):
+        k = self.kafka
+        # The mock cluster rebalances after a member's session expires rather than at once on
+        # its LeaveGroup: short sessions keep the hand-over quick.
+        quick = '    properties: {{"session.timeout.ms": "6000", "heartbeat.interval.ms": "500"}}\n'
+        a = self.daemon(kafka_config(k.bootstrap, topics="[wide]", extra=quick))
+        b = self.daemon(kafka_config(k.bootstrap, topics="[wide]", extra=quick))
+        assigned = lambda d: d.metrics().get('triaged_kafka_partitions_assigned{input="kafka"}', 0)  # noqa: E731
+        wait_for("the six partitions split between the two", lambda: assigned(a) + assigned(b) == 6
+                 and assigned(a) > 0 and assigned(b) > 0, timeout=60)
+        k.produce("wide", events(3000, 3000, "x"), partitions=6)
+        wait_for("the first 3000 applied by the two", lambda: self.accepted(a) + self.accepted(b) == 3000, timeout=60)
+        a.stop()  # revokes its partitions: commits what it applied; b takes them over
+        k.produce("wide", events(3000, 3000, "y"), partitions=6)
+        wait_for("b takes all six partitions", lambda: assigned(b) == 6, timeout=60)
+        ys = lambda: b.get_json('/api/v1/alerts?limit=1&filter={resource=~"y.*"}')["matched"]  # noqa: E731
+        wait_for("the next 3000 applied by b", lambda: ys() == 3000, timeout=60)
+        b.stop()
+        self.assertEqual(sum(k.committed("noc", "wide", 6).values()), 6000)
+
+    def test_configuration_mistakes_are_refused_with_the_key(self):
+        d = Daemon("")
+        self.daemons.append(d)
+        cases = [
+            ('    properties: {{"enable.auto.commit": "false"}}\n', "properties.enable.auto.commit: is set by triaged"),
+            ('    properties: {{"no.such.property": "1"}}\n', "properties.no.such.property"),
+            ('    bearer_token: secret\n', "bearer_token: is not supported by this input"),
+        ]
+        for extra, want in cases:
+            d.write_config(kafka_config(self.kafka.bootstrap, extra=extra))
+            r = run(["--check-config", "--config", d.config_path])
+            self.assertEqual(r.returncode, 1, extra)
+            self.assertIn(want, r.stderr, extra)
+        d.write_config(BASE_CONFIG + "inputs:\n  - type: kafka\n    brokers: [nohost]\n")
+        r = run(["--check-config", "--config", d.config_path])
+        self.assertEqual(r.returncode, 1)
+        self.assertIn('brokers[0]: expected host:port, got "nohost"', r.stderr)
+        self.assertIn("topics: at least one topic is required", r.stderr)
+
+
+if __name__ == "__main__":
+    unittest.main()
