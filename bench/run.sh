@@ -43,6 +43,7 @@ inputs:
     listen: "127.0.0.1:0"
     resolve_timeout: 1h
 ${BENCH_TCP_TLS:-}
+${BENCH_INPUTS:-}
   - type: alertmanager_api
   - type: alertmanager
   - type: pagerduty
@@ -172,6 +173,43 @@ NGINX
       stored "$(n 1000000 10000)" ;;
     webhook) run webhook --mode am-webhook --events "$(n 1000000 10000)" --distinct "$(n 100000 1000)" --batch 100 --connections 4 ;;
     pagerduty) run pagerduty --mode pagerduty --events "$(n 200000 2000)" --distinct "$(n 10000 100)" --connections 4 ;;
+    kafka)
+      # The Kafka input draining a backlog: events (one per message, 80 partitions: the mock
+      # brokers keep about 5 MB per partition) produced into librdkafka's mock cluster first,
+      # then a fresh triaged consumes them all; timed from its first accepted event to the last
+      # (the group join before it is reported apart).
+      total=$(n 2000000 20000); distinct=$(n 100000 1000)
+      mkfifo "$work/kafka.in"
+      "$build/triaged-kafka-mock" cluster --topic alerts:80 < "$work/kafka.in" > "$work/kafka.boot" 2>/dev/null &
+      kpid=$!
+      exec {kfd}>"$work/kafka.in"  # the cluster serves until this closes
+      for _ in $(seq 1 500); do [ -s "$work/kafka.boot" ] && break; sleep 0.02; done
+      boot=$(head -1 "$work/kafka.boot")
+      awk -v n="$total" -v d="$distinct" 'BEGIN { for (i = 0; i < n; i++)
+        printf "{\"resource\":\"host%d\",\"check\":\"DiskFull\",\"severity\":\"major\",\"service\":\"storage\",\"labels\":{\"team\":\"storage\",\"dc\":\"fra1\"}}\n", i % d }' > "$work/kafka.ndjson"
+      t0=$(date +%s.%N)
+      "$build/triaged-kafka-mock" produce --bootstrap "$boot" --topic alerts --partitions 80 < "$work/kafka.ndjson" >/dev/null
+      echo "### kafka: $total events produced in $(echo "$(date +%s.%N) - $t0" | bc) s (cores: $(nproc), state: ${BENCH_BACKEND:-sqlite})"
+      BENCH_INPUTS="  - {type: kafka, brokers: [\"$boot\"], topics: [alerts], resolve_timeout: 1h}" start
+      t0=$(date +%s.%N); first=""
+      last=0; still=0
+      for _ in $(seq 1 6000); do  # at most 10 minutes, and 5 s without progress
+        got=$(curl -s "127.0.0.1:$http/metrics" | sed -n 's/^triaged_input_events_accepted_total{input="kafka"} //p')
+        got=${got:-0}
+        if [ "${got%.*}" -eq "$last" ]; then still=$((still + 1)); else still=0; last=${got%.*}; fi
+        [ "$still" -ge 50 ] && break
+        if [ -z "$first" ] && [ "${got%.*}" -gt 0 ]; then first=$(date +%s.%N); firstn=${got%.*}; fi
+        [ "${got%.*}" -ge "$total" ] && break
+        sleep 0.1
+      done
+      t1=$(date +%s.%N)
+      matched=$(curl -s "127.0.0.1:$http/api/v1/alerts?limit=1" | sed -n 's/.*"matched":\([0-9]*\).*/\1/p')
+      echo "consumed ${got%.*} of $total events; $matched alerts (want $distinct)"
+      echo "group join and first batch: $(echo "$first - $t0" | bc) s; then $(echo "($total - $firstn) / ($t1 - $first)" | bc) events/s"
+      stop
+      exec {kfd}>&-
+      wait "$kpid" || true
+      [ "${got%.*}" -eq "$total" ] && [ "$matched" -eq "$distinct" ] || { echo "kafka: counts differ" >&2; exit 1; } ;;
     *) echo "unknown scenario $s" >&2; exit 2 ;;
   esac
 done

@@ -116,7 +116,7 @@ class ConfigReference(unittest.TestCase):
             if m:
                 own = re.sub(r"\([^)]*\)", "", m.group(2))
                 types[m.group(1)] = re.findall(r"`([a-z_]+)`", own)
-        self.assertEqual(sorted(types), ["alertmanager", "alertmanager_api", "native_json",
+        self.assertEqual(sorted(types), ["alertmanager", "alertmanager_api", "kafka", "native_json",
                                          "ndjson_tcp", "pagerduty", "syslog"])
         for t, own in types.items():
             keys = {k: VALUE for k in common + own}

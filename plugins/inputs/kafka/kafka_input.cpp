@@ -3,6 +3,7 @@
 #include <librdkafka/rdkafka.h>
 #include <prometheus/counter.h>
 #include <prometheus/gauge.h>
+#include <pthread.h>
 #include <simdjson.h>
 
 #include <atomic>
@@ -12,6 +13,7 @@
 #include <map>
 #include <mutex>
 #include <thread>
+#include <unordered_map>
 
 #include "../alertmanager/alertmanager_input.h"
 #include "../common/input_config.h"
@@ -224,6 +226,7 @@ class KafkaInput final : public api::Input {
     rk_ = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err);
     if (!rk_) throw std::runtime_error(std::string("kafka consumer: ") + err);
     rd_kafka_poll_set_consumer(rk_);
+    queue_rk_ = rd_kafka_queue_get_consumer(rk_);
     rd_kafka_topic_partition_list_t* topics =
         rd_kafka_topic_partition_list_new(static_cast<int>(cfg_->topics.size()));
     for (const auto& t : cfg_->topics)
@@ -233,7 +236,10 @@ class KafkaInput final : public api::Input {
     if (e) throw std::runtime_error(std::string("kafka subscribe: ") + rd_kafka_err2str(e));
     log_->info("consuming {} topic(s) from {} as group {}", cfg_->topics.size(),
                cfg_->brokers.front(), cfg_->group_id);
-    thread_ = std::thread([this] { run(); });
+    thread_ = std::thread([this] {
+      pthread_setname_np(pthread_self(), "triaged-kafka");
+      run();
+    });
   }
 
   void stop() override {
@@ -270,15 +276,16 @@ class KafkaInput final : public api::Input {
       drainCompleted();
       if (pending_ && !offerPending()) pause(true);
       if (!pending_ && paused_) pause(false);
-      rd_kafka_message_t* m = rd_kafka_consumer_poll(rk_, pending_ ? 10 : 50);
-      if (m) {
-        handle(m);
-        rd_kafka_message_destroy(m);
+      ssize_t got = rd_kafka_consume_batch_queue(queue_rk_, pending_ ? 10 : 50, polled_.data(),
+                                                 polled_.size());
+      if (got > 0) {
+        handleBatch(static_cast<size_t>(got));
+        for (ssize_t i = 0; i < got; ++i) rd_kafka_message_destroy(polled_[i]);
       }
       if (producer_) rd_kafka_poll(producer_, 0);
       bool due = events() >= batchEvents() ||
                  (open_ && Clock::now() - batch_start_ >= std::chrono::milliseconds(batchWait())) ||
-                 !m;
+                 got <= 0;
       if (due && !pending_) flush();
       if (Clock::now() - last_lag >= std::chrono::seconds(1)) {
         updateLag();
@@ -289,6 +296,7 @@ class KafkaInput final : public api::Input {
     flushBlocking(std::chrono::seconds(10));
     waitApplied(std::chrono::seconds(10));
     commitSync();
+    rd_kafka_queue_destroy(queue_rk_);
     rd_kafka_consumer_close(rk_);
     rd_kafka_destroy(rk_);
     rk_ = nullptr;
@@ -324,6 +332,70 @@ class KafkaInput final : public api::Input {
     return *slot.b;
   }
 
+  // Per topic, found by the client's topic handle (no string per message).
+  struct TopicState {
+    std::string name;
+    Format format = Format::kNative;
+    prometheus::Counter *applied = nullptr, *malformed = nullptr;
+  };
+  TopicState& topicOf(rd_kafka_message_t* m) {
+    auto it = topics_by_handle_.find(m->rkt);
+    if (it != topics_by_handle_.end()) return it->second;
+    TopicState t;
+    t.name = rd_kafka_topic_name(m->rkt);
+    auto f = formats_.find(t.name);
+    t.format = f == formats_.end() ? Format::kNative : f->second;
+    t.applied = &messages_->Add({{"input", name_}, {"topic", t.name}, {"result", "applied"}});
+    t.malformed = &messages_->Add({{"input", name_}, {"topic", t.name}, {"result", "malformed"}});
+    return topics_by_handle_.emplace(m->rkt, std::move(t)).first->second;
+  }
+
+  // The messages polled at once. Native messages one event object each (the common case) are
+  // decoded together as NDJSON, one line per message; if any of them fails, they are decoded
+  // again one by one, so that the message that failed is skipped whole and named.
+  void handleBatch(size_t n) {
+    size_t i = 0;
+    while (i < n) {
+      rd_kafka_message_t* m = polled_[i];
+      if (m->err || topicOf(m).format != Format::kNative || m->len == 0 ||
+          static_cast<const char*>(m->payload)[0] == '[') {
+        handle(m);
+        ++i;
+        continue;
+      }
+      // A run of plain native messages.
+      size_t j = i;
+      body_.clear();
+      while (j < n && !polled_[j]->err && polled_[j]->len &&
+             topicOf(polled_[j]).format == Format::kNative &&
+             static_cast<const char*>(polled_[j]->payload)[0] != '[') {
+        body_.append(static_cast<const char*>(polled_[j]->payload), polled_[j]->len);
+        body_ += '\n';
+        ++j;
+      }
+      body_.reserve(body_.size() + simdjson::SIMDJSON_PADDING);
+      api::BatchBuilder& b = builder(Format::kNative);
+      auto mark = b.mark();
+      size_t before = b.size();
+      size_t lines = decodeNdjson(body_.data(), body_.size(), body_.capacity(), b, 1);
+      if (b.errorCount() > mark.errors ||
+          lines != j - i) {  // a bad one, or a message of many lines
+        b.rollback(mark);
+        for (; i < j; ++i) handle(polled_[i]);
+        continue;
+      }
+      metrics_.received(b.size() - before);
+      for (; i < j; ++i) {
+        rd_kafka_message_t* x = polled_[i];
+        TopicState& t = topicOf(x);
+        t.applied->Increment();
+        if (i + 1 == j || polled_[i + 1]->rkt != x->rkt ||
+            polled_[i + 1]->partition != x->partition)
+          tracker_.add(seq_, Partition{t.name, x->partition}, x->offset);
+      }
+    }
+  }
+
   void handle(rd_kafka_message_t* m) {
     if (m->err) {
       if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) return;
@@ -331,9 +403,9 @@ class KafkaInput final : public api::Input {
       log_->warn("kafka: {}", rd_kafka_message_errstr(m));
       return;
     }
-    std::string topic = rd_kafka_topic_name(m->rkt);
-    auto fit = formats_.find(topic);
-    Format f = fit == formats_.end() ? Format::kNative : fit->second;
+    TopicState& ts = topicOf(m);
+    const std::string& topic = ts.name;
+    Format f = ts.format;
     api::BatchBuilder& b = builder(f);
     // simdjson reads past the end: the payload goes into a buffer with room for its padding.
     body_.assign(static_cast<const char*>(m->payload), m->len);
@@ -365,14 +437,14 @@ class KafkaInput final : public api::Input {
         if (counts[k] > mark.rejects[k])
           metrics_.rejected(static_cast<Reject>(k), counts[k] - mark.rejects[k]);
       b.rollback(mark);
-      counted_[topic + "/malformed"]->Increment();
+      ts.malformed->Increment();
       if (log_budget_.take())
         log_->warn("{} [{}] offset {}: skipped, {}", topic, m->partition, m->offset, why);
       deadLetter(m, topic, why);
       return;
     }
     metrics_.received(b.size() - before);
-    counted_[topic + "/applied"]->Increment();
+    ts.applied->Increment();
   }
 
   static std::string describe(const api::DecodeError& e) {
@@ -593,7 +665,10 @@ class KafkaInput final : public api::Input {
   std::shared_ptr<const KafkaConfig> cfg_, next_cfg_;
   std::map<std::string, Format> formats_;
   rd_kafka_t* rk_ = nullptr;
+  rd_kafka_queue_t* queue_rk_ = nullptr;  // the consumer's queue: messages and rebalances
   rd_kafka_t* producer_ = nullptr;
+  std::vector<rd_kafka_message_t*> polled_ = std::vector<rd_kafka_message_t*>(1024);
+  std::unordered_map<const rd_kafka_topic_t*, TopicState> topics_by_handle_;
   std::thread thread_;
   std::atomic<bool> stopping_{false};
   // Consumer thread only:
