@@ -34,7 +34,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
 MIXIN = os.path.join(ROOT, "monitoring")
 sys.path.insert(0, os.path.join(HERE, "..", "system"))
-from harness import BASE_CONFIG, Daemon, Receiver, free_port, wait_for  # noqa: E402
+from harness import BASE_CONFIG, Daemon, Receiver, free_port, stop_processes, wait_for  # noqa: E402
 
 PROMETHEUS = shutil.which("prometheus")
 PROMTOOL = shutil.which("promtool")
@@ -164,13 +164,7 @@ scrape_configs:
              f"--web.listen-address=127.0.0.1:{self.prom_port}"], stdout=self.log, stderr=self.log))
 
     def tearDown(self):
-        for p in self.procs:
-            p.terminate()
-        for p in self.procs:
-            try:
-                p.wait(20)
-            except subprocess.TimeoutExpired:
-                p.kill()
+        stop_processes(self.procs)
         self.d.close()
         self.receiver.close()
         self.log.close()

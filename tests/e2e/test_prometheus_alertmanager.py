@@ -16,7 +16,7 @@ import unittest
 import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "system"))
-from harness import BASE_CONFIG, Daemon, Receiver, free_port, wait_for  # noqa: E402
+from harness import BASE_CONFIG, Daemon, Receiver, free_port, stop_processes, wait_for  # noqa: E402
 import am_openapi  # noqa: E402
 
 PROMETHEUS = shutil.which("prometheus")
@@ -74,13 +74,7 @@ alerting:
             stdout=log, stderr=log))
 
     def tearDown(self):
-        for p in self.procs:
-            p.terminate()
-        for p in self.procs:
-            try:
-                p.wait(20)
-            except subprocess.TimeoutExpired:
-                p.kill()
+        stop_processes(self.procs)
         self.d.close()
         shutil.rmtree(self.tmp, ignore_errors=True)
 

@@ -227,6 +227,17 @@ def read_response(sock):
     return int(head.split(" ")[1]), head, rest[:n].decode()
 
 
+def stop_processes(procs, timeout=20):
+    """Terminates peer processes (Prometheus, Alertmanager, ...), killing any that linger."""
+    for p in procs:
+        p.terminate()
+    for p in procs:
+        try:
+            p.wait(timeout)
+        except subprocess.TimeoutExpired:
+            p.kill()
+
+
 def run(args, env=None, timeout=60):
     return subprocess.run([BIN] + args, capture_output=True, text=True, timeout=timeout,
                           env=dict(os.environ, **(env or {})))

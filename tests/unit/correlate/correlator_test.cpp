@@ -34,6 +34,16 @@ groups:
         max_age: 1h
 )";
 
+// Two services of different criticality: incidents of different priorities.
+const char* kPaymentsAndWiki = R"(
+configuration_items:
+  - {name: pay1}
+  - {name: wiki1}
+services:
+  - {name: payments, criticality: high, cis: [pay1]}
+  - {name: wiki, criticality: low, cis: [wiki1]}
+)";
+
 }  // namespace
 
 TEST_CASE("Correlator opens one incident per group after group_wait, not a millisecond before",
@@ -197,15 +207,7 @@ TEST_CASE("Merging moves alerts and marks the source merged", "[correlator]") {
 }
 
 TEST_CASE("Priority follows the impact x urgency matrix", "[correlator]") {
-  const char* rules = R"(
-configuration_items:
-  - {name: pay1}
-  - {name: wiki1}
-services:
-  - {name: payments, criticality: high, cis: [pay1]}
-  - {name: wiki, criticality: low, cis: [wiki1]}
-)";
-  Timeline t(configWith(rules));
+  Timeline t(configWith(kPaymentsAndWiki));
   t.at(0).push("pay1", "down", Severity::kCritical);  // impact high, urgency high
   t.at(1).push("wiki1", "slow", Severity::kWarning);  // impact low, urgency low
   t.at(2).push("other", "disk", Severity::kMajor);    // no service: impact medium, urgency medium
@@ -222,15 +224,8 @@ services:
 TEST_CASE(
     "Open incidents by priority follow opening, priority changes, resolve, reopen, merge, close",
     "[correlator]") {
-  const char* rules = R"(
-configuration_items:
-  - {name: pay1}
-  - {name: wiki1}
-services:
-  - {name: payments, criticality: high, cis: [pay1]}
-  - {name: wiki, criticality: low, cis: [wiki1]}
-)";
-  Timeline t(configWith(rules, "correlation:\n  resolve_hold_down: 0s\n  reopen_window: 10m\n"));
+  Timeline t(configWith(kPaymentsAndWiki,
+                        "correlation:\n  resolve_hold_down: 0s\n  reopen_window: 10m\n"));
   auto& c = t.c();
   // What the gauges show must equal a count of the incidents themselves, after every step.
   auto check = [&](const char* step) {
