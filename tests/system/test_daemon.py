@@ -8,7 +8,7 @@ import tempfile
 import time
 import unittest
 
-from harness import BASE_CONFIG, SOURCE, Daemon, read_response, run
+from harness import BASE_CONFIG, BIN, SOURCE, Daemon, read_response, run
 
 
 class CheckConfig(unittest.TestCase):
@@ -186,6 +186,31 @@ class Shutdown(unittest.TestCase):
             self.assertEqual(d.proc.wait(20), 0)
             self.assertLess(time.monotonic() - t0, 8)  # no waiting for the drain deadline
             self.assertIn("stopped", d.log())
+        finally:
+            d.close()
+
+    def test_sigterm_while_recovering_a_large_state_drains_and_exits_zero(self):
+        # A stop asked for while starting (here: recovering 100,000 alerts) is not the default
+        # action's death: it is remembered, the start finishes, and the daemon drains and exits 0.
+        d = Daemon(BASE_CONFIG + "inputs:\n  - type: native_json\n").start()
+        try:
+            for part in range(10):
+                body = "\n".join(json.dumps({"resource": f"h{part}-{i}", "check": "c"}) for i in range(10000))
+                status, _, text = d.request("POST", "/api/v1/events", body, {"Content-Type": "application/x-ndjson"})
+                self.assertEqual(status, 200, text)
+            self.assertEqual(d.stop(), 0)
+            d.proc = subprocess.Popen([d.env.get("TRIAGED_BIN", BIN), "--config", d.config_path],
+                                      env=d.env, stdout=subprocess.DEVNULL, stderr=open(d.stderr_path, "wb"))
+            # Once the store is open and recovery has begun (its log line), before it is ready:
+            # without the remembering handler, the default action would kill it here (-15).
+            deadline = time.monotonic() + 20
+            while "[store] state in" not in d.log() and time.monotonic() < deadline:
+                time.sleep(0.001)  # polling its log (bounded), not waiting for work
+            d.proc.send_signal(signal.SIGTERM)
+            self.assertEqual(d.proc.wait(60), 0, d.log()[-2000:])
+            log = d.log()
+            self.assertIn("stopped", log)
+            self.assertRegex(log, r"recovered 100000 alerts|a stop was asked for while starting")
         finally:
             d.close()
 

@@ -1,3 +1,4 @@
+#include <cctype>
 #include <string>
 
 #include "triaged/api/http.h"
@@ -32,6 +33,21 @@ const char* roleNeeded(RouteGroup g) {
     default:
       return "";
   }
+}
+
+std::string percentEncode(std::string_view s) {
+  static const char* kHex = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : s) {
+    if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
+      out += static_cast<char>(c);
+    } else {
+      out += '%';
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    }
+  }
+  return out;
 }
 
 std::string percentDecode(std::string_view s) {

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "app/ctl_http.h"
+#include "triaged/api/http.h"
 #include "triaged/api/ingest.h"
 #include "triaged/api/json_writer.h"
 #include "triaged/config/reader.h"
@@ -320,10 +321,10 @@ int CtlCommand::State::incidents() {
     return kCtlOk;
   }
   std::string path = "/api/v1/incidents?limit=" + std::to_string(limit) +
-                     "&status=" + ctl::urlEncode(status.empty() ? "open,acknowledged" : status);
-  if (!service.empty()) path += "&service=" + ctl::urlEncode(service);
+                     "&status=" + api::percentEncode(status.empty() ? "open,acknowledged" : status);
+  if (!service.empty()) path += "&service=" + api::percentEncode(service);
   if (priority) path += "&priority=" + std::to_string(priority);
-  if (!alert_filter.empty()) path += "&alert_filter=" + ctl::urlEncode(alert_filter);
+  if (!alert_filter.empty()) path += "&alert_filter=" + api::percentEncode(alert_filter);
   if (int rc = getJson(path, "incidents", doc); rc >= 0) return rc;
   Table t({"ID", "STATUS", "PRI", "SEVERITY", "SERVICE", "ALERTS", "ASSIGNEE", "OPENED", "TITLE"});
   simdjson::dom::array list;
@@ -366,7 +367,7 @@ int CtlCommand::State::alerts() {
     rules::Matchers parsed;
     std::string why;
     if (!rules::parseMatchers(joined, parsed, &why)) return fail(kCtlUsage, "matchers: " + why);
-    path += "&filter=" + ctl::urlEncode("{" + joined + "}");
+    path += "&filter=" + api::percentEncode("{" + joined + "}");
   }
   element doc;
   if (int rc = getJson(path, "alerts", doc); rc >= 0) return rc;
@@ -470,7 +471,7 @@ int CtlCommand::State::silencesAdd() {
 }
 
 int CtlCommand::State::silencesExpire() {
-  auto r = client->send("DELETE", "/api/v2/silence/" + ctl::urlEncode(silence_id), "");
+  auto r = client->send("DELETE", "/api/v2/silence/" + api::percentEncode(silence_id), "");
   if (int rc = check(r, "expire silence " + silence_id)) return rc;
   if (!json()) *out << "silence " << silence_id << " expired\n";
   return kCtlOk;
@@ -509,8 +510,8 @@ int CtlCommand::State::servicesList() {
 
 int CtlCommand::State::reportGet() {
   std::string fmt = format == "text" ? "json" : format;
-  std::string path = "/api/v1/reports/sla?period=" + ctl::urlEncode(period) + "&format=" + fmt;
-  if (!report_service.empty()) path += "&service=" + ctl::urlEncode(report_service);
+  std::string path = "/api/v1/reports/sla?period=" + api::percentEncode(period) + "&format=" + fmt;
+  if (!report_service.empty()) path += "&service=" + api::percentEncode(report_service);
   auto r = client->get(path);
   if (int rc = check(r, "report")) return rc;
   if (format != "text" || json()) {

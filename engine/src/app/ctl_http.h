@@ -26,7 +26,4 @@ class Client {
   long timeout_;
 };
 
-// "a b/c" -> "a%20b%2Fc": for a query value or a path segment.
-std::string urlEncode(std::string_view s);
-
 }  // namespace triaged::engine::ctl

@@ -13,6 +13,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "app/early_signals.h"
 #include "app/ha_node.h"
 #include "common/clock.h"
 #include "common/log.h"
@@ -219,6 +220,7 @@ class Daemon {
 };
 
 int Daemon::run() {
+  catchEarlySignals();
   log_ = log::get("main");
   try {
     config_ = loadFullConfig(opts_.config_path, plugins_);
@@ -280,6 +282,7 @@ int Daemon::run() {
         log_->info("stopped (a standby)");
         return 0;
       }
+      catchEarlySignals();   // the standby's own handlers are gone with it
       ha_->startRenewing();  // from now on: recovery may take longer than the lease
     }
     store_ = openStore(config_->state);
@@ -415,6 +418,11 @@ int Daemon::run() {
     });
   };
   wait_signal();
+  if (int sig = earlyStopSignal())
+    asio::post(ctrl_, [this, sig] {
+      log_->info("a stop was asked for while starting");
+      onSignal(sig);
+    });
 
   correlator_->start();
   pipeline_->start();
@@ -731,6 +739,24 @@ void Daemon::watchdogTick() {
 }
 
 }  // namespace
+
+namespace {
+volatile std::sig_atomic_t g_early_stop = 0;
+extern "C" void rememberStop(int sig) { g_early_stop = sig; }
+extern "C" void ignoreSignal(int) {}
+}  // namespace
+
+void catchEarlySignals() {
+  struct sigaction sa {};
+  sa.sa_handler = rememberStop;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGTERM, &sa, nullptr);
+  sigaction(SIGINT, &sa, nullptr);
+  sa.sa_handler = ignoreSignal;
+  sigaction(SIGHUP, &sa, nullptr);
+}
+
+int earlyStopSignal() { return g_early_stop; }
 
 int runDaemon(const DaemonOptions& opts, const api::PluginRegistry& plugins) {
   Daemon d(opts, plugins);

@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <vector>
 
+#include "app/early_signals.h"
 #include "common/log.h"
 #include "server/io_pool.h"
 #include "triaged/api/json_writer.h"
@@ -163,6 +164,7 @@ bool HaNode::waitForLease(std::shared_ptr<const HttpSettings> settings) {
   signals.async_wait([&](const boost::system::error_code& ec, int) {
     if (!ec) ctrl.stop();
   });
+  if (earlyStopSignal()) ctrl.stop();  // asked to stop before the handler above was up
   boost::asio::steady_timer timer(ctrl);
   std::function<void()> tick = [&] {
     timer.expires_after(cfg_.renew_interval);

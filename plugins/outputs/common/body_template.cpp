@@ -3,6 +3,7 @@
 #include <cctype>
 #include <cstdlib>
 
+#include "triaged/api/http.h"
 #include "triaged/api/json_writer.h"
 
 namespace triaged::plugins::outputs {
@@ -31,22 +32,6 @@ std::string escapedText(std::string_view s) {
   std::string quoted;
   api::JsonWriter(quoted).value(s);
   return quoted.substr(1, quoted.size() - 2);
-}
-
-// Everything but RFC 3986's unreserved characters, so a value stays one path segment.
-std::string percentEncoded(std::string_view s) {
-  static const char* kHex = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += kHex[c >> 4];
-      out += kHex[c & 15];
-    }
-  }
-  return out;
 }
 
 }  // namespace
@@ -134,7 +119,7 @@ std::string BodyTemplate::render(const simdjson::dom::element* event) const {
     if (path_) {
       if (found && !v.is_null()) {
         std::string_view s;
-        out += percentEncoded(!v.get_string().get(s) ? std::string(s) : simdjson::minify(v));
+        out += api::percentEncode(!v.get_string().get(s) ? std::string(s) : simdjson::minify(v));
       }
       continue;
     }

@@ -129,5 +129,8 @@ class Router {
 };
 
 std::string percentDecode(std::string_view s);
+// Everything but RFC 3986's unreserved characters, so a value stays one path segment or one
+// query value.
+std::string percentEncode(std::string_view s);
 
 }  // namespace triaged::api
