@@ -76,9 +76,8 @@ class KafkaInput final : public api::Input {
       errors_[k] = &errs.Add({{"input", name_}, {"kind", k}});
     for (const auto& t : cfg_->topics) {
       formats_[t.name] = t.format;
-      for (const char* r : {"applied", "malformed"})
-        counted_[t.name + "/" + r] =
-            &messages_->Add({{"input", name_}, {"topic", t.name}, {"result", r}});
+      for (const char* r : {"applied", "malformed"})  // every topic's series, from the start
+        messages_->Add({{"input", name_}, {"topic", t.name}, {"result", r}});
     }
   }
 
@@ -362,22 +361,21 @@ class KafkaInput final : public api::Input {
     if (!open_) return;
     open_ = false;
     uint64_t seq = seq_++;
-    inflight_parts_ = 0;
+    size_t parts = 0;
     for (auto& slot : builders_) {
       if (!slot.b) continue;
       if (slot.b->size()) {
         queue_.emplace_back(seq, slot.b->take());
-        ++inflight_parts_;
+        ++parts;
       }
       slot.b.reset();
       slot.cfg.reset();
     }
-    parts_left_[seq] = inflight_parts_;
-    if (!inflight_parts_) {  // only malformed messages: their offsets may move at once
-      parts_left_.erase(seq);
+    if (!parts) {  // only malformed messages: their offsets may move at once
       complete(seq);
       return;
     }
+    parts_left_[seq] = parts;
     pending_ = true;
     offerPending();
   }
@@ -565,7 +563,6 @@ class KafkaInput final : public api::Input {
   std::string body_;
   kafka::OffsetTracker tracker_;
   uint64_t seq_ = 1;
-  size_t inflight_parts_ = 0;
   std::map<uint64_t, size_t> parts_left_;  // batch sequence → its parts not yet applied
   // Batches (with their sequence) refused so far, offered again in order.
   std::deque<std::pair<uint64_t, std::unique_ptr<api::EventBatch>>> queue_;
@@ -580,7 +577,7 @@ class KafkaInput final : public api::Input {
   prometheus::Family<prometheus::Gauge>* lag_;
   prometheus::Gauge *assigned_, *paused_gauge_;
   prometheus::Counter *assigns_, *revokes_;
-  std::map<std::string, prometheus::Counter*> errors_, counted_;
+  std::map<std::string, prometheus::Counter*> errors_;
 };
 
 }  // namespace
