@@ -257,12 +257,20 @@ scrape_configs:
         # The numbers the dashboards show are the daemon's own.
         r = self.prom("/api/v1/query", query='triaged_sla_objective_ratio{sla="shop-availability"}')
         self.assertEqual(float(r["data"]["result"][0]["value"][1]), 0.999)
-        incidents = self.d.get_json("/api/v1/incidents?status=open,acknowledged&limit=1000")["incidents"]
-        by_priority = {str(p): sum(1 for i in incidents if i["priority"] == p) for p in range(1, 6)}
-        wait_for("the open incidents by priority as the API lists them", lambda: {
-            s["metric"]["priority"]: int(float(s["value"][1]))
-            for s in self.prom("/api/v1/query", query="triaged_incidents_open")["data"]["result"]} == by_priority,
-            timeout=30)
+        def by_priority():
+            """The API's open incidents by priority, when Prometheus's last scrape shows the same
+            (both read again each time: incidents may still change as the load's alerts time out)."""
+            incidents = self.d.get_json("/api/v1/incidents?status=open,acknowledged&limit=1000")["incidents"]
+            api = {str(p): sum(1 for i in incidents if i["priority"] == p) for p in range(1, 6)}
+            prom = {s["metric"]["priority"]: int(float(s["value"][1]))
+                    for s in self.prom("/api/v1/query", query="triaged_incidents_open")["data"]["result"]}
+            seen.append((api, prom))
+            return api == prom
+        seen = []
+        try:
+            wait_for("the open incidents by priority as the API lists them", by_priority, timeout=30)
+        except AssertionError as e:
+            raise AssertionError(f"{e}; API and Prometheus last: {seen[-1:]}")
         # The mixin's rules evaluate against the real series without error.
         wait_for("the rules evaluated", lambda: all(
             g.get("lastEvaluation", "").startswith("20") and not g["lastEvaluation"].startswith("0001")

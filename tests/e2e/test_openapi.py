@@ -197,6 +197,7 @@ notifications:
         c("post", "/api/v1/problems/9999/resolve", {}, status=404)
         # Service levels.
         c("get", "/api/v1/services", status=200)
+        c("get", "/api/v1/cis", status=200)
         c("get", "/api/v1/services/shop/sla?period=current", status=200)
         c("get", "/api/v1/services/nope/sla", status=404)
         c("get", "/api/v1/reports/sla?period=current", status=200)

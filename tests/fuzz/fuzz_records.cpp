@@ -1,8 +1,9 @@
 // libFuzzer harness for the parsers of the records people and tools post: changes (one, an
-// array, or NDJSON), maintenance windows (the rule files' entry as JSON or YAML), and the
+// array, or NDJSON), maintenance windows (the rule files' entry as JSON or YAML), silences
+// (Alertmanager's PostableSilence, as POST /api/v2/silences reads them), and the
 // configuration redaction of the Alertmanager status. Anything either parses, or fails with a
-// message that names what is wrong; a parsed change or window record encodes and decodes to
-// itself; redaction never lengthens a line's secret.
+// message that names what is wrong; a parsed change, window or silence record encodes and decodes
+// to itself; redaction never lengthens a line's secret.
 #include <cstdint>
 #include <cstdlib>
 #include <stdexcept>
@@ -49,6 +50,19 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (w.name.empty()) std::abort();
     (void)w.schedule.activeUntil(1'767'225'600'000);
     (void)w.schedule.nextEdge(1'767'225'600'000);
+  } else if (error.empty()) {
+    std::abort();
+  }
+  // A posted silence: parsed whole with its matchers, or refused naming the field; a parsed
+  // one is stored and read back as itself.
+  Silence silence;
+  error.clear();
+  if (AlertmanagerApi::parseSilence(text, silence, error)) {
+    if (silence.matchers.empty() || !error.empty()) std::abort();
+    std::string rec, again;
+    encodeSilence(rec, silence);
+    encodeSilence(again, decodeSilence(rec));
+    if (rec != again) std::abort();
   } else if (error.empty()) {
     std::abort();
   }

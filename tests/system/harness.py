@@ -48,6 +48,12 @@ def wait_for(what, fn, timeout=90):
     raise AssertionError(f"timed out after {timeout}s waiting for {what}; last: {last}")
 
 
+def rfc3339(ms):
+    """Milliseconds since the epoch as RFC 3339 UTC with milliseconds (TRIAGED_TEST_CLOCK, and
+    POST /-/test/clock?to=)."""
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ms // 1000)) + f".{ms % 1000:03d}Z"
+
+
 def free_port():
     """A port free on 127.0.0.1 now, for a peer (or a restart) that needs a fixed one."""
     s = socket.socket()

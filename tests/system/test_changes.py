@@ -4,16 +4,11 @@ a change or within correlation.change_window after it are linked, shown on both 
 and kept across a restart. Bad changes are refused whole, naming the line and field."""
 import json
 import os
-import time
 import unittest
 
-from harness import BASE_CONFIG, Daemon
+from harness import BASE_CONFIG, Daemon, rfc3339
 
 T0 = 1_780_000_000_000
-
-
-def rfc3339(ms):
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ms // 1000)) + f".{ms % 1000:03d}Z"
 
 
 RULES = """configuration_items:

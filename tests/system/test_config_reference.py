@@ -154,6 +154,45 @@ class ConfigReference(unittest.TestCase):
         unknown, err = self.check(config)
         self.assertEqual(unknown, [], err)
 
+    def test_every_documented_key_is_used_by_a_test(self):
+        """A key that no test sets is a key nobody has seen work: every key of the reference
+        (tables, YAML examples, the input types' own keys) must appear, set, in some test
+        other than this one (unit tests build config text or structs; system tests write
+        files). test_documented_keys.py and the unit tests *_keys_test.cpp show the effect of
+        those no other test needed."""
+        text = doc_text()
+        keys = set()
+        for line in text.splitlines():
+            m = re.match(r"^\| ((?:`[a-z_.]+`(?:, | / )?)+) \|", line)
+            if m:
+                keys.update(k.split(".")[-1] for k in re.findall(r"`([a-z_.]+)`", m.group(1)))
+            m = re.match(r"^\| `[a-z_]+` \| (.*?) \| .* \|$", line)
+            if m and "Input types" in text[:text.find(line)]:
+                keys.update(re.findall(r"`([a-z_]+)`", re.sub(r"\([^)]*\)", "", m.group(1))))
+        inside = False
+        for line in text.splitlines():
+            if line.lstrip().startswith("```"):
+                inside = not inside
+                continue
+            m = re.match(r"^\s*(?:- )?\{?([a-z_]+):", line) if inside else None
+            if m:
+                keys.add(m.group(1))
+        types = re.findall(r"^\| `([a-z_]+)` \|", section(text, "inputs").partition("Input types:")[2], re.M)
+        keys -= set(types)  # the input types' names are values of `type`
+        self.assertGreater(len(keys), 150)
+        corpus = []
+        tests = os.path.join(SOURCE, "tests")
+        for root, dirs, files in os.walk(tests):
+            dirs[:] = [d for d in dirs if d != "corpus"]
+            for f in files:
+                if f != os.path.basename(__file__) and f.endswith((".py", ".cpp", ".h", ".yaml", ".sh")):
+                    with open(os.path.join(root, f), errors="replace") as fh:
+                        corpus.append(fh.read())
+        corpus = "\n".join(corpus)
+        unused = sorted(k for k in keys
+                        if not re.search(rf"\b{k}\b\"?\s*[:=]|[\"']{k}[\"']|\.{k}\b", corpus))
+        self.assertEqual(unused, [], "documented keys that no test sets")
+
 
 if __name__ == "__main__":
     unittest.main()

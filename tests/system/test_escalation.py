@@ -8,13 +8,9 @@ import signal
 import time
 import unittest
 
-from harness import BASE_CONFIG, Daemon, Receiver, run, wait_for
+from harness import BASE_CONFIG, Daemon, Receiver, run, wait_for, rfc3339
 
 T0 = 1_780_000_000_000  # 2026-05-28T20:26:40Z, a Thursday
-
-
-def rfc3339(ms):
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ms // 1000)) + f".{ms % 1000:03d}Z"
 
 
 RULES = """oncall_schedules:

@@ -6,6 +6,7 @@ daemons of one group share the partitions and hand them over. The consumer runs 
 thread and clock, so the tests wait (bounded) for what they can observe."""
 import json
 import signal
+import time
 import unittest
 
 from harness import BASE_CONFIG, Daemon, run, wait_for, BIN
@@ -116,6 +117,41 @@ class Kafka(unittest.TestCase):
         wait_for("the next 3000 applied by b", lambda: ys() == 3000, timeout=60)
         b.stop()
         self.assertEqual(sum(k.committed("noc", "wide", 6).values()), 6000)
+
+    def test_start_from_latest_skips_the_backlog(self):
+        k = self.kafka
+        k.produce("alerts", events(100, 100, "old"), partitions=3)
+        # A group without committed offsets starts at the end (earliest, the default, reads the
+        # backlog: the first test).
+        d = self.daemon(kafka_config(k.bootstrap, extra="    start_from: latest\n"))
+        assigned = lambda: d.metrics().get('triaged_kafka_partitions_assigned{input="kafka"}', 0)  # noqa: E731
+        wait_for("the three partitions assigned", lambda: assigned() == 3, timeout=60)
+        # The end offsets are looked up after the assignment: produce until one message lands.
+        deadline = time.monotonic() + 60
+        while self.accepted(d) == 0:
+            self.assertLess(time.monotonic(), deadline, "nothing consumed after start_from: latest")
+            k.produce("alerts", events(1, 1, "new"), partitions=1)
+            sent = time.monotonic()
+            while self.accepted(d) == 0 and time.monotonic() - sent < 2:
+                time.sleep(0.05)  # the consumer's own clock: polled, bounded
+        old = d.get_json('/api/v1/alerts?limit=1&filter={resource=~"old.*"}')["matched"]
+        self.assertEqual(old, 0)
+
+    def test_batch_wait_bounds_how_long_a_batch_gathers_while_messages_keep_coming(self):
+        k = self.kafka
+        n = 60000
+        k.produce("alerts", events(n, 1000), partitions=3)
+        batches = {}
+        for wait in ("10s", None):  # the default: 5ms
+            extra = "    batch_events: 100000\n" + (f"    batch_wait: {wait}\n" if wait else "")
+            d = self.daemon(kafka_config(k.bootstrap, extra=extra).replace("group_id: noc", f"group_id: g{wait}"))
+            wait_for(f"{n} events applied", lambda: self.accepted(d) == n, timeout=120)
+            batches[wait] = sum(v for key, v in d.metrics().items()
+                                if key.startswith("triaged_pipeline_batch_latency_seconds_count"))
+            d.stop()
+        # A backlog comes in polls of 50 ms: 5 ms apart, each poll is a batch; with 10 s, a batch
+        # gathers until the backlog is read (a poll that finds nothing ends it).
+        self.assertGreater(batches[None], 3 * batches["10s"], batches)
 
     def test_configuration_mistakes_are_refused_with_the_key(self):
         d = Daemon("")

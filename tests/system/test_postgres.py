@@ -9,6 +9,7 @@ CTest runs them under postgres.py, which makes every Daemon keep its state in a 
 own."""
 import json
 import os
+import socket
 import threading
 import time
 import unittest
@@ -93,6 +94,27 @@ class PostgresBackend(ServerTestCase):
         self.assertIn(f"cannot connect to postgresql at 127.0.0.1:{port}/x", r.stderr)
         self.assertNotIn("secret-password", r.stderr)
         d.close()
+
+    def test_connect_timeout_bounds_the_wait_for_a_server_that_does_not_answer(self):
+        silent = socket.socket()  # accepts connections (the kernel's backlog), never speaks
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        url = f"postgresql://triaged@127.0.0.1:{silent.getsockname()[1]}/x"
+        try:
+            for timeout, low, high in (("1s", 0.8, 4.0), (None, 4.5, 30)):
+                config = on_postgres(SQLITE_CONFIG, url)
+                if timeout:
+                    config = config.replace(f"    url: {url}\n", f"    url: {url}\n    connect_timeout: {timeout}\n")
+                d = Daemon(config)
+                started = time.monotonic()
+                r = run(["--config", d.config_path], timeout=60)
+                took = time.monotonic() - started
+                d.close()
+                self.assertEqual(r.returncode, 1, r.stderr)
+                self.assertIn("cannot connect to postgresql", r.stderr)
+                self.assertTrue(low <= took <= high, (timeout, took))  # the default is 5 s
+        finally:
+            silent.close()
 
     def test_a_schema_newer_than_the_binary_is_refused(self):
         d = self.daemon("newer")

@@ -8,13 +8,9 @@ import os
 import time
 import unittest
 
-from harness import BASE_CONFIG, Daemon, Receiver
+from harness import BASE_CONFIG, Daemon, Receiver, rfc3339
 
 T0 = 1_780_000_000_000  # 2026-05-28T20:26:40Z
-
-
-def rfc3339(ms):
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ms // 1000)) + f".{ms % 1000:03d}Z"
 
 
 def config(port, rules=""):

@@ -467,6 +467,14 @@ void Evaluator::restore(Restored r, int64_t now) {
 }
 
 void Evaluator::prune(int64_t before) {
+  // Service transitions before the cut, as the store prunes them: the last one stays (the
+  // state the history now starts in), so memory follows the retention, not the uptime.
+  for (auto& s : services_) {
+    auto& tl = s.timeline;
+    size_t keep = 0;
+    while (keep + 1 < tl.size() && tl[keep + 1].at_ms < before) ++keep;
+    if (keep) tl.erase(tl.begin(), tl.begin() + static_cast<std::ptrdiff_t>(keep));
+  }
   std::vector<uint64_t> gone;
   for (const auto& [id, sum] : summaries_)
     if (sum.resolved_ms && sum.resolved_ms < before && !contributions_.contains(id))

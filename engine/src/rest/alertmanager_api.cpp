@@ -273,7 +273,7 @@ bool silenceMatches(const Silence& s, const rules::Matchers& filter) {
 
 // Alertmanager v2 PostableSilence: {"id"?, "matchers": [{"name","value","isRegex","isEqual"}],
 // "startsAt", "endsAt", "createdBy", "comment"}; "changeId" is ours.
-bool parseSilence(Body& b, Silence& s) {
+bool readSilence(Body& b, Silence& s) {
   simdjson::dom::array ms;
   if (b.root["matchers"].get_array().get(ms) || ms.size() == 0) {
     b.error = "field \"matchers\" must be a non-empty array";
@@ -354,7 +354,7 @@ void addSilenceRoutes(api::Router& router, CorrelatorStage& stage) {
               [&stage](const HttpRequest& req, Responder r) {
                 auto body = std::make_shared<Body>();
                 auto s = std::make_shared<Silence>();
-                if (!body->parse(req) || !parseSilence(*body, *s))
+                if (!body->parse(req) || !readSilence(*body, *s))
                   return r(HttpResponse::error(400, body->error));
                 // A named user is the author, whatever createdBy says (the audit trail).
                 if (!req.user.empty()) s->created_by = req.user;
@@ -453,6 +453,16 @@ std::string AlertmanagerApi::redact(const std::string& yaml) {
     out += line + "\n";
   }
   return out;
+}
+
+bool AlertmanagerApi::parseSilence(std::string_view json, Silence& out, std::string& error) {
+  std::string text(json);
+  api::HttpRequest req;
+  req.body = &text;
+  Body b;
+  bool ok = b.parse(req) && readSilence(b, out);
+  error = b.error;
+  return ok;
 }
 
 void AlertmanagerApi::addRoutes(api::Router& router) {

@@ -9,6 +9,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -38,6 +39,9 @@ class AlertmanagerApi {
   // The configuration text with the values of secret keys (token, secret, password, key...)
   // replaced by "<secret>", as Alertmanager shows its configuration.
   static std::string redact(const std::string& yaml);
+  // A posted silence (Alertmanager v2 PostableSilence, with triaged's "changeId"), as POST
+  // /api/v2/silences reads it: false, with `error` naming the field, when it is not one.
+  static bool parseSilence(std::string_view json, Silence& out, std::string& error);
 
  private:
   std::shared_ptr<const State> state() const;

@@ -1,5 +1,6 @@
 #include "rest/sla_api.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 
@@ -160,6 +161,11 @@ void addSlaRoutes(api::Router& router, CorrelatorStage& stage) {
              const auto& svc = rs.services()[s];
              w.beginObject().field("name", svc.name).field("status", statusText(ev.status(s)));
              w.field("since", api::formatRfc3339Ms(ev.timeline(s).back().at_ms));
+             static const char* kCriticality[] = {"", "high", "medium", "low"};
+             w.field("criticality", kCriticality[std::clamp(svc.criticality, 1, 3)]);
+             w.key("owners").beginArray();
+             for (const auto& o : svc.owners) w.value(o);
+             w.endArray();
              w.key("incidents").beginArray();
              for (uint64_t id : ev.timeline(s).back().incidents) w.value(id);
              w.endArray();
@@ -190,6 +196,38 @@ void addSlaRoutes(api::Router& router, CorrelatorStage& stage) {
                w.field("met", rep.met).endObject();
              }
              w.endArray().endObject();
+           }
+           w.endArray().endObject();
+           out += '\n';
+           r(HttpResponse::json(200, std::move(out)));
+         });
+         if (!ok) r(HttpResponse::error(503, "shutting down"));
+       }});
+  // The configuration items of the rule files as the engine resolved them: what each is, its
+  // labels and aliases, what it depends on, its members and the services that run on it.
+  router.add(
+      {Verb::get, "/api/v1/cis", RouteGroup::kRead, [&stage](const HttpRequest&, Responder r) {
+         bool ok = stage.evaluate([r](Evaluator& ev, Correlator&, int64_t) {
+           const auto& rs = ev.ruleSet();
+           std::string out;
+           JsonWriter w(out);
+           auto names = [&](const char* key, const std::vector<uint32_t>& ids, bool services) {
+             w.key(key).beginArray();
+             for (uint32_t i : ids) w.value(services ? rs.services()[i].name : rs.cis()[i].name);
+             w.endArray();
+           };
+           w.beginObject().key("cis").beginArray();
+           for (const auto& ci : rs.cis()) {
+             w.beginObject().field("name", ci.name).field("type", ci.type);
+             w.key("labels").beginObject();
+             for (const auto& [k, v] : ci.labels) w.field(k, v);
+             w.endObject().key("aliases").beginArray();
+             for (const auto& a : ci.aliases) w.value(a);
+             w.endArray();
+             names("depends_on", ci.depends_on, false);
+             names("members", ci.members, false);
+             names("services", ci.services, true);
+             w.endObject();
            }
            w.endArray().endObject();
            out += '\n';

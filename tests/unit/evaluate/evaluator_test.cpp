@@ -11,6 +11,7 @@
 
 #include "app/replay.h"
 #include "evaluate/samples.h"
+#include "evaluator_world.h"
 #include "rest/sla_api.h"
 #include "store/sqlite/sqlite_store.h"
 #include "store/state_codec.h"
@@ -24,60 +25,13 @@ using namespace triaged;
 using api::Severity;
 using api::Status;
 using engine::Evaluator;
+using testing::kMin;
+using testing::sample;
+using testing::World;
 
 namespace {
 
 namespace fs = std::filesystem;
-constexpr int64_t kMin = 60'000;
-
-config::ConfigPtr configWith(const std::string& rules_yaml) {
-  return testing::configWith(rules_yaml, "correlation:\n  resolve_hold_down: 5m\n");
-}
-
-// A correlator and an evaluator on one simulated clock, as the correlator stage runs them.
-struct World {
-  explicit World(const std::string& rules)
-      : config(configWith(rules)), replay(*config), ev(config->rule_set, t0) {
-    opts.resolve_timeout_ms = 0;
-  }
-  config::ConfigPtr config;
-  engine::ReplayEngine replay;
-  int64_t t0 = 1'793'491'200'000;  // 2026-11-01T00:00:00Z, a Sunday
-  Evaluator ev;
-  api::IngestOptions opts;
-  int64_t now = t0;
-  std::vector<engine::SlaEvent> events;
-
-  // Moves time to t (ms after t0): evaluator timers fire at their own instants.
-  World& at(int64_t ms) {
-    now = t0 + ms;
-    ev.advance(now);
-    replay.advance(now);
-    sync();
-    return *this;
-  }
-  void sync() {
-    std::vector<uint64_t> ids;
-    for (const auto& inc : replay.correlator().incidents())
-      if (inc.id) ids.push_back(inc.id);
-    ev.onIncidents(replay.correlator(), ids, now);
-    for (auto& e : ev.takeEvents()) events.push_back(std::move(e));
-  }
-  void push(const char* resource, Severity sev, Status st = Status::kFiring,
-            const char* check = "http") {
-    api::BatchBuilder b(opts, now);
-    auto& e = b.begin(0);
-    e.resource = b.keep(resource);
-    e.check = b.keep(check);
-    e.severity = sev;
-    e.status = st;
-    REQUIRE(b.finish());
-    auto batch = b.take();
-    replay.apply(*batch, now);
-    sync();
-  }
-  uint32_t svc(const char* name) const { return config->rule_set->serviceByName(name); }
-};
 
 const char* kRules = R"(
 configuration_items:
@@ -337,7 +291,7 @@ TEST_CASE("A reload that reorders services keeps each service's state and clocks
   auto pos = reordered.find("  - name: web\n    cis: [web1]\n");
   reordered.erase(pos, std::string("  - name: web\n    cis: [web1]\n").size());
   reordered.insert(reordered.find("agreements:"), "  - name: web\n    cis: [web1]\n");
-  auto next = configWith(reordered);
+  auto next = testing::slaConfig(reordered);
   REQUIRE(next->rule_set->serviceByName("web") != w.svc("web"));
   w.ev.reload(next->rule_set, w.now + 1000);
   std::vector<uint64_t> ids{1};
@@ -482,11 +436,6 @@ capacity:
     clear_for: 5m
     forecast: {window: 1h, horizon: 24h, limit: 1.0, min_samples: 5, min_r_squared: 0.9}
 )";
-
-engine::Sample sample(const char* metric, double v, int64_t at, const char* k = "region",
-                      const char* val = "eu") {
-  return engine::Sample{metric, {{k, val}}, v, at};
-}
 
 }  // namespace
 
