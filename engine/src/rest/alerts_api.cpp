@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <atomic>
 #include <charconv>
+#include <chrono>
 #include <mutex>
 
 #include "triaged/api/ingest.h"
@@ -198,7 +199,14 @@ struct ListState {
   std::vector<std::pair<uint64_t, std::string>> rows;
   uint64_t matched = 0;
   std::atomic<size_t> remaining{0};
+  std::atomic<bool> expired{false};  // a shard's scan ran out of its time budget
 };
+
+// How long one page's scan may hold a shard (which dedups meanwhile nothing else): RE2 matches
+// in linear time, but a large regular expression whose DFA runs out of memory falls back to a
+// simulation costing its size per byte of every value (seconds for a few thousand alerts,
+// measured).
+constexpr auto kScanBudget = std::chrono::seconds(1);
 
 }  // namespace
 
@@ -217,7 +225,16 @@ void addAlertRoutes(api::Router& router, Pipeline& pipeline) {
                     const Query& q = *st->q;
                     std::vector<std::pair<uint64_t, const Alert*>> hits;
                     uint64_t matched = 0;
+                    auto deadline = std::chrono::steady_clock::now() + kScanBudget;
+                    uint32_t seen = 0;
+                    bool expired = false;
                     t.forEachMaybe(q.need, [&](uint64_t fp, const Alert& a) {
+                      if (expired) return;
+                      if ((++seen & 3) == 0 && std::chrono::steady_clock::now() > deadline) {
+                        expired = true;
+                        st->expired = true;
+                        return;
+                      }
                       if (!q.matches(fp, a)) return;
                       ++matched;
                       hits.emplace_back(fp, &a);
@@ -245,6 +262,11 @@ void addAlertRoutes(api::Router& router, Pipeline& pipeline) {
                       for (auto& r : rows) st->rows.push_back(std::move(r));
                     }
                     if (st->remaining.fetch_sub(1) != 1) return;
+                    if (st->expired)
+                      return st->respond(HttpResponse::error(
+                          503, "query too expensive",
+                          "\"the filter took more than 1 s to scan a shard; narrow it (equality "
+                          "matchers use the label index)\""));
                     auto& all = st->rows;
                     std::sort(all.begin(), all.end(),
                               [](const auto& x, const auto& y) { return x.first < y.first; });
