@@ -330,6 +330,23 @@ agreements: [{name: web-sla, service: web, availability: "99.9", period: day}]
         # they are gone, from memory as from the database.
         self.assertEqual(downtime, {None: (600, 1), "1d": (0, 0)})
 
+    def test_service_owners_and_criticality_and_ci_type_and_labels_are_shown(self):
+        rules = self.file("rules.yaml", """configuration_items:
+  - {name: db1, type: vm, labels: {rack: r7}, aliases: [db1.example.org]}
+  - {name: san1}
+services:
+  - {name: db, criticality: high, owners: [dba-team, alice], cis: [db1]}
+  - {name: wiki}
+""")
+        d = self.daemon(BASE_CONFIG.replace("rule_files: []", f"rule_files: [{rules}]"))
+        services = {s["name"]: (s["criticality"], s["owners"]) for s in d.get_json("/api/v1/services")["services"]}
+        self.assertEqual(services, {"db": ("high", ["dba-team", "alice"]), "wiki": ("medium", [])})
+        cis = {c["name"]: c for c in d.get_json("/api/v1/cis")["cis"]}
+        self.assertEqual(cis["db1"], {"name": "db1", "type": "vm", "labels": {"rack": "r7"},
+                                      "aliases": ["db1.example.org"], "depends_on": [], "members": [],
+                                      "services": ["db"]})
+        self.assertEqual(cis["san1"]["type"], "host")  # the default
+
 
 if __name__ == "__main__":
     unittest.main()
