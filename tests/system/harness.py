@@ -115,6 +115,15 @@ class Daemon:
         if hasattr(self, "stderr"):
             self.stderr.close()  # a restart: the log starts again
         self.stderr = open(self.stderr_path, "wb")
+        # What an earlier process said is not this one's: a leader that sent READY=1 again
+        # after taking over must not make its restart look ready before it has started.
+        self.notify.setblocking(False)
+        try:
+            while self.notify.recv(4096):
+                pass
+        except BlockingIOError:
+            pass
+        self.messages.clear()
         self.proc = subprocess.Popen([BIN, "--config", self.config_path] + self.args,
                                      env=self.env, stdout=subprocess.DEVNULL, stderr=self.stderr)
         msg = self.wait_notify("READY=1", timeout)

@@ -51,7 +51,12 @@ void HaNode::becomeStandby(const std::string& why) {
   std::vector<char*> argv;
   for (auto& a : arguments()) argv.push_back(a.data());
   argv.push_back(nullptr);
+  // Handlers do not survive exec but a blocked signal stays pending: a SIGTERM sent while the
+  // new image loads (under ASan, a good part of a second) is caught once it can be
+  // (catchEarlySignals unblocks it), instead of killing it with the default action.
+  holdStops();
   execv("/proc/self/exe", argv.data());
+  catchEarlySignals();
   log::get("ha")->critical("cannot execute myself again ({}); exiting", std::strerror(errno));
   std::_Exit(75);  // EX_TEMPFAIL: systemd restarts us (as a standby)
 }
@@ -160,16 +165,19 @@ bool HaNode::waitForLease(std::shared_ptr<const HttpSettings> settings) {
       "READY=1\nSTATUS=listening on " + server_.host + ":" + std::to_string(port) + " (a standby)";
   sd_notify(0, status.c_str());
 
-  bool acquired = false;
-  signals.async_wait([&](const boost::system::error_code& ec, int) {
-    if (!ec) ctrl.stop();
+  bool acquired = false, stop_asked = false;
+  signals.async_wait([&](const boost::system::error_code& ec, int sig) {
+    if (ec) return;
+    stop_asked = true;
+    noteEarlyStop(sig);
+    ctrl.stop();
   });
   if (earlyStopSignal()) ctrl.stop();  // asked to stop before the handler above was up
   boost::asio::steady_timer timer(ctrl);
   std::function<void()> tick = [&] {
     timer.expires_after(cfg_.renew_interval);
     timer.async_wait([&](const boost::system::error_code& ec) {
-      if (ec) return;
+      if (ec || acquired) return;
       try {
         LeaseHolder h;
         if (int64_t e = lease_->tryAcquire(h)) {
@@ -191,6 +199,13 @@ bool HaNode::waitForLease(std::shared_ptr<const HttpSettings> settings) {
   };
   tick();
   ctrl.run();
+  // From here until the daemon's own handlers are up, a stop is held pending (the signal_set's
+  // end restores the default action); one asio caught as the lease came is run and remembered.
+  holdStops();
+  if (!stop_asked) {
+    ctrl.restart();
+    ctrl.poll();
+  }
   server->stopAccepting();
   pool.stop();
   pool.shutdown();
