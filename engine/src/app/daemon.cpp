@@ -15,6 +15,7 @@
 
 #include "app/early_signals.h"
 #include "app/ha_node.h"
+#include "app/heap_pages.h"
 #include "common/clock.h"
 #include "common/log.h"
 #include "common/metrics.h"
@@ -222,6 +223,7 @@ class Daemon {
 int Daemon::run() {
   catchEarlySignals();
   log_ = log::get("main");
+  log_->info("heap on {}", heapPagesState());
   try {
     config_ = loadFullConfig(opts_.config_path, plugins_);
   } catch (const config::ConfigException& e) {
@@ -346,9 +348,11 @@ int Daemon::run() {
     log::get("store")->info(
         "recovered {} alerts ({} firing), {} incidents ({} open), {} problems, {} silences, {} "
         "service transitions, "
-        "{} SLA clocks, {} heartbeats in {:.3f} s",
+        "{} SLA clocks, {} heartbeats in {:.3f} s (reading {:.2f} s, decoding {:.2f} s, alerts "
+        "{:.2f} s, correlator {:.2f} s)",
         rs.alerts, rs.firing, rs.incidents, rs.open_incidents, rs.problems, rs.silences,
-        rs.sla_transitions, rs.clocks, rs.heartbeats, rs.seconds);
+        rs.sla_transitions, rs.clocks, rs.heartbeats, rs.seconds, rs.load_seconds,
+        rs.decode_seconds, rs.alerts_seconds, rs.correlator_seconds);
     if (rs.skipped_alerts)
       log::get("store")->error("{} stored alerts had malformed data and were skipped",
                                rs.skipped_alerts);

@@ -13,7 +13,14 @@ RecoveryStats recoverState(Store& store, Pipeline& pipeline, CorrelatorStage& co
                            int64_t now) {
   auto t0 = std::chrono::steady_clock::now();
   RecoveryStats stats;
+  auto lap = [last = t0]() mutable {
+    auto now = std::chrono::steady_clock::now();
+    double s = std::chrono::duration<double>(now - last).count();
+    last = now;
+    return s;
+  };
   StoredState st = loadState(store);
+  stats.load_seconds = lap();
   Correlator::Restored r;
   r.next_incident = st.next_incident;
   r.next_problem = st.next_problem;
@@ -72,6 +79,7 @@ RecoveryStats recoverState(Store& store, Pipeline& pipeline, CorrelatorStage& co
   stats.incidents = r.incidents.size();
   stats.problems = r.problems.size();
   stats.silences = r.silences.size();
+  stats.decode_seconds = lap();
   r.alerts.reserve(st.alerts.size());
   for (auto& a : st.alerts) {
     if (!pipeline.restore(a)) {
@@ -83,6 +91,7 @@ RecoveryStats recoverState(Store& store, Pipeline& pipeline, CorrelatorStage& co
     r.alerts.push_back(Correlator::RestoredAlert::of(a));
     std::string().swap(a.strings);
   }
+  stats.alerts_seconds = lap();
   Evaluator::Restored sla;
   try {
     sla = slaRestored(st.sla, st.last_alive_ms);
@@ -93,6 +102,7 @@ RecoveryStats recoverState(Store& store, Pipeline& pipeline, CorrelatorStage& co
   stats.clocks = sla.clocks.size();
   stats.heartbeats = sla.heartbeats.size();
   correlator.restore(std::move(r), std::move(sla), now);
+  stats.correlator_seconds = lap();
   stats.outbox = std::move(st.outbox);
   stats.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return stats;
