@@ -1,5 +1,6 @@
 #include "store/postgres/pg_connection.h"
 
+#include <bit>
 #include <charconv>
 #include <cmath>
 #include <cstdio>
@@ -97,8 +98,26 @@ std::string validUtf8(std::string_view v) {
   return out;
 }
 
+namespace {
+
+uint64_t bigEndian(std::string_view t) {
+  uint64_t v = 0;
+  for (unsigned char c : t) v = v << 8 | c;
+  return v;
+}
+
+}  // namespace
+
 int64_t Result::i64(int row, int col) const {
   auto t = text(row, col);
+  if (binary(col)) {
+    // int2, int4, int8: big-endian two's complement, sign-extended from its width.
+    if (t.size() != 2 && t.size() != 4 && t.size() != 8)
+      throw std::runtime_error(std::string("column ") + PQfname(r, col) + " is not an integer (" +
+                               std::to_string(t.size()) + " bytes)");
+    int shift = 64 - 8 * static_cast<int>(t.size());
+    return static_cast<int64_t>(bigEndian(t) << shift) >> shift;
+  }
   int64_t v = 0;
   auto [ptr, ec] = std::from_chars(t.data(), t.data() + t.size(), v);
   if (ec != std::errc() || ptr != t.data() + t.size())
@@ -108,6 +127,12 @@ int64_t Result::i64(int row, int col) const {
 }
 
 double Result::f64(int row, int col) const {
+  if (binary(col)) {
+    auto b = text(row, col);
+    if (b.size() == 8) return std::bit_cast<double>(bigEndian(b));
+    if (b.size() == 4) return std::bit_cast<float>(static_cast<uint32_t>(bigEndian(b)));
+    throw std::runtime_error(std::string("column ") + PQfname(r, col) + " is not a number");
+  }
   std::string t = str(row, col);
   if (t == "NaN") return std::nan("");
   if (t == "Infinity") return HUGE_VAL;
@@ -122,6 +147,7 @@ double Result::f64(int row, int col) const {
 std::string Result::bytes(int row, int col) const {
   if (null(row, col)) return {};
   auto t = text(row, col);
+  if (binary(col)) return std::string(t);
   if (t.size() < 2 || t[0] != '\\' || t[1] != 'x' || t.size() % 2)
     throw std::runtime_error(std::string("column ") + PQfname(r, col) + " is not hex bytea");
   std::string out;
@@ -230,7 +256,8 @@ void Connection::eachSlice(const std::string& select, int slice,
   exec("DECLARE triaged_read NO SCROLL CURSOR FOR " + select);
   std::string fetch = "FETCH " + std::to_string(slice) + " FROM triaged_read";
   while (true) {
-    Result r = exec(fetch);
+    Result r = checked(
+        Result(PQexecParams(conn_, fetch.c_str(), 0, nullptr, nullptr, nullptr, nullptr, 1)));
     if (r.rows() == 0) break;
     f(r);
     if (r.rows() < slice) break;

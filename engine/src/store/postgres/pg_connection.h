@@ -38,11 +38,14 @@ struct Result {
     return {PQgetvalue(r, row, col), static_cast<size_t>(PQgetlength(r, row, col))};
   }
   std::string str(int row, int col) const { return std::string(text(row, col)); }
+  // Each getter reads its column in the format the result came in: text (exec), or binary
+  // (eachSlice: integers big-endian, bytea and text as they are, no parsing or hex decoding).
   int64_t i64(int row, int col) const;
   uint64_t u64(int row, int col) const { return static_cast<uint64_t>(i64(row, col)); }
   double f64(int row, int col) const;
-  // A bytea column (hex output), decoded; "" when NULL.
+  // A bytea column, decoded; "" when NULL.
   std::string bytes(int row, int col) const;
+  bool binary(int col) const { return PQfformat(r, col) == 1; }
 };
 
 class Connection {
@@ -69,6 +72,8 @@ class Connection {
   // COPY ... FROM STDIN with `data` in COPY's text format.
   void copyIn(const std::string& copy_sql, const std::string& data);
   // Runs `select` through a cursor in slices of `slice` rows (inside the caller's transaction).
+  // The rows come in binary format: a million rows of integers and bytea read without parsing
+  // text or decoding hex (and without the server encoding them).
   void eachSlice(const std::string& select, int slice, const std::function<void(const Result&)>& f);
   PGconn* raw() { return conn_; }
 
