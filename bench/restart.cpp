@@ -147,7 +147,8 @@ int main(int argc, char** argv) {
   double secs = since(t);
   std::printf(
       "recovered %zu alerts (%zu firing), %zu incidents (%zu open) in %.2f s (open %.2f s, row "
-      "index %.2f s, recoverState %.2f s: reading %.2f s, decoding %.2f s, alerts %.2f s, "
+      "index %.2f s, recoverState %.2f s: reading %.2f s, decoding %.2f s, alerts %.2f s beside "
+      "it, "
       "correlator %.2f s)\n",
       rs.alerts, rs.firing, rs.incidents, rs.open_incidents, secs, open_s, rows_s, rs.seconds,
       rs.load_seconds, rs.decode_seconds, rs.alerts_seconds, rs.correlator_seconds);

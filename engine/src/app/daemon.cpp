@@ -349,7 +349,7 @@ int Daemon::run() {
         "recovered {} alerts ({} firing), {} incidents ({} open), {} problems, {} silences, {} "
         "service transitions, "
         "{} SLA clocks, {} heartbeats in {:.3f} s (reading {:.2f} s, decoding {:.2f} s, alerts "
-        "{:.2f} s, correlator {:.2f} s)",
+        "{:.2f} s beside it, correlator {:.2f} s)",
         rs.alerts, rs.firing, rs.incidents, rs.open_incidents, rs.problems, rs.silences,
         rs.sla_transitions, rs.clocks, rs.heartbeats, rs.seconds, rs.load_seconds,
         rs.decode_seconds, rs.alerts_seconds, rs.correlator_seconds);

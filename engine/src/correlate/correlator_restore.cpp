@@ -107,6 +107,9 @@ void Correlator::restore(Restored st, int64_t now) {
   // Which incident each alert last joined, and with what role (a merged incident's alerts
   // moved to the one it merged into).
   absl::flat_hash_map<uint64_t, std::pair<uint64_t, AlertRole>> member;
+  size_t memberships = 0;
+  for (const auto& inc : st.incidents) memberships += inc.alerts.size();
+  member.reserve(memberships);  // one table for a million alerts, not twenty rehashes
   for (size_t k = 0; k < st.incidents.size(); ++k) {
     Incident& inc = st.incidents[k];
     if (inc.status != IncidentStatus::kMerged)
@@ -164,8 +167,11 @@ void Correlator::restore(Restored st, int64_t now) {
   alert_order_.clear();
   alert_order_stale_ = 0;
   forget_.clear();
+  alerts_.reserve(st.alerts.size());
+  alert_order_.reserve(st.alerts.size());
   std::vector<uint64_t> reroute;
   std::vector<std::pair<uint64_t, uint64_t>> counted;  // (incident, alert) firing in it
+  counted.reserve(st.alerts.size());
   std::sort(st.alerts.begin(), st.alerts.end(), [](const RestoredAlert& a, const RestoredAlert& b) {
     return a.first_seen_ms != b.first_seen_ms ? a.first_seen_ms < b.first_seen_ms
                                               : a.fingerprint < b.fingerprint;

@@ -157,6 +157,12 @@ class AlertTable {
   // Puts back an alert loaded from the store (before any event is applied). Returns false,
   // changing nothing, when its strings are malformed.
   bool restore(const AlertRecord& r);
+  // Room for n alerts in the index and the per-slot arrays (before restoring n of them).
+  void reserve(size_t n) {
+    index_.reserve(n);
+    sigs_.reserve(n);
+    saved_.reserve(n);
+  }
   // The store got this alert's row with a change (with its strings when `with_strings`): the
   // next checkpoint need not write it again.
   void markSaved(uint64_t fp, bool with_strings) {

@@ -396,6 +396,12 @@ void Pipeline::checkpoint(Shard& s) {
   opts_.store->submit(std::move(unit));
 }
 
+void Pipeline::reserve(size_t n) {
+  // Fingerprints spread evenly over the shards; a little room for the unevenness.
+  size_t each = n / shards_.size() + n / shards_.size() / 16 + 16;
+  for (auto& s : shards_) s->table.reserve(each);
+}
+
 bool Pipeline::restore(const AlertRecord& r) {
   auto& s = *shards_[shardOf(r.fingerprint)];
   if (!s.table.restore(r)) return false;

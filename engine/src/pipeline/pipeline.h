@@ -81,6 +81,8 @@ class Pipeline final : public api::EventSink {
   void expireNow();
   // Puts back an alert from the store; before start() only. False when it is malformed.
   bool restore(const AlertRecord& r);
+  // Room for n alerts spread over the shards; before the first restore().
+  void reserve(size_t n);
 
   struct Shard;
   std::atomic<uint64_t> queued_bytes_{0};

@@ -23,7 +23,8 @@ struct RecoveryStats {
       tickets;  // system, incident, ticket id
   double seconds = 0;
   // Where the seconds went: reading the store, decoding incidents and records, filling the
-  // dedup shards, rebuilding the correlator (and evaluator).
+  // dedup shards (on a thread of its own, beside decoding), rebuilding the correlator (and
+  // evaluator).
   double load_seconds = 0, decode_seconds = 0, alerts_seconds = 0, correlator_seconds = 0;
 };
 
