@@ -15,6 +15,7 @@
 #include "ha/lease.h"
 #include "notify/notification_filter.h"
 #include "notify/notifier.h"
+#include "store/postgres/pg_connection.h"
 #include "store/postgres/pg_store.h"
 #include "store/sqlite/sqlite_store.h"
 #include "store/state_codec.h"
@@ -151,6 +152,19 @@ groups:
         group_interval: 1m
 )";
 
+// An alert's packed strings for an event on `resource` (check "c"), as the store keeps them.
+std::string packedStrings(const std::string& resource) {
+  api::IngestOptions io;
+  api::BatchBuilder b(io, kT0);
+  auto& ev = b.begin(0);
+  ev.resource = b.keep(resource);
+  ev.check = b.keep("c");
+  REQUIRE(b.finish());
+  auto batch = b.take();
+  auto blob = engine::AlertStrings::pack(*batch, batch->events[0]);
+  return std::string(blob.get(), engine::AlertStrings(blob.get()).bytes());
+}
+
 }  // namespace
 
 TEST_CASE("A correlator restored from its records carries on exactly as the original", "[store]") {
@@ -280,17 +294,7 @@ TEST_CASE("Store writer commits before completing, merges rows, and prunes by re
   fs::path dir = tempDir("store");
   engine::ManualClock clock(kT0);
   api::MetricsHub hub;
-  auto strings = [](const char* resource) {
-    api::IngestOptions io;
-    api::BatchBuilder b(io, kT0);
-    auto& ev = b.begin(0);
-    ev.resource = b.keep(resource);
-    ev.check = b.keep("c");
-    REQUIRE(b.finish());
-    auto batch = b.take();
-    auto blob = engine::AlertStrings::pack(*batch, batch->events[0]);
-    return std::string(blob.get(), engine::AlertStrings(blob.get()).bytes());
-  };
+  auto strings = [](const char* resource) { return packedStrings(resource); };
   {
     auto store = testing::openStore(dir);
     engine::StoreWriterOptions o;
@@ -572,6 +576,65 @@ TEST_CASE("A fenced commit writes nothing and says so (postgresql)", "[store]") 
   CHECK(fenced == 1);
   CHECK(pg.connection().exec("SELECT value FROM meta WHERE key = 'k'").str(0, 0) == "1");
   fs::remove_all(dir);
+}
+
+// At start-up the postgresql backend reads the alerts table on a second connection in the
+// same snapshot; where no second connection is allowed it reads it on its own, with the same
+// result. (A role limited to one connection; superusers are never limited.)
+TEST_CASE("Start-up reading gives the same state with or without a second connection (postgresql)",
+          "[store]") {
+  if (!testing::onPostgres()) return;
+  std::string base = std::getenv("TRIAGED_TEST_PG");
+  {
+    engine::pg::Connection admin(base + " dbname=postgres", "", std::chrono::seconds(5));
+    admin.exec("DROP DATABASE IF EXISTS t_one_connection");
+    admin.exec("DROP ROLE IF EXISTS one_connection");
+    admin.exec("CREATE ROLE one_connection LOGIN CONNECTION LIMIT 1");
+    admin.exec("CREATE DATABASE t_one_connection OWNER one_connection");
+  }
+  auto fill = [](engine::Store& store) {
+    engine::StoreUnit u;
+    for (uint64_t fp = 1; fp <= 3; ++fp) {
+      engine::AlertRecord a;
+      a.fingerprint = fp << 62 | fp;  // above INT64_MAX too: the same bits come back
+      a.first_seen_ms = a.last_seen_ms = kT0 + static_cast<int64_t>(fp);
+      a.count = fp;
+      a.strings = packedStrings("web" + std::to_string(fp));
+      u.alerts.push_back(a);
+    }
+    u.incidents.push_back({1,
+                           static_cast<int>(IncidentStatus::kOpen),
+                           kT0,
+                           "{}",
+                           {{0, 1, 0}},
+                           {{0, kT0, "triaged", "opened", "", 0}}});
+    std::vector<engine::StoreUnit*> one{&u};
+    engine::AlertRowIds rows;
+    store.commit(one, rows);
+  };
+  auto fingerprints = [](const engine::StoredState& st) {
+    std::vector<std::pair<uint64_t, uint64_t>> out;
+    for (const auto& a : st.alerts) out.emplace_back(a.fingerprint, a.count);
+    return out;
+  };
+  config::PostgresConfig lone;
+  lone.url = base + " dbname=t_one_connection user=one_connection";
+  engine::PostgresStore alone(lone);
+  // No second connection for this role while the store holds its one.
+  CHECK_THROWS(engine::pg::Connection(lone.url, "", std::chrono::seconds(5)));
+  fill(alone);
+  auto read_alone = alone.loadState();
+  auto store = testing::openStore(tempDir("two-connections"));
+  fill(*store);
+  auto read_beside = store->loadState();
+  std::vector<std::pair<uint64_t, uint64_t>> want{
+      {1ULL << 62 | 1, 1}, {2ULL << 62 | 2, 2}, {3ULL << 62 | 3, 3}};
+  CHECK(fingerprints(read_alone) == want);
+  CHECK(fingerprints(read_beside) == want);
+  CHECK(read_alone.alerts[2].strings == packedStrings("web3"));
+  CHECK(read_beside.alerts[2].strings == packedStrings("web3"));
+  REQUIRE(read_alone.incidents.size() == 1);
+  CHECK(read_beside.incidents.size() == 1);
 }
 
 TEST_CASE("Outbox ids never come back, even after every entry was delivered and across a restart",

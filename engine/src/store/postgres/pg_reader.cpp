@@ -4,6 +4,8 @@
 #include <absl/container/flat_hash_map.h>
 
 #include <algorithm>
+#include <exception>
+#include <thread>
 
 #include "store/postgres/pg_store.h"
 
@@ -73,6 +75,33 @@ SlaRows readSla(pg::Connection& c, int64_t& last_alive_ms) {
   return out;
 }
 
+// Every alert with its strings, in id order.
+void readAlerts(pg::Connection& c, std::vector<AlertRecord>& out) {
+  eachRow(c,
+          "SELECT fingerprint, strings, first_seen_ms, last_seen_ms, time_ms, changed_ms, count,"
+          " content_hash, flap_history, severity, previous_severity, status, flapping FROM alerts"
+          " WHERE strings IS NOT NULL ORDER BY id",
+          [&](const pg::Result& r, int k) {
+            AlertRecord a;
+            a.fingerprint = r.u64(k, 0);
+            a.strings = r.bytes(k, 1);
+            a.first_seen_ms = r.i64(k, 2);
+            a.last_seen_ms = r.i64(k, 3);
+            a.time_ms = r.i64(k, 4);
+            a.changed_ms = r.i64(k, 5);
+            if (!a.changed_ms) a.changed_ms = a.first_seen_ms;
+            a.count = r.u64(k, 6);
+            a.content_hash = r.u64(k, 7);
+            a.flap_history = static_cast<uint32_t>(r.i64(k, 8));
+            a.severity = static_cast<api::Severity>(std::clamp<int64_t>(r.i64(k, 9), 0, 5));
+            a.previous_severity =
+                static_cast<api::Severity>(std::clamp<int64_t>(r.i64(k, 10), 0, 5));
+            a.status = r.i64(k, 11) ? api::Status::kResolved : api::Status::kFiring;
+            a.flapping = r.i64(k, 12) != 0;
+            out.push_back(std::move(a));
+          });
+}
+
 }  // namespace
 
 std::vector<std::string> PostgresStore::loadRecords(const std::string& kind) {
@@ -94,29 +123,32 @@ StoredState PostgresStore::loadState() {
   StoredState out;
   pg::Connection& c = *conn_;
   readOnly(c, [&] {
-    eachRow(c,
-            "SELECT fingerprint, strings, first_seen_ms, last_seen_ms, time_ms, changed_ms, count,"
-            " content_hash, flap_history, severity, previous_severity, status, flapping FROM alerts"
-            " WHERE strings IS NOT NULL ORDER BY id",
-            [&](const pg::Result& r, int k) {
-              AlertRecord a;
-              a.fingerprint = r.u64(k, 0);
-              a.strings = r.bytes(k, 1);
-              a.first_seen_ms = r.i64(k, 2);
-              a.last_seen_ms = r.i64(k, 3);
-              a.time_ms = r.i64(k, 4);
-              a.changed_ms = r.i64(k, 5);
-              if (!a.changed_ms) a.changed_ms = a.first_seen_ms;
-              a.count = r.u64(k, 6);
-              a.content_hash = r.u64(k, 7);
-              a.flap_history = static_cast<uint32_t>(r.i64(k, 8));
-              a.severity = static_cast<api::Severity>(std::clamp<int64_t>(r.i64(k, 9), 0, 5));
-              a.previous_severity =
-                  static_cast<api::Severity>(std::clamp<int64_t>(r.i64(k, 10), 0, 5));
-              a.status = r.i64(k, 11) ? api::Status::kResolved : api::Status::kFiring;
-              a.flapping = r.i64(k, 12) != 0;
-              out.alerts.push_back(std::move(a));
-            });
+    // The alerts table (the largest) is read on a second connection, in the same snapshot
+    // (exported, as pg_dump -j does), while this one reads the others: the server's work and
+    // ours spread over two cores. Without a second connection (max_connections reached, say)
+    // it is read here afterwards.
+    std::string snapshot(c.exec("SELECT pg_export_snapshot()").text(0, 0));
+    std::exception_ptr failed;
+    bool beside = false;
+    std::jthread side;
+    if (snapshot.find_first_not_of("0123456789ABCDEFabcdef-") == std::string::npos) {
+      try {
+        auto c2 = connectAgain();
+        c2->exec("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+        c2->exec("SET TRANSACTION SNAPSHOT '" + snapshot + "'");
+        beside = true;
+        side = std::jthread([&, c2 = std::move(c2)] {
+          try {
+            readAlerts(*c2, out.alerts);
+            c2->exec("COMMIT");
+          } catch (...) {
+            failed = std::current_exception();
+          }
+        });
+      } catch (const std::exception&) {
+        beside = false;  // read below, on this connection
+      }
+    }
     absl::flat_hash_map<uint64_t, size_t> incident_at;
     eachRow(c, "SELECT id, record FROM incidents ORDER BY id", [&](const pg::Result& r, int k) {
       incident_at[r.u64(k, 0)] = out.incidents.size();
@@ -182,6 +214,9 @@ StoredState PostgresStore::loadState() {
                                        r.i64(k, 4), r.i64(k, 5) != 0, r.bytes(k, 6)});
             });
     out.sla = readSla(c, out.last_alive_ms);
+    if (side.joinable()) side.join();
+    if (failed) std::rethrow_exception(failed);
+    if (!beside) readAlerts(c, out.alerts);
   });
   return out;
 }

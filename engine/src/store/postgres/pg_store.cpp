@@ -105,9 +105,10 @@ const std::vector<std::string>& PostgresStore::tables() {
 }
 
 PostgresStore::PostgresStore(const config::PostgresConfig& cfg)
-    : conn_(std::make_unique<pg::Connection>(
-          cfg.url, cfg.password,
-          std::chrono::duration_cast<std::chrono::milliseconds>(cfg.connect_timeout))) {
+    : url_(cfg.url),
+      password_(cfg.password),
+      connect_timeout_(std::chrono::duration_cast<std::chrono::milliseconds>(cfg.connect_timeout)),
+      conn_(std::make_unique<pg::Connection>(url_, password_, connect_timeout_)) {
   static_assert(kBaseVersion + kMigrationCount >= 1);
   if (kBaseVersion + kMigrationCount != SqliteStore::latestSchemaVersion())
     throw std::logic_error("the postgresql schema lags the sqlite schema");
@@ -117,6 +118,10 @@ PostgresStore::PostgresStore(const config::PostgresConfig& cfg)
 }
 
 PostgresStore::~PostgresStore() = default;
+
+std::unique_ptr<pg::Connection> PostgresStore::connectAgain() const {
+  return std::make_unique<pg::Connection>(url_, password_, connect_timeout_);
+}
 
 void PostgresStore::migrate() {
   conn_->exec("BEGIN");

@@ -10,6 +10,7 @@
 // nor repeats it.
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <string>
@@ -62,6 +63,10 @@ class PostgresStore final : public Store {
   void write(std::vector<StoreUnit*>& units, AlertRowIds& rows);
   // After COMMIT: what the group stored becomes known (ok), or is read again (not ok).
   void committed(bool ok);
+  // A second connection, for reading the alerts table beside the others at start-up.
+  std::unique_ptr<pg::Connection> connectAgain() const;
+  std::string url_, password_;
+  std::chrono::milliseconds connect_timeout_;
   std::unique_ptr<pg::Connection> conn_;
   std::unique_ptr<Staging, StagingDeleter> staging_;
   int version_ = 0;
