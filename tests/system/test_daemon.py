@@ -172,40 +172,6 @@ class Reload(unittest.TestCase):
         self.assertEqual(self.d.metrics()['triaged_http_rejected_total{reason="unauthorized"}'], 1)
 
 
-class HeapPages(unittest.TestCase):
-    """The daemon executes itself once with glibc.malloc.hugetlb=1 (heap on transparent huge
-    pages); an operator's own setting of the tunable is kept, and no second exec happens."""
-
-    def thp(self):
-        try:
-            with open("/sys/kernel/mm/transparent_hugepage/enabled") as f:
-                return "[never]" not in f.read()
-        except OSError:
-            return False
-
-    def test_heap_on_huge_pages_by_default(self):
-        with open(os.environ.get("TRIAGED_BIN", BIN), "rb") as f:
-            sanitized = b"__asan_init" in f.read()
-        if sanitized or not self.thp():
-            self.skipTest("a sanitizer's allocator, or transparent huge pages 'never' here")
-        d = Daemon(env={"GLIBC_TUNABLES": "glibc.malloc.check=0"}).start()
-        try:
-            # The operator's other tunables are kept beside it.
-            self.assertIn("heap on transparent huge pages "
-                          "(GLIBC_TUNABLES=glibc.malloc.check=0:glibc.malloc.hugetlb=1)", d.log())
-            self.assertEqual(d.stop(), 0)
-        finally:
-            d.close()
-
-    def test_operator_can_turn_it_off(self):
-        d = Daemon(env={"GLIBC_TUNABLES": "glibc.malloc.hugetlb=0"}).start()
-        try:
-            self.assertIn("heap on 4 KiB pages (GLIBC_TUNABLES=glibc.malloc.hugetlb=0)", d.log())
-            self.assertEqual(d.stop(), 0)
-        finally:
-            d.close()
-
-
 class Shutdown(unittest.TestCase):
     def test_sigterm_marks_not_ready_notifies_and_exits_zero(self):
         d = Daemon().start()

@@ -7,7 +7,6 @@
 #include "app/ctl.h"
 #include "app/daemon.h"
 #include "app/ha_node.h"
-#include "app/heap_pages.h"
 #include "app/replay.h"
 #include "common/log.h"
 #include "rest/sla_api.h"
@@ -295,7 +294,6 @@ int runMain(int argc, char** argv, const api::PluginRegistry& plugins) {
     }
   }
 
-  preferHugePages(argv);  // may execute the daemon again, with the same arguments
   // Logging format must be known before the config is read (its errors are logged); the
   // config's own format applies when no flag overrides it.
   std::string format = opts.log_format;

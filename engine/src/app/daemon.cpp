@@ -15,7 +15,6 @@
 
 #include "app/early_signals.h"
 #include "app/ha_node.h"
-#include "app/heap_pages.h"
 #include "common/clock.h"
 #include "common/log.h"
 #include "common/metrics.h"
@@ -223,7 +222,6 @@ class Daemon {
 int Daemon::run() {
   catchEarlySignals();
   log_ = log::get("main");
-  log_->info("heap on {}", heapPagesState());
   try {
     config_ = loadFullConfig(opts_.config_path, plugins_);
   } catch (const config::ConfigException& e) {
