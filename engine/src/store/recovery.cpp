@@ -24,26 +24,25 @@ RecoveryStats recoverState(Store& store, Pipeline& pipeline, CorrelatorStage& co
   stats.load_seconds = lap();
   // The dedup shards fill on a thread of their own while incidents and records are decoded
   // here: the two touch nothing in common, and each is about a second for a million alerts.
-  std::vector<Correlator::RestoredAlert> restored;
-  size_t restored_alerts = 0, firing = 0, skipped = 0;
+  // (The thread writes only r.alerts and the stats' alert counts; this one everything else.)
+  Correlator::Restored r;
   std::jthread alerts([&] {
     auto start = std::chrono::steady_clock::now();
-    restored.reserve(st.alerts.size());
+    r.alerts.reserve(st.alerts.size());
     pipeline.reserve(st.alerts.size());
     for (auto& a : st.alerts) {
       if (!pipeline.restore(a)) {
-        ++skipped;
+        ++stats.skipped_alerts;
         continue;
       }
-      ++restored_alerts;
-      if (a.status == api::Status::kFiring) ++firing;
-      restored.push_back(Correlator::RestoredAlert::of(a));
+      ++stats.alerts;
+      if (a.status == api::Status::kFiring) ++stats.firing;
+      r.alerts.push_back(Correlator::RestoredAlert::of(a));
       std::string().swap(a.strings);
     }
     stats.alerts_seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   });
-  Correlator::Restored r;
   r.next_incident = st.next_incident;
   r.next_problem = st.next_problem;
   for (size_t i = 0; i < st.incidents.size(); ++i) {
@@ -104,10 +103,6 @@ RecoveryStats recoverState(Store& store, Pipeline& pipeline, CorrelatorStage& co
   stats.decode_seconds = lap();
   alerts.join();
   lap();  // what decoding did not cover of the shards' filling
-  r.alerts = std::move(restored);
-  stats.alerts = restored_alerts;
-  stats.firing = firing;
-  stats.skipped_alerts = skipped;
   Evaluator::Restored sla;
   try {
     sla = slaRestored(st.sla, st.last_alive_ms);

@@ -129,14 +129,12 @@ StoredState PostgresStore::loadState() {
     // it is read here afterwards.
     std::string snapshot(c.exec("SELECT pg_export_snapshot()").text(0, 0));
     std::exception_ptr failed;
-    bool beside = false;
-    std::jthread side;
+    std::jthread side;  // joinable: the alerts are read beside
     if (snapshot.find_first_not_of("0123456789ABCDEFabcdef-") == std::string::npos) {
       try {
         auto c2 = connectAgain();
         c2->exec("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
         c2->exec("SET TRANSACTION SNAPSHOT '" + snapshot + "'");
-        beside = true;
         side = std::jthread([&, c2 = std::move(c2)] {
           try {
             readAlerts(*c2, out.alerts);
@@ -146,7 +144,7 @@ StoredState PostgresStore::loadState() {
           }
         });
       } catch (const std::exception&) {
-        beside = false;  // read below, on this connection
+        // no second connection: read below, on this one
       }
     }
     absl::flat_hash_map<uint64_t, size_t> incident_at;
@@ -214,9 +212,12 @@ StoredState PostgresStore::loadState() {
                                        r.i64(k, 4), r.i64(k, 5) != 0, r.bytes(k, 6)});
             });
     out.sla = readSla(c, out.last_alive_ms);
-    if (side.joinable()) side.join();
+    if (!side.joinable()) {
+      readAlerts(c, out.alerts);
+      return;
+    }
+    side.join();
     if (failed) std::rethrow_exception(failed);
-    if (!beside) readAlerts(c, out.alerts);
   });
   return out;
 }
