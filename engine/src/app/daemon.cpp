@@ -340,9 +340,12 @@ int Daemon::run() {
       cr.linkTicket(incident, {system, id, url}, "triaged", now);
     });
   });
-  store_writer_->start();
   try {
+    // The writer starts after recovery, with the alerts' row ids recovery read: nothing of
+    // recovery waits for a commit, and the store's connection is recovery's alone meanwhile.
     RecoveryStats rs = recoverState(*store_, *pipeline_, *correlator_, clock_.nowMs());
+    store_writer_->adoptRows(std::move(rs.alert_rows));
+    store_writer_->start();
     log::get("store")->info(
         "recovered {} alerts ({} firing), {} incidents ({} open), {} problems, {} silences, {} "
         "service transitions, "

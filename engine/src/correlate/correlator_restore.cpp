@@ -1,6 +1,7 @@
 // Start-up recovery: the correlator's state rebuilt from what the store kept.
 #include <algorithm>
 #include <cstring>
+#include <thread>
 
 #include "correlator_internal.h"
 
@@ -169,51 +170,86 @@ void Correlator::restore(Restored st, int64_t now) {
   forget_.clear();
   alerts_.reserve(st.alerts.size());
   alert_order_.reserve(st.alerts.size());
-  std::vector<uint64_t> reroute;
-  std::vector<std::pair<uint64_t, uint64_t>> counted;  // (incident, alert) firing in it
-  counted.reserve(st.alerts.size());
   std::sort(st.alerts.begin(), st.alerts.end(), [](const RestoredAlert& a, const RestoredAlert& b) {
     return a.first_seen_ms != b.first_seen_ms ? a.first_seen_ms < b.first_seen_ms
                                               : a.fingerprint < b.fingerprint;
   });
-  for (auto& r : st.alerts) {
-    auto m = member.find(r.fingerprint);
-    bool firing = r.status == api::Status::kFiring;
-    const Incident* inc = m == member.end() ? nullptr : incident(m->second.first);
-    bool live = inc && (inc->status == IncidentStatus::kOpen ||
-                        inc->status == IncidentStatus::kAcknowledged ||
-                        inc->status == IncidentStatus::kResolved);
-    // A resolved alert is kept for reopen_window (or while its incident is live), as in advance().
-    if (!firing && !live && r.changed_ms + c.reopen_window.count() <= now) continue;
-    auto a = std::make_unique<CorrAlert>();
-    a->fingerprint = r.fingerprint;
-    a->strings = std::move(r.strings);
-    a->first_seen_ms = r.first_seen_ms;
-    a->changed_ms = r.changed_ms;
-    a->severity = r.severity;
-    a->status = r.status;
-    a->flapping = r.flapping;
-    a->ci = rules_->ciOf(AlertFacts(*a));
-    // Firing since its incident ended (or in none): it was suppressed or waiting in a group.
-    bool again = firing && (!inc || (!live && r.changed_ms >= inc->updated_ms));
-    if (inc && !again) {
-      a->incident = inc->id;
-      a->role = m->second.second;
-      a->rule = ruleIndex(inc->rule);
-      if (firing &&
-          (inc->status == IncidentStatus::kOpen || inc->status == IncidentStatus::kAcknowledged))
-        counted.emplace_back(inc->id, r.fingerprint);  // once its suppression is known
+  // Each live incident's rule, looked up by name once (not once per alert).
+  std::vector<uint32_t> rule_of(incidents_.size(), UINT32_MAX);
+  for (size_t k = 0; k < incidents_.size(); ++k)
+    if (incidents_[k].id) rule_of[k] = ruleIndex(incidents_[k].rule);
+  // Each alert's correlator record is built on two threads, halves of the list, reading only
+  // what is fixed by now (memberships, incidents, rules); the ones kept are then indexed in
+  // order on this thread. `again`: firing since its incident ended (or in none) — it was
+  // suppressed or waiting in a group, and is routed again below.
+  struct Made {
+    std::unique_ptr<CorrAlert> alert;  // null: a resolved alert past reopen_window, not kept
+    bool again = false, counted = false;
+  };
+  std::vector<Made> made(st.alerts.size());
+  auto build = [&](size_t from, size_t to) {
+    for (size_t i = from; i < to; ++i) {
+      RestoredAlert& r = st.alerts[i];
+      auto m = member.find(r.fingerprint);
+      bool firing = r.status == api::Status::kFiring;
+      const Incident* inc = m == member.end() ? nullptr : incident(m->second.first);
+      bool live = inc && (inc->status == IncidentStatus::kOpen ||
+                          inc->status == IncidentStatus::kAcknowledged ||
+                          inc->status == IncidentStatus::kResolved);
+      // A resolved alert is kept for reopen_window (or while its incident is live), as in
+      // advance().
+      if (!firing && !live && r.changed_ms + c.reopen_window.count() <= now) continue;
+      auto a = std::make_unique<CorrAlert>();
+      a->fingerprint = r.fingerprint;
+      a->strings = std::move(r.strings);
+      a->first_seen_ms = r.first_seen_ms;
+      a->changed_ms = r.changed_ms;
+      a->severity = r.severity;
+      a->status = r.status;
+      a->flapping = r.flapping;
+      a->ci = rules_->ciOf(AlertFacts(*a));
+      Made& out = made[i];
+      out.again = firing && (!inc || (!live && r.changed_ms >= inc->updated_ms));
+      if (inc && !out.again) {
+        a->incident = inc->id;
+        a->role = m->second.second;
+        a->rule = rule_of[inc->id - incident_base_];
+        out.counted = firing && (inc->status == IncidentStatus::kOpen ||
+                                 inc->status == IncidentStatus::kAcknowledged);
+      }
+      if (out.again) {
+        a->status = api::Status::kResolved;  // becomes firing when routed below
+      } else if (!firing) {
+        a->forget_queued = true;
+      }
+      out.alert = std::move(a);
     }
-    if (again) {
-      a->status = api::Status::kResolved;  // becomes firing when routed below
-      reroute.push_back(r.fingerprint);
-    } else if (!firing) {
-      forget_.emplace_back(r.changed_ms + c.reopen_window.count(), r.fingerprint);
-      a->forget_queued = true;
-    }
-    alert_order_.push_back(r.fingerprint);
-    alerts_.emplace(r.fingerprint, std::move(a));
+  };
+  if (made.size() < 8192) {
+    build(0, made.size());
+  } else {
+    size_t half = made.size() / 2;
+    std::jthread beside([&] { build(half, made.size()); });
+    build(0, half);
   }
+  std::vector<uint64_t> reroute;
+  std::vector<CorrAlert*> kept;                          // in alert_order_'s order
+  std::vector<std::pair<uint64_t, CorrAlert*>> counted;  // (incident, alert) firing in it
+  kept.reserve(made.size());
+  counted.reserve(made.size());
+  for (Made& m : made) {
+    if (!m.alert) continue;
+    CorrAlert* a = m.alert.get();
+    if (m.again)
+      reroute.push_back(a->fingerprint);
+    else if (a->forget_queued)
+      forget_.emplace_back(a->changed_ms + c.reopen_window.count(), a->fingerprint);
+    if (m.counted) counted.emplace_back(a->incident, a);  // once its suppression is known
+    alert_order_.push_back(a->fingerprint);
+    kept.push_back(a);
+    alerts_.emplace(a->fingerprint, std::move(m.alert));
+  }
+  std::vector<Made>().swap(made);
   std::sort(forget_.begin(), forget_.end());
   // Each member's flips go on counting in the entry that counted them before.
   for (auto& inc : incidents_) {
@@ -233,22 +269,22 @@ void Correlator::restore(Restored st, int64_t now) {
   inhibit_sources_.assign(rules_->inhibitRules().size(), {});
   inhibit_targets_.assign(rules_->inhibitRules().size(), {});
   inhibit_entries_.clear();
-  for (uint64_t fp : alert_order_) {
-    CorrAlert& a = *alerts_.find(fp)->second;
+  for (CorrAlert* x : kept) {
+    CorrAlert& a = *x;
     if (a.status != api::Status::kFiring) continue;
     ciCount(a, true);
     inhibitIndex(a, true, now);
   }
   suppressed_firing_ = 0;
-  for (uint64_t fp : alert_order_) {
-    CorrAlert& a = *alerts_.find(fp)->second;
+  for (CorrAlert* x : kept) {
+    CorrAlert& a = *x;
     SuppressionReasons why;
     a.suppressed = suppressionAt(a, now, why);
     if (a.suppressed == Suppression::kNone) continue;
     a.why = std::make_unique<SuppressionReasons>(std::move(why));
     ++suppressed_firing_;
   }
-  for (auto [id, fp] : counted) countFiring(*mutableIncident(id), *alerts_.find(fp)->second);
+  for (auto [id, a] : counted) countFiring(*mutableIncident(id), *a);
 
   // Groups, threshold windows and recurrences of the live incidents; their timers.
   groups_.clear();

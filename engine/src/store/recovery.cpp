@@ -115,6 +115,7 @@ RecoveryStats recoverState(Store& store, Pipeline& pipeline, CorrelatorStage& co
   correlator.restore(std::move(r), std::move(sla), now);
   stats.correlator_seconds = lap();
   stats.outbox = std::move(st.outbox);
+  stats.alert_rows = std::move(st.alert_rows);
   stats.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return stats;
 }

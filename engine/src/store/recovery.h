@@ -19,6 +19,7 @@ struct RecoveryStats {
   size_t sla_transitions = 0, clocks = 0, heartbeats = 0;
   size_t skipped_alerts = 0;        // rows with malformed strings (counted, logged)
   std::vector<OutboxEntry> outbox;  // undelivered and dead notifications, for the notifier
+  std::vector<std::pair<uint64_t, int64_t>> alert_rows;  // for StoreWriter::adoptRows
   std::vector<std::tuple<std::string, uint64_t, std::string>>
       tickets;  // system, incident, ticket id
   double seconds = 0;

@@ -48,6 +48,7 @@ class AlertRowIds {
     next_ = std::max(next_, row + 1);
   }
   void forget(uint64_t fingerprint) { row_of_.erase(fingerprint); }
+  void reserve(size_t n) { row_of_.reserve(n); }
   // A transaction begins: what it assigns is undone if it rolls back.
   void begin() { added_.clear(); }
   void rollback() {

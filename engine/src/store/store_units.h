@@ -149,6 +149,7 @@ struct StoredIncident {
 };
 struct StoredState {
   std::vector<AlertRecord> alerts;
+  std::vector<std::pair<uint64_t, int64_t>> alert_rows;      // (fingerprint, row id) of every row
   std::vector<StoredIncident> incidents;                     // by id
   std::vector<std::string> problems, silences;               // records
   std::vector<std::pair<std::string, std::string>> records;  // (kind, record), by kind and id

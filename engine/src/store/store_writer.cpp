@@ -19,7 +19,6 @@ struct StoreWriter::Impl {
   Impl(Store& s, StoreWriterOptions o, const Clock& c, api::MetricsHub& h,
        std::atomic<uint64_t>& commits, std::atomic<bool>& healthy)
       : store(s), opts(o), clock(c), hub(h), commits_total(commits), healthy(healthy) {
-    store.loadAlertRows(rows);
     auto& reg = hub.registry();
     commits_family = &prometheus::BuildCounter()
                           .Name("triaged_store_commits_total")
@@ -184,8 +183,10 @@ struct StoreWriter::Impl {
   std::atomic<uint64_t>& commits_total;
   std::atomic<bool>& healthy;
   std::function<void(std::vector<OutboxEntry>)> outbox_sink;
-  AlertRowIds rows;               // writer thread only
-  std::vector<StoreUnit*> units;  // the group being committed
+  AlertRowIds rows;                                   // writer thread only (once started)
+  bool rows_known = false;                            // adopted from recovery, or read by start()
+  std::vector<std::pair<uint64_t, int64_t>> adopted;  // until the thread indexes them
+  std::vector<StoreUnit*> units;                      // the group being committed
   moodycamel::BlockingConcurrentQueue<Item> queue;
   std::atomic<size_t> queued{0};
   std::atomic<bool> stopping{false};
@@ -205,9 +206,20 @@ StoreWriter::StoreWriter(Store& store, StoreWriterOptions opts, const Clock& clo
 
 StoreWriter::~StoreWriter() { stop(); }
 
+void StoreWriter::adoptRows(std::vector<std::pair<uint64_t, int64_t>> rows) {
+  impl_->adopted = std::move(rows);
+  impl_->rows_known = true;
+}
+
 void StoreWriter::start() {
+  if (!impl_->rows_known) impl_->store.loadAlertRows(impl_->rows);
+  impl_->rows_known = true;
   impl_->thread = std::thread([this] {
     pthread_setname_np(pthread_self(), "triaged-store");
+    // The adopted row ids go into the index here, before the first commit can use it.
+    impl_->rows.reserve(impl_->adopted.size());
+    for (auto [fingerprint, row] : impl_->adopted) impl_->rows.loaded(fingerprint, row);
+    std::vector<std::pair<uint64_t, int64_t>>().swap(impl_->adopted);
     impl_->loop();
   });
 }

@@ -637,6 +637,50 @@ TEST_CASE("Start-up reading gives the same state with or without a second connec
   CHECK(read_beside.incidents.size() == 1);
 }
 
+TEST_CASE("A writer started with the row ids start-up read updates stored alerts in place",
+          "[store]") {
+  fs::path dir = tempDir("adopted-rows");
+  engine::ManualClock clock(kT0);
+  api::MetricsHub hub;
+  auto alert = [](uint64_t fp, uint64_t count) {
+    engine::AlertRecord a;
+    a.fingerprint = fp;
+    a.first_seen_ms = a.last_seen_ms = kT0;
+    a.count = count;
+    a.strings = packedStrings("web" + std::to_string(count));
+    return a;
+  };
+  auto run = [&](std::vector<engine::AlertRecord> alerts, bool adopt) {
+    auto store = testing::openStore(dir);
+    engine::StoreWriter w(*store, {}, clock, hub);
+    if (adopt) w.adoptRows(engine::loadState(*store).alert_rows);
+    w.start();
+    engine::StoreUnit u;
+    u.alerts = std::move(alerts);
+    w.submit(std::move(u));
+    w.stop();
+  };
+  const uint64_t big = 0xfedcba9876543210ULL;  // above INT64_MAX: the same bits come back
+  run({alert(7, 1), alert(big, 2)}, false);
+  auto rows = [&] {
+    auto store = testing::openStore(dir);
+    return engine::loadState(*store).alert_rows;
+  };
+  using Rows = std::vector<std::pair<uint64_t, int64_t>>;
+  REQUIRE(rows() == Rows{{7, 1}, {big, 2}});
+  // Adopted: the stored alert is updated in its row, the new one appended.
+  run({alert(big, 9), alert(8, 3)}, true);
+  REQUIRE(rows() == Rows{{7, 1}, {big, 2}, {8, 3}});
+  auto store = testing::openStore(dir);
+  auto st = engine::loadState(*store);
+  REQUIRE(st.alerts.size() == 3);
+  CHECK(st.alerts[1].fingerprint == big);
+  CHECK(st.alerts[1].count == 9);
+  CHECK(st.alerts[1].strings == packedStrings("web9"));
+  store.reset();
+  fs::remove_all(dir);
+}
+
 TEST_CASE("Outbox ids never come back, even after every entry was delivered and across a restart",
           "[store]") {
   fs::path dir = tempDir("outbox-ids");

@@ -75,29 +75,32 @@ SlaRows readSla(pg::Connection& c, int64_t& last_alive_ms) {
   return out;
 }
 
-// Every alert with its strings, in id order.
-void readAlerts(pg::Connection& c, std::vector<AlertRecord>& out) {
+// Every alert with its strings, in id order, and every alert row's id (the writer's index).
+void readAlerts(pg::Connection& c, std::vector<AlertRecord>& out,
+                std::vector<std::pair<uint64_t, int64_t>>& rows) {
   eachRow(c,
-          "SELECT fingerprint, strings, first_seen_ms, last_seen_ms, time_ms, changed_ms, count,"
-          " content_hash, flap_history, severity, previous_severity, status, flapping FROM alerts"
-          " WHERE strings IS NOT NULL ORDER BY id",
+          "SELECT id, fingerprint, strings, first_seen_ms, last_seen_ms, time_ms, changed_ms,"
+          " count, content_hash, flap_history, severity, previous_severity, status, flapping"
+          " FROM alerts ORDER BY id",
           [&](const pg::Result& r, int k) {
+            rows.emplace_back(r.u64(k, 1), r.i64(k, 0));
+            if (r.null(k, 2)) return;  // a row without its strings comes back as no alert
             AlertRecord a;
-            a.fingerprint = r.u64(k, 0);
-            a.strings = r.bytes(k, 1);
-            a.first_seen_ms = r.i64(k, 2);
-            a.last_seen_ms = r.i64(k, 3);
-            a.time_ms = r.i64(k, 4);
-            a.changed_ms = r.i64(k, 5);
+            a.fingerprint = r.u64(k, 1);
+            a.strings = r.bytes(k, 2);
+            a.first_seen_ms = r.i64(k, 3);
+            a.last_seen_ms = r.i64(k, 4);
+            a.time_ms = r.i64(k, 5);
+            a.changed_ms = r.i64(k, 6);
             if (!a.changed_ms) a.changed_ms = a.first_seen_ms;
-            a.count = r.u64(k, 6);
-            a.content_hash = r.u64(k, 7);
-            a.flap_history = static_cast<uint32_t>(r.i64(k, 8));
-            a.severity = static_cast<api::Severity>(std::clamp<int64_t>(r.i64(k, 9), 0, 5));
+            a.count = r.u64(k, 7);
+            a.content_hash = r.u64(k, 8);
+            a.flap_history = static_cast<uint32_t>(r.i64(k, 9));
+            a.severity = static_cast<api::Severity>(std::clamp<int64_t>(r.i64(k, 10), 0, 5));
             a.previous_severity =
-                static_cast<api::Severity>(std::clamp<int64_t>(r.i64(k, 10), 0, 5));
-            a.status = r.i64(k, 11) ? api::Status::kResolved : api::Status::kFiring;
-            a.flapping = r.i64(k, 12) != 0;
+                static_cast<api::Severity>(std::clamp<int64_t>(r.i64(k, 11), 0, 5));
+            a.status = r.i64(k, 12) ? api::Status::kResolved : api::Status::kFiring;
+            a.flapping = r.i64(k, 13) != 0;
             out.push_back(std::move(a));
           });
 }
@@ -137,7 +140,7 @@ StoredState PostgresStore::loadState() {
         c2->exec("SET TRANSACTION SNAPSHOT '" + snapshot + "'");
         side = std::jthread([&, c2 = std::move(c2)] {
           try {
-            readAlerts(*c2, out.alerts);
+            readAlerts(*c2, out.alerts, out.alert_rows);
             c2->exec("COMMIT");
           } catch (...) {
             failed = std::current_exception();
@@ -213,7 +216,7 @@ StoredState PostgresStore::loadState() {
             });
     out.sla = readSla(c, out.last_alive_ms);
     if (!side.joinable()) {
-      readAlerts(c, out.alerts);
+      readAlerts(c, out.alerts, out.alert_rows);
       return;
     }
     side.join();

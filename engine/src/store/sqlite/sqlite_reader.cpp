@@ -85,32 +85,34 @@ StoredState SqliteStore::loadState() {
   StoredState out;
   auto each = [&](const char* sql, auto&& f) { eachRow(db_, path_, sql, f); };
   auto text = columnText;
+  // Every alert with its strings, in id order, and every alert row's id (the writer's index).
   each(
-      "SELECT fingerprint, strings, first_seen_ms, last_seen_ms, time_ms, changed_ms, count, "
-      "content_hash,"
-      " flap_history, severity, previous_severity, status, flapping FROM alerts WHERE strings IS "
-      "NOT NULL"
+      "SELECT id, fingerprint, strings, first_seen_ms, last_seen_ms, time_ms, changed_ms, count,"
+      " content_hash, flap_history, severity, previous_severity, status, flapping FROM alerts"
       " ORDER BY id",
       [&](sqlite3_stmt* st) {
+        out.alert_rows.emplace_back(static_cast<uint64_t>(sqlite3_column_int64(st, 1)),
+                                    sqlite3_column_int64(st, 0));
+        if (sqlite3_column_type(st, 2) == SQLITE_NULL) return;  // no strings: no alert back
         AlertRecord a;
-        a.fingerprint = static_cast<uint64_t>(sqlite3_column_int64(st, 0));
-        const void* b = sqlite3_column_blob(st, 1);
+        a.fingerprint = static_cast<uint64_t>(sqlite3_column_int64(st, 1));
+        const void* b = sqlite3_column_blob(st, 2);
         a.strings.assign(static_cast<const char*>(b),
-                         static_cast<size_t>(sqlite3_column_bytes(st, 1)));
-        a.first_seen_ms = sqlite3_column_int64(st, 2);
-        a.last_seen_ms = sqlite3_column_int64(st, 3);
-        a.time_ms = sqlite3_column_int64(st, 4);
-        a.changed_ms = sqlite3_column_int64(st, 5);
+                         static_cast<size_t>(sqlite3_column_bytes(st, 2)));
+        a.first_seen_ms = sqlite3_column_int64(st, 3);
+        a.last_seen_ms = sqlite3_column_int64(st, 4);
+        a.time_ms = sqlite3_column_int64(st, 5);
+        a.changed_ms = sqlite3_column_int64(st, 6);
         if (!a.changed_ms) a.changed_ms = a.first_seen_ms;
-        a.count = static_cast<uint64_t>(sqlite3_column_int64(st, 6));
-        a.content_hash = static_cast<uint64_t>(sqlite3_column_int64(st, 7));
-        a.flap_history = static_cast<uint32_t>(sqlite3_column_int64(st, 8));
+        a.count = static_cast<uint64_t>(sqlite3_column_int64(st, 7));
+        a.content_hash = static_cast<uint64_t>(sqlite3_column_int64(st, 8));
+        a.flap_history = static_cast<uint32_t>(sqlite3_column_int64(st, 9));
         a.severity =
-            static_cast<api::Severity>(std::clamp<int64_t>(sqlite3_column_int64(st, 9), 0, 5));
-        a.previous_severity =
             static_cast<api::Severity>(std::clamp<int64_t>(sqlite3_column_int64(st, 10), 0, 5));
-        a.status = sqlite3_column_int64(st, 11) ? api::Status::kResolved : api::Status::kFiring;
-        a.flapping = sqlite3_column_int64(st, 12) != 0;
+        a.previous_severity =
+            static_cast<api::Severity>(std::clamp<int64_t>(sqlite3_column_int64(st, 11), 0, 5));
+        a.status = sqlite3_column_int64(st, 12) ? api::Status::kResolved : api::Status::kFiring;
+        a.flapping = sqlite3_column_int64(st, 13) != 0;
         out.alerts.push_back(std::move(a));
       });
   absl::flat_hash_map<uint64_t, size_t> incident_at;
