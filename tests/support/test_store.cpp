@@ -17,8 +17,7 @@ bool onPostgres() {
   return v && *v;
 }
 
-std::unique_ptr<engine::Store> openStore(const std::filesystem::path& dir) {
-  if (!onPostgres()) return std::make_unique<engine::SqliteStore>(dir.string());
+config::PostgresConfig postgresConfig(const std::filesystem::path& dir) {
   std::string base = std::getenv("TRIAGED_TEST_PG");
   std::string name = "t_";
   for (char c : dir.filename().string())
@@ -36,7 +35,12 @@ std::unique_ptr<engine::Store> openStore(const std::filesystem::path& dir) {
   }
   config::PostgresConfig cfg;
   cfg.url = base + " dbname=" + name;
-  return std::make_unique<engine::PostgresStore>(cfg);
+  return cfg;
+}
+
+std::unique_ptr<engine::Store> openStore(const std::filesystem::path& dir) {
+  if (!onPostgres()) return std::make_unique<engine::SqliteStore>(dir.string());
+  return std::make_unique<engine::PostgresStore>(postgresConfig(dir));
 }
 
 }  // namespace triaged::testing

@@ -8,10 +8,13 @@
 #include <memory>
 
 #include "store/store.h"
+#include "triaged/config/config.h"
 
 namespace triaged::testing {
 
 std::unique_ptr<engine::Store> openStore(const std::filesystem::path& dir);
+// The PostgreSQL settings openStore(dir) uses (made empty at its first use in this process).
+config::PostgresConfig postgresConfig(const std::filesystem::path& dir);
 // True when the tests run against PostgreSQL.
 bool onPostgres();
 

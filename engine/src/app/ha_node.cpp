@@ -174,10 +174,13 @@ bool HaNode::waitForLease(std::shared_ptr<const HttpSettings> settings) {
   });
   if (earlyStopSignal()) ctrl.stop();  // asked to stop before the handler above was up
   boost::asio::steady_timer timer(ctrl);
-  std::function<void()> tick = [&] {
-    timer.expires_after(cfg_.renew_interval);
+  // Tries again at the renewal interval, or just after the lease expires if that is sooner
+  // (an unreachable database: at the interval).
+  std::function<void(std::chrono::milliseconds)> tick = [&](std::chrono::milliseconds wait) {
+    timer.expires_after(wait);
     timer.async_wait([&](const boost::system::error_code& ec) {
       if (ec || acquired) return;
+      auto next = cfg_.renew_interval;
       try {
         LeaseHolder h;
         if (int64_t e = lease_->tryAcquire(h)) {
@@ -191,13 +194,14 @@ bool HaNode::waitForLease(std::shared_ptr<const HttpSettings> settings) {
           leader.holder = h;
         }
         epoch_gauge_->Set(static_cast<double>(h.epoch));
+        next = nextLeaseAttempt(h, cfg_.renew_interval);
       } catch (const std::exception& e) {
         log::get("ha")->warn("lease: {}", e.what());
       }
-      tick();
+      tick(next);
     });
   };
-  tick();
+  tick(nextLeaseAttempt(leader.get(), cfg_.renew_interval));
   ctrl.run();
   // From here until the daemon's own handlers are up, a stop is held pending (the signal_set's
   // end restores the default action); one asio caught as the lease came is run and remembered.

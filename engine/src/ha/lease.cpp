@@ -1,5 +1,7 @@
 #include "ha/lease.h"
 
+#include <algorithm>
+
 #include "triaged/config/config.h"
 
 namespace triaged::engine {
@@ -42,9 +44,18 @@ int64_t Lease::tryAcquire(LeaseHolder& holder) {
     return holder.epoch;
   }
   auto h = conn_->exec(
-      "SELECT node, url, epoch, expires_at >= clock_timestamp() FROM ha_lease WHERE id = 1");
-  if (h.rows()) holder = {h.str(0, 0), h.str(0, 1), h.i64(0, 2), h.text(0, 3) == "t"};
+      "SELECT node, url, epoch, expires_at >= clock_timestamp(),"
+      " GREATEST(0, CEIL(EXTRACT(EPOCH FROM expires_at - clock_timestamp()) * 1000))::bigint"
+      " FROM ha_lease WHERE id = 1");
+  if (h.rows()) holder = {h.str(0, 0), h.str(0, 1), h.i64(0, 2), h.text(0, 3) == "t", h.i64(0, 4)};
   return 0;
+}
+
+std::chrono::milliseconds nextLeaseAttempt(const LeaseHolder& holder,
+                                           std::chrono::milliseconds renew_interval) {
+  using std::chrono::milliseconds;
+  if (!holder.live) return std::min(milliseconds(10), renew_interval);
+  return std::clamp(milliseconds(holder.remaining_ms + 1), milliseconds(10), renew_interval);
 }
 
 bool Lease::renew(int64_t epoch) {

@@ -21,8 +21,15 @@ namespace triaged::engine {
 struct LeaseHolder {
   std::string node, url;
   int64_t epoch = 0;
-  bool live = false;  // not expired
+  bool live = false;         // not expired
+  int64_t remaining_ms = 0;  // until it expires, on the database's clock (0: expired)
 };
+
+// When a standby tries for the lease next: at the renewal interval while the lease has longer
+// than that to run (which keeps what it knows of the leader fresh), else just after it expires
+// (not up to a whole interval later); never sooner than 10 ms.
+std::chrono::milliseconds nextLeaseAttempt(const LeaseHolder& holder,
+                                           std::chrono::milliseconds renew_interval);
 
 class Lease {
  public:

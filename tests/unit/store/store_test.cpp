@@ -578,6 +578,41 @@ TEST_CASE("A fenced commit writes nothing and says so (postgresql)", "[store]") 
   fs::remove_all(dir);
 }
 
+TEST_CASE("A standby tries for the lease again just after it expires, not a renewal later",
+          "[store]") {
+  using std::chrono::milliseconds;
+  engine::LeaseHolder h;
+  h.live = true;
+  h.remaining_ms = 5'000;
+  CHECK(engine::nextLeaseAttempt(h, milliseconds(2'000)) == milliseconds(2'000));
+  h.remaining_ms = 300;  // expires before the next renewal-interval attempt: just after it
+  CHECK(engine::nextLeaseAttempt(h, milliseconds(2'000)) == milliseconds(301));
+  h.remaining_ms = 0;
+  CHECK(engine::nextLeaseAttempt(h, milliseconds(2'000)) == milliseconds(10));
+  h.live = false;
+  CHECK(engine::nextLeaseAttempt(h, milliseconds(2'000)) == milliseconds(10));
+  if (!testing::onPostgres()) return;
+  // What the database says is left of another node's lease.
+  fs::path dir = tempDir("lease-left");
+  auto store = testing::openStore(dir);
+  auto& pg = dynamic_cast<engine::PostgresStore&>(*store);
+  pg.connection().exec(engine::Lease::tableSql());
+  pg.connection().exec("DELETE FROM ha_lease");
+  pg.connection().exec(
+      "INSERT INTO ha_lease VALUES (1, 'a', 'http://a', 1, clock_timestamp() + interval '1 "
+      "minute')");
+  engine::Lease b(testing::postgresConfig(dir), "b", "http://b", std::chrono::seconds(5));
+  engine::LeaseHolder held;
+  CHECK(b.tryAcquire(held) == 0);
+  CHECK(held.node == "a");
+  CHECK(held.live);
+  CHECK(held.remaining_ms > 50'000);
+  CHECK(held.remaining_ms <= 60'000);
+  pg.connection().exec("UPDATE ha_lease SET expires_at = clock_timestamp() - interval '1 second'");
+  CHECK(b.tryAcquire(held) == 2);  // expired: taken, the epoch raised
+  fs::remove_all(dir);
+}
+
 // At start-up the postgresql backend reads the alerts table on a second connection in the
 // same snapshot; where no second connection is allowed it reads it on its own, with the same
 // result. (A role limited to one connection; superusers are never limited.)
