@@ -240,6 +240,7 @@ void Correlator::restore(Restored st, int64_t now) {
   for (Made& m : made) {
     if (!m.alert) continue;
     CorrAlert* a = m.alert.get();
+    if (!alerts_.try_emplace(a->fingerprint, std::move(m.alert)).second) continue;  // first kept
     if (m.again)
       reroute.push_back(a->fingerprint);
     else if (a->forget_queued)
@@ -247,7 +248,6 @@ void Correlator::restore(Restored st, int64_t now) {
     if (m.counted) counted.emplace_back(a->incident, a);  // once its suppression is known
     alert_order_.push_back(a->fingerprint);
     kept.push_back(a);
-    alerts_.emplace(a->fingerprint, std::move(m.alert));
   }
   std::vector<Made>().swap(made);
   std::sort(forget_.begin(), forget_.end());
