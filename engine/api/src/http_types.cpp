@@ -138,21 +138,42 @@ HttpResponse HttpResponse::error(unsigned status, std::string_view message,
   return json(status, std::move(body));
 }
 
-static std::vector<std::string_view> segments(std::string_view path) {
-  std::vector<std::string_view> out;
-  size_t i = 0;
-  while (i < path.size()) {
-    if (path[i] == '/') {
-      ++i;
-      continue;
-    }
-    size_t j = path.find('/', i);
-    if (j == std::string_view::npos) j = path.size();
-    out.push_back(path.substr(i, j - i));
-    i = j;
-  }
-  return out;
+namespace {
+
+// The end of the segment of `s` that starts at `i`.
+size_t segmentEnd(std::string_view s, size_t i) {
+  while (i < s.size() && s[i] != '/') ++i;
+  return i;
 }
+
+// Whether `path` matches `pattern` segment by segment ("{name}" takes any one segment; repeated
+// slashes count as one), with the parameters' values appended to `params` when given. Walks
+// both strings in place, character by character: no allocation per route and request, and a
+// route that differs stops at its first different character.
+bool matchPattern(std::string_view pattern, std::string_view path,
+                  std::vector<std::pair<std::string_view, std::string_view>>* params) {
+  size_t i = 0, k = 0;
+  const size_t n = pattern.size(), m = path.size();
+  for (;;) {
+    while (i < n && pattern[i] == '/') ++i;
+    while (k < m && path[k] == '/') ++k;
+    if (i == n || k == m) return i == n && k == m;
+    if (pattern[i] == '{') {
+      size_t j = segmentEnd(pattern, i);
+      if (j - i > 2 && pattern[j - 1] == '}') {
+        size_t e = segmentEnd(path, k);
+        if (params) params->emplace_back(pattern.substr(i + 1, j - i - 2), path.substr(k, e - k));
+        i = j;
+        k = e;
+        continue;
+      }
+    }
+    while (i < n && k < m && pattern[i] != '/' && pattern[i] == path[k]) ++i, ++k;
+    if ((i < n && pattern[i] != '/') || (k < m && path[k] != '/')) return false;
+  }
+}
+
+}  // namespace
 
 void Router::add(Route route) {
   if (route.metric_name.empty()) route.metric_name = route.pattern;
@@ -162,22 +183,10 @@ void Router::add(Route route) {
 const Route* Router::match(Verb method, std::string_view path,
                            std::vector<std::pair<std::string_view, std::string_view>>& params,
                            bool* method_mismatch, std::string* allow) const {
-  auto segs = segments(path);
   *method_mismatch = false;
   if (allow) allow->clear();
   for (const auto& r : routes_) {
-    auto pat = segments(r->pattern);
-    if (pat.size() != segs.size()) continue;
-    std::vector<std::pair<std::string_view, std::string_view>> p;
-    bool ok = true;
-    for (size_t i = 0; i < pat.size() && ok; ++i) {
-      if (pat[i].size() > 2 && pat[i].front() == '{' && pat[i].back() == '}') {
-        p.emplace_back(pat[i].substr(1, pat[i].size() - 2), segs[i]);
-      } else if (pat[i] != segs[i]) {
-        ok = false;
-      }
-    }
-    if (!ok) continue;
+    if (!matchPattern(r->pattern, path, nullptr)) continue;
     if (r->method != method && !(method == Verb::head && r->method == Verb::get)) {
       *method_mismatch = true;
       if (allow) {
@@ -186,7 +195,8 @@ const Route* Router::match(Verb method, std::string_view path,
       }
       continue;
     }
-    params = std::move(p);
+    params.clear();
+    matchPattern(r->pattern, path, &params);
     *method_mismatch = false;
     return r.get();
   }

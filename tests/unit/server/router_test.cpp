@@ -28,6 +28,33 @@ TEST_CASE("Routes match by segment and capture parameters", "[router]") {
   CHECK(allow == "GET");
 }
 
+TEST_CASE("A segment matches whole: no prefix, no longer name, slashes repeated count once",
+          "[router]") {
+  Router r;
+  r.add({Verb::get, "/api/v1/alerts", RouteGroup::kRead, nullptr});
+  r.add({Verb::get, "/api/v1/alertsx/{a}/and/{b}", RouteGroup::kRead, nullptr});
+  r.add({Verb::get, "/api/v1/{}", RouteGroup::kRead, nullptr});  // "{}" is a literal segment
+  std::vector<std::pair<std::string_view, std::string_view>> params;
+  bool mismatch = false;
+  auto at = [&](std::string_view path) -> std::string {
+    auto* m = r.match(Verb::get, path, params, &mismatch, nullptr);
+    return m ? m->pattern : "";
+  };
+  CHECK(at("/api/v1/alert") == "");
+  CHECK(at("/api/v1/alertsy") == "");
+  CHECK(at("//api///v1/alerts//") == "/api/v1/alerts");
+  CHECK(at("/api/v1/alertsx/1/and/2") == "/api/v1/alertsx/{a}/and/{b}");
+  REQUIRE(params.size() == 2);
+  CHECK(params[0] == std::pair<std::string_view, std::string_view>{"a", "1"});
+  CHECK(params[1] == std::pair<std::string_view, std::string_view>{"b", "2"});
+  CHECK(at("/api/v1/alertsx/1/andx/2") == "");
+  CHECK(at("/api/v1/alertsx/1/and") == "");
+  CHECK(at("/api/v1/{}") == "/api/v1/{}");
+  CHECK(at("/api/v1/x") == "");
+  CHECK(at("") == "");
+  CHECK(at("/") == "");
+}
+
 TEST_CASE("Query parameters are percent-decoded and may repeat", "[router]") {
   HttpRequest q;
   q.query = "filter=a%3D%22b%22&filter=c&x=1+2&empty=";
