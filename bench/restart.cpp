@@ -140,6 +140,7 @@ int main(int argc, char** argv) {
   engine::CorrelatorStage stage(config->rule_set, engine::CorrelatorOptions{config->correlation},
                                 clock, hub, 4096, &writer);
   engine::Pipeline pipeline(po, clock, hub, &stage);
+  writer.holdUntilStarted();
   auto rs = engine::recoverState(store, pipeline, stage, t0 + 60'000);
   auto t_rows = Clock::now();
   writer.adoptRows(std::move(rs.alert_rows));

@@ -343,6 +343,8 @@ int Daemon::run() {
   try {
     // The writer starts after recovery, with the alerts' row ids recovery read: nothing of
     // recovery waits for a commit, and the store's connection is recovery's alone meanwhile.
+    // What recovery submits (the restored state's first round) waits in its queue.
+    store_writer_->holdUntilStarted();
     RecoveryStats rs = recoverState(*store_, *pipeline_, *correlator_, clock_.nowMs());
     store_writer_->adoptRows(std::move(rs.alert_rows));
     store_writer_->start();

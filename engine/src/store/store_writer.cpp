@@ -186,6 +186,7 @@ struct StoreWriter::Impl {
   AlertRowIds rows;                                   // writer thread only (once started)
   bool rows_known = false;                            // adopted from recovery, or read by start()
   std::vector<std::pair<uint64_t, int64_t>> adopted;  // until the thread indexes them
+  std::atomic<bool> holding{false};                   // units submitted before start() wait for it
   std::vector<StoreUnit*> units;                      // the group being committed
   moodycamel::BlockingConcurrentQueue<Item> queue;
   std::atomic<size_t> queued{0};
@@ -211,6 +212,8 @@ void StoreWriter::adoptRows(std::vector<std::pair<uint64_t, int64_t>> rows) {
   impl_->rows_known = true;
 }
 
+void StoreWriter::holdUntilStarted() { impl_->holding.store(true, std::memory_order_release); }
+
 void StoreWriter::start() {
   if (!impl_->rows_known) impl_->store.loadAlertRows(impl_->rows);
   impl_->rows_known = true;
@@ -235,7 +238,8 @@ void StoreWriter::stop() {
 
 void StoreWriter::submit(StoreUnit unit) {
   if (unit.empty()) return;
-  if (!impl_->thread.joinable() || impl_->stopping.load(std::memory_order_acquire)) {
+  if ((!impl_->thread.joinable() && !impl_->holding.load(std::memory_order_acquire)) ||
+      impl_->stopping.load(std::memory_order_acquire)) {
     // Not running (tests, or after stop): nothing will commit; say so rather than hang.
     log::get("store")->error("store writer is not running: {} alert rows not stored",
                              unit.alerts.size());

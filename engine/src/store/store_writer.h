@@ -46,6 +46,9 @@ class StoreWriter {
   // Before start(): the row ids of every stored alert, as start-up recovery read them with the
   // alerts, so that start() need not read them again (a second of a failover with 1 M alerts).
   void adoptRows(std::vector<std::pair<uint64_t, int64_t>> rows);
+  // Before start(): units submitted from now on wait in the queue for start() instead of being
+  // refused (recovery submits the first round of the restored state before the writer starts).
+  void holdUntilStarted();
   // Commits everything queued, runs its completions, joins the thread.
   void stop();
   // From any thread. Waits while the queue is full.

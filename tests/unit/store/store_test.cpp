@@ -672,8 +672,10 @@ TEST_CASE("Start-up reading gives the same state with or without a second connec
   CHECK(read_beside.incidents.size() == 1);
 }
 
-TEST_CASE("A writer started with the row ids start-up read updates stored alerts in place",
-          "[store]") {
+TEST_CASE(
+    "A writer started with the row ids start-up read updates stored alerts in place, and commits "
+    "what was submitted before it started",
+    "[store]") {
   fs::path dir = tempDir("adopted-rows");
   engine::ManualClock clock(kT0);
   api::MetricsHub hub;
@@ -688,11 +690,18 @@ TEST_CASE("A writer started with the row ids start-up read updates stored alerts
   auto run = [&](std::vector<engine::AlertRecord> alerts, bool adopt) {
     auto store = testing::openStore(dir);
     engine::StoreWriter w(*store, {}, clock, hub);
-    if (adopt) w.adoptRows(engine::loadState(*store).alert_rows);
-    w.start();
     engine::StoreUnit u;
     u.alerts = std::move(alerts);
-    w.submit(std::move(u));
+    if (adopt) {  // as the daemon starts: recovery reads and submits, then the writer starts
+      w.holdUntilStarted();
+      auto rows = engine::loadState(*store).alert_rows;
+      w.submit(std::move(u));  // waits in the queue for start()
+      w.adoptRows(std::move(rows));
+      w.start();
+    } else {
+      w.start();
+      w.submit(std::move(u));
+    }
     w.stop();
   };
   const uint64_t big = 0xfedcba9876543210ULL;  // above INT64_MAX: the same bits come back
