@@ -341,21 +341,17 @@ int Daemon::run() {
     });
   });
   try {
-    // The writer starts after recovery, with the alerts' row ids recovery read: nothing of
-    // recovery waits for a commit, and the store's connection is recovery's alone meanwhile.
-    // What recovery submits (the restored state's first round) waits in its queue.
-    store_writer_->holdUntilStarted();
-    RecoveryStats rs = recoverState(*store_, *pipeline_, *correlator_, clock_.nowMs());
-    store_writer_->adoptRows(std::move(rs.alert_rows));
-    store_writer_->start();
+    // Recovery starts the writer once it has read the store (see recovery.h).
+    RecoveryStats rs =
+        recoverState(*store_, *store_writer_, *pipeline_, *correlator_, clock_.nowMs());
     log::get("store")->info(
         "recovered {} alerts ({} firing), {} incidents ({} open), {} problems, {} silences, {} "
         "service transitions, "
         "{} SLA clocks, {} heartbeats in {:.3f} s (reading {:.2f} s, decoding {:.2f} s, alerts "
-        "{:.2f} s beside it, correlator {:.2f} s)",
+        "{:.2f} s beside it, correlator {:.2f} s, writer started {:.2f} s)",
         rs.alerts, rs.firing, rs.incidents, rs.open_incidents, rs.problems, rs.silences,
         rs.sla_transitions, rs.clocks, rs.heartbeats, rs.seconds, rs.load_seconds,
-        rs.decode_seconds, rs.alerts_seconds, rs.correlator_seconds);
+        rs.decode_seconds, rs.alerts_seconds, rs.correlator_seconds, rs.writer_seconds);
     if (rs.skipped_alerts)
       log::get("store")->error("{} stored alerts had malformed data and were skipped",
                                rs.skipped_alerts);

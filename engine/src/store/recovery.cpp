@@ -10,8 +10,9 @@
 
 namespace triaged::engine {
 
-RecoveryStats recoverState(Store& store, Pipeline& pipeline, CorrelatorStage& correlator,
-                           int64_t now) {
+RecoveryStats recoverState(Store& store, StoreWriter& writer, Pipeline& pipeline,
+                           CorrelatorStage& correlator, int64_t now) {
+  writer.holdUntilStarted();
   auto t0 = std::chrono::steady_clock::now();
   RecoveryStats stats;
   auto lap = [last = t0]() mutable {
@@ -115,7 +116,9 @@ RecoveryStats recoverState(Store& store, Pipeline& pipeline, CorrelatorStage& co
   correlator.restore(std::move(r), std::move(sla), now);
   stats.correlator_seconds = lap();
   stats.outbox = std::move(st.outbox);
-  stats.alert_rows = std::move(st.alert_rows);
+  writer.adoptRows(std::move(st.alert_rows));
+  writer.start();
+  stats.writer_seconds = lap();
   stats.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return stats;
 }
