@@ -190,14 +190,15 @@ NGINX
       t0=$(date +%s.%N)
       "$build/triaged-kafka-mock" produce --bootstrap "$boot" --topic alerts --partitions 80 < "$work/kafka.ndjson" >/dev/null
       echo "### kafka: $total events produced in $(echo "$(date +%s.%N) - $t0" | bc) s (cores: $(nproc), state: ${BENCH_BACKEND:-sqlite})"
-      BENCH_INPUTS="  - {type: kafka, brokers: [\"$boot\"], topics: [alerts], resolve_timeout: 1h}" start
+      BENCH_INPUTS="  - {type: kafka, brokers: [\"$boot\"], topics: [alerts], resolve_timeout: 1h${BENCH_KAFKA_EXTRA:+, $BENCH_KAFKA_EXTRA}}" start
       t0=$(date +%s.%N); first=""
-      last=0; still=0
-      for _ in $(seq 1 6000); do  # at most 10 minutes, and 5 s without progress
+      last=0; still=0; longest=0
+      for _ in $(seq 1 6000); do  # at most 10 minutes, and 30 s without progress
         got=$(curl -s "127.0.0.1:$http/metrics" | sed -n 's/^triaged_input_events_accepted_total{input="kafka"} //p')
         got=${got:-0}
         if [ "${got%.*}" -eq "$last" ]; then still=$((still + 1)); else still=0; last=${got%.*}; fi
-        [ "$still" -ge 50 ] && break
+        [ -n "$first" ] && [ "$still" -gt "$longest" ] && longest=$still
+        [ "$still" -ge 300 ] && break
         if [ -z "$first" ] && [ "${got%.*}" -gt 0 ]; then first=$(date +%s.%N); firstn=${got%.*}; fi
         [ "${got%.*}" -ge "$total" ] && break
         sleep 0.1
@@ -205,7 +206,12 @@ NGINX
       t1=$(date +%s.%N)
       matched=$(curl -s "127.0.0.1:$http/api/v1/alerts?limit=1" | sed -n 's/.*"matched":\([0-9]*\).*/\1/p')
       echo "consumed ${got%.*} of $total events ($(( ${got%.*} - total )) read again: at least once); $matched alerts (want $distinct)"
-      echo "group join and first batch: $(echo "$first - $t0" | bc) s; then $(echo "($total - $firstn) / ($t1 - $first)" | bc) events/s"
+      echo "group join and first batch: $(echo "$first - $t0" | bc) s; then $(echo "($total - $firstn) / ($t1 - $first)" | bc) events/s (longest pause after the first batch: $(echo "$longest / 10" | bc -l | cut -c1-4) s)"
+      echo "daemon peak RSS: $(sed -n 's/^VmHWM: *//p' "/proc/$(cat "$work/pid")/status")"
+      if [ "${got%.*}" -lt "$total" ]; then  # what the consumers were doing when it stalled
+        curl -s "127.0.0.1:$http/metrics" | grep -E '^triaged_kafka_(partitions_assigned|paused|rebalances|errors)|^triaged_pipeline_(queue|inflight)' >&2
+        tail -n 30 "$work/log" >&2
+      fi
       stop
       exec {kfd}>&-
       wait "$kpid" || true

@@ -22,6 +22,12 @@ def kafka_config(bootstrap, extra="", topics="[alerts]", state_extra=""):
 {extra}"""
 
 
+# The mock cluster rebalances after a member's session expires rather than at once on its
+# LeaveGroup (or, after a kill -9, ever hearing from it again): short sessions keep hand-overs
+# quick (the default, 45 s, is what a real group waits for a member that died).
+QUICK = '    properties: {{"session.timeout.ms": "6000", "heartbeat.interval.ms": "500"}}\n'
+
+
 def events(n, distinct, prefix="h"):
     return [json.dumps({"resource": f"{prefix}{i % distinct}", "check": "Disk", "severity": "major",
                         "value": i}) for i in range(n)]
@@ -85,7 +91,7 @@ class Kafka(unittest.TestCase):
         k = self.kafka
         n = 30000
         k.produce("alerts", events(n, n), partitions=3)
-        config = kafka_config(k.bootstrap, extra="    batch_events: 500\n",
+        config = kafka_config(k.bootstrap, extra="    batch_events: 500\n" + QUICK,
                               state_extra="pipeline:\n  queue_batches: 4\n")
         d = self.daemon(config)
         wait_for("some events applied", lambda: self.accepted(d) >= 3000, timeout=60)
@@ -100,11 +106,8 @@ class Kafka(unittest.TestCase):
 
     def test_two_daemons_of_one_group_share_the_partitions_and_hand_them_over(self):
         k = self.kafka
-        # The mock cluster rebalances after a member's session expires rather than at once on
-        # its LeaveGroup: short sessions keep the hand-over quick.
-        quick = '    properties: {{"session.timeout.ms": "6000", "heartbeat.interval.ms": "500"}}\n'
-        a = self.daemon(kafka_config(k.bootstrap, topics="[wide]", extra=quick))
-        b = self.daemon(kafka_config(k.bootstrap, topics="[wide]", extra=quick))
+        a = self.daemon(kafka_config(k.bootstrap, topics="[wide]", extra=QUICK))
+        b = self.daemon(kafka_config(k.bootstrap, topics="[wide]", extra=QUICK))
         assigned = lambda d: d.metrics().get('triaged_kafka_partitions_assigned{input="kafka"}', 0)  # noqa: E731
         wait_for("the six partitions split between the two", lambda: assigned(a) + assigned(b) == 6
                  and assigned(a) > 0 and assigned(b) > 0, timeout=60)
@@ -117,6 +120,30 @@ class Kafka(unittest.TestCase):
         wait_for("the next 3000 applied by b", lambda: ys() == 3000, timeout=60)
         b.stop()
         self.assertEqual(sum(k.committed("noc", "wide", 6).values()), 6000)
+
+    def test_consumers_of_one_daemon_share_the_partitions_through_rebalances(self):
+        k = self.kafka
+        two = "    consumers: 2\n" + QUICK
+        a = self.daemon(kafka_config(k.bootstrap, topics="[wide]", extra=two))
+        assigned = lambda d: d.metrics().get('triaged_kafka_partitions_assigned{input="kafka"}', 0)  # noqa: E731
+        wait_for("the six partitions assigned to a's two consumers", lambda: assigned(a) == 6
+                 and "consumer 0: assigned" in a.log() and "consumer 1: assigned" in a.log(), timeout=60)
+        k.produce("wide", events(3000, 3000, "x"), partitions=6)
+        wait_for("3000 applied by a", lambda: self.accepted(a) == 3000, timeout=60)
+        # A second daemon with two consumers joins: four members, partitions move between them.
+        b = self.daemon(kafka_config(k.bootstrap, topics="[wide]", extra=two))
+        wait_for("the six partitions over the four consumers", lambda: assigned(b) > 0
+                 and assigned(a) + assigned(b) == 6, timeout=60)
+        k.produce("wide", events(3000, 3000, "y"), partitions=6)
+        ys = lambda d: d.get_json('/api/v1/alerts?limit=1&filter={resource=~"y.*"}')["matched"]  # noqa: E731
+        wait_for("the next 3000 applied by the two", lambda: ys(a) + ys(b) == 3000, timeout=60)
+        a.stop()  # both of a's consumers drain, commit and leave; b's two take everything
+        wait_for("b takes all six partitions", lambda: assigned(b) == 6, timeout=60)
+        k.produce("wide", events(3000, 3000, "z"), partitions=6)
+        zs = lambda: b.get_json('/api/v1/alerts?limit=1&filter={resource=~"z.*"}')["matched"]  # noqa: E731
+        wait_for("the last 3000 applied by b", lambda: zs() == 3000, timeout=60)
+        b.stop()
+        self.assertEqual(sum(k.committed("noc", "wide", 6).values()), 9000)
 
     def test_start_from_latest_skips_the_backlog(self):
         k = self.kafka

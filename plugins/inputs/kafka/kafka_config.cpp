@@ -79,6 +79,9 @@ void parse(const config::PluginSection& s, config::ConfigErrors& errors, KafkaCo
     r.getUnsigned("batch_events", c.batch_events, 100000);
     if (c.batch_events == 0)
       r.sink().add(r.node()["batch_events"], r.childPath("batch_events"), "must be at least 1");
+    r.getUnsigned("consumers", c.consumers, 64);
+    if (c.consumers == 0)
+      r.sink().add(r.node()["consumers"], r.childPath("consumers"), "must be at least 1");
     config::Duration wait{c.batch_wait_ms};
     r.getDuration("batch_wait", wait);
     c.batch_wait_ms = wait.count();

@@ -32,6 +32,7 @@ struct KafkaConfig {
   std::string start_from = "earliest";
   uint64_t batch_events = 4096;
   int64_t batch_wait_ms = 5;
+  uint64_t consumers = 1;  // clients in the group, each on a thread with a share of the partitions
   std::vector<std::pair<std::string, std::string>> properties;  // librdkafka's, passed through
 };
 

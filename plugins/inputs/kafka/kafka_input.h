@@ -5,7 +5,8 @@
 // committed when partitions are revoked and at a stop; while the pipeline is full the assigned
 // partitions are paused (nothing buffered beyond what the client had fetched); a message that
 // does not decode is skipped, counted, logged with topic, partition and offset, and optionally
-// copied to a dead-letter topic. docs/configuration.md, "kafka".
+// copied to a dead-letter topic. `consumers` members of the group per input, a thread each
+// (kafka_consumer.h). docs/configuration.md, "kafka".
 #pragma once
 
 #include "triaged/api/plugin.h"
