@@ -215,7 +215,22 @@ NGINX
       stop
       exec {kfd}>&-
       wait "$kpid" || true
-      [ "${got%.*}" -ge "$total" ] && [ "$matched" -eq "$distinct" ] || { echo "kafka: counts differ" >&2; exit 1; } ;;
+      [ "${got%.*}" -ge "$total" ] && [ "$matched" -eq "$distinct" ] || { echo "kafka: counts differ" >&2; exit 1; }
+      # The same events over the TCP input (one connection, written as fast as it reads), into
+      # a fresh daemon: what the Kafka input costs over the plainest input, in the same run.
+      start
+      t0=$(date +%s.%N)
+      cat "$work/kafka.ndjson" > "/dev/tcp/127.0.0.1/$tcp"
+      for _ in $(seq 1 6000); do  # at most 5 minutes
+        got=$(curl -s "127.0.0.1:$http/metrics" | sed -n 's/^triaged_input_events_accepted_total{input="ndjson_tcp"} //p')
+        [ "${got:-0}" != 0 ] && [ "${got%.*}" -ge "$total" ] && break
+        sleep 0.05
+      done
+      t1=$(date +%s.%N)
+      matched=$(curl -s "127.0.0.1:$http/api/v1/alerts?limit=1" | sed -n 's/.*"matched":\([0-9]*\).*/\1/p')
+      echo "the same events over one TCP connection: $(echo "$total / ($t1 - $t0)" | bc) events/s; $matched alerts"
+      stop
+      [ "${got%.*}" -ge "$total" ] && [ "$matched" -eq "$distinct" ] || { echo "kafka (tcp): counts differ" >&2; exit 1; } ;;
     *) echo "unknown scenario $s" >&2; exit 2 ;;
   esac
 done
