@@ -2,14 +2,29 @@
 
 #include <charconv>
 #include <cmath>
+#include <cstring>
 
 namespace triaged::api {
 
 void appendJsonString(std::string& out, std::string_view s) {
   static const char* kHex = "0123456789abcdef";
+  out.reserve(out.size() + s.size() + 2);
   out.push_back('"');
   size_t run = 0;  // start of the current run of bytes needing no escape
-  for (size_t i = 0; i < s.size(); ++i) {
+  size_t i = 0;
+  // Eight bytes at a time while none needs escaping (a control byte, '"' or '\\'): most
+  // strings are plain, and the byte loop below then only sees their tail.
+  constexpr uint64_t kOnes = 0x0101010101010101ULL, kHigh = 0x8080808080808080ULL;
+  auto zeroByte = [](uint64_t v) { return (v - kOnes) & ~v & kHigh; };
+  while (i + 8 <= s.size()) {
+    uint64_t v;
+    std::memcpy(&v, s.data() + i, 8);
+    uint64_t special = ((v - kOnes * 0x20) & ~v & kHigh) | zeroByte(v ^ (kOnes * '"')) |
+                       zeroByte(v ^ (kOnes * '\\'));
+    if (special) break;
+    i += 8;
+  }
+  for (; i < s.size(); ++i) {
     unsigned char c = static_cast<unsigned char>(s[i]);
     if (c >= 0x20 && c != '"' && c != '\\') continue;
     out.append(s.data() + run, i - run);
@@ -47,14 +62,14 @@ void JsonWriter::separate() {
   }
   if (!first_.empty()) {
     if (!first_.back()) out_.push_back(',');
-    first_.back() = false;
+    first_.back() = 0;
   }
 }
 
 JsonWriter& JsonWriter::beginObject() {
   separate();
   out_.push_back('{');
-  first_.push_back(true);
+  first_.push_back(1);
   return *this;
 }
 JsonWriter& JsonWriter::endObject() {
@@ -65,7 +80,7 @@ JsonWriter& JsonWriter::endObject() {
 JsonWriter& JsonWriter::beginArray() {
   separate();
   out_.push_back('[');
-  first_.push_back(true);
+  first_.push_back(1);
   return *this;
 }
 JsonWriter& JsonWriter::endArray() {

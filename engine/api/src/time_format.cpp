@@ -1,5 +1,6 @@
 // The plugin API's ingest helpers (triaged/api/ingest.h), part: RFC 3339 parsing and formatting, to
 // the millisecond.
+#include <algorithm>
 #include <cstdio>
 
 #include "triaged/api/ingest.h"
@@ -77,7 +78,7 @@ std::optional<int64_t> parseRfc3339(std::string_view s) {
   return secs * 1000 + ms;
 }
 
-std::string formatRfc3339Ms(int64_t ms) {
+Rfc3339Ms::Rfc3339Ms(int64_t ms) {
   int64_t secs = ms >= 0 ? ms / 1000 : (ms - 999) / 1000;
   int64_t rem = ms - secs * 1000;
   int64_t days = secs >= 0 ? secs / 86400 : (secs - 86399) / 86400;
@@ -93,12 +94,34 @@ std::string formatRfc3339Ms(int64_t ms) {
   const unsigned d = doy - (153 * mp + 2) / 5 + 1;
   const unsigned m = mp < 10 ? mp + 3 : mp - 9;
   y += m <= 2;
-  char buf[40];
-  std::snprintf(buf, sizeof buf, "%04lld-%02u-%02uT%02lld:%02lld:%02lld.%03lldZ",
-                static_cast<long long>(y), m, d, static_cast<long long>(sod / 3600),
-                static_cast<long long>(sod / 60 % 60), static_cast<long long>(sod % 60),
-                static_cast<long long>(rem));
-  return buf;
+  if (y < 0 || y > 9999) {  // outside what four digits hold: as printf writes it
+    int n = std::snprintf(buf, sizeof buf, "%04lld-%02u-%02uT%02lld:%02lld:%02lld.%03lldZ",
+                          static_cast<long long>(y), m, d, static_cast<long long>(sod / 3600),
+                          static_cast<long long>(sod / 60 % 60), static_cast<long long>(sod % 60),
+                          static_cast<long long>(rem));
+    len = n > 0 ? std::min(static_cast<size_t>(n), sizeof buf - 1) : 0;
+    return;
+  }
+  auto put = [p = buf](size_t at, int64_t v, int width) mutable {
+    for (int i = width - 1; i >= 0; --i, v /= 10) p[at + i] = static_cast<char>('0' + v % 10);
+  };
+  put(0, y, 4);
+  buf[4] = '-';
+  put(5, m, 2);
+  buf[7] = '-';
+  put(8, d, 2);
+  buf[10] = 'T';
+  put(11, sod / 3600, 2);
+  buf[13] = ':';
+  put(14, sod / 60 % 60, 2);
+  buf[16] = ':';
+  put(17, sod % 60, 2);
+  buf[19] = '.';
+  put(20, rem, 3);
+  buf[23] = 'Z';
+  len = 24;
 }
+
+std::string formatRfc3339Ms(int64_t ms) { return std::string(Rfc3339Ms(ms).view()); }
 
 }  // namespace triaged::api

@@ -10,7 +10,7 @@ namespace {
 
 void time(api::JsonWriter& w, const char* key, int64_t ms) {
   if (ms)
-    w.field(key, api::formatRfc3339Ms(ms));
+    w.field(key, api::Rfc3339Ms(ms).view());
   else
     w.key(key).null();
 }
@@ -19,11 +19,11 @@ void timeline(api::JsonWriter& w, const std::vector<TimelineEntry>& t) {
   w.key("timeline").beginArray();
   for (const auto& e : t) {
     w.beginObject();
-    w.field("at", api::formatRfc3339Ms(e.at_ms));
+    w.field("at", api::Rfc3339Ms(e.at_ms).view());
     w.field("actor", e.actor);
     w.field("action", e.action);
     if (!e.detail.empty()) w.field("detail", e.detail);
-    if (e.alert) w.field("alert", fingerprintHex(e.alert));
+    if (e.alert) w.field("alert", FingerprintHex(e.alert).view());
     w.endObject();
   }
   w.endArray();
@@ -41,7 +41,7 @@ void writeCorrelatedAlertJson(std::string& out, const CorrAlert& a) {
   AlertStrings v(a.strings.get());
   api::JsonWriter w(out);
   w.beginObject();
-  w.field("fingerprint", fingerprintHex(a.fingerprint));
+  w.field("fingerprint", FingerprintHex(a.fingerprint).view());
   w.field("source", v.field(AlertStrings::kSource));
   w.field("resource", v.field(AlertStrings::kResource));
   w.field("check", v.field(AlertStrings::kCheck));
@@ -69,7 +69,7 @@ void writeCorrelatedAlertJson(std::string& out, const CorrAlert& a) {
     w.endArray();
     if (!why.maintenance.empty()) w.field("maintenance", why.maintenance);
     w.key("inhibited_by").beginArray();
-    for (uint64_t src : why.inhibited_by) w.value(fingerprintHex(src));
+    for (uint64_t src : why.inhibited_by) w.value(FingerprintHex(src).view());
     w.endArray();
   }
   time(w, "first_seen", a.first_seen_ms);
@@ -114,12 +114,12 @@ void writeIncidentJson(std::string& out, const Correlator& c, const Incident& in
     for (const auto& m : why.windows) w.value(m);
     w.endArray();
     w.key("inhibited_by").beginArray();
-    for (uint64_t src : why.inhibited_by) w.value(fingerprintHex(src));
+    for (uint64_t src : why.inhibited_by) w.value(FingerprintHex(src).view());
     w.endArray();
     w.endObject();
   }
   if (inc.root_cause)
-    w.field("root_cause", fingerprintHex(inc.root_cause));
+    w.field("root_cause", FingerprintHex(inc.root_cause).view());
   else
     w.key("root_cause").null();
   if (inc.merged_into) w.field("merged_into", inc.merged_into);
@@ -176,7 +176,7 @@ void writeIncidentJson(std::string& out, const Correlator& c, const Incident& in
         w.raw(one);
       } else {
         w.beginObject()
-            .field("fingerprint", fingerprintHex(fp))
+            .field("fingerprint", FingerprintHex(fp).view())
             .field("status", "forgotten")
             .endObject();
       }
@@ -214,7 +214,7 @@ void writeSilenceJson(std::string& out, const Silence& s, int64_t now) {
   w.beginObject();
   w.field("id", s.id);
   w.key("status").beginObject().field("state", s.state(now)).endObject();
-  w.field("updatedAt", api::formatRfc3339Ms(s.updated_ms));
+  w.field("updatedAt", api::Rfc3339Ms(s.updated_ms).view());
   w.key("matchers").beginArray();
   for (const auto& m : s.matchers) {
     bool regex = m->op() == rules::MatchOp::kRegex || m->op() == rules::MatchOp::kNotRegex;
@@ -227,8 +227,8 @@ void writeSilenceJson(std::string& out, const Silence& s, int64_t now) {
     w.endObject();
   }
   w.endArray();
-  w.field("startsAt", api::formatRfc3339Ms(s.starts_ms));
-  w.field("endsAt", api::formatRfc3339Ms(s.ends_ms));
+  w.field("startsAt", api::Rfc3339Ms(s.starts_ms).view());
+  w.field("endsAt", api::Rfc3339Ms(s.ends_ms).view());
   w.field("createdBy", s.created_by);
   w.field("comment", s.comment);
   if (!s.change_id.empty()) w.field("changeId", s.change_id);
@@ -239,7 +239,7 @@ void writeEventJson(std::string& out, const Correlator& c, const CorrelatorEvent
   api::JsonWriter w(out);
   w.beginObject();
   w.field("type", correlatorEventName(e.type));
-  w.field("at", api::formatRfc3339Ms(e.at_ms));
+  w.field("at", api::Rfc3339Ms(e.at_ms).view());
   if (e.incident) {
     if (const Incident* inc = c.incident(e.incident)) {
       std::string one;

@@ -6,13 +6,13 @@ namespace triaged::engine {
 
 void writeSlaEventJson(std::string& body, const SlaEvent& e, const Incident* inc) {
   api::JsonWriter w(body);
-  w.beginObject().field("event", e.type).field("at", api::formatRfc3339Ms(e.at_ms));
+  w.beginObject().field("event", e.type).field("at", api::Rfc3339Ms(e.at_ms).view());
   if (!e.agreement.empty())
     w.field("agreement", e.agreement)
         .field("target", e.target)
         .field("percent", static_cast<int64_t>(e.percent));
   if (e.deadline_ms && e.deadline_ms != INT64_MAX)
-    w.field("deadline", api::formatRfc3339Ms(e.deadline_ms));
+    w.field("deadline", api::Rfc3339Ms(e.deadline_ms).view());
   if (!e.heartbeat.empty()) w.field("heartbeat", e.heartbeat);
   if (inc) {
     w.key("incident")
@@ -40,7 +40,7 @@ void writeIncidentClocks(api::JsonWriter& w, const Evaluator& ev, uint64_t incid
         .field("target", clockTargetName(c.target))
         .field("stage", clockStageName(c.stage));
     if (c.breach_ms && c.breach_ms != INT64_MAX)
-      w.field("deadline", api::formatRfc3339Ms(c.breach_ms));
+      w.field("deadline", api::Rfc3339Ms(c.breach_ms).view());
     w.field("breached", c.breached).field("crossed", static_cast<int64_t>(c.crossed));
     w.endObject();
   }

@@ -14,12 +14,12 @@ namespace triaged::engine {
 
 using api::HttpResponse;
 
-std::string fingerprintHex(uint64_t fp) {
+FingerprintHex::FingerprintHex(uint64_t fp) {
   static const char* kHex = "0123456789abcdef";
-  std::string s(16, '0');
-  for (int i = 15; i >= 0; --i, fp >>= 4) s[i] = kHex[fp & 15];
-  return s;
+  for (int i = 15; i >= 0; --i, fp >>= 4) buf[i] = kHex[fp & 15];
 }
+
+std::string fingerprintHex(uint64_t fp) { return std::string(FingerprintHex(fp).view()); }
 
 bool parseFingerprintHex(std::string_view s, uint64_t& out) {
   if (s.empty() || s.size() > 16) return false;

@@ -23,6 +23,12 @@ void writeAlertJson(std::string& out, uint64_t fingerprint, const Alert& a);
 // "labels": {...} of an alert, into an open object.
 void writeLabelsJson(api::JsonWriter& w, const AlertStrings& v);
 std::string fingerprintHex(uint64_t fp);
+// The same into a buffer, without allocating: `w.field("alert", FingerprintHex(fp).view())`.
+struct FingerprintHex {
+  explicit FingerprintHex(uint64_t fp);
+  std::string_view view() const { return {buf, sizeof buf}; }
+  char buf[16];
+};
 
 // Event counts of alerts by fingerprint (an alert the shards no longer hold is absent).
 using AlertCounts = absl::flat_hash_map<uint64_t, uint64_t>;

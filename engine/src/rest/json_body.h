@@ -67,7 +67,7 @@ struct Body {
 // A time field: RFC 3339, or null when unset (0) or unbounded (INT64_MAX).
 inline void writeTime(api::JsonWriter& w, const char* key, int64_t ms) {
   if (ms && ms != INT64_MAX)
-    w.field(key, api::formatRfc3339Ms(ms));
+    w.field(key, api::Rfc3339Ms(ms).view());
   else
     w.key(key).null();
 }

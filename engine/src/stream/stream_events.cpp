@@ -1,6 +1,7 @@
 #include "stream/stream_events.h"
 
 #include <algorithm>
+#include <iterator>
 
 #include "correlate/correlation_json.h"
 #include "evaluate/evaluator_json.h"
@@ -17,12 +18,12 @@ void appendAlertEvents(const Correlator& c, const std::vector<CorrelatorInput>& 
     StreamEvent e{StreamType::kAlert, {}};
     api::JsonWriter w(e.data);
     w.beginObject()
-        .field("fingerprint", fingerprintHex(ch.fingerprint))
+        .field("fingerprint", FingerprintHex(ch.fingerprint).view())
         .field("change", changeKindName(ch.kind))
         .field("status", api::statusName(ch.status))
         .field("severity", api::severityName(ch.severity))
         .field("flapping", ch.flapping)
-        .field("at", api::formatRfc3339Ms(ch.at_ms));
+        .field("at", api::Rfc3339Ms(ch.at_ms).view());
     if (const CorrAlert* a = c.alert(ch.fingerprint)) {
       AlertStrings v(a->strings.get());
       w.field("resource", v.field(AlertStrings::kResource))
@@ -42,16 +43,22 @@ void appendAlertEvents(const Correlator& c, const std::vector<CorrelatorInput>& 
 
 void appendRoundEvents(const Correlator& c, const Evaluator& ev, const RoundChanges& r, int64_t now,
                        std::vector<StreamEvent>& out) {
-  // What happened to each incident this round: its last event (an action, opened, resolved).
+  // What happened to each incident this round: its last event (an action, opened, resolved),
+  // found in one pass over the round's events (a round can open thousands of incidents).
+  std::vector<std::pair<uint64_t, const char*>> last;  // (incident, its last event), sorted
+  for (const auto& e : r.events)
+    if (e.incident && e.type <= CorrelatorEvent::kIncidentEscalated)
+      last.emplace_back(e.incident, correlatorEventName(e.type));
+  std::stable_sort(last.begin(), last.end(),
+                   [](const auto& a, const auto& b) { return a.first < b.first; });
   auto lastEvent = [&](uint64_t id) -> const char* {
-    for (auto it = r.events.rbegin(); it != r.events.rend(); ++it)
-      if (it->incident == id && it->type <= CorrelatorEvent::kIncidentEscalated)
-        return correlatorEventName(it->type);
-    return "incident.changed";
+    auto it = std::upper_bound(last.begin(), last.end(), id,
+                               [](uint64_t v, const auto& p) { return v < p.first; });
+    return it != last.begin() && std::prev(it)->first == id ? std::prev(it)->second
+                                                            : "incident.changed";
   };
   std::vector<uint64_t> ids = r.incidents;
-  for (const auto& e : r.events)
-    if (e.incident && e.type <= CorrelatorEvent::kIncidentEscalated) ids.push_back(e.incident);
+  for (const auto& [id, what] : last) ids.push_back(id);
   std::sort(ids.begin(), ids.end());
   ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
   for (uint64_t id : ids) {
@@ -76,7 +83,7 @@ void appendRoundEvents(const Correlator& c, const Evaluator& ev, const RoundChan
           .field("firing", inc->firingAll())
           .field("alert_count", static_cast<uint64_t>(inc->alerts.size()))
           .field("suppressed", live && inc->held)
-          .field("updated_at", api::formatRfc3339Ms(inc->updated_ms));
+          .field("updated_at", api::Rfc3339Ms(inc->updated_ms).view());
       writeIncidentClocks(w, ev, id);
       w.endObject();
     } else {
@@ -119,7 +126,7 @@ void appendRoundEvents(const Correlator& c, const Evaluator& ev, const RoundChan
     auto it = c.maintenance().find(id);
     if (it != c.maintenance().end()) {
       w.field("ended", it->second.ended_ms != 0);
-      if (it->second.ended_ms) w.field("ended_at", api::formatRfc3339Ms(it->second.ended_ms));
+      if (it->second.ended_ms) w.field("ended_at", api::Rfc3339Ms(it->second.ended_ms).view());
     } else {
       w.field("deleted", true);
     }

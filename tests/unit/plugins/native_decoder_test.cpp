@@ -223,4 +223,15 @@ TEST_CASE("RFC 3339 timestamps parse with fractions and offsets, and bad ones do
   CHECK_FALSE(api::parseRfc3339("2026-01-01T10:00:00Zjunk").has_value());
   CHECK(api::formatRfc3339Ms(1767261600250) == "2026-01-01T10:00:00.250Z");
   CHECK(api::parseRfc3339(api::formatRfc3339Ms(-62135596800000)) == -62135596800000);  // 0001-01-01
+  // Written digit by digit (no printf): the edges of every field, and years beyond four digits
+  // as printf writes them.
+  CHECK(api::formatRfc3339Ms(0) == "1970-01-01T00:00:00.000Z");
+  CHECK(api::formatRfc3339Ms(-1) == "1969-12-31T23:59:59.999Z");
+  CHECK(api::formatRfc3339Ms(951868799999) == "2000-02-29T23:59:59.999Z");
+  CHECK(api::formatRfc3339Ms(253402300799999) == "9999-12-31T23:59:59.999Z");
+  CHECK(api::formatRfc3339Ms(253402300800000) == "10000-01-01T00:00:00.000Z");
+  CHECK(api::formatRfc3339Ms(-62167219200001) == "-001-12-31T23:59:59.999Z");
+  CHECK(api::Rfc3339Ms(1767261600250).view() == "2026-01-01T10:00:00.250Z");
+  for (int64_t ms = -86'400'000LL * 800; ms < 86'400'000LL * 800; ms += 86'400'000LL + 3'723'457)
+    CHECK(api::parseRfc3339(api::formatRfc3339Ms(ms)) == ms);
 }

@@ -159,6 +159,14 @@ uint64_t contentHashOf(const EventBatch& b, const Event& e, uint64_t identity);
 // epoch ms. Years before 1 or after 9999, bad fields: nullopt.
 std::optional<int64_t> parseRfc3339(std::string_view s);
 std::string formatRfc3339Ms(int64_t ms);
+// The same into a buffer, without allocating (the hot paths: stream events, timelines):
+// `JsonWriter::field("at", Rfc3339Ms(ms).view())`.
+struct Rfc3339Ms {
+  explicit Rfc3339Ms(int64_t ms);
+  std::string_view view() const { return {buf, len}; }
+  char buf[40];
+  size_t len;
+};
 
 // HTTP answers shared by the inputs.
 HttpResponse badRequest(std::string_view message, const std::vector<DecodeError>& errors,

@@ -41,7 +41,8 @@ class JsonWriter {
  private:
   void separate();
   std::string& out_;
-  std::vector<bool> first_;  // per open container: no element written yet
+  std::string first_;  // per open container: 1 while no element is written yet (no allocation
+                       // up to 15 levels)
   bool after_key_ = false;
 };
 
