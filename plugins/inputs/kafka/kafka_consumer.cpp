@@ -97,8 +97,11 @@ void Consumer::start() {
   if (!named) set("client.id", "triaged-" + s_.name + "-" + std::to_string(index_));
   rd_kafka_conf_set_opaque(conf, this);
   rd_kafka_conf_set_rebalance_cb(conf, &Consumer::rebalanceCb);
-  rk_ = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err);  // owns conf from here
-  if (!rk_) throw std::runtime_error(std::string("kafka consumer: ") + err);
+  rk_ = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err);  // owns conf if it succeeds
+  if (!rk_) {
+    rd_kafka_conf_destroy(conf);
+    throw std::runtime_error(std::string("kafka consumer: ") + err);
+  }
   rd_kafka_poll_set_consumer(rk_);
   queue_rk_ = rd_kafka_queue_get_consumer(rk_);
   rd_kafka_topic_partition_list_t* topics =
