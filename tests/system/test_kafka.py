@@ -187,6 +187,8 @@ class Kafka(unittest.TestCase):
             ('    properties: {{"enable.auto.commit": "false"}}\n', "properties.enable.auto.commit: is set by triaged"),
             ('    properties: {{"no.such.property": "1"}}\n', "properties.no.such.property"),
             ('    bearer_token: secret\n', "bearer_token: is not supported by this input"),
+            ('    consumers: 0\n', "consumers: must be at least 1"),
+            ('    consumers: 65\n', "consumers"),
         ]
         for extra, want in cases:
             d.write_config(kafka_config(self.kafka.bootstrap, extra=extra))
