@@ -189,9 +189,10 @@ void PostgresStore::commit(std::vector<StoreUnit*>& units, AlertRowIds& rows) {
   if (!session_ready_) prepareSession();
   int64_t seq = commit_seq_ + 1;
   try {
-    conn_->exec("BEGIN");
+    if (!fence_epoch_) conn_->exec("BEGIN");
     if (fence_epoch_) {
-      auto f = conn_->exec("SELECT epoch FROM ha_lease WHERE id = 1 FOR SHARE");
+      // One round trip: a simple query's statements run in order, its result is the last's.
+      auto f = conn_->exec("BEGIN; SELECT epoch FROM ha_lease WHERE id = 1 FOR SHARE");
       int64_t now = f.rows() ? f.i64(0, 0) : 0;
       if (now != fence_epoch_) {
         if (on_fenced_) on_fenced_();
@@ -200,9 +201,9 @@ void PostgresStore::commit(std::vector<StoreUnit*>& units, AlertRowIds& rows) {
                                  " (another node took over); nothing written");
       }
     }
-    write(units, rows);
-    conn_->exec("INSERT INTO meta(key, value) VALUES ('commit_seq', '" + std::to_string(seq) +
-                "') ON CONFLICT (key) DO UPDATE SET value = excluded.value");
+    write(units, rows,
+          "INSERT INTO meta(key, value) VALUES ('commit_seq', '" + std::to_string(seq) +
+              "') ON CONFLICT (key) DO UPDATE SET value = excluded.value");
   } catch (...) {
     conn_->rollback();
     committed(false);

@@ -60,7 +60,8 @@ class PostgresStore final : public Store {
   };
   void migrate();
   void prepareSession();
-  void write(std::vector<StoreUnit*>& units, AlertRowIds& rows);
+  // Writes the group; `last` (SQL of the same transaction) goes with the merges' round trip.
+  void write(std::vector<StoreUnit*>& units, AlertRowIds& rows, const std::string& last);
   // After COMMIT: what the group stored becomes known (ok), or is read again (not ok).
   void committed(bool ok);
   // A second connection, for reading the alerts table beside the others at start-up.
