@@ -115,6 +115,18 @@ class Endpoints(unittest.TestCase):
         self.assertEqual(m['triaged_http_requests_total{code="2xx",route="/metrics"}'], 1)
         self.assertTrue(any(k.startswith("triaged_build_info{") for k in m))
 
+    def test_threads_carry_the_names_docs_architecture_gives_them(self):
+        names = set()
+        for tid in os.listdir(f"/proc/{self.d.proc.pid}/task"):
+            with open(f"/proc/{self.d.proc.pid}/task/{tid}/comm") as f:
+                names.add(f.read().strip())
+        for name in ("triaged-correl", "triaged-store", "triaged-notify", "triaged-io-0", "triaged-dedup-0"):
+            self.assertIn(name, names)
+        with open(os.path.join(SOURCE, "docs", "architecture.md")) as f:
+            table = f.read()
+        for name in names - {"triaged"}:
+            self.assertIn("`" + re.sub(r"\d+$", "N", name) + "`", table, f"thread {name} is not in the thread table")
+
     def test_errors_are_json(self):
         status, headers, body = self.d.request("GET", "/no/such/thing")
         self.assertEqual(status, 404)

@@ -240,7 +240,10 @@ CorrelatorStage::CorrelatorStage(std::shared_ptr<const rules::RuleSet> rules,
 CorrelatorStage::~CorrelatorStage() { stop(); }
 
 void CorrelatorStage::start() {
-  impl_->thread = std::thread([this] { impl_->loop(); });
+  impl_->thread = std::thread([this] {
+    pthread_setname_np(pthread_self(), "triaged-correl");  // 15 characters at most
+    impl_->loop();
+  });
 }
 
 void CorrelatorStage::stop() {
