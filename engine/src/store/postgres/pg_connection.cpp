@@ -230,7 +230,7 @@ Result Connection::exec(const std::string& sql, std::initializer_list<std::strin
                                      p.data(), nullptr, nullptr, 0)));
 }
 
-void Connection::copyIn(const std::string& copy_sql, const std::string& data) {
+void Connection::copyIn(const std::string& copy_sql, std::string_view data) {
   Result start(PQexec(conn_, copy_sql.c_str()));
   if (PQresultStatus(start.r) != PGRES_COPY_IN) fail(copy_sql);
   // Large buffers go in pieces: libpq copies what it is given into its own output buffer.
@@ -308,25 +308,27 @@ CopyRows& CopyRows::bytea(std::string_view v) {
   return *this;
 }
 
-void BinaryRows::be(uint64_t v, int bytes) {
-  for (int k = bytes - 1; k >= 0; --k) buf_.push_back(static_cast<char>((v >> (8 * k)) & 0xFF));
+namespace {
+constexpr char kBinaryHeader[] = "PGCOPY\n\xff\r\n\0\0\0\0\0\0\0\0\0";
 }
 
 BinaryRows& BinaryRows::row(int16_t fields) {
-  be(static_cast<uint16_t>(fields), 2);
+  if (ended_) throw std::logic_error("BinaryRows: a row after data()");
+  if (buf_.empty()) buf_.assign(kBinaryHeader, sizeof kBinaryHeader - 1);
+  be(static_cast<uint16_t>(fields));
   ++rows_;
   return *this;
 }
 
 BinaryRows& BinaryRows::i8(int64_t v) {
-  be(8, 4);
-  be(static_cast<uint64_t>(v), 8);
+  be(uint32_t{8});
+  be(static_cast<uint64_t>(v));
   return *this;
 }
 
 BinaryRows& BinaryRows::i4(int32_t v) {
-  be(4, 4);
-  be(static_cast<uint32_t>(v), 4);
+  be(uint32_t{4});
+  be(static_cast<uint32_t>(v));
   return *this;
 }
 
@@ -339,31 +341,30 @@ BinaryRows& BinaryRows::text(std::string_view v) {
     }
   if (!plain) {
     std::string valid = validUtf8(v);
-    be(valid.size(), 4);
+    be(static_cast<uint32_t>(valid.size()));
     buf_ += valid;
     return *this;
   }
-  be(v.size(), 4);
+  be(static_cast<uint32_t>(v.size()));
   buf_.append(v.data(), v.size());
   return *this;
 }
 
 BinaryRows& BinaryRows::bytea(std::string_view v) {
   if (v.empty()) {
-    be(0xFFFFFFFFu, 4);  // NULL
+    be(uint32_t{0xFFFFFFFFu});  // NULL
     return *this;
   }
-  be(v.size(), 4);
+  be(static_cast<uint32_t>(v.size()));
   buf_.append(v.data(), v.size());
   return *this;
 }
 
-std::string BinaryRows::data() const {
-  static constexpr char kHeader[] = "PGCOPY\n\xff\r\n\0\0\0\0\0\0\0\0\0";
-  std::string out(kHeader, sizeof kHeader - 1);
-  out += buf_;
-  out += "\xff\xff";
-  return out;
+std::string_view BinaryRows::data() {
+  if (buf_.empty()) buf_.assign(kBinaryHeader, sizeof kBinaryHeader - 1);
+  if (!ended_) buf_ += "\xff\xff";
+  ended_ = true;
+  return buf_;
 }
 
 CopyRows& CopyRows::end() {

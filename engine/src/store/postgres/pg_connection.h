@@ -70,7 +70,7 @@ class Connection {
   // One statement with text parameters.
   Result exec(const std::string& sql, std::initializer_list<std::string> params);
   // COPY ... FROM STDIN with `data` in COPY's text format.
-  void copyIn(const std::string& copy_sql, const std::string& data);
+  void copyIn(const std::string& copy_sql, std::string_view data);
   // Runs `select` through a cursor in slices of `slice` rows (inside the caller's transaction).
   // The rows come in binary format: a million rows of integers and bytea read without parsing
   // text or decoding hex (and without the server encoding them).
@@ -134,17 +134,29 @@ class BinaryRows {
   BinaryRows& bytea(std::string_view v);
   size_t rows() const { return rows_; }
   bool empty() const { return rows_ == 0; }
-  // The whole COPY data: header, rows, trailer.
-  std::string data() const;
+  // The whole COPY data: header, rows, trailer (added by the first call; no row after it).
+  std::string_view data();
   void clear() {
     buf_.clear();
     rows_ = 0;
+    ended_ = false;
   }
 
  private:
-  void be(uint64_t v, int bytes);
-  std::string buf_;
+  // Big-endian, as COPY's binary format has it: one append, not a byte at a time.
+  template <class T>
+  void be(T v) {
+    if constexpr (sizeof(T) == 8)
+      v = static_cast<T>(__builtin_bswap64(static_cast<uint64_t>(v)));
+    else if constexpr (sizeof(T) == 4)
+      v = static_cast<T>(__builtin_bswap32(static_cast<uint32_t>(v)));
+    else
+      v = static_cast<T>(__builtin_bswap16(static_cast<uint16_t>(v)));
+    buf_.append(reinterpret_cast<const char*>(&v), sizeof v);
+  }
+  std::string buf_;  // starts with the header once a row is added
   size_t rows_ = 0;
+  bool ended_ = false;
 };
 
 // `v` with NUL bytes and invalid UTF-8 replaced by U+FFFD (what a UTF-8 text column accepts).
