@@ -578,6 +578,58 @@ TEST_CASE("A fenced commit writes nothing and says so (postgresql)", "[store]") 
   fs::remove_all(dir);
 }
 
+// The postgresql backend sends a group's last statements and COMMIT in one round trip: one of
+// them failing must leave nothing of the group (rows copied before it included), and the same
+// group committed again stores all of it.
+TEST_CASE("A statement failing beside COMMIT stores nothing of the group (postgresql)", "[store]") {
+  if (!testing::onPostgres()) return;
+  fs::path dir = tempDir("tail-fails");
+  auto store = testing::openStore(dir);
+  auto& pg = dynamic_cast<engine::PostgresStore&>(*store);
+  engine::AlertRowIds rows;
+  store->loadAlertRows(rows);
+  auto unit = [](uint64_t fp, const char* k) {
+    engine::StoreUnit u;
+    engine::AlertRecord a;
+    a.fingerprint = fp;
+    a.first_seen_ms = a.last_seen_ms = a.time_ms = kT0;
+    a.count = 1;
+    u.alerts.push_back(a);
+    u.incidents.push_back({fp, 0, kT0, "{}", {{0, fp, 0}}, {{0, kT0, "triaged", "opened", "", 0}}});
+    u.meta.emplace_back("k", k);
+    return u;
+  };
+  auto count = [&](const char* table) {
+    return pg.connection().exec(std::string("SELECT count(*) FROM ") + table).i64(0, 0);
+  };
+  auto a = unit(1, "1");
+  std::vector<engine::StoreUnit*> one{&a};
+  rows.begin();
+  store->commit(one, rows);
+  // The commit sequence row can no longer change: the group's last statement fails.
+  pg.connection().exec(
+      "ALTER TABLE meta ADD CONSTRAINT frozen CHECK (key <> 'commit_seq') NOT VALID");
+  auto b = unit(2, "2");
+  std::vector<engine::StoreUnit*> two{&b};
+  rows.begin();
+  CHECK_THROWS_WITH(store->commit(two, rows), Catch::Contains("frozen"));
+  rows.rollback();  // as the writer does
+  CHECK(count("alerts") == 1);
+  CHECK(count("incidents") == 1);
+  CHECK(count("incident_alerts") == 1);
+  CHECK(count("incident_timeline") == 1);
+  CHECK(pg.connection().exec("SELECT value FROM meta WHERE key = 'k'").str(0, 0) == "1");
+  pg.connection().exec("ALTER TABLE meta DROP CONSTRAINT frozen");
+  rows.begin();
+  store->commit(two, rows);
+  CHECK(count("alerts") == 2);
+  CHECK(count("incidents") == 2);
+  CHECK(count("incident_alerts") == 2);
+  CHECK(count("incident_timeline") == 2);
+  CHECK(pg.connection().exec("SELECT value FROM meta WHERE key = 'k'").str(0, 0) == "2");
+  fs::remove_all(dir);
+}
+
 TEST_CASE("A standby tries for the lease again just after it expires, not a renewal later",
           "[store]") {
   using std::chrono::milliseconds;

@@ -188,8 +188,8 @@ void PostgresStore::commit(std::vector<StoreUnit*>& units, AlertRowIds& rows) {
   }
   if (!session_ready_) prepareSession();
   int64_t seq = commit_seq_ + 1;
+  std::string lead = fence_epoch_ ? "" : "BEGIN;", tail;
   try {
-    if (!fence_epoch_) conn_->exec("BEGIN");
     if (fence_epoch_) {
       // One round trip: a simple query's statements run in order, its result is the last's.
       auto f = conn_->exec("BEGIN; SELECT epoch FROM ha_lease WHERE id = 1 FOR SHARE");
@@ -201,15 +201,17 @@ void PostgresStore::commit(std::vector<StoreUnit*>& units, AlertRowIds& rows) {
                                  " (another node took over); nothing written");
       }
     }
-    write(units, rows,
-          "INSERT INTO meta(key, value) VALUES ('commit_seq', '" + std::to_string(seq) +
-              "') ON CONFLICT (key) DO UPDATE SET value = excluded.value");
+    tail = write(units, rows, lead,
+                 "INSERT INTO meta(key, value) VALUES ('commit_seq', '" + std::to_string(seq) +
+                     "') ON CONFLICT (key) DO UPDATE SET value = excluded.value;");
   } catch (...) {
     conn_->rollback();
     committed(false);
     throw;
   }
-  pg::Result r(PQexec(conn_->raw(), "COMMIT"));
+  // The group's last statements and COMMIT in one round trip: statements after a failing one
+  // are not run, so an error here means nothing committed unless the connection broke.
+  pg::Result r(PQexec(conn_->raw(), (lead + tail + "COMMIT").c_str()));
   if (PQresultStatus(r.r) == PGRES_COMMAND_OK) {
     commit_seq_ = seq;
     committed(true);
@@ -217,6 +219,7 @@ void PostgresStore::commit(std::vector<StoreUnit*>& units, AlertRowIds& rows) {
   }
   committed(false);
   std::string why = PQerrorMessage(conn_->raw());
+  conn_->rollback();  // the transaction when a statement before COMMIT failed (else a no-op)
   if (!conn_->ok()) {
     // The outcome is unknown: the retry asks the database before writing anything.
     uncertain_seq_ = seq;

@@ -60,8 +60,11 @@ class PostgresStore final : public Store {
   };
   void migrate();
   void prepareSession();
-  // Writes the group; `last` (SQL of the same transaction) goes with the merges' round trip.
-  void write(std::vector<StoreUnit*>& units, AlertRowIds& rows, const std::string& last);
+  // Writes the group, `lead` (SQL that begins the transaction) sent with its first statement
+  // (and cleared); returns the statements that end it (the merges and `last`, when nothing
+  // must follow them), for COMMIT to go with, or "".
+  std::string write(std::vector<StoreUnit*>& units, AlertRowIds& rows, std::string& lead,
+                    const std::string& last);
   // After COMMIT: what the group stored becomes known (ok), or is read again (not ok).
   void committed(bool ok);
   // A second connection, for reading the alerts table beside the others at start-up.

@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <deque>
 #include <tuple>
+#include <utility>
 
 #include "store/postgres/pg_store.h"
 
@@ -486,9 +487,16 @@ void PostgresStore::prepareSession() {
   session_ready_ = true;
 }
 
-void PostgresStore::write(std::vector<StoreUnit*>& units, AlertRowIds& rows,
-                          const std::string& last) {
+std::string PostgresStore::write(std::vector<StoreUnit*>& units, AlertRowIds& rows,
+                                 std::string& lead, const std::string& last) {
   Staging& st = *staging_;
+  // The statements go out in as few round trips as they can (on a busy machine each costs a
+  // wake-up of the server's process): `lead` (BEGIN) rides on the first, and what ends the
+  // group is returned for COMMIT to ride on.
+  auto first = [&lead](std::string sql) {
+    if (!lead.empty()) sql.insert(0, std::exchange(lead, {}));
+    return sql;
+  };
   st.clear();
   if (!st.stored_known) {
     // What is stored of each incident (once, and again after a failed commit).
@@ -511,8 +519,8 @@ void PostgresStore::write(std::vector<StoreUnit*>& units, AlertRowIds& rows,
     for (auto& o : u->outbox)
       if (!o.id) fresh.push_back(&o);
   if (!fresh.empty()) {
-    auto r = conn_->exec("SELECT nextval('outbox_ids') FROM generate_series(1, " +
-                         std::to_string(fresh.size()) + ")");
+    auto r = conn_->exec(first("SELECT nextval('outbox_ids') FROM generate_series(1, " +
+                               std::to_string(fresh.size()) + ")"));
     std::vector<uint64_t> ids;
     for (int k = 0; k < r.rows(); ++k) ids.push_back(r.u64(k, 0));
     std::sort(ids.begin(), ids.end());
@@ -534,30 +542,33 @@ void PostgresStore::write(std::vector<StoreUnit*>& units, AlertRowIds& rows,
               kStageTables[k][1] + " ON COMMIT DELETE ROWS;";
       st.tables_making |= 1u << k;
     }
-  if (!make.empty()) conn_->exec(make);
+  if (!make.empty()) conn_->exec(first(make));
   std::string merges;
   for (auto& s : st.stages) {
     if (s.rows.empty()) continue;
-    conn_->copyIn(std::string("COPY ") + s.table + " FROM STDIN", s.rows.data());
+    conn_->copyIn(first(std::string("COPY ") + s.table + " FROM STDIN"), s.rows.data());
     merges += s.merge;
     merges += ';';
   }
-  conn_->exec(merges + last);
+  // New rows have keys no merge touches (new alert ids; an incident's rows past those stored).
   if (!st.new_alerts.empty())
     conn_->copyIn(
-        "COPY alerts(id, fingerprint, strings, first_seen_ms, last_seen_ms, time_ms, changed_ms,"
-        " count, content_hash, flap_history, severity, previous_severity, status, flapping)"
-        " FROM STDIN (FORMAT binary)",
+        first("COPY alerts(id, fingerprint, strings, first_seen_ms, last_seen_ms, time_ms,"
+              " changed_ms, count, content_hash, flap_history, severity, previous_severity,"
+              " status, flapping) FROM STDIN (FORMAT binary)"),
         st.new_alerts.data());
   if (!st.new_members.empty())
     conn_->copyIn(
-        "COPY incident_alerts(incident, seq, fingerprint, role) FROM STDIN (FORMAT binary)",
+        first("COPY incident_alerts(incident, seq, fingerprint, role) FROM STDIN (FORMAT binary)"),
         st.new_members.data());
   if (!st.new_timeline.empty())
     conn_->copyIn(
-        "COPY incident_timeline(incident, seq, at_ms, actor, action, detail, alert) FROM STDIN"
-        " (FORMAT binary)",
+        first("COPY incident_timeline(incident, seq, at_ms, actor, action, detail, alert) FROM"
+              " STDIN (FORMAT binary)"),
         st.new_timeline.data());
+  merges += last;
+  if (st.transitions.empty() && st.samples.empty() && st.outbox.empty()) return merges;
+  conn_->exec(first(std::move(merges)));
   // Appends go straight into their tables, after the merges' prunes of the same group.
   if (!st.transitions.empty())
     conn_->copyIn("COPY sla_transitions(service, at_ms, status, incidents) FROM STDIN",
@@ -567,6 +578,7 @@ void PostgresStore::write(std::vector<StoreUnit*>& units, AlertRowIds& rows,
   if (!st.outbox.empty())
     conn_->copyIn("COPY outbox(id, target, created_ms, subject, event, body) FROM STDIN",
                   st.outbox.data());
+  return {};
 }
 
 }  // namespace triaged::engine
