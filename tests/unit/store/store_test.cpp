@@ -630,6 +630,40 @@ TEST_CASE("A statement failing beside COMMIT stores nothing of the group (postgr
   fs::remove_all(dir);
 }
 
+// A stage of a few rows goes in as SQL literals with the merges, a larger one with COPY: the
+// same bytes either way, whatever the text holds.
+TEST_CASE("Text is stored the same inline and copied (postgresql)", "[store]") {
+  if (!testing::onPostgres()) return;
+  fs::path dir = tempDir("inline-copy");
+  auto store = testing::openStore(dir);
+  auto& pg = dynamic_cast<engine::PostgresStore&>(*store);
+  engine::AlertRowIds rows;
+  const char raw[] = "it's '' \\N \\\\x41 \\n\t|\n|\r|\x01|caf\xc3\xa9|\xff|\0|$$";
+  const std::string nasty(raw, sizeof raw - 1);
+  const std::string stored =
+      "it's '' \\N \\\\x41 \\n\t|\n|\r|\x01|caf\xc3\xa9|\xEF\xBF\xBD|\xEF\xBF\xBD|$$";
+  engine::StoreUnit few, many;
+  few.records.push_back({"k", "few", 0, nasty});
+  few.records.push_back({"k", "\\N", 0, ""});  // the text \N, and an empty text: not NULL
+  for (int i = 0; i < 40; ++i) many.records.push_back({"k", "many" + std::to_string(i), 0, nasty});
+  many.records.push_back({"k", "\\N2", 0, ""});
+  for (auto* u : {&few, &many}) {
+    std::vector<engine::StoreUnit*> one{u};
+    store->commit(one, rows);
+  }
+  auto r = pg.connection().exec("SELECT id, record FROM records ORDER BY id");
+  REQUIRE(r.rows() == 43);
+  for (int k = 0; k < r.rows(); ++k) {
+    INFO(r.str(k, 0));
+    if (r.str(k, 0).rfind("\\N", 0) == 0)
+      CHECK(r.str(k, 1).empty());
+    else
+      CHECK(r.str(k, 1) == stored);
+  }
+  CHECK(pg.connection().exec("SELECT count(*) FROM records WHERE record IS NULL").i64(0, 0) == 0);
+  fs::remove_all(dir);
+}
+
 TEST_CASE("A standby tries for the lease again just after it expires, not a renewal later",
           "[store]") {
   using std::chrono::milliseconds;

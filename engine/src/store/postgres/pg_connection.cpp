@@ -52,7 +52,7 @@ size_t appendUtf8(std::string& out, std::string_view v, size_t k) {
 // Settings of every session (at connect and after a reconnect).
 constexpr const char* kSessionSettings =
     "SET bytea_output = 'hex'; SET synchronous_commit = on; SET extra_float_digits = 3;"
-    " SET client_min_messages = warning";
+    " SET client_min_messages = warning; SET standard_conforming_strings = on";
 
 // Appends v, escaped for COPY's text format, made valid UTF-8.
 void appendText(std::string& out, std::string_view v) {
@@ -285,6 +285,38 @@ CopyRows& CopyRows::d(double v) {
     buf_.append(tmp, static_cast<size_t>(n));
   }
   return *this;
+}
+
+void CopyRows::appendValues(std::string& sql) const {
+  std::string_view b = buf_;
+  for (size_t k = 0; k < b.size();) {
+    sql += k ? ",(" : "(";
+    while (true) {  // the row's fields; a raw tab or newline only separates (appendText)
+      size_t end = b.find_first_of("\t\n", k);
+      if (end == std::string_view::npos) throw std::logic_error("CopyRows: a row without end()");
+      std::string_view f = b.substr(k, end - k);
+      if (f == "\\N") {
+        sql += "NULL";
+      } else {
+        sql += '\'';
+        for (size_t i = 0; i < f.size(); ++i) {
+          char c = f[i];
+          if (c == '\\') {  // appendText's escapes, undone
+            char e = i + 1 < f.size() ? f[++i] : '\0';
+            c = e == '\\' ? '\\' : e == 'n' ? '\n' : e == 'r' ? '\r' : e == 't' ? '\t' : '\0';
+            if (!c) throw std::logic_error("CopyRows: an escape appendText does not write");
+          }
+          if (c == '\'') sql += '\'';
+          sql += c;
+        }
+        sql += '\'';
+      }
+      k = end + 1;
+      if (b[end] == '\n') break;
+      sql += ',';
+    }
+    sql += ')';
+  }
 }
 
 CopyRows& CopyRows::text(std::string_view v) {

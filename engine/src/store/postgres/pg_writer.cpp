@@ -543,10 +543,21 @@ std::string PostgresStore::write(std::vector<StoreUnit*>& units, AlertRowIds& ro
       st.tables_making |= 1u << k;
     }
   if (!make.empty()) conn_->exec(first(make));
+  // A stage of a few rows goes into its staging table with the merges (one round trip fewer
+  // than its COPY); a larger one is copied.
+  constexpr size_t kInlineRows = 16, kInlineBytes = 256 << 10;
   std::string merges;
   for (auto& s : st.stages) {
     if (s.rows.empty()) continue;
-    conn_->copyIn(first(std::string("COPY ") + s.table + " FROM STDIN"), s.rows.data());
+    if (s.rows.rows() <= kInlineRows && s.rows.data().size() <= kInlineBytes) {
+      merges += "INSERT INTO ";
+      merges += s.table;
+      merges += " VALUES ";
+      s.rows.appendValues(merges);
+      merges += ';';
+    } else {
+      conn_->copyIn(first(std::string("COPY ") + s.table + " FROM STDIN"), s.rows.data());
+    }
     merges += s.merge;
     merges += ';';
   }
