@@ -5,11 +5,12 @@ exactly what was read), a malformed message is skipped, counted, logged and dead
 daemons of one group share the partitions and hand them over. The consumer runs on its own
 thread and clock, so the tests wait (bounded) for what they can observe."""
 import json
+import re
 import signal
 import time
 import unittest
 
-from harness import BASE_CONFIG, Daemon, run, wait_for, BIN
+from harness import BASE_CONFIG, Daemon, free_port, run, wait_for, BIN
 from kafka import KafkaCluster
 
 
@@ -200,6 +201,15 @@ class Kafka(unittest.TestCase):
         self.assertEqual(r.returncode, 1)
         self.assertIn('brokers[0]: expected host:port, got "nohost"', r.stderr)
         self.assertIn("topics: at least one topic is required", r.stderr)
+
+    def test_librdkafka_speaks_through_the_daemons_log(self):
+        # A broker that is not there: librdkafka reports it in the daemon's log (its level, the
+        # client's name), not in its own format on stderr.
+        d = self.daemon(kafka_config(f"127.0.0.1:{free_port()}"))
+        wait_for("librdkafka's connection failure in the log",
+                 lambda: re.search(r"\[kafka\] triaged-kafka-0#consumer-\d+: \w+: .*refused", d.log()),
+                 timeout=30)
+        self.assertFalse(re.search(r"^%\d\|", d.log(), re.M), d.log()[-2000:])
 
 
 if __name__ == "__main__":

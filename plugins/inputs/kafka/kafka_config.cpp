@@ -3,6 +3,7 @@
 #include "../alertmanager/alertmanager_input.h"
 #include "../common/input_config.h"
 #include "../common/native_decoder.h"
+#include "triaged/api/log.h"
 #include "triaged/config/reader.h"
 
 namespace triaged::plugins::kafka {
@@ -17,9 +18,20 @@ const std::vector<std::string>& ownedProperties() {
   return k;
 }
 
+}  // namespace
+
+// The client's name is `triaged-<input>-<n>#consumer-<k>` unless client.id is set.
+void logToDaemon(const rd_kafka_t* rk, int level, const char* facility, const char* message) {
+  static const auto log = api::logger("kafka");
+  auto lvl = level <= 3   ? spdlog::level::err
+             : level == 4 ? spdlog::level::warn
+             : level <= 6 ? spdlog::level::info
+                          : spdlog::level::debug;
+  log->log(lvl, "{}: {}: {}", rk ? rd_kafka_name(rk) : "librdkafka", facility, message);
+}
+
 // A librdkafka configuration with the passed-through properties; nullptr and `why` on the
 // first one it refuses.
-}  // namespace
 
 rd_kafka_conf_t* makeConf(const KafkaConfig& c, std::string& why) {
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
@@ -33,6 +45,7 @@ rd_kafka_conf_t* makeConf(const KafkaConfig& c, std::string& why) {
   std::string brokers;
   for (const auto& b : c.brokers) brokers += (brokers.empty() ? "" : ",") + b;
   rd_kafka_conf_set(conf, "bootstrap.servers", brokers.c_str(), err, sizeof err);
+  rd_kafka_conf_set_log_cb(conf, &logToDaemon);
   return conf;
 }
 

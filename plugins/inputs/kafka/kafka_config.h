@@ -44,5 +44,8 @@ void parse(const config::PluginSection& s, config::ConfigErrors& errors, KafkaCo
 // A librdkafka configuration with the brokers and the passed-through properties; nullptr and
 // `why` on the first property librdkafka refuses.
 rd_kafka_conf_t* makeConf(const KafkaConfig& c, std::string& why);
+// librdkafka's own messages (from its threads) into the daemon's log under `kafka`, at their
+// syslog level, named by the client; makeConf sets it (librdkafka would print to stderr).
+void logToDaemon(const rd_kafka_t* rk, int level, const char* facility, const char* message);
 
 }  // namespace triaged::plugins::kafka

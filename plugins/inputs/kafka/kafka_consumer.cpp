@@ -97,6 +97,7 @@ void Consumer::start() {
   if (!named) set("client.id", "triaged-" + s_.name + "-" + std::to_string(index_));
   rd_kafka_conf_set_opaque(conf, this);
   rd_kafka_conf_set_rebalance_cb(conf, &Consumer::rebalanceCb);
+  rd_kafka_conf_set_log_cb(conf, &Consumer::logCb);
   rk_ = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err);  // owns conf if it succeeds
   if (!rk_) {
     rd_kafka_conf_destroy(conf);
@@ -174,6 +175,7 @@ void Consumer::run() {
     stop_cv_.wait(lk, [&] { return leave_; });  // until every consumer of the input drained
   }
   closing_ = true;
+  left_.store(true, std::memory_order_release);
   rd_kafka_queue_destroy(queue_rk_);
   rd_kafka_consumer_close(rk_);  // revokes (nothing left to drain or commit) and leaves
   rd_kafka_destroy(rk_);
@@ -456,6 +458,17 @@ void Consumer::updateLag() {
         .Set(static_cast<double>(std::max<int64_t>(0, hi - from)));
   }
   rd_kafka_topic_partition_list_destroy(parts);
+}
+
+// While the consumers leave together after committing, librdkafka's own commit of the same
+// offsets at unassign is refused by the rebalance their leaving starts ("COMMITFAIL ... Group
+// rebalance in progress"): nothing is lost (committed before), so it is not a warning then.
+void Consumer::logCb(const rd_kafka_t* rk, int level, const char* facility, const char* message) {
+  auto* self = static_cast<const Consumer*>(rd_kafka_opaque(rk));
+  if (self && self->left_.load(std::memory_order_acquire) &&
+      std::string_view(facility) == "COMMITFAIL")
+    level = 7;
+  logToDaemon(rk, level, facility, message);
 }
 
 void Consumer::rebalanceCb(rd_kafka_t* rk, rd_kafka_resp_err_t err,

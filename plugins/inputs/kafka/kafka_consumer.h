@@ -109,6 +109,7 @@ class Consumer {
   void commitSync();
   void pause(bool on);
   void updateLag();
+  static void logCb(const rd_kafka_t* rk, int level, const char* facility, const char* message);
   static void rebalanceCb(rd_kafka_t* rk, rd_kafka_resp_err_t err,
                           rd_kafka_topic_partition_list_t* parts, void* opaque);
   void rebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* parts);
@@ -123,6 +124,7 @@ class Consumer {
   std::condition_variable stop_cv_;
   bool drained_ = false, leave_ = false;  // under stop_mu_
   bool closing_ = false;                  // the consumer thread: leaving after its drain
+  std::atomic<bool> left_{false};         // drained and committed, closing (read by logCb)
   // The consumer thread only:
   std::vector<rd_kafka_message_t*> polled_ = std::vector<rd_kafka_message_t*>(1024);
   std::unordered_map<const rd_kafka_topic_t*, TopicState> topics_by_handle_;
