@@ -2,13 +2,15 @@
 import json
 import os
 import re
+import shutil
 import signal
+import socket
 import subprocess
 import tempfile
 import time
 import unittest
 
-from harness import BASE_CONFIG, BIN, SOURCE, Daemon, read_response, run
+from harness import BASE_CONFIG, BIN, SOURCE, Daemon, read_response, run, wait_for
 
 
 class CheckConfig(unittest.TestCase):
@@ -116,12 +118,19 @@ class Endpoints(unittest.TestCase):
         self.assertTrue(any(k.startswith("triaged_build_info{") for k in m))
 
     def test_threads_carry_the_names_docs_architecture_gives_them(self):
-        names = set()
-        for tid in os.listdir(f"/proc/{self.d.proc.pid}/task"):
-            with open(f"/proc/{self.d.proc.pid}/task/{tid}/comm") as f:
-                names.add(f.read().strip())
-        for name in ("triaged-correl", "triaged-store", "triaged-notify", "triaged-io-0", "triaged-dedup-0"):
-            self.assertIn(name, names)
+        def names():
+            out = set()
+            for tid in os.listdir(f"/proc/{self.d.proc.pid}/task"):
+                try:
+                    with open(f"/proc/{self.d.proc.pid}/task/{tid}/comm") as f:
+                        out.add(f.read().strip())
+                except FileNotFoundError:  # a thread that just ended
+                    pass
+            return out
+        expected = {"triaged-correl", "triaged-store", "triaged-notify", "triaged-io-0", "triaged-dedup-0"}
+        # Each thread names itself as it first runs, which may be just after READY=1: wait.
+        wait_for("the daemon's threads", lambda: expected <= names(), timeout=30)
+        names = names()
         with open(os.path.join(SOURCE, "docs", "architecture.md")) as f:
             table = f.read()
         for name in names - {"triaged"}:
@@ -282,6 +291,27 @@ class Systemd(unittest.TestCase):
 
 
 class Tls(unittest.TestCase):
+    def test_a_tls_port_over_its_connection_limit_closes_without_plain_text(self):
+        import ssl
+        tmp = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, tmp, True)
+        cert, key = os.path.join(tmp, "cert.pem"), os.path.join(tmp, "key.pem")
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert,
+                        "-days", "1", "-subj", "/CN=127.0.0.1"], check=True, capture_output=True, timeout=60)
+        d = Daemon(BASE_CONFIG.replace("  io_threads: 2\n", f"  io_threads: 2\n  max_connections: 2\n"
+                                       f"  tls:\n    cert_file: {cert}\n    key_file: {key}\n")).start()
+        self.addCleanup(d.close)
+        held = [d.connect(), d.connect()]  # the limit: two connections, not yet handshaking
+        self.addCleanup(lambda: [h.close() for h in held])
+        ctx = ssl.create_default_context(cafile=cert)
+        ctx.check_hostname = False
+        # The third is closed before a handshake: the client sees the connection end, not the
+        # plain-text 503 of a plain port read as a TLS record ("wrong version number").
+        with self.assertRaises(OSError) as e:
+            with socket.create_connection(("127.0.0.1", d.port), timeout=10) as raw:
+                ctx.wrap_socket(raw).close()
+        self.assertNotIn("WRONG_VERSION_NUMBER", str(e.exception))
+
     def test_https_with_a_configured_certificate(self):
         import ssl
         import http.client

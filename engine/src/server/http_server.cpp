@@ -636,7 +636,7 @@ void HttpServer::accept() {
     }
     auto s = settings();
     if (draining_ || active_.load() >= static_cast<int64_t>(s->server.max_connections)) {
-      reject(std::move(socket));
+      reject(std::move(socket), s->tls != nullptr);
     } else {
       // Counted here, not when the session starts, so a burst of accepts cannot overshoot.
       active_.fetch_add(1, std::memory_order_acq_rel);
@@ -657,7 +657,7 @@ void HttpServer::accept() {
   });
 }
 
-void HttpServer::reject(tcp::socket socket) {
+void HttpServer::reject(tcp::socket socket, bool tls) {
   metrics_->reject("connection_limit");
   // A fresh socket's send buffer is empty, so this short write does not block.
   static const std::string kBusy = [] {
@@ -669,7 +669,8 @@ void HttpServer::reject(tcp::socket socket) {
   }();
   beast::error_code ec;
   socket.non_blocking(true, ec);
-  socket.write_some(asio::buffer(kBusy), ec);
+  // A TLS client would read plain text as a broken handshake: it is closed before one instead.
+  if (!tls) socket.write_some(asio::buffer(kBusy), ec);
   socket.shutdown(tcp::socket::shutdown_both, ec);
   socket.close(ec);
 }

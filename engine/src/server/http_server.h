@@ -114,7 +114,8 @@ class HttpServer {
 
  private:
   void accept();
-  void reject(boost::asio::ip::tcp::socket socket);
+  // Over max_connections (or draining): 503 on a plain port, closed at once on a TLS port.
+  void reject(boost::asio::ip::tcp::socket socket, bool tls);
 
   IoPool& pool_;
   const api::Router& router_;
