@@ -207,7 +207,9 @@ class Battery:
             self.assertLess(time.monotonic() - started, 1)
             # 600 more: those over max_connections (256) are refused with 503 (or, on a TLS port,
             # closed before the handshake) and counted.
-            over_before = self.rejected("connection_limit")
+            m = self.metrics()
+            over_before = m.get('triaged_http_rejected_total{reason="connection_limit"}', 0)
+            accepted_before = m["triaged_http_connections_accepted_total"]
             extra, refused = [], 0
             for _ in range(600):
                 try:
@@ -228,7 +230,6 @@ class Battery:
                         refused += 1
                 except (ssl.SSLError, ConnectionResetError, BrokenPipeError, socket.timeout, OSError):
                     refused += 1
-            self.assertGreaterEqual(refused, 600 - (256 - 200) - 1)
             for s in extra:
                 s.close()
             # The half-open requests each get 408 after header_timeout.
@@ -241,7 +242,17 @@ class Battery:
             self.assertEqual(timeouts, 200)
             # (and those of the 600 that were let in and sent half a request, too)
             self.assertGreaterEqual(self.rejected("header_timeout"), before + 200)
-            self.assertGreaterEqual(self.rejected("connection_limit"), over_before + 600 - 57)
+            # Each of the 600 was let in or refused, and the server counted it so (the two
+            # scrapes since are the two more accepted).
+            m = self.metrics()
+            over = m.get('triaged_http_rejected_total{reason="connection_limit"}', 0) - over_before
+            let_in = m["triaged_http_connections_accepted_total"] - accepted_before - 2
+            self.assertEqual(over + let_in, 600)
+            self.assertGreaterEqual(refused, over)
+            # While the 200 half-open requests hold their places, only 55 more fit. Over TLS a
+            # slow one may have had its 408 (1 s) and been released (2 s later) before the 600
+            # handshakes were done on a loaded machine: then at least those beyond 256 in all.
+            self.assertGreaterEqual(over, 600 - 256 if self.tls else 600 - (256 - 200) - 1)
         finally:
             for s in slow:
                 s.close()

@@ -511,18 +511,16 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
 
   void closeGracefully() {
     phase_ = Phase::kClosing;
-    if constexpr (kTls) {
-      arm(settings_->server.write_timeout);
-      stream_.async_shutdown(
-          [self = this->shared_from_this()](beast::error_code) { self->closeNow(); });
-    } else {
+    // Lingering close: what the client still sends (a body refused with 413, headers refused
+    // with 431) is read and dropped for up to 2 s and 64 MiB, so that it reads our answer
+    // instead of a reset (closing a socket with unread data sends one). Over TLS too: the
+    // records are read and dropped until the client closes (it was told `Connection: close`).
+    if constexpr (!kTls) {
       beast::error_code ec;
       stream_.shutdown(tcp::socket::shutdown_send, ec);
-      // Lingering close: what the client still sends (a body refused with 413, say) is read
-      // and dropped for up to 2 s and 64 MiB, so that it reads our answer instead of a reset.
-      arm(std::chrono::milliseconds(2000));
-      linger(0);
     }
+    arm(std::chrono::milliseconds(2000));
+    linger(0);
   }
 
   void linger(size_t dropped) {
