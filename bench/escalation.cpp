@@ -163,7 +163,7 @@ Result scenario(bool policies, uint64_t incidents, int minutes, int changes_per_
   // Exact: every step notified after the first is one the incidents' states count.
   uint64_t counted = 0;
   for (const auto& inc : corr.incidents())
-    for (const auto& e : inc.escalation) counted += e.next - 1 + e.repeats;
+    for (const auto& e : inc.extra().escalation) counted += e.next - 1 + e.repeats;
   if (policies && (counted != r.steps || r.steps == 0)) {
     std::cerr << "escalation: " << r.steps << " steps notified, the incidents count " << counted
               << "\n";

@@ -109,7 +109,7 @@ void compareIncidents(const YAML::Node& expected, const Correlator& c, Check& ch
       else if (key == "problem")
         check.eq(p + ".problem", want, inc.problem ? "true" : "false");
       else if (key == "known_error")
-        check.eq(p + ".known_error", want, inc.known_error);
+        check.eq(p + ".known_error", want, inc.extra().known_error);
       else if (key == "resources") {
         std::string w, g;
         const YAML::Node list = it->second;

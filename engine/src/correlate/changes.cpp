@@ -77,9 +77,9 @@ void Correlator::linkChanges(Incident& inc, int64_t now) {
           on = s;
           break;
         }
-    if (on.empty() || std::find(inc.changes.begin(), inc.changes.end(), id) != inc.changes.end())
-      continue;
-    inc.changes.push_back(id);
+    const auto& linked = inc.extra().changes;
+    if (on.empty() || std::find(linked.begin(), linked.end(), id) != linked.end()) continue;
+    inc.edit().changes.push_back(id);
     ch.incidents.push_back(inc.id);
     dirty_changes_.push_back(id);
     ++changes_linked_;

@@ -90,7 +90,7 @@ void writeIncidentJson(std::string& out, const Correlator& c, const Incident& in
   w.field("category", inc.category);
   w.field("rule", inc.rule);
   w.field("group_key", inc.group_key);
-  w.field("assignee", inc.assignee);
+  w.field("assignee", inc.extra().assignee);
   time(w, "opened_at", inc.opened_ms);
   time(w, "acknowledged_at", inc.acknowledged_ms);
   time(w, "resolved_at", inc.resolved_ms);
@@ -127,9 +127,9 @@ void writeIncidentJson(std::string& out, const Correlator& c, const Incident& in
     w.field("problem", inc.problem);
   else
     w.key("problem").null();
-  if (!inc.known_error.empty()) {
-    w.field("known_error", inc.known_error);
-    w.field("workaround", inc.workaround);
+  if (!inc.extra().known_error.empty()) {
+    w.field("known_error", inc.extra().known_error);
+    w.field("workaround", inc.extra().workaround);
   }
   w.key("services").beginArray();
   for (const auto& s : inc.services) w.value(s);
@@ -140,20 +140,20 @@ void writeIncidentJson(std::string& out, const Correlator& c, const Incident& in
   if (inc.cis_truncated) w.field("cis_truncated", true);  // the lists hold the first 1000
   if (inc.services_truncated) w.field("services_truncated", true);
   w.key("changes").beginArray();
-  for (const auto& ch : inc.changes) w.value(ch);
+  for (const auto& ch : inc.extra().changes) w.value(ch);
   w.endArray();
   w.key("tickets").beginArray();
-  for (const auto& t : inc.tickets) {
+  for (const auto& t : inc.extra().tickets) {
     w.beginObject();
     w.field("system", t.system).field("id", t.id).field("url", t.url);
     w.endObject();
   }
   w.endArray();
-  if (!inc.escalation.empty()) {
+  if (!inc.extra().escalation.empty()) {
     // Per policy: the steps notified, the state (escalating, paused while held, stopped), when
     // the next step is due (while escalating) and the targets reached.
     w.key("escalation").beginArray();
-    for (const auto& e : inc.escalation) {
+    for (const auto& e : inc.extra().escalation) {
       w.beginObject().field("policy", e.policy).field("steps_notified", uint64_t{e.next});
       if (e.repeats) w.field("repeats", uint64_t{e.repeats});
       w.field("state", !e.active || !live ? "stopped"

@@ -12,6 +12,10 @@
 
 namespace triaged::engine {
 
+uint64_t Correlator::recurrenceKey(std::string_view signature) {
+  return XXH3_64bits(signature.data(), signature.size());
+}
+
 using rules::RuleSet;
 
 const char* incidentStatusName(IncidentStatus s) {
@@ -190,9 +194,10 @@ void Correlator::noteFlip(Incident& inc, CorrAlert& a, int64_t now, const char* 
              (a.status == api::Status::kFiring ? "firing " : "resolved ") +
              severityName(a.severity) + (a.flapping ? ", flapping" : "");
   inc.timeline_bytes += static_cast<uint32_t>(e.bytes());
-  auto& rw = inc.timeline_rewritten;  // (emptied by every store round; once per entry)
-  if (i < inc.stored_timeline && std::find(rw.begin(), rw.end(), i) == rw.end())
-    rw.push_back(static_cast<uint32_t>(i));
+  if (i < inc.stored_timeline) {
+    auto& rw = inc.edit().timeline_rewritten;  // (emptied by every store round; once per entry)
+    if (std::find(rw.begin(), rw.end(), i) == rw.end()) rw.push_back(static_cast<uint32_t>(i));
+  }
   inc.updated_ms = now;
   touch(inc);
 }
@@ -476,7 +481,9 @@ void Correlator::fire(const Timer& t, int64_t now) {
       }
       g.pending.clear();
       if (!fps.empty()) {
-        Incident& inc = openIncident(g.rule, g.key, fps, now);
+        // Every alert of the group gives its key: the first's.
+        Incident& inc = openIncident(
+            g.rule, groupKey(&ruleAt(g.rule), *alerts_.find(fps[0])->second), fps, now);
         g.incident = inc.id;
         inc.group_hash = t.id;
       }
@@ -527,7 +534,7 @@ void Correlator::fire(const Timer& t, int64_t now) {
       pruneGroup(*inc);
       held_ids_.erase(inc->id);
       // Its signature's recurrence, once nothing of it counts any more.
-      if (auto r = recurrences_.find(inc->signature);
+      if (auto r = recurrences_.find(recurrenceKey(inc->signature()));
           r != recurrences_.end() && !problems_.count(r->second.problem) &&
           std::all_of(r->second.opened.begin(), r->second.opened.end(), [&](const auto& o) {
             return o.first < now - opts_.settings.problem_window.count();

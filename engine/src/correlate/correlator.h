@@ -74,18 +74,32 @@ struct EscalationState {
   mutable int64_t armed_at = 0;
 };
 
+// What few incidents have (a person assigned, a known error, tickets, changes, escalation),
+// kept apart so that an incident without them costs a pointer, not 200 bytes: read it with
+// Incident::extra(), change it with Incident::edit().
+struct IncidentExtra {
+  std::string assignee;
+  std::string known_error, workaround;
+  std::vector<TicketLink> tickets;
+  std::vector<std::string> changes;         // changes it was opened during or shortly after
+  std::vector<EscalationState> escalation;  // one per notification policy that took it
+  // Entries below stored_timeline changed in place since the store last took the incident
+  // (an alert's flips: one entry that counts them).
+  std::vector<uint32_t> timeline_rewritten;
+};
+
 struct Incident {
   uint64_t id = 0;
   std::string title, service, category;
   std::string rule;       // the rule that opened it ("default", or a rule name)
   std::string group_key;  // the group's label values
-  std::string signature;  // rule + group key: recurring incidents share it
-  IncidentStatus status = IncidentStatus::kOpen;
+  // Rule + group key: recurring incidents share it (derived, not held: one string fewer per
+  // incident).
+  std::string signature() const;
   int priority = 3, impact = 2, urgency = 2;
-  bool priority_fixed = false;  // set by a template or a person: not recomputed
   int64_t opened_ms = 0, acknowledged_ms = 0, resolved_ms = 0, closed_ms = 0, updated_ms = 0;
-  std::string assignee;
-  std::vector<uint64_t> alerts;  // fingerprints, in the order they joined
+  // Fingerprints, in the order they joined (most incidents have one: held inline).
+  absl::InlinedVector<uint64_t, 1> alerts;
   // The firing (unsuppressed) alerts by severity (0..5). The incident's current severity,
   // severity(), is its worst firing alert's: service states and downtime follow it.
   // max_severity is the peak over its life: priority and reports use that.
@@ -103,28 +117,17 @@ struct Incident {
   uint64_t root_cause = 0;  // fingerprint of the root-cause alert, 0 if none
   uint64_t merged_into = 0;
   uint64_t problem = 0;
-  std::string known_error, workaround;
-  std::vector<TicketLink> tickets;
   std::vector<std::string> cis, services;  // affected CIs and services by name, sorted
-  std::vector<std::string> changes;        // changes it was opened during or shortly after
-  bool cis_truncated = false, services_truncated = false;  // more than the lists' bound (1000)
-  int64_t interval_ms = 300'000;                           // the opening rule's group_interval
-  uint64_t group_hash = 0;  // the group (or threshold window) that opened it
-  bool threshold_group = false;
+  int64_t interval_ms = 300'000;           // the opening rule's group_interval
+  uint64_t group_hash = 0;                 // the group (or threshold window) that opened it
   int max_severity = 0;
   int criticality = 0;  // highest (lowest number) of its services'; 0 = none known
   std::vector<TimelineEntry> timeline;
   uint64_t timeline_dropped = 0;
-  uint32_t timeline_bytes = 0;  // what `timeline` holds (TimelineEntry::bytes), bounded
-  // Entries below stored_timeline changed in place since the store last took the incident
-  // (an alert's flips: one entry that counts them).
-  std::vector<uint32_t> timeline_rewritten;
   // Timers and announcements.
-  uint64_t gen = 0;               // bumps when the incident's pending timers become stale
-  int64_t hold_down_due = 0;      // when its hold-down ends (all its alerts resolved)
-  bool hold_down_queued = false;  // a kHoldDown timer is in the heap (one at most)
+  uint64_t gen = 0;           // bumps when the incident's pending timers become stale
+  int64_t hold_down_due = 0;  // when its hold-down ends (all its alerts resolved)
   int64_t announced_ms = 0;
-  bool update_pending = false;
   // Suppression (docs/suppression.md). Firing alerts a maintenance window holds count in
   // firing_maintenance, not in firing_by_severity: they cause no downtime. firing_suppressed
   // counts the firing alerts suppressed for any reason (silence, maintenance, inhibition).
@@ -132,20 +135,53 @@ struct Incident {
   // and its response clock stands still. It stays held when its last alert resolves, until
   // an unsuppressed alert fires in it.
   uint32_t firing_maintenance = 0, firing_suppressed = 0;
-  bool held = false;
   int64_t held_since_ms = 0;
-  bool opening_notified = false;  // its opening reached the notification targets
   uint32_t firingAll() const { return firing() + firing_maintenance; }
   int64_t held_total_ms = 0;  // how long it was held before (held_since_ms: the hold now)
   // Time not held since the epoch: the clock escalation runs on.
   int64_t activeMs(int64_t now) const {
     return now - held_total_ms - (held ? now - held_since_ms : 0);
   }
-  std::vector<EscalationState> escalation;  // one per notification policy that took it
-  bool dirty = false;    // changed since the evaluator and the store last took it
-  bool persist = false;  // and the change is one the store keeps (touch, not touchState)
   // How many of `alerts` and `timeline` the store holds (they only grow; the rest is appended).
   uint32_t stored_alerts = 0, stored_timeline = 0;
+  uint32_t timeline_bytes = 0;  // what `timeline` holds (TimelineEntry::bytes), bounded
+  // The small fields together (no padding between them).
+  IncidentStatus status = IncidentStatus::kOpen;
+  bool priority_fixed = false;  // set by a template or a person: not recomputed
+  bool cis_truncated = false, services_truncated = false;  // more than the lists' bound (1000)
+  bool threshold_group = false;
+  bool hold_down_queued = false;  // a kHoldDown timer is in the heap (one at most)
+  bool update_pending = false;
+  bool held = false;              // see firing_suppressed
+  bool opening_notified = false;  // its opening reached the notification targets
+  bool dirty = false;             // changed since the evaluator and the store last took it
+  bool persist = false;           // and the change is one the store keeps (touch, not touchState)
+
+  const IncidentExtra& extra() const { return extra_ ? *extra_ : kNoExtra; }
+  bool hasExtra() const { return static_cast<bool>(extra_); }
+  IncidentExtra& edit() {
+    if (!extra_) extra_.p = std::make_unique<IncidentExtra>();
+    return *extra_;
+  }
+
+ private:
+  // A pointer that copies what it points to (incidents are copied into snapshots and records).
+  struct ExtraPtr {
+    std::unique_ptr<IncidentExtra> p;
+    ExtraPtr() = default;
+    ExtraPtr(ExtraPtr&&) noexcept = default;
+    ExtraPtr& operator=(ExtraPtr&&) noexcept = default;
+    ExtraPtr(const ExtraPtr& o) : p(o.p ? std::make_unique<IncidentExtra>(*o.p) : nullptr) {}
+    ExtraPtr& operator=(const ExtraPtr& o) {
+      if (this != &o) p = o.p ? std::make_unique<IncidentExtra>(*o.p) : nullptr;
+      return *this;
+    }
+    IncidentExtra* operator->() const { return p.get(); }
+    IncidentExtra& operator*() const { return *p; }
+    explicit operator bool() const { return p != nullptr; }
+  };
+  static const IncidentExtra kNoExtra;
+  ExtraPtr extra_;  // null: all of it empty
 };
 
 struct Problem {
@@ -602,7 +638,10 @@ class Correlator {
     uint64_t problem = 0;
     void dropOldest() { opened.erase(opened.begin()); }
   };
-  absl::flat_hash_map<std::string, Recurrence> recurrences_;
+  // Keyed by the signature's 64-bit hash (as alerts are by their fingerprint's): no copy of
+  // the string per incident.
+  absl::flat_hash_map<uint64_t, Recurrence> recurrences_;
+  static uint64_t recurrenceKey(std::string_view signature);
   std::priority_queue<Timer, std::vector<Timer>, std::greater<Timer>> timers_;
   std::vector<CorrelatorEvent> events_;
   std::vector<uint64_t> dirty_incidents_;

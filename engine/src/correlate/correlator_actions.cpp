@@ -33,7 +33,7 @@ std::string Correlator::assign(uint64_t id, const std::string& assignee, const s
   if (!inc) return "no such incident";
   if (inc->status == IncidentStatus::kClosed || inc->status == IncidentStatus::kMerged)
     return std::string("incident is ") + incidentStatusName(inc->status);
-  inc->assignee = assignee;
+  inc->edit().assignee = assignee;
   note(*inc, now, by, "assigned", assignee);
   emit(CorrelatorEvent::kIncidentAssigned, now, id);
   return "";
@@ -119,7 +119,7 @@ std::string Correlator::merge(uint64_t from, uint64_t into, const std::string& b
   src->status = IncidentStatus::kMerged;
   src->merged_into = into;
   ++src->gen;
-  for (auto& t : src->tickets) dst->tickets.push_back(t);
+  for (const auto& t : src->extra().tickets) dst->edit().tickets.push_back(t);
   note(*src, now, by, "merged", "into " + std::to_string(into));
   schedulePrune(*src);
   note(*dst, now, by, "merged in", "incident " + std::to_string(from) + " (" + src->title + ")");
@@ -135,13 +135,13 @@ std::string Correlator::linkTicket(uint64_t id, TicketLink link, const std::stri
   Incident* inc = mutableIncident(id);
   if (!inc) return "no such incident";
   if (link.system.empty() || link.id.empty()) return "system and id are required";
-  for (auto& t : inc->tickets)
+  for (auto& t : inc->edit().tickets)
     if (t.system == link.system && t.id == link.id) {
       t.url = link.url;
       return "";
     }
   note(*inc, now, by, "ticket linked", link.system + " " + link.id);
-  inc->tickets.push_back(std::move(link));
+  inc->edit().tickets.push_back(std::move(link));
   emit(CorrelatorEvent::kIncidentTicketLinked, now, id);
   return "";
 }
@@ -184,7 +184,7 @@ std::vector<EscalationState>* Correlator::escalationOf(uint64_t id) {
   Incident* inc = mutableIncident(id);
   if (!inc) return nullptr;
   touch(*inc);
-  return &inc->escalation;
+  return &inc->edit().escalation;
 }
 
 void Correlator::noteEscalation(uint64_t id, const char* action, std::string detail, bool report,

@@ -40,9 +40,10 @@ inline std::string priorityChange(int before, int after) {
   return buf;
 }
 
+// A group's key (its label values) is not kept: every alert of the group gives it again
+// (Correlator::groupKey), and its incident holds it.
 struct Correlator::Group {
   uint32_t rule = UINT32_MAX;
-  std::string key;
   uint64_t incident = 0;
   bool waiting = false;
   uint64_t gen = 0;

@@ -27,6 +27,15 @@ bool insertSorted(std::vector<std::string>& v, std::string_view s, bool* truncat
 
 }  // namespace
 
+const IncidentExtra Incident::kNoExtra;
+
+std::string Incident::signature() const {
+  std::string s;
+  s.reserve(rule.size() + 1 + group_key.size());
+  s.append(rule).append(1, '/').append(group_key);
+  return s;
+}
+
 size_t Correlator::openProblems() const {
   size_t n = 0;
   for (const auto& [id, p] : problems_)
@@ -64,7 +73,6 @@ Incident& Correlator::openIncident(uint32_t rule_index, const std::string& key,
   inc.id = id;
   inc.rule = rule.name;
   inc.group_key = key;
-  inc.signature = rule.name + "/" + key;
   inc.opened_ms = inc.updated_ms = inc.announced_ms = now;
   inc.interval_ms = rule.group_interval;
   inc.category = rule.incident.category.empty() ? "alert" : rule.incident.category;
@@ -228,8 +236,8 @@ void Correlator::attachKnownError(Incident& inc, int64_t now) {
   AlertFacts f(*first);
   for (const auto& ke : rules_->knownErrors()) {
     if (!matchesAll(ke.match, f)) continue;
-    inc.known_error = ke.id;
-    inc.workaround = ke.workaround;
+    inc.edit().known_error = ke.id;
+    inc.edit().workaround = ke.workaround;
     note(inc, now, "triaged", "known error matched", ke.id + ": " + ke.workaround);
     return;
   }
@@ -239,7 +247,8 @@ void Correlator::attachKnownError(Incident& inc, int64_t now) {
 // `problem_window` open a problem; later ones join it while it is open.
 void Correlator::linkProblem(Incident& inc, int64_t now) {
   const auto& c = opts_.settings;
-  Recurrence& r = recurrences_[inc.signature];
+  std::string signature = inc.signature();
+  Recurrence& r = recurrences_[recurrenceKey(signature)];
   auto pit = problems_.find(r.problem);
   if (pit != problems_.end() && (pit->second.status == ProblemStatus::kOpen ||
                                  pit->second.status == ProblemStatus::kKnownError)) {
@@ -248,10 +257,11 @@ void Correlator::linkProblem(Incident& inc, int64_t now) {
     p.updated_ms = now;
     inc.problem = p.id;
     note(inc, now, "triaged", "linked to problem", "PRB" + std::to_string(p.id));
-    if (!p.workaround.empty() && inc.known_error.empty()) {
-      inc.known_error = p.known_error.empty() ? "PRB" + std::to_string(p.id) : p.known_error;
-      inc.workaround = p.workaround;
-      note(inc, now, "triaged", "known error matched", inc.known_error + ": " + p.workaround);
+    if (!p.workaround.empty() && inc.extra().known_error.empty()) {
+      auto& x = inc.edit();
+      x.known_error = p.known_error.empty() ? "PRB" + std::to_string(p.id) : p.known_error;
+      x.workaround = p.workaround;
+      note(inc, now, "triaged", "known error matched", x.known_error + ": " + p.workaround);
     }
     emit(CorrelatorEvent::kProblemUpdated, now, inc.id, p.id);
     return;
@@ -264,12 +274,12 @@ void Correlator::linkProblem(Incident& inc, int64_t now) {
   uint64_t id = next_problem_++;
   Problem& p = problems_[id];
   p.id = id;
-  p.signature = inc.signature;
+  p.signature = signature;
   p.title = "Recurring: " + inc.title;
   p.opened_ms = p.updated_ms = now;
   p.timeline.push_back(
       {now, "triaged", "opened",
-       std::to_string(r.opened.size()) + " incidents with signature " + inc.signature});
+       std::to_string(r.opened.size()) + " incidents with signature " + signature});
   for (const auto& [at, iid] : r.opened) {
     p.incidents.push_back(iid);
     if (Incident* x = mutableIncident(iid)) {

@@ -298,9 +298,9 @@ void Correlator::restore(Restored st, int64_t now) {
   scheduleMaintenance(now);
   for (auto& inc : incidents_) {
     if (!inc.id) continue;
-    if (!inc.signature.empty() && inc.opened_ms >= now - c.problem_window.count() &&
+    if (!inc.rule.empty() && inc.opened_ms >= now - c.problem_window.count() &&
         inc.status != IncidentStatus::kMerged) {
-      Recurrence& rec = recurrences_[inc.signature];
+      Recurrence& rec = recurrences_[recurrenceKey(inc.signature())];
       if (inc.problem) {
         rec.problem = inc.problem;
       } else {
@@ -325,7 +325,6 @@ void Correlator::restore(Restored st, int64_t now) {
         auto& g = groups_[inc.group_hash];
         if (!g) g = std::make_unique<Group>();
         g->rule = ruleIndex(inc.rule);
-        g->key = inc.group_key;
         g->incident = inc.id;
       }
     }
@@ -345,7 +344,7 @@ void Correlator::restore(Restored st, int64_t now) {
   }
   // Problems whose signature recurred: later incidents join while the problem is open.
   for (const auto& [id, p] : problems_) {
-    auto& rec = recurrences_[p.signature];
+    auto& rec = recurrences_[recurrenceKey(p.signature)];
     if (id > rec.problem) rec.problem = id;
   }
   dirty_incidents_.clear();

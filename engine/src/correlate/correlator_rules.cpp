@@ -76,10 +76,7 @@ void Correlator::groupAlert(uint32_t rule_index, CorrAlert& a, int64_t now) {
   a.rule = rule_index;
   uint64_t gh = groupHash(rule, a);
   auto& slot = groups_[gh];
-  if (!slot) {
-    slot = std::make_unique<Group>();
-    slot->key = groupKey(&rule, a);
-  }
+  if (!slot) slot = std::make_unique<Group>();
   Group& g = *slot;
   if (joinGroupIncident(g.incident, rule, a, now)) return;
   if (g.waiting) {
@@ -93,7 +90,7 @@ void Correlator::groupAlert(uint32_t rule_index, CorrAlert& a, int64_t now) {
     schedule(now + rule.group_wait, kGroupWait, gh, ++g.gen);
     return;
   }
-  Incident& inc = openIncident(rule_index, g.key, {a.fingerprint}, now);
+  Incident& inc = openIncident(rule_index, groupKey(&rule, a), {a.fingerprint}, now);
   g.incident = inc.id;
   inc.group_hash = gh;
 }

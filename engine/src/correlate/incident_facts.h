@@ -20,10 +20,10 @@ class IncidentFacts final : public rules::Facts {
     if (n == "priority") return priority_;
     if (n == "service") return i_.service;
     if (n == "category") return i_.category;
-    if (n == "assignee") return i_.assignee;
+    if (n == "assignee") return i_.extra().assignee;
     if (n == "title") return i_.title;
     if (n == "rule") return i_.rule;
-    if (n == "known_error") return i_.known_error;
+    if (n == "known_error") return i_.extra().known_error;
     return {};
   }
   // The names get() knows.

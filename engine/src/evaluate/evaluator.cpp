@@ -170,9 +170,12 @@ void Evaluator::onIncidents(const Correlator& c, const std::vector<uint64_t>& id
 }
 
 void Evaluator::setContribution(uint64_t id, int severity, std::vector<uint32_t> svcs) {
+  // An incident that affects no service contributes to nothing: no entry is kept for it (one
+  // per open incident was most of the evaluator's memory when no services are configured).
+  bool contributes = severity >= 0 && !svcs.empty();
   auto it = contributions_.find(id);
   if (it == contributions_.end()) {
-    if (severity < 0) return;
+    if (!contributes) return;
     it = contributions_.emplace(id, Contribution{}).first;
   }
   Contribution& c = it->second;
@@ -191,7 +194,7 @@ void Evaluator::setContribution(uint64_t id, int severity, std::vector<uint32_t>
     }
   c.severity = severity;
   c.services = std::move(svcs);
-  if (severity >= 0) {
+  if (contributes) {
     for (uint32_t s : c.services) {
       auto& st = services_[s];
       st.incidents[id] = severity;

@@ -191,7 +191,7 @@ void Escalator::observe(Correlator& c, const std::vector<CorrelatorEvent>& event
         // An incident that opens held starts its escalation when it is released (which
         // reports it opened then).
         if (e.held) continue;
-        if (inc->escalation.empty()) {
+        if (inc->extra().escalation.empty()) {
           start(c, *inc, false, now);
           continue;
         }
@@ -210,16 +210,16 @@ void Escalator::observe(Correlator& c, const std::vector<CorrelatorEvent>& event
     }
     // Any other news of an incident not held: an escalation paused by a hold resumes.
     if (!inc->held && live(*inc))
-      for (size_t i = 0; i < inc->escalation.size(); ++i)
-        if (!inc->escalation[i].armed_at) arm(*inc, i, now);
+      for (size_t i = 0; i < inc->extra().escalation.size(); ++i)
+        if (!inc->extra().escalation[i].armed_at) arm(*inc, i, now);
   }
 }
 
 void Escalator::start(Correlator& c, const Incident& inc, bool restart, int64_t now) {
   if (!live(inc)) return;
   std::vector<EscalationState> states;
-  if (restart && !inc.escalation.empty()) {
-    states = inc.escalation;
+  if (restart && !inc.extra().escalation.empty()) {
+    states = inc.extra().escalation;
   } else {
     PolicyFacts facts(c, inc);
     for (const auto& p : policies_) {
@@ -241,20 +241,20 @@ void Escalator::start(Correlator& c, const Incident& inc, bool restart, int64_t 
     s.started = inc.activeMs(now);
   }
   *c.escalationOf(inc.id) = std::move(states);
-  for (size_t i = 0; i < inc.escalation.size(); ++i) {
-    const Policy* p = policy(inc.escalation[i].policy);
+  for (size_t i = 0; i < inc.extra().escalation.size(); ++i) {
+    const Policy* p = policy(inc.extra().escalation[i].policy);
     if (!p) continue;
     // The steps due at once are told by the event that started the escalation; a held
     // incident tells no one: they come due when it is released.
-    while (!inc.held && inc.escalation[i].next < p->cfg.steps.size() &&
-           p->cfg.steps[inc.escalation[i].next].after.count() <= 0)
+    while (!inc.held && inc.extra().escalation[i].next < p->cfg.steps.size() &&
+           p->cfg.steps[inc.extra().escalation[i].next].after.count() <= 0)
       notify(c, inc.id, i, now, true);
     arm(inc, i, now);
   }
 }
 
 void Escalator::stop(Correlator& c, const Incident& inc) {
-  bool any = std::any_of(inc.escalation.begin(), inc.escalation.end(),
+  bool any = std::any_of(inc.extra().escalation.begin(), inc.extra().escalation.end(),
                          [](const EscalationState& s) { return s.active; });
   if (!any) return;
   for (auto& s : *c.escalationOf(inc.id)) {
@@ -266,7 +266,7 @@ void Escalator::stop(Correlator& c, const Incident& inc) {
 }
 
 void Escalator::arm(const Incident& inc, size_t i, int64_t now) {
-  const EscalationState& s = inc.escalation[i];
+  const EscalationState& s = inc.extra().escalation[i];
   const Policy* p = policy(s.policy);
   int64_t offset = p && s.active && live(inc) && !inc.held ? dueOffset(*p, s) : INT64_MAX;
   if (offset == INT64_MAX) {
@@ -290,8 +290,8 @@ void Escalator::advance(Correlator& c, int64_t now) {
     Timer t = timers_.top();
     timers_.pop();
     const Incident* inc = c.incident(t.incident);
-    if (!inc || t.state >= inc->escalation.size()) continue;
-    const EscalationState& s = inc->escalation[t.state];
+    if (!inc || t.state >= inc->extra().escalation.size()) continue;
+    const EscalationState& s = inc->extra().escalation[t.state];
     if (s.timer_gen != t.gen || !s.armed_at) continue;  // stale
     s.armed_at = 0;
     --armed_;
@@ -308,11 +308,11 @@ void Escalator::restore(Correlator& c, int64_t now) {
   if (policies_.empty()) return;
   for (uint64_t id : c.liveIncidentIds()) {
     const Incident* inc = c.incident(id);
-    for (size_t i = 0; inc && i < inc->escalation.size(); ++i) {
-      if (!policy(inc->escalation[i].policy) && inc->escalation[i].active) {
+    for (size_t i = 0; inc && i < inc->extra().escalation.size(); ++i) {
+      if (!policy(inc->extra().escalation[i].policy) && inc->extra().escalation[i].active) {
         log::get("notify")->warn(
             "incident {}: notification policy \"{}\" is gone; its escalation stops", id,
-            inc->escalation[i].policy);
+            inc->extra().escalation[i].policy);
         (*c.escalationOf(id))[i].active = false;
         continue;
       }
@@ -362,7 +362,7 @@ std::vector<std::string> Escalator::resolve(const Correlator& c, const Policy& p
 
 void Escalator::notify(Correlator& c, uint64_t incident, size_t i, int64_t now, bool first) {
   const Incident* inc = c.incident(incident);
-  const EscalationState& s = inc->escalation[i];
+  const EscalationState& s = inc->extra().escalation[i];
   const Policy* p = policy(s.policy);
   if (!p || p->cfg.steps.empty()) return;
   size_t n = p->cfg.steps.size();
@@ -419,7 +419,7 @@ bool Escalator::routed(const Correlator& c, const std::string& target) {
 
 void Escalator::targetsFor(const Incident& inc, std::string_view event,
                            std::vector<const std::string*>& out) const {
-  for (const auto& s : inc.escalation) {
+  for (const auto& s : inc.extra().escalation) {
     const Policy* p = policy(s.policy);
     if (!p) continue;
     const auto& events = p->cfg.events;

@@ -43,7 +43,7 @@ using IncidentOp =
 // The incident linked to an external ticket, or 0.
 uint64_t incidentByTicket(const Correlator& c, std::string_view system, std::string_view id) {
   for (const auto& inc : c.incidents())
-    for (const auto& t : inc.tickets)
+    for (const auto& t : inc.extra().tickets)
       if (t.system == system && t.id == id) return inc.merged_into ? inc.merged_into : inc.id;
   return 0;
 }

@@ -56,7 +56,7 @@ RecoveryStats recoverState(Store& store, StoreWriter& writer, Pipeline& pipeline
       throw std::runtime_error(store.path() + ": incidents row " + std::to_string(i + 1) + ": " +
                                e.what());
     }
-    for (const auto& t : r.incidents.back().tickets)
+    for (const auto& t : r.incidents.back().extra().tickets)
       stats.tickets.emplace_back(t.system, r.incidents.back().id, t.id);
     auto s = r.incidents.back().status;
     if (s == IncidentStatus::kOpen || s == IncidentStatus::kAcknowledged) ++stats.open_incidents;

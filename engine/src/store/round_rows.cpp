@@ -48,7 +48,7 @@ void RoundRows::collect(Correlator& c, const std::vector<uint64_t>& dirty_incide
     incidentRows(c, *inc, inc->stored_alerts, inc->stored_timeline, row.alerts, row.timeline);
     inc->stored_alerts = static_cast<uint32_t>(inc->alerts.size());
     inc->stored_timeline = static_cast<uint32_t>(inc->timeline.size());
-    inc->timeline_rewritten.clear();
+    if (!inc->extra().timeline_rewritten.empty()) inc->edit().timeline_rewritten.clear();
     unit->incidents.push_back(std::move(row));
   }
   uint64_t last_problem = 0;

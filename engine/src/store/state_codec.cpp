@@ -75,7 +75,7 @@ void incidentRows(const Correlator& c, const Incident& inc, size_t alerts_from,
     const auto& e = inc.timeline[i];
     timeline.push_back({static_cast<uint32_t>(i), e.at_ms, e.actor, e.action, e.detail, e.alert});
   };
-  for (uint32_t i : inc.timeline_rewritten)  // changed in place: the row is replaced
+  for (uint32_t i : inc.extra().timeline_rewritten)  // changed in place: the row is replaced
     if (i < timeline_from && i < inc.timeline.size()) row(i);
   for (size_t i = timeline_from; i < inc.timeline.size(); ++i) row(i);
 }
@@ -87,7 +87,7 @@ void encodeIncident(std::string& out, const Incident& inc) {
       .field("title", inc.title)
       .field("service", inc.service)
       .field("category", inc.category);
-  w.field("rule", inc.rule).field("group_key", inc.group_key).field("signature", inc.signature);
+  w.field("rule", inc.rule).field("group_key", inc.group_key).field("signature", inc.signature());
   w.field("status", static_cast<int>(inc.status))
       .field("priority", inc.priority)
       .field("impact", inc.impact);
@@ -95,18 +95,20 @@ void encodeIncident(std::string& out, const Incident& inc) {
   w.field("opened", inc.opened_ms)
       .field("acknowledged", inc.acknowledged_ms)
       .field("resolved", inc.resolved_ms);
-  w.field("closed", inc.closed_ms).field("updated", inc.updated_ms).field("assignee", inc.assignee);
+  w.field("closed", inc.closed_ms)
+      .field("updated", inc.updated_ms)
+      .field("assignee", inc.extra().assignee);
   w.field("root_cause", inc.root_cause)
       .field("merged_into", inc.merged_into)
       .field("problem", inc.problem);
-  w.field("known_error", inc.known_error).field("workaround", inc.workaround);
+  w.field("known_error", inc.extra().known_error).field("workaround", inc.extra().workaround);
   w.key("tickets").beginArray();
-  for (const auto& t : inc.tickets)
+  for (const auto& t : inc.extra().tickets)
     w.beginArray().value(t.system).value(t.id).value(t.url).endArray();
   w.endArray();
   writeStrings(w, "cis", inc.cis);
   writeStrings(w, "services", inc.services);
-  writeStrings(w, "changes", inc.changes);
+  writeStrings(w, "changes", inc.extra().changes);
   w.field("cis_truncated", inc.cis_truncated).field("services_truncated", inc.services_truncated);
   w.field("interval", inc.interval_ms).field("group_hash", inc.group_hash);
   w.field("threshold_group", inc.threshold_group).field("max_severity", inc.max_severity);
@@ -117,7 +119,7 @@ void encodeIncident(std::string& out, const Incident& inc) {
   w.field("opening_notified", inc.opening_notified).field("held_total", inc.held_total_ms);
   // [policy, next step, repeats, started, active, [targets reached]]
   w.key("escalation").beginArray();
-  for (const auto& e : inc.escalation) {
+  for (const auto& e : inc.extra().escalation) {
     w.beginArray().value(e.policy).value(uint64_t{e.next}).value(uint64_t{e.repeats});
     w.value(e.started).value(e.active).beginArray();
     for (const auto& t : e.reached) w.value(t);
@@ -139,7 +141,6 @@ IncidentRecord decodeIncident(std::string_view record, const std::vector<MemberR
   inc.category = r.str("category");
   inc.rule = r.str("rule");
   inc.group_key = r.str("group_key");
-  inc.signature = r.str("signature");
   int64_t status = r.i64("status");
   if (status < 0 || status > static_cast<int>(IncidentStatus::kMerged))
     throw std::runtime_error("field \"status\" is out of range");
@@ -153,7 +154,8 @@ IncidentRecord decodeIncident(std::string_view record, const std::vector<MemberR
   inc.resolved_ms = r.i64("resolved");
   inc.closed_ms = r.i64("closed");
   inc.updated_ms = r.i64("updated");
-  inc.assignee = r.str("assignee");
+  // What few incidents have is allocated only when there is some (Incident::edit).
+  if (auto v = r.str("assignee"); !v.empty()) inc.edit().assignee = std::move(v);
   for (size_t i = 0; i < alerts.size(); ++i) {
     const auto& m = alerts[i];
     if (m.seq != i)
@@ -166,19 +168,20 @@ IncidentRecord decodeIncident(std::string_view record, const std::vector<MemberR
   inc.root_cause = r.u64("root_cause");
   inc.merged_into = r.u64("merged_into");
   inc.problem = r.u64("problem");
-  inc.known_error = r.str("known_error");
-  inc.workaround = r.str("workaround");
+  if (auto v = r.str("known_error"); !v.empty()) inc.edit().known_error = std::move(v);
+  if (auto v = r.str("workaround"); !v.empty()) inc.edit().workaround = std::move(v);
   for (auto e : r.arr("tickets")) {
     simdjson::dom::array a;
     std::string_view sys, id, url;
     if (e.get_array().get(a) || a.size() != 3 || a.at(0).get_string().get(sys) ||
         a.at(1).get_string().get(id) || a.at(2).get_string().get(url))
       throw std::runtime_error("field \"tickets\" holds a malformed entry");
-    inc.tickets.push_back({std::string(sys), std::string(id), std::string(url)});
+    inc.edit().tickets.push_back({std::string(sys), std::string(id), std::string(url)});
   }
   inc.cis = r.strings("cis");
   inc.services = r.strings("services");
-  if (r.has("changes")) inc.changes = r.strings("changes");
+  if (r.has("changes"))
+    if (auto v = r.strings("changes"); !v.empty()) inc.edit().changes = std::move(v);
   inc.cis_truncated = r.flag("cis_truncated");
   inc.services_truncated = r.flag("services_truncated");
   inc.interval_ms = r.i64("interval");
@@ -228,7 +231,7 @@ IncidentRecord decodeIncident(std::string_view record, const std::vector<MemberR
           throw std::runtime_error("field \"escalation\" holds a malformed target");
         st.reached.emplace_back(name);
       }
-      inc.escalation.push_back(std::move(st));
+      inc.edit().escalation.push_back(std::move(st));
     }
   return out;
 }

@@ -112,9 +112,9 @@ known_errors:
     t.at(1).push("h2", "cpu", Severity::kMajor);
     auto live = t.live();
     REQUIRE(live.size() == 2);
-    CHECK(live[0]->known_error == (keyed ? "KE-7" : ""));
-    CHECK(live[0]->workaround == (keyed ? "remount" : ""));
-    CHECK(live[1]->known_error.empty());
+    CHECK(live[0]->extra().known_error == (keyed ? "KE-7" : ""));
+    CHECK(live[0]->extra().workaround == (keyed ? "remount" : ""));
+    CHECK(live[1]->extra().known_error.empty());
   }
 }
 

@@ -58,6 +58,9 @@ TEST_CASE("Correlator opens one incident per group after group_wait, not a milli
   REQUIRE(t.live().size() == 1);
   CHECK(t.live()[0]->alerts.size() == 2);
   CHECK(t.live()[0]->rule == "by-service");
+  // The group's key is not kept with the waiting group: it comes from its alerts.
+  CHECK(t.live()[0]->group_key == "service_label=shop");
+  CHECK(t.live()[0]->signature() == "by-service/service_label=shop");
   // A later alert joins the same incident; the update is announced once per group_interval.
   t.at(40).push("web3", "http", Severity::kMajor, Status::kFiring, {{"service_label", "shop"}});
   t.at(45).push("web4", "http", Severity::kMajor, Status::kFiring, {{"service_label", "shop"}});
@@ -288,7 +291,7 @@ TEST_CASE("Recurring incidents open a problem; its known error reaches later inc
   auto live = t.live();
   REQUIRE(live.size() == 4);
   CHECK(live[3]->problem == p.id);
-  CHECK(live[3]->workaround == "restart the batch job");
+  CHECK(live[3]->extra().workaround == "restart the batch job");
 }
 
 TEST_CASE("Rule files with dependency cycles or unknown references are rejected", "[correlator]") {
@@ -320,4 +323,27 @@ TEST_CASE("Weekly maintenance windows follow the time zone across DST", "[correl
   CHECK(s.activeUntil(ms) != 0);
   REQUIRE(rules::parseTimestamp("2026-07-04T22:30:00Z", ms));
   CHECK(s.activeUntil(ms) == 0);
+}
+
+TEST_CASE("What few incidents have is allocated when set, and copied with the incident",
+          "[correlator]") {
+  Timeline t(configWith(kGroupRules));
+  t.at(0).push("web1", "http", Severity::kMajor, Status::kFiring, {{"service_label", "shop"}});
+  t.at(30);
+  REQUIRE(t.live().size() == 1);
+  uint64_t id = t.live()[0]->id;
+  CHECK_FALSE(t.live()[0]->hasExtra());  // reading it allocates nothing
+  CHECK(t.live()[0]->extra().assignee.empty());
+  CHECK(t.live()[0]->extra().tickets.empty());
+  CHECK_FALSE(t.live()[0]->hasExtra());
+  CHECK(t.c().assign(id, "alice", "bob", t.now).empty());
+  REQUIRE(t.live()[0]->hasExtra());
+  CHECK(t.live()[0]->extra().assignee == "alice");
+  engine::Incident copy = *t.live()[0];  // a deep copy: the original keeps its own
+  copy.edit().assignee = "carol";
+  copy.edit().tickets.push_back({"jira", "OPS-1", ""});
+  CHECK(t.live()[0]->extra().assignee == "alice");
+  CHECK(t.live()[0]->extra().tickets.empty());
+  engine::Incident moved = std::move(copy);
+  CHECK(moved.extra().assignee == "carol");
 }

@@ -87,7 +87,7 @@ TEST_CASE("Escalation notifies each step at its instant and stops when acknowled
   CHECK(f.at(90 * 60 - 1).empty());
   CHECK(f.at(90 * 60) == Lines{"boss incident.escalated"});  // the last step, every hour
   CHECK(f.inc(1).timeline.back().detail == "step 3 of p1 (repeat 1): boss");
-  CHECK(f.inc(1).escalation.at(0).reached == Lines{"team", "oncall", "boss"});
+  CHECK(f.inc(1).extra().escalation.at(0).reached == Lines{"team", "oncall", "boss"});
   // Acknowledged: everyone it reached hears of it, and nothing escalates any more.
   f.t.at(100 * 60);
   REQUIRE(f.t.c().acknowledge(1, "alice", f.t.now).empty());
@@ -95,7 +95,7 @@ TEST_CASE("Escalation notifies each step at its instant and stops when acknowled
                            "boss incident.acknowledged"});
   CHECK(f.esc.pending() == 0);
   CHECK(f.at(10 * 3600).empty());
-  CHECK_FALSE(f.inc(1).escalation.at(0).active);
+  CHECK_FALSE(f.inc(1).extra().escalation.at(0).active);
 }
 
 TEST_CASE("A held incident does not escalate; its held time does not count", "[escalation]") {
@@ -294,7 +294,7 @@ TEST_CASE("An incident that opens held starts escalating when it is released", "
   REQUIRE(f.t.c().putSilence(std::move(s), f.t.t0, &id).empty());
   f.t.at(0).push("db1", "cpu", Severity::kCritical);
   CHECK(f.round().empty());
-  CHECK(f.inc(1).escalation.empty());
+  CHECK(f.inc(1).extra().escalation.empty());
   CHECK(f.at(15 * 60).empty());
   CHECK(f.at(20 * 60) == Lines{"team incident.opened"});  // the silence ends: released
   CHECK(f.at(35 * 60 - 1).empty());

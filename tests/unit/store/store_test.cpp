@@ -1004,7 +1004,7 @@ TEST_CASE(
     engine::incidentRows(a.correlator(), i, i.stored_alerts, i.stored_timeline, alerts, rows);
     i.stored_alerts = static_cast<uint32_t>(i.alerts.size());
     i.stored_timeline = static_cast<uint32_t>(i.timeline.size());
-    i.timeline_rewritten.clear();
+    i.edit().timeline_rewritten.clear();
     return rows;
   };
   takeRows(*inc);
