@@ -117,9 +117,11 @@ struct Incident {
   uint64_t root_cause = 0;  // fingerprint of the root-cause alert, 0 if none
   uint64_t merged_into = 0;
   uint64_t problem = 0;
-  std::vector<std::string> cis, services;  // affected CIs and services by name, sorted
-  int64_t interval_ms = 300'000;           // the opening rule's group_interval
-  uint64_t group_hash = 0;                 // the group (or threshold window) that opened it
+  // Affected CIs and services by name, sorted (most incidents have one of each: held inline).
+  using Names = absl::InlinedVector<std::string, 1>;
+  Names cis, services;
+  int64_t interval_ms = 300'000;  // the opening rule's group_interval
+  uint64_t group_hash = 0;        // the group (or threshold window) that opened it
   int max_severity = 0;
   int criticality = 0;  // highest (lowest number) of its services'; 0 = none known
   std::vector<TimelineEntry> timeline;

@@ -13,7 +13,7 @@ namespace {
 // Adds s to the sorted list unless there; a list full at kMaxListed sets *truncated instead
 // (a storm's incident may touch 100,000 CIs: the list stays bounded, the flag says so).
 constexpr size_t kMaxListed = 1000;
-bool insertSorted(std::vector<std::string>& v, std::string_view s, bool* truncated = nullptr) {
+bool insertSorted(Incident::Names& v, std::string_view s, bool* truncated = nullptr) {
   if (s.empty()) return false;
   auto it = std::lower_bound(v.begin(), v.end(), s);
   if (it != v.end() && *it == s) return false;

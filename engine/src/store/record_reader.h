@@ -16,7 +16,8 @@ namespace triaged::engine::codec {
 using api::JsonWriter;
 using simdjson::dom::element;
 
-inline void writeStrings(JsonWriter& w, const char* key, const std::vector<std::string>& v) {
+template <class Strings>  // std::vector<std::string>, Incident::Names
+inline void writeStrings(JsonWriter& w, const char* key, const Strings& v) {
   w.key(key).beginArray();
   for (const auto& s : v) w.value(s);
   w.endArray();

@@ -178,8 +178,8 @@ IncidentRecord decodeIncident(std::string_view record, const std::vector<MemberR
       throw std::runtime_error("field \"tickets\" holds a malformed entry");
     inc.edit().tickets.push_back({std::string(sys), std::string(id), std::string(url)});
   }
-  inc.cis = r.strings("cis");
-  inc.services = r.strings("services");
+  for (auto& s : r.strings("cis")) inc.cis.push_back(std::move(s));
+  for (auto& s : r.strings("services")) inc.services.push_back(std::move(s));
   if (r.has("changes"))
     if (auto v = r.strings("changes"); !v.empty()) inc.edit().changes = std::move(v);
   inc.cis_truncated = r.flag("cis_truncated");

@@ -127,7 +127,7 @@ TEST_CASE("configuration_items.aliases: other resource names of the CI", "[keys]
     auto live = t.live();
     REQUIRE(live.size() == 1);
     CHECK(live[0]->cis ==
-          std::vector<std::string>{keyed ? std::string("db1") : std::string("db1.example.org")});
+          engine::Incident::Names{keyed ? std::string("db1") : std::string("db1.example.org")});
   }
 }
 
