@@ -83,8 +83,8 @@ void writeReportJson(JsonWriter& w, const Evaluator::Report& r) {
       .field("count", static_cast<uint64_t>(r.incidents))
       .field("unacknowledged", static_cast<uint64_t>(r.unacknowledged));
   w.key("by_priority").beginObject();
-  for (int p = 0; p < 5; ++p)
-    w.field("P" + std::to_string(p + 1), static_cast<uint64_t>(r.by_priority[p]));
+  static const char* const kPriorities[] = {"P1", "P2", "P3", "P4", "P5"};
+  for (int p = 0; p < 5; ++p) w.field(kPriorities[p], static_cast<uint64_t>(r.by_priority[p]));
   w.endObject();
   distributionJson(w, "time_to_acknowledge", r.ack_ms);
   distributionJson(w, "time_to_resolve", r.resolve_ms);
