@@ -104,6 +104,14 @@ class Store {
   // Makes everything committed durable in the main storage (SQLite's WAL checkpoint); at stop.
   virtual void flush() {}
 
+  // What the backend does beside the commits (SQLite's WAL checkpoints), for /metrics.
+  struct Checkpoints {
+    uint64_t background = 0, background_failed = 0;  // on a thread of their own
+    uint64_t writer = 0, writer_failed = 0;          // by the writer, the log at its limit
+    uint32_t wal_pages = 0;                          // in the log after the last commit
+  };
+  virtual Checkpoints checkpoints() const { return {}; }
+
   // Reading (before the writer runs, or in a command of its own).
   virtual StoredState loadState() = 0;
   // Only the service level ledgers (for `triaged report`), and the last sign of life.

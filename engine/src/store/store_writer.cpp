@@ -59,6 +59,25 @@ struct StoreWriter::Impl {
                      .Register(reg);
     up = &up_family->Add({{"backend", s.backend()}});
     up->Set(1);
+    checkpoints_family =
+        &prometheus::BuildCounter()
+             .Name("triaged_store_checkpoints_total")
+             .Help(
+                 "SQLite write-ahead log checkpoints, by who ran them (background: "
+                 "the checkpoint thread; writer: the store writer, copying the "
+                 "last pages so the log starts again, or the whole log at its "
+                 "limit) and result.")
+             .Register(reg);
+    for (const char* by : {"background", "writer"})
+      for (const char* result : {"success", "error"})
+        checkpoint_counters.push_back(&checkpoints_family->Add({{"by", by}, {"result", result}}));
+    if (std::string_view(s.backend()) == "sqlite") {
+      wal_family = &prometheus::BuildGauge()
+                        .Name("triaged_store_wal_pages")
+                        .Help("Pages in SQLite's write-ahead log after the last commit.")
+                        .Register(reg);
+      wal_pages = &wal_family->Add({});
+    }
   }
 
   ~Impl() {
@@ -69,6 +88,20 @@ struct StoreWriter::Impl {
     reg.Remove(*latency_family);
     reg.Remove(*depth_family);
     reg.Remove(*up_family);
+    reg.Remove(*checkpoints_family);
+    if (wal_family) reg.Remove(*wal_family);
+  }
+
+  // The backend's checkpoints since the last look, into the counters.
+  void publishCheckpoints() {
+    Store::Checkpoints now = store.checkpoints();
+    uint64_t counts[4] = {now.background, now.background_failed, now.writer, now.writer_failed};
+    for (size_t k = 0; k < 4; ++k) {
+      if (counts[k] > checkpoints_seen[k])
+        checkpoint_counters[k]->Increment(static_cast<double>(counts[k] - checkpoints_seen[k]));
+      checkpoints_seen[k] = counts[k];
+    }
+    if (wal_pages) wal_pages->Set(now.wal_pages);
   }
 
   // Commits the group; retries (holding everything back) until it succeeds or the writer stops.
@@ -122,6 +155,7 @@ struct StoreWriter::Impl {
     if (!fresh.empty() && outbox_sink) outbox_sink(std::move(fresh));
     for (auto& it : group)
       for (auto& f : it.unit.committed) f();
+    publishCheckpoints();
   }
 
   void prune(int64_t now) {
@@ -199,6 +233,11 @@ struct StoreWriter::Impl {
   std::vector<prometheus::Counter*> written, pruned;
   prometheus::Histogram* latency;
   prometheus::Gauge *depth, *up;
+  prometheus::Family<prometheus::Counter>* checkpoints_family;
+  prometheus::Family<prometheus::Gauge>* wal_family = nullptr;  // SQLite only
+  std::vector<prometheus::Counter*> checkpoint_counters;  // background ok/error, writer ok/error
+  uint64_t checkpoints_seen[4] = {0, 0, 0, 0};
+  prometheus::Gauge* wal_pages = nullptr;
 };
 
 StoreWriter::StoreWriter(Store& store, StoreWriterOptions opts, const Clock& clock,

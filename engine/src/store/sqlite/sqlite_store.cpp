@@ -97,8 +97,9 @@ const char* const kMigrations[] = {
 
 int SqliteStore::latestSchemaVersion() { return static_cast<int>(std::size(kMigrations)); }
 
-SqliteStore::SqliteStore(const std::string& directory, uint64_t cache_bytes)
-    : cache_bytes_(cache_bytes) {
+SqliteStore::SqliteStore(const std::string& directory, uint64_t cache_bytes,
+                         WalCheckpointer::Options checkpoints)
+    : cache_bytes_(cache_bytes), checkpoint_options_(checkpoints) {
   std::error_code ec;
   std::filesystem::create_directories(directory, ec);
   if (ec)
@@ -131,7 +132,8 @@ void SqliteStore::migrate() {
   exec(("PRAGMA cache_size=-" + std::to_string(std::max<uint64_t>(1024, cache_bytes_ >> 10)) + ";")
            .c_str());
   exec("PRAGMA mmap_size=1073741824;");
-  // Checkpoint the WAL into the database every 16 MiB rather than every 4 MiB.
+  // Checkpoint the WAL into the database every 16 MiB rather than every 4 MiB (until the first
+  // commit hands checkpoints to a thread of their own: wal_checkpointer.h).
   exec("PRAGMA wal_autocheckpoint=4096;");
   exec("PRAGMA foreign_keys=ON;");
   sqlite3_stmt* st = nullptr;
@@ -158,7 +160,8 @@ void SqliteStore::migrate() {
 }
 
 SqliteStore::~SqliteStore() {
-  writer_.reset();  // statements before the connection
+  checkpointer_.reset();  // its thread and its hook on the connection first
+  writer_.reset();        // statements before the connection
   if (db_) sqlite3_close_v2(db_);
 }
 
@@ -210,7 +213,16 @@ int SqliteStore::backup(const std::string& directory, const std::string& dest) {
 }
 
 void SqliteStore::flush() {
+  checkpointer_.reset();  // nothing else checkpoints while this one empties the log
   sqlite3_wal_checkpoint_v2(db_, nullptr, SQLITE_CHECKPOINT_TRUNCATE, nullptr, nullptr);
+}
+
+Store::Checkpoints SqliteStore::checkpoints() const {
+  return checkpointer_ ? checkpointer_->counts() : Checkpoints{};
+}
+
+void SqliteStore::drainCheckpoints() {
+  if (checkpointer_) checkpointer_->drain();
 }
 
 }  // namespace triaged::engine

@@ -7,6 +7,7 @@
 #include <memory>
 #include <string>
 
+#include "store/sqlite/wal_checkpointer.h"
 #include "store/store.h"
 
 namespace triaged::engine {
@@ -15,7 +16,8 @@ class SqliteStore final : public Store {
  public:
   // Creates the directory if missing, opens <dir>/triaged.db and migrates it to the current
   // schema. Throws std::runtime_error naming the file and SQLite's reason.
-  explicit SqliteStore(const std::string& directory, uint64_t cache_bytes = 32ull << 20);
+  explicit SqliteStore(const std::string& directory, uint64_t cache_bytes = 32ull << 20,
+                       WalCheckpointer::Options checkpoints = {});
   ~SqliteStore() override;
   SqliteStore(const SqliteStore&) = delete;
   SqliteStore& operator=(const SqliteStore&) = delete;
@@ -28,6 +30,9 @@ class SqliteStore final : public Store {
   PruneCounts prune(const PruneCutoffs& before, AlertRowIds& rows) override;
   // Checkpoints the WAL into the main file; called at shutdown.
   void flush() override;
+  Checkpoints checkpoints() const override;
+  // Returns once no background checkpoint is wanted or running (tests).
+  void drainCheckpoints();
   StoredState loadState() override;
   SlaRows loadSlaRows(int64_t& last_alive_ms) override;
   std::vector<std::string> loadRecords(const std::string& kind) override;
@@ -52,6 +57,9 @@ class SqliteStore final : public Store {
   std::string path_;
   int version_ = 0;
   uint64_t cache_bytes_;
+  WalCheckpointer::Options checkpoint_options_;
+  // From the first commit on (a store opened only to read starts no thread).
+  std::unique_ptr<WalCheckpointer> checkpointer_;
   std::unique_ptr<Writer, WriterDeleter> writer_;
 };
 

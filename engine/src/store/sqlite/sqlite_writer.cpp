@@ -2,6 +2,7 @@
 // transaction per group, and retention.
 #include <stdexcept>
 
+#include "common/log.h"
 #include "store/retention.h"
 #include "store/sqlite/sqlite_store.h"
 
@@ -259,7 +260,14 @@ struct SqliteStore::Writer {
 void SqliteStore::WriterDeleter::operator()(Writer* w) const { delete w; }
 
 SqliteStore::Writer& SqliteStore::writer() {
-  if (!writer_) writer_.reset(new Writer(db_));
+  if (!writer_) {
+    writer_.reset(new Writer(db_));
+    try {
+      checkpointer_ = std::make_unique<WalCheckpointer>(db_, path_, checkpoint_options_);
+    } catch (const std::exception& e) {
+      log::get("store")->warn("{}; the writer checkpoints itself", e.what());
+    }
+  }
   return *writer_;
 }
 
