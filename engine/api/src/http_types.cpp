@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <cctype>
 #include <string>
 
@@ -173,11 +174,44 @@ bool matchPattern(std::string_view pattern, std::string_view path,
   }
 }
 
+// Whether a pattern has a "{name}" segment (as matchPattern reads one).
+bool hasParameter(std::string_view pattern) {
+  for (size_t i = 0; i < pattern.size(); i = segmentEnd(pattern, i) + 1) {
+    size_t j = segmentEnd(pattern, i);
+    if (j - i > 2 && pattern[i] == '{' && pattern[j - 1] == '}') return true;
+  }
+  return false;
+}
+
+bool methodAllows(Verb route, Verb request) {
+  return route == request || (request == Verb::head && route == Verb::get);
+}
+
 }  // namespace
 
 void Router::add(Route route) {
   if (route.metric_name.empty()) route.metric_name = route.pattern;
   routes_.push_back(std::make_unique<Route>(std::move(route)));
+  const Route* r = routes_.back().get();
+  // A route of another pattern that matches an exact path comes after that path's routes.
+  for (auto& e : exact_)
+    if (e.path != r->pattern && matchPattern(r->pattern, e.path, nullptr)) e.closed = true;
+  if (hasParameter(r->pattern)) return;
+  auto at = std::lower_bound(exact_.begin(), exact_.end(), std::string_view(r->pattern),
+                             [](const Exact& e, std::string_view p) { return e.path < p; });
+  if (at != exact_.end() && at->path == r->pattern) {
+    if (!at->closed) at->routes.push_back(r);
+    return;
+  }
+  Exact e{r->pattern, {r}, false};
+  // An earlier route of another pattern (a parameter route) takes this path first.
+  for (size_t k = 0; k + 1 < routes_.size(); ++k)
+    if (matchPattern(routes_[k]->pattern, r->pattern, nullptr)) {
+      e.routes.clear();
+      e.closed = true;
+      break;
+    }
+  exact_.insert(at, std::move(e));
 }
 
 const Route* Router::match(Verb method, std::string_view path,
@@ -185,9 +219,17 @@ const Route* Router::match(Verb method, std::string_view path,
                            bool* method_mismatch, std::string* allow) const {
   *method_mismatch = false;
   if (allow) allow->clear();
+  auto at = std::lower_bound(exact_.begin(), exact_.end(), path,
+                             [](const Exact& e, std::string_view p) { return e.path < p; });
+  if (at != exact_.end() && at->path == path)
+    for (const Route* r : at->routes)
+      if (methodAllows(r->method, method)) {
+        params.clear();
+        return r;
+      }
   for (const auto& r : routes_) {
     if (!matchPattern(r->pattern, path, nullptr)) continue;
-    if (r->method != method && !(method == Verb::head && r->method == Verb::get)) {
+    if (!methodAllows(r->method, method)) {
       *method_mismatch = true;
       if (allow) {
         if (!allow->empty()) *allow += ", ";

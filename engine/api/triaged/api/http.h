@@ -124,6 +124,16 @@ class Router {
   void setFallback(Route route) { fallback_ = std::make_unique<Route>(std::move(route)); }
 
  private:
+  // Patterns without parameters, sorted, each with the routes of exactly that pattern that a
+  // walk of routes_ in order would reach before any route of another pattern matching that path
+  // (none for a path an earlier parameter route takes): a request whose path is one of them is
+  // answered by a binary search instead of the walk, with the same result.
+  struct Exact {
+    std::string_view path;
+    std::vector<const Route*> routes;
+    bool closed = false;  // a route of another pattern matching the path came after these
+  };
+  std::vector<Exact> exact_;
   std::vector<std::unique_ptr<Route>> routes_;
   std::unique_ptr<Route> fallback_;
 };
