@@ -4,6 +4,7 @@
 // opened again.
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <filesystem>
@@ -36,6 +37,19 @@ void commitAlerts(engine::SqliteStore& store, engine::AlertRowIds& rows, uint64_
   store.commit(units, rows);
 }
 
+// Commits `commits` units of 10 alerts, draining the checkpoint thread after each when asked;
+// returns the most pages the log held after a commit.
+uint32_t commitMany(engine::SqliteStore& store, engine::AlertRowIds& rows, uint64_t& next,
+                    int commits, bool drain) {
+  uint32_t most = 0;
+  for (int c = 0; c < commits; ++c) {
+    commitAlerts(store, rows, next, 10);
+    if (drain) store.drainCheckpoints();
+    most = std::max(most, store.checkpoints().wal_pages);
+  }
+  return most;
+}
+
 uintmax_t walBytes(const fs::path& dir) {
   std::error_code ec;
   auto n = fs::file_size(dir / "triaged.db-wal", ec);
@@ -58,12 +72,8 @@ TEST_CASE("A thread of its own checkpoints SQLite's log, which starts again from
     engine::SqliteStore store(dir.string(), 32ull << 20, {pages, 1u << 20});
     engine::AlertRowIds rows;
     store.loadAlertRows(rows);
-    uint32_t most = 0;
-    for (int c = 0; c < 300; ++c) {
-      commitAlerts(store, rows, next, 10);
-      store.drainCheckpoints();  // the thread's checkpoint, if one was wanted, is done
-      most = std::max(most, store.checkpoints().wal_pages);
-    }
+    // Drained: the thread's checkpoint, if one was wanted, is done before the next commit.
+    uint32_t most = commitMany(store, rows, next, 300, true);
     auto n = store.checkpoints();
     INFO("background " << n.background << ", writer " << n.writer << ", most pages " << most);
     CHECK(n.background >= 5);  // ~3,000 alerts of 300 bytes: far more than 128 pages
@@ -90,11 +100,7 @@ TEST_CASE("The writer checkpoints SQLite's whole log at its limit when the threa
     engine::SqliteStore store(dir.string(), 32ull << 20, {1u << 20, limit});
     engine::AlertRowIds rows;
     store.loadAlertRows(rows);
-    uint32_t most = 0;
-    for (int c = 0; c < 200; ++c) {
-      commitAlerts(store, rows, next, 10);
-      most = std::max(most, store.checkpoints().wal_pages);
-    }
+    uint32_t most = commitMany(store, rows, next, 200, false);
     auto n = store.checkpoints();
     INFO("background " << n.background << ", writer " << n.writer << ", most pages " << most);
     CHECK(n.background == 0);
@@ -125,10 +131,7 @@ TEST_CASE("A reader holding a snapshot only delays the restart of SQLite's log",
                          nullptr) == SQLITE_OK);
     uint64_t writer_before = store.checkpoints().writer;
     auto t0 = std::chrono::steady_clock::now();
-    for (int c = 0; c < 300; ++c) {
-      commitAlerts(store, rows, next, 10);
-      store.drainCheckpoints();
-    }
+    commitMany(store, rows, next, 300, true);
     auto held = store.checkpoints();
     CHECK(held.writer == writer_before);  // no restart past the reader's snapshot...
     CHECK(held.writer_failed == 0);       // ...and no error for trying
@@ -156,11 +159,8 @@ TEST_CASE("Committing while the thread checkpoints keeps SQLite's log below half
     engine::SqliteStore store(dir.string(), 32ull << 20, {pages, limit});
     engine::AlertRowIds rows;
     store.loadAlertRows(rows);
-    uint32_t most = 0;
-    for (int c = 0; c < 1500; ++c) {  // no drain: commits go on while the thread copies
-      commitAlerts(store, rows, next, 10);
-      most = std::max(most, store.checkpoints().wal_pages);
-    }
+    // Not drained: commits go on while the thread copies.
+    uint32_t most = commitMany(store, rows, next, 1500, false);
     store.drainCheckpoints();
     auto n = store.checkpoints();
     INFO("background " << n.background << ", writer " << n.writer << ", most pages " << most);
