@@ -204,6 +204,14 @@ def overview():
     b.panel("timeseries", "Rows written",
             [q('sum by (table) (rate(triaged_store_rows_written_total{{S}}[{R}]))', "{{table}}")],
             unit="ops", stack=True)
+    b.panel("timeseries", "Write-ahead log (SQLite)",
+            [q('sum(triaged_store_wal_pages{S}) * 4096', "log size"),
+             q('sum by (by, result) (rate(triaged_store_checkpoints_total{{S}}[{R}]))',
+               "checkpoints {{by}} {{result}}")],
+            unit="bytes",
+            description="The log's size after the last commit (4 KiB pages), and the checkpoints "
+                        "that copy it into the database: by the checkpoint thread, or by the "
+                        "writer for the last pages so the log starts again.")
 
     b.row("Notifications")
     b.panel("timeseries", "Deliveries by target and result",
