@@ -78,8 +78,9 @@ void WalCheckpointer::committed(int pages) {
   last_pages_ = n;
   // What the thread copied, if of the log as it is now (not of one before a restart).
   uint64_t b = backfilled_.load(std::memory_order_acquire);
-  uint32_t done =
-      (b >> 32) == generation_.load(std::memory_order_relaxed) ? static_cast<uint32_t>(b) : 0;
+  uint32_t done = (b >> 32) == (generation_.load(std::memory_order_relaxed) & 0xffffffffu)
+                      ? static_cast<uint32_t>(b)
+                      : 0;
   bool thread_busy = busy_.load(std::memory_order_acquire);
   // The log starts again from its beginning only once every page of it is copied, which a
   // checkpoint running beside a busy writer never sees. When the thread has copied all but a
