@@ -147,6 +147,12 @@ size_t segmentEnd(std::string_view s, size_t i) {
   return i;
 }
 
+// Whether the segment [i, j) of a pattern is a parameter: "{name}", a name of one character or
+// more.
+bool isParameterSegment(std::string_view pattern, size_t i, size_t j) {
+  return j - i > 2 && pattern[i] == '{' && pattern[j - 1] == '}';
+}
+
 // Whether `path` matches `pattern` segment by segment ("{name}" takes any one segment; repeated
 // slashes count as one), with the parameters' values appended to `params` when given. Walks
 // both strings in place, character by character: no allocation per route and request, and a
@@ -161,7 +167,7 @@ bool matchPattern(std::string_view pattern, std::string_view path,
     if (i == n || k == m) return i == n && k == m;
     if (pattern[i] == '{') {
       size_t j = segmentEnd(pattern, i);
-      if (j - i > 2 && pattern[j - 1] == '}') {
+      if (isParameterSegment(pattern, i, j)) {
         size_t e = segmentEnd(path, k);
         if (params) params->emplace_back(pattern.substr(i + 1, j - i - 2), path.substr(k, e - k));
         i = j;
@@ -174,12 +180,10 @@ bool matchPattern(std::string_view pattern, std::string_view path,
   }
 }
 
-// Whether a pattern has a "{name}" segment (as matchPattern reads one).
+// Whether a pattern has a parameter segment.
 bool hasParameter(std::string_view pattern) {
-  for (size_t i = 0; i < pattern.size(); i = segmentEnd(pattern, i) + 1) {
-    size_t j = segmentEnd(pattern, i);
-    if (j - i > 2 && pattern[i] == '{' && pattern[j - 1] == '}') return true;
-  }
+  for (size_t i = 0; i < pattern.size(); i = segmentEnd(pattern, i) + 1)
+    if (isParameterSegment(pattern, i, segmentEnd(pattern, i))) return true;
   return false;
 }
 
