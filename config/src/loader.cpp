@@ -157,6 +157,7 @@ void readStream(MapReader& r, StreamConfig& s) {
   r.getUnsigned("client_buffer_bytes", s.client_buffer_bytes, uint64_t{1} << 34);
   r.getDuration("heartbeat_interval", s.heartbeat_interval, Duration{1000});
   r.getDuration("flush_interval", s.flush_interval);
+  r.getDuration("resume_window", s.resume_window);
   if (s.buffer_events < 16)
     r.sink().add(r.node()["buffer_events"], r.childPath("buffer_events"), "must be at least 16");
   if (s.client_buffer_bytes < 65536)

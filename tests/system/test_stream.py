@@ -7,7 +7,7 @@ import time
 import unittest
 import urllib.parse
 
-from harness import BASE_CONFIG, SOURCE, Daemon
+from harness import BASE_CONFIG, SOURCE, Daemon, wait_for
 
 USERS = BASE_CONFIG + """
 inputs:
@@ -302,6 +302,62 @@ class StreamAndRoles(unittest.TestCase):
             self.assertEqual(dropped, before + 1)
         finally:
             slow.close()
+
+
+class NobodyListening(unittest.TestCase):
+    """With no client connected and none within stream.resume_window (0 here), no events are
+    built: a reconnect from before that gap gets a resync, a fresh client everything after."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.d = Daemon(BASE_CONFIG + """
+inputs:
+  - name: api
+    type: native_json
+stream:
+  resume_window: 0s
+""").start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.d.close()
+
+    def post_alert(self, resource):
+        body = json.dumps({"resource": resource, "check": "disk", "severity": "critical", "summary": "x"})
+        status, _, text = self.d.request("POST", "/api/v1/events", body, {"Content-Type": "application/json"})
+        self.assertEqual(status, 200, text)
+
+    def unbuilt(self):
+        return self.d.metrics().get("triaged_stream_rounds_unbuilt_total", 0)
+
+    def test_a_gap_while_nobody_listens_gets_a_resync(self):
+        s = Sse(self.d, "/api/v1/stream?types=alert")
+        try:
+            s.event("hello")
+            self.post_alert("listened-1")
+            seen = s.event("alert")
+            self.assertEqual(json.loads(seen["data"])["resource"], "listened-1")
+        finally:
+            s.close()
+        wait_for("the client to be gone", lambda: self.d.metrics()["triaged_stream_clients"] == 0, 10)
+        before = self.unbuilt()
+        self.post_alert("unheard-1")  # nobody listening: its round is committed unbuilt
+        wait_for("an unbuilt round", lambda: self.unbuilt() > before, 10)
+        s = Sse(self.d, "/api/v1/stream", headers=[("Last-Event-ID", seen["id"])])
+        try:
+            self.assertIn("not kept", json.loads(s.event("resync")["data"])["reason"])
+        finally:
+            s.close()
+        # A client that connects gets events again, from its hello on.
+        s = Sse(self.d, "/api/v1/stream?types=alert")
+        try:
+            hello = s.event("hello")
+            self.post_alert("listened-2")
+            got = s.event("alert")
+            self.assertEqual(json.loads(got["data"])["resource"], "listened-2")
+            self.assertGreater(int(got["id"].split("-")[1]), int(hello["id"].split("-")[1]))
+        finally:
+            s.close()
 
 
 class ConsoleRoutes(unittest.TestCase):

@@ -77,12 +77,17 @@ struct CorrelatorStage::Impl {
       if (stopping && got == 0) break;
       queued.fetch_sub(got, std::memory_order_acq_rel);
       now = clock.nowMs();
+      // No stream client, nor one that could still resume: build no stream events this turn.
+      streaming = hub && hub->wanted();
       for (size_t i = 0; i < got; ++i) {
         Task& t = tasks[i];
         if (!t.changes.empty()) {
           metrics.applied(t.changes.size());
           correlator.apply(t.changes, now);
-          if (hub) appendAlertEvents(correlator, t.changes, stream_events);
+          if (streaming)
+            appendAlertEvents(correlator, t.changes, stream_events);
+          else
+            unstreamed = true;
           ++applied[t.shard];
           for (auto& r : t.records) unit.alerts.push_back(std::move(r));
           if (t.committed) whenDurable(std::move(t.committed));
@@ -148,15 +153,18 @@ struct CorrelatorStage::Impl {
     }
     rows.collect(correlator, dirty_incidents, dirty_silences, evs, store ? &unit : nullptr);
     if (hub) {
+      RoundChanges changes{dirty_incidents, dirty_silences, rows.maintenanceTaken(), evs, sla};
       // Published once this round is committed: a client never sees what a crash takes back.
-      appendRoundEvents(correlator, evaluator,
-                        {dirty_incidents, dirty_silences, rows.maintenanceTaken(), evs, sla}, now,
-                        stream_events);
+      if (streaming) appendRoundEvents(correlator, evaluator, changes, now, stream_events);
       if (!stream_events.empty())
         whenDurable([hub = hub, events = std::move(stream_events)]() mutable {
           hub->publish(std::move(events));
         });
       stream_events = {};
+      // Events not built leave a gap in the stream, marked in commit order too.
+      if (!streaming && (unstreamed || !changes.empty()))
+        whenDurable([hub = hub] { hub->skipped(); });
+      unstreamed = false;
     }
     auto fired = escalator.takeFired();
     if (store) {
@@ -213,6 +221,8 @@ struct CorrelatorStage::Impl {
   RoundRows rows;
   api::EventSink* alert_sink = nullptr;
   EventHub* hub = nullptr;
+  bool streaming = true;    // this turn builds stream events (a client follows, or may resume)
+  bool unstreamed = false;  // alert changes applied this turn without their events
   std::vector<StreamEvent> stream_events;  // this round's, until it is handed to the store
   std::vector<GeneratedAlert> generated_alerts;
   int64_t next_sla_publish = 0, next_alive = 0;

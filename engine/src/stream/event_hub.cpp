@@ -5,6 +5,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <charconv>
 #include <chrono>
+#include <limits>
 
 #include "triaged/api/json_writer.h"
 
@@ -66,6 +67,8 @@ EventHub::EventHub(const config::StreamConfig& c, prometheus::Registry& registry
       heartbeat_ms_(c.heartbeat_interval.count()),
       flush_ms_(c.flush_interval.count()),
       max_clients_(c.max_clients),
+      resume_window_ms_(c.resume_window.count()),
+      last_left_ms_(std::numeric_limits<int64_t>::min() / 2),
       m_clients_(prometheus::BuildGauge()
                      .Name("triaged_stream_clients")
                      .Help("Clients connected to GET /api/v1/stream.")
@@ -92,7 +95,13 @@ EventHub::EventHub(const config::StreamConfig& c, prometheus::Registry& registry
                    .Name("triaged_stream_sent_bytes_total")
                    .Help("Bytes written to stream clients.")
                    .Register(registry)
-                   .Add({})) {
+                   .Add({})),
+      m_skipped_(prometheus::BuildCounter()
+                     .Name("triaged_stream_rounds_unbuilt_total")
+                     .Help("Committed correlator rounds whose stream events were not built: no "
+                           "client was connected, nor had one left within stream.resume_window.")
+                     .Register(registry)
+                     .Add({})) {
   auto& fam = prometheus::BuildCounter()
                   .Name("triaged_stream_events_total")
                   .Help("Events published on the stream, by type.")
@@ -107,6 +116,29 @@ void EventHub::setConfig(const config::StreamConfig& c) {
   heartbeat_ms_ = c.heartbeat_interval.count();
   flush_ms_ = c.flush_interval.count();
   max_clients_ = c.max_clients;
+  resume_window_ms_ = c.resume_window.count();
+}
+
+bool EventHub::wanted() const {
+  if (reserved_.load(std::memory_order_acquire) > 0) return true;
+  return steadyMs() - last_left_ms_.load(std::memory_order_acquire) <
+         resume_window_ms_.load(std::memory_order_relaxed);
+}
+
+void EventHub::skipped() {
+  std::vector<std::shared_ptr<Client>> cut;
+  {
+    std::lock_guard lock(mu_);
+    if (gap_seq_ + 1 != next_seq_) gap_seq_ = next_seq_++;  // one id per gap, not per round
+    ring_.clear();
+    for (auto& c : clients_)
+      if (!c->gone) {
+        c->gone = true;
+        cut.push_back(c);
+      }
+  }
+  m_skipped_.Increment();
+  for (auto& c : cut) asio::post(c->writer->context(), [c] { c->writer->close(); });
 }
 
 std::string EventHub::idOf(uint64_t seq) const {
@@ -183,7 +215,10 @@ bool EventHub::reserve() {
   return false;
 }
 
-void EventHub::unreserve() { reserved_.fetch_sub(1, std::memory_order_acq_rel); }
+void EventHub::unreserve() {
+  last_left_ms_.store(steadyMs(), std::memory_order_release);
+  reserved_.fetch_sub(1, std::memory_order_acq_rel);
+}
 
 size_t EventHub::clients() const {
   std::lock_guard lock(mu_);
@@ -221,6 +256,8 @@ void EventHub::attach(std::shared_ptr<api::StreamWriter> writer, uint8_t mask,
         why = "the daemon restarted since that event";
       else if (seq > head)
         why = "Last-Event-ID is ahead of the stream";
+      else if (seq < gap_seq_)
+        why = "the events after Last-Event-ID were not kept: no client was connected";
       else if (!ring_.empty() && seq + 1 < ring_.front().seq)
         why = "the events after Last-Event-ID are no longer buffered";
       else

@@ -6,6 +6,10 @@
 // I/O thread, which pulls the frames it wants from the ring and writes them without copying.
 // Nothing waits on a client: one that falls more than client_buffer_bytes behind, or whose
 // next frame has left the ring, is cut off (counted) and reconnects with Last-Event-ID.
+//
+// With no client connected for resume_window, the correlator builds no events at all (their
+// JSON was a fifth of its work when every alert opens an incident): wanted() says so, and
+// skipped() marks the gap in commit order, so that an id from before it gets a resync.
 #pragma once
 
 #include <prometheus/counter.h>
@@ -53,8 +57,16 @@ class EventHub {
   EventHub(const EventHub&) = delete;
   EventHub& operator=(const EventHub&) = delete;
 
-  // Reloadable settings (max_clients, client_buffer_bytes, intervals); buffer_events stays.
+  // Reloadable settings (max_clients, client_buffer_bytes, intervals, resume_window);
+  // buffer_events stays.
   void setConfig(const config::StreamConfig& c);
+
+  // Whether events are wanted: a client is connected, or one left less than resume_window ago
+  // (it may come back with Last-Event-ID). Any thread.
+  bool wanted() const;
+  // Events were not built for a committed round: a gap no Last-Event-ID before it resumes
+  // across. Clients that connected meanwhile are cut off (they reconnect and get a resync).
+  void skipped();
 
   // Appends the events (ids in order) and wakes the clients that want them. Any thread.
   void publish(std::vector<StreamEvent> events);
@@ -98,10 +110,13 @@ class EventHub {
   std::atomic<int64_t> heartbeat_ms_, flush_ms_;
   std::atomic<uint64_t> max_clients_;
   std::atomic<uint64_t> reserved_{0};
+  std::atomic<int64_t> resume_window_ms_;
+  std::atomic<int64_t> last_left_ms_;  // steady clock; long ago until a client leaves
 
   mutable std::mutex mu_;  // ring_, next_seq_, cum_bytes_, clients_, each client's cursor
   std::deque<Frame> ring_;
   uint64_t next_seq_ = 1;
+  uint64_t gap_seq_ = 0;  // the id of the last gap: an id before it cannot resume
   uint64_t cum_bytes_[kStreamTypes]{};
   std::vector<std::shared_ptr<Client>> clients_;
 
@@ -110,6 +125,7 @@ class EventHub {
   prometheus::Counter& m_slow_;
   prometheus::Counter& m_resync_;
   prometheus::Counter& m_bytes_;
+  prometheus::Counter& m_skipped_;
   prometheus::Counter* m_events_[kStreamTypes]{};
 };
 

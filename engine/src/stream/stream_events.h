@@ -24,6 +24,10 @@ struct RoundChanges {
   const std::vector<std::string>& maintenance;
   const std::vector<CorrelatorEvent>& events;
   const std::vector<SlaEvent>& sla;
+  bool empty() const {
+    return incidents.empty() && silences.empty() && maintenance.empty() && events.empty() &&
+           sla.empty();
+  }
 };
 void appendRoundEvents(const Correlator& c, const Evaluator& ev, const RoundChanges& r, int64_t now,
                        std::vector<StreamEvent>& out);

@@ -78,6 +78,9 @@ struct StreamConfig {
   uint64_t client_buffer_bytes = 4u << 20;  // how far behind a client may fall, then cut off
   Duration heartbeat_interval = std::chrono::seconds(15);
   Duration flush_interval = std::chrono::milliseconds(50);  // at most one write per client per
+  // Events are built while a client is connected and this long after the last one left (so
+  // that it can resume); beyond, none are built (a resume then gets a resync).
+  Duration resume_window = std::chrono::seconds(60);
 };
 
 // The operator console served at /. *reload*
