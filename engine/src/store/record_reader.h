@@ -50,7 +50,11 @@ struct Reader {
     return v;
   }
   bool has(const char* key) const { return root[key].error() != simdjson::NO_SUCH_FIELD; }
+  // A field a sparse record leaves out at its default.
   bool flagOr(const char* key, bool fallback) const { return has(key) ? flag(key) : fallback; }
+  std::string strOr(const char* key) const { return has(key) ? str(key) : std::string(); }
+  int64_t i64Or(const char* key) const { return has(key) ? i64(key) : 0; }
+  uint64_t u64Or(const char* key) const { return has(key) ? u64(key) : 0; }
   bool flag(const char* key) const {
     bool v;
     if (at(key).get_bool().get(v))

@@ -80,52 +80,83 @@ void incidentRows(const Correlator& c, const Incident& inc, size_t alerts_from,
   for (size_t i = timeline_from; i < inc.timeline.size(); ++i) row(i);
 }
 
+// Sparse: besides id, title, status, opened and updated, a field at its default (empty, zero,
+// false; opening_notified true) is left out, and decodeIncident reads a missing one as that
+// default. Most incidents have no assignee, tickets, escalation, problem or hold, and the
+// signature is derived from rule and group key: ~910 bytes a record became ~450 (schema 9).
 void encodeIncident(std::string& out, const Incident& inc) {
   JsonWriter w(out);
+  auto str = [&](const char* k, const std::string& v) {
+    if (!v.empty()) w.field(k, v);
+  };
+  auto num = [&](const char* k, int64_t v) {
+    if (v != 0) w.field(k, v);
+  };
+  auto unum = [&](const char* k, uint64_t v) {
+    if (v != 0) w.field(k, v);
+  };
+  auto flag = [&](const char* k, bool v) {
+    if (v) w.field(k, true);
+  };
+  auto list = [&](const char* k, const auto& v) {
+    if (!v.empty()) writeStrings(w, k, v);
+  };
   w.beginObject();
-  w.field("id", inc.id)
-      .field("title", inc.title)
-      .field("service", inc.service)
-      .field("category", inc.category);
-  w.field("rule", inc.rule).field("group_key", inc.group_key).field("signature", inc.signature());
-  w.field("status", static_cast<int>(inc.status))
-      .field("priority", inc.priority)
-      .field("impact", inc.impact);
-  w.field("urgency", inc.urgency).field("priority_fixed", inc.priority_fixed);
-  w.field("opened", inc.opened_ms)
-      .field("acknowledged", inc.acknowledged_ms)
-      .field("resolved", inc.resolved_ms);
-  w.field("closed", inc.closed_ms)
-      .field("updated", inc.updated_ms)
-      .field("assignee", inc.extra().assignee);
-  w.field("root_cause", inc.root_cause)
-      .field("merged_into", inc.merged_into)
-      .field("problem", inc.problem);
-  w.field("known_error", inc.extra().known_error).field("workaround", inc.extra().workaround);
-  w.key("tickets").beginArray();
-  for (const auto& t : inc.extra().tickets)
-    w.beginArray().value(t.system).value(t.id).value(t.url).endArray();
-  w.endArray();
-  writeStrings(w, "cis", inc.cis);
-  writeStrings(w, "services", inc.services);
-  writeStrings(w, "changes", inc.extra().changes);
-  w.field("cis_truncated", inc.cis_truncated).field("services_truncated", inc.services_truncated);
-  w.field("interval", inc.interval_ms).field("group_hash", inc.group_hash);
-  w.field("threshold_group", inc.threshold_group).field("max_severity", inc.max_severity);
-  w.field("criticality", inc.criticality);
-  w.field("timeline_dropped", inc.timeline_dropped).field("announced", inc.announced_ms);
-  w.field("update_pending", inc.update_pending);
-  w.field("held", inc.held).field("held_since", inc.held_since_ms);
-  w.field("opening_notified", inc.opening_notified).field("held_total", inc.held_total_ms);
-  // [policy, next step, repeats, started, active, [targets reached]]
-  w.key("escalation").beginArray();
-  for (const auto& e : inc.extra().escalation) {
-    w.beginArray().value(e.policy).value(uint64_t{e.next}).value(uint64_t{e.repeats});
-    w.value(e.started).value(e.active).beginArray();
-    for (const auto& t : e.reached) w.value(t);
-    w.endArray().endArray();
+  w.field("id", inc.id).field("title", inc.title);
+  str("service", inc.service);
+  str("category", inc.category);
+  str("rule", inc.rule);
+  str("group_key", inc.group_key);
+  w.field("status", static_cast<int>(inc.status));
+  num("priority", inc.priority);
+  num("impact", inc.impact);
+  num("urgency", inc.urgency);
+  flag("priority_fixed", inc.priority_fixed);
+  w.field("opened", inc.opened_ms);
+  num("acknowledged", inc.acknowledged_ms);
+  num("resolved", inc.resolved_ms);
+  num("closed", inc.closed_ms);
+  w.field("updated", inc.updated_ms);
+  str("assignee", inc.extra().assignee);
+  unum("root_cause", inc.root_cause);
+  unum("merged_into", inc.merged_into);
+  unum("problem", inc.problem);
+  str("known_error", inc.extra().known_error);
+  str("workaround", inc.extra().workaround);
+  if (!inc.extra().tickets.empty()) {
+    w.key("tickets").beginArray();
+    for (const auto& t : inc.extra().tickets)
+      w.beginArray().value(t.system).value(t.id).value(t.url).endArray();
+    w.endArray();
   }
-  w.endArray();
+  list("cis", inc.cis);
+  list("services", inc.services);
+  list("changes", inc.extra().changes);
+  flag("cis_truncated", inc.cis_truncated);
+  flag("services_truncated", inc.services_truncated);
+  num("interval", inc.interval_ms);
+  unum("group_hash", inc.group_hash);
+  flag("threshold_group", inc.threshold_group);
+  num("max_severity", inc.max_severity);
+  num("criticality", inc.criticality);
+  unum("timeline_dropped", inc.timeline_dropped);
+  num("announced", inc.announced_ms);
+  flag("update_pending", inc.update_pending);
+  flag("held", inc.held);
+  num("held_since", inc.held_since_ms);
+  if (!inc.opening_notified) w.field("opening_notified", false);  // missing: true
+  num("held_total", inc.held_total_ms);
+  if (!inc.extra().escalation.empty()) {
+    // [policy, next step, repeats, started, active, [targets reached]]
+    w.key("escalation").beginArray();
+    for (const auto& e : inc.extra().escalation) {
+      w.beginArray().value(e.policy).value(uint64_t{e.next}).value(uint64_t{e.repeats});
+      w.value(e.started).value(e.active).beginArray();
+      for (const auto& t : e.reached) w.value(t);
+      w.endArray().endArray();
+    }
+    w.endArray();
+  }
   w.endObject();
 }
 
@@ -137,25 +168,25 @@ IncidentRecord decodeIncident(std::string_view record, const std::vector<MemberR
   Incident& inc = out.incident;
   inc.id = r.u64("id");
   inc.title = r.str("title");
-  inc.service = r.str("service");
-  inc.category = r.str("category");
-  inc.rule = r.str("rule");
-  inc.group_key = r.str("group_key");
+  inc.service = r.strOr("service");
+  inc.category = r.strOr("category");
+  inc.rule = r.strOr("rule");
+  inc.group_key = r.strOr("group_key");
   int64_t status = r.i64("status");
   if (status < 0 || status > static_cast<int>(IncidentStatus::kMerged))
     throw std::runtime_error("field \"status\" is out of range");
   inc.status = static_cast<IncidentStatus>(status);
-  inc.priority = static_cast<int>(r.i64("priority"));
-  inc.impact = static_cast<int>(r.i64("impact"));
-  inc.urgency = static_cast<int>(r.i64("urgency"));
-  inc.priority_fixed = r.flag("priority_fixed");
+  inc.priority = static_cast<int>(r.i64Or("priority"));
+  inc.impact = static_cast<int>(r.i64Or("impact"));
+  inc.urgency = static_cast<int>(r.i64Or("urgency"));
+  inc.priority_fixed = r.flagOr("priority_fixed", false);
   inc.opened_ms = r.i64("opened");
-  inc.acknowledged_ms = r.i64("acknowledged");
-  inc.resolved_ms = r.i64("resolved");
-  inc.closed_ms = r.i64("closed");
+  inc.acknowledged_ms = r.i64Or("acknowledged");
+  inc.resolved_ms = r.i64Or("resolved");
+  inc.closed_ms = r.i64Or("closed");
   inc.updated_ms = r.i64("updated");
   // What few incidents have is allocated only when there is some (Incident::edit).
-  if (auto v = r.str("assignee"); !v.empty()) inc.edit().assignee = std::move(v);
+  if (auto v = r.strOr("assignee"); !v.empty()) inc.edit().assignee = std::move(v);
   for (size_t i = 0; i < alerts.size(); ++i) {
     const auto& m = alerts[i];
     if (m.seq != i)
@@ -165,30 +196,33 @@ IncidentRecord decodeIncident(std::string_view record, const std::vector<MemberR
     inc.alerts.push_back(m.fingerprint);
     out.roles.push_back(static_cast<AlertRole>(m.role));
   }
-  inc.root_cause = r.u64("root_cause");
-  inc.merged_into = r.u64("merged_into");
-  inc.problem = r.u64("problem");
-  if (auto v = r.str("known_error"); !v.empty()) inc.edit().known_error = std::move(v);
-  if (auto v = r.str("workaround"); !v.empty()) inc.edit().workaround = std::move(v);
-  for (auto e : r.arr("tickets")) {
-    simdjson::dom::array a;
-    std::string_view sys, id, url;
-    if (e.get_array().get(a) || a.size() != 3 || a.at(0).get_string().get(sys) ||
-        a.at(1).get_string().get(id) || a.at(2).get_string().get(url))
-      throw std::runtime_error("field \"tickets\" holds a malformed entry");
-    inc.edit().tickets.push_back({std::string(sys), std::string(id), std::string(url)});
-  }
-  for (auto& s : r.strings("cis")) inc.cis.push_back(std::move(s));
-  for (auto& s : r.strings("services")) inc.services.push_back(std::move(s));
+  inc.root_cause = r.u64Or("root_cause");
+  inc.merged_into = r.u64Or("merged_into");
+  inc.problem = r.u64Or("problem");
+  if (auto v = r.strOr("known_error"); !v.empty()) inc.edit().known_error = std::move(v);
+  if (auto v = r.strOr("workaround"); !v.empty()) inc.edit().workaround = std::move(v);
+  if (r.has("tickets"))
+    for (auto e : r.arr("tickets")) {
+      simdjson::dom::array a;
+      std::string_view sys, id, url;
+      if (e.get_array().get(a) || a.size() != 3 || a.at(0).get_string().get(sys) ||
+          a.at(1).get_string().get(id) || a.at(2).get_string().get(url))
+        throw std::runtime_error("field \"tickets\" holds a malformed entry");
+      inc.edit().tickets.push_back({std::string(sys), std::string(id), std::string(url)});
+    }
+  if (r.has("cis"))
+    for (auto& s : r.strings("cis")) inc.cis.push_back(std::move(s));
+  if (r.has("services"))
+    for (auto& s : r.strings("services")) inc.services.push_back(std::move(s));
   if (r.has("changes"))
     if (auto v = r.strings("changes"); !v.empty()) inc.edit().changes = std::move(v);
-  inc.cis_truncated = r.flag("cis_truncated");
-  inc.services_truncated = r.flag("services_truncated");
-  inc.interval_ms = r.i64("interval");
-  inc.group_hash = r.u64("group_hash");
-  inc.threshold_group = r.flag("threshold_group");
-  inc.max_severity = static_cast<int>(r.i64("max_severity"));
-  inc.criticality = static_cast<int>(r.i64("criticality"));
+  inc.cis_truncated = r.flagOr("cis_truncated", false);
+  inc.services_truncated = r.flagOr("services_truncated", false);
+  inc.interval_ms = r.i64Or("interval");
+  inc.group_hash = r.u64Or("group_hash");
+  inc.threshold_group = r.flagOr("threshold_group", false);
+  inc.max_severity = static_cast<int>(r.i64Or("max_severity"));
+  inc.criticality = static_cast<int>(r.i64Or("criticality"));
   for (size_t i = 0; i < timeline.size(); ++i) {
     const auto& t = timeline[i];
     if (t.seq != i)
@@ -198,15 +232,15 @@ IncidentRecord decodeIncident(std::string_view record, const std::vector<MemberR
   }
   inc.stored_alerts = static_cast<uint32_t>(inc.alerts.size());
   inc.stored_timeline = static_cast<uint32_t>(inc.timeline.size());
-  inc.timeline_dropped = r.u64("timeline_dropped");
-  inc.announced_ms = r.i64("announced");
-  inc.update_pending = r.flag("update_pending");
+  inc.timeline_dropped = r.u64Or("timeline_dropped");
+  inc.announced_ms = r.i64Or("announced");
+  inc.update_pending = r.flagOr("update_pending", false);
   // Rows written before suppression became a state have no held state, and
   // their incidents' openings were notified.
   inc.held = r.flagOr("held", false);
-  inc.held_since_ms = r.has("held_since") ? r.i64("held_since") : 0;
+  inc.held_since_ms = r.i64Or("held_since");
   inc.opening_notified = r.flagOr("opening_notified", true);
-  inc.held_total_ms = r.has("held_total") ? r.i64("held_total") : 0;
+  inc.held_total_ms = r.i64Or("held_total");
   if (r.has("escalation"))
     for (auto e : r.arr("escalation")) {
       simdjson::dom::array a, reached;

@@ -53,6 +53,8 @@ struct EventHub::Client {
   uint64_t taken = 0;   // cumulative bytes of wanted frames taken, on wantedBytes()'s scale
   bool wake_pending = false;
   bool gone = false;
+  bool resumed = false;        // attached with a Last-Event-ID it resumed from
+  uint64_t attached_head = 0;  // the newest id when it attached
   // On the client's I/O thread only.
   bool writing = false, flush_armed = false;
   int64_t last_write_ms = 0;
@@ -129,13 +131,22 @@ void EventHub::skipped() {
   std::vector<std::shared_ptr<Client>> cut;
   {
     std::lock_guard lock(mu_);
-    if (gap_seq_ + 1 != next_seq_) gap_seq_ = next_seq_++;  // one id per gap, not per round
+    uint64_t head = next_seq_ - 1;
+    if (gap_seq_ != head) gap_seq_ = next_seq_++;  // one id per gap, not per round
     ring_.clear();
-    for (auto& c : clients_)
-      if (!c->gone) {
-        c->gone = true;
-        cut.push_back(c);
+    // A client that connected fresh since (the round was applied before it did: what it reads
+    // of the state holds the round) and got nothing yet follows on past the gap. One that
+    // resumed, or got events published after it connected (older than that state), is cut off
+    // and resyncs.
+    for (auto& c : clients_) {
+      if (c->gone) continue;
+      if (!c->resumed && c->attached_head == head) {
+        c->cursor = gap_seq_;
+        continue;
       }
+      c->gone = true;
+      cut.push_back(c);
+    }
   }
   m_skipped_.Increment();
   for (auto& c : cut) asio::post(c->writer->context(), [c] { c->writer->close(); });
@@ -268,6 +279,8 @@ void EventHub::attach(std::shared_ptr<api::StreamWriter> writer, uint8_t mask,
       if (mask & (1u << static_cast<int>(it->type))) after += it->size;
     c->cursor = from;
     c->taken = wantedBytes(mask) - after;
+    c->resumed = !why && !last_event_id.empty();
+    c->attached_head = head;
     std::string first;
     if (why) {
       std::string data;

@@ -65,7 +65,8 @@ class EventHub {
   // (it may come back with Last-Event-ID). Any thread.
   bool wanted() const;
   // Events were not built for a committed round: a gap no Last-Event-ID before it resumes
-  // across. Clients that connected meanwhile are cut off (they reconnect and get a resync).
+  // across. A client that connected fresh meanwhile and got nothing yet follows on; any other
+  // (it resumed, or got older events) is cut off, and gets a resync when it reconnects.
   void skipped();
 
   // Appends the events (ids in order) and wakes the clients that want them. Any thread.
