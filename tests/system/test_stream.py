@@ -331,6 +331,21 @@ stream:
         return self.d.metrics().get("triaged_stream_rounds_unbuilt_total", 0)
 
     def test_a_gap_while_nobody_listens_gets_a_resync(self):
+        # Before anything was published: the hello's id is "<run>-0".
+        s = Sse(self.d, "/api/v1/stream")
+        try:
+            first = s.event("hello")
+            self.assertTrue(first["id"].endswith("-0"), first)
+        finally:
+            s.close()
+        wait_for("the client to be gone", lambda: self.d.metrics()["triaged_stream_clients"] == 0, 10)
+        self.post_alert("unheard-0")
+        wait_for("an unbuilt round", lambda: self.unbuilt() > 0, 10)
+        s = Sse(self.d, "/api/v1/stream", headers=[("Last-Event-ID", first["id"])])
+        try:
+            self.assertIn("not kept", json.loads(s.event("resync")["data"])["reason"])
+        finally:
+            s.close()
         s = Sse(self.d, "/api/v1/stream?types=alert")
         try:
             s.event("hello")

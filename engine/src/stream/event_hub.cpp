@@ -132,7 +132,9 @@ void EventHub::skipped() {
   {
     std::lock_guard lock(mu_);
     uint64_t head = next_seq_ - 1;
-    if (gap_seq_ != head) gap_seq_ = next_seq_++;  // one id per gap, not per round
+    // One id per gap, not per round: a gap right after the last one (nothing published
+    // since) is the same gap. Gap ids start at 1; 0 is none.
+    if (gap_seq_ == 0 || gap_seq_ != head) gap_seq_ = next_seq_++;
     ring_.clear();
     // A client that connected fresh since (the round was applied before it did: what it reads
     // of the state holds the round) and got nothing yet follows on past the gap. One that

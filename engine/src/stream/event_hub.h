@@ -117,7 +117,7 @@ class EventHub {
   mutable std::mutex mu_;  // ring_, next_seq_, cum_bytes_, clients_, each client's cursor
   std::deque<Frame> ring_;
   uint64_t next_seq_ = 1;
-  uint64_t gap_seq_ = 0;  // the id of the last gap: an id before it cannot resume
+  uint64_t gap_seq_ = 0;  // the id of the last gap (0: none): an id before it cannot resume
   uint64_t cum_bytes_[kStreamTypes]{};
   std::vector<std::shared_ptr<Client>> clients_;
 
