@@ -330,6 +330,19 @@ stream:
     def unbuilt(self):
         return self.d.metrics().get("triaged_stream_rounds_unbuilt_total", 0)
 
+    def unheard_then_resync(self, resource, last_id):
+        """Once the client is gone, an alert nobody hears (its round committed unbuilt); then a
+        reconnect from last_id gets a resync naming the gap."""
+        wait_for("the client to be gone", lambda: self.d.metrics()["triaged_stream_clients"] == 0, 10)
+        before = self.unbuilt()
+        self.post_alert(resource)
+        wait_for("an unbuilt round", lambda: self.unbuilt() > before, 10)
+        s = Sse(self.d, "/api/v1/stream", headers=[("Last-Event-ID", last_id)])
+        try:
+            self.assertIn("not kept", json.loads(s.event("resync")["data"])["reason"])
+        finally:
+            s.close()
+
     def test_a_gap_while_nobody_listens_gets_a_resync(self):
         # Before anything was published: the hello's id is "<run>-0".
         s = Sse(self.d, "/api/v1/stream")
@@ -338,14 +351,7 @@ stream:
             self.assertTrue(first["id"].endswith("-0"), first)
         finally:
             s.close()
-        wait_for("the client to be gone", lambda: self.d.metrics()["triaged_stream_clients"] == 0, 10)
-        self.post_alert("unheard-0")
-        wait_for("an unbuilt round", lambda: self.unbuilt() > 0, 10)
-        s = Sse(self.d, "/api/v1/stream", headers=[("Last-Event-ID", first["id"])])
-        try:
-            self.assertIn("not kept", json.loads(s.event("resync")["data"])["reason"])
-        finally:
-            s.close()
+        self.unheard_then_resync("unheard-0", first["id"])
         s = Sse(self.d, "/api/v1/stream?types=alert")
         try:
             s.event("hello")
@@ -354,15 +360,7 @@ stream:
             self.assertEqual(json.loads(seen["data"])["resource"], "listened-1")
         finally:
             s.close()
-        wait_for("the client to be gone", lambda: self.d.metrics()["triaged_stream_clients"] == 0, 10)
-        before = self.unbuilt()
-        self.post_alert("unheard-1")  # nobody listening: its round is committed unbuilt
-        wait_for("an unbuilt round", lambda: self.unbuilt() > before, 10)
-        s = Sse(self.d, "/api/v1/stream", headers=[("Last-Event-ID", seen["id"])])
-        try:
-            self.assertIn("not kept", json.loads(s.event("resync")["data"])["reason"])
-        finally:
-            s.close()
+        self.unheard_then_resync("unheard-1", seen["id"])
         # A client that connects gets events again, from its hello on.
         s = Sse(self.d, "/api/v1/stream?types=alert")
         try:
