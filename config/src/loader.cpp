@@ -1,6 +1,5 @@
 #include "triaged/config/loader.h"
 
-#include <glob.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -11,6 +10,7 @@
 #include <sstream>
 #include <thread>
 
+#include "rule_files.h"
 #include "triaged/config/reader.h"
 
 namespace triaged::config {
@@ -657,33 +657,8 @@ ConfigPtr loadConfigOrThrow(const std::string& path, const SectionValidator& val
   readNotifications(root, *c);
   root.finish();
 
-  // Rule files: globs relative to the config file's directory, like Prometheus.
   std::string hash_input = text;
-  std::set<std::string> matched;
-  for (size_t i = 0; i < c->rule_files.size(); ++i) {
-    std::filesystem::path pattern(c->rule_files[i]);
-    if (pattern.is_relative()) pattern = sink.baseDir() / pattern;
-    glob_t g{};
-    int rc = ::glob(pattern.c_str(), GLOB_NOSORT, nullptr, &g);
-    if (rc == 0) {
-      for (size_t k = 0; k < g.gl_pathc; ++k) matched.insert(g.gl_pathv[k]);
-    } else if (rc != GLOB_NOMATCH) {
-      sink.add(rf_node[i], "rule_files[" + std::to_string(i) + "]", "invalid glob pattern");
-    }
-    ::globfree(&g);
-  }
-  for (const auto& f : matched) {
-    // Read for the hash only; the rules module parses them (in the validator), and reports a
-    // file it cannot read (a directory matched by a glob, say) with the reason.
-    std::string rtext;
-    std::string why;
-    if (!readTextFile(f, rtext, why)) rtext.clear();
-    hash_input.push_back('\0');
-    hash_input += f;
-    hash_input.push_back('\0');
-    hash_input += rtext;
-    c->rule_files_resolved.push_back(f);
-  }
+  resolveRuleFiles(c->rule_files, rf_node, sink, hash_input, c->rule_files_resolved);
   c->hash = sha256Hex(hash_input);
 
   if (c->server.io_threads == 0)

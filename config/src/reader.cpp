@@ -34,11 +34,12 @@ std::string quoted(const YAML::Node& n) {
 
 }  // namespace
 
-bool readTextFile(const std::filesystem::path& path, std::string& out, std::string& why) {
-  constexpr size_t kMaxTextFileBytes = size_t{16} << 20;
+bool readTextFile(const std::filesystem::path& path, std::string& out, std::string& why,
+                  size_t* read) {
   // POSIX calls, not iostreams: libstdc++'s filebuf opens a directory and then throws from
   // its first read, and a stream cannot say why it failed.
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  // O_NONBLOCK: a FIFO matched by a glob is refused below instead of blocking the open.
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0) {
     why = std::strerror(errno);
     return false;
@@ -56,6 +57,7 @@ bool readTextFile(const std::filesystem::path& path, std::string& out, std::stri
     ssize_t n = ::read(fd, buf, sizeof buf);
     if (n > 0) {
       text.append(buf, static_cast<size_t>(n));
+      if (read) *read += static_cast<size_t>(n);
       if (text.size() > kMaxTextFileBytes) {  // a glob that matched a log or /proc, say
         why = "is larger than 16 MiB";
         ::close(fd);

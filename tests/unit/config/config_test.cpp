@@ -125,3 +125,49 @@ TEST_CASE("Listen addresses parse as host:port, [v6]:port and :port", "[config]"
   CHECK_FALSE(config::parseListen("::1:80", h, p));
   CHECK_FALSE(config::parseListen("a:", h, p));
 }
+
+TEST_CASE("rule_files that would read a folder tree are refused, naming the entry", "[config]") {
+  auto dir = fs::temp_directory_path() / ("triaged-rule-files-" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir / "odd");
+  REQUIRE(::mkfifo((dir / "odd" / "fifo.yaml").c_str(), 0600) == 0);
+  std::ofstream(dir / "odd" / "ok.yaml") << "services: []\n";
+
+  auto errorOf = [&](const std::string& rule_files) {
+    std::ofstream(dir / "triaged.yaml") << "rule_files: " << rule_files << "\n";
+    try {
+      config::loadConfig((dir / "triaged.yaml").string());
+    } catch (const config::ConfigException& e) {
+      REQUIRE(e.errors().size() == 1);
+      return e.errors()[0];
+    }
+    FAIL("expected an exception");
+    return config::ConfigError{};
+  };
+  SECTION("more than 10,000 files") {
+    fs::create_directories(dir / "many");
+    for (int i = 0; i <= 10000; ++i) std::ofstream(dir / "many" / (std::to_string(i) + ".yaml"));
+    auto e = errorOf("[odd/ok.yaml, many/*]");
+    CHECK(e.path == "rule_files[1]");
+    CHECK(e.line == 1);
+    CHECK(e.message ==
+          "\"many/*\" matches more than 10000 files; name the rule files, not a "
+          "folder tree");
+  }
+  SECTION("more than 64 MiB in all") {
+    fs::create_directories(dir / "big");
+    for (int i = 0; i < 5; ++i) {  // 5 x 13 MiB: each under the 16 MiB of one, 65 MiB in all
+      std::ofstream(dir / "big" / (std::to_string(i) + ".yaml"));
+      fs::resize_file(dir / "big" / (std::to_string(i) + ".yaml"), size_t{13} << 20);
+    }
+    auto e = errorOf("[big/*]");
+    CHECK(e.path == "rule_files[0]");
+    CHECK(e.message.find("\"big/*\" matches rule files of more than 64 MiB in all (at \"") == 0);
+  }
+  SECTION("a FIFO is passed over, not waited on") {
+    std::ofstream(dir / "triaged.yaml") << "rule_files: [odd/*]\n";
+    auto c = config::loadConfig((dir / "triaged.yaml").string());
+    CHECK(c->rule_files_resolved.size() == 2);  // the rules module reports the FIFO
+  }
+  fs::remove_all(dir);
+}

@@ -85,8 +85,11 @@ class MapReader {
 // Reads a whole regular file (symlinks followed) of at most 16 MiB (configuration, rule,
 // token and secret files are small; a glob that matched a log or /proc must not exhaust
 // memory). On failure returns false and sets `why` to the reason ("is a directory", "is larger
-// than 16 MiB", "No such file or directory", ...); never throws.
-bool readTextFile(const std::filesystem::path& path, std::string& out, std::string& why);
+// than 16 MiB", "No such file or directory", ...); never throws. `read`, when given, counts
+// the bytes read whether or not the file was taken (a budget over many files, say).
+inline constexpr size_t kMaxTextFileBytes = size_t{16} << 20;
+bool readTextFile(const std::filesystem::path& path, std::string& out, std::string& why,
+                  size_t* read = nullptr);
 
 // Reads a YAML file into a node, reporting syntax errors with their position.
 // Returns an undefined node on failure.
