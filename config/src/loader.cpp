@@ -10,8 +10,8 @@
 #include <sstream>
 #include <thread>
 
-#include "rule_files.h"
 #include "triaged/config/reader.h"
+#include "triaged/config/rule_files.h"
 
 namespace triaged::config {
 namespace {
