@@ -27,7 +27,11 @@ fi
 [ ${#harnesses[@]} -gt 0 ] || { echo "no harness built in $build (build the asan preset)" >&2; exit 2; }
 work=$(realpath -m "${FUZZ_WORK:-build/fuzz-runs}")
 mkdir -p "$work"
-export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+# malloc_context_size=10: ten frames per allocation and free site in a report instead of 30;
+# recording those stacks is a fifth of the time of the YAML harnesses (config, rules), and
+# detection does not change (+14 % executions/s for config, bench/RESULTS.md).
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:malloc_context_size=10
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 
 one() {
   local h=$1 corpus="$work/corpus_$1"
