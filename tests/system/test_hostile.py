@@ -290,7 +290,10 @@ class Battery:
             started = time.monotonic()
             status, _, text = self.request(method, path, body, "operator")
             self.assertEqual(status, expect, text[:300])
-            self.assertLess(time.monotonic() - started, 3, path[:80])
+            # Linear, not exponential: a backtracking engine takes minutes on these. The big one
+            # is refused once its scan has held a shard for 1 s; 10 s leaves room for a
+            # loaded machine (3.3 s seen with both cores busy beside the suite).
+            self.assertLess(time.monotonic() - started, 10, path[:80])
             if expect == 503:
                 self.assertIn("query too expensive", text)  # the shard was held 1 s, not minutes
 
