@@ -56,7 +56,7 @@ char* Arena::allocate(size_t n) {
     // Not zeroed: every byte handed out is written by the caller, and a one-event request
     // touches only the pages it uses (zeroing 64 KiB per request cost a third of the
     // single-event throughput; smaller first blocks cost the big batches more than they saved).
-    size_t size = std::max(kBlock, n);
+    size_t size = std::max(blocks_.empty() ? first_ : kBlock, n);
     blocks_.push_back(std::make_unique_for_overwrite<char[]>(size));
     cur_ = blocks_.back().get();
     left_ = size;

@@ -4,6 +4,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
+#include <array>
 #include <boost/asio/post.hpp>
 #include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -16,6 +17,7 @@
 #include "common/log.h"
 #include "common/signature.h"
 #include "server/http_metrics.h"
+#include "server/response_head.h"
 #include "triaged/api/json_writer.h"
 #include "triaged/config/loader.h"
 
@@ -409,28 +411,21 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
     unsigned version = parser_ && parser_->is_header_done() ? parser_->get().version() : 11;
     keep_alive_ = !r.close && !server_.draining() && parser_ && parser_->is_done() &&
                   parser_->get().keep_alive();
-    res_ = {};
-    res_.version(version);
-    res_.result(r.status);
-    res_.set(http::field::content_type, r.content_type);
-    for (auto& [k, v] : r.headers) res_.set(k, v);
-    // Nothing the API answers is meant to run or be framed; the console sets its own policy.
-    if (res_.find("Content-Security-Policy") == res_.end())
-      res_.set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'");
-    res_.set("X-Content-Type-Options", "nosniff");
-    res_.body() = std::move(r.body);
-    res_.keep_alive(keep_alive_);
-    res_.prepare_payload();
-    if (head) res_.body().clear();
+    body_ = std::move(r.body);
+    head_.clear();
+    appendResponseHead(head_, version == 10 ? 10 : 11, r, keep_alive_, body_.size());
+    if (head) body_.clear();
     parser_.reset();  // frees the request body before the write
     phase_ = Phase::kWrite;
     arm(settings_->server.write_timeout);
-    http::async_write(stream_, res_,
+    std::array<asio::const_buffer, 2> out{asio::buffer(head_), asio::buffer(body_)};
+    asio::async_write(stream_, out,
                       [self = this->shared_from_this()](beast::error_code ec, size_t) {
                         if (ec) {
                           if (self->timed_out_) self->server_.metrics().reject("write_timeout");
                           return self->closeNow();
                         }
+                        self->body_ = {};  // a large answer is not kept by an idle connection
                         if (!self->keep_alive_) return self->closeGracefully();
                         self->readRequest();
                       });
@@ -458,18 +453,12 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
   };
 
   void startStream(api::HttpResponse r) {
-    std::string head = "HTTP/1.1 " + std::to_string(r.status) + " " +
-                       std::string(http::obsolete_reason(http::int_to_status(r.status))) +
-                       "\r\nContent-Type: " + r.content_type +
-                       "\r\nCache-Control: no-store\r\nConnection: close\r\n"
-                       "X-Content-Type-Options: nosniff\r\nX-Accel-Buffering: no\r\n";
-    for (auto& [k, v] : r.headers) head += k + ": " + v + "\r\n";
-    head += "\r\n";
+    head_.clear();
+    appendStreamHead(head_, r);
     parser_.reset();
     phase_ = Phase::kStream;
-    stream_head_ = std::move(head);
     arm(settings_->server.write_timeout);
-    asio::async_write(stream_, asio::buffer(stream_head_),
+    asio::async_write(stream_, asio::buffer(head_),
                       [self = this->shared_from_this(), open = std::move(r.stream)](
                           beast::error_code ec, size_t) {
                         if (ec || self->phase_ == Phase::kClosed) return self->closeNow();
@@ -566,8 +555,7 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
   const char* role_ = nullptr;
   std::string path_;
   std::vector<std::pair<std::string_view, std::string_view>> params_;
-  http::response<http::string_body> res_;
-  std::string stream_head_;
+  std::string head_, body_;  // the answer being written (the strings keep their capacity)
   std::function<void()> on_stream_closed_;
   std::chrono::steady_clock::time_point started_;
 };

@@ -195,6 +195,7 @@ void decodeDocument(od::document& doc, api::BatchBuilder& b) {
 }  // namespace
 
 bool decodeNativeJson(const char* data, size_t len, size_t capacity, api::BatchBuilder& b) {
+  b.expectText(len);
   od::document doc;
   auto& parser = threadParser();
   auto ec = parser.iterate(simdjson::padded_string_view(data, len, capacity)).get(doc);
@@ -256,6 +257,7 @@ bool decodeNativeJson(const char* data, size_t len, size_t capacity, api::BatchB
 
 size_t decodeNdjson(const char* data, size_t len, size_t capacity, api::BatchBuilder& b,
                     int64_t first_line) {
+  b.expectText(len);
   auto& parser = threadParser();
   const uint64_t max_event = b.options().max_event_bytes;
   size_t lines = 0;

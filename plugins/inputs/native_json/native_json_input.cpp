@@ -80,6 +80,7 @@ class NativeJsonInput final : public HttpInput<NativeJsonConfig> {
   static api::HttpResponse answer(uint64_t n, uint64_t fresh, uint64_t changed, uint64_t dup,
                                   uint64_t resolved) {
     std::string out;
+    out.reserve(128);  // one allocation for the answer
     api::JsonWriter w(out);
     w.beginObject().field("status", "success").field("accepted", n).field("new", fresh);
     w.field("changed", changed).field("duplicates", dup).field("resolved", resolved).endObject();

@@ -120,3 +120,38 @@ TEST_CASE("BatchBuilder keeps at most max_errors messages but counts every error
   CHECK(b.errorCount() == 5);
   CHECK(rejected(b, Reject::kMissingField) == 5);
 }
+
+TEST_CASE("A batch's arena starts at the size of the text announced, then grows", "[ingest]") {
+  api::Arena plain;
+  plain.copy("x");
+  CHECK(plain.bytes() == 64 * 1024);  // nothing announced: one 64 KiB block
+
+  api::Arena small;
+  small.expect(300);
+  auto a = small.copy(std::string(200, 'a'));
+  CHECK(small.bytes() == 300);
+  auto b = small.copy(std::string(200, 'b'));  // more than announced: a block of its own
+  CHECK(small.bytes() == 300 + 64 * 1024);
+  CHECK(a == std::string(200, 'a'));
+  CHECK(b == std::string(200, 'b'));
+  small.expect(10);  // too late to matter
+  CHECK(small.bytes() == 300 + 64 * 1024);
+
+  api::Arena tiny, huge;
+  tiny.expect(1);
+  tiny.copy("x");
+  CHECK(tiny.bytes() == 256);  // at least 256 bytes
+  huge.expect(size_t{1} << 30);
+  huge.copy("x");
+  CHECK(huge.bytes() == 64 * 1024);  // at most a usual block
+
+  // The native decoder announces its document: a one-event request costs a small block.
+  auto o = options();
+  api::BatchBuilder bb(o, 1'000);
+  bb.expectText(120);
+  auto& e = bb.begin(0);
+  e.resource = bb.keep("host-1");
+  e.check = bb.keep("disk");
+  CHECK(bb.finish());
+  CHECK(bb.take()->arena.bytes() < 1024);
+}

@@ -3,6 +3,7 @@
 // after submit() the dedup shards read it concurrently and it is freed when the last is done.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <functional>
@@ -42,6 +43,13 @@ class Arena {
     return {p, s.size()};
   }
   char* allocate(size_t n);
+  // Before the first allocation: the text to come is about n bytes (a decoder that copies from
+  // a document of n bytes), so the first block is that size instead of 64 KiB. A one-event
+  // request then costs a small block glibc keeps in its per-thread cache, not a 64 KiB chunk
+  // whose free consolidates the heap; more text than announced takes blocks as usual.
+  void expect(size_t n) {
+    if (blocks_.empty()) first_ = std::clamp<size_t>(n, 256, kBlock);
+  }
   size_t bytes() const { return total_; }  // allocated: every block in full
 
  private:
@@ -50,6 +58,7 @@ class Arena {
   char* cur_ = nullptr;
   size_t left_ = 0;
   size_t total_ = 0;
+  size_t first_ = kBlock;
 };
 
 struct Event {

@@ -108,6 +108,8 @@ class BatchBuilder {
   Event& begin(int64_t index, int64_t line = 0);
   // Copies into the batch arena.
   std::string_view keep(std::string_view s) { return batch_->arena.copy(s); }
+  // The events' text will be copied from a document of about n bytes (see Arena::expect).
+  void expectText(size_t n) { batch_->arena.expect(n); }
   // Copy name and value into the batch; return the stored copy.
   Label addLabel(std::string_view name, std::string_view value);
   Label addAnnotation(std::string_view name, std::string_view value);
