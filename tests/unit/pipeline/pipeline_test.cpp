@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 #include <future>
 
+#include "pipeline/shard_spin.h"
 #include "triaged/api/ingest.h"
 
 using namespace triaged;
@@ -182,4 +183,32 @@ TEST_CASE("Shards resolve expired alerts on the injected clock", "[pipeline][tim
   clock.set(1000 + 5000);
   p.expireNow();
   CHECK(firingNow() == 0);
+}
+
+TEST_CASE("A shard spins long while work keeps coming and briefly when it does not", "[pipeline]") {
+  engine::ShardSpin spin;
+  CHECK(spin.budget() == engine::ShardSpin::kMax);
+  // Nothing comes: every spin ends in sleep, and each halves the next, down to the floor.
+  int turns = 0;
+  CHECK_FALSE(spin.wait([&] {
+    ++turns;
+    return true;
+  }));
+  CHECK(turns == engine::ShardSpin::kMax);
+  CHECK(spin.budget() == engine::ShardSpin::kMax / 2);
+  for (int i = 0; i < 20; ++i) spin.wait([] { return true; });
+  CHECK(spin.budget() == engine::ShardSpin::kMin);
+  turns = 0;
+  spin.wait([&] {
+    ++turns;
+    return true;
+  });
+  CHECK(turns == engine::ShardSpin::kMin);
+  // Work comes while spinning: the wait ends there and the next spin may be twice as long.
+  turns = 0;
+  CHECK(spin.wait([&] { return ++turns < 10; }));
+  CHECK(turns == 10);
+  CHECK(spin.budget() == 2 * engine::ShardSpin::kMin);
+  for (int i = 0; i < 20; ++i) spin.wait([] { return false; });
+  CHECK(spin.budget() == engine::ShardSpin::kMax);
 }
