@@ -1,6 +1,5 @@
 #include "pipeline/pipeline.h"
 
-#include <concurrentqueue/blockingconcurrentqueue.h>
 #include <malloc.h>
 #include <prometheus/collectable.h>
 #include <prometheus/histogram.h>
@@ -11,7 +10,7 @@
 
 #include "common/log.h"
 #include "common/metrics.h"
-#include "pipeline/shard_spin.h"
+#include "pipeline/adaptive_spin.h"
 #include "store/store_writer.h"
 
 namespace triaged::engine {
@@ -81,14 +80,8 @@ void finishPart(BatchCtx& c) {
 
 }  // namespace
 
-// The shard thread spins on its own (ShardSpin) before it sleeps, not inside moodycamel's
-// semaphore, whose fixed 10,000 turns are right for a dense stream and wasted on a sparse one.
-struct ShardQueueTraits : moodycamel::ConcurrentQueueDefaultTraits {
-  static const int MAX_SEMA_SPINS = 1;
-};
-
 struct Pipeline::Shard {
-  moodycamel::BlockingConcurrentQueue<Task, ShardQueueTraits> queue;
+  StageQueue<Task> queue;          // spun on by AdaptiveSpin, not by its semaphore
   std::atomic<int64_t> queued{0};  // sub-batches reserved or waiting (the bound)
   std::atomic<uint64_t> alerts{0}, firing{0}, memory{0};
   AlertTable table;
@@ -317,12 +310,11 @@ void Pipeline::run(Shard& s, size_t index) {
   int64_t next_checkpoint = clock_.nowMs() + opts_.checkpoint_interval_ms;
   bool stopping = false;
   bool trim = false;
-  ShardSpin spin;
+  AdaptiveSpin spin;
   while (true) {
     // After the stop marker, keep going until the queue is empty: moodycamel does not order
     // tasks of different producers, so work queued before the marker may come after it.
-    if (!stopping && s.queue.size_approx() == 0)
-      spin.wait([&] { return s.queue.size_approx() == 0; });
+    if (!stopping) spin.beforeWait(s.queue);
     size_t got = stopping ? s.queue.try_dequeue_bulk(tasks, 32)
                           : s.queue.wait_dequeue_bulk_timed(
                                 tasks, 32, std::chrono::milliseconds(opts_.expire_interval_ms));

@@ -3,7 +3,7 @@
 #include <catch2/catch.hpp>
 #include <future>
 
-#include "pipeline/shard_spin.h"
+#include "pipeline/adaptive_spin.h"
 #include "triaged/api/ingest.h"
 
 using namespace triaged;
@@ -185,30 +185,30 @@ TEST_CASE("Shards resolve expired alerts on the injected clock", "[pipeline][tim
   CHECK(firingNow() == 0);
 }
 
-TEST_CASE("A shard spins long while work keeps coming and briefly when it does not", "[pipeline]") {
-  engine::ShardSpin spin;
-  CHECK(spin.budget() == engine::ShardSpin::kMax);
+TEST_CASE("A stage spins long while work keeps coming and briefly when it does not", "[pipeline]") {
+  engine::AdaptiveSpin spin;
+  CHECK(spin.budget() == engine::AdaptiveSpin::kMax);
   // Nothing comes: every spin ends in sleep, and each halves the next, down to the floor.
   int turns = 0;
   CHECK_FALSE(spin.wait([&] {
     ++turns;
     return true;
   }));
-  CHECK(turns == engine::ShardSpin::kMax);
-  CHECK(spin.budget() == engine::ShardSpin::kMax / 2);
+  CHECK(turns == engine::AdaptiveSpin::kMax);
+  CHECK(spin.budget() == engine::AdaptiveSpin::kMax / 2);
   for (int i = 0; i < 20; ++i) spin.wait([] { return true; });
-  CHECK(spin.budget() == engine::ShardSpin::kMin);
+  CHECK(spin.budget() == engine::AdaptiveSpin::kMin);
   turns = 0;
   spin.wait([&] {
     ++turns;
     return true;
   });
-  CHECK(turns == engine::ShardSpin::kMin);
+  CHECK(turns == engine::AdaptiveSpin::kMin);
   // Work comes while spinning: the wait ends there and the next spin may be twice as long.
   turns = 0;
   CHECK(spin.wait([&] { return ++turns < 10; }));
   CHECK(turns == 10);
-  CHECK(spin.budget() == 2 * engine::ShardSpin::kMin);
+  CHECK(spin.budget() == 2 * engine::AdaptiveSpin::kMin);
   for (int i = 0; i < 20; ++i) spin.wait([] { return false; });
-  CHECK(spin.budget() == engine::ShardSpin::kMax);
+  CHECK(spin.budget() == engine::AdaptiveSpin::kMax);
 }
