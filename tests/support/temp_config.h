@@ -9,7 +9,8 @@
 
 namespace triaged::testing {
 
-// A new empty folder under the system's temporary folder, unique to this process and call.
+// A new empty folder under the system's temporary folder, unique to this process and call,
+// removed with everything in it when the process exits.
 std::filesystem::path tempDir(const std::string& tag);
 // rules.yaml = rules_yaml; triaged.yaml = "rule_files: [rules.yaml]" + extra. Throws
 // config::ConfigException (with every error) when either is invalid.

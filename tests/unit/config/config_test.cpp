@@ -102,6 +102,7 @@ TEST_CASE("Several errors in one file are all reported at once", "[config]") {
                                               {"logging.level", 5},
                                               {"nope", 6}});
   }
+  fs::remove_all(dir);
 }
 
 TEST_CASE("The shipped default config is valid", "[config]") {

@@ -41,6 +41,7 @@ struct Rig {
     std::ofstream(file) << "server: {io_threads: 1}\ninputs:\n" << inputs_yaml;
     auto plugins = plugins::builtinPlugins();
     cfg = engine::loadFullConfig(file.string(), plugins);
+    std::filesystem::remove_all(dir);  // read: nothing else uses the folder
     engine::PipelineOptions po;
     po.shards = 2;
     pipeline = std::make_unique<engine::Pipeline>(po, clock, hub);
