@@ -1,6 +1,7 @@
 #include "store/sqlite/sqlite_store.h"
 
 #include <filesystem>
+#include <mutex>
 #include <stdexcept>
 
 namespace triaged::engine {
@@ -96,6 +97,15 @@ const char* const kMigrations[] = {
     "SELECT 1;",
 };
 
+// Before SQLite's first use in the process: no memory statistics. With them on (Debian's
+// default) every allocation SQLite makes takes a process-wide mutex to count it; nothing here
+// reads the counts (sqlite3_memory_used, sqlite3_status). Too late (SQLite already in use by
+// something else in the process) is harmless: the call is refused and the counts stay on.
+void configureSqliteOnce() {
+  static std::once_flag once;
+  std::call_once(once, [] { sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0); });
+}
+
 }  // namespace
 
 int SqliteStore::latestSchemaVersion() { return static_cast<int>(std::size(kMigrations)); }
@@ -108,6 +118,7 @@ SqliteStore::SqliteStore(const std::string& directory, uint64_t cache_bytes,
   if (ec)
     throw std::runtime_error("cannot create state directory " + directory + ": " + ec.message());
   path_ = (std::filesystem::path(directory) / "triaged.db").string();
+  configureSqliteOnce();
   if (sqlite3_open_v2(path_.c_str(), &db_,
                       SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
                       nullptr) != SQLITE_OK) {
