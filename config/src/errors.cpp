@@ -24,6 +24,15 @@ std::string ConfigError::str() const {
   return out;
 }
 
+std::vector<std::string> errorLines(const ConfigErrors& errors) {
+  std::vector<std::string> lines;
+  for (size_t i = 0; i < errors.size() && i < kShownErrors; ++i) lines.push_back(errors[i].str());
+  if (errors.size() > kShownErrors)
+    lines.push_back("... and " + std::to_string(errors.size() - kShownErrors) +
+                    " more errors not shown");
+  return lines;
+}
+
 static std::string summarize(const ConfigErrors& errors) {
   if (errors.empty()) return "invalid configuration";
   std::string s = errors.front().str();

@@ -32,6 +32,24 @@ class CheckConfig(unittest.TestCase):
         finally:
             os.unlink(f.name)
 
+    def test_a_glob_over_a_folder_of_other_files_shows_the_first_hundred_errors(self):
+        # 150 files that are not rule files, matched by one glob: 150 errors, 100 shown.
+        with tempfile.TemporaryDirectory() as d:
+            os.mkdir(os.path.join(d, "junk"))
+            for i in range(150):
+                with open(os.path.join(d, "junk", f"{i:03}.txt"), "w") as f:
+                    f.write("just text\n")
+            path = os.path.join(d, "triaged.yaml")
+            with open(path, "w") as f:
+                f.write("rule_files: [junk/*]\n")
+            r = run(["--check-config", "--config", path])
+            self.assertEqual(r.returncode, 1)
+            lines = r.stderr.splitlines()
+            self.assertEqual(len(lines), 102, r.stderr[-500:])
+            self.assertIn("junk/000.txt:1:1:", lines[0])
+            self.assertEqual(lines[100], "... and 50 more errors not shown")
+            self.assertEqual(lines[101], "150 errors found")
+
     def test_shipped_examples_are_valid(self):
         # config/examples/*.yaml with their secret files (under /etc/triaged) made here.
         folder = os.path.join(SOURCE, "config", "examples")

@@ -174,7 +174,7 @@ int runMain(int argc, char** argv, const api::PluginRegistry& plugins) {
     try {
       return loadFullConfig(config_path, plugins);
     } catch (const config::ConfigException& e) {
-      for (const auto& err : e.errors()) std::cerr << err.str() << "\n";
+      for (const auto& line : config::errorLines(e.errors())) std::cerr << line << "\n";
       return nullptr;
     }
   };
@@ -287,7 +287,7 @@ int runMain(int argc, char** argv, const api::PluginRegistry& plugins) {
                 << " rule files)\n";
       return 0;
     } catch (const config::ConfigException& e) {
-      for (const auto& err : e.errors()) std::cerr << err.str() << "\n";
+      for (const auto& line : config::errorLines(e.errors())) std::cerr << line << "\n";
       std::cerr << e.errors().size() << (e.errors().size() == 1 ? " error" : " errors")
                 << " found\n";
       return 1;

@@ -225,7 +225,7 @@ int Daemon::run() {
   try {
     config_ = loadFullConfig(opts_.config_path, plugins_);
   } catch (const config::ConfigException& e) {
-    for (const auto& err : e.errors()) log::get("config")->error("{}", err.str());
+    for (const auto& line : config::errorLines(e.errors())) log::get("config")->error("{}", line);
     log_->critical("configuration is invalid ({} errors); not starting", e.errors().size());
     return 1;
   }
@@ -609,7 +609,7 @@ bool Daemon::reload(std::string* error_detail) {
     next = loadFullConfig(opts_.config_path, plugins_);
     settings = HttpSettings::fromConfig(*next);
   } catch (const config::ConfigException& e) {
-    for (const auto& err : e.errors()) log->error("{}", err.str());
+    for (const auto& line : config::errorLines(e.errors())) log->error("{}", line);
     log->error("reload failed ({} errors); keeping the running configuration", e.errors().size());
     if (error_detail) *error_detail = errorsJson(e.errors());
     reload_ok_->Set(0);

@@ -179,7 +179,7 @@ int runFile(const std::string& file, const api::PluginRegistry& plugins, std::os
     config = loadFullConfig(tmp.string(), plugins);  // validated as the daemon's is
   } catch (const config::ConfigException& e) {
     fs::remove(tmp);
-    for (const auto& err : e.errors()) out << "  " << err.str() << "\n";
+    for (const auto& line : config::errorLines(e.errors())) out << "  " << line << "\n";
     return -1;
   }
   fs::remove(tmp);

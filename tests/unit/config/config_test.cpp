@@ -199,3 +199,18 @@ TEST_CASE("rule_files globs stop at their bounds of files and folder entries", "
         "\"tree/*/*\" walks more than 42 folder entries; name the rule files, not a folder tree");
   fs::remove_all(dir);
 }
+
+TEST_CASE("A person is shown the first hundred errors and how many more there are", "[config]") {
+  config::ConfigErrors errors;
+  for (int i = 0; i < 20'595; ++i) errors.push_back({"r.yaml", i + 1, 1, "", "bad"});
+  auto lines = config::errorLines(errors);
+  REQUIRE(lines.size() == config::kShownErrors + 1);
+  CHECK(lines.front() == "r.yaml:1:1: bad");
+  CHECK(lines[99] == "r.yaml:100:1: bad");
+  CHECK(lines.back() == "... and 20495 more errors not shown");
+  errors.resize(100);
+  lines = config::errorLines(errors);
+  CHECK(lines.size() == 100);  // exactly the limit: nothing said to be hidden
+  CHECK(lines.back() == "r.yaml:100:1: bad");
+  CHECK(config::errorLines({}).empty());
+}

@@ -21,6 +21,13 @@ struct ConfigError {
 
 using ConfigErrors = std::vector<ConfigError>;
 
+// What a person is shown of a load's errors (--check-config, the log at start and on reload):
+// the first kShownErrors as str(), then one line saying how many more there are. A rule_files
+// glob that matches a folder of other files gives thousands, and the first hundred already say
+// what is wrong. The reload API's answer still lists every error.
+constexpr size_t kShownErrors = 100;
+std::vector<std::string> errorLines(const ConfigErrors& errors);
+
 // Thrown only at load/reload boundaries; carries every error found, not just the first.
 class ConfigException : public std::runtime_error {
  public:
