@@ -55,7 +55,8 @@ char* Arena::allocate(size_t n) {
   if (n > left_) {
     // Not zeroed: every byte handed out is written by the caller, and a one-event request
     // touches only the pages it uses (zeroing 64 KiB per request cost a third of the
-    // single-event throughput; smaller first blocks cost the big batches more than they saved).
+    // single-event throughput). The first block is 64 KiB unless expect() said less: a fixed
+    // smaller first block cost the big batches more than it saved.
     size_t size = std::max(blocks_.empty() ? first_ : kBlock, n);
     blocks_.push_back(std::make_unique_for_overwrite<char[]>(size));
     cur_ = blocks_.back().get();

@@ -555,7 +555,7 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
   const char* role_ = nullptr;
   std::string path_;
   std::vector<std::pair<std::string_view, std::string_view>> params_;
-  std::string head_, body_;  // the answer being written (the strings keep their capacity)
+  std::string head_, body_;  // the answer being written (head_ keeps its capacity)
   std::function<void()> on_stream_closed_;
   std::chrono::steady_clock::time_point started_;
 };
