@@ -18,6 +18,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <string>
 
 #include "app/daemon.h"
@@ -46,13 +47,9 @@ std::string makeInstallation() {
   fs::create_directories(root / "etc" / "rules");
   fs::copy_file(TRIAGED_EXAMPLE_RULES, root / "etc" / "rules" / "datacenter.yaml");
   fs::create_directories(root / "rules");
-  const std::string extra =
-      "configuration_items:\n  - name: fuzz-app\n    depends_on: [db1]\n"
-      "services:\n  - name: fuzz\n    cis: [fuzz-app]\n";
-  int fd = ::open((root / "rules" / "extra.yaml").c_str(), O_WRONLY | O_CREAT | O_EXCL, 0600);
-  if (fd < 0 || write(fd, extra.data(), extra.size()) != static_cast<ssize_t>(extra.size()))
-    std::abort();
-  close(fd);
+  std::ofstream(root / "rules" / "extra.yaml")
+      << "configuration_items:\n  - name: fuzz-app\n    depends_on: [db1]\n"
+         "services:\n  - name: fuzz\n    cis: [fuzz-app]\n";
   return (root / "etc" / "triaged.yaml").string();
 }
 

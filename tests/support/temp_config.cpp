@@ -51,10 +51,6 @@ config::ConfigPtr configWith(const std::string& rules_yaml, const std::string& e
   fs::path dir = tempDir("config");
   std::ofstream(dir / "rules.yaml") << rules_yaml;
   std::ofstream(dir / "triaged.yaml") << "rule_files: [rules.yaml]\n" << extra;
-  struct Cleanup {
-    fs::path dir;
-    ~Cleanup() { fs::remove_all(dir); }
-  } cleanup{dir};
   return config::loadConfig((dir / "triaged.yaml").string(),
                             [](config::Config& c, config::ConfigErrors& errors) {
                               c.rule_set = rules::RuleSet::load(c.rule_files_resolved, errors);

@@ -8,14 +8,14 @@
 namespace triaged::engine {
 
 // How long a shard thread waits for work, spinning, before it sleeps: adapted to its stream as
-// glibc's adaptive mutexes are. Work that
-// arrives while spinning doubles the next spin (up to the 10,000 turns moodycamel spins, which
-// a dense stream over TCP needs: a sleep and a wake-up per batch cost the ceiling 5-15 %); a
-// spin that ends in sleep anyway halves it (down to 64), so that work arriving every few tens
-// of microseconds (single-event requests) does not cost a tenth of a core spinning beside the
-// threads that produce it (on 2 cores: the I/O threads and the client). The correlator and the
-// store writer keep moodycamel's fixed spin: adapted there, one incident per new alert lost
-// about a tenth (bench/RESULTS.md); their work comes in bursts that a short sleep misses.
+// glibc's adaptive mutexes are. Work that arrives while spinning doubles the next spin (up to
+// the 10,000 turns moodycamel spins, which a dense stream over TCP needs: a sleep and a wake-up
+// per batch cost the ceiling 5-15 %); a spin that ends in sleep anyway halves it (down to 64),
+// so that work arriving every few tens of microseconds (single-event requests) does not cost
+// a tenth of a core spinning beside the threads that produce it (on 2 cores: the I/O threads
+// and the client). The correlator and the store writer keep moodycamel's fixed spin: adapted
+// there, one incident per new alert lost about a tenth (bench/RESULTS.md); their work comes in
+// bursts that a short sleep misses.
 class AdaptiveSpin {
  public:
   static constexpr int kMax = 10000, kMin = 64;

@@ -4,8 +4,6 @@
 #include <prometheus/collectable.h>
 #include <prometheus/histogram.h>
 
-#include <algorithm>
-#include <atomic>
 #include <chrono>
 
 #include "common/log.h"
