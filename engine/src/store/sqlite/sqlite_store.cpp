@@ -4,6 +4,8 @@
 #include <mutex>
 #include <stdexcept>
 
+#include "store/sqlite/wal_write_buffer.h"
+
 namespace triaged::engine {
 namespace {
 
@@ -121,7 +123,7 @@ SqliteStore::SqliteStore(const std::string& directory, uint64_t cache_bytes,
   configureSqliteOnce();
   if (sqlite3_open_v2(path_.c_str(), &db_,
                       SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                      nullptr) != SQLITE_OK) {
+                      walWriteBufferVfs()) != SQLITE_OK) {
     std::string why = db_ ? sqlite3_errmsg(db_) : "out of memory";
     sqlite3_close(db_);
     db_ = nullptr;

@@ -5,6 +5,7 @@
 #include <stdexcept>
 
 #include "common/log.h"
+#include "store/sqlite/wal_write_buffer.h"
 
 namespace triaged::engine {
 
@@ -22,8 +23,8 @@ bool worthLogging(uint64_t failures) { return failures == 1 || failures % 100 ==
 
 WalCheckpointer::WalCheckpointer(sqlite3* writer, const std::string& path, Options options)
     : writer_(writer), path_(path), options_(options) {
-  if (sqlite3_open_v2(path.c_str(), &own_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nullptr) !=
-      SQLITE_OK) {
+  if (sqlite3_open_v2(path.c_str(), &own_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
+                      walWriteBufferVfs()) != SQLITE_OK) {
     std::string why = own_ ? sqlite3_errmsg(own_) : "out of memory";
     sqlite3_close_v2(own_);
     throw std::runtime_error("cannot open " + path + " for checkpoints: " + why);
