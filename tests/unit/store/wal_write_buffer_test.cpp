@@ -128,3 +128,22 @@ TEST_CASE("the WAL write buffer: pages spilled mid-transaction read back exactly
   REQUIRE(text(again, "PRAGMA integrity_check") == "ok");
   sqlite3_close(again);
 }
+
+TEST_CASE("the WAL write buffer: frames of 64 KiB pages are written at once, in order",
+          "[store][wal]") {
+  auto path = (testing::tempDir("walbuf") / "big.db").string();
+  sqlite3* writer = open(path, engine::walWriteBufferVfs());
+  exec(writer, "PRAGMA page_size=65536");
+  exec(writer, "PRAGMA journal_mode=WAL");
+  exec(writer, "PRAGMA synchronous=NORMAL");
+  exec(writer, "CREATE TABLE t(k INTEGER PRIMARY KEY, v TEXT)");
+  sqlite3* reader = open(path, nullptr);
+  for (int c = 0; c < 5; ++c) {
+    insertRows(writer, c * 200, 200);
+    REQUIRE(scalar(reader, "SELECT count(*) FROM t") == (c + 1) * 200);
+  }
+  REQUIRE(scalar(reader, "PRAGMA page_size") == 65536);
+  REQUIRE(text(reader, "PRAGMA integrity_check") == "ok");
+  sqlite3_close(reader);
+  sqlite3_close(writer);
+}

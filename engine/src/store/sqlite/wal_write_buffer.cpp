@@ -101,7 +101,8 @@ int xWrite(sqlite3_file* file, const void* data, int n, sqlite3_int64 at) {
       (f->offset + static_cast<sqlite3_int64>(f->len) != at || f->len + size > kBufferBytes)) {
     if (int rc = writeOutLocked(f); rc != SQLITE_OK) return rc;
   }
-  if (size > kBufferBytes / 2) {  // larger than any frame: nothing to gather
+  if (size > kBufferBytes / 2) {  // a frame of 64 KiB pages: at once, after what is gathered
+    if (int rc = writeOutLocked(f); rc != SQLITE_OK) return rc;
     made.fetch_add(1, std::memory_order_relaxed);
     return f->real->pMethods->xWrite(f->real, data, n, at);
   }
