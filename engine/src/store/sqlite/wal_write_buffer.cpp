@@ -85,11 +85,6 @@ int xClose(sqlite3_file* file) {
   return rc != SQLITE_OK ? rc : closed;
 }
 
-int xRead(sqlite3_file* file, void* out, int n, sqlite3_int64 at) {
-  if (int rc = writeOut(file); rc != SQLITE_OK) return rc;
-  return realMethods(file)->xRead(reinterpret_cast<File*>(file)->real, out, n, at);
-}
-
 int xWrite(sqlite3_file* file, const void* data, int n, sqlite3_int64 at) {
   auto* f = reinterpret_cast<File*>(file);
   if (!f->wal) return f->real->pMethods->xWrite(f->real, data, n, at);
@@ -121,34 +116,14 @@ int xWrite(sqlite3_file* file, const void* data, int n, sqlite3_int64 at) {
   return SQLITE_OK;
 }
 
-int xTruncate(sqlite3_file* file, sqlite3_int64 size) {
+// The default VFS's method M on the real file, once the log's gathered frames are written.
+template <auto M, typename... Args>
+int afterWriteOut(sqlite3_file* file, Args... args) {
   if (int rc = writeOut(file); rc != SQLITE_OK) return rc;
-  return realMethods(file)->xTruncate(reinterpret_cast<File*>(file)->real, size);
+  sqlite3_file* real = reinterpret_cast<File*>(file)->real;
+  return (real->pMethods->*M)(real, args...);
 }
-int xSync(sqlite3_file* file, int flags) {
-  if (int rc = writeOut(file); rc != SQLITE_OK) return rc;
-  return realMethods(file)->xSync(reinterpret_cast<File*>(file)->real, flags);
-}
-int xFileSize(sqlite3_file* file, sqlite3_int64* size) {
-  if (int rc = writeOut(file); rc != SQLITE_OK) return rc;
-  return realMethods(file)->xFileSize(reinterpret_cast<File*>(file)->real, size);
-}
-int xLock(sqlite3_file* file, int level) {
-  if (int rc = writeOut(file); rc != SQLITE_OK) return rc;
-  return realMethods(file)->xLock(reinterpret_cast<File*>(file)->real, level);
-}
-int xUnlock(sqlite3_file* file, int level) {
-  if (int rc = writeOut(file); rc != SQLITE_OK) return rc;
-  return realMethods(file)->xUnlock(reinterpret_cast<File*>(file)->real, level);
-}
-int xCheckReservedLock(sqlite3_file* file, int* out) {
-  if (int rc = writeOut(file); rc != SQLITE_OK) return rc;
-  return realMethods(file)->xCheckReservedLock(reinterpret_cast<File*>(file)->real, out);
-}
-int xFileControl(sqlite3_file* file, int op, void* arg) {
-  if (int rc = writeOut(file); rc != SQLITE_OK) return rc;
-  return realMethods(file)->xFileControl(reinterpret_cast<File*>(file)->real, op, arg);
-}
+
 int xSectorSize(sqlite3_file* file) {
   return realMethods(file)->xSectorSize(reinterpret_cast<File*>(file)->real);
 }
@@ -180,8 +155,7 @@ int xFetch(sqlite3_file* file, sqlite3_int64 at, int n, void** out) {
     *out = nullptr;  // not mapped: SQLite reads instead
     return SQLITE_OK;
   }
-  if (int rc = writeOut(file); rc != SQLITE_OK) return rc;
-  return realMethods(file)->xFetch(reinterpret_cast<File*>(file)->real, at, n, out);
+  return afterWriteOut<&sqlite3_io_methods::xFetch>(file, at, n, out);
 }
 int xUnfetch(sqlite3_file* file, sqlite3_int64 at, void* p) {
   if (realMethods(file)->iVersion < 3) return SQLITE_OK;
@@ -191,15 +165,15 @@ int xUnfetch(sqlite3_file* file, sqlite3_int64 at, void* p) {
 const sqlite3_io_methods kMethods = {
     3,
     xClose,
-    xRead,
+    afterWriteOut<&sqlite3_io_methods::xRead, void*, int, sqlite3_int64>,
     xWrite,
-    xTruncate,
-    xSync,
-    xFileSize,
-    xLock,
-    xUnlock,
-    xCheckReservedLock,
-    xFileControl,
+    afterWriteOut<&sqlite3_io_methods::xTruncate, sqlite3_int64>,
+    afterWriteOut<&sqlite3_io_methods::xSync, int>,
+    afterWriteOut<&sqlite3_io_methods::xFileSize, sqlite3_int64*>,
+    afterWriteOut<&sqlite3_io_methods::xLock, int>,
+    afterWriteOut<&sqlite3_io_methods::xUnlock, int>,
+    afterWriteOut<&sqlite3_io_methods::xCheckReservedLock, int*>,
+    afterWriteOut<&sqlite3_io_methods::xFileControl, int, void*>,
     xSectorSize,
     xDeviceCharacteristics,
     xShmMap,
