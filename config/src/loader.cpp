@@ -657,9 +657,10 @@ ConfigPtr loadConfigOrThrow(const std::string& path, const SectionValidator& val
   readNotifications(root, *c);
   root.finish();
 
-  std::string hash_input = text;
-  resolveRuleFiles(c->rule_files, rf_node, sink, hash_input, c->rule_files_resolved);
-  c->hash = sha256Hex(hash_input);
+  Sha256 hash;
+  hash.update(text);
+  resolveRuleFiles(c->rule_files, rf_node, sink, hash, c->rule_files_resolved);
+  c->hash = hash.hex();
 
   if (c->server.io_threads == 0)
     c->server.io_threads = std::max(1u, std::thread::hardware_concurrency());

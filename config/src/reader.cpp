@@ -34,8 +34,9 @@ std::string quoted(const YAML::Node& n) {
 
 }  // namespace
 
-bool readTextFile(const std::filesystem::path& path, std::string& out, std::string& why,
-                  size_t* read) {
+bool readFilePieces(const std::filesystem::path& path,
+                    const std::function<bool(std::string_view)>& piece, std::string& why,
+                    size_t* read, size_t* size) {
   // POSIX calls, not iostreams: libstdc++'s filebuf opens a directory and then throws from
   // its first read, and a stream cannot say why it failed.
   // O_NONBLOCK: a FIFO matched by a glob is refused below instead of blocking the open.
@@ -50,16 +51,21 @@ bool readTextFile(const std::filesystem::path& path, std::string& out, std::stri
     ::close(fd);
     return false;
   }
-  std::string text;
-  text.reserve(std::min(static_cast<size_t>(st.st_size), kMaxTextFileBytes + 1));
+  if (size) *size = static_cast<size_t>(st.st_size);
+  size_t total = 0;
   char buf[65536];
   for (;;) {
     ssize_t n = ::read(fd, buf, sizeof buf);
     if (n > 0) {
-      text.append(buf, static_cast<size_t>(n));
+      total += static_cast<size_t>(n);
       if (read) *read += static_cast<size_t>(n);
-      if (text.size() > kMaxTextFileBytes) {  // a glob that matched a log or /proc, say
+      if (total > kMaxTextFileBytes) {  // a glob that matched a log or /proc, say
         why = "is larger than 16 MiB";
+        ::close(fd);
+        return false;
+      }
+      if (!piece(std::string_view(buf, static_cast<size_t>(n)))) {
+        why.clear();
         ::close(fd);
         return false;
       }
@@ -72,8 +78,23 @@ bool readTextFile(const std::filesystem::path& path, std::string& out, std::stri
     }
   }
   ::close(fd);
-  out = std::move(text);
   return true;
+}
+
+bool readTextFile(const std::filesystem::path& path, std::string& out, std::string& why,
+                  size_t* read) {
+  std::string text;
+  size_t size = 0;
+  bool ok = readFilePieces(
+      path,
+      [&](std::string_view piece) {
+        if (text.empty()) text.reserve(std::min(size, kMaxTextFileBytes));
+        text.append(piece);
+        return true;
+      },
+      why, read, &size);
+  if (ok) out = std::move(text);
+  return ok;
 }
 
 void ErrorSink::add(const YAML::Mark& mark, const std::string& path, const std::string& message) {

@@ -4,6 +4,7 @@
 #include <glob.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <map>
 
@@ -34,7 +35,7 @@ int lstatPath(const char* path, struct stat* st) { return ::lstat(path, st); }
 }  // namespace
 
 void resolveRuleFiles(const std::vector<std::string>& patterns, const YAML::Node& node,
-                      ErrorSink& sink, std::string& hash_input, std::vector<std::string>& resolved,
+                      ErrorSink& sink, Sha256& hash, std::vector<std::string>& resolved,
                       const RuleFileBounds& bounds) {
   auto refuse = [&](size_t i, const std::string& why) {
     sink.add(node[i], "rule_files[" + std::to_string(i) + "]",
@@ -73,21 +74,38 @@ void resolveRuleFiles(const std::vector<std::string>& patterns, const YAML::Node
       return;
     }
   }
+  auto overBytes = [&](size_t i, const std::string& f) {
+    refuse(i, "matches rule files of more than " + std::to_string(bounds.bytes >> 20) +
+                  " MiB in all (at \"" + f + "\")");
+  };
+  // The sizes the files report first: a glob over large files is refused without reading
+  // them. Files of /proc report 0 and are bounded by what is read below.
   size_t bytes = 0;
+  for (const auto& [f, i] : matched) {
+    struct stat st {};
+    if (::stat(f.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
+    bytes += std::min(static_cast<size_t>(st.st_size), kMaxTextFileBytes + 1);
+    if (bytes > bounds.bytes) return overBytes(i, f);
+  }
+  bytes = 0;
   std::vector<std::string> files;
   for (const auto& [f, i] : matched) {
-    std::string text;
+    hash.update(std::string_view("\0", 1));
+    hash.update(f);
+    hash.update(std::string_view("\0", 1));
     std::string why;
-    if (!readTextFile(f, text, why, &bytes)) text.clear();  // a file too large counts too
-    if (bytes > bounds.bytes) {
-      refuse(i, "matches rule files of more than " + std::to_string(bounds.bytes >> 20) +
-                    " MiB in all (at \"" + f + "\")");
-      return;
-    }
-    hash_input.push_back('\0');
-    hash_input += f;
-    hash_input.push_back('\0');
-    hash_input += text;
+    // A file it cannot read, or too large, is left for the rules module to report; what it
+    // read of it is hashed and counts towards the bound.
+    bool over = false;
+    readFilePieces(
+        f,
+        [&](std::string_view piece) {
+          over = bytes > bounds.bytes;
+          if (!over) hash.update(piece);
+          return !over;
+        },
+        why, &bytes);
+    if (over || bytes > bounds.bytes) return overBytes(i, f);
     files.push_back(f);
   }
   resolved.insert(resolved.end(), files.begin(), files.end());

@@ -164,6 +164,43 @@ TEST_CASE("rule_files that would read a folder tree are refused, naming the entr
   fs::remove_all(dir);
 }
 
+TEST_CASE("The config hash covers the file and its rule files, read in pieces", "[config]") {
+  auto dir = fs::temp_directory_path() / ("triaged-config-hash-" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir / "rules");
+  std::string config_text = "rule_files: [rules/*.yaml]\n";
+  std::ofstream(dir / "triaged.yaml") << config_text;
+  std::string big(200'000, 'x');  // several pieces of 64 KiB
+  big = "# " + big + "\nservices: []\n";
+  std::ofstream(dir / "rules" / "b.yaml") << big;
+  std::ofstream(dir / "rules" / "a.yaml") << "services: []\n";
+  auto c = config::loadConfig((dir / "triaged.yaml").string());
+  // The file's text, then each rule file in path order as NUL, path, NUL, content.
+  auto a = (dir / "rules" / "a.yaml").string();
+  auto b = (dir / "rules" / "b.yaml").string();
+  std::string whole = config_text + '\0' + a + '\0' + "services: []\n" + '\0' + b + '\0' + big;
+  CHECK(c->hash == config::sha256Hex(whole));
+  config::Sha256 h;
+  h.update("ab");
+  h.update("c");
+  CHECK(h.hex() == config::sha256Hex("abc"));
+
+  std::string why = "unset";
+  size_t read = 0;
+  size_t size = 0;
+  int pieces = 0;
+  CHECK_FALSE(config::readFilePieces(
+      b, [&](std::string_view p) { return ++pieces < 2 && p.size() <= 65536; }, why, &read, &size));
+  CHECK(pieces == 2);  // stopped where asked, with no reason to give
+  CHECK(why.empty());
+  CHECK(size == big.size());
+  CHECK(read == 2 * 65536);
+  CHECK_FALSE(config::readFilePieces(
+      dir / "rules", [](std::string_view) { return true; }, why));
+  CHECK(why == "is a directory");
+  fs::remove_all(dir);
+}
+
 TEST_CASE("rule_files globs stop at their bounds of files and folder entries", "[config]") {
   auto dir = fs::temp_directory_path() / ("triaged-rule-bounds-" + std::to_string(::getpid()));
   fs::remove_all(dir);
@@ -178,7 +215,7 @@ TEST_CASE("rule_files globs stop at their bounds of files and folder entries", "
   std::vector<std::string> patterns = {"tree/0/*.yaml", "tree/*/*"};
   auto resolve = [&](config::RuleFileBounds b) {
     errors.clear();
-    std::string hash;
+    config::Sha256 hash;
     std::vector<std::string> resolved;
     config::resolveRuleFiles(patterns, node, sink, hash, resolved, b);
     return resolved;

@@ -7,6 +7,7 @@
 
 #include "triaged/config/config.h"
 #include "triaged/config/errors.h"
+#include "triaged/config/hash.h"
 
 namespace triaged::config {
 
@@ -18,8 +19,5 @@ ConfigPtr loadConfig(const std::string& path, const SectionValidator& validate =
 
 // Parses "host:port", "[v6]:port" or ":port". Returns false on error.
 bool parseListen(const std::string& text, std::string& host, uint16_t& port);
-
-// Hex SHA-256 of the given bytes.
-std::string sha256Hex(const std::string& bytes);
 
 }  // namespace triaged::config

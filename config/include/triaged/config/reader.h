@@ -10,6 +10,7 @@
 #include <functional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "triaged/config/errors.h"
@@ -90,6 +91,15 @@ class MapReader {
 inline constexpr size_t kMaxTextFileBytes = size_t{16} << 20;
 bool readTextFile(const std::filesystem::path& path, std::string& out, std::string& why,
                   size_t* read = nullptr);
+
+// The same file read in pieces of at most 64 KiB, each handed to `piece` as it is read, so
+// that a file can be hashed or scanned without being held in memory. `piece` returns false to
+// stop the read: the call then returns false with `why` empty. On the errors above it returns
+// false with their `why`; pieces already handed stay handed. `size`, when given, is set to the
+// size the file reports before the first piece (0 for a file of /proc, read all the same).
+bool readFilePieces(const std::filesystem::path& path,
+                    const std::function<bool(std::string_view)>& piece, std::string& why,
+                    size_t* read = nullptr, size_t* size = nullptr);
 
 // Reads a YAML file into a node, reporting syntax errors with their position.
 // Returns an undefined node on failure.

@@ -3,6 +3,7 @@
 #include <string>
 #include <vector>
 
+#include "triaged/config/hash.h"
 #include "triaged/config/reader.h"
 
 namespace triaged::config {
@@ -17,11 +18,11 @@ struct RuleFileBounds {
 };
 
 // Expands the globs of `patterns` (relative ones against the config file's folder, like
-// Prometheus), appends each file's name and content to `hash_input` and its path, sorted, to
+// Prometheus), adds each file's name and content to `hash` and its path, sorted, to
 // `resolved`. A file it cannot read is left for the rules module to report with the reason.
 // Over a bound, reports the entry that crossed it and leaves `resolved` as it was.
 void resolveRuleFiles(const std::vector<std::string>& patterns, const YAML::Node& node,
-                      ErrorSink& sink, std::string& hash_input, std::vector<std::string>& resolved,
+                      ErrorSink& sink, Sha256& hash, std::vector<std::string>& resolved,
                       const RuleFileBounds& bounds = {});
 
 }  // namespace triaged::config
