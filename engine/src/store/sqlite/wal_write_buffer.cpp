@@ -24,11 +24,15 @@ struct File {
   sqlite3_file base;
   sqlite3_file* real = nullptr;
   bool wal = false;
-  // The log's gathered writes: `len` bytes at file offset `offset`. Guarded by `mu` below.
+  // The log's gathered writes: `len` bytes at file offset `offset`. Written under `mu` below.
+  // Only the file's own connection, so one thread at a time, gathers into it; another thread
+  // may write it out (a barrier). So `len` is atomic: the owner may read it without the lock,
+  // and finding it 0 it stays 0 until the owner writes again.
   std::unique_ptr<char[]> buffer;
-  size_t len = 0;
+  std::atomic<size_t> len{0};
   sqlite3_int64 offset = 0;
-  int failed = SQLITE_OK;  // a write that failed where it could not be reported (a barrier)
+  // A write that failed where it could not be reported (a barrier): set before `len` is 0.
+  std::atomic<int> failed{SQLITE_OK};
 };
 
 sqlite3_vfs* g_real = nullptr;
@@ -50,20 +54,24 @@ const sqlite3_io_methods* realMethods(sqlite3_file* f) {
 // report one: then the file fails every operation after it, as a reader may already be told
 // of frames that never reached it.
 int writeOutLocked(File* f, bool reported = true) {
-  if (f->len == 0) return f->failed;
+  size_t len = f->len.load(std::memory_order_relaxed);
+  if (len == 0) return f->failed.load(std::memory_order_relaxed);
   made.fetch_add(1, std::memory_order_relaxed);
-  int rc = f->real->pMethods->xWrite(f->real, f->buffer.get(), static_cast<int>(f->len), f->offset);
-  f->len = 0;
+  int rc = f->real->pMethods->xWrite(f->real, f->buffer.get(), static_cast<int>(len), f->offset);
+  if (rc != SQLITE_OK && !reported && f->failed.load(std::memory_order_relaxed) == SQLITE_OK)
+    f->failed.store(rc, std::memory_order_relaxed);
+  f->len.store(0, std::memory_order_release);
   pending.erase(std::remove(pending.begin(), pending.end(), f), pending.end());
   any_pending.store(!pending.empty(), std::memory_order_release);
-  if (rc != SQLITE_OK && !reported && f->failed == SQLITE_OK) f->failed = rc;
-  return rc != SQLITE_OK ? rc : f->failed;
+  return rc != SQLITE_OK ? rc : f->failed.load(std::memory_order_relaxed);
 }
 
-// Before any operation on a log file but a write.
+// Before any operation on a log file but a write. Without the lock when nothing is gathered:
+// the checkpointer's reads of the log, and most of the writer's calls, never wait on it.
 int writeOut(sqlite3_file* file) {
   auto* f = reinterpret_cast<File*>(file);
   if (!f->wal) return SQLITE_OK;
+  if (f->len.load(std::memory_order_acquire) == 0) return f->failed.load(std::memory_order_relaxed);
   std::lock_guard lock(mu);
   return writeOutLocked(f);
 }
@@ -90,29 +98,27 @@ int xWrite(sqlite3_file* file, const void* data, int n, sqlite3_int64 at) {
   if (!f->wal) return f->real->pMethods->xWrite(f->real, data, n, at);
   asked.fetch_add(1, std::memory_order_relaxed);
   std::lock_guard lock(mu);
-  if (f->failed != SQLITE_OK) return f->failed;
+  if (int failed = f->failed.load(std::memory_order_relaxed); failed != SQLITE_OK) return failed;
   auto size = static_cast<size_t>(n);
-  if (f->len > 0 &&
-      (f->offset + static_cast<sqlite3_int64>(f->len) != at || f->len + size > kBufferBytes)) {
+  size_t len = f->len.load(std::memory_order_relaxed);
+  if (len > 0 && (f->offset + static_cast<sqlite3_int64>(len) != at || len + size > kBufferBytes)) {
     if (int rc = writeOutLocked(f); rc != SQLITE_OK) return rc;
+    len = 0;
   }
-  if (size > kBufferBytes / 2) {  // a frame of 64 KiB pages: at once, after what is gathered
+  bool gather = size <= kBufferBytes / 2;  // not a frame of 64 KiB pages
+  if (gather && !f->buffer) f->buffer.reset(new (std::nothrow) char[kBufferBytes]);
+  if (!gather || !f->buffer) {  // at once, after what is gathered
     if (int rc = writeOutLocked(f); rc != SQLITE_OK) return rc;
     made.fetch_add(1, std::memory_order_relaxed);
     return f->real->pMethods->xWrite(f->real, data, n, at);
   }
-  if (!f->buffer) f->buffer.reset(new (std::nothrow) char[kBufferBytes]);
-  if (!f->buffer) {
-    made.fetch_add(1, std::memory_order_relaxed);
-    return f->real->pMethods->xWrite(f->real, data, n, at);
-  }
-  if (f->len == 0) {
+  if (len == 0) {
     f->offset = at;
     pending.push_back(f);
     any_pending.store(true, std::memory_order_release);
   }
-  std::memcpy(f->buffer.get() + f->len, data, size);
-  f->len += size;
+  std::memcpy(f->buffer.get() + len, data, size);
+  f->len.store(len + size, std::memory_order_relaxed);
   return SQLITE_OK;
 }
 
