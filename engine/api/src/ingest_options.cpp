@@ -1,7 +1,7 @@
 // The plugin API's ingest helpers (triaged/api/ingest.h), part: An input's common settings
 // (IngestOptions) read from its section; rejection reasons.
 #include "triaged/api/ingest.h"
-#include "triaged/config/loader.h"
+#include "triaged/config/hash.h"
 
 namespace triaged::api {
 

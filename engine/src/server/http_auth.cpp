@@ -4,7 +4,7 @@
 #include <boost/asio/ssl/context.hpp>
 
 #include "server/http_server.h"
-#include "triaged/config/loader.h"
+#include "triaged/config/hash.h"
 
 namespace triaged::engine {
 
