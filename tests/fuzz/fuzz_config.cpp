@@ -13,9 +13,12 @@
 // config's two globs load two files that merge (the same file twice only doubled the time of
 // the rules module's parse, which fuzz_rules covers).
 #include <fcntl.h>
+#include <signal.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -39,7 +42,17 @@ std::string makeInstallation() {
   fs::path base = fs::is_directory("/dev/shm", ec) && access("/dev/shm", W_OK) == 0
                       ? fs::path("/dev/shm")
                       : fs::temp_directory_path();
-  std::string tmpl = (base / "fuzz-config-XXXXXX").string();
+  // A run stopped by a signal or a finding leaves its folder (libFuzzer exits without atexit
+  // handlers): the folders of processes that are gone are removed first. The name holds the
+  // process id for that.
+  for (const auto& entry : fs::directory_iterator(base, ec)) {
+    std::string name = entry.path().filename().string();
+    unsigned long pid = 0;
+    if (std::sscanf(name.c_str(), "fuzz-config-%lu-", &pid) == 1 && pid != 0 &&
+        ::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH)
+      fs::remove_all(entry.path(), ec);
+  }
+  std::string tmpl = (base / ("fuzz-config-" + std::to_string(::getpid()) + "-XXXXXX")).string();
   if (!mkdtemp(tmpl.data())) std::abort();
   fs::path root(tmpl);
   root_dir = tmpl;
