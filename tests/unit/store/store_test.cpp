@@ -687,7 +687,7 @@ TEST_CASE("A statement failing beside COMMIT stores nothing of the group (postgr
   rows.rollback();  // as the writer does
   CHECK(count("alerts") == 1);
   CHECK(count("incidents") == 1);
-  CHECK(count("incident_alerts") == 1);
+  CHECK(count("incident_alert_blocks") == 1);
   CHECK(count("incident_timeline") == 1);
   CHECK(pg.connection().exec("SELECT value FROM meta WHERE key = 'k'").str(0, 0) == "1");
   pg.connection().exec("ALTER TABLE meta DROP CONSTRAINT frozen");
@@ -695,7 +695,7 @@ TEST_CASE("A statement failing beside COMMIT stores nothing of the group (postgr
   store->commit(two, rows);
   CHECK(count("alerts") == 2);
   CHECK(count("incidents") == 2);
-  CHECK(count("incident_alerts") == 2);
+  CHECK(count("incident_alert_blocks") == 2);
   CHECK(count("incident_timeline") == 2);
   CHECK(pg.connection().exec("SELECT value FROM meta WHERE key = 'k'").str(0, 0) == "2");
   fs::remove_all(dir);

@@ -7,6 +7,7 @@
 #include <exception>
 #include <thread>
 
+#include "store/postgres/pg_member_blocks.h"
 #include "store/postgres/pg_store.h"
 
 namespace triaged::engine {
@@ -73,6 +74,21 @@ SlaRows readSla(pg::Connection& c, int64_t& last_alive_ms) {
             out.capacity_states.emplace_back(r.str(k, 0), r.str(k, 1));
           });
   return out;
+}
+
+// A member row into an incident's members in seq order: after the last (the common case), or
+// in its place, replacing a block's member of the same seq.
+void placeMember(std::vector<MemberRow>& alerts, const MemberRow& m) {
+  if (alerts.empty() || alerts.back().seq < m.seq) {
+    alerts.push_back(m);
+    return;
+  }
+  auto at = std::lower_bound(alerts.begin(), alerts.end(), m.seq,
+                             [](const MemberRow& a, uint32_t seq) { return a.seq < seq; });
+  if (at != alerts.end() && at->seq == m.seq)
+    *at = m;
+  else
+    alerts.insert(at, m);
 }
 
 // Every alert with its strings, in id order, and every alert row's id (the writer's index).
@@ -155,13 +171,24 @@ StoredState PostgresStore::loadState() {
       incident_at[r.u64(k, 0)] = out.incidents.size();
       out.incidents.push_back({r.str(k, 1), {}, {}});
     });
+    // Members: the blocks, then the rows (those of before schema 10, and members rewritten in
+    // place, which replace what a block holds of the same seq).
+    eachRow(c, "SELECT incident, members FROM incident_alert_blocks ORDER BY incident, seq",
+            [&](const pg::Result& r, int k) {
+              uint64_t id = r.u64(k, 0);
+              auto it = incident_at.find(id);
+              if (it == incident_at.end()) return;  // of a pruned incident
+              auto& alerts = out.incidents[it->second].alerts;
+              pg::eachMember(id, r.bytes(k, 1), [&](const MemberRow& m) { alerts.push_back(m); });
+            });
     eachRow(c,
             "SELECT incident, seq, fingerprint, role FROM incident_alerts ORDER BY incident, seq",
             [&](const pg::Result& r, int k) {
               auto it = incident_at.find(r.u64(k, 0));
-              if (it == incident_at.end()) return;  // of a pruned incident
-              out.incidents[it->second].alerts.push_back(
-                  {static_cast<uint32_t>(r.i64(k, 1)), r.u64(k, 2), static_cast<int>(r.i64(k, 3))});
+              if (it == incident_at.end()) return;
+              MemberRow m{static_cast<uint32_t>(r.i64(k, 1)), r.u64(k, 2),
+                          static_cast<int>(r.i64(k, 3))};
+              placeMember(out.incidents[it->second].alerts, m);
             });
     eachRow(c,
             "SELECT incident, seq, at_ms, actor, action, detail, alert FROM incident_timeline"

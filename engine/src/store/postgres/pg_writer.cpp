@@ -11,6 +11,7 @@
 #include <tuple>
 #include <utility>
 
+#include "store/postgres/pg_member_blocks.h"
 #include "store/postgres/pg_store.h"
 
 namespace triaged::engine {
@@ -194,8 +195,11 @@ struct PostgresStore::Staging {
   Fold<uint64_t, std::tuple<int, int64_t, const std::string*>> outbox_ops;
   pg::CopyRows transitions, samples, outbox;
   // Rows no stored row has the key of (new alerts; an incident's members and timeline entries
-  // past what is stored of it): straight into their tables, without a merge.
-  pg::BinaryRows new_alerts, new_members, new_timeline;
+  // past what is stored of it): straight into their tables, without a merge. New members go
+  // in as one block per incident (pg_member_blocks.h).
+  pg::BinaryRows new_alerts, new_blocks, new_timeline;
+  std::vector<std::pair<uint64_t, const MemberRow*>> new_members;
+  std::string block;
   // Per incident, how many member and timeline rows are stored (seq below it), and what this
   // group adds (applied once it commits).
   absl::flat_hash_map<uint64_t, uint32_t> members_stored, timeline_stored;
@@ -236,6 +240,7 @@ struct PostgresStore::Staging {
     transitions.clear();
     samples.clear();
     new_alerts.clear();
+    new_blocks.clear();
     new_members.clear();
     new_timeline.clear();
     members_after.clear();
@@ -390,9 +395,22 @@ struct PostgresStore::Staging {
     };
     for (auto [id, m] : members.rows) {
       if (split(members_stored, id, m->seq, members_after))
-        new_members.row(4).u8(id).i8(m->seq).u8(m->fingerprint).i4(m->role);
+        new_members.emplace_back(id, m);
       else
         s[kMembers].rows.u(id).i(m->seq).u(m->fingerprint).i(m->role).end();
+    }
+    std::sort(new_members.begin(), new_members.end(), [](const auto& a, const auto& b) {
+      return a.first != b.first ? a.first < b.first : a.second->seq < b.second->seq;
+    });
+    for (size_t k = 0; k < new_members.size();) {
+      uint64_t id = new_members[k].first;
+      uint32_t from = new_members[k].second->seq, to = from;
+      block.clear();
+      for (; k < new_members.size() && new_members[k].first == id; ++k) {
+        pg::appendMember(block, *new_members[k].second);
+        to = new_members[k].second->seq;
+      }
+      new_blocks.row(4).u8(id).i8(from).i8(int64_t{to} + 1).bytea(block);
     }
     for (auto [id, t] : timeline.rows) {
       if (split(timeline_stored, id, t->seq, timeline_after))
@@ -502,13 +520,17 @@ std::string PostgresStore::write(std::vector<StoreUnit*>& units, AlertRowIds& ro
     // What is stored of each incident (once, and again after a failed commit).
     st.members_stored.clear();
     st.timeline_stored.clear();
-    auto load = [&](const char* table, absl::flat_hash_map<uint64_t, uint32_t>& into) {
-      auto r = conn_->exec(std::string("SELECT incident, max(seq) + 1 FROM ") + table +
-                           " GROUP BY incident");
+    auto load = [&](const char* sql, absl::flat_hash_map<uint64_t, uint32_t>& into) {
+      auto r = conn_->exec(sql);
       for (int k = 0; k < r.rows(); ++k) into[r.u64(k, 0)] = static_cast<uint32_t>(r.i64(k, 1));
     };
-    load("incident_alerts", st.members_stored);
-    load("incident_timeline", st.timeline_stored);
+    load(
+        "SELECT incident, max(n) FROM (SELECT incident, max(seq) + 1 n FROM incident_alerts"
+        " GROUP BY incident UNION ALL SELECT incident, max(next_seq) FROM incident_alert_blocks"
+        " GROUP BY incident) m GROUP BY incident",
+        st.members_stored);
+    load("SELECT incident, max(seq) + 1 FROM incident_timeline GROUP BY incident",
+         st.timeline_stored);
     st.stored_known = true;
   }
   for (StoreUnit* u : units) st.unit(*u, rows);
@@ -568,10 +590,10 @@ std::string PostgresStore::write(std::vector<StoreUnit*>& units, AlertRowIds& ro
               " changed_ms, count, content_hash, flap_history, severity, previous_severity,"
               " status, flapping) FROM STDIN (FORMAT binary)"),
         st.new_alerts.data());
-  if (!st.new_members.empty())
-    conn_->copyIn(
-        first("COPY incident_alerts(incident, seq, fingerprint, role) FROM STDIN (FORMAT binary)"),
-        st.new_members.data());
+  if (!st.new_blocks.empty())
+    conn_->copyIn(first("COPY incident_alert_blocks(incident, seq, next_seq, members) FROM STDIN"
+                        " (FORMAT binary)"),
+                  st.new_blocks.data());
   if (!st.new_timeline.empty())
     conn_->copyIn(
         first("COPY incident_timeline(incident, seq, at_ms, actor, action, detail, alert) FROM"

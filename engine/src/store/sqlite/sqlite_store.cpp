@@ -97,6 +97,9 @@ const char* const kMigrations[] = {
     // 9: incident records are sparse (fields at their default left out, state_codec.cpp); no
     // table changes, but a triaged before it cannot read them and must refuse the database.
     "SELECT 1;",
+    // 10: the PostgreSQL backend stores an incident's new members of one commit as one row
+    // (pg_member_blocks.h); SQLite's tables do not change (one version for both backends).
+    "SELECT 1;",
 };
 
 // Before SQLite's first use in the process: no memory statistics. With them on (Debian's
