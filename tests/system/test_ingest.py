@@ -151,6 +151,11 @@ class Ingest(unittest.TestCase):
         one = self.d.get_json(f"/api/v1/incidents/{incs[0]['id']}")
         self.assertEqual((one["timeline"][-1]["actor"], one["timeline"][-1]["action"]), ("pagerduty", "acknowledged"))
         pd("acknowledge", "no-such-key")  # as PagerDuty: accepted, nothing to do
+        # A resolve names the alert by its key and carries no payload: the alert keeps what it is.
+        pd("resolve", "ack-me")
+        (alert,) = [a for a in self.d.get_json("/api/v1/alerts?limit=100")["data"] if a.get("dedup_key") == "ack-me"]
+        self.assertEqual((alert["status"], alert["resource"], alert["check"], alert["summary"]),
+                         ("resolved", "nas1", "event", "raid degraded"))
 
     def test_syslog_over_tcp_with_both_framings(self):
         down = "<163>1 2026-01-01T09:59:00Z router1 ifmgr - - - Interface Gi0/1, changed state to down"

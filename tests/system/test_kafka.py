@@ -36,7 +36,7 @@ def events(n, distinct, prefix="h"):
 
 class Kafka(unittest.TestCase):
     def setUp(self):
-        self.kafka = KafkaCluster({"alerts": 3, "am": 1, "dead": 1, "wide": 6})
+        self.kafka = KafkaCluster({"alerts": 3, "am": 1, "pd": 1, "dead": 1, "wide": 6})
         self.daemons = []
 
     def tearDown(self):
@@ -87,6 +87,41 @@ class Kafka(unittest.TestCase):
         d.stop()
         self.assertEqual(k.committed("noc", "alerts", 3), {0: 1001, 1: 1000, 2: 1000})
         self.assertEqual(k.committed("noc", "am", 1), {0: 1})
+
+    def test_pagerduty_topic_triggers_resolves_and_acknowledges(self):
+        k = self.kafka
+        d = self.daemon(kafka_config(k.bootstrap, topics="[{{name: pd, format: pagerduty}}]",
+                                     extra="    dead_letter_topic: dead\n"))
+
+        def pd(action, key, **payload):
+            body = {"routing_key": "r", "event_action": action, "dedup_key": key}
+            if payload:
+                body["payload"] = payload
+            return json.dumps(body)
+        k.produce("pd", [
+            pd("trigger", "raid", summary="raid degraded", source="nas1", severity="error"),
+            pd("trigger", "fan", summary="fan slow", source="nas2", severity="warning", component="fan"),
+            pd("acknowledge", "raid"),  # its trigger is in the same batch: applied after it
+            pd("resolve", "fan"),
+            json.dumps({"event_action": "trigger", "payload": {"summary": "s", "source": "x", "severity": "info"}}),
+        ])
+        raid = lambda: [i for i in d.get_json("/api/v1/incidents?limit=100")["incidents"]
+                        if i["title"] == "raid degraded"]
+        wait_for("the raid incident acknowledged", lambda: [i["status"] for i in raid()] == ["acknowledged"],
+                 timeout=60)
+        one = d.get_json(f"/api/v1/incidents/{raid()[0]['id']}")
+        self.assertEqual((one["timeline"][-1]["actor"], one["timeline"][-1]["action"]), ("kafka", "acknowledged"))
+        alerts = {a["resource"]: a for a in d.get_json("/api/v1/alerts?limit=10")["data"]}
+        self.assertEqual(set(alerts), {"nas1", "nas2"})
+        self.assertEqual((alerts["nas1"]["status"], alerts["nas1"]["severity"]), ("firing", "major"))  # "error"
+        self.assertEqual((alerts["nas2"]["status"], alerts["nas2"]["check"]), ("resolved", "fan"))
+        m = d.metrics()
+        self.assertEqual(m['triaged_kafka_messages_total{input="kafka",result="applied",topic="pd"}'], 4)
+        self.assertEqual(m['triaged_kafka_messages_total{input="kafka",result="malformed",topic="pd"}'], 1)
+        (dead,) = k.consume("dead", 1)
+        self.assertIn("routing_key", dead["headers"]["triaged-error"])
+        d.stop()
+        self.assertEqual(k.committed("noc", "pd", 1), {0: 5})
 
     def test_kill_9_while_consuming_loses_nothing(self):
         k = self.kafka

@@ -396,7 +396,7 @@ Outcome AlertTable::apply(const EventBatch& b, const Event& e, int64_t now,
   Alert& a = at(it->second);
   ++a.count;
   if (e.event_time_ms > a.last_seen_ms) a.last_seen_ms = e.event_time_ms;
-  const bool changed = a.content_hash != content;
+  const bool changed = !e.names_only && a.content_hash != content;
   if (changed) rewrite(it->second, b, e, content);
   Outcome result = changed ? Outcome::kChanged : Outcome::kDuplicate;
   if (e.status != a.status) {

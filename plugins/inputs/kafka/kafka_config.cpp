@@ -3,6 +3,7 @@
 #include "../alertmanager/alertmanager_input.h"
 #include "../common/input_config.h"
 #include "../common/native_decoder.h"
+#include "../pagerduty/pagerduty_input.h"
 #include "triaged/api/log.h"
 #include "triaged/config/reader.h"
 
@@ -67,23 +68,25 @@ void parse(const config::PluginSection& s, config::ConfigErrors& errors, KafkaCo
     if (c.group_id.empty())
       r.sink().add(r.node()["group_id"], r.childPath("group_id"), "must not be empty");
     if (r.has("topics")) {
-      config::forEachInList(r.take("topics"), r.childPath("topics"), r.sink(),
-                            [&](const YAML::Node& n, const std::string& path) {
-                              TopicConfig t;
-                              if (n.IsScalar()) {
-                                t.name = n.as<std::string>();
-                              } else {
-                                config::MapReader tr(n, path, r.sink());
-                                tr.getString("name", t.name, true);
-                                std::string format = "native";
-                                tr.getEnum("format", format, {"native", "alertmanager"});
-                                t.format = format == "alertmanager" ? Format::kAlertmanager
-                                                                    : Format::kNative;
-                                tr.finish();
-                              }
-                              if (t.name.empty()) r.sink().add(n, path, "a topic name is required");
-                              c.topics.push_back(std::move(t));
-                            });
+      config::forEachInList(
+          r.take("topics"), r.childPath("topics"), r.sink(),
+          [&](const YAML::Node& n, const std::string& path) {
+            TopicConfig t;
+            if (n.IsScalar()) {
+              t.name = n.as<std::string>();
+            } else {
+              config::MapReader tr(n, path, r.sink());
+              tr.getString("name", t.name, true);
+              std::string format = "native";
+              tr.getEnum("format", format, {"native", "alertmanager", "pagerduty"});
+              t.format = format == "alertmanager" ? Format::kAlertmanager
+                         : format == "pagerduty"  ? Format::kPagerduty
+                                                  : Format::kNative;
+              tr.finish();
+            }
+            if (t.name.empty()) r.sink().add(n, path, "a topic name is required");
+            c.topics.push_back(std::move(t));
+          });
     }
     if (c.topics.empty())
       r.sink().add(r.node(), r.childPath("topics"), "at least one topic is required");
@@ -122,6 +125,9 @@ void parse(const config::PluginSection& s, config::ConfigErrors& errors, KafkaCo
   c.am_ingest = c.ingest;
   c.am_ingest.severity_map = alertmanagerSeverities();
   c.am_ingest.resolve_timeout_ms = 0;  // Alertmanager sends its resolutions itself
+  c.pd_ingest = c.ingest;
+  c.pd_ingest.severity_map = pagerdutySeverities();
+  c.pd_ingest.resolve_timeout_ms = 0;  // PagerDuty alerts stay open until resolved
 }
 
 }  // namespace triaged::plugins::kafka

@@ -15,7 +15,8 @@
 
 namespace triaged::plugins::kafka {
 
-enum class Format : uint8_t { kNative, kAlertmanager };
+enum class Format : uint8_t { kNative, kAlertmanager, kPagerduty };
+inline constexpr size_t kFormats = 3;
 
 struct TopicConfig {
   std::string name;
@@ -25,6 +26,7 @@ struct TopicConfig {
 struct KafkaConfig {
   api::IngestOptions ingest;     // native topics
   api::IngestOptions am_ingest;  // alertmanager topics: the same limits, Alertmanager's severities
+  api::IngestOptions pd_ingest;  // pagerduty topics: the same limits, PagerDuty's severities
   std::vector<std::string> brokers;
   std::string group_id = "triaged";
   std::vector<TopicConfig> topics;

@@ -7,6 +7,7 @@
 
 #include "../alertmanager/alertmanager_input.h"
 #include "../common/native_decoder.h"
+#include "../pagerduty/pagerduty_input.h"
 #include "triaged/api/event.h"
 
 namespace triaged::plugins::kafka {
@@ -29,7 +30,8 @@ Shared::Shared(api::InputContext& ctx, size_t consumers)
     : sink(*ctx.sink),
       name(ctx.section.name),
       metrics(ctx.metrics, ctx.section.name, consumers),
-      log(api::logger("input:" + ctx.section.name)) {
+      log(api::logger("input:" + ctx.section.name)),
+      acknowledge(ctx.acknowledge) {
   auto& reg = ctx.metrics.registry();
   messages = &prometheus::BuildCounter()
                   .Name("triaged_kafka_messages_total")
@@ -195,8 +197,10 @@ api::BatchBuilder& Consumer::builder(Format f) {
   auto& slot = builders_[static_cast<size_t>(f)];
   if (!slot.b) {
     slot.cfg = s_.current();
-    slot.b = std::make_unique<api::BatchBuilder>(
-        f == Format::kAlertmanager ? slot.cfg->am_ingest : slot.cfg->ingest, s_.sink.nowMs());
+    slot.b = std::make_unique<api::BatchBuilder>(f == Format::kAlertmanager ? slot.cfg->am_ingest
+                                                 : f == Format::kPagerduty  ? slot.cfg->pd_ingest
+                                                                            : slot.cfg->ingest,
+                                                 s_.sink.nowMs());
     if (!open_) batch_start_ = Clock::now();
     open_ = true;
   }
@@ -277,6 +281,20 @@ void Consumer::handle(rd_kafka_message_t* m) {
   size_t before = b.size();
   if (f == Format::kAlertmanager) {
     decodeAlertmanagerWebhook(body_, b);
+  } else if (f == Format::kPagerduty) {
+    // One event per message. An acknowledge changes no alert: it is sent once the batch
+    // before it is applied (its trigger may be in it), and leaves the batch.
+    b.begin(static_cast<int64_t>(b.size()));
+    PagerdutyEvent pd = decodePagerdutyEvent(body_, b);
+    if (!pd.errors.empty()) {
+      b.error("", pd.errors.front(), Reject::kInvalidValue);
+      b.finish();
+    } else if (b.finish() && pd.action == "acknowledge") {
+      acks_.push_back(b.events().back().fingerprint);
+      b.rollback(mark);
+      s_.metrics.received(1);
+      s_.metrics.accepted(1);
+    }
   } else {
     size_t i = 0;
     while (i < body_.size() && std::isspace(static_cast<unsigned char>(body_[i]))) ++i;
@@ -340,13 +358,33 @@ void Consumer::flush() {
     slot.b.reset();
     slot.cfg.reset();
   }
-  if (!parts) {  // only malformed messages: their offsets may move at once
-    complete(seq);
+  if (!acks_.empty()) acks_after_[seq] = std::exchange(acks_, {});
+  if (!parts) {  // only malformed messages or acknowledgements: no batch to wait for
+    applied(seq);
     return;
   }
   parts_left_[seq] = parts;
   pending_ = true;
   offerPending();
+}
+
+// A batch's events are applied: its acknowledgements go out, and its offsets may move once
+// they are committed too.
+void Consumer::applied(uint64_t seq) {
+  auto it = acks_after_.find(seq);
+  if (it == acks_after_.end() || !s_.acknowledge) {
+    if (it != acks_after_.end()) acks_after_.erase(it);
+    complete(seq);
+    return;
+  }
+  std::vector<uint64_t> acks = std::move(it->second);
+  acks_after_.erase(it);
+  parts_left_[seq] = acks.size();
+  for (uint64_t fp : acks)
+    s_.acknowledge(fp, s_.name, [this, seq](bool) {
+      std::lock_guard lk(done_mu_);
+      done_.push_back(seq);
+    });
 }
 
 // Offers the queued batches; false while the pipeline refuses them.
@@ -391,7 +429,7 @@ void Consumer::drainCompleted() {
     auto it = parts_left_.find(seq);
     if (it == parts_left_.end() || --it->second > 0) continue;
     parts_left_.erase(it);
-    complete(seq);
+    applied(seq);
   }
 }
 

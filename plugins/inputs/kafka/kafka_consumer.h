@@ -13,6 +13,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -49,6 +50,8 @@ struct Shared {
   mutable std::mutex cfg_mu;
   std::shared_ptr<const KafkaConfig> cfg, next_cfg;  // next_cfg: the ingest options of a reload
   std::map<std::string, Format> formats;
+  // PagerDuty topics' acknowledge events: the incident of the alert (api::InputContext).
+  std::function<void(uint64_t, std::string, std::function<void(bool)>)> acknowledge;
   rd_kafka_t* producer = nullptr;  // dead letters, when configured
   prometheus::Family<prometheus::Counter>* messages = nullptr;
   prometheus::Family<prometheus::Gauge>* lag = nullptr;
@@ -104,6 +107,7 @@ class Consumer {
   bool offerPending();
   void flushBlocking(std::chrono::seconds bound);
   void drainCompleted();
+  void applied(uint64_t seq);
   void complete(uint64_t seq);
   void waitApplied(std::chrono::seconds bound);
   void commitSync();
@@ -128,7 +132,11 @@ class Consumer {
   // The consumer thread only:
   std::vector<rd_kafka_message_t*> polled_ = std::vector<rd_kafka_message_t*>(1024);
   std::unordered_map<const rd_kafka_topic_t*, TopicState> topics_by_handle_;
-  Builder builders_[2];
+  Builder builders_[kFormats];
+  // PagerDuty acknowledge events (alert fingerprints) of the open batch, and of batches being
+  // applied: sent once their batch is, and the batch's offsets wait for them too.
+  std::vector<uint64_t> acks_;
+  std::map<uint64_t, std::vector<uint64_t>> acks_after_;
   bool open_ = false;
   std::chrono::steady_clock::time_point batch_start_;
   std::string body_;

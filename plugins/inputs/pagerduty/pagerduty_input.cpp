@@ -16,15 +16,6 @@ namespace {
 namespace od = simdjson::ondemand;
 using api::Reject;
 
-const std::vector<std::pair<std::string, api::Severity>>& pdSeverities() {
-  using S = api::Severity;
-  static const std::vector<std::pair<std::string, S>> kMap = {{"critical", S::kCritical},
-                                                              {"error", S::kMajor},
-                                                              {"warning", S::kWarning},
-                                                              {"info", S::kInfo}};
-  return kMap;
-}
-
 struct PdConfig {
   api::IngestOptions ingest;
   std::string path = "/v2/enqueue";
@@ -32,7 +23,7 @@ struct PdConfig {
 
 void parse(const config::PluginSection& s, config::ConfigErrors& errors, PdConfig& c) {
   c.ingest.resolve_timeout_ms = 0;  // PagerDuty alerts stay open until resolved
-  readInputSection(s, errors, c.ingest, pdSeverities(),
+  readInputSection(s, errors, c.ingest, pagerdutySeverities(),
                    [&](config::MapReader& r) { r.getString("path", c.path); });
 }
 
@@ -89,36 +80,26 @@ class PdInput final : public HttpInput<PdConfig> {
     std::string& body = *req.body;
     metrics_.received(1);
     api::BatchBuilder b(cfg->ingest, sink_.nowMs());
-    std::vector<std::string> errors;
-    std::string action, dedup;
     b.begin(0);
-    decode(body, b, errors, action, dedup);
-    if (!errors.empty()) {
-      b.error("", errors.front(), Reject::kInvalidValue);
+    PagerdutyEvent pd = decodePagerdutyEvent(body, b);
+    if (!pd.errors.empty()) {
+      b.error("", pd.errors.front(), Reject::kInvalidValue);
       b.finish();
       metrics_.rejected(Reject::kInvalidValue);
-      return respond(pdInvalid(errors));
+      return respond(pdInvalid(pd.errors));
     }
-    api::Event& e = b.events().back();
-    if (action == "acknowledge") {
+    std::string dedup = pd.dedup_key;
+    if (pd.action == "acknowledge") {
       // Acknowledgement belongs to incidents: the alert itself does not change, the incident
       // its dedup_key belongs to is acknowledged (answered once that is committed; 202 as
       // PagerDuty answers, found or not).
-      e.dedup_key = b.keep(dedup);
-      if (e.resource.empty()) e.resource = "unknown";  // an acknowledge carries no payload
-      if (e.check.empty()) e.check = "event";
       bool ok = b.finish();
       metrics_.accepted(1);
-      if (!acknowledge_ || !ok || e.fingerprint == 0) return respond(accepted(dedup));
-      acknowledge_(e.fingerprint, "pagerduty",
-                   [respond, dedup](bool) { respond(accepted(dedup)); });
+      uint64_t fp = b.events().empty() ? 0 : b.events().back().fingerprint;
+      if (!acknowledge_ || !ok || fp == 0) return respond(accepted(dedup));
+      acknowledge_(fp, "pagerduty", [respond, dedup](bool) { respond(accepted(dedup)); });
       return;
     }
-    if (dedup.empty()) dedup = randomKey();
-    e.dedup_key = b.keep(dedup);
-    e.status = action == "resolve" ? api::Status::kResolved : api::Status::kFiring;
-    if (e.resource.empty()) e.resource = "unknown";  // resolve carries no payload
-    if (e.check.empty()) e.check = "event";
     if (!b.finish()) {
       auto& first = b.errors().front();
       metrics_.rejected(Reject::kInvalidValue);
@@ -139,114 +120,139 @@ class PdInput final : public HttpInput<PdConfig> {
         .endObject();
     return api::HttpResponse::json(202, std::move(out));
   }
-
-  void decode(std::string& body, api::BatchBuilder& b, std::vector<std::string>& errors,
-              std::string& action, std::string& dedup) {
-    thread_local od::parser parser;
-    od::document doc;
-    od::object top;
-    if (auto ec =
-            parser.iterate(simdjson::padded_string_view(body.data(), body.size(), body.capacity()))
-                .get(doc);
-        ec || doc.get_object().get(top)) {
-      errors.push_back("Event object is not valid JSON");
-      return;
-    }
-    api::Event& e = b.events().back();
-    bool routing = false, have_payload = false;
-    std::string_view summary, source, severity, component, group, klass;
-    for (auto f : top) {
-      std::string_view key;
-      if (f.unescaped_key().get(key)) return errors.push_back("Event object is not valid JSON");
-      od::value v;
-      if (f.value().get(v)) return errors.push_back("Event object is not valid JSON");
-      if (key == "routing_key") {
-        std::string_view s;
-        if (v.get_string().get(s) || s.empty())
-          return errors.push_back("'routing_key' must be a non-empty string");
-        routing = true;
-      } else if (key == "event_action") {
-        std::string_view s;
-        if (v.get_string().get(s)) return errors.push_back("'event_action' must be a string");
-        action = std::string(s);
-      } else if (key == "dedup_key") {
-        std::string_view s;
-        if (v.get_string().get(s)) return errors.push_back("'dedup_key' must be a string");
-        if (s.size() > 255) return errors.push_back("'dedup_key' must be 255 characters or fewer");
-        dedup = std::string(s);
-      } else if (key == "payload") {
-        od::object p;
-        if (v.get_object().get(p)) return errors.push_back("'payload' must be an object");
-        have_payload = true;
-        for (auto pf : p) {
-          std::string_view pk;
-          if (pf.unescaped_key().get(pk)) return errors.push_back("Event object is not valid JSON");
-          od::value pv;
-          if (pf.value().get(pv)) return errors.push_back("Event object is not valid JSON");
-          std::string_view s;
-          if (pk == "custom_details") {
-            // A string is kept; structured details are noted (their fields are not labels).
-            od::json_type t;
-            if (!pv.type().get(t) && t == od::json_type::string && !pv.get_string().get(s))
-              b.addAnnotation("custom_details", s);
-            else
-              b.addAnnotation("custom_details", "(structured)");
-            continue;
-          }
-          if (pk != "summary" && pk != "source" && pk != "severity" && pk != "timestamp" &&
-              pk != "component" && pk != "group" && pk != "class")
-            continue;
-          if (pv.get_string().get(s))
-            return errors.push_back("'payload." + std::string(pk) + "' must be a string");
-          if (pk == "summary")
-            summary = b.keep(s);
-          else if (pk == "source")
-            source = b.keep(s);
-          else if (pk == "severity")
-            severity = b.keep(s);
-          else if (pk == "component")
-            component = b.keep(s);
-          else if (pk == "group")
-            group = b.keep(s);
-          else if (pk == "class")
-            klass = b.keep(s);
-          else if (pk == "timestamp") {
-            auto ms = api::parseRfc3339(s);
-            if (!ms)
-              return errors.push_back("'payload.timestamp' must be a valid ISO 8601 timestamp");
-            e.event_time_ms = *ms;
-          }
-        }
-      }
-      // images, links, client, client_url: accepted and ignored.
-    }
-    if (!routing) errors.push_back("'routing_key' is missing or blank");
-    if (action != "trigger" && action != "acknowledge" && action != "resolve")
-      errors.push_back("'event_action' must be one of trigger, acknowledge or resolve");
-    if (action != "trigger" && dedup.empty() && !action.empty())
-      errors.push_back("'dedup_key' is required for " + action + " events");
-    if (action == "trigger") {
-      if (!have_payload) errors.push_back("'payload' is missing");
-      if (summary.empty()) errors.push_back("'payload.summary' is missing or blank");
-      if (summary.size() > 1024)
-        errors.push_back("'payload.summary' must be 1024 characters or fewer");
-      if (source.empty()) errors.push_back("'payload.source' is missing or blank");
-      if (severity.empty())
-        errors.push_back("'payload.severity' is missing or blank");
-      else if (!b.options().mapSeverity(severity, e.severity))
-        errors.push_back("'payload.severity' must be one of critical, error, warning or info");
-    }
-    if (!errors.empty()) return;
-    e.summary = summary;
-    e.resource = source;
-    e.check = !klass.empty() ? klass : (!component.empty() ? component : std::string_view("event"));
-    if (!component.empty()) b.addLabel("component", component);
-    if (!group.empty()) b.addLabel("group", group);
-    if (!klass.empty()) b.addLabel("class", klass);
-  }
 };
 
+void decodeInto(std::string& body, api::BatchBuilder& b, std::vector<std::string>& errors,
+                std::string& action, std::string& dedup) {
+  thread_local od::parser parser;
+  od::document doc;
+  od::object top;
+  if (auto ec =
+          parser.iterate(simdjson::padded_string_view(body.data(), body.size(), body.capacity()))
+              .get(doc);
+      ec || doc.get_object().get(top)) {
+    errors.push_back("Event object is not valid JSON");
+    return;
+  }
+  api::Event& e = b.events().back();
+  bool routing = false, have_payload = false;
+  std::string_view summary, source, severity, component, group, klass;
+  for (auto f : top) {
+    std::string_view key;
+    if (f.unescaped_key().get(key)) return errors.push_back("Event object is not valid JSON");
+    od::value v;
+    if (f.value().get(v)) return errors.push_back("Event object is not valid JSON");
+    if (key == "routing_key") {
+      std::string_view s;
+      if (v.get_string().get(s) || s.empty())
+        return errors.push_back("'routing_key' must be a non-empty string");
+      routing = true;
+    } else if (key == "event_action") {
+      std::string_view s;
+      if (v.get_string().get(s)) return errors.push_back("'event_action' must be a string");
+      action = std::string(s);
+    } else if (key == "dedup_key") {
+      std::string_view s;
+      if (v.get_string().get(s)) return errors.push_back("'dedup_key' must be a string");
+      if (s.size() > 255) return errors.push_back("'dedup_key' must be 255 characters or fewer");
+      dedup = std::string(s);
+    } else if (key == "payload") {
+      od::object p;
+      if (v.get_object().get(p)) return errors.push_back("'payload' must be an object");
+      have_payload = true;
+      for (auto pf : p) {
+        std::string_view pk;
+        if (pf.unescaped_key().get(pk)) return errors.push_back("Event object is not valid JSON");
+        od::value pv;
+        if (pf.value().get(pv)) return errors.push_back("Event object is not valid JSON");
+        std::string_view s;
+        if (pk == "custom_details") {
+          // A string is kept; structured details are noted (their fields are not labels).
+          od::json_type t;
+          if (!pv.type().get(t) && t == od::json_type::string && !pv.get_string().get(s))
+            b.addAnnotation("custom_details", s);
+          else
+            b.addAnnotation("custom_details", "(structured)");
+          continue;
+        }
+        if (pk != "summary" && pk != "source" && pk != "severity" && pk != "timestamp" &&
+            pk != "component" && pk != "group" && pk != "class")
+          continue;
+        if (pv.get_string().get(s))
+          return errors.push_back("'payload." + std::string(pk) + "' must be a string");
+        if (pk == "summary")
+          summary = b.keep(s);
+        else if (pk == "source")
+          source = b.keep(s);
+        else if (pk == "severity")
+          severity = b.keep(s);
+        else if (pk == "component")
+          component = b.keep(s);
+        else if (pk == "group")
+          group = b.keep(s);
+        else if (pk == "class")
+          klass = b.keep(s);
+        else if (pk == "timestamp") {
+          auto ms = api::parseRfc3339(s);
+          if (!ms)
+            return errors.push_back("'payload.timestamp' must be a valid ISO 8601 timestamp");
+          e.event_time_ms = *ms;
+        }
+      }
+    }
+    // images, links, client, client_url: accepted and ignored.
+  }
+  if (!routing) errors.push_back("'routing_key' is missing or blank");
+  if (action != "trigger" && action != "acknowledge" && action != "resolve")
+    errors.push_back("'event_action' must be one of trigger, acknowledge or resolve");
+  if (action != "trigger" && dedup.empty() && !action.empty())
+    errors.push_back("'dedup_key' is required for " + action + " events");
+  if (action == "trigger") {
+    if (!have_payload) errors.push_back("'payload' is missing");
+    if (summary.empty()) errors.push_back("'payload.summary' is missing or blank");
+    if (summary.size() > 1024)
+      errors.push_back("'payload.summary' must be 1024 characters or fewer");
+    if (source.empty()) errors.push_back("'payload.source' is missing or blank");
+    if (severity.empty())
+      errors.push_back("'payload.severity' is missing or blank");
+    else if (!b.options().mapSeverity(severity, e.severity))
+      errors.push_back("'payload.severity' must be one of critical, error, warning or info");
+  }
+  if (!errors.empty()) return;
+  e.summary = summary;
+  e.resource = source;
+  e.check = !klass.empty() ? klass : (!component.empty() ? component : std::string_view("event"));
+  if (!component.empty()) b.addLabel("component", component);
+  if (!group.empty()) b.addLabel("group", group);
+  if (!klass.empty()) b.addLabel("class", klass);
+}
+
 }  // namespace
+
+const std::vector<std::pair<std::string, api::Severity>>& pagerdutySeverities() {
+  using S = api::Severity;
+  static const std::vector<std::pair<std::string, S>> kMap = {{"critical", S::kCritical},
+                                                              {"error", S::kMajor},
+                                                              {"warning", S::kWarning},
+                                                              {"info", S::kInfo}};
+  return kMap;
+}
+
+PagerdutyEvent decodePagerdutyEvent(std::string& body, api::BatchBuilder& b) {
+  PagerdutyEvent out;
+  decodeInto(body, b, out.errors, out.action, out.dedup_key);
+  if (!out.errors.empty()) return out;
+  api::Event& e = b.events().back();
+  if (out.dedup_key.empty()) out.dedup_key = randomKey();  // a trigger without one
+  e.dedup_key = b.keep(out.dedup_key);
+  e.status = out.action == "resolve" ? api::Status::kResolved : api::Status::kFiring;
+  // resolve and acknowledge carry no payload: they name the alert of their dedup_key, whose
+  // content stays (a resolve does not turn it into "unknown"/"event").
+  e.names_only = out.action != "trigger";
+  if (e.resource.empty()) e.resource = "unknown";
+  if (e.check.empty()) e.check = "event";
+  return out;
+}
 
 api::InputPlugin pagerdutyPlugin() {
   return {"pagerduty",

@@ -99,6 +99,37 @@ TEST_CASE("Severity changes and resolution are changes; new annotations are kept
   CHECK(t.kinds() == std::vector<ChangeKind>{ChangeKind::kRefired});
 }
 
+TEST_CASE("A resolution that only names its alert keeps the alert's texts", "[dedup]") {
+  Timeline t;
+  double v = 91;
+  t.push("db1", Severity::kMajor, Status::kFiring, "disk 91%", &v);
+  t.kinds();
+  auto resolve = [&](bool names_only) {
+    api::BatchBuilder b(t.opts, t.now);
+    auto& e = b.begin(0);
+    e.resource = "db1";
+    e.check = "check";
+    e.status = Status::kResolved;
+    e.names_only = names_only;
+    b.addLabel("team", "ops");
+    REQUIRE(b.finish());
+    auto batch = b.take();
+    return t.table.apply(*batch, batch->events[0], t.now, t.changes);
+  };
+  CHECK(resolve(true) == Outcome::kResolved);
+  CHECK(t.kinds() == std::vector<ChangeKind>{ChangeKind::kResolved});
+  const auto* a = t.table.find(t.fp("db1"));
+  REQUIRE(a);
+  CHECK(a->view().field(engine::AlertStrings::kSummary) == "disk 91%");
+  double kept = 0;
+  CHECK((a->view().value(kept) && kept == 91));
+  CHECK(a->severity == Severity::kMajor);
+  // The same resolution carrying content (a native event) replaces the texts.
+  t.push("db1", Severity::kMajor, Status::kFiring, "disk 91%", &v);
+  CHECK(resolve(false) == Outcome::kResolved);
+  CHECK(a->view().field(engine::AlertStrings::kSummary).empty());
+}
+
 TEST_CASE("A resolution for an alert never seen is ignored", "[dedup]") {
   Timeline t;
   CHECK(t.push("ghost", Severity::kWarning, Status::kResolved) == Outcome::kIgnored);

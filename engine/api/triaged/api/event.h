@@ -67,6 +67,9 @@ struct Event {
   Severity severity = Severity::kWarning;
   Status status = Status::kFiring;
   bool has_value = false;
+  // The event only names its alert (dedup_key) to change its status, carrying none of its
+  // content (PagerDuty's resolve): the alert's texts, labels and value stay as they are.
+  bool names_only = false;
   double value = 0;
   int64_t event_time_ms = 0;    // when it happened (sender's clock)
   int64_t receive_time_ms = 0;  // when triaged received it
