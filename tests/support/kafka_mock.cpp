@@ -2,7 +2,10 @@
 // cluster (in-process brokers speaking the real protocol, from Debian's librdkafka), plus the
 // client ends the tests need:
 //   triaged-kafka-mock cluster [--brokers N] [--topic NAME:PARTITIONS]...
-//       prints the bootstrap servers on a line, serves until standard input closes
+//       prints the bootstrap servers on a line, serves until standard input closes; lines on
+//       standard input change it, each answered "ok" (or "error: ...") on standard output:
+//         down ID | up ID              a broker disconnects and refuses connections, or is back
+//         leader TOPIC PARTITION ID    the partition's leader moves (as a controller would)
 //   triaged-kafka-mock produce --bootstrap B --topic T [--partitions N]
 //       one message per line of standard input (round-robin over N partitions; default: the
 //       client's partitioner), prints the count once every message is acknowledged
@@ -18,6 +21,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <iostream>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -85,6 +89,23 @@ int cluster(const Args& a) {
   std::cout << rd_kafka_mock_cluster_bootstraps(mc) << std::endl;
   std::string line;
   while (std::getline(std::cin, line)) {
+    std::istringstream in(line);
+    std::string cmd, topic;
+    int32_t id = 0, partition = 0;
+    rd_kafka_resp_err_t e = RD_KAFKA_RESP_ERR_NO_ERROR;
+    in >> cmd;
+    if (cmd == "down" && in >> id)
+      e = rd_kafka_mock_broker_set_down(mc, id);
+    else if (cmd == "up" && in >> id)
+      e = rd_kafka_mock_broker_set_up(mc, id);
+    else if (cmd == "leader" && in >> topic >> partition >> id)
+      e = rd_kafka_mock_partition_set_leader(mc, topic.c_str(), partition, id);
+    else if (cmd.empty())
+      continue;
+    else
+      e = RD_KAFKA_RESP_ERR__INVALID_ARG;
+    std::cout << (e ? std::string("error: ") + rd_kafka_err2str(e) : std::string("ok"))
+              << std::endl;
   }
   rd_kafka_mock_cluster_destroy(mc);
   rd_kafka_destroy(host);

@@ -42,6 +42,13 @@ class KafkaCluster:
         assert r.returncode == 0, r.stderr
         return [json.loads(line) for line in r.stdout.splitlines()]
 
+    def command(self, line):
+        """A change to the cluster (kafka_mock.cpp): "down ID", "up ID", "leader TOPIC P ID"."""
+        self.proc.stdin.write(line + "\n")
+        self.proc.stdin.flush()
+        answer = self.proc.stdout.readline().strip()
+        assert answer == "ok", f"{line}: {answer}"
+
     def close(self):
         self.proc.stdin.close()
         try:

@@ -123,6 +123,32 @@ class Kafka(unittest.TestCase):
         d.stop()
         self.assertEqual(k.committed("noc", "pd", 1), {0: 5})
 
+    def test_a_broker_down_moves_its_partitions_and_nothing_is_lost(self):
+        k = KafkaCluster({"spread": 3}, brokers=3)
+        try:
+            for p in range(3):  # one partition led by each broker
+                k.command(f"leader spread {p} {p + 1}")
+            d = self.daemon(kafka_config(k.bootstrap, topics="[spread]", extra=QUICK))
+            k.produce("spread", events(3000, 3000), partitions=3)
+            wait_for("the first 3000 events applied", lambda: self.accepted(d) == 3000, timeout=60)
+            # Broker 1 dies; as a cluster's controller would, its partition moves to broker 2.
+            k.command("down 1")
+            k.command("leader spread 0 2")
+            k.produce("spread", [json.dumps({"resource": f"h{3000 + i}", "check": "Disk",
+                                             "severity": "major"}) for i in range(3000)],
+                      partitions=3)
+            wait_for("all 6000 events applied", lambda: self.accepted(d) == 6000, timeout=120)
+            self.assertEqual(self.matched(d), 6000)
+            # Back up: the offsets of everything applied get committed (the group's coordinator
+            # may have been the broker that was down), and a stop leaves them there.
+            k.command("up 1")
+            wait_for("every applied offset committed",
+                     lambda: sum(k.committed("noc", "spread", 3).values()) == 6000, timeout=90)
+            d.stop()
+            self.assertEqual(sum(k.committed("noc", "spread", 3).values()), 6000)
+        finally:
+            k.close()
+
     def test_kill_9_while_consuming_loses_nothing(self):
         k = self.kafka
         n = 30000
