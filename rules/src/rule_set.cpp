@@ -352,9 +352,18 @@ std::shared_ptr<const RuleSet> RuleSet::load(const std::vector<std::string>& fil
   auto rs = std::make_shared<RuleSet>();
   RuleSetLoader loader(*rs);
   size_t before = errors.size();
-  for (const auto& f : files) {
-    YAML::Node doc = config::loadYamlFile(f, errors);
-    if (doc.IsDefined()) loader.file(f, doc, errors);
+  for (size_t i = 0; i < files.size(); ++i) {
+    // A load gone this wrong (rule_files matching what are not rule files, say) stops reading:
+    // the rule set is refused either way, and each further file only adds errors no one reads.
+    if (errors.size() - before >= kMaxLoadErrors) {
+      errors.push_back({files[i], 0, 0, "",
+                        "not read, nor the " + std::to_string(files.size() - i - 1) +
+                            " rule files after it: the ones before it have " +
+                            std::to_string(errors.size() - before) + " errors"});
+      return nullptr;
+    }
+    YAML::Node doc = config::loadYamlFile(files[i], errors);
+    if (doc.IsDefined()) loader.file(files[i], doc, errors);
   }
   loader.link(errors);
   if (errors.size() != before) return nullptr;

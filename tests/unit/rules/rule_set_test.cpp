@@ -81,3 +81,27 @@ groups:
 )");
   CHECK(errors.empty());
 }
+
+TEST_CASE("A load stops reading rule files once those read have 1,000 errors", "[rules]") {
+  auto dir = std::filesystem::temp_directory_path() /
+             ("triaged-ruleset-many-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  std::vector<std::string> files;
+  for (int i = 0; i < 1010; ++i) {  // each one error (a key rule files do not have)
+    files.push_back((dir / ("r" + std::to_string(i) + ".yaml")).string());
+    std::ofstream(files.back()) << "colour: red\n";
+  }
+  std::vector<config::ConfigError> errors;
+  CHECK(rules::RuleSet::load(files, errors) == nullptr);
+  REQUIRE(errors.size() == rules::RuleSet::kMaxLoadErrors + 1);
+  CHECK(errors[999].file == files[999]);
+  CHECK(errors.back().file == files[1000]);
+  CHECK(errors.back().message ==
+        "not read, nor the 9 rule files after it: the ones before it have 1000 errors");
+  // Fewer errors than that: every file is read and every error reported.
+  files.resize(999);
+  errors.clear();
+  CHECK(rules::RuleSet::load(files, errors) == nullptr);
+  CHECK(errors.size() == 999);
+  std::filesystem::remove_all(dir);
+}

@@ -120,6 +120,8 @@ struct Service {
 class RuleSet {
  public:
   // Parses every rule file; errors carry file:line and key path. Returns nullptr if any.
+  // Once the files read have kMaxLoadErrors errors, the rest are not read (one error says so).
+  static constexpr size_t kMaxLoadErrors = 1000;
   static std::shared_ptr<const RuleSet> load(const std::vector<std::string>& files,
                                              config::ConfigErrors& errors);
   static std::shared_ptr<const RuleSet> empty();
