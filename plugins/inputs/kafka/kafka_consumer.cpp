@@ -368,13 +368,18 @@ void Consumer::flush() {
   offerPending();
 }
 
-// A batch's events are applied: its acknowledgements go out, and its offsets may move once
-// they are committed too.
+// A batch's events are applied: its acknowledgements go out once the batches before it are
+// applied too (an acknowledge must find the alert its trigger made, whichever batch carried
+// it), and its offsets may move once they are committed.
 void Consumer::applied(uint64_t seq) {
   auto it = acks_after_.find(seq);
   if (it == acks_after_.end() || !s_.acknowledge) {
     if (it != acks_after_.end()) acks_after_.erase(it);
     complete(seq);
+    return;
+  }
+  if (!parts_left_.empty() && parts_left_.begin()->first < seq) {
+    acks_waiting_.insert(seq);  // sent by drainCompleted() once the earlier ones are applied
     return;
   }
   std::vector<uint64_t> acks = std::move(it->second);
@@ -429,6 +434,12 @@ void Consumer::drainCompleted() {
     auto it = parts_left_.find(seq);
     if (it == parts_left_.end() || --it->second > 0) continue;
     parts_left_.erase(it);
+    applied(seq);
+  }
+  while (!acks_waiting_.empty() &&
+         (parts_left_.empty() || parts_left_.begin()->first > *acks_waiting_.begin())) {
+    uint64_t seq = *acks_waiting_.begin();
+    acks_waiting_.erase(acks_waiting_.begin());
     applied(seq);
   }
 }

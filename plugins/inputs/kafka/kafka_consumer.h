@@ -17,6 +17,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <thread>
 #include <unordered_map>
@@ -137,6 +138,7 @@ class Consumer {
   // applied: sent once their batch is, and the batch's offsets wait for them too.
   std::vector<uint64_t> acks_;
   std::map<uint64_t, std::vector<uint64_t>> acks_after_;
+  std::set<uint64_t> acks_waiting_;  // batches applied whose acknowledgements wait for earlier ones
   bool open_ = false;
   std::chrono::steady_clock::time_point batch_start_;
   std::string body_;
