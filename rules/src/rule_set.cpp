@@ -215,11 +215,11 @@ class RuleSetLoader {
     rule.group = group;
     rule.origin = origin(n, sink);
     r.getString("name", rule.name, true);
-    std::string type = "group";
-    r.getEnum("type", type, {"group", "threshold", "sequence"});
-    rule.type = type == "group"       ? RuleType::kGroup
-                : type == "threshold" ? RuleType::kThreshold
-                                      : RuleType::kSequence;
+    rule.type = RuleType::kGroup;
+    r.getEnum("type", rule.type,
+              {{"group", RuleType::kGroup},
+               {"threshold", RuleType::kThreshold},
+               {"sequence", RuleType::kSequence}});
     config::Duration d{0};
     if (rule.type == RuleType::kSequence) {
       matchers(r, "first", rule.match, true);

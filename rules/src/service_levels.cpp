@@ -188,11 +188,10 @@ void ServiceLevelsLoader::agreement(const YAML::Node& n, const std::string& p, E
   a.file = sink.file();
   a.line = n.Mark().is_null() ? 0 : n.Mark().line + 1;
   r.getString("name", a.name, true);
-  std::string type = "sla";
-  r.getEnum("type", type, {"sla", "ola", "uc"});
-  a.type = type == "ola"  ? AgreementType::kOla
-           : type == "uc" ? AgreementType::kUc
-                          : AgreementType::kSla;
+  a.type = AgreementType::kSla;
+  r.getEnum(
+      "type", a.type,
+      {{"sla", AgreementType::kSla}, {"ola", AgreementType::kOla}, {"uc", AgreementType::kUc}});
   r.getString("counterparty", a.counterparty);
   std::string service;
   YAML::Node sn = n["service"];

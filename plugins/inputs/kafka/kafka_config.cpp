@@ -68,25 +68,23 @@ void parse(const config::PluginSection& s, config::ConfigErrors& errors, KafkaCo
     if (c.group_id.empty())
       r.sink().add(r.node()["group_id"], r.childPath("group_id"), "must not be empty");
     if (r.has("topics")) {
-      config::forEachInList(
-          r.take("topics"), r.childPath("topics"), r.sink(),
-          [&](const YAML::Node& n, const std::string& path) {
-            TopicConfig t;
-            if (n.IsScalar()) {
-              t.name = n.as<std::string>();
-            } else {
-              config::MapReader tr(n, path, r.sink());
-              tr.getString("name", t.name, true);
-              std::string format = "native";
-              tr.getEnum("format", format, {"native", "alertmanager", "pagerduty"});
-              t.format = format == "alertmanager" ? Format::kAlertmanager
-                         : format == "pagerduty"  ? Format::kPagerduty
-                                                  : Format::kNative;
-              tr.finish();
-            }
-            if (t.name.empty()) r.sink().add(n, path, "a topic name is required");
-            c.topics.push_back(std::move(t));
-          });
+      config::forEachInList(r.take("topics"), r.childPath("topics"), r.sink(),
+                            [&](const YAML::Node& n, const std::string& path) {
+                              TopicConfig t;
+                              if (n.IsScalar()) {
+                                t.name = n.as<std::string>();
+                              } else {
+                                config::MapReader tr(n, path, r.sink());
+                                tr.getString("name", t.name, true);
+                                tr.getEnum("format", t.format,
+                                           {{"native", Format::kNative},
+                                            {"alertmanager", Format::kAlertmanager},
+                                            {"pagerduty", Format::kPagerduty}});
+                                tr.finish();
+                              }
+                              if (t.name.empty()) r.sink().add(n, path, "a topic name is required");
+                              c.topics.push_back(std::move(t));
+                            });
     }
     if (c.topics.empty())
       r.sink().add(r.node(), r.childPath("topics"), "at least one topic is required");

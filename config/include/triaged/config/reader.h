@@ -11,6 +11,7 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "triaged/config/errors.h"
@@ -61,6 +62,20 @@ class MapReader {
   void getDuration(const char* key, Duration& out, Duration min = Duration{0});
   void getStringList(const char* key, std::vector<std::string>& out);
   void getEnum(const char* key, std::string& out, const std::vector<std::string>& allowed);
+  // The same into an enumeration: `names` pairs each allowed name with its value; `out` keeps
+  // its value when the key is absent or wrong.
+  template <class E>
+  void getEnum(const char* key, E& out, const std::vector<std::pair<std::string, E>>& names) {
+    std::string v;
+    std::vector<std::string> allowed;
+    for (const auto& [name, e] : names) {
+      allowed.push_back(name);
+      if (e == out && v.empty()) v = name;
+    }
+    getEnum(key, v, allowed);
+    for (const auto& [name, e] : names)
+      if (name == v) out = e;
+  }
   // Map of string to string (labels and the like).
   void getStringMap(const char* key, std::vector<std::pair<std::string, std::string>>& out);
   // A secret given inline as `key` or read from the file named by `key_file`; not both.
