@@ -282,8 +282,8 @@ void Consumer::handle(rd_kafka_message_t* m) {
   if (f == Format::kAlertmanager) {
     decodeAlertmanagerWebhook(body_, b);
   } else if (f == Format::kPagerduty) {
-    // One event per message. An acknowledge changes no alert: it is sent once the batch
-    // before it is applied (its trigger may be in it), and leaves the batch.
+    // One event per message. An acknowledge changes no alert: it leaves the batch and is sent
+    // once the events read before it are applied (its trigger may be among them).
     b.begin(static_cast<int64_t>(b.size()));
     PagerdutyEvent pd = decodePagerdutyEvent(body_, b);
     if (!pd.errors.empty()) {
