@@ -2,17 +2,17 @@
 // against the input's limits, defaults, label order.
 #include <algorithm>
 
+#include "triaged/api/batch_pool.h"
 #include "triaged/api/ingest.h"
 
 namespace triaged::api {
 
 BatchBuilder::BatchBuilder(const IngestOptions& opts, int64_t now_ms, size_t max_errors)
-    : opts_(opts),
-      now_ms_(now_ms),
-      max_errors_(max_errors),
-      batch_(std::make_unique<EventBatch>()) {
+    : opts_(opts), now_ms_(now_ms), max_errors_(max_errors), batch_(batch_pool::take()) {
   batch_->input = opts.name;
 }
+
+BatchBuilder::~BatchBuilder() { batch_pool::give(std::move(batch_)); }
 
 Event& BatchBuilder::begin(int64_t index, int64_t line) {
   index_ = index;
@@ -138,7 +138,7 @@ void BatchBuilder::rollback(const Mark& m) {
 
 std::unique_ptr<EventBatch> BatchBuilder::take() {
   auto out = std::move(batch_);
-  batch_ = std::make_unique<EventBatch>();
+  batch_ = batch_pool::take();
   batch_->input = opts_.name;
   return out;
 }

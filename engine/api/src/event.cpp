@@ -51,6 +51,19 @@ void EventBatch::append(EventBatch&& o) {
   o.more_arenas.clear();
 }
 
+void Arena::reset() {
+  if (!blocks_.empty() && first_ >= 4096 && first_ <= kBlock) {
+    blocks_.resize(1);
+    cur_ = blocks_.front().get();
+    left_ = total_ = first_;
+  } else {
+    blocks_.clear();
+    cur_ = nullptr;
+    left_ = total_ = 0;
+    first_ = kBlock;
+  }
+}
+
 char* Arena::allocate(size_t n) {
   if (n > left_) {
     // Not zeroed: every byte handed out is written by the caller, and a one-event request
@@ -58,6 +71,7 @@ char* Arena::allocate(size_t n) {
     // single-event throughput). The first block is 64 KiB unless expect() said less: a fixed
     // smaller first block cost the big batches more than it saved.
     size_t size = std::max(blocks_.empty() ? first_ : kBlock, n);
+    if (blocks_.empty()) first_ = size;  // (what reset() keeps)
     blocks_.push_back(std::make_unique_for_overwrite<char[]>(size));
     cur_ = blocks_.back().get();
     left_ = size;

@@ -61,8 +61,9 @@ char* putVarint(char* p, size_t n) {
   return p;
 }
 
-// Reads one string at p; returns the position after it.
-const char* getString(const char* p, std::string_view& out) {
+}  // namespace
+
+const char* AlertStrings::readString(const char* p, std::string_view& out) {
   size_t n = 0;
   int shift = 0;
   unsigned char c;
@@ -75,6 +76,12 @@ const char* getString(const char* p, std::string_view& out) {
   return p + n;
 }
 
+namespace {
+
+const char* getString(const char* p, std::string_view& out) {
+  return AlertStrings::readString(p, out);
+}
+
 const char* skip(const char* p, uint32_t count) {
   std::string_view ignored;
   for (uint32_t i = 0; i < count; ++i) p = getString(p, ignored);
@@ -82,6 +89,8 @@ const char* skip(const char* p, uint32_t count) {
 }
 
 }  // namespace
+
+const char* AlertStrings::labels() const { return skip(first(), kFieldCount); }
 
 size_t AlertStrings::packedSize(const EventBatch& b, const Event& e) {
   std::string_view fields[kFieldCount] = {e.source,  e.resource,    e.check,    e.service,
@@ -183,7 +192,7 @@ api::Label AlertStrings::label(uint32_t i) const {
 }
 
 bool AlertStrings::findLabel(std::string_view name, std::string_view& value) const {
-  const char* p = skip(first(), kFieldCount);
+  const char* p = labels();
   for (uint32_t i = 0, n = labelCount(); i < n; ++i) {
     std::string_view k;
     p = getString(getString(p, k), value);
@@ -210,30 +219,30 @@ LabelSig LabelSig::of(const AlertStrings& v) {
   for (auto f : {AlertStrings::kSource, AlertStrings::kResource, AlertStrings::kCheck,
                  AlertStrings::kService})
     s.add(fieldKey(f), v.field(f));
-  for (uint32_t i = 0, n = v.labelCount(); i < n; ++i) {
-    auto l = v.label(i);
-    s.add(l.name, l.value);
-  }
+  v.forEachLabel([&](const api::Label& l) { s.add(l.name, l.value); });
   return s;
 }
 
-namespace {
-
-// Whether the event has the signed strings (labels, source, resource, check, service) of `v`.
-bool sameSigned(const AlertStrings& v, const EventBatch& b, const Event& e) {
-  if (v.labelCount() != e.labels_count || v.field(AlertStrings::kSource) != e.source ||
-      v.field(AlertStrings::kResource) != e.resource || v.field(AlertStrings::kCheck) != e.check ||
-      v.field(AlertStrings::kService) != e.service)
-    return false;
+bool AlertStrings::sameSigned(const EventBatch& b, const Event& e) const {
+  if (labelCount() != e.labels_count) return false;
+  // The fields in their packed order: source, resource, check, service, then three unsigned.
+  static_assert(kSource == 0 && kService == 3 && kFieldCount == 7);
+  const std::string_view signed_fields[] = {e.source, e.resource, e.check, e.service};
+  const char* p = first();
+  std::string_view s;
+  for (auto want : signed_fields) {
+    p = readString(p, s);
+    if (s != want) return false;
+  }
+  p = skip(p, kFieldCount - 4);
   const api::Label* l = b.labelsOf(e);
+  std::string_view name, value;
   for (uint32_t i = 0; i < e.labels_count; ++i) {
-    auto x = v.label(i);
-    if (x.name != l[i].name || x.value != l[i].value) return false;
+    p = readString(readString(p, name), value);
+    if (name != l[i].name || value != l[i].value) return false;
   }
   return true;
 }
-
-}  // namespace
 
 double Alert::flapPercent() const {
   // 21 observations give 20 transitions; bit i (0 = newest) is transition 19-i in age order,
@@ -357,7 +366,7 @@ void AlertTable::rewrite(uint32_t slot, const EventBatch& b, const Event& e, uin
     AlertStrings::setValue(a.strings.get(), e.value);
   } else {
     size_t n = AlertStrings::packedSize(b, e);
-    const bool resign = !sameSigned(v, b, e);  // (before the old strings are overwritten)
+    const bool resign = !v.sameSigned(b, e);  // (before the old strings are overwritten)
     string_bytes_ -= v.bytes();
     if (n <= v.capacity())
       AlertStrings::packInto(a.strings.get(), n, b, e);

@@ -68,9 +68,30 @@ class AlertStrings {
   std::string_view field(Field f) const;
   uint32_t labelCount() const;
   uint32_t annotationCount() const;
-  // i-th label (name, value); annotations follow labels.
+  // i-th label (name, value); annotations follow labels. Each call reads the strings before
+  // it: to visit them all, use forEachLabel / forEachAnnotation (one pass).
   api::Label label(uint32_t i) const;
   api::Label annotation(uint32_t i) const { return label(labelCount() + i); }
+  template <class F>
+  void forEachLabel(F&& f) const {
+    const char* p = labels();
+    for (uint32_t i = 0, n = labelCount(); i < n; ++i) p = nextLabel(p, f);
+  }
+  template <class F>
+  void forEachAnnotation(F&& f) const {
+    const char* p = labels();
+    for (uint32_t i = 0, n = labelCount(); i < n; ++i) p = skipString(skipString(p));
+    for (uint32_t i = 0, n = annotationCount(); i < n; ++i) p = nextLabel(p, f);
+  }
+  // Reads the packed string at p into out; returns the position after it.
+  static const char* readString(const char* p, std::string_view& out);
+  static const char* skipString(const char* p) {
+    std::string_view ignored;
+    return readString(p, ignored);
+  }
+  // Whether the event has this alert's signed strings (source, resource, check, service and
+  // labels; what LabelSig::of signs), in one pass over them.
+  bool sameSigned(const api::EventBatch& b, const api::Event& e) const;
   // Value of a label, or nullopt-like {found=false}.
   bool findLabel(std::string_view name, std::string_view& value) const;
   size_t bytes() const;
@@ -83,6 +104,14 @@ class AlertStrings {
  private:
   std::string_view at(uint32_t i) const;
   const char* first() const { return p_ + (hasValue() ? 16 : 8); }  // the first string
+  const char* labels() const;                                       // the first label's name
+  template <class F>
+  static const char* nextLabel(const char* p, F& f) {
+    api::Label l;
+    p = readString(readString(p, l.name), l.value);
+    f(l);
+    return p;
+  }
   const char* p_;
 };
 

@@ -10,6 +10,7 @@
 #include "common/metrics.h"
 #include "pipeline/adaptive_spin.h"
 #include "store/store_writer.h"
+#include "triaged/api/batch_pool.h"
 
 namespace triaged::engine {
 
@@ -124,7 +125,12 @@ struct Pipeline::Metrics : prometheus::Collectable {
     active.metric = {f, r};
     b.gauge.value = static_cast<double>(bytes);
     mem.metric = {b};
-    return {active, depth, mem};
+    auto kept = gauge("triaged_pipeline_kept_batch_bytes",
+                      "Capacity of applied batches kept for the next ones inputs build.");
+    prometheus::ClientMetric k;
+    k.gauge.value = static_cast<double>(api::batch_pool::keptBytes());
+    kept.metric = {k};
+    return {active, depth, mem, kept};
   }
 };
 
@@ -335,7 +341,7 @@ void Pipeline::run(Shard& s, size_t index) {
         for (size_t o = 0; o < 5; ++o)
           if (counts[o]) metrics_->outcomes->add(index, o, counts[o]);
         if (t.ctx->applying.fetch_sub(1, std::memory_order_acq_rel) == 1) {
-          t.ctx->batch.reset();
+          api::batch_pool::give(std::move(t.ctx->batch));  // for the next batch an input builds
           queued_bytes_.fetch_sub(t.ctx->bytes, std::memory_order_acq_rel);
         }
         // Durability sync: a sub-batch that changed something completes after the commit.

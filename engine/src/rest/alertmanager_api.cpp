@@ -44,10 +44,8 @@ using LabelSet = std::vector<std::pair<std::string, std::string>>;
 LabelSet alertLabels(const CorrAlert& a, const AlertmanagerApi::Settings& s) {
   AlertStrings v(a.strings.get());
   LabelSet out;
-  for (uint32_t i = 0, n = v.labelCount(); i < n; ++i) {
-    auto l = v.label(i);
-    out.emplace_back(std::string(l.name), std::string(l.value));
-  }
+  v.forEachLabel(
+      [&](const api::Label& l) { out.emplace_back(std::string(l.name), std::string(l.value)); });
   for (const auto& [name, field] : s.labels) {
     std::string_view unused;
     if (v.findLabel(name, unused)) continue;
@@ -188,15 +186,14 @@ void writeGettableAlert(JsonWriter& w, const CorrAlert& a, const LabelSet& label
   w.key("annotations").beginObject();
   std::string_view generator;
   bool summary_seen = false;
-  for (uint32_t i = 0, n = v.annotationCount(); i < n; ++i) {
-    auto an = v.annotation(i);
+  v.forEachAnnotation([&](const api::Label& an) {
     if (an.name == "generator_url") {
       generator = an.value;
-      continue;
+      return;
     }
     summary_seen = summary_seen || an.name == "summary";
     w.field(an.name, an.value);
-  }
+  });
   if (auto s = v.field(AlertStrings::kSummary); !s.empty() && !summary_seen) w.field("summary", s);
   w.endObject();
   if (!generator.empty()) w.field("generatorURL", generator);

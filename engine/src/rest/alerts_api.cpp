@@ -29,10 +29,7 @@ bool parseFingerprintHex(std::string_view s, uint64_t& out) {
 
 void writeLabelsJson(api::JsonWriter& w, const AlertStrings& v) {
   w.key("labels").beginObject();
-  for (uint32_t i = 0, n = v.labelCount(); i < n; ++i) {
-    auto l = v.label(i);
-    w.field(l.name, l.value);
-  }
+  v.forEachLabel([&](const api::Label& l) { w.field(l.name, l.value); });
   w.endObject();
 }
 
@@ -61,10 +58,7 @@ void writeAlertJson(std::string& out, uint64_t fp, const Alert& a) {
   if (auto s = v.field(AlertStrings::kDedupKey); !s.empty()) w.field("dedup_key", s);
   writeLabelsJson(w, v);
   w.key("annotations").beginObject();
-  for (uint32_t i = 0, n = v.annotationCount(); i < n; ++i) {
-    auto l = v.annotation(i);
-    w.field(l.name, l.value);
-  }
+  v.forEachAnnotation([&](const api::Label& l) { w.field(l.name, l.value); });
   w.endObject();
   w.endObject();
 }

@@ -51,6 +51,10 @@ class Arena {
     if (blocks_.empty()) first_ = std::clamp<size_t>(n, 256, kBlock);
   }
   size_t bytes() const { return total_; }  // allocated: every block in full
+  // Forgets every string copied: keeps its first block for the strings to come when that is
+  // 4 KiB to a block (64 KiB), frees the others.
+  void reset();
+  size_t firstBlockBytes() const { return blocks_.empty() ? 0 : first_; }
 
  private:
   static constexpr size_t kBlock = 64 * 1024;

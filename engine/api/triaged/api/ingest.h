@@ -103,7 +103,11 @@ void setIoThreadIndex(size_t i);
 // was invalid (its first error recorded) and it is dropped from the batch.
 class BatchBuilder {
  public:
+  // The batch it builds into is one the pipeline is done with when there is one (batch_pool.h).
   BatchBuilder(const IngestOptions& opts, int64_t now_ms, size_t max_errors = 10);
+  ~BatchBuilder();  // gives back the batch it holds (events not taken are dropped)
+  BatchBuilder(const BatchBuilder&) = delete;
+  BatchBuilder& operator=(const BatchBuilder&) = delete;
 
   Event& begin(int64_t index, int64_t line = 0);
   // Copies into the batch arena.
