@@ -5,6 +5,7 @@
 #include <xxhash.h>
 
 #include <algorithm>
+#include <charconv>
 #include <cstring>
 
 #include "correlator_internal.h"
@@ -186,13 +187,21 @@ void Correlator::noteFlip(Incident& inc, CorrAlert& a, int64_t now, const char* 
   TimelineEntry& e = inc.timeline[i];
   uint64_t changes = 1;
   if (std::string_view(e.action) == kFlapped)
-    changes = std::strtoull(e.detail.c_str(), nullptr, 10);
+    std::from_chars(e.detail.data(), e.detail.data() + e.detail.size(), changes);
   inc.timeline_bytes -= static_cast<uint32_t>(e.bytes());
   e.action = kFlapped;
-  e.detail = std::to_string(changes + 1) + " state changes between " +
-             api::formatRfc3339Ms(e.at_ms) + " and " + api::formatRfc3339Ms(now) + ", now " +
-             (a.status == api::Status::kFiring ? "firing " : "resolved ") +
-             severityName(a.severity) + (a.flapping ? ", flapping" : "");
+  // Rewritten in its own buffer (a flip of a flapping alert allocates nothing here).
+  char count[24];
+  auto end = std::to_chars(count, count + sizeof count, changes + 1).ptr;
+  std::string& d = e.detail;
+  d.assign(count, end);
+  d += " state changes between ";
+  d += api::Rfc3339Ms(e.at_ms).view();
+  d += " and ";
+  d += api::Rfc3339Ms(now).view();
+  d += a.status == api::Status::kFiring ? ", now firing " : ", now resolved ";
+  d += severityName(a.severity);
+  if (a.flapping) d += ", flapping";
   inc.timeline_bytes += static_cast<uint32_t>(e.bytes());
   if (i < inc.stored_timeline) {
     auto& rw = inc.edit().timeline_rewritten;  // (emptied by every store round; once per entry)
