@@ -1,8 +1,5 @@
-#include <malloc.h>
-
 #include <CLI/CLI.hpp>
 #include <chrono>
-#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -25,20 +22,6 @@
 
 namespace triaged::engine {
 namespace {
-
-// glibc grows a thread's heap one mprotect() per page, however fast it grows: the correlator
-// thread, building a million incidents, made ~4,000 such calls a second (strace), each a trip
-// into the kernel on top of the page's first-touch fault. A top pad of 64 MiB makes every new
-// heap of a thread (64 MiB at most) writable at once; pages count in RSS only once touched.
-// It also fixes glibc's mmap threshold at 128 KiB. An operator's GLIBC_TUNABLES top_pad wins.
-// (Measured in bench/RESULTS.md: one incident per alert +4-12 %, the realistic stream no
-// slower.) Not under AddressSanitizer, whose allocator is not glibc's.
-void tuneHeap() {
-#if !defined(__SANITIZE_ADDRESS__)
-  const char* t = std::getenv("GLIBC_TUNABLES");
-  if (!t || !std::strstr(t, "top_pad")) mallopt(M_TOP_PAD, 64 << 20);
-#endif
-}
 
 // --config, else $TRIAGED_CONFIG, else the installed file, else ./config/triaged.yaml (a
 // source checkout), else the embedded defaults.
@@ -97,7 +80,6 @@ int runMigrate(const std::string& from, const std::string& to, const std::string
 }  // namespace
 
 int runMain(int argc, char** argv, const api::PluginRegistry& plugins) {
-  tuneHeap();  // before any thread has a heap
   HaNode::rememberArguments(argc, argv);
   CLI::App app{"triaged: event correlation and SLA engine"};
   app.set_version_flag("--version", std::string("triaged ") + build::kVersion + " (revision " +
