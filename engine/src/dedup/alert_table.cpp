@@ -78,13 +78,8 @@ const char* AlertStrings::readString(const char* p, std::string_view& out) {
 
 namespace {
 
-const char* getString(const char* p, std::string_view& out) {
-  return AlertStrings::readString(p, out);
-}
-
 const char* skip(const char* p, uint32_t count) {
-  std::string_view ignored;
-  for (uint32_t i = 0; i < count; ++i) p = getString(p, ignored);
+  for (uint32_t i = 0; i < count; ++i) p = AlertStrings::skipString(p);
   return p;
 }
 
@@ -179,7 +174,7 @@ uint32_t AlertStrings::annotationCount() const {
 
 std::string_view AlertStrings::at(uint32_t idx) const {
   std::string_view out;
-  getString(skip(first(), idx), out);
+  readString(skip(first(), idx), out);
   return out;
 }
 
@@ -187,7 +182,7 @@ std::string_view AlertStrings::field(Field f) const { return at(f); }
 
 api::Label AlertStrings::label(uint32_t i) const {
   api::Label l;
-  getString(getString(skip(first(), kFieldCount + 2 * i), l.name), l.value);
+  readString(readString(skip(first(), kFieldCount + 2 * i), l.name), l.value);
   return l;
 }
 
@@ -195,7 +190,7 @@ bool AlertStrings::findLabel(std::string_view name, std::string_view& value) con
   const char* p = labels();
   for (uint32_t i = 0, n = labelCount(); i < n; ++i) {
     std::string_view k;
-    p = getString(getString(p, k), value);
+    p = readString(readString(p, k), value);
     if (k == name) return true;
   }
   return false;
