@@ -46,6 +46,7 @@ struct Options {
   uint64_t events_max = 0;  // verify mode: events sent (answered or not)
   std::string profile = "duplicate";
   unsigned passes = 1;
+  unsigned settle_s = 0;
   uint64_t seed = 1;
   std::string tls_ca, tls_cert, tls_key;  // tcp mode over TLS (mutual with cert and key)
 };
@@ -317,6 +318,9 @@ int main(int argc, char** argv) {
   app.add_option("--profile", o.profile,
                  "duplicate (repeats byte-identical: the ceiling) | realistic (realistic.h)");
   app.add_option("--passes", o.passes, "send the stream this many times into the same daemon");
+  app.add_option("--settle", o.settle_s,
+                 "after the load, watch RSS this many seconds and report its lowest (at rest: "
+                 "after the daemon's idle caches are given back and its heap trimmed)");
   app.add_option("--seed", o.seed, "realistic profile: the stream's seed");
   app.add_option("--tls-ca", o.tls_ca,
                  "tcp mode over TLS: the CA that signed triaged's certificate");
@@ -571,6 +575,24 @@ int main(int argc, char** argv) {
       "beyond the base\n",
       rss_before / 1048576.0, rss_after / 1048576.0, active,
       (rss_after - rss_before) / std::max(1.0, active));
+  if (o.settle_s > 0) {
+    // Idle, the daemon gives back SQLite's page cache (after 1 s), the batches kept for the
+    // inputs and glibc's free pages (at a checkpoint, every 10 s by default).
+    double lowest = rss_after, at = 0;
+    auto start = Clock::now();
+    while (Clock::now() - start < std::chrono::seconds(o.settle_s)) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(500));
+      double rss = metric(o.port, "process_resident_memory_bytes");
+      if (rss < lowest) {
+        lowest = rss;
+        at = std::chrono::duration<double>(Clock::now() - start).count();
+      }
+    }
+    std::printf(
+        "memory at rest: RSS %.1f MiB (lowest within %u s, reached after %.1f s): %.0f bytes per "
+        "alert beyond the base\n",
+        lowest / 1048576.0, o.settle_s, at, (lowest - rss_before) / std::max(1.0, active));
+  }
   if (!all.empty())
     std::printf(
         "latency per request (ms): p50 %.3f p90 %.3f p99 %.3f max %.3f; requests %zu; 429 answers "

@@ -79,6 +79,9 @@ run() {  # name, loadgen args...
   echo "### $name: triaged-loadgen $* (cores: $(nproc), state: ${BENCH_BACKEND:-sqlite})"
   "$build/bench/triaged-loadgen" --port "$http" --tcp-port "$tcp" "$@"
   if [ "$name" = memory ]; then "$build/bench/triaged-loadgen" --mode probe --port "$http"; fi
+  # RSS in its parts: the heap and the rest (anonymous), and the files mapped (the binary, the
+  # libraries and the database's pages read through SQLite's memory map: the kernel's cache).
+  echo "daemon RSS at the end: $(grep -E '^Rss(Anon|File):' "/proc/$(cat "$work/pid")/status" | tr -s ' \t' ' ' | paste -sd ',')"
   stop
 }
 
@@ -116,11 +119,16 @@ for s in "${scenarios[@]}"; do
     # The realistic profile (bench/realistic.h): changing values and summaries, resolutions,
     # re-firings, flapping, keys arriving over time. Pass 1 creates the alerts; the figure is
     # the passes after it (steady state), each pass's rate and RSS printed.
-    realistic) run realistic --mode tcp --profile realistic --events "$(n 1000000 20000)" --distinct "$(n 41000 1000)" --connections 2 --passes "$(n 6 2)" ;;
+    # RSS is also reported at rest: the lowest within 25 s after the load, once the daemon has
+    # given back its idle caches and trimmed its heap.
+    realistic) run realistic --mode tcp --profile realistic --events "$(n 1000000 20000)" --distinct "$(n 41000 1000)" --connections 2 --passes "$(n 6 2)" --settle "$(n 25 1)" ;;
+    # The same mix with ten times the alerts (and events): RSS per alert is the difference of the
+    # two at rest divided by the alerts added, without the fixed part both have.
+    realistic-large) run realistic-large --mode tcp --profile realistic --events "$(n 10000000 40000)" --distinct "$(n 410000 2000)" --connections 2 --passes 2 --settle "$(n 25 1)" --timeout 900 ;;
     realistic-http) run realistic-http --mode http-ndjson --profile realistic --events "$(n 1000000 20000)" --distinct "$(n 41000 1000)" --batch 1000 --connections 2 --passes "$(n 6 2)" ;;
     # RSS must follow the alerts, not the events: 50 passes of the realistic million (bounded
     # by --timeout); compare the RSS printed after pass 10 and after pass 50.
-    soak) run soak --mode tcp --profile realistic --events "$(n 1000000 20000)" --distinct "$(n 41000 1000)" --connections 2 --passes "$(n 50 3)" --timeout 900 ;;
+    soak) run soak --mode tcp --profile realistic --events "$(n 1000000 20000)" --distinct "$(n 41000 1000)" --connections 2 --passes "$(n 50 3)" --timeout 900 --settle "$(n 25 1)" ;;
     single-wrk)
       # The same single-event load from wrk (one epoll thread) instead of 32 blocking threads,
       # so that less of the 2 cores goes to the generator; then the same correctness check.

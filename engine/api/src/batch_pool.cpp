@@ -11,6 +11,7 @@ struct Pool {
   std::mutex mu;
   std::vector<std::unique_ptr<EventBatch>> kept;  // (its capacity reserved: no allocation)
   size_t bytes = 0;
+  bool used = false;  // take() called since the last releaseIdle()
   Pool() { kept.reserve(kMaxBatches); }
 };
 
@@ -30,6 +31,7 @@ std::unique_ptr<EventBatch> take() {
   auto& p = pool();
   {
     std::lock_guard lock(p.mu);
+    p.used = true;
     if (!p.kept.empty()) {
       auto b = std::move(p.kept.back());
       p.kept.pop_back();
@@ -55,6 +57,22 @@ void give(std::unique_ptr<EventBatch> b) {
   if (p.kept.size() >= kMaxBatches || p.bytes + n > kMaxBytes) return;  // freed (unlocked after)
   p.bytes += n;
   p.kept.push_back(std::move(b));
+}
+
+size_t releaseIdle() {
+  auto& p = pool();
+  std::vector<std::unique_ptr<EventBatch>> freed;
+  {
+    std::lock_guard lock(p.mu);
+    bool idle = !p.used;
+    p.used = false;
+    if (!idle || p.kept.empty()) return 0;
+    freed.reserve(p.kept.size());
+    for (auto& b : p.kept) freed.push_back(std::move(b));
+    p.kept.clear();  // its capacity stays: give() never allocates under the lock
+    p.bytes = 0;
+  }
+  return freed.size();  // freed here, outside the lock
 }
 
 size_t keptBatches() {

@@ -378,8 +378,12 @@ void Pipeline::run(Shard& s, size_t index) {
         next_checkpoint = now + opts_.checkpoint_interval_ms;
         // glibc keeps what the batches, store units and answers freed in its arenas (about
         // 100 MB under a sustained realistic load, measured): shard 0 gives it back every
-        // checkpoint, so that RSS follows what is in use (bench/RESULTS.md).
-        trim = trim || index == 0;
+        // checkpoint, so that RSS follows what is in use (bench/RESULTS.md); with the batches
+        // kept for the inputs if no input took one in the last interval.
+        if (index == 0) {
+          api::batch_pool::releaseIdle();
+          trim = true;
+        }
       }
       publish();
       next_expire = now + opts_.expire_interval_ms;

@@ -111,6 +111,11 @@ class Store {
     uint32_t wal_pages = 0;                          // in the log after the last commit
   };
   virtual Checkpoints checkpoints() const { return {}; }
+  // The writer's side: memory the backend keeps for its working set (SQLite's page cache), and
+  // giving it back once the writer has had nothing to write for a while (the next commit reads
+  // its pages again, from the operating system's cache).
+  virtual uint64_t cacheBytes() { return 0; }
+  virtual void releaseCache() {}
 
   // Reading (before the writer runs, or in a command of its own).
   virtual StoredState loadState() = 0;

@@ -77,6 +77,14 @@ struct StoreWriter::Impl {
                         .Help("Pages in SQLite's write-ahead log after the last commit.")
                         .Register(reg);
       wal_pages = &wal_family->Add({});
+      cache_family =
+          &prometheus::BuildGauge()
+               .Name("triaged_store_cache_bytes")
+               .Help(
+                   "Memory of SQLite's page cache (the writer's connection, at most "
+                   "state.cache_bytes); given back after a second without anything to write.")
+               .Register(reg);
+      cache_bytes = &cache_family->Add({});
     }
   }
 
@@ -90,6 +98,7 @@ struct StoreWriter::Impl {
     reg.Remove(*up_family);
     reg.Remove(*checkpoints_family);
     if (wal_family) reg.Remove(*wal_family);
+    if (cache_family) reg.Remove(*cache_family);
   }
 
   // The backend's checkpoints since the last look, into the counters.
@@ -102,10 +111,12 @@ struct StoreWriter::Impl {
       checkpoints_seen[k] = counts[k];
     }
     if (wal_pages) wal_pages->Set(now.wal_pages);
+    if (cache_bytes) cache_bytes->Set(static_cast<double>(store.cacheBytes()));
   }
 
   // Commits the group; retries (holding everything back) until it succeeds or the writer stops.
-  void commit(std::vector<Item>& group) {
+  // Returns the alert, counter, incident, problem and silence rows it wrote.
+  size_t commit(std::vector<Item>& group) {
     auto t0 = std::chrono::steady_clock::now();
     units.clear();
     for (auto& it : group) units.push_back(&it.unit);
@@ -126,7 +137,7 @@ struct StoreWriter::Impl {
           log::get("store")->critical(
               "giving up at shutdown: {} units were not stored and were not acknowledged",
               group.size());
-          return;
+          return 0;
         }
         std::this_thread::sleep_for(
             std::chrono::milliseconds(std::min(1000, 50 << std::min(attempt, 4))));
@@ -147,15 +158,19 @@ struct StoreWriter::Impl {
       n[3] += it.unit.problems.size();
       n[4] += it.unit.silences.size();
     }
-    for (size_t k = 0; k < 5; ++k)
+    size_t rows_written = 0;
+    for (size_t k = 0; k < 5; ++k) {
       if (n[k]) written[k]->Increment(static_cast<double>(n[k]));
+      rows_written += n[k];
+    }
+    publishCheckpoints();  // before the completions: what they acknowledge is in the gauges
     std::vector<OutboxEntry> fresh;
     for (auto& it : group)
       for (auto& o : it.unit.outbox) fresh.push_back(std::move(o));
     if (!fresh.empty() && outbox_sink) outbox_sink(std::move(fresh));
     for (auto& it : group)
       for (auto& f : it.unit.committed) f();
-    publishCheckpoints();
+    return rows_written;
   }
 
   void prune(int64_t now) {
@@ -171,6 +186,8 @@ struct StoreWriter::Impl {
     std::vector<Item> group;
     Item items[64];
     int64_t next_prune = clock.nowMs() + opts.prune_interval_ms;
+    int64_t last_rows = clock.nowMs();  // the last commit that wrote rows (not only meta)
+    bool cache_held = false;            // rows written since the cache was last given back
     bool stop_seen = false;
     while (true) {
       size_t got = stop_seen
@@ -197,14 +214,26 @@ struct StoreWriter::Impl {
       }
       queued.fetch_sub(group.size(), std::memory_order_acq_rel);
       depth->Set(static_cast<double>(queued.load(std::memory_order_relaxed)));
+      int64_t now = clock.nowMs();
       if (!group.empty()) {
-        commit(group);
+        if (commit(group) > 0) {
+          last_rows = now;
+          cache_held = true;
+        }
         group.clear();
       }
-      int64_t now = clock.nowMs();
       if (now >= next_prune) {
         prune(now);
         next_prune = now + opts.prune_interval_ms;
+        last_rows = now;  // its pages are in the cache too
+        cache_held = true;
+      }
+      if (cache_held && now - last_rows >= opts.idle_release_ms) {
+        // Idle but for the correlator's sign of life (a meta row a second): the page cache (up
+        // to state.cache_bytes) need not stay resident meanwhile.
+        store.releaseCache();
+        cache_held = false;
+        if (cache_bytes) cache_bytes->Set(static_cast<double>(store.cacheBytes()));
       }
       if (stop_seen && got == 0) break;
     }
@@ -238,6 +267,8 @@ struct StoreWriter::Impl {
   std::vector<prometheus::Counter*> checkpoint_counters;  // background ok/error, writer ok/error
   uint64_t checkpoints_seen[4] = {0, 0, 0, 0};
   prometheus::Gauge* wal_pages = nullptr;
+  prometheus::Family<prometheus::Gauge>* cache_family = nullptr;  // SQLite only
+  prometheus::Gauge* cache_bytes = nullptr;
 };
 
 StoreWriter::StoreWriter(Store& store, StoreWriterOptions opts, const Clock& clock,

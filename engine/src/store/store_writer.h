@@ -31,6 +31,10 @@ struct StoreWriterOptions {
   int64_t sla_retention_ms =
       400 * 86'400'000LL;  // service state history, summaries of ended incidents
   int64_t prune_interval_ms = 60'000;
+  // No alert, counter, incident, problem or silence row to write for this long (meta rows such
+  // as the correlator's sign of life do not count): the backend gives back its page cache
+  // (Store::releaseCache).
+  int64_t idle_release_ms = 1'000;
   size_t queue_units = 4096;  // submit() waits beyond this: back-pressure up to the inputs
 };
 

@@ -96,3 +96,29 @@ TEST_CASE("The batch pool keeps batches within its bounds and frees the others",
   drain();
   CHECK(pool::keptBytes() == 0);
 }
+
+TEST_CASE("Kept batches are freed once an interval passes without an input taking one",
+          "[ingest]") {
+  drain();
+  api::IngestOptions o;
+  o.name = "in";
+  auto a = build(o, 1000, "a");
+  auto b = build(o, 1000, "b");
+  pool::give(std::move(a));
+  pool::give(std::move(b));
+  REQUIRE(pool::keptBatches() == 2);
+  // take() was called in this interval (the builds): the inputs are busy, nothing is freed.
+  size_t kept = pool::keptBatches();
+  CHECK(pool::releaseIdle() == 0);
+  CHECK(pool::keptBatches() == kept);
+  // A whole interval without take(): every kept batch is freed.
+  CHECK(pool::releaseIdle() == kept);
+  CHECK(pool::keptBatches() == 0);
+  CHECK(pool::keptBytes() == 0);
+  // The pool works as before afterwards.
+  pool::give(build(o, 1000, "c"));
+  CHECK(pool::keptBatches() == 1);
+  CHECK(pool::releaseIdle() == 0);  // build() took one in this interval
+  CHECK(pool::keptBatches() == 1);
+  drain();
+}

@@ -22,6 +22,9 @@ inline constexpr size_t kMinBatchBytes = 32 << 10;  // and one smaller (one-even
 std::unique_ptr<EventBatch> take();
 // Empties the batch and keeps it while the bounds allow; frees it otherwise.
 void give(std::unique_ptr<EventBatch> batch);
+// Frees every kept batch if take() was not called since the last call (the inputs are idle:
+// what the pool keeps for a load need not stay resident without one); returns how many.
+size_t releaseIdle();
 // What the kept batches hold: their number and their capacity in bytes.
 size_t keptBatches();
 size_t keptBytes();

@@ -240,6 +240,15 @@ Store::Checkpoints SqliteStore::checkpoints() const {
   return checkpointer_ ? checkpointer_->counts() : Checkpoints{};
 }
 
+uint64_t SqliteStore::cacheBytes() {
+  int used = 0, highwater = 0;
+  sqlite3_db_status(db_, SQLITE_DBSTATUS_CACHE_USED, &used, &highwater, 0);
+  return static_cast<uint64_t>(used);
+}
+
+// Every page no statement holds leaves the cache (all of them between transactions).
+void SqliteStore::releaseCache() { sqlite3_db_release_memory(db_); }
+
 void SqliteStore::drainCheckpoints() {
   if (checkpointer_) checkpointer_->drain();
 }

@@ -31,6 +31,8 @@ class SqliteStore final : public Store {
   // Checkpoints the WAL into the main file; called at shutdown.
   void flush() override;
   Checkpoints checkpoints() const override;
+  uint64_t cacheBytes() override;
+  void releaseCache() override;
   // Returns once no background checkpoint is wanted or running (tests).
   void drainCheckpoints();
   StoredState loadState() override;

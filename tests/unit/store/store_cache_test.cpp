@@ -1,0 +1,115 @@
+// SQLite's page cache (up to state.cache_bytes) is the writer's working set while it writes; an
+// idle writer gives it back, and what was committed reads back and is written on as before.
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <filesystem>
+#include <future>
+
+#include "common/clock.h"
+#include "store/sqlite/sqlite_store.h"
+#include "store/store_writer.h"
+#include "temp_config.h"
+#include "triaged/api/metrics_hub.h"
+
+using namespace triaged;
+
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr int64_t kT0 = 1'767'225'600'000;
+
+engine::StoreUnit alerts(uint64_t first, int n) {
+  engine::StoreUnit u;
+  for (int k = 0; k < n; ++k) {
+    engine::AlertRecord a;
+    a.fingerprint = (first + k) * 0x9E3779B97F4A7C15ULL;  // spread over the table's pages
+    a.first_seen_ms = a.last_seen_ms = a.time_ms = kT0;
+    a.count = 1;
+    a.strings = std::string(300, static_cast<char>('a' + k % 26));
+    u.alerts.push_back(std::move(a));
+  }
+  return u;
+}
+
+// Returns once everything submitted before is committed and acknowledged.
+void drain(engine::StoreWriter& w) {
+  std::promise<void> done;
+  auto f = done.get_future();
+  w.barrier([&] { done.set_value(); });
+  f.wait();
+}
+
+double gauge(api::MetricsHub& hub, const char* name) {
+  for (const auto& f : hub.registry().Collect())
+    if (f.name == name && !f.metric.empty()) return f.metric[0].gauge.value;
+  return -1;
+}
+
+}  // namespace
+
+TEST_CASE("SQLite's page cache is given back on request and filled again by the next commit",
+          "[store][sqlite]") {
+  fs::path dir = testing::tempDir("store-cache");
+  {
+    engine::SqliteStore store(dir.string());
+    engine::AlertRowIds rows;
+    store.loadAlertRows(rows);
+    engine::StoreUnit u = alerts(1, 5'000);  // ~1.5 MB of rows: hundreds of pages
+    std::vector<engine::StoreUnit*> units{&u};
+    rows.begin();
+    store.commit(units, rows);
+    uint64_t full = store.cacheBytes();
+    INFO("cache after the commit: " << full << " bytes");
+    CHECK(full > (1u << 20));
+    store.releaseCache();
+    CHECK(store.cacheBytes() < full / 10);
+    // The next commit works on (and reads its pages back into the cache).
+    engine::StoreUnit v = alerts(5'001, 100);
+    std::vector<engine::StoreUnit*> more{&v};
+    rows.begin();
+    store.commit(more, rows);
+    CHECK(store.cacheBytes() > 0);
+  }
+  engine::SqliteStore again(dir.string());
+  CHECK(again.loadState().alerts.size() == 5'100);
+  fs::remove_all(dir);
+}
+
+TEST_CASE("The store writer gives SQLite's page cache back after a second without rows to write",
+          "[store][sqlite]") {
+  fs::path dir = testing::tempDir("store-cache-idle");
+  engine::ManualClock clock(kT0);
+  api::MetricsHub hub;
+  engine::SqliteStore store(dir.string());
+  engine::StoreWriterOptions o;
+  o.prune_interval_ms = 3'600'000;
+  engine::StoreWriter w(store, o, clock, hub);
+  w.start();
+  w.submit(alerts(1, 5'000));
+  drain(w);
+  double full = gauge(hub, "triaged_store_cache_bytes");
+  INFO("cache after the commit: " << full << " bytes");
+  CHECK(full > (1u << 20));
+  // The correlator's sign of life, a meta row a second, does not keep the cache; rows do.
+  auto alive = [&] {
+    engine::StoreUnit u;
+    u.meta.emplace_back("last_alive", std::to_string(clock.nowMs()));
+    w.submit(std::move(u));
+    drain(w);
+    drain(w);  // a round after the one that committed it: that round's release is done
+  };
+  clock.advance(900);
+  alive();
+  CHECK(gauge(hub, "triaged_store_cache_bytes") > full / 2);
+  clock.advance(100);  // a second after the last rows
+  alive();
+  CHECK(gauge(hub, "triaged_store_cache_bytes") < full / 10);
+  // Writing goes on as before.
+  w.submit(alerts(5'001, 100));
+  drain(w);
+  CHECK(gauge(hub, "triaged_store_cache_bytes") > 0);
+  w.stop();
+  CHECK(store.loadState().alerts.size() == 5'100);
+  fs::remove_all(dir);
+}
