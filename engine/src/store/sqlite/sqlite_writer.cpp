@@ -1,6 +1,8 @@
 // The SQLite backend's writing side: prepared statements for every row a unit carries, one
 // transaction per group, and retention.
+#include <algorithm>
 #include <stdexcept>
+#include <vector>
 
 #include "common/log.h"
 #include "store/retention.h"
@@ -147,12 +149,38 @@ struct SqliteStore::Writer {
         prune_slo_minutes(db, "DELETE FROM slo_minutes WHERE slo=?1 AND minute < ?2"),
         prune_capacity_samples(db, "DELETE FROM capacity_samples WHERE rule=?1 AND at_ms < ?2") {}
 
-  void write(const StoreUnit& u, AlertRowIds& rows) {
-    for (const auto& a : u.alerts) {
-      auto [row, fresh] = rows.assign(a.fingerprint);
-      Stmt& st = fresh ? insert_alert : update_alert;
-      st.i(1, row);
-      if (fresh) st.u(14, a.fingerprint);
+  // The alert and counter rows of a whole group, in row order. A group often holds both shards'
+  // checkpoints, each touching rows all over the alerts table; written unit by unit, the table
+  // was swept once per shard, and with more alerts than the page cache holds every page was
+  // read (from the log) and written (to it) twice. Ids are assigned, and counters of rows not
+  // yet stored skipped, in the units' order, as before; writes to one row keep that order.
+  void writeAlerts(const std::vector<StoreUnit*>& units, AlertRowIds& rows) {
+    pending.clear();
+    uint32_t order = 0;
+    for (const StoreUnit* u : units) {
+      for (const auto& a : u->alerts) {
+        auto [row, fresh] = rows.assign(a.fingerprint);
+        pending.push_back({row, order++, fresh, &a, nullptr});
+      }
+      for (const auto& c : u->counters) {
+        int64_t row = rows.find(c.fingerprint);
+        if (!row) continue;  // not stored yet: its change will carry the counters
+        pending.push_back({row, order++, false, nullptr, &c});
+      }
+    }
+    std::sort(pending.begin(), pending.end(), [](const AlertWrite& x, const AlertWrite& y) {
+      return x.row != y.row ? x.row < y.row : x.order < y.order;
+    });
+    for (const AlertWrite& w : pending) {
+      if (w.counter) {
+        const CounterRecord& c = *w.counter;
+        update_counter.i(1, w.row).u(2, c.count).i(3, c.last_seen_ms).i(4, c.time_ms).run();
+        continue;
+      }
+      const AlertRecord& a = *w.alert;
+      Stmt& st = w.fresh ? insert_alert : update_alert;
+      st.i(1, w.row);
+      if (w.fresh) st.u(14, a.fingerprint);
       st.blob(2, a.strings)
           .i(3, a.first_seen_ms)
           .i(4, a.last_seen_ms)
@@ -167,11 +195,12 @@ struct SqliteStore::Writer {
           .i(13, a.flapping)
           .run();
     }
-    for (const auto& c : u.counters) {
-      int64_t row = rows.find(c.fingerprint);
-      if (!row) continue;  // not stored yet: its change will carry the counters
-      update_counter.i(1, row).u(2, c.count).i(3, c.last_seen_ms).i(4, c.time_ms).run();
-    }
+    // A checkpoint of many alerts leaves a large vector: not kept for the small groups after it.
+    if (pending.capacity() > kKeptWrites) std::vector<AlertWrite>().swap(pending);
+  }
+
+  // Everything else a unit carries (its alert and counter rows: writeAlerts).
+  void write(const StoreUnit& u) {
     for (const auto& r : u.incidents) {
       upsert_incident.u(1, r.id).i(2, r.status).i(3, r.updated_ms).text(4, r.record).run();
       for (const auto& m : r.alerts)
@@ -249,6 +278,15 @@ struct SqliteStore::Writer {
     for (const auto& [id, at] : u.outbox_revive) revive_outbox.u(1, id).i(2, at).run();
   }
 
+  struct AlertWrite {
+    int64_t row;
+    uint32_t order;
+    bool fresh;
+    const AlertRecord* alert;      // or
+    const CounterRecord* counter;  // (one of the two)
+  };
+  static constexpr size_t kKeptWrites = 65'536;  // 2.5 MB
+  std::vector<AlertWrite> pending;  // (its capacity kept from group to group, up to kKeptWrites)
   sqlite3* db;
   Stmt insert_alert, update_alert, update_counter, upsert_incident, insert_member, insert_timeline,
       upsert_problem, upsert_silence, upsert_record, insert_outbox, delete_outbox, dead_outbox,
@@ -284,8 +322,9 @@ void SqliteStore::commit(std::vector<StoreUnit*>& units, AlertRowIds& rows) {
   Writer& w = writer();
   try {
     exec("BEGIN IMMEDIATE");
+    w.writeAlerts(units, rows);
     for (StoreUnit* u : units) {
-      w.write(*u, rows);
+      w.write(*u);
       w.writeOutbox(*u);
     }
     exec("COMMIT");
