@@ -82,7 +82,7 @@ struct StoreWriter::Impl {
                .Name("triaged_store_cache_bytes")
                .Help(
                    "Memory of SQLite's page cache (the writer's connection, at most "
-                   "state.cache_bytes); given back after a second without anything to write.")
+                   "state.cache_bytes); given back after a second without rows to write.")
                .Register(reg);
       cache_bytes = &cache_family->Add({});
     }
