@@ -24,7 +24,7 @@
 #include <fstream>
 #include <string>
 
-#include "app/daemon.h"
+#include "app/full_config.h"
 #include "builtin_plugins.h"
 
 namespace {

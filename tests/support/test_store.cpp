@@ -43,4 +43,17 @@ std::unique_ptr<engine::Store> openStore(const std::filesystem::path& dir) {
   return std::make_unique<engine::PostgresStore>(postgresConfig(dir));
 }
 
+engine::StoreUnit spreadAlerts(uint64_t first, int n, int64_t at_ms) {
+  engine::StoreUnit u;
+  for (int k = 0; k < n; ++k) {
+    engine::AlertRecord a;
+    a.fingerprint = (first + k) * 0x9E3779B97F4A7C15ULL;
+    a.first_seen_ms = a.last_seen_ms = a.time_ms = at_ms;
+    a.count = 1;
+    a.strings = std::string(300, static_cast<char>('a' + k % 26));
+    u.alerts.push_back(std::move(a));
+  }
+  return u;
+}
+
 }  // namespace triaged::testing

@@ -8,6 +8,7 @@
 #include <memory>
 
 #include "store/store.h"
+#include "store/store_units.h"
 #include "triaged/config/config.h"
 
 namespace triaged::testing {
@@ -17,5 +18,8 @@ std::unique_ptr<engine::Store> openStore(const std::filesystem::path& dir);
 config::PostgresConfig postgresConfig(const std::filesystem::path& dir);
 // True when the tests run against PostgreSQL.
 bool onPostgres();
+// A unit of n new firing alerts seen at `at_ms`, fingerprints first..first+n-1 multiplied out
+// so that they spread over the table's pages, each with 300 bytes of strings.
+engine::StoreUnit spreadAlerts(uint64_t first, int n, int64_t at_ms);
 
 }  // namespace triaged::testing

@@ -6,6 +6,7 @@
 
 #include "app/ctl.h"
 #include "app/daemon.h"
+#include "app/full_config.h"
 #include "app/ha_node.h"
 #include "app/replay.h"
 #include "common/log.h"

@@ -18,9 +18,6 @@ struct DaemonOptions {
 // Runs until SIGTERM/SIGINT; returns the process exit code.
 int runDaemon(const DaemonOptions& opts, const api::PluginRegistry& plugins);
 
-// Loads and validates the config with every plugin's section check. Throws ConfigException.
-config::ConfigPtr loadFullConfig(const std::string& path, const api::PluginRegistry& plugins);
-
 // The command line: `triaged [--config FILE] [--check-config] [--version] ...`.
 int runMain(int argc, char** argv, const api::PluginRegistry& plugins);
 

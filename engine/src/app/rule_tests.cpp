@@ -6,7 +6,7 @@
 #include <map>
 #include <sstream>
 
-#include "app/daemon.h"
+#include "app/full_config.h"
 #include "app/replay.h"
 #include "correlate/correlation_json.h"
 #include "rest/alerts_api.h"

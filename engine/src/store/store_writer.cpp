@@ -111,6 +111,9 @@ struct StoreWriter::Impl {
       checkpoints_seen[k] = counts[k];
     }
     if (wal_pages) wal_pages->Set(now.wal_pages);
+    publishCache();
+  }
+  void publishCache() {
     if (cache_bytes) cache_bytes->Set(static_cast<double>(store.cacheBytes()));
   }
 
@@ -233,7 +236,7 @@ struct StoreWriter::Impl {
         // to state.cache_bytes) need not stay resident meanwhile.
         store.releaseCache();
         cache_held = false;
-        if (cache_bytes) cache_bytes->Set(static_cast<double>(store.cacheBytes()));
+        publishCache();
       }
       if (stop_seen && got == 0) break;
     }

@@ -5,7 +5,7 @@
 #include <fstream>
 #include <map>
 
-#include "app/daemon.h"
+#include "app/full_config.h"
 #include "builtin_plugins.h"
 #include "triaged/config/loader.h"
 #include "triaged/config/rule_files.h"

@@ -10,7 +10,7 @@
 #include <set>
 
 #include "../server/http_client.h"
-#include "app/daemon.h"
+#include "app/full_config.h"
 #include "builtin_plugins.h"
 #include "pipeline/pipeline.h"
 #include "rest/alerts_api.h"

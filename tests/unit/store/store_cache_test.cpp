@@ -9,6 +9,7 @@
 #include "store/sqlite/sqlite_store.h"
 #include "store/store_writer.h"
 #include "temp_config.h"
+#include "test_store.h"
 #include "triaged/api/metrics_hub.h"
 
 using namespace triaged;
@@ -18,19 +19,6 @@ namespace {
 namespace fs = std::filesystem;
 
 constexpr int64_t kT0 = 1'767'225'600'000;
-
-engine::StoreUnit alerts(uint64_t first, int n) {
-  engine::StoreUnit u;
-  for (int k = 0; k < n; ++k) {
-    engine::AlertRecord a;
-    a.fingerprint = (first + k) * 0x9E3779B97F4A7C15ULL;  // spread over the table's pages
-    a.first_seen_ms = a.last_seen_ms = a.time_ms = kT0;
-    a.count = 1;
-    a.strings = std::string(300, static_cast<char>('a' + k % 26));
-    u.alerts.push_back(std::move(a));
-  }
-  return u;
-}
 
 // Returns once everything submitted before is committed and acknowledged.
 void drain(engine::StoreWriter& w) {
@@ -55,7 +43,8 @@ TEST_CASE("SQLite's page cache is given back on request and filled again by the 
     engine::SqliteStore store(dir.string());
     engine::AlertRowIds rows;
     store.loadAlertRows(rows);
-    engine::StoreUnit u = alerts(1, 5'000);  // ~1.5 MB of rows: hundreds of pages
+    engine::StoreUnit u =
+        testing::spreadAlerts(1, 5'000, kT0);  // ~1.5 MB of rows: hundreds of pages
     std::vector<engine::StoreUnit*> units{&u};
     rows.begin();
     store.commit(units, rows);
@@ -65,7 +54,7 @@ TEST_CASE("SQLite's page cache is given back on request and filled again by the 
     store.releaseCache();
     CHECK(store.cacheBytes() < full / 10);
     // The next commit works on (and reads its pages back into the cache).
-    engine::StoreUnit v = alerts(5'001, 100);
+    engine::StoreUnit v = testing::spreadAlerts(5'001, 100, kT0);
     std::vector<engine::StoreUnit*> more{&v};
     rows.begin();
     store.commit(more, rows);
@@ -86,7 +75,7 @@ TEST_CASE("The store writer gives SQLite's page cache back after a second withou
   o.prune_interval_ms = 3'600'000;
   engine::StoreWriter w(store, o, clock, hub);
   w.start();
-  w.submit(alerts(1, 5'000));
+  w.submit(testing::spreadAlerts(1, 5'000, kT0));
   drain(w);
   double full = gauge(hub, "triaged_store_cache_bytes");
   INFO("cache after the commit: " << full << " bytes");
@@ -106,7 +95,7 @@ TEST_CASE("The store writer gives SQLite's page cache back after a second withou
   alive();
   CHECK(gauge(hub, "triaged_store_cache_bytes") < full / 10);
   // Writing goes on as before.
-  w.submit(alerts(5'001, 100));
+  w.submit(testing::spreadAlerts(5'001, 100, kT0));
   drain(w);
   CHECK(gauge(hub, "triaged_store_cache_bytes") > 0);
   w.stop();

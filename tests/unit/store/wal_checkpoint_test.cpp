@@ -11,6 +11,7 @@
 
 #include "store/sqlite/sqlite_store.h"
 #include "temp_config.h"
+#include "test_store.h"
 
 using namespace triaged;
 
@@ -23,15 +24,8 @@ constexpr int64_t kT0 = 1'767'225'600'000;
 // Commits `alerts` new alerts (fingerprints from `next` on) in one unit.
 void commitAlerts(engine::SqliteStore& store, engine::AlertRowIds& rows, uint64_t& next,
                   int alerts) {
-  engine::StoreUnit u;
-  for (int k = 0; k < alerts; ++k) {
-    engine::AlertRecord a;
-    a.fingerprint = (next++) * 0x9E3779B97F4A7C15ULL;  // spread over the table's pages
-    a.first_seen_ms = a.last_seen_ms = a.time_ms = kT0;
-    a.count = 1;
-    a.strings = std::string(300, static_cast<char>('a' + k % 26));
-    u.alerts.push_back(std::move(a));
-  }
+  engine::StoreUnit u = testing::spreadAlerts(next, alerts, kT0);
+  next += static_cast<uint64_t>(alerts);
   std::vector<engine::StoreUnit*> units{&u};
   rows.begin();
   store.commit(units, rows);
