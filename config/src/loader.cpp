@@ -558,7 +558,7 @@ ConfigPtr loadConfigOrThrow(const std::string& path, const SectionValidator& val
       r.take("postgresql");
     }
     if (pg) {
-      for (const char* k : {"directory", "cache_bytes"})
+      for (const char* k : {"directory", "cache_bytes", "mmap_bytes"})
         if (r.has(k))
           sink.add(r.node()[k], std::string("state.") + k,
                    "is SQLite's; with backend: postgresql the state is in the server of "
@@ -579,6 +579,7 @@ ConfigPtr loadConfigOrThrow(const std::string& path, const SectionValidator& val
     r.getUnsigned("cache_bytes", c->state.cache_bytes, uint64_t{1} << 40);
     if (c->state.cache_bytes < (1u << 20))
       sink.add(r.node()["cache_bytes"], "state.cache_bytes", "must be at least 1048576 (1 MiB)");
+    r.getUnsigned("mmap_bytes", c->state.mmap_bytes, uint64_t{1} << 40);
     if (c->state.directory.empty()) sink.add(r.node(), "state.directory", "must not be empty");
     r.finish();
   }

@@ -65,6 +65,7 @@ TEST_CASE("A config with every section set loads with those values", "[config]")
   CHECK(c->auth.ingest.bearer_tokens == std::vector<std::string>{"ingest-one", "ingest-two"});
   CHECK(c->auth.read.bearer_tokens == std::vector<std::string>{"reader"});
   CHECK(c->state.durability == "async");
+  CHECK(c->state.mmap_bytes == 67108864);
   CHECK(c->logging.format == "json");
   CHECK(c->pipeline.shards == 3);
   CHECK(c->pipeline.retry_after == std::chrono::seconds(2));
@@ -80,6 +81,7 @@ TEST_CASE("An empty config file and no file at all both mean the embedded defaul
     CHECK(c->server.host == "127.0.0.1");
     CHECK(c->server.port == 9470);
     CHECK(c->state.durability == "sync");
+    CHECK(c->state.mmap_bytes == 0);
     CHECK(c->server.io_threads >= 1);
   }
 }

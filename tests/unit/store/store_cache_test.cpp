@@ -1,5 +1,8 @@
 // SQLite's page cache (up to state.cache_bytes) is the writer's working set while it writes; an
 // idle writer gives it back, and what was committed reads back and is written on as before.
+// The database is mapped into the process only as state.mmap_bytes says.
+#include <sqlite3.h>
+
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <filesystem>
@@ -11,6 +14,7 @@
 #include "temp_config.h"
 #include "test_store.h"
 #include "triaged/api/metrics_hub.h"
+#include "triaged/config/config.h"
 
 using namespace triaged;
 
@@ -26,6 +30,14 @@ void drain(engine::StoreWriter& w) {
   auto f = done.get_future();
   w.barrier([&] { done.set_value(); });
   f.wait();
+}
+
+int64_t mmapSize(engine::SqliteStore& store) {
+  sqlite3_stmt* st = nullptr;
+  REQUIRE(sqlite3_prepare_v2(store.handle(), "PRAGMA mmap_size;", -1, &st, nullptr) == SQLITE_OK);
+  int64_t v = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
+  sqlite3_finalize(st);
+  return v;
 }
 
 double gauge(api::MetricsHub& hub, const char* name) {
@@ -101,4 +113,25 @@ TEST_CASE("The store writer gives SQLite's page cache back after a second withou
   w.stop();
   CHECK(store.loadState().alerts.size() == 5'100);
   fs::remove_all(dir);
+}
+
+TEST_CASE("The database is mapped into the process only as state.mmap_bytes says",
+          "[store][sqlite][config]") {
+  fs::path dir = testing::tempDir("store-mmap");
+  config::StateConfig state;
+  state.directory = dir.string();
+  SECTION("by default not at all: pages read count in the cache, not in RSS") {
+    auto store = engine::openStore(state);
+    CHECK(mmapSize(dynamic_cast<engine::SqliteStore&>(*store)) == 0);
+  }
+  SECTION("as much as the key asks") {
+    state.mmap_bytes = 64ull << 20;
+    auto store = engine::openStore(state);
+    CHECK(mmapSize(dynamic_cast<engine::SqliteStore&>(*store)) == (64ll << 20));
+  }
+  SECTION("more than this SQLite can map is refused, naming the key") {
+    state.mmap_bytes = 1ull << 40;
+    CHECK_THROWS_WITH(engine::openStore(state),
+                      Catch::Contains("state.mmap_bytes: this SQLite maps at most"));
+  }
 }

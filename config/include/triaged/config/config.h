@@ -117,6 +117,7 @@ struct StateConfig {
       std::chrono::hours(24 * 90);  // closed incidents and problems, expired silences
   Duration sla_retention = std::chrono::hours(24 * 400);  // service level history for reports
   uint64_t cache_bytes = 32ull << 20;  // SQLite's page cache (the writer's working set)
+  uint64_t mmap_bytes = 0;  // how much of the database SQLite maps (0: reads copy into the cache)
 };
 
 // One request of a `ticket` target (two-way tickets with any tool): method, a path after the

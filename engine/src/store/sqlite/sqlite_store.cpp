@@ -116,8 +116,8 @@ void configureSqliteOnce() {
 int SqliteStore::latestSchemaVersion() { return static_cast<int>(std::size(kMigrations)); }
 
 SqliteStore::SqliteStore(const std::string& directory, uint64_t cache_bytes,
-                         WalCheckpointer::Options checkpoints)
-    : cache_bytes_(cache_bytes), checkpoint_options_(checkpoints) {
+                         WalCheckpointer::Options checkpoints, uint64_t mmap_bytes)
+    : cache_bytes_(cache_bytes), mmap_bytes_(mmap_bytes), checkpoint_options_(checkpoints) {
   std::error_code ec;
   std::filesystem::create_directories(directory, ec);
   if (ec)
@@ -141,24 +141,34 @@ SqliteStore::SqliteStore(const std::string& directory, uint64_t cache_bytes,
   }
 }
 
+uint64_t SqliteStore::pragmaValue(const char* name) {
+  sqlite3_stmt* st = nullptr;
+  uint64_t v = 0;
+  sqlite3_prepare_v2(db_, ("PRAGMA " + std::string(name) + ";").c_str(), -1, &st, nullptr);
+  if (sqlite3_step(st) == SQLITE_ROW) v = static_cast<uint64_t>(sqlite3_column_int64(st, 0));
+  sqlite3_finalize(st);
+  return v;
+}
+
 void SqliteStore::migrate() {
   sqlite3_busy_timeout(db_, 5000);
   exec("PRAGMA journal_mode=WAL;");
   exec("PRAGMA synchronous=FULL;");  // a commit survives power loss, not only a crash
   // The writer's working set (random fingerprints touch pages all over the alerts table):
-  // state.cache_bytes of page cache, and the database mapped so reads do not copy through
-  // the kernel.
+  // state.cache_bytes of page cache. The database is not mapped unless state.mmap_bytes says
+  // so: every mapped page read counts in the process's RSS (the whole alerts table, ~1 KB per
+  // alert), for no measured gain in speed (bench/RESULTS.md, twelfth stop).
   exec(("PRAGMA cache_size=-" + std::to_string(std::max<uint64_t>(1024, cache_bytes_ >> 10)) + ";")
            .c_str());
-  exec("PRAGMA mmap_size=1073741824;");
+  exec(("PRAGMA mmap_size=" + std::to_string(mmap_bytes_) + ";").c_str());
+  if (uint64_t got = pragmaValue("mmap_size"); got != mmap_bytes_)
+    throw std::runtime_error("state.mmap_bytes: this SQLite maps at most " + std::to_string(got) +
+                             " bytes of a database, not " + std::to_string(mmap_bytes_));
   // Checkpoint the WAL into the database every 16 MiB rather than every 4 MiB (until the first
   // commit hands checkpoints to a thread of their own: wal_checkpointer.h).
   exec("PRAGMA wal_autocheckpoint=4096;");
   exec("PRAGMA foreign_keys=ON;");
-  sqlite3_stmt* st = nullptr;
-  sqlite3_prepare_v2(db_, "PRAGMA user_version;", -1, &st, nullptr);
-  if (sqlite3_step(st) == SQLITE_ROW) version_ = sqlite3_column_int(st, 0);
-  sqlite3_finalize(st);
+  version_ = static_cast<int>(pragmaValue("user_version"));
   if (version_ > latestSchemaVersion()) {
     throw std::runtime_error(path_ + " has schema version " + std::to_string(version_) +
                              ", newer than this triaged (" + std::to_string(latestSchemaVersion()) +

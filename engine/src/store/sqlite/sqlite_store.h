@@ -17,7 +17,7 @@ class SqliteStore final : public Store {
   // Creates the directory if missing, opens <dir>/triaged.db and migrates it to the current
   // schema. Throws std::runtime_error naming the file and SQLite's reason.
   explicit SqliteStore(const std::string& directory, uint64_t cache_bytes = 32ull << 20,
-                       WalCheckpointer::Options checkpoints = {});
+                       WalCheckpointer::Options checkpoints = {}, uint64_t mmap_bytes = 0);
   ~SqliteStore() override;
   SqliteStore(const SqliteStore&) = delete;
   SqliteStore& operator=(const SqliteStore&) = delete;
@@ -53,12 +53,14 @@ class SqliteStore final : public Store {
     void operator()(Writer* w) const;
   };
   void exec(const char* sql);
+  uint64_t pragmaValue(const char* name);  // a pragma's value as a number (0 if none)
   void migrate();
   Writer& writer();
   sqlite3* db_ = nullptr;
   std::string path_;
   int version_ = 0;
   uint64_t cache_bytes_;
+  uint64_t mmap_bytes_;
   WalCheckpointer::Options checkpoint_options_;
   // From the first commit on (a store opened only to read starts no thread).
   std::unique_ptr<WalCheckpointer> checkpointer_;
