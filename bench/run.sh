@@ -126,6 +126,9 @@ for s in "${scenarios[@]}"; do
     # two at rest divided by the alerts added, without the fixed part both have.
     realistic-large) run realistic-large --mode tcp --profile realistic --events "$(n 10000000 40000)" --distinct "$(n 410000 2000)" --connections 2 --passes 2 --settle "$(n 25 1)" --timeout 900 ;;
     realistic-http) run realistic-http --mode http-ndjson --profile realistic --events "$(n 1000000 20000)" --distinct "$(n 41000 1000)" --batch 1000 --connections 2 --passes "$(n 6 2)" ;;
+    # The same over 8 connections: with sync durability each request waits for its commit, so
+    # two connections leave the pipeline idle between requests; shippers send concurrently.
+    realistic-http-8) run realistic-http-8 --mode http-ndjson --profile realistic --events "$(n 1000000 20000)" --distinct "$(n 41000 1000)" --batch 1000 --connections 8 --passes "$(n 6 2)" ;;
     # RSS must follow the alerts, not the events: 50 passes of the realistic million (bounded
     # by --timeout); compare the RSS printed after pass 10 and after pass 50.
     soak) run soak --mode tcp --profile realistic --events "$(n 1000000 20000)" --distinct "$(n 41000 1000)" --connections 2 --passes "$(n 50 3)" --timeout 900 --settle "$(n 25 1)" ;;

@@ -157,7 +157,7 @@ void SqliteStore::migrate() {
   // The writer's working set (random fingerprints touch pages all over the alerts table):
   // state.cache_bytes of page cache. The database is not mapped unless state.mmap_bytes says
   // so: every mapped page read counts in the process's RSS (the whole alerts table, ~1 KB per
-  // alert), for no measured gain in speed (bench/RESULTS.md, twelfth stop).
+  // alert), for no gain in speed beyond the benchmarks' spread (bench/RESULTS.md, twelfth stop).
   exec(("PRAGMA cache_size=-" + std::to_string(std::max<uint64_t>(1024, cache_bytes_ >> 10)) + ";")
            .c_str());
   exec(("PRAGMA mmap_size=" + std::to_string(mmap_bytes_) + ";").c_str());
