@@ -1,9 +1,11 @@
 #include "triaged/config/loader.h"
 
+#include <sqlite3.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cctype>
+#include <cstdlib>
 #include <filesystem>
 #include <map>
 #include <set>
@@ -15,6 +17,15 @@
 
 namespace triaged::config {
 namespace {
+
+// The most of one database this SQLite maps (its build's SQLITE_MAX_MMAP_SIZE): a larger
+// state.mmap_bytes would be cut down silently.
+uint64_t sqliteMaxMmapBytes() {
+  for (int i = 0; const char* o = sqlite3_compileoption_get(i); ++i)
+    if (std::string_view(o).rfind("MAX_MMAP_SIZE=", 0) == 0)
+      return std::strtoull(o + 14, nullptr, 0);
+  return 0x7fff0000;  // SQLite's default on Linux
+}
 
 void readServer(MapReader& r, ServerConfig& s) {
   YAML::Node listen_node = r.node()["listen"];
@@ -580,6 +591,9 @@ ConfigPtr loadConfigOrThrow(const std::string& path, const SectionValidator& val
     if (c->state.cache_bytes < (1u << 20))
       sink.add(r.node()["cache_bytes"], "state.cache_bytes", "must be at least 1048576 (1 MiB)");
     r.getUnsigned("mmap_bytes", c->state.mmap_bytes, uint64_t{1} << 40);
+    if (uint64_t most = sqliteMaxMmapBytes(); c->state.mmap_bytes > most)
+      sink.add(r.node()["mmap_bytes"], "state.mmap_bytes",
+               "this SQLite maps at most " + std::to_string(most) + " bytes of a database");
     if (c->state.directory.empty()) sink.add(r.node(), "state.directory", "must not be empty");
     r.finish();
   }
