@@ -165,6 +165,34 @@ auth:
             d.close()
             rx.close()
 
+    def test_a_ticket_created_without_an_id_in_its_answer_is_known_by_its_location(self):
+        # A tool that answers a create with an empty body and the new ticket's Location: the
+        # id is the last segment of that header (of the create only), and later requests use it.
+        rx = Receiver(script=[(201, {"Location": "/tool/tickets/77.json?x=1"}, "")])
+        tool = """    - name: tool
+      type: ticket
+      url: http://127.0.0.1:PORT/tool
+      retry_initial: 50ms
+      ticket:
+        create: {{path: /tickets, body: '{{"title": "{{{{incident.title}}}}"}}'}}
+        update: {{path: "/tickets/{{{{ticket.id}}}}", body: '{{"note": "{{{{note}}}}"}}'}}
+""".replace("PORT", str(rx.port))
+        d = Daemon(config(rx.port, tool).replace(
+            "      hmac_secret: s3cret\n", "      hmac_secret: s3cret\n      events: [problem.opened]\n", 1)).start()
+        try:
+            self.send(d, {"resource": "vm1", "check": "cpu", "severity": "critical"})
+            rx.wait_delivered(1)
+            status, _, body = d.request("POST", "/api/v1/incidents/1/acknowledge", "{}")
+            self.assertEqual(status, 200, body)
+            rx.wait_delivered(2)
+            self.assertEqual([(r["method"], r["path"]) for r in rx.requests],
+                             [("POST", "/tool/tickets"), ("PUT", "/tool/tickets/77")])
+            inc = d.get_json("/api/v1/incidents/1")
+            self.assertEqual([(t["system"], t["id"]) for t in inc["tickets"]], [("tool", "77")])
+        finally:
+            d.close()
+            rx.close()
+
     def test_concurrent_deliveries_keep_each_incidents_order(self):
         # A slow receiver (100 ms per request) and 4 requests in flight: 6 incidents' events
         # overlap across incidents, never within one, and arrive in the order they happened.

@@ -18,6 +18,7 @@
 
 #include "common/log.h"
 #include "common/signature.h"
+#include "notify/curl_transfer.h"
 
 namespace triaged::engine {
 
@@ -33,19 +34,12 @@ struct Notifier::Impl {
     bool in_flight = false, done = false;
   };
   struct Target;
-  // One request in flight.
-  struct Flight {
+  // One request in flight: its transfer (curl_transfer.h) and what it delivers.
+  struct Flight : CurlTransfer {
     Target* target = nullptr;
     uint64_t id = 0, incident = 0;
-    CURL* easy = nullptr;
-    curl_slist* headers = nullptr;
-    std::string body, response, location;
     bool creating = false;  // the answer carries a new ticket's id
     bool session = false;   // a login (Output::session)
-    bool mail = false;      // SMTP: success is the server's acceptance, not a 2xx
-    curl_slist* rcpt = nullptr;
-    size_t read_at = 0;  // what of the message SMTP has read
-    char error[CURL_ERROR_SIZE] = {};
     std::chrono::steady_clock::time_point started;
   };
   struct Target {
@@ -167,42 +161,7 @@ struct Notifier::Impl {
       }
       f.easy = nullptr;
     }
-    curl_slist_free_all(f.headers);
-    f.headers = nullptr;
-    curl_slist_free_all(f.rcpt);
-    f.rcpt = nullptr;
-  }
-
-  static size_t collect(char* p, size_t size, size_t n, void* user) {
-    auto* s = static_cast<std::string*>(user);
-    // Enough for a ServiceNow record (the create's answer carries the whole incident).
-    if (s->size() < 65536) s->append(p, std::min(size * n, 65536 - s->size()));
-    return size * n;
-  }
-
-  static size_t readMessage(char* buf, size_t size, size_t n, void* user) {
-    auto* f = static_cast<Flight*>(user);
-    size_t k = std::min(size * n, f->body.size() - f->read_at);
-    std::memcpy(buf, f->body.data() + f->read_at, k);
-    f->read_at += k;
-    return k;
-  }
-
-  // The Location header of an answer (the last one, after redirects), trimmed.
-  static size_t location(char* p, size_t size, size_t n, void* user) {
-    std::string_view line(p, size * n);
-    constexpr std::string_view kName = "location:";
-    if (line.size() > kName.size() &&
-        std::equal(kName.begin(), kName.end(), line.begin(), [](char a, char b) {
-          return a == std::tolower(static_cast<unsigned char>(b));
-        })) {
-      line.remove_prefix(kName.size());
-      while (!line.empty() && (line.front() == ' ' || line.front() == '\t')) line.remove_prefix(1);
-      while (!line.empty() && (line.back() == '\r' || line.back() == '\n' || line.back() == ' '))
-        line.remove_suffix(1);
-      static_cast<std::string*>(user)->assign(line.substr(0, 2048));
-    }
-    return size * n;
+    f.freeLists();
   }
 
   static uint64_t incidentOf(const OutboxEntry& e) {
@@ -227,7 +186,6 @@ struct Notifier::Impl {
   // (then it is done).
   bool send(Target& t, Slot& s, int64_t now) {
     const OutboxEntry& e = s.e;
-    const auto& c = t.cfg;
     api::Notification n{e.id, e.event, e.subject, e.body, incidentOf(e)};
     auto known = t.tickets.find(n.incident);
     auto req = t.output->request(n, known == t.tickets.end() ? std::string() : known->second);
@@ -241,7 +199,6 @@ struct Notifier::Impl {
     f->target = &t;
     f->id = e.id;
     f->incident = n.incident;
-    f->body = std::move(req->body);
     f->creating = req->creates;
     f->session = req->session;
     if (!t.idle.empty()) {
@@ -250,72 +207,10 @@ struct Notifier::Impl {
     } else {
       f->easy = curl_easy_init();
     }
-    auto add = [&](const std::string& h) { f->headers = curl_slist_append(f->headers, h.c_str()); };
-    add("Content-Type: " + req->content_type);
-    add("User-Agent: triaged");
-    add("Idempotency-Key: triaged-" + std::to_string(e.id));
-    add("X-Triaged-Event: " + e.event);
-    add("Expect:");
-    for (const auto& [k, v] : c.headers) add(k + ": " + v);
-    for (const auto& [k, v] : req->headers) add(k + ": " + v);
-    if (!c.bearer_token.empty()) add("Authorization: Bearer " + c.bearer_token);
-    if (!c.hmac_secret.empty())
-      add("X-Triaged-Signature: " + Notifier::signature(c.hmac_secret, now / 1000, f->body));
-    CURL* h = f->easy;
-    curl_easy_setopt(h, CURLOPT_URL, req->url.c_str());
-    if (!c.username.empty()) {
-      curl_easy_setopt(h, CURLOPT_USERNAME, c.username.c_str());
-      curl_easy_setopt(h, CURLOPT_PASSWORD, c.password.c_str());
-    }
-    if (!c.proxy.empty()) curl_easy_setopt(h, CURLOPT_PROXY, c.proxy.c_str());
-    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, f->error);
-    if (!req->mail_to.empty()) {
-      // SMTP: the envelope, then the message read from the body.
-      f->mail = true;
-      for (const auto& r : req->mail_to)
-        f->rcpt = curl_slist_append(f->rcpt, ("<" + r + ">").c_str());
-      curl_easy_setopt(h, CURLOPT_MAIL_FROM, ("<" + req->mail_from + ">").c_str());
-      curl_easy_setopt(h, CURLOPT_MAIL_RCPT, f->rcpt);
-      curl_easy_setopt(h, CURLOPT_UPLOAD, 1L);
-      curl_easy_setopt(h, CURLOPT_READFUNCTION, &Impl::readMessage);
-      curl_easy_setopt(h, CURLOPT_READDATA, f.get());
-      curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE, static_cast<curl_off_t>(f->body.size()));
-      curl_easy_setopt(h, CURLOPT_USE_SSL,
-                       req->starttls == 2   ? static_cast<long>(CURLUSESSL_ALL)
-                       : req->starttls == 1 ? static_cast<long>(CURLUSESSL_TRY)
-                                            : static_cast<long>(CURLUSESSL_NONE));
-    } else if (req->method == "GET") {  // a login (ticket sessions)
-      curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
-      curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, nullptr);
-      curl_easy_setopt(h, CURLOPT_HTTPHEADER, f->headers);
-    } else {
-      curl_easy_setopt(h, CURLOPT_POST, 1L);
-      curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST,
-                       req->method != "POST" ? req->method.c_str() : nullptr);
-      curl_easy_setopt(h, CURLOPT_POSTFIELDS, f->body.data());
-      curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, static_cast<long>(f->body.size()));
-      curl_easy_setopt(h, CURLOPT_HTTPHEADER, f->headers);
-    }
-    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, static_cast<long>(c.timeout.count()));
-    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,
-                     static_cast<long>(std::min<int64_t>(c.timeout.count(), 10000)));
-    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, &Impl::collect);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, &f->response);
-    if (f->creating) {  // a tool may answer a creation with the new ticket's Location
-      curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, &Impl::location);
-      curl_easy_setopt(h, CURLOPT_HEADERDATA, &f->location);
-    } else {  // (a reused handle: no stale pointer to an earlier flight's header)
-      curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, nullptr);
-      curl_easy_setopt(h, CURLOPT_HEADERDATA, nullptr);
-    }
-    curl_easy_setopt(h, CURLOPT_PRIVATE, f.get());
-    if (c.tls_insecure_skip_verify) {
-      curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
-      curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
-    }
+    f->prepare(*req, t.cfg, e.id, e.event, now);
+    curl_easy_setopt(f->easy, CURLOPT_PRIVATE, f.get());
     f->started = std::chrono::steady_clock::now();
-    curl_multi_add_handle(multi, h);
+    curl_multi_add_handle(multi, f->easy);
     s.in_flight = true;
     t.flights.push_back(std::move(f));
     return true;
