@@ -10,8 +10,8 @@ int latestSchemaVersion() { return SqliteStore::latestSchemaVersion(); }
 
 std::unique_ptr<Store> openStore(const config::StateConfig& state) {
   if (state.backend == "postgresql") return std::make_unique<PostgresStore>(state.postgresql);
-  return std::make_unique<SqliteStore>(state.directory, state.cache_bytes,
-                                       WalCheckpointer::Options{}, state.mmap_bytes);
+  return std::make_unique<SqliteStore>(
+      state.directory, SqliteStore::Options{state.cache_bytes, state.mmap_bytes, {}});
 }
 
 }  // namespace triaged::engine

@@ -63,7 +63,7 @@ TEST_CASE("A thread of its own checkpoints SQLite's log, which starts again from
   const uint32_t pages = 128;
   uint64_t next = 1;
   {
-    engine::SqliteStore store(dir.string(), 32ull << 20, {pages, 1u << 20});
+    engine::SqliteStore store(dir.string(), {.checkpoints = {pages, 1u << 20}});
     engine::AlertRowIds rows;
     store.loadAlertRows(rows);
     // Drained: the thread's checkpoint, if one was wanted, is done before the next commit.
@@ -91,7 +91,7 @@ TEST_CASE("The writer checkpoints SQLite's whole log at its limit when the threa
   uint64_t next = 1;
   {
     // The thread is never woken (its threshold is beyond the limit).
-    engine::SqliteStore store(dir.string(), 32ull << 20, {1u << 20, limit});
+    engine::SqliteStore store(dir.string(), {.checkpoints = {1u << 20, limit}});
     engine::AlertRowIds rows;
     store.loadAlertRows(rows);
     uint32_t most = commitMany(store, rows, next, 200, false);
@@ -113,7 +113,7 @@ TEST_CASE("A reader holding a snapshot only delays the restart of SQLite's log",
   uint64_t next = 1;
   {
     // The limit is reached while the reader holds its snapshot.
-    engine::SqliteStore store(dir.string(), 32ull << 20, {pages, 2 * pages});
+    engine::SqliteStore store(dir.string(), {.checkpoints = {pages, 2 * pages}});
     engine::AlertRowIds rows;
     store.loadAlertRows(rows);
     commitAlerts(store, rows, next, 10);
@@ -150,7 +150,7 @@ TEST_CASE("Committing while the thread checkpoints keeps SQLite's log below half
   const uint32_t pages = 64, limit = 1024;
   uint64_t next = 1;
   {
-    engine::SqliteStore store(dir.string(), 32ull << 20, {pages, limit});
+    engine::SqliteStore store(dir.string(), {.checkpoints = {pages, limit}});
     engine::AlertRowIds rows;
     store.loadAlertRows(rows);
     // Not drained: commits go on while the thread copies.

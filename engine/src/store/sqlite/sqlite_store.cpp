@@ -115,9 +115,9 @@ void configureSqliteOnce() {
 
 int SqliteStore::latestSchemaVersion() { return static_cast<int>(std::size(kMigrations)); }
 
-SqliteStore::SqliteStore(const std::string& directory, uint64_t cache_bytes,
-                         WalCheckpointer::Options checkpoints, uint64_t mmap_bytes)
-    : cache_bytes_(cache_bytes), mmap_bytes_(mmap_bytes), checkpoint_options_(checkpoints) {
+SqliteStore::SqliteStore(const std::string& directory) : SqliteStore(directory, Options{}) {}
+
+SqliteStore::SqliteStore(const std::string& directory, Options options) : options_(options) {
   std::error_code ec;
   std::filesystem::create_directories(directory, ec);
   if (ec)
@@ -158,12 +158,13 @@ void SqliteStore::migrate() {
   // state.cache_bytes of page cache. The database is not mapped unless state.mmap_bytes says
   // so: every mapped page read counts in the process's RSS (the whole alerts table, ~1 KB per
   // alert), for no gain in speed beyond the benchmarks' spread (bench/RESULTS.md, twelfth stop).
-  exec(("PRAGMA cache_size=-" + std::to_string(std::max<uint64_t>(1024, cache_bytes_ >> 10)) + ";")
+  exec(("PRAGMA cache_size=-" +
+        std::to_string(std::max<uint64_t>(1024, options_.cache_bytes >> 10)) + ";")
            .c_str());
-  exec(("PRAGMA mmap_size=" + std::to_string(mmap_bytes_) + ";").c_str());
-  if (uint64_t got = pragmaValue("mmap_size"); got != mmap_bytes_)
+  exec(("PRAGMA mmap_size=" + std::to_string(options_.mmap_bytes) + ";").c_str());
+  if (uint64_t got = pragmaValue("mmap_size"); got != options_.mmap_bytes)
     throw std::runtime_error("state.mmap_bytes: this SQLite maps at most " + std::to_string(got) +
-                             " bytes of a database, not " + std::to_string(mmap_bytes_));
+                             " bytes of a database, not " + std::to_string(options_.mmap_bytes));
   // Checkpoint the WAL into the database every 16 MiB rather than every 4 MiB (until the first
   // commit hands checkpoints to a thread of their own: wal_checkpointer.h).
   exec("PRAGMA wal_autocheckpoint=4096;");

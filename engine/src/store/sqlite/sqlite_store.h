@@ -14,10 +14,15 @@ namespace triaged::engine {
 
 class SqliteStore final : public Store {
  public:
+  struct Options {
+    uint64_t cache_bytes = 32ull << 20;  // state.cache_bytes
+    uint64_t mmap_bytes = 0;             // state.mmap_bytes
+    WalCheckpointer::Options checkpoints;
+  };
   // Creates the directory if missing, opens <dir>/triaged.db and migrates it to the current
   // schema. Throws std::runtime_error naming the file and SQLite's reason.
-  explicit SqliteStore(const std::string& directory, uint64_t cache_bytes = 32ull << 20,
-                       WalCheckpointer::Options checkpoints = {}, uint64_t mmap_bytes = 0);
+  SqliteStore(const std::string& directory, Options options);
+  explicit SqliteStore(const std::string& directory);  // with the default Options
   ~SqliteStore() override;
   SqliteStore(const SqliteStore&) = delete;
   SqliteStore& operator=(const SqliteStore&) = delete;
@@ -59,9 +64,7 @@ class SqliteStore final : public Store {
   sqlite3* db_ = nullptr;
   std::string path_;
   int version_ = 0;
-  uint64_t cache_bytes_;
-  uint64_t mmap_bytes_;
-  WalCheckpointer::Options checkpoint_options_;
+  Options options_;
   // From the first commit on (a store opened only to read starts no thread).
   std::unique_ptr<WalCheckpointer> checkpointer_;
   std::unique_ptr<Writer, WriterDeleter> writer_;

@@ -301,7 +301,7 @@ SqliteStore::Writer& SqliteStore::writer() {
   if (!writer_) {
     writer_.reset(new Writer(db_));
     try {
-      checkpointer_ = std::make_unique<WalCheckpointer>(db_, path_, checkpoint_options_);
+      checkpointer_ = std::make_unique<WalCheckpointer>(db_, path_, options_.checkpoints);
     } catch (const std::exception& e) {
       log::get("store")->warn("{}; the writer checkpoints itself", e.what());
     }
