@@ -203,12 +203,32 @@ void Correlator::noteFlip(Incident& inc, CorrAlert& a, int64_t now, const char* 
   d += severityName(a.severity);
   if (a.flapping) d += ", flapping";
   inc.timeline_bytes += static_cast<uint32_t>(e.bytes());
-  if (i < inc.stored_timeline) {
-    auto& rw = inc.edit().timeline_rewritten;  // (emptied by every store round; once per entry)
+  inc.updated_ms = now;
+  if (i >= inc.stored_timeline) {  // not stored yet: the record's write, pending, appends it
+    touch(inc);
+    return;
+  }
+  // Stored: the store rewrites this entry's row and leaves the incident's record (what changed
+  // is the entry; `updated` comes back from it at a restart). Emptied by every store round;
+  // each entry once.
+  if (inc.rewritten_entry == 0) {
+    inc.rewritten_entry = static_cast<uint32_t>(i + 1);
+  } else if (inc.rewritten_entry != i + 1) {
+    auto& rw = inc.edit().timeline_rewritten;
     if (std::find(rw.begin(), rw.end(), i) == rw.end()) rw.push_back(static_cast<uint32_t>(i));
   }
-  inc.updated_ms = now;
-  touch(inc);
+  touchState(inc);
+}
+
+// When an entry says an alert's flips last happened: "... between <first> and <last>, ...".
+int64_t lastFlipMs(const TimelineEntry& e) {
+  if (std::string_view(e.action) != kFlapped) return e.at_ms;
+  std::string_view d = e.detail;
+  size_t at = d.find(" and ");
+  if (at == std::string_view::npos) return e.at_ms;
+  d.remove_prefix(at + 5);
+  auto t = api::parseRfc3339(d.substr(0, d.find(',')));
+  return t ? std::max(*t, e.at_ms) : e.at_ms;
 }
 
 // One hold-down timer per incident at most, however often its alerts resolve and fire again

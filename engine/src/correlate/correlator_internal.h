@@ -32,6 +32,7 @@ inline void takeEachOnce(std::vector<std::string>& dirty, std::vector<std::strin
 
 // A timeline entry that counts an alert's flips (resolved, fired again, flapped).
 bool isFlipAction(std::string_view action);
+int64_t lastFlipMs(const TimelineEntry& e);
 
 // "P3 -> P2" for timelines.
 inline std::string priorityChange(int before, int after) {

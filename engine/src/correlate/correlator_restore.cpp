@@ -251,14 +251,17 @@ void Correlator::restore(Restored st, int64_t now) {
   }
   std::vector<Made>().swap(made);
   std::sort(forget_.begin(), forget_.end());
-  // Each member's flips go on counting in the entry that counted them before.
+  // Each member's flips go on counting in the entry that counted them before; a flip's row
+  // is stored without the incident's record, so `updated` is the later of the two.
   for (auto& inc : incidents_) {
     if (inc.status != IncidentStatus::kOpen && inc.status != IncidentStatus::kAcknowledged)
       continue;
     for (size_t i = 0; i < inc.timeline.size(); ++i)
-      if (const auto& e = inc.timeline[i]; e.alert && isFlipAction(e.action))
+      if (const auto& e = inc.timeline[i]; e.alert && isFlipAction(e.action)) {
+        inc.updated_ms = std::max(inc.updated_ms, lastFlipMs(e));
         if (auto it = alerts_.find(e.alert); it != alerts_.end() && it->second->incident == inc.id)
           it->second->flip_entry = static_cast<uint32_t>(i + 1);
+      }
   }
 
   // CI and inhibition indexes from the firing members (reload's rebuild); then what holds

@@ -59,8 +59,8 @@ struct IncidentExtra {
   std::vector<TicketLink> tickets;
   std::vector<std::string> changes;         // changes it was opened during or shortly after
   std::vector<EscalationState> escalation;  // one per notification policy that took it
-  // Entries below stored_timeline changed in place since the store last took the incident
-  // (an alert's flips: one entry that counts them).
+  // Entries below stored_timeline changed in place since the store last took the incident,
+  // beyond Incident::rewritten_entry (several flapping alerts in one incident: rare).
   std::vector<uint32_t> timeline_rewritten;
 };
 
@@ -122,6 +122,11 @@ struct Incident {
   }
   // How many of `alerts` and `timeline` the store holds (they only grow; the rest is appended).
   uint32_t stored_alerts = 0, stored_timeline = 0;
+  // 1 + an entry below stored_timeline changed in place since the store last took it (an
+  // alert's flips, counted in one entry; 0: none). Held here, not in extra(): most incidents
+  // that stay open have an alert that flips, and an IncidentExtra (~200 bytes) each only to
+  // say so cost more than the incident's whole timeline.
+  uint32_t rewritten_entry = 0;
   uint32_t timeline_bytes = 0;  // what `timeline` holds (TimelineEntry::bytes), bounded
   // The small fields together (no padding between them).
   IncidentStatus status = IncidentStatus::kOpen;

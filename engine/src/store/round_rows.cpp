@@ -41,13 +41,15 @@ void RoundRows::collect(Correlator& c, const std::vector<uint64_t>& dirty_incide
   for (const auto& w : windows_) unit->windows.push_back({w.hash, w.rule, encodeWindow(w.seen)});
   for (uint64_t id : dirty_incidents) {
     Incident* inc = c.mutableIncidentForStore(id);
-    if (!inc || !inc->persist) continue;
-    inc->persist = false;
+    if (!inc || (!inc->persist && !inc->rewritten_entry)) continue;
     StoreUnit::Row row{id, static_cast<int>(inc->status), inc->updated_ms, {}, {}, {}};
-    encodeIncident(row.record, *inc);
+    // Only an entry rewritten in place (an alert's flips): its row, not the record.
+    if (inc->persist) encodeIncident(row.record, *inc);
+    inc->persist = false;
     incidentRows(c, *inc, inc->stored_alerts, inc->stored_timeline, row.alerts, row.timeline);
     inc->stored_alerts = static_cast<uint32_t>(inc->alerts.size());
     inc->stored_timeline = static_cast<uint32_t>(inc->timeline.size());
+    inc->rewritten_entry = 0;
     if (!inc->extra().timeline_rewritten.empty()) inc->edit().timeline_rewritten.clear();
     unit->incidents.push_back(std::move(row));
   }

@@ -75,8 +75,11 @@ void incidentRows(const Correlator& c, const Incident& inc, size_t alerts_from,
     const auto& e = inc.timeline[i];
     timeline.push_back({static_cast<uint32_t>(i), e.at_ms, e.actor, e.action, e.detail, e.alert});
   };
-  for (uint32_t i : inc.extra().timeline_rewritten)  // changed in place: the row is replaced
+  auto rewritten = [&](uint32_t i) {  // changed in place: the row is replaced
     if (i < timeline_from && i < inc.timeline.size()) row(i);
+  };
+  if (inc.rewritten_entry) rewritten(inc.rewritten_entry - 1);
+  for (uint32_t i : inc.extra().timeline_rewritten) rewritten(i);
   for (size_t i = timeline_from; i < inc.timeline.size(); ++i) row(i);
 }
 

@@ -105,7 +105,7 @@ struct StoreUnit {
     uint64_t id;
     int status;
     int64_t updated_ms;
-    std::string record;
+    std::string record;  // incidents: empty when only timeline rows changed (the record stays)
     std::vector<MemberRow> alerts;  // incidents: rows appended since the last write
     std::vector<TimelineRow> timeline;
   };

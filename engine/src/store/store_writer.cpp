@@ -157,7 +157,7 @@ struct StoreWriter::Impl {
     for (auto& it : group) {
       n[0] += it.unit.alerts.size();
       n[1] += it.unit.counters.size();
-      n[2] += it.unit.incidents.size();
+      for (const auto& r : it.unit.incidents) n[2] += !r.record.empty();
       n[3] += it.unit.problems.size();
       n[4] += it.unit.silences.size();
     }

@@ -17,6 +17,7 @@
 #include "notify/notifier.h"
 #include "store/postgres/pg_connection.h"
 #include "store/postgres/pg_store.h"
+#include "store/round_rows.h"
 #include "store/sqlite/sqlite_store.h"
 #include "store/state_codec.h"
 #include "store/store_writer.h"
@@ -80,18 +81,28 @@ std::string state(engine::Correlator& c, int64_t now) {
 }
 
 // What the store would hold of `from`, loaded into `to` (a fresh engine), as at start-up.
-void restoreInto(engine::ReplayEngine& from, engine::ReplayEngine& to, int64_t now) {
+// The incidents come from `stored` (what a store read back) when given, else from `from`.
+void restoreInto(engine::ReplayEngine& from, engine::ReplayEngine& to, int64_t now,
+                 const engine::StoredState* stored = nullptr) {
   engine::Correlator& c = from.correlator();
   engine::Correlator::Restored r;
-  for (const auto& inc : c.incidents()) {
-    std::string rec;
-    engine::encodeIncident(rec, inc);
-    std::vector<engine::MemberRow> alerts;
-    std::vector<engine::TimelineRow> timeline;
-    engine::incidentRows(c, inc, 0, 0, alerts, timeline);
+  auto decoded = [&](const std::string& rec, const std::vector<engine::MemberRow>& alerts,
+                     const std::vector<engine::TimelineRow>& timeline) {
     auto d = engine::decodeIncident(rec, alerts, timeline);
     r.incidents.push_back(std::move(d.incident));
     r.roles.push_back(std::move(d.roles));
+  };
+  if (stored) {
+    for (const auto& i : stored->incidents) decoded(i.record, i.alerts, i.timeline);
+  } else {
+    for (const auto& inc : c.incidents()) {
+      std::string rec;
+      engine::encodeIncident(rec, inc);
+      std::vector<engine::MemberRow> alerts;
+      std::vector<engine::TimelineRow> timeline;
+      engine::incidentRows(c, inc, 0, 0, alerts, timeline);
+      decoded(rec, alerts, timeline);
+    }
   }
   for (const auto& [id, p] : c.problems()) {
     std::string rec;
@@ -563,6 +574,9 @@ TEST_CASE("Units committed in one group store what they store committed one by o
     d.status = Status::kResolved;
     v[2].alerts.push_back(d);
     v[2].windows.push_back({5, "flaps", engine::encodeWindow({{kT0 + 2, 14}})});  // again
+    // Only a timeline entry rewritten in place (an alert's flips): the record stays.
+    v[2].incidents.push_back(
+        {1, 0, kT0 + 2, "", {}, {{0, kT0 + 2, "triaged", "alert flapped", "in place again", 0}}});
     v[2].meta.emplace_back("next_incident", "3");
     // Counters of an alert stored only by a later unit are not written (the SQLite backend
     // writes a group's alert rows in row order, not in the units' order).
@@ -622,7 +636,7 @@ TEST_CASE("Units committed in one group store what they store committed one by o
   CHECK(apart.find("18364758544493064720 7 9 6 0 5 0 11\n") != std::string::npos);
   CHECK(apart.find("42 9 20 15 0 2 1 11\n") != std::string::npos);
   CHECK(apart.find("99 1 0 0 0 2 0 11\n") != std::string::npos);
-  CHECK(apart.find("{\"v\":2}\nm 42\nm 7\nt alice in place\n") != std::string::npos);
+  CHECK(apart.find("{\"v\":2}\nm 42\nm 7\nt triaged in place again\n") != std::string::npos);
   CHECK(apart.find("gap 10\n") != std::string::npos);
   CHECK(apart.find("next 3\n") != std::string::npos);
   CHECK(apart.find("seq 0\n") != std::string::npos);
@@ -1083,6 +1097,7 @@ TEST_CASE(
     engine::incidentRows(a.correlator(), i, i.stored_alerts, i.stored_timeline, alerts, rows);
     i.stored_alerts = static_cast<uint32_t>(i.alerts.size());
     i.stored_timeline = static_cast<uint32_t>(i.timeline.size());
+    i.rewritten_entry = 0;
     i.edit().timeline_rewritten.clear();
     return rows;
   };
@@ -1122,6 +1137,76 @@ TEST_CASE(
   const auto* after = b.correlator().incident(1);
   REQUIRE(after->timeline.size() == entries + 2);
   CHECK(after->timeline[seq].detail.rfind("11 state changes between ", 0) == 0);
+}
+
+TEST_CASE(
+    "A flip counted in a stored entry rewrites that entry's row, not the incident's record, and "
+    "the incident's updated time comes back from the entry after a restart",
+    "[store]") {
+  auto config = configWith(kRules, kNoFlapping);
+  fs::path dir = tempDir("flip-rows");
+  engine::ReplayEngine a(*config);
+  const std::vector<std::pair<const char*, const char*>> shop = {{"team", "shop"}};
+  engine::AlertRowIds ids;
+  engine::RoundRows rounds;
+  // One store round, as the correlator stage runs it, committed to a real store.
+  auto round = [&](engine::Store& store) {
+    std::vector<uint64_t> dirty;
+    std::vector<std::string> silences;
+    a.correlator().takeDirty(dirty, silences);
+    engine::StoreUnit u;
+    rounds.collect(a.correlator(), dirty, silences, a.correlator().takeEvents(), &u);
+    engine::StoreUnit copy = u;
+    std::vector<engine::StoreUnit*> one{&u};
+    store.commit(one, ids);
+    return copy;
+  };
+  int64_t now = kT0 + 60'000;
+  {
+    auto store = testing::openStore(dir);
+    store->loadAlertRows(ids);
+    engine::Incident* inc = openShop(a);
+    round(*store);
+    push(a, now, "web1", "http", Status::kResolved, shop);  // its first flip: an entry
+    auto u = round(*store);
+    REQUIRE(u.incidents.size() == 1);
+    CHECK_FALSE(u.incidents[0].record.empty());
+    REQUIRE(u.incidents[0].timeline.size() == 1);
+    uint32_t seq = u.incidents[0].timeline[0].seq;
+    // Within the group interval (an update already pending): nothing but the entry changes.
+    for (int i = 1; i < 6; ++i) {
+      now += 1000;
+      push(a, now, "web1", "http", i % 2 ? Status::kFiring : Status::kResolved, shop);
+      CHECK_FALSE(inc->persist);  // the entry changed, not the record
+      CHECK(inc->updated_ms == now);
+      u = round(*store);
+      REQUIRE(u.incidents.size() == 1);
+      CHECK(u.incidents[0].record.empty());
+      CHECK(u.incidents[0].alerts.empty());
+      REQUIRE(u.incidents[0].timeline.size() == 1);
+      CHECK(u.incidents[0].timeline[0].seq == seq);
+      CHECK(u.incidents[0].timeline[0].detail.rfind(std::to_string(i + 1) + " state changes", 0) ==
+            0);
+    }
+    CHECK(inc->rewritten_entry == 0);
+    CHECK_FALSE(inc->hasExtra());  // tracking the rewrite took no IncidentExtra
+  }
+  // Read back: the record's updated time is the first flip's; the entry says the last one.
+  auto stored = testing::openStore(dir)->loadState();
+  REQUIRE(stored.incidents.size() == 1);
+  const auto& row = stored.incidents[0];
+  CHECK(engine::decodeIncident(row.record, row.alerts, row.timeline).incident.updated_ms ==
+        kT0 + 60'000);
+  engine::ReplayEngine b(*config);
+  restoreInto(a, b, now, &stored);
+  const auto* after = b.correlator().incident(1);
+  REQUIRE(after);
+  CHECK(after->updated_ms == now);
+  CHECK(state(b.correlator(), now) == state(a.correlator(), now));
+  // And its flips go on counting in the same entry.
+  for (auto* e : {&a, &b}) push(*e, now + 1000, "web1", "http", Status::kResolved, shop);
+  CHECK(state(b.correlator(), now + 1000) == state(a.correlator(), now + 1000));
+  fs::remove_all(dir);
 }
 
 TEST_CASE("An incident's timeline is bounded in bytes as well as in entries", "[store]") {

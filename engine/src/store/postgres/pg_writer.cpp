@@ -309,7 +309,7 @@ struct PostgresStore::Staging {
     for (const auto& a : u.alerts) alert(a, rows);
     for (const auto& c : u.counters) counter(c, rows);
     for (const auto& r : u.incidents) {
-      incidents.put(r.id, &r);
+      if (!r.record.empty()) incidents.put(r.id, &r);  // (empty: only timeline rows changed)
       for (const auto& m : r.alerts) members.put({r.id, m.seq}, {r.id, &m});
       for (const auto& t : r.timeline) timeline.put({r.id, t.seq}, {r.id, &t});
     }

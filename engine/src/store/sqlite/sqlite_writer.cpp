@@ -202,7 +202,8 @@ struct SqliteStore::Writer {
   // Everything else a unit carries (its alert and counter rows: writeAlerts).
   void write(const StoreUnit& u) {
     for (const auto& r : u.incidents) {
-      upsert_incident.u(1, r.id).i(2, r.status).i(3, r.updated_ms).text(4, r.record).run();
+      if (!r.record.empty())
+        upsert_incident.u(1, r.id).i(2, r.status).i(3, r.updated_ms).text(4, r.record).run();
       for (const auto& m : r.alerts)
         insert_member.u(1, r.id).i(2, m.seq).u(3, m.fingerprint).i(4, m.role).run();
       for (const auto& t : r.timeline)
