@@ -349,17 +349,15 @@ void Correlator::onChange(CorrelatorInput& in, int64_t now) {
         inc->max_severity = std::max(inc->max_severity, static_cast<int>(a->severity));
         recompute(*inc, now, "triaged");
         if (a->flapping || a->suppressed != Suppression::kNone) {
-          // A flapping alert's flips change state, not the news (nor the stored record, unless
-          // the peak moved).
-          if (inc->max_severity != peak)
-            touch(*inc);
-          else
-            touchState(*inc);
+          // A flapping alert's flips change state, not the news.
+          touchState(*inc);
         } else {
           noteFlip(*inc, *a, now, "alert severity changed",
                    std::string(severityName(before)) + " -> " + severityName(a->severity));
           announce(*inc, now);
         }
+        // Nor the stored record (a flip rewrites its entry's row alone), unless the peak moved.
+        if (inc->max_severity != peak) touch(*inc);
       }
       break;
     case ChangeKind::kFlappingStarted:

@@ -42,14 +42,15 @@ using testing::tempDir;
 const int64_t kT0 = 1'767'225'600'000;  // 2026-01-01T00:00:00Z
 
 void push(engine::ReplayEngine& e, int64_t now, const char* resource, const char* check, Status st,
-          std::vector<std::pair<const char*, const char*>> labels = {}) {
+          std::vector<std::pair<const char*, const char*>> labels = {},
+          Severity severity = Severity::kMajor) {
   api::IngestOptions opts;
   opts.resolve_timeout_ms = 0;
   api::BatchBuilder b(opts, now);
   auto& ev = b.begin(0);
   ev.resource = b.keep(resource);
   ev.check = b.keep(check);
-  ev.severity = Severity::kMajor;
+  ev.severity = severity;
   ev.status = st;
   for (auto& [k, v] : labels) b.addLabel(k, v);
   REQUIRE(b.finish());
@@ -1143,7 +1144,8 @@ TEST_CASE(
     "A flip counted in a stored entry rewrites that entry's row, not the incident's record, and "
     "the incident's updated time comes back from the entry after a restart",
     "[store]") {
-  auto config = configWith(kRules, kNoFlapping);
+  // A fixed priority: a new peak severity changes nothing else of the record.
+  auto config = configWith(std::string(kRules) + "        incident: {priority: 2}\n", kNoFlapping);
   fs::path dir = tempDir("flip-rows");
   engine::ReplayEngine a(*config);
   const std::vector<std::pair<const char*, const char*>> shop = {{"team", "shop"}};
@@ -1190,13 +1192,30 @@ TEST_CASE(
     }
     CHECK(inc->rewritten_entry == 0);
     CHECK_FALSE(inc->hasExtra());  // tracking the rewrite took no IncidentExtra
+    // A flip to a new peak severity: the peak is in the record, which is written with it.
+    now += 1000;
+    push(a, now, "web1", "http", Status::kFiring, shop, Severity::kCritical);
+    u = round(*store);
+    REQUIRE(u.incidents.size() == 1);
+    REQUIRE_FALSE(u.incidents[0].record.empty());
+    CHECK(engine::decodeIncident(u.incidents[0].record, {}, {}).incident.max_severity ==
+          static_cast<int>(Severity::kCritical));
+    REQUIRE(u.incidents[0].timeline.size() == 1);
+    CHECK(u.incidents[0].timeline[0].seq == seq);
+    for (Status st : {Status::kResolved, Status::kFiring}) {  // and again only the entry
+      now += 1000;
+      push(a, now, "web1", "http", st, shop, Severity::kCritical);
+      u = round(*store);
+      REQUIRE(u.incidents.size() == 1);
+      CHECK(u.incidents[0].record.empty());
+    }
   }
-  // Read back: the record's updated time is the first flip's; the entry says the last one.
+  // Read back: the record's updated time is the new peak's; the entry says the last flip.
   auto stored = testing::openStore(dir)->loadState();
   REQUIRE(stored.incidents.size() == 1);
   const auto& row = stored.incidents[0];
   CHECK(engine::decodeIncident(row.record, row.alerts, row.timeline).incident.updated_ms ==
-        kT0 + 60'000);
+        now - 2000);
   engine::ReplayEngine b(*config);
   restoreInto(a, b, now, &stored);
   const auto* after = b.correlator().incident(1);
