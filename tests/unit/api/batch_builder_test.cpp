@@ -97,7 +97,7 @@ TEST_CASE("BatchBuilder fills defaults, sorts labels, and keys by fingerprint", 
   CHECK(e.content_hash == batch->events[1].content_hash);
 }
 
-TEST_CASE("BatchBuilder keeps at most max_errors messages but counts every error; rollback forgets",
+TEST_CASE("BatchBuilder keeps at most max_errors messages but counts every error, rollback forgets",
           "[ingest]") {
   auto o = options();
   api::BatchBuilder b(o, 0, 2);

@@ -175,7 +175,7 @@ TEST_CASE(
   CHECK(c.acknowledge(999, "x", t.now) == "no such incident");
 }
 
-TEST_CASE("A closed incident's group state is released; the next alert opens a new incident",
+TEST_CASE("A closed incident's group state is released, the next alert opens a new incident",
           "[correlator]") {
   Timeline t(configWith("groups: []\n",
                         "correlation:\n  resolve_hold_down: 1m\n  close_after: 1h\n"
@@ -273,7 +273,7 @@ TEST_CASE(
   CHECK(c.openIncidents() == 1);
 }
 
-TEST_CASE("Recurring incidents open a problem; its known error reaches later incidents",
+TEST_CASE("Recurring incidents open a problem, its known error reaches later incidents",
           "[correlator]") {
   Timeline t(configWith("groups: []\n",
                         "correlation:\n  problem_incidents: 3\n  problem_window: 1h\n"

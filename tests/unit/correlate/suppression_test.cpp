@@ -92,7 +92,7 @@ TEST_CASE("A silence holds an incident that already fires at once, and its expir
   CHECK(t.c().expireSilence("nope", t.now) == "no such silence");
 }
 
-TEST_CASE("An incident opened under a silence is held; its release announces the opening",
+TEST_CASE("An incident opened under a silence is held, its release announces the opening",
           "[suppression]") {
   Timeline t(configWith("groups: []\n"));
   std::string id = put(t, silence("{resource=\"db1\"}", t.now, t.now + 600'000));
@@ -182,7 +182,7 @@ maintenance_windows:
   CHECK(inc.status == engine::IncidentStatus::kOpen);
 }
 
-TEST_CASE("An inhibiting alert holds targets that fired before it; its resolution releases them",
+TEST_CASE("An inhibiting alert holds targets that fired before it, its resolution releases them",
           "[suppression]") {
   Timeline t(configWith(R"(
 inhibit_rules:

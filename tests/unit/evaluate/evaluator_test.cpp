@@ -127,7 +127,7 @@ TEST_CASE("A service is as down as its incident's worst firing alert, not its wo
   CHECK(r.reliability.failures == 1);
 }
 
-TEST_CASE("A firing minor beside a resolved critical is PARTIAL; a severity drop ends DOWN at once",
+TEST_CASE("A firing minor beside a resolved critical is PARTIAL, a severity drop ends DOWN at once",
           "[evaluator]") {
   World w(kRules);
   auto period = rules::sla::parsePeriod("2026-11", w.config->rule_set->calendars()[0]);
@@ -249,7 +249,7 @@ TEST_CASE("Heartbeats go LATE, then DOWN with an alert, and the next ping resolv
   CHECK(w.ev.heartbeats().count("adhoc") == 1);
 }
 
-TEST_CASE("Approved maintenance is excluded time; downtime inside it counts only gross",
+TEST_CASE("Approved maintenance is excluded time, downtime inside it counts only gross",
           "[evaluator]") {
   World w(kRules);
   int64_t day = 24 * 60 * kMin;
@@ -485,7 +485,7 @@ TEST_CASE(
 }
 
 TEST_CASE(
-    "Capacity: hysteresis raises after raise_for and clears after clear_for; the forecast opens "
+    "Capacity: hysteresis raises after raise_for and clears after clear_for, the forecast opens "
     "before exhaustion",
     "[evaluator][capacity]") {
   World w(kSignals);

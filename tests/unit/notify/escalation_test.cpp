@@ -98,7 +98,7 @@ TEST_CASE("Escalation notifies each step at its instant and stops when acknowled
   CHECK_FALSE(f.inc(1).extra().escalation.at(0).active);
 }
 
-TEST_CASE("A held incident does not escalate; its held time does not count", "[escalation]") {
+TEST_CASE("A held incident does not escalate, its held time does not count", "[escalation]") {
   Fixture f("groups: []\n", kLadder);
   f.t.at(0).push("db1", "cpu", Severity::kCritical);
   CHECK(f.round() == Lines{"team incident.opened"});
@@ -118,7 +118,7 @@ TEST_CASE("A held incident does not escalate; its held time does not count", "[e
   CHECK(f.at(35 * 60) == Lines{"oncall incident.escalated"});
 }
 
-TEST_CASE("Reopening restarts the escalation; resolving stops it", "[escalation]") {
+TEST_CASE("Reopening restarts the escalation, resolving stops it", "[escalation]") {
   Fixture f("groups: []\n", kLadder);
   f.t.at(0).push("db1", "cpu", Severity::kCritical);
   CHECK(f.round() == Lines{"team incident.opened"});
@@ -262,7 +262,7 @@ TEST_CASE("Overlapping overrides in a rule file are refused, naming the key", "[
   }
 }
 
-TEST_CASE("A step naming a schedule notifies whoever is on call; out of hours changes a step",
+TEST_CASE("A step naming a schedule notifies whoever is on call, out of hours changes a step",
           "[escalation][oncall]") {
   Fixture f(kSchedule, R"(  policies:
     - name: p1

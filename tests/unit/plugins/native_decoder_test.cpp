@@ -185,7 +185,7 @@ TEST_CASE("Limits: oversized events, too many labels, long label values", "[deco
   CHECK(d.batch->events.size() == 1);
 }
 
-TEST_CASE("Label order never changes a fingerprint; label values and fields do", "[fingerprint]") {
+TEST_CASE("Label order never changes a fingerprint, label values and fields do", "[fingerprint]") {
   auto a = json(R"({"resource":"r","check":"c","labels":{"x":"1","y":"2","z":"3"}})");
   auto b = json(R"({"labels":{"z":"3","x":"1","y":"2"},"check":"c","resource":"r"})");
   auto c = json(R"({"resource":"r","check":"c","labels":{"x":"1","y":"2","z":"4"}})");
@@ -196,7 +196,7 @@ TEST_CASE("Label order never changes a fingerprint; label values and fields do",
   CHECK(a.batch->events[0].fingerprint != d.batch->events[0].fingerprint);
 }
 
-TEST_CASE("Volatile labels can be left out of the fingerprint; an explicit dedup key wins",
+TEST_CASE("Volatile labels can be left out of the fingerprint, an explicit dedup key wins",
           "[fingerprint]") {
   auto o = opts();
   o.fingerprint.ignore_labels = {"pod"};

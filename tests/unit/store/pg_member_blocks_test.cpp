@@ -56,7 +56,7 @@ TEST_CASE("A member block holds whole members, and any other length is refused b
                     Catch::Contains("incident 3 has a block of 31 bytes"));
 }
 
-TEST_CASE("New members are one row per incident and commit; rows rewrite and predate them",
+TEST_CASE("New members are one row per incident and commit, rows rewrite and predate them",
           "[store]") {
   if (!testing::onPostgres()) return;
   fs::path dir = testing::tempDir("member-blocks");

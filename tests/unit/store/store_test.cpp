@@ -479,7 +479,7 @@ TEST_CASE("Store writer commits before completing, merges rows, and prunes by re
 }
 
 TEST_CASE(
-    "Notification targets filter by event, priority and matchers; signatures are HMAC-SHA256 of "
+    "Notification targets filter by event, priority and matchers, signatures are HMAC-SHA256 of "
     "t.body",
     "[notifier]") {
   config::NotificationTarget t;
