@@ -120,6 +120,7 @@ bool BatchBuilder::finish() {
   bool full_key = e.dedup_key.empty() && fo.source && fo.resource && fo.check && fo.all_labels &&
                   fo.ignore_labels.empty();
   e.content_hash = full_key ? contentHashOf(b, e, e.fingerprint) : contentHashOf(b, e);
+  e.signed_by_fingerprint = full_key;
   return true;
 }
 

@@ -61,7 +61,7 @@ struct Timeline {
 
 }  // namespace
 
-TEST_CASE("A new fingerprint opens an alert; repeats only count", "[dedup]") {
+TEST_CASE("A new fingerprint opens an alert, repeats only count", "[dedup]") {
   Timeline t;
   CHECK(t.push("db1") == Outcome::kNew);
   CHECK(t.kinds() == std::vector<ChangeKind>{ChangeKind::kNew});
@@ -79,7 +79,7 @@ TEST_CASE("A new fingerprint opens an alert; repeats only count", "[dedup]") {
   CHECK(t.table.firing() == 1);
 }
 
-TEST_CASE("Severity changes and resolution are changes; new annotations are kept quietly",
+TEST_CASE("Severity changes and resolution are changes, new annotations are kept quietly",
           "[dedup]") {
   Timeline t;
   t.push("db1", Severity::kWarning);
@@ -366,4 +366,55 @@ TEST_CASE("The label signature finds every alert with the asked pairs, and follo
   CHECK(visit(db, "db").second == 101);
   engine::LabelSig all;  // an empty signature visits everything
   CHECK(visit(all, "db").first == 1000);
+}
+
+TEST_CASE(
+    "With the default key an alert's signature follows a new service, and its labels come "
+    "with the fingerprint",
+    "[dedup]") {
+  api::IngestOptions opts;
+  opts.name = "test";
+  AlertTable table;
+  std::vector<engine::AlertChange> changes;
+  auto event = [&](const char* service, const char* summary, const char* key = "") {
+    api::BatchBuilder b(opts, 1000);
+    auto& e = b.begin(0);
+    e.resource = "host1";
+    e.check = "disk";
+    e.service = b.keep(service);
+    e.summary = b.keep(summary);
+    e.dedup_key = b.keep(key);
+    b.addLabel("team", "ops");
+    REQUIRE(b.finish());
+    return b.take();
+  };
+  // The builder says when the fingerprint covers source, resource, check and labels.
+  CHECK(event("a", "")->events[0].signed_by_fingerprint);
+  CHECK_FALSE(event("a", "", "k1")->events[0].signed_by_fingerprint);
+  {
+    api::IngestOptions some = opts;
+    some.fingerprint.all_labels = false;
+    some.fingerprint.labels = {"team"};
+    api::BatchBuilder b(some, 1000);
+    auto& e = b.begin(0);
+    e.resource = "host1";
+    e.check = "disk";
+    b.addLabel("team", "ops");
+    REQUIRE(b.finish());
+    CHECK_FALSE(b.take()->events[0].signed_by_fingerprint);
+  }
+  auto visited = [&](const char* service) {  // what the signature lets a filter read
+    engine::LabelSig need;
+    need.add(engine::LabelSig::fieldKey(engine::AlertStrings::kService), service);
+    size_t n = 0;
+    table.forEachMaybe(need, [&](uint64_t, const engine::Alert&) { ++n; });
+    return n;
+  };
+  for (auto [service, summary] : {std::pair{"a", "one"}, {"a", "two"}, {"b", "three"}}) {
+    auto batch = event(service, summary);
+    table.apply(*batch, batch->events[0], 1000, changes);
+  }
+  CHECK(table.size() == 1);
+  CHECK(visited("b") == 1);  // re-signed with its new service
+  CHECK(visited("a") == 0);
 }

@@ -74,6 +74,9 @@ struct Event {
   // The event only names its alert (dedup_key) to change its status, carrying none of its
   // content (PagerDuty's resolve): the alert's texts, labels and value stay as they are.
   bool names_only = false;
+  // The fingerprint covers source, resource, check and every label (the default key, no
+  // dedup_key; set by BatchBuilder::finish): an alert found by it has the same ones.
+  bool signed_by_fingerprint = false;
   double value = 0;
   int64_t event_time_ms = 0;    // when it happened (sender's clock)
   int64_t receive_time_ms = 0;  // when triaged received it
