@@ -73,6 +73,11 @@ struct Incident {
   // incident).
   std::string signature() const;
   int priority = 3, impact = 2, urgency = 2;
+  // 1 + an entry below stored_timeline changed in place since the store last took it (an
+  // alert's flips, counted in one entry; 0: none). Held here (beside the ints: no padding),
+  // not in extra(): most incidents that stay open have an alert that flips, and an
+  // IncidentExtra (~200 bytes) each only to say so cost more than the incident's timeline.
+  uint32_t rewritten_entry = 0;
   int64_t opened_ms = 0, acknowledged_ms = 0, resolved_ms = 0, closed_ms = 0, updated_ms = 0;
   // Fingerprints, in the order they joined (most incidents have one: held inline).
   absl::InlinedVector<uint64_t, 1> alerts;
@@ -122,11 +127,6 @@ struct Incident {
   }
   // How many of `alerts` and `timeline` the store holds (they only grow; the rest is appended).
   uint32_t stored_alerts = 0, stored_timeline = 0;
-  // 1 + an entry below stored_timeline changed in place since the store last took it (an
-  // alert's flips, counted in one entry; 0: none). Held here, not in extra(): most incidents
-  // that stay open have an alert that flips, and an IncidentExtra (~200 bytes) each only to
-  // say so cost more than the incident's whole timeline.
-  uint32_t rewritten_entry = 0;
   uint32_t timeline_bytes = 0;  // what `timeline` holds (TimelineEntry::bytes), bounded
   // The small fields together (no padding between them).
   IncidentStatus status = IncidentStatus::kOpen;
@@ -166,6 +166,9 @@ struct Incident {
   static const IncidentExtra kNoExtra;
   ExtraPtr extra_;  // null: all of it empty
 };
+
+// docs/architecture.md ("Memory of an incident") says 512 bytes: one node of the deque each.
+static_assert(sizeof(Incident) <= 512, "an incident grew past 512 bytes");
 
 struct Problem {
   uint64_t id = 0;
