@@ -5,7 +5,9 @@ import json
 import socket
 import unittest
 
-from harness import BASE_CONFIG, Daemon, read_response
+from harness import BASE_CONFIG, Daemon, read_response, rfc3339
+
+T0 = 1_780_000_000_000
 
 CONFIG = BASE_CONFIG + """pipeline:
   shards: 2
@@ -209,9 +211,6 @@ class ConnectionLimits(unittest.TestCase):
             d.close()
 
 
-if __name__ == "__main__":
-    unittest.main()
-
 
 class InputTokens(unittest.TestCase):
     """An HTTP input with its own token: checked at the headers, before any body is read; when a
@@ -253,3 +252,54 @@ inputs:
         status, _, body = self.d.request("POST", "/-/reload")
         self.assertEqual(status, 200, body)
         self.assertEqual((self.post(None), self.post("input-token"), self.post("group-token")), (401, 401, 200))
+
+
+class LatestTexts(unittest.TestCase):
+    """An alert's summary changes with every event (it quotes its value): the views the
+    correlator serves (Alertmanager's /api/v2/alerts, an incident's alerts) show the latest
+    within a checkpoint interval, without a change of state; /api/v1/alerts at once."""
+
+    def setUp(self):
+        self.d = Daemon(BASE_CONFIG.replace("state:\n", "state:\n  checkpoint_interval: 10s\n") + """inputs:
+  - type: native_json
+""", env={"TRIAGED_TEST_CLOCK": rfc3339(T0)})
+        self.d.start()
+
+    def tearDown(self):
+        self.d.close()
+
+    def send(self, summary, value):
+        status, _, body = self.d.request("POST", "/api/v1/events", json.dumps(
+            {"resource": "db1", "check": "DiskFull", "severity": "major", "summary": summary,
+             "value": value, "annotations": {"runbook": f"https://runbooks.example.com/{value}"}}))
+        self.assertEqual(status, 200, body)
+
+    def clock(self, ms):
+        status, _, body = self.d.request("POST", "/-/test/clock?to=" + rfc3339(ms))
+        self.assertEqual(status, 200, body)
+
+    def shown(self):
+        [alert] = self.d.get_json("/api/v2/alerts")
+        [incident] = self.d.get_json("/api/v1/incidents")["incidents"]
+        detail = self.d.get_json(f"/api/v1/incidents/{incident['id']}")
+        return (alert["annotations"], [a["summary"] for a in detail["alerts"]])
+
+    def test_views_of_the_correlator_show_the_latest_text_within_a_checkpoint(self):
+        self.send("Disk 91% full", 91)
+        self.clock(T0 + 60_000)  # the incident opens after group_wait
+        self.assertEqual(self.shown(), ({"runbook": "https://runbooks.example.com/91", "summary": "Disk 91% full"},
+                                        ["Disk 91% full"]))
+        self.send("Disk 97% full", 97)
+        table = self.d.get_json("/api/v1/alerts")["data"][0]
+        self.assertEqual((table["summary"], table["value"], table["status"]), ("Disk 97% full", 97, "firing"))
+        # Not a change of state: the correlator's copy waits for the next checkpoint...
+        self.clock(T0 + 60_000 + 9_999)
+        self.assertEqual(self.shown()[1], ["Disk 91% full"])
+        # ...which brings it.
+        self.clock(T0 + 60_000 + 10_000)
+        self.assertEqual(self.shown(), ({"runbook": "https://runbooks.example.com/97", "summary": "Disk 97% full"},
+                                        ["Disk 97% full"]))
+
+
+if __name__ == "__main__":
+    unittest.main()

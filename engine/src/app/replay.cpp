@@ -26,6 +26,14 @@ void ReplayEngine::flush() {
   correlator_.apply(in, now_);
 }
 
+void ReplayEngine::refreshTexts() {
+  std::vector<Correlator::Text> texts;
+  table_.forEachUnsaved([&](const Alert& a, bool content) {
+    if (content) texts.push_back({a.fingerprint, a.view().copy()});
+  });
+  correlator_.refreshTexts(texts);
+}
+
 void ReplayEngine::advance(int64_t now) {
   if (now < now_) return;
   if (now_ == 0) now_ = now;  // the first event starts the clock
@@ -101,6 +109,7 @@ ReplayInput replayInput(const config::Config& config, const api::PluginRegistry&
 namespace {
 
 void printState(ReplayEngine& engine, std::ostream& out) {
+  engine.refreshTexts();
   auto& c = engine.correlator();
   c.forEachAlert([&](const CorrAlert& a) {
     std::string line = "{\"kind\":\"alert\",\"alert\":";

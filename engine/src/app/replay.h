@@ -30,6 +30,9 @@ class ReplayEngine {
   const AlertTable& table() const { return table_; }
   AlertTable& table() { return table_; }  // for restoring stored alerts
   std::vector<CorrelatorEvent> takeEvents() { return correlator_.takeEvents(); }
+  // Hands the correlator the texts (summary, value...) that changed without a change of state,
+  // as the daemon's checkpoint does: before showing its alerts.
+  void refreshTexts();
   // Runs after every step of simulated time, once the correlator has applied it (the
   // evaluator of `replay --report` hangs here, as it follows the correlator in the daemon).
   void onStep(std::function<void(Correlator&, int64_t)> f) { on_step_ = std::move(f); }

@@ -71,12 +71,23 @@ CorrelatorInput CorrelatorInput::from(const AlertTable& table, const AlertChange
   in.change = c;
   if (c.kind != ChangeKind::kNew && c.kind != ChangeKind::kRefired) return in;
   if (const Alert* a = table.find(c.fingerprint)) {
-    size_t n = a->view().bytes();
-    in.strings = std::make_unique<char[]>(n);
-    std::memcpy(in.strings.get(), a->strings.get(), n);
+    in.strings = a->view().copy();
     in.first_seen_ms = a->first_seen_ms;
   }
   return in;
+}
+
+size_t Correlator::refreshTexts(std::vector<Text>& texts) {
+  size_t taken = 0;
+  for (auto& t : texts) {
+    auto it = alerts_.find(t.fingerprint);
+    if (it == alerts_.end() || !t.strings) continue;
+    CorrAlert& a = *it->second;
+    if (!AlertStrings(a.strings.get()).sameSigned(AlertStrings(t.strings.get()))) continue;
+    a.strings = std::move(t.strings);
+    ++taken;
+  }
+  return taken;
 }
 
 Correlator::Correlator(std::shared_ptr<const RuleSet> rules, CorrelatorOptions opts) {

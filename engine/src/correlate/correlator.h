@@ -179,6 +179,16 @@ class Correlator {
 
   // Applies alert changes at `now`, then runs the timers due by then.
   void apply(std::vector<CorrelatorInput>& changes, int64_t now_ms);
+  // An alert's texts as they are now (ChangeSink::refresh): its summary, value, description
+  // and annotations changed without a change of state.
+  struct Text {
+    uint64_t fingerprint = 0;
+    std::unique_ptr<char[]> strings;
+  };
+  // Takes each text of an alert it holds whose signed strings (what rules, silences and
+  // inhibitions read) are the same; the others wait for the alert's next change of state.
+  // Returns how many it took.
+  size_t refreshTexts(std::vector<Text>& texts);
   // Runs every timer due at or before now_ms, in deadline order.
   void advance(int64_t now_ms);
   // The next timer's deadline, or INT64_MAX.

@@ -155,9 +155,7 @@ void Correlator::sequenceAlert(uint32_t rule_index, CorrAlert& a, bool is_first,
     dirty_sequences_.insert(sh);
     s.first = a.fingerprint;
     s.at = rerouting_ ? std::min(a.changed_ms, now) : now;
-    size_t n = AlertStrings(a.strings.get()).bytes();
-    s.strings = std::make_unique<char[]>(n);
-    std::memcpy(s.strings.get(), a.strings.get(), n);
+    s.strings = AlertStrings(a.strings.get()).copy();
     s.active = true;
     ++s.gen;
     if (rule.mode == rules::SequenceMode::kAbsence)

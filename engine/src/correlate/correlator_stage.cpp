@@ -24,8 +24,9 @@ struct CorrelatorStage::Impl {
   static constexpr size_t kMaxShards = 256;
   struct Task {
     std::vector<CorrelatorInput> changes;
-    std::vector<AlertRecord> records;  // the rows to store, with a store
-    std::function<void()> committed;   // the batch waiting on these changes
+    std::vector<AlertRecord> records;     // the rows to store, with a store
+    std::vector<Correlator::Text> texts;  // alerts' new texts (refresh)
+    std::function<void()> committed;      // the batch waiting on these changes
     size_t shard = 0;
     std::function<void(Correlator&, int64_t)> fn;
     // fn runs once every shard's changes submitted before it was queued are applied:
@@ -91,6 +92,10 @@ struct CorrelatorStage::Impl {
           ++applied[t.shard];
           for (auto& r : t.records) unit.alerts.push_back(std::move(r));
           if (t.committed) whenDurable(std::move(t.committed));
+          runDeferred(now);
+        } else if (!t.texts.empty()) {
+          correlator.refreshTexts(t.texts);
+          ++applied[t.shard];
           runDeferred(now);
         } else if (t.fn) {
           if (deferred.empty() && ready(t))
@@ -278,6 +283,19 @@ void CorrelatorStage::consume(size_t shard, const AlertTable& table,
   while (impl_->queued.load(std::memory_order_acquire) >= impl_->capacity &&
          !impl_->stopped.load(std::memory_order_acquire))
     std::this_thread::sleep_for(std::chrono::microseconds(100));
+  impl_->submitted[t.shard].fetch_add(1, std::memory_order_acq_rel);
+  impl_->push(std::move(t));
+}
+
+void CorrelatorStage::refresh(size_t shard, const AlertTable& table,
+                              const std::vector<uint64_t>& fingerprints) {
+  Impl::Task t;
+  t.shard = shard % Impl::kMaxShards;
+  t.texts.reserve(fingerprints.size());
+  for (uint64_t fp : fingerprints)
+    if (const Alert* a = table.find(fp)) t.texts.push_back({fp, a->view().copy()});
+  if (t.texts.empty()) return;
+  // Not held back by a full queue: at most one such task per shard and checkpoint.
   impl_->submitted[t.shard].fetch_add(1, std::memory_order_acq_rel);
   impl_->push(std::move(t));
 }

@@ -36,6 +36,10 @@ class CorrelatorStage final : public ChangeSink {
   void stop();
   void consume(size_t shard, const AlertTable& table, const std::vector<AlertChange>& changes,
                std::function<void()> committed) override;
+  // Copies these alerts' strings for the correlator, which takes them in their order with the
+  // shard's changes (Correlator::refreshTexts).
+  void refresh(size_t shard, const AlertTable& table,
+               const std::vector<uint64_t>& fingerprints) override;
   // Runs fn on the correlator thread after what is queued; false after stop().
   bool run(std::function<void(Correlator&, int64_t now_ms)> fn);
   // Runs fn with the evaluator (SLA, heartbeats) on the correlator thread; false after stop().

@@ -239,6 +239,32 @@ bool AlertStrings::sameSigned(const EventBatch& b, const Event& e) const {
   return true;
 }
 
+bool AlertStrings::sameSigned(const AlertStrings& o) const {
+  if (labelCount() != o.labelCount()) return false;
+  const char *p = first(), *q = o.first();
+  std::string_view x, y;
+  for (int i = 0; i < 4; ++i) {  // source, resource, check, service (as above)
+    p = readString(p, x);
+    q = readString(q, y);
+    if (x != y) return false;
+  }
+  p = skip(p, kFieldCount - 4);
+  q = skip(q, kFieldCount - 4);
+  for (uint32_t i = 0, n = 2 * labelCount(); i < n; ++i) {  // each label's name and value
+    p = readString(p, x);
+    q = readString(q, y);
+    if (x != y) return false;
+  }
+  return true;
+}
+
+std::unique_ptr<char[]> AlertStrings::copy() const {
+  size_t n = bytes();
+  auto out = std::make_unique_for_overwrite<char[]>(n);
+  std::memcpy(out.get(), p_, n);
+  return out;
+}
+
 double Alert::flapPercent() const {
   // 21 observations give 20 transitions; bit i (0 = newest) is transition 19-i in age order,
   // weighted 0.8 + 0.02 * (19 - i)... i.e. newer transitions weigh more. In integer form the

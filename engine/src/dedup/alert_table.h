@@ -92,6 +92,11 @@ class AlertStrings {
   // Whether the event has this alert's signed strings (source, resource, check, service and
   // labels; what LabelSig::of signs), in one pass over them.
   bool sameSigned(const api::EventBatch& b, const api::Event& e) const;
+  // Whether two packed forms have the same signed strings (they are the same alert, and would
+  // match the same rules, silences and inhibitions): only their other texts may differ.
+  bool sameSigned(const AlertStrings& o) const;
+  // A copy of the packed form (bytes() of it), for another thread to keep.
+  std::unique_ptr<char[]> copy() const;
   // Value of a label, or nullopt-like {found=false}.
   bool findLabel(std::string_view name, std::string_view& value) const;
   size_t bytes() const;

@@ -37,6 +37,7 @@ struct Task {
   std::vector<uint32_t> idx;
   std::function<void(const AlertTable&)> fn;  // a function to run on the shard
   bool expire = false;
+  bool checkpoint = false;
 };
 
 #if defined(__has_feature)
@@ -289,6 +290,14 @@ void Pipeline::expireNow() {
   }
 }
 
+void Pipeline::checkpointNow() {
+  for (auto& s : shards_) {
+    Task t;
+    t.checkpoint = true;
+    s->queue.enqueue(std::move(t));
+  }
+}
+
 void Pipeline::run(Shard& s, size_t index) {
   std::vector<AlertChange> changes;
   changes.reserve(1024);
@@ -303,10 +312,12 @@ void Pipeline::run(Shard& s, size_t index) {
     if (changes.empty()) return;
     for (const auto& c : changes) {
       metrics_->changes->add(index, static_cast<size_t>(c.kind));
-      if (opts_.store)
-        s.table.markSaved(c.fingerprint,
-                          (c.kind == ChangeKind::kNew || c.kind == ChangeKind::kRefired) &&
-                              !c.flapping);  // as alertRecords() writes it
+      // The store writes the strings with a new or re-fired alert (as alertRecords() does),
+      // and the sink copies them (CorrelatorInput::from): the checkpoint need not.
+      if (opts_.store || changes_)
+        s.table.markSaved(
+            c.fingerprint,
+            (c.kind == ChangeKind::kNew || c.kind == ChangeKind::kRefired) && !c.flapping);
     }
     if (changes_) changes_->consume(index, s.table, changes, std::move(committed));
     changes.clear();
@@ -314,6 +325,19 @@ void Pipeline::run(Shard& s, size_t index) {
   int64_t next_checkpoint = clock_.nowMs() + opts_.checkpoint_interval_ms;
   bool stopping = false;
   bool trim = false;
+  auto checkpointIfDue = [&](int64_t now) {
+    if (now < next_checkpoint) return;
+    checkpoint(s, index);
+    next_checkpoint = now + opts_.checkpoint_interval_ms;
+    // glibc keeps what the batches, store units and answers freed in its arenas (about
+    // 100 MB under a sustained realistic load, measured): shard 0 gives it back every
+    // checkpoint, so that RSS follows what is in use (bench/RESULTS.md); with the batches
+    // kept for the inputs if no input took one in the last interval.
+    if (index == 0) {
+      api::batch_pool::releaseIdle();
+      trim = true;
+    }
+  };
   AdaptiveSpin spin;
   while (true) {
     // After the stop marker, keep going until the queue is empty: moodycamel does not order
@@ -323,7 +347,7 @@ void Pipeline::run(Shard& s, size_t index) {
                           : s.queue.wait_dequeue_bulk_timed(
                                 tasks, 32, std::chrono::milliseconds(opts_.expire_interval_ms));
     if (stopping && got == 0) {
-      checkpoint(s);  // counters as they are at shutdown
+      checkpoint(s, index);  // counters as they are at shutdown
       return;
     }
     int64_t now = clock_.nowMs();
@@ -364,7 +388,10 @@ void Pipeline::run(Shard& s, size_t index) {
       } else if (t.expire) {
         s.table.expire(now, changes);
         flushChanges(nullptr);
+        checkpointIfDue(now);  // before what is queued after (the test clock's answer)
         publish();
+      } else if (t.checkpoint) {
+        checkpoint(s, index);
       } else {
         stopping = true;  // the stop marker
       }
@@ -373,18 +400,7 @@ void Pipeline::run(Shard& s, size_t index) {
     if (now >= next_expire) {
       s.table.expire(now, changes);
       flushChanges(nullptr);
-      if (now >= next_checkpoint) {
-        checkpoint(s);
-        next_checkpoint = now + opts_.checkpoint_interval_ms;
-        // glibc keeps what the batches, store units and answers freed in its arenas (about
-        // 100 MB under a sustained realistic load, measured): shard 0 gives it back every
-        // checkpoint, so that RSS follows what is in use (bench/RESULTS.md); with the batches
-        // kept for the inputs if no input took one in the last interval.
-        if (index == 0) {
-          api::batch_pool::releaseIdle();
-          trim = true;
-        }
-      }
+      checkpointIfDue(now);
       publish();
       next_expire = now + opts_.expire_interval_ms;
       if (trim) {
@@ -395,17 +411,22 @@ void Pipeline::run(Shard& s, size_t index) {
   }
 }
 
-// Duplicates only bump counters in memory; this saves them (and changed texts) periodically.
-void Pipeline::checkpoint(Shard& s) {
-  if (!opts_.store) return;
+// Duplicates only bump counters in memory; this saves them (and changed texts) periodically,
+// and hands the changed texts to the sink (the correlator's copies).
+void Pipeline::checkpoint(Shard& s, size_t index) {
+  if (!opts_.store && !changes_) return;
   StoreUnit unit;
+  std::vector<uint64_t> texts;
   s.table.forEachUnsaved([&](const Alert& a, bool content) {
+    if (content) texts.push_back(a.fingerprint);
+    if (!opts_.store) return;
     if (content)
       unit.alerts.push_back(AlertRecord::of(a, true));
     else
       unit.counters.push_back({a.fingerprint, a.count, a.last_seen_ms, a.time_ms});
   });
-  opts_.store->submit(std::move(unit));
+  if (changes_ && !texts.empty()) changes_->refresh(index, s.table, texts);
+  if (opts_.store) opts_.store->submit(std::move(unit));
 }
 
 void Pipeline::reserve(size_t n) {

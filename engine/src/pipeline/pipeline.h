@@ -32,6 +32,11 @@ class ChangeSink {
   virtual void consume(size_t shard, const AlertTable& table,
                        const std::vector<AlertChange>& changes,
                        std::function<void()> committed) = 0;
+  // At each checkpoint, on the shard thread: these alerts' texts (summary, value, description,
+  // annotations) changed without a change of state since the sink last copied them. A sink
+  // that keeps copies takes them again: what it shows is at most a checkpoint interval old.
+  virtual void refresh(size_t /*shard*/, const AlertTable& /*table*/,
+                       const std::vector<uint64_t>& /*fingerprints*/) {}
 };
 
 struct PipelineOptions {
@@ -47,7 +52,8 @@ struct PipelineOptions {
   // Durability sync: a batch that changed alerts completes when the sink says its changes are
   // committed. Duplicates complete at once either way.
   bool wait_for_commit = false;
-  // Where duplicates' counters are checkpointed (nullptr: nowhere), and how often.
+  // Where duplicates' counters are checkpointed (nullptr: nowhere), and how often; changed
+  // texts go to the ChangeSink (ChangeSink::refresh) as often, store or not.
   StoreWriter* store = nullptr;
   int64_t checkpoint_interval_ms = 10'000;
 };
@@ -79,6 +85,8 @@ class Pipeline final : public api::EventSink {
   bool runOnShard(size_t i, std::function<void(const AlertTable&)> fn);
   // Asks every shard to resolve expired alerts now (tests, with a ManualClock).
   void expireNow();
+  // Asks every shard to checkpoint now (tests, with a ManualClock).
+  void checkpointNow();
   // Puts back an alert from the store; before start() only. False when it is malformed.
   bool restore(const AlertRecord& r);
   // Room for n alerts spread over the shards; before the first restore().
@@ -89,7 +97,7 @@ class Pipeline final : public api::EventSink {
 
  private:
   void run(Shard& s, size_t index);
-  void checkpoint(Shard& s);
+  void checkpoint(Shard& s, size_t index);
 
   PipelineOptions opts_;
   const Clock& clock_;

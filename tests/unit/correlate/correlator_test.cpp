@@ -347,3 +347,60 @@ TEST_CASE("What few incidents have is allocated when set, and copied with the in
   engine::Incident moved = std::move(copy);
   CHECK(moved.extra().assignee == "carol");
 }
+
+TEST_CASE(
+    "An alert's new summary reaches the correlator's copy at the next checkpoint, while its "
+    "signed strings are the same",
+    "[correlator]") {
+  Timeline t(configWith(""));
+  // One alert named by a dedup_key: its labels may change while it fires.
+  auto push = [&](const char* summary, const char* team, Status st = Status::kFiring) {
+    api::BatchBuilder b(t.opts, t.now);
+    auto& e = b.begin(0);
+    e.resource = "db1";
+    e.check = "disk";
+    e.dedup_key = "db1-disk";
+    e.status = st;
+    e.summary = b.keep(summary);
+    b.addLabel("team", team);
+    REQUIRE(b.finish());
+    auto batch = b.take();
+    t.engine.apply(*batch, t.now);
+    return batch->events[0].fingerprint;
+  };
+  auto shown = [&](uint64_t fp) {
+    const engine::CorrAlert* a = t.c().alert(fp);
+    REQUIRE(a);
+    engine::AlertStrings v(a->strings.get());
+    std::string_view team;
+    v.findLabel("team", team);
+    return std::string(v.field(engine::AlertStrings::kSummary)) + " / " + std::string(team);
+  };
+  t.at(0);
+  uint64_t fp = push("Disk 91% full", "storage");
+  CHECK(shown(fp) == "Disk 91% full / storage");
+  // A new text is no change of state: the correlator keeps its copy until the checkpoint.
+  t.at(10);
+  CHECK(push("Disk 97% full", "storage") == fp);
+  CHECK(shown(fp) == "Disk 91% full / storage");
+  t.engine.refreshTexts();
+  CHECK(shown(fp) == "Disk 97% full / storage");
+  // Nothing changed since: nothing to take.
+  std::vector<engine::Correlator::Text> none;
+  CHECK(t.c().refreshTexts(none) == 0);
+  // New labels would change what silences and rules match: they wait for a change of state,
+  // which re-evaluates the alert with them.
+  t.at(20);
+  push("Disk 98% full", "dba");
+  t.engine.refreshTexts();
+  CHECK(shown(fp) == "Disk 97% full / storage");
+  t.at(30);
+  push("Disk ok", "dba", Status::kResolved);
+  t.at(40);
+  push("Disk 99% full", "dba");
+  CHECK(shown(fp) == "Disk 99% full / dba");
+  // A text for an alert the correlator does not hold (never fired) is left.
+  std::vector<engine::Correlator::Text> stray;
+  stray.push_back({fp ^ 1, engine::AlertStrings(t.c().alert(fp)->strings.get()).copy()});
+  CHECK(t.c().refreshTexts(stray) == 0);
+}

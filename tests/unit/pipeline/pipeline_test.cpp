@@ -2,6 +2,9 @@
 
 #include <catch2/catch.hpp>
 #include <future>
+#include <map>
+#include <mutex>
+#include <tuple>
 
 #include "pipeline/adaptive_spin.h"
 #include "triaged/api/ingest.h"
@@ -211,4 +214,90 @@ TEST_CASE("A stage spins long while work keeps coming and briefly when it does n
   CHECK(spin.budget() == 2 * engine::AdaptiveSpin::kMin);
   for (int i = 0; i < 20; ++i) spin.wait([] { return false; });
   CHECK(spin.budget() == engine::AdaptiveSpin::kMax);
+}
+
+TEST_CASE(
+    "A checkpoint hands the sink the alerts whose texts changed without a change of state, "
+    "once",
+    "[pipeline][time]") {
+  // The sink keeps each alert's summary as it last copied it, as the correlator does.
+  struct Texts : engine::ChangeSink {
+    std::mutex mu;
+    std::map<uint64_t, std::string> summary;
+    size_t refreshed = 0;
+    void keep(const engine::AlertTable& t, uint64_t fp) {
+      summary[fp] = std::string(t.find(fp)->view().field(engine::AlertStrings::kSummary));
+    }
+    void consume(size_t, const engine::AlertTable& t, const std::vector<engine::AlertChange>& c,
+                 std::function<void()> committed) override {
+      std::lock_guard lk(mu);
+      for (auto& ch : c)
+        if (ch.kind == engine::ChangeKind::kNew || ch.kind == engine::ChangeKind::kRefired)
+          keep(t, ch.fingerprint);
+      if (committed) committed();
+    }
+    void refresh(size_t, const engine::AlertTable& t, const std::vector<uint64_t>& fps) override {
+      std::lock_guard lk(mu);
+      for (uint64_t fp : fps) keep(t, fp);
+      refreshed += fps.size();
+    }
+  } sink;
+  engine::ManualClock clock(1000);
+  api::MetricsHub hub;
+  engine::PipelineOptions po;
+  po.shards = 2;
+  engine::Pipeline p(po, clock, hub, &sink);
+  p.start();
+  api::IngestOptions o;
+  o.name = "t";
+  // Four alerts; the texts of 0 and 1 change, 2 resolves and fires again with a new text, 3
+  // repeats itself.
+  auto send = [&](std::vector<std::tuple<int, const char*, api::Status>> events) {
+    api::BatchBuilder b(o, 1000);
+    for (auto& [host, summary, status] : events) {
+      auto& e = b.begin(host);
+      e.resource = b.keep("host-" + std::to_string(host));
+      e.check = "c";
+      e.summary = b.keep(summary);
+      e.status = status;
+      b.finish();
+    }
+    auto batch = b.take();
+    std::promise<void> done;
+    p.submit(batch, [&](const api::BatchResult&) { done.set_value(); });
+    REQUIRE(done.get_future().wait_for(std::chrono::seconds(30)) == std::future_status::ready);
+  };
+  auto fpOf = [&](int host) {
+    api::BatchBuilder b(o, 1000);
+    auto& e = b.begin(0);
+    e.resource = b.keep("host-" + std::to_string(host));
+    e.check = "c";
+    b.finish();
+    return b.take()->events[0].fingerprint;
+  };
+  // What the sink holds once every shard has run what was queued before.
+  auto held = [&] {
+    std::vector<std::promise<void>> seen(2);
+    for (size_t i = 0; i < 2; ++i)
+      p.runOnShard(i, [&, i](const engine::AlertTable&) { seen[i].set_value(); });
+    for (auto& s : seen)
+      REQUIRE(s.get_future().wait_for(std::chrono::seconds(30)) == std::future_status::ready);
+    std::lock_guard lk(sink.mu);
+    std::string out;
+    for (int h = 0; h < 4; ++h) out += sink.summary[fpOf(h)] + ";";
+    return out;
+  };
+  const auto F = api::Status::kFiring, R = api::Status::kResolved;
+  send({{0, "a0", F}, {1, "a1", F}, {2, "a2", F}, {3, "a3", F}});
+  CHECK(held() == "a0;a1;a2;a3;");
+  send({{0, "b0", F}, {1, "b1", F}, {2, "b2", R}, {3, "a3", F}});
+  send({{2, "c2", F}});  // re-fired: the sink copies it with the change
+  CHECK(held() == "a0;a1;c2;a3;");
+  p.checkpointNow();
+  CHECK(held() == "b0;b1;c2;a3;");
+  CHECK(sink.refreshed == 2);  // not the re-fired alert, nor the repeated one
+  p.checkpointNow();
+  CHECK(held() == "b0;b1;c2;a3;");
+  CHECK(sink.refreshed == 2);  // once
+  p.stop();
 }
