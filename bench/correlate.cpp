@@ -100,7 +100,7 @@ int main(int argc, char** argv) {
   int switches = std::max(1, cis / 100);
   api::IngestOptions io;
   io.name = "bench";
-  std::vector<std::unique_ptr<char[]>> strings(alerts);
+  std::vector<engine::SharedBlob> strings(alerts);
   std::vector<uint64_t> fps(alerts);
   std::vector<size_t> sizes(alerts);
   for (uint64_t i = 0; i < alerts; ++i) {
@@ -182,7 +182,7 @@ int main(int argc, char** argv) {
                    false,
                    now};
       if (fire) {
-        in.strings = std::make_unique<char[]>(sizes[i]);
+        in.strings = engine::SharedBlob::allocate(sizes[i]);
         std::memcpy(in.strings.get(), strings[i].get(), sizes[i]);
       }
       batch.push_back(std::move(in));

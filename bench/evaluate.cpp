@@ -49,7 +49,7 @@ std::string rulesYaml(int services) {
 }
 
 struct Alerts {
-  std::vector<std::unique_ptr<char[]>> strings;
+  std::vector<engine::SharedBlob> strings;
   std::vector<size_t> sizes;
   std::vector<uint64_t> fps;
 };
@@ -84,7 +84,7 @@ engine::CorrelatorInput fire(const Alerts& a, uint64_t i, int64_t now) {
                api::Status::kFiring,
                false,
                now};
-  in.strings = std::make_unique<char[]>(a.sizes[i]);
+  in.strings = engine::SharedBlob::allocate(a.sizes[i]);
   std::memcpy(in.strings.get(), a.strings[i].get(), a.sizes[i]);
   return in;
 }

@@ -29,7 +29,7 @@ void ReplayEngine::flush() {
 void ReplayEngine::refreshTexts() {
   std::vector<Correlator::Text> texts;
   table_.forEachUnsaved([&](const Alert& a, bool content) {
-    if (content) texts.push_back({a.fingerprint, a.view().copy()});
+    if (content) texts.push_back({a.fingerprint, a.strings.share()});
   });
   correlator_.refreshTexts(texts);
 }

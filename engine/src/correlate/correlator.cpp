@@ -71,7 +71,7 @@ CorrelatorInput CorrelatorInput::from(const AlertTable& table, const AlertChange
   in.change = c;
   if (c.kind != ChangeKind::kNew && c.kind != ChangeKind::kRefired) return in;
   if (const Alert* a = table.find(c.fingerprint)) {
-    in.strings = a->view().copy();
+    in.strings = a->strings.share();
     in.first_seen_ms = a->first_seen_ms;
   }
   return in;

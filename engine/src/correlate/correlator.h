@@ -29,12 +29,13 @@
 
 namespace triaged::engine {
 
-// An alert change with a copy of the alert's strings, as the dedup shards hand it over.
+// An alert change with the alert's strings (shared with its table), as the dedup shards hand
+// it over.
 struct CorrelatorInput {
   AlertChange change;
-  std::unique_ptr<char[]> strings;
+  SharedBlob strings;
   int64_t first_seen_ms = 0;
-  // The change, with the alert's strings copied from its table when it (re)fires.
+  // The change, with the alert's strings shared from its table when it (re)fires.
   static CorrelatorInput from(const AlertTable& table, const AlertChange& c);
 };
 
@@ -139,7 +140,7 @@ struct SuppressionReasons {
 
 // The correlator's view of one active (or recently resolved) alert.
 struct CorrAlert {
-  std::unique_ptr<char[]> strings;
+  SharedBlob strings;
   uint64_t fingerprint = 0;
   int64_t first_seen_ms = 0, changed_ms = 0;
   api::Severity severity = api::Severity::kWarning;
@@ -183,7 +184,7 @@ class Correlator {
   // and annotations changed without a change of state.
   struct Text {
     uint64_t fingerprint = 0;
-    std::unique_ptr<char[]> strings;
+    SharedBlob strings;
   };
   // Takes each text of an alert it holds whose signed strings (what rules, silences and
   // inhibitions read) are the same; the others wait for the alert's next change of state.
@@ -231,12 +232,13 @@ class Correlator {
   // no live incident (it was suppressed, or waiting in a group) is routed again at `now`.
   struct RestoredAlert {
     uint64_t fingerprint = 0;
-    std::unique_ptr<char[]> strings;
+    SharedBlob strings;
     int64_t first_seen_ms = 0, changed_ms = 0;
     api::Severity severity = api::Severity::kWarning;
     api::Status status = api::Status::kFiring;
     bool flapping = false;
-    static RestoredAlert of(const AlertRecord& r);  // with a copy of its strings
+    // With the strings its alert table holds (shared), or a copy of the record's.
+    static RestoredAlert of(const AlertRecord& r, SharedBlob shared = {});
   };
   struct Restored {
     std::vector<Incident> incidents;

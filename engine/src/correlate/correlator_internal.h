@@ -63,7 +63,7 @@ struct Correlator::Sequence {
   int64_t at = 0;
   bool active = false;
   uint64_t gen = 0;
-  std::unique_ptr<char[]> strings;  // the first alert's, for the incident's title
+  SharedBlob strings;  // the first alert's, for the incident's title
 };
 
 }  // namespace triaged::engine

@@ -7,11 +7,15 @@
 
 namespace triaged::engine {
 
-Correlator::RestoredAlert Correlator::RestoredAlert::of(const AlertRecord& r) {
+Correlator::RestoredAlert Correlator::RestoredAlert::of(const AlertRecord& r, SharedBlob shared) {
   RestoredAlert a;
   a.fingerprint = r.fingerprint;
-  a.strings = std::make_unique_for_overwrite<char[]>(r.strings.size());
-  std::memcpy(a.strings.get(), r.strings.data(), r.strings.size());
+  if (shared) {
+    a.strings = std::move(shared);
+  } else {
+    a.strings = SharedBlob::allocate(r.strings.size());
+    std::memcpy(a.strings.get(), r.strings.data(), r.strings.size());
+  }
   a.first_seen_ms = r.first_seen_ms;
   a.changed_ms = r.changed_ms;
   a.severity = r.severity;
@@ -380,7 +384,7 @@ void Correlator::restore(Restored st, int64_t now) {
     s->gen = 1;
     if (AlertStrings::wellFormed(
             q.strings)) {  // a damaged copy is dropped: no title, no absence incident
-      s->strings = std::make_unique_for_overwrite<char[]>(q.strings.size());
+      s->strings = SharedBlob::allocate(q.strings.size());
       std::memcpy(s->strings.get(), q.strings.data(), q.strings.size());
     }
     if (s->active && rule->mode == rules::SequenceMode::kAbsence)

@@ -155,7 +155,7 @@ void Correlator::sequenceAlert(uint32_t rule_index, CorrAlert& a, bool is_first,
     dirty_sequences_.insert(sh);
     s.first = a.fingerprint;
     s.at = rerouting_ ? std::min(a.changed_ms, now) : now;
-    s.strings = AlertStrings(a.strings.get()).copy();
+    s.strings = a.strings.share();
     s.active = true;
     ++s.gen;
     if (rule.mode == rules::SequenceMode::kAbsence)

@@ -293,7 +293,7 @@ void CorrelatorStage::refresh(size_t shard, const AlertTable& table,
   t.shard = shard % Impl::kMaxShards;
   t.texts.reserve(fingerprints.size());
   for (uint64_t fp : fingerprints)
-    if (const Alert* a = table.find(fp)) t.texts.push_back({fp, a->view().copy()});
+    if (const Alert* a = table.find(fp)) t.texts.push_back({fp, a->strings.share()});
   if (t.texts.empty()) return;
   // Not held back by a full queue: at most one such task per shard and checkpoint.
   impl_->submitted[t.shard].fetch_add(1, std::memory_order_acq_rel);

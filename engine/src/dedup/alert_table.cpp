@@ -39,9 +39,7 @@ constexpr uint16_t kHasValue = 0x8000;
 
 size_t roundUp(size_t n) { return (n + 15) & ~size_t{15}; }
 
-std::unique_ptr<char[]> allocBlob(size_t n) {
-  return std::make_unique_for_overwrite<char[]>(roundUp(n));
-}
+SharedBlob allocBlob(size_t n) { return SharedBlob::allocate(roundUp(n)); }
 
 size_t varintSize(size_t n) {
   size_t k = 1;
@@ -100,7 +98,7 @@ size_t AlertStrings::packedSize(const EventBatch& b, const Event& e) {
   return n;
 }
 
-std::unique_ptr<char[]> AlertStrings::pack(const EventBatch& b, const Event& e) {
+SharedBlob AlertStrings::pack(const EventBatch& b, const Event& e) {
   size_t n = packedSize(b, e);
   auto blob = allocBlob(n);
   packInto(blob.get(), n, b, e);
@@ -258,13 +256,6 @@ bool AlertStrings::sameSigned(const AlertStrings& o) const {
   return true;
 }
 
-std::unique_ptr<char[]> AlertStrings::copy() const {
-  size_t n = bytes();
-  auto out = std::make_unique_for_overwrite<char[]>(n);
-  std::memcpy(out.get(), p_, n);
-  return out;
-}
-
 double Alert::flapPercent() const {
   // 21 observations give 20 transitions; bit i (0 = newest) is transition 19-i in age order,
   // weighted 0.8 + 0.02 * (19 - i)... i.e. newer transitions weigh more. In integer form the
@@ -384,6 +375,11 @@ void AlertTable::rewrite(uint32_t slot, const EventBatch& b, const Event& e, uin
   double old = 0;
   bool had = v.value(old);
   if (e.has_value && had && (a.content_hash ^ valueMix(true, old)) == e.content_hash) {
+    if (!a.strings.unique()) {  // the correlator holds them too: copy on write
+      SharedBlob own = allocBlob(v.bytes());
+      std::memcpy(own.get(), a.strings.get(), v.bytes());
+      a.strings = std::move(own);
+    }
     AlertStrings::setValue(a.strings.get(), e.value);
   } else {
     size_t n = AlertStrings::packedSize(b, e);
@@ -393,7 +389,7 @@ void AlertTable::rewrite(uint32_t slot, const EventBatch& b, const Event& e, uin
     const bool resign = e.signed_by_fingerprint ? v.field(AlertStrings::kService) != e.service
                                                 : !v.sameSigned(b, e);
     string_bytes_ -= v.bytes();
-    if (n <= v.capacity())
+    if (n <= v.capacity() && a.strings.unique())
       AlertStrings::packInto(a.strings.get(), n, b, e);
     else
       a.strings = AlertStrings::pack(b, e);

@@ -12,6 +12,7 @@
 #include <string_view>
 #include <vector>
 
+#include "dedup/shared_blob.h"
 #include "triaged/api/event.h"
 
 namespace triaged::engine {
@@ -48,7 +49,7 @@ struct AlertChange {
 // annotations as name/value pairs.
 class AlertStrings {
  public:
-  static std::unique_ptr<char[]> pack(const api::EventBatch& b, const api::Event& e);
+  static SharedBlob pack(const api::EventBatch& b, const api::Event& e);
   static size_t packedSize(const api::EventBatch& b, const api::Event& e);
   // Writes the packed form (packedSize bytes) at p.
   static void packInto(char* p, size_t n, const api::EventBatch& b, const api::Event& e);
@@ -95,8 +96,6 @@ class AlertStrings {
   // Whether two packed forms have the same signed strings (they are the same alert, and would
   // match the same rules, silences and inhibitions): only their other texts may differ.
   bool sameSigned(const AlertStrings& o) const;
-  // A copy of the packed form (bytes() of it), for another thread to keep.
-  std::unique_ptr<char[]> copy() const;
   // Value of a label, or nullopt-like {found=false}.
   bool findLabel(std::string_view name, std::string_view& value) const;
   size_t bytes() const;
@@ -145,7 +144,7 @@ struct Alert {
   int64_t time_ms = 0;
   uint64_t count = 0;
   uint64_t content_hash = 0;
-  std::unique_ptr<char[]> strings;
+  SharedBlob strings;         // shared with the correlator until the table writes them
   uint32_t flap_history = 0;  // bit 0 = newest observation; 1 = the state changed there
   api::Severity severity = api::Severity::kWarning;
   api::Severity previous_severity = api::Severity::kWarning;

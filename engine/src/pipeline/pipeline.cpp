@@ -435,9 +435,10 @@ void Pipeline::reserve(size_t n) {
   for (auto& s : shards_) s->table.reserve(each);
 }
 
-bool Pipeline::restore(const AlertRecord& r) {
+bool Pipeline::restore(const AlertRecord& r, SharedBlob* shared) {
   auto& s = *shards_[shardOf(r.fingerprint)];
   if (!s.table.restore(r)) return false;
+  if (shared) *shared = s.table.find(r.fingerprint)->strings.share();
   s.alerts.store(s.table.size(), std::memory_order_relaxed);
   s.firing.store(s.table.firing(), std::memory_order_relaxed);
   s.memory.store(s.table.memoryBytes(), std::memory_order_relaxed);

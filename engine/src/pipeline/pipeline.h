@@ -88,7 +88,8 @@ class Pipeline final : public api::EventSink {
   // Asks every shard to checkpoint now (tests, with a ManualClock).
   void checkpointNow();
   // Puts back an alert from the store; before start() only. False when it is malformed.
-  bool restore(const AlertRecord& r);
+  // With `shared`, it also holds the strings the table keeps (for the correlator).
+  bool restore(const AlertRecord& r, SharedBlob* shared = nullptr);
   // Room for n alerts spread over the shards; before the first restore().
   void reserve(size_t n);
 

@@ -32,13 +32,14 @@ RecoveryStats recoverState(Store& store, StoreWriter& writer, Pipeline& pipeline
     r.alerts.reserve(st.alerts.size());
     pipeline.reserve(st.alerts.size());
     for (auto& a : st.alerts) {
-      if (!pipeline.restore(a)) {
+      SharedBlob strings;  // the table's, shared with the correlator
+      if (!pipeline.restore(a, &strings)) {
         ++stats.skipped_alerts;
         continue;
       }
       ++stats.alerts;
       if (a.status == api::Status::kFiring) ++stats.firing;
-      r.alerts.push_back(Correlator::RestoredAlert::of(a));
+      r.alerts.push_back(Correlator::RestoredAlert::of(a, std::move(strings)));
       std::string().swap(a.strings);
     }
     stats.alerts_seconds =

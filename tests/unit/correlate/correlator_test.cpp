@@ -401,6 +401,6 @@ TEST_CASE(
   CHECK(shown(fp) == "Disk 99% full / dba");
   // A text for an alert the correlator does not hold (never fired) is left.
   std::vector<engine::Correlator::Text> stray;
-  stray.push_back({fp ^ 1, engine::AlertStrings(t.c().alert(fp)->strings.get()).copy()});
+  stray.push_back({fp ^ 1, t.c().alert(fp)->strings.share()});
   CHECK(t.c().refreshTexts(stray) == 0);
 }

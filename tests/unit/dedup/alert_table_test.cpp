@@ -418,3 +418,50 @@ TEST_CASE(
   CHECK(visited("b") == 1);  // re-signed with its new service
   CHECK(visited("a") == 0);
 }
+
+TEST_CASE(
+    "An alert's strings are shared with the correlator until the table writes them, and then "
+    "copied once",
+    "[dedup]") {
+  Timeline t;
+  double v = 91;
+  t.push("db1", Severity::kMajor, Status::kFiring, "disk 91%", &v);
+  const auto* a = t.table.find(t.fp("db1"));
+  REQUIRE(a);
+  CHECK(a->strings.unique());
+  engine::SharedBlob held = a->strings.share();  // as CorrelatorInput::from holds them
+  CHECK(held.get() == a->strings.get());
+  CHECK(!a->strings.unique());
+  auto summary = [](const char* blob) {
+    return std::string(engine::AlertStrings(blob).field(engine::AlertStrings::kSummary));
+  };
+  auto value = [](const char* blob) {
+    double x = 0;
+    engine::AlertStrings(blob).value(x);
+    return x;
+  };
+  // A new value: the table writes its own copy; the holder still reads what it took.
+  v = 92;
+  CHECK(t.push("db1", Severity::kMajor, Status::kFiring, "disk 91%", &v) == Outcome::kChanged);
+  CHECK(held.get() != a->strings.get());
+  CHECK(a->strings.unique());
+  CHECK(value(a->strings.get()) == 92);
+  CHECK(value(held.get()) == 91);
+  // Alone again, the table writes in place: no further copy.
+  const char* own = a->strings.get();
+  v = 93;
+  t.push("db1", Severity::kMajor, Status::kFiring, "disk 93%", &v);
+  CHECK(a->strings.get() == own);
+  CHECK(summary(own) == "disk 93%");
+  // New texts while shared: copied too, whether they fit or not.
+  engine::SharedBlob again = a->strings.share();
+  t.push("db1", Severity::kMajor, Status::kFiring, "disk 94%", &v);
+  CHECK(a->strings.get() != own);
+  CHECK(summary(again.get()) == "disk 93%");
+  CHECK(summary(a->strings.get()) == "disk 94%");
+  CHECK(summary(held.get()) == "disk 91%");
+  // The last holder frees them (ASan checks that nothing is freed twice or leaked).
+  held = engine::SharedBlob();
+  again = engine::SharedBlob();
+  CHECK(a->strings.unique());
+}
