@@ -27,11 +27,11 @@ void ReplayEngine::flush() {
 }
 
 void ReplayEngine::refreshTexts() {
-  std::vector<Correlator::Text> texts;
+  std::vector<uint64_t> changed;
   table_.forEachUnsaved([&](const Alert& a, bool content) {
-    if (content) texts.push_back({a.fingerprint, a.strings.share()});
+    if (content) changed.push_back(a.fingerprint);
   });
-  correlator_.refreshTexts(texts);
+  correlator_.refreshTexts(Correlator::Texts::of(table_, changed));
 }
 
 void ReplayEngine::advance(int64_t now) {

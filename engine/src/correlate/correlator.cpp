@@ -77,14 +77,38 @@ CorrelatorInput CorrelatorInput::from(const AlertTable& table, const AlertChange
   return in;
 }
 
-size_t Correlator::refreshTexts(std::vector<Text>& texts) {
+Correlator::Texts Correlator::Texts::of(const AlertTable& table, const uint64_t* fingerprints,
+                                        size_t n) {
+  // Sized first: one allocation of the whole, not a string doubling through the heap.
+  std::vector<const Alert*> found;
+  found.reserve(n);
+  size_t total = 0;
+  for (size_t i = 0; i < n; ++i)
+    if (const Alert* a = table.find(fingerprints[i])) {
+      found.push_back(a);
+      total += a->view().bytes();
+    }
+  Texts t;
+  t.at.reserve(found.size());
+  t.bytes.reserve(total);
+  for (const Alert* a : found) {
+    t.at.emplace_back(a->fingerprint, t.bytes.size());
+    t.bytes.append(a->strings.get(), a->view().bytes());
+  }
+  return t;
+}
+
+size_t Correlator::refreshTexts(const Texts& texts) {
   size_t taken = 0;
-  for (auto& t : texts) {
-    auto it = alerts_.find(t.fingerprint);
-    if (it == alerts_.end() || !t.strings) continue;
+  for (const auto& [fp, offset] : texts.at) {
+    auto it = alerts_.find(fp);
+    if (it == alerts_.end()) continue;
     CorrAlert& a = *it->second;
-    if (!AlertStrings(a.strings.get()).sameSigned(AlertStrings(t.strings.get()))) continue;
-    a.strings = std::move(t.strings);
+    AlertStrings now(texts.bytes.data() + offset), held(a.strings.get());
+    if (!held.sameSigned(now)) continue;
+    size_t n = now.bytes();
+    if (n > held.capacity() || !a.strings.unique()) a.strings = SharedBlob::allocate(n);
+    std::memcpy(a.strings.get(), texts.bytes.data() + offset, n);
     ++taken;
   }
   return taken;

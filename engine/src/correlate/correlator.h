@@ -180,16 +180,22 @@ class Correlator {
 
   // Applies alert changes at `now`, then runs the timers due by then.
   void apply(std::vector<CorrelatorInput>& changes, int64_t now_ms);
-  // An alert's texts as they are now (ChangeSink::refresh): its summary, value, description
-  // and annotations changed without a change of state.
-  struct Text {
-    uint64_t fingerprint = 0;
-    SharedBlob strings;
+  // Alerts' packed strings as they are now (ChangeSink::refresh): their summary, value,
+  // description or annotations changed without a change of state. Copied one after the other
+  // into one buffer: no allocation per alert, and the table's own strings stay its own.
+  struct Texts {
+    std::vector<std::pair<uint64_t, size_t>> at;  // fingerprint, offset in bytes
+    std::string bytes;
+    static Texts of(const AlertTable& table, const uint64_t* fingerprints, size_t n);
+    static Texts of(const AlertTable& table, const std::vector<uint64_t>& fingerprints) {
+      return of(table, fingerprints.data(), fingerprints.size());
+    }
   };
-  // Takes each text of an alert it holds whose signed strings (what rules, silences and
-  // inhibitions read) are the same; the others wait for the alert's next change of state.
+  // Takes the texts of each alert it holds whose signed strings (what rules, silences and
+  // inhibitions read) are the same: written over its own copy when that fits and nothing else
+  // holds it, else into a new one. The others wait for the alert's next change of state.
   // Returns how many it took.
-  size_t refreshTexts(std::vector<Text>& texts);
+  size_t refreshTexts(const Texts& texts);
   // Runs every timer due at or before now_ms, in deadline order.
   void advance(int64_t now_ms);
   // The next timer's deadline, or INT64_MAX.

