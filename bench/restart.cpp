@@ -67,11 +67,13 @@ static void build(const config::Config& config, uint64_t alerts, uint64_t incide
       u.alerts.push_back(engine::AlertRecord::of(a, true));
       if (u.alerts.size() == 10000) w.submit(std::exchange(u, {}));
     });
+    std::string record;
     for (const auto& inc : e.correlator().incidents()) {
-      engine::StoreUnit::Row row{inc.id, static_cast<int>(inc.status), inc.updated_ms, {}, {}, {}};
-      engine::encodeIncident(row.record, inc);
-      engine::incidentRows(e.correlator(), inc, 0, 0, row.alerts, row.timeline);
-      u.incidents.push_back(std::move(row));
+      record.clear();
+      engine::encodeIncident(record, inc);
+      auto row = u.row(inc.id, static_cast<int>(inc.status), inc.updated_ms, record);
+      engine::incidentRows(e.correlator(), inc, 0, 0, u, row);
+      u.incidents.push_back(row);
       if (u.incidents.size() == 2000) w.submit(std::exchange(u, {}));
     }
     u.meta.emplace_back("next_incident", std::to_string(e.correlator().nextIncidentId()));

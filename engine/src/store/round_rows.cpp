@@ -39,19 +39,25 @@ void RoundRows::collect(Correlator& c, const std::vector<uint64_t>& dirty_incide
   }
   c.takeDirtySequences(unit->sequences);
   for (const auto& w : windows_) unit->windows.push_back({w.hash, w.rule, encodeWindow(w.seen)});
+  // Most dirty incidents add a record (~450 bytes), a member and an entry or two: room for that
+  // at once, not grown by doubling (what is freed on the writer's thread splits the heap).
+  unit->text.expect(dirty_incidents.size() * 512);
+  unit->members.reserve(unit->members.size() + dirty_incidents.size());
+  unit->timeline.reserve(unit->timeline.size() + dirty_incidents.size() * 2);
   for (uint64_t id : dirty_incidents) {
     Incident* inc = c.mutableIncidentForStore(id);
     if (!inc || (!inc->persist && !inc->rewritten_entry)) continue;
-    StoreUnit::Row row{id, static_cast<int>(inc->status), inc->updated_ms, {}, {}, {}};
     // Only an entry rewritten in place (an alert's flips): its row, not the record.
-    if (inc->persist) encodeIncident(row.record, *inc);
+    record_.clear();
+    if (inc->persist) encodeIncident(record_, *inc);
+    StoreUnit::Row row = unit->row(id, static_cast<int>(inc->status), inc->updated_ms, record_);
     inc->persist = false;
-    incidentRows(c, *inc, inc->stored_alerts, inc->stored_timeline, row.alerts, row.timeline);
+    incidentRows(c, *inc, inc->stored_alerts, inc->stored_timeline, *unit, row);
     inc->stored_alerts = static_cast<uint32_t>(inc->alerts.size());
     inc->stored_timeline = static_cast<uint32_t>(inc->timeline.size());
     inc->rewritten_entry = 0;
     if (!inc->extra().timeline_rewritten.empty()) inc->edit().timeline_rewritten.clear();
-    unit->incidents.push_back(std::move(row));
+    unit->incidents.push_back(row);
   }
   uint64_t last_problem = 0;
   for (const auto& e : events) {
@@ -59,10 +65,10 @@ void RoundRows::collect(Correlator& c, const std::vector<uint64_t>& dirty_incide
     last_problem = e.problem;
     auto it = c.problems().find(e.problem);
     if (it == c.problems().end()) continue;
-    std::string rec;
-    encodeProblem(rec, it->second);
+    record_.clear();
+    encodeProblem(record_, it->second);
     unit->problems.push_back(
-        {e.problem, static_cast<int>(it->second.status), it->second.updated_ms, std::move(rec)});
+        unit->row(e.problem, static_cast<int>(it->second.status), it->second.updated_ms, record_));
   }
   for (const auto& id : dirty_silences) {
     auto it = c.silences().find(id);

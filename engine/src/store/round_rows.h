@@ -35,6 +35,7 @@ class RoundRows {
   std::vector<ThresholdWindow> windows_;
   std::vector<SequenceState> sequences_;
   std::vector<std::string> maintenance_, changes_;
+  std::string record_;  // each record is encoded here, then copied into the unit's text
 };
 
 }  // namespace triaged::engine

@@ -61,19 +61,18 @@ const char* internAction(std::string_view action) {
 }
 
 void incidentRows(const Correlator& c, const Incident& inc, size_t alerts_from,
-                  size_t timeline_from, std::vector<MemberRow>& alerts,
-                  std::vector<TimelineRow>& timeline) {
+                  size_t timeline_from, StoreUnit& unit, StoreUnit::Row& out) {
   for (size_t i = alerts_from; i < inc.alerts.size(); ++i) {
     uint64_t fp = inc.alerts[i];
     const CorrAlert* a = c.alert(fp);
     AlertRole role = fp == inc.root_cause         ? AlertRole::kRootCause
                      : a && a->incident == inc.id ? a->role
                                                   : AlertRole::kMember;
-    alerts.push_back({static_cast<uint32_t>(i), fp, static_cast<int>(role)});
+    unit.addMember(out, {static_cast<uint32_t>(i), fp, static_cast<int>(role)});
   }
   auto row = [&](size_t i) {
     const auto& e = inc.timeline[i];
-    timeline.push_back({static_cast<uint32_t>(i), e.at_ms, e.actor, e.action, e.detail, e.alert});
+    unit.addTimeline(out, static_cast<uint32_t>(i), e.at_ms, e.actor, e.action, e.detail, e.alert);
   };
   auto rewritten = [&](uint32_t i) {  // changed in place: the row is replaced
     if (i < timeline_from && i < inc.timeline.size()) row(i);

@@ -14,11 +14,11 @@ namespace triaged::engine {
 
 // An incident's record holds its fields; its alerts and timeline are rows of their own,
 // appended as they grow (incidentRows gives those after the first `alerts_from` and
-// `timeline_from`). Alerts carry their role in the incident, looked up in the correlator.
+// `timeline_from`, into `unit` for its row `row`). Alerts carry their role in the incident,
+// looked up in the correlator.
 void encodeIncident(std::string& out, const Incident& inc);
 void incidentRows(const Correlator& c, const Incident& inc, size_t alerts_from,
-                  size_t timeline_from, std::vector<MemberRow>& alerts,
-                  std::vector<TimelineRow>& timeline);
+                  size_t timeline_from, StoreUnit& unit, StoreUnit::Row& row);
 void encodeProblem(std::string& out, const Problem& p);
 void encodeSilence(std::string& out, const Silence& s);
 // A maintenance window made through the API: its spec and bookkeeping (the window itself is

@@ -5,7 +5,9 @@
 
 #include <cstdint>
 #include <functional>
+#include <span>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -27,10 +29,16 @@ struct MemberRow {
   uint64_t fingerprint;
   int role;
 };
-struct TimelineRow {
+struct TimelineRow {  // as read back
   uint32_t seq;
   int64_t at_ms;
   std::string actor, action, detail;
+  uint64_t alert;
+};
+struct TimelineWrite {  // as written: its texts are in the unit (StoreUnit::text)
+  uint32_t seq;
+  int64_t at_ms;
+  std::string_view actor, action, detail;
   uint64_t alert;
 };
 
@@ -100,15 +108,58 @@ struct SlaRows {
   }
 };
 
+//
+// An incident's and a problem's rows hold no memory of their own: the records and timeline
+// texts are copied into the unit's `text` (blocks of 64 KiB), and the member and timeline rows
+// into its `members` and `timeline`, which a row indexes. Building a unit then costs a few
+// allocations, not three or four per incident (the correlator builds them, a round at a time,
+// and the writer frees them: bench/RESULTS.md). A unit is moved, never copied.
 struct StoreUnit {
   struct Row {
     uint64_t id;
     int status;
     int64_t updated_ms;
-    std::string record;  // incidents: empty when only timeline rows changed (the record stays)
-    std::vector<MemberRow> alerts;  // incidents: rows appended since the last write
-    std::vector<TimelineRow> timeline;
+    std::string_view record;  // in `text`; incidents: empty when only timeline rows changed
+    // Incidents: the rows appended since the last write, in `members` and `timeline`.
+    uint32_t members_at = 0, members_n = 0, timeline_at = 0, timeline_n = 0;
   };
+  std::span<const MemberRow> membersOf(const Row& r) const {
+    return {members.data() + r.members_at, r.members_n};
+  }
+  std::span<const TimelineWrite> timelineOf(const Row& r) const {
+    return {timeline.data() + r.timeline_at, r.timeline_n};
+  }
+  // A row whose record is `record` (copied into `text`) and no member or timeline rows yet.
+  Row row(uint64_t id, int status, int64_t updated_ms, std::string_view record) {
+    return {id,
+            status,
+            updated_ms,
+            text.copy(record),
+            static_cast<uint32_t>(members.size()),
+            0,
+            static_cast<uint32_t>(timeline.size()),
+            0};
+  }
+  void addMember(Row& r, const MemberRow& m) {
+    members.push_back(m);
+    ++r.members_n;
+  }
+  void addTimeline(Row& r, uint32_t seq, int64_t at_ms, std::string_view actor,
+                   std::string_view action, std::string_view detail, uint64_t alert) {
+    timeline.push_back({seq, at_ms, text.copy(actor), text.copy(action), text.copy(detail), alert});
+    ++r.timeline_n;
+  }
+  // An incident's row with everything it is given copied into the unit (tests and tools).
+  void addIncident(uint64_t id, int status, int64_t updated_ms, std::string_view record,
+                   const std::vector<MemberRow>& alerts, const std::vector<TimelineRow>& rows) {
+    Row r = row(id, status, updated_ms, record);
+    for (const auto& m : alerts) addMember(r, m);
+    for (const auto& t : rows) addTimeline(r, t.seq, t.at_ms, t.actor, t.action, t.detail, t.alert);
+    incidents.push_back(r);
+  }
+  api::Arena text;  // an empty text is a null view: writers bind it as '', not as NULL
+  std::vector<MemberRow> members;
+  std::vector<TimelineWrite> timeline;
   struct SilenceRow {
     std::string id;
     int64_t ends_ms;

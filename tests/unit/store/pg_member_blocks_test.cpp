@@ -18,8 +18,9 @@ namespace fs = std::filesystem;
 
 const int64_t kT0 = 1'767'225'600'000;  // 2026-01-01T00:00:00Z
 
-engine::StoreUnit::Row incident(uint64_t id, int status, std::vector<engine::MemberRow> members) {
-  return {id, status, kT0, "{\"id\":" + std::to_string(id) + "}", std::move(members), {}};
+void incident(engine::StoreUnit& u, uint64_t id, int status,
+              const std::vector<engine::MemberRow>& members) {
+  u.addIncident(id, status, kT0, "{\"id\":" + std::to_string(id) + "}", members, {});
 }
 
 void commit(engine::Store& store, engine::AlertRowIds& rows, engine::StoreUnit u) {
@@ -73,15 +74,15 @@ TEST_CASE("New members are one row per incident and commit, rows rewrite and pre
       "INSERT INTO incident_alerts VALUES (2, 0, 20, 0), (2, 1, 21, 0)");
 
   engine::StoreUnit a;
-  a.incidents.push_back(incident(1, 0, {{0, 10, 1}, {1, 11, 0}, {2, 12, 0}}));
-  a.incidents.push_back(incident(2, 0, {{2, 22, 0}}));
+  incident(a, 1, 0, {{0, 10, 1}, {1, 11, 0}, {2, 12, 0}});
+  incident(a, 2, 0, {{2, 22, 0}});
   commit(*store, rows, std::move(a));
   CHECK(count("incident_alert_blocks") == 2);
   CHECK(count("incident_alerts") == 2);  // only the old ones
   // Two units of one group: one block for incident 1, starting after what is stored.
   engine::StoreUnit b, c;
-  b.incidents.push_back(incident(1, 0, {{3, 13, 0}}));
-  c.incidents.push_back(incident(1, 0, {{4, 14, 0}}));
+  incident(b, 1, 0, {{3, 13, 0}});
+  incident(c, 1, 0, {{4, 14, 0}});
   {
     std::vector<engine::StoreUnit*> group{&b, &c};
     rows.begin();
@@ -94,7 +95,7 @@ TEST_CASE("New members are one row per incident and commit, rows rewrite and pre
 
   // A member a block holds, written again (the root cause moved): a row, which wins.
   engine::StoreUnit d;
-  d.incidents.push_back(incident(1, 0, {{1, 11, 1}}));
+  incident(d, 1, 0, {{1, 11, 1}});
   commit(*store, rows, std::move(d));
   CHECK(count("incident_alert_blocks") == 3);
   CHECK(count("incident_alerts") == 3);
@@ -109,7 +110,7 @@ TEST_CASE("New members are one row per incident and commit, rows rewrite and pre
   engine::AlertRowIds rows2;
   store->loadAlertRows(rows2);
   engine::StoreUnit e;
-  e.incidents.push_back(incident(2, 0, {{3, 23, 0}}));
+  incident(e, 2, 0, {{3, 23, 0}});
   commit(*store, rows2, std::move(e));
   auto& pg2 = dynamic_cast<engine::PostgresStore&>(*store);
   CHECK(pg2.connection()
@@ -118,7 +119,7 @@ TEST_CASE("New members are one row per incident and commit, rows rewrite and pre
 
   // Retention deletes a closed incident's blocks with it, counting members.
   engine::StoreUnit f;
-  f.incidents.push_back(incident(1, 3, {}));
+  incident(f, 1, 3, {});
   commit(*store, rows2, std::move(f));
   engine::PruneCutoffs cut;
   cut.incidents = kT0 + 1;

@@ -83,6 +83,28 @@ std::string state(engine::Correlator& c, int64_t now) {
 
 // What the store would hold of `from`, loaded into `to` (a fresh engine), as at start-up.
 // The incidents come from `stored` (what a store read back) when given, else from `from`.
+// An incident's rows as a unit holds them, copied out of it (its rows are views into the unit).
+struct TakenRow {
+  std::string record;
+  std::vector<engine::MemberRow> alerts;
+  std::vector<engine::TimelineRow> timeline;
+};
+TakenRow takenRow(const engine::StoreUnit& u, const engine::StoreUnit::Row& r) {
+  TakenRow t{std::string(r.record), {}, {}};
+  for (const auto& m : u.membersOf(r)) t.alerts.push_back(m);
+  for (const auto& e : u.timelineOf(r))
+    t.timeline.push_back({e.seq, e.at_ms, std::string(e.actor), std::string(e.action),
+                          std::string(e.detail), e.alert});
+  return t;
+}
+TakenRow incidentRowsOf(const engine::Correlator& c, const engine::Incident& inc,
+                        size_t alerts_from, size_t timeline_from) {
+  engine::StoreUnit u;
+  auto r = u.row(inc.id, 0, 0, "");
+  engine::incidentRows(c, inc, alerts_from, timeline_from, u, r);
+  return takenRow(u, r);
+}
+
 void restoreInto(engine::ReplayEngine& from, engine::ReplayEngine& to, int64_t now,
                  const engine::StoredState* stored = nullptr) {
   engine::Correlator& c = from.correlator();
@@ -99,10 +121,8 @@ void restoreInto(engine::ReplayEngine& from, engine::ReplayEngine& to, int64_t n
     for (const auto& inc : c.incidents()) {
       std::string rec;
       engine::encodeIncident(rec, inc);
-      std::vector<engine::MemberRow> alerts;
-      std::vector<engine::TimelineRow> timeline;
-      engine::incidentRows(c, inc, 0, 0, alerts, timeline);
-      decoded(rec, alerts, timeline);
+      auto rows = incidentRowsOf(c, inc, 0, 0);
+      decoded(rec, rows.alerts, rows.timeline);
     }
   }
   for (const auto& [id, p] : c.problems()) {
@@ -400,18 +420,10 @@ TEST_CASE("Store writer commits before completing, merges rows, and prunes by re
     old.status = Status::kResolved;
     old.time_ms = kT0 - 7'200'000;  // resolved two hours ago: past retention
     u.alerts.push_back(old);
-    u.incidents.push_back({1,
-                           static_cast<int>(IncidentStatus::kClosed),
-                           kT0 - 2 * 86'400'000LL,
-                           "{}",
-                           {{0, 11, 0}},
-                           {{0, kT0, "triaged", "opened", "", 0}}});
-    u.incidents.push_back({2,
-                           static_cast<int>(IncidentStatus::kOpen),
-                           kT0 - 2 * 86'400'000LL,
-                           "{}",
-                           {{0, 21, 0}, {1, 22, 2}},
-                           {{0, kT0, "triaged", "opened", "", 0}}});
+    u.addIncident(1, static_cast<int>(IncidentStatus::kClosed), kT0 - 2 * 86'400'000LL, "{}",
+                  {{0, 11, 0}}, {{0, kT0, "triaged", "opened", "", 0}});
+    u.addIncident(2, static_cast<int>(IncidentStatus::kOpen), kT0 - 2 * 86'400'000LL, "{}",
+                  {{0, 21, 0}, {1, 22, 2}}, {{0, kT0, "triaged", "opened", "", 0}});
     u.meta.emplace_back("next_incident", "3");
     // Threshold windows: one kept (hash above INT64_MAX), one written and then deleted.
     u.windows.push_back(
@@ -545,8 +557,8 @@ TEST_CASE("Units committed in one group store what they store committed one by o
     v[0].alerts.push_back(b);
     v[0].windows.push_back({5, "flaps", engine::encodeWindow({{kT0, 13}})});
     v[0].meta.emplace_back("next_incident", "2");
-    v[0].incidents.push_back(
-        {1, 0, kT0, "{\"v\":1}", {{0, 42, 0}}, {{0, kT0, "triaged", "opened", "caf\xc3\xa9", 0}}});
+    v[0].addIncident(1, 0, kT0, "{\"v\":1}", {{0, 42, 0}},
+                     {{0, kT0, "triaged", "opened", "caf\xc3\xa9", 0}});
     v[0].sla.gaps.emplace_back(kT0, kT0 + 10);
     // A change without strings, then counters after it (the firing alert's time moves).
     engine::AlertRecord c = a;
@@ -559,12 +571,8 @@ TEST_CASE("Units committed in one group store what they store committed one by o
     v[1].counters.push_back({a.fingerprint, 7, kT0 + 9, kT0 + 9});
     v[1].counters.push_back({b.fingerprint, 2, kT0 + 3, kT0 + 3});
     v[1].windows.push_back({5, "", ""});  // deleted
-    v[1].incidents.push_back({1,
-                              1,
-                              kT0 + 1,
-                              "{\"v\":2}",
-                              {{1, 7, 2}},
-                              {{0, kT0 + 1, "alice", "edited", "in place", 0}}});
+    v[1].addIncident(1, 1, kT0 + 1, "{\"v\":2}", {{1, 7, 2}},
+                     {{0, kT0 + 1, "alice", "edited", "in place", 0}});
     v[1].sla.gaps.emplace_back(kT0, kT0 + 5);  // never shortens
     // A counter before a change of the same alert: the maxima stay, the change sets the time.
     v[2].counters.push_back({b.fingerprint, 9, kT0 + 20, kT0 + 20});
@@ -576,8 +584,8 @@ TEST_CASE("Units committed in one group store what they store committed one by o
     v[2].alerts.push_back(d);
     v[2].windows.push_back({5, "flaps", engine::encodeWindow({{kT0 + 2, 14}})});  // again
     // Only a timeline entry rewritten in place (an alert's flips): the record stays.
-    v[2].incidents.push_back(
-        {1, 0, kT0 + 2, "", {}, {{0, kT0 + 2, "triaged", "alert flapped", "in place again", 0}}});
+    v[2].addIncident(1, 0, kT0 + 2, "", {},
+                     {{0, kT0 + 2, "triaged", "alert flapped", "in place again", 0}});
     v[2].meta.emplace_back("next_incident", "3");
     // Counters of an alert stored only by a later unit are not written (the SQLite backend
     // writes a group's alert rows in row order, not in the units' order).
@@ -589,8 +597,7 @@ TEST_CASE("Units committed in one group store what they store committed one by o
     v[3].sequences.push_back({9, "backup", "k", 1, kT0, true, "s"});
     v[3].sequences.push_back({9, "", "", 0, 0, false, ""});
     // Text PostgreSQL cannot hold (NUL, invalid UTF-8) is stored, not refused.
-    v[3].incidents.push_back(
-        {2, 0, kT0, "{}", {}, {{0, kT0, "x", "y", std::string("a\0b\xff", 4), 0}}});
+    v[3].addIncident(2, 0, kT0, "{}", {}, {{0, kT0, "x", "y", std::string("a\0b\xff", 4), 0}});
     return v;
   };
   auto stored = [&](bool together) {
@@ -689,7 +696,7 @@ TEST_CASE("A statement failing beside COMMIT stores nothing of the group (postgr
     a.first_seen_ms = a.last_seen_ms = a.time_ms = kT0;
     a.count = 1;
     u.alerts.push_back(a);
-    u.incidents.push_back({fp, 0, kT0, "{}", {{0, fp, 0}}, {{0, kT0, "triaged", "opened", "", 0}}});
+    u.addIncident(fp, 0, kT0, "{}", {{0, fp, 0}}, {{0, kT0, "triaged", "opened", "", 0}});
     u.meta.emplace_back("k", k);
     return u;
   };
@@ -817,12 +824,8 @@ TEST_CASE("Start-up reading gives the same state with or without a second connec
       a.strings = packedStrings("web" + std::to_string(fp));
       u.alerts.push_back(a);
     }
-    u.incidents.push_back({1,
-                           static_cast<int>(IncidentStatus::kOpen),
-                           kT0,
-                           "{}",
-                           {{0, 1, 0}},
-                           {{0, kT0, "triaged", "opened", "", 0}}});
+    u.addIncident(1, static_cast<int>(IncidentStatus::kOpen), kT0, "{}", {{0, 1, 0}},
+                  {{0, kT0, "triaged", "opened", "", 0}});
     std::vector<engine::StoreUnit*> one{&u};
     engine::AlertRowIds rows;
     store.commit(one, rows);
@@ -1093,9 +1096,7 @@ TEST_CASE(
   const std::vector<std::pair<const char*, const char*>> shop = {{"team", "shop"}};
   // What the store took so far (as RoundRows does).
   auto takeRows = [&](engine::Incident& i) {
-    std::vector<engine::MemberRow> alerts;
-    std::vector<engine::TimelineRow> rows;
-    engine::incidentRows(a.correlator(), i, i.stored_alerts, i.stored_timeline, alerts, rows);
+    auto rows = incidentRowsOf(a.correlator(), i, i.stored_alerts, i.stored_timeline).timeline;
     i.stored_alerts = static_cast<uint32_t>(i.alerts.size());
     i.stored_timeline = static_cast<uint32_t>(i.timeline.size());
     i.rewritten_entry = 0;
@@ -1158,10 +1159,11 @@ TEST_CASE(
     a.correlator().takeDirty(dirty, silences);
     engine::StoreUnit u;
     rounds.collect(a.correlator(), dirty, silences, a.correlator().takeEvents(), &u);
-    engine::StoreUnit copy = u;
+    std::vector<TakenRow> taken;
+    for (const auto& r : u.incidents) taken.push_back(takenRow(u, r));
     std::vector<engine::StoreUnit*> one{&u};
     store.commit(one, ids);
-    return copy;
+    return taken;
   };
   int64_t now = kT0 + 60'000;
   {
@@ -1171,10 +1173,10 @@ TEST_CASE(
     round(*store);
     push(a, now, "web1", "http", Status::kResolved, shop);  // its first flip: an entry
     auto u = round(*store);
-    REQUIRE(u.incidents.size() == 1);
-    CHECK_FALSE(u.incidents[0].record.empty());
-    REQUIRE(u.incidents[0].timeline.size() == 1);
-    uint32_t seq = u.incidents[0].timeline[0].seq;
+    REQUIRE(u.size() == 1);
+    CHECK_FALSE(u[0].record.empty());
+    REQUIRE(u[0].timeline.size() == 1);
+    uint32_t seq = u[0].timeline[0].seq;
     // Within the group interval (an update already pending): nothing but the entry changes.
     for (int i = 1; i < 6; ++i) {
       now += 1000;
@@ -1182,13 +1184,12 @@ TEST_CASE(
       CHECK_FALSE(inc->persist);  // the entry changed, not the record
       CHECK(inc->updated_ms == now);
       u = round(*store);
-      REQUIRE(u.incidents.size() == 1);
-      CHECK(u.incidents[0].record.empty());
-      CHECK(u.incidents[0].alerts.empty());
-      REQUIRE(u.incidents[0].timeline.size() == 1);
-      CHECK(u.incidents[0].timeline[0].seq == seq);
-      CHECK(u.incidents[0].timeline[0].detail.rfind(std::to_string(i + 1) + " state changes", 0) ==
-            0);
+      REQUIRE(u.size() == 1);
+      CHECK(u[0].record.empty());
+      CHECK(u[0].alerts.empty());
+      REQUIRE(u[0].timeline.size() == 1);
+      CHECK(u[0].timeline[0].seq == seq);
+      CHECK(u[0].timeline[0].detail.rfind(std::to_string(i + 1) + " state changes", 0) == 0);
     }
     CHECK(inc->rewritten_entry == 0);
     CHECK_FALSE(inc->hasExtra());  // tracking the rewrite took no IncidentExtra
@@ -1196,18 +1197,18 @@ TEST_CASE(
     now += 1000;
     push(a, now, "web1", "http", Status::kFiring, shop, Severity::kCritical);
     u = round(*store);
-    REQUIRE(u.incidents.size() == 1);
-    REQUIRE_FALSE(u.incidents[0].record.empty());
-    CHECK(engine::decodeIncident(u.incidents[0].record, {}, {}).incident.max_severity ==
+    REQUIRE(u.size() == 1);
+    REQUIRE_FALSE(u[0].record.empty());
+    CHECK(engine::decodeIncident(u[0].record, {}, {}).incident.max_severity ==
           static_cast<int>(Severity::kCritical));
-    REQUIRE(u.incidents[0].timeline.size() == 1);
-    CHECK(u.incidents[0].timeline[0].seq == seq);
+    REQUIRE(u[0].timeline.size() == 1);
+    CHECK(u[0].timeline[0].seq == seq);
     for (Status st : {Status::kResolved, Status::kFiring}) {  // and again only the entry
       now += 1000;
       push(a, now, "web1", "http", st, shop, Severity::kCritical);
       u = round(*store);
-      REQUIRE(u.incidents.size() == 1);
-      CHECK(u.incidents[0].record.empty());
+      REQUIRE(u.size() == 1);
+      CHECK(u[0].record.empty());
     }
   }
   // Read back: the record's updated time is the new peak's; the entry says the last flip.

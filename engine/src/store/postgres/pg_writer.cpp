@@ -181,7 +181,7 @@ struct PostgresStore::Staging {
   Fold<uint64_t, FoldedCounter> counters;
   Fold<uint64_t, const StoreUnit::Row*> incidents, problems;
   Fold<std::pair<uint64_t, uint32_t>, std::pair<uint64_t, const MemberRow*>> members;
-  Fold<std::pair<uint64_t, uint32_t>, std::pair<uint64_t, const TimelineRow*>> timeline;
+  Fold<std::pair<uint64_t, uint32_t>, std::pair<uint64_t, const TimelineWrite*>> timeline;
   Fold<std::string, const StoreUnit::SilenceRow*> silences;
   Fold<Key2, const StoreUnit::RecordRow*> records;
   Fold<std::string, const std::string*> meta;
@@ -310,8 +310,8 @@ struct PostgresStore::Staging {
     for (const auto& c : u.counters) counter(c, rows);
     for (const auto& r : u.incidents) {
       if (!r.record.empty()) incidents.put(r.id, &r);  // (empty: only timeline rows changed)
-      for (const auto& m : r.alerts) members.put({r.id, m.seq}, {r.id, &m});
-      for (const auto& t : r.timeline) timeline.put({r.id, t.seq}, {r.id, &t});
+      for (const auto& m : u.membersOf(r)) members.put({r.id, m.seq}, {r.id, &m});
+      for (const auto& t : u.timelineOf(r)) timeline.put({r.id, t.seq}, {r.id, &t});
     }
     for (const auto& r : u.problems) problems.put(r.id, &r);
     for (const auto& r : u.silences) silences.put(r.id, &r);

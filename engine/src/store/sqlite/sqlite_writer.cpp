@@ -29,8 +29,8 @@ class Stmt {
     sqlite3_bind_double(st_, k, v);
     return *this;
   }
-  Stmt& text(int k, const std::string& v) {
-    sqlite3_bind_text(st_, k, v.data(), static_cast<int>(v.size()), SQLITE_STATIC);
+  Stmt& text(int k, std::string_view v) {  // "" binds '' (a null pointer would bind NULL)
+    sqlite3_bind_text(st_, k, v.data() ? v.data() : "", static_cast<int>(v.size()), SQLITE_STATIC);
     return *this;
   }
   Stmt& blob(int k, const std::string& v) {
@@ -204,9 +204,9 @@ struct SqliteStore::Writer {
     for (const auto& r : u.incidents) {
       if (!r.record.empty())
         upsert_incident.u(1, r.id).i(2, r.status).i(3, r.updated_ms).text(4, r.record).run();
-      for (const auto& m : r.alerts)
+      for (const auto& m : u.membersOf(r))
         insert_member.u(1, r.id).i(2, m.seq).u(3, m.fingerprint).i(4, m.role).run();
-      for (const auto& t : r.timeline)
+      for (const auto& t : u.timelineOf(r))
         insert_timeline.u(1, r.id)
             .i(2, t.seq)
             .i(3, t.at_ms)
