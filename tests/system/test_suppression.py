@@ -122,6 +122,32 @@ class Suppression(unittest.TestCase):
         # The release is the next thing its targets hear: nothing was sent while it was held.
         self.assertEqual(self.events_for(1, 2), [("incident.opened", "open"), ("incident.updated", "open")])
 
+    def test_new_labels_under_the_same_dedup_key_are_silenced_at_once_in_the_same_incident(self):
+        self.start()
+        event = dict(resource="db7", check="disk", severity="critical", dedup_key="db7-disk")
+        self.send(**event, labels={"team": "storage"})
+        self.assertEqual(self.events_for(1, 1), [("incident.opened", "open")])
+        sid = self.post("/api/v2/silences", {
+            "matchers": [{"name": "team", "value": "dba", "isRegex": False}],
+            "startsAt": "2020-01-01T00:00:00Z", "endsAt": "2099-01-01T00:00:00Z",
+            "createdBy": "alice", "comment": "the DBAs are on it"})["silenceID"]
+        self.assertFalse(self.incident()["suppressed"])
+        # The same alert (its key) now says team dba: silenced with the request that said so.
+        self.send(**event, labels={"team": "dba"})
+        inc = self.incident()
+        self.assertTrue(inc["suppressed"])
+        self.assertEqual(inc["suppression"]["silences"], [sid])
+        self.assertEqual(len(inc["alerts"]), 1)
+        self.assertEqual(len(self.d.get_json("/api/v1/incidents")["incidents"]), 1)
+        [alert] = self.d.get_json("/api/v2/alerts")
+        self.assertEqual((alert["labels"]["team"], alert["status"]["state"], alert["status"]["silencedBy"]),
+                         ("dba", "suppressed", [sid]))
+        self.wait_metrics({"triaged_alerts_suppressed": 1})
+        # And back: released, the release the next thing its targets hear.
+        self.send(**event, labels={"team": "storage"})
+        self.assertFalse(self.incident()["suppressed"])
+        self.assertEqual(self.events_for(1, 2), [("incident.opened", "open"), ("incident.updated", "open")])
+
     def test_an_incident_opened_under_a_silence_is_announced_when_released(self):
         self.start()
         sid = self.silence("db8")

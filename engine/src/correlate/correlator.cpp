@@ -69,7 +69,9 @@ std::string_view AlertFacts::get(std::string_view name) const {
 CorrelatorInput CorrelatorInput::from(const AlertTable& table, const AlertChange& c) {
   CorrelatorInput in;
   in.change = c;
-  if (c.kind != ChangeKind::kNew && c.kind != ChangeKind::kRefired) return in;
+  if (c.kind != ChangeKind::kNew && c.kind != ChangeKind::kRefired &&
+      c.kind != ChangeKind::kRelabeled)
+    return in;
   if (const Alert* a = table.find(c.fingerprint)) {
     in.strings = a->strings.share();
     in.first_seen_ms = a->first_seen_ms;
@@ -253,6 +255,10 @@ void Correlator::onChange(CorrelatorInput& in, int64_t now) {
   ++changes_applied_;
   const AlertChange& c = in.change;
   auto it = alerts_.find(c.fingerprint);
+  if (c.kind == ChangeKind::kRelabeled) {
+    if (it != alerts_.end() && in.strings) relabel(*it->second, std::move(in.strings), now);
+    return;
+  }
   CorrAlert* a;
   if (it == alerts_.end()) {
     if (c.status == api::Status::kResolved || !in.strings) return;  // never seen firing
@@ -318,7 +324,31 @@ void Correlator::onChange(CorrelatorInput& in, int64_t now) {
         noteFlip(*inc, *a, now,
                  c.kind == ChangeKind::kFlappingStarted ? "alert flapping" : "alert stable");
       break;
+    case ChangeKind::kRelabeled:  // (taken above: not a change of state)
+      break;
   }
+}
+
+// New labels (or service) of an alert that keeps its identity (a dedup_key, or a fingerprint
+// over some labels): a firing one is filed again under them, as inhibition source and on its
+// CI, and its suppression is looked at again (a silence may match it now, or no longer). It
+// stays in its incident, as the same alert; rules that group or open incidents read its new
+// labels from its next firing on. Not a change of state: no timeline entry, no news.
+void Correlator::relabel(CorrAlert& a, SharedBlob strings, int64_t now) {
+  const bool firing = a.status == api::Status::kFiring;
+  std::vector<std::pair<uint32_t, uint64_t>> changed;  // inhibitions whose sources changed
+  if (firing) {
+    inhibitFile(a, false, changed);
+    ciCount(a, false);
+  }
+  a.strings = std::move(strings);
+  a.ci = rules_->ciOf(AlertFacts(a));
+  if (!firing) return;
+  ciCount(a, true);
+  inhibitFile(a, true, changed);
+  setSuppression(a, now);
+  // Its targets once, with both sides filed (no release and inhibition again in between).
+  resuppressInhibited(changed, a.fingerprint, now);
 }
 
 // A suppressed alert is correlated as any other (its incident is held while all its firing

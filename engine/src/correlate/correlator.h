@@ -424,7 +424,11 @@ class Correlator {
   void queueForget(const Incident& inc, int64_t now);
   void pruneGroup(const Incident& inc);
   void attachKnownError(Incident& inc, int64_t now);
-  void inhibitIndex(CorrAlert& a, bool add, int64_t now);
+  void inhibitIndex(CorrAlert& a, bool add, int64_t now);  // file or unfile, then resuppress
+  void inhibitFile(CorrAlert& a, bool add, std::vector<std::pair<uint32_t, uint64_t>>& changed);
+  void resuppressInhibited(const std::vector<std::pair<uint32_t, uint64_t>>& changed,
+                           uint64_t source, int64_t now);
+  void relabel(CorrAlert& a, SharedBlob strings, int64_t now);
   void ciCount(CorrAlert& a, bool add);
   // An alert starts or stops counting in its incident's firing alerts (at most once each way).
   static void countFiring(Incident& inc, CorrAlert& a);

@@ -233,9 +233,15 @@ void Correlator::release(Incident& inc, int64_t now) {
 // it starts firing); when the sources of an `equal` group change, the group's targets are
 // evaluated again (their inhibited_by names the sources).
 void Correlator::inhibitIndex(CorrAlert& a, bool add, int64_t now) {
+  std::vector<std::pair<uint32_t, uint64_t>> changed;  // (rule, key) whose sources changed
+  inhibitFile(a, add, changed);
+  resuppressInhibited(changed, a.fingerprint, now);
+}
+
+void Correlator::inhibitFile(CorrAlert& a, bool add,
+                             std::vector<std::pair<uint32_t, uint64_t>>& changed) {
   const auto& inhibit = rules_->inhibitRules();
   if (inhibit.empty()) return;
-  std::vector<std::pair<uint32_t, uint64_t>> changed;  // (rule, key) whose sources changed
   if (add) {
     if (inhibit_entries_.contains(a.fingerprint)) return;
     AlertFacts f(a);
@@ -271,12 +277,16 @@ void Correlator::inhibitIndex(CorrAlert& a, bool add, int64_t now) {
     }
     inhibit_entries_.erase(it);
   }
+}
+
+void Correlator::resuppressInhibited(const std::vector<std::pair<uint32_t, uint64_t>>& changed,
+                                     uint64_t source, int64_t now) {
   for (auto [rule, key] : changed) {
     auto targets = inhibit_targets_[rule].find(key);
     if (targets == inhibit_targets_[rule].end()) continue;
     std::vector<uint64_t> fps(targets->second.begin(), targets->second.end());
     for (uint64_t fp : fps)
-      if (fp != a.fingerprint)
+      if (fp != source)
         if (auto t = alerts_.find(fp); t != alerts_.end()) setSuppression(*t->second, now);
   }
 }

@@ -25,6 +25,8 @@ const char* changeKindName(ChangeKind k) {
       return "flapping_started";
     case ChangeKind::kFlappingStopped:
       return "flapping_stopped";
+    case ChangeKind::kRelabeled:
+      return "relabeled";
   }
   return "unknown";
 }
@@ -369,7 +371,7 @@ uint64_t valueMix(bool has, double v) {
 // A changed alert: when only the value changed it is written in its slot; new texts are packed
 // over the old ones when they fit (the usual case: a summary quoting a new number), and only
 // otherwise into a new allocation.
-void AlertTable::rewrite(uint32_t slot, const EventBatch& b, const Event& e, uint64_t content) {
+bool AlertTable::rewrite(uint32_t slot, const EventBatch& b, const Event& e, uint64_t content) {
   Alert& a = at(slot);
   AlertStrings v = a.view();
   double old = 0;
@@ -381,22 +383,24 @@ void AlertTable::rewrite(uint32_t slot, const EventBatch& b, const Event& e, uin
       a.strings = std::move(own);
     }
     AlertStrings::setValue(a.strings.get(), e.value);
-  } else {
-    size_t n = AlertStrings::packedSize(b, e);
-    // Whether the signature must follow new strings (read before the old are overwritten).
-    // Found by a fingerprint over source, resource, check and labels, the alert has the
-    // event's: only its service can differ (24 string comparisons fewer per change).
-    const bool resign = e.signed_by_fingerprint ? v.field(AlertStrings::kService) != e.service
-                                                : !v.sameSigned(b, e);
-    string_bytes_ -= v.bytes();
-    if (n <= v.capacity() && a.strings.unique())
-      AlertStrings::packInto(a.strings.get(), n, b, e);
-    else
-      a.strings = AlertStrings::pack(b, e);
-    string_bytes_ += n;
-    if (resign) sigs_[slot] = LabelSig::of(a.view());
+    a.content_hash = content;
+    return false;
   }
+  size_t n = AlertStrings::packedSize(b, e);
+  // Whether the signature must follow new strings (read before the old are overwritten).
+  // Found by a fingerprint over source, resource, check and labels, the alert has the
+  // event's: only its service can differ (24 string comparisons fewer per change).
+  const bool resign =
+      e.signed_by_fingerprint ? v.field(AlertStrings::kService) != e.service : !v.sameSigned(b, e);
+  string_bytes_ -= v.bytes();
+  if (n <= v.capacity() && a.strings.unique())
+    AlertStrings::packInto(a.strings.get(), n, b, e);
+  else
+    a.strings = AlertStrings::pack(b, e);
+  string_bytes_ += n;
+  if (resign) sigs_[slot] = LabelSig::of(a.view());
   a.content_hash = content;
+  return resign;
 }
 
 Outcome AlertTable::apply(const EventBatch& b, const Event& e, int64_t now,
@@ -427,8 +431,13 @@ Outcome AlertTable::apply(const EventBatch& b, const Event& e, int64_t now,
   ++a.count;
   if (e.event_time_ms > a.last_seen_ms) a.last_seen_ms = e.event_time_ms;
   const bool changed = !e.names_only && a.content_hash != content;
-  if (changed) rewrite(it->second, b, e, content);
+  const bool relabeled = changed && rewrite(it->second, b, e, content);
   Outcome result = changed ? Outcome::kChanged : Outcome::kDuplicate;
+  // New labels or service: the correlator files the alert again (silences, inhibitions and
+  // its CI read them), before it resolves if it does. A re-fired alert's strings go with it.
+  if (relabeled && !(a.status == Status::kResolved && e.status == Status::kFiring))
+    out.push_back({e.fingerprint, ChangeKind::kRelabeled, a.severity, a.previous_severity, a.status,
+                   a.flapping, now});
   if (e.status != a.status) {
     a.status = e.status;
     if (e.status == Status::kResolved) {

@@ -30,7 +30,11 @@ enum class ChangeKind : uint8_t {
   kResolved,
   kRefired,
   kFlappingStarted,
-  kFlappingStopped
+  kFlappingStopped,
+  // Its signed strings (service, labels: what rules, silences and inhibitions read) changed
+  // with no change of status: an alert whose identity is not all of them (a dedup_key, or a
+  // fingerprint over some labels) took new ones.
+  kRelabeled
 };
 const char* changeKindName(ChangeKind k);
 
@@ -256,7 +260,8 @@ class AlertTable {
   const Alert& at(uint32_t i) const { return chunks_[i >> kChunkBits][i & (kChunk - 1)]; }
   uint32_t allocate();
   void release(uint32_t i);
-  void rewrite(uint32_t slot, const api::EventBatch& b, const api::Event& e, uint64_t content);
+  // Returns whether the alert's signed strings changed.
+  bool rewrite(uint32_t slot, const api::EventBatch& b, const api::Event& e, uint64_t content);
   void observe(Alert& a, bool changed, uint64_t fp, int64_t now, std::vector<AlertChange>& out);
 
   FlapOptions flap_;

@@ -152,8 +152,9 @@ Pipeline::Pipeline(PipelineOptions opts, const Clock& clock, api::MetricsHub& hu
              {{"outcome", "ignored"}}},
       n);
   Series kinds;
-  for (auto k : {ChangeKind::kNew, ChangeKind::kSeverity, ChangeKind::kResolved,
-                 ChangeKind::kRefired, ChangeKind::kFlappingStarted, ChangeKind::kFlappingStopped})
+  for (auto k :
+       {ChangeKind::kNew, ChangeKind::kSeverity, ChangeKind::kResolved, ChangeKind::kRefired,
+        ChangeKind::kFlappingStarted, ChangeKind::kFlappingStopped, ChangeKind::kRelabeled})
     kinds.push_back({{"kind", changeKindName(k)}});
   metrics_->changes = std::make_shared<HotCounterFamily>(
       "triaged_alert_changes_total", "Alert changes sent downstream, by kind.", kinds, n);

@@ -392,14 +392,18 @@ TEST_CASE(
   CHECK(t.c().alert(fp)->strings.get() == held);
   // Nothing changed since: nothing to take.
   CHECK(t.c().refreshTexts({}) == 0);
-  // New labels would change what silences and rules match: they wait for a change of state,
-  // which re-evaluates the alert with them.
+  // New labels change what silences and rules match: they reach the correlator with their
+  // event (a change of their own), not at a checkpoint.
+  auto before = engine::Correlator::Texts::of(t.engine.table(), {fp});  // (team storage)
   t.at(20);
   push("Disk 98% full", "dba");
-  t.engine.refreshTexts();
-  CHECK(shown(fp) == "Disk 97% full / storage");
+  CHECK(shown(fp) == "Disk 98% full / dba");
+  // A checkpoint's texts never change an alert's signed strings: stale ones are left.
+  CHECK(t.c().refreshTexts(before) == 0);
+  CHECK(shown(fp) == "Disk 98% full / dba");
   t.at(30);
-  push("Disk ok", "dba", Status::kResolved);
+  push("Disk ok", "ops", Status::kResolved);  // resolved with new labels: they come too
+  CHECK(shown(fp) == "Disk ok / ops");
   t.at(40);
   push("Disk 99% full", "dba");
   CHECK(shown(fp) == "Disk 99% full / dba");

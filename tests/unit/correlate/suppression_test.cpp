@@ -229,3 +229,78 @@ inhibit_rules:
   t.c().reload(configWith("groups: []\n")->rule_set, opts);
   CHECK(t.c().alert(disk)->suppressed == engine::Suppression::kNone);
 }
+
+TEST_CASE(
+    "An alert that takes new labels under its dedup_key while it fires is filed again under "
+    "them: silences and inhibitions act at once, and it stays in its incident",
+    "[suppression]") {
+  Timeline t(configWith(R"(
+inhibit_rules:
+  - source_match: '{check="node_down", tier="core"}'
+    target_match: '{check!="node_down"}'
+    equal: [resource]
+groups: []
+)"));
+  using Labels = std::vector<std::pair<const char*, const char*>>;
+  auto push = [&](const char* key, const char* check, const Labels& labels) {
+    api::BatchBuilder b(t.opts, t.now);
+    auto& e = b.begin(0);
+    e.resource = "db1";
+    e.check = b.keep(check);
+    e.dedup_key = b.keep(key);
+    for (auto& [k, v] : labels) b.addLabel(k, v);
+    REQUIRE(b.finish());
+    auto batch = b.take();
+    t.engine.apply(*batch, t.now);
+    return batch->events[0].fingerprint;
+  };
+  auto alert = [&](uint64_t fp) -> const engine::CorrAlert& {
+    const engine::CorrAlert* a = t.c().alert(fp);
+    REQUIRE(a);
+    return *a;
+  };
+  t.at(0);
+  uint64_t disk = push("db1-disk", "disk", {{"team", "storage"}});
+  CHECK(events(t, 1) == std::vector<std::string>{"incident.opened"});
+  t.at(10);
+  put(t, silence("{team=\"dba\"}", t.now, t.now + 600'000));
+  CHECK(t.c().suppressedCount() == 0);
+  // The same alert (its key) with the silenced team: suppressed with the event, held in its
+  // incident, no entry of a change of state.
+  size_t entries = incident(t, 1).timeline.size();
+  t.at(20);
+  CHECK(push("db1-disk", "disk", {{"team", "dba"}}) == disk);
+  CHECK(alert(disk).suppressed == engine::Suppression::kSilenced);
+  CHECK(alert(disk).incident == 1);
+  CHECK(incident(t, 1).held);
+  CHECK(lastAction(incident(t, 1)) == "held");
+  CHECK(incident(t, 1).timeline.size() == entries + 1);
+  CHECK(events(t, 1) == std::vector<std::string>{"alert.suppressed"});
+  CHECK(t.live().size() == 1);
+  // Back to its first team: released.
+  t.at(30);
+  push("db1-disk", "disk", {{"team", "storage"}});
+  CHECK(alert(disk).suppressed == engine::Suppression::kNone);
+  CHECK_FALSE(incident(t, 1).held);
+  CHECK(events(t, 1) == std::vector<std::string>{"alert.unsuppressed", "incident.updated"});
+  // An inhibition source by its new labels holds its targets at once; new labels that keep it
+  // a source change nothing (no release and inhibition in between); losing them releases.
+  t.at(40);
+  uint64_t node = push("db1-node", "node_down", {{"tier", "edge"}});
+  CHECK(alert(disk).suppressed == engine::Suppression::kNone);
+  events(t, 2);
+  t.at(50);
+  push("db1-node", "node_down", {{"tier", "core"}});
+  CHECK(alert(disk).suppressed == engine::Suppression::kInhibited);
+  REQUIRE(alert(disk).why);
+  CHECK(alert(disk).why->inhibited_by == std::vector<uint64_t>{node});
+  CHECK(events(t, 0) == std::vector<std::string>{"alert.suppressed"});
+  t.at(55);
+  push("db1-node", "node_down", {{"team", "network"}, {"tier", "core"}});
+  CHECK(alert(disk).suppressed == engine::Suppression::kInhibited);
+  CHECK(events(t, 0).empty());
+  t.at(60);
+  push("db1-node", "node_down", {{"tier", "edge"}});
+  CHECK(alert(disk).suppressed == engine::Suppression::kNone);
+  CHECK(events(t, 0) == std::vector<std::string>{"alert.unsuppressed"});
+}
