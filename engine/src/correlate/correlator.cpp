@@ -329,28 +329,6 @@ void Correlator::onChange(CorrelatorInput& in, int64_t now) {
   }
 }
 
-// New labels (or service) of an alert that keeps its identity (a dedup_key, or a fingerprint
-// over some labels): a firing one is filed again under them, as inhibition source and on its
-// CI, and its suppression is looked at again (a silence may match it now, or no longer). It
-// stays in its incident, as the same alert; rules that group or open incidents read its new
-// labels from its next firing on. Not a change of state: no timeline entry, no news.
-void Correlator::relabel(CorrAlert& a, SharedBlob strings, int64_t now) {
-  const bool firing = a.status == api::Status::kFiring;
-  std::vector<std::pair<uint32_t, uint64_t>> changed;  // inhibitions whose sources changed
-  if (firing) {
-    inhibitFile(a, false, changed);
-    ciCount(a, false);
-  }
-  a.strings = std::move(strings);
-  a.ci = rules_->ciOf(AlertFacts(a));
-  if (!firing) return;
-  ciCount(a, true);
-  inhibitFile(a, true, changed);
-  setSuppression(a, now);
-  // Its targets once, with both sides filed (no release and inhibition again in between).
-  resuppressInhibited(changed, a.fingerprint, now);
-}
-
 // A suppressed alert is correlated as any other (its incident is held while all its firing
 // alerts are suppressed): suppression decides who is told, not what happened.
 void Correlator::onFiring(CorrAlert& a, int64_t now) {

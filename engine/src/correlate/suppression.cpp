@@ -1,8 +1,9 @@
 // Suppression as a state: silences, maintenance windows and inhibition hold firing alerts, and
 // they are evaluated again whenever anything that suppresses changes (a silence put, expired
 // or reaching its start or end; a window starting or ending; an inhibiting alert starting or
-// stopping to fire; a reload), not only when an alert starts firing. An incident whose firing
-// alerts are all suppressed is held. docs/suppression.md says what each reason does.
+// stopping to fire; a firing alert taking new labels; a reload), not only when an alert starts
+// firing. An incident whose firing alerts are all suppressed is held. docs/suppression.md says
+// what each reason does.
 #include <xxhash.h>
 
 #include <algorithm>
@@ -289,6 +290,28 @@ void Correlator::resuppressInhibited(const std::vector<std::pair<uint32_t, uint6
       if (fp != source)
         if (auto t = alerts_.find(fp); t != alerts_.end()) setSuppression(*t->second, now);
   }
+}
+
+// New labels (or service) of an alert that keeps its identity (a dedup_key, or a fingerprint
+// over some labels): a firing one is filed again under them, as inhibition source and on its
+// CI, and its suppression is looked at again (a silence may match it now, or no longer). It
+// stays in its incident, as the same alert; rules that group or open incidents read its new
+// labels from its next firing on. Not a change of state: no timeline entry, no news.
+void Correlator::relabel(CorrAlert& a, SharedBlob strings, int64_t now) {
+  const bool firing = a.status == api::Status::kFiring;
+  std::vector<std::pair<uint32_t, uint64_t>> changed;  // inhibitions whose sources changed
+  if (firing) {
+    inhibitFile(a, false, changed);
+    ciCount(a, false);
+  }
+  a.strings = std::move(strings);
+  a.ci = rules_->ciOf(AlertFacts(a));
+  if (!firing) return;
+  ciCount(a, true);
+  inhibitFile(a, true, changed);
+  setSuppression(a, now);
+  // Its targets once, with both sides filed (no release and inhibition again in between).
+  resuppressInhibited(changed, a.fingerprint, now);
 }
 
 // ---- Silences -----------------------------------------------------------------------------

@@ -465,3 +465,42 @@ TEST_CASE(
   again = engine::SharedBlob();
   CHECK(a->strings.unique());
 }
+
+TEST_CASE(
+    "New labels or service under the same dedup_key are a change of their own, sent before a "
+    "resolution and not with a re-firing, new texts alone are not",
+    "[dedup]") {
+  Timeline t;
+  auto push = [&](const char* team, const char* service, const char* summary,
+                  Status st = Status::kFiring) {
+    api::BatchBuilder b(t.opts, t.now);
+    auto& e = b.begin(0);
+    e.resource = "db1";
+    e.check = "disk";
+    e.dedup_key = "db1-disk";
+    e.service = b.keep(service);
+    e.summary = b.keep(summary);
+    e.status = st;
+    b.addLabel("team", team);
+    REQUIRE(b.finish());
+    auto batch = b.take();
+    return t.table.apply(*batch, batch->events[0], t.now, t.changes);
+  };
+  using K = std::vector<ChangeKind>;
+  CHECK(push("storage", "db", "91%") == Outcome::kNew);
+  CHECK(t.kinds() == K{ChangeKind::kNew});
+  CHECK(push("storage", "db", "97%") == Outcome::kChanged);  // a new text: no change sent
+  CHECK(t.kinds().empty());
+  CHECK(push("dba", "db", "97%") == Outcome::kChanged);
+  CHECK(t.kinds() == K{ChangeKind::kRelabeled});
+  CHECK(push("dba", "payments", "97%") == Outcome::kChanged);  // the service is signed too
+  CHECK(t.kinds() == K{ChangeKind::kRelabeled});
+  CHECK(push("ops", "payments", "ok", Status::kResolved) == Outcome::kResolved);
+  CHECK(t.kinds() == K{ChangeKind::kRelabeled, ChangeKind::kResolved});
+  CHECK(push("dba", "payments", "99%") == Outcome::kChanged);  // re-fired: strings go with it
+  CHECK(t.kinds() == K{ChangeKind::kRefired});
+  // With the default key the labels are the identity: new ones are a new alert.
+  CHECK(t.push("db2") == Outcome::kNew);
+  CHECK(t.push("db2", Severity::kWarning, Status::kFiring, "new text") == Outcome::kChanged);
+  t.changes.clear();
+}
