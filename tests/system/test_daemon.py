@@ -154,6 +154,17 @@ class Endpoints(unittest.TestCase):
         for name in names - {"triaged"}:
             self.assertIn("`" + re.sub(r"\d+$", "N", name) + "`", table, f"thread {name} is not in the thread table")
 
+    def test_every_kind_of_alert_change_is_documented_where_it_is_shown(self):
+        # The kinds label triaged_alert_changes_total and name the stream's alert events.
+        kinds = {re.search(r'kind="([^"]+)"', k).group(1) for k in self.d.metrics()
+                 if k.startswith("triaged_alert_changes_total{")}
+        self.assertIn("relabeled", kinds)
+        for doc in ("api.md", "console.md"):
+            with open(os.path.join(SOURCE, "docs", doc)) as f:
+                text = f.read()
+            for kind in kinds:
+                self.assertTrue("`" + kind + "`" in text, f"change kind {kind} is not in docs/{doc}")
+
     def test_errors_are_json(self):
         status, headers, body = self.d.request("GET", "/no/such/thing")
         self.assertEqual(status, 404)
