@@ -31,9 +31,9 @@ enum class ChangeKind : uint8_t {
   kRefired,
   kFlappingStarted,
   kFlappingStopped,
-  // Its signed strings (service, labels: what rules, silences and inhibitions read) changed
-  // with no change of status: an alert whose identity is not all of them (a dedup_key, or a
-  // fingerprint over some labels) took new ones.
+  // Its signed strings (service, labels: what rules, silences and inhibitions read) changed,
+  // not with a re-firing (which carries them): an alert whose identity is not all of them (a
+  // dedup_key, or a fingerprint over some labels) took new ones. Sent before a resolution.
   kRelabeled
 };
 const char* changeKindName(ChangeKind k);
@@ -47,6 +47,15 @@ struct AlertChange {
   bool flapping;
   int64_t at_ms;
 };
+
+// Whether the change hands the alert's strings downstream: the store writes them with its row
+// and the correlator takes them, so a checkpoint need not (a flapping alert's flips rewrite its
+// state, not its texts: the checkpoint saves those).
+inline bool carriesStrings(const AlertChange& c) {
+  return (c.kind == ChangeKind::kNew || c.kind == ChangeKind::kRefired ||
+          c.kind == ChangeKind::kRelabeled) &&
+         !c.flapping;
+}
 
 // The strings of an alert, packed in one allocation: its value (a number, when it has one),
 // source, resource, check, service, summary, description, dedup_key, then labels and

@@ -313,12 +313,9 @@ void Pipeline::run(Shard& s, size_t index) {
     if (changes.empty()) return;
     for (const auto& c : changes) {
       metrics_->changes->add(index, static_cast<size_t>(c.kind));
-      // The store writes the strings with a new or re-fired alert (as alertRecords() does),
-      // and the sink copies them (CorrelatorInput::from): the checkpoint need not.
-      if (opts_.store || changes_)
-        s.table.markSaved(
-            c.fingerprint,
-            (c.kind == ChangeKind::kNew || c.kind == ChangeKind::kRefired) && !c.flapping);
+      // The store writes the strings with such a change (alertRecords()), and the sink takes
+      // them (CorrelatorInput::from): the checkpoint need not.
+      if (opts_.store || changes_) s.table.markSaved(c.fingerprint, carriesStrings(c));
     }
     if (changes_) changes_->consume(index, s.table, changes, std::move(committed));
     changes.clear();

@@ -11,8 +11,7 @@ void alertRecords(const AlertTable& table, const std::vector<AlertChange>& chang
     const Alert* a = table.find(c.fingerprint);
     if (!a) continue;
     bool fired = c.kind == ChangeKind::kNew || c.kind == ChangeKind::kRefired;
-    // A flapping alert's flips rewrite its state, not its texts (the checkpoint saves those).
-    AlertRecord r = AlertRecord::of(*a, fired && !c.flapping);
+    AlertRecord r = AlertRecord::of(*a, carriesStrings(c));
     r.changed_ms = fired || c.kind == ChangeKind::kResolved ? c.at_ms : 0;
     out.push_back(std::move(r));
   }
