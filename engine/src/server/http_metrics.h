@@ -1,5 +1,5 @@
 // The HTTP server's metrics: requests by route and status class, their duration, and what a
-// server limit refused, by reason. Included by http_server.cpp only.
+// server limit refused, by reason. Included by the server and its sessions only.
 #pragma once
 
 #include <prometheus/counter.h>
