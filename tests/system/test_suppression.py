@@ -147,6 +147,15 @@ class Suppression(unittest.TestCase):
         self.send(**event, labels={"team": "storage"})
         self.assertFalse(self.incident()["suppressed"])
         self.assertEqual(self.events_for(1, 2), [("incident.opened", "open"), ("incident.updated", "open")])
+        # A new service under the same key: the incident affects it too, and says so once.
+        self.assertNotIn("checkout", self.incident()["services"])
+        self.send(**event, service="checkout", labels={"team": "storage"})
+        self.send(**event, service="checkout", labels={"team": "storage"})
+        inc = self.incident()
+        self.assertIn("checkout", inc["services"])
+        said = [e for e in inc["timeline"] if e["action"] == "alert relabeled"]
+        self.assertEqual([e.get("detail") for e in said], ["now affects service checkout"])
+        self.assertEqual(len(inc["alerts"]), 1)
 
     def test_an_incident_opened_under_a_silence_is_announced_when_released(self):
         self.start()

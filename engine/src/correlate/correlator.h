@@ -416,6 +416,10 @@ class Correlator {
   Incident& openIncident(uint32_t rule, const std::string& key, const std::vector<uint64_t>& alerts,
                          int64_t now, const CorrAlert* proto = nullptr);
   void addAlert(Incident& inc, CorrAlert& a, AlertRole role, int64_t now, bool announce);
+  // Adds what the alert affects (its CI, or its resource; the CI's services and its own
+  // service) to the incident's lists. Returns what was new ("service payments, CI db-2"),
+  // empty when nothing was.
+  std::string widenScope(Incident& inc, const CorrAlert& a);
   void recompute(Incident& inc, int64_t now, const std::string& actor);
   void announce(Incident& inc, int64_t now);
   void reopen(Incident& inc, int64_t now, uint64_t fp);

@@ -127,22 +127,7 @@ void Correlator::addAlert(Incident& inc, CorrAlert& a, AlertRole role, int64_t n
     countFiring(inc, a);
     ++inc.gen;  // cancels a pending hold-down
   }
-  AlertFacts f(a);
-  auto addService = [&](std::string_view name) {
-    if (!insertSorted(inc.services, name, &inc.services_truncated)) return;
-    if (inc.service.empty()) inc.service = std::string(name);  // the first service affected
-    uint32_t s = rules_->serviceByName(name);
-    int crit = s == RuleSet::kNone ? 2 : rules_->services()[s].criticality;
-    inc.criticality = inc.criticality ? std::min(inc.criticality, crit) : crit;
-  };
-  if (a.ci != RuleSet::kNone) {
-    const auto& ci = rules_->cis()[a.ci];
-    insertSorted(inc.cis, ci.name, &inc.cis_truncated);
-    for (uint32_t s : ci.services) addService(rules_->services()[s].name);
-  } else {
-    insertSorted(inc.cis, f.get("resource"), &inc.cis_truncated);
-  }
-  addService(f.get("service"));
+  widenScope(inc, a);
   inc.max_severity = std::max(inc.max_severity, static_cast<int>(a.severity));
   if (!announce_it) return;
   note(inc, now, "triaged", role == AlertRole::kSymptom ? "symptom joined" : "alert joined", {},
@@ -150,6 +135,31 @@ void Correlator::addAlert(Incident& inc, CorrAlert& a, AlertRole role, int64_t n
   recompute(inc, now, "triaged");
   refreshHeld(inc, now);
   if (a.suppressed == Suppression::kNone) announce(inc, now);
+}
+
+std::string Correlator::widenScope(Incident& inc, const CorrAlert& a) {
+  AlertFacts f(a);
+  std::string added;
+  auto said = [&](const char* what, std::string_view name) {
+    added.append(added.empty() ? "" : ", ").append(what).append(" ").append(name);
+  };
+  auto addService = [&](std::string_view name) {
+    if (!insertSorted(inc.services, name, &inc.services_truncated)) return;
+    said("service", name);
+    if (inc.service.empty()) inc.service = std::string(name);  // the first service affected
+    uint32_t s = rules_->serviceByName(name);
+    int crit = s == RuleSet::kNone ? 2 : rules_->services()[s].criticality;
+    inc.criticality = inc.criticality ? std::min(inc.criticality, crit) : crit;
+  };
+  if (a.ci != RuleSet::kNone) {
+    const auto& ci = rules_->cis()[a.ci];
+    if (insertSorted(inc.cis, ci.name, &inc.cis_truncated)) said("CI", ci.name);
+    for (uint32_t s : ci.services) addService(rules_->services()[s].name);
+  } else if (std::string_view r = f.get("resource"); insertSorted(inc.cis, r, &inc.cis_truncated)) {
+    said("CI", r);
+  }
+  addService(f.get("service"));
+  return added;
 }
 
 void Correlator::recompute(Incident& inc, int64_t now, const std::string& actor) {

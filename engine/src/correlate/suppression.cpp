@@ -306,6 +306,16 @@ void Correlator::relabel(CorrAlert& a, SharedBlob strings, int64_t now) {
   }
   a.strings = std::move(strings);
   a.ci = rules_->ciOf(AlertFacts(a));
+  // A new CI or service of an alert in a live incident is one more the incident affects (the
+  // lists only grow, as alerts only join): services' states, priority and reports count it.
+  if (Incident* inc = a.incident ? mutableIncident(a.incident) : nullptr;
+      inc &&
+      (inc->status == IncidentStatus::kOpen || inc->status == IncidentStatus::kAcknowledged)) {
+    if (std::string added = widenScope(*inc, a); !added.empty()) {
+      note(*inc, now, "triaged", "alert relabeled", "now affects " + added, a.fingerprint);
+      recompute(*inc, now, "triaged");
+    }
+  }
   if (!firing) return;
   ciCount(a, true);
   inhibitFile(a, true, changed);

@@ -413,3 +413,65 @@ TEST_CASE(
   stray.at[0].first ^= 1;
   CHECK(t.c().refreshTexts(stray) == 0);
 }
+
+TEST_CASE(
+    "An alert that moves to another CI or service under its dedup_key widens its live "
+    "incident's scope, with one entry that says what it now affects",
+    "[correlator]") {
+  Timeline t(configWith(kPaymentsAndWiki));
+  auto push = [&](const char* resource, const char* service, const char* team,
+                  Status st = Status::kFiring) {
+    api::BatchBuilder b(t.opts, t.now);
+    auto& e = b.begin(0);
+    e.resource = b.keep(resource);
+    e.check = "disk";
+    e.service = b.keep(service);
+    e.dedup_key = "disk-1";
+    e.status = st;
+    b.addLabel("team", team);
+    REQUIRE(b.finish());
+    auto batch = b.take();
+    t.engine.apply(*batch, t.now);
+  };
+  auto says = [&](const std::string& text) {
+    for (const auto& e : t.live()[0]->timeline)
+      if (std::string(e.action) + ": " + e.detail == text) return true;
+    return false;
+  };
+  t.at(0);
+  push("wiki1", "", "docs");
+  REQUIRE(t.live().size() == 1);
+  const engine::Incident& inc = *t.live()[0];
+  using Names = engine::Incident::Names;
+  CHECK(inc.cis == Names{"wiki1"});
+  CHECK(inc.services == Names{"wiki"});
+  int low = inc.priority;
+  size_t entries = inc.timeline.size();
+  // Same CI, a new label: nothing to say.
+  t.at(10);
+  push("wiki1", "", "ops");
+  CHECK(inc.timeline.size() == entries);
+  // On the payments CI now: the incident affects it and its service too, and is raised.
+  t.at(20);
+  push("pay1", "", "ops");
+  CHECK(inc.cis == Names{"pay1", "wiki1"});
+  CHECK(inc.services == Names{"payments", "wiki"});
+  CHECK(inc.timeline.size() == entries + 2);  // and the priority's own entry
+  CHECK(inc.priority < low);
+  CHECK(says("alert relabeled: now affects CI pay1, service payments"));
+  // A service of its own, with its resolution: still live, so widened.
+  t.at(30);
+  push("pay1", "billing", "ops", Status::kResolved);
+  CHECK(inc.services == Names{"billing", "payments", "wiki"});
+  CHECK(says("alert relabeled: now affects service billing"));
+  CHECK(inc.timeline.back().action == std::string_view("alert resolved"));
+  CHECK(inc.alerts.size() == 1);
+  // Once the incident is resolved its scope is what it was: a later relabel leaves it.
+  t.at(30 + 301);
+  REQUIRE(inc.status == IncidentStatus::kResolved);
+  entries = inc.timeline.size();
+  push("db9", "shop", "ops", Status::kResolved);
+  CHECK(inc.cis == Names{"pay1", "wiki1"});
+  CHECK(inc.services == Names{"billing", "payments", "wiki"});
+  CHECK(inc.timeline.size() == entries);
+}
