@@ -21,6 +21,7 @@
 #include <string>
 #include <vector>
 
+#include "common/block_memory.h"
 #include "correlate/incident.h"
 #include "correlate/rule_state.h"
 #include "dedup/alert_table.h"
@@ -312,7 +313,7 @@ class Correlator {
 
   // Incidents by id, from incidentBase(): id N is incidents()[N - incidentBase()] (ids are never
   // reused; older ones were pruned by retention; an entry with id 0 is a pruned one).
-  const std::deque<Incident>& incidents() const { return incidents_; }
+  const Incidents& incidents() const { return incidents_; }
   uint64_t incidentBase() const { return incident_base_; }
   const std::map<uint64_t, Problem>& problems() const { return problems_; }
   const std::map<std::string, Silence>& silences() const { return silences_; }
@@ -476,17 +477,22 @@ class Correlator {
   CorrelatorOptions opts_;
   rules::Rule default_rule_;
   std::vector<std::vector<uint32_t>> dependents_;  // CI -> CIs that depend on it (or group it)
-  absl::flat_hash_map<uint64_t, std::unique_ptr<CorrAlert>> alerts_;
+  // The maps with an entry per alert or incident keep their arrays in huge pages once they
+  // pass 2 MiB (common/block_memory.h): fewer page faults and TLB misses as they grow.
+  template <class V>
+  using PerAlert = absl::flat_hash_map<uint64_t, V, absl::Hash<uint64_t>, std::equal_to<uint64_t>,
+                                       HugePageAllocator<std::pair<const uint64_t, V>>>;
+  PerAlert<std::unique_ptr<CorrAlert>> alerts_;
   std::deque<std::pair<int64_t, uint64_t>> forget_;  // (when, alert): same delay for all, so FIFO
   std::vector<uint64_t> alert_order_;                // compacted when half stale
   size_t alert_order_stale_ = 0;
   std::vector<std::vector<uint64_t>> ci_firing_;  // CI -> firing, unsuppressed alerts
-  std::deque<Incident> incidents_;
+  Incidents incidents_;
   uint64_t incident_base_ = 1;  // id of incidents_.front()
   std::map<uint64_t, Problem> problems_;
   std::map<std::string, Silence> silences_;
   // Keyed by groupHash (rule and group values); each keeps its readable key.
-  absl::flat_hash_map<uint64_t, std::unique_ptr<Group>> groups_;
+  PerAlert<std::unique_ptr<Group>> groups_;
   absl::flat_hash_map<uint64_t, std::unique_ptr<Threshold>> thresholds_;
   absl::flat_hash_map<uint64_t, std::unique_ptr<Sequence>> sequences_;
   // Inhibition: per inhibit rule, its firing source alerts and its firing target alerts
@@ -510,7 +516,7 @@ class Correlator {
   };
   // Keyed by the signature's 64-bit hash (as alerts are by their fingerprint's): no copy of
   // the string per incident.
-  absl::flat_hash_map<uint64_t, Recurrence> recurrences_;
+  PerAlert<Recurrence> recurrences_;
   static uint64_t recurrenceKey(std::string_view signature);
   std::priority_queue<Timer, std::vector<Timer>, std::greater<Timer>> timers_;
   std::vector<CorrelatorEvent> events_;

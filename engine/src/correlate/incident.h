@@ -11,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include "common/block_deque.h"
+
 namespace triaged::engine {
 
 enum class IncidentStatus : uint8_t { kOpen, kAcknowledged, kResolved, kClosed, kMerged };
@@ -167,8 +169,12 @@ struct Incident {
   ExtraPtr extra_;  // null: all of it empty
 };
 
-// docs/architecture.md ("Memory of an incident") says 512 bytes: one node of the deque each.
+// docs/architecture.md ("Memory of an incident") says 512 bytes.
 static_assert(sizeof(Incident) <= 512, "an incident grew past 512 bytes");
+
+// The correlator's incidents, by id from its base: 4,096 to a block of 2 MiB, one huge page
+// (common/block_deque.h says why).
+using Incidents = BlockDeque<Incident, kHugePage / 512>;
 
 struct Problem {
   uint64_t id = 0;
