@@ -53,7 +53,8 @@ struct Rig {
                             [this](size_t) -> boost::asio::io_context& { return pool.context(0); },
                             1,
                             hub,
-                            pipeline.get()};
+                            pipeline.get(),
+                            {}};  // no acknowledgements here
       inputs.push_back(plugins.findInput(s.type)->create(ctx));
     }
     server = std::make_unique<engine::HttpServer>(pool, router, hub.registry());
