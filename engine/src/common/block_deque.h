@@ -6,10 +6,11 @@
 // allocation of its own. Growing a thread's heap by small allocations makes glibc grow it a
 // page or two at a time, each an `mprotect` (in a multithreaded process a TLB shootdown on
 // every core) and each new page a fault: page faults were a fifth of the correlator's
-// samples when every alert opens an incident (bench/RESULTS.md, sixteenth stop). A block of N objects is one allocation, with no per-object malloc header; a block
-// of 2 MiB is mapped for transparent huge pages (common/block_memory.h): one page fault per
-// 4,096 incidents. References stay valid as long as the element is in the deque (blocks
-// never move), as with std::deque's push_back and pop_front.
+// samples when every alert opens an incident (bench/RESULTS.md, sixteenth stop). A block of N
+// objects is one allocation, with no per-object malloc header; a block of 2 MiB is mapped for
+// transparent huge pages (common/block_memory.h): one page fault per 4,096 incidents. References
+// stay valid as long as the element is in the deque (blocks never move), as with std::deque's
+// push_back and pop_front.
 #pragma once
 
 #include <cstddef>
