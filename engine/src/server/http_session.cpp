@@ -271,6 +271,15 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
     respond(std::move(r));
   }
 
+  // A request that cannot be read on: counted by `reason`, answered, and the connection closed
+  // (what is left of it on the wire cannot be told from the next request).
+  void failRead(const char* reason, unsigned status, const char* title, const std::string& detail) {
+    server_.metrics().reject(reason);
+    auto r = api::HttpResponse::error(status, title, detail);
+    r.close = true;
+    respond(std::move(r));
+  }
+
   void readBody() {
     phase_ = Phase::kBody;
     arm(settings_->server.body_timeout);
@@ -288,13 +297,10 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
         if (!drain_close_) m.reject("idle_timeout");
         return closeNow();
       }
-      m.reject(phase_ == Phase::kHeader ? "header_timeout" : "body_timeout");
-      auto r =
-          api::HttpResponse::error(408, "request timeout",
-                                   phase_ == Phase::kHeader ? "\"headers not received in time\""
-                                                            : "\"body not received in time\"");
-      r.close = true;
-      return respond(std::move(r));
+      const bool header = phase_ == Phase::kHeader;
+      return failRead(
+          header ? "header_timeout" : "body_timeout", 408, "request timeout",
+          header ? "\"headers not received in time\"" : "\"body not received in time\"");
     }
     if (ec == http::error::end_of_stream || ec == asio::error::eof ||
         ec == asio::error::connection_reset || ec == asio::error::operation_aborted ||
@@ -302,28 +308,19 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
       return closeNow();
     }
     if (ec == http::error::header_limit) {
-      m.reject("header_too_large");
-      auto r = api::HttpResponse::error(
-          431, "request header fields too large",
+      return failRead(
+          "header_too_large", 431, "request header fields too large",
           "\"headers exceed " + std::to_string(settings_->server.max_header_bytes) + " bytes\"");
-      r.close = true;
-      return respond(std::move(r));
     }
     if (ec == http::error::body_limit) {
-      m.reject("body_too_large");
-      auto r = api::HttpResponse::error(
-          413, "payload too large",
+      return failRead(
+          "body_too_large", 413, "payload too large",
           "\"body exceeds " + std::to_string(settings_->server.max_body_bytes) + " bytes\"");
-      r.close = true;
-      return respond(std::move(r));
     }
     if (ec.category() == http::make_error_code(http::error::bad_target).category()) {
-      m.reject("bad_request");
       std::string detail;
       api::appendJsonString(detail, ec.message());
-      auto r = api::HttpResponse::error(400, "malformed HTTP request", detail);
-      r.close = true;
-      return respond(std::move(r));
+      return failRead("bad_request", 400, "malformed HTTP request", detail);
     }
     closeNow();
   }
