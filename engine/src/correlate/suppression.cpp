@@ -296,7 +296,8 @@ void Correlator::resuppressInhibited(const std::vector<std::pair<uint32_t, uint6
 // over some labels): a firing one is filed again under them, as inhibition source and on its
 // CI, and its suppression is looked at again (a silence may match it now, or no longer). It
 // stays in its incident, as the same alert; rules that group or open incidents read its new
-// labels from its next firing on. Not a change of state: no timeline entry, no news.
+// labels from its next firing on. Not a change of state: no notification, and a timeline
+// entry only when it widens a live incident's scope (a new CI or service).
 void Correlator::relabel(CorrAlert& a, SharedBlob strings, int64_t now) {
   const bool firing = a.status == api::Status::kFiring;
   std::vector<std::pair<uint32_t, uint64_t>> changed;  // inhibitions whose sources changed
