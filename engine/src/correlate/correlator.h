@@ -418,9 +418,9 @@ class Correlator {
                          int64_t now, const CorrAlert* proto = nullptr);
   void addAlert(Incident& inc, CorrAlert& a, AlertRole role, int64_t now, bool announce);
   // Adds what the alert affects (its CI, or its resource; the CI's services and its own
-  // service) to the incident's lists. Returns what was new ("service payments, CI db-2"),
-  // empty when nothing was.
-  std::string widenScope(Incident& inc, const CorrAlert& a);
+  // service) to the incident's lists. With `added`, says there what was new ("CI db-2,
+  // service payments"; empty when nothing was).
+  void widenScope(Incident& inc, const CorrAlert& a, std::string* added = nullptr);
   void recompute(Incident& inc, int64_t now, const std::string& actor);
   void announce(Incident& inc, int64_t now);
   void reopen(Incident& inc, int64_t now, uint64_t fp);

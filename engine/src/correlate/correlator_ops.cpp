@@ -137,11 +137,10 @@ void Correlator::addAlert(Incident& inc, CorrAlert& a, AlertRole role, int64_t n
   if (a.suppressed == Suppression::kNone) announce(inc, now);
 }
 
-std::string Correlator::widenScope(Incident& inc, const CorrAlert& a) {
+void Correlator::widenScope(Incident& inc, const CorrAlert& a, std::string* added) {
   AlertFacts f(a);
-  std::string added;
   auto said = [&](const char* what, std::string_view name) {
-    added.append(added.empty() ? "" : ", ").append(what).append(" ").append(name);
+    if (added) added->append(added->empty() ? "" : ", ").append(what).append(" ").append(name);
   };
   auto addService = [&](std::string_view name) {
     if (!insertSorted(inc.services, name, &inc.services_truncated)) return;
@@ -159,7 +158,6 @@ std::string Correlator::widenScope(Incident& inc, const CorrAlert& a) {
     said("CI", r);
   }
   addService(f.get("service"));
-  return added;
 }
 
 void Correlator::recompute(Incident& inc, int64_t now, const std::string& actor) {

@@ -312,7 +312,9 @@ void Correlator::relabel(CorrAlert& a, SharedBlob strings, int64_t now) {
   if (Incident* inc = a.incident ? mutableIncident(a.incident) : nullptr;
       inc &&
       (inc->status == IncidentStatus::kOpen || inc->status == IncidentStatus::kAcknowledged)) {
-    if (std::string added = widenScope(*inc, a); !added.empty()) {
+    std::string added;
+    widenScope(*inc, a, &added);
+    if (!added.empty()) {
       note(*inc, now, "triaged", "alert relabeled", "now affects " + added, a.fingerprint);
       recompute(*inc, now, "triaged");
     }
