@@ -182,8 +182,7 @@ int main(int argc, char** argv) {
                    false,
                    now};
       if (fire) {
-        in.strings = engine::SharedBlob::allocate(sizes[i]);
-        std::memcpy(in.strings.get(), strings[i].get(), sizes[i]);
+        in.strings = engine::SharedStrings::copyOf(strings[i].get(), sizes[i]);
       }
       batch.push_back(std::move(in));
     }

@@ -107,7 +107,7 @@ Result scenario(bool policies, uint64_t incidents, int minutes, int changes_per_
                    api::Status::kFiring,
                    false,
                    now};
-      in.strings = engine::AlertStrings::pack(*eb, eb->events[0]);
+      in.strings = engine::SharedStrings(engine::AlertStrings::pack(*eb, eb->events[0]));
       fps.push_back(eb->events[0].fingerprint);
       batch.push_back(std::move(in));
     }

@@ -84,8 +84,7 @@ engine::CorrelatorInput fire(const Alerts& a, uint64_t i, int64_t now) {
                api::Status::kFiring,
                false,
                now};
-  in.strings = engine::SharedBlob::allocate(a.sizes[i]);
-  std::memcpy(in.strings.get(), a.strings[i].get(), a.sizes[i]);
+  in.strings = engine::SharedStrings::copyOf(a.strings[i].get(), a.sizes[i]);
   return in;
 }
 

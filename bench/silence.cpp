@@ -80,7 +80,7 @@ int main(int argc, char** argv) {
                    api::Status::kFiring,
                    false,
                    now};
-      in.strings = engine::AlertStrings::pack(*eb, eb->events[0]);
+      in.strings = engine::SharedStrings(engine::AlertStrings::pack(*eb, eb->events[0]));
       batch.push_back(std::move(in));
     }
     corr.apply(batch, now);

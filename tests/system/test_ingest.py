@@ -257,7 +257,8 @@ inputs:
 class LatestTexts(unittest.TestCase):
     """An alert's summary changes with every event (it quotes its value): the views the
     correlator serves (Alertmanager's /api/v2/alerts, an incident's alerts) show the latest
-    within a checkpoint interval, without a change of state; /api/v1/alerts at once."""
+    without a change of state: at once when the table rewrote the strings they share in place,
+    within a checkpoint interval when the new ones outgrew them; /api/v1/alerts at once."""
 
     def setUp(self):
         self.d = Daemon(BASE_CONFIG.replace("state:\n", "state:\n  checkpoint_interval: 10s\n") + """inputs:
@@ -284,21 +285,33 @@ class LatestTexts(unittest.TestCase):
         detail = self.d.get_json(f"/api/v1/incidents/{incident['id']}")
         return (alert["annotations"], [a["summary"] for a in detail["alerts"]])
 
-    def test_views_of_the_correlator_show_the_latest_text_within_a_checkpoint(self):
+    def table(self):
+        alert = self.d.get_json("/api/v1/alerts")["data"][0]
+        return (alert["summary"], alert["value"], alert["status"])
+
+    def test_views_of_the_correlator_show_the_latest_text_at_once_or_within_a_checkpoint(self):
         self.send("Disk 91% full", 91)
         self.clock(T0 + 60_000)  # the incident opens after group_wait
         self.assertEqual(self.shown(), ({"runbook": "https://runbooks.example.com/91", "summary": "Disk 91% full"},
                                         ["Disk 91% full"]))
+        # New texts that fit the strings the table shares with the correlator: written in
+        # place, the correlator's views show them at once (the table's answer first: the event
+        # is applied).
         self.send("Disk 97% full", 97)
-        table = self.d.get_json("/api/v1/alerts")["data"][0]
-        self.assertEqual((table["summary"], table["value"], table["status"]), ("Disk 97% full", 97, "firing"))
-        # Not a change of state: the correlator's copy waits for the next checkpoint...
-        self.clock(T0 + 60_000 + 9_999)
-        self.assertEqual(self.shown()[1], ["Disk 91% full"])
-        # ...which brings it.
-        self.clock(T0 + 60_000 + 10_000)
+        self.assertEqual(self.table(), ("Disk 97% full", 97, "firing"))
         self.assertEqual(self.shown(), ({"runbook": "https://runbooks.example.com/97", "summary": "Disk 97% full"},
                                         ["Disk 97% full"]))
+        # Longer ones take new strings in the table: the correlator keeps its own until the
+        # next checkpoint...
+        long = "Disk 98% full: the volume that holds the database files"
+        self.send(long, 98)
+        self.assertEqual(self.table(), (long, 98, "firing"))
+        self.clock(T0 + 60_000 + 9_999)
+        self.assertEqual(self.shown()[1], ["Disk 97% full"])
+        # ...which brings them.
+        self.clock(T0 + 60_000 + 10_000)
+        self.assertEqual(self.shown(), ({"runbook": "https://runbooks.example.com/98", "summary": long},
+                                        [long]))
 
 
 if __name__ == "__main__":

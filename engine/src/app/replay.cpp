@@ -31,7 +31,8 @@ void ReplayEngine::refreshTexts() {
   table_.forEachUnsaved([&](const Alert& a, bool content) {
     if (content) changed.push_back(a.fingerprint);
   });
-  correlator_.refreshTexts(Correlator::Texts::of(table_, changed));
+  auto texts = Correlator::Texts::of(table_, changed);
+  correlator_.refreshTexts(texts);
 }
 
 void ReplayEngine::advance(int64_t now) {

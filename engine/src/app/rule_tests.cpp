@@ -68,8 +68,9 @@ struct Check {
 
 std::string resourceOf(const Correlator& c, uint64_t fp) {
   const CorrAlert* a = c.alert(fp);
-  return a ? std::string(AlertStrings(a->strings.get()).field(AlertStrings::kResource))
-           : fingerprintHex(fp);
+  if (!a) return fingerprintHex(fp);
+  StringsCopy copy(a->strings);
+  return std::string(AlertStrings(copy.data()).field(AlertStrings::kResource));
 }
 
 void compareIncidents(const YAML::Node& expected, const Correlator& c, Check& check,

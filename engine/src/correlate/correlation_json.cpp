@@ -38,7 +38,8 @@ const char* roleName(AlertRole r) {
 }  // namespace
 
 void writeCorrelatedAlertJson(std::string& out, const CorrAlert& a) {
-  AlertStrings v(a.strings.get());
+  StringsCopy copy(a.strings);
+  AlertStrings v(copy.data());
   api::JsonWriter w(out);
   w.beginObject();
   w.field("fingerprint", FingerprintHex(a.fingerprint).view());

@@ -44,7 +44,7 @@ const char* correlatorEventName(CorrelatorEvent::Type t) {
 }
 
 std::string_view AlertFacts::get(std::string_view name) const {
-  AlertStrings s(a_.strings.get());
+  AlertStrings s(copy_.data());
   switch (name.size()) {  // the canonical fields first: they are normalized at ingest
     case 5:
       if (name == "check") return s.field(AlertStrings::kCheck);
@@ -73,7 +73,7 @@ CorrelatorInput CorrelatorInput::from(const AlertTable& table, const AlertChange
       c.kind != ChangeKind::kRelabeled)
     return in;
   if (const Alert* a = table.find(c.fingerprint)) {
-    in.strings = a->strings.share();
+    in.strings = SharedStrings(a->strings.share());
     in.first_seen_ms = a->first_seen_ms;
   }
   return in;
@@ -81,36 +81,24 @@ CorrelatorInput CorrelatorInput::from(const AlertTable& table, const AlertChange
 
 Correlator::Texts Correlator::Texts::of(const AlertTable& table, const uint64_t* fingerprints,
                                         size_t n) {
-  // Sized first: one allocation of the whole, not a string doubling through the heap.
-  std::vector<const Alert*> found;
-  found.reserve(n);
-  size_t total = 0;
-  for (size_t i = 0; i < n; ++i)
-    if (const Alert* a = table.find(fingerprints[i])) {
-      found.push_back(a);
-      total += a->view().bytes();
-    }
   Texts t;
-  t.at.reserve(found.size());
-  t.bytes.reserve(total);
-  for (const Alert* a : found) {
-    t.at.emplace_back(a->fingerprint, t.bytes.size());
-    t.bytes.append(a->strings.get(), a->view().bytes());
-  }
+  t.at.reserve(n);
+  for (size_t i = 0; i < n; ++i)
+    if (const Alert* a = table.find(fingerprints[i]))
+      t.at.emplace_back(fingerprints[i], SharedStrings(a->strings.share()));
   return t;
 }
 
-size_t Correlator::refreshTexts(const Texts& texts) {
+size_t Correlator::refreshTexts(Texts& texts) {
   size_t taken = 0;
-  for (const auto& [fp, offset] : texts.at) {
+  for (auto& [fp, strings] : texts.at) {
     auto it = alerts_.find(fp);
     if (it == alerts_.end()) continue;
     CorrAlert& a = *it->second;
-    AlertStrings now(texts.bytes.data() + offset), held(a.strings.get());
-    if (!held.sameSigned(now)) continue;
-    size_t n = now.bytes();
-    if (n > held.capacity() || !a.strings.unique()) a.strings = SharedBlob::allocate(n);
-    std::memcpy(a.strings.get(), texts.bytes.data() + offset, n);
+    if (a.strings.same(strings)) continue;  // rewritten in place: it holds them already
+    StringsCopy now(strings), held(a.strings);
+    if (!AlertStrings(held.data()).sameSigned(AlertStrings(now.data()))) continue;
+    a.strings = std::move(strings);
     ++taken;
   }
   return taken;

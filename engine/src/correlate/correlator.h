@@ -34,7 +34,7 @@ namespace triaged::engine {
 // it over.
 struct CorrelatorInput {
   AlertChange change;
-  SharedBlob strings;
+  SharedStrings strings;
   int64_t first_seen_ms = 0;
   // The change, with the alert's strings shared from its table when it (re)fires.
   static CorrelatorInput from(const AlertTable& table, const AlertChange& c);
@@ -141,7 +141,7 @@ struct SuppressionReasons {
 
 // The correlator's view of one active (or recently resolved) alert.
 struct CorrAlert {
-  SharedBlob strings;
+  SharedStrings strings;  // read through a copy (StringsCopy): its table may rewrite them
   uint64_t fingerprint = 0;
   int64_t first_seen_ms = 0, changed_ms = 0;
   api::Severity severity = api::Severity::kWarning;
@@ -181,22 +181,21 @@ class Correlator {
 
   // Applies alert changes at `now`, then runs the timers due by then.
   void apply(std::vector<CorrelatorInput>& changes, int64_t now_ms);
-  // Alerts' packed strings as they are now (ChangeSink::refresh): their summary, value,
-  // description or annotations changed without a change of state. Copied one after the other
-  // into one buffer: no allocation per alert, and the table's own strings stay its own.
+  // Alerts' strings as their tables hold them now (ChangeSink::refresh): their summary, value,
+  // description or annotations changed without a change of state. Shared, not copied: most
+  // are the very bytes the correlator holds already (the table rewrote them in place); the
+  // others were moved to a larger allocation.
   struct Texts {
-    std::vector<std::pair<uint64_t, size_t>> at;  // fingerprint, offset in bytes
-    std::string bytes;
+    std::vector<std::pair<uint64_t, SharedStrings>> at;  // fingerprint, strings
     static Texts of(const AlertTable& table, const uint64_t* fingerprints, size_t n);
     static Texts of(const AlertTable& table, const std::vector<uint64_t>& fingerprints) {
       return of(table, fingerprints.data(), fingerprints.size());
     }
   };
-  // Takes the texts of each alert it holds whose signed strings (what rules, silences and
-  // inhibitions read) are the same: written over its own copy when that fits and nothing else
-  // holds it, else into a new one. The others wait for the alert's next change of state.
-  // Returns how many it took.
-  size_t refreshTexts(const Texts& texts);
+  // Takes the strings of each alert it holds that are not the ones it holds and whose signed
+  // strings (what rules, silences and inhibitions read) are the same. The others wait for the
+  // alert's next change of state. Returns how many it took.
+  size_t refreshTexts(Texts& texts);
   // Runs every timer due at or before now_ms, in deadline order.
   void advance(int64_t now_ms);
   // The next timer's deadline, or INT64_MAX.
@@ -239,7 +238,7 @@ class Correlator {
   // no live incident (it was suppressed, or waiting in a group) is routed again at `now`.
   struct RestoredAlert {
     uint64_t fingerprint = 0;
-    SharedBlob strings;
+    SharedStrings strings;
     int64_t first_seen_ms = 0, changed_ms = 0;
     api::Severity severity = api::Severity::kWarning;
     api::Status status = api::Status::kFiring;
@@ -433,7 +432,7 @@ class Correlator {
   void inhibitFile(CorrAlert& a, bool add, std::vector<std::pair<uint32_t, uint64_t>>& changed);
   void resuppressInhibited(const std::vector<std::pair<uint32_t, uint64_t>>& changed,
                            uint64_t source, int64_t now);
-  void relabel(CorrAlert& a, SharedBlob strings, int64_t now);
+  void relabel(CorrAlert& a, SharedStrings strings, int64_t now);
   void ciCount(CorrAlert& a, bool add);
   // An alert starts or stops counting in its incident's firing alerts (at most once each way).
   static void countFiring(Incident& inc, CorrAlert& a);

@@ -15,11 +15,13 @@ namespace triaged::engine {
 // Rules see an alert through this: labels first, then the canonical fields.
 class AlertFacts final : public rules::Facts {
  public:
-  explicit AlertFacts(const CorrAlert& a) : a_(a) {}
+  // Reads a copy of the alert's strings, taken here: the views get() returns live as long.
+  explicit AlertFacts(const CorrAlert& a) : a_(a), copy_(a.strings) {}
   std::string_view get(std::string_view name) const override;
 
  private:
   const CorrAlert& a_;
+  StringsCopy copy_;
 };
 
 // Moves the ids in `dirty` to `out`, each once, sorted (what changed since the store last took).
@@ -63,7 +65,7 @@ struct Correlator::Sequence {
   int64_t at = 0;
   bool active = false;
   uint64_t gen = 0;
-  SharedBlob strings;  // the first alert's, for the incident's title
+  SharedStrings strings;  // the first alert's, for the incident's title
 };
 
 }  // namespace triaged::engine

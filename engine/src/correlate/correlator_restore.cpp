@@ -10,12 +10,8 @@ namespace triaged::engine {
 Correlator::RestoredAlert Correlator::RestoredAlert::of(const AlertRecord& r, SharedBlob shared) {
   RestoredAlert a;
   a.fingerprint = r.fingerprint;
-  if (shared) {
-    a.strings = std::move(shared);
-  } else {
-    a.strings = SharedBlob::allocate(r.strings.size());
-    std::memcpy(a.strings.get(), r.strings.data(), r.strings.size());
-  }
+  a.strings = shared ? SharedStrings(std::move(shared))
+                     : SharedStrings::copyOf(r.strings.data(), r.strings.size());
   a.first_seen_ms = r.first_seen_ms;
   a.changed_ms = r.changed_ms;
   a.severity = r.severity;
@@ -52,8 +48,10 @@ SequenceState Correlator::sequenceOf(uint64_t h, const Sequence* s) {
     q.first = s->first;
     q.at = s->at;
     q.active = s->active;
-    if (s->active && s->strings)
-      q.strings.assign(s->strings.get(), AlertStrings(s->strings.get()).bytes());
+    if (s->active && s->strings) {
+      StringsCopy copy(s->strings);
+      q.strings.assign(copy.data(), AlertStrings(copy.data()).bytes());
+    }
   }
   return q;
 }
@@ -382,11 +380,9 @@ void Correlator::restore(Restored st, int64_t now) {
     s->at = q.at;
     s->active = q.active;
     s->gen = 1;
-    if (AlertStrings::wellFormed(
-            q.strings)) {  // a damaged copy is dropped: no title, no absence incident
-      s->strings = SharedBlob::allocate(q.strings.size());
-      std::memcpy(s->strings.get(), q.strings.data(), q.strings.size());
-    }
+    // A damaged copy is dropped: no title, no absence incident.
+    if (AlertStrings::wellFormed(q.strings))
+      s->strings = SharedStrings::copyOf(q.strings.data(), q.strings.size());
     if (s->active && rule->mode == rules::SequenceMode::kAbsence)
       schedule(s->at + rule->within, kAbsence, q.hash, s->gen);
   }

@@ -298,7 +298,7 @@ void Correlator::resuppressInhibited(const std::vector<std::pair<uint32_t, uint6
 // stays in its incident, as the same alert; rules that group or open incidents read its new
 // labels from its next firing on. Not a change of state: no notification, and a timeline
 // entry only when it widens a live incident's scope (a new CI or service).
-void Correlator::relabel(CorrAlert& a, SharedBlob strings, int64_t now) {
+void Correlator::relabel(CorrAlert& a, SharedStrings strings, int64_t now) {
   const bool firing = a.status == api::Status::kFiring;
   std::vector<std::pair<uint32_t, uint64_t>> changed;  // inhibitions whose sources changed
   if (firing) {

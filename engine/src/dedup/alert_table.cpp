@@ -370,19 +370,20 @@ uint64_t valueMix(bool has, double v) {
 
 // A changed alert: when only the value changed it is written in its slot; new texts are packed
 // over the old ones when they fit (the usual case: a summary quoting a new number), and only
-// otherwise into a new allocation.
+// otherwise into a new allocation. While the correlator holds the strings too, the rewrite goes
+// under their sequence count (SharedBlob::write) and it sees it: one copy, not one each. New
+// signed strings while shared get a new allocation: the correlator keeps what its rules read
+// until it is handed the new (a relabeling).
 bool AlertTable::rewrite(uint32_t slot, const EventBatch& b, const Event& e, uint64_t content) {
   Alert& a = at(slot);
   AlertStrings v = a.view();
   double old = 0;
   bool had = v.value(old);
   if (e.has_value && had && (a.content_hash ^ valueMix(true, old)) == e.content_hash) {
-    if (!a.strings.unique()) {  // the correlator holds them too: copy on write
-      SharedBlob own = allocBlob(v.bytes());
-      std::memcpy(own.get(), a.strings.get(), v.bytes());
-      a.strings = std::move(own);
-    }
-    AlertStrings::setValue(a.strings.get(), e.value);
+    if (a.strings.unique())
+      AlertStrings::setValue(a.strings.get(), e.value);
+    else
+      a.strings.write(8, &e.value, 8);  // AlertStrings: the value is the second word
     a.content_hash = content;
     return false;
   }
@@ -393,10 +394,17 @@ bool AlertTable::rewrite(uint32_t slot, const EventBatch& b, const Event& e, uin
   const bool resign =
       e.signed_by_fingerprint ? v.field(AlertStrings::kService) != e.service : !v.sameSigned(b, e);
   string_bytes_ -= v.bytes();
-  if (n <= v.capacity() && a.strings.unique())
-    AlertStrings::packInto(a.strings.get(), n, b, e);
-  else
+  if (n > v.capacity() || (resign && !a.strings.unique())) {
     a.strings = AlertStrings::pack(b, e);
+  } else if (a.strings.unique()) {
+    AlertStrings::packInto(a.strings.get(), n, b, e);
+  } else {
+    // Packed aside, then written in words under the count; the last word's tail is zeros.
+    scratch_.resize((n + 7) / 8);
+    scratch_.back() = 0;
+    AlertStrings::packInto(reinterpret_cast<char*>(scratch_.data()), n, b, e);
+    a.strings.write(0, scratch_.data(), n);
+  }
   string_bytes_ += n;
   if (resign) sigs_[slot] = LabelSig::of(a.view());
   a.content_hash = content;

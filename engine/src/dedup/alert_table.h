@@ -157,7 +157,7 @@ struct Alert {
   int64_t time_ms = 0;
   uint64_t count = 0;
   uint64_t content_hash = 0;
-  SharedBlob strings;         // shared with the correlator until the table writes them
+  SharedBlob strings;         // shared with the correlator (shared_blob.h: one copy)
   uint32_t flap_history = 0;  // bit 0 = newest observation; 1 = the state changed there
   api::Severity severity = api::Severity::kWarning;
   api::Severity previous_severity = api::Severity::kWarning;
@@ -284,8 +284,9 @@ class AlertTable {
   struct Saved {
     uint64_t count = 0, hash = 0;
   };
-  std::vector<Saved> saved_;    // per slot, what the last checkpoint saw
-  std::vector<LabelSig> sigs_;  // per slot (used_ of them)
+  std::vector<Saved> saved_;       // per slot, what the last checkpoint saw
+  std::vector<LabelSig> sigs_;     // per slot (used_ of them)
+  std::vector<uint64_t> scratch_;  // new strings packed aside for a shared rewrite (rewrite)
 };
 
 }  // namespace triaged::engine

@@ -29,6 +29,7 @@ PolicyFacts::PolicyFacts(const Correlator& c, const Incident& inc)
     : c_(c), i_(inc), priority_(std::to_string(inc.priority)) {
   uint64_t fp = inc.root_cause ? inc.root_cause : inc.alerts.empty() ? 0 : inc.alerts.front();
   root_ = fp ? c.alert(fp) : nullptr;
+  if (root_) root_strings_.emplace(root_->strings);
 }
 
 std::string_view PolicyFacts::get(std::string_view n) const {
@@ -39,7 +40,7 @@ std::string_view PolicyFacts::get(std::string_view n) const {
   }
   if (n.rfind("label_", 0) == 0) {
     std::string_view v;
-    if (root_ && AlertStrings(root_->strings.get()).findLabel(n.substr(6), v)) return v;
+    if (root_strings_ && AlertStrings(root_strings_->data()).findLabel(n.substr(6), v)) return v;
     return {};
   }
   if (n == "priority") return priority_;

@@ -12,6 +12,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <queue>
 #include <set>
 #include <string>
@@ -40,6 +41,7 @@ class PolicyFacts final : public rules::Facts {
   const Correlator& c_;
   const Incident& i_;
   const CorrAlert* root_ = nullptr;
+  std::optional<StringsCopy> root_strings_;  // what label_* reads
   std::string priority_;
 };
 

@@ -41,8 +41,7 @@ constexpr const char* kLocalReceiver = "triaged";
 // alert has no label of that name for (and that is not empty). Sorted by name.
 using LabelSet = std::vector<std::pair<std::string, std::string>>;
 
-LabelSet alertLabels(const CorrAlert& a, const AlertmanagerApi::Settings& s) {
-  AlertStrings v(a.strings.get());
+LabelSet alertLabels(const CorrAlert& a, AlertStrings v, const AlertmanagerApi::Settings& s) {
   LabelSet out;
   v.forEachLabel(
       [&](const api::Label& l) { out.emplace_back(std::string(l.name), std::string(l.value)); });
@@ -176,9 +175,8 @@ std::vector<std::string> receiversOf(const State& st, const Correlator& c, const
   return out;
 }
 
-void writeGettableAlert(JsonWriter& w, const CorrAlert& a, const LabelSet& labels,
+void writeGettableAlert(JsonWriter& w, const CorrAlert& a, AlertStrings v, const LabelSet& labels,
                         const std::vector<std::string>& receivers) {
-  AlertStrings v(a.strings.get());
   w.beginObject();
   w.key("labels").beginObject();
   for (const auto& [k, val] : labels) w.field(k, val);
@@ -225,12 +223,14 @@ template <class F>
 void forEachSelected(const Correlator& c, const State& st, const AlertQuery& q, F&& fn) {
   c.forEachAlert([&](const CorrAlert& a) {
     if (a.status != api::Status::kFiring) return;
-    LabelSet labels = alertLabels(a, st.settings);
+    StringsCopy copy(a.strings);
+    AlertStrings v(copy.data());
+    LabelSet labels = alertLabels(a, v, st.settings);
     if (!q.takes(a, labels)) return;
     auto receivers = receiversOf(st, c, a);
     std::string one;
     JsonWriter w(one);
-    writeGettableAlert(w, a, labels, receivers);
+    writeGettableAlert(w, a, v, labels, receivers);
     fn(a, std::move(one), receivers);
   });
 }

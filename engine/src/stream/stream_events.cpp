@@ -25,7 +25,8 @@ void appendAlertEvents(const Correlator& c, const std::vector<CorrelatorInput>& 
         .field("flapping", ch.flapping)
         .field("at", api::Rfc3339Ms(ch.at_ms).view());
     if (const CorrAlert* a = c.alert(ch.fingerprint)) {
-      AlertStrings v(a->strings.get());
+      StringsCopy copy(a->strings);
+      AlertStrings v(copy.data());
       w.field("resource", v.field(AlertStrings::kResource))
           .field("check", v.field(AlertStrings::kCheck));
       if (auto s = v.field(AlertStrings::kService); !s.empty()) w.field("service", s);

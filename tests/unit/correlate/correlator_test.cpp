@@ -349,8 +349,8 @@ TEST_CASE("What few incidents have is allocated when set, and copied with the in
 }
 
 TEST_CASE(
-    "An alert's new summary reaches the correlator's copy at the next checkpoint, while its "
-    "signed strings are the same",
+    "An alert's new summary reaches the correlator at once when its table rewrites it in place, "
+    "at the next checkpoint when it outgrew its bytes, while its signed strings are the same",
     "[correlator]") {
   Timeline t(configWith(""));
   // One alert named by a dedup_key: its labels may change while it fires.
@@ -371,27 +371,42 @@ TEST_CASE(
   auto shown = [&](uint64_t fp) {
     const engine::CorrAlert* a = t.c().alert(fp);
     REQUIRE(a);
-    engine::AlertStrings v(a->strings.get());
+    engine::StringsCopy copy(a->strings);
+    engine::AlertStrings v(copy.data());
     std::string_view team;
     v.findLabel("team", team);
     return std::string(v.field(engine::AlertStrings::kSummary)) + " / " + std::string(team);
   };
+  // Whether the correlator holds the very bytes its table holds (one copy of them).
+  auto one = [&](uint64_t fp) {
+    auto now = engine::Correlator::Texts::of(t.engine.table(), {fp});
+    REQUIRE(now.at.size() == 1);
+    return t.c().alert(fp)->strings.same(now.at[0].second);
+  };
   t.at(0);
   uint64_t fp = push("Disk 91% full", "storage");
   CHECK(shown(fp) == "Disk 91% full / storage");
-  // A new text is no change of state: the correlator keeps its copy until the checkpoint.
+  CHECK(one(fp));
+  // A new text that fits is no change of state and no copy: the table rewrites the bytes the
+  // correlator holds, which sees them at once.
   t.at(10);
   CHECK(push("Disk 97% full", "storage") == fp);
-  CHECK(shown(fp) == "Disk 91% full / storage");
-  // The table wrote its own copy (it shared its strings with the correlator when the alert
-  // fired); the correlator's, its own now, is written over: no allocation.
-  const char* held = t.c().alert(fp)->strings.get();
-  CHECK(held != t.engine.table().find(fp)->strings.get());
-  t.engine.refreshTexts();
   CHECK(shown(fp) == "Disk 97% full / storage");
-  CHECK(t.c().alert(fp)->strings.get() == held);
+  CHECK(one(fp));
+  // A longer one takes new bytes: the correlator keeps the old until the checkpoint hands it
+  // the new, and then holds the table's again.
+  CHECK(push("Disk 97% full: the volume that holds the database files", "storage") == fp);
+  CHECK(shown(fp) == "Disk 97% full / storage");
+  CHECK(!one(fp));
+  t.engine.refreshTexts();
+  CHECK(shown(fp) == "Disk 97% full: the volume that holds the database files / storage");
+  CHECK(one(fp));
   // Nothing changed since: nothing to take.
-  CHECK(t.c().refreshTexts({}) == 0);
+  t.engine.refreshTexts();
+  engine::Correlator::Texts none;
+  CHECK(t.c().refreshTexts(none) == 0);
+  auto same = engine::Correlator::Texts::of(t.engine.table(), {fp});
+  CHECK(t.c().refreshTexts(same) == 0);
   // New labels change what silences and rules match: they reach the correlator with their
   // event (a change of their own), not at a checkpoint.
   auto before = engine::Correlator::Texts::of(t.engine.table(), {fp});  // (team storage)

@@ -1,7 +1,9 @@
 #include "dedup/alert_table.h"
 
+#include <atomic>
 #include <catch2/catch.hpp>
 #include <cstdio>
+#include <thread>
 
 #include "triaged/api/ingest.h"
 
@@ -424,8 +426,8 @@ TEST_CASE(
 }
 
 TEST_CASE(
-    "An alert's strings are shared with the correlator until the table writes them, and then "
-    "copied once",
+    "An alert's strings are one copy shared with the correlator: the table rewrites them in "
+    "place while they fit, and takes new bytes only when they outgrow them",
     "[dedup]") {
   Timeline t;
   double v = 91;
@@ -433,41 +435,73 @@ TEST_CASE(
   const auto* a = t.table.find(t.fp("db1"));
   REQUIRE(a);
   CHECK(a->strings.unique());
-  engine::SharedBlob held = a->strings.share();  // as CorrelatorInput::from holds them
-  CHECK(held.get() == a->strings.get());
+  engine::SharedStrings held(a->strings.share());  // as CorrelatorInput::from holds them
   CHECK(!a->strings.unique());
-  auto summary = [](const char* blob) {
-    return std::string(engine::AlertStrings(blob).field(engine::AlertStrings::kSummary));
-  };
-  auto value = [](const char* blob) {
+  auto read = [](const engine::SharedStrings& s) {
+    engine::StringsCopy copy(s);
+    engine::AlertStrings view(copy.data());
     double x = 0;
-    engine::AlertStrings(blob).value(x);
-    return x;
+    view.value(x);
+    return std::string(view.field(engine::AlertStrings::kSummary)) + " " + std::to_string(x);
   };
-  // A new value: the table writes its own copy; the holder still reads what it took.
+  auto one = [&] { return held.same(engine::SharedStrings(a->strings.share())); };
+  CHECK(read(held) == "disk 91% 91.000000");
+  // A new value, then a new text that fits: written where the holder reads them.
   v = 92;
   CHECK(t.push("db1", Severity::kMajor, Status::kFiring, "disk 91%", &v) == Outcome::kChanged);
-  CHECK(held.get() != a->strings.get());
-  CHECK(a->strings.unique());
-  CHECK(value(a->strings.get()) == 92);
-  CHECK(value(held.get()) == 91);
-  // Alone again, the table writes in place: no further copy.
-  const char* own = a->strings.get();
+  CHECK(one());
+  CHECK(read(held) == "disk 91% 92.000000");
   v = 93;
   t.push("db1", Severity::kMajor, Status::kFiring, "disk 93%", &v);
-  CHECK(a->strings.get() == own);
-  CHECK(summary(own) == "disk 93%");
-  // New texts while shared: copied too, whether they fit or not.
-  engine::SharedBlob again = a->strings.share();
-  t.push("db1", Severity::kMajor, Status::kFiring, "disk 94%", &v);
-  CHECK(a->strings.get() != own);
-  CHECK(summary(again.get()) == "disk 93%");
-  CHECK(summary(a->strings.get()) == "disk 94%");
-  CHECK(summary(held.get()) == "disk 91%");
-  // The last holder frees them (ASan checks that nothing is freed twice or leaked).
-  held = engine::SharedBlob();
-  again = engine::SharedBlob();
+  CHECK(one());
+  CHECK(read(held) == "disk 93% 93.000000");
+  // A text that outgrows the bytes: new ones for the table; the holder keeps what it had.
+  t.push("db1", Severity::kMajor, Status::kFiring, "disk 93%, and growing by 1% an hour", &v);
+  CHECK(!one());
   CHECK(a->strings.unique());
+  CHECK(read(held) == "disk 93% 93.000000");
+  CHECK(std::string(a->view().field(engine::AlertStrings::kSummary)) ==
+        "disk 93%, and growing by 1% an hour");
+  // The last holder frees them (ASan checks that nothing is freed twice or leaked).
+  held = engine::SharedStrings();
+  CHECK(a->strings.unique());
+}
+
+TEST_CASE("A holder on another thread reads an alert's strings whole while the table rewrites them",
+          "[dedup]") {
+  Timeline t;
+  const char* summaries[] = {"disk 91% full", "load 7.5 of 8", "swap in use 1", "inodes at 98"};
+  double v = 1;
+  t.push("db1", Severity::kMajor, Status::kFiring, summaries[0], &v);
+  const auto* a = t.table.find(t.fp("db1"));
+  REQUIRE(a);
+  engine::SharedStrings held(a->strings.share());
+  std::atomic<bool> done{false};
+  std::atomic<int> torn{0}, reads{0};
+  std::thread reader([&] {
+    while (!done.load(std::memory_order_acquire)) {
+      engine::StringsCopy copy(held);
+      engine::AlertStrings view(copy.data());
+      std::string summary(view.field(engine::AlertStrings::kSummary));
+      std::string_view team;
+      double x = 0;
+      bool whole = view.findLabel("team", team) && team == "ops" && view.value(x);
+      // Each write puts summary i with value i + 1: a copy taken across two writes mixes them.
+      int i = static_cast<int>(x) - 1;
+      if (!whole || i < 0 || i > 3 || summary != summaries[i]) torn.fetch_add(1);
+      reads.fetch_add(1, std::memory_order_relaxed);
+    }
+  });
+  for (int n = 0; n < 200'000; ++n) {
+    int i = n % 4;
+    v = i + 1;
+    t.push("db1", Severity::kMajor, Status::kFiring, summaries[i], &v);
+  }
+  done.store(true, std::memory_order_release);
+  reader.join();
+  CHECK(held.same(engine::SharedStrings(a->strings.share())));  // every rewrite in place
+  CHECK(reads.load() > 0);
+  CHECK(torn.load() == 0);
 }
 
 TEST_CASE(

@@ -1265,9 +1265,9 @@ correlation:
   auto web1 = [&] {
     const engine::CorrAlert* found = nullptr;
     a.correlator().forEachAlert([&](const engine::CorrAlert& x) {
-      std::string_view r =
-          engine::AlertStrings(x.strings.get()).field(engine::AlertStrings::kResource);
-      if (r == "web1") found = &x;
+      engine::StringsCopy copy(x.strings);
+      if (engine::AlertStrings(copy.data()).field(engine::AlertStrings::kResource) == "web1")
+        found = &x;
     });
     return found;
   };
