@@ -289,8 +289,7 @@ void CorrelatorStage::consume(size_t shard, const AlertTable& table,
 
 void CorrelatorStage::refresh(size_t shard, const AlertTable& table,
                               const std::vector<uint64_t>& fingerprints) {
-  // In parts of a few MB: with 400,000 changed alerts the whole is ~70 MB, which as one buffer
-  // per checkpoint left the heap larger (bench/RESULTS.md).
+  // In parts: a task holds the shares of 4,096 alerts (64 KiB), not of every changed alert.
   constexpr size_t kPart = 4096;
   for (size_t i = 0; i < fingerprints.size(); i += kPart) {
     Impl::Task t;

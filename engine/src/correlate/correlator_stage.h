@@ -36,7 +36,7 @@ class CorrelatorStage final : public ChangeSink {
   void stop();
   void consume(size_t shard, const AlertTable& table, const std::vector<AlertChange>& changes,
                std::function<void()> committed) override;
-  // Copies these alerts' strings for the correlator, which takes them in their order with the
+  // Shares these alerts' strings with the correlator, which takes them in their order with the
   // shard's changes (Correlator::refreshTexts).
   void refresh(size_t shard, const AlertTable& table,
                const std::vector<uint64_t>& fingerprints) override;

@@ -410,7 +410,7 @@ void Pipeline::run(Shard& s, size_t index) {
 }
 
 // Duplicates only bump counters in memory; this saves them (and changed texts) periodically,
-// and hands the changed texts to the sink (the correlator's copies).
+// and hands the alerts whose texts changed to the sink (those that moved to new strings).
 void Pipeline::checkpoint(Shard& s, size_t index) {
   if (!opts_.store && !changes_) return;
   StoreUnit unit;

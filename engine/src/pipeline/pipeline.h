@@ -33,8 +33,9 @@ class ChangeSink {
                        const std::vector<AlertChange>& changes,
                        std::function<void()> committed) = 0;
   // At each checkpoint, on the shard thread: these alerts' texts (summary, value, description,
-  // annotations) changed without a change of state since the sink last copied them. A sink
-  // that keeps copies takes them again: what it shows is at most a checkpoint interval old.
+  // annotations) changed without a change of state since the last checkpoint. Most were
+  // rewritten in the strings the sink shares; a sink takes a share of the others (texts that
+  // outgrew their strings): what it shows of them is at most a checkpoint interval old.
   virtual void refresh(size_t /*shard*/, const AlertTable& /*table*/,
                        const std::vector<uint64_t>& /*fingerprints*/) {}
 };

@@ -272,8 +272,13 @@ void addAlertRoutes(api::Router& router, Pipeline& pipeline) {
                       body += all[k].second;
                     }
                     body += "],\"matched\":" + std::to_string(st->matched) + ",\"next\":";
-                    body +=
-                        more ? "\"" + fingerprintHex(all.back().first) + "\"" : std::string("null");
+                    if (more) {  // appended piece by piece: GCC 12 warns on a + b + c here
+                      body += '"';
+                      body += fingerprintHex(all.back().first);
+                      body += '"';
+                    } else {
+                      body += "null";
+                    }
                     body += "}\n";
                     st->respond(HttpResponse::json(200, std::move(body)));
                   });
