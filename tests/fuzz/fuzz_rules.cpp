@@ -53,7 +53,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
                     batch->events[0].status,
                     false,
                     now};
-    in[0].strings = engine::AlertStrings::pack(*batch, batch->events[0]);
+    in[0].strings = engine::SharedStrings(engine::AlertStrings::pack(*batch, batch->events[0]));
     c.apply(in, now);
     std::vector<uint64_t> ids;
     for (const auto& inc : c.incidents())

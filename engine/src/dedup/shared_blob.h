@@ -15,6 +15,7 @@
 #include <cstring>
 #include <memory>
 #include <new>
+#include <thread>
 #include <utility>
 
 namespace triaged::engine {
@@ -131,9 +132,13 @@ class StringsCopy {
     if (!blob) return;
     const auto* h = reinterpret_cast<const SharedBlob::Header*>(blob - sizeof(SharedBlob::Header));
     const auto* from = reinterpret_cast<const uint64_t*>(blob);
-    for (;;) {
+    for (unsigned tries = 1;; ++tries) {
       uint32_t s = h->seq.load(std::memory_order_acquire);
-      if (s & 1) continue;  // a rewrite of a few hundred bytes is under way
+      if (s & 1) {  // a rewrite of a few hundred bytes is under way
+        // Its writer was preempted mid-way: let it run rather than spin out a time slice.
+        if (tries % 64 == 0) std::this_thread::yield();
+        continue;
+      }
       // The first 4 bytes are the strings' length (AlertStrings::bytes): every length the
       // writer ever stored fits the allocation, so a stale one reads nothing beyond it.
       uint64_t first = __atomic_load_n(from, __ATOMIC_RELAXED);
