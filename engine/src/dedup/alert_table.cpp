@@ -394,9 +394,11 @@ bool AlertTable::rewrite(uint32_t slot, const EventBatch& b, const Event& e, uin
   const bool resign =
       e.signed_by_fingerprint ? v.field(AlertStrings::kService) != e.service : !v.sameSigned(b, e);
   string_bytes_ -= v.bytes();
-  if (n > v.capacity() || (resign && !a.strings.unique())) {
+  // Read once: while the table holds them alone nobody can start to (shares are made here).
+  const bool alone = a.strings.unique();
+  if (n > v.capacity() || (resign && !alone)) {
     a.strings = AlertStrings::pack(b, e);
-  } else if (a.strings.unique()) {
+  } else if (alone) {
     AlertStrings::packInto(a.strings.get(), n, b, e);
   } else {
     // Packed aside, then written in words under the count; the last word's tail is zeros.
