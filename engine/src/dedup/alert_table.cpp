@@ -508,6 +508,21 @@ const Alert* AlertTable::find(uint64_t fp) const {
   return it == index_.end() ? nullptr : &at(it->second);
 }
 
+void AlertTable::prefetchAlert(uint64_t fp) const {
+  auto it = index_.find(fp);
+  if (it != index_.end()) __builtin_prefetch(&at(it->second));
+}
+
+void AlertTable::prefetchStrings(uint64_t fp) const {
+  auto it = index_.find(fp);
+  if (it == index_.end()) return;
+  // The header and the first strings: a change compares the signed strings from the start.
+  if (const char* p = at(it->second).strings.get()) {
+    __builtin_prefetch(p);
+    __builtin_prefetch(p + 64);
+  }
+}
+
 size_t AlertTable::memoryBytes() const {
   return index_.capacity() * (sizeof(std::pair<uint64_t, uint32_t>) + 1) +
          chunks_.size() * kChunk * sizeof(Alert) + string_bytes_ +

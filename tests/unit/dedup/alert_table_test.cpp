@@ -159,6 +159,27 @@ TEST_CASE(
   CHECK(t.table.size() == 0);
 }
 
+TEST_CASE("Fetching an alert ahead reads nothing beyond the table and changes nothing", "[dedup]") {
+  Timeline t;
+  t.push("db1", Severity::kWarning, Status::kFiring, "load 1");
+  t.push("gone", Severity::kWarning, Status::kResolved);  // never seen: not kept
+  t.push("old");
+  t.push("old", Severity::kWarning, Status::kResolved);
+  t.table.expire(t.now + 60'000, t.changes);  // "old" is forgotten: its slot is free
+  REQUIRE(t.table.size() == 1);
+  for (const char* r : {"db1", "gone", "old", "never"}) {
+    uint64_t fp = t.fp(r);
+    t.table.prefetchSlot(fp);
+    t.table.prefetchAlert(fp);
+    t.table.prefetchStrings(fp);
+  }
+  const auto* a = t.table.find(t.fp("db1"));
+  REQUIRE(a);
+  CHECK(a->count == 1);
+  CHECK(a->view().field(engine::AlertStrings::kSummary) == "load 1");
+  CHECK(t.table.find(t.fp("old")) == nullptr);
+}
+
 TEST_CASE("Alternating states start flapping, flag their changes, and stop when stable",
           "[dedup][flapping]") {
   Timeline t({true, 5.0, 20.0});
