@@ -337,8 +337,7 @@ bool AlertTable::restore(const AlertRecord& r) {
   a.time_ms = r.time_ms;
   a.count = std::max<uint64_t>(1, r.count);
   a.content_hash = r.content_hash;
-  a.strings = allocBlob(n);
-  std::memcpy(a.strings.get(), r.strings.data(), n);
+  a.strings = SharedBlob::copyOf(r.strings.data(), n);
   sigs_[slot] = LabelSig::of(a.view());
   string_bytes_ += n;
   a.flap_history = r.flap_history;

@@ -32,6 +32,12 @@ class SharedBlob {
     new (p) Header;
     return SharedBlob(static_cast<char*>(p) + sizeof(Header));
   }
+  // A new blob holding a copy of n bytes (a stored alert's strings, or a test's).
+  static SharedBlob copyOf(const char* bytes, size_t n) {
+    SharedBlob b = allocate(n);
+    std::memcpy(b.get(), bytes, n);
+    return b;
+  }
   SharedBlob(SharedBlob&& o) noexcept : p_(std::exchange(o.p_, nullptr)) {}
   SharedBlob& operator=(SharedBlob&& o) noexcept {
     if (this != &o) {
@@ -101,9 +107,7 @@ class SharedStrings {
   explicit SharedStrings(SharedBlob b) : b_(std::move(b)) {}
   // A holder's own copy of packed strings (from the store, or a test's).
   static SharedStrings copyOf(const char* bytes, size_t n) {
-    SharedBlob b = SharedBlob::allocate(n);
-    std::memcpy(b.get(), bytes, n);
-    return SharedStrings(std::move(b));
+    return SharedStrings(SharedBlob::copyOf(bytes, n));
   }
   SharedStrings share() const { return SharedStrings(b_.share()); }
   // Whether both hold the same bytes (then both see the table's rewrites).
@@ -124,7 +128,6 @@ class StringsCopy {
   StringsCopy(const StringsCopy&) = delete;
   StringsCopy& operator=(const StringsCopy&) = delete;
   const char* data() const { return reinterpret_cast<const char*>(p_); }
-  explicit operator bool() const { return p_ != nullptr; }
 
  private:
   static constexpr size_t kInlineWords = 64;  // 512 bytes
