@@ -74,6 +74,43 @@ TEST_CASE("A native event decodes every field", "[decode][native]") {
   CHECK(e.ends_at_ms == 1'000'000 + 5 * 60 * 1000);
 }
 
+TEST_CASE("Keys and strings decode to their values with escapes or without, spaced or not",
+          "[decode][native]") {
+  // Escapes in keys and values, and spaces around them, as in any JSON.
+  const std::string escaped =
+      R"({"res\u006furce" : "db\"1\"" ,"check":"c\\d", "severity" : "crit\u0069cal" ,)"
+      R"("status":"resolv\u0065d","summary":"a\nb \u00e9" , "labels":{"t\u0065am" : "o\/ps" ,)"
+      R"("dc" : "fra"  } })";
+  for (const auto& d : {json(escaped), json("[" + escaped + "]"), ndjson(escaped + "\n")}) {
+    REQUIRE(d.error_count == 0);
+    REQUIRE(d.batch->events.size() == 1);
+    const auto& e = d.batch->events[0];
+    CHECK(e.resource == "db\"1\"");
+    CHECK(e.check == "c\\d");
+    CHECK(e.severity == api::Severity::kCritical);
+    CHECK(e.status == api::Status::kResolved);
+    CHECK(e.summary == "a\nb \u00e9");
+    CHECK(label(*d.batch, e, "team") == "o/ps");
+    CHECK(label(*d.batch, e, "dc") == "fra");
+  }
+  // The same event written with escapes and without is the same alert with the same content.
+  auto a = json(
+      R"({"res\u006furce":"db1","check":"c","summary":"s\u0031","labels":{"t\u0065am":"\u006fps"}})");
+  auto b = json(
+      R"( { "resource" : "db1" , "check" : "c" , "summary" : "s1" , "labels" : { "team" : "ops" } } )");
+  REQUIRE(a.error_count == 0);
+  REQUIRE(b.error_count == 0);
+  CHECK(a.batch->events[0].fingerprint == b.batch->events[0].fingerprint);
+  CHECK(a.batch->events[0].content_hash == b.batch->events[0].content_hash);
+  // A value that is not a string is still refused by name, spaced or not.
+  auto bad = json(R"({"resource" : 7 , "check":"c"})");
+  REQUIRE(bad.errors.size() == 1);
+  CHECK(bad.errors[0].field == "resource");
+  auto bad_label = json(R"({"resource":"r","check":"c","labels":{"team" : 1 }})");
+  REQUIRE(bad_label.errors.size() == 1);
+  CHECK(bad_label.errors[0].field == "labels.team");
+}
+
 TEST_CASE("Source defaults to the input's name and severity to the input's default",
           "[decode][native]") {
   auto d = json(R"({"resource":"r","check":"c"})");
