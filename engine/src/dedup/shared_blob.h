@@ -59,16 +59,26 @@ class SharedBlob {
   // reads of a holder that let go happen before the writes that follow.
   bool unique() const { return !p_ || header()->holders.load(std::memory_order_acquire) == 1; }
   char* get() const { return p_; }
+  // How many rewrites under the count began and ended, twice over: a rewrite moves it by 2.
+  uint32_t sequence() const { return p_ ? header()->seq.load(std::memory_order_acquire) : 0; }
   explicit operator bool() const { return p_ != nullptr; }
 
   // The writer's rewrite of bytes [offset, offset + n) that other holders may be reading: under
   // the sequence count, in 8-byte words (offset a multiple of 8; src readable and the blob as
   // large as n rounded up to 8).
   void write(size_t offset, const void* src, size_t n) {
+    beginWrite();
+    writeWords(offset, src, n);
+    endWrite();
+  }
+  // The same for several ranges that readers must see together (a new value and the summary
+  // that quotes it): beginWrite, writeWords for each, endWrite.
+  void beginWrite() {
     Header* h = header();
-    uint32_t s = h->seq.load(std::memory_order_relaxed);
-    h->seq.store(s + 1, std::memory_order_relaxed);
+    h->seq.store(h->seq.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
     std::atomic_thread_fence(std::memory_order_release);
+  }
+  void writeWords(size_t offset, const void* src, size_t n) {
     auto* to = reinterpret_cast<uint64_t*>(p_ + offset);
     const auto* from = static_cast<const char*>(src);
     for (size_t i = 0, words = (n + 7) / 8; i < words; ++i) {
@@ -76,7 +86,10 @@ class SharedBlob {
       std::memcpy(&w, from + i * 8, 8);
       __atomic_store_n(to + i, w, __ATOMIC_RELAXED);
     }
-    h->seq.store(s + 2, std::memory_order_release);
+  }
+  void endWrite() {
+    Header* h = header();
+    h->seq.store(h->seq.load(std::memory_order_relaxed) + 1, std::memory_order_release);
   }
 
  private:

@@ -488,6 +488,72 @@ TEST_CASE(
   CHECK(a->strings.unique());
 }
 
+TEST_CASE(
+    "New texts of an alert's same lengths are written over the old ones, whoever holds them, "
+    "and other texts are packed again",
+    "[dedup]") {
+  api::IngestOptions opts;
+  opts.name = "test";
+  AlertTable table;
+  std::vector<engine::AlertChange> changes;
+  auto push = [&](const char* summary, const char* description, const char* runbook, double value) {
+    api::BatchBuilder b(opts, 1000);
+    auto& e = b.begin(0);
+    e.resource = "db1";
+    e.check = "disk";
+    e.summary = b.keep(summary);
+    e.description = b.keep(description);
+    e.has_value = true;
+    e.value = value;
+    b.addLabel("team", "ops");
+    b.addLabel("env", "prod");
+    b.addAnnotation("runbook", runbook);
+    REQUIRE(b.finish());
+    auto batch = b.take();
+    table.apply(*batch, batch->events[0], 1000, changes);
+    return batch->events[0].fingerprint;
+  };
+  auto texts = [](const char* blob) {
+    engine::AlertStrings v(blob);
+    double x = 0;
+    v.value(x);
+    std::string out = std::string(v.field(engine::AlertStrings::kSummary)) + "|" +
+                      std::string(v.field(engine::AlertStrings::kDescription)) + "|" +
+                      std::string(v.annotation(0).value) + "|" + std::to_string(x);
+    v.forEachLabel(
+        [&](api::Label l) { out.append("|").append(l.name).append("=").append(l.value); });
+    return out;
+  };
+  uint64_t fp = push("disk 91%", "on /var", "rb/1", 91);
+  const auto* a = table.find(fp);
+  REQUIRE(a);
+  // Alone: summary, description and annotation of the same lengths, in place.
+  push("disk 92%", "on /tmp", "rb/2", 92);
+  CHECK(texts(a->strings.get()) == "disk 92%|on /tmp|rb/2|92.000000|env=prod|team=ops");
+  // Shared: the holder sees the same, in one rewrite.
+  engine::SharedStrings held(a->strings.share());
+  const char* bytes = a->strings.get();
+  uint32_t seq = a->strings.sequence();
+  push("disk 93%", "on /usr", "rb/3", 93);
+  CHECK(a->strings.get() == bytes);
+  CHECK(a->strings.sequence() == seq + 2);  // one rewrite: no copy sees the value without its texts
+  {
+    engine::StringsCopy copy(held);
+    CHECK(texts(copy.data()) == "disk 93%|on /usr|rb/3|93.000000|env=prod|team=ops");
+  }
+  // A text of another length moves what follows it: packed again (in place while it fits).
+  push("disk 9%", "on /usr", "rb/3", 9);
+  {
+    engine::StringsCopy copy(held);
+    CHECK(texts(copy.data()) == "disk 9%|on /usr|rb/3|9.000000|env=prod|team=ops");
+  }
+  push("disk 94%", "on /usr", "runbooks/disk", 94);
+  CHECK(texts(a->strings.get()) == "disk 94%|on /usr|runbooks/disk|94.000000|env=prod|team=ops");
+  // Nothing but the count and the texts changed.
+  CHECK(a->count == 5);
+  CHECK(table.size() == 1);
+}
+
 TEST_CASE("A holder on another thread reads an alert's strings whole while the table rewrites them",
           "[dedup]") {
   Timeline t;
