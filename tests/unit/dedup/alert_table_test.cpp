@@ -62,6 +62,33 @@ struct Timeline {
   }
 };
 
+// One table fed events that a function completes (resource "host1" and check "disk" given).
+struct Table {
+  api::IngestOptions opts = [] {
+    api::IngestOptions o;
+    o.name = "test";
+    return o;
+  }();
+  AlertTable table;
+  std::vector<engine::AlertChange> changes;
+  template <class F>
+  std::unique_ptr<api::EventBatch> build(F&& fill, const api::IngestOptions* with = nullptr) {
+    api::BatchBuilder b(with ? *with : opts, 1000);
+    auto& e = b.begin(0);
+    e.resource = "host1";
+    e.check = "disk";
+    fill(b, e);
+    REQUIRE(b.finish());
+    return b.take();
+  }
+  template <class F>
+  uint64_t push(F&& fill) {
+    auto batch = build(fill);
+    table.apply(*batch, batch->events[0], 1000, changes);
+    return batch->events[0].fingerprint;
+  }
+};
+
 }  // namespace
 
 TEST_CASE("A new fingerprint opens an alert, repeats only count", "[dedup]") {
@@ -399,36 +426,26 @@ TEST_CASE(
     "With the default key an alert's signature follows a new service, and its labels come "
     "with the fingerprint",
     "[dedup]") {
-  api::IngestOptions opts;
-  opts.name = "test";
-  AlertTable table;
-  std::vector<engine::AlertChange> changes;
+  Table t;
+  auto& table = t.table;
   auto event = [&](const char* service, const char* summary, const char* key = "") {
-    api::BatchBuilder b(opts, 1000);
-    auto& e = b.begin(0);
-    e.resource = "host1";
-    e.check = "disk";
-    e.service = b.keep(service);
-    e.summary = b.keep(summary);
-    e.dedup_key = b.keep(key);
-    b.addLabel("team", "ops");
-    REQUIRE(b.finish());
-    return b.take();
+    return t.build([&](api::BatchBuilder& b, api::Event& e) {
+      e.service = b.keep(service);
+      e.summary = b.keep(summary);
+      e.dedup_key = b.keep(key);
+      b.addLabel("team", "ops");
+    });
   };
   // The builder says when the fingerprint covers source, resource, check and labels.
   CHECK(event("a", "")->events[0].signed_by_fingerprint);
   CHECK_FALSE(event("a", "", "k1")->events[0].signed_by_fingerprint);
   {
-    api::IngestOptions some = opts;
+    api::IngestOptions some = t.opts;
     some.fingerprint.all_labels = false;
     some.fingerprint.labels = {"team"};
-    api::BatchBuilder b(some, 1000);
-    auto& e = b.begin(0);
-    e.resource = "host1";
-    e.check = "disk";
-    b.addLabel("team", "ops");
-    REQUIRE(b.finish());
-    CHECK_FALSE(b.take()->events[0].signed_by_fingerprint);
+    auto batch =
+        t.build([](api::BatchBuilder& b, api::Event&) { b.addLabel("team", "ops"); }, &some);
+    CHECK_FALSE(batch->events[0].signed_by_fingerprint);
   }
   auto visited = [&](const char* service) {  // what the signature lets a filter read
     engine::LabelSig need;
@@ -439,7 +456,7 @@ TEST_CASE(
   };
   for (auto [service, summary] : {std::pair{"a", "one"}, {"a", "two"}, {"b", "three"}}) {
     auto batch = event(service, summary);
-    table.apply(*batch, batch->events[0], 1000, changes);
+    table.apply(*batch, batch->events[0], 1000, t.changes);
   }
   CHECK(table.size() == 1);
   CHECK(visited("b") == 1);  // re-signed with its new service
@@ -492,26 +509,18 @@ TEST_CASE(
     "New texts of an alert's same lengths are written over the old ones, whoever holds them, "
     "and other texts are packed again",
     "[dedup]") {
-  api::IngestOptions opts;
-  opts.name = "test";
-  AlertTable table;
-  std::vector<engine::AlertChange> changes;
+  Table t;
+  auto& table = t.table;
   auto push = [&](const char* summary, const char* description, const char* runbook, double value) {
-    api::BatchBuilder b(opts, 1000);
-    auto& e = b.begin(0);
-    e.resource = "db1";
-    e.check = "disk";
-    e.summary = b.keep(summary);
-    e.description = b.keep(description);
-    e.has_value = true;
-    e.value = value;
-    b.addLabel("team", "ops");
-    b.addLabel("env", "prod");
-    b.addAnnotation("runbook", runbook);
-    REQUIRE(b.finish());
-    auto batch = b.take();
-    table.apply(*batch, batch->events[0], 1000, changes);
-    return batch->events[0].fingerprint;
+    return t.push([&](api::BatchBuilder& b, api::Event& e) {
+      e.summary = b.keep(summary);
+      e.description = b.keep(description);
+      e.has_value = true;
+      e.value = value;
+      b.addLabel("team", "ops");
+      b.addLabel("env", "prod");
+      b.addAnnotation("runbook", runbook);
+    });
   };
   auto texts = [](const char* blob) {
     engine::AlertStrings v(blob);
