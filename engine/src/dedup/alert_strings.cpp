@@ -68,6 +68,29 @@ const char* skip(const char* p, uint32_t count) {
 
 const char* AlertStrings::labels() const { return skip(first(), kFieldCount); }
 
+bool AlertStrings::sameLayoutEdits(const EventBatch& b, const Event& e, TextEdit* edits,
+                                   size_t& count) const {
+  if (hasValue() != e.has_value || labelCount() != e.labels_count ||
+      annotationCount() != e.annotations_count)
+    return false;
+  count = 0;
+  const char* p = skip(first(), kSummary);  // past the signed fields
+  auto text = [&](std::string_view want) {
+    std::string_view have;
+    p = readString(p, have);
+    if (have == want) return true;
+    if (have.size() != want.size() || count == kMaxEdits) return false;
+    edits[count++] = {static_cast<size_t>(have.data() - p_), want};
+    return true;
+  };
+  if (!text(e.summary) || !text(e.description) || !text(e.dedup_key)) return false;
+  p = skip(p, 2 * e.labels_count);  // the labels, signed
+  const api::Label* an = b.annotationsOf(e);
+  for (uint32_t i = 0; i < e.annotations_count; ++i)
+    if (!text(an[i].name) || !text(an[i].value)) return false;
+  return true;
+}
+
 size_t AlertStrings::packedSize(const EventBatch& b, const Event& e) {
   std::string_view fields[kFieldCount] = {e.source,  e.resource,    e.check,    e.service,
                                           e.summary, e.description, e.dedup_key};

@@ -137,47 +137,6 @@ uint64_t valueMix(bool has, double v) {
 
 }  // namespace
 
-namespace {
-
-// A text of a changed alert to write over its old bytes, which start at `offset`.
-struct TextEdit {
-  size_t offset;
-  std::string_view bytes;
-};
-constexpr size_t kMaxEdits = 8;
-
-// The edits that make an alert's packed strings the event's, when its signed strings and
-// labels are the event's (the caller knows) and each other text that changed kept its length
-// (a summary quoting a new number of as many digits): then no string moves and only those
-// bytes, and the value, are written. False when a text changed length, the value came or went,
-// or more than kMaxEdits texts changed: the strings are packed again.
-bool sameLayoutEdits(const char* blob, const EventBatch& b, const Event& e, TextEdit* edits,
-                     size_t& count) {
-  AlertStrings v(blob);
-  if (v.hasValue() != e.has_value || v.labelCount() != e.labels_count ||
-      v.annotationCount() != e.annotations_count)
-    return false;
-  count = 0;
-  const char* p = blob + (e.has_value ? 16 : 8);
-  auto text = [&](std::string_view want) {
-    std::string_view have;
-    p = AlertStrings::readString(p, have);
-    if (have == want) return true;
-    if (have.size() != want.size() || count == kMaxEdits) return false;
-    edits[count++] = {static_cast<size_t>(have.data() - blob), want};
-    return true;
-  };
-  for (int f = 0; f < AlertStrings::kSummary; ++f) p = AlertStrings::skipString(p);  // signed
-  if (!text(e.summary) || !text(e.description) || !text(e.dedup_key)) return false;
-  for (uint32_t i = 0; i < 2 * e.labels_count; ++i) p = AlertStrings::skipString(p);  // signed
-  const api::Label* an = b.annotationsOf(e);
-  for (uint32_t i = 0; i < e.annotations_count; ++i)
-    if (!text(an[i].name) || !text(an[i].value)) return false;
-  return true;
-}
-
-}  // namespace
-
 // A changed alert: when only the value changed it is written in its slot; new texts are packed
 // over the old ones when they fit (the usual case: a summary quoting a new number), and only
 // otherwise into a new allocation. While the correlator holds the strings too, the rewrite goes
@@ -204,9 +163,9 @@ bool AlertTable::rewrite(uint32_t slot, const EventBatch& b, const Event& e, uin
       e.signed_by_fingerprint ? v.field(AlertStrings::kService) != e.service : !v.sameSigned(b, e);
   // Read once: while the table holds them alone nobody can start to (shares are made here).
   const bool alone = a.strings.unique();
-  TextEdit edits[kMaxEdits];
+  AlertStrings::TextEdit edits[AlertStrings::kMaxEdits];
   size_t count = 0;
-  if (!resign && sameLayoutEdits(a.strings.get(), b, e, edits, count)) {
+  if (!resign && v.sameLayoutEdits(b, e, edits, count)) {
     // The usual change: new texts of the same lengths, written where the old ones are.
     char* blob = a.strings.get();
     if (alone) {

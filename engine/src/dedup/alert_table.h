@@ -109,6 +109,19 @@ class AlertStrings {
   // Whether two packed forms have the same signed strings (they are the same alert, and would
   // match the same rules, silences and inhibitions): only their other texts may differ.
   bool sameSigned(const AlertStrings& o) const;
+  // A text to write over the old one, which starts `offset` bytes into the strings.
+  struct TextEdit {
+    size_t offset;
+    std::string_view bytes;
+  };
+  static constexpr size_t kMaxEdits = 8;
+  // The edits that make these strings the event's, when its signed strings and labels are
+  // these (the caller knows) and each other text that changed kept its length (a summary
+  // quoting a new number of as many digits): then no string moves, and only those bytes and
+  // the value need writing. False when a text changed length, the value came or went, or more
+  // than kMaxEdits texts changed: the strings must be packed again.
+  bool sameLayoutEdits(const api::EventBatch& b, const api::Event& e, TextEdit* edits,
+                       size_t& count) const;
   // Value of a label, or nullopt-like {found=false}.
   bool findLabel(std::string_view name, std::string_view& value) const;
   size_t bytes() const;
