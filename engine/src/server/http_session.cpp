@@ -282,6 +282,11 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
 
   void readBody() {
     phase_ = Phase::kBody;
+    // Room for the padding parsers need, taken before the body is read: the reader's own
+    // reserve of the length then keeps it, and nothing copies the body again to pad it.
+    if (auto length = parser_->content_length();
+        length && *length <= settings_->server.max_body_bytes)
+      parser_->get().body().reserve(static_cast<size_t>(*length) + api::kBodyPadding);
     arm(settings_->server.body_timeout);
     http::async_read(stream_, buffer_, *parser_,
                      [self = this->shared_from_this()](beast::error_code ec, size_t) {

@@ -30,6 +30,9 @@ void submitBatch(api::EventSink& sink, api::InputMetrics& metrics,
   }
 }
 
+static_assert(api::kBodyPadding >= simdjson::SIMDJSON_PADDING,
+              "bodies read with a Content-Length are padded in place");
+
 void padBody(std::string& body) {
   if (body.capacity() < body.size() + simdjson::SIMDJSON_PADDING)
     body.reserve(body.size() + simdjson::SIMDJSON_PADDING);

@@ -33,6 +33,11 @@ struct Fixture {
                   r(api::HttpResponse::text(200, std::to_string(q.body->size())));
                 }});
     router.add(
+        {api::Verb::post, "/spare", api::RouteGroup::kIngest,
+         [](const api::HttpRequest& q, api::Responder r) {
+           r(api::HttpResponse::text(200, std::to_string(q.body->capacity() - q.body->size())));
+         }});
+    router.add(
         {api::Verb::post, "/-/reload", api::RouteGroup::kAdmin,
          [](const api::HttpRequest&, api::Responder r) { r(api::HttpResponse::text(200, "ok")); }});
     router.add({api::Verb::get, "/deferred", api::RouteGroup::kOpen,
@@ -120,6 +125,16 @@ TEST_CASE("A body over the limit gets 413 and is counted", "[http][limits]") {
   // At the limit is fine.
   Client c2(f.port);
   CHECK(c2.request("POST", "/size", std::string(1000, 'x')).body == "1000");
+}
+
+TEST_CASE("A body sent with a Content-Length has room for the parsers' padding", "[http][limits]") {
+  Fixture f;
+  Client c(f.port);
+  for (size_t size : {1UL, 100UL, 1000UL}) {
+    auto r = c.request("POST", "/spare", std::string(size, 'x'));
+    REQUIRE(r.status == 200);
+    CHECK(std::stoul(r.body) >= api::kBodyPadding);
+  }
 }
 
 TEST_CASE("Headers over the limit get 431", "[http][limits]") {

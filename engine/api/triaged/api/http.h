@@ -29,6 +29,11 @@ const char* routeGroupName(RouteGroup g);
 // The role a group needs: "viewer", "operator", "admin" ("" for open and ingest).
 const char* roleNeeded(RouteGroup g);
 
+// Bytes of capacity a request body has beyond its size when it came with a Content-Length:
+// parsers that read past the end (simdjson reads up to 64 bytes beyond) use the body in place
+// instead of copying it. A chunked body has whatever capacity it grew to.
+inline constexpr size_t kBodyPadding = 64;
+
 struct HttpRequest {
   Verb method = Verb::get;
   std::string_view target;  // path and query as received
