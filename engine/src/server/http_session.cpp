@@ -127,6 +127,9 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
     timer_.cancel();
   }
 
+  static constexpr size_t kIdleReadBytes = 4096;
+  static constexpr size_t kBodyReadBytes = 65536;
+
   void readRequest() {
     settings_ = server_.settings();
     // Draining: bytes already received are a request in flight and get served; a connection
@@ -141,10 +144,12 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
       arm(settings_->server.header_timeout);
       return readHeader();
     }
-    // Idle keep-alive wait: read whatever arrives first, then the header clock starts.
+    // Idle keep-alive wait: read whatever arrives first, then the header clock starts. A
+    // waiting connection holds no more than its first read's 4 KiB (a body may have grown it).
     phase_ = Phase::kIdle;
     arm(settings_->server.idle_timeout);
-    stream_.async_read_some(buffer_.prepare(4096),
+    if (buffer_.capacity() > kIdleReadBytes) buffer_.shrink_to_fit();
+    stream_.async_read_some(buffer_.prepare(kIdleReadBytes),
                             [self = this->shared_from_this()](beast::error_code ec, size_t n) {
                               if (ec) return self->onReadError(ec);
                               self->buffer_.commit(n);
@@ -282,11 +287,16 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
 
   void readBody() {
     phase_ = Phase::kBody;
-    // Room for the padding parsers need, taken before the body is read: the reader's own
-    // reserve of the length then keeps it, and nothing copies the body again to pad it.
     if (auto length = parser_->content_length();
-        length && *length <= settings_->server.max_body_bytes)
+        length && *length <= settings_->server.max_body_bytes) {
+      // Room for the padding parsers need, taken before the body is read: the reader's own
+      // reserve of the length then keeps it, and nothing copies the body again to pad it.
       parser_->get().body().reserve(static_cast<size_t>(*length) + api::kBodyPadding);
+      // A large body is read up to 64 KiB a system call (Beast reads as much as the buffer has
+      // room for): in the idle read's 4 KiB, a body of 124 KiB took 31 calls.
+      if (*length > buffer_.capacity())
+        buffer_.reserve(static_cast<size_t>(std::min<uint64_t>(*length, kBodyReadBytes)));
+    }
     arm(settings_->server.body_timeout);
     http::async_read(stream_, buffer_, *parser_,
                      [self = this->shared_from_this()](beast::error_code ec, size_t) {

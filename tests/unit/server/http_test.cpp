@@ -137,6 +137,24 @@ TEST_CASE("A body sent with a Content-Length has room for the parsers' padding",
   }
 }
 
+TEST_CASE("Large bodies, pipelined, are read whole and in order", "[http][limits]") {
+  auto cfg = Fixture::makeConfig();
+  cfg.server.max_body_bytes = 1 << 20;
+  Fixture f(cfg);
+  Client c(f.port);
+  std::string wire;
+  for (size_t size : {200'000UL, 70'000UL, 5'000UL})
+    wire += "POST /size HTTP/1.1\r\nHost: t\r\nContent-Length: " + std::to_string(size) +
+            "\r\n\r\n" + std::string(size, 'x');
+  c.send(wire + "GET /hello HTTP/1.1\r\nHost: t\r\n\r\n");
+  CHECK(c.read().body == "200000");
+  CHECK(c.read().body == "70000");
+  CHECK(c.read().body == "5000");
+  CHECK(c.read().body == "hello");
+  // And again on the same connection, one at a time, after it went idle.
+  CHECK(c.request("POST", "/size", std::string(100'000, 'y')).body == "100000");
+}
+
 TEST_CASE("Headers over the limit get 431", "[http][limits]") {
   Fixture f;
   Client c(f.port);
