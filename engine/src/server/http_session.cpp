@@ -145,10 +145,11 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
       return readHeader();
     }
     // Idle keep-alive wait: read whatever arrives first, then the header clock starts. A
-    // waiting connection holds no more than its first read's 4 KiB (a body may have grown it).
+    // waiting connection gives back the room a large body took.
     phase_ = Phase::kIdle;
     arm(settings_->server.idle_timeout);
-    if (buffer_.capacity() > kIdleReadBytes) buffer_.shrink_to_fit();
+    if (body_room_) buffer_.shrink_to_fit();
+    body_room_ = false;
     stream_.async_read_some(buffer_.prepare(kIdleReadBytes),
                             [self = this->shared_from_this()](beast::error_code ec, size_t n) {
                               if (ec) return self->onReadError(ec);
@@ -294,8 +295,10 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
       parser_->get().body().reserve(static_cast<size_t>(*length) + api::kBodyPadding);
       // A large body is read up to 64 KiB a system call (Beast reads as much as the buffer has
       // room for): in the idle read's 4 KiB, a body of 124 KiB took 31 calls.
-      if (*length > buffer_.capacity())
+      if (*length > buffer_.capacity()) {
         buffer_.reserve(static_cast<size_t>(std::min<uint64_t>(*length, kBodyReadBytes)));
+        body_room_ = true;
+      }
     }
     arm(settings_->server.body_timeout);
     http::async_read(stream_, buffer_, *parser_,
@@ -548,6 +551,7 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
   bool keep_alive_ = true;
   Phase phase_ = Phase::kIdle;
   beast::flat_buffer buffer_;
+  bool body_room_ = false;  // buffer_ grew for a large body: given back when the connection idles
   std::optional<http::request_parser<http::string_body>> parser_;
   std::shared_ptr<const HttpSettings> settings_;
   const api::Route* route_ = nullptr;
