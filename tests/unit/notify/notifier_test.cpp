@@ -1,6 +1,7 @@
 // The notifier against a real receiver on 127.0.0.1 (the engine's own HTTP server): events of
 // different incidents go out concurrently, but never two of one incident at once nor one ahead
 // of an earlier one of the same incident; each request carries its entry's Idempotency-Key.
+// And which events a target takes, and how they are signed.
 #include "notify/notifier.h"
 
 #include <catch2/catch.hpp>
@@ -8,6 +9,7 @@
 #include <mutex>
 
 #include "builtin_plugins.h"
+#include "notify/notification_filter.h"
 #include "server/http_server.h"
 #include "server/io_pool.h"
 #include "temp_config.h"
@@ -116,4 +118,55 @@ TEST_CASE("Notifier: incidents in parallel, each incident's events in order, one
   n.stop();
   writer.stop();
   std::filesystem::remove_all(dir);
+}
+
+TEST_CASE(
+    "Notification targets filter by event, priority and matchers, signatures are HMAC-SHA256 of "
+    "t.body",
+    "[notifier]") {
+  config::NotificationTarget t;
+  t.min_priority = 2;
+  engine::Incident p1, p3;
+  p1.priority = 1;
+  p1.service = "db";
+  p1.category = "database";
+  p3.priority = 3;
+  {
+    engine::NotificationFilter f(t);
+    CHECK(f.accepts("incident.opened", &p1));
+    CHECK_FALSE(f.accepts("incident.opened", &p3));
+    CHECK(f.accepts("problem.opened", nullptr));  // problems have no priority
+  }
+  t.events = {"incident.resolved"};
+  {
+    engine::NotificationFilter f(t);
+    CHECK_FALSE(f.accepts("incident.opened", &p1));
+    CHECK(f.accepts("incident.resolved", &p1));
+  }
+  t.events.clear();
+  t.matchers = {R"(service=~"db|cache")", R"(category!="network")"};
+  REQUIRE(engine::NotificationFilter::check(t.matchers).empty());
+  {
+    engine::NotificationFilter f(t);
+    CHECK(f.accepts("incident.opened", &p1));
+    p1.service = "web";
+    CHECK_FALSE(f.accepts("incident.opened", &p1));
+    CHECK_FALSE(f.accepts("problem.opened", nullptr));  // no service: "" does not match
+  }
+  t.matchers = {R"(priority="1")"};
+  {
+    engine::NotificationFilter f(t);
+    CHECK(f.accepts("incident.opened", &p1));
+    p1.priority = 2;
+    CHECK_FALSE(f.accepts("incident.opened", &p1));
+  }
+  auto errors =
+      engine::NotificationFilter::check({R"(service="a")", R"(team="ops")", R"(service=~"(")"});
+  REQUIRE(errors.size() == 2);
+  CHECK(errors[0].first == 1);
+  CHECK(errors[0].second.find("unknown field \"team\"") != std::string::npos);
+  CHECK(errors[1].first == 2);
+  // The same value as Python's hmac.new(b"s3cret", b'1767225600.{"a":1}', sha256).hexdigest().
+  CHECK(engine::Notifier::signature("s3cret", 1767225600, R"({"a":1})") ==
+        "t=1767225600,v1=7d4120fcebf444efab10ba7cd6c651bf463cefb039db5fad37ff9f7231ac8a4a");
 }
