@@ -6,6 +6,7 @@
 
 #include <array>
 #include <boost/asio/post.hpp>
+#include <boost/asio/read.hpp>
 #include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
@@ -128,7 +129,7 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
   }
 
   static constexpr size_t kIdleReadBytes = 4096;
-  static constexpr size_t kBodyReadBytes = 65536;
+  static constexpr size_t kBodyReadBytes = 65536;  // a chunked body's reads
 
   void readRequest() {
     settings_ = server_.settings();
@@ -136,6 +137,7 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
     // with nothing pending closes.
     if (server_.draining() && buffer_.size() == 0) return closeNow();
     parser_.emplace();
+    body_read_ = false;
     parser_->header_limit(static_cast<uint32_t>(settings_->server.max_header_bytes));
     parser_->body_limit(settings_->server.max_body_bytes);
     if (buffer_.size() > 0) {
@@ -288,22 +290,38 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
 
   void readBody() {
     phase_ = Phase::kBody;
-    if (auto length = parser_->content_length();
-        length && *length <= settings_->server.max_body_bytes) {
-      // Room for the padding parsers need, taken before the body is read: the reader's own
-      // reserve of the length then keeps it, and nothing copies the body again to pad it.
-      parser_->get().body().reserve(static_cast<size_t>(*length) + api::kBodyPadding);
-      // A large body is read up to 64 KiB a system call (Beast reads as much as the buffer has
-      // room for): in the idle read's 4 KiB, a body of 124 KiB took 31 calls.
-      if (*length > buffer_.capacity()) {
-        buffer_.reserve(static_cast<size_t>(std::min<uint64_t>(*length, kBodyReadBytes)));
-        body_room_ = true;
-      }
-    }
     arm(settings_->server.body_timeout);
+    auto length = parser_->content_length();
+    if (length && !parser_->chunked() && *length <= settings_->server.max_body_bytes)
+      return readWholeBody(static_cast<size_t>(*length));
+    // A chunked body goes through the parser, read up to 64 KiB a system call (Beast reads as
+    // much as the buffer has room for; the idle read's 4 KiB would be a call per 4 KiB).
+    if (buffer_.capacity() < kBodyReadBytes) {
+      buffer_.reserve(kBodyReadBytes);
+      body_room_ = true;
+    }
     http::async_read(stream_, buffer_, *parser_,
                      [self = this->shared_from_this()](beast::error_code ec, size_t) {
                        if (ec) return self->onReadError(ec);
+                       self->dispatch();
+                     });
+  }
+
+  // A body of known length is read straight into the request's string, with room for the
+  // padding parsers need: what came with the header is copied once, the rest arrives in place,
+  // as much a system call as the kernel holds. Through the parser it was copied from the
+  // connection's buffer, 4 KiB a call, and copied again to pad it.
+  void readWholeBody(size_t length) {
+    auto& body = parser_->get().body();
+    body.reserve(length + api::kBodyPadding);
+    size_t have = std::min(buffer_.size(), length);
+    body.assign(static_cast<const char*>(buffer_.data().data()), have);
+    buffer_.consume(have);
+    body.resize(length);
+    asio::async_read(stream_, asio::buffer(body.data() + have, length - have),
+                     [self = this->shared_from_this()](beast::error_code ec, size_t) {
+                       if (ec) return self->onReadError(ec);
+                       self->body_read_ = true;
                        self->dispatch();
                      });
   }
@@ -415,8 +433,8 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
     if (r.stream) return startStream(std::move(r));
     bool head = parser_ && parser_->is_header_done() && parser_->get().method() == http::verb::head;
     unsigned version = parser_ && parser_->is_header_done() ? parser_->get().version() : 11;
-    keep_alive_ = !r.close && !server_.draining() && parser_ && parser_->is_done() &&
-                  parser_->get().keep_alive();
+    keep_alive_ = !r.close && !server_.draining() && parser_ &&
+                  (parser_->is_done() || body_read_) && parser_->get().keep_alive();
     body_ = std::move(r.body);
     head_.clear();
     appendResponseHead(head_, version == 10 ? 10 : 11, r, keep_alive_, body_.size());
@@ -552,6 +570,7 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
   Phase phase_ = Phase::kIdle;
   beast::flat_buffer buffer_;
   bool body_room_ = false;  // buffer_ grew for a large body: given back when the connection idles
+  bool body_read_ = false;  // the body was read past the parser (readWholeBody)
   std::optional<http::request_parser<http::string_body>> parser_;
   std::shared_ptr<const HttpSettings> settings_;
   const api::Route* route_ = nullptr;

@@ -155,6 +155,23 @@ TEST_CASE("Large bodies, pipelined, are read whole and in order", "[http][limits
   CHECK(c.request("POST", "/size", std::string(100'000, 'y')).body == "100000");
 }
 
+TEST_CASE("A chunked body is read whole, and the request after it on the same connection",
+          "[http][limits]") {
+  auto cfg = Fixture::makeConfig();
+  cfg.server.max_body_bytes = 1 << 20;
+  Fixture f(cfg);
+  Client c(f.port);
+  std::string wire = "POST /size HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n";
+  for (size_t size : {30'000UL, 70'000UL, 1UL}) {
+    char head[32];
+    std::snprintf(head, sizeof head, "%zx\r\n", size);
+    wire += head + std::string(size, 'x') + "\r\n";
+  }
+  c.send(wire + "0\r\n\r\nGET /hello HTTP/1.1\r\nHost: t\r\n\r\n");
+  CHECK(c.read().body == "100001");
+  CHECK(c.read().body == "hello");
+}
+
 TEST_CASE("Headers over the limit get 431", "[http][limits]") {
   Fixture f;
   Client c(f.port);
