@@ -177,12 +177,26 @@ void SlaMetrics::startSla(const Evaluator& ev, int64_t now) {
   for (size_t i = 0; i < Refresh::kParts; ++i)
     MetricsHub::family(r.parts[i], kFamilies[i].name, kFamilies[i].type, kFamilies[i].help);
   r.clocks.assign(rs.agreements().size(), {0, 0, 0, 0});
-  for (const auto& [key, c] : ev.clocks())
+  refresh_ = std::move(r);
+}
+
+// One turn's share of the open clocks, in key order from where the last turn stopped (a clock
+// added or removed between turns is counted as it is when its turn comes, or not at all).
+void SlaMetrics::countClocks(const Evaluator& ev) {
+  auto& r = refresh_;
+  const auto& clocks = ev.clocks();
+  auto it = clocks.lower_bound(r.next_clock);
+  for (uint32_t k = 0; k < slice_clocks_ && it != clocks.end(); ++k, ++it) {
+    const TaskClock& c = it->second;
     if ((c.stage == ClockStage::kInProgress || c.stage == ClockStage::kPaused) &&
         c.agreement < r.clocks.size())
       r.clocks[c.agreement][static_cast<size_t>(c.target) * 2 + (c.stage == ClockStage::kPaused)] +=
           1;
-  refresh_ = std::move(r);
+  }
+  if (it == clocks.end())
+    r.clocks_counted = true;
+  else
+    r.next_clock = it->first;
 }
 
 bool SlaMetrics::stepSla(const Evaluator& ev, int64_t now) {
@@ -192,9 +206,23 @@ bool SlaMetrics::stepSla(const Evaluator& ev, int64_t now) {
     refresh_.active = false;
     startSla(ev, now);
   }
+  if (!refresh_.clocks_counted) {
+    countClocks(ev);
+    return true;
+  }
   uint32_t n = static_cast<uint32_t>(rs.agreements().size());
   uint32_t end = std::min(n, refresh_.next + kSliceAgreements);
   for (uint32_t a = refresh_.next; a < end; ++a) sliceAgreement(ev, a, now);
+  if (refresh_.next == 0 && end > 0 && end < n) {
+    // What was published last time, or half as much again as the first slice's share of all
+    // agreements (their names, and so their lines, differ in length).
+    for (size_t i = 0; i < Refresh::kParts; ++i) {
+      auto& part = refresh_.parts[i];
+      size_t last = part_bytes_[i] + part_bytes_[i] / 8;
+      size_t estimate = part.size() / end * n;
+      part.reserve(std::max(estimate + estimate / 2, last));
+    }
+  }
   refresh_.next = end;
   if (end < n) return true;
   finishSla(ev, now);
@@ -293,8 +321,10 @@ void SlaMetrics::finishSla(const Evaluator& ev, int64_t now) {
   counted_to_ = refresh_.started;
   for (const auto& [name, h] : ev.heartbeats())
     heartbeat_state_->Add({{"heartbeat", name}}).Set(static_cast<double>(h.clock.at(now)));
-  for (size_t i = 0; i < Refresh::kParts; ++i)
+  for (size_t i = 0; i < Refresh::kParts; ++i) {
+    part_bytes_[i] = refresh_.parts[i].size();
     hub_.setText(kPartKeys[i], std::make_shared<const std::string>(std::move(refresh_.parts[i])));
+  }
   last_refresh_->SetToCurrentTime();
   uint64_t number = refresh_.number;
   refresh_ = Refresh{};
