@@ -129,7 +129,8 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
   }
 
   static constexpr size_t kIdleReadBytes = 4096;
-  static constexpr size_t kBodyReadBytes = 65536;  // a chunked body's reads
+  static constexpr size_t kBodyReadBytes = 65536;    // a chunked body's reads
+  static constexpr size_t kBodyStepBytes = 1 << 20;  // a known length's, at most
 
   void readRequest() {
     settings_ = server_.settings();
@@ -310,19 +311,30 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
   // A body of known length is read straight into the request's string, with room for the
   // padding parsers need: what came with the header is copied once, the rest arrives in place,
   // as much a system call as the kernel holds. Through the parser it was copied from the
-  // connection's buffer, 4 KiB a call, and copied again to pad it.
+  // connection's buffer, 4 KiB a call, and copied again to pad it. The string grows by at most
+  // kBodyStepBytes ahead of what arrived: a client announcing a large body and sending little
+  // of it costs no more memory than it sent (the reserve is address space, not yet pages).
   void readWholeBody(size_t length) {
     auto& body = parser_->get().body();
     body.reserve(length + api::kBodyPadding);
     size_t have = std::min(buffer_.size(), length);
     body.assign(static_cast<const char*>(buffer_.data().data()), have);
     buffer_.consume(have);
-    body.resize(length);
-    asio::async_read(stream_, asio::buffer(body.data() + have, length - have),
-                     [self = this->shared_from_this()](beast::error_code ec, size_t) {
+    readBodyStep(length);
+  }
+  void readBodyStep(size_t length) {
+    auto& body = parser_->get().body();
+    size_t at = body.size();
+    if (at == length) {
+      body_read_ = true;
+      return dispatch();
+    }
+    size_t step = std::min(length - at, kBodyStepBytes);
+    body.resize(at + step);
+    asio::async_read(stream_, asio::buffer(body.data() + at, step),
+                     [self = this->shared_from_this(), length](beast::error_code ec, size_t) {
                        if (ec) return self->onReadError(ec);
-                       self->body_read_ = true;
-                       self->dispatch();
+                       self->readBodyStep(length);
                      });
   }
 
