@@ -139,7 +139,7 @@ void AlertStrings::packInto(char* p, size_t n, const EventBatch& b, const Event&
 
 bool AlertStrings::value(double& out) const {
   if (!hasValue()) return false;
-  std::memcpy(&out, p_ + 8, 8);
+  std::memcpy(&out, p_ + kValueOffset, 8);
   return true;
 }
 
@@ -149,7 +149,7 @@ bool AlertStrings::hasValue() const {
   return v & kHasValue;
 }
 
-void AlertStrings::setValue(char* blob, double v) { std::memcpy(blob + 8, &v, 8); }
+void AlertStrings::setValue(char* blob, double v) { std::memcpy(blob + kValueOffset, &v, 8); }
 
 size_t AlertStrings::capacity() const { return roundUp(bytes()); }
 

@@ -152,7 +152,7 @@ bool AlertTable::rewrite(uint32_t slot, const EventBatch& b, const Event& e, uin
     if (a.strings.unique())
       AlertStrings::setValue(a.strings.get(), e.value);
     else
-      a.strings.write(8, &e.value, 8);  // AlertStrings: the value is the second word
+      a.strings.write(AlertStrings::kValueOffset, &e.value, 8);
     a.content_hash = content;
     return false;
   }
@@ -173,20 +173,11 @@ bool AlertTable::rewrite(uint32_t slot, const EventBatch& b, const Event& e, uin
       for (size_t i = 0; i < count; ++i)
         std::memcpy(blob + edits[i].offset, edits[i].bytes.data(), edits[i].bytes.size());
     } else {
-      // One rewrite for the holders: the value and the texts that quote it go together. Each
-      // text goes in the words that hold it, merged with the bytes around it (ours to read:
-      // this thread is their only writer).
+      // One rewrite for the holders: the value and the texts that quote it go together.
       a.strings.beginWrite();
-      if (e.has_value) a.strings.writeWords(8, &e.value, 8);  // the value is the second word
-      for (size_t i = 0; i < count; ++i) {
-        size_t from = edits[i].offset & ~size_t{7};
-        size_t to = (edits[i].offset + edits[i].bytes.size() + 7) & ~size_t{7};
-        scratch_.resize((to - from) / 8);
-        auto* words = reinterpret_cast<char*>(scratch_.data());
-        std::memcpy(words, blob + from, to - from);
-        std::memcpy(words + (edits[i].offset - from), edits[i].bytes.data(), edits[i].bytes.size());
-        a.strings.writeWords(from, words, to - from);
-      }
+      if (e.has_value) a.strings.writeBytes(AlertStrings::kValueOffset, &e.value, 8);
+      for (size_t i = 0; i < count; ++i)
+        a.strings.writeBytes(edits[i].offset, edits[i].bytes.data(), edits[i].bytes.size());
       a.strings.endWrite();
     }
     a.content_hash = content;

@@ -68,6 +68,7 @@ class AlertStrings {
   static void packInto(char* p, size_t n, const api::EventBatch& b, const api::Event& e);
   // The value in a blob that has one.
   static void setValue(char* blob, double v);
+  static constexpr size_t kValueOffset = 8;  // the value, when there is one: the second word
   explicit AlertStrings(const char* blob) : p_(blob) {}
   enum Field {
     kSource,

@@ -9,6 +9,7 @@
 // they are handed the new.
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
@@ -72,7 +73,7 @@ class SharedBlob {
     endWrite();
   }
   // The same for several ranges that readers must see together (a new value and the summary
-  // that quotes it): beginWrite, writeWords for each, endWrite.
+  // that quotes it): beginWrite, writeWords or writeBytes for each, endWrite.
   void beginWrite() {
     Header* h = header();
     h->seq.store(h->seq.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
@@ -85,6 +86,20 @@ class SharedBlob {
       uint64_t w;
       std::memcpy(&w, from + i * 8, 8);
       __atomic_store_n(to + i, w, __ATOMIC_RELAXED);
+    }
+  }
+  // Bytes [offset, offset + n) at any offset: the words that hold them are written whole, the
+  // bytes around the range kept (read from the blob itself: the writer is its only writer).
+  void writeBytes(size_t offset, const void* src, size_t n) {
+    if (n == 0) return;
+    size_t from = offset & ~size_t{7}, to = (offset + n + 7) & ~size_t{7};
+    const auto* bytes = static_cast<const char*>(src);
+    for (size_t at = from; at < to; at += 8) {
+      uint64_t w;
+      std::memcpy(&w, p_ + at, 8);
+      size_t lo = std::max(at, offset), hi = std::min(at + 8, offset + n);
+      std::memcpy(reinterpret_cast<char*>(&w) + (lo - at), bytes + (lo - offset), hi - lo);
+      __atomic_store_n(reinterpret_cast<uint64_t*>(p_ + at), w, __ATOMIC_RELAXED);
     }
   }
   void endWrite() {
