@@ -49,6 +49,7 @@ class AlertRowIds {
   }
   void forget(uint64_t fingerprint) { row_of_.erase(fingerprint); }
   void reserve(size_t n) { row_of_.reserve(n); }
+  size_t size() const { return row_of_.size(); }
   // A transaction begins: what it assigns is undone if it rolls back.
   void begin() { added_.clear(); }
   void rollback() {

@@ -525,6 +525,7 @@ TEST_CASE("Schema 6 keeps the pending outbox of a schema 5 database and continue
     const char* v5 =
         "DROP TABLE threshold_windows; DROP TABLE sequence_states;"  // schema 7's
         "DROP TABLE records;"                                        // schema 8's
+        "DROP TABLE alert_journal;"                                  // schema 11's
         "DROP TABLE outbox;"
         "CREATE TABLE outbox (id INTEGER PRIMARY KEY, target TEXT NOT NULL, created_ms INTEGER NOT "
         "NULL,"

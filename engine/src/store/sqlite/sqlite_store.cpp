@@ -4,6 +4,7 @@
 #include <mutex>
 #include <stdexcept>
 
+#include "common/log.h"
 #include "store/sqlite/wal_write_buffer.h"
 
 namespace triaged::engine {
@@ -100,6 +101,16 @@ const char* const kMigrations[] = {
     // 10: the PostgreSQL backend stores an incident's new members of one commit as one row
     // (pg_member_blocks.h); SQLite's tables do not change (one version for both backends).
     "SELECT 1;",
+    // 11: changes to stored alerts (and their counters) are appended to a journal instead of
+    // updating their rows in place, where each wrote a random page of the alerts table to the
+    // log; the writer folds the journal into the table, in row order, once it holds as many
+    // entries as there are alert rows (sqlite_writer.cpp), before retention, at stop and at
+    // open. New alerts still append to the alerts table. `counter`: 1 for a counter's entry
+    // (count, last_seen_ms, time_ms only).
+    "CREATE TABLE alert_journal (seq INTEGER PRIMARY KEY, id INTEGER NOT NULL, counter INTEGER"
+    " NOT NULL, strings BLOB, first_seen_ms INTEGER, last_seen_ms INTEGER, time_ms INTEGER,"
+    " changed_ms INTEGER, count INTEGER, content_hash INTEGER, flap_history INTEGER,"
+    " severity INTEGER, previous_severity INTEGER, status INTEGER, flapping INTEGER);",
 };
 
 // Before SQLite's first use in the process: no memory statistics. With them on (Debian's
@@ -134,6 +145,7 @@ SqliteStore::SqliteStore(const std::string& directory, Options options) : option
   }
   try {
     migrate();
+    foldJournal("at open");  // what a daemon that stopped without folding left
   } catch (...) {
     sqlite3_close_v2(db_);
     db_ = nullptr;
@@ -243,6 +255,11 @@ int SqliteStore::backup(const std::string& directory, const std::string& dest) {
 }
 
 void SqliteStore::flush() {
+  try {
+    foldJournal("at stop");  // the database left behind is whole without it
+  } catch (const std::exception& e) {
+    log::get("store")->warn("{}; the next start folds it", e.what());
+  }
   checkpointer_.reset();  // nothing else checkpoints while this one empties the log
   sqlite3_wal_checkpoint_v2(db_, nullptr, SQLITE_CHECKPOINT_TRUNCATE, nullptr, nullptr);
 }

@@ -18,6 +18,9 @@ class SqliteStore final : public Store {
     uint64_t cache_bytes = 32ull << 20;  // state.cache_bytes
     uint64_t mmap_bytes = 0;             // state.mmap_bytes
     WalCheckpointer::Options checkpoints;
+    // The alert journal is folded into the alerts table once it holds this many entries, or as
+    // many as there are alert rows if more (sqlite_writer.cpp).
+    uint64_t fold_min_entries = 16'384;
   };
   // Creates the directory if missing, opens <dir>/triaged.db and migrates it to the current
   // schema. Throws std::runtime_error naming the file and SQLite's reason.
@@ -61,6 +64,9 @@ class SqliteStore final : public Store {
   uint64_t pragmaValue(const char* name);  // a pragma's value as a number (0 if none)
   void migrate();
   Writer& writer();
+  // Applies the alert journal to the alerts table in a transaction of its own (at open, before
+  // retention, at stop). Throws naming `when` and the reason, after rolling back.
+  void foldJournal(const char* when);
   sqlite3* db_ = nullptr;
   std::string path_;
   int version_ = 0;

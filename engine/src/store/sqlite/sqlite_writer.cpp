@@ -1,6 +1,7 @@
 // The SQLite backend's writing side: prepared statements for every row a unit carries, one
 // transaction per group, and retention.
 #include <algorithm>
+#include <chrono>
 #include <stdexcept>
 #include <vector>
 
@@ -40,6 +41,21 @@ class Stmt {
       sqlite3_bind_blob(st_, k, v.data(), static_cast<int>(v.size()), SQLITE_STATIC);
     return *this;
   }
+  // Binds a copy of a value read by another statement (NULL stays NULL).
+  Stmt& value(int k, sqlite3_value* v) {
+    sqlite3_bind_value(st_, k, v);
+    return *this;
+  }
+  // A statement that reads: true with a row to look at, false (and reset) once done.
+  bool step() {
+    int rc = sqlite3_step(st_);
+    if (rc == SQLITE_ROW) return true;
+    sqlite3_reset(st_);
+    if (rc != SQLITE_DONE) throw std::runtime_error(sqlite3_errmsg(db_));
+    return false;
+  }
+  sqlite3_value* column(int k) { return sqlite3_column_value(st_, k); }
+  void reset() { sqlite3_reset(st_); }
   void run() {
     int rc = sqlite3_step(st_);
     sqlite3_reset(st_);
@@ -73,6 +89,20 @@ struct SqliteStore::Writer {
         update_counter(db,
                        "UPDATE alerts SET count=MAX(count, ?2), last_seen_ms=MAX(last_seen_ms, ?3),"
                        " time_ms=CASE WHEN status=0 THEN ?4 ELSE time_ms END WHERE id=?1"),
+        journal_alert(
+            db,
+            "INSERT INTO alert_journal(id, counter, strings, first_seen_ms, last_seen_ms, time_ms,"
+            " changed_ms, count, content_hash, flap_history, severity, previous_severity, status,"
+            " flapping) VALUES(?1,0,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13)"),
+        journal_counter(db,
+                        "INSERT INTO alert_journal(id, counter, count, last_seen_ms, time_ms)"
+                        " VALUES(?1,1,?2,?3,?4)"),
+        read_journal(
+            db,
+            "SELECT id, counter, strings, first_seen_ms, last_seen_ms, time_ms, changed_ms,"
+            " count, content_hash, flap_history, severity, previous_severity, status,"
+            " flapping FROM alert_journal ORDER BY seq"),
+        clear_journal(db, "DELETE FROM alert_journal"),
         upsert_incident(
             db,
             "INSERT INTO incidents(id, status, updated_ms, record) VALUES(?1,?2,?3,?4)"
@@ -171,14 +201,24 @@ struct SqliteStore::Writer {
     std::sort(pending.begin(), pending.end(), [](const AlertWrite& x, const AlertWrite& y) {
       return x.row != y.row ? x.row < y.row : x.order < y.order;
     });
+    size_t updates = 0;
+    for (const AlertWrite& w : pending) updates += !w.fresh;
+    // Many changes (a sixteenth of the rows or more) touch most pages of the table whichever
+    // way: they update in place, after the journal (which holds older changes) is folded.
+    const bool journal = updates * kDenseShare < rows.size();
+    if (!journal && journal_entries > 0) foldJournal();
+    Stmt& update = journal ? journal_alert : update_alert;
+    Stmt& counter = journal ? journal_counter : update_counter;
     for (const AlertWrite& w : pending) {
       if (w.counter) {
         const CounterRecord& c = *w.counter;
-        update_counter.i(1, w.row).u(2, c.count).i(3, c.last_seen_ms).i(4, c.time_ms).run();
+        counter.i(1, w.row).u(2, c.count).i(3, c.last_seen_ms).i(4, c.time_ms).run();
+        journal_entries += journal;
         continue;
       }
       const AlertRecord& a = *w.alert;
-      Stmt& st = w.fresh ? insert_alert : update_alert;
+      Stmt& st = w.fresh ? insert_alert : update;
+      journal_entries += journal && !w.fresh;
       st.i(1, w.row);
       if (w.fresh) st.u(14, a.fingerprint);
       st.blob(2, a.strings)
@@ -197,6 +237,32 @@ struct SqliteStore::Writer {
     }
     // A checkpoint of many alerts leaves a large vector: not kept for the small groups after it.
     if (pending.capacity() > kKeptWrites) std::vector<AlertWrite>().swap(pending);
+  }
+
+  // Applies the journal to the alerts table, entry by entry in the order written (each entry
+  // as the update it stands for, so the result is the same as if each had been written in
+  // place), and empties it. Inside the caller's transaction, which a throw rolls back.
+  void foldJournal() {
+    struct Done {  // the read ends with the fold, also when an update throws
+      Stmt& read;
+      ~Done() { read.reset(); }
+    } done{read_journal};
+    while (read_journal.step()) {
+      if (sqlite3_value_int64(read_journal.column(1)) != 0) {
+        update_counter.value(1, read_journal.column(0))
+            .value(2, read_journal.column(7))
+            .value(3, read_journal.column(4))
+            .value(4, read_journal.column(5))
+            .run();
+        continue;
+      }
+      // update_alert's parameters ?2..?13 are the journal's columns 2..13; ?1 the row.
+      update_alert.value(1, read_journal.column(0));
+      for (int k = 2; k <= 13; ++k) update_alert.value(k, read_journal.column(k));
+      update_alert.run();
+    }
+    clear_journal.run();
+    journal_entries = 0;
   }
 
   // Everything else a unit carries (its alert and counter rows: writeAlerts).
@@ -287,12 +353,15 @@ struct SqliteStore::Writer {
     const CounterRecord* counter;  // (one of the two)
   };
   static constexpr size_t kKeptWrites = 65'536;  // 2.5 MB
+  static constexpr size_t kDenseShare = 16;
   std::vector<AlertWrite> pending;  // (its capacity kept from group to group, up to kKeptWrites)
   sqlite3* db;
-  Stmt insert_alert, update_alert, update_counter, upsert_incident, insert_member, insert_timeline,
-      upsert_problem, upsert_silence, upsert_record, insert_outbox, delete_outbox, dead_outbox,
-      revive_outbox, upsert_meta, insert_transition, upsert_clock, upsert_summary, upsert_heartbeat,
-      upsert_gap, upsert_slo_minute, insert_capacity_sample, upsert_capacity_state, upsert_window,
+  uint64_t journal_entries = 0;  // in alert_journal, committed or in this transaction
+  Stmt insert_alert, update_alert, update_counter, journal_alert, journal_counter, read_journal,
+      clear_journal, upsert_incident, insert_member, insert_timeline, upsert_problem,
+      upsert_silence, upsert_record, insert_outbox, delete_outbox, dead_outbox, revive_outbox,
+      upsert_meta, insert_transition, upsert_clock, upsert_summary, upsert_heartbeat, upsert_gap,
+      upsert_slo_minute, insert_capacity_sample, upsert_capacity_state, upsert_window,
       delete_window, upsert_sequence, delete_sequence, prune_slo_minutes, prune_capacity_samples;
 };
 
@@ -321,6 +390,7 @@ void SqliteStore::loadAlertRows(AlertRowIds& rows) {
 
 void SqliteStore::commit(std::vector<StoreUnit*>& units, AlertRowIds& rows) {
   Writer& w = writer();
+  uint64_t journal_before = w.journal_entries;
   try {
     exec("BEGIN IMMEDIATE");
     w.writeAlerts(units, rows);
@@ -328,15 +398,55 @@ void SqliteStore::commit(std::vector<StoreUnit*>& units, AlertRowIds& rows) {
       w.write(*u);
       w.writeOutbox(*u);
     }
+    if (w.journal_entries >= std::max<uint64_t>(options_.fold_min_entries, rows.size()))
+      w.foldJournal();
     exec("COMMIT");
   } catch (...) {
     sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+    w.journal_entries = journal_before;
     throw;
   }
 }
 
+void SqliteStore::foldJournal(const char* when) {
+  bool own = !writer_;  // at open: statements for this fold only (no checkpoint thread yet)
+  std::unique_ptr<Writer> once(own ? new Writer(db_) : nullptr);
+  Writer& w = own ? *once : *writer_;
+  if (own) {
+    sqlite3_stmt* st = nullptr;
+    if (sqlite3_prepare_v2(db_, "SELECT count(*) FROM alert_journal", -1, &st, nullptr) ==
+            SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW)
+      w.journal_entries = static_cast<uint64_t>(sqlite3_column_int64(st, 0));
+    sqlite3_finalize(st);
+  }
+  if (w.journal_entries == 0) return;
+  uint64_t before = w.journal_entries;
+  auto t0 = std::chrono::steady_clock::now();
+  try {
+    exec("BEGIN IMMEDIATE");
+    w.foldJournal();
+    exec("COMMIT");
+  } catch (const std::exception& e) {
+    sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+    w.journal_entries = before;
+    throw std::runtime_error(std::string(e.what()) + " (folding the alert journal " + when + ")");
+  }
+  if (own)
+    log::get("store")->info(
+        "{}: folded {} changes left in the alert journal into the alerts table in {:.3f} s", path_,
+        before, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+}
+
 PruneCounts SqliteStore::prune(const PruneCutoffs& before, AlertRowIds& rows) {
   PruneCounts n{};
+  // Retention reads the alerts' status and time: the journal's changes must be in them first.
+  try {
+    foldJournal("before retention");
+  } catch (const std::exception& e) {
+    log::get("store")->warn("{}; retention waits for the next interval", e.what());
+    return n;
+  }
   sqlite3_stmt* st = nullptr;
   if (sqlite3_prepare_v2(db_, kPruneAlerts, -1, &st, nullptr) == SQLITE_OK) {
     sqlite3_bind_int64(st, 1, before.alerts);
