@@ -4,13 +4,17 @@
 #pragma once
 
 #include <catch2/catch.hpp>
+#include <filesystem>
 #include <string>
 #include <vector>
 
 #include "app/replay.h"
 #include "evaluate/evaluator.h"
 #include "evaluate/samples.h"
+#include "store/state_codec.h"
+#include "store/store_writer.h"
 #include "temp_config.h"
+#include "test_store.h"
 #include "triaged/api/ingest.h"
 
 namespace triaged::testing {
@@ -73,6 +77,26 @@ struct World {
 inline engine::Sample sample(const char* metric, double v, int64_t at, const char* k = "region",
                              const char* val = "eu") {
   return engine::Sample{metric, {{k, val}}, v, at};
+}
+
+// Everything the evaluator changed, written by the store writer to a real store and
+// read back as at start-up.
+inline engine::StoredState throughStore(engine::Evaluator& ev, const std::filesystem::path& dir,
+                                        int64_t now) {
+  {
+    auto store = testing::openStore(dir);
+    engine::ManualClock clock(now);
+    api::MetricsHub hub;
+    engine::StoreWriter w(*store, {}, clock, hub);
+    w.start();
+    engine::StoreUnit u;
+    auto d = ev.takeDirty();
+    engine::slaRows(ev, d, u.sla);
+    u.meta.emplace_back("last_alive", std::to_string(now));
+    w.submit(std::move(u));
+    w.stop();
+  }
+  return engine::loadState(*testing::openStore(dir));
 }
 
 }  // namespace triaged::testing
