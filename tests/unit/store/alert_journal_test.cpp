@@ -41,7 +41,7 @@ void commitOne(engine::SqliteStore& s, engine::AlertRowIds& rows, engine::StoreU
 // counters after it, a counter before a change that resolves, a counter of a resolved alert
 // (its time stays), a change with new strings.
 std::vector<engine::StoreUnit> changes() {
-  std::vector<engine::StoreUnit> v(5);
+  std::vector<engine::StoreUnit> v(6);
   engine::AlertRecord a = alertNumber(1), b = alertNumber(2);
   engine::AlertRecord c = a;
   c.strings.clear();
@@ -69,6 +69,18 @@ std::vector<engine::StoreUnit> changes() {
   e.changed_ms = kT0 + 40;
   e.severity = Severity::kMinor;
   v[4].alerts.push_back(e);
+  engine::AlertRecord f = e;  // a change without strings after one with: they stay
+  f.strings.clear();
+  f.count = 9;
+  f.changed_ms = 0;
+  f.time_ms = kT0 + 45;
+  v[5].alerts.push_back(f);
+  engine::AlertRecord g = alertNumber(4);  // a change that leaves it firing, then a counter
+  g.strings.clear();
+  g.count = 2;
+  g.time_ms = g.changed_ms = g.last_seen_ms = kT0 + 50;
+  v[5].alerts.push_back(g);
+  v[5].counters.push_back({g.fingerprint, 3, kT0 + 60, kT0 + 60});
   return v;
 }
 
@@ -82,7 +94,7 @@ std::string describe(const engine::StoredState& st) {
   return out;
 }
 
-enum class Fold { kAtOpen, kAtStop, kBeforeManyChanges, kAtBound };
+enum class Fold { kAtOpen, kAtStop, kBeforeManyChanges, kAtBound, kInChunksOfThree };
 
 // The alerts after kAlerts new ones and changes(), with the journal folded as `how` says.
 // `journaled`: the entries the journal held after changes().
@@ -90,6 +102,7 @@ std::string storedAfter(Fold how, int64_t& journaled) {
   fs::path dir = tempDir("journal");
   engine::SqliteStore::Options o;
   o.fold_min_entries = 16;  // the bound is then the number of rows (kAlerts)
+  if (how == Fold::kInChunksOfThree) o.fold_chunk_entries = 3;  // folded at open, in 3 reads
   {
     engine::SqliteStore s(dir.string(), o);
     engine::AlertRowIds rows;
@@ -111,7 +124,7 @@ std::string storedAfter(Fold how, int64_t& journaled) {
         commitOne(s, rows, std::move(u));
       }
       CHECK(scalar(s, "SELECT count(*) FROM alert_journal") == 0);
-      CHECK(scalar(s, "SELECT count FROM alerts WHERE fingerprint=1001") == 8);
+      CHECK(scalar(s, "SELECT count FROM alerts WHERE fingerprint=1001") == 9);
     }
     if (how == Fold::kBeforeManyChanges) {
       // Changes to a sixteenth of the rows or more update in place, after the fold.
@@ -125,7 +138,7 @@ std::string storedAfter(Fold how, int64_t& journaled) {
       commitOne(s, rows, std::move(many));
       CHECK(scalar(s, "SELECT count(*) FROM alert_journal") == 0);
       CHECK(scalar(s, "SELECT count FROM alerts WHERE fingerprint=1050") == 2);
-      CHECK(scalar(s, "SELECT count FROM alerts WHERE fingerprint=1001") == 8);
+      CHECK(scalar(s, "SELECT count FROM alerts WHERE fingerprint=1001") == 9);
     }
     if (how == Fold::kAtStop) {
       s.flush();
@@ -143,17 +156,19 @@ std::string storedAfter(Fold how, int64_t& journaled) {
 
 TEST_CASE("Changes to stored alerts are journaled, and folded to what updates in place give",
           "[store]") {
-  for (Fold how : {Fold::kAtOpen, Fold::kAtStop, Fold::kBeforeManyChanges, Fold::kAtBound}) {
+  for (Fold how : {Fold::kAtOpen, Fold::kAtStop, Fold::kBeforeManyChanges, Fold::kAtBound,
+                   Fold::kInChunksOfThree}) {
     int64_t journaled = 0;
     std::string out = storedAfter(how, journaled);
     INFO("fold " << static_cast<int>(how) << ":\n" << out);
-    CHECK(journaled == 8);  // three changes and five counters of alerts 1 and 2
+    CHECK(journaled == 11);  // five changes and six counters of alerts 1, 2 and 4
     // What the changes say, as updates in place give it: the maxima of count and last seen,
     // the time of a firing alert moved by each counter (also an older one), that of a
     // resolved alert kept, strings kept by a change without any.
-    CHECK(out.find("1001 8 40 0 40 3 0 13\n") != std::string::npos);
+    CHECK(out.find("1001 9 40 45 40 3 0 13\n") != std::string::npos);
     CHECK(out.find("1002 12 30 15 15 2 1 11\n") != std::string::npos);
-    CHECK(out.find(how == Fold::kAtBound ? "1003 92 92 92 0 2 0 11\n" : "1003 1 0 0 0 2 0 11\n") !=
+    CHECK(out.find("1004 3 60 60 50 2 0 11\n") != std::string::npos);
+    CHECK(out.find(how == Fold::kAtBound ? "1003 89 89 89 0 2 0 11\n" : "1003 1 0 0 0 2 0 11\n") !=
           std::string::npos);
     if (how == Fold::kBeforeManyChanges)
       CHECK(out.find("1050 2 0 0 0 2 0 11\n") != std::string::npos);

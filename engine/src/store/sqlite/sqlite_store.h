@@ -21,6 +21,8 @@ class SqliteStore final : public Store {
     // The alert journal is folded into the alerts table once it holds this many entries, or as
     // many as there are alert rows if more (sqlite_writer.cpp).
     uint64_t fold_min_entries = 16'384;
+    // A fold reads this many entries at a time (its memory: ~100 bytes an entry).
+    uint64_t fold_chunk_entries = 65'536;
   };
   // Creates the directory if missing, opens <dir>/triaged.db and migrates it to the current
   // schema. Throws std::runtime_error naming the file and SQLite's reason.

@@ -1,5 +1,7 @@
 // The SQLite backend's writing side: prepared statements for every row a unit carries, one
 // transaction per group, and retention.
+#include <absl/container/flat_hash_map.h>
+
 #include <algorithm>
 #include <chrono>
 #include <stdexcept>
@@ -41,11 +43,6 @@ class Stmt {
       sqlite3_bind_blob(st_, k, v.data(), static_cast<int>(v.size()), SQLITE_STATIC);
     return *this;
   }
-  // Binds a copy of a value read by another statement (NULL stays NULL).
-  Stmt& value(int k, sqlite3_value* v) {
-    sqlite3_bind_value(st_, k, v);
-    return *this;
-  }
   // A statement that reads: true with a row to look at, false (and reset) once done.
   bool step() {
     int rc = sqlite3_step(st_);
@@ -54,8 +51,11 @@ class Stmt {
     if (rc != SQLITE_DONE) throw std::runtime_error(sqlite3_errmsg(db_));
     return false;
   }
-  sqlite3_value* column(int k) { return sqlite3_column_value(st_, k); }
-  void reset() { sqlite3_reset(st_); }
+  sqlite3_stmt* get() { return st_; }
+  void reset() {
+    sqlite3_reset(st_);
+    sqlite3_clear_bindings(st_);
+  }
   void run() {
     int rc = sqlite3_step(st_);
     sqlite3_reset(st_);
@@ -97,11 +97,17 @@ struct SqliteStore::Writer {
         journal_counter(db,
                         "INSERT INTO alert_journal(id, counter, count, last_seen_ms, time_ms)"
                         " VALUES(?1,1,?2,?3,?4)"),
-        read_journal(
-            db,
-            "SELECT id, counter, strings, first_seen_ms, last_seen_ms, time_ms, changed_ms,"
-            " count, content_hash, flap_history, severity, previous_severity, status,"
-            " flapping FROM alert_journal ORDER BY seq"),
+        read_journal(db,
+                     "SELECT seq, id, counter, strings IS NOT NULL, first_seen_ms, last_seen_ms,"
+                     " time_ms, changed_ms, count, content_hash, flap_history, severity,"
+                     " previous_severity, status, flapping FROM alert_journal WHERE seq > ?1"
+                     " ORDER BY seq LIMIT ?2"),
+        fold_alert(db,
+                   "UPDATE alerts SET strings=COALESCE((SELECT strings FROM alert_journal WHERE"
+                   " seq=?2), strings), first_seen_ms=?3, last_seen_ms=MAX(last_seen_ms, ?4),"
+                   " time_ms=?5, changed_ms=CASE WHEN ?6=0 THEN changed_ms ELSE ?6 END,"
+                   " count=MAX(count, ?7), content_hash=?8, flap_history=?9, severity=?10,"
+                   " previous_severity=?11, status=?12, flapping=?13 WHERE id=?1"),
         clear_journal(db, "DELETE FROM alert_journal"),
         upsert_incident(
             db,
@@ -239,27 +245,84 @@ struct SqliteStore::Writer {
     if (pending.capacity() > kKeptWrites) std::vector<AlertWrite>().swap(pending);
   }
 
-  // Applies the journal to the alerts table, entry by entry in the order written (each entry
-  // as the update it stands for, so the result is the same as if each had been written in
-  // place), and empties it. Inside the caller's transaction, which a throw rolls back.
+  // An alert's entries in the journal, merged in the order written into the one update that
+  // has their effect: a change sets what it carries (strings only when it has them, its change
+  // time only when not 0) and counters after it move the time of a firing alert; count and
+  // last seen are maxima throughout. Counters alone stay a counter's update (whether the time
+  // moves is the row's status, which they do not change).
+  struct Folded {
+    int64_t row = 0;
+    bool change = false;
+    int64_t strings_seq = 0;  // the journal entry whose strings the row takes (0: none)
+    int64_t first_seen = 0, last_seen = 0, time = 0, changed = 0, count = 0, content_hash = 0,
+            flap_history = 0, severity = 0, previous_severity = 0, status = 0, flapping = 0;
+  };
+
+  // Applies the journal to the alerts table and empties it: each alert's entries merged into
+  // one update (Folded), which leaves the row as the entries applied one by one in the order
+  // written would, then the updates in row order. Read `fold_chunk` entries at a time, which
+  // bounds the memory of a fold. Inside the caller's transaction, which a throw rolls back.
   void foldJournal() {
     struct Done {  // the read ends with the fold, also when an update throws
       Stmt& read;
       ~Done() { read.reset(); }
     } done{read_journal};
-    while (read_journal.step()) {
-      if (sqlite3_value_int64(read_journal.column(1)) != 0) {
-        update_counter.value(1, read_journal.column(0))
-            .value(2, read_journal.column(7))
-            .value(3, read_journal.column(4))
-            .value(4, read_journal.column(5))
-            .run();
-        continue;
+    int64_t after = 0;
+    for (;;) {
+      folded.clear();
+      at.clear();
+      read_journal.i(1, after).i(2, static_cast<int64_t>(fold_chunk));
+      while (read_journal.step()) {
+        auto col = [&](int k) -> int64_t { return sqlite3_column_int64(read_journal.get(), k); };
+        after = col(0);
+        auto [it, fresh] = at.try_emplace(col(1), folded.size());
+        if (fresh) folded.push_back({col(1)});
+        Folded& f = folded[it->second];
+        if (col(2) != 0) {  // a counter: count, last seen, and the time if firing
+          if (!f.change || f.status == 0) f.time = col(6);
+        } else {
+          if (col(3)) f.strings_seq = col(0);
+          if (col(7) != 0) f.changed = col(7);
+          f.first_seen = col(4);
+          f.time = col(6);
+          f.content_hash = col(9);
+          f.flap_history = col(10);
+          f.severity = col(11);
+          f.previous_severity = col(12);
+          f.status = col(13);
+          f.flapping = col(14);
+          f.change = true;
+        }
+        f.count = fresh ? col(8) : std::max(f.count, col(8));
+        f.last_seen = fresh ? col(5) : std::max(f.last_seen, col(5));
       }
-      // update_alert's parameters ?2..?13 are the journal's columns 2..13; ?1 the row.
-      update_alert.value(1, read_journal.column(0));
-      for (int k = 2; k <= 13; ++k) update_alert.value(k, read_journal.column(k));
-      update_alert.run();
+      if (folded.empty()) break;
+      std::sort(folded.begin(), folded.end(),
+                [](const Folded& x, const Folded& y) { return x.row < y.row; });
+      for (const Folded& f : folded) {
+        if (!f.change) {
+          update_counter.i(1, f.row).i(2, f.count).i(3, f.last_seen).i(4, f.time).run();
+          continue;
+        }
+        fold_alert.i(1, f.row);
+        if (f.strings_seq) fold_alert.i(2, f.strings_seq);
+        fold_alert.i(3, f.first_seen)
+            .i(4, f.last_seen)
+            .i(5, f.time)
+            .i(6, f.changed)
+            .i(7, f.count)
+            .i(8, f.content_hash)
+            .i(9, f.flap_history)
+            .i(10, f.severity)
+            .i(11, f.previous_severity)
+            .i(12, f.status)
+            .i(13, f.flapping)
+            .run();
+      }
+    }
+    if (folded.capacity() > kKeptFolded) {  // a large fold's vectors are not kept
+      std::vector<Folded>().swap(folded);
+      absl::flat_hash_map<int64_t, size_t>().swap(at);
     }
     clear_journal.run();
     journal_entries = 0;
@@ -354,11 +417,15 @@ struct SqliteStore::Writer {
   };
   static constexpr size_t kKeptWrites = 65'536;  // 2.5 MB
   static constexpr size_t kDenseShare = 16;
+  static constexpr size_t kKeptFolded = 16'384;
+  std::vector<Folded> folded;               // a fold's merged updates
+  absl::flat_hash_map<int64_t, size_t> at;  // a row's place in `folded`
   std::vector<AlertWrite> pending;  // (its capacity kept from group to group, up to kKeptWrites)
   sqlite3* db;
   uint64_t journal_entries = 0;  // in alert_journal, committed or in this transaction
+  uint64_t fold_chunk = 65'536;  // entries a fold reads at once (SqliteStore::Options)
   Stmt insert_alert, update_alert, update_counter, journal_alert, journal_counter, read_journal,
-      clear_journal, upsert_incident, insert_member, insert_timeline, upsert_problem,
+      fold_alert, clear_journal, upsert_incident, insert_member, insert_timeline, upsert_problem,
       upsert_silence, upsert_record, insert_outbox, delete_outbox, dead_outbox, revive_outbox,
       upsert_meta, insert_transition, upsert_clock, upsert_summary, upsert_heartbeat, upsert_gap,
       upsert_slo_minute, insert_capacity_sample, upsert_capacity_state, upsert_window,
@@ -370,6 +437,7 @@ void SqliteStore::WriterDeleter::operator()(Writer* w) const { delete w; }
 SqliteStore::Writer& SqliteStore::writer() {
   if (!writer_) {
     writer_.reset(new Writer(db_));
+    writer_->fold_chunk = options_.fold_chunk_entries;
     try {
       checkpointer_ = std::make_unique<WalCheckpointer>(db_, path_, options_.checkpoints);
     } catch (const std::exception& e) {
@@ -412,6 +480,7 @@ void SqliteStore::foldJournal(const char* when) {
   bool own = !writer_;  // at open: statements for this fold only (no checkpoint thread yet)
   std::unique_ptr<Writer> once(own ? new Writer(db_) : nullptr);
   Writer& w = own ? *once : *writer_;
+  w.fold_chunk = options_.fold_chunk_entries;
   if (own) {
     sqlite3_stmt* st = nullptr;
     if (sqlite3_prepare_v2(db_, "SELECT count(*) FROM alert_journal", -1, &st, nullptr) ==
