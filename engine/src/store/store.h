@@ -110,6 +110,7 @@ class Store {
     uint64_t background = 0, background_failed = 0;  // on a thread of their own
     uint64_t writer = 0, writer_failed = 0;          // by the writer, the log at its limit
     uint32_t wal_pages = 0;                          // in the log after the last commit
+    uint64_t journal_entries = 0;  // changes in SQLite's alert journal, not yet folded
   };
   virtual Checkpoints checkpoints() const { return {}; }
   // The writer's side: memory the backend keeps for its working set (SQLite's page cache), and

@@ -85,6 +85,14 @@ struct StoreWriter::Impl {
                    "state.cache_bytes); given back after a second without rows to write.")
                .Register(reg);
       cache_bytes = &cache_family->Add({});
+      journal_family =
+          &prometheus::BuildGauge()
+               .Name("triaged_store_journal_entries")
+               .Help(
+                   "Changes to stored alerts in SQLite's alert journal after the last commit, "
+                   "not yet folded into the alerts table (at as many as there are alerts).")
+               .Register(reg);
+      journal_entries = &journal_family->Add({});
     }
   }
 
@@ -99,6 +107,7 @@ struct StoreWriter::Impl {
     reg.Remove(*checkpoints_family);
     if (wal_family) reg.Remove(*wal_family);
     if (cache_family) reg.Remove(*cache_family);
+    if (journal_family) reg.Remove(*journal_family);
   }
 
   // The backend's checkpoints since the last look, into the counters.
@@ -111,6 +120,7 @@ struct StoreWriter::Impl {
       checkpoints_seen[k] = counts[k];
     }
     if (wal_pages) wal_pages->Set(now.wal_pages);
+    if (journal_entries) journal_entries->Set(static_cast<double>(now.journal_entries));
     publishCache();
   }
   void publishCache() {
@@ -227,6 +237,7 @@ struct StoreWriter::Impl {
       }
       if (now >= next_prune) {
         prune(now);
+        publishCheckpoints();  // retention folds SQLite's journal first
         next_prune = now + opts.prune_interval_ms;
         last_rows = now;  // its pages are in the cache too
         cache_held = true;
@@ -272,6 +283,8 @@ struct StoreWriter::Impl {
   prometheus::Gauge* wal_pages = nullptr;
   prometheus::Family<prometheus::Gauge>* cache_family = nullptr;  // SQLite only
   prometheus::Gauge* cache_bytes = nullptr;
+  prometheus::Family<prometheus::Gauge>* journal_family = nullptr;  // SQLite only
+  prometheus::Gauge* journal_entries = nullptr;
 };
 
 StoreWriter::StoreWriter(Store& store, StoreWriterOptions opts, const Clock& clock,

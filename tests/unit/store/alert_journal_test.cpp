@@ -211,3 +211,38 @@ TEST_CASE("Retention folds the journal first: an alert firing again in it is not
   CHECK(rows.find(1002) == 0);
   fs::remove_all(dir);
 }
+
+TEST_CASE("The journal's entries are a gauge, back to 0 once folded", "[store]") {
+  fs::path dir = tempDir("journal-gauge");
+  engine::ManualClock clock(kT0);
+  api::MetricsHub hub;
+  engine::SqliteStore::Options o;
+  o.fold_min_entries = 16;
+  engine::SqliteStore store(dir.string(), o);
+  engine::StoreWriterOptions wo;
+  wo.prune_interval_ms = 3'600'000;
+  engine::StoreWriter w(store, wo, clock, hub);
+  w.start();
+  engine::StoreUnit fresh;
+  for (int k = 1; k <= kAlerts; ++k) fresh.alerts.push_back(alertNumber(k));
+  w.submit(std::move(fresh));
+  testing::drain(w);
+  CHECK(testing::gauge(hub, "triaged_store_journal_entries") == 0);
+  for (int k = 1; k <= 2; ++k) {
+    engine::StoreUnit one;
+    auto a = alertNumber(k);
+    a.strings.clear();
+    a.count = 2;
+    one.alerts.push_back(a);
+    w.submit(std::move(one));
+    testing::drain(w);
+    CHECK(testing::gauge(hub, "triaged_store_journal_entries") == k);
+  }
+  // Retention folds it first.
+  clock.advance(3'600'000);
+  testing::drain(w);
+  testing::drain(w);
+  CHECK(testing::gauge(hub, "triaged_store_journal_entries") == 0);
+  w.stop();
+  fs::remove_all(dir);
+}

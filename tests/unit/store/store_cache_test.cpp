@@ -21,16 +21,10 @@ using namespace triaged;
 namespace {
 
 namespace fs = std::filesystem;
+using testing::drain;
+using testing::gauge;
 
 constexpr int64_t kT0 = 1'767'225'600'000;
-
-// Returns once everything submitted before is committed and acknowledged.
-void drain(engine::StoreWriter& w) {
-  std::promise<void> done;
-  auto f = done.get_future();
-  w.barrier([&] { done.set_value(); });
-  f.wait();
-}
 
 int64_t mmapSize(engine::SqliteStore& store) {
   sqlite3_stmt* st = nullptr;
@@ -38,12 +32,6 @@ int64_t mmapSize(engine::SqliteStore& store) {
   int64_t v = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
   sqlite3_finalize(st);
   return v;
-}
-
-double gauge(api::MetricsHub& hub, const char* name) {
-  for (const auto& f : hub.registry().Collect())
-    if (f.name == name && !f.metric.empty()) return f.metric[0].gauge.value;
-  return -1;
 }
 
 }  // namespace

@@ -153,13 +153,17 @@ SqliteStore::SqliteStore(const std::string& directory, Options options) : option
   }
 }
 
-uint64_t SqliteStore::pragmaValue(const char* name) {
+uint64_t SqliteStore::number(const std::string& sql) {
   sqlite3_stmt* st = nullptr;
   uint64_t v = 0;
-  sqlite3_prepare_v2(db_, ("PRAGMA " + std::string(name) + ";").c_str(), -1, &st, nullptr);
+  sqlite3_prepare_v2(db_, sql.c_str(), -1, &st, nullptr);
   if (sqlite3_step(st) == SQLITE_ROW) v = static_cast<uint64_t>(sqlite3_column_int64(st, 0));
   sqlite3_finalize(st);
   return v;
+}
+
+uint64_t SqliteStore::pragmaValue(const char* name) {
+  return number("PRAGMA " + std::string(name) + ";");
 }
 
 void SqliteStore::migrate() {
@@ -265,7 +269,9 @@ void SqliteStore::flush() {
 }
 
 Store::Checkpoints SqliteStore::checkpoints() const {
-  return checkpointer_ ? checkpointer_->counts() : Checkpoints{};
+  Checkpoints c = checkpointer_ ? checkpointer_->counts() : Checkpoints{};
+  c.journal_entries = journalEntries();
+  return c;
 }
 
 uint64_t SqliteStore::cacheBytes() {

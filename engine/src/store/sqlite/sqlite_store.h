@@ -63,12 +63,14 @@ class SqliteStore final : public Store {
     void operator()(Writer* w) const;
   };
   void exec(const char* sql);
-  uint64_t pragmaValue(const char* name);  // a pragma's value as a number (0 if none)
+  uint64_t pragmaValue(const char* name);   // a pragma's value as a number (0 if none)
+  uint64_t number(const std::string& sql);  // the first column of a query's first row (or 0)
   void migrate();
   Writer& writer();
   // Applies the alert journal to the alerts table in a transaction of its own (at open, before
   // retention, at stop). Throws naming `when` and the reason, after rolling back.
   void foldJournal(const char* when);
+  uint64_t journalEntries() const;  // the writer's count (sqlite_writer.cpp)
   sqlite3* db_ = nullptr;
   std::string path_;
   int version_ = 0;

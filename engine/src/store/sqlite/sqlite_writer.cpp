@@ -476,21 +476,19 @@ void SqliteStore::commit(std::vector<StoreUnit*>& units, AlertRowIds& rows) {
   }
 }
 
+uint64_t SqliteStore::journalEntries() const { return writer_ ? writer_->journal_entries : 0; }
+
 void SqliteStore::foldJournal(const char* when) {
-  bool own = !writer_;  // at open: statements for this fold only (no checkpoint thread yet)
+  // At open: statements for this fold only, if there is anything to fold (no writer yet, so
+  // no checkpoint thread).
+  bool own = !writer_;
+  uint64_t left = own ? number("SELECT count(*) FROM alert_journal") : writer_->journal_entries;
+  if (left == 0) return;
   std::unique_ptr<Writer> once(own ? new Writer(db_) : nullptr);
   Writer& w = own ? *once : *writer_;
   w.fold_chunk = options_.fold_chunk_entries;
-  if (own) {
-    sqlite3_stmt* st = nullptr;
-    if (sqlite3_prepare_v2(db_, "SELECT count(*) FROM alert_journal", -1, &st, nullptr) ==
-            SQLITE_OK &&
-        sqlite3_step(st) == SQLITE_ROW)
-      w.journal_entries = static_cast<uint64_t>(sqlite3_column_int64(st, 0));
-    sqlite3_finalize(st);
-  }
-  if (w.journal_entries == 0) return;
-  uint64_t before = w.journal_entries;
+  w.journal_entries = left;
+  uint64_t before = left;
   auto t0 = std::chrono::steady_clock::now();
   try {
     exec("BEGIN IMMEDIATE");
