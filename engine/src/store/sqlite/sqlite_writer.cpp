@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <chrono>
 #include <stdexcept>
+#include <string>
 #include <vector>
 
 #include "common/log.h"
@@ -68,6 +69,15 @@ class Stmt {
   sqlite3_stmt* st_ = nullptr;
 };
 
+// What a change does to an alert's row beside its strings (?2), for an update in place and
+// for a fold of the journal (Writer::Folded mirrors these rules): count and last seen are
+// maxima, a change time of 0 keeps the row's, the rest is set.
+constexpr const char* kAlertChange =
+    " first_seen_ms=?3, last_seen_ms=MAX(last_seen_ms, ?4), time_ms=?5,"
+    " changed_ms=CASE WHEN ?6=0 THEN changed_ms ELSE ?6 END, count=MAX(count, ?7),"
+    " content_hash=?8, flap_history=?9, severity=?10, previous_severity=?11, status=?12,"
+    " flapping=?13 WHERE id=?1";
+
 }  // namespace
 
 struct SqliteStore::Writer {
@@ -80,12 +90,8 @@ struct SqliteStore::Writer {
             " count, content_hash, flap_history, severity, previous_severity, status, flapping)"
             " VALUES(?1,?14,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13)"),
         update_alert(
-            db,
-            "UPDATE alerts SET strings=COALESCE(?2, strings), first_seen_ms=?3,"
-            " last_seen_ms=MAX(last_seen_ms, ?4), time_ms=?5,"
-            " changed_ms=CASE WHEN ?6=0 THEN changed_ms ELSE ?6 END, count=MAX(count, ?7),"
-            " content_hash=?8, flap_history=?9, severity=?10, previous_severity=?11, status=?12,"
-            " flapping=?13 WHERE id=?1"),
+            db, (std::string("UPDATE alerts SET strings=COALESCE(?2, strings),") + kAlertChange)
+                    .c_str()),
         update_counter(db,
                        "UPDATE alerts SET count=MAX(count, ?2), last_seen_ms=MAX(last_seen_ms, ?3),"
                        " time_ms=CASE WHEN status=0 THEN ?4 ELSE time_ms END WHERE id=?1"),
@@ -102,12 +108,10 @@ struct SqliteStore::Writer {
                      " time_ms, changed_ms, count, content_hash, flap_history, severity,"
                      " previous_severity, status, flapping FROM alert_journal WHERE seq > ?1"
                      " ORDER BY seq LIMIT ?2"),
-        fold_alert(db,
-                   "UPDATE alerts SET strings=COALESCE((SELECT strings FROM alert_journal WHERE"
-                   " seq=?2), strings), first_seen_ms=?3, last_seen_ms=MAX(last_seen_ms, ?4),"
-                   " time_ms=?5, changed_ms=CASE WHEN ?6=0 THEN changed_ms ELSE ?6 END,"
-                   " count=MAX(count, ?7), content_hash=?8, flap_history=?9, severity=?10,"
-                   " previous_severity=?11, status=?12, flapping=?13 WHERE id=?1"),
+        fold_alert(db, (std::string("UPDATE alerts SET strings=COALESCE((SELECT strings FROM"
+                                    " alert_journal WHERE seq=?2), strings),") +
+                        kAlertChange)
+                           .c_str()),
         clear_journal(db, "DELETE FROM alert_journal"),
         upsert_incident(
             db,
