@@ -10,6 +10,7 @@
 #include "dedup/alert_table.h"
 #include "inputs/common/native_decoder.h"
 #include "pipeline/pipeline.h"
+#include "realistic.h"
 #include "store/state_codec.h"
 #include "triaged/api/ingest.h"
 
@@ -56,6 +57,30 @@ void BM_DecodeNdjson(benchmark::State& st) {
   st.SetBytesProcessed(st.iterations() * static_cast<int64_t>(buf.size()));
 }
 BENCHMARK(BM_DecodeNdjson);
+
+// The realistic stream's lines (realistic.h: ten labels, two annotations, changing values).
+void BM_DecodeRealistic(benchmark::State& st) {
+  auto o = options();
+  std::vector<std::string> lines(1000);
+  std::vector<loadgen::Expected> expected(1000);
+  loadgen::RealisticStream::generate(1000, 0, 1, 1, lines, 0, 1000, expected);
+  std::string text;
+  for (const auto& l : lines) text += l + "\n";
+  simdjson::padded_string buf(text);
+  {
+    api::BatchBuilder b(o, 1);
+    plugins::decodeNdjson(buf.data(), buf.size(), buf.size() + simdjson::SIMDJSON_PADDING, b);
+    check(b.size() == 1000 && b.errorCount() == 0, "decode");
+  }
+  for (auto _ : st) {
+    api::BatchBuilder b(o, 1);
+    plugins::decodeNdjson(buf.data(), buf.size(), buf.size() + simdjson::SIMDJSON_PADDING, b);
+    benchmark::DoNotOptimize(b.size());
+  }
+  st.SetItemsProcessed(st.iterations() * 1000);
+  st.SetBytesProcessed(st.iterations() * static_cast<int64_t>(buf.size()));
+}
+BENCHMARK(BM_DecodeRealistic);
 
 void BM_SimdjsonOnly(benchmark::State& st) {
   // The physical ceiling: simdjson iterate + touching every field, no event building.

@@ -25,12 +25,19 @@ Event& BatchBuilder::begin(int64_t index, int64_t line) {
   return e;
 }
 
-Label BatchBuilder::addLabel(std::string_view name, std::string_view value) {
-  return scratch_labels_.emplace_back(Label{keep(name), keep(value)});
+// Stores only: the label is written field by field and never read back. Copying the element
+// just written (four 8-byte stores read as one 32-byte load, as GCC copies a returned Label)
+// stalls store forwarding, measured at ~9 % of an input thread.
+void BatchBuilder::addLabel(std::string_view name, std::string_view value) {
+  Label& l = scratch_labels_.emplace_back();
+  l.name = keep(name);
+  l.value = keep(value);
 }
 
-Label BatchBuilder::addAnnotation(std::string_view name, std::string_view value) {
-  return scratch_annotations_.emplace_back(Label{keep(name), keep(value)});
+void BatchBuilder::addAnnotation(std::string_view name, std::string_view value) {
+  Label& l = scratch_annotations_.emplace_back();
+  l.name = keep(name);
+  l.value = keep(value);
 }
 
 void BatchBuilder::error(std::string field, std::string reason, Reject kind) {

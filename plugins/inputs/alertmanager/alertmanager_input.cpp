@@ -63,9 +63,9 @@ std::string jsonError(simdjson::error_code ec) {
   return std::string("invalid JSON: ") + simdjson::error_message(ec);
 }
 
-bool readTime(od::value v, api::BatchBuilder& b, const char* field, int64_t& out) {
+bool readTime(od::value& v, api::BatchBuilder& b, const char* field, int64_t& out) {
   std::string_view s;
-  if (v.get_string().get(s)) {
+  if (stringInPlace(v, s)) {
     b.error(field, "expected an RFC 3339 string", Reject::kWrongType);
     return false;
   }
@@ -86,33 +86,29 @@ bool readTime(od::value v, api::BatchBuilder& b, const char* field, int64_t& out
 // One alert object of either format. `webhook`: the status field decides; otherwise endsAt.
 void decodeAlert(od::object obj, api::BatchBuilder& b, const AmConfig& c, bool webhook) {
   api::Event& e = b.events().back();
-  std::vector<api::Label> labels, annotations;
   int64_t starts = 0, ends = 0;
   bool have_labels = false, have_status = false;
   for (auto f : obj) {
     std::string_view key;
-    if (f.unescaped_key().get(key))
-      return b.error("", "invalid JSON object key", Reject::kInvalidJson);
-    od::value v;
-    if (f.value().get(v))
-      return b.error(std::string(key), "invalid JSON value", Reject::kInvalidJson);
+    if (keyInPlace(f, key)) return b.error("", "invalid JSON object key", Reject::kInvalidJson);
+    od::value& v = f.value_unsafe().value();  // keyInPlace checked the field
     if (key == "labels") {
       have_labels = true;
-      if (!decodeStringMap(v, b, "labels", true, &labels)) return;
+      if (!decodeStringMap(v, b, "labels", true)) return;
     } else if (key == "annotations") {
-      if (!decodeStringMap(v, b, "annotations", false, &annotations)) return;
+      if (!decodeStringMap(v, b, "annotations", false)) return;
     } else if (key == "startsAt") {
       if (!readTime(v, b, "startsAt", starts)) return;
     } else if (key == "endsAt") {
       if (!readTime(v, b, "endsAt", ends)) return;
     } else if (key == "generatorURL") {
       std::string_view s;
-      if (v.get_string().get(s))
+      if (stringInPlace(v, s))
         return b.error("generatorURL", "expected a string", Reject::kWrongType);
       if (!s.empty()) b.addAnnotation("generator_url", s);
     } else if (webhook && key == "status") {
       std::string_view s;
-      if (v.get_string().get(s)) return b.error("status", "expected a string", Reject::kWrongType);
+      if (stringInPlace(v, s)) return b.error("status", "expected a string", Reject::kWrongType);
       if (s == "firing")
         e.status = api::Status::kFiring;
       else if (s == "resolved")
@@ -124,16 +120,17 @@ void decodeAlert(od::object obj, api::BatchBuilder& b, const AmConfig& c, bool w
       have_status = true;
     } else if (webhook && key == "fingerprint" && c.use_sender_fingerprint) {
       std::string_view s;
-      if (v.get_string().get(s))
+      if (stringInPlace(v, s))
         return b.error("fingerprint", "expected a string", Reject::kWrongType);
       e.dedup_key = b.keep(s);
     }
     // Anything else (Grafana's values, silenceURL, dashboardURL, ...) is tolerated and ignored.
   }
+  const std::span<const api::Label> labels = b.labelsSoFar(), annotations = b.annotationsSoFar();
   if (!have_labels || labels.empty())
     return b.error("labels", "at least one label is required", Reject::kMissingField);
   if (webhook && !have_status) return b.error("status", "is required", Reject::kMissingField);
-  auto find = [&](const std::vector<api::Label>& v, std::string_view name) -> std::string_view {
+  auto find = [](std::span<const api::Label> v, std::string_view name) -> std::string_view {
     for (const auto& l : v)
       if (l.name == name) return l.value;
     return {};

@@ -11,10 +11,17 @@
 
 namespace triaged::plugins {
 
-// An object of strings into the current event's labels or annotations, each copy also appended
-// to `collect` when given. Errors name `field` (and the key). Shared by every JSON input.
+// An object of strings into the current event's labels or annotations (read back with
+// BatchBuilder::labelsSoFar). Errors name `field` (and the key). Shared by every JSON input.
 bool decodeStringMap(simdjson::ondemand::value v, api::BatchBuilder& b, const char* field,
-                     bool labels, std::vector<api::Label>* collect = nullptr);
+                     bool labels);
+
+// A field's key and a string value, read in place when they have no escapes (else unescaped by
+// simdjson into its buffer). A value that is not a string gives simdjson's type error. The
+// views live as long as the input (or the parser's buffer).
+simdjson::error_code keyInPlace(simdjson::simdjson_result<simdjson::ondemand::field>& f,
+                                std::string_view& out);
+simdjson::error_code stringInPlace(simdjson::ondemand::value& v, std::string_view& out);
 
 // One event object. Returns false (error recorded in the builder) if it is invalid.
 bool decodeNativeObject(simdjson::ondemand::object obj, api::BatchBuilder& b);

@@ -217,6 +217,24 @@ TEST_CASE("POST /api/v2/alerts honours startsAt and endsAt as Alertmanager does"
   CHECK(rig.post("/api/v2/alerts", R"({"labels":{"a":"b"}})").status == 400);
 }
 
+TEST_CASE("Alertmanager alerts with escapes in keys and values are the same alerts without",
+          "[alertmanager]") {
+  Rig rig("  - type: alertmanager_api\n");
+  // Keys and strings are read in place unless they hold an escape (native_decoder.h).
+  auto r = rig.post("/api/v2/alerts", R"([
+    {"l\u0061bels":{"alertn\u0061me":"Disk\"Full\"","instance":"db1:9100"},
+     "annotations":{"summ\u0061ry":"a\nb"},"startsAt":"2026-01-01T09:00:00Z"},
+    {"labels" : {"alertname" : "Disk\u0022Full\u0022" , "instance":"db1:9100"} ,
+     "annotations":{"summary":"a\u000ab"} , "startsAt" : "2026-01-01T09:00:00Z"}
+  ])");
+  REQUIRE(r.status == 200);
+  auto list = rig.alerts();
+  CHECK(list.find("\"matched\":1") != std::string::npos);
+  CHECK(list.find("\"count\":2") != std::string::npos);
+  CHECK(list.find(R"("check":"Disk\"Full\"")") != std::string::npos);
+  CHECK(list.find(R"("summary":"a\nb")") != std::string::npos);
+}
+
 TEST_CASE("PagerDuty Events v2: trigger, resolve, acknowledge and PagerDuty's own answers",
           "[pagerduty]") {
   Rig rig("  - type: pagerduty\n");

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -114,9 +115,13 @@ class BatchBuilder {
   std::string_view keep(std::string_view s) { return batch_->arena.copy(s); }
   // The events' text will be copied from a document of about n bytes (see Arena::expect).
   void expectText(size_t n) { batch_->arena.expect(n); }
-  // Copy name and value into the batch; return the stored copy.
-  Label addLabel(std::string_view name, std::string_view value);
-  Label addAnnotation(std::string_view name, std::string_view value);
+  // Copy name and value into the batch.
+  void addLabel(std::string_view name, std::string_view value);
+  void addAnnotation(std::string_view name, std::string_view value);
+  // The current event's labels and annotations so far, in the order added (finish() sorts
+  // them); valid until the next add or begin().
+  std::span<const Label> labelsSoFar() const { return scratch_labels_; }
+  std::span<const Label> annotationsSoFar() const { return scratch_annotations_; }
   void error(std::string field, std::string reason, Reject kind);
   bool failed() const { return current_failed_; }
   // Validates, sorts labels, fills defaults, fingerprint and content hash.
