@@ -1,31 +1,19 @@
-#include "app/daemon.h"
-
-#include <prometheus/gauge.h>
-#include <prometheus/registry.h>
+// The daemon's life: start-up in its order (configuration, the state and its recovery, the
+// stages, the routes, the HTTP server and inputs, readiness), the control loop (signals,
+// systemd notify and watchdog) and the drain at shutdown. Its own routes and reload are in
+// daemon_control.cpp; the class is daemon_impl.h.
 #include <systemd/sd-daemon.h>
 
-#include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
-#include <boost/asio/signal_set.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <chrono>
-#include <ctime>
 #include <fstream>
 #include <sstream>
 
+#include "app/daemon_impl.h"
 #include "app/early_signals.h"
 #include "app/full_config.h"
-#include "app/ha_node.h"
-#include "common/clock.h"
 #include "common/log.h"
-#include "common/metrics.h"
-#include "console/console_routes.h"
-#include "correlate/correlator_stage.h"
-#include "notify/escalation.h"
 #include "notify/notification_filter.h"
-#include "notify/notifier.h"
-#include "pipeline/pipeline.h"
-#include "rest/alertmanager_api.h"
 #include "rest/alerts_api.h"
 #include "rest/changes_api.h"
 #include "rest/incidents_api.h"
@@ -34,27 +22,14 @@
 #include "rest/oncall_api.h"
 #include "rest/sla_api.h"
 #include "rest/stream_api.h"
-#include "server/http_server.h"
-#include "server/io_pool.h"
 #include "store/postgres/pg_store.h"
 #include "store/recovery.h"
-#include "store/store.h"
-#include "store/store_writer.h"
-#include "stream/event_hub.h"
-#include "triaged/api/json_writer.h"
 #include "triaged/build_info.h"
 #include "triaged/config/loader.h"
 #include "triaged/config/reader.h"
 #include "triaged/rules/rule_set.h"
-
 namespace triaged::engine {
 
-namespace asio = boost::asio;
-using Steady = std::chrono::steady_clock;
-
-namespace {
-
-// What the Alertmanager API shows: its label mapping and the configuration file (redacted).
 AlertmanagerApi::Settings alertmanagerSettings(const config::Config& c,
                                                std::vector<config::NotificationTarget> targets) {
   AlertmanagerApi::Settings s;
@@ -67,97 +42,6 @@ AlertmanagerApi::Settings alertmanagerSettings(const config::Config& c,
                                         : AlertmanagerApi::redact(text.str());
   return s;
 }
-
-std::string rfc3339(std::chrono::system_clock::time_point tp) {
-  std::time_t t = std::chrono::system_clock::to_time_t(tp);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
-
-std::string errorsJson(const config::ConfigErrors& errors) {
-  std::string out;
-  api::JsonWriter w(out);
-  w.beginArray();
-  for (const auto& e : errors) {
-    w.beginObject().field("file", e.file).field("line", e.line).field("column", e.column);
-    w.field("path", e.path).field("message", e.message).endObject();
-  }
-  w.endArray();
-  return out;
-}
-
-class Daemon {
- public:
-  Daemon(const DaemonOptions& opts, const api::PluginRegistry& plugins)
-      : opts_(opts), plugins_(plugins), registry_(&hub_.registry()) {
-    hub_.add(process_);
-  }
-
-  int run();
-
- private:
-  void applyLogging(const config::Config& c) {
-    log::setLevel(opts_.log_level.empty() ? c.logging.level : opts_.log_level);
-  }
-  void addCoreRoutes();
-  // An input's acknowledgement (PagerDuty): the incident of that alert, if open.
-  void acknowledgeAlert(uint64_t fingerprint, std::string actor, std::function<void(bool)> done);
-  bool reload(std::string* error_detail);
-  void onSignal(int sig);
-  void shutdown();
-  void drainTick();
-  void watchdogTick();
-  std::string statusJson() const;
-
-  DaemonOptions opts_;
-  const api::PluginRegistry& plugins_;
-  api::MetricsHub hub_;
-  prometheus::Registry* registry_;
-  std::shared_ptr<ProcessCollector> process_ = std::make_shared<ProcessCollector>();
-  std::shared_ptr<spdlog::logger> log_;
-  config::ConfigPtr config_;  // owned by the control thread
-  std::atomic<std::shared_ptr<const config::Config>> published_config_;
-  std::atomic<int64_t> config_loaded_at_{0};
-  asio::io_context ctrl_{1};
-  std::unique_ptr<asio::signal_set> signals_;
-  std::unique_ptr<asio::steady_timer> drain_timer_, watchdog_timer_;
-  // Declared before the I/O pool: stream clients' handlers use it until the pool is gone.
-  std::unique_ptr<EventHub> event_hub_;
-  ConsoleRoutes console_;
-  std::unique_ptr<IoPool> pool_;
-  api::Router router_;
-  std::unique_ptr<HttpServer> server_;
-  std::unique_ptr<HaNode> ha_;
-  std::unique_ptr<Store> store_;
-  std::unique_ptr<StoreWriter> store_writer_;
-  std::unique_ptr<Notifier> notifier_;
-  // The system clock, or (TRIAGED_TEST_CLOCK, tests only) a manual one moved by
-  // POST /-/test/clock: then the daemon's time is exactly what a test says, as in replay.
-  SystemClock system_clock_;
-  ManualClock manual_clock_;
-  const bool manual_ = std::getenv("TRIAGED_TEST_CLOCK") && *std::getenv("TRIAGED_TEST_CLOCK");
-  const Clock& clock_ = manual_ ? static_cast<const Clock&>(manual_clock_) : system_clock_;
-  void addTestClockRoute();
-  std::unique_ptr<CorrelatorStage> correlator_;
-  std::unique_ptr<AlertmanagerApi> alertmanager_api_;
-  std::unique_ptr<Pipeline> pipeline_;
-  std::vector<std::unique_ptr<api::Input>> inputs_;
-  std::atomic<bool> ready_{false};
-  bool shutting_down_ = false;
-  Steady::time_point drain_deadline_;
-  std::chrono::system_clock::time_point started_at_ = std::chrono::system_clock::now();
-  Steady::time_point started_steady_ = Steady::now();
-  prometheus::Gauge* reload_ok_ = nullptr;
-  prometheus::Gauge* reload_ts_ = nullptr;
-  prometheus::Gauge* ready_gauge_ = nullptr;
-  // Watchdog: pings posted to every I/O context and answered there.
-  std::vector<std::atomic<uint64_t>> pongs_ = std::vector<std::atomic<uint64_t>>(256);
-  uint64_t ping_round_ = 0;
-  uint64_t watchdog_usec_ = 0;
-};
 
 int Daemon::run() {
   catchEarlySignals();
@@ -419,205 +303,6 @@ int Daemon::run() {
   return 0;
 }
 
-// POST /-/test/clock?to=<RFC 3339> (TRIAGED_TEST_CLOCK only): moves the manual clock forward
-// and answers once everything due by then has happened: each shard has expired its alerts and
-// handed the changes on, and the correlator has applied them and run its timers and the
-// evaluator's at the new time.
-void Daemon::addTestClockRoute() {
-  using api::HttpResponse;
-  router_.add({api::Verb::post, "/-/test/clock", api::RouteGroup::kAdmin,
-               [this](const api::HttpRequest& req, api::Responder r) {
-                 std::string to;
-                 req.queryParam("to", to);
-                 auto t = api::parseRfc3339(to);
-                 if (!t || *t < manual_clock_.nowMs())
-                   return r(HttpResponse::error(400, "invalid clock",
-                                                "\"to: an RFC 3339 time not before now\""));
-                 manual_clock_.set(*t);
-                 pipeline_->expireNow();
-                 auto respond = std::make_shared<api::Responder>(std::move(r));
-                 auto left = std::make_shared<std::atomic<size_t>>(pipeline_->shards());
-                 auto applied = [this, respond] {
-                   // The first task runs after the shards' changes; the loop then runs the
-                   // timers at the new time; the second task answers after that.
-                   correlator_->run([this, respond](Correlator&, int64_t) {
-                     correlator_->run([respond](Correlator&, int64_t now) {
-                       (*respond)(HttpResponse::json(
-                           200, "{\"now\":\"" + api::formatRfc3339Ms(now) + "\"}\n"));
-                     });
-                   });
-                 };
-                 for (size_t i = 0; i < pipeline_->shards(); ++i)
-                   pipeline_->runOnShard(i, [left, applied](const AlertTable&) {
-                     if (left->fetch_sub(1) == 1) applied();
-                   });
-               }});
-}
-
-void Daemon::acknowledgeAlert(uint64_t fingerprint, std::string actor,
-                              std::function<void(bool)> done) {
-  bool queued = correlator_->run(
-      [this, fingerprint, actor = std::move(actor), done](Correlator& c, int64_t now) mutable {
-        const CorrAlert* a = c.alert(fingerprint);
-        const Incident* inc = a && a->incident ? c.incident(a->incident) : nullptr;
-        if (!inc || inc->status != IncidentStatus::kOpen) return done(false);
-        bool ok = c.acknowledge(inc->id, actor, now).empty();
-        correlator_->whenDurable([done, ok] { done(ok); });
-      });
-  if (!queued) done(false);
-}
-
-void Daemon::addCoreRoutes() {
-  using api::HttpResponse;
-  using api::RouteGroup;
-  using api::Verb;
-  router_.add(
-      {Verb::get, "/-/healthy", RouteGroup::kOpen, [](const api::HttpRequest&, api::Responder r) {
-         r(HttpResponse::text(200, "triaged is healthy.\n"));
-       }});
-  router_.add(
-      {Verb::get, "/-/ready", RouteGroup::kOpen, [this](const api::HttpRequest&, api::Responder r) {
-         if (ready_.load() && !store_writer_->healthy())
-           r(HttpResponse::text(503, "triaged is not ready: the state store cannot commit.\n"));
-         else if (ready_.load())
-           r(HttpResponse::text(200, "triaged is ready.\n"));
-         else
-           r(HttpResponse::text(503, "triaged is not ready.\n"));
-       }});
-  auto reload_handler = [this](const api::HttpRequest&, api::Responder r) {
-    // Reloads run on the control thread, one at a time, like SIGHUP.
-    asio::post(ctrl_, [this, r = std::move(r)] {
-      std::string detail;
-      if (reload(&detail))
-        r(HttpResponse::json(200, "{\"status\":\"success\"}\n"));
-      else
-        r(HttpResponse::error(500, "failed to reload config", detail));
-    });
-  };
-  router_.add({Verb::post, "/-/reload", RouteGroup::kAdmin, reload_handler});
-  if (manual_) addTestClockRoute();
-  router_.add({Verb::put, "/-/reload", RouteGroup::kAdmin, reload_handler});
-  router_.add(
-      {Verb::get, "/metrics", RouteGroup::kRead, [this](const api::HttpRequest&, api::Responder r) {
-         auto res = HttpResponse::text(200, hub_.serialize());
-         res.content_type = "text/plain; version=0.0.4; charset=utf-8";
-         r(std::move(res));
-       }});
-  router_.add({Verb::get, "/api/v1/status", RouteGroup::kRead,
-               [this](const api::HttpRequest&, api::Responder r) {
-                 r(HttpResponse::json(200, statusJson()));
-               }});
-}
-
-std::string Daemon::statusJson() const {
-  auto c = published_config_.load();
-  std::string out;
-  api::JsonWriter w(out);
-  double uptime = std::chrono::duration<double>(Steady::now() - started_steady_).count();
-  w.beginObject();
-  w.field("version", build::kVersion).field("revision", build::kGitCommit);
-  w.key("build")
-      .beginObject()
-      .field("type", build::kBuildType)
-      .field("compiler", build::kCompiler)
-      .endObject();
-  w.field("start_time", rfc3339(started_at_)).field("uptime_seconds", uptime);
-  w.field("ready", ready_.load());
-  w.key("config").beginObject();
-  w.field("file", c->source_file.empty() ? std::string("<embedded defaults>") : c->source_file);
-  w.field("hash", c->hash);
-  w.field("loaded_at", rfc3339(std::chrono::system_clock::time_point(
-                           std::chrono::seconds(config_loaded_at_.load()))));
-  w.key("rule_files").beginArray();
-  for (const auto& f : c->rule_files_resolved) w.value(f);
-  w.endArray();
-  w.endObject();
-  w.endObject();
-  out.push_back('\n');
-  return out;
-}
-
-bool Daemon::reload(std::string* error_detail) {
-  auto log = log::get("config");
-  auto now_us = std::chrono::duration_cast<std::chrono::microseconds>(
-                    std::chrono::steady_clock::now().time_since_epoch())
-                    .count();
-  sd_notifyf(0, "RELOADING=1\nMONOTONIC_USEC=%lld", static_cast<long long>(now_us));
-  config::ConfigPtr next;
-  std::shared_ptr<const HttpSettings> settings;
-  try {
-    next = loadFullConfig(opts_.config_path, plugins_);
-    settings = HttpSettings::fromConfig(*next);
-  } catch (const config::ConfigException& e) {
-    for (const auto& line : config::errorLines(e.errors())) log->error("{}", line);
-    log->error("reload failed ({} errors); keeping the running configuration", e.errors().size());
-    if (error_detail) *error_detail = errorsJson(e.errors());
-    reload_ok_->Set(0);
-    sd_notify(0, "READY=1\nSTATUS=reload failed; running the previous configuration");
-    return false;
-  } catch (const std::exception& e) {
-    log->error("reload failed: {}; keeping the running configuration", e.what());
-    if (error_detail) {
-      error_detail->clear();
-      api::appendJsonString(*error_detail, e.what());
-    }
-    reload_ok_->Set(0);
-    sd_notify(0, "READY=1\nSTATUS=reload failed; running the previous configuration");
-    return false;
-  }
-  // Settings bound at start-up keep their running values until a restart.
-  auto warn_restart = [&](const char* key, bool changed) {
-    if (changed) log->warn("{} changed; the new value takes effect after a restart", key);
-  };
-  warn_restart("server.listen", next->server.listen != config_->server.listen);
-  warn_restart("server.io_threads", next->server.io_threads != config_->server.io_threads);
-  warn_restart("server.tls (on/off)", next->server.tls.enabled() != config_->server.tls.enabled());
-  warn_restart("state.directory", next->state.directory != config_->state.directory);
-  warn_restart("pipeline.shards", next->pipeline.shards != config_->pipeline.shards);
-  warn_restart("notifications.policies", Escalator::describe(next->notification_policies) !=
-                                             Escalator::describe(config_->notification_policies));
-  if (!config_->server.tls.enabled() || !next->server.tls.enabled()) {
-    auto copy = std::make_shared<HttpSettings>(*settings);
-    copy->tls = server_->settings()->tls;
-    settings = copy;
-  }
-  // Inputs: the same list (names and types, in order) reconfigures in place; a changed list
-  // needs a restart.
-  bool same_inputs = next->inputs.size() == config_->inputs.size();
-  for (size_t i = 0; same_inputs && i < next->inputs.size(); ++i)
-    same_inputs = next->inputs[i].name == config_->inputs[i].name &&
-                  next->inputs[i].type == config_->inputs[i].type;
-  if (same_inputs) {
-    for (size_t i = 0; i < inputs_.size(); ++i) inputs_[i]->reconfigure(next->inputs[i]);
-  } else {
-    log->warn(
-        "inputs were added, removed or reordered; the running inputs keep their settings until a "
-        "restart");
-  }
-  server_->setSettings(settings);
-  event_hub_->setConfig(next->stream);
-  console_.configure(next->console);
-  warn_restart("stream.buffer_events", next->stream.buffer_events != config_->stream.buffer_events);
-  correlator_->reload(next->rule_set,
-                      CorrelatorOptions{next->correlation, next->state.retention.count(),
-                                        next->state.sla_retention.count()});
-  // The Alertmanager API's labels and configuration text follow; its receivers are the
-  // targets the notifier runs (read at start).
-  alertmanager_api_->configure(alertmanagerSettings(*next, alertmanager_api_->settings()->targets));
-  config_ = next;
-  published_config_.store(next);
-  applyLogging(*next);
-  auto now = std::chrono::duration_cast<std::chrono::seconds>(
-                 std::chrono::system_clock::now().time_since_epoch())
-                 .count();
-  config_loaded_at_ = now;
-  reload_ok_->Set(1);
-  reload_ts_->Set(static_cast<double>(now));
-  log->info("configuration reloaded (hash {})", next->hash.substr(0, 12));
-  sd_notify(0, "READY=1\nSTATUS=configuration reloaded");
-  return true;
-}
-
 void Daemon::onSignal(int sig) {
   if (sig == SIGHUP) {
     if (!shutting_down_) reload(nullptr);
@@ -680,8 +365,6 @@ void Daemon::watchdogTick() {
     if (!ec && !shutting_down_) watchdogTick();
   });
 }
-
-}  // namespace
 
 int runDaemon(const DaemonOptions& opts, const api::PluginRegistry& plugins) {
   Daemon d(opts, plugins);
