@@ -64,23 +64,17 @@ void Arena::reset() {
   }
 }
 
-char* Arena::allocate(size_t n) {
-  if (n > left_) {
-    // Not zeroed: every byte handed out is written by the caller, and a one-event request
-    // touches only the pages it uses (zeroing 64 KiB per request cost a third of the
-    // single-event throughput). The first block is 64 KiB unless expect() said less: a fixed
-    // smaller first block cost the big batches more than it saved.
-    size_t size = std::max(blocks_.empty() ? first_ : kBlock, n);
-    if (blocks_.empty()) first_ = size;  // (what reset() keeps)
-    blocks_.push_back(std::make_unique_for_overwrite<char[]>(size));
-    cur_ = blocks_.back().get();
-    left_ = size;
-    total_ += size;
-  }
-  char* p = cur_;
-  cur_ += n;
-  left_ -= n;
-  return p;
+void Arena::grow(size_t n) {
+  // Not zeroed: every byte handed out is written by the caller, and a one-event request
+  // touches only the pages it uses (zeroing 64 KiB per request cost a third of the
+  // single-event throughput). The first block is 64 KiB unless expect() said less: a fixed
+  // smaller first block cost the big batches more than it saved.
+  size_t size = std::max(blocks_.empty() ? first_ : kBlock, n);
+  if (blocks_.empty()) first_ = size;  // (what reset() keeps)
+  blocks_.push_back(std::make_unique_for_overwrite<char[]>(size));
+  cur_ = blocks_.back().get();
+  left_ = size;
+  total_ += size;
 }
 
 }  // namespace triaged::api
