@@ -302,14 +302,18 @@ void AlertTable::prefetchAlert(uint64_t fp) const {
   if (it != index_.end()) __builtin_prefetch(&at(it->second));
 }
 
-void AlertTable::prefetchStrings(uint64_t fp) const {
-  auto it = index_.find(fp);
-  if (it == index_.end()) return;
+bool AlertTable::prefetchStrings(const api::Event& e) const {
+  auto it = index_.find(e.fingerprint);
+  if (it == index_.end()) return false;
+  const Alert& a = at(it->second);
+  if (e.names_only || a.content_hash == (e.content_hash ^ valueMix(e.has_value, e.value)))
+    return false;  // what apply calls a duplicate
   // The header and the first strings: a change compares the signed strings from the start.
-  if (const char* p = at(it->second).strings.get()) {
+  if (const char* p = a.strings.get()) {
     __builtin_prefetch(p);
     __builtin_prefetch(p + 64);
   }
+  return true;
 }
 
 size_t AlertTable::memoryBytes() const {

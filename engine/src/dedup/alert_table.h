@@ -220,7 +220,9 @@ class AlertTable {
   // thousands of alerts each is a cache miss, which apply otherwise waits for in turn.
   void prefetchSlot(uint64_t fp) const { index_.prefetch(fp); }
   void prefetchAlert(uint64_t fp) const;
-  void prefetchStrings(uint64_t fp) const;
+  // Only when the event changes its alert's content (apply then reads the strings, to rewrite
+  // the value or compare the texts); returns whether it does. A duplicate reads no strings.
+  bool prefetchStrings(const api::Event& e) const;
   // Puts back an alert loaded from the store (before any event is applied). Returns false,
   // changing nothing, when its strings are malformed.
   bool restore(const AlertRecord& r);

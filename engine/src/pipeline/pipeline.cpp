@@ -365,22 +365,23 @@ void Pipeline::run(Shard& s, size_t index) {
           // Each alert's slot, record and strings are fetched ahead (alert_table.h).
           if (j + kPrefetchSlot < n)
             s.table.prefetchSlot(b.events[idx[j + kPrefetchSlot]].fingerprint);
-          // The event's own texts, which a change compares, were written by an input's thread
-          // on another core: they are fetched ahead the same way (the annotations' array, then
-          // their strings).
+          // A change compares the event's texts with the alert's. The event's were written by
+          // an input's thread on the other core: its annotations' array is fetched 6 ahead,
+          // and its summary and annotations' strings 2 ahead when it changes its alert.
           if (j + kPrefetchAlert < n) {
             const api::Event& ahead = b.events[idx[j + kPrefetchAlert]];
             s.table.prefetchAlert(ahead.fingerprint);
-            __builtin_prefetch(ahead.summary.data());
             if (ahead.annotations_count) __builtin_prefetch(b.annotationsOf(ahead));
           }
           if (j + kPrefetchStrings < n) {
             const api::Event& ahead = b.events[idx[j + kPrefetchStrings]];
-            s.table.prefetchStrings(ahead.fingerprint);
-            if (ahead.annotations_count) {
-              const api::Label* a = b.annotationsOf(ahead);
-              __builtin_prefetch(a[0].name.data());
-              __builtin_prefetch(a[ahead.annotations_count - 1].value.data());
+            if (s.table.prefetchStrings(ahead)) {
+              __builtin_prefetch(ahead.summary.data());
+              if (ahead.annotations_count) {
+                const api::Label* a = b.annotationsOf(ahead);
+                __builtin_prefetch(a[0].name.data());
+                __builtin_prefetch(a[ahead.annotations_count - 1].value.data());
+              }
             }
           }
           const uint32_t i = idx[j];

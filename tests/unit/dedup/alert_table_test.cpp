@@ -27,8 +27,11 @@ struct Timeline {
     opts.name = "test";
     opts.resolve_timeout_ms = 10'000;
   }
-  Outcome push(const char* resource, Severity sev = Severity::kWarning, Status st = Status::kFiring,
-               const char* summary = "", const double* value = nullptr) {
+  // One firing event in a batch of its own.
+  std::unique_ptr<api::EventBatch> event(const char* resource, const char* summary,
+                                         const double* value = nullptr,
+                                         Severity sev = Severity::kWarning,
+                                         Status st = Status::kFiring) {
     api::BatchBuilder b(opts, now);
     auto& e = b.begin(0);
     e.resource = b.keep(resource);
@@ -42,7 +45,11 @@ struct Timeline {
     }
     b.addLabel("team", "ops");
     REQUIRE(b.finish());
-    auto batch = b.take();
+    return b.take();
+  }
+  Outcome push(const char* resource, Severity sev = Severity::kWarning, Status st = Status::kFiring,
+               const char* summary = "", const double* value = nullptr) {
+    auto batch = event(resource, summary, value, sev, st);
     return table.apply(*batch, batch->events[0], now, changes);
   }
   uint64_t fp(const char* resource) {
@@ -198,8 +205,12 @@ TEST_CASE("Fetching an alert ahead reads nothing beyond the table and changes no
     uint64_t fp = t.fp(r);
     t.table.prefetchSlot(fp);
     t.table.prefetchAlert(fp);
-    t.table.prefetchStrings(fp);
+    // The strings are fetched only for an event that changes its alert's content.
+    CHECK_FALSE(t.table.prefetchStrings(t.event(r, "load 1")->events[0]));
   }
+  CHECK(t.table.prefetchStrings(t.event("db1", "load 2")->events[0]));
+  const double v = 1.5;
+  CHECK(t.table.prefetchStrings(t.event("db1", "load 1", &v)->events[0]));  // a new value
   const auto* a = t.table.find(t.fp("db1"));
   REQUIRE(a);
   CHECK(a->count == 1);
