@@ -7,6 +7,10 @@
 # state in PostgreSQL instead of SQLite: run under tests/system/postgres.py, which starts a server
 # and sets TRIAGED_TEST_PG (each scenario gets an empty database of its own), e.g.
 #   python3 tests/system/postgres.py --fsync -- env BENCH_BACKEND=postgresql bench/run.sh durable-grouped
+# BENCH_DROP_CACHES=1 empties the kernel's page cache before each scenario (root only; refused
+# otherwise): each daemon then runs from pages of the binary and its libraries read afresh. One
+# copy of a binary once ran 1.45x slower than four other copies of the same file until the cache
+# was dropped (bench/RESULTS.md, twenty-second stop); comparing two builds, use it.
 # Usage: bench/run.sh [--smoke] [scenario...]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,8 +24,14 @@ scenarios=("$@")
 work=$(mktemp -d)
 trap 'kill $(cat "$work/pid" 2>/dev/null) 2>/dev/null || true; rm -rf "$work"' EXIT
 
+if [ "${BENCH_DROP_CACHES:-0}" = 1 ] && ! [ -w /proc/sys/vm/drop_caches ]; then
+  echo "BENCH_DROP_CACHES=1 needs root (writes /proc/sys/vm/drop_caches)" >&2
+  exit 2
+fi
+
 dbs=0
 start() {
+  if [ "${BENCH_DROP_CACHES:-0}" = 1 ]; then sync; echo 3 > /proc/sys/vm/drop_caches; fi
   rm -rf "$work/state"  # each scenario starts empty (state is durable across restarts)
   local state="{directory: $work/state}"
   if [ "${BENCH_BACKEND:-sqlite}" = postgresql ]; then
