@@ -2,6 +2,7 @@
 // against the input's limits, defaults, label order.
 #include <algorithm>
 
+#include "hash_chain.h"
 #include "triaged/api/batch_pool.h"
 #include "triaged/api/ingest.h"
 
@@ -123,15 +124,29 @@ bool BatchBuilder::finish() {
   if (e.event_time_ms == 0) e.event_time_ms = now_ms_;
   if (e.status == Status::kFiring && e.ends_at_ms == 0 && opts_.resolve_timeout_ms > 0)
     e.ends_at_ms = now_ms_ + opts_.resolve_timeout_ms;
-  e.fingerprint = fingerprintOf(b, e, opts_.fingerprint);
   // With the default key the fingerprint already covers source, resource, check and every
-  // label: the content hash extends it instead of hashing them again.
+  // label: the content hash extends it instead of hashing them again, and four such events are
+  // hashed at once (hash_chain.h).
   const auto& fo = opts_.fingerprint;
   bool full_key = e.dedup_key.empty() && fo.source && fo.resource && fo.check && fo.all_labels &&
                   fo.ignore_labels.empty();
-  e.content_hash = full_key ? contentHashOf(b, e, e.fingerprint) : contentHashOf(b, e);
   e.signed_by_fingerprint = full_key;
+  if (!full_key) {
+    e.fingerprint = fingerprintOf(b, e, opts_.fingerprint);
+    e.content_hash = contentHashOf(b, e);
+    return true;
+  }
+  unhashed_.push_back(static_cast<uint32_t>(b.events.size() - 1));
+  if (unhashed_.size() == kHashLanes) hashPending();
   return true;
+}
+
+void BatchBuilder::hashPending() {
+  if (unhashed_.empty()) return;
+  Event* lanes[kHashLanes];
+  for (size_t k = 0; k < unhashed_.size(); ++k) lanes[k] = &batch_->events[unhashed_[k]];
+  hashDefaultKeys(*batch_, lanes, unhashed_.size());
+  unhashed_.clear();
 }
 
 BatchBuilder::Mark BatchBuilder::mark() const {
@@ -140,6 +155,7 @@ BatchBuilder::Mark BatchBuilder::mark() const {
 }
 
 void BatchBuilder::rollback(const Mark& m) {
+  std::erase_if(unhashed_, [&](uint32_t i) { return i >= m.events; });
   batch_->events.resize(m.events);
   batch_->labels.resize(m.labels);
   errors_.resize(m.errors_listed);
@@ -148,6 +164,7 @@ void BatchBuilder::rollback(const Mark& m) {
 }
 
 std::unique_ptr<EventBatch> BatchBuilder::take() {
+  hashPending();
   auto out = std::move(batch_);
   batch_ = batch_pool::take();
   batch_->input = opts_.name;

@@ -1,5 +1,8 @@
 // The plugin API's ingest helpers (triaged/api/ingest.h), part: Fingerprints and content hashes of
 // events (xxHash, chained).
+#include <algorithm>
+
+#include "hash_chain.h"
 #include "triaged/api/ingest.h"
 
 // Inlined: most inputs are a few bytes, where a library call costs more than the hash.
@@ -53,6 +56,62 @@ uint64_t contentHashOf(const EventBatch& b, const Event& e) {
   Event all = e;
   all.dedup_key = {};
   return contentHashOf(b, e, fingerprintOf(b, all, kEverything));
+}
+
+void hashDefaultKeys(const EventBatch& b, Event* const* events, size_t n) {
+  // Each lane's strings in the order fingerprintOf and contentHashOf chain them: source,
+  // resource, check, each label's name and value (the fingerprint is the chain so far), then
+  // service, summary, description, dedup_key and each annotation's name and value.
+  constexpr size_t kMaxSteps = 3 + 4 + 2 * 128;
+  std::string_view steps[kHashLanes][kMaxSteps];
+  size_t len[kHashLanes] = {}, fp_at[kHashLanes] = {};
+  uint64_t h[kHashLanes], fp[kHashLanes] = {};
+  size_t longest = 0;
+  for (size_t k = 0; k < n; ++k) {
+    Event& e = *events[k];
+    if (3 + 4 + 2 * (size_t{e.labels_count} + e.annotations_count) > kMaxSteps) {
+      // More labels than any sender has: one at a time.
+      e.fingerprint = fingerprintOf(b, e, FingerprintOptions{});
+      e.content_hash = contentHashOf(b, e, e.fingerprint);
+      continue;
+    }
+    auto* s = steps[k];
+    size_t i = 0;
+    s[i++] = e.source;
+    s[i++] = e.resource;
+    s[i++] = e.check;
+    const Label* l = b.labelsOf(e);
+    for (uint32_t j = 0; j < e.labels_count; ++j) {
+      s[i++] = l[j].name;
+      s[i++] = l[j].value;
+    }
+    fp_at[k] = i;
+    s[i++] = e.service;
+    s[i++] = e.summary;
+    s[i++] = e.description;
+    s[i++] = e.dedup_key;
+    const Label* a = b.annotationsOf(e);
+    for (uint32_t j = 0; j < e.annotations_count; ++j) {
+      s[i++] = a[j].name;
+      s[i++] = a[j].value;
+    }
+    len[k] = i;
+    longest = std::max(longest, i);
+  }
+  for (size_t k = 0; k < kHashLanes; ++k) h[k] = 0x02;
+  for (size_t i = 0; i < longest; ++i) {
+    // Unrolled by the compiler (kHashLanes is a constant): four independent chains in turn.
+    for (size_t k = 0; k < kHashLanes; ++k) {
+      if (i >= len[k]) continue;
+      if (i == fp_at[k]) fp[k] = h[k];
+      h[k] = chain(h[k], steps[k][i]);
+    }
+  }
+  for (size_t k = 0; k < n; ++k) {
+    if (len[k] == 0) continue;  // hashed above, alone
+    events[k]->fingerprint = fp[k];
+    events[k]->content_hash = h[k];
+  }
 }
 
 uint64_t contentHashOf(const EventBatch& b, const Event& e, uint64_t identity) {

@@ -85,7 +85,7 @@ bool readTime(od::value& v, api::BatchBuilder& b, const char* field, int64_t& ou
 
 // One alert object of either format. `webhook`: the status field decides; otherwise endsAt.
 void decodeAlert(od::object obj, api::BatchBuilder& b, const AmConfig& c, bool webhook) {
-  api::Event& e = b.events().back();
+  api::Event& e = b.current();
   int64_t starts = 0, ends = 0;
   bool have_labels = false, have_status = false;
   for (auto f : obj) {

@@ -93,7 +93,7 @@ bool decodeStringMap(od::value v, api::BatchBuilder& b, const char* field, bool 
 }
 
 bool decodeNativeObject(od::object obj, api::BatchBuilder& b) {
-  api::Event& e = b.events().back();
+  api::Event& e = b.current();
   for (auto f : obj) {
     std::string_view key;
     if (keyInPlace(f, key)) {

@@ -134,7 +134,7 @@ void decodeInto(std::string& body, api::BatchBuilder& b, std::vector<std::string
     errors.push_back("Event object is not valid JSON");
     return;
   }
-  api::Event& e = b.events().back();
+  api::Event& e = b.current();
   bool routing = false, have_payload = false;
   std::string_view summary, source, severity, component, group, klass;
   for (auto f : top) {
@@ -242,7 +242,7 @@ PagerdutyEvent decodePagerdutyEvent(std::string& body, api::BatchBuilder& b) {
   PagerdutyEvent out;
   decodeInto(body, b, out.errors, out.action, out.dedup_key);
   if (!out.errors.empty()) return out;
-  api::Event& e = b.events().back();
+  api::Event& e = b.current();
   if (out.dedup_key.empty()) out.dedup_key = randomKey();  // a trigger without one
   e.dedup_key = b.keep(out.dedup_key);
   e.status = out.action == "resolve" ? api::Status::kResolved : api::Status::kFiring;

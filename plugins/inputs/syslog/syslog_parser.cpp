@@ -254,7 +254,7 @@ bool applySyslogRules(const std::vector<std::shared_ptr<const SyslogRule>>& rule
     int n = r.match->NumberOfCapturingGroups() + 1;
     std::vector<re2::StringPiece> groups(static_cast<size_t>(n));
     if (!r.match->Match(msg, 0, msg.size(), RE2::UNANCHORED, groups.data(), n)) continue;
-    api::Event& e = b.events().back();
+    api::Event& e = b.current();
     e.check = b.keep(expand(r.check, m, *r.match, groups));
     e.resource = b.keep(expand(r.resource, m, *r.match, groups));
     if (e.resource.empty()) e.resource = "unknown";

@@ -199,3 +199,50 @@ TEST_CASE("Fingerprints and content hashes of an event are the same in every rel
     CHECK(batch->events[i].content_hash == want[i][1]);
   }
 }
+
+// Events keyed by the default key are hashed four at a time (their chains interleaved); each
+// must get what hashing it alone gives, whatever its neighbours' shapes, in a full group of four,
+// in the group take() finishes, after a rollback and beside events with an explicit key.
+TEST_CASE("Events hashed four at a time get the hashes each gets alone", "[ingest]") {
+  api::IngestOptions o;
+  o.name = "lanes";
+  o.max_labels = 300;
+  api::BatchBuilder b(o, 1'000);
+  const std::string long_text(150, 'x'), longer(400, 'y');
+  auto add = [&](int i) {
+    auto& e = b.begin(i);
+    e.resource = b.keep("host-" + std::to_string(i));
+    e.check = i % 3 ? "cpu" : "disk-usage-high";
+    e.summary = b.keep(i % 4 == 0 ? long_text : i % 4 == 1 ? longer : "s" + std::to_string(i));
+    if (i % 5 == 4) e.dedup_key = b.keep("key-" + std::to_string(i));  // an explicit key
+    for (int j = 0; j < (i * 7) % 12; ++j)
+      b.addLabel("l" + std::to_string(j), std::string(static_cast<size_t>(j * 5), 'v'));
+    if (i == 13)  // more labels than the lanes' room: hashed alone
+      for (int j = 12; j < 140; ++j) b.addLabel("l" + std::to_string(j), "w");
+    for (int j = 0; j < i % 3; ++j) b.addAnnotation("a" + std::to_string(j), "note");
+    REQUIRE(b.finish());
+  };
+  for (int i = 0; i < 6; ++i) add(i);
+  auto m = b.mark();
+  add(6);  // pending, then rolled back
+  b.rollback(m);
+  for (int i = 7; i < 18; ++i) add(i);
+  m = b.mark();
+  add(18);  // pending when take() comes, but rolled back
+  b.rollback(m);
+  auto batch = b.take();
+  REQUIRE(batch->events.size() == 17);
+  size_t default_key = 0;
+  for (const auto& e : batch->events) {
+    INFO("event " << e.resource);
+    if (!e.dedup_key.empty()) {
+      CHECK_FALSE(e.signed_by_fingerprint);
+      continue;
+    }
+    ++default_key;
+    CHECK(e.signed_by_fingerprint);
+    CHECK(e.fingerprint == api::fingerprintOf(*batch, e, o.fingerprint));
+    CHECK(e.content_hash == api::contentHashOf(*batch, e, e.fingerprint));
+  }
+  CHECK(default_key == 14);
+}

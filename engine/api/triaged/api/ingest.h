@@ -124,11 +124,19 @@ class BatchBuilder {
   std::span<const Label> annotationsSoFar() const { return scratch_annotations_; }
   void error(std::string field, std::string reason, Reject kind);
   bool failed() const { return current_failed_; }
-  // Validates, sorts labels, fills defaults, fingerprint and content hash.
+  // Validates, sorts labels, fills defaults, fingerprint and content hash. An event keyed by
+  // the default key is hashed with the three finished after it, four chains at a time
+  // (events() and take() hash what is left).
   bool finish();
 
   size_t size() const { return batch_->events.size(); }
-  std::vector<Event>& events() { return batch_->events; }
+  // The event begun last, while it is decoded.
+  Event& current() { return batch_->events.back(); }
+  // The events so far, every finished one with its fingerprint and content hash.
+  std::vector<Event>& events() {
+    hashPending();
+    return batch_->events;
+  }
   // Forgets events and errors recorded after a mark (to decode a buffer again another way).
   struct Mark {
     size_t events, labels, errors_listed;
@@ -158,6 +166,9 @@ class BatchBuilder {
   bool current_failed_ = false;
   // The current event's labels and annotations, in any order; finish() lays them out.
   std::vector<Label> scratch_labels_, scratch_annotations_;
+  // Finished events keyed by the default key, not hashed yet (at most three).
+  std::vector<uint32_t> unhashed_;
+  void hashPending();
 };
 
 // Fingerprint of an event (labels must already be sorted by name), and its content hash.
