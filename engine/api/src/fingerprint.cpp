@@ -21,9 +21,10 @@ inline uint64_t chain(uint64_t h, std::string_view s) {
 }
 
 // The same step with XXH3's paths for up to 128 bytes inline (XXH3_64bits_withSeed takes exactly
-// these, as a call). For four chains in turn: 0.80x the time of chain() one event at a time,
-// against 0.89x with the call; one chain alone is no faster inline (bench/RESULTS.md,
-// twenty-second stop).
+// these, as a call). Four chains stepped in turn take 0.63x the time of chain() one event at a
+// time on the realistic stream (BM_HashRealistic*); with the call they took 0.88-0.90x on
+// synthetic events, and one chain alone is no faster inline (bench/RESULTS.md, twenty-second
+// stop).
 inline uint64_t chainInline(uint64_t h, const char* data, size_t size) {
   const uint64_t seed = h ^ (size * 0x9E3779B97F4A7C15ULL);
   const auto* p = reinterpret_cast<const xxh_u8*>(data);
