@@ -136,17 +136,18 @@ bool BatchBuilder::finish() {
     e.content_hash = contentHashOf(b, e);
     return true;
   }
-  unhashed_.push_back(static_cast<uint32_t>(b.events.size() - 1));
-  if (unhashed_.size() == kHashLanes) hashPending();
+  unhashed_[unhashed_count_++] = static_cast<uint32_t>(b.events.size() - 1);
+  if (unhashed_count_ == kHashLanes) hashPending();
   return true;
 }
 
 void BatchBuilder::hashPending() {
-  if (unhashed_.empty()) return;
+  static_assert(kHashLanes == sizeof(unhashed_) / sizeof(unhashed_[0]));
+  if (unhashed_count_ == 0) return;
   Event* lanes[kHashLanes];
-  for (size_t k = 0; k < unhashed_.size(); ++k) lanes[k] = &batch_->events[unhashed_[k]];
-  hashDefaultKeys(*batch_, lanes, unhashed_.size());
-  unhashed_.clear();
+  for (size_t k = 0; k < unhashed_count_; ++k) lanes[k] = &batch_->events[unhashed_[k]];
+  hashDefaultKeys(*batch_, lanes, unhashed_count_);
+  unhashed_count_ = 0;
 }
 
 BatchBuilder::Mark BatchBuilder::mark() const {
@@ -155,7 +156,10 @@ BatchBuilder::Mark BatchBuilder::mark() const {
 }
 
 void BatchBuilder::rollback(const Mark& m) {
-  std::erase_if(unhashed_, [&](uint32_t i) { return i >= m.events; });
+  size_t kept = 0;  // the events before the mark stay to be hashed
+  for (size_t k = 0; k < unhashed_count_; ++k)
+    if (unhashed_[k] < m.events) unhashed_[kept++] = unhashed_[k];
+  unhashed_count_ = kept;
   batch_->events.resize(m.events);
   batch_->labels.resize(m.labels);
   errors_.resize(m.errors_listed);

@@ -166,8 +166,9 @@ class BatchBuilder {
   bool current_failed_ = false;
   // The current event's labels and annotations, in any order; finish() lays them out.
   std::vector<Label> scratch_labels_, scratch_annotations_;
-  // Finished events keyed by the default key, not hashed yet (at most three).
-  std::vector<uint32_t> unhashed_;
+  // Finished events keyed by the default key, not hashed yet: hashed four at a time.
+  std::array<uint32_t, 4> unhashed_{};
+  size_t unhashed_count_ = 0;
   void hashPending();
 };
 
