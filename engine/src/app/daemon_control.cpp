@@ -42,8 +42,8 @@ std::string errorsJson(const config::ConfigErrors& errors) {
 
 // POST /-/test/clock?to=<RFC 3339> (TRIAGED_TEST_CLOCK only): moves the manual clock forward
 // and answers once everything due by then has happened: each shard has expired its alerts and
-// handed the changes on, and the correlator has applied them and run its timers and the
-// evaluator's at the new time.
+// handed the changes on, and the correlator has applied them, run its timers and the
+// evaluator's at the new time, and published the SLA refresh due then.
 void Daemon::addTestClockRoute() {
   using api::HttpResponse;
   router_.add({api::Verb::post, "/-/test/clock", api::RouteGroup::kAdmin,
@@ -60,9 +60,10 @@ void Daemon::addTestClockRoute() {
                  auto left = std::make_shared<std::atomic<size_t>>(pipeline_->shards());
                  auto applied = [this, respond] {
                    // The first task runs after the shards' changes; the loop then runs the
-                   // timers at the new time; the second task answers after that.
+                   // timers at the new time (and starts the SLA refresh if one is due); the
+                   // second task finishes that refresh and answers.
                    correlator_->run([this, respond](Correlator&, int64_t) {
-                     correlator_->run([respond](Correlator&, int64_t now) {
+                     correlator_->runAfterSlaRefresh([respond](Correlator&, int64_t now) {
                        (*respond)(HttpResponse::json(
                            200, "{\"now\":\"" + api::formatRfc3339Ms(now) + "\"}\n"));
                      });

@@ -303,6 +303,14 @@ void CorrelatorStage::refresh(size_t shard, const AlertTable& table,
   }
 }
 
+bool CorrelatorStage::runAfterSlaRefresh(std::function<void(Correlator&, int64_t)> fn) {
+  return run([this, fn = std::move(fn)](Correlator& c, int64_t now) {
+    while (impl_->sla_metrics.stepSla(impl_->evaluator, now)) {
+    }
+    fn(c, now);
+  });
+}
+
 bool CorrelatorStage::run(std::function<void(Correlator&, int64_t)> fn) {
   if (impl_->stopped.load(std::memory_order_acquire)) return false;
   Impl::Task t;

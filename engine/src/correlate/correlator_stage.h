@@ -42,6 +42,9 @@ class CorrelatorStage final : public ChangeSink {
                const std::vector<uint64_t>& fingerprints) override;
   // Runs fn on the correlator thread after what is queued; false after stop().
   bool run(std::function<void(Correlator&, int64_t now_ms)> fn);
+  // The same, once the SLA refresh under way (started at a 10 s mark, done a slice a turn) is
+  // finished and published: the test clock's answer comes after everything due at its time.
+  bool runAfterSlaRefresh(std::function<void(Correlator&, int64_t now_ms)> fn);
   // Runs fn with the evaluator (SLA, heartbeats) on the correlator thread; false after stop().
   bool evaluate(std::function<void(Evaluator&, Correlator&, int64_t now_ms)> fn);
   // Before start(): where heartbeat alerts are ingested (they enter correlation like any
