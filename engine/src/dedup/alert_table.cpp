@@ -135,6 +135,15 @@ uint64_t valueMix(bool has, double v) {
   return x | 1;
 }
 
+// The alert's content hash once the event is applied.
+uint64_t contentAfter(const Event& e) { return e.content_hash ^ valueMix(e.has_value, e.value); }
+
+// Whether the event changes its alert's content (a names-only event never does): apply's
+// "changed", and what prefetchStrings fetches ahead for.
+bool changesContent(const Alert& a, const Event& e, uint64_t content) {
+  return !e.names_only && a.content_hash != content;
+}
+
 }  // namespace
 
 // A changed alert: when only the value changed it is written in its slot; new texts are packed
@@ -204,7 +213,7 @@ bool AlertTable::rewrite(uint32_t slot, const EventBatch& b, const Event& e, uin
 
 Outcome AlertTable::apply(const EventBatch& b, const Event& e, int64_t now,
                           std::vector<AlertChange>& out) {
-  const uint64_t content = e.content_hash ^ valueMix(e.has_value, e.value);
+  const uint64_t content = contentAfter(e);
   auto it = index_.find(e.fingerprint);
   if (it == index_.end()) {
     if (e.status == Status::kResolved) return Outcome::kIgnored;  // resolving what we never saw
@@ -229,7 +238,7 @@ Outcome AlertTable::apply(const EventBatch& b, const Event& e, int64_t now,
   Alert& a = at(it->second);
   ++a.count;
   if (e.event_time_ms > a.last_seen_ms) a.last_seen_ms = e.event_time_ms;
-  const bool changed = !e.names_only && a.content_hash != content;
+  const bool changed = changesContent(a, e, content);
   const bool relabeled = changed && rewrite(it->second, b, e, content);
   Outcome result = changed ? Outcome::kChanged : Outcome::kDuplicate;
   // New labels or service: the correlator files the alert again (silences, inhibitions and
@@ -306,8 +315,7 @@ bool AlertTable::prefetchStrings(const api::Event& e) const {
   auto it = index_.find(e.fingerprint);
   if (it == index_.end()) return false;
   const Alert& a = at(it->second);
-  if (e.names_only || a.content_hash == (e.content_hash ^ valueMix(e.has_value, e.value)))
-    return false;  // what apply calls a duplicate
+  if (!changesContent(a, e, contentAfter(e))) return false;  // what apply calls a duplicate
   // The header and the first strings: a change compares the signed strings from the start.
   if (const char* p = a.strings.get()) {
     __builtin_prefetch(p);
